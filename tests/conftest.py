@@ -1,0 +1,84 @@
+"""Shared fixtures: a local moto server, connections to it, and fault injection hooks."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+import requests
+from moto.server import ThreadedMotoServer
+
+from trailkit.session import Connection
+
+logging.getLogger("werkzeug").setLevel(logging.ERROR)
+
+
+@pytest.fixture(scope="session")
+def moto_endpoint() -> Iterator[str]:
+    """A moto server on a free port of 127.0.0.1 for this test session."""
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()
+
+
+@pytest.fixture
+def clean_moto(moto_endpoint: str) -> str:
+    """The moto endpoint, emptied before the test."""
+    requests.post(f"{moto_endpoint}/moto-api/reset", timeout=10)
+    return moto_endpoint
+
+
+@pytest.fixture
+def conn(clean_moto: str) -> Connection:
+    """A connection to an empty moto server."""
+    return Connection(endpoint_url=clean_moto, region="us-east-1", workers=4)
+
+
+def fail_call(
+    conn: Connection,
+    service: str,
+    operation: str,
+    *,
+    code: str = "AccessDeniedException",
+    status: int = 400,
+    message: str = "injected",
+    regions: tuple[str, ...] | None = None,
+    when: Callable[[dict[str, Any]], bool] | None = None,
+) -> None:
+    """Make ``operation`` fail with ``code`` (for chosen regions) on this connection's clients.
+
+    Works by registering a ``before-call`` handler that returns a canned error response, so the
+    request never reaches the server (botocore raises ``ClientError`` from it).
+    """
+
+    def handler(model: Any, params: Any, context: Any, **_: Any) -> Any:
+        region = context.get("client_region")
+        if regions is not None and region not in regions:
+            return None
+        if when is not None and not when(params):
+            return None
+        body = {"Error": {"Code": code, "Message": message}, "ResponseMetadata": {
+            "HTTPStatusCode": status, "RequestId": "injected"}}
+        return _FakeHttp(status), body
+
+    original = conn.client
+
+    def client(svc: str, region: str | None = None) -> Any:
+        c = original(svc, region)
+        if svc == service and not getattr(c, f"_tk_fail_{operation}", False):
+            c.meta.events.register_first(f"before-call.{service}.{operation}", handler)
+            setattr(c, f"_tk_fail_{operation}", True)
+        return c
+
+    conn.client = client  # type: ignore[method-assign]
+
+
+class _FakeHttp:
+    def __init__(self, status: int) -> None:
+        self.status_code = status
+        self.headers: dict[str, str] = {}
+        self.content = b""

@@ -1,0 +1,10 @@
+"""``python -m trailkit``."""
+
+from __future__ import annotations
+
+import sys
+
+from trailkit.cli import main
+
+if __name__ == "__main__":
+    sys.exit(main())

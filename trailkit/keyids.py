@@ -1,0 +1,715 @@
+"""KMS key identifiers as CloudTrail's ``CreateTrail``/``UpdateTrail`` accept them.
+
+CloudTrail takes four forms of ``KmsKeyId`` (see ``docs/cloudtrail-kms.md`` section 1)::
+
+    alias/ExampleAlias                                               alias name
+    arn:aws:kms:us-east-2:111122223333:alias/ExampleAlias            alias ARN
+    arn:aws:kms:us-east-2:111122223333:key/1234abcd-12ab-34cd-...    key ARN
+    1234abcd-12ab-34cd-56ef-1234567890ab                             key id
+
+Multi-Region keys have ids ``mrk-`` + 32 hex digits, in ids and ARNs alike. An empty value turns
+SSE-KMS off (``UpdateTrail(KmsKeyId="")``).
+
+The CloudTrail API model puts no pattern on ``KmsKeyId``; a malformed value comes back from the
+service as a bare ``InvalidKmsKeyIdException``. :func:`parse_key_id` checks the form locally and
+says exactly what is wrong. This module is pure: it never talks to AWS.
+
+Decisions that AWS does not state outright (pinned by ``tests/test_keyids.py``):
+
+* Key ids are accepted in any letter case and normalised to lower case, as AWS returns them.
+* Alias names follow the KMS pattern ``^alias/[a-zA-Z0-9/_-]+$`` exactly, so a trailing ``/`` is
+  accepted; the ``alias/`` prefix itself must be lower case.
+* A partition shaped like ``aws(-[a-z]+)*`` but not in :data:`KNOWN_PARTITIONS` is accepted
+  unless the region is known to belong to another partition.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from typing import NoReturn
+
+from trailkit.errors import InputError, KeyIdError
+
+__all__ = [
+    "ACCEPTED_FORMS",
+    "KNOWN_PARTITIONS",
+    "Arn",
+    "KeyIdKind",
+    "KeyRef",
+    "key_arn",
+    "parse_arn",
+    "parse_key_id",
+    "partition_for_region",
+]
+
+#: The partitions AWS publishes (botocore ``endpoints.json``).
+KNOWN_PARTITIONS: tuple[str, ...] = (
+    "aws",
+    "aws-cn",
+    "aws-us-gov",
+    "aws-iso",
+    "aws-iso-b",
+    "aws-iso-e",
+    "aws-iso-f",
+    "aws-eusc",
+)
+
+#: One line naming every form CloudTrail accepts; used in the ``fix`` of every :class:`KeyIdError`.
+ACCEPTED_FORMS = (
+    "Accepted forms are an alias name (alias/ExampleAlias), an alias ARN "
+    "(arn:aws:kms:us-east-2:111122223333:alias/ExampleAlias), a key ARN "
+    "(arn:aws:kms:us-east-2:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab), a key id "
+    "(1234abcd-12ab-34cd-56ef-1234567890ab, or mrk- and 32 hex digits for a multi-Region key), "
+    "or an empty value to turn SSE-KMS off."
+)
+
+_EXAMPLE_ID = "1234abcd-12ab-34cd-56ef-1234567890ab"
+_EXAMPLE_MRK = "mrk-1234abcd12ab34cd56ef1234567890ab"
+_ARN_SHAPE = "arn:PARTITION:SERVICE:REGION:ACCOUNT:RESOURCE"
+_KMS_ARN_SHAPE = "arn:PARTITION:kms:REGION:ACCOUNT:key/KEY-ID or ...:alias/NAME"
+
+#: Longest text looked at (the KMS ``KeyIdType`` maximum); longer input is refused at once.
+_MAX_LEN = 2048
+_ALIAS_PREFIX = "alias/"
+_ALIAS_MAX = 256
+_MANAGED_PREFIX = "alias/aws/"
+
+_HEX = frozenset("0123456789abcdef")
+_ALIAS_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789/_-")
+_UUID_RE = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+_GROUPED_RE = re.compile(r"[0-9A-Za-z]+(?:-[0-9A-Za-z]+){4}")
+_HEXDASH_RE = re.compile(r"[0-9A-Fa-f-]+")
+_UUID_START_RE = re.compile(r"[0-9A-Fa-f]{8}-[0-9A-Za-z-]*")
+_PARTITION_RE = re.compile(r"aws(?:-[a-z]+)*")
+_REGION_RE = re.compile(r"[a-z]{2,4}(?:-[a-z]+){1,2}-[0-9]{1,2}")
+_SERVICE_RE = re.compile(r"[a-z0-9][a-z0-9-]*")
+_ACCOUNT_RE = re.compile(r"[0-9]{12}")
+_AWS_REGION_RE = re.compile(r"(?:us|eu|ap|sa|ca|me|af|il|mx)-[a-z]+-[0-9]{1,2}")
+
+#: Region prefixes of the non-``aws`` partitions, most specific first.
+_REGION_PREFIXES: tuple[tuple[str, str], ...] = (
+    ("us-gov-", "aws-us-gov"),
+    ("us-isob-", "aws-iso-b"),
+    ("us-isof-", "aws-iso-f"),
+    ("us-iso-", "aws-iso"),
+    ("eu-isoe-", "aws-iso-e"),
+    ("eusc-", "aws-eusc"),
+    ("cn-", "aws-cn"),
+)
+
+_CHAR_NAMES = {
+    " ": "a space",
+    "\t": "a tab",
+    "\n": "a newline",
+    "\r": "a carriage return",
+    "\x00": "a NUL character",
+    "\u00a0": "a non-breaking space",
+}
+
+
+class KeyIdKind(enum.StrEnum):
+    """Which of CloudTrail's key identifier forms a text is.
+
+    A ``StrEnum`` (a ``str`` and an ``Enum``): ``str(kind)`` and ``f"{kind}"`` give the value.
+    """
+
+    ALIAS_NAME = "alias-name"
+    ALIAS_ARN = "alias-arn"
+    KEY_ARN = "key-arn"
+    KEY_ID = "key-id"
+    DISABLE = "disable"
+
+
+@dataclass(frozen=True)
+class Arn:
+    """The six fields of an Amazon Resource Name.
+
+    Parameters
+    ----------
+    partition
+        ``aws``, ``aws-cn``, ``aws-us-gov``, ...
+    service
+        ``kms``, ``cloudtrail``, ``s3``, ...
+    region
+        The region, or ``""`` for global resources (S3 buckets, IAM).
+    account
+        The 12-digit account id, ``""`` (S3 buckets) or ``"aws"`` (AWS managed IAM policies).
+    resource
+        Everything after the fifth ``:``, e.g. ``key/1234abcd-...`` or ``trail/MyTrail``.
+    """
+
+    partition: str
+    service: str
+    region: str
+    account: str
+    resource: str
+
+    def __str__(self) -> str:
+        return ":".join(
+            ("arn", self.partition, self.service, self.region, self.account, self.resource)
+        )
+
+
+@dataclass(frozen=True)
+class KeyRef:
+    """A parsed key identifier; build it with :func:`parse_key_id`.
+
+    Parameters
+    ----------
+    kind
+        Which form the identifier has.
+    text
+        The input as given, with leading and trailing whitespace removed.
+    partition, region, account
+        The ARN fields, for :attr:`KeyIdKind.KEY_ARN` and :attr:`KeyIdKind.ALIAS_ARN`;
+        ``None`` otherwise.
+    key_id
+        The key id (a UUID or ``mrk-`` id, lower case) for ``KEY_ID`` and ``KEY_ARN``.
+    alias
+        ``alias/Name`` (case preserved) for ``ALIAS_NAME`` and ``ALIAS_ARN``.
+    notes
+        Remarks about the input that did not make it invalid (e.g. whitespace was stripped).
+        Not part of equality.
+    """
+
+    kind: KeyIdKind
+    text: str
+    partition: str | None = None
+    region: str | None = None
+    account: str | None = None
+    key_id: str | None = None
+    alias: str | None = None
+    notes: tuple[str, ...] = field(default=(), compare=False)
+
+    @property
+    def is_arn(self) -> bool:
+        """True for key ARNs and alias ARNs."""
+        return self.kind in (KeyIdKind.KEY_ARN, KeyIdKind.ALIAS_ARN)
+
+    @property
+    def multi_region(self) -> bool:
+        """True when the key id is a multi-Region id (``mrk-...``).
+
+        An alias may also point at a multi-Region key; that is only known after resolving it.
+        """
+        return self.key_id is not None and self.key_id.startswith("mrk-")
+
+    @property
+    def aws_managed(self) -> bool:
+        """True for aliases under the reserved ``alias/aws/`` (AWS managed keys)."""
+        return self.alias is not None and self.alias.startswith(_MANAGED_PREFIX)
+
+    @property
+    def is_disable(self) -> bool:
+        """True for the empty identifier, which turns SSE-KMS off."""
+        return self.kind is KeyIdKind.DISABLE
+
+    @property
+    def short(self) -> str:
+        """A short label for dropdowns: the alias, or the first 8 characters of the key id."""
+        if self.alias is not None:
+            return self.alias
+        if self.key_id is not None:
+            return self.key_id[:8]
+        return "(no key)"
+
+    @property
+    def canonical(self) -> str:
+        """The normalised identifier to send as ``KmsKeyId`` (``""`` turns SSE-KMS off)."""
+        if self.is_arn:
+            return self.arn() or ""
+        if self.kind is KeyIdKind.KEY_ID:
+            return self.key_id or ""
+        if self.kind is KeyIdKind.ALIAS_NAME:
+            return self.alias or ""
+        return ""
+
+    def arn(self) -> str | None:
+        """The ARN (key id in lower case) if the identifier is one, else ``None``."""
+        if not self.is_arn:
+            return None
+        resource = f"key/{self.key_id}" if self.kind is KeyIdKind.KEY_ARN else str(self.alias)
+        return f"arn:{self.partition}:kms:{self.region}:{self.account}:{resource}"
+
+    def qualified(self, *, partition: str, region: str, account: str) -> str:
+        """The ARN this identifier means when used from ``account`` in ``region``.
+
+        Key ids and alias names only mean something inside one account and region; an ARN
+        means itself wherever it is used.
+
+        Parameters
+        ----------
+        partition, region, account
+            Where the identifier would be used (the caller's account, the call's region).
+
+        Returns
+        -------
+        str
+            A key ARN or alias ARN; ``""`` for :attr:`KeyIdKind.DISABLE`.
+
+        Raises
+        ------
+        InputError
+            ``partition``, ``region`` or ``account`` is malformed (only checked when used).
+        """
+        if self.kind is KeyIdKind.DISABLE:
+            return ""
+        if self.is_arn:
+            return self.arn() or ""
+        if self.kind is KeyIdKind.KEY_ID:
+            return key_arn(partition, region, account, str(self.key_id))
+        _check_place(partition, region, account)
+        return f"arn:{partition}:kms:{region}:{account}:{self.alias}"
+
+
+class _Problem(Exception):
+    """Internal: what is wrong with a piece of text; converted to a public error at the edge."""
+
+    def __init__(self, problem: str, hint: str = "") -> None:
+        super().__init__(problem)
+        self.problem = problem
+        self.hint = hint
+
+
+def _fail(problem: str, hint: str = "") -> NoReturn:
+    raise _Problem(problem, hint)
+
+
+def _show(text: str, limit: int = 80) -> str:
+    """``repr(text)`` cut to about ``limit`` characters, so junk is never echoed in full.
+
+    80 shows a typical key ARN whole; anything longer is cut and its length given instead.
+    """
+    shown = repr(text)
+    if len(shown) <= limit:
+        return shown
+    return f"{shown[: limit - 10]}...{shown[0]} ({len(text)} characters)"
+
+
+def _describe(char: str) -> str:
+    if char in _CHAR_NAMES:
+        return _CHAR_NAMES[char]
+    name = unicodedata.name(char, "")
+    label = f" {name}" if name else ""
+    return f"{char!r} (U+{ord(char):04X}{label})"
+
+
+def _key_error(text: str, exc: _Problem) -> KeyIdError:
+    fix = f"{exc.hint}. {ACCEPTED_FORMS}" if exc.hint else ACCEPTED_FORMS
+    return KeyIdError(f"{_show(text)} is not a usable KMS key identifier: {exc.problem}.", fix)
+
+
+def partition_for_region(region: str) -> str:
+    """The partition a region belongs to.
+
+    Parameters
+    ----------
+    region
+        A region name such as ``cn-north-1``.
+
+    Returns
+    -------
+    str
+        ``aws-cn`` for ``cn-*``, ``aws-us-gov`` for ``us-gov-*``, ``aws-iso`` for ``us-iso-*``,
+        ``aws-iso-b`` for ``us-isob-*``, ``aws-iso-e`` for ``eu-isoe-*``, ``aws-iso-f`` for
+        ``us-isof-*``, ``aws-eusc`` for ``eusc-*``, else ``aws``.
+    """
+    for prefix, partition in _REGION_PREFIXES:
+        if region.startswith(prefix):
+            return partition
+    return "aws"
+
+
+def _expected_partition(region: str) -> str | None:
+    """The partition of ``region`` when it is known for sure, else ``None``."""
+    for prefix, partition in _REGION_PREFIXES:
+        if region.startswith(prefix):
+            return partition
+    return "aws" if _AWS_REGION_RE.fullmatch(region) else None
+
+
+def _check_partition(partition: str) -> None:
+    if not partition:
+        _fail(f"the partition field is empty (it is one of {', '.join(KNOWN_PARTITIONS)})")
+    if not _PARTITION_RE.fullmatch(partition):
+        case = "; partitions are lower case" if _PARTITION_RE.fullmatch(partition.lower()) else ""
+        _fail(
+            f"unknown partition {_show(partition, 30)}{case} "
+            f"(known partitions: {', '.join(KNOWN_PARTITIONS)})"
+        )
+
+
+def _check_region(region: str, partition: str) -> None:
+    if not _REGION_RE.fullmatch(region):
+        case = "; region names are lower case" if _REGION_RE.fullmatch(region.lower()) else ""
+        _fail(f"{_show(region, 30)} is not a region name like us-east-1{case}")
+    expected = _expected_partition(region)
+    if expected is not None and expected != partition:
+        _fail(
+            f"region {region} belongs to partition {expected}, not {partition}",
+            f"write arn:{expected}:... for a key in {region}",
+        )
+
+
+def _check_account(account: str) -> None:
+    if _ACCOUNT_RE.fullmatch(account):
+        return
+    if not account:
+        _fail("the account field is empty; it must be the 12-digit id of the key's owner")
+    if account.isascii() and account.isdigit():
+        _fail(f"an account id is exactly 12 digits; this one has {len(account)}")
+    bad = next(c for c in account if not ("0" <= c <= "9"))
+    _fail(f"an account id is exactly 12 digits; {_show(account, 30)} contains {_describe(bad)}")
+
+
+def _check_place(partition: str, region: str, account: str) -> None:
+    """Validate where an identifier is used (for :func:`key_arn` and :meth:`KeyRef.qualified`)."""
+    try:
+        _check_partition(partition)
+        if not region:
+            _fail("the region is empty")
+        _check_region(region, partition)
+        _check_account(account)
+    except _Problem as exc:
+        raise InputError(
+            f"Cannot build a KMS ARN for {_show(partition, 20)}/{_show(region, 30)}/"
+            f"{_show(account, 30)}: {exc.problem}.",
+            exc.hint or "give a partition like aws, a region like us-east-1 and a 12-digit account",
+        ) from None
+
+
+def _split_arn(text: str) -> Arn:
+    """Split and check the fields every ARN shares; raises :class:`_Problem`."""
+    if not text.startswith("arn:"):
+        if text[:4].lower() == "arn:":
+            _fail(f"ARNs are case-sensitive and start with lower-case 'arn:', not {text[:4]!r}")
+        _fail(f"an ARN starts with 'arn:' ({_ARN_SHAPE})")
+    parts = text.split(":", 5)
+    if len(parts) < 6:
+        _fail(
+            f"too few fields: an ARN has 6 fields separated by ':' ({_ARN_SHAPE}); "
+            f"this one has {len(parts)}"
+        )
+    _, partition, service, region, account, resource = parts
+    _check_partition(partition)
+    if not service:
+        _fail("the service field is empty")
+    if not _SERVICE_RE.fullmatch(service):
+        _fail(f"{_show(service, 30)} is not a service name like kms or s3")
+    if region:
+        _check_region(region, partition)
+    if account and account != "aws":
+        _check_account(account)
+    if not resource:
+        _fail("the resource part (after the fifth ':') is empty")
+    return Arn(partition, service, region, account, resource)
+
+
+def parse_arn(text: str) -> Arn:
+    """Split an ARN into its fields, checking the parts every ARN shares.
+
+    Parameters
+    ----------
+    text
+        An ARN such as ``arn:aws:cloudtrail:us-east-1:111122223333:trail/Main``.
+
+    Returns
+    -------
+    Arn
+        The fields. Region and account may be empty (S3 buckets, IAM).
+
+    Raises
+    ------
+    InputError
+        The text is not an ARN; the message says which field is wrong.
+    """
+    stripped = text.strip()
+    if len(stripped) > _MAX_LEN:
+        raise InputError(
+            f"{_show(stripped)} is not a valid ARN: it is {len(stripped)} characters long.",
+            f"an ARN looks like {_ARN_SHAPE}",
+        )
+    try:
+        _check_characters(stripped)
+        return _split_arn(stripped)
+    except _Problem as exc:
+        raise InputError(
+            f"{_show(stripped)} is not a valid ARN: {exc.problem}.",
+            exc.hint or f"an ARN looks like {_ARN_SHAPE}",
+        ) from None
+
+
+def _looks_like_key_id(text: str) -> bool:
+    """Whether ``text`` was probably meant as a key id (so key-id errors fit best)."""
+    if text[:4].lower() == "mrk-" or _GROUPED_RE.fullmatch(text) or _UUID_START_RE.fullmatch(text):
+        return True
+    if _HEXDASH_RE.fullmatch(text):
+        return len(text) >= 20 or any(c.isdigit() for c in text)
+    return False
+
+
+def _check_key_id(text: str) -> str:
+    """The normalised (lower-case) key id, or :class:`_Problem` saying what is wrong."""
+    low = text.lower()
+    if low.startswith("mrk-"):
+        rest = low[4:]
+        bad = next((c for c in rest if c not in _HEX), None)
+        if bad is not None:
+            _fail(
+                f"a multi-Region key id is 'mrk-' and 32 hex digits (0-9, a-f) like "
+                f"{_EXAMPLE_MRK}; this one contains {_describe(bad)} after 'mrk-'"
+            )
+        if len(rest) != 32:
+            _fail(
+                f"a multi-Region key id is 'mrk-' and 32 hex digits like {_EXAMPLE_MRK}; "
+                f"this one has {len(rest)} after 'mrk-'"
+            )
+        return low
+    if _UUID_RE.fullmatch(low):
+        return low
+    if len(low) == 32 and all(c in _HEX for c in low):
+        dashed = f"{low[:8]}-{low[8:12]}-{low[12:16]}-{low[16:20]}-{low[20:]}"
+        _fail(
+            "this is a key id without its dashes (a key id is grouped 8-4-4-4-12)",
+            f"write it as {dashed}",
+        )
+    bad_at = next((i for i, c in enumerate(low) if c not in _HEX and c != "-"), None)
+    if len(low) != 36:
+        also = ""
+        if bad_at is not None:
+            also = f", and {_describe(text[bad_at])} is not a hex digit"
+        _fail(f"a key id is 36 characters like {_EXAMPLE_ID}; this one has {len(low)}{also}")
+    if bad_at is not None:
+        _fail(
+            f"a key id has only hex digits (0-9, a-f) and dashes; this one has "
+            f"{_describe(text[bad_at])} at position {bad_at + 1}"
+        )
+    groups = "-".join(str(len(g)) for g in low.split("-"))
+    _fail(f"a key id is grouped 8-4-4-4-12 like {_EXAMPLE_ID}; this one is grouped {groups}")
+
+
+def _check_alias(text: str) -> str:
+    """The alias name ``text`` (unchanged), or :class:`_Problem` saying what is wrong."""
+    if not text.startswith(_ALIAS_PREFIX):
+        head = text[:6]
+        if head.lower() == _ALIAS_PREFIX:
+            _fail(
+                f"an alias name starts with lower-case 'alias/', not {head!r}",
+                f"write {_show('alias/' + text[6:], 60)}",
+            )
+        if head.lower() == "alias:":
+            _fail("an alias name starts with 'alias/', not 'alias:'")
+        _fail("an alias name starts with 'alias/'")
+    name = text[len(_ALIAS_PREFIX) :]
+    if not name:
+        _fail("'alias/' alone names no alias; the alias name must follow it, as in alias/MyKey")
+    if len(text) > _ALIAS_MAX:
+        _fail(
+            f"an alias name is too long: at most {_ALIAS_MAX} characters including 'alias/'; "
+            f"this one has {len(text)}"
+        )
+    bad: list[str] = []
+    for c in name:
+        if c not in _ALIAS_CHARS and c not in bad:
+            bad.append(c)
+    if bad:
+        listed = ", ".join(_describe(c) for c in bad[:5])
+        more = f" and {len(bad) - 5} more" if len(bad) > 5 else ""
+        _fail(
+            f"an alias name has only letters, digits, '/', '_' and '-'; this one has bad "
+            f"characters: {listed}{more}"
+        )
+    return text
+
+
+def _check_characters(text: str) -> None:
+    """Refuse whitespace, control characters and non-ASCII anywhere in (stripped) text."""
+    for i, c in enumerate(text, start=1):
+        if c.isspace():
+            _fail(
+                f"it contains whitespace ({_describe(c)} at position {i}); a key identifier "
+                "never contains spaces or line breaks",
+                "give exactly one identifier, with nothing around it",
+            )
+        if unicodedata.category(c) in ("Cc", "Cf", "Cs", "Co", "Cn"):
+            _fail(f"it contains a control character ({_describe(c)} at position {i})")
+        if not c.isascii():
+            _fail(
+                f"it contains the non-ASCII character {_describe(c)} at position {i}; key "
+                "identifiers are plain ASCII (text copied from a document may carry typographic "
+                "dashes or quotes)"
+            )
+
+
+def _check_junk(text: str) -> None:
+    """Catch pasted JSON, quoted text and placeholders before anything else."""
+    first, last = text[0], text[-1]
+    if first in "{[":
+        _fail(
+            "it looks like JSON, not a key identifier",
+            "give only the identifier itself (the value of KmsKeyId, KeyId or KeyArn)",
+        )
+    if first in "\"'`":
+        inner = text[1:-1] if len(text) > 1 and last == first else text[1:]
+        _fail("it is quoted", f"remove the quotes: {_show(inner.strip())}")
+    if first == "<" and last == ">":
+        _fail("it is a placeholder", "replace it with a real key identifier")
+
+
+def _parse_kms_arn(text: str, notes: tuple[str, ...]) -> KeyRef:
+    arn = _split_arn(text)
+    if arn.service != "kms":
+        if arn.service == "cloudtrail":
+            _fail(
+                "this is a CloudTrail trail ARN, not a KMS key",
+                "give the key the trail should be encrypted with, not the trail",
+            )
+        _fail(f"this is an ARN for {arn.service}, not a KMS key ({_KMS_ARN_SHAPE})")
+    if not arn.region:
+        _fail("the region field is missing; a KMS ARN names the key's region, e.g. us-east-1")
+    if arn.account == "aws":
+        _fail("a KMS ARN needs the 12-digit account id of the key's owner, not 'aws'")
+    _check_account(arn.account)
+    kind, sep, value = arn.resource.partition("/")
+    place = f"arn:{arn.partition}:kms:{arn.region}:{arn.account}"
+    if not sep:
+        if _looks_like_key_id(arn.resource):
+            _fail(
+                "the resource type is missing: the resource must be key/KEY-ID or alias/NAME",
+                f"write {_show(place + ':key/' + arn.resource)}",
+            )
+        _fail("the resource type is missing: the resource must be key/KEY-ID or alias/NAME")
+    if kind == "alias":
+        try:
+            alias = _check_alias(arn.resource)
+        except _Problem as exc:
+            _fail(f"in the alias ARN, {exc.problem}", exc.hint)
+        return KeyRef(
+            KeyIdKind.ALIAS_ARN, text, arn.partition, arn.region, arn.account, None, alias, notes
+        )
+    if kind != "key":
+        case = "; resource types are lower case" if kind.lower() in ("key", "alias") else ""
+        _fail(f"the resource type must be 'key' or 'alias'; this one is {_show(kind, 30)}{case}")
+    if not value:
+        _fail("the key id is missing after 'key/'")
+    if value.startswith(_ALIAS_PREFIX):
+        _fail(
+            "an alias goes in an alias ARN (...:alias/NAME), not after 'key/'",
+            f"write {_show(place + ':' + value)}",
+        )
+    if not _looks_like_key_id(value):
+        _fail(
+            f"after 'key/' comes a key id, but {_show(value, 40)} looks like an alias name",
+            f"for an alias write {_show(place + ':alias/' + value)}",
+        )
+    try:
+        key_id = _check_key_id(value)
+    except _Problem as exc:
+        _fail(f"in the key ARN, {exc.problem}", exc.hint)
+    return KeyRef(
+        KeyIdKind.KEY_ARN, text, arn.partition, arn.region, arn.account, key_id, None, notes
+    )
+
+
+def _parse(text: str, notes: tuple[str, ...]) -> KeyRef:
+    _check_junk(text)
+    _check_characters(text)
+    head = text[:6].lower()
+    if head.startswith("arn:"):
+        return _parse_kms_arn(text, notes)
+    if head in ("alias/", "alias:"):
+        alias = _check_alias(text)
+        return KeyRef(KeyIdKind.ALIAS_NAME, text, alias=alias, notes=notes)
+    if head.startswith("key/"):
+        _fail(
+            "'key/...' is only valid inside a key ARN",
+            f"give the key id alone ({_show(text[4:], 50)}) or the full key ARN",
+        )
+    if _looks_like_key_id(text):
+        return KeyRef(KeyIdKind.KEY_ID, text, key_id=_check_key_id(text), notes=notes)
+    if all(c in _ALIAS_CHARS for c in text):
+        _fail(
+            "it is not a key id, alias or ARN",
+            f"if it is an alias name, write {_show('alias/' + text, 60)}",
+        )
+    _fail("it is not a key id, alias or ARN")
+
+
+def parse_key_id(text: str) -> KeyRef:
+    """Parse a ``KmsKeyId`` the way CloudTrail will read it.
+
+    Parameters
+    ----------
+    text
+        An alias name, alias ARN, key ARN or key id. Leading and trailing whitespace is removed
+        (and noted in :attr:`KeyRef.notes`); an empty or all-whitespace text means "turn SSE-KMS
+        off" (:attr:`KeyIdKind.DISABLE`).
+
+    Returns
+    -------
+    KeyRef
+        The parsed identifier, key ids normalised to lower case.
+
+    Raises
+    ------
+    KeyIdError
+        The text is none of the accepted forms. The message says what is wrong (quoting at most
+        about 60 characters of the input); ``fix`` lists the accepted forms.
+    """
+    if not isinstance(text, str):
+        raise KeyIdError(
+            f"A key identifier must be text, not {type(text).__name__}.", ACCEPTED_FORMS
+        )
+    stripped = text.strip()
+    notes: tuple[str, ...] = ()
+    if stripped != text:
+        notes = ("leading/trailing whitespace was removed",)
+    if not stripped:
+        if text:
+            notes = ("only whitespace was given: treated as empty, which turns SSE-KMS off",)
+        return KeyRef(KeyIdKind.DISABLE, "", notes=notes)
+    if len(stripped) > _MAX_LEN:
+        raise _key_error(
+            stripped,
+            _Problem(
+                f"it is {len(stripped)} characters long, and no key identifier is longer than "
+                f"{_MAX_LEN}"
+            ),
+        )
+    try:
+        return _parse(stripped, notes)
+    except _Problem as exc:
+        raise _key_error(stripped, exc) from None
+
+
+def key_arn(partition: str, region: str, account: str, key_id: str) -> str:
+    """Build a key ARN.
+
+    Parameters
+    ----------
+    partition, region, account
+        Where the key lives (``aws``, ``us-east-1``, ``111122223333``).
+    key_id
+        A key id (UUID or ``mrk-`` id, any case).
+
+    Returns
+    -------
+    str
+        ``arn:PARTITION:kms:REGION:ACCOUNT:key/KEY-ID`` with the key id in lower case.
+
+    Raises
+    ------
+    KeyIdError
+        ``key_id`` is not a key id.
+    InputError
+        ``partition``, ``region`` or ``account`` is malformed.
+    """
+    try:
+        normal = _check_key_id(key_id)
+    except _Problem as exc:
+        raise _key_error(key_id, exc) from None
+    _check_place(partition, region, account)
+    return f"arn:{partition}:kms:{region}:{account}:key/{normal}"

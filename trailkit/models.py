@@ -1,0 +1,249 @@
+"""Frozen records of what the read layer saw: trails, buckets, keys, scan errors.
+
+Raw AWS responses are converted once, here (``from_api``); everything downstream works on these
+records. No boto3 in this module.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from types import MappingProxyType
+from typing import Any
+
+from trailkit.session import ConnectionInfo
+
+__all__ = [
+    "BucketInfo",
+    "Inventory",
+    "KeyInfo",
+    "ScanError",
+    "Trail",
+    "TrailStatus",
+    "arn_account",
+    "arn_region",
+]
+
+
+def _arn_field(arn: str, index: int) -> str:
+    parts = arn.split(":", 5)
+    return parts[index] if len(parts) == 6 else ""
+
+
+def arn_region(arn: str) -> str:
+    """The region field of an ARN ('' when absent)."""
+    return _arn_field(arn, 3)
+
+
+def arn_account(arn: str) -> str:
+    """The account field of an ARN ('' when absent)."""
+    return _arn_field(arn, 4)
+
+
+@dataclass(frozen=True)
+class ScanError:
+    """A region or call that failed during a scan: shown, never silently dropped."""
+
+    operation: str
+    code: str
+    message: str
+    region: str | None = None
+    permission: str = ""
+    resource: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return {
+            "region": self.region,
+            "operation": self.operation,
+            "code": self.code,
+            "permission": self.permission,
+            "resource": self.resource,
+            "message": self.message,
+        }
+
+
+@dataclass(frozen=True)
+class BucketInfo:
+    """What matters about a trail's S3 bucket."""
+
+    name: str
+    region: str | None
+    default_encryption: str | None = None  # "AES256", "aws:kms", "aws:kms:dsse"
+    default_kms_key: str | None = None
+    bucket_key: bool = False
+    policy: str | None = None
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class TrailStatus:
+    """The part of ``GetTrailStatus`` an operator needs after a change."""
+
+    is_logging: bool | None = None
+    latest_delivery_error: str | None = None
+    latest_digest_delivery_error: str | None = None
+    latest_delivery_time: datetime | None = None
+    latest_digest_delivery_time: datetime | None = None
+    error: str | None = None
+
+    @classmethod
+    def from_api(cls, data: Mapping[str, Any]) -> TrailStatus:
+        """From a ``GetTrailStatus`` response."""
+        return cls(
+            is_logging=data.get("IsLogging"),
+            latest_delivery_error=data.get("LatestDeliveryError") or None,
+            latest_digest_delivery_error=data.get("LatestDigestDeliveryError") or None,
+            latest_delivery_time=data.get("LatestDeliveryTime"),
+            latest_digest_delivery_time=data.get("LatestDigestDeliveryTime"),
+        )
+
+
+@dataclass(frozen=True)
+class Trail:
+    """One trail, counted once however many regions show a shadow copy of it."""
+
+    name: str
+    arn: str
+    home_region: str
+    account: str
+    multi_region: bool
+    organization: bool
+    bucket_name: str
+    s3_prefix: str | None
+    kms_key_id: str | None
+    log_file_validation: bool
+    seen_in: tuple[str, ...] = ()
+    status: TrailStatus | None = None
+    bucket: BucketInfo | None = None
+
+    @property
+    def encryption(self) -> str:
+        """``"SSE-KMS"`` when the trail names a key, else ``"SSE-S3"``."""
+        return "SSE-KMS" if self.kms_key_id else "SSE-S3"
+
+    @property
+    def partition(self) -> str:
+        """The ARN partition (``aws``, ``aws-cn``, ...)."""
+        return _arn_field(self.arn, 1) or "aws"
+
+    @property
+    def bucket_region(self) -> str | None:
+        """Region of the log bucket, when it could be read."""
+        return self.bucket.region if self.bucket else None
+
+    @classmethod
+    def from_api(cls, data: Mapping[str, Any], seen_in: str = "") -> Trail:
+        """From one ``DescribeTrails`` entry."""
+        arn = str(data["TrailARN"])
+        return cls(
+            name=str(data.get("Name") or arn.rsplit("/", 1)[-1]),
+            arn=arn,
+            home_region=str(data.get("HomeRegion") or arn_region(arn)),
+            account=arn_account(arn),
+            multi_region=bool(data.get("IsMultiRegionTrail", False)),
+            organization=bool(data.get("IsOrganizationTrail", False)),
+            bucket_name=str(data.get("S3BucketName") or ""),
+            s3_prefix=data.get("S3KeyPrefix") or None,
+            # moto returns "" after a disable; real AWS leaves the field out.
+            kms_key_id=data.get("KmsKeyId") or None,
+            log_file_validation=bool(data.get("LogFileValidationEnabled", False)),
+            seen_in=(seen_in,) if seen_in else (),
+        )
+
+
+@dataclass(frozen=True)
+class KeyInfo:
+    """A KMS key with what the checks need; ``error`` set when it could not be described."""
+
+    arn: str
+    key_id: str
+    account: str
+    region: str
+    aliases: tuple[str, ...] = ()
+    state: str | None = None
+    key_spec: str | None = None
+    key_usage: str | None = None
+    manager: str | None = None
+    multi_region: bool = False
+    multi_region_role: str | None = None  # "PRIMARY" or "REPLICA"
+    primary_arn: str | None = None
+    replica_arns: tuple[str, ...] = ()
+    description: str = ""
+    policy: str | None = None
+    policy_error: str | None = None
+    error: str | None = None
+
+    @property
+    def label(self) -> str:
+        """Alias (or short id) for lists and dropdowns."""
+        return self.aliases[0] if self.aliases else self.key_id[:8]
+
+    @property
+    def short_id(self) -> str:
+        """The first 8 characters of the key id (``mrk-`` ids keep their prefix)."""
+        return self.key_id[:12] if self.key_id.startswith("mrk-") else self.key_id[:8]
+
+    @classmethod
+    def from_api(
+        cls,
+        meta: Mapping[str, Any],
+        aliases: tuple[str, ...] = (),
+        policy: str | None = None,
+        policy_error: str | None = None,
+    ) -> KeyInfo:
+        """From ``DescribeKey``'s ``KeyMetadata``."""
+        arn = str(meta["Arn"])
+        mrc = meta.get("MultiRegionConfiguration") or {}
+        primary = (mrc.get("PrimaryKey") or {}).get("Arn")
+        replicas = tuple(str(r.get("Arn")) for r in mrc.get("ReplicaKeys") or [] if r.get("Arn"))
+        spec = meta.get("KeySpec") or meta.get("CustomerMasterKeySpec")
+        return cls(
+            arn=arn,
+            key_id=str(meta.get("KeyId") or arn.rsplit("/", 1)[-1]),
+            account=str(meta.get("AWSAccountId") or arn_account(arn)),
+            region=arn_region(arn),
+            aliases=aliases,
+            state=meta.get("KeyState"),
+            key_spec=spec,
+            # moto leaves KeyUsage out when it was not given at creation; AWS always sends it.
+            key_usage=meta.get("KeyUsage"),
+            manager=meta.get("KeyManager"),
+            multi_region=bool(meta.get("MultiRegion", False)),
+            multi_region_role=mrc.get("MultiRegionKeyType"),
+            primary_arn=primary,
+            replica_arns=replicas,
+            description=str(meta.get("Description") or ""),
+            policy=policy,
+            policy_error=policy_error,
+        )
+
+
+@dataclass(frozen=True)
+class Inventory:
+    """The result of a scan: trails, the keys they use, and every error met on the way."""
+
+    connection: ConnectionInfo
+    regions: tuple[str, ...]
+    trails: tuple[Trail, ...]
+    keys: Mapping[str, KeyInfo] = field(default_factory=lambda: MappingProxyType({}))
+    errors: tuple[ScanError, ...] = ()
+    calls: Mapping[str, int] = field(default_factory=lambda: MappingProxyType({}))
+
+    @property
+    def partial(self) -> bool:
+        """True when some region or call failed, so the result may be incomplete."""
+        return bool(self.errors)
+
+    def trail(self, name_or_arn: str) -> Trail | None:
+        """The trail with that ARN, or the only trail with that name."""
+        for t in self.trails:
+            if t.arn == name_or_arn:
+                return t
+        named = [t for t in self.trails if t.name == name_or_arn]
+        return named[0] if len(named) == 1 else None
+
+    def key_for(self, trail: Trail) -> KeyInfo | None:
+        """The key a trail uses, when it uses one and it was described."""
+        return self.keys.get(trail.kms_key_id) if trail.kms_key_id else None

@@ -1,0 +1,283 @@
+"""Connection to AWS: the only place boto3 sessions and clients are made.
+
+A :class:`Connection` holds one boto3 session (profile, region), the endpoint URL
+(``--endpoint-url`` or ``AWS_ENDPOINT_URL``), botocore's retry configuration and a bounded worker
+count. It makes
+clients on demand (one per service and region, shared between threads), counts every API call by
+operation, and knows the caller's identity (``sts:GetCallerIdentity``) so that every view can say
+which account and endpoint it is looking at. A connection to a local endpoint is the *demo*
+backend and says so wherever it is shown.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlparse
+
+import boto3
+import botocore.config
+import botocore.exceptions
+
+from trailkit.errors import ConnectionFailed, InputError, TrailkitError, translate
+from trailkit.permissions import requires
+
+__all__ = ["DEMO_ACCOUNT", "Connection", "ConnectionInfo", "connect"]
+
+#: The account the demo estate lives in (moto's default account).
+DEMO_ACCOUNT = "123456789012"
+_DEMO_KEY = "trailkit-demo"
+_LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1", "0.0.0.0"}  # noqa: S104
+RETRY_MODES = ("standard", "adaptive", "legacy")
+
+
+@dataclass(frozen=True)
+class ConnectionInfo:
+    """Who and where: shown at the top of every view before anything is changed."""
+
+    account: str
+    caller_arn: str
+    endpoint: str
+    region: str
+    demo: bool
+    profile: str | None = None
+
+    @property
+    def backend(self) -> str:
+        """``"demo"`` for the local demo AWS, ``"aws"`` for real AWS."""
+        return "demo" if self.demo else "aws"
+
+    def header(self) -> str:
+        """One line for the top of a table or log."""
+        kind = "DEMO (local moto server)" if self.demo else "REAL AWS"
+        return (
+            f"{kind} · account {self.account} · caller {self.caller_arn} · "
+            f"endpoint {self.endpoint} · region {self.region}"
+        )
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready form (never contains credentials)."""
+        return {
+            "account": self.account,
+            "caller_arn": self.caller_arn,
+            "endpoint": self.endpoint,
+            "region": self.region,
+            "backend": self.backend,
+            "profile": self.profile,
+        }
+
+
+def _is_local(endpoint: str | None) -> bool:
+    if not endpoint:
+        return False
+    host = urlparse(endpoint).hostname or ""
+    return host in _LOCAL_HOSTS or host.startswith("127.")
+
+
+class Connection:
+    """A boto3 session plus everything needed to make clients the same way everywhere.
+
+    Parameters
+    ----------
+    profile
+        Named AWS profile; ``None`` uses the default credential chain.
+    region
+        Default region for global calls (STS, EC2 ``DescribeRegions``); falls back to the
+        profile's region, then ``us-east-1``.
+    endpoint_url
+        One endpoint for every service (a local moto server); defaults to ``AWS_ENDPOINT_URL``.
+    retry_mode
+        botocore retry mode: ``standard`` (default) or ``adaptive`` (client-side rate limiting).
+    max_attempts
+        Total attempts per call, including the first.
+    workers
+        Upper bound of concurrent AWS calls made by the read layer.
+    demo
+        Force the demo marking; by default a loopback endpoint is the demo.
+    account_id
+        Demo only: act as this account of the local moto server (``x-moto-account-id``).
+    """
+
+    def __init__(
+        self,
+        *,
+        profile: str | None = None,
+        region: str | None = None,
+        endpoint_url: str | None = None,
+        retry_mode: str = "standard",
+        max_attempts: int = 8,
+        workers: int = 16,
+        demo: bool | None = None,
+        account_id: str | None = None,
+        connect_timeout: float = 5.0,
+        read_timeout: float = 30.0,
+    ) -> None:
+        if retry_mode not in RETRY_MODES:
+            raise InputError(
+                f"Unknown retry mode {retry_mode!r}.", f"use one of {', '.join(RETRY_MODES)}"
+            )
+        if workers < 1:
+            raise InputError(f"workers must be at least 1, not {workers}.", "use --workers 8")
+        self.endpoint_url = endpoint_url or os.environ.get("AWS_ENDPOINT_URL") or None
+        self.demo = _is_local(self.endpoint_url) if demo is None else demo
+        self.profile = profile
+        self.workers = workers
+        self.retry_mode = retry_mode
+        self.account_id = account_id
+        if account_id is not None and not self.demo:
+            raise InputError("account_id can only be chosen on the demo backend.", "")
+        kwargs: dict[str, Any] = {}
+        if profile:
+            kwargs["profile_name"] = profile
+        if region:
+            kwargs["region_name"] = region
+        if self.demo and not profile and not os.environ.get("AWS_ACCESS_KEY_ID"):
+            # The demo needs *some* credentials to sign with; they are not secret.
+            kwargs["aws_access_key_id"] = _DEMO_KEY
+            kwargs["aws_secret_access_key"] = _DEMO_KEY
+        try:
+            self._session = boto3.Session(**kwargs)
+        except botocore.exceptions.ProfileNotFound as exc:
+            raise InputError(
+                f"The AWS profile {profile!r} does not exist.",
+                "check `aws configure list-profiles` or leave out --profile",
+            ) from exc
+        self.region = region or self._session.region_name or "us-east-1"
+        self._config = botocore.config.Config(
+            retries={"mode": retry_mode, "max_attempts": max_attempts},
+            connect_timeout=connect_timeout,
+            read_timeout=read_timeout,
+            max_pool_connections=max(10, workers * 2),
+        )
+        self._clients: dict[tuple[str, str], Any] = {}
+        self._lock = threading.Lock()
+        self._info: ConnectionInfo | None = None
+        self.calls: Counter[str] = Counter()
+
+    # -- clients -------------------------------------------------------------------------
+    def client(self, service: str, region: str | None = None) -> Any:
+        """A boto3 client for ``service`` in ``region`` (cached; safe to share between threads)."""
+        where = region or self.region
+        key = (service, where)
+        with self._lock:
+            existing = self._clients.get(key)
+            if existing is not None:
+                return existing
+            client = self._session.client(
+                service, region_name=where, endpoint_url=self.endpoint_url, config=self._config
+            )
+            client.meta.events.register("before-call", self._count)
+            if self.account_id:
+                account = self.account_id
+
+                def _account_header(request: Any, **_: Any) -> None:
+                    request.headers["x-moto-account-id"] = account
+
+                client.meta.events.register("before-send", _account_header)
+            self._clients[key] = client
+            return client
+
+    def _count(self, model: Any, **_: Any) -> None:
+        with self._lock:
+            self.calls[f"{model.service_model.service_name}:{model.name}"] += 1
+
+    def reset_counts(self) -> None:
+        """Forget the API call counts."""
+        with self._lock:
+            self.calls.clear()
+
+    @property
+    def total_calls(self) -> int:
+        """Every API call made through this connection so far (retries excluded)."""
+        return sum(self.calls.values())
+
+    # -- identity ------------------------------------------------------------------------
+    @requires("sts:GetCallerIdentity")
+    def info(self, *, refresh: bool = False) -> ConnectionInfo:
+        """Account, caller and endpoint (``sts:GetCallerIdentity``; cached).
+
+        Raises
+        ------
+        ConnectionFailed
+            No or expired credentials, or the endpoint cannot be reached.
+        """
+        if self._info is not None and not refresh:
+            return self._info
+        try:
+            ident = self.client("sts").get_caller_identity()
+        except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
+            err = translate(exc, "GetCallerIdentity", permission="sts:GetCallerIdentity")
+            if isinstance(err, ConnectionFailed):
+                raise err from None
+            raise ConnectionFailed(err.message, err.fix, operation="GetCallerIdentity") from None
+        endpoint = self.endpoint_url or f"https://*.{self.region}.amazonaws.com (AWS default)"
+        self._info = ConnectionInfo(
+            account=str(ident["Account"]),
+            caller_arn=str(ident["Arn"]),
+            endpoint=endpoint,
+            region=self.region,
+            demo=self.demo,
+            profile=self.profile,
+        )
+        return self._info
+
+    @property
+    def account(self) -> str:
+        """The caller's account id."""
+        return self.info().account
+
+    def for_account(self, account_id: str) -> Connection:
+        """Demo only: the same endpoint acting as another account of the local server."""
+        return Connection(
+            region=self.region,
+            endpoint_url=self.endpoint_url,
+            retry_mode=self.retry_mode,
+            workers=self.workers,
+            demo=True,
+            account_id=account_id,
+        )
+
+    def __repr__(self) -> str:
+        kind = "demo" if self.demo else "aws"
+        return f"<Connection {kind} endpoint={self.endpoint_url!r} region={self.region!r}>"
+
+
+def connect(
+    *,
+    profile: str | None = None,
+    region: str | None = None,
+    endpoint_url: str | None = None,
+    retry_mode: str = "standard",
+    workers: int = 16,
+    check: bool = True,
+) -> Connection:
+    """Open a :class:`Connection` and (by default) check it with ``GetCallerIdentity``.
+
+    Parameters
+    ----------
+    profile, region, endpoint_url, retry_mode, workers
+        See :class:`Connection`.
+    check
+        Call STS at once so that bad credentials fail here, with one clear message.
+
+    Raises
+    ------
+    TrailkitError
+        Bad options, missing or expired credentials, or an unreachable endpoint.
+    """
+    conn = Connection(
+        profile=profile,
+        region=region,
+        endpoint_url=endpoint_url,
+        retry_mode=retry_mode,
+        workers=workers,
+    )
+    if check:
+        try:
+            conn.info()
+        except TrailkitError:
+            raise
+    return conn
