@@ -17,7 +17,11 @@ logging.getLogger("werkzeug").setLevel(logging.ERROR)
 
 @pytest.fixture(scope="session")
 def moto_endpoint() -> Iterator[str]:
-    """A moto server on a free port of 127.0.0.1 for this test session."""
+    """A moto server on a free port of 127.0.0.1 for this test session (with the demo's moto
+    fixes: AWS-shaped multi-Region key ids, separate replica configuration, lazy RSA keys)."""
+    from trailkit.demo import patch_moto
+
+    patch_moto()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     host, port = server.get_host_and_port()
@@ -29,6 +33,7 @@ def moto_endpoint() -> Iterator[str]:
 def clean_moto(moto_endpoint: str) -> str:
     """The moto endpoint, emptied before the test."""
     requests.post(f"{moto_endpoint}/moto-api/reset", timeout=10)
+    _STATE["seeded"] = False
     return moto_endpoint
 
 
@@ -82,3 +87,35 @@ class _FakeHttp:
         self.status_code = status
         self.headers: dict[str, str] = {}
         self.content = b""
+
+
+# -- the demo estate ---------------------------------------------------------------------------
+# moto keeps its state per process, shared by every server in it: one server, reseeded when a
+# test has changed it (tests that change state use ``demo_rw``; ``clean_moto`` empties it).
+
+_STATE = {"seeded": False}
+
+
+@pytest.fixture
+def demo(moto_endpoint: str) -> Any:
+    """The seeded demo estate (read-only use): ``(endpoint, DemoEstate)``."""
+    from trailkit.demo import reset, seed_demo
+
+    if not _STATE["seeded"]:
+        reset(moto_endpoint)
+        _STATE["estate"] = seed_demo(Connection(endpoint_url=moto_endpoint, region="us-east-1"))
+        _STATE["seeded"] = True
+    return moto_endpoint, _STATE["estate"]
+
+
+@pytest.fixture
+def demo_rw(demo: Any) -> Iterator[Any]:
+    """The seeded demo estate for a test that changes it (reseeded afterwards)."""
+    yield demo
+    _STATE["seeded"] = False
+
+
+@pytest.fixture
+def demo_conn(demo: Any) -> Connection:
+    """A connection to the demo estate as the management account."""
+    return Connection(endpoint_url=demo[0], region="us-east-1", workers=8)

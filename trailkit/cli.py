@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from trailkit import __version__
-from trailkit.errors import TrailkitError
+from trailkit.errors import RefusedError, TrailkitError
 
 __all__ = ["main"]
 
@@ -61,7 +61,7 @@ def _port(text: str) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (exposed for tests and documentation)."""
-    common = argparse.ArgumentParser(add_help=False)
+    common = _Parser(add_help=False)
     g = common.add_argument_group("connection")
     g.add_argument("--profile", default=argparse.SUPPRESS, help="AWS profile name")
     g.add_argument(
@@ -117,6 +117,66 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--notebook-dir", type=Path, help="notebooks folder (default: notebooks/)")
     p.add_argument("--browser", action="store_true", help="open a browser")
     p.set_defaults(func=cmd_lab)
+
+    p = sub.add_parser(
+        "check", parents=[common], help="will this key work for this trail? (changes nothing)"
+    )
+    p.add_argument("--trail", required=True, help="trail name or ARN")
+    p.add_argument(
+        "--key", required=True, help='key id, key ARN, alias name or alias ARN ("" = off)'
+    )
+    p.add_argument("--format", choices=["table", "json"], default="table")
+    p.set_defaults(func=cmd_check)
+
+    p = sub.add_parser(
+        "keys", parents=[common], help="rank every candidate key for a trail: ready first"
+    )
+    p.add_argument("--trail", required=True, help="trail name or ARN")
+    p.add_argument("--format", choices=["table", "json", "csv"], default="table")
+    p.set_defaults(func=cmd_keys)
+
+    change = _Parser(add_help=False)
+    cg = change.add_argument_group("change")
+    cg.add_argument("--dry-run", action="store_true", help="show the plan, send nothing")
+    cg.add_argument("--yes", action="store_true", help="confirm without asking")
+    cg.add_argument(
+        "--journal",
+        type=Path,
+        help="journal file (default: $TRAILKIT_JOURNAL or the user data dir)",
+    )
+    cg.add_argument("--format", choices=["table", "json"], default="table")
+
+    p = sub.add_parser(
+        "update", parents=[common, change], help="switch a trail to a key (plan, confirm, apply)"
+    )
+    p.add_argument(
+        "--trail",
+        required=True,
+        action="append",
+        help="trail name or ARN (repeat for several trails)",
+    )
+    p.add_argument("--key", required=True, help="key id, key ARN, alias name or alias ARN")
+    p.set_defaults(func=cmd_update)
+
+    p = sub.add_parser("disable", parents=[common, change], help="return a trail to SSE-S3")
+    p.add_argument("--trail", required=True, action="append", help="trail name or ARN")
+    p.set_defaults(func=cmd_update, key="")
+
+    p = sub.add_parser(
+        "rollback", parents=[common, change], help="restore the state before a recorded change"
+    )
+    which = p.add_mutually_exclusive_group(required=True)
+    which.add_argument("--change", help="change id from `trailkit journal`")
+    which.add_argument("--last", action="store_true", help="the most recent completed change")
+    p.set_defaults(func=cmd_rollback)
+
+    p = sub.add_parser("journal", parents=[common], help="the recorded changes")
+    p.add_argument("--journal", type=Path, help="journal file")
+    p.add_argument(
+        "--reconcile", action="store_true", help="settle intents without an outcome by reading AWS"
+    )
+    p.add_argument("--format", choices=["table", "json"], default="table")
+    p.set_defaults(func=cmd_journal)
 
     for extra in _EXTRA_COMMANDS:
         extra(sub, common)
@@ -206,6 +266,209 @@ def cmd_inventory(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return EXIT_OK
 
 
+def cmd_check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    """``trailkit check``: exit 0 when nothing blocks, 1 when something does."""
+    from trailkit.inventory import Reader
+    from trailkit.runbook import check
+
+    conn = _connect(args)
+    report = check(Reader(conn), args.trail, args.key)
+    if args.format == "json":
+        json.dump(report.as_dict(), out, indent=2)
+        out.write("\n")
+    else:
+        out.write(conn.info().header() + "\n")
+        trail = report.trail.arn if report.trail else f"{args.trail} (not found)"
+        out.write(f"trail:  {trail}\n")
+        out.write(f"key:    {args.key!r} -> {report.key_arn or '-'}\n")
+        if report.trail is not None:
+            out.write(f"bucket: {report.trail.bucket_name} in {report.trail.bucket_region}\n")
+        out.write(f"verdict: {report.verdict.value.upper()}\n\n")
+        rows = [f.as_dict() for f in report.findings]
+        if rows:
+            write_records(rows, "table", out, ["severity", "code", "message", "remedy"])
+        else:
+            out.write("No findings: every check passed.\n")
+    if getattr(args, "verbose", False):
+        _print_calls(conn, err)
+    return EXIT_NO if report.errors else EXIT_OK
+
+
+def cmd_keys(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    """``trailkit keys``: every candidate key of the bucket's region, ranked."""
+    from trailkit.inventory import Reader
+    from trailkit.runbook import candidates
+
+    conn = _connect(args)
+    trail, verdicts = candidates(Reader(conn), args.trail)
+    rows = [v.as_dict() for v in verdicts]
+    columns = ["verdict", "alias", "code", "reason", "key_arn"]
+    if args.format == "table":
+        out.write(conn.info().header() + "\n")
+        out.write(f"trail: {trail.arn} · bucket region: {trail.bucket_region}\n\n")
+    write_records(rows, args.format, out, columns)
+    if getattr(args, "verbose", False):
+        _print_calls(conn, err)
+    return EXIT_OK
+
+
+def _journal(args: argparse.Namespace) -> Any:
+    from trailkit.journal import Journal
+
+    return Journal(getattr(args, "journal", None))
+
+
+def _confirm(args: argparse.Namespace, conn: Any, what: str, names: list[str], err: TextIO) -> bool:
+    """--yes, or a question on a terminal; no terminal and no --yes is a usage error."""
+    from trailkit.errors import InputError
+
+    if args.yes:
+        return True
+    if not sys.stdin.isatty():
+        raise InputError(
+            f"Refusing to {what} without confirmation: there is no terminal to ask on.",
+            "review the plan with --dry-run, then run again with --yes",
+        )
+    info = conn.info()
+    if info.demo:
+        err.write(f"{what} on the DEMO backend? Type 'yes' to confirm: ")
+        err.flush()
+        return sys.stdin.readline().strip() == "yes"
+    err.write(
+        f"REAL AWS account {info.account}: type the trail name ({', '.join(names)}) to {what}: "
+    )
+    err.flush()
+    return sys.stdin.readline().strip() in (", ".join(names), *names[:1])
+
+
+def _show_plans(plans: list[Any], args: argparse.Namespace, conn: Any, out: TextIO) -> None:
+    if args.format == "json":
+        return
+    out.write(conn.info().header() + "\n")
+    for plan in plans:
+        out.write("\n")
+        import pandas as pd
+
+        with pd.option_context("display.width", 250, "display.max_colwidth", 120):
+            out.write(plan.table().to_string() + "\n")
+        rows = [f.as_dict() for f in plan.report.findings]
+        if rows:
+            write_records(rows, "table", out, ["severity", "code", "message"])
+
+
+def _run_plans(
+    plans: list[Any], args: argparse.Namespace, conn: Any, out: TextIO, err: TextIO
+) -> int:
+    from trailkit.update import apply_many
+
+    _show_plans(plans, args, conn, out)
+    blocked = [p for p in plans if p.blocked]
+    todo = [p for p in plans if not p.blocked and not p.nothing_to_do]
+    if args.format == "json" and (args.dry_run or blocked or not todo):
+        json.dump({"plans": [p.as_dict() for p in plans], "results": []}, out, indent=2)
+        out.write("\n")
+    for p in blocked:
+        err.write(
+            f"refused: {p.trail.name}: blocking findings "
+            f"({', '.join(f.code for f in p.report.errors)}); nothing will be sent\n"
+        )
+    if blocked:
+        return EXIT_NO
+    if not todo:
+        if args.format != "json":
+            out.write("\nNothing to do: every trail already is in the requested state.\n")
+        return EXIT_OK
+    if args.dry_run:
+        if args.format != "json":
+            out.write("\nDry run: nothing was sent.\n")
+        return EXIT_OK
+    names = [p.trail.name for p in todo]
+    if not _confirm(args, conn, "apply this change", names, err):
+        err.write("Not confirmed: nothing was sent.\n")
+        return EXIT_NO
+    journal = _journal(args)
+    results = apply_many(conn, todo, journal, confirmed=True)
+    if args.format == "json":
+        json.dump(
+            {"plans": [p.as_dict() for p in plans], "results": [r.as_dict() for r in results]},
+            out,
+            indent=2,
+        )
+        out.write("\n")
+    else:
+        out.write("\n")
+        for r in results:
+            out.write(f"{r.status.upper():<9} {r.plan.trail.name}: {r.message}\n")
+            if r.change_id:
+                out.write(f"          change id {r.change_id} (journal: {journal.path})\n")
+            if r.delivery is not None:
+                out.write(f"          delivery: {r.delivery.summary()}\n")
+                if not r.delivery.ok and r.change_id:
+                    out.write(f"          undo: trailkit rollback --change {r.change_id}\n")
+    if any(r.status == "failed" for r in results):
+        return EXIT_ERROR
+    if any(r.status == "refused" for r in results):
+        return EXIT_NO
+    return EXIT_OK
+
+
+def cmd_update(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    """``trailkit update`` and ``trailkit disable``."""
+    from trailkit.inventory import Reader
+    from trailkit.plan import plan_change
+    from trailkit.runbook import check
+
+    conn = _connect(args)
+    reader = Reader(conn)
+    plans = [plan_change(check(reader, t, args.key)) for t in args.trail]
+    return _run_plans(plans, args, conn, out, err)
+
+
+def cmd_rollback(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    """``trailkit rollback``."""
+    from trailkit.inventory import Reader
+    from trailkit.update import rollback
+
+    conn = _connect(args)
+    plan = rollback(Reader(conn), _journal(args), None if args.last else args.change)
+    return _run_plans([plan], args, conn, out, err)
+
+
+def cmd_journal(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    """``trailkit journal``."""
+    from trailkit.journal import changes_frame
+
+    journal = _journal(args)
+    if args.reconcile:
+        from trailkit.update import reconcile_journal
+
+        conn = _connect(args)
+        settled = reconcile_journal(conn, journal)
+        for change, record in settled:
+            err.write(f"reconciled {change.change_id}: {record.note}\n")
+        if not settled:
+            err.write("nothing to reconcile\n")
+    result = journal.read()
+    for problem in result.problems:
+        err.write(f"warning: {journal.path}: {problem}\n")
+    rows = changes_frame(journal.changes())
+    if args.format == "json":
+        json.dump(rows, out, indent=2, default=str)
+        out.write("\n")
+    else:
+        out.write(f"journal: {journal.path}\n")
+        write_records(
+            rows,
+            "table",
+            out,
+            ["change_id", "time", "kind", "status", "target_arn", "before", "after", "rollback_of"],
+        )
+    pending = [c for c in journal.changes() if not c.settled]
+    if pending and not args.reconcile:
+        err.write(f"{len(pending)} change(s) have no outcome: run `trailkit journal --reconcile`\n")
+    return EXIT_OK
+
+
 def cmd_demo(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     """``trailkit demo``."""
     from trailkit.demo import run_demo
@@ -241,6 +504,9 @@ def main(
         return int(exc.code) if isinstance(exc.code, int) else EXIT_ERROR
     try:
         return int(args.func(args, out, err))
+    except RefusedError as exc:
+        err.write(f"trailkit: refused: {exc}\n")
+        return EXIT_NO
     except TrailkitError as exc:
         err.write(f"trailkit: {exc}\n")
         return EXIT_ERROR

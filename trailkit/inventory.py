@@ -23,7 +23,9 @@ from typing import Any, TypeVar
 
 import botocore.exceptions
 
+from trailkit.checks import KeyLookup
 from trailkit.errors import AccessDenied, AwsError, InputError, NotFound, TrailkitError, translate
+from trailkit.keyids import KeyRef
 from trailkit.models import (
     BucketInfo,
     Inventory,
@@ -450,15 +452,20 @@ class Reader:
             Any other failure of ``DescribeKey``.
         """
         where = arn_region(key) if key.startswith("arn:") else (region or self.conn.region)
+        cache_key = key if key.startswith("arn:") else f"{where}|{key}"
         with self._lock:
-            cached = self._keys.get(key)
-        if cached is not None and (cached.policy is not None or not with_policy):
+            cached = self._keys.get(cache_key)
+        if cached is not None and (
+            cached.policy is not None or cached.policy_error is not None or not with_policy
+        ):
             return cached
         data = _aws(
             self.conn, "kms", where, "describe_key", "DescribeKey", "kms:DescribeKey", KeyId=key
         )
-        meta = data["KeyMetadata"]
-        return self._complete(meta, with_policy=with_policy)
+        info = self._complete(data["KeyMetadata"], with_policy=with_policy)
+        with self._lock:
+            self._keys[cache_key] = info
+        return info
 
     def _complete(self, meta: dict[str, Any], *, with_policy: bool) -> KeyInfo:
         arn = str(meta["Arn"])
@@ -482,7 +489,6 @@ class Reader:
         info = KeyInfo.from_api(meta, aliases=aliases, policy=policy, policy_error=policy_error)
         with self._lock:
             self._keys[arn] = info
-            self._keys[str(meta["KeyId"])] = info
         return info
 
     @requires("kms:GetKeyPolicy")
@@ -571,6 +577,58 @@ class Reader:
         with self._lock:
             self._candidates[region] = result
         return result
+
+    @requires("kms:DescribeKey", "kms:GetKeyPolicy", "kms:ListAliases")
+    def lookup_key(self, ref: KeyRef, trail: Trail) -> KeyLookup:
+        """Resolve a parsed identifier the way CloudTrail would for ``trail``.
+
+        Bare ids and alias names resolve in the caller's account and the trail's home region
+        (where ``UpdateTrail`` is sent); ARNs in their own account and region. A key of another
+        account is described by ARN, and its policy is reported as unreadable.
+        """
+        if ref.is_disable:
+            return KeyLookup(ref=ref)
+        caller = self.conn.account
+        if ref.is_arn:
+            account, region = str(ref.account), str(ref.region)
+            ident = str(ref.arn())
+        else:
+            account, region = caller, trail.home_region
+            ident = ref.canonical
+        try:
+            key = self.key(ident, region)
+        except NotFound as err:
+            problem = "not-found" if account == caller else "unreadable"
+            elsewhere = self._elsewhere(ref, trail)
+            return KeyLookup(
+                ref=ref,
+                problem=problem,
+                message=err.message,
+                resolved_in=(account, region),
+                elsewhere=elsewhere,
+            )
+        except AwsError as err:
+            if err.code in ("NotFoundException", "KMSInvalidStateException") or (
+                account == caller and not isinstance(err, AccessDenied)
+            ):
+                raise
+            return KeyLookup(
+                ref=ref, problem="unreadable", message=err.message, resolved_in=(account, region)
+            )
+        elsewhere = None
+        if not ref.is_arn and key.region != trail.bucket_region:
+            elsewhere = self._elsewhere(ref, trail)
+        return KeyLookup(ref=ref, key=key, resolved_in=(account, region), elsewhere=elsewhere)
+
+    def _elsewhere(self, ref: KeyRef, trail: Trail) -> KeyInfo | None:
+        """The same bare identifier in the bucket's region, to suggest its ARN."""
+        bucket_region = trail.bucket_region
+        if ref.is_arn or not bucket_region or bucket_region == trail.home_region:
+            return None
+        try:
+            return self.key(ref.canonical, bucket_region)
+        except TrailkitError:
+            return None
 
     def _note(self, error: ScanError) -> None:
         with self._lock:

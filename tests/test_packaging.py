@@ -1,0 +1,86 @@
+"""The project's own files agree with each other."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+import yaml
+
+import trailkit.errors
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _pyproject() -> dict[str, object]:
+    return tomllib.loads((ROOT / "pyproject.toml").read_text())
+
+
+def test_environment_yml_lists_exactly_the_pyproject_dependencies() -> None:
+    project = _pyproject()["project"]
+    assert isinstance(project, dict)
+    wanted = set(project["dependencies"])
+    for extra in project["optional-dependencies"].values():
+        wanted |= set(extra)
+    env = yaml.safe_load((ROOT / "environment.yml").read_text())
+    pip = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict) and "pip" in d)
+    assert set(pip) == wanted
+    python = [d for d in env["dependencies"] if isinstance(d, str) and d.startswith("python")]
+    assert python == ["python" + project["requires-python"]]
+
+
+def test_ci_runs_exactly_make_test() -> None:
+    lines = [
+        line.strip()
+        for line in (ROOT / ".ci" / "run").read_text().splitlines()
+        if line.strip() and not line.strip().startswith("#")
+    ]
+    assert "make test" in lines
+
+
+def test_readme_quick_start_is_make_lab_and_make_test() -> None:
+    readme = (ROOT / "README.md").read_text()
+    quick = readme.split("## Quick start", 1)[1].split("\n## ", 1)[0]
+    commands = [line.strip() for line in quick.splitlines() if line.startswith("    ") or
+                line.strip().startswith("make ")]
+    assert [c for c in commands if c.startswith("make ")] == ["make lab", "make test"]
+
+
+def test_errors_all_is_complete_and_the_tree_is_drawn() -> None:
+    public = {
+        name
+        for name, obj in vars(trailkit.errors).items()
+        if isinstance(obj, type) and issubclass(obj, Exception) and obj.__module__ == "trailkit.errors"
+    }
+    assert public <= set(trailkit.errors.__all__)
+    doc = trailkit.errors.__doc__ or ""
+    for name in public:
+        assert name in doc, f"{name} missing from the tree in the errors docstring"
+
+
+def test_only_the_aws_layers_import_boto3() -> None:
+    allowed = {"session.py", "inventory.py", "update.py", "demo.py"}
+    for path in sorted((ROOT / "trailkit").rglob("*.py")):
+        tree = ast.parse(path.read_text())
+        imported = set()
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                imported |= {a.name.split(".")[0] for a in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                imported.add(node.module.split(".")[0])
+        if path.name not in allowed:
+            assert not imported & {"boto3", "botocore"}, f"{path} imports boto3/botocore"
+
+
+def test_python_m_trailkit_and_the_console_script_agree() -> None:
+    out = subprocess.run(
+        [sys.executable, "-m", "trailkit", "--version"], capture_output=True, text=True, check=True
+    )
+    assert out.stdout.startswith("trailkit ")
+    script = Path(sys.executable).parent / "trailkit"
+    assert script.exists()
+    out2 = subprocess.run([str(script), "--version"], capture_output=True, text=True, check=True)
+    assert out2.stdout == out.stdout

@@ -1,0 +1,741 @@
+"""Pre-flight checks: will this key work for this trail? (pure: no AWS calls)
+
+Each rule is one small function that returns :class:`Finding` objects with a stable kebab-case
+``code``. :func:`preflight` runs them in order over what the read layer found
+(:class:`KeyLookup`); :func:`rank_candidates` gives a verdict for every candidate key of a region.
+
+Severities: ``error`` blocks the change, ``warning`` is shown but does not block, ``info`` is
+context. A key is *ready* only when nothing is an error and nothing could not be verified: a
+false "ready" is the worst answer this module could give.
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from trailkit import policy as pol
+from trailkit.keyids import KeyIdKind, KeyRef
+from trailkit.models import BucketInfo, KeyInfo, Trail, arn_region
+
+__all__ = [
+    "CATALOGUE",
+    "Check",
+    "Finding",
+    "KeyLookup",
+    "Report",
+    "Severity",
+    "Verdict",
+    "VerdictKind",
+    "preflight",
+    "rank_candidates",
+]
+
+
+class Severity(enum.StrEnum):
+    """How much a finding matters."""
+
+    ERROR = "error"
+    WARNING = "warning"
+    INFO = "info"
+
+
+@dataclass(frozen=True)
+class Check:
+    """One entry of the catalogue: what a code means, the AWS error it prevents, the fix."""
+
+    code: str
+    severity: Severity
+    meaning: str
+    remedy: str
+    aws_error: str | None = None
+
+
+_C = Check
+_E, _W, _I = Severity.ERROR, Severity.WARNING, Severity.INFO
+CATALOGUE: dict[str, Check] = {
+    c.code: c
+    for c in [
+        _C(
+            "trail-not-found",
+            _E,
+            "no trail by that name/ARN is visible to the caller",
+            "check the name with `trailkit inventory`; give the trail ARN for other regions",
+            "TrailNotFoundException",
+        ),
+        _C(
+            "trail-not-owned",
+            _E,
+            "the trail belongs to another account (e.g. an organization "
+            "trail seen from a member account)",
+            "connect with the trail's own account (the organization's management account)",
+            "NotOrganizationMasterAccountException",
+        ),
+        _C(
+            "key-id-format",
+            _E,
+            "the text is not an accepted key identifier",
+            "give an alias name, alias ARN, key ARN or key id",
+            "InvalidKmsKeyIdException",
+        ),
+        _C(
+            "key-aws-managed",
+            _E,
+            "an AWS managed key (alias/aws/...): its policy cannot be edited to admit CloudTrail",
+            "create a customer managed key for CloudTrail",
+            "InsufficientEncryptionPolicyException",
+        ),
+        _C(
+            "key-id-needs-arn",
+            _E,
+            "a bare key id or alias name cannot mean the right key from "
+            "where the call is made (other account, or the bucket is in another region than the "
+            "trail's home region)",
+            "give the key ARN",
+            "KmsKeyNotFoundException",
+        ),
+        _C(
+            "key-not-found",
+            _E,
+            "no such key or alias",
+            "check the identifier and the region",
+            "KmsKeyNotFoundException",
+        ),
+        _C(
+            "key-region-mismatch",
+            _E,
+            "the key is not in the region of the trail's S3 bucket",
+            "use a key in the bucket's region (the multi-Region replica there, if there is one)",
+            "KmsKeyNotFoundException",
+        ),
+        _C(
+            "key-state",
+            _E,
+            "the key is not Enabled (Disabled, PendingDeletion, ...)",
+            "enable the key (or cancel its deletion), or choose another key",
+            "KmsException",
+        ),
+        _C(
+            "key-not-symmetric",
+            _E,
+            "the key is not a symmetric encryption key (SYMMETRIC_DEFAULT / ENCRYPT_DECRYPT)",
+            "choose a symmetric encryption key",
+            "KmsException",
+        ),
+        _C(
+            "key-unreadable",
+            _W,
+            "the key could not be described from this account "
+            "(another account's key, or no kms:DescribeKey)",
+            "ask the key's owner to confirm its state, type, region and policy",
+            None,
+        ),
+        _C(
+            "policy-encrypt",
+            _E,
+            "the key policy does not let CloudTrail call kms:GenerateDataKey for this trail",
+            "add the CloudTrail encrypt statement (`trailkit policy --apply`)",
+            "InsufficientEncryptionPolicyException",
+        ),
+        _C(
+            "policy-describe",
+            _E,
+            "the key policy does not let CloudTrail call kms:DescribeKey",
+            "add the CloudTrail describe statement (`trailkit policy --apply`)",
+            "InsufficientEncryptionPolicyException",
+        ),
+        _C(
+            "policy-deny",
+            _E,
+            "an explicit Deny in the key policy matches a CloudTrail request",
+            "remove or narrow the Deny statement (trailkit never edits existing statements)",
+            "InsufficientEncryptionPolicyException",
+        ),
+        _C(
+            "policy-bucket-key-decrypt",
+            _E,
+            "the bucket uses an S3 Bucket Key and the key "
+            "policy does not let CloudTrail call kms:Decrypt",
+            "add the CloudTrail decrypt statement (`trailkit policy --apply`)",
+            "InsufficientEncryptionPolicyException",
+        ),
+        _C(
+            "policy-unverifiable",
+            _W,
+            "the key policy cannot be read (another account, access "
+            "denied) or uses something trailkit cannot evaluate",
+            "have the key's owner review the policy against the statements in the docs",
+            None,
+        ),
+        _C(
+            "policy-readers",
+            _W,
+            "nobody in the trail's account can decrypt the log and digest files",
+            "add a decrypt statement for the readers (`trailkit policy --readers`)",
+            None,
+        ),
+        _C(
+            "bucket-policy-aes256",
+            _W,
+            "the bucket policy refuses AES256 uploads while log file validation is on",
+            "let the bucket policy accept AES256 as well as aws:kms",
+            None,
+        ),
+        _C(
+            "bucket-unreadable",
+            _W,
+            "the trail's bucket could not be read, so its region and "
+            "Bucket Key setting are unknown",
+            "grant s3:GetBucketLocation, s3:GetEncryptionConfiguration, s3:GetBucketPolicy",
+            None,
+        ),
+        _C(
+            "digest-files",
+            _I,
+            "digest files are encrypted with this key too: whoever validates "
+            "them needs kms:Decrypt",
+            "grant kms:Decrypt to whoever runs validate-logs",
+            None,
+        ),
+        _C(
+            "already-using-key",
+            _I,
+            "the trail already uses this key (nothing to change)",
+            "nothing to do",
+            None,
+        ),
+        _C(
+            "disable-encryption",
+            _W,
+            "the change turns SSE-KMS off: logs go back to SSE-S3",
+            "confirm that SSE-S3 is acceptable for these logs",
+            None,
+        ),
+    ]
+}
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One result of one rule."""
+
+    code: str
+    severity: Severity
+    message: str
+    remedy: str
+    aws_error: str | None = None
+    detail: tuple[str, ...] = ()
+
+    @property
+    def blocking(self) -> bool:
+        """True for errors: the change must not be made."""
+        return self.severity is Severity.ERROR
+
+    def as_dict(self) -> dict[str, Any]:
+        """The JSON shape of ``trailkit check``."""
+        return {
+            "code": self.code,
+            "severity": str(self.severity),
+            "message": self.message,
+            "remedy": self.remedy,
+            "aws_error": self.aws_error,
+        }
+
+
+def _f(code: str, message: str, remedy: str | None = None, detail: Iterable[str] = ()) -> Finding:
+    check = CATALOGUE[code]
+    return Finding(
+        code=code,
+        severity=check.severity,
+        message=message,
+        remedy=remedy or check.remedy,
+        aws_error=check.aws_error,
+        detail=tuple(detail),
+    )
+
+
+@dataclass(frozen=True)
+class KeyLookup:
+    """What the read layer found for a key identifier (see ``Reader.lookup_key``).
+
+    ``key`` is None when the key could not be described; ``problem`` then says why
+    (``"not-found"``, ``"unreadable"``) and ``message`` gives AWS's words. ``resolved_in`` is
+    the (account, region) a bare id or alias name was resolved in. ``elsewhere`` is the same
+    identifier found in the bucket's region, when a bare identifier missed.
+    """
+
+    ref: KeyRef
+    key: KeyInfo | None = None
+    problem: str | None = None
+    message: str = ""
+    resolved_in: tuple[str, str] | None = None
+    elsewhere: KeyInfo | None = None
+
+
+@dataclass(frozen=True)
+class Report:
+    """The answer of :func:`preflight`."""
+
+    trail_input: str
+    key_input: str
+    trail: Trail | None
+    key: KeyInfo | None
+    findings: tuple[Finding, ...]
+    disable: bool = False
+
+    @property
+    def errors(self) -> tuple[Finding, ...]:
+        """The blocking findings."""
+        return tuple(f for f in self.findings if f.blocking)
+
+    @property
+    def unverifiable(self) -> bool:
+        """True when some part could not be verified."""
+        return any(f.code in ("policy-unverifiable", "key-unreadable") for f in self.findings)
+
+    @property
+    def ready(self) -> bool:
+        """No error and nothing unverified: AWS will accept the change."""
+        return not self.errors and not self.unverifiable
+
+    @property
+    def verdict(self) -> VerdictKind:
+        """ready / blocked / unverifiable."""
+        if self.errors:
+            return VerdictKind.BLOCKED
+        return VerdictKind.UNVERIFIABLE if self.unverifiable else VerdictKind.READY
+
+    @property
+    def key_arn(self) -> str | None:
+        """The resolved key ARN (None when unresolved or disabling)."""
+        return self.key.arn if self.key else None
+
+    @property
+    def nothing_to_do(self) -> bool:
+        """The trail already is in the requested state."""
+        return any(f.code == "already-using-key" for f in self.findings)
+
+    def as_dict(self) -> dict[str, Any]:
+        """The JSON shape of ``trailkit check``."""
+        return {
+            "trail_arn": self.trail.arn if self.trail else None,
+            "key_input": self.key_input,
+            "key_arn": self.key_arn,
+            "bucket_region": self.trail.bucket_region if self.trail else None,
+            "ready": self.ready,
+            "verdict": str(self.verdict),
+            "findings": [f.as_dict() for f in self.findings],
+        }
+
+
+class VerdictKind(enum.StrEnum):
+    """The one-word answer for a key."""
+
+    READY = "ready"
+    UNVERIFIABLE = "unverifiable"
+    BLOCKED = "blocked"
+
+
+# -- the rules ---------------------------------------------------------------------------
+
+
+def check_trail(trail: Trail | None, trail_input: str, caller_account: str) -> list[Finding]:
+    """trail-not-found, trail-not-owned, bucket-unreadable."""
+    if trail is None:
+        return [_f("trail-not-found", f"No trail {trail_input!r} is visible to this caller.")]
+    out: list[Finding] = []
+    if trail.account and trail.account != caller_account:
+        kind = "organization trail" if trail.organization else "trail"
+        out.append(
+            _f(
+                "trail-not-owned",
+                f"{trail.name} is an {kind} of account {trail.account}; you are connected as "
+                f"account {caller_account}, which cannot change it.",
+            )
+        )
+    if trail.bucket is None or trail.bucket.region is None:
+        why = trail.bucket.error if trail.bucket and trail.bucket.error else "not read"
+        out.append(
+            _f(
+                "bucket-unreadable",
+                f"The bucket {trail.bucket_name} could not be read ({why}); the key's region and "
+                "the Bucket Key rule cannot be checked.",
+            )
+        )
+    return out
+
+
+def check_key_form(lookup: KeyLookup, trail: Trail, caller_account: str) -> list[Finding]:
+    """key-aws-managed, key-id-needs-arn."""
+    ref = lookup.ref
+    out: list[Finding] = []
+    if ref.aws_managed or (lookup.key is not None and lookup.key.manager == "AWS"):
+        out.append(
+            _f(
+                "key-aws-managed",
+                f"{ref.text} is an AWS managed key; its key policy cannot be edited, so "
+                "CloudTrail can never be allowed to use it.",
+            )
+        )
+    if ref.kind in (KeyIdKind.KEY_ID, KeyIdKind.ALIAS_NAME):
+        bucket_region = trail.bucket_region
+        reasons = []
+        if trail.account and trail.account != caller_account:
+            reasons.append(f"the trail belongs to account {trail.account}")
+        if bucket_region and bucket_region != trail.home_region:
+            reasons.append(
+                f"the update is sent to {trail.home_region} (the trail's home region) but the key "
+                f"must be in {bucket_region} (the bucket's region)"
+            )
+        if reasons:
+            hint = f" Did you mean {lookup.elsewhere.arn}?" if lookup.elsewhere is not None else ""
+            out.append(
+                _f(
+                    "key-id-needs-arn",
+                    f"{ref.text} is a bare {ref.kind.value.replace('-', ' ')}, which only means "
+                    f"a key inside one account and region, and {'; '.join(reasons)}.{hint}",
+                    remedy="give the key ARN (arn:aws:kms:REGION:ACCOUNT:key/ID)",
+                )
+            )
+    return out
+
+
+def check_key(lookup: KeyLookup, trail: Trail) -> list[Finding]:
+    """key-not-found, key-unreadable, key-region-mismatch, key-state, key-not-symmetric."""
+    key = lookup.key
+    ref = lookup.ref
+    if key is None:
+        if lookup.problem == "not-found":
+            where = ""
+            if lookup.resolved_in:
+                where = f" in account {lookup.resolved_in[0]}, region {lookup.resolved_in[1]}"
+            return [_f("key-not-found", f"No key or alias {ref.text}{where}. {lookup.message}")]
+        return [
+            _f(
+                "key-unreadable",
+                f"{ref.text} could not be described from this account: {lookup.message} Its "
+                "state, type and region are checked by AWS only when the change is sent.",
+            ),
+            _f(
+                "policy-unverifiable",
+                f"The key policy of {ref.text} cannot be read from this account, so whether it "
+                "admits CloudTrail is unknown (not assumed).",
+            ),
+        ]
+    out: list[Finding] = []
+    bucket_region = trail.bucket_region
+    if bucket_region and key.region != bucket_region:
+        replicas = [a for a in (key.primary_arn, *key.replica_arns) if a]
+        same = [a for a in replicas if arn_region(a) == bucket_region and a != key.arn]
+        hint = f" Use its multi-Region replica there: {same[0]}." if same else ""
+        out.append(
+            _f(
+                "key-region-mismatch",
+                f"The key is in {key.region} but the trail's bucket {trail.bucket_name} is in "
+                f"{bucket_region}; CloudTrail would answer KmsKeyNotFoundException.{hint}",
+                remedy=(f"use {same[0]}" if same else None),
+            )
+        )
+    if key.state != "Enabled":
+        out.append(
+            _f(
+                "key-state",
+                f"The key is {key.state or 'in an unknown state'}; CloudTrail can only use an "
+                "Enabled key.",
+                remedy=(
+                    "cancel the key deletion and enable the key, or choose another key"
+                    if key.state == "PendingDeletion"
+                    else None
+                ),
+            )
+        )
+    spec = key.key_spec or "SYMMETRIC_DEFAULT"
+    usage = key.key_usage or "ENCRYPT_DECRYPT"
+    if spec != "SYMMETRIC_DEFAULT" or usage != "ENCRYPT_DECRYPT":
+        out.append(
+            _f(
+                "key-not-symmetric",
+                f"The key is {spec} for {usage}; CloudTrail needs a SYMMETRIC_DEFAULT key for "
+                "ENCRYPT_DECRYPT.",
+            )
+        )
+    return out
+
+
+def _statement_label(ev: pol.Evaluation) -> str:
+    return ", ".join(s.label() for s in ev.deciding) or "a statement"
+
+
+def check_policy(key: KeyInfo, trail: Trail) -> list[Finding]:
+    """policy-encrypt, policy-describe, policy-deny, policy-bucket-key-decrypt,
+    policy-unverifiable, policy-readers."""
+    if key.policy is None:
+        why = key.policy_error or "it was not read"
+        return [_f("policy-unverifiable", f"The key policy cannot be read: {why}.")]
+    bucket = trail.bucket or BucketInfo(name=trail.bucket_name, region=None)
+    parsed = pol.parse_policy(key.policy)
+    if isinstance(parsed, str):
+        return [_f("policy-unverifiable", f"The key policy is not a valid policy: {parsed}.")]
+    requests = pol.cloudtrail_requests(
+        trail_arn=trail.arn,
+        bucket_name=trail.bucket_name,
+        key_arn=key.arn,
+        source_account=trail.account,
+        bucket_key=bucket.bucket_key,
+    )
+    codes = {
+        "encrypt": "policy-encrypt",
+        "describe": "policy-describe",
+        "decrypt": "policy-bucket-key-decrypt",
+    }
+    actions = {
+        "encrypt": "kms:GenerateDataKey",
+        "describe": "kms:DescribeKey",
+        "decrypt": "kms:Decrypt",
+    }
+    out: list[Finding] = []
+    unverifiable: list[str] = []
+    for name, request in requests.items():
+        ev = pol.evaluate(parsed, request)
+        if ev.decision is pol.Decision.ALLOWED:
+            continue
+        if ev.decision is pol.Decision.UNVERIFIABLE:
+            unverifiable.extend(ev.unverifiable or (ev.reason,))
+            continue
+        if ev.deciding:  # explicit Deny
+            out.append(
+                _f(
+                    "policy-deny",
+                    f"{_statement_label(ev)} of the key policy explicitly denies CloudTrail "
+                    f"{actions[name]} for this trail.",
+                    remedy=f"remove or narrow {_statement_label(ev)}",
+                    detail=[ev.reason],
+                )
+            )
+            continue
+        misses = [m.describe() for m in ev.near_misses]
+        why = (
+            f" The closest statement fails: {misses[0]}."
+            if misses
+            else (" No statement allows it.")
+        )
+        out.append(
+            _f(
+                codes[name],
+                f"The key policy does not let CloudTrail call {actions[name]} for {trail.name}."
+                f"{why}",
+                detail=misses,
+            )
+        )
+    if unverifiable:
+        out.append(
+            _f(
+                "policy-unverifiable",
+                "Part of the key policy cannot be evaluated by trailkit: "
+                + "; ".join(dict.fromkeys(unverifiable))
+                + ".",
+                detail=unverifiable,
+            )
+        )
+    reader = pol.evaluate(
+        parsed, pol.reader_request(account=trail.account, key_arn=key.arn, trail_arn=trail.arn)
+    )
+    if reader.decision is pol.Decision.DENIED:
+        out.append(
+            _f(
+                "policy-readers",
+                f"No principal of account {trail.account} may kms:Decrypt with this key, so "
+                "nobody there can read the encrypted logs and digest files.",
+            )
+        )
+    return out
+
+
+def check_bucket_policy(trail: Trail) -> list[Finding]:
+    """bucket-policy-aes256: a bucket policy that refuses AES256 uploads (digest files)."""
+    bucket = trail.bucket
+    if not trail.log_file_validation or bucket is None or not bucket.policy:
+        return []
+    request = pol.Request(
+        principal=pol.Principal(kind="Service", value="cloudtrail.amazonaws.com"),
+        action="s3:PutObject",
+        resource=f"arn:{trail.partition}:s3:::{bucket.name}/AWSLogs/{trail.account}/"
+        "CloudTrail-Digest/object",
+        context={"s3:x-amz-server-side-encryption": "AES256"},
+    )
+    ev = pol.evaluate(bucket.policy, request)
+    if ev.decision is pol.Decision.DENIED and ev.deciding:
+        return [
+            _f(
+                "bucket-policy-aes256",
+                f"{_statement_label(ev)} of the policy of bucket {bucket.name} refuses uploads "
+                "encrypted with AES256 while log file validation is on; AWS warns this can "
+                "block CloudTrail's digest files.",
+            )
+        ]
+    return []
+
+
+def preflight(
+    *,
+    trail: Trail | None,
+    trail_input: str,
+    key_input: str,
+    lookup: KeyLookup | None,
+    caller_account: str,
+    key_error: str | None = None,
+) -> Report:
+    """Run every rule for one trail and one key identifier.
+
+    Parameters
+    ----------
+    trail
+        The trail (with bucket facts), or None when it was not found.
+    trail_input, key_input
+        The text the operator gave.
+    lookup
+        What the read layer found for the key (None when the text did not parse).
+    caller_account
+        The account the change would be sent from.
+    key_error
+        The parser's message when ``key_input`` is not a key identifier.
+
+    Returns
+    -------
+    Report
+        Findings in rule order; ``ready`` only when AWS would accept the change.
+    """
+    findings = check_trail(trail, trail_input, caller_account)
+    if key_error is not None or lookup is None:
+        findings.append(_f("key-id-format", key_error or f"{key_input!r} is not a key identifier."))
+        return Report(trail_input, key_input, trail, None, tuple(findings))
+    if trail is None:
+        return Report(trail_input, key_input, None, lookup.key, tuple(findings))
+    if lookup.ref.is_disable:
+        if trail.kms_key_id is None:
+            findings.append(
+                _f("already-using-key", f"{trail.name} already uses SSE-S3; nothing to change.")
+            )
+        else:
+            findings.append(
+                _f(
+                    "disable-encryption",
+                    f"{trail.name} will stop using {trail.kms_key_id} and go back to SSE-S3.",
+                )
+            )
+        return Report(trail_input, key_input, trail, None, tuple(findings), disable=True)
+    findings += check_key_form(lookup, trail, caller_account)
+    findings += check_key(lookup, trail)
+    key = lookup.key
+    if key is not None and not any(f.code == "key-aws-managed" for f in findings):
+        findings += check_policy(key, trail)
+    findings += check_bucket_policy(trail)
+    if key is not None and trail.log_file_validation:
+        findings.append(
+            _f(
+                "digest-files",
+                "Log file validation is on: since November 2025 digest files are encrypted with "
+                "this key too (older guides say they stay SSE-S3), so whoever validates them "
+                "(aws cloudtrail validate-logs) needs kms:Decrypt on it.",
+            )
+        )
+    if key is not None and trail.kms_key_id == key.arn:
+        findings.append(
+            _f("already-using-key", f"{trail.name} already uses {key.label}; nothing to change.")
+        )
+    return Report(trail_input, key_input, trail, key, tuple(findings))
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """One candidate key ranked for one trail."""
+
+    key: KeyInfo
+    kind: VerdictKind
+    code: str | None
+    reason: str
+    report: Report = field(compare=False)
+
+    @property
+    def label(self) -> str:
+        """``alias (short id) - ready`` / ``- blocked: code`` / ``- unverifiable``."""
+        tail = f"blocked: {self.code}" if self.kind is VerdictKind.BLOCKED else str(self.kind)
+        name = self.key.aliases[0] if self.key.aliases else "(no alias)"
+        return f"{name} ({self.key.short_id}) - {tail}"
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON shape of ``trailkit keys``."""
+        return {
+            "key_arn": self.key.arn,
+            "alias": self.key.aliases[0] if self.key.aliases else None,
+            "verdict": str(self.kind),
+            "code": self.code,
+            "reason": self.reason,
+        }
+
+
+_ORDER = {VerdictKind.READY: 0, VerdictKind.UNVERIFIABLE: 1, VerdictKind.BLOCKED: 2}
+
+
+def rank_candidates(
+    trail: Trail,
+    keys: Sequence[KeyInfo],
+    caller_account: str,
+    ref_for: Callable[[KeyInfo], KeyRef] | None = None,
+) -> list[Verdict]:
+    """A verdict for every candidate key: ready first, then unverifiable, then blocked.
+
+    Parameters
+    ----------
+    trail
+        The trail (with bucket facts).
+    keys
+        Candidate keys, usually every customer key of the bucket's region.
+    caller_account
+        The account the change would be sent from.
+    ref_for
+        How a key is referred to (default: by its key ARN, as trailkit sends it).
+    """
+    from trailkit.keyids import parse_key_id
+
+    verdicts = []
+    for key in keys:
+        ref = ref_for(key) if ref_for else parse_key_id(key.arn)
+        report = preflight(
+            trail=trail,
+            trail_input=trail.arn,
+            key_input=key.arn,
+            lookup=KeyLookup(ref=ref, key=key),
+            caller_account=caller_account,
+        )
+        first = report.errors[0] if report.errors else None
+        if first is not None:
+            reason = first.message
+        elif report.unverifiable:
+            reason = next(f.message for f in report.findings if f.severity is Severity.WARNING)
+        else:
+            reason = "AWS will accept this key for this trail."
+        verdicts.append(
+            Verdict(
+                key=key,
+                kind=report.verdict,
+                code=first.code if first else None,
+                reason=reason,
+                report=report,
+            )
+        )
+    verdicts.sort(key=lambda v: (_ORDER[v.kind], v.key.label.lower(), v.key.arn))
+    return verdicts
+
+
+def policy_document(text: str | None) -> Any:
+    """The parsed JSON of a policy, or None."""
+    if not text:
+        return None
+    try:
+        return json.loads(text)
+    except ValueError:
+        return None

@@ -1,0 +1,1009 @@
+"""The append-only change journal: one JSON object per line, never rewritten.
+
+Every change trailkit sends to AWS (a trail's KMS key via ``UpdateTrail``, a key policy via
+``PutKeyPolicy``) is recorded twice:
+
+1. an *intent* record, written and ``fsync``'ed **before** the call is made, and
+2. an *outcome* record (``done`` or ``failed``) after it.
+
+An intent without an outcome means the process died between the two (or the call's result is
+unknown); :func:`reconcile` reads the live state and settles such changes with a ``reconciled``
+record. The journal is the operator's proof of what was changed and the basis of rollback, so:
+
+* records are only ever appended (``O_APPEND``), each with one ``write`` and an ``fsync``;
+* concurrent writers (threads and processes) are serialised with a process-level lock and an
+  exclusive ``flock``, so lines never interleave;
+* a line torn by a crash is reported by :meth:`Journal.read` and skipped, and the next append
+  starts on a fresh line, so no other record is ever lost;
+* the file is created ``0600`` (its new parent directories ``0700``) and looser permissions on an
+  existing file are tightened;
+* a record whose fields look like they contain AWS credentials is refused (defence in depth:
+  trailkit never puts credentials in a record in the first place).
+
+The file is plain JSON Lines with sorted keys, so ``jq`` and ``grep`` work on it. This module
+never talks to AWS.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import errno
+import json
+import os
+import re
+import stat
+import sys
+import threading
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+
+from trailkit.errors import InputError, JournalError, TrailkitError
+
+if sys.platform != "win32":
+    import fcntl
+
+__all__ = [
+    "JOURNAL_ENV",
+    "MAX_LINE_BYTES",
+    "NOTE_APPLIED",
+    "NOTE_CHANGED",
+    "NOTE_NOT_APPLIED",
+    "Change",
+    "Journal",
+    "Kind",
+    "Phase",
+    "ReadResult",
+    "Record",
+    "changes_frame",
+    "default_path",
+    "reconcile",
+]
+
+#: Environment variable that overrides the journal's location.
+JOURNAL_ENV = "TRAILKIT_JOURNAL"
+
+#: The longest line the journal writes or parses (bytes, newline excluded). KMS key policies are
+#: at most 32 KiB, so a real record is far below this; longer lines are reported, not parsed.
+MAX_LINE_BYTES = 1 << 20
+
+
+def default_path() -> Path:
+    """Where the journal lives unless a path is given.
+
+    Returns
+    -------
+    Path
+        ``$TRAILKIT_JOURNAL`` if it is set and not empty, otherwise
+        ``<user data dir>/trailkit/journal.jsonl`` (``platformdirs.user_data_path``).
+    """
+    override = os.environ.get(JOURNAL_ENV, "").strip()
+    if override:
+        return Path(override).expanduser()
+    return platformdirs.user_data_path("trailkit", appauthor=False) / "journal.jsonl"
+
+
+def _utc_now() -> str:
+    """The current time as ISO 8601 UTC with a ``Z`` (second precision)."""
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class Kind(enum.StrEnum):
+    """What a change modifies."""
+
+    TRAIL_KEY = "trail-key"
+    """A trail's KMS key (``UpdateTrail``); ``before``/``after`` are key ARNs, None = SSE-S3."""
+    KEY_POLICY = "key-policy"
+    """A KMS key policy (``PutKeyPolicy``); ``before``/``after`` are whole policy JSON strings."""
+
+
+class Phase(enum.StrEnum):
+    """Which record of a change this is."""
+
+    INTENT = "intent"
+    """Written and fsync'ed before the AWS call."""
+    DONE = "done"
+    """The call succeeded."""
+    FAILED = "failed"
+    """The call failed; ``error`` holds the translated message."""
+    RECONCILED = "reconciled"
+    """The outcome was unknown and was settled later by reading the live state."""
+
+
+_OUTCOME_PHASES = frozenset({Phase.DONE, Phase.FAILED, Phase.RECONCILED})
+
+#: Notes written by :func:`reconcile` on ``RECONCILED`` records.
+NOTE_APPLIED = "applied"
+NOTE_NOT_APPLIED = "not-applied"
+NOTE_CHANGED = "changed-by-someone-else"
+
+# Fields that must be present in every stored record (``before``/``after`` may be null).
+_REQUIRED_STR = (
+    "change_id",
+    "phase",
+    "kind",
+    "time",
+    "caller_arn",
+    "account",
+    "endpoint",
+    "backend",
+    "target_arn",
+    "region",
+)
+_REQUIRED_OPTIONAL = ("before", "after")
+_OPTIONAL = ("request_id", "error", "rollback_of", "trail_arn", "note")
+_NON_EMPTY = ("change_id", "time")
+
+
+def _short(value: object, limit: int = 40) -> str:
+    """``repr`` of a value, cut to ``limit`` characters (problems never echo whole lines)."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _type_name(value: object) -> str:
+    if value is None:
+        return "null"
+    return {
+        bool: "boolean",
+        int: "number",
+        float: "number",
+        str: "string",
+        list: "array",
+        dict: "object",
+    }.get(type(value), type(value).__name__)
+
+
+@dataclass(frozen=True)
+class Record:
+    """One line of the journal.
+
+    Parameters
+    ----------
+    change_id
+        Identifies the change; shared by its intent and outcome records
+        (e.g. ``"chg-20261129T051200Z-3f9a1c"``).
+    phase
+        Intent, or which outcome.
+    kind
+        What is changed.
+    time
+        When the record was written, ISO 8601 UTC with ``Z``.
+    caller_arn, account, endpoint, backend
+        Who made the change, in which account, through which endpoint (``""`` = AWS default),
+        with which backend (``"demo"`` or ``"aws"``).
+    target_arn
+        The trail ARN (``TRAIL_KEY``) or the key ARN (``KEY_POLICY``).
+    region
+        The region the call is sent to.
+    before, after
+        ``TRAIL_KEY``: the key ARN before and requested (intent) or observed (outcome) after,
+        None for SSE-S3. ``KEY_POLICY``: the policy JSON before and after.
+    request_id
+        The AWS request id of the call, when known.
+    error
+        For ``FAILED``: the translated error message.
+    rollback_of
+        The ``change_id`` this change undoes.
+    trail_arn
+        For ``KEY_POLICY``: the trail the repair was for.
+    note
+        Free text; :func:`reconcile` writes ``applied``, ``not-applied`` or
+        ``changed-by-someone-else``.
+
+    Raises
+    ------
+    JournalError
+        A field has the wrong type, ``phase``/``kind`` is not a known value, or ``change_id`` or
+        ``time`` is empty. Plain strings for ``phase``/``kind`` are converted to the enums.
+    """
+
+    change_id: str
+    phase: Phase
+    kind: Kind
+    time: str
+    caller_arn: str
+    account: str
+    endpoint: str
+    backend: str
+    target_arn: str
+    region: str
+    before: str | None
+    after: str | None
+    request_id: str | None = None
+    error: str | None = None
+    rollback_of: str | None = None
+    trail_arn: str | None = None
+    note: str | None = None
+
+    def __post_init__(self) -> None:
+        for name in _REQUIRED_STR:
+            value: object = getattr(self, name)
+            if not isinstance(value, str):
+                raise JournalError(f"field {name!r} must be a string, not {_type_name(value)}.")
+        for name in _REQUIRED_OPTIONAL + _OPTIONAL:
+            value = getattr(self, name)
+            if value is not None and not isinstance(value, str):
+                raise JournalError(
+                    f"field {name!r} must be a string or null, not {_type_name(value)}."
+                )
+        for name in _NON_EMPTY:
+            if not getattr(self, name).strip():
+                raise JournalError(f"field {name!r} must not be empty.")
+        try:
+            object.__setattr__(self, "phase", Phase(self.phase))
+        except ValueError:
+            known = ", ".join(p.value for p in Phase)
+            raise JournalError(
+                f"unknown phase {_short(self.phase)} (expected one of {known})."
+            ) from None
+        try:
+            object.__setattr__(self, "kind", Kind(self.kind))
+        except ValueError:
+            known = ", ".join(k.value for k in Kind)
+            raise JournalError(
+                f"unknown kind {_short(self.kind)} (expected one of {known})."
+            ) from None
+
+    def as_dict(self) -> dict[str, str | None]:
+        """All fields as a JSON-ready mapping (enums as their string values)."""
+        out: dict[str, str | None] = {}
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            out[f.name] = value.value if isinstance(value, enum.Enum) else value
+        return out
+
+    def as_json(self) -> str:
+        """The record as one line of JSON (keys sorted, ASCII only, no newline at the end)."""
+        return json.dumps(self.as_dict(), sort_keys=True, ensure_ascii=True, allow_nan=False)
+
+    @classmethod
+    def from_json(cls, line: str) -> Record:
+        """Parse one journal line.
+
+        Parameters
+        ----------
+        line
+            The text of one line (surrounding whitespace is ignored).
+
+        Returns
+        -------
+        Record
+
+        Raises
+        ------
+        JournalError
+            The text is not JSON, not a JSON object, misses a field, has a field of the wrong
+            type, or names an unknown phase or kind. Unknown extra keys are ignored, so newer
+            journals stay readable.
+        """
+        try:
+            data = json.loads(line, parse_constant=_reject_constant)
+        except json.JSONDecodeError as exc:
+            stripped = line.rstrip()
+            if exc.pos >= len(stripped) and stripped:
+                raise JournalError("truncated JSON (a write may have been interrupted).") from None
+            raise JournalError(f"not valid JSON ({exc.msg} at column {exc.colno}).") from None
+        except ValueError as exc:
+            raise JournalError(f"not valid JSON ({exc}).") from None
+        except RecursionError:
+            raise JournalError("not valid JSON (nested too deeply).") from None
+        if not isinstance(data, dict):
+            raise JournalError(f"not a JSON object (got {_type_name(data)}).")
+        kwargs: dict[str, Any] = {}
+        for name in _REQUIRED_STR + _REQUIRED_OPTIONAL:
+            if name not in data:
+                raise JournalError(f"missing field {name!r}.")
+            kwargs[name] = data[name]
+        for name in _OPTIONAL:
+            kwargs[name] = data.get(name)
+        record = cls(**kwargs)
+        try:
+            datetime.fromisoformat(record.time)
+        except ValueError:
+            raise JournalError(
+                f"field 'time' is not an ISO 8601 time ({_short(record.time)})."
+            ) from None
+        return record
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not allowed")
+
+
+@dataclass(frozen=True)
+class Change:
+    """The records of one ``change_id`` folded together.
+
+    Parameters
+    ----------
+    change_id
+        The change's id.
+    intent
+        The record written before the AWS call.
+    outcome
+        The ``done``/``failed``/``reconciled`` record, or None while the change is pending.
+    """
+
+    change_id: str
+    intent: Record
+    outcome: Record | None
+
+    @property
+    def status(self) -> str:
+        """``done``, ``failed``, ``pending`` (intent without outcome), ``reconciled-done``,
+        ``reconciled-not-applied`` or ``reconciled-changed`` (the live state matched neither the
+        value before nor the value requested: someone else changed it).
+        """
+        if self.outcome is None:
+            return "pending"
+        phase = self.outcome.phase
+        if phase is Phase.DONE:
+            return "done"
+        if phase is Phase.FAILED:
+            return "failed"
+        if self.outcome.note == NOTE_APPLIED:
+            return "reconciled-done"
+        if self.outcome.note == NOTE_NOT_APPLIED:
+            return "reconciled-not-applied"
+        return "reconciled-changed"
+
+    @property
+    def settled(self) -> bool:
+        """True once the change has an outcome record."""
+        return self.outcome is not None
+
+    @property
+    def applied(self) -> bool:
+        """True if the change is known to have taken effect (``done`` or ``reconciled-done``)."""
+        return self.status in {"done", "reconciled-done"}
+
+
+@dataclass(frozen=True)
+class ReadResult:
+    """Everything readable in the journal, and what was not.
+
+    Parameters
+    ----------
+    records
+        Every record that parsed, in file order.
+    problems
+        One message per unreadable line or inconsistent record, e.g.
+        ``"line 7: truncated JSON (the last write may have been interrupted)"``.
+    """
+
+    records: tuple[Record, ...]
+    problems: tuple[str, ...]
+
+    @property
+    def ok(self) -> bool:
+        """True when there are no problems."""
+        return not self.problems
+
+
+# --------------------------------------------------------------------------------------------
+# Credential screening
+# --------------------------------------------------------------------------------------------
+
+_SECRET_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"(?<![A-Z0-9])(?:AKIA|ASIA)[A-Z0-9]{16}(?![A-Z0-9])"), "an AWS access key id"),
+    (re.compile(r"secret[_-]?access[_-]?key", re.IGNORECASE), "a secret access key"),
+    (re.compile(r"session[_-]?token", re.IGNORECASE), "a session token"),
+    (re.compile(r"x-amz-security-token", re.IGNORECASE), "a security token"),
+)
+
+
+def _check_no_credentials(record: Record) -> None:
+    for name, value in record.as_dict().items():
+        if value is None:
+            continue
+        for pattern, what in _SECRET_PATTERNS:
+            if pattern.search(value):
+                # Never echo the value: it may be the credential.
+                raise JournalError(
+                    f"Refusing to write change {record.change_id} to the journal: field "
+                    f"{name!r} contains what looks like {what}.",
+                    "remove credentials from the value; the journal must never hold them",
+                )
+
+
+# --------------------------------------------------------------------------------------------
+# File handling
+# --------------------------------------------------------------------------------------------
+
+_PROCESS_LOCK = threading.Lock()
+
+
+@contextmanager
+def _flock(fd: int, exclusive: bool) -> Iterator[None]:
+    """Hold an advisory lock on ``fd`` (no-op where ``flock`` does not exist)."""
+    if sys.platform == "win32":
+        yield
+        return
+    fcntl.flock(fd, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
+    try:
+        yield
+    finally:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+
+
+def _make_dirs(directory: Path) -> None:
+    """Create ``directory`` and missing parents with mode 0700 (existing ones are untouched)."""
+    missing: list[Path] = []
+    current = directory
+    while not current.exists():
+        missing.append(current)
+        if current.parent == current:
+            break
+        current = current.parent
+    for path in reversed(missing):
+        try:
+            os.mkdir(path, 0o700)
+        except FileExistsError:
+            continue
+        os.chmod(path, 0o700)  # the umask may have removed owner bits
+
+
+def _fsync_dir(directory: Path) -> None:
+    """Make a new directory entry durable (best effort; not possible everywhere)."""
+    if sys.platform == "win32":
+        return
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def _ends_with_newline(fd: int, size: int) -> bool:
+    if size == 0:
+        return True
+    os.lseek(fd, size - 1, os.SEEK_SET)
+    return os.read(fd, 1) == b"\n"
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        written = os.write(fd, view)
+        if written <= 0:
+            raise OSError(errno.EIO, "write returned no progress")
+        view = view[written:]
+
+
+@dataclass(frozen=True)
+class _Loaded:
+    records: tuple[tuple[int, Record], ...]
+    changes: tuple[tuple[Change, int], ...]  # change and the line of its latest record
+    problems: tuple[str, ...]
+
+
+class Journal:
+    """The change journal at one path.
+
+    Parameters
+    ----------
+    path
+        The JSON Lines file; None means :func:`default_path`. The file and its directory are
+        created on the first :meth:`append`.
+    """
+
+    def __init__(self, path: Path | str | None = None) -> None:
+        self.path: Path = default_path() if path is None else Path(path).expanduser()
+
+    def __repr__(self) -> str:
+        return f"Journal({str(self.path)!r})"
+
+    # -- writing -----------------------------------------------------------------------------
+
+    def new_change_id(self) -> str:
+        """A new, unique change id that sorts by time: ``chg-<UTC timestamp>-<6 hex>``."""
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+        return f"chg-{stamp}-{uuid.uuid4().hex[:6]}"
+
+    def append(self, record: Record) -> None:
+        """Append one record durably (written and fsync'ed when this returns).
+
+        Parameters
+        ----------
+        record
+            The record to write.
+
+        Raises
+        ------
+        JournalError
+            The record looks like it holds credentials or is longer than
+            :data:`MAX_LINE_BYTES` (nothing is written), or the file cannot be created, locked,
+            tightened to 0600 or written.
+        """
+        _check_no_credentials(record)
+        data = record.as_json().encode("ascii") + b"\n"
+        if len(data) - 1 > MAX_LINE_BYTES:
+            raise JournalError(
+                f"Refusing to write change {record.change_id}: the record is {len(data) - 1} "
+                f"bytes, more than the journal's {MAX_LINE_BYTES}-byte line limit.",
+                "this is a bug in the caller; a key policy is at most 32 KiB",
+            )
+        flags = os.O_RDWR | os.O_APPEND | os.O_CREAT | getattr(os, "O_CLOEXEC", 0)
+        with _PROCESS_LOCK:
+            try:
+                created = not self.path.exists()
+                _make_dirs(self.path.parent)
+                fd = os.open(self.path, flags, 0o600)
+            except OSError as exc:
+                raise self._os_error("create", exc) from exc
+            try:
+                self._tighten(fd)
+                with _flock(fd, exclusive=True):
+                    size = os.fstat(fd).st_size
+                    if not _ends_with_newline(fd, size):
+                        # A torn last line (a crash mid-write): start on a line of our own.
+                        data = b"\n" + data
+                    _write_all(fd, data)
+                    os.fsync(fd)
+            except OSError as exc:
+                raise self._os_error("write", exc) from exc
+            finally:
+                os.close(fd)
+            if created:
+                _fsync_dir(self.path.parent)
+
+    def _tighten(self, fd: int) -> None:
+        st = os.fstat(fd)
+        if not _is_regular(st.st_mode):
+            raise JournalError(
+                f"The journal {self.path} is not a regular file.",
+                f"point {JOURNAL_ENV} at a file path",
+            )
+        if st.st_mode & 0o077:
+            try:
+                if sys.platform == "win32":
+                    os.chmod(self.path, 0o600)
+                else:
+                    os.fchmod(fd, 0o600)
+            except OSError as exc:
+                raise JournalError(
+                    f"The journal {self.path} is readable by others "
+                    f"(mode {st.st_mode & 0o777:04o}) and could not be made private: "
+                    f"{exc.strerror or exc}.",
+                    f"run `chmod 600 {self.path}` as its owner",
+                ) from exc
+
+    def _os_error(self, action: str, exc: OSError) -> JournalError:
+        return JournalError(
+            f"Cannot {action} the journal {self.path}: {exc.strerror or exc}.",
+            f"check the path and its permissions, or set {JOURNAL_ENV} to a writable file",
+        )
+
+    def record_intent(
+        self,
+        *,
+        kind: Kind,
+        target_arn: str,
+        region: str,
+        before: str | None,
+        after: str | None,
+        caller_arn: str,
+        account: str,
+        endpoint: str,
+        backend: str,
+        change_id: str | None = None,
+        time: str | None = None,
+        request_id: str | None = None,
+        rollback_of: str | None = None,
+        trail_arn: str | None = None,
+        note: str | None = None,
+    ) -> Record:
+        """Build an ``INTENT`` record (time = now, a new change id unless given) and append it.
+
+        Call this *before* the AWS call; when it returns the intent is on disk.
+
+        Returns
+        -------
+        Record
+            The record written; pass it to :meth:`record_outcome`.
+        """
+        record = Record(
+            change_id=change_id or self.new_change_id(),
+            phase=Phase.INTENT,
+            kind=kind,
+            time=time or _utc_now(),
+            caller_arn=caller_arn,
+            account=account,
+            endpoint=endpoint,
+            backend=backend,
+            target_arn=target_arn,
+            region=region,
+            before=before,
+            after=after,
+            request_id=request_id,
+            rollback_of=rollback_of,
+            trail_arn=trail_arn,
+            note=note,
+        )
+        self.append(record)
+        return record
+
+    def record_outcome(
+        self,
+        intent: Record,
+        phase: Phase,
+        *,
+        after: str | None,
+        request_id: str | None = None,
+        error: str | None = None,
+        note: str | None = None,
+        time: str | None = None,
+    ) -> Record:
+        """Append the outcome of ``intent`` (same change id, target and ``before``).
+
+        Parameters
+        ----------
+        intent
+            The intent record returned by :meth:`record_intent`.
+        phase
+            ``DONE``, ``FAILED`` or ``RECONCILED``.
+        after
+            The value observed (or, if not observable, requested) after the call.
+        request_id, error, note
+            The AWS request id, the translated error message (for ``FAILED``), free text.
+        time
+            Defaults to now.
+
+        Returns
+        -------
+        Record
+
+        Raises
+        ------
+        InputError
+            ``intent`` is not an intent record, or ``phase`` is ``INTENT``.
+        """
+        if intent.phase is not Phase.INTENT:
+            raise InputError(
+                f"record_outcome needs the intent record of change {intent.change_id}, "
+                f"not its {intent.phase.value!r} record."
+            )
+        phase = Phase(phase)
+        if phase not in _OUTCOME_PHASES:
+            raise InputError(f"an outcome cannot have phase {phase.value!r}.")
+        record = dataclasses.replace(
+            intent,
+            phase=phase,
+            time=time or _utc_now(),
+            after=after,
+            request_id=request_id if request_id is not None else intent.request_id,
+            error=error,
+            note=note,
+        )
+        self.append(record)
+        return record
+
+    # -- reading -----------------------------------------------------------------------------
+
+    def _raw(self) -> bytes:
+        try:
+            fd = os.open(self.path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+        except FileNotFoundError:
+            return b""
+        except OSError as exc:
+            raise self._os_error("open", exc) from exc
+        try:
+            if not _is_regular(os.fstat(fd).st_mode):
+                raise JournalError(
+                    f"The journal {self.path} is not a regular file.",
+                    f"point {JOURNAL_ENV} at a file path",
+                )
+            chunks: list[bytes] = []
+            with _flock(fd, exclusive=False):
+                while chunk := os.read(fd, 1 << 20):
+                    chunks.append(chunk)
+            return b"".join(chunks)
+        except OSError as exc:
+            raise self._os_error("read", exc) from exc
+        finally:
+            os.close(fd)
+
+    def _load(self) -> _Loaded:
+        raw = self._raw()
+        lines = raw.split(b"\n")
+        complete_last = raw.endswith(b"\n")
+        if complete_last:
+            lines.pop()  # the empty string after the final newline
+        records: list[tuple[int, Record]] = []
+        problems: list[str] = []
+        for index, chunk in enumerate(lines):
+            number = index + 1
+            is_torn_tail = index == len(lines) - 1 and not complete_last
+            if len(chunk) > MAX_LINE_BYTES:
+                problems.append(
+                    f"line {number}: {len(chunk)} bytes, longer than the {MAX_LINE_BYTES}-byte "
+                    "limit for a record; skipped"
+                )
+                continue
+            try:
+                text = chunk.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                problems.append(f"line {number}: not UTF-8 text (bad byte at offset {exc.start})")
+                continue
+            if not text.strip():
+                continue
+            try:
+                records.append((number, Record.from_json(text)))
+            except JournalError as exc:
+                message = exc.message.rstrip(".")
+                if is_torn_tail and not _parses_as_json(text):
+                    message = "truncated JSON (the last write may have been interrupted)"
+                problems.append(f"line {number}: {message}")
+        changes, fold_problems = _fold(records)
+        return _Loaded(tuple(records), tuple(changes), tuple(problems + fold_problems))
+
+    def read(self) -> ReadResult:
+        """Every readable record, and a message for each line that is not.
+
+        Never raises for bad content: corrupt, truncated, oversized or non-UTF-8 lines are
+        reported in ``problems`` and skipped; outcomes without an intent (and duplicate or
+        mismatched outcomes) are reported too. A missing file is an empty journal.
+
+        Raises
+        ------
+        JournalError
+            The file exists but cannot be read.
+        """
+        loaded = self._load()
+        return ReadResult(tuple(r for _, r in loaded.records), loaded.problems)
+
+    def changes(self) -> list[Change]:
+        """All changes, grouped by ``change_id`` in the order their intents were written.
+
+        Records that cannot be folded (see :meth:`read`) are left out; :meth:`read` reports
+        them.
+        """
+        return [change for change, _ in self._load().changes]
+
+    def get(self, change_id: str) -> Change:
+        """The change with this id.
+
+        Raises
+        ------
+        JournalError
+            No such change in the journal.
+        """
+        for change in self.changes():
+            if change.change_id == change_id:
+                return change
+        raise JournalError(
+            f"no change {change_id} in {self.path}",
+            "check the change id against the journal's list of changes",
+        )
+
+    def last(self, *, kind: Kind | None = None, done_only: bool = True) -> Change:
+        """The most recent change: the one whose latest record was written last.
+
+        Parameters
+        ----------
+        kind
+            Only changes of this kind.
+        done_only
+            Only changes known to have taken effect (``done`` or ``reconciled-done``).
+
+        Raises
+        ------
+        JournalError
+            No change matches.
+        """
+        best: tuple[int, Change] | None = None
+        for change, position in self._load().changes:
+            if kind is not None and change.intent.kind is not kind:
+                continue
+            if done_only and not change.applied:
+                continue
+            if best is None or position > best[0]:
+                best = (position, change)
+        if best is None:
+            what = " ".join(
+                part
+                for part in ("applied" if done_only else "", kind.value if kind else "", "change")
+                if part
+            )
+            raise JournalError(f"no {what} in {self.path}", "")
+        return best[1]
+
+    def pending(self) -> list[Change]:
+        """Changes with an intent but no outcome, in the order they were started."""
+        return [change for change in self.changes() if not change.settled]
+
+
+def _is_regular(mode: int) -> bool:
+    return stat.S_ISREG(mode)
+
+
+def _parses_as_json(text: str) -> bool:
+    try:
+        json.loads(text)
+    except (ValueError, RecursionError):
+        return False
+    return True
+
+
+def _fold(
+    records: list[tuple[int, Record]],
+) -> tuple[list[tuple[Change, int]], list[str]]:
+    """Group records by change id; report outcomes that do not fit an intent."""
+    intents: dict[str, tuple[int, Record]] = {}
+    problems: list[str] = []
+    for number, record in records:
+        if record.phase is not Phase.INTENT:
+            continue
+        if record.change_id in intents:
+            first = intents[record.change_id][0]
+            problems.append(
+                f"line {number}: second intent for {record.change_id} (the first is on line "
+                f"{first}); ignored"
+            )
+            continue
+        intents[record.change_id] = (number, record)
+    outcomes: dict[str, tuple[int, Record]] = {}
+    for number, record in records:
+        if record.phase is Phase.INTENT:
+            continue
+        cid = record.change_id
+        if cid not in intents:
+            problems.append(
+                f"line {number}: {record.phase.value} record for {cid} has no intent record"
+            )
+            continue
+        intent = intents[cid][1]
+        if record.kind is not intent.kind or record.target_arn != intent.target_arn:
+            problems.append(
+                f"line {number}: {record.phase.value} record for {cid} does not match its "
+                f"intent (kind or target differs); ignored"
+            )
+            continue
+        if cid in outcomes:
+            problems.append(
+                f"line {number}: second outcome for {cid} (the first is on line "
+                f"{outcomes[cid][0]}); ignored"
+            )
+            continue
+        outcomes[cid] = (number, record)
+    changes: list[tuple[Change, int]] = []
+    for cid, (number, intent) in intents.items():
+        outcome = outcomes.get(cid)
+        position = outcome[0] if outcome else number
+        changes.append((Change(cid, intent, outcome[1] if outcome else None), position))
+    return changes, problems
+
+
+# --------------------------------------------------------------------------------------------
+# Reconciliation and presentation
+# --------------------------------------------------------------------------------------------
+
+
+def _same(kind: Kind, a: str | None, b: str | None) -> bool:
+    if a is None or b is None:
+        return a is b
+    if kind is Kind.KEY_POLICY:
+        try:
+            return bool(json.loads(a) == json.loads(b))
+        except (ValueError, RecursionError):
+            pass
+    return a == b
+
+
+def reconcile(
+    journal: Journal,
+    read_state: Callable[[Record], str | None],
+    *,
+    now: Callable[[], str] | None = None,
+) -> list[tuple[Change, Record]]:
+    """Settle pending changes by reading the live state.
+
+    For each pending change, ``read_state(intent)`` returns the current value (``TRAIL_KEY``: the
+    trail's key ARN, None for SSE-S3; ``KEY_POLICY``: the policy JSON). A ``RECONCILED`` record is
+    appended with ``after`` = the observed value and ``note``:
+
+    * ``applied`` if it equals the intent's ``after`` (status ``reconciled-done``);
+    * ``not-applied`` if it equals the intent's ``before`` (``reconciled-not-applied``);
+    * ``changed-by-someone-else`` otherwise (``reconciled-changed``).
+
+    Key policies are compared as parsed JSON (falling back to the exact text). Settled changes
+    are never touched, so running this twice is harmless.
+
+    Parameters
+    ----------
+    journal
+        The journal to settle.
+    read_state
+        Reads the live value for an intent; a :class:`~trailkit.errors.TrailkitError` leaves
+        that change pending and the others are still reconciled.
+    now
+        Clock for the records' ``time`` (ISO 8601 UTC with ``Z``); defaults to the system clock.
+
+    Returns
+    -------
+    list of (Change, Record)
+        For each change settled now: the change with its new outcome, and that outcome record.
+    """
+    clock = now or _utc_now
+    settled: list[tuple[Change, Record]] = []
+    for change in journal.pending():
+        intent = change.intent
+        try:
+            observed = read_state(intent)
+        except TrailkitError:
+            continue
+        if _same(intent.kind, observed, intent.after):
+            note = NOTE_APPLIED
+        elif _same(intent.kind, observed, intent.before):
+            note = NOTE_NOT_APPLIED
+        else:
+            note = NOTE_CHANGED
+        record = journal.record_outcome(
+            intent, Phase.RECONCILED, after=observed, note=note, time=clock()
+        )
+        settled.append((Change(change.change_id, intent, record), record))
+    return settled
+
+
+def _abbreviate(kind: Kind, value: str | None) -> str | None:
+    if value is None or kind is not Kind.KEY_POLICY:
+        return value
+    size = len(value.encode("utf-8", "surrogatepass"))
+    try:
+        policy = json.loads(value)
+    except (ValueError, RecursionError):
+        return f"policy ({size} bytes, not JSON)"
+    statements = policy.get("Statement") if isinstance(policy, dict) else None
+    if isinstance(statements, list):
+        count = len(statements)
+    elif isinstance(statements, dict):
+        count = 1
+    else:
+        count = 0
+    return f"policy ({size} bytes, {count} statement{'' if count == 1 else 's'})"
+
+
+def changes_frame(changes: list[Change]) -> list[dict[str, Any]]:
+    """Flat, JSON-ready rows for tables (one per change).
+
+    Each row has ``change_id, time`` (of the intent), ``kind, status, target_arn, region,
+    before, after`` (the outcome's ``after`` when there is one, else the requested value),
+    ``rollback_of, caller_arn, account, endpoint, request_id`` and ``error``. Key policies are
+    abbreviated to ``"policy (<n> bytes, <m> statements)"``.
+    """
+    rows: list[dict[str, Any]] = []
+    for change in changes:
+        intent, outcome = change.intent, change.outcome
+        after = outcome.after if outcome is not None else intent.after
+        rows.append(
+            {
+                "change_id": change.change_id,
+                "time": intent.time,
+                "kind": intent.kind.value,
+                "status": change.status,
+                "target_arn": intent.target_arn,
+                "region": intent.region,
+                "before": _abbreviate(intent.kind, intent.before),
+                "after": _abbreviate(intent.kind, after),
+                "rollback_of": intent.rollback_of,
+                "caller_arn": intent.caller_arn,
+                "account": intent.account,
+                "endpoint": intent.endpoint,
+                "request_id": outcome.request_id if outcome is not None else intent.request_id,
+                "error": outcome.error if outcome is not None else None,
+            }
+        )
+    return rows

@@ -1,0 +1,255 @@
+"""Add-only key policy repair (pure): the statements CloudTrail needs, and nothing else.
+
+:func:`plan_repair` takes a key (with its policy) and the trails that should use it, works out
+which of the CloudTrail rules fail, and returns a :class:`Repair`: the original policy with new
+statements *appended*. It never removes or edits a statement (a property test checks this),
+refuses when the policy has no statement that lets the account administer the key (KMS would
+refuse or lock the account out), refuses when an explicit Deny is the problem (only its owner
+may narrow it), and stays under KMS's policy size limit. Sending it is the write layer's job
+(:func:`trailkit.update.put_key_policy`), which never sets ``BypassPolicyLockoutSafetyCheck``.
+"""
+
+from __future__ import annotations
+
+import copy
+import difflib
+import hashlib
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from trailkit import policy as pol
+from trailkit.checks import check_policy
+from trailkit.errors import InputError, RefusedError
+from trailkit.models import KeyInfo, Trail
+
+__all__ = ["MAX_POLICY_BYTES", "Repair", "plan_repair"]
+
+#: KMS key policies are limited to 32 KB.
+MAX_POLICY_BYTES = 32768
+_CT = "cloudtrail.amazonaws.com"
+_FIXABLE = {"policy-encrypt", "policy-describe", "policy-bucket-key-decrypt", "policy-readers"}
+
+
+@dataclass(frozen=True)
+class Repair:
+    """The add-only change to one key policy."""
+
+    key: KeyInfo
+    trails: tuple[Trail, ...]
+    original_text: str
+    original: dict[str, Any]
+    added: tuple[dict[str, Any], ...]
+    fixes: tuple[str, ...]
+
+    @property
+    def repaired(self) -> dict[str, Any]:
+        """The original document with the new statements appended."""
+        doc = copy.deepcopy(self.original)
+        statements = doc.get("Statement")
+        if isinstance(statements, dict):
+            statements = [statements]
+        doc["Statement"] = [*(statements or []), *copy.deepcopy(list(self.added))]
+        return doc
+
+    @property
+    def policy_text(self) -> str:
+        """The repaired policy as sent to ``PutKeyPolicy``."""
+        return json.dumps(self.repaired, indent=2)
+
+    @property
+    def needed(self) -> bool:
+        """False when the policy already passes every fixable check."""
+        return bool(self.added)
+
+    @property
+    def size(self) -> int:
+        """Size of the repaired policy in bytes."""
+        return len(self.policy_text.encode())
+
+    def diff(self) -> str:
+        """A unified diff of the policy, before and after (additions only)."""
+        before = json.dumps(self.original, indent=2).splitlines()
+        after = self.policy_text.splitlines()
+        return "\n".join(
+            difflib.unified_diff(before, after, "current policy", "repaired policy", lineterm="")
+        )
+
+
+def _sid(base: str, trails: Sequence[Trail], taken: set[str]) -> str:
+    digest = hashlib.sha256("|".join(sorted(t.arn for t in trails)).encode()).hexdigest()[:8]
+    sid = f"{base}{digest}"
+    n = 2
+    while sid in taken:
+        sid = f"{base}{digest}x{n}"
+        n += 1
+    taken.add(sid)
+    return sid
+
+
+def _context_patterns(trails: Sequence[Trail]) -> list[str]:
+    return sorted({f"arn:{t.partition}:cloudtrail:*:{t.account}:trail/*" for t in trails})
+
+
+def _source_arns(trails: Sequence[Trail]) -> list[str]:
+    return sorted({t.arn for t in trails})
+
+
+def _one(values: list[str]) -> str | list[str]:
+    return values[0] if len(values) == 1 else values
+
+
+def plan_repair(
+    key: KeyInfo,
+    trails: Sequence[Trail],
+    *,
+    readers: Sequence[str] = (),
+) -> Repair:
+    """The statements to append so that ``trails`` can use ``key``.
+
+    Parameters
+    ----------
+    key
+        The key, with its current policy (``key.policy``).
+    trails
+        The trails that should be able to use the key (each with bucket facts).
+    readers
+        IAM principal ARNs that should be able to decrypt the logs (optional).
+
+    Returns
+    -------
+    Repair
+        ``added`` is empty when nothing needs fixing.
+
+    Raises
+    ------
+    RefusedError
+        The policy is unreadable or unparseable, a Deny is the problem, the account could not
+        administer the key afterwards, or the result would exceed the size limit.
+    """
+    if not trails:
+        raise InputError("Name at least one trail the key should serve.", "pass --trail")
+    if key.policy is None:
+        raise RefusedError(
+            f"The policy of {key.arn} cannot be read ({key.policy_error}); trailkit only repairs "
+            "policies it can read.",
+            "repair it from the key's own account",
+        )
+    try:
+        original = json.loads(key.policy)
+    except ValueError as exc:
+        raise RefusedError(f"The policy of {key.arn} is not valid JSON: {exc}.", "") from None
+    parsed = pol.parse_policy(original)
+    if isinstance(parsed, str) or not isinstance(original, dict):
+        raise RefusedError(f"The policy of {key.arn} cannot be parsed: {parsed}.", "")
+    account = key.account
+    admin = pol.evaluate(
+        parsed,
+        pol.Request(
+            principal=pol.Principal(
+                kind="AWS", value=f"arn:{trails[0].partition}:iam::{account}:root", account=account
+            ),
+            action="kms:PutKeyPolicy",
+            resource=key.arn,
+            context={"kms:CallerAccount": account},
+        ),
+    )
+    if admin.decision is not pol.Decision.ALLOWED:
+        raise RefusedError(
+            f"The policy of {key.arn} has no statement that lets account {account} administer the "
+            "key (kms:PutKeyPolicy for the account root); changing it could lock the account out.",
+            "fix the key's administration statement by hand first",
+        )
+    failing: dict[str, list[Trail]] = {}
+    for trail in trails:
+        for finding in check_policy(key, trail):
+            if finding.code == "policy-deny":
+                raise RefusedError(
+                    f"{finding.message} trailkit only adds statements; it will not edit the Deny.",
+                    finding.remedy,
+                )
+            if finding.code in _FIXABLE:
+                failing.setdefault(finding.code, []).append(trail)
+    statements = original.get("Statement")
+    existing = statements if isinstance(statements, list) else [statements]
+    taken = {str(s.get("Sid")) for s in existing if isinstance(s, dict) and s.get("Sid")}
+    added: list[dict[str, Any]] = []
+    if "policy-encrypt" in failing:
+        group = failing["policy-encrypt"]
+        added.append(
+            {
+                "Sid": _sid("TrailkitCloudTrailEncrypt", group, taken),
+                "Effect": "Allow",
+                "Principal": {"Service": _CT},
+                "Action": "kms:GenerateDataKey*",
+                "Resource": "*",
+                "Condition": {
+                    "StringLike": {
+                        "kms:EncryptionContext:aws:cloudtrail:arn": _one(_context_patterns(group))
+                    },
+                    "StringEquals": {"aws:SourceArn": _one(_source_arns(group))},
+                },
+            }
+        )
+    if "policy-describe" in failing:
+        group = failing["policy-describe"]
+        added.append(
+            {
+                "Sid": _sid("TrailkitCloudTrailDescribeKey", group, taken),
+                "Effect": "Allow",
+                "Principal": {"Service": _CT},
+                "Action": "kms:DescribeKey",
+                "Resource": "*",
+                "Condition": {"StringEquals": {"aws:SourceArn": _one(_source_arns(group))}},
+            }
+        )
+    if "policy-bucket-key-decrypt" in failing:
+        group = failing["policy-bucket-key-decrypt"]
+        added.append(
+            {
+                "Sid": _sid("TrailkitCloudTrailBucketKeyDecrypt", group, taken),
+                "Effect": "Allow",
+                "Principal": {"Service": _CT},
+                "Action": "kms:Decrypt",
+                "Resource": "*",
+                "Condition": {
+                    "StringLike": {
+                        "kms:EncryptionContext:aws:cloudtrail:arn": _one(_context_patterns(group))
+                    },
+                    "StringEquals": {"aws:SourceArn": _one(_source_arns(group))},
+                },
+            }
+        )
+    bad = [r for r in readers if not (r.startswith("arn:") and ":iam::" in r)]
+    if bad:
+        raise InputError(
+            f"{bad[0]!r} is not an IAM principal ARN.",
+            "give readers as arn:aws:iam::ACCOUNT:role/NAME (or :user/NAME, :root)",
+        )
+    if readers:
+        added.append(
+            {
+                "Sid": _sid("TrailkitLogReaders", trails, taken),
+                "Effect": "Allow",
+                "Principal": {"AWS": _one(sorted(set(readers)))},
+                "Action": ["kms:Decrypt", "kms:ReEncryptFrom"],
+                "Resource": "*",
+                "Condition": {"Null": {"kms:EncryptionContext:aws:cloudtrail:arn": "false"}},
+            }
+        )
+    repair = Repair(
+        key=key,
+        trails=tuple(trails),
+        original_text=key.policy,
+        original=original,
+        added=tuple(added),
+        fixes=tuple(sorted(failing)),
+    )
+    if repair.size > MAX_POLICY_BYTES:
+        raise RefusedError(
+            f"The repaired policy would be {repair.size} bytes, over KMS's limit of "
+            f"{MAX_POLICY_BYTES}.",
+            "remove unused statements from the key policy first",
+        )
+    return repair

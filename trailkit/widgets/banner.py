@@ -1,0 +1,75 @@
+"""The connection banner: which account, caller and endpoint a view is looking at."""
+
+from __future__ import annotations
+
+import html
+
+import ipywidgets as widgets
+from IPython.display import display
+
+from trailkit.models import Inventory
+from trailkit.session import ConnectionInfo
+
+__all__ = ["ConnectionBanner"]
+
+_DEMO_STYLE = "background:#e3f2fd;border-left:6px solid #1565c0;color:#0d47a1"
+_AWS_STYLE = "background:#b71c1c;border-left:6px solid #ff1744;color:#ffffff"
+
+
+class ConnectionBanner:
+    """Account, caller, endpoint and backend; red and unmissable on real AWS.
+
+    Parameters
+    ----------
+    info
+        The connection's identity (``conn.info()``).
+    inventory
+        A scan result, to say whether it is partial (some regions could not be read).
+    """
+
+    def __init__(self, info: ConnectionInfo, inventory: Inventory | None = None) -> None:
+        self._info = info
+        self._inventory = inventory
+        self._w_html = widgets.HTML(self._render())
+        self._w_html.add_class("tk-banner")
+        self._w_html.add_class("tk-banner-demo" if info.demo else "tk-banner-aws")
+
+    @property
+    def value(self) -> ConnectionInfo:
+        """The connection shown."""
+        return self._info
+
+    @property
+    def partial(self) -> bool:
+        """True when the inventory shown is incomplete."""
+        return bool(self._inventory and self._inventory.partial)
+
+    def _render(self) -> str:
+        info = self._info
+        kind = "DEMO backend (local moto server)" if info.demo else "REAL AWS"
+        style = _DEMO_STYLE if info.demo else _AWS_STYLE
+        rows = [
+            ("Account", info.account),
+            ("Caller", info.caller_arn),
+            ("Endpoint", info.endpoint),
+            ("Region", info.region),
+        ]
+        cells = "".join(
+            f"<div><b>{html.escape(k)}:</b> <code>{html.escape(v)}</code></div>" for k, v in rows
+        )
+        partial = ""
+        inv = self._inventory
+        if inv is not None and inv.partial:
+            regions = sorted({e.region or "?" for e in inv.errors})
+            partial = (
+                '<div class="tk-banner-partial" style="margin-top:4px;font-weight:bold">'
+                f"PARTIAL RESULT: {len(inv.errors)} call(s) failed "
+                f"(regions: {html.escape(', '.join(regions))}); see the errors table.</div>"
+            )
+        return (
+            f'<div style="{style};padding:8px 12px;border-radius:4px;font-family:sans-serif">'
+            f'<div style="font-size:1.1em;font-weight:bold">{kind}</div>{cells}{partial}</div>'
+        )
+
+    def _ipython_display_(self) -> None:
+        display(self._w_html)  # type: ignore[no-untyped-call]
