@@ -156,7 +156,10 @@ class _FrozenContext(Mapping[str, ContextValue]):
             if isinstance(value, str | bool):
                 data[key] = value
             else:
-                data[key] = tuple(value)
+                try:
+                    data[key] = tuple(value)
+                except TypeError:  # not a list: kept as given (evaluate reads it as one value)
+                    data[key] = value
         self._data = data
 
     def __getitem__(self, key: str) -> ContextValue:
