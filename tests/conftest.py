@@ -66,8 +66,10 @@ def fail_call(
             return None
         if when is not None and not when(params):
             return None
-        body = {"Error": {"Code": code, "Message": message}, "ResponseMetadata": {
-            "HTTPStatusCode": status, "RequestId": "injected"}}
+        body = {
+            "Error": {"Code": code, "Message": message},
+            "ResponseMetadata": {"HTTPStatusCode": status, "RequestId": "injected"},
+        }
         return _FakeHttp(status), body
 
     original = conn.client

@@ -136,7 +136,7 @@ def test_policy_deny_names_the_statement(demo: Any, demo_conn: Connection) -> No
 def test_ready_is_given_only_to_keys_aws_would_accept(demo: Any, demo_conn: Connection) -> None:
     """Every candidate in us-east-1 for the org trail; exactly the good ones are ready."""
     _, estate = demo
-    trail, verdicts = candidates(Reader(demo_conn), "org-trail")
+    _, verdicts = candidates(Reader(demo_conn), "org-trail")
     ready = {v.key.arn for v in verdicts if str(v.kind) == "ready"}
     assert ready == {
         estate.keys["alias/cloudtrail-good"],
@@ -210,7 +210,7 @@ def test_cli_check_json_and_exit_codes(demo: Any) -> None:
 
 
 def test_cli_check_unreachable_endpoint_is_exit_2_without_traceback() -> None:
-    code, out, err = _run(
+    code, _out, err = _run(
         ["--endpoint-url", "http://127.0.0.1:9", "check", "--trail", "x", "--key", "alias/y"]
     )
     assert code == 2

@@ -44,8 +44,11 @@ def test_ci_runs_exactly_make_test() -> None:
 def test_readme_quick_start_is_make_lab_and_make_test() -> None:
     readme = (ROOT / "README.md").read_text()
     quick = readme.split("## Quick start", 1)[1].split("\n## ", 1)[0]
-    commands = [line.strip() for line in quick.splitlines() if line.startswith("    ") or
-                line.strip().startswith("make ")]
+    commands = [
+        line.strip()
+        for line in quick.splitlines()
+        if line.startswith("    ") or line.strip().startswith("make ")
+    ]
     assert [c for c in commands if c.startswith("make ")] == ["make lab", "make test"]
 
 
@@ -53,7 +56,9 @@ def test_errors_all_is_complete_and_the_tree_is_drawn() -> None:
     public = {
         name
         for name, obj in vars(trailkit.errors).items()
-        if isinstance(obj, type) and issubclass(obj, Exception) and obj.__module__ == "trailkit.errors"
+        if isinstance(obj, type)
+        and issubclass(obj, Exception)
+        and obj.__module__ == "trailkit.errors"
     }
     assert public <= set(trailkit.errors.__all__)
     doc = trailkit.errors.__doc__ or ""

@@ -179,7 +179,7 @@ def test_update_trail_errors_become_clear_messages_and_failed_journal_records(
 def test_crash_after_sending_leaves_an_intent_that_reconcile_settles(
     demo_rw: Any, tmp_path: Path
 ) -> None:
-    endpoint, estate = demo_rw
+    endpoint, _estate = demo_rw
     path = tmp_path / "j.jsonl"
     conn = Connection(endpoint_url=endpoint, region="us-east-1")
     plan = plan_change(check(Reader(conn), "org-trail", "alias/cloudtrail-good"))
@@ -218,7 +218,7 @@ def test_crash_after_sending_leaves_an_intent_that_reconcile_settles(
 
 
 def test_delivery_errors_are_reported_and_offer_rollback(demo: Any) -> None:
-    endpoint, estate = demo
+    endpoint, _estate = demo
     conn = Connection(endpoint_url=endpoint, region="us-east-1")
     trail = Reader(conn).find_trail("org-trail")
     with Stubber(conn.client("cloudtrail", "us-east-1")) as stub:
@@ -242,7 +242,7 @@ def _cli(argv: list[str]) -> tuple[int, str, str]:
 
 
 def test_cli_update_dry_run_yes_and_rollback(demo_rw: Any, tmp_path: Path) -> None:
-    endpoint, estate = demo_rw
+    endpoint, _estate = demo_rw
     j = str(tmp_path / "j.jsonl")
     base = ["--endpoint-url", endpoint]
     code, out, err = _cli(

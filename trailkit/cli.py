@@ -178,6 +178,35 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=["table", "json"], default="table")
     p.set_defaults(func=cmd_journal)
 
+    p = sub.add_parser(
+        "policy", parents=[common, change], help="add-only repair of a key policy for trails"
+    )
+    p.add_argument("--trail", action="append", default=[], help="trail name or ARN (repeatable)")
+    p.add_argument("--key", help="the key whose policy to repair")
+    p.add_argument(
+        "--readers",
+        action="append",
+        default=[],
+        metavar="PRINCIPAL_ARN",
+        help="also let this IAM principal decrypt the logs (repeatable)",
+    )
+    p.add_argument("--apply", action="store_true", help="send the repaired policy")
+    p.add_argument(
+        "--restore",
+        metavar="CHANGE_ID",
+        nargs="?",
+        const="last",
+        help="put back the policy recorded before a policy change (default: last)",
+    )
+    p.set_defaults(func=cmd_policy)
+
+    p = sub.add_parser("app", help="the guided update as a standalone web app (Voila)")
+    p.add_argument("--aws", action="store_true", help="use real AWS instead of the demo")
+    p.add_argument("--profile", dest="lab_profile", help="AWS profile (with --aws)")
+    p.add_argument("--port", type=_port, default=8866, help="app port (default 8866)")
+    p.add_argument("--demo-port", type=_port, default=0, help="demo server port (default: free)")
+    p.set_defaults(func=cmd_app)
+
     for extra in _EXTRA_COMMANDS:
         extra(sub, common)
     return parser
@@ -467,6 +496,93 @@ def cmd_journal(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if pending and not args.reconcile:
         err.write(f"{len(pending)} change(s) have no outcome: run `trailkit journal --reconcile`\n")
     return EXIT_OK
+
+
+def cmd_policy(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    """``trailkit policy``: show (and with --apply send) the add-only key policy repair."""
+    from trailkit.errors import InputError
+    from trailkit.inventory import Reader
+    from trailkit.runbook import check, plan_policy_repair
+    from trailkit.update import put_key_policy, restore_policy
+
+    conn = _connect(args)
+    journal = _journal(args)
+    if args.restore:
+        if not args.yes and not _confirm(args, conn, "restore the key policy", ["policy"], err):
+            return EXIT_NO
+        change = None if args.restore == "last" else args.restore
+        result = restore_policy(conn, journal, change, confirmed=True)
+        out.write(f"{result.status.upper()}: {result.message}\n")
+        return EXIT_OK if result.status in ("done", "unchanged") else EXIT_ERROR
+    if not args.trail or not args.key:
+        raise InputError("policy needs --trail and --key (or --restore).", "see trailkit policy -h")
+    reader = Reader(conn)
+    repair = plan_policy_repair(reader, args.trail, args.key, readers=args.readers)
+    summary = {
+        "key_arn": repair.key.arn,
+        "trails": [t.arn for t in repair.trails],
+        "fixes": list(repair.fixes),
+        "added": list(repair.added),
+        "size_before": len(repair.original_text.encode()),
+        "size_after": repair.size,
+    }
+    if args.format == "json":
+        json.dump(summary, out, indent=2)
+        out.write("\n")
+    else:
+        out.write(conn.info().header() + "\n")
+        out.write(f"key: {repair.key.arn}\n")
+        if not repair.needed:
+            out.write("The policy already lets CloudTrail use this key for these trails.\n")
+        else:
+            out.write(
+                f"fixes: {', '.join(repair.fixes) or 'readers'}; "
+                f"{len(repair.added)} statement(s) added, none changed or removed; "
+                f"{summary['size_before']} -> {repair.size} bytes\n\n"
+            )
+            out.write(repair.diff() + "\n")
+    if not repair.needed or not args.apply or args.dry_run:
+        if repair.needed and args.format != "json":
+            out.write("\nNothing sent (add --apply to send it).\n")
+        return EXIT_OK
+    if not _confirm(args, conn, "replace the key policy", [repair.key.label], err):
+        err.write("Not confirmed: nothing was sent.\n")
+        return EXIT_NO
+    result = put_key_policy(
+        conn,
+        repair.key.arn,
+        repair.original_text,
+        repair.policy_text,
+        journal,
+        confirmed=True,
+        trail_arn=repair.trails[0].arn,
+    )
+    if args.format != "json":
+        out.write(f"\n{result.status.upper()}: {result.message} (change {result.change_id})\n")
+    if result.status == "failed":
+        return EXIT_ERROR
+    reader.refresh()
+    worst = EXIT_OK
+    for trail in repair.trails:
+        report = check(reader, trail.arn, repair.key.arn)
+        if args.format != "json":
+            out.write(f"pre-flight {trail.name}: {report.verdict.value}\n")
+        if report.errors:
+            worst = EXIT_NO
+    return worst
+
+
+def cmd_app(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    """``trailkit app``."""
+    from trailkit.app import run_app
+
+    return run_app(
+        aws=args.aws,
+        profile=args.lab_profile or getattr(args, "profile", None),
+        demo_port=args.demo_port,
+        port=args.port,
+        out=out,
+    )
 
 
 def cmd_demo(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:

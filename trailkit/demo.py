@@ -64,6 +64,7 @@ from trailkit.session import DEMO_ACCOUNT, Connection
 __all__ = [
     "DEMO_ACCOUNT",
     "DEMO_REGIONS",
+    "OTHER_ACCOUNT",
     "PLACEHOLDER_CREDENTIAL",
     "SECOND_ACCOUNT",
     "DemoEstate",
@@ -1146,7 +1147,8 @@ def run_lab(
     Returns
     -------
     int
-        ``0`` after a stop by signal; otherwise JupyterLab's exit code.
+        ``0`` after a stop by signal (``137`` if JupyterLab had to be killed); otherwise
+        JupyterLab's own exit code (``128 + N`` when it died of signal ``N``).
 
     Raises
     ------

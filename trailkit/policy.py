@@ -741,11 +741,11 @@ def _principal_value_matches(kind: str, value: str, principal: Principal) -> _Tr
         return True
     if kind == "AWS" and value == "*":
         return True
+    if principal.kind != kind:
+        return False  # e.g. an account or role never names a service principal
     if "${" in value or "*" in value or "?" in value:
-        return None
+        return None  # partial wildcards and variables in principals are not evaluated
     if kind == "AWS":
-        if principal.kind != "AWS":
-            return False
         if value == principal.value:
             return True
         account = _principal_account(principal)
@@ -759,8 +759,8 @@ def _principal_value_matches(kind: str, value: str, principal: Principal) -> _Tr
             return partition is None or partition == root.group(1)
         return False
     if kind == "Service":
-        return principal.kind == "Service" and value.lower() == principal.value.lower()
-    return principal.kind == kind and value == principal.value
+        return value.lower() == principal.value.lower()
+    return value == principal.value
 
 
 @dataclass
@@ -973,6 +973,12 @@ def _sentence(text: str) -> str:
     return text[:1].upper() + text[1:]
 
 
+def _verb(refs: Sequence[StatementRef], verb: str) -> str:
+    if len(refs) > 1:
+        return verb
+    return verb[:-1] + "ies" if verb.endswith("y") else verb + "s"
+
+
 def _labels(refs: Sequence[StatementRef]) -> str:
     labels = [r.label() for r in refs]
     if len(labels) <= 1:
@@ -1026,7 +1032,9 @@ def _evaluate(document: str | Mapping[str, Any] | Policy, request: Request) -> E
     if matched_denies:
         return Evaluation(
             Decision.DENIED,
-            _sentence(f"{_labels(matched_denies)} explicitly denies {what}."),
+            _sentence(
+                f"{_labels(matched_denies)} explicitly {_verb(matched_denies, 'deny')} {what}."
+            ),
             deciding=tuple(matched_denies),
         )
     maybe_denies = [o for o in denies if o.state is None] + unknown_effect
@@ -1036,7 +1044,7 @@ def _evaluate(document: str | Mapping[str, Any] | Policy, request: Request) -> E
     if matched_allows and not maybe_denies:
         return Evaluation(
             Decision.ALLOWED,
-            _sentence(f"{_labels(matched_allows)} allows {what}."),
+            _sentence(f"{_labels(matched_allows)} {_verb(matched_allows, 'allow')} {what}."),
             deciding=tuple(matched_allows),
         )
     if matched_allows or maybe_allows:
@@ -1046,8 +1054,8 @@ def _evaluate(document: str | Mapping[str, Any] | Policy, request: Request) -> E
             reasons = ("a statement could not be evaluated",)
         if matched_allows:
             lead = (
-                f"{_labels(matched_allows)} allows {what}, but a Deny that trailkit cannot "
-                "evaluate might override it"
+                f"{_labels(matched_allows)} {_verb(matched_allows, 'allow')} {what}, but a Deny "
+                "that trailkit cannot evaluate might override it"
             )
         else:
             lead = f"Cannot verify {what}: no statement surely allows it, and one might"

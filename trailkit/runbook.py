@@ -6,13 +6,16 @@ it has read) and returns domain objects; nothing here prints.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from trailkit.checks import KeyLookup, Report, Verdict, preflight, rank_candidates
-from trailkit.errors import InputError, KeyIdError, NotFound
+from trailkit.errors import InputError, KeyIdError, NotFound, RefusedError
 from trailkit.inventory import Reader
 from trailkit.keyids import parse_key_id
 from trailkit.models import Trail
+from trailkit.repair import Repair, plan_repair
 
-__all__ = ["candidates", "check"]
+__all__ = ["candidates", "check", "plan_policy_repair"]
 
 
 def check(reader: Reader, trail: str | Trail, key: str) -> Report:
@@ -90,3 +93,32 @@ def candidates(reader: Reader, trail: str | Trail) -> tuple[Trail, list[Verdict]
         )
     keys = reader.candidate_keys(region)
     return found, rank_candidates(found, keys, reader.conn.account)
+
+
+def plan_policy_repair(
+    reader: Reader,
+    trails: Sequence[str | Trail],
+    key: str,
+    *,
+    readers: Sequence[str] = (),
+) -> Repair:
+    """The add-only repair of ``key``'s policy so that every trail in ``trails`` can use it.
+
+    Raises
+    ------
+    RefusedError
+        The key cannot be resolved or described from here, or the repair is unsafe.
+    """
+    found = [t if isinstance(t, Trail) else reader.find_trail(t) for t in trails]
+    if not found:
+        raise InputError("Name at least one trail.", "pass --trail")
+    ref = parse_key_id(key)
+    if ref.is_disable:
+        raise InputError("Give the key whose policy should be repaired.", "pass --key")
+    lookup = reader.lookup_key(ref, found[0])
+    if lookup.key is None:
+        raise RefusedError(
+            f"The key {key!r} cannot be described from this account ({lookup.message}).",
+            "repair a key's policy from the key's own account",
+        )
+    return plan_repair(lookup.key, found, readers=readers)
