@@ -37,6 +37,7 @@ CASES: list[tuple[str, str, str, set[str], set[str]]] = [
     ("org-trail", "alias/pending-deletion", "blocked", {"key-state"}, set()),
     ("org-trail", "alias/rsa-signing", "blocked", {"key-not-symmetric"}, set()),
     ("org-trail", "alias/multi-region-good", "ready", set(), set()),
+    ("org-trail", "alias/no-readers", "ready", {"policy-readers"}, set()),
     ("org-trail", "alias/aws/s3", "blocked", {"key-aws-managed"}, set()),
     ("org-trail", "not a key id", "blocked", {"key-id-format"}, set()),
     ("org-trail", "alias/does-not-exist", "blocked", {"key-not-found"}, set()),

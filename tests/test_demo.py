@@ -60,6 +60,7 @@ KEYS = {
         "ENCRYPT_DECRYPT",
     ),
     "alias/rsa-signing": ("us-east-1", "Enabled", "RSA_2048", "SIGN_VERIFY"),
+    "alias/no-readers": ("us-east-1", "Enabled", "SYMMETRIC_DEFAULT", "ENCRYPT_DECRYPT"),
     "alias/multi-region-good": ("us-east-1", "Enabled", "SYMMETRIC_DEFAULT", "ENCRYPT_DECRYPT"),
     "alias/cloudtrail-good-euw1": ("eu-west-1", "Enabled", "SYMMETRIC_DEFAULT", "ENCRYPT_DECRYPT"),
     "alias/cloudtrail-good-usw2": ("us-west-2", "Enabled", "SYMMETRIC_DEFAULT", "ENCRYPT_DECRYPT"),
@@ -77,7 +78,6 @@ KEYS = {
         "ENCRYPT_DECRYPT",
     ),
 }
-SEED_BUDGET_SECONDS = 5.0
 
 
 def _report(request: pytest.FixtureRequest, message: str) -> None:
@@ -167,8 +167,8 @@ def _port_free(port: int) -> bool:
 # -- the estate record -------------------------------------------------------------------------
 
 
-def test_seeding_is_fast_and_recorded(estate: DemoEstate) -> None:
-    assert 0 < estate.seconds < SEED_BUDGET_SECONDS
+def test_seeding_is_recorded(estate: DemoEstate) -> None:
+    assert estate.seconds > 0  # the time is reported, not asserted (no timed assertions)
     assert set(estate.trails) == {*MAIN_TRAILS, "archive-trail"}
     assert set(estate.keys) == {*KEYS, "alias/shared-logs-key"}
     assert set(estate.replica_keys) == {"alias/multi-region-good"}
@@ -528,7 +528,7 @@ def test_reset_then_seed_again(demo: tuple[DemoServer, DemoEstate]) -> None:
     assert _aliases(conn, "us-east-1") == {}
     estate = seed_demo(conn)
     assert set(_all_trails(conn)) == set(MAIN_TRAILS)
-    assert estate.seconds < SEED_BUDGET_SECONDS
+    assert estate.seconds > 0
     with pytest.raises(InputError):
         reset("127.0.0.1:1")
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -359,12 +357,10 @@ def test_key_id_error_is_an_input_error() -> None:
     assert issubclass(KeyIdError, TrailkitError)
 
 
-def test_very_long_input_is_quick_and_truncated() -> None:
+def test_very_long_input_is_refused_and_truncated() -> None:
     for junk in ("x" * 10_000, "alias/" + "a" * 10_000, "arn:" + ":" * 10_000, "1" * 2048):
-        start = time.perf_counter()
         with pytest.raises(KeyIdError) as info:
             parse_key_id(junk)
-        assert time.perf_counter() - start < 0.05
         assert len(info.value.message) < 300
         assert junk[:200] not in info.value.message
         assert "characters)" in info.value.message

@@ -389,6 +389,44 @@ def root_key_policy(account: str) -> dict[str, Any]:
     return {"Version": "2012-10-17", "Id": "key-default-1", "Statement": [_root_statement(account)]}
 
 
+_KEY_ADMIN_ACTIONS = [
+    "kms:Create*",
+    "kms:Describe*",
+    "kms:Enable*",
+    "kms:List*",
+    "kms:Put*",
+    "kms:Update*",
+    "kms:Revoke*",
+    "kms:Disable*",
+    "kms:Get*",
+    "kms:Delete*",
+    "kms:TagResource",
+    "kms:UntagResource",
+    "kms:ScheduleKeyDeletion",
+    "kms:CancelKeyDeletion",
+]
+
+
+def no_readers_key_policy(account: str, *, region: str) -> dict[str, Any]:
+    """A key CloudTrail can use but nobody in the account can decrypt with.
+
+    A key-administrator role may manage the key (no ``kms:Decrypt``) and CloudTrail may encrypt
+    and describe: the trail works, but its logs cannot be read (the ``policy-readers`` case).
+    """
+    keep = {"Allow CloudTrail to encrypt logs", "Allow CloudTrail to describe key"}
+    statements = [
+        s for s in cloudtrail_key_policy(account, region=region)["Statement"] if s["Sid"] in keep
+    ]
+    admin = {
+        "Sid": "Allow access for Key Administrators",
+        "Effect": "Allow",
+        "Principal": {"AWS": f"arn:aws:iam::{account}:role/KeyAdmin"},
+        "Action": _KEY_ADMIN_ACTIONS,
+        "Resource": "*",
+    }
+    return {"Version": "2012-10-17", "Id": "key-no-readers", "Statement": [admin, *statements]}
+
+
 def cloudtrail_key_policy(
     account: str,
     *,
@@ -730,6 +768,7 @@ def _seed_keys(conn: Connection, keys: dict[str, str], replicas: dict[str, str])
         ),
         ("us-west-2", "alias/bucket-default-usw2", root_key_policy(acct)),
         ("ap-northeast-1", "alias/cloudtrail-good-apne1", good("ap-northeast-1")),
+        (use1, "alias/no-readers", no_readers_key_policy(acct, region=use1)),
     ]
     for region, alias, policy in plain:
         keys[alias] = _create_key(conn, region, alias, policy)[1]
