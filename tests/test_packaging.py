@@ -89,3 +89,15 @@ def test_python_m_trailkit_and_the_console_script_agree() -> None:
     assert script.exists()
     out2 = subprocess.run([str(script), "--version"], capture_output=True, text=True, check=True)
     assert out2.stdout == out.stdout
+
+
+def test_readme_documents_every_check_code_with_its_aws_error() -> None:
+    from trailkit.checks import CATALOGUE
+
+    readme = (ROOT / "README.md").read_text()
+    for check in CATALOGUE.values():
+        line = next((ln for ln in readme.splitlines() if ln.startswith(f"| `{check.code}` |")), "")
+        assert line, f"{check.code} missing from the README's check catalogue"
+        assert f"| {check.severity} |" in line
+        if check.aws_error:
+            assert check.aws_error in line
