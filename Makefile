@@ -25,8 +25,8 @@ demo: $(STAMP)
 	$(BIN)/trailkit demo
 
 lint: $(STAMP)
-	$(BIN)/ruff check trailkit tests bench
-	$(BIN)/ruff format --check trailkit tests bench
+	$(BIN)/ruff check trailkit tests bench tools
+	$(BIN)/ruff format --check trailkit tests bench tools
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
