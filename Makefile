@@ -1,5 +1,6 @@
 # trailkit: two commands on a fresh machine.
 #   make lab    JupyterLab on notebooks/, backed by the embedded demo AWS
+#   make app    the guided update as a standalone web app (Voila), on the demo AWS
 #   make test   the whole suite: ruff, mypy, pytest (notebooks and browser tests included)
 PYTHON ?= python3
 VENV   ?= .venv
@@ -20,6 +21,9 @@ $(STAMP): pyproject.toml | $(BIN)/python
 
 lab: $(STAMP)
 	$(BIN)/trailkit lab --port $(PORT)
+
+app: $(STAMP)
+	$(BIN)/trailkit app
 
 demo: $(STAMP)
 	$(BIN)/trailkit demo

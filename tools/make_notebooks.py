@@ -1,6 +1,11 @@
 """Write the runbook notebooks from their cell lists (no outputs), so they stay thin and reviewable.
 
-Run: ``python tools/make_notebooks.py``; a test checks the committed notebooks match.
+Run: ``python tools/make_notebooks.py``; ``--check`` exits 1 when a committed notebook differs
+from what would be written (a test runs it).
+
+Rules for every notebook: the first code cell is tagged ``parameters`` (papermill), then about
+one package call per cell; no boto3, no loops, no function definitions, no lambdas. Whatever
+orchestration a notebook needs lives in ``trailkit.notebook`` and ``trailkit.widgets``.
 """
 
 from __future__ import annotations
@@ -11,48 +16,203 @@ from pathlib import Path
 import nbformat
 
 ROOT = Path(__file__).resolve().parent.parent
-NOTEBOOKS: dict[str, list[tuple[str, str] | tuple[str, str, list[str]]]] = {}
+Cell = tuple[str, str] | tuple[str, str, list[str]]
+NOTEBOOKS: dict[str, list[Cell]] = {}
+
+_IMPORTS = "import trailkit as tk\nfrom trailkit import notebook"
+_CONNECT = "conn = tk.connect(profile=profile, endpoint_url=endpoint_url)"
+_JOURNAL = "journal = notebook.open_journal(journal_path)"
+_WHERE = (
+    "journal_path = None  # None: $TRAILKIT_JOURNAL, else the user data directory\n"
+    "endpoint_url = None  # None: $AWS_ENDPOINT_URL (set by `trailkit lab` for the demo)\n"
+    "profile = None  # AWS profile; None: environment / demo"
+)
 
 NOTEBOOKS["01_encryption_inventory.ipynb"] = [
-    ("markdown", "# Encryption inventory\n\nWhich trails are encrypted, with which key, and is "
-     "that key healthy? Every region of the account, each trail once.\n\n"
-     "Runs on the demo backend unless the kernel was started with real AWS credentials "
-     "(`trailkit lab --aws`)."),
-    ("code", "profile = None  # AWS profile; None = environment / demo\n"
-     "endpoint_url = None  # None = $AWS_ENDPOINT_URL (set by `trailkit lab` for the demo)\n"
-     "regions = None  # e.g. [\"us-east-1\", \"eu-west-1\"]; None = every enabled region\n"
-     "csv_path = \"trails.csv\"", ["parameters"]),
+    (
+        "markdown",
+        "# Encryption inventory\n\nWhich trails are encrypted, with which key, and is "
+        "that key healthy? Every region of the account, each trail once.\n\n"
+        "Runs on the demo backend unless the kernel was started with real AWS credentials "
+        "(`trailkit lab --aws`).",
+    ),
+    (
+        "code",
+        "profile = None  # AWS profile; None: environment / demo\n"
+        "endpoint_url = None  # None: $AWS_ENDPOINT_URL (set by `trailkit lab` for the demo)\n"
+        'regions = None  # e.g. ["us-east-1", "eu-west-1"]; None: every enabled region\n'
+        'csv_path = "trails.csv"',
+        ["parameters"],
+    ),
     ("code", "import trailkit as tk"),
     ("markdown", "## Where am I?"),
-    ("code", "conn = tk.connect(profile=profile, endpoint_url=endpoint_url)"),
-    ("code", "inventory = tk.scan(conn, regions, progress=\"notebook\")"),
+    ("code", _CONNECT),
+    ("code", 'inventory = tk.scan(conn, regions, progress="notebook")'),
     ("code", "tk.widgets.ConnectionBanner(conn.info(), inventory)"),
-    ("markdown", "## Trails\n\nSSE-KMS in green, SSE-S3 in amber; an unusable key or an "
-     "error in red."),
-    ("code", "trails = tk.tables.trails_frame(inventory)"),
-    ("code", "tk.tables.style_trails(trails)"),
+    (
+        "markdown",
+        "## Trails\n\nSSE-KMS in green, SSE-S3 in amber; an unusable key or an error in red. "
+        "Filter by home region and encryption.",
+    ),
+    ("code", "tk.widgets.TrailsTable(inventory)"),
     ("markdown", "## Keys in use"),
     ("code", "tk.tables.keys_frame(inventory)"),
     ("markdown", "## Encrypted or not, by home region"),
-    ("code", "tk.tables.encryption_by_region(inventory).plot.bar(stacked=True, "
-     "color=[\"#2e7d32\", \"#f9a825\"], title=\"Trails by encryption\");"),
+    (
+        "code",
+        "tk.tables.encryption_by_region(inventory).plot.bar(stacked=True, "
+        'color=["#2e7d32", "#f9a825"], title="Trails by encryption");',
+    ),
     ("markdown", "## Regions or calls that failed (empty when the result is complete)"),
     ("code", "tk.tables.errors_frame(inventory)"),
-    ("markdown", "## Export"),
-    ("code", "trails.to_csv(csv_path, index=False)"),
+    ("markdown", "## Export (every column)"),
+    ("code", "tk.tables.trails_frame(inventory).to_csv(csv_path, index=False)"),
+]
+
+NOTEBOOKS["02_guided_update.ipynb"] = [
+    (
+        "markdown",
+        "# Guided update\n\nSwitch a CloudTrail trail to a KMS key (or back to SSE-S3): every "
+        "pre-flight check first, nothing sent until you confirm, each change verified, "
+        "recorded in the change journal and reversible.",
+    ),
+    (
+        "code",
+        "# Interactive: leave these as they are and use the view below.\n"
+        "# Headless: papermill 02_guided_update.ipynb out.ipynb -p trail org-trail "
+        "-p key alias/cloudtrail-good -p apply True\n"
+        "trail = None  # trail name or ARN\n"
+        'key = None  # alias, alias ARN, key ARN or key id; "" for back to SSE-S3\n'
+        "repair_policy = False  # first add the missing CloudTrail statements to the key policy\n"
+        "apply = False  # send the change (refused when the plan is blocked)\n"
+        "rollback = False  # undo the change applied here (else the trail's last one)\n"
+        f"{_WHERE}\n"
+        "regions = None  # where to look for trails; None: every enabled region",
+        ["parameters"],
+    ),
+    ("code", _IMPORTS),
+    ("code", _CONNECT),
+    ("code", _JOURNAL),
+    ("code", "guided = notebook.guided_update(conn, journal, regions=regions)"),
+    ("code", "guided"),
+    (
+        "code",
+        "# headless: choose the trail and the key (shows the checklist and the plan)\n"
+        "guided.choose(trail, key)",
+    ),
+    (
+        "code",
+        "# headless: the add-only key policy repair, when needed and repair_policy=True\n"
+        "guided.repair_policy(repair_policy)",
+    ),
+    ("code", "# headless: apply the plan when apply=True\nguided.apply(apply)"),
+    ("code", "# verify: the trail's key and delivery status, read again\nguided.verify()"),
+    ("code", "# headless: roll back when rollback=True\nguided.rollback(rollback)"),
+]
+
+NOTEBOOKS["03_key_policy.ipynb"] = [
+    (
+        "markdown",
+        "# Key policy: inspect and repair\n\nDoes this key's policy let CloudTrail use it for "
+        "these trails? If not, trailkit appends the missing statements (it never edits or "
+        "removes one) and, once you confirm, updates the policy and records the change.",
+    ),
+    (
+        "code",
+        'key = "alias/no-cloudtrail"  # the key (demo example)\n'
+        'trails = ["org-trail"]  # the trails that should use it (demo example)\n'
+        "apply = False  # send the repaired policy\n"
+        f"{_WHERE}",
+        ["parameters"],
+    ),
+    ("code", _IMPORTS),
+    ("code", _CONNECT),
+    ("code", _JOURNAL),
+    ("markdown", "## Before: the pre-flight of the key for each trail"),
+    ("code", "notebook.check_trails(conn, trails, key)"),
+    ("markdown", "## The add-only repair\n\nThe current policy, and the statements to append."),
+    ("code", "panel = notebook.key_policy(conn, journal, key, trails)"),
+    ("code", "panel"),
+    ("markdown", "## Apply (headless: `apply=True`)"),
+    ("code", "panel.apply(apply)"),
+    ("markdown", "## After: the pre-flight again"),
+    ("code", "notebook.check_trails(conn, trails, key)"),
+]
+
+NOTEBOOKS["04_bulk_update.ipynb"] = [
+    (
+        "markdown",
+        "# Bulk update\n\nSeveral trails at once: one target key per bucket region (a key must "
+        "be in the region of the trail's S3 bucket), one plan table for all, then apply the "
+        "ready plans. Blocked plans are never sent; every trail gets a result.",
+    ),
+    (
+        "code",
+        '# trails and keys below are demo examples\ntrails = ["org-trail", "stale-key-trail", '
+        '"tokyo-trail"]  # names or ARNs\n'
+        'keys_by_region = {"us-east-1": "alias/cloudtrail-good", '
+        '"us-west-2": "alias/cloudtrail-good-usw2"}  # bucket region to key\n'
+        "apply = False  # send the ready plans\n"
+        f"{_WHERE}\n"
+        "regions = None  # where to look for trails; None: every enabled region",
+        ["parameters"],
+    ),
+    ("code", _IMPORTS),
+    ("code", _CONNECT),
+    ("code", _JOURNAL),
+    ("code", 'inventory = tk.scan(conn, regions, progress="notebook")'),
+    ("code", "tk.widgets.ConnectionBanner(conn.info(), inventory)"),
+    ("markdown", "## Choose trails and keys, plan"),
+    ("code", "bulk = notebook.bulk_update(conn, journal, inventory)"),
+    ("code", "bulk"),
+    (
+        "code",
+        "# headless: select the trails and keys of the parameters and plan\n"
+        "bulk.choose(trails, keys_by_region)",
+    ),
+    ("markdown", "## Apply (headless: `apply=True`): one result per trail"),
+    ("code", "bulk.apply(apply)"),
+]
+
+NOTEBOOKS["05_change_journal.ipynb"] = [
+    (
+        "markdown",
+        "# Change journal\n\nEvery change trailkit sent: an intent written before the call, "
+        "the outcome after it. Roll a trail change back (or restore a key policy) from here.",
+    ),
+    (
+        "code",
+        f"rollback_change = None  # a change id from the table, to roll back\n{_WHERE}",
+        ["parameters"],
+    ),
+    ("code", _IMPORTS),
+    ("code", _CONNECT),
+    ("code", _JOURNAL),
+    ("code", "view = notebook.journal_view(conn, journal)"),
+    ("code", "view"),
+    ("markdown", '## Roll back (headless: `rollback_change="chg-..."`)'),
+    ("code", "view.rollback(rollback_change)"),
+    ("markdown", "## Every change, as a table"),
+    ("code", "notebook.changes_table(journal)"),
 ]
 
 
 def build(name: str) -> nbformat.NotebookNode:
     """The notebook ``name`` as an nbformat node without outputs."""
     nb = nbformat.v4.new_notebook()
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3 (ipykernel)",
-                                 "language": "python"}
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3 (ipykernel)",
+        "language": "python",
+    }
     nb.metadata["language_info"] = {"name": "python"}
     for i, spec in enumerate(NOTEBOOKS[name]):
         kind, source = spec[0], spec[1]
-        cell = (nbformat.v4.new_code_cell(source) if kind == "code"
-                else nbformat.v4.new_markdown_cell(source))
+        cell = (
+            nbformat.v4.new_code_cell(source)
+            if kind == "code"
+            else nbformat.v4.new_markdown_cell(source)
+        )
         cell["id"] = f"{Path(name).stem[:2]}-{i:02d}"
         if len(spec) == 3:
             cell.metadata["tags"] = spec[2]
@@ -60,12 +220,18 @@ def build(name: str) -> nbformat.NotebookNode:
     return nb
 
 
-def main() -> int:
-    check = "--check" in sys.argv
+def render(name: str) -> str:
+    """The exact text of notebook ``name`` as committed."""
+    return nbformat.writes(build(name)) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    check = "--check" in args
     stale = []
     for name in NOTEBOOKS:
         path = ROOT / "notebooks" / name
-        text = nbformat.writes(build(name)) + "\n"
+        text = render(name)
         if check:
             if not path.exists() or path.read_text() != text:
                 stale.append(name)

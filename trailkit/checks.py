@@ -12,6 +12,7 @@ false "ready" is the worst answer this module could give.
 from __future__ import annotations
 
 import enum
+import functools
 import json
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -559,24 +560,32 @@ def check_bucket_policy(trail: Trail) -> list[Finding]:
     bucket = trail.bucket
     if not trail.log_file_validation or bucket is None or not bucket.policy:
         return []
+    return list(_digest_upload_denied(bucket.policy, bucket.name, trail.partition, trail.account))
+
+
+@functools.lru_cache(maxsize=256)
+def _digest_upload_denied(
+    policy: str, bucket: str, partition: str, account: str
+) -> tuple[Finding, ...]:
+    """The bucket-policy rule, kept per bucket: it does not depend on the key, and ranking a
+    region's keys runs it once per key."""
     request = pol.Request(
         principal=pol.Principal(kind="Service", value="cloudtrail.amazonaws.com"),
         action="s3:PutObject",
-        resource=f"arn:{trail.partition}:s3:::{bucket.name}/AWSLogs/{trail.account}/"
-        "CloudTrail-Digest/object",
+        resource=f"arn:{partition}:s3:::{bucket}/AWSLogs/{account}/CloudTrail-Digest/object",
         context={"s3:x-amz-server-side-encryption": "AES256"},
     )
-    ev = pol.evaluate(bucket.policy, request)
+    ev = pol.evaluate(policy, request)
     if ev.decision is pol.Decision.DENIED and ev.deciding:
-        return [
+        return (
             _f(
                 "bucket-policy-aes256",
-                f"{_statement_label(ev)} of the policy of bucket {bucket.name} refuses uploads "
+                f"{_statement_label(ev)} of the policy of bucket {bucket} refuses uploads "
                 "encrypted with AES256 while log file validation is on; AWS warns this can "
                 "block CloudTrail's digest files.",
-            )
-        ]
-    return []
+            ),
+        )
+    return ()
 
 
 def preflight(
@@ -699,11 +708,9 @@ def rank_candidates(
     ref_for
         How a key is referred to (default: by its key ARN, as trailkit sends it).
     """
-    from trailkit.keyids import parse_key_id
-
     verdicts = []
     for key in keys:
-        ref = ref_for(key) if ref_for else parse_key_id(key.arn)
+        ref = ref_for(key) if ref_for else _arn_ref(key.arn)
         report = preflight(
             trail=trail,
             trail_input=trail.arn,
@@ -729,6 +736,14 @@ def rank_candidates(
         )
     verdicts.sort(key=lambda v: (_ORDER[v.kind], v.key.label.lower(), v.key.arn))
     return verdicts
+
+
+@functools.lru_cache(maxsize=4096)
+def _arn_ref(arn: str) -> KeyRef:
+    """A key ARN parsed (kept: ranking parses each candidate's ARN once per trail)."""
+    from trailkit.keyids import parse_key_id
+
+    return parse_key_id(arn)
 
 
 def policy_document(text: str | None) -> Any:

@@ -8,6 +8,7 @@ unreachable endpoint). Expected failures print one message on stderr, never a tr
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import io
 import json
@@ -79,7 +80,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="botocore retry mode (default: standard)",
     )
     g.add_argument(
-        "--workers", type=_positive, default=argparse.SUPPRESS, help="concurrent AWS calls"
+        "--workers",
+        type=_positive,
+        default=argparse.SUPPRESS,
+        help="concurrent AWS calls (default 32)",
     )
     g.add_argument(
         "-v",
@@ -224,7 +228,7 @@ def _connect(args: argparse.Namespace) -> Any:
         region=getattr(args, "region", None),
         endpoint_url=getattr(args, "endpoint_url", None),
         retry_mode=getattr(args, "retry_mode", "standard"),
-        workers=getattr(args, "workers", 16),
+        workers=getattr(args, "workers", 32),
     )
 
 
@@ -434,7 +438,9 @@ def _run_plans(
                 out.write(f"          delivery: {r.delivery.summary()}\n")
                 if not r.delivery.ok and r.change_id:
                     out.write(f"          undo: trailkit rollback --change {r.change_id}\n")
-    if any(r.status == "failed" for r in results):
+    if any(r.status == "unknown" for r in results):
+        err.write("outcome unknown for some changes: run `trailkit journal --reconcile`\n")
+    if any(r.status in ("failed", "unknown") for r in results):
         return EXIT_ERROR
     if any(r.status == "refused" for r in results):
         return EXIT_NO
@@ -505,6 +511,8 @@ def cmd_policy(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from trailkit.runbook import check, plan_policy_repair
     from trailkit.update import put_key_policy, restore_policy
 
+    if not args.restore and (not args.trail or not args.key):
+        raise InputError("policy needs --trail and --key (or --restore).", "see trailkit policy -h")
     conn = _connect(args)
     journal = _journal(args)
     if args.restore:
@@ -514,8 +522,6 @@ def cmd_policy(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         result = restore_policy(conn, journal, change, confirmed=True)
         out.write(f"{result.status.upper()}: {result.message}\n")
         return EXIT_OK if result.status in ("done", "unchanged") else EXIT_ERROR
-    if not args.trail or not args.key:
-        raise InputError("policy needs --trail and --key (or --restore).", "see trailkit policy -h")
     reader = Reader(conn)
     repair = plan_policy_repair(reader, args.trail, args.key, readers=args.readers)
     summary = {
@@ -559,7 +565,7 @@ def cmd_policy(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     )
     if args.format != "json":
         out.write(f"\n{result.status.upper()}: {result.message} (change {result.change_id})\n")
-    if result.status == "failed":
+    if result.status in ("failed", "unknown"):
         return EXIT_ERROR
     reader.refresh()
     worst = EXIT_OK
@@ -615,7 +621,9 @@ def main(
     err = err or sys.stderr
     parser = build_parser()
     try:
-        args = parser.parse_args(argv)
+        # argparse writes usage, --help and --version to sys.stderr/stdout: send them to err/out.
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            args = parser.parse_args(argv)
     except SystemExit as exc:
         return int(exc.code) if isinstance(exc.code, int) else EXIT_ERROR
     try:

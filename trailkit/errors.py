@@ -293,6 +293,17 @@ def translate(
             code=name,
             region=region,
         )
+    if name == "ResponseParserError":
+        # e.g. an HTML error page (a proxy, or moto's internal errors) on an XML service: botocore
+        # cannot parse it and does not retry it.
+        return AwsError(
+            f"{operation}{where} got an answer that is not an AWS response (for example an HTML "
+            "error page from a proxy or the endpoint).",
+            "retry; if it persists, check --endpoint-url and any proxy between you and AWS",
+            operation=operation,
+            code=name,
+            region=region,
+        )
     if name == "ParamValidationError":
         return InputError(f"{operation}: invalid request parameters: {exc}", "")
     return AwsError(

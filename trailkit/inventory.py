@@ -1,25 +1,56 @@
 """The read layer: the only place that lists and describes AWS resources.
 
 Every function declares the IAM actions it needs (:func:`trailkit.permissions.requires`) and turns
-raw responses into the records of :mod:`trailkit.models`. Calls that do not depend on each other
-run concurrently on a bounded thread pool; a region or call that fails becomes a
+raw responses into the records of :mod:`trailkit.models`. A region or call that fails becomes a
 :class:`~trailkit.models.ScanError` that is shown, never a crash and never a silently smaller
 table.
 
-A :class:`Reader` keeps what it has read (aliases per region, keys, buckets, candidate keys per
-region) for the life of a notebook session; :meth:`Reader.refresh` forgets it.
+How the reads are scheduled
+---------------------------
+A :class:`Reader` asks AWS only what the answer needs, and as early as it can:
+
+* **Once per thing.** ``DescribeTrails`` once per region, bucket facts once per bucket,
+  ``ListAliases``/``ListKeys`` once per region, ``DescribeKey`` and ``GetKeyPolicy`` once per key.
+  Every read is *single-flight*: a second request for something already being read waits for the
+  first instead of asking again. Results are cached for the life of the reader (a notebook
+  session); :meth:`Reader.refresh` forgets them. A call that fails is reported (a
+  :class:`~trailkit.models.ScanError`); a listing or description that failed is asked again next
+  time, a bucket or key policy that could not be read stays cached as such until ``refresh``.
+* **Cheap filters first.** A candidate key whose alias is ``alias/aws/...`` (AWS managed) is not
+  described at all; ``GetKeyPolicy`` is read only for candidate keys that pass the cheap filters of
+  ``DescribeKey`` (customer managed, ``Enabled``, symmetric ``ENCRYPT_DECRYPT``) and for the keys
+  trails use.
+* **Short dependent chains.** The reads form a graph, not phases: a bucket is read as soon as one
+  region's ``DescribeTrails`` names it (not after every region answered), a trail's key as soon as
+  its trail is seen, and with ``scan(..., candidates=True)`` the candidate keys of a bucket's
+  region as soon as ``GetBucketLocation`` answered. The longest chain is ``DescribeTrails`` ->
+  ``GetBucketLocation`` -> ``ListKeys`` -> ``DescribeKey`` -> ``GetKeyPolicy``.
+* **One bounded pool.** Every call runs on the reader's pool of ``workers`` threads, so at most
+  ``workers`` calls are in flight whatever is being read. Tasks never wait for other tasks (a
+  finished read schedules the reads that depend on it), so the pool cannot deadlock. When the pool
+  is the bottleneck its queue decides: first the calls that start long chains (``DescribeTrails``,
+  ``GetBucketLocation``, ``ListKeys``/``ListAliases``), then the rest of the inventory, then
+  candidate keys, a key's policy before the next key's description so that bucket regions
+  complete one after another. ``workers=1`` runs every call in the calling thread, one at a time.
+* **Throttling slows, never fails.** Retries are botocore's (``standard`` or ``adaptive`` mode,
+  see :class:`trailkit.session.Connection`); ``Connection.calls`` counts each API call once by
+  ``"service:Operation"``, retries excluded.
 """
 
 from __future__ import annotations
 
+import contextlib
+import itertools
 import json
+import logging
+import queue
 import sys
 import threading
-from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
+from concurrent.futures import Future
 from dataclasses import replace
 from types import MappingProxyType
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import botocore.exceptions
 
@@ -37,12 +68,28 @@ from trailkit.models import (
     arn_region,
 )
 from trailkit.permissions import requires
-from trailkit.session import Connection
+from trailkit.session import Connection, ConnectionInfo
 
 __all__ = ["Reader", "list_regions", "scan"]
 
 T = TypeVar("T")
+U = TypeVar("U")
 _BOTO_ERRORS = (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError)
+_log = logging.getLogger(__name__)
+
+# Queue priorities, most urgent first. The calls that start chains come first (the longest chain
+# is DescribeTrails -> GetBucketLocation -> ListKeys -> DescribeKey -> GetKeyPolicy), then what
+# completes the inventory, then candidate keys: a key's policy before the next key's
+# description, so that regions complete one after another rather than all at the very end.
+_P_TRAILS = 6  # GetCallerIdentity, DescribeTrails
+_P_LOCATION = 5  # GetBucketLocation
+_P_LIST = 4  # ListKeys, ListAliases
+_P_INVENTORY = 3  # GetTrailStatus, GetBucketEncryption/Policy, keys in use, keys asked for
+_P_CANDIDATE_POLICY = 2  # GetKeyPolicy of a candidate key
+_P_CANDIDATE = 1  # DescribeKey of a candidate key
+#: Seconds an idle pool thread waits for work before it ends (a new one starts when needed).
+_IDLE_SECONDS = 10.0
+_AWS_MANAGED_ALIAS = "alias/aws/"
 
 
 def _aws(
@@ -97,6 +144,10 @@ def _scan_error(
     return ScanError(operation="", code=type(err).__name__, message=str(err), region=region)
 
 
+def _error_order(err: ScanError) -> tuple[str, str, str, str, str]:
+    return (err.region or "", err.operation, err.resource or "", err.code, err.message)
+
+
 @requires("ec2:DescribeRegions")
 def list_regions(conn: Connection) -> list[str]:
     """The regions enabled for the account (``ec2:DescribeRegions``).
@@ -121,6 +172,139 @@ def list_regions(conn: Connection) -> list[str]:
     return sorted(regions)
 
 
+# -- futures without blocking ------------------------------------------------------------------
+# Tasks on the pool never wait for a future: they chain the next step onto it. Only the thread
+# that asked (never a pool thread) blocks, in Reader._wait.
+
+_worker = threading.local()
+
+
+def _resolved(value: T) -> Future[T]:
+    fut: Future[T] = Future()
+    fut.set_result(value)
+    return fut
+
+
+def _forward(src: Future[T], dst: Future[T]) -> None:
+    """Complete ``dst`` the way ``src`` completes."""
+
+    def copy(done: Future[T]) -> None:
+        exc = done.exception()
+        if exc is not None:
+            dst.set_exception(exc)
+        else:
+            dst.set_result(done.result())
+
+    src.add_done_callback(copy)
+
+
+def _then_f(src: Future[T], step: Callable[[Future[T]], U | Future[U]]) -> Future[U]:
+    """``step(src)`` once ``src`` is done (in the thread that completed it); a future returned by
+    ``step`` is waited for too. ``step`` must not block: it may only start or chain reads."""
+    out: Future[U] = Future()
+
+    def run(done: Future[T]) -> None:
+        try:
+            value = step(done)
+        except BaseException as exc:  # handed to whoever waits for ``out``
+            out.set_exception(exc)
+            return
+        if isinstance(value, Future):
+            _forward(cast("Future[U]", value), out)
+        else:
+            out.set_result(value)
+
+    src.add_done_callback(run)
+    return out
+
+
+def _then(src: Future[T], step: Callable[[T], U | Future[U]]) -> Future[U]:
+    """``step(result)`` once ``src`` succeeded; its failure is passed on."""
+    return _then_f(src, lambda done: step(done.result()))
+
+
+def _settled(src: Future[T]) -> Future[Future[T]]:
+    """A future that succeeds with ``src`` itself once ``src`` is done, however it ended."""
+    return _then_f(src, lambda done: _resolved(done))
+
+
+def _gather(futures: Sequence[Future[Any]]) -> Future[list[Any]]:
+    """The results of all ``futures`` in order, once every one is done (the first failure wins)."""
+    out: Future[list[Any]] = Future()
+    if not futures:
+        out.set_result([])
+        return out
+    remaining = [len(futures)]
+    lock = threading.Lock()
+
+    def one_done(_: Future[Any]) -> None:
+        with lock:
+            remaining[0] -= 1
+            last = remaining[0] == 0
+        if not last:
+            return
+        for fut in futures:
+            exc = fut.exception()
+            if exc is not None:
+                out.set_exception(exc)
+                return
+        out.set_result([fut.result() for fut in futures])
+
+    for fut in futures:
+        fut.add_done_callback(one_done)
+    return out
+
+
+class _Pool:
+    """At most ``size`` daemon threads taking the most urgent task first (FIFO among equals).
+
+    Threads start when there is work and no idle thread, and end after ``_IDLE_SECONDS`` without
+    work, so readers that are no longer used leave no threads behind.
+    """
+
+    def __init__(self, size: int, name: str) -> None:
+        self.size = size
+        self._name = name
+        self._queue: queue.PriorityQueue[tuple[int, int, Callable[[], None]]] = (
+            queue.PriorityQueue()
+        )
+        self._order = itertools.count()
+        self._lock = threading.Lock()
+        self._threads = 0
+        self._idle = 0
+
+    def submit(self, priority: int, job: Callable[[], None]) -> None:
+        self._queue.put((-priority, next(self._order), job))
+        with self._lock:
+            if self._threads < self.size and self._queue.qsize() > self._idle:
+                self._threads += 1
+                self._idle += 1
+                name = f"{self._name}-{self._threads}"
+                threading.Thread(target=self._work, name=name, daemon=True).start()
+
+    def _work(self) -> None:
+        _worker.active = True
+        while True:
+            try:
+                _, _, job = self._queue.get(timeout=_IDLE_SECONDS)
+            except queue.Empty:
+                with self._lock:
+                    if self._queue.empty():
+                        self._threads -= 1
+                        self._idle -= 1
+                        return
+                continue
+            with self._lock:
+                self._idle -= 1
+            try:
+                job()
+            except BaseException:  # pragma: no cover - jobs catch everything themselves
+                _log.exception("trailkit read task failed")
+            finally:
+                with self._lock:
+                    self._idle += 1
+
+
 class Reader:
     """Reads trails, buckets and keys through one connection, caching what it has read.
 
@@ -129,62 +313,151 @@ class Reader:
     conn
         The connection (from :func:`trailkit.session.connect`).
     workers
-        Concurrent calls; defaults to ``conn.workers``. ``1`` reads strictly one call at a time.
+        Concurrent calls; defaults to ``conn.workers``. ``1`` reads strictly one call at a time,
+        in the calling thread.
+
+    Notes
+    -----
+    The blocking methods (everything public) may be called from any thread except the reader's
+    own pool threads. Results of ``workers=1`` and ``workers=N`` are identical.
     """
 
     def __init__(self, conn: Connection, *, workers: int | None = None) -> None:
         self.conn = conn
         self.workers = workers or conn.workers
+        if self.workers < 1:
+            raise InputError(f"workers must be at least 1, not {self.workers}.", "use --workers 8")
         self._lock = threading.Lock()
-        self._aliases: dict[str, dict[str, tuple[str, ...]]] = {}
-        self._keys: dict[str, KeyInfo] = {}
-        self._buckets: dict[str, BucketInfo] = {}
-        self._candidates: dict[str, tuple[KeyInfo, ...]] = {}
+        self._pool_: _Pool | None = None
+        self._progress: Any = None
+        # Single-flight caches: key -> future of the read (a done future is the cached value).
+        self._info: dict[str, Future[ConnectionInfo]] = {}
+        self._aliases: dict[str, Future[dict[str, tuple[str, ...]]]] = {}
+        self._described: dict[str, Future[KeyInfo]] = {}
+        self._policies: dict[str, Future[tuple[str | None, str | None]]] = {}
+        self._buckets: dict[str, Future[BucketInfo]] = {}
+        self._candidates: dict[str, Future[tuple[KeyInfo, ...]]] = {}
+        #: What failed while reading for the inventory (trails, buckets, keys in use, keys asked
+        #: for by name); :meth:`scan` reports these.
         self.errors: list[ScanError] = []
+        #: What failed while reading candidate keys (a key that could not be described is left
+        #: out of the candidates; a policy that could not be read makes the key unverifiable).
+        self.candidate_errors: list[ScanError] = []
 
     def refresh(self) -> None:
         """Forget everything read so far (the next call reads AWS again)."""
         with self._lock:
+            self._info.clear()
             self._aliases.clear()
-            self._keys.clear()
+            self._described.clear()
+            self._policies.clear()
             self._buckets.clear()
             self._candidates.clear()
             self.errors.clear()
+            self.candidate_errors.clear()
 
-    # -- helpers -------------------------------------------------------------------------
-    def _map(self, func: Callable[[T], Any], items: Sequence[T], progress: Any = None) -> list[Any]:
-        """``func`` over ``items`` on the bounded pool, results in input order."""
-        if not items:
-            return []
-        if self.workers == 1 or len(items) == 1:
-            out = []
-            for item in items:
-                out.append(func(item))
-                if progress is not None:
-                    progress.update(1)
-            return out
-        with ThreadPoolExecutor(max_workers=min(self.workers, len(items))) as pool:
-            futures = [pool.submit(func, item) for item in items]
-            results = []
-            for fut in futures:
-                results.append(fut.result())
-                if progress is not None:
-                    progress.update(1)
-            return results
+    # -- scheduling ----------------------------------------------------------------------
+    def _pool(self) -> _Pool:
+        with self._lock:
+            if self._pool_ is None:
+                self._pool_ = _Pool(self.workers, f"trailkit-read-{id(self):x}")
+            return self._pool_
+
+    def _submit(self, priority: int, func: Callable[..., T], *args: Any) -> Future[T]:
+        """Run ``func(*args)`` (one AWS call) on the pool; inline when ``workers == 1``."""
+        fut: Future[T] = Future()
+
+        def job() -> None:
+            try:
+                fut.set_result(func(*args))
+            except BaseException as exc:  # handed to whoever waits for ``fut``
+                fut.set_exception(exc)
+
+        if self.workers == 1:
+            job()
+        else:
+            self._pool().submit(priority, job)
+        return fut
+
+    def _once(
+        self,
+        table: dict[Any, Future[T]],
+        key: Hashable,
+        start: Callable[[], Future[T]],
+    ) -> Future[T]:
+        """The read of ``key`` in ``table``: the cached or in-flight one, else ``start()``."""
+        with self._lock:
+            existing = table.get(key)
+            if existing is not None:
+                return existing
+            mine: Future[T] = Future()
+            table[key] = mine
+
+        def forget_failure(done: Future[T]) -> None:
+            if done.exception() is not None:
+                with self._lock:
+                    if table.get(key) is mine:
+                        del table[key]
+
+        mine.add_done_callback(forget_failure)
+        try:
+            started = start()
+        except BaseException as exc:
+            mine.set_exception(exc)
+        else:
+            _forward(started, mine)
+        return mine
+
+    def _wait(self, fut: Future[T]) -> T:
+        if not fut.done() and getattr(_worker, "active", False):
+            raise RuntimeError("a Reader's blocking methods cannot be called from its pool")
+        return fut.result()
+
+    def _tick(self) -> None:
+        progress = self._progress
+        if progress is not None:
+            progress.update(1)
+
+    @contextlib.contextmanager
+    def _reporting(self, progress: Any) -> Iterator[None]:
+        """Count calls on ``progress`` (a tqdm bar) while inside."""
+        if progress is None:
+            yield
+            return
+        previous, self._progress = self._progress, progress
+        try:
+            yield
+        finally:
+            self._progress = previous
+
+    def _note(self, error: ScanError, *, candidate: bool = False) -> None:
+        with self._lock:
+            (self.candidate_errors if candidate else self.errors).append(error)
+
+    def _info_f(self) -> Future[ConnectionInfo]:
+        """Who is asking (``GetCallerIdentity``, cached by the connection)."""
+        return self._once(self._info, "", lambda: self._submit(_P_TRAILS, self.conn.info))
+
+    def _account_f(self) -> Future[str]:
+        """The caller's account."""
+        return _then(self._info_f(), lambda info: info.account)
 
     # -- trails --------------------------------------------------------------------------
     @requires("cloudtrail:DescribeTrails")
     def trails_in(self, region: str) -> list[Trail]:
         """Every trail visible in ``region``, shadow copies included (``DescribeTrails``)."""
-        data = _aws(
-            self.conn,
-            "cloudtrail",
-            region,
-            "describe_trails",
-            "DescribeTrails",
-            "cloudtrail:DescribeTrails",
-            includeShadowTrails=True,
-        )
+        try:
+            data = _aws(
+                self.conn,
+                "cloudtrail",
+                region,
+                "describe_trails",
+                "DescribeTrails",
+                "cloudtrail:DescribeTrails",
+                includeShadowTrails=True,
+            )
+        finally:
+            self._tick()
         return [Trail.from_api(t, seen_in=region) for t in data.get("trailList") or []]
 
     @requires("cloudtrail:GetTrailStatus")
@@ -203,6 +476,8 @@ class Reader:
         except TrailkitError as err:
             self._note(_scan_error(err, region=trail.home_region, resource=trail.arn))
             return TrailStatus(error=str(err))
+        finally:
+            self._tick()
         return TrailStatus.from_api(data)
 
     @requires("cloudtrail:GetTrail", "cloudtrail:DescribeTrails")
@@ -274,23 +549,25 @@ class Reader:
         trail = data.get("Trail")
         return [Trail.from_api(trail, seen_in=region)] if trail else []
 
-    def scan_trails(
-        self, regions: Sequence[str] | None = None, progress: Any = None
-    ) -> tuple[list[Trail], list[ScanError], list[str]]:
-        """Trails of every region, deduplicated by ARN; failed regions become errors."""
+    def _trails_f(self, region: str) -> Future[list[Trail] | ScanError]:
+        """``DescribeTrails`` of one region; a failure becomes the region's ScanError."""
+
+        def outcome(done: Future[list[Trail]]) -> list[Trail] | ScanError:
+            exc = done.exception()
+            if isinstance(exc, TrailkitError):
+                return _scan_error(exc, region=region)
+            return done.result()
+
+        return _then_f(self._submit(_P_TRAILS, self.trails_in, region), outcome)
+
+    @staticmethod
+    def _merge(
+        regions: Sequence[str], results: Sequence[list[Trail] | ScanError]
+    ) -> tuple[list[Trail], list[ScanError]]:
+        """Trails deduplicated by ARN (``seen_in`` in region order), and the failed regions."""
         errors: list[ScanError] = []
-        if regions is None:
-            regions = list_regions(self.conn)
-        regions = list(dict.fromkeys(regions))
-
-        def one(region: str) -> list[Trail] | ScanError:
-            try:
-                return self.trails_in(region)
-            except TrailkitError as err:
-                return _scan_error(err, region=region)
-
         by_arn: dict[str, Trail] = {}
-        for region, result in zip(regions, self._map(one, regions, progress), strict=True):
+        for region, result in zip(regions, results, strict=True):
             if isinstance(result, ScanError):
                 errors.append(result)
                 continue
@@ -301,40 +578,63 @@ class Reader:
                 else:
                     by_arn[trail.arn] = replace(seen, seen_in=(*seen.seen_in, region))
         trails = sorted(by_arn.values(), key=lambda t: (t.account, t.home_region, t.name))
+        return trails, errors
+
+    def scan_trails(
+        self, regions: Sequence[str] | None = None, progress: Any = None
+    ) -> tuple[list[Trail], list[ScanError], list[str]]:
+        """Trails of every region, deduplicated by ARN; failed regions become errors."""
+        with self._reporting(progress):
+            if regions is None:
+                regions = list_regions(self.conn)
+            regions = list(dict.fromkeys(regions))
+            results = self._wait(_gather([self._trails_f(r) for r in regions]))
+        trails, errors = self._merge(regions, results)
         return trails, errors, regions
+
+    def _enrich_f(self, trail: Trail) -> Future[Trail]:
+        """The trail with its status and bucket facts (both read concurrently)."""
+        status = self._submit(_P_INVENTORY, self.status, trail)
+        bucket: Future[BucketInfo | None] = (
+            cast("Future[BucketInfo | None]", self._bucket_f(trail.bucket_name))
+            if trail.bucket_name
+            else _resolved(None)
+        )
+        return _then(
+            _gather([status, bucket]),
+            lambda facts: replace(trail, status=facts[0], bucket=facts[1]),
+        )
 
     def enrich(self, trails: Sequence[Trail], progress: Any = None) -> list[Trail]:
         """Add status and bucket facts (each bucket read once) to each trail."""
-        buckets = sorted({t.bucket_name for t in trails if t.bucket_name})
-        tasks: list[tuple[str, Any]] = [("bucket", b) for b in buckets]
-        tasks += [("status", t) for t in trails]
-
-        def run(task: tuple[str, Any]) -> Any:
-            kind, item = task
-            return self.bucket(item) if kind == "bucket" else self.status(item)
-
-        results = self._map(run, tasks, progress)
-        facts = {b: r for (k, b), r in zip(tasks, results, strict=True) if k == "bucket"}
-        statuses = [r for (k, _), r in zip(tasks, results, strict=True) if k == "status"]
-        return [
-            replace(t, status=s, bucket=facts.get(t.bucket_name))
-            for t, s in zip(trails, statuses, strict=True)
-        ]
+        with self._reporting(progress):
+            return self._wait(_gather([self._enrich_f(t) for t in trails]))
 
     # -- buckets -------------------------------------------------------------------------
     @requires("s3:GetBucketLocation", "s3:GetEncryptionConfiguration", "s3:GetBucketPolicy")
     def bucket(self, name: str) -> BucketInfo:
         """Region, default encryption (Bucket Key) and policy of a bucket; read once."""
-        with self._lock:
-            cached = self._buckets.get(name)
-        if cached is not None:
-            return cached
-        info = self._read_bucket(name)
-        with self._lock:
-            self._buckets[name] = info
-        return info
+        return self._wait(self._bucket_f(name))
 
-    def _read_bucket(self, name: str) -> BucketInfo:
+    def _bucket_f(self, name: str) -> Future[BucketInfo]:
+        # A bucket that could not be read is an answer (BucketInfo.error), cached like any other.
+        return self._once(self._buckets, name, lambda: self._read_bucket_f(name))
+
+    def _read_bucket_f(self, name: str) -> Future[BucketInfo]:
+        def located(where: str | BucketInfo) -> BucketInfo | Future[BucketInfo]:
+            if isinstance(where, BucketInfo):
+                return where  # the location could not be read
+            encryption = self._submit(_P_INVENTORY, self._bucket_encryption, name, where)
+            policy = self._submit(_P_INVENTORY, self._bucket_policy, name, where)
+            return _then(
+                _gather([encryption, policy]), lambda parts: _bucket_info(name, where, parts)
+            )
+
+        return _then(self._submit(_P_LOCATION, self._bucket_location, name), located)
+
+    @requires("s3:GetBucketLocation")
+    def _bucket_location(self, name: str) -> str | BucketInfo:
+        """The bucket's region, or a BucketInfo that says why it cannot be read."""
         try:
             loc = _aws(
                 self.conn,
@@ -348,12 +648,21 @@ class Reader:
         except TrailkitError as err:
             self._note(_scan_error(err, region=None, resource=f"s3://{name}"))
             return BucketInfo(name=name, region=None, error=str(err))
+        finally:
+            self._tick()
         constraint = loc.get("LocationConstraint")
-        region = {None: "us-east-1", "": "us-east-1", "EU": "eu-west-1"}.get(constraint, constraint)
+        return str(
+            {None: "us-east-1", "": "us-east-1", "EU": "eu-west-1"}.get(constraint, constraint)
+        )
+
+    @requires("s3:GetEncryptionConfiguration")
+    def _bucket_encryption(
+        self, name: str, region: str
+    ) -> tuple[str | None, str | None, bool, str | None]:
+        """(default algorithm, default KMS key, Bucket Key enabled, error)."""
         encryption: str | None = None
         kms_key: str | None = None
         bucket_key = False
-        errors: list[str] = []
         try:
             enc = _aws(
                 self.conn,
@@ -364,19 +673,24 @@ class Reader:
                 "s3:GetEncryptionConfiguration",
                 Bucket=name,
             )
-            rules = (enc.get("ServerSideEncryptionConfiguration") or {}).get("Rules") or []
-            for rule in rules:
-                default = rule.get("ApplyServerSideEncryptionByDefault") or {}
-                encryption = default.get("SSEAlgorithm") or encryption
-                kms_key = default.get("KMSMasterKeyID") or kms_key
-                bucket_key = bucket_key or bool(rule.get("BucketKeyEnabled"))
         except AwsError as err:
             if err.code == "ServerSideEncryptionConfigurationNotFoundError":
-                encryption = "AES256"  # S3's default since 2023 (moto answers 404 instead)
-            else:
-                errors.append(str(err))
-                self._note(_scan_error(err, region=region, resource=f"s3://{name}"))
-        policy: str | None = None
+                return "AES256", None, False, None  # S3's default since 2023 (moto answers 404)
+            self._note(_scan_error(err, region=region, resource=f"s3://{name}"))
+            return None, None, False, str(err)
+        finally:
+            self._tick()
+        rules = (enc.get("ServerSideEncryptionConfiguration") or {}).get("Rules") or []
+        for rule in rules:
+            default = rule.get("ApplyServerSideEncryptionByDefault") or {}
+            encryption = default.get("SSEAlgorithm") or encryption
+            kms_key = default.get("KMSMasterKeyID") or kms_key
+            bucket_key = bucket_key or bool(rule.get("BucketKeyEnabled"))
+        return encryption, kms_key, bucket_key, None
+
+    @requires("s3:GetBucketPolicy")
+    def _bucket_policy(self, name: str, region: str) -> tuple[str | None, str | None]:
+        """(policy, error)."""
         try:
             pol = _aws(
                 self.conn,
@@ -387,47 +701,46 @@ class Reader:
                 "s3:GetBucketPolicy",
                 Bucket=name,
             )
-            policy = pol.get("Policy")
         except AwsError as err:
-            if err.code != "NoSuchBucketPolicy":
-                errors.append(str(err))
-                self._note(_scan_error(err, region=region, resource=f"s3://{name}"))
-        return BucketInfo(
-            name=name,
-            region=region,
-            default_encryption=encryption,
-            default_kms_key=kms_key,
-            bucket_key=bucket_key,
-            policy=policy,
-            error="; ".join(errors) or None,
-        )
+            if err.code == "NoSuchBucketPolicy":
+                return None, None
+            self._note(_scan_error(err, region=region, resource=f"s3://{name}"))
+            return None, str(err)
+        finally:
+            self._tick()
+        return pol.get("Policy"), None
 
     # -- keys ----------------------------------------------------------------------------
     @requires("kms:ListAliases")
     def aliases(self, region: str) -> dict[str, tuple[str, ...]]:
         """Key id -> alias names in ``region`` of the caller's account; read once per region."""
-        with self._lock:
-            cached = self._aliases.get(region)
-        if cached is not None:
-            return cached
-        items = _paginate(
-            self.conn,
-            "kms",
-            region,
-            "list_aliases",
-            "ListAliases",
-            "kms:ListAliases",
-            "Aliases",
+        return self._wait(self._aliases_f(region))
+
+    def _aliases_f(self, region: str) -> Future[dict[str, tuple[str, ...]]]:
+        return self._once(
+            self._aliases, region, lambda: self._submit(_P_LIST, self._list_aliases, region)
         )
+
+    @requires("kms:ListAliases")
+    def _list_aliases(self, region: str) -> dict[str, tuple[str, ...]]:
+        try:
+            items = _paginate(
+                self.conn,
+                "kms",
+                region,
+                "list_aliases",
+                "ListAliases",
+                "kms:ListAliases",
+                "Aliases",
+            )
+        finally:
+            self._tick()
         by_key: dict[str, list[str]] = {}
         for item in items:
             target = item.get("TargetKeyId")
             if target:
                 by_key.setdefault(str(target), []).append(str(item["AliasName"]))
-        result = {k: tuple(sorted(v)) for k, v in by_key.items()}
-        with self._lock:
-            self._aliases[region] = result
-        return result
+        return {k: tuple(sorted(v)) for k, v in by_key.items()}
 
     @requires("kms:ListAliases")
     def alias_target(self, alias: str, region: str) -> str | None:
@@ -451,48 +764,102 @@ class Reader:
         TrailkitError
             Any other failure of ``DescribeKey``.
         """
+        return self._wait(self._key_f(key, region, with_policy=with_policy))
+
+    def _key_f(self, key: str, region: str | None, *, with_policy: bool) -> Future[KeyInfo]:
+        described = self._describe_f(key, region)
+        return _then(described, self._with_policy) if with_policy else described
+
+    def _describe_f(
+        self, key: str, region: str | None, *, candidate: bool = False
+    ) -> Future[KeyInfo]:
+        """``DescribeKey`` plus the key's aliases: the key without its policy (single-flight)."""
         where = arn_region(key) if key.startswith("arn:") else (region or self.conn.region)
         cache_key = key if key.startswith("arn:") else f"{where}|{key}"
-        with self._lock:
-            cached = self._keys.get(cache_key)
-        if cached is not None and (
-            cached.policy is not None or cached.policy_error is not None or not with_policy
-        ):
-            return cached
-        data = _aws(
-            self.conn, "kms", where, "describe_key", "DescribeKey", "kms:DescribeKey", KeyId=key
+        fut = self._once(
+            self._described, cache_key, lambda: self._read_key_f(key, where, candidate)
         )
-        info = self._complete(data["KeyMetadata"], with_policy=with_policy)
-        with self._lock:
-            self._keys[cache_key] = info
-        return info
+        if not key.startswith("arn:"):
 
-    def _complete(self, meta: dict[str, Any], *, with_policy: bool) -> KeyInfo:
-        arn = str(meta["Arn"])
-        region = arn_region(arn)
-        own = arn_account(arn) == self.conn.account
-        aliases: tuple[str, ...] = ()
-        policy: str | None = None
-        policy_error: str | None = None
-        if own:
-            try:
-                aliases = self.aliases(region).get(str(meta["KeyId"]), ())
-            except TrailkitError as err:
-                self._note(_scan_error(err, region=region, resource=arn))
-            if with_policy:
-                policy, policy_error = self._policy(arn, region)
+            def by_arn(done: Future[KeyInfo]) -> None:
+                if done.exception() is None:
+                    with self._lock:
+                        self._described.setdefault(done.result().arn, done)
+
+            fut.add_done_callback(by_arn)
+        return fut
+
+    def _read_key_f(self, key: str, where: str, candidate: bool) -> Future[KeyInfo]:
+        account = self._account_f()
+        priority = _P_CANDIDATE if candidate else _P_INVENTORY
+        meta = self._submit(priority, self._describe_key, key, where)
+        # The region's aliases are listed meanwhile, unless the ARN names another account.
+        if key.startswith("arn:"):
+
+            def own_aliases(caller: str) -> None:
+                if arn_account(key) == caller:
+                    self._aliases_f(where)
+
+            _then(account, own_aliases)
         else:
-            policy_error = (
-                f"the key belongs to account {arn_account(arn)}; its key policy can only be "
-                "read from that account"
+            self._aliases_f(where)
+
+        def build(parts: list[Any]) -> KeyInfo | Future[KeyInfo]:
+            data, caller = cast("dict[str, Any]", parts[0]), cast("str", parts[1])
+            arn = str(data["Arn"])
+            region = arn_region(arn)
+            if arn_account(arn) != caller:
+                return KeyInfo.from_api(
+                    data,
+                    policy_error=(
+                        f"the key belongs to account {arn_account(arn)}; its key policy can only "
+                        "be read from that account"
+                    ),
+                )
+
+            def with_aliases(done: Future[dict[str, tuple[str, ...]]]) -> KeyInfo:
+                exc = done.exception()
+                if isinstance(exc, TrailkitError):
+                    self._note(_scan_error(exc, region=region), candidate=candidate)
+                    return KeyInfo.from_api(data)
+                return KeyInfo.from_api(data, aliases=done.result().get(str(data["KeyId"]), ()))
+
+            return _then_f(self._aliases_f(region), with_aliases)
+
+        return _then(_gather([meta, account]), build)
+
+    @requires("kms:DescribeKey")
+    def _describe_key(self, key: str, region: str) -> dict[str, Any]:
+        try:
+            data = _aws(
+                self.conn,
+                "kms",
+                region,
+                "describe_key",
+                "DescribeKey",
+                "kms:DescribeKey",
+                KeyId=key,
             )
-        info = KeyInfo.from_api(meta, aliases=aliases, policy=policy, policy_error=policy_error)
-        with self._lock:
-            self._keys[arn] = info
-        return info
+        finally:
+            self._tick()
+        return cast("dict[str, Any]", data["KeyMetadata"])
+
+    def _with_policy(self, key: KeyInfo, *, candidate: bool = False) -> KeyInfo | Future[KeyInfo]:
+        """``key`` with its policy (read once per key); other accounts' keys are returned as is."""
+        if key.policy is not None or key.policy_error is not None:
+            return key
+        priority = _P_CANDIDATE_POLICY if candidate else _P_INVENTORY
+        policy = self._once(
+            self._policies,
+            key.arn,
+            lambda: self._submit(priority, self._policy, key.arn, key.region, candidate),
+        )
+        return _then(policy, lambda p: replace(key, policy=p[0], policy_error=p[1]))
 
     @requires("kms:GetKeyPolicy")
-    def _policy(self, arn: str, region: str) -> tuple[str | None, str | None]:
+    def _policy(
+        self, arn: str, region: str, candidate: bool = False
+    ) -> tuple[str | None, str | None]:
         try:
             data = _aws(
                 self.conn,
@@ -505,30 +872,48 @@ class Reader:
                 PolicyName="default",
             )
         except TrailkitError as err:
-            self._note(_scan_error(err, region=region, resource=arn))
+            self._note(_scan_error(err, region=region, resource=arn), candidate=candidate)
             return None, str(err)
+        finally:
+            self._tick()
         return data.get("Policy"), None
+
+    def _latest(self, key: KeyInfo) -> KeyInfo:
+        """``key`` with its policy if that was read meanwhile (e.g. because a trail uses it)."""
+        if key.policy is not None or key.policy_error is not None:
+            return key
+        with self._lock:
+            policy = self._policies.get(key.arn)
+        if policy is None or not policy.done() or policy.exception() is not None:
+            return key
+        text, error = policy.result()
+        return replace(key, policy=text, policy_error=error)
+
+    def _used_key_f(self, ident: str) -> Future[KeyInfo]:
+        """A key a trail names, with its policy; a key that cannot be described has ``error``."""
+
+        def outcome(done: Future[KeyInfo]) -> KeyInfo:
+            exc = done.exception()
+            if not isinstance(exc, TrailkitError):
+                return done.result()  # (re-raises anything unexpected)
+            self._note(_scan_error(exc, region=arn_region(ident), resource=ident))
+            return KeyInfo(
+                arn=ident,
+                key_id=ident.rsplit("/", 1)[-1],
+                account=arn_account(ident),
+                region=arn_region(ident),
+                error=str(exc),
+                policy_error=str(exc),
+            )
+
+        return _then_f(self._key_f(ident, None, with_policy=True), outcome)
 
     def keys(self, key_arns: Iterable[str], progress: Any = None) -> dict[str, KeyInfo]:
         """Describe several keys concurrently; a key that fails is returned with ``error``."""
         arns = sorted(set(key_arns))
-
-        def one(arn: str) -> KeyInfo:
-            try:
-                return self.key(arn)
-            except TrailkitError as err:
-                self._note(_scan_error(err, region=arn_region(arn), resource=arn))
-                key_id = arn.rsplit("/", 1)[-1]
-                return KeyInfo(
-                    arn=arn,
-                    key_id=key_id,
-                    account=arn_account(arn),
-                    region=arn_region(arn),
-                    error=str(err),
-                    policy_error=str(err),
-                )
-
-        return dict(zip(arns, self._map(one, arns, progress), strict=True))
+        with self._reporting(progress):
+            found = self._wait(_gather([self._used_key_f(a) for a in arns]))
+        return dict(zip(arns, found, strict=True))
 
     @requires("kms:ListKeys", "kms:ListAliases", "kms:DescribeKey", "kms:GetKeyPolicy")
     def candidate_keys(self, region: str, *, progress: Any = None) -> tuple[KeyInfo, ...]:
@@ -536,47 +921,65 @@ class Reader:
 
         Policies are read only for keys that pass the cheap filters (customer managed,
         Enabled, symmetric encryption): the others are blocked whatever their policy says.
+        Keys with an ``alias/aws/...`` alias (AWS managed) are not even described. A second call
+        for the same region makes no API call until :meth:`refresh`.
+
+        Raises
+        ------
+        TrailkitError
+            The keys of the region cannot be listed (``ListKeys``).
         """
-        with self._lock:
-            cached = self._candidates.get(region)
-        if cached is not None:
-            return cached
-        listed = _paginate(
-            self.conn, "kms", region, "list_keys", "ListKeys", "kms:ListKeys", "Keys"
-        )
-        self.aliases(region)
+        with self._reporting(progress):
+            keys = self._wait(self._candidates_f(region))
+        return tuple(self._latest(k) for k in keys)
 
-        def describe(item: dict[str, Any]) -> KeyInfo | None:
+    def _candidates_f(self, region: str) -> Future[tuple[KeyInfo, ...]]:
+        return self._once(self._candidates, region, lambda: self._read_candidates_f(region))
+
+    def _read_candidates_f(self, region: str) -> Future[tuple[KeyInfo, ...]]:
+        listed = self._submit(_P_LIST, self._list_keys, region)
+        aliases = _settled(self._aliases_f(region))
+
+        def one(item: dict[str, Any]) -> Future[KeyInfo | None]:
             arn = str(item.get("KeyArn") or item["KeyId"])
-            try:
-                data = _aws(
-                    self.conn,
-                    "kms",
-                    region,
-                    "describe_key",
-                    "DescribeKey",
-                    "kms:DescribeKey",
-                    KeyId=arn,
-                )
-            except TrailkitError as err:
-                self._note(_scan_error(err, region=region, resource=arn))
-                return None
-            meta = data["KeyMetadata"]
-            usable = (
-                meta.get("KeyManager", "CUSTOMER") == "CUSTOMER"
-                and meta.get("KeyState") == "Enabled"
-                and (meta.get("KeySpec") or "SYMMETRIC_DEFAULT") == "SYMMETRIC_DEFAULT"
-                and meta.get("KeyUsage", "ENCRYPT_DECRYPT") == "ENCRYPT_DECRYPT"
-            )
-            if meta.get("KeyManager") == "AWS":
-                return None
-            return self._complete(meta, with_policy=usable)
 
-        found = [k for k in self._map(describe, listed, progress) if k is not None]
-        result = tuple(sorted(found, key=lambda k: (k.label.lower(), k.arn)))
-        with self._lock:
-            self._candidates[region] = result
-        return result
+            def usable_only(key: KeyInfo) -> KeyInfo | Future[KeyInfo] | None:
+                if key.manager == "AWS":
+                    return None
+                return self._with_policy(key, candidate=True) if _usable(key) else key
+
+            def outcome(done: Future[KeyInfo | None]) -> KeyInfo | None:
+                exc = done.exception()
+                if isinstance(exc, TrailkitError):
+                    self._note(_scan_error(exc, region=region, resource=arn), candidate=True)
+                    return None
+                return done.result()
+
+            described = self._describe_f(arn, region, candidate=True)
+            filtered = cast("Future[KeyInfo | None]", _then(described, usable_only))
+            return _then_f(filtered, outcome)
+
+        def describe_all(parts: list[Any]) -> Future[tuple[KeyInfo, ...]]:
+            items = cast("list[dict[str, Any]]", parts[0])
+            names = cast("Future[dict[str, tuple[str, ...]]]", parts[1])
+            by_key = names.result() if names.exception() is None else {}
+            wanted = [
+                item
+                for item in items
+                if not any(a.startswith(_AWS_MANAGED_ALIAS) for a in by_key.get(item["KeyId"], ()))
+            ]
+            return _then(_gather([one(item) for item in wanted]), _ranked_keys)
+
+        return _then(_gather([listed, aliases]), describe_all)
+
+    @requires("kms:ListKeys")
+    def _list_keys(self, region: str) -> list[dict[str, Any]]:
+        try:
+            return _paginate(
+                self.conn, "kms", region, "list_keys", "ListKeys", "kms:ListKeys", "Keys"
+            )
+        finally:
+            self._tick()
 
     @requires("kms:DescribeKey", "kms:GetKeyPolicy", "kms:ListAliases")
     def lookup_key(self, ref: KeyRef, trail: Trail) -> KeyLookup:
@@ -630,27 +1033,129 @@ class Reader:
         except TrailkitError:
             return None
 
-    def _note(self, error: ScanError) -> None:
-        with self._lock:
-            self.errors.append(error)
-
     # -- whole account -------------------------------------------------------------------
-    def scan(self, regions: Sequence[str] | None = None, *, progress: Any = None) -> Inventory:
-        """Trails of every region with status, bucket facts and the keys they use."""
-        info = self.conn.info()
+    def scan(
+        self,
+        regions: Sequence[str] | None = None,
+        *,
+        progress: Any = None,
+        candidates: bool = False,
+    ) -> Inventory:
+        """Trails of every region with status, bucket facts and the keys they use.
+
+        Parameters
+        ----------
+        regions
+            Limit the scan to these regions (default: every enabled region).
+        progress
+            A tqdm-like bar; ``update(1)`` is called after every API call.
+        candidates
+            Also read the candidate keys of every bucket region (as :meth:`candidate_keys`
+            would, into the same cache), each starting as soon as a bucket's region is known.
+            The scan returns when the inventory is complete; the candidate keys go on being read
+            in the background (after the inventory's own calls), and :meth:`candidate_keys` (so
+            ``runbook.candidates``) waits only for its region's. Ranking keys for the trails
+            then makes no further API call. (With ``workers=1`` everything is read before the
+            scan returns.)
+        """
         self.errors.clear()
-        trails, errors, scanned = self.scan_trails(regions, progress)
-        trails = self.enrich(trails, progress)
-        keys = self.keys((t.kms_key_id for t in trails if t.kms_key_id), progress)
-        all_errors = tuple(errors) + tuple(self.errors)
+        with self._reporting(progress):
+            info = self._info_f()
+            if regions is None:
+                regions = list_regions(self.conn)
+            regions = list(dict.fromkeys(regions))
+            started: set[str] = set()
+            enriched: dict[str, Trail] = {}
+            used: dict[str, Future[KeyInfo]] = {}
+
+            def found(result: list[Trail] | ScanError) -> list[Any] | Future[list[Any]]:
+                """Start the reads a region's trails need, each trail once."""
+                if isinstance(result, ScanError):
+                    return []
+                waits: list[Future[Any]] = []
+                for trail in result:
+                    with self._lock:
+                        if trail.arn in started:
+                            continue
+                        started.add(trail.arn)
+                    waits.append(_then(self._enrich_f(trail), self._keep(enriched)))
+                    if trail.kms_key_id:
+                        with self._lock:
+                            fresh = trail.kms_key_id not in used
+                            if fresh:
+                                used[trail.kms_key_id] = Future()
+                        if fresh:
+                            _forward(self._used_key_f(trail.kms_key_id), used[trail.kms_key_id])
+                            waits.append(used[trail.kms_key_id])
+                    if candidates and trail.bucket_name:
+                        # Not waited for: the inventory does not need them.
+                        _then(self._bucket_f(trail.bucket_name), self._prefetch_candidates)
+                return _gather(waits)
+
+            region_results = [self._trails_f(region) for region in regions]
+            waits: list[Future[list[Any]]] = [_then(r, found) for r in region_results]
+            self._wait(_gather(waits))
+            results = [r.result() for r in region_results]
+            ident = self._wait(info)
+        trails, errors = self._merge(regions, results)
+        trails = [
+            replace(enriched[t.arn], seen_in=t.seen_in) if t.arn in enriched else t for t in trails
+        ]
+        keys = {k: used[k].result() for k in sorted(used)}
+        noted = sorted(dict.fromkeys(self.errors), key=_error_order)
         return Inventory(
-            connection=info,
-            regions=tuple(scanned),
+            connection=ident,
+            regions=tuple(regions),
             trails=tuple(trails),
             keys=MappingProxyType(keys),
-            errors=all_errors,
+            errors=tuple(errors) + tuple(noted),
             calls=MappingProxyType(dict(self.conn.calls)),
         )
+
+    @staticmethod
+    def _keep(table: dict[str, Trail]) -> Callable[[Trail], Trail]:
+        def keep(trail: Trail) -> Trail:
+            table[trail.arn] = trail
+            return trail
+
+        return keep
+
+    def _prefetch_candidates(self, bucket: BucketInfo) -> Future[Any] | None:
+        """Read the candidate keys of the bucket's region into the cache (failures are left for
+        :meth:`candidate_keys` to report)."""
+        if not bucket.region:
+            return None
+        return _settled(self._candidates_f(bucket.region))
+
+
+def _usable(key: KeyInfo) -> bool:
+    """The cheap filters: only such keys can encrypt CloudTrail logs, so only they need a policy."""
+    return (
+        (key.manager or "CUSTOMER") == "CUSTOMER"
+        and key.state == "Enabled"
+        and (key.key_spec or "SYMMETRIC_DEFAULT") == "SYMMETRIC_DEFAULT"
+        and (key.key_usage or "ENCRYPT_DECRYPT") == "ENCRYPT_DECRYPT"
+    )
+
+
+def _ranked_keys(found: list[KeyInfo | None]) -> tuple[KeyInfo, ...]:
+    keys = [k for k in found if k is not None]
+    return tuple(sorted(keys, key=lambda k: (k.label.lower(), k.arn)))
+
+
+def _bucket_info(name: str, region: str, parts: list[Any]) -> BucketInfo:
+    encryption, kms_key, bucket_key, enc_error = parts[0]
+    policy, policy_error = parts[1]
+    errors = [e for e in (enc_error, policy_error) if e]
+    return BucketInfo(
+        name=name,
+        region=region,
+        default_encryption=encryption,
+        default_kms_key=kms_key,
+        bucket_key=bucket_key,
+        policy=policy,
+        error="; ".join(errors) or None,
+    )
 
 
 def scan(

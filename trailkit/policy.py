@@ -24,6 +24,7 @@ request it is denied, whatever an unknown ``Deny`` says.
 from __future__ import annotations
 
 import enum
+import functools
 import json
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -376,6 +377,19 @@ def parse_policy(document: str | Mapping[str, Any]) -> Policy | str:
         a policy. Problems inside one statement do not make the document malformed: they are kept
         on the statement and make it "cannot verify". Never raises.
     """
+    if isinstance(document, str):
+        return _parse_text(document)
+    return _parse_or_reason(document)
+
+
+@functools.lru_cache(maxsize=1024)
+def _parse_text(document: str) -> Policy | str:
+    """Parsed policy texts are kept: ranking keys for many trails evaluates each key's policy
+    once per trail (a :class:`Policy` is immutable, so sharing it is safe)."""
+    return _parse_or_reason(document)
+
+
+def _parse_or_reason(document: object) -> Policy | str:
     try:
         return _parse(document)
     except _Malformed as exc:
@@ -685,6 +699,14 @@ def _glob(pattern: str, text: str) -> bool:
     Linear in practice and O(len(pattern) * len(text)) at worst (no regular expressions, so no
     catastrophic backtracking on hostile patterns).
     """
+    if "?" not in pattern:  # fast paths for the usual shapes: "x", "*", "prefix*", "a*b"
+        head, wildcard, tail = pattern.partition("*")
+        if not wildcard:
+            return pattern == text
+        if "*" not in tail:
+            return (
+                len(text) >= len(head) + len(tail) and text.startswith(head) and text.endswith(tail)
+            )
     p = t = 0
     star = -1
     mark = 0

@@ -12,6 +12,7 @@ backend and says so wherever it is shown.
 from __future__ import annotations
 
 import os
+import re
 import threading
 from collections import Counter
 from dataclasses import dataclass
@@ -32,6 +33,8 @@ DEMO_ACCOUNT = "123456789012"
 _DEMO_KEY = "trailkit-demo"
 _LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1", "0.0.0.0"}  # noqa: S104
 RETRY_MODES = ("standard", "adaptive", "legacy")
+#: us-east-1, eu-central-2, us-gov-west-1, cn-north-1, us-iso-east-1, ...
+_REGION = re.compile(r"[a-z]{2}(-[a-z]+)+-[0-9]{1,2}\Z")
 
 
 @dataclass(frozen=True)
@@ -77,6 +80,23 @@ def _is_local(endpoint: str | None) -> bool:
     return host in _LOCAL_HOSTS or host.startswith("127.")
 
 
+def _generic_html_errors(response_dict: dict[str, Any], **_: Any) -> None:
+    """Treat an HTML page with a 5xx status as a generic server error.
+
+    Proxies, load balancers and moto's internal errors answer ``<!doctype html>...``; botocore
+    only recognises pages that start with ``<html>``, tries to parse the others as XML (STS, EC2,
+    S3) and raises ``ResponseParserError``, which is neither retried nor a ``BotoCoreError``.
+    With the body dropped, botocore reports a plain HTTP 500 and retries it.
+    """
+    body = response_dict.get("body")
+    if (
+        int(response_dict.get("status_code") or 0) >= 500
+        and isinstance(body, bytes)
+        and body.lstrip()[:15].lower().startswith((b"<!doctype html", b"<html"))
+    ):
+        response_dict["body"] = b""
+
+
 class Connection:
     """A boto3 session plus everything needed to make clients the same way everywhere.
 
@@ -94,7 +114,7 @@ class Connection:
     max_attempts
         Total attempts per call, including the first.
     workers
-        Upper bound of concurrent AWS calls made by the read layer.
+        Upper bound of concurrent AWS calls made by the read layer (default 32).
     demo
         Force the demo marking; by default a loopback endpoint is the demo.
     account_id
@@ -109,7 +129,7 @@ class Connection:
         endpoint_url: str | None = None,
         retry_mode: str = "standard",
         max_attempts: int = 8,
-        workers: int = 16,
+        workers: int = 32,
         demo: bool | None = None,
         account_id: str | None = None,
         connect_timeout: float = 5.0,
@@ -147,7 +167,9 @@ class Connection:
             ) from exc
         self.region = region or self._session.region_name or "us-east-1"
         self._config = botocore.config.Config(
-            retries={"mode": retry_mode, "max_attempts": max_attempts},
+            # botocore's "max_attempts" counts retries only; "total_max_attempts" includes the
+            # first attempt, as documented for ``max_attempts`` above.
+            retries={"mode": retry_mode, "total_max_attempts": max_attempts},
             connect_timeout=connect_timeout,
             read_timeout=read_timeout,
             max_pool_connections=max(10, workers * 2),
@@ -161,6 +183,12 @@ class Connection:
     def client(self, service: str, region: str | None = None) -> Any:
         """A boto3 client for ``service`` in ``region`` (cached; safe to share between threads)."""
         where = region or self.region
+        if not _REGION.match(where):
+            # e.g. the region of a hand-typed ARN: botocore would build a URL from it (or refuse
+            # it with an unexplained error) and a local endpoint answers with a 500.
+            raise InputError(
+                f"{where[:40]!r} is not an AWS region name.", "use a region such as us-east-1"
+            )
         key = (service, where)
         with self._lock:
             existing = self._clients.get(key)
@@ -170,6 +198,7 @@ class Connection:
                 service, region_name=where, endpoint_url=self.endpoint_url, config=self._config
             )
             client.meta.events.register("before-call", self._count)
+            client.meta.events.register("before-parse", _generic_html_errors)
             if self.account_id:
                 account = self.account_id
 
@@ -251,7 +280,7 @@ def connect(
     region: str | None = None,
     endpoint_url: str | None = None,
     retry_mode: str = "standard",
-    workers: int = 16,
+    workers: int = 32,
     check: bool = True,
 ) -> Connection:
     """Open a :class:`Connection` and (by default) check it with ``GetCallerIdentity``.

@@ -9,7 +9,12 @@ Order of a change (:func:`apply`):
 4. journal the *intent* (fsync'ed) — a crash from here on leaves a pending intent that
    ``trailkit journal --reconcile`` settles by reading the trail;
 5. ``UpdateTrail`` in the home region; a failure is journaled as *failed* with the translated
-   error;
+   error when it is certain that nothing was applied (AWS rejected the first and only attempt
+   with a 4xx error). After an ambiguous failure (HTTP 5xx, connection reset, timeout, or an
+   error after retries, any of which may follow an attempt the server applied) the trail is
+   read back and the journal records what is true: *done* if it carries the new key, *failed*
+   if it still carries the old one; if it cannot be read (or shows a third value) the intent
+   stays pending and the result is ``unknown`` (``trailkit journal --reconcile`` settles it);
 6. read the trail back and compare the stored key with the plan, journal the *outcome*;
 7. read ``GetTrailStatus`` for delivery errors.
 """
@@ -89,7 +94,7 @@ class ApplyResult:
     """What happened to one plan."""
 
     plan: Plan
-    status: str  # "done", "unchanged", "failed", "refused"
+    status: str  # "done", "unchanged", "failed", "refused", "unknown" (intent left pending)
     message: str
     change_id: str | None = None
     key_after: str | None = None
@@ -159,6 +164,20 @@ def verify_delivery(conn: Connection, trail: Trail) -> Delivery:
     return Delivery(TrailStatus.from_api(data))
 
 
+def _certainly_rejected(exc: BaseException) -> bool:
+    """True when AWS answered the first and only attempt with a 4xx error: nothing was applied.
+
+    Anything else (a 5xx, a transport error, or a failure after retries, whose earlier attempts
+    may have reached the server) leaves the outcome open until the state is read back.
+    """
+    response = getattr(exc, "response", None)
+    if not isinstance(response, dict):
+        return False
+    meta = response.get("ResponseMetadata") or {}
+    status = meta.get("HTTPStatusCode")
+    return isinstance(status, int) and 400 <= status < 500 and not meta.get("RetryAttempts")
+
+
 def _record_fields(conn: Connection) -> dict[str, str]:
     info = conn.info()
     return {
@@ -199,7 +218,9 @@ def apply(
     Returns
     -------
     ApplyResult
-        ``done``, ``unchanged`` (already in that state) or ``failed`` (AWS refused; journaled).
+        ``done``, ``unchanged`` (already in that state), ``failed`` (not applied; journaled) or
+        ``unknown`` (the call failed ambiguously and the trail could not be read back; the
+        intent stays pending for ``trailkit journal --reconcile``).
 
     Raises
     ------
@@ -243,21 +264,20 @@ def apply(
         response = conn.client("cloudtrail", plan.region).update_trail(**params)
     except _BOTO_ERRORS as exc:
         err = translate(exc, "UpdateTrail", permission="cloudtrail:UpdateTrail", region=plan.region)
-        journal.record_outcome(
-            intent,
-            Phase.FAILED,
-            after=plan.before_key,
-            request_id=getattr(err, "request_id", None),
-            error=str(err),
-        )
-        return ApplyResult(
-            plan,
-            "failed",
-            str(err),
-            change_id=intent.change_id,
-            key_after=plan.before_key,
-            error=err,
-        )
+        request_id = getattr(err, "request_id", None)
+        if _certainly_rejected(exc):
+            journal.record_outcome(
+                intent, Phase.FAILED, after=plan.before_key, request_id=request_id, error=str(err)
+            )
+            return ApplyResult(
+                plan,
+                "failed",
+                str(err),
+                change_id=intent.change_id,
+                key_after=plan.before_key,
+                error=err,
+            )
+        return _settle_ambiguous(conn, plan, journal, intent, err, verify=verify)
     if after_send is not None:
         after_send()
     request_id = (response.get("ResponseMetadata") or {}).get("RequestId")
@@ -303,6 +323,79 @@ def apply(
         verified=verified,
         request_id=request_id,
         delivery=delivery,
+    )
+
+
+def _settle_ambiguous(
+    conn: Connection,
+    plan: Plan,
+    journal: Journal,
+    intent: Record,
+    err: TrailkitError,
+    *,
+    verify: bool,
+) -> ApplyResult:
+    """UpdateTrail failed in a way that does not say whether it was applied: read the trail
+    back and journal what is true, or leave the intent pending when that cannot be known."""
+    stored: str | None = None
+    unreadable: TrailkitError | None = None
+    try:
+        stored = read_trail_key(conn, plan.trail.arn, plan.region)
+    except TrailkitError as read_err:
+        unreadable = read_err
+    request_id = getattr(err, "request_id", None)
+    if unreadable is None and stored == plan.after_key:
+        journal.record_outcome(
+            intent,
+            Phase.DONE,
+            after=stored,
+            request_id=request_id,
+            note=f"UpdateTrail reported an error but the trail reads back the new key: {err}",
+        )
+        state = plan.describe_state(stored)
+        return ApplyResult(
+            plan,
+            "done",
+            f"{plan.trail.name} now uses {state} (read back and verified after UpdateTrail "
+            f"reported: {err.message})",
+            change_id=intent.change_id,
+            key_after=stored,
+            verified=True,
+            request_id=request_id,
+            error=err,
+            delivery=verify_delivery(conn, plan.trail) if verify else None,
+        )
+    if unreadable is None and stored == plan.before_key:
+        journal.record_outcome(
+            intent,
+            Phase.FAILED,
+            after=stored,
+            request_id=request_id,
+            error=str(err),
+            note="read back: not applied",
+        )
+        return ApplyResult(
+            plan,
+            "failed",
+            f"{err} (read back: the trail still uses {plan.describe_state(stored)})",
+            change_id=intent.change_id,
+            key_after=stored,
+            error=err,
+        )
+    why = (
+        f"the trail could not be read back ({unreadable})"
+        if unreadable is not None
+        else f"the trail now reads back {plan.describe_state(stored)}, neither the old nor the "
+        "new state"
+    )
+    return ApplyResult(
+        plan,
+        "unknown",
+        f"UpdateTrail failed ({err.message}) and it is not known whether it was applied: {why}. "
+        f"The journal keeps change {intent.change_id} pending; run `trailkit journal "
+        "--reconcile` to settle it from the trail's state.",
+        change_id=intent.change_id,
+        error=err,
     )
 
 
@@ -396,7 +489,7 @@ class PolicyResult:
     """What happened to one key policy change."""
 
     key_arn: str
-    status: str  # "done", "unchanged", "failed"
+    status: str  # "done", "unchanged", "failed", "unknown" (intent left pending)
     message: str
     change_id: str | None = None
     request_id: str | None = None
@@ -482,16 +575,65 @@ def put_key_policy(
         response = conn.client("kms", region).put_key_policy(**params)
     except _BOTO_ERRORS as exc:
         err = translate(exc, "PutKeyPolicy", permission="kms:PutKeyPolicy", region=region)
+        request_id = getattr(err, "request_id", None)
+        observed: str | None = current
+        if not _certainly_rejected(exc):  # may have been applied: read back what is true
+            try:
+                observed = read_key_policy(conn, key_arn, region)
+            except TrailkitError as read_err:
+                return PolicyResult(
+                    key_arn,
+                    "unknown",
+                    f"PutKeyPolicy failed ({err.message}) and the policy could not be read back "
+                    f"({read_err}); change {intent.change_id} stays pending: run `trailkit "
+                    "journal --reconcile`.",
+                    change_id=intent.change_id,
+                )
+            if _same_policy(observed, after) and not _same_policy(observed, current):
+                journal.record_outcome(
+                    intent,
+                    Phase.DONE,
+                    after=observed,
+                    request_id=request_id,
+                    note=f"PutKeyPolicy reported an error but the policy reads back as sent: {err}",
+                )
+                return PolicyResult(
+                    key_arn,
+                    "done",
+                    "Key policy updated and read back (after PutKeyPolicy reported an error).",
+                    change_id=intent.change_id,
+                )
+            if not _same_policy(observed, current):
+                return PolicyResult(
+                    key_arn,
+                    "unknown",
+                    f"PutKeyPolicy failed ({err.message}) and the policy now matches neither the "
+                    f"old nor the new one; change {intent.change_id} stays pending: run "
+                    "`trailkit journal --reconcile`.",
+                    change_id=intent.change_id,
+                )
         journal.record_outcome(
-            intent,
-            Phase.FAILED,
-            after=current,
-            request_id=getattr(err, "request_id", None),
-            error=str(err),
+            intent, Phase.FAILED, after=observed, request_id=request_id, error=str(err)
         )
         return PolicyResult(key_arn, "failed", str(err), change_id=intent.change_id)
     request_id = (response.get("ResponseMetadata") or {}).get("RequestId")
-    stored = read_key_policy(conn, key_arn, region)
+    try:
+        stored = read_key_policy(conn, key_arn, region)
+    except TrailkitError as read_err:
+        journal.record_outcome(
+            intent,
+            Phase.DONE,
+            after=after,
+            request_id=request_id,
+            note=f"accepted; read-back failed: {read_err}",
+        )
+        return PolicyResult(
+            key_arn,
+            "done",
+            f"PutKeyPolicy was accepted but the policy could not be read back: {read_err}",
+            change_id=intent.change_id,
+            request_id=request_id,
+        )
     verified = _same_policy(stored, after)
     journal.record_outcome(
         intent,

@@ -4,10 +4,44 @@ Each component builds its ipywidgets as ``_w_...`` attributes, exposes a ``value
 returns domain objects, displays itself through ``_ipython_display_``, receives its actions as
 injected callables, and carries stable ``tk-...`` CSS classes for browser tests. None of them
 calls AWS itself.
+
+=================  ==========================================================================
+ConnectionBanner   account, caller, endpoint; blue on the demo, red on real AWS
+TrailsTable        the inventory's trails, filterable by home region and encryption
+TrailPicker        one trail (``value`` -> Trail)
+KeyPicker          ranked candidate keys (ready first) or a typed key ARN/alias
+Checklist          READY / BLOCKED / UNVERIFIABLE and every finding with its remedy
+ChangePanel        plan, confirmation, Apply, verified result, Rollback
+PolicyPanel        current key policy, the add-only diff, confirmation, apply
+JournalView        the recorded changes, rollback of a chosen one
+BulkUpdate         several trails, one key per bucket region, one plan table, apply all
+GuidedUpdate       the whole runbook for one trail, wired (notebook 02 and the Voila app)
+=================  ==========================================================================
 """
 
 from __future__ import annotations
 
+from trailkit.widgets._common import Step
 from trailkit.widgets.banner import ConnectionBanner
+from trailkit.widgets.bulk import BulkUpdate
+from trailkit.widgets.change import ChangePanel
+from trailkit.widgets.checklist import Checklist
+from trailkit.widgets.guided import GuidedUpdate
+from trailkit.widgets.journal import JournalView
+from trailkit.widgets.keys import KeyPicker
+from trailkit.widgets.policy import PolicyPanel
+from trailkit.widgets.trails import TrailPicker, TrailsTable
 
-__all__ = ["ConnectionBanner"]
+__all__ = [
+    "BulkUpdate",
+    "ChangePanel",
+    "Checklist",
+    "ConnectionBanner",
+    "GuidedUpdate",
+    "JournalView",
+    "KeyPicker",
+    "PolicyPanel",
+    "Step",
+    "TrailPicker",
+    "TrailsTable",
+]

@@ -5,10 +5,10 @@ from __future__ import annotations
 import html
 
 import ipywidgets as widgets
-from IPython.display import display
 
 from trailkit.models import Inventory
 from trailkit.session import ConnectionInfo
+from trailkit.widgets._common import show
 
 __all__ = ["ConnectionBanner"]
 
@@ -71,5 +71,9 @@ class ConnectionBanner:
             f'<div style="font-size:1.1em;font-weight:bold">{kind}</div>{cells}{partial}</div>'
         )
 
+    def html(self) -> str:
+        """The banner as HTML."""
+        return self._render()
+
     def _ipython_display_(self) -> None:
-        display(self._w_html)  # type: ignore[no-untyped-call]
+        show(self._w_html, self._render(), self._info.header())

@@ -1,0 +1,421 @@
+"""Helpers for the browser tests: Debian's Chromium, JupyterLab and Voila servers, Playwright.
+
+Follows the shared testing notes: Chromium from Debian (``apt-get install -y chromium``, never
+``playwright install``), every request that is not to 127.0.0.1 aborted, Jupyter's directories
+under a temp dir, servers stopped with SIGTERM, Playwright's ``expect`` timeout raised to 60 s.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+CHROMIUM = Path("/usr/bin/chromium")
+ARTIFACTS = REPO / "test-artifacts"
+READY_TIMEOUT = 90.0
+UI_TIMEOUT_MS = 60_000
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+]
+_LOCAL = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+
+# -- Chromium ----------------------------------------------------------------------------------
+
+
+def _chromium_works() -> bool:
+    if not CHROMIUM.exists():
+        return False
+    proc = subprocess.run(
+        [str(CHROMIUM), "--version"], capture_output=True, text=True, check=False, timeout=60
+    )
+    return proc.returncode == 0 and "Chromium" in proc.stdout
+
+
+def _apt(*args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    return subprocess.run(
+        ["apt-get", *args], capture_output=True, text=True, check=False, env=env, timeout=900
+    )
+
+
+def ensure_chromium() -> Path:
+    """Debian's Chromium, installed with apt-get when missing; the test FAILS when it cannot be.
+
+    ``apt-get install -y chromium`` first; if that fails, ``apt-get update`` and again. Needs
+    root. Playwright's own browser download is never used.
+    """
+    if _chromium_works():
+        return CHROMIUM
+    if not hasattr(os, "geteuid") or os.geteuid() != 0 or shutil.which("apt-get") is None:
+        pytest.fail(
+            f"{CHROMIUM} is missing and cannot be installed here (needs root and apt-get): "
+            "run `apt-get install -y chromium` as root"
+        )
+    first = _apt("install", "-y", "chromium")
+    if first.returncode != 0 or not _chromium_works():
+        update = _apt("update")
+        second = _apt("install", "-y", "chromium")
+        if second.returncode != 0 or not _chromium_works():
+            pytest.fail(
+                "could not install Debian's chromium:\n"
+                f"install: {first.stderr[-2000:]}\nupdate: {update.stderr[-2000:]}\n"
+                f"install again: {second.stderr[-2000:]}"
+            )
+    return CHROMIUM
+
+
+# -- servers -----------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def http_ok(url: str, timeout: float = 1.0) -> bool:
+    try:
+        with _LOCAL.open(url, timeout=timeout) as response:
+            return bool(response.status == 200)
+    except (OSError, urllib.error.URLError):
+        return False
+
+
+def _write_json(path: Path, data: Any) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(data))
+
+
+def jupyter_env(tmp: Path, endpoint: str | None, journal: Path) -> dict[str, str]:
+    """An environment with every Jupyter directory under ``tmp``, Lab settings made quiet
+    (no autosave, no news, no update check, no windowing), and AWS pointed at ``endpoint``."""
+    jupyter = tmp / "jupyter"
+    settings = jupyter / "lab-settings"
+    _write_json(
+        settings / "@jupyterlab/docmanager-extension/plugin.jupyterlab-settings",
+        {"autosave": False},
+    )
+    _write_json(
+        settings / "@jupyterlab/apputils-extension/notification.jupyterlab-settings",
+        {"fetchNews": "false", "checkForUpdates": False},
+    )
+    _write_json(
+        settings / "@jupyterlab/notebook-extension/tracker.jupyterlab-settings",
+        {"windowingMode": "none"},
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "JUPYTER"))}
+    env.update(
+        JUPYTER_CONFIG_DIR=str(jupyter / "config"),
+        JUPYTER_DATA_DIR=str(jupyter / "data"),
+        JUPYTER_RUNTIME_DIR=str(jupyter / "runtime"),
+        JUPYTERLAB_SETTINGS_DIR=str(settings),
+        JUPYTERLAB_WORKSPACES_DIR=str(jupyter / "workspaces"),
+        IPYTHONDIR=str(jupyter / "ipython"),
+        JUPYTER_PLATFORM_DIRS="1",
+        HOME=str(tmp / "home"),
+        AWS_CONFIG_FILE=str(tmp / "no-aws-config"),
+        AWS_SHARED_CREDENTIALS_FILE=str(tmp / "no-aws-credentials"),
+        TRAILKIT_JOURNAL=str(journal),
+        PYTHONPATH=str(REPO),
+        PYTHONUNBUFFERED="1",
+        NO_PROXY="127.0.0.1,localhost",
+        no_proxy="127.0.0.1,localhost",
+    )
+    if endpoint is not None:
+        env.update(
+            AWS_ENDPOINT_URL=endpoint,
+            AWS_DEFAULT_REGION="us-east-1",
+            AWS_ACCESS_KEY_ID="trailkit-demo",
+            AWS_SECRET_ACCESS_KEY="trailkit-demo",
+            TRAILKIT_BACKEND="demo",
+        )
+    (tmp / "home").mkdir(exist_ok=True)
+    return env
+
+
+class Server:
+    """A child server process with its log, stopped with SIGTERM (SIGKILL after 20 s)."""
+
+    def __init__(self, cmd: list[str], env: dict[str, str], cwd: Path, log: Path) -> None:
+        self.log = log
+        self._sink = log.open("wb")
+        self.proc = subprocess.Popen(
+            cmd,
+            env=env,
+            cwd=cwd,
+            stdout=self._sink,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+    def wait_until(self, ready: Callable[[], bool], what: str) -> None:
+        deadline = time.monotonic() + READY_TIMEOUT
+        while not ready():
+            if self.proc.poll() is not None:
+                pytest.fail(f"{what} exited with {self.proc.returncode}:\n{self.text()}")
+            if time.monotonic() > deadline:
+                pytest.fail(f"{what} was not ready after {READY_TIMEOUT} s:\n{self.text()}")
+            time.sleep(0.2)
+
+    def text(self) -> str:
+        return self.log.read_text(errors="replace")[-6000:]
+
+    def stop(self) -> int:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait()
+        self._sink.close()
+        return int(self.proc.returncode)
+
+
+@contextlib.contextmanager
+def jupyterlab(root: Path, env: dict[str, str], log: Path) -> Iterator[str]:
+    """JupyterLab on ``root`` (no token, 127.0.0.1); yields its base URL."""
+    port = free_port()
+    cmd = [
+        sys.executable, "-m", "jupyterlab", "--no-browser",
+        f"--ServerApp.port={port}", "--ServerApp.port_retries=0",
+        "--ServerApp.token=", "--ServerApp.password=", "--ServerApp.ip=127.0.0.1",
+        "--allow-root", "--ServerApp.disable_check_xsrf=True",
+        "--LabApp.expose_app_in_browser=True",
+        "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+        f"--ServerApp.root_dir={root}",
+    ]  # fmt: skip
+    server = Server(cmd, env, root, log)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        server.wait_until(lambda: http_ok(f"{base}/api/status"), "JupyterLab")
+        yield base
+    finally:
+        with contextlib.suppress(OSError, urllib.error.URLError, ValueError):
+            with _LOCAL.open(f"{base}/api/sessions", timeout=5) as response:
+                sessions = json.loads(response.read())
+            for session in sessions:
+                request = urllib.request.Request(
+                    f"{base}/api/sessions/{session['id']}", method="DELETE"
+                )
+                _LOCAL.open(request, timeout=10).close()
+        server.stop()
+
+
+@contextlib.contextmanager
+def trailkit_app(env: dict[str, str], log: Path) -> Iterator[tuple[str, Server]]:
+    """``trailkit app`` (the Voila app with its own demo) on a free port; yields (URL, server)."""
+    port = free_port()
+    cmd = [sys.executable, "-m", "trailkit", "app", "--port", str(port)]
+    server = Server(cmd, env, REPO, log)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        server.wait_until(
+            lambda: "ready at" in server.text() and http_ok(f"{base}/voila/static/voila.js"),
+            "trailkit app (Voila)",
+        )
+        yield base, server
+    finally:
+        server.stop()
+
+
+# -- the browser -------------------------------------------------------------------------------
+
+
+def _local_only(route: Any) -> None:
+    url = route.request.url
+    if url.startswith(("http://127.0.0.1", "ws://127.0.0.1", "data:", "blob:")):
+        route.continue_()
+    else:
+        route.abort()
+
+
+@contextlib.contextmanager
+def browser_page(chromium: Path) -> Iterator[Any]:
+    """A Playwright page in headless Debian Chromium that can only reach 127.0.0.1."""
+    from playwright.sync_api import expect, sync_playwright
+
+    expect.set_options(timeout=UI_TIMEOUT_MS)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=str(chromium), headless=True, args=CHROMIUM_ARGS
+        )
+        try:
+            context = browser.new_context(viewport={"width": 1280, "height": 1000})
+            context.route("**/*", _local_only)
+            context.set_default_timeout(UI_TIMEOUT_MS)
+            page = context.new_page()
+            yield page
+            context.close()
+        finally:
+            browser.close()
+
+
+# -- the guided update, as an operator drives it -----------------------------------------------
+
+
+def option_value(page: Any, select_css: str, starts_with: str) -> str:
+    """The value of the first option of ``select_css`` whose label starts with ``starts_with``.
+
+    ipywidgets writes option labels with non-breaking spaces; the ``value`` attribute keeps
+    the label with plain spaces.
+    """
+    page.wait_for_function(
+        """([css, start]) => [...document.querySelectorAll(css + ' option')]
+              .some(o => o.value.startsWith(start))""",
+        arg=[select_css, starts_with],
+        timeout=UI_TIMEOUT_MS,
+    )
+    values: list[str] = page.eval_on_selector_all(
+        f"{select_css} option", "els => els.map(e => e.value)"
+    )
+    return next(v for v in values if v.startswith(starts_with))
+
+
+def choose(page: Any, select_css: str, starts_with: str) -> str:
+    """Select the option whose label starts with ``starts_with``, as the operator would."""
+    value = option_value(page, select_css, starts_with)
+    page.locator(select_css).select_option(value=value)
+    return value
+
+
+_GUIDED_HEIGHT = """() => {
+  const g = document.querySelector('.tk-guided');
+  if (!g) return 0;
+  g.scrollIntoView({block: 'start'});
+  return Math.ceil(g.getBoundingClientRect().height);
+}"""
+
+
+@contextlib.contextmanager
+def tall_viewport(page: Any) -> Iterator[None]:
+    """Make the viewport tall enough to show the whole guided view (Lab and Voila scroll
+    inside their own panels, so a full-page screenshot would only show the viewport)."""
+    size = page.viewport_size
+    height = int(page.evaluate(_GUIDED_HEIGHT))
+    page.set_viewport_size(
+        {"width": size["width"], "height": min(max(size["height"], height + 200), 5000)}
+    )
+    page.evaluate(_GUIDED_HEIGHT)
+    page.wait_for_timeout(300)
+    try:
+        yield
+    finally:
+        page.set_viewport_size(size)
+
+
+def screenshot(page: Any, name: str) -> Path:
+    """A screenshot of the page with the whole guided view, in ``test-artifacts/``."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    path = ARTIFACTS / name
+    with tall_viewport(page):
+        page.screenshot(path=str(path))
+    return path
+
+
+def drive_guided_update(page: Any, name: str, *, docs_image: Path | None = None) -> None:
+    """Trail, a blocked key (Apply stays disabled, the reason shows), a ready key, confirm,
+    apply, success with the new key, roll back. Screenshots go to ``test-artifacts/`` (and
+    ``<name>-failure.png`` when a step fails)."""
+    try:
+        _drive(page, name, docs_image)
+    except BaseException:
+        with contextlib.suppress(Exception):
+            screenshot(page, f"{name}-failure.png")
+        raise
+
+
+def _drive(page: Any, name: str, docs_image: Path | None) -> None:
+    from playwright.sync_api import expect
+
+    trail_select = ".tk-trail-select select"
+    key_select = ".tk-key-select select"
+    choose(page, trail_select, "org-trail ·")
+    expect(page.locator(".tk-trail-info")).to_contain_text("SSE-S3")
+
+    choose(page, key_select, "alias/explicit-deny (")
+    expect(page.locator(".tk-checklist")).to_contain_text("BLOCKED")
+    expect(page.locator(".tk-key-reason")).to_contain_text("explicitly denies")
+    apply = page.locator("button.tk-apply")
+    expect(apply).to_be_disabled()
+    expect(page.locator(".tk-change-panel .tk-confirm input")).to_be_disabled()
+    expect(page.locator(".tk-apply-why")).to_contain_text("BLOCKED (policy-deny)")
+    screenshot(page, f"{name}-blocked.png")
+
+    choose(page, key_select, "alias/cloudtrail-good (")
+    expect(page.locator(".tk-checklist")).to_contain_text("READY")
+    expect(page.locator(".tk-key-reason")).to_contain_text("AWS will accept this key")
+    expect(apply).to_be_disabled()
+    page.locator(".tk-change-panel .tk-confirm input").check()
+    expect(apply).to_be_enabled()
+    apply.click()
+    result = page.locator(".tk-result")
+    expect(result).to_contain_text("read back and verified")
+    expect(result).to_contain_text("alias/cloudtrail-good")
+    expect(page.locator(".tk-trail-info")).to_contain_text("SSE-KMS")
+    rollback = page.locator("button.tk-rollback")
+    expect(rollback).to_be_enabled()
+    expect(apply).to_be_disabled()
+    screenshot(page, f"{name}-applied.png")
+    if docs_image is not None:
+        save_docs_image(page, docs_image)
+
+    rollback.click()
+    expect(result).to_contain_text("now uses SSE-S3")
+    expect(page.locator(".tk-trail-info")).to_contain_text("Now: SSE-S3")
+    expect(rollback).to_be_disabled()
+    screenshot(page, f"{name}-final.png")
+
+
+def save_docs_image(page: Any, target: Path, limit: int = 300_000) -> Path:
+    """A compact PNG of the guided view (palette PNG, under ``limit`` bytes) for the README.
+
+    Always written to ``test-artifacts/guided-update.png``; copied to ``target`` when that is
+    missing or ``TRAILKIT_UPDATE_DOCS_IMAGE=1`` (so a test run does not rewrite a committed
+    file every time: ports and ids differ from run to run).
+    """
+    from PIL import Image
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    raw = ARTIFACTS / "guided-update-raw.png"
+    small = ARTIFACTS / "guided-update.png"
+    with tall_viewport(page):
+        page.locator(".tk-guided").screenshot(path=str(raw))
+    image = Image.open(raw).convert("RGB")
+    width = 1000
+    if image.width > width:
+        image = image.resize((width, round(image.height * width / image.width)), Image.LANCZOS)
+    colors = 128
+    while True:
+        image.quantize(colors=colors, method=Image.Quantize.MEDIANCUT).save(small, optimize=True)
+        if small.stat().st_size < limit or colors <= 16:
+            break
+        colors //= 2
+    assert small.stat().st_size < limit, small.stat().st_size
+    if not target.exists() or os.environ.get("TRAILKIT_UPDATE_DOCS_IMAGE") == "1":
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(small, target)
+    return small

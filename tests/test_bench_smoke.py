@@ -1,0 +1,91 @@
+"""``bench/inventory.py --smoke``: the benchmark runs and reports consistent counts (how fast it
+is, is not checked here)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+TRAILKIT_ROWS = ("trailkit", "cold", "on-demand", "no-latency")
+
+
+@pytest.fixture(scope="module")
+def smoke(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Any], str]:
+    out = tmp_path_factory.mktemp("bench") / "inventory.json"
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "inventory.py"), "--smoke", "--json", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=ROOT,
+    )
+    assert done.returncode == 0, done.stderr
+    return json.loads(out.read_text()), done.stdout
+
+
+@pytest.mark.slow
+def test_the_smoke_run_prints_the_table(smoke: tuple[dict[str, Any], str]) -> None:
+    report, stdout = smoke
+    assert "wall s" in stdout and "API calls" in stdout and "sequential baseline" in stdout
+    assert "lower bound: 5 dependent calls" in stdout
+    assert [r["key"] for r in report["rows"]] == [*TRAILKIT_ROWS, "baseline", "lower-bound"]
+    assert all(row["wall_s"] > 0 for row in report["rows"])
+
+
+@pytest.mark.slow
+def test_trailkit_counts_add_up_and_are_the_fewest_for_the_estate(
+    smoke: tuple[dict[str, Any], str],
+) -> None:
+    report, _ = smoke
+    rows = {r["key"]: r for r in report["rows"]}
+    expected = report["expected_calls"]
+    for key in TRAILKIT_ROWS:
+        row = rows[key]
+        assert row["api_calls"] == sum(row["calls_by_operation"].values())
+        assert row["answers_agree"], key  # every repetition read the same thing
+    assert rows["trailkit"]["calls_by_operation"] == expected["trailkit"]
+    assert rows["no-latency"]["calls_by_operation"] == expected["trailkit"]
+    assert rows["on-demand"]["calls_by_operation"] == expected["trailkit"]
+    assert rows["cold"]["calls_by_operation"] == expected["trailkit_cold"]
+    # Prefetched, on demand, cold or warm: the same inventory and the same verdicts.
+    assert len({rows[k]["answer"] for k in TRAILKIT_ROWS}) == 1
+    estate = report["estate"]
+    summary = rows["trailkit"]["summary"]
+    assert summary["trails"] == estate["trails"] and summary["errors"] == 0
+    assert summary["verdicts"] == estate["trails"] * estate["keys_per_region"]
+
+
+@pytest.mark.slow
+def test_the_baseline_makes_the_calls_of_its_formula(smoke: tuple[dict[str, Any], str]) -> None:
+    report, _ = smoke
+    estate = report["estate"]
+    baseline = next(r for r in report["rows"] if r["key"] == "baseline")
+    regions = len(estate["regions"])
+    keys = estate["customer_keys"] + estate["aws_managed_keys"]
+    assert baseline["api_calls"] == 2 * regions + estate["trails"] + 3 * keys
+    assert baseline["calls_by_operation"] == report["expected_calls"]["baseline"]
+    assert baseline["api_calls"] == sum(baseline["calls_by_operation"].values())
+    assert baseline["summary"] == {"trails": estate["trails"], "keys": keys}
+
+
+@pytest.mark.slow
+def test_the_lower_bound_and_the_pure_layer_are_reported(
+    smoke: tuple[dict[str, Any], str],
+) -> None:
+    report, _ = smoke
+    bound = report["lower_bound"]
+    assert len(bound["chain"]) == 5
+    assert bound["wall_s"] == pytest.approx(5 * report["config"]["latency_ms"] / 1000)
+    pure = report["pure"]
+    assert pure["preflight_verdicts"] == 100
+    assert pure["table_trails"] == 50 and pure["dropdown_labels"] == 200
+    assert {t["target"] for t in report["targets"]} >= {
+        "at least 20x faster than the sequential baseline",
+        "within 3x of the lower bound",
+    }

@@ -1,0 +1,341 @@
+"""The runbook notebooks: committed thin and clean, and run end to end with papermill.
+
+The kernels are separate processes: they reach this test session's moto server (conftest's
+``demo`` fixtures) over HTTP through ``AWS_ENDPOINT_URL`` and the ``endpoint_url`` parameter.
+Runs that change the estate use ``demo_rw`` so it is reseeded afterwards.
+"""
+
+from __future__ import annotations
+
+import ast
+import csv
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import nbformat
+import papermill
+import pytest
+
+from trailkit.demo import DEMO_REGIONS, PLACEHOLDER_CREDENTIAL
+from trailkit.inventory import Reader
+from trailkit.journal import Journal
+from trailkit.runbook import check
+from trailkit.session import Connection
+from trailkit.update import read_trail_key
+
+REPO = Path(__file__).resolve().parent.parent
+NOTEBOOKS = REPO / "notebooks"
+GOOD = "alias/cloudtrail-good"
+
+pytestmark = pytest.mark.slow
+
+
+def _names() -> list[str]:
+    sys.path.insert(0, str(REPO / "tools"))
+    try:
+        import make_notebooks
+    finally:
+        sys.path.pop(0)
+    return sorted(make_notebooks.NOTEBOOKS)
+
+
+# -- the committed notebooks --------------------------------------------------------------------
+
+
+def test_notebooks_equal_what_the_generator_writes() -> None:
+    proc = subprocess.run(
+        [sys.executable, "tools/make_notebooks.py", "--check"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert sorted(p.name for p in NOTEBOOKS.glob("*.ipynb")) == _names()
+
+
+_LOOPS = (
+    ast.FunctionDef,
+    ast.AsyncFunctionDef,
+    ast.ClassDef,
+    ast.Lambda,
+    ast.For,
+    ast.AsyncFor,
+    ast.While,
+    ast.ListComp,
+    ast.SetComp,
+    ast.DictComp,
+    ast.GeneratorExp,
+)
+
+
+@pytest.mark.parametrize("name", _names())
+def test_notebook_is_thin_and_committed_without_outputs(name: str) -> None:
+    nb = nbformat.read(NOTEBOOKS / name, as_version=4)
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    assert code[0].metadata.get("tags") == ["parameters"], "the first code cell is `parameters`"
+    assert sum("parameters" in c.metadata.get("tags", []) for c in code) == 1
+    for cell in code:
+        assert cell.outputs == [] and cell.execution_count is None, cell.source
+        assert "boto3" not in cell.source and "botocore" not in cell.source
+        tree = ast.parse(cell.source)
+        bad = [type(node).__name__ for node in ast.walk(tree) if isinstance(node, _LOOPS)]
+        assert not bad, f"{bad} in {cell.source!r}"
+        calls = [n for n in ast.walk(tree) if isinstance(n, ast.Call)]
+        assert len(calls) <= 2, f"more than one package call: {cell.source!r}"
+    params = {
+        t.id
+        for node in ast.parse(code[0].source).body
+        if isinstance(node, ast.Assign)
+        for t in node.targets
+        if isinstance(t, ast.Name)
+    }
+    inferred = set(papermill.inspect_notebook(str(NOTEBOOKS / name)))
+    assert inferred == params  # every parameter is visible to `papermill --help-notebook`
+
+
+def test_guided_update_has_the_parameters_of_the_runbook() -> None:
+    params = set(papermill.inspect_notebook(str(NOTEBOOKS / "02_guided_update.ipynb")))
+    assert {
+        "trail",
+        "key",
+        "apply",
+        "rollback",
+        "journal_path",
+        "endpoint_url",
+        "profile",
+    } <= params
+
+
+# -- running them ------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def kernel_env(monkeypatch: pytest.MonkeyPatch, moto_endpoint: str, tmp_path: Path) -> str:
+    """The environment papermill's kernels inherit: the demo endpoint and placeholder keys."""
+    for name in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SESSION_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_ENDPOINT_URL", moto_endpoint)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", PLACEHOLDER_CREDENTIAL)
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", PLACEHOLDER_CREDENTIAL)
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-aws-config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-aws-credentials"))
+    monkeypatch.setenv("TRAILKIT_JOURNAL", str(tmp_path / "default-journal.jsonl"))
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
+    return moto_endpoint
+
+
+def run(name: str, tmp_path: Path, endpoint: str, **params: Any) -> nbformat.NotebookNode:
+    """Execute ``notebooks/name`` with papermill in ``tmp_path``; returns the output notebook."""
+    out = tmp_path / f"out-{name}"
+    papermill.execute_notebook(
+        str(NOTEBOOKS / name),
+        str(out),
+        parameters={"endpoint_url": endpoint, **params},
+        kernel_name="python3",
+        cwd=str(tmp_path),
+        progress_bar=False,
+        log_output=False,
+        execution_timeout=120,
+    )
+    return nbformat.read(out, as_version=4)
+
+
+def cells_html(nb: nbformat.NotebookNode, source: str, *, exact: bool = False) -> list[str]:
+    """The HTML outputs of each code cell whose source contains (or is) ``source``."""
+    return [
+        "".join(str(o.get("data", {}).get("text/html", "")) for o in c.get("outputs", []))
+        for c in nb.cells
+        if c.cell_type == "code" and (c.source == source if exact else source in c.source)
+    ]
+
+
+def cell_html(nb: nbformat.NotebookNode, source: str) -> str:
+    """The HTML outputs of the first code cell whose source contains ``source``."""
+    return cells_html(nb, source)[0]
+
+
+def test_01_inventory_lists_the_organization_trail_once_as_sse_s3(
+    demo: Any, kernel_env: str, tmp_path: Path
+) -> None:
+    nb = run(
+        "01_encryption_inventory.ipynb",
+        tmp_path,
+        kernel_env,
+        regions=list(DEMO_REGIONS),
+        csv_path=str(tmp_path / "trails.csv"),
+    )
+    with (tmp_path / "trails.csv").open() as f:
+        rows = list(csv.DictReader(f))
+    org = [r for r in rows if r["name"] == "org-trail"]
+    assert len(org) == 1 and org[0]["encryption"] == "SSE-S3"
+    assert org[0]["organization"] == "True"
+    app = next(r for r in rows if r["name"] == "app-trail")
+    assert app["encryption"] == "SSE-KMS" and app["key_alias"] == "alias/cloudtrail-good-euw1"
+
+    banner = cell_html(nb, "ConnectionBanner")
+    assert "DEMO backend" in banner and "123456789012" in banner
+    table = cell_html(nb, "TrailsTable")
+    assert table.count(">org-trail<") == 1
+    row = table[table.index(">org-trail<") :].split("</tr>")[0]
+    assert ">SSE-S3<" in row
+    chart = next(c for c in nb.cells if "plot.bar" in c.source)
+    assert any("image/png" in o.get("data", {}) for o in chart.outputs)
+
+
+def _journal(tmp_path: Path) -> Path:
+    return tmp_path / "journal.jsonl"
+
+
+def test_02_applies_the_change_and_rolls_it_back(
+    demo_rw: Any, kernel_env: str, tmp_path: Path
+) -> None:
+    _, estate = demo_rw
+    journal = _journal(tmp_path)
+    nb = run(
+        "02_guided_update.ipynb",
+        tmp_path,
+        kernel_env,
+        trail="org-trail",
+        key=GOOD,
+        apply=True,
+        rollback=True,
+        journal_path=str(journal),
+        regions=list(DEMO_REGIONS),
+    )
+    changes = Journal(journal).changes()
+    assert [c.status for c in changes] == ["done", "done"]
+    first, second = changes
+    assert first.intent.target_arn == estate.trails["org-trail"]
+    assert first.intent.before is None and first.intent.after == estate.keys[GOOD]
+    assert second.intent.rollback_of == first.change_id and second.intent.after is None
+    conn = Connection(endpoint_url=kernel_env, region="us-east-1")
+    assert read_trail_key(conn, estate.trails["org-trail"], "us-east-1") is None
+
+    assert "READY" in cell_html(nb, "guided.choose(")
+    applied = cell_html(nb, "guided.apply(")
+    assert "read back and verified" in applied and first.change_id in applied
+    assert estate.keys[GOOD] in cell_html(nb, "guided.verify(")  # verified before rollback
+    rolled_back = cell_html(nb, "guided.rollback(")
+    assert "Rollback" in rolled_back and "now uses SSE-S3" in rolled_back
+
+
+def test_02_then_05_rolls_the_change_back_from_the_journal(
+    demo_rw: Any, kernel_env: str, tmp_path: Path
+) -> None:
+    _, estate = demo_rw
+    journal = _journal(tmp_path)
+    arn = estate.trails["tokyo-trail"]
+    key = estate.keys["alias/cloudtrail-good-usw2"]
+    run(
+        "02_guided_update.ipynb",
+        tmp_path,
+        kernel_env,
+        trail="tokyo-trail",
+        key=key,
+        apply=True,
+        journal_path=str(journal),
+        regions=list(DEMO_REGIONS),
+    )
+    conn = Connection(endpoint_url=kernel_env, region="us-east-1")
+    assert read_trail_key(conn, arn, "ap-northeast-1") == key
+    (change,) = Journal(journal).changes()
+
+    nb = run(
+        "05_change_journal.ipynb",
+        tmp_path,
+        kernel_env,
+        journal_path=str(journal),
+        rollback_change=change.change_id,
+    )
+    assert read_trail_key(conn, arn, "ap-northeast-1") is None
+    changes = Journal(journal).changes()
+    assert [c.intent.rollback_of for c in changes] == [None, change.change_id]
+    assert f"Rollback of {change.change_id}" in cell_html(nb, "view.rollback(")
+    table = cell_html(nb, "notebook.changes_table(")
+    assert table.count(change.change_id) == 2  # its own row, and the rollback's rollback_of
+
+
+def test_02_with_a_blocked_key_fails_and_sends_nothing(
+    demo: Any, kernel_env: str, tmp_path: Path
+) -> None:
+    journal = _journal(tmp_path)
+    with pytest.raises(papermill.PapermillExecutionError) as info:
+        run(
+            "02_guided_update.ipynb",
+            tmp_path,
+            kernel_env,
+            trail="org-trail",
+            key="alias/explicit-deny",
+            apply=True,
+            journal_path=str(journal),
+            regions=list(DEMO_REGIONS),
+        )
+    assert info.value.ename == "RefusedError" and "policy-deny" in info.value.evalue
+    assert not journal.exists()
+
+
+def test_02_without_parameters_only_shows_the_view(
+    demo: Any, kernel_env: str, tmp_path: Path
+) -> None:
+    nb = run("02_guided_update.ipynb", tmp_path, kernel_env, regions=list(DEMO_REGIONS))
+    shown = [
+        c.source.splitlines()[-1] for c in nb.cells if c.cell_type == "code" and c.get("outputs")
+    ]
+    assert shown == ["guided"]  # what the Voila app shows: the view, nothing else
+    (output,) = next(c for c in nb.cells if c.source == "guided").outputs
+    assert "application/vnd.jupyter.widget-view+json" in output["data"]
+    assert "DEMO backend" in output["data"]["text/html"]
+
+
+def test_03_repairs_the_key_policy(demo_rw: Any, kernel_env: str, tmp_path: Path) -> None:
+    journal = _journal(tmp_path)
+    nb = run(
+        "03_key_policy.ipynb",
+        tmp_path,
+        kernel_env,
+        key="alias/no-cloudtrail",
+        trails=["org-trail"],
+        apply=True,
+        journal_path=str(journal),
+    )
+    (change,) = Journal(journal).changes()
+    assert change.intent.kind.value == "key-policy" and change.status == "done"
+    conn = Connection(endpoint_url=kernel_env, region="us-east-1")
+    assert check(Reader(conn), "org-trail", "alias/no-cloudtrail").ready
+    before, after = cells_html(nb, "notebook.check_trails(")
+    assert "BLOCKED" in before and "policy-encrypt" in before
+    assert "READY" in after
+    (shown,) = cells_html(nb, "panel", exact=True)
+    assert "TrailkitCloudTrailEncrypt" in shown and 'class="tk-add"' in shown
+    assert "updated and read back" in cell_html(nb, "panel.apply(")
+
+
+def test_04_bulk_update_applies_the_ready_plans(
+    demo_rw: Any, kernel_env: str, tmp_path: Path
+) -> None:
+    _, estate = demo_rw
+    journal = _journal(tmp_path)
+    nb = run(
+        "04_bulk_update.ipynb",
+        tmp_path,
+        kernel_env,
+        trails=["org-trail", "stale-key-trail", "bucketkey-trail"],
+        keys_by_region={"us-east-1": GOOD, "us-west-2": "alias/cloudtrail-good-usw2"},
+        apply=True,
+        journal_path=str(journal),
+        regions=list(DEMO_REGIONS),
+    )
+    conn = Connection(endpoint_url=kernel_env, region="us-east-1")
+    for name in ("org-trail", "stale-key-trail"):
+        assert read_trail_key(conn, estate.trails[name], "us-east-1") == estate.keys[GOOD]
+    assert read_trail_key(conn, estate.trails["bucketkey-trail"], "us-west-2") is None
+    assert sorted(c.intent.target_arn for c in Journal(journal).changes()) == sorted(
+        [estate.trails["org-trail"], estate.trails["stale-key-trail"]]
+    )
+    plans = cell_html(nb, "bulk.choose(")
+    assert "policy-bucket-key-decrypt" in plans and "tk-badge-blocked" in plans
+    assert "2 of 2 trail(s) changed" in cell_html(nb, "bulk.apply(")

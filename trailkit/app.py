@@ -1,0 +1,219 @@
+"""``trailkit app``: the guided update (notebook 02) as a standalone web app, served by Voila.
+
+Like ``trailkit lab``: unless ``aws``, the seeded demo AWS runs in this process for as long as
+Voila runs, and Voila's kernels reach it through ``AWS_ENDPOINT_URL``. Voila is a child process
+bound to ``127.0.0.1``; SIGINT and SIGTERM stop it (SIGTERM, then SIGKILL after 10 s) and the
+demo server. Voila shows widgets and outputs only, never code.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from types import FrameType
+from typing import TextIO
+
+from trailkit.demo import DemoServer, lab_environment, start_demo
+from trailkit.errors import InputError
+from trailkit.session import Connection
+
+__all__ = ["APP_NOTEBOOK", "app_command", "notebook_path", "run_app"]
+
+_HOST = "127.0.0.1"
+#: The notebook the app serves.
+APP_NOTEBOOK = "02_guided_update.ipynb"
+_LOCAL_OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+_STOP_GRACE_SECONDS = 10.0
+
+
+def _say(out: TextIO, text: str) -> None:
+    out.write(text + "\n")
+    out.flush()
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind((_HOST, 0))
+        return int(sock.getsockname()[1])
+
+
+def _port_is_free(port: int) -> bool:
+    with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((_HOST, port))
+        except OSError:
+            return False
+    return True
+
+
+@contextlib.contextmanager
+def _stop_signals(stop: threading.Event) -> Iterator[None]:
+    """While inside, SIGINT and SIGTERM set ``stop`` (main thread only; elsewhere a no-op)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+
+def _stop_process(proc: subprocess.Popen[bytes]) -> int:
+    """SIGTERM, wait, then SIGKILL; returns the exit code."""
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=_STOP_GRACE_SECONDS)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    return int(proc.returncode)
+
+
+def _exit_code(code: int) -> int:
+    return 128 - code if code < 0 else code
+
+
+def notebook_path() -> Path:
+    """Where notebook 02 is: the repository's ``notebooks/`` (source checkout or install)."""
+    here = Path(__file__).resolve().parent
+    for candidate in (here.parent / "notebooks" / APP_NOTEBOOK, here / "notebooks" / APP_NOTEBOOK):
+        if candidate.is_file():
+            return candidate
+    raise InputError(
+        f"The app notebook {APP_NOTEBOOK} was not found next to trailkit.",
+        "run `trailkit app` from a source checkout (make app)",
+    )
+
+
+def app_command(notebook: Path, port: int) -> list[str]:
+    """The Voila command line (``--Voila.ip``: plain ``--ip`` is silently ignored)."""
+    return [
+        sys.executable,
+        "-m",
+        "voila",
+        str(notebook),
+        "--no-browser",
+        f"--port={port}",
+        f"--Voila.ip={_HOST}",
+        "--Voila.port_retries=0",
+        "--theme=light",
+        "--strip_sources=True",
+        "--show_tracebacks=False",
+    ]
+
+
+def _voila_ready(port: int) -> bool:
+    # Every GET / starts a kernel: probe a static file instead.
+    url = f"http://{_HOST}:{port}/voila/static/voila.js"
+    try:
+        with _LOCAL_OPENER.open(url, timeout=1.0) as response:
+            return bool(response.status == 200)
+    except (OSError, urllib.error.URLError):
+        return False
+
+
+def run_app(
+    *,
+    aws: bool = False,
+    profile: str | None = None,
+    demo_port: int = 0,
+    port: int = 8866,
+    out: TextIO = sys.stdout,
+) -> int:
+    """Serve the guided update with Voila until SIGINT or SIGTERM.
+
+    Parameters
+    ----------
+    aws
+        Real AWS instead of the demo (see :func:`trailkit.demo.lab_environment`).
+    profile
+        AWS profile (only with ``aws``).
+    demo_port
+        Port of the demo server; ``0`` picks a free one.
+    port
+        The app's port; ``0`` picks a free one.
+    out
+        Where the URL and progress are printed (never credentials).
+
+    Returns
+    -------
+    int
+        ``0`` after a stop by signal; otherwise Voila's own exit code (``128 + N`` when it died
+        of signal ``N``).
+
+    Raises
+    ------
+    InputError
+        The port is in use, the profile is unknown, or the notebook is missing.
+    """
+    notebook = notebook_path()
+    if port == 0:
+        port = _free_port()
+    elif not _port_is_free(port):
+        raise InputError(f"Port {port} on {_HOST} is already in use.", "choose another --port")
+    if aws and profile:
+        Connection(profile=profile, demo=False)  # raises InputError for an unknown profile
+
+    stop = threading.Event()
+    server: DemoServer | None = None
+    with _stop_signals(stop), tempfile.TemporaryDirectory(prefix="trailkit-app-") as scratch:
+        try:
+            if aws:
+                env = lab_environment(aws=True, profile=profile)
+                _say(out, "trailkit app: REAL AWS" + (f" (profile {profile})" if profile else ""))
+            else:
+                if profile:
+                    _say(out, f"trailkit app: --profile {profile} is only used with --aws.")
+                server, estate = start_demo(demo_port)
+                env = lab_environment(endpoint=server.endpoint)
+                _say(out, f"trailkit app: DEMO backend at {server.endpoint}")
+                _say(out, estate.summary())
+                if not os.environ.get("TRAILKIT_JOURNAL"):
+                    # The demo's changes go to a scratch journal, not the operator's real one.
+                    env["TRAILKIT_JOURNAL"] = str(Path(scratch) / "journal.jsonl")
+            if stop.is_set():
+                return 0
+            url = f"http://{_HOST}:{port}/"
+            _say(out, f"trailkit app: starting Voila on port {port} ({notebook.name})")
+            proc = subprocess.Popen(
+                app_command(notebook, port),
+                env=env,
+                cwd=notebook.parent,
+                start_new_session=True,
+            )
+            ready = False
+            try:
+                while proc.poll() is None and not stop.is_set():
+                    if not ready and _voila_ready(port):
+                        ready = True
+                        _say(out, f"trailkit app: ready at {url}")
+                        _say(out, "Press Ctrl-C (or send SIGTERM) to stop.")
+                    stop.wait(0.25)
+            finally:
+                code = _stop_process(proc)
+            if stop.is_set():
+                _say(out, "trailkit app: stopped.")
+                return 0 if code in (0, -signal.SIGTERM) else _exit_code(code)
+            _say(out, f"trailkit app: Voila exited with code {code}.")
+            return _exit_code(code)
+        finally:
+            if server is not None:
+                server.stop()

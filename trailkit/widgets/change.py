@@ -1,0 +1,387 @@
+"""The change panel: the plan before/after, the go-ahead, Apply, the verified result, Rollback."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import ipywidgets as widgets
+
+from trailkit.plan import Plan
+from trailkit.update import ApplyResult
+from trailkit.widgets._common import (
+    Confirm,
+    badge,
+    error_html,
+    esc,
+    frame_html,
+    note_html,
+    root,
+    rows_html,
+    show,
+    spinner_html,
+)
+
+__all__ = ["ChangePanel", "result_html"]
+
+_STATUS_NOTE = {"done": "ok", "unchanged": "info", "failed": "bad", "refused": "bad"}
+
+
+def _state(plan: Plan, key: str | None) -> str:
+    return esc(plan.describe_state(key))
+
+
+def result_html(result: ApplyResult, title: str = "Result") -> str:
+    """One apply (or rollback) result: status, message, read-back, delivery, journal id."""
+    plan = result.plan
+    rows: list[tuple[str, str]] = [
+        ("trail", f"<code>{esc(plan.trail.arn)}</code>"),
+        ("before", _state(plan, plan.before_key)),
+    ]
+    if result.status in ("done", "unchanged", "failed"):
+        rows.append(("now (read back)", f"<b>{_state(plan, result.key_after)}</b>"))
+    if result.status == "done":
+        rows.append(("verified", "yes" if result.verified else "<b>NO</b>: read back differs"))
+    if result.delivery is not None:
+        kind = "pass" if result.delivery.ok else "error"
+        rows.append(
+            (
+                "delivery",
+                f"{badge(kind, 'OK' if result.delivery.ok else 'ERRORS')} "
+                f"{esc(result.delivery.summary())}",
+            )
+        )
+    if result.change_id:
+        rows.append(("journal change id", f"<code>{esc(result.change_id)}</code>"))
+    if result.request_id:
+        rows.append(("AWS request id", f"<code>{esc(result.request_id)}</code>"))
+    if plan.rollback_of:
+        rows.append(("rolls back", f"<code>{esc(plan.rollback_of)}</code>"))
+    kind = _STATUS_NOTE.get(result.status, "warn")
+    if result.status == "done" and not result.verified:
+        kind = "warn"
+    if result.delivery is not None and not result.delivery.ok:
+        kind = "warn"
+    head = note_html(kind, f"{badge(result.status)} <b>{esc(title)}:</b> {esc(result.message)}")
+    error = error_html(result.error) if result.error is not None else ""
+    return f"{head}{error}{rows_html(rows)}"
+
+
+class ChangePanel:
+    """Plan table, confirmation, Apply (with progress), verified result and Rollback.
+
+    Apply stays disabled while the plan has a blocking finding, while nothing would change,
+    until the confirmation box is ticked and, on real AWS, until the trail name is typed.
+
+    Parameters
+    ----------
+    apply
+        ``apply(plan) -> ApplyResult``: sends the change (``trailkit.update.apply`` with a
+        journal and ``confirmed=True``).
+    rollback
+        ``rollback(change_id) -> ApplyResult``: undoes a recorded change.
+    demo
+        The demo backend (False: real AWS, where the trail name must be typed as well).
+    on_done
+        Called with every result (apply and rollback), e.g. to re-read the trail.
+    """
+
+    def __init__(
+        self,
+        apply: Callable[[Plan], ApplyResult],
+        rollback: Callable[[str], ApplyResult],
+        *,
+        demo: bool = True,
+        on_done: Callable[[ApplyResult], None] | None = None,
+    ) -> None:
+        self._apply = apply
+        self._rollback = rollback
+        self._demo = demo
+        self._on_done = on_done
+        self._plan: Plan | None = None
+        self._spent = False
+        self._busy = False
+        self._applied: ApplyResult | None = None
+        self._rolled_back: ApplyResult | None = None
+        self._last: ApplyResult | None = None
+        self._error: BaseException | None = None
+        self._rollback_of: str | None = None
+        self._rollback_name: str | None = None
+        self._w_plan = widgets.HTML()
+        self._w_plan.add_class("tk-plan")
+        self._confirm = Confirm(
+            "I have reviewed this plan and want to send the change",
+            on_change=self._refresh,
+        )
+        self._w_confirm = self._confirm._w_box
+        self._w_typed = self._confirm._w_typed
+        self._w_apply = widgets.Button(
+            description="Apply", icon="check", button_style="success", disabled=True
+        )
+        self._w_apply.add_class("tk-apply")
+        self._w_apply.on_click(self._do_apply)
+        self._w_why = widgets.HTML()
+        self._w_why.add_class("tk-apply-why")
+        self._w_progress = widgets.HTML()
+        self._w_progress.add_class("tk-progress")
+        self._w_result = widgets.HTML()
+        self._w_result.add_class("tk-result")
+        self._w_rollback = widgets.Button(
+            description="Roll back this change",
+            icon="undo",
+            button_style="warning",
+            disabled=True,
+            layout=widgets.Layout(width="auto", align_self="flex-start"),
+        )
+        self._w_rollback.add_class("tk-rollback")
+        self._w_rollback.on_click(self._do_rollback)
+        self.layout = widgets.VBox(
+            [
+                self._w_plan,
+                self._confirm.layout,
+                widgets.HBox([self._w_apply, self._w_why]),
+                self._w_progress,
+                self._w_result,
+                self._w_rollback,
+            ]
+        )
+        self.layout.add_class("tk-change-panel")
+        self.set_plan(None)
+
+    # -- state ---------------------------------------------------------------------------
+    @property
+    def plan(self) -> Plan | None:
+        """The plan shown."""
+        return self._plan
+
+    @property
+    def value(self) -> ApplyResult | None:
+        """The latest result (of Apply or of Rollback)."""
+        return self._last
+
+    @property
+    def applied(self) -> ApplyResult | None:
+        """The result of Apply for the current plan."""
+        return self._applied
+
+    @property
+    def rolled_back(self) -> ApplyResult | None:
+        """The result of Rollback, once pressed."""
+        return self._rolled_back
+
+    @property
+    def blockers(self) -> list[str]:
+        """Why Apply is disabled now (empty when it is enabled)."""
+        plan = self._plan
+        if plan is None:
+            return ["no plan yet"]
+        if plan.blocked:
+            codes = ", ".join(f.code for f in plan.report.errors)
+            return [f"the plan is BLOCKED ({codes})"]
+        if self._spent:
+            return ["this plan was applied; choose again for a new plan"]
+        if plan.nothing_to_do:
+            return ["nothing to change: the trail already is in this state"]
+        out = []
+        if self._busy:
+            out.append("busy")
+        if not self._w_confirm.value:
+            out.append("tick the confirmation box")
+        if self._confirm.typed_required and not self._confirm.confirmed:
+            out.append("type the trail name")
+        return out
+
+    @property
+    def error(self) -> BaseException | None:
+        """The error of the last Apply or Rollback that raised (None when it returned)."""
+        return self._error
+
+    @property
+    def rollback_name(self) -> str | None:
+        """The name of the trail Rollback would restore."""
+        return self._rollback_name
+
+    @property
+    def can_apply(self) -> bool:
+        """True when Apply is enabled."""
+        return not self.blockers
+
+    @property
+    def can_rollback(self) -> bool:
+        """True after a successful Apply, until it is rolled back."""
+        if self._rollback_of is None or self._busy:
+            return False
+        if not self._demo:
+            return bool(self._w_typed.value.strip() == self._rollback_name)
+        return True
+
+    # -- actions -------------------------------------------------------------------------
+    def set_plan(self, plan: Plan | None, note_html_text: str = "") -> None:
+        """Show ``plan`` (None: nothing to plan yet; ``note_html_text`` says why).
+
+        The confirmation is reset; a result already shown stays (with its Rollback) until a
+        new plan replaces it.
+        """
+        self._plan = plan
+        self._spent = False
+        self._applied = None
+        self._confirm.reset()
+        if plan is None:
+            self._w_plan.value = note_html_text or (
+                '<div class="tk-hint">The plan appears here once a trail and a key are '
+                "chosen.</div>"
+            )
+            self._confirm.require_typed(None)
+        else:
+            self._confirm.require_typed(None if self._demo else plan.trail.name)
+            self._w_plan.value = self._plan_html(plan)
+        self._refresh()
+
+    def show_error(self, err: BaseException) -> None:
+        """No plan can be made: show why (as HTML, never a traceback)."""
+        self.set_plan(None, error_html(err))
+
+    def confirm_and_apply(self, typed: str | None = None) -> ApplyResult | None:
+        """Tick the confirmation (type ``typed`` on real AWS) and press Apply, as the operator
+        would. Returns the result, or None when Apply stayed disabled."""
+        self._confirm.confirm(typed)
+        before = self._last
+        self._w_apply.click()
+        return self._last if self._last is not before else None
+
+    def offer_rollback(self, change_id: str, trail_name: str) -> None:
+        """Enable Rollback for a recorded change (e.g. the journal's last one for this trail)."""
+        self._rollback_of = change_id
+        self._rollback_name = trail_name
+        if not self._demo and not self._confirm.typed_required:
+            self._confirm.require_typed(trail_name)
+        self._refresh()
+
+    def press_rollback(self, typed: str | None = None) -> ApplyResult | None:
+        """Press Rollback (typing ``typed`` on real AWS); returns the result, or None when
+        Rollback is disabled."""
+        if typed is not None and not self._demo:
+            self._w_typed.value = typed
+        before = self._last
+        self._w_rollback.click()
+        return self._last if self._last is not before else None
+
+    def _plan_html(self, plan: Plan) -> str:
+        table = frame_html(plan.table().reset_index(), "tk-plan-table")
+        if plan.blocked:
+            head = note_html(
+                "bad",
+                f"{badge('blocked')} This plan cannot be applied: "
+                f"{esc(plan.report.errors[0].message)}",
+            )
+        elif plan.nothing_to_do:
+            head = note_html(
+                "info",
+                f"{badge('unchanged', 'NOTHING TO DO')} "
+                f"{esc(plan.trail.name)} already is in this state.",
+            )
+        else:
+            where = "the demo backend" if self._demo else "REAL AWS"
+            head = note_html(
+                "ok",
+                f"{badge('ready')} Sends one <code>UpdateTrail</code> to {where} in "
+                f"{esc(plan.region)}, then reads the trail back and checks delivery. "
+                "Every step is written to the change journal.",
+            )
+        return f"{head}{table}"
+
+    def _refresh(self) -> None:
+        blockers = self.blockers
+        self._w_apply.disabled = bool(blockers)
+        self._confirm.set_disabled(
+            self._busy
+            or self._plan is None
+            or self._plan.blocked
+            or self._spent
+            or self._plan.nothing_to_do
+        )
+        self._w_why.value = (
+            f'<div class="tk-hint" style="margin-left:10px">Apply is disabled: '
+            f"{esc('; '.join(blockers))}.</div>"
+            if blockers and self._plan is not None
+            else ""
+        )
+        self._w_rollback.disabled = not self.can_rollback
+        self._w_rollback.layout.display = (
+            "flex" if self._rollback_of or self._rolled_back else "none"
+        )
+
+    def _run(
+        self, action: Callable[[], ApplyResult], busy_text: str, title: str, *, keep: bool = False
+    ) -> ApplyResult | None:
+        self._busy = True
+        self._refresh()
+        self._w_progress.value = spinner_html(busy_text)
+        result: ApplyResult | None = None
+        self._error = None
+        try:
+            result = action()
+        except Exception as err:  # shown to the operator, never as a traceback
+            self._error = err
+            self._w_result.value = error_html(err) + (self._w_result.value if keep else "")
+        else:
+            self._last = result
+            self._w_result.value = result_html(result, title)
+        finally:
+            self._busy = False
+            self._w_progress.value = ""
+        return result
+
+    def _do_apply(self, _button: Any = None) -> None:
+        plan = self._plan
+        if plan is None or not self.can_apply:
+            return
+        result = self._run(
+            lambda: self._apply(plan),
+            f"Applying: UpdateTrail in {plan.region}, then reading {plan.trail.name} back and "
+            "checking delivery…",
+            "Apply",
+        )
+        if result is not None:
+            self._applied = result
+            self._rolled_back = None
+            if result.status in ("done", "unchanged", "unknown"):
+                self._spent = True  # a new plan must be made from the trail's new state
+                self._w_confirm.value = False
+            if result.changed:
+                self._rollback_of = result.change_id
+                self._rollback_name = plan.trail.name
+        self._refresh()
+        if result is not None and self._on_done is not None:
+            self._on_done(result)
+
+    def _do_rollback(self, _button: Any = None) -> None:
+        change_id = self._rollback_of
+        if change_id is None or not self.can_rollback:
+            return
+        applied = self._w_result.value
+        result = self._run(
+            lambda: self._rollback(change_id),
+            f"Rolling back {change_id}: restoring the previous encryption and verifying…",
+            "Rollback",
+            keep=True,
+        )
+        if result is not None:
+            self._rolled_back = result
+            if result.changed or result.status == "unchanged":
+                self._rollback_of = None
+            self._w_result.value = (
+                f"{self._w_result.value}<details><summary>The change that was rolled back"
+                f"</summary>{applied}</details>"
+            )
+        self._refresh()
+        if result is not None and self._on_done is not None:
+            self._on_done(result)
+
+    def html(self) -> str:
+        """The panel's plan and result as HTML."""
+        return f"{self._w_plan.value}{self._w_result.value}"
+
+    def _ipython_display_(self) -> None:
+        status = self._last.status if self._last else "no result"
+        show(root(self.layout), self.html(), f"<ChangePanel: {status}>")

@@ -1,0 +1,468 @@
+"""The guided update: connection, trail, key, checklist, key policy, plan, apply, verify, rollback.
+
+One composite for notebook ``02_guided_update`` and the Voila app. It reads through a
+:class:`~trailkit.inventory.Reader` (the runbook functions) and changes AWS only through the
+injected actions. The headless methods (:meth:`GuidedUpdate.choose`, :meth:`~GuidedUpdate.apply`,
+...) drive the same widgets the operator uses, so a papermill run takes exactly the path a click
+takes, enable/disable rules included.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import ipywidgets as widgets
+
+from trailkit import runbook
+from trailkit.checks import Report, Verdict
+from trailkit.errors import InputError, JournalError, RefusedError, TrailkitError
+from trailkit.inventory import Reader
+from trailkit.journal import Journal, Kind
+from trailkit.models import Trail
+from trailkit.plan import Plan, plan_change
+from trailkit.repair import Repair
+from trailkit.update import ApplyResult, Delivery, PolicyResult
+from trailkit.widgets._common import (
+    Step,
+    badge,
+    error_html,
+    esc,
+    note_html,
+    root,
+    rows_html,
+    section_title,
+    show,
+    spinner_html,
+)
+from trailkit.widgets.banner import ConnectionBanner
+from trailkit.widgets.change import ChangePanel, result_html
+from trailkit.widgets.checklist import Checklist, checklist_html
+from trailkit.widgets.journal import JournalView, undoable
+from trailkit.widgets.keys import KeyChoice, KeyPicker, choice_text
+from trailkit.widgets.policy import PolicyPanel, policy_result_html
+from trailkit.widgets.trails import TrailPicker
+
+__all__ = ["GuidedUpdate"]
+
+#: Blocking findings that an add-only key policy repair can fix (or must explain).
+_POLICY_CODES = {"policy-encrypt", "policy-describe", "policy-bucket-key-decrypt", "policy-deny"}
+
+
+class GuidedUpdate:
+    """The whole runbook for one trail, wired: pick, check, repair, plan, apply, roll back.
+
+    Parameters
+    ----------
+    reader
+        Reads AWS (trails, candidate keys, pre-flight) and caches what it read.
+    journal
+        The change journal (shown at the end; the source of a headless rollback).
+    apply
+        ``apply(plan) -> ApplyResult`` (``trailkit.update.apply``, confirmed, journaled).
+    rollback
+        ``rollback(change_id) -> ApplyResult`` (plan the rollback and apply it).
+    apply_policy
+        ``apply_policy(repair) -> PolicyResult`` (``trailkit.update.put_key_policy``); None
+        hides the key policy step.
+    verify
+        ``verify(trail) -> Delivery`` (``trailkit.update.verify_delivery``).
+    trails
+        The trails to offer (default: every trail the reader finds in ``regions``).
+    regions
+        Where to look for trails (default: every enabled region).
+    rank, check, plan_repair, reread, list_trails
+        Read functions, injectable for tests; by default the runbook functions on ``reader``.
+    """
+
+    def __init__(
+        self,
+        reader: Reader,
+        journal: Journal,
+        *,
+        apply: Callable[[Plan], ApplyResult],
+        rollback: Callable[[str], ApplyResult],
+        apply_policy: Callable[[Repair], PolicyResult] | None = None,
+        verify: Callable[[Trail], Delivery] | None = None,
+        trails: Sequence[Trail] | None = None,
+        regions: Sequence[str] | None = None,
+        rank: Callable[[Trail], list[Verdict]] | None = None,
+        check: Callable[[Trail, str], Report] | None = None,
+        plan_repair: Callable[[Trail, str], Repair] | None = None,
+        reread: Callable[[Trail], Trail] | None = None,
+        list_trails: Callable[[], list[Trail]] | None = None,
+    ) -> None:
+        self._reader = reader
+        self._journal = journal
+        self._apply = apply
+        self._rollback = rollback
+        self._apply_policy = apply_policy
+        self._verify = verify
+        self._regions = list(regions) if regions else None
+        self._rank = rank or (lambda t: runbook.candidates(reader, t)[1])
+        self._check = check or (lambda t, k: runbook.check(reader, t, k))
+        self._plan_repair = plan_repair or (lambda t, k: runbook.plan_policy_repair(reader, [t], k))
+        self._reread = reread or (lambda t: reader.find_trail(t.arn))
+        self._list_trails = list_trails or (lambda: reader.scan_trails(self._regions)[0])
+        self._given_trails = list(trails) if trails is not None else None
+        self._loaded = False
+        self._trail: Trail | None = None
+        self._report: Report | None = None
+        self._quiet = False
+
+        info = reader.conn.info()
+        self._demo = info.demo
+        self.banner = ConnectionBanner(info)
+        self.trails = TrailPicker([], on_change=self._trail_chosen)
+        self.keys = KeyPicker(self._rank, on_change=self._key_chosen)
+        self.checklist = Checklist()
+        self.policy = PolicyPanel(
+            apply_policy or _no_policy_action, demo=self._demo, on_done=self._policy_done
+        )
+        self.change = ChangePanel(apply, rollback, demo=self._demo, on_done=self._change_done)
+        self.journal = JournalView(journal, demo=self._demo)
+        self._w_status = widgets.HTML()
+        self._w_status.add_class("tk-status")
+
+        def title(n: int, text: str) -> Any:
+            return widgets.HTML(section_title(n, text))
+
+        parts: list[Any] = [
+            widgets.HTML(section_title(1, "Connection")),
+            self.banner._w_html,
+            self._w_status,
+            title(2, "Choose the trail"),
+            self.trails.layout,
+            title(3, "Choose the key"),
+            self.keys.layout,
+            title(4, "Pre-flight checklist"),
+            self.checklist.layout,
+        ]
+        n = 5
+        if apply_policy is not None:
+            parts += [title(n, "Key policy (repair if needed)"), self.policy.layout]
+            n += 1
+        parts += [
+            title(n, "Plan, apply, verify, roll back"),
+            self.change.layout,
+            title(n + 1, "Change journal"),
+            self.journal.layout,
+        ]
+        self.layout = root(*parts)
+        self.layout.add_class("tk-guided")
+        self._set_policy_idle()
+
+    # -- values ----------------------------------------------------------------------------
+    @property
+    def value(self) -> Plan | None:
+        """The current plan (None until a trail and a key are chosen and checked)."""
+        return self.change.plan
+
+    @property
+    def trail(self) -> Trail | None:
+        """The chosen trail, as last read from AWS."""
+        return self._trail
+
+    @property
+    def report(self) -> Report | None:
+        """The pre-flight report of the chosen trail and key."""
+        return self._report
+
+    @property
+    def demo(self) -> bool:
+        """True on the demo backend."""
+        return self._demo
+
+    # -- loading ---------------------------------------------------------------------------
+    def load(self) -> None:
+        """Read the trails to offer (once; the display does it, so progress is visible)."""
+        if self._loaded:
+            return
+        self._loaded = True
+        where = ", ".join(self._regions) if self._regions else "every enabled region"
+        self._busy(f"Reading the trails of {where}…")
+        try:
+            found = self._given_trails if self._given_trails is not None else self._list_trails()
+        except TrailkitError as err:
+            self._w_status.value = error_html(err)
+            return
+        self.trails.set_trails(found)
+        self._w_status.value = (
+            f'<div class="tk-hint">{len(found)} trail(s) found in {esc(where)}.</div>'
+        )
+
+    def _busy(self, text: str) -> None:
+        self._w_status.value = spinner_html(text)
+
+    # -- events ----------------------------------------------------------------------------
+    def _trail_chosen(self, trail: Trail | None) -> None:
+        self._trail = None
+        if trail is not None:
+            self._busy(f"Reading {trail.name}, its bucket and its status…")
+            try:
+                trail = self._reread(trail)
+            except TrailkitError as err:
+                self._w_status.value = error_html(err)
+                trail = None
+            else:
+                self._w_status.value = ""
+                self._trail = trail
+                self.trails.replace(trail)
+        self.keys.set_trail(self._trail)
+
+    def _key_chosen(self, choice: KeyChoice) -> None:
+        if self._quiet:
+            return
+        trail = self._trail
+        key = choice_text(choice)
+        self._report = None
+        if trail is None or key is None:
+            self.checklist.show(None)
+            self._set_policy_idle()
+            self.change.set_plan(None)
+            return
+        self._busy(f"Checking {key} for {trail.name}…")
+        try:
+            report = self._check(trail, key)
+        except TrailkitError as err:
+            self._w_status.value = error_html(err)
+            self.checklist.show(None)
+            self._set_policy_idle()
+            self.change.show_error(err)
+            return
+        self._w_status.value = ""
+        self._report = report
+        self.checklist.show(report)
+        self._plan_policy(trail, report)
+        try:
+            plan = plan_change(report)
+        except TrailkitError as err:
+            self.change.show_error(err)
+        else:
+            self.change.set_plan(plan)
+
+    def _set_policy_idle(self, text: str = "") -> None:
+        self.policy.show(
+            None,
+            text or '<div class="tk-hint">Shown when the key policy must admit CloudTrail.</div>',
+        )
+
+    def _plan_policy(self, trail: Trail, report: Report) -> None:
+        if self._apply_policy is None:
+            return
+        codes = {f.code for f in report.errors}
+        if report.key is None or not codes & _POLICY_CODES:
+            ok = report.key is not None and not report.unverifiable and not report.disable
+            self._set_policy_idle(
+                note_html("ok", f"{badge('pass', 'OK')} The key policy needs no change.")
+                if ok
+                else ""
+            )
+            return
+        self._busy("Working out the add-only key policy repair…")
+        try:
+            repair = self._plan_repair(trail, report.key.arn)
+        except TrailkitError as err:
+            self.policy.show_error(err)
+        else:
+            self.policy.show(repair)
+        self._w_status.value = ""
+
+    def _policy_done(self, result: PolicyResult) -> None:
+        if result.status not in ("done", "unchanged") or self._trail is None:
+            return
+        key = self.keys.key_text
+        self._reader.refresh()
+        self._trail_chosen(self._trail)  # re-read the trail and re-rank the keys
+        if key is not None:
+            self.keys.select(key)  # re-check: the plan is made from the repaired policy
+        self.policy.show_result(result)
+
+    def _change_done(self, result: ApplyResult) -> None:
+        self._reader.refresh()
+        trail = self._trail or result.plan.trail
+        try:
+            fresh = self._reread(trail)
+        except TrailkitError as err:
+            self._w_status.value = error_html(err)
+        else:
+            self._trail = fresh
+            self.trails.replace(fresh)
+        self.journal.refresh()
+
+    # -- headless steps (papermill), the same widgets an operator uses ----------------------
+    def choose(self, trail: str | None = None, key: str | None = None) -> Step | None:
+        """Choose the trail (name or ARN) and the key (alias, ARN, id; ``""`` = SSE-S3).
+
+        Returns the checklist and plan as a :class:`Step`, or None when nothing was given.
+
+        Raises
+        ------
+        InputError
+            The trail is not offered and cannot be found.
+        """
+        self.load()
+        if trail is None and key is None:
+            return None
+        if trail is not None:
+            found = self.trails.find(trail)
+            if found is None:
+                found = self._reader.find_trail(trail)  # NotFound for an unknown trail
+                self.trails.add(found)
+            self.trails.select(found.arn)
+        if self._trail is None:
+            raise InputError(
+                "Choose a trail before a key.", "pass the trail parameter (name or ARN)"
+            )
+        if key is not None:
+            self.keys.select(key)
+            if key.strip() and self.keys.value is None:
+                raise InputError(
+                    self.keys.typed_error or f"{key!r} is not a key identifier.",
+                    "give an alias name, alias ARN, key ARN or key id",
+                )
+        parts = [checklist_html(self._report)] if self._report else []
+        parts.append(self.change.html())
+        ok = self._report is not None and not self._report.errors
+        return Step(f"Pre-flight and plan for {self._trail.name}", ok, "".join(parts), self.value)
+
+    def repair_policy(self, confirm: bool = False) -> Step | None:
+        """When ``confirm`` and the key policy needs the add-only repair: send it, re-check.
+
+        Returns None when not confirmed or when no repair is needed.
+        """
+        repair = self.policy.value
+        if not confirm or repair is None or not repair.needed:
+            return None
+        if self._apply_policy is None:
+            raise InputError("This view was built without a key policy action.", "")
+        typed = repair.key.aliases[0] if repair.key.aliases else repair.key.key_id
+        result = self.policy.confirm_and_apply(typed)
+        if result is None:
+            if self.policy.error is not None:
+                raise self.policy.error
+            raise RefusedError("The key policy update could not be started.", "")
+        return Step(
+            "Key policy repair",
+            result.status in ("done", "unchanged"),
+            policy_result_html(result) + (checklist_html(self._report) if self._report else ""),
+            result,
+        )
+
+    def apply(self, confirm: bool = False) -> Step | None:
+        """When ``confirm``: tick, (type,) press Apply. Returns None when not confirmed.
+
+        Raises
+        ------
+        InputError
+            No plan: no trail or key was chosen.
+        RefusedError
+            The plan is blocked (nothing is sent).
+        TrailkitError
+            AWS refused the change (it is journaled as failed).
+        """
+        if not confirm:
+            return None
+        plan = self.change.plan
+        if plan is None:
+            raise InputError(
+                "There is no plan to apply: choose a trail and a key first.",
+                "pass the trail and key parameters",
+            )
+        plan.require_applicable()
+        if plan.nothing_to_do:
+            return Step(
+                "Apply",
+                True,
+                note_html(
+                    "info", f"{esc(plan.trail.name)} already is in this state: nothing was sent."
+                ),
+                None,
+            )
+        result = self.change.confirm_and_apply(plan.trail.name)
+        if result is None:
+            if self.change.error is not None:
+                raise self.change.error
+            raise RefusedError(f"Apply stayed disabled: {'; '.join(self.change.blockers)}.", "")
+        if result.status not in ("done", "unchanged"):  # failed, or unknown (pending intent)
+            raise result.error or TrailkitError(result.message)
+        return Step("Apply", result.changed, result_html(result, "Apply"), result)
+
+    def verify(self) -> Step | None:
+        """Re-read the chosen trail and its delivery status (None when no trail is chosen)."""
+        trail = self._trail
+        if trail is None:
+            return None
+        self._reader.refresh()
+        fresh = self._reread(trail)
+        self._trail = fresh
+        self.trails.replace(fresh)
+        delivery = self._verify(fresh) if self._verify is not None else None
+        rows = [
+            ("trail", f"<code>{esc(fresh.arn)}</code>"),
+            ("encryption now", f"<b>{esc(fresh.encryption)}</b>"),
+            ("key now", f"<code>{esc(fresh.kms_key_id or 'none (SSE-S3)')}</code>"),
+        ]
+        if delivery is not None:
+            kind = "pass" if delivery.ok else "error"
+            rows.append(
+                (
+                    "delivery",
+                    f"{badge(kind, 'OK' if delivery.ok else 'ERRORS')} {esc(delivery.summary())}",
+                )
+            )
+        ok = delivery is None or delivery.ok
+        return Step(f"Verify {fresh.name}", ok, rows_html(rows), (fresh, delivery))
+
+    def rollback(self, confirm: bool = False) -> Step | None:
+        """When ``confirm``: roll back the change applied here, or else the last recorded,
+        not yet rolled back change of the chosen trail (of any trail when none is chosen).
+
+        Raises
+        ------
+        JournalError
+            Nothing to roll back.
+        """
+        if not confirm:
+            return None
+        if not self.change.can_rollback:
+            changes = [
+                c
+                for c in undoable(self._journal.changes())
+                if c.intent.kind is Kind.TRAIL_KEY
+                and (self._trail is None or c.intent.target_arn == self._trail.arn)
+            ]
+            if not changes:
+                raise JournalError(
+                    f"Nothing to roll back in {self._journal.path}.",
+                    "apply a change first (apply=True)",
+                )
+            target = changes[0].intent.target_arn
+            self.change.offer_rollback(changes[0].change_id, target.rsplit("/", 1)[-1])
+        result = self.change.press_rollback(self.change.rollback_name)
+        if result is None:
+            if self.change.error is not None:
+                raise self.change.error
+            raise RefusedError("Rollback stayed disabled.", "")
+        if result.status not in ("done", "unchanged"):  # failed, or unknown (pending intent)
+            raise result.error or TrailkitError(result.message)
+        return Step("Rollback", result.changed, result_html(result, "Rollback"), result)
+
+    # -- display ---------------------------------------------------------------------------
+    def html(self) -> str:
+        """A static summary (for notebooks saved without widget state)."""
+        parts = [self.banner._render()]
+        if self._trail is not None:
+            parts.append(f"<div>Trail: <b>{esc(self._trail.name)}</b></div>")
+        if self._report is not None:
+            parts.append(checklist_html(self._report))
+        parts.append(self.change.html())
+        return "".join(parts)
+
+    def _ipython_display_(self) -> None:
+        show(self.layout, self.html(), "<GuidedUpdate>")
+        self.load()
+
+
+def _no_policy_action(repair: Repair) -> PolicyResult:
+    raise InputError("This view was built without a key policy action.", "")

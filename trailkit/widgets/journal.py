@@ -1,0 +1,291 @@
+"""The change journal view: every recorded change, and the rollback of a chosen one."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import ipywidgets as widgets
+
+from trailkit.errors import JournalError, RefusedError, TrailkitError
+from trailkit.journal import Change, Journal, Kind, changes_frame
+from trailkit.update import ApplyResult, PolicyResult
+from trailkit.widgets._common import (
+    Confirm,
+    Step,
+    badge,
+    error_html,
+    esc,
+    note_html,
+    root,
+    set_options,
+    show,
+    spinner_html,
+)
+from trailkit.widgets.change import result_html
+from trailkit.widgets.policy import policy_result_html
+
+__all__ = ["JournalView", "journal_html", "undoable"]
+
+_STATUS_BADGE = {
+    "done": "done",
+    "reconciled-done": "done",
+    "failed": "failed",
+    "pending": "pending",
+    "reconciled-not-applied": "unchanged",
+    "reconciled-changed": "warning",
+}
+_COLUMNS = ["change_id", "time", "kind", "status", "target", "before", "after", "rollback_of"]
+
+
+def _short(value: Any) -> str:
+    if value is None:
+        return "SSE-S3 / none"
+    text = str(value)
+    if text.startswith("arn:") and "/" in text:
+        return text.rsplit(":", 1)[-1]
+    return text
+
+
+def undoable(changes: list[Change]) -> list[Change]:
+    """Applied changes that were not rolled back yet, newest first."""
+    undone = {c.intent.rollback_of for c in changes if c.applied and c.intent.rollback_of}
+    return [c for c in reversed(changes) if c.applied and c.change_id not in undone]
+
+
+def journal_html(changes: list[Change]) -> str:
+    """The journal as an HTML table (status coloured)."""
+    if not changes:
+        return '<div class="tk-hint">The journal is empty: no change was made yet.</div>'
+    head = "".join(f"<th>{esc(c)}</th>" for c in _COLUMNS)
+    body = []
+    for row in changes_frame(changes):
+        target = str(row["target_arn"]).rsplit("/", 1)[-1]
+        cells = {
+            "change_id": f"<code>{esc(row['change_id'])}</code>",
+            "time": esc(row["time"]),
+            "kind": esc(row["kind"]),
+            "status": badge(_STATUS_BADGE.get(row["status"], "info"), row["status"]),
+            "target": f'<span title="{esc(row["target_arn"])}">{esc(target)}</span>',
+            "before": esc(_short(row["before"])),
+            "after": esc(_short(row["after"])),
+            "rollback_of": f"<code>{esc(row['rollback_of'])}</code>" if row["rollback_of"] else "",
+        }
+        body.append("<tr>" + "".join(f"<td>{cells[c]}</td>" for c in _COLUMNS) + "</tr>")
+    return (
+        f'<table class="tk-table tk-journal-table"><thead><tr>{head}</tr></thead>'
+        f"<tbody>{''.join(body)}</tbody></table>"
+    )
+
+
+def _label(change: Change) -> str:
+    intent = change.intent
+    target = intent.target_arn.rsplit("/", 1)[-1]
+    if intent.kind is Kind.TRAIL_KEY:
+        what = f"{_short(intent.before)} → {_short(intent.after)}"
+    else:
+        what = "key policy"
+    return f"{change.change_id} · {intent.kind.value} · {target} · {what}"
+
+
+class JournalView:
+    """The recorded changes, with Rollback for a chosen one.
+
+    Parameters
+    ----------
+    journal
+        The change journal (a local file: reading it makes no AWS call).
+    undo
+        ``undo(change_id) -> ApplyResult | PolicyResult``: rolls a trail change back, or
+        restores the policy recorded before a key policy change.
+    demo
+        The demo backend (False: real AWS, where the change id must be typed as well).
+    """
+
+    def __init__(
+        self,
+        journal: Journal,
+        undo: Callable[[str], ApplyResult | PolicyResult] | None = None,
+        *,
+        demo: bool = True,
+    ) -> None:
+        self._journal = journal
+        self._undo = undo
+        self._demo = demo
+        self._changes: list[Change] = []
+        self._result: ApplyResult | PolicyResult | None = None
+        self._busy = False
+        self._error: BaseException | None = None
+        self._w_table = widgets.HTML()
+        self._w_table.add_class("tk-journal")
+        self._w_problems = widgets.HTML()
+        self._w_select = widgets.Dropdown(
+            options=[], layout=widgets.Layout(width="min(760px, 100%)")
+        )
+        self._w_select.add_class("tk-journal-select")
+        self._w_select.observe(self._selected, names="value")
+        self._confirm = Confirm(
+            "Roll this change back (restore the state recorded before it)",
+            typed_hint="type the change id to confirm",
+            on_change=self._refresh_buttons,
+        )
+        self._confirm._w_box.add_class("tk-journal-confirm")
+        self._w_confirm = self._confirm._w_box
+        self._w_typed = self._confirm._w_typed
+        self._w_rollback = widgets.Button(
+            description="Roll back the selected change",
+            icon="undo",
+            button_style="warning",
+            disabled=True,
+            layout=widgets.Layout(width="auto", align_self="flex-start"),
+        )
+        self._w_rollback.add_class("tk-journal-rollback")
+        self._w_rollback.on_click(self._do_rollback)
+        self._w_progress = widgets.HTML()
+        self._w_progress.add_class("tk-progress")
+        self._w_result = widgets.HTML()
+        self._w_result.add_class("tk-journal-result")
+        self._w_actions = widgets.VBox(
+            [self._w_select, self._confirm.layout, self._w_rollback, self._w_progress]
+        )
+        self.layout = widgets.VBox(
+            [self._w_problems, self._w_table, self._w_actions, self._w_result]
+        )
+        self.layout.add_class("tk-journal-view")
+        if undo is None:
+            self._w_actions.layout.display = "none"
+        self.refresh()
+
+    @property
+    def value(self) -> list[Change]:
+        """Every recorded change, in the order they were started."""
+        return list(self._changes)
+
+    @property
+    def selected(self) -> str | None:
+        """The change id chosen for rollback."""
+        value: str | None = self._w_select.value
+        return value
+
+    @property
+    def result(self) -> ApplyResult | PolicyResult | None:
+        """The result of the last rollback."""
+        return self._result
+
+    @property
+    def can_rollback(self) -> bool:
+        """True when the rollback button is enabled."""
+        return (
+            self._undo is not None
+            and self.selected is not None
+            and not self._busy
+            and self._confirm.confirmed
+        )
+
+    def refresh(self) -> None:
+        """Read the journal again."""
+        read = self._journal.read()
+        self._changes = self._journal.changes()
+        self._w_problems.value = (
+            note_html(
+                "warn",
+                "Some journal lines could not be read: " + esc("; ".join(read.problems)),
+            )
+            if read.problems
+            else ""
+        )
+        self._w_table.value = (
+            f'<div class="tk-hint">Journal: <code>{esc(self._journal.path)}</code> · '
+            f"{len(self._changes)} change(s)</div>{journal_html(self._changes)}"
+        )
+        options = [(_label(c), c.change_id) for c in undoable(self._changes)]
+        first = "— choose a change to roll back —" if options else "(nothing to roll back)"
+        set_options(self._w_select, [(first, None), *options], None)
+        self._confirm.reset()
+        self._refresh_buttons()
+
+    def select(self, change_id: str | None) -> None:
+        """Choose the change to roll back (None clears)."""
+        self._w_select.value = change_id
+
+    def rollback(self, change_id: str | None) -> Step | None:
+        """Choose ``change_id``, confirm and press Rollback, as the operator would.
+
+        Returns None when ``change_id`` is None.
+
+        Raises
+        ------
+        JournalError
+            No such change, or it cannot be rolled back (failed, or already rolled back).
+        TrailkitError
+            The rollback was refused or failed (the message says why).
+        """
+        if change_id is None:
+            return None
+        offered = {value for _, value in self._w_select.options if value}
+        if change_id not in offered:
+            change = self._journal.get(change_id)  # JournalError when unknown
+            raise JournalError(
+                f"Change {change_id} ({change.status}) cannot be rolled back: it did not take "
+                "effect, or it was rolled back already.",
+                "choose a change from the journal table that is done and not rolled back",
+            )
+        self.select(change_id)
+        self._confirm.confirm(change_id)
+        before = self._result
+        self._w_rollback.click()
+        result = self._result
+        if result is None or result is before:
+            if self._error is not None:
+                raise self._error
+            raise RefusedError(f"The rollback of {change_id} did not run.", "")
+        if result.status not in ("done", "unchanged"):
+            error = getattr(result, "error", None)
+            raise error or TrailkitError(result.message)
+        html = (
+            result_html(result, f"Rollback of {change_id}")
+            if isinstance(result, ApplyResult)
+            else policy_result_html(result)
+        )
+        return Step(f"Rollback of {change_id}", True, html, result)
+
+    def _selected(self, _change: Any = None) -> None:
+        self._confirm.reset()
+        self._confirm.require_typed(None if self._demo or self.selected is None else self.selected)
+        self._refresh_buttons()
+
+    def _refresh_buttons(self) -> None:
+        self._w_rollback.disabled = not self.can_rollback
+
+    def _do_rollback(self, _button: Any = None) -> None:
+        change_id = self.selected
+        if change_id is None or self._undo is None or not self.can_rollback:
+            return
+        self._busy = True
+        self._refresh_buttons()
+        self._w_progress.value = spinner_html(f"Rolling back {change_id} and verifying…")
+        undo = self._undo
+        self._error = None
+        try:
+            result = undo(change_id)
+        except Exception as err:  # shown to the operator, never as a traceback
+            self._error = err
+            self._w_result.value = error_html(err)
+        else:
+            self._result = result
+            self._w_result.value = (
+                result_html(result, f"Rollback of {change_id}")
+                if isinstance(result, ApplyResult)
+                else policy_result_html(result)
+            )
+        finally:
+            self._busy = False
+            self._w_progress.value = ""
+        self.refresh()
+
+    def html(self) -> str:
+        """Table and last result as HTML."""
+        return f"{self._w_table.value}{self._w_result.value}"
+
+    def _ipython_display_(self) -> None:
+        show(root(self.layout), self.html(), f"<JournalView: {len(self._changes)} changes>")

@@ -1,0 +1,232 @@
+"""The trails: a filterable table of the inventory, and a picker for one trail."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import ipywidgets as widgets
+import pandas as pd
+
+from trailkit import tables
+from trailkit.models import Inventory, Trail
+from trailkit.widgets._common import esc, root, set_options, show
+
+__all__ = ["TrailPicker", "TrailsTable"]
+
+_ALL = "(all)"
+#: The columns the table shows (the CSV export keeps all of :data:`tables.TRAIL_COLUMNS`).
+SHOWN_COLUMNS = [
+    "name",
+    "encryption",
+    "key_alias",
+    "key_state",
+    "home_region",
+    "bucket_region",
+    "logging",
+    "multi_region",
+    "organization",
+    "account",
+    "error",
+]
+
+
+class TrailsTable:
+    """Every trail once, encryption highlighted, filtered by region and encryption state.
+
+    Parameters
+    ----------
+    inventory
+        A scan result (:func:`trailkit.scan`).
+    """
+
+    def __init__(self, inventory: Inventory) -> None:
+        self._inventory = inventory
+        self._frame = tables.trails_frame(inventory)
+        regions = sorted({str(r) for r in self._frame["home_region"].dropna()})
+        self._w_region = widgets.Dropdown(
+            options=[_ALL, *regions],
+            value=_ALL,
+            description="Home region",
+            style={"description_width": "initial"},
+            layout=widgets.Layout(width="260px"),
+        )
+        self._w_region.add_class("tk-filter-region")
+        self._w_encryption = widgets.Dropdown(
+            options=[_ALL, "SSE-KMS", "SSE-S3"],
+            value=_ALL,
+            description="Encryption",
+            style={"description_width": "initial"},
+            layout=widgets.Layout(width="220px"),
+        )
+        self._w_encryption.add_class("tk-filter-encryption")
+        self._w_count = widgets.HTML()
+        self._w_count.add_class("tk-trails-count")
+        self._w_table = widgets.HTML()
+        self._w_table.add_class("tk-trails")
+        for w in (self._w_region, self._w_encryption):
+            w.observe(self._render, names="value")
+        self.layout = root(
+            widgets.HBox([self._w_region, self._w_encryption, self._w_count]), self._w_table
+        )
+        self.layout.add_class("tk-trails-table")
+        self._render()
+
+    @property
+    def frame(self) -> pd.DataFrame:
+        """The rows currently shown (all of :data:`tables.TRAIL_COLUMNS`)."""
+        frame = self._frame
+        if self._w_region.value != _ALL:
+            frame = frame[frame["home_region"] == self._w_region.value]
+        if self._w_encryption.value != _ALL:
+            frame = frame[frame["encryption"] == self._w_encryption.value]
+        return frame
+
+    @property
+    def value(self) -> list[Trail]:
+        """The trails currently shown."""
+        arns = set(self.frame["trail_arn"].dropna())
+        return [t for t in self._inventory.trails if t.arn in arns]
+
+    def html(self) -> str:
+        """The shown rows as a styled HTML table."""
+        frame = self.frame
+        hidden = [c for c in frame.columns if c not in SHOWN_COLUMNS]
+        styler = tables.style_trails(frame).hide(axis="index").hide(axis="columns", subset=hidden)
+        styler = styler.format(na_rep="")
+        return f'<div class="tk-table tk-wide">{styler.to_html()}</div>'
+
+    def _render(self, _change: Any = None) -> None:
+        shown, total = len(self.frame), len(self._frame)
+        kms = int((self.frame["encryption"] == "SSE-KMS").sum())
+        self._w_count.value = (
+            f'<div class="tk-hint" style="margin-left:12px">{shown} of {total} rows · '
+            f"{kms} SSE-KMS · {shown - kms} not</div>"
+        )
+        self._w_table.value = self.html()
+
+    def _ipython_display_(self) -> None:
+        show(self.layout, self.html(), f"<TrailsTable: {len(self.frame)} trails>")
+
+
+def trail_label(trail: Trail) -> str:
+    """``name · home region · encryption`` (and ``organization`` when it is one)."""
+    parts = [trail.name, trail.home_region, trail.encryption]
+    if trail.organization:
+        parts.append("organization")
+    if trail.account:
+        parts.append(f"account {trail.account}")
+    return " · ".join(parts)
+
+
+class TrailPicker:
+    """A dropdown of trails; ``value`` is the chosen :class:`Trail` (None until one is chosen).
+
+    Parameters
+    ----------
+    trails
+        The trails to choose from.
+    on_change
+        Called with the new value whenever the choice changes.
+    """
+
+    def __init__(
+        self,
+        trails: Sequence[Trail],
+        on_change: Callable[[Trail | None], None] | None = None,
+    ) -> None:
+        self._on_change = on_change
+        self._quiet = False
+        self._trails = list(trails)
+        self._w_select = widgets.Dropdown(
+            options=self._options(), value=None, layout=widgets.Layout(width="min(640px, 100%)")
+        )
+        self._w_select.add_class("tk-trail-select")
+        self._w_select.observe(self._changed, names="value")
+        self._w_info = widgets.HTML()
+        self._w_info.add_class("tk-trail-info")
+        self.layout = widgets.VBox([self._w_select, self._w_info])
+        self.layout.add_class("tk-trail-picker")
+
+    def _options(self) -> list[tuple[str, Trail | None]]:
+        first = "— choose a trail —" if self._trails else "(no trails found)"
+        return [(first, None), *((trail_label(t), t) for t in self._trails)]
+
+    @property
+    def trails(self) -> list[Trail]:
+        """The trails offered."""
+        return list(self._trails)
+
+    @property
+    def value(self) -> Trail | None:
+        """The chosen trail."""
+        value: Trail | None = self._w_select.value
+        return value
+
+    def find(self, name_or_arn: str) -> Trail | None:
+        """The offered trail with this ARN, or the only one with this name."""
+        for t in self._trails:
+            if t.arn == name_or_arn:
+                return t
+        named = [t for t in self._trails if t.name == name_or_arn]
+        return named[0] if len(named) == 1 else None
+
+    def select(self, name_or_arn: str | None) -> Trail | None:
+        """Choose a trail by name or ARN (None clears); returns it, or None if not offered."""
+        trail = self.find(name_or_arn) if name_or_arn else None
+        self._w_select.value = trail
+        return trail
+
+    def set_trails(self, trails: Sequence[Trail]) -> None:
+        """Offer ``trails`` (the choice is cleared)."""
+        self._trails = list(trails)
+        set_options(self._w_select, self._options(), None)
+
+    def add(self, trail: Trail) -> None:
+        """Offer one more trail (e.g. found by ARN outside the regions listed)."""
+        if self.find(trail.arn) is None:
+            self._trails.append(trail)
+            self._quiet = True
+            try:
+                set_options(self._w_select, self._options(), self.value)
+            finally:
+                self._quiet = False
+
+    def replace(self, trail: Trail) -> None:
+        """Swap in a re-read copy of an offered trail (same ARN) without firing ``on_change``."""
+        chosen = self.value
+        self._trails = [trail if t.arn == trail.arn else t for t in self._trails]
+        self._quiet = True
+        try:
+            keep = self.find(chosen.arn) if chosen is not None else None
+            set_options(self._w_select, self._options(), keep)
+        finally:
+            self._quiet = False
+        self._show_info()
+
+    def _show_info(self) -> None:
+        t = self.value
+        if t is None:
+            self._w_info.value = ""
+            return
+        key = f"<code>{esc(t.kms_key_id)}</code>" if t.kms_key_id else "none (SSE-S3)"
+        bucket = f"{esc(t.bucket_name)}" + (
+            f" in {esc(t.bucket_region)}" if t.bucket_region else ""
+        )
+        self._w_info.value = (
+            f'<div class="tk-current">Now: <b>{esc(t.encryption)}</b> · key {key} · '
+            f"bucket {bucket}</div>"
+        )
+
+    def _changed(self, _change: Any = None) -> None:
+        self._show_info()
+        if self._quiet or self._on_change is None:
+            return
+        self._on_change(self.value)
+
+    def _ipython_display_(self) -> None:
+        show(
+            root(self.layout),
+            f"<div>Trail: {esc(self.value.name if self.value else 'none chosen')}</div>",
+            f"<TrailPicker: {self.value.name if self.value else None}>",
+        )
