@@ -699,14 +699,22 @@ def _glob(pattern: str, text: str) -> bool:
     Linear in practice and O(len(pattern) * len(text)) at worst (no regular expressions, so no
     catastrophic backtracking on hostile patterns).
     """
-    if "?" not in pattern:  # fast paths for the usual shapes: "x", "*", "prefix*", "a*b"
-        head, wildcard, tail = pattern.partition("*")
-        if not wildcard:
+    if "?" not in pattern:  # the usual case: only "*", matched with str.find (same answers)
+        parts = pattern.split("*")
+        if len(parts) == 1:
             return pattern == text
-        if "*" not in tail:
-            return (
-                len(text) >= len(head) + len(tail) and text.startswith(head) and text.endswith(tail)
-            )
+        first, last = parts[0], parts[-1]
+        if len(text) < len(first) + len(last):
+            return False
+        if not text.startswith(first) or not text.endswith(last):
+            return False
+        pos, end = len(first), len(text) - len(last)
+        for part in parts[1:-1]:  # leftmost match of each middle part is always safe
+            found = text.find(part, pos, end)
+            if found < 0:
+                return False
+            pos = found + len(part)
+        return True
     p = t = 0
     star = -1
     mark = 0
