@@ -508,6 +508,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     for key, name in names.items():
         row = _row(name, runs[key], baseline_s, bound_s)
         row["key"] = key
+        if key == "no-latency":  # not comparable with runs at --latency-ms
+            row["speedup_vs_baseline"] = row["ratio_to_lower_bound"] = None
         rows.append(row)
     if baseline:
         row = _row("sequential baseline (one call at a time)", baseline, baseline_s, bound_s)

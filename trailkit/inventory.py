@@ -1058,7 +1058,8 @@ class Reader:
             then makes no further API call. (With ``workers=1`` everything is read before the
             scan returns.)
         """
-        self.errors.clear()
+        with self._lock:
+            self.errors.clear()
         with self._reporting(progress):
             info = self._info_f()
             if regions is None:
@@ -1102,7 +1103,8 @@ class Reader:
             replace(enriched[t.arn], seen_in=t.seen_in) if t.arn in enriched else t for t in trails
         ]
         keys = {k: used[k].result() for k in sorted(used)}
-        noted = sorted(dict.fromkeys(self.errors), key=_error_order)
+        with self._lock:
+            noted = sorted(dict.fromkeys(self.errors), key=_error_order)
         return Inventory(
             connection=ident,
             regions=tuple(regions),
