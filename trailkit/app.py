@@ -8,22 +8,28 @@ demo server. Voila shows widgets and outputs only, never code.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import threading
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
-from types import FrameType
 from typing import TextIO
 
-from trailkit.demo import DemoServer, lab_environment, start_demo
+from trailkit.demo import (
+    DemoServer,
+    _exit_code,
+    _free_port,
+    _port_is_free,
+    _say,
+    _stop_process,
+    _stop_signals,
+    lab_environment,
+    start_demo,
+)
 from trailkit.errors import InputError
 from trailkit.session import Connection
 
@@ -33,62 +39,6 @@ _HOST = "127.0.0.1"
 #: The notebook the app serves.
 APP_NOTEBOOK = "02_guided_update.ipynb"
 _LOCAL_OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-_STOP_GRACE_SECONDS = 10.0
-
-
-def _say(out: TextIO, text: str) -> None:
-    out.write(text + "\n")
-    out.flush()
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind((_HOST, 0))
-        return int(sock.getsockname()[1])
-
-
-def _port_is_free(port: int) -> bool:
-    with socket.socket() as sock:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind((_HOST, port))
-        except OSError:
-            return False
-    return True
-
-
-@contextlib.contextmanager
-def _stop_signals(stop: threading.Event) -> Iterator[None]:
-    """While inside, SIGINT and SIGTERM set ``stop`` (main thread only; elsewhere a no-op)."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def handler(signum: int, frame: FrameType | None) -> None:
-        stop.set()
-
-    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        yield
-    finally:
-        for sig, old in previous.items():
-            signal.signal(sig, old)
-
-
-def _stop_process(proc: subprocess.Popen[bytes]) -> int:
-    """SIGTERM, wait, then SIGKILL; returns the exit code."""
-    if proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(timeout=_STOP_GRACE_SECONDS)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-    return int(proc.returncode)
-
-
-def _exit_code(code: int) -> int:
-    return 128 - code if code < 0 else code
 
 
 def notebook_path() -> Path:
