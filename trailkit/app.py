@@ -9,7 +9,6 @@ demo server. Voila shows widgets and outputs only, never code.
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
 import tempfile
@@ -21,14 +20,13 @@ from typing import TextIO
 
 from trailkit.demo import (
     DemoServer,
-    _exit_code,
     _free_port,
     _port_is_free,
     _say,
-    _stop_process,
     _stop_signals,
     lab_environment,
     start_demo,
+    supervise,
 )
 from trailkit.errors import InputError
 from trailkit.session import Connection
@@ -149,21 +147,15 @@ def run_app(
                 cwd=notebook.parent,
                 start_new_session=True,
             )
-            ready = False
-            try:
-                while proc.poll() is None and not stop.is_set():
-                    if not ready and _voila_ready(port):
-                        ready = True
-                        _say(out, f"trailkit app: ready at {url}")
-                        _say(out, "Press Ctrl-C (or send SIGTERM) to stop.")
-                    stop.wait(0.25)
-            finally:
-                code = _stop_process(proc)
-            if stop.is_set():
-                _say(out, "trailkit app: stopped.")
-                return 0 if code in (0, -signal.SIGTERM) else _exit_code(code)
-            _say(out, f"trailkit app: Voila exited with code {code}.")
-            return _exit_code(code)
+            return supervise(
+                proc,
+                stop,
+                lambda: _voila_ready(port),
+                command="app",
+                server_name="Voila",
+                url=url,
+                out=out,
+            )
         finally:
             if server is not None:
                 server.stop()

@@ -1146,6 +1146,38 @@ def _exit_code(code: int) -> int:
     return 128 - code if code < 0 else code
 
 
+def supervise(
+    proc: subprocess.Popen[bytes],
+    stop: threading.Event,
+    ready: Callable[[], bool],
+    *,
+    command: str,
+    server_name: str,
+    url: str,
+    out: TextIO,
+) -> int:
+    """Run a server subprocess until it exits or ``stop`` is set; announce it once ready.
+
+    Used by ``trailkit lab`` (JupyterLab) and ``trailkit app`` (Voila). Returns 0 for a clean
+    stop on request, otherwise the server's exit code (signals as 128 + n).
+    """
+    announced = False
+    try:
+        while proc.poll() is None and not stop.is_set():
+            if not announced and ready():
+                announced = True
+                _say(out, f"trailkit {command}: {server_name} is ready at {url}")
+                _say(out, "Press Ctrl-C (or send SIGTERM) to stop.")
+            stop.wait(0.25)
+    finally:
+        code = _stop_process(proc)
+    if stop.is_set():
+        _say(out, f"trailkit {command}: stopped.")
+        return 0 if code in (0, -signal.SIGTERM) else _exit_code(code)
+    _say(out, f"trailkit {command}: {server_name} exited with code {code}.")
+    return _exit_code(code)
+
+
 def run_lab(
     *,
     aws: bool = False,
@@ -1239,21 +1271,15 @@ def run_lab(
             _say(out, f"trailkit lab: starting JupyterLab on port {port} (notebooks: {root})")
             # Own session: a terminal's Ctrl-C reaches only us, and we stop Jupyter cleanly.
             proc = subprocess.Popen(cmd, env=env, cwd=root, start_new_session=True)
-            ready = False
-            try:
-                while proc.poll() is None and not stop.is_set():
-                    if not ready and _lab_ready(port, token):
-                        ready = True
-                        _say(out, f"trailkit lab: JupyterLab is ready at {url}")
-                        _say(out, "Press Ctrl-C (or send SIGTERM) to stop.")
-                    stop.wait(0.25)
-            finally:
-                code = _stop_process(proc)
-            if stop.is_set():
-                _say(out, "trailkit lab: stopped.")
-                return 0 if code in (0, -signal.SIGTERM) else _exit_code(code)
-            _say(out, f"trailkit lab: JupyterLab exited with code {code}.")
-            return _exit_code(code)
+            return supervise(
+                proc,
+                stop,
+                lambda: _lab_ready(port, token),
+                command="lab",
+                server_name="JupyterLab",
+                url=url,
+                out=out,
+            )
         finally:
             if server is not None:
                 server.stop()
