@@ -20,7 +20,7 @@ from typing import Any
 
 from trailkit.demo import OTHER_ACCOUNT, cloudtrail_bucket_policy, cloudtrail_key_policy
 from trailkit.demo import root_key_policy as _root_key_policy
-from trailkit.models import BucketInfo, KeyInfo, Trail, TrailStatus
+from trailkit.records import BucketInfo, KeyInfo, Trail, TrailStatus
 
 #: The regions of a synthetic estate, in this order (17 commercial regions, then any others).
 REGIONS = (

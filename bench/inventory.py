@@ -52,12 +52,12 @@ from typing import Any
 import botocore.exceptions
 from estate import ACCOUNT, REGIONS, key_records, trail_records
 
-from trailkit.checks import Verdict, rank_candidates
-from trailkit.inventory import Reader
-from trailkit.models import Inventory
+from trailkit.aws.reader import Reader
+from trailkit.aws.session import Connection, ConnectionInfo
+from trailkit.records import Inventory
+from trailkit.rules.checks import Verdict, rank_candidates
 from trailkit.runbook import candidates
-from trailkit.session import Connection, ConnectionInfo
-from trailkit.tables import trails_frame
+from trailkit.ui.tables import trails_frame
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_JSON = HERE / "results" / "inventory.json"

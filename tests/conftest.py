@@ -10,7 +10,7 @@ import pytest
 import requests
 from moto.server import ThreadedMotoServer
 
-from trailkit.session import Connection
+from trailkit.aws.session import Connection
 
 logging.getLogger("werkzeug").setLevel(logging.ERROR)
 

@@ -3,9 +3,9 @@
 Two injectors share one description of the faults (:class:`Fault`) and one decision procedure
 (:class:`FaultInjector`):
 
-* **in process**: :meth:`FaultInjector.install` (one :class:`~trailkit.session.Connection`) or
+* **in process**: :meth:`FaultInjector.install` (one :class:`~trailkit.aws.session.Connection`) or
   :meth:`FaultInjector.patch_connections` (every connection made while a test runs, e.g. by
-  ``trailkit.cli.main``) registers a botocore ``before-send`` handler on each client. The handler
+  ``trailkit.ui.cli.main``) registers a botocore ``before-send`` handler on each client. The handler
   returns a canned :class:`~botocore.awsrequest.AWSResponse` (throttling, HTML 500, access
   denied, expired token, in the service's own wire protocol) or raises botocore's own transport
   errors (connection reset, read timeout). Everything after ``before-send`` is botocore's real
@@ -56,7 +56,7 @@ import botocore.exceptions
 import pytest
 from botocore.awsrequest import AWSResponse
 
-from trailkit.session import Connection
+from trailkit.aws.session import Connection
 
 __all__ = [
     "KINDS",

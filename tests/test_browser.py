@@ -26,12 +26,12 @@ from browser_setup import (
     trailkit_app,
 )
 
-from trailkit.app import app_command, notebook_path, run_app
+from trailkit.aws.session import Connection
+from trailkit.change.journal import Journal
+from trailkit.change.update import read_trail_key
 from trailkit.demo import PLACEHOLDER_CREDENTIAL
+from trailkit.demo.app import app_command, notebook_path, run_app
 from trailkit.errors import InputError
-from trailkit.journal import Journal
-from trailkit.session import Connection
-from trailkit.update import read_trail_key
 
 NOTEBOOK = REPO / "notebooks" / "02_guided_update.ipynb"
 KERNEL_IDLE = """() => {

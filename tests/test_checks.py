@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from trailkit.checks import CATALOGUE, KeyLookup, Severity, preflight, rank_candidates
-from trailkit.keyids import parse_key_id
-from trailkit.models import BucketInfo, KeyInfo, Trail
+from trailkit.records import BucketInfo, KeyInfo, Trail
+from trailkit.rules.checks import CATALOGUE, KeyLookup, Severity, preflight, rank_candidates
+from trailkit.rules.keyids import parse_key_id
 
 MGMT, MEMBER = "111111111111", "222222222222"
 TRAIL_ARN = f"arn:aws:cloudtrail:us-east-1:{MGMT}:trail/org"

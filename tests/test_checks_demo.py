@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 
-from trailkit.cli import main
-from trailkit.inventory import Reader
+from trailkit.aws.reader import Reader
+from trailkit.aws.session import Connection
 from trailkit.runbook import candidates, check
-from trailkit.session import Connection
+from trailkit.ui.cli import main
 
 
 def _key(estate: Any, text: str) -> str:

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from trailkit.cli import main
+from trailkit.ui.cli import main
 
 EXPECTED = {
     # name: (encryption, key alias, key state, bucket region, home region)

@@ -12,11 +12,11 @@ from typing import Any
 
 import pytest
 
+from trailkit.aws.reader import Reader
+from trailkit.aws.session import Connection
 from trailkit.demo import DEMO_REGIONS, cloudtrail_key_policy, root_key_policy
-from trailkit.inventory import Reader
-from trailkit.models import Inventory, Trail
+from trailkit.records import Inventory, Trail
 from trailkit.runbook import candidates
-from trailkit.session import Connection
 
 ACCOUNT = "123456789012"
 SYNTHETIC_REGIONS = ["us-east-1", "eu-west-1", "ap-southeast-2"]

@@ -17,6 +17,7 @@ from typing import Any
 import botocore.exceptions
 import pytest
 
+from trailkit.aws.session import Connection
 from trailkit.demo import (
     DEMO_ACCOUNT,
     DEMO_REGIONS,
@@ -28,7 +29,6 @@ from trailkit.demo import (
     start_demo,
 )
 from trailkit.errors import InputError
-from trailkit.session import Connection
 
 REPO = Path(__file__).resolve().parent.parent
 

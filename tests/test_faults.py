@@ -22,17 +22,17 @@ from faults import (  # noqa: F401  (faults_fixture, quick_backoff_fixture: pyte
     quick_backoff_fixture,
 )
 
-from trailkit.cli import main
+from trailkit.aws.reader import Reader, scan
+from trailkit.aws.session import Connection
+from trailkit.change.journal import Journal
+from trailkit.change.update import apply, put_key_policy, read_key_policy, read_trail_key
 from trailkit.demo import DEMO_REGIONS
 from trailkit.errors import RefusedError
-from trailkit.inventory import Reader, scan
-from trailkit.journal import Journal
-from trailkit.plan import plan_change
+from trailkit.rules.plan import plan_change
 from trailkit.runbook import check
-from trailkit.session import Connection
-from trailkit.tables import inventory_records
-from trailkit.update import apply, put_key_policy, read_key_policy, read_trail_key
-from trailkit.widgets import ConnectionBanner
+from trailkit.ui.cli import main
+from trailkit.ui.tables import inventory_records
+from trailkit.ui.widgets import ConnectionBanner
 
 REGIONS = ",".join(DEMO_REGIONS)
 TESTS = Path(__file__).resolve().parent
@@ -142,7 +142,7 @@ def test_retries_give_up_after_max_attempts_with_a_clear_error(
 def test_moto_style_html_500s_are_retried_too(demo: Any, quick_backoff: None) -> None:
     """moto's own internal error page (``<!doctype html>``) on the XML services (STS, EC2, S3):
     botocore cannot parse it and would neither retry it nor raise a BotoCoreError (a traceback);
-    trailkit.session turns it into a plain HTTP 500, which is retried."""
+    trailkit.aws.session turns it into a plain HTTP 500, which is retried."""
     endpoint, _ = demo
     expected = _baseline(demo, None)
     faults = FaultInjector(seed=5).add("html-500", services={"sts"}, calls=frozenset({1}))
@@ -487,12 +487,12 @@ def test_a_fault_during_a_key_policy_change_is_journaled_as_what_happened(
 _CRASH = textwrap.dedent(
     """
     import os, sys
-    from trailkit.inventory import Reader
-    from trailkit.journal import Journal
-    from trailkit.plan import plan_change
+    from trailkit.aws.reader import Reader
+    from trailkit.change.journal import Journal
+    from trailkit.rules.plan import plan_change
     from trailkit.runbook import check
-    from trailkit.session import Connection
-    from trailkit.update import apply
+    from trailkit.aws.session import Connection
+    from trailkit.change.update import apply
 
     endpoint, path, where = sys.argv[1:4]
     conn = Connection(endpoint_url=endpoint, region="us-east-1")

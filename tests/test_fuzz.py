@@ -13,15 +13,15 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from trailkit.checks import CATALOGUE, check_policy
-from trailkit.cli import main
+from trailkit.aws.reader import Reader
+from trailkit.aws.session import Connection
+from trailkit.change.journal import Journal, Kind, Phase
 from trailkit.errors import InputError, KeyIdError
-from trailkit.inventory import Reader
-from trailkit.journal import Journal, Kind, Phase
-from trailkit.keyids import parse_key_id
-from trailkit.models import BucketInfo, KeyInfo, Trail
+from trailkit.records import BucketInfo, KeyInfo, Trail
+from trailkit.rules.checks import CATALOGUE, check_policy
+from trailkit.rules.keyids import parse_key_id
 from trailkit.runbook import check
-from trailkit.session import Connection
+from trailkit.ui.cli import main
 
 FIXTURES = [HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
 ACCOUNT = "123456789012"

@@ -9,8 +9,8 @@ import pytest
 from botocore.stub import Stubber
 
 from tests.conftest import fail_call
-from trailkit.inventory import Reader, scan
-from trailkit.session import Connection
+from trailkit.aws.reader import Reader, scan
+from trailkit.aws.session import Connection
 
 ACCOUNT = "123456789012"
 BUCKET_POLICY = {
@@ -227,7 +227,7 @@ def _meta(key_id: str, arn: str) -> dict[str, Any]:
 
 
 def _info() -> Any:
-    from trailkit.session import ConnectionInfo
+    from trailkit.aws.session import ConnectionInfo
 
     return ConnectionInfo(
         account=ACCOUNT,

@@ -17,9 +17,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import trailkit.journal as journal_mod
-from trailkit.errors import InputError, JournalError, NotFound, TrailkitError
-from trailkit.journal import (
+import trailkit.change.journal as journal_mod
+from trailkit.change.journal import (
     JOURNAL_ENV,
     MAX_LINE_BYTES,
     Change,
@@ -31,6 +30,7 @@ from trailkit.journal import (
     default_path,
     reconcile,
 )
+from trailkit.errors import InputError, JournalError, NotFound, TrailkitError
 
 ACCOUNT = "111122223333"
 TRAIL = f"arn:aws:cloudtrail:us-east-1:{ACCOUNT}:trail/main"

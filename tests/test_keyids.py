@@ -1,4 +1,4 @@
-"""Tests for trailkit.keyids: every accepted form, every partition, and every specific error."""
+"""Tests for trailkit.rules.keyids: every accepted form, every partition, every specific error."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from trailkit.errors import InputError, KeyIdError, TrailkitError
-from trailkit.keyids import (
+from trailkit.rules.keyids import (
     ACCEPTED_FORMS,
     KNOWN_PARTITIONS,
     Arn,

@@ -18,12 +18,12 @@ import nbformat
 import papermill
 import pytest
 
+from trailkit.aws.reader import Reader
+from trailkit.aws.session import Connection
+from trailkit.change.journal import Journal
+from trailkit.change.update import read_trail_key
 from trailkit.demo import DEMO_REGIONS, PLACEHOLDER_CREDENTIAL
-from trailkit.inventory import Reader
-from trailkit.journal import Journal
 from trailkit.runbook import check
-from trailkit.session import Connection
-from trailkit.update import read_trail_key
 
 REPO = Path(__file__).resolve().parent.parent
 NOTEBOOKS = REPO / "notebooks"

@@ -1,4 +1,4 @@
-"""Tests for trailkit.policy: the KMS key policy evaluator.
+"""Tests for trailkit.rules.policy: the KMS key policy evaluator.
 
 The good policies are the ones the CloudTrail user guide publishes ("Default KMS key policy
 created in CloudTrail console", "Configure AWS KMS key policies for CloudTrail"); each broken
@@ -18,8 +18,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from trailkit import policy as pol
-from trailkit.policy import (
+from trailkit.rules import policy as pol
+from trailkit.rules.policy import (
     ConditionFailure,
     Decision,
     Evaluation,

@@ -11,15 +11,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from trailkit.cli import main
+from trailkit.aws.reader import Reader
+from trailkit.aws.session import Connection
+from trailkit.change.journal import Journal
+from trailkit.change.update import put_key_policy, read_key_policy, restore_policy
 from trailkit.errors import RefusedError
-from trailkit.inventory import Reader
-from trailkit.journal import Journal
-from trailkit.models import BucketInfo, KeyInfo, Trail
-from trailkit.repair import MAX_POLICY_BYTES, plan_repair
+from trailkit.records import BucketInfo, KeyInfo, Trail
+from trailkit.rules.repair import MAX_POLICY_BYTES, plan_repair
 from trailkit.runbook import check, plan_policy_repair
-from trailkit.session import Connection
-from trailkit.update import put_key_policy, read_key_policy, restore_policy
+from trailkit.ui.cli import main
 
 # trail, key that fails a policy check, the codes it fails
 BROKEN = [

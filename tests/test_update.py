@@ -10,14 +10,21 @@ from typing import Any
 import pytest
 from botocore.stub import Stubber
 
-from trailkit.cli import main
+from trailkit.aws.reader import Reader
+from trailkit.aws.session import Connection
+from trailkit.change.journal import Journal, Kind
+from trailkit.change.update import (
+    apply,
+    apply_many,
+    disable,
+    read_trail_key,
+    rollback,
+    verify_delivery,
+)
 from trailkit.errors import RefusedError
-from trailkit.inventory import Reader
-from trailkit.journal import Journal, Kind
-from trailkit.plan import plan_change
+from trailkit.rules.plan import plan_change
 from trailkit.runbook import check
-from trailkit.session import Connection
-from trailkit.update import apply, apply_many, disable, read_trail_key, rollback, verify_delivery
+from trailkit.ui.cli import main
 
 
 @pytest.fixture

@@ -1,7 +1,7 @@
 """The notebook widgets, headless: set ``_w_...`` values, click, assert on domain results and HTML.
 
 Domain objects come from the demo estate (conftest's moto server); the tests that change it use
-``demo_rw``. Actions are either the real change engine (``trailkit.notebook.Actions``) or
+``demo_rw``. Actions are either the real change engine (``trailkit.ui.notebook.Actions``) or
 recording fakes, when what matters is whether the widget calls them at all.
 """
 
@@ -14,17 +14,17 @@ from typing import Any
 
 import pytest
 
-from trailkit.checks import VerdictKind
+from trailkit.aws.reader import Reader
+from trailkit.aws.session import Connection
+from trailkit.change.journal import Journal
+from trailkit.change.update import ApplyResult, read_trail_key
 from trailkit.demo import DEMO_REGIONS
 from trailkit.errors import RefusedError
-from trailkit.inventory import Reader
-from trailkit.journal import Journal
-from trailkit.notebook import Actions, bulk_update, guided_update, journal_view, key_policy
-from trailkit.plan import Plan, plan_change
+from trailkit.rules.checks import VerdictKind
+from trailkit.rules.plan import Plan, plan_change
 from trailkit.runbook import candidates, check, plan_policy_repair
-from trailkit.session import Connection
-from trailkit.update import ApplyResult, read_trail_key
-from trailkit.widgets import (
+from trailkit.ui.notebook import Actions, bulk_update, guided_update, journal_view, key_policy
+from trailkit.ui.widgets import (
     ChangePanel,
     Checklist,
     ConnectionBanner,
@@ -34,8 +34,8 @@ from trailkit.widgets import (
     TrailPicker,
     TrailsTable,
 )
-from trailkit.widgets.checklist import checklist_html
-from trailkit.widgets.keys import DISABLE
+from trailkit.ui.widgets.checklist import checklist_html
+from trailkit.ui.widgets.keys import DISABLE
 
 GOOD = "alias/cloudtrail-good"
 DENY = "alias/explicit-deny"

@@ -5,7 +5,7 @@ from what would be written (a test runs it).
 
 Rules for every notebook: the first code cell is tagged ``parameters`` (papermill), then about
 one package call per cell; no boto3, no loops, no function definitions, no lambdas. Whatever
-orchestration a notebook needs lives in ``trailkit.notebook`` and ``trailkit.widgets``.
+orchestration a notebook needs lives in ``trailkit.ui.notebook`` and ``trailkit.ui.widgets``.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parent.parent
 Cell = tuple[str, str] | tuple[str, str, list[str]]
 NOTEBOOKS: dict[str, list[Cell]] = {}
 
-_IMPORTS = "import trailkit as tk\nfrom trailkit import notebook"
+_IMPORTS = "import trailkit as tk\nfrom trailkit.ui import notebook"
 _CONNECT = "conn = tk.connect(profile=profile, endpoint_url=endpoint_url)"
 _JOURNAL = "journal = notebook.open_journal(journal_path)"
 _WHERE = (

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from trailkit.cli import main
+from trailkit.ui.cli import main
 
 if __name__ == "__main__":
     sys.exit(main())

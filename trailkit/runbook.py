@@ -1,6 +1,6 @@
 """The operations a runbook performs, shared by the command line and the notebooks.
 
-Each function takes a :class:`~trailkit.inventory.Reader` (which holds the connection and what
+Each function takes a :class:`~trailkit.aws.reader.Reader` (which holds the connection and what
 it has read) and returns domain objects; nothing here prints.
 """
 
@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from trailkit.checks import KeyLookup, Report, Verdict, preflight, rank_candidates
+from trailkit.aws.reader import Reader
 from trailkit.errors import InputError, KeyIdError, NotFound, RefusedError
-from trailkit.inventory import Reader
-from trailkit.keyids import parse_key_id
-from trailkit.models import Trail
-from trailkit.repair import Repair, plan_repair
+from trailkit.records import Trail
+from trailkit.rules.checks import KeyLookup, Report, Verdict, preflight, rank_candidates
+from trailkit.rules.keyids import parse_key_id
+from trailkit.rules.repair import Repair, plan_repair
 
 __all__ = ["candidates", "check", "plan_policy_repair"]
 

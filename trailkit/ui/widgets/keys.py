@@ -7,11 +7,11 @@ from typing import Any
 
 import ipywidgets as widgets
 
-from trailkit.checks import Verdict, VerdictKind
 from trailkit.errors import KeyIdError, TrailkitError
-from trailkit.keyids import parse_key_id
-from trailkit.models import Trail
-from trailkit.widgets._common import (
+from trailkit.records import Trail
+from trailkit.rules.checks import Verdict, VerdictKind
+from trailkit.rules.keyids import parse_key_id
+from trailkit.ui.widgets._common import (
     badge,
     error_html,
     esc,

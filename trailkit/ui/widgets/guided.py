@@ -1,7 +1,7 @@
 """The guided update: connection, trail, key, checklist, key policy, plan, apply, verify, rollback.
 
 One composite for notebook ``02_guided_update`` and the Voila app. It reads through a
-:class:`~trailkit.inventory.Reader` (the runbook functions) and changes AWS only through the
+:class:`~trailkit.aws.reader.Reader` (the runbook functions) and changes AWS only through the
 injected actions. The headless methods (:meth:`GuidedUpdate.choose`, :meth:`~GuidedUpdate.apply`,
 ...) drive the same widgets the operator uses, so a papermill run takes exactly the path a click
 takes, enable/disable rules included.
@@ -15,15 +15,15 @@ from typing import Any
 import ipywidgets as widgets
 
 from trailkit import runbook
-from trailkit.checks import Report, Verdict
+from trailkit.aws.reader import Reader
+from trailkit.change.journal import Journal, Kind
+from trailkit.change.update import ApplyResult, Delivery, PolicyResult
 from trailkit.errors import InputError, JournalError, RefusedError, TrailkitError
-from trailkit.inventory import Reader
-from trailkit.journal import Journal, Kind
-from trailkit.models import Trail
-from trailkit.plan import Plan, plan_change
-from trailkit.repair import Repair
-from trailkit.update import ApplyResult, Delivery, PolicyResult
-from trailkit.widgets._common import (
+from trailkit.records import Trail
+from trailkit.rules.checks import Report, Verdict
+from trailkit.rules.plan import Plan, plan_change
+from trailkit.rules.repair import Repair
+from trailkit.ui.widgets._common import (
     Step,
     badge,
     error_html,
@@ -35,13 +35,13 @@ from trailkit.widgets._common import (
     show,
     spinner_html,
 )
-from trailkit.widgets.banner import ConnectionBanner
-from trailkit.widgets.change import ChangePanel, result_html
-from trailkit.widgets.checklist import Checklist, checklist_html
-from trailkit.widgets.journal import JournalView, undoable
-from trailkit.widgets.keys import KeyChoice, KeyPicker, choice_text
-from trailkit.widgets.policy import PolicyPanel, policy_result_html
-from trailkit.widgets.trails import TrailPicker
+from trailkit.ui.widgets.banner import ConnectionBanner
+from trailkit.ui.widgets.change import ChangePanel, result_html
+from trailkit.ui.widgets.checklist import Checklist, checklist_html
+from trailkit.ui.widgets.journal import JournalView, undoable
+from trailkit.ui.widgets.keys import KeyChoice, KeyPicker, choice_text
+from trailkit.ui.widgets.policy import PolicyPanel, policy_result_html
+from trailkit.ui.widgets.trails import TrailPicker
 
 __all__ = ["GuidedUpdate"]
 
@@ -59,14 +59,14 @@ class GuidedUpdate:
     journal
         The change journal (shown at the end; the source of a headless rollback).
     apply
-        ``apply(plan) -> ApplyResult`` (``trailkit.update.apply``, confirmed, journaled).
+        ``apply(plan) -> ApplyResult`` (``trailkit.change.update.apply``, confirmed, journaled).
     rollback
         ``rollback(change_id) -> ApplyResult`` (plan the rollback and apply it).
     apply_policy
-        ``apply_policy(repair) -> PolicyResult`` (``trailkit.update.put_key_policy``); None
+        ``apply_policy(repair) -> PolicyResult`` (``trailkit.change.update.put_key_policy``); None
         hides the key policy step.
     verify
-        ``verify(trail) -> Delivery`` (``trailkit.update.verify_delivery``).
+        ``verify(trail) -> Delivery`` (``trailkit.change.update.verify_delivery``).
     trails
         The trails to offer (default: every trail the reader finds in ``regions``).
     regions

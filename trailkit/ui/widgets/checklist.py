@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import ipywidgets as widgets
 
-from trailkit.checks import Finding, Report, Severity, VerdictKind
-from trailkit.widgets._common import esc, root, show
+from trailkit.rules.checks import Finding, Report, Severity, VerdictKind
+from trailkit.ui.widgets._common import esc, root, show
 
 __all__ = ["Checklist", "checklist_html", "passed_checks"]
 

@@ -12,10 +12,9 @@ from datetime import datetime
 from types import MappingProxyType
 from typing import Any
 
-from trailkit.session import ConnectionInfo
-
 __all__ = [
     "BucketInfo",
+    "ConnectionInfo",
     "Inventory",
     "KeyInfo",
     "ScanError",
@@ -39,6 +38,42 @@ def arn_region(arn: str) -> str:
 def arn_account(arn: str) -> str:
     """The account field of an ARN ('' when absent)."""
     return _arn_field(arn, 4)
+
+
+@dataclass(frozen=True)
+class ConnectionInfo:
+    """Who and where: shown at the top of every view before anything is changed."""
+
+    account: str
+    caller_arn: str
+    endpoint: str
+    region: str
+    demo: bool
+    profile: str | None = None
+
+    @property
+    def backend(self) -> str:
+        """``"demo"`` for the local demo AWS, ``"aws"`` for real AWS."""
+        return "demo" if self.demo else "aws"
+
+    def header(self) -> str:
+        """One line for the top of a table or log."""
+        kind = "DEMO (local moto server)" if self.demo else "REAL AWS"
+        return (
+            f"{kind} · account {self.account} · caller {self.caller_arn} · "
+            f"endpoint {self.endpoint} · region {self.region}"
+        )
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready form (never contains credentials)."""
+        return {
+            "account": self.account,
+            "caller_arn": self.caller_arn,
+            "endpoint": self.endpoint,
+            "region": self.region,
+            "backend": self.backend,
+            "profile": self.profile,
+        }
 
 
 @dataclass(frozen=True)

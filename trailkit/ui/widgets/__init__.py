@@ -21,16 +21,16 @@ GuidedUpdate       the whole runbook for one trail, wired (notebook 02 and the V
 
 from __future__ import annotations
 
-from trailkit.widgets._common import Step
-from trailkit.widgets.banner import ConnectionBanner
-from trailkit.widgets.bulk import BulkUpdate
-from trailkit.widgets.change import ChangePanel
-from trailkit.widgets.checklist import Checklist
-from trailkit.widgets.guided import GuidedUpdate
-from trailkit.widgets.journal import JournalView
-from trailkit.widgets.keys import KeyPicker
-from trailkit.widgets.policy import PolicyPanel
-from trailkit.widgets.trails import TrailPicker, TrailsTable
+from trailkit.ui.widgets._common import Step
+from trailkit.ui.widgets.banner import ConnectionBanner
+from trailkit.ui.widgets.bulk import BulkUpdate
+from trailkit.ui.widgets.change import ChangePanel
+from trailkit.ui.widgets.checklist import Checklist
+from trailkit.ui.widgets.guided import GuidedUpdate
+from trailkit.ui.widgets.journal import JournalView
+from trailkit.ui.widgets.keys import KeyPicker
+from trailkit.ui.widgets.policy import PolicyPanel
+from trailkit.ui.widgets.trails import TrailPicker, TrailsTable
 
 __all__ = [
     "BulkUpdate",

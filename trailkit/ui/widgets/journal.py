@@ -7,10 +7,10 @@ from typing import Any
 
 import ipywidgets as widgets
 
+from trailkit.change.journal import Change, Journal, Kind, changes_frame
+from trailkit.change.update import ApplyResult, PolicyResult
 from trailkit.errors import JournalError, RefusedError, TrailkitError
-from trailkit.journal import Change, Journal, Kind, changes_frame
-from trailkit.update import ApplyResult, PolicyResult
-from trailkit.widgets._common import (
+from trailkit.ui.widgets._common import (
     Confirm,
     Step,
     badge,
@@ -22,8 +22,8 @@ from trailkit.widgets._common import (
     show,
     spinner_html,
 )
-from trailkit.widgets.change import result_html
-from trailkit.widgets.policy import policy_result_html
+from trailkit.ui.widgets.change import result_html
+from trailkit.ui.widgets.policy import policy_result_html
 
 __all__ = ["JournalView", "journal_html", "undoable"]
 

@@ -6,7 +6,8 @@ statements *appended*. It never removes or edits a statement (a property test ch
 refuses when the policy has no statement that lets the account administer the key (KMS would
 refuse or lock the account out), refuses when an explicit Deny is the problem (only its owner
 may narrow it), and stays under KMS's policy size limit. Sending it is the write layer's job
-(:func:`trailkit.update.put_key_policy`), which never sets ``BypassPolicyLockoutSafetyCheck``.
+(:func:`trailkit.change.update.put_key_policy`), which never sets
+``BypassPolicyLockoutSafetyCheck``.
 """
 
 from __future__ import annotations
@@ -19,10 +20,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from trailkit import policy as pol
-from trailkit.checks import check_policy
 from trailkit.errors import InputError, RefusedError
-from trailkit.models import KeyInfo, Trail
+from trailkit.records import KeyInfo, Trail
+from trailkit.rules import policy as pol
+from trailkit.rules.checks import check_policy
 
 __all__ = ["MAX_POLICY_BYTES", "Repair", "plan_repair"]
 

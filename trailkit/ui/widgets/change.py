@@ -7,9 +7,9 @@ from typing import Any
 
 import ipywidgets as widgets
 
-from trailkit.plan import Plan
-from trailkit.update import ApplyResult
-from trailkit.widgets._common import (
+from trailkit.change.update import ApplyResult
+from trailkit.rules.plan import Plan
+from trailkit.ui.widgets._common import (
     Confirm,
     badge,
     error_html,
@@ -76,7 +76,7 @@ class ChangePanel:
     Parameters
     ----------
     apply
-        ``apply(plan) -> ApplyResult``: sends the change (``trailkit.update.apply`` with a
+        ``apply(plan) -> ApplyResult``: sends the change (``trailkit.change.update.apply`` with a
         journal and ``confirmed=True``).
     rollback
         ``rollback(change_id) -> ApplyResult``: undoes a recorded change.

@@ -8,9 +8,9 @@ from typing import Any
 import ipywidgets as widgets
 import pandas as pd
 
-from trailkit import tables
-from trailkit.models import Inventory, Trail
-from trailkit.widgets._common import esc, root, set_options, show
+from trailkit.records import Inventory, Trail
+from trailkit.ui import tables
+from trailkit.ui.widgets._common import esc, root, set_options, show
 
 __all__ = ["TrailPicker", "TrailsTable"]
 

@@ -3,8 +3,9 @@
 Three layers, each usable on its own:
 
 * :class:`DemoServer` runs moto's HTTP server on ``127.0.0.1`` inside this process.
-* :func:`seed_demo` builds the demo estate through an ordinary :class:`~trailkit.session.Connection`
-  (so it works against any moto endpoint) and returns a :class:`DemoEstate` that says what it made.
+* :func:`seed_demo` builds the demo estate through an ordinary
+  :class:`~trailkit.aws.session.Connection` (so it works against any moto endpoint) and returns
+  a :class:`DemoEstate` that says what it made.
 * :func:`run_demo` and :func:`run_lab` are what ``trailkit demo`` and ``trailkit lab`` run.
 
 The estate (two accounts, four regions) is built to exercise every pre-check of the product::
@@ -58,8 +59,8 @@ from typing import Any, TextIO
 
 import botocore.exceptions
 
+from trailkit.aws.session import DEMO_ACCOUNT, Connection
 from trailkit.errors import InputError
-from trailkit.session import DEMO_ACCOUNT, Connection
 
 __all__ = [
     "DEMO_ACCOUNT",
@@ -135,9 +136,9 @@ def patch_moto() -> None:
       configuration (``MultiRegionKeyType`` ``REPLICA``; the list of replicas stays shared, as in
       AWS), and starts without aliases or grants.
     * Multi-Region key ids are ``mrk-`` and a hyphenated UUID in moto, but ``mrk-`` and 32 hex
-      digits in AWS (which :mod:`trailkit.keyids` insists on). After the patch they are AWS-shaped
-      and moto accepts them as bare key ids. (This also keeps them at 36 characters, the length
-      moto's ciphertext header has room for.)
+      digits in AWS (which :mod:`trailkit.rules.keyids` insists on). After the patch they are
+      AWS-shaped and moto accepts them as bare key ids. (This also keeps them at 36 characters,
+      the length moto's ciphertext header has room for.)
     * Every key gets an RSA private key at creation (~30 ms each, even symmetric keys); after the
       patch it is made the first time Sign, Verify or GetPublicKey needs it.
     """
@@ -1041,7 +1042,7 @@ def _credentials_configured(env: Mapping[str, str]) -> bool:
 
 def _source_root() -> Path | None:
     """The repository root when trailkit runs from a source checkout (else ``None``)."""
-    root = Path(__file__).resolve().parent.parent
+    root = Path(__file__).resolve().parents[2]
     if (root / "pyproject.toml").is_file() and "site-packages" not in root.parts:
         return root
     return None
@@ -1115,7 +1116,7 @@ def lab_environment(
 
 
 def _default_notebook_dir() -> Path:
-    packaged = Path(__file__).resolve().parent.parent / "notebooks"
+    packaged = Path(__file__).resolve().parents[2] / "notebooks"
     return packaged if packaged.is_dir() else Path.cwd()
 
 

@@ -29,14 +29,14 @@ from typing import Any
 import botocore.exceptions
 import botocore.validate
 
+from trailkit.aws.reader import Reader
+from trailkit.aws.session import Connection
+from trailkit.change.journal import Change, Journal, Kind, Phase, Record, reconcile
 from trailkit.errors import InputError, RefusedError, TrailkitError, translate
-from trailkit.inventory import Reader
-from trailkit.journal import Change, Journal, Kind, Phase, Record, reconcile
-from trailkit.models import Trail, TrailStatus
 from trailkit.permissions import requires
-from trailkit.plan import Plan, plan_change
+from trailkit.records import Trail, TrailStatus
+from trailkit.rules.plan import Plan, plan_change
 from trailkit.runbook import check
-from trailkit.session import Connection
 
 __all__ = [
     "ApplyResult",
@@ -205,7 +205,7 @@ def apply(
     conn
         The connection (its identity is journaled).
     plan
-        From :func:`trailkit.plan.plan_change`.
+        From :func:`trailkit.rules.plan.plan_change`.
     journal
         Where the intent and outcome are recorded.
     confirmed

@@ -18,6 +18,7 @@ import urllib.request
 from pathlib import Path
 from typing import TextIO
 
+from trailkit.aws.session import Connection
 from trailkit.demo import (
     DemoServer,
     _free_port,
@@ -29,7 +30,6 @@ from trailkit.demo import (
     supervise,
 )
 from trailkit.errors import InputError
-from trailkit.session import Connection
 
 __all__ = ["APP_NOTEBOOK", "app_command", "notebook_path", "run_app"]
 
@@ -41,8 +41,11 @@ _LOCAL_OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 def notebook_path() -> Path:
     """Where notebook 02 is: the repository's ``notebooks/`` (source checkout or install)."""
-    here = Path(__file__).resolve().parent
-    for candidate in (here.parent / "notebooks" / APP_NOTEBOOK, here / "notebooks" / APP_NOTEBOOK):
+    package = Path(__file__).resolve().parents[1]
+    for candidate in (
+        package.parent / "notebooks" / APP_NOTEBOOK,
+        package / "notebooks" / APP_NOTEBOOK,
+    ):
         if candidate.is_file():
             return candidate
     raise InputError(

@@ -15,7 +15,6 @@ import os
 import re
 import threading
 from collections import Counter
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlparse
 
@@ -25,6 +24,7 @@ import botocore.exceptions
 
 from trailkit.errors import ConnectionFailed, InputError, TrailkitError, translate
 from trailkit.permissions import requires
+from trailkit.records import ConnectionInfo
 
 __all__ = ["DEMO_ACCOUNT", "Connection", "ConnectionInfo", "connect"]
 
@@ -35,42 +35,6 @@ _LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1", "0.0.0.0"}  # noqa: S104
 RETRY_MODES = ("standard", "adaptive", "legacy")
 #: us-east-1, eu-central-2, us-gov-west-1, cn-north-1, us-iso-east-1, ...
 _REGION = re.compile(r"[a-z]{2}(-[a-z]+)+-[0-9]{1,2}\Z")
-
-
-@dataclass(frozen=True)
-class ConnectionInfo:
-    """Who and where: shown at the top of every view before anything is changed."""
-
-    account: str
-    caller_arn: str
-    endpoint: str
-    region: str
-    demo: bool
-    profile: str | None = None
-
-    @property
-    def backend(self) -> str:
-        """``"demo"`` for the local demo AWS, ``"aws"`` for real AWS."""
-        return "demo" if self.demo else "aws"
-
-    def header(self) -> str:
-        """One line for the top of a table or log."""
-        kind = "DEMO (local moto server)" if self.demo else "REAL AWS"
-        return (
-            f"{kind} · account {self.account} · caller {self.caller_arn} · "
-            f"endpoint {self.endpoint} · region {self.region}"
-        )
-
-    def as_dict(self) -> dict[str, Any]:
-        """JSON-ready form (never contains credentials)."""
-        return {
-            "account": self.account,
-            "caller_arn": self.caller_arn,
-            "endpoint": self.endpoint,
-            "region": self.region,
-            "backend": self.backend,
-            "profile": self.profile,
-        }
 
 
 def _is_local(endpoint: str | None) -> bool:

@@ -8,10 +8,10 @@ from typing import Any
 
 import ipywidgets as widgets
 
+from trailkit.change.update import PolicyResult
 from trailkit.errors import RefusedError, TrailkitError
-from trailkit.repair import Repair
-from trailkit.update import PolicyResult
-from trailkit.widgets._common import (
+from trailkit.rules.repair import Repair
+from trailkit.ui.widgets._common import (
     Confirm,
     Step,
     badge,
@@ -71,7 +71,7 @@ class PolicyPanel:
     ----------
     apply
         ``apply(repair) -> PolicyResult``: sends the repaired policy
-        (``trailkit.update.put_key_policy`` with a journal and ``confirmed=True``).
+        (``trailkit.change.update.put_key_policy`` with a journal and ``confirmed=True``).
     repair
         The repair to show first (``trailkit.runbook.plan_policy_repair``), if any.
     demo

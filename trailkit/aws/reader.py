@@ -1,8 +1,8 @@
 """The read layer: the only place that lists and describes AWS resources.
 
 Every function declares the IAM actions it needs (:func:`trailkit.permissions.requires`) and turns
-raw responses into the records of :mod:`trailkit.models`. A region or call that fails becomes a
-:class:`~trailkit.models.ScanError` that is shown, never a crash and never a silently smaller
+raw responses into the records of :mod:`trailkit.records`. A region or call that fails becomes a
+:class:`~trailkit.records.ScanError` that is shown, never a crash and never a silently smaller
 table.
 
 How the reads are scheduled
@@ -14,7 +14,7 @@ A :class:`Reader` asks AWS only what the answer needs, and as early as it can:
   Every read is *single-flight*: a second request for something already being read waits for the
   first instead of asking again. Results are cached for the life of the reader (a notebook
   session); :meth:`Reader.refresh` forgets them. A call that fails is reported (a
-  :class:`~trailkit.models.ScanError`); a listing or description that failed is asked again next
+  :class:`~trailkit.records.ScanError`); a listing or description that failed is asked again next
   time, a bucket or key policy that could not be read stays cached as such until ``refresh``.
 * **Cheap filters first.** A candidate key whose alias is ``alias/aws/...`` (AWS managed) is not
   described at all; ``GetKeyPolicy`` is read only for candidate keys that pass the cheap filters of
@@ -33,7 +33,7 @@ A :class:`Reader` asks AWS only what the answer needs, and as early as it can:
   candidate keys, a key's policy before the next key's description so that bucket regions
   complete one after another. ``workers=1`` runs every call in the calling thread, one at a time.
 * **Throttling slows, never fails.** Retries are botocore's (``standard`` or ``adaptive`` mode,
-  see :class:`trailkit.session.Connection`); ``Connection.calls`` counts each API call once by
+  see :class:`trailkit.aws.session.Connection`); ``Connection.calls`` counts each API call once by
   ``"service:Operation"``, retries excluded.
 """
 
@@ -54,10 +54,10 @@ from typing import Any, TypeVar, cast
 
 import botocore.exceptions
 
-from trailkit.checks import KeyLookup
+from trailkit.aws.session import Connection, ConnectionInfo
 from trailkit.errors import AccessDenied, AwsError, InputError, NotFound, TrailkitError, translate
-from trailkit.keyids import KeyRef
-from trailkit.models import (
+from trailkit.permissions import requires
+from trailkit.records import (
     BucketInfo,
     Inventory,
     KeyInfo,
@@ -67,8 +67,8 @@ from trailkit.models import (
     arn_account,
     arn_region,
 )
-from trailkit.permissions import requires
-from trailkit.session import Connection, ConnectionInfo
+from trailkit.rules.checks import KeyLookup
+from trailkit.rules.keyids import KeyRef
 
 __all__ = ["Reader", "list_regions", "scan"]
 
@@ -311,7 +311,7 @@ class Reader:
     Parameters
     ----------
     conn
-        The connection (from :func:`trailkit.session.connect`).
+        The connection (from :func:`trailkit.aws.session.connect`).
     workers
         Concurrent calls; defaults to ``conn.workers``. ``1`` reads strictly one call at a time,
         in the calling thread.

@@ -15,10 +15,10 @@ from typing import Any
 
 import pandas as pd
 
-from trailkit.checks import Report
 from trailkit.errors import KeyIdError, RefusedError
-from trailkit.keyids import KeyIdKind, parse_key_id
-from trailkit.models import Trail
+from trailkit.records import Trail
+from trailkit.rules.checks import Report
+from trailkit.rules.keyids import KeyIdKind, parse_key_id
 
 __all__ = ["Plan", "plan_change"]
 

@@ -7,11 +7,11 @@ from typing import Any
 
 import ipywidgets as widgets
 
+from trailkit.change.update import ApplyResult
 from trailkit.errors import InputError, TrailkitError
-from trailkit.models import KeyInfo, Trail
-from trailkit.plan import Plan
-from trailkit.update import ApplyResult
-from trailkit.widgets._common import (
+from trailkit.records import KeyInfo, Trail
+from trailkit.rules.plan import Plan
+from trailkit.ui.widgets._common import (
     Confirm,
     Step,
     badge,
@@ -22,7 +22,7 @@ from trailkit.widgets._common import (
     show,
     spinner_html,
 )
-from trailkit.widgets.trails import trail_label
+from trailkit.ui.widgets.trails import trail_label
 
 __all__ = ["BulkUpdate", "PlanRow", "plans_html", "results_html"]
 
@@ -105,7 +105,7 @@ class BulkUpdate:
     plan
         ``plan(trails, keys_by_region) -> [(trail, Plan | TrailkitError)]``.
     apply
-        ``apply(plans) -> [ApplyResult]`` (``trailkit.update.apply_many``, confirmed).
+        ``apply(plans) -> [ApplyResult]`` (``trailkit.change.update.apply_many``, confirmed).
     demo
         The demo backend (False: real AWS, where the number of changes must be typed too).
     """

@@ -18,9 +18,9 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from trailkit import policy as pol
-from trailkit.keyids import KeyIdKind, KeyRef
-from trailkit.models import BucketInfo, KeyInfo, Trail, arn_region
+from trailkit.records import BucketInfo, KeyInfo, Trail, arn_region
+from trailkit.rules import policy as pol
+from trailkit.rules.keyids import KeyIdKind, KeyRef
 
 __all__ = [
     "CATALOGUE",
@@ -741,7 +741,7 @@ def rank_candidates(
 @functools.lru_cache(maxsize=4096)
 def _arn_ref(arn: str) -> KeyRef:
     """A key ARN parsed (kept: ranking parses each candidate's ARN once per trail)."""
-    from trailkit.keyids import parse_key_id
+    from trailkit.rules.keyids import parse_key_id
 
     return parse_key_id(arn)
 

@@ -6,7 +6,7 @@ from typing import Any
 
 import pandas as pd
 
-from trailkit.models import Inventory, KeyInfo, Trail
+from trailkit.records import Inventory, KeyInfo, Trail
 
 __all__ = [
     "ERROR_COLUMNS",

@@ -221,7 +221,7 @@ _EXTRA_COMMANDS: list[Callable[[Any, argparse.ArgumentParser], None]] = []
 
 
 def _connect(args: argparse.Namespace) -> Any:
-    from trailkit.session import connect
+    from trailkit.aws.session import connect
 
     return connect(
         profile=getattr(args, "profile", None),
@@ -268,8 +268,8 @@ def write_records(
 
 def cmd_inventory(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     """``trailkit inventory``."""
-    from trailkit.inventory import scan
-    from trailkit.tables import KEY_COLUMNS, TRAIL_COLUMNS, inventory_records, keys_frame
+    from trailkit.aws.reader import scan
+    from trailkit.ui.tables import KEY_COLUMNS, TRAIL_COLUMNS, inventory_records, keys_frame
 
     conn = _connect(args)
     inv = scan(conn, args.regions, progress=err.isatty())
@@ -301,7 +301,7 @@ def cmd_inventory(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 def cmd_check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     """``trailkit check``: exit 0 when nothing blocks, 1 when something does."""
-    from trailkit.inventory import Reader
+    from trailkit.aws.reader import Reader
     from trailkit.runbook import check
 
     conn = _connect(args)
@@ -329,7 +329,7 @@ def cmd_check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 def cmd_keys(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     """``trailkit keys``: every candidate key of the bucket's region, ranked."""
-    from trailkit.inventory import Reader
+    from trailkit.aws.reader import Reader
     from trailkit.runbook import candidates
 
     conn = _connect(args)
@@ -346,7 +346,7 @@ def cmd_keys(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 
 def _journal(args: argparse.Namespace) -> Any:
-    from trailkit.journal import Journal
+    from trailkit.change.journal import Journal
 
     return Journal(getattr(args, "journal", None))
 
@@ -392,7 +392,7 @@ def _show_plans(plans: list[Any], args: argparse.Namespace, conn: Any, out: Text
 def _run_plans(
     plans: list[Any], args: argparse.Namespace, conn: Any, out: TextIO, err: TextIO
 ) -> int:
-    from trailkit.update import apply_many
+    from trailkit.change.update import apply_many
 
     _show_plans(plans, args, conn, out)
     blocked = [p for p in plans if p.blocked]
@@ -449,8 +449,8 @@ def _run_plans(
 
 def cmd_update(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     """``trailkit update`` and ``trailkit disable``."""
-    from trailkit.inventory import Reader
-    from trailkit.plan import plan_change
+    from trailkit.aws.reader import Reader
+    from trailkit.rules.plan import plan_change
     from trailkit.runbook import check
 
     conn = _connect(args)
@@ -461,8 +461,8 @@ def cmd_update(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 def cmd_rollback(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     """``trailkit rollback``."""
-    from trailkit.inventory import Reader
-    from trailkit.update import rollback
+    from trailkit.aws.reader import Reader
+    from trailkit.change.update import rollback
 
     conn = _connect(args)
     plan = rollback(Reader(conn), _journal(args), None if args.last else args.change)
@@ -471,11 +471,11 @@ def cmd_rollback(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 def cmd_journal(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     """``trailkit journal``."""
-    from trailkit.journal import changes_frame
+    from trailkit.change.journal import changes_frame
 
     journal = _journal(args)
     if args.reconcile:
-        from trailkit.update import reconcile_journal
+        from trailkit.change.update import reconcile_journal
 
         conn = _connect(args)
         settled = reconcile_journal(conn, journal)
@@ -506,10 +506,10 @@ def cmd_journal(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 def cmd_policy(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     """``trailkit policy``: show (and with --apply send) the add-only key policy repair."""
+    from trailkit.aws.reader import Reader
+    from trailkit.change.update import put_key_policy, restore_policy
     from trailkit.errors import InputError
-    from trailkit.inventory import Reader
     from trailkit.runbook import check, plan_policy_repair
-    from trailkit.update import put_key_policy, restore_policy
 
     if not args.restore and (not args.trail or not args.key):
         raise InputError("policy needs --trail and --key (or --restore).", "see trailkit policy -h")
@@ -580,7 +580,7 @@ def cmd_policy(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 def cmd_app(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     """``trailkit app``."""
-    from trailkit.app import run_app
+    from trailkit.demo.app import run_app
 
     return run_app(
         aws=args.aws,

@@ -6,9 +6,9 @@ import html
 
 import ipywidgets as widgets
 
-from trailkit.models import Inventory
-from trailkit.session import ConnectionInfo
-from trailkit.widgets._common import show
+from trailkit.aws.session import ConnectionInfo
+from trailkit.records import Inventory
+from trailkit.ui.widgets._common import show
 
 __all__ = ["ConnectionBanner"]
 

@@ -1,7 +1,7 @@
 """What the runbook notebooks call: each function is about one cell's worth of work.
 
 The widgets never call AWS; this module wires them to the change engine
-(:mod:`trailkit.update`) with one connection and one journal, so a notebook stays a list of
+(:mod:`trailkit.change.update`) with one connection and one journal, so a notebook stays a list of
 single calls (no loops, no function definitions) and a papermill run takes the same path as a
 click.
 """
@@ -14,20 +14,20 @@ from pathlib import Path
 
 import pandas as pd
 
-from trailkit import update
-from trailkit.checks import Report
+from trailkit.aws.reader import Reader
+from trailkit.aws.session import Connection
+from trailkit.change import update
+from trailkit.change.journal import Journal, Kind, changes_frame
+from trailkit.change.update import ApplyResult, Delivery, PolicyResult
 from trailkit.errors import InputError, TrailkitError
-from trailkit.inventory import Reader
-from trailkit.journal import Journal, Kind, changes_frame
-from trailkit.models import Inventory, KeyInfo, Trail
-from trailkit.plan import Plan, plan_change
-from trailkit.repair import Repair
+from trailkit.records import Inventory, KeyInfo, Trail
+from trailkit.rules.checks import Report
+from trailkit.rules.plan import Plan, plan_change
+from trailkit.rules.repair import Repair
 from trailkit.runbook import check, plan_policy_repair
-from trailkit.session import Connection
-from trailkit.update import ApplyResult, Delivery, PolicyResult
-from trailkit.widgets import BulkUpdate, GuidedUpdate, JournalView, PolicyPanel, Step
-from trailkit.widgets.bulk import PlanRow
-from trailkit.widgets.checklist import checklist_html
+from trailkit.ui.widgets import BulkUpdate, GuidedUpdate, JournalView, PolicyPanel, Step
+from trailkit.ui.widgets.bulk import PlanRow
+from trailkit.ui.widgets.checklist import checklist_html
 
 __all__ = [
     "Actions",
@@ -62,11 +62,11 @@ class Actions:
         return Reader(self.conn)
 
     def apply(self, plan: Plan) -> ApplyResult:
-        """Send one plan (``trailkit.update.apply``)."""
+        """Send one plan (``trailkit.change.update.apply``)."""
         return update.apply(self.conn, plan, self.journal, confirmed=True)
 
     def apply_many(self, plans: list[Plan]) -> list[ApplyResult]:
-        """Send several plans, one result per trail (``trailkit.update.apply_many``)."""
+        """Send several plans, one result per trail (``trailkit.change.update.apply_many``)."""
         return update.apply_many(self.conn, plans, self.journal, confirmed=True)
 
     def rollback(self, change_id: str) -> ApplyResult:
@@ -75,7 +75,7 @@ class Actions:
         return update.apply(self.conn, plan, self.journal, confirmed=True)
 
     def apply_policy(self, repair: Repair) -> PolicyResult:
-        """Send an add-only key policy repair (``trailkit.update.put_key_policy``)."""
+        """Send an add-only key policy repair (``trailkit.change.update.put_key_policy``)."""
         trail_arn = repair.trails[0].arn if len(repair.trails) == 1 else None
         return update.put_key_policy(
             self.conn,
