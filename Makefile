@@ -1,14 +1,14 @@
 # trailkit: two commands on a fresh machine.
 #   make lab    JupyterLab on notebooks/, backed by the embedded demo AWS
 #   make app    the guided update as a standalone web app (Voila), on the demo AWS
-#   make test   the whole suite: ruff, mypy, pytest (notebooks and browser tests included)
+#   make test   the whole suite: ruff, import contracts, mypy, pytest (notebooks and browser tests included)
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 PORT   ?= 8888
 
-.PHONY: lab app demo test lint typecheck pytest bench clean
+.PHONY: lab app demo test lint contracts typecheck pytest bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -32,15 +32,19 @@ lint: $(STAMP)
 	$(BIN)/ruff check trailkit tests bench tools
 	$(BIN)/ruff format --check trailkit tests bench tools
 
+contracts: $(STAMP)
+	$(BIN)/lint-imports --no-cache
+
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
 pytest: $(STAMP)
 	$(BIN)/python -m pytest
 
-test: lint typecheck pytest
+test: lint contracts typecheck pytest
 
 bench: $(STAMP)
+	$(BIN)/python bench/startup.py
 	$(BIN)/python bench/inventory.py
 
 clean:

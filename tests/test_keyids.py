@@ -6,17 +6,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from trailkit.arn import KNOWN_PARTITIONS, Arn, parse_arn, partition_for_region
 from trailkit.errors import InputError, KeyIdError, TrailkitError
 from trailkit.rules.keyids import (
     ACCEPTED_FORMS,
-    KNOWN_PARTITIONS,
-    Arn,
     KeyIdKind,
     KeyRef,
     key_arn,
-    parse_arn,
     parse_key_id,
-    partition_for_region,
 )
 
 UUID = "1234abcd-12ab-34cd-56ef-1234567890ab"

@@ -27,11 +27,10 @@ from trailkit.rules.policy import (
     Principal,
     Request,
     StatementRef,
-    cloudtrail_requests,
     evaluate,
     parse_policy,
-    reader_request,
 )
+from trailkit.rules.requests import cloudtrail_requests, reader_request
 
 ACCOUNT = "111122223333"
 OTHER = "444455556666"

@@ -12,6 +12,8 @@ from datetime import datetime
 from types import MappingProxyType
 from typing import Any
 
+from trailkit.arn import arn_account, arn_partition, arn_region, resource_id
+
 __all__ = [
     "BucketInfo",
     "ConnectionInfo",
@@ -23,21 +25,6 @@ __all__ = [
     "arn_account",
     "arn_region",
 ]
-
-
-def _arn_field(arn: str, index: int) -> str:
-    parts = arn.split(":", 5)
-    return parts[index] if len(parts) == 6 else ""
-
-
-def arn_region(arn: str) -> str:
-    """The region field of an ARN ('' when absent)."""
-    return _arn_field(arn, 3)
-
-
-def arn_account(arn: str) -> str:
-    """The account field of an ARN ('' when absent)."""
-    return _arn_field(arn, 4)
 
 
 @dataclass(frozen=True)
@@ -161,7 +148,7 @@ class Trail:
     @property
     def partition(self) -> str:
         """The ARN partition (``aws``, ``aws-cn``, ...)."""
-        return _arn_field(self.arn, 1) or "aws"
+        return arn_partition(self.arn) or "aws"
 
     @property
     def bucket_region(self) -> str | None:
@@ -173,7 +160,7 @@ class Trail:
         """From one ``DescribeTrails`` entry."""
         arn = str(data["TrailARN"])
         return cls(
-            name=str(data.get("Name") or arn.rsplit("/", 1)[-1]),
+            name=str(data.get("Name") or resource_id(arn)),
             arn=arn,
             home_region=str(data.get("HomeRegion") or arn_region(arn)),
             account=arn_account(arn),
@@ -236,7 +223,7 @@ class KeyInfo:
         spec = meta.get("KeySpec") or meta.get("CustomerMasterKeySpec")
         return cls(
             arn=arn,
-            key_id=str(meta.get("KeyId") or arn.rsplit("/", 1)[-1]),
+            key_id=str(meta.get("KeyId") or resource_id(arn)),
             account=str(meta.get("AWSAccountId") or arn_account(arn)),
             region=arn_region(arn),
             aliases=aliases,

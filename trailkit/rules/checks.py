@@ -21,6 +21,7 @@ from typing import Any
 from trailkit.records import BucketInfo, KeyInfo, Trail, arn_region
 from trailkit.rules import policy as pol
 from trailkit.rules.keyids import KeyIdKind, KeyRef
+from trailkit.rules.requests import CLOUDTRAIL_SERVICE, cloudtrail_requests, reader_request
 
 __all__ = [
     "CATALOGUE",
@@ -480,7 +481,7 @@ def check_policy(key: KeyInfo, trail: Trail) -> list[Finding]:
     parsed = pol.parse_policy(key.policy)
     if isinstance(parsed, str):
         return [_f("policy-unverifiable", f"The key policy is not a valid policy: {parsed}.")]
-    requests = pol.cloudtrail_requests(
+    requests = cloudtrail_requests(
         trail_arn=trail.arn,
         bucket_name=trail.bucket_name,
         key_arn=key.arn,
@@ -542,7 +543,7 @@ def check_policy(key: KeyInfo, trail: Trail) -> list[Finding]:
             )
         )
     reader = pol.evaluate(
-        parsed, pol.reader_request(account=trail.account, key_arn=key.arn, trail_arn=trail.arn)
+        parsed, reader_request(account=trail.account, key_arn=key.arn, trail_arn=trail.arn)
     )
     if reader.decision is pol.Decision.DENIED:
         out.append(
@@ -570,7 +571,7 @@ def _digest_upload_denied(
     """The bucket-policy rule, kept per bucket: it does not depend on the key, and ranking a
     region's keys runs it once per key."""
     request = pol.Request(
-        principal=pol.Principal(kind="Service", value="cloudtrail.amazonaws.com"),
+        principal=pol.Principal(kind="Service", value=CLOUDTRAIL_SERVICE),
         action="s3:PutObject",
         resource=f"arn:{partition}:s3:::{bucket}/AWSLogs/{account}/CloudTrail-Digest/object",
         context={"s3:x-amz-server-side-encryption": "AES256"},

@@ -27,35 +27,26 @@ from __future__ import annotations
 
 import enum
 import re
-import unicodedata
 from dataclasses import dataclass, field
-from typing import NoReturn
 
-from trailkit.errors import InputError, KeyIdError
+from trailkit.arn import MAX_LEN as _MAX_LEN
+from trailkit.arn import Problem as _Problem
+from trailkit.arn import check_account as _check_account
+from trailkit.arn import check_characters as _check_characters
+from trailkit.arn import check_place as _check_place
+from trailkit.arn import describe_char as _describe
+from trailkit.arn import fail as _fail
+from trailkit.arn import show as _show
+from trailkit.arn import split_arn as _split_arn
+from trailkit.errors import KeyIdError
 
 __all__ = [
     "ACCEPTED_FORMS",
-    "KNOWN_PARTITIONS",
-    "Arn",
     "KeyIdKind",
     "KeyRef",
     "key_arn",
-    "parse_arn",
     "parse_key_id",
-    "partition_for_region",
 ]
-
-#: The partitions AWS publishes (botocore ``endpoints.json``).
-KNOWN_PARTITIONS: tuple[str, ...] = (
-    "aws",
-    "aws-cn",
-    "aws-us-gov",
-    "aws-iso",
-    "aws-iso-b",
-    "aws-iso-e",
-    "aws-iso-f",
-    "aws-eusc",
-)
 
 #: One line naming every form CloudTrail accepts; used in the ``fix`` of every :class:`KeyIdError`.
 ACCEPTED_FORMS = (
@@ -68,11 +59,8 @@ ACCEPTED_FORMS = (
 
 _EXAMPLE_ID = "1234abcd-12ab-34cd-56ef-1234567890ab"
 _EXAMPLE_MRK = "mrk-1234abcd12ab34cd56ef1234567890ab"
-_ARN_SHAPE = "arn:PARTITION:SERVICE:REGION:ACCOUNT:RESOURCE"
 _KMS_ARN_SHAPE = "arn:PARTITION:kms:REGION:ACCOUNT:key/KEY-ID or ...:alias/NAME"
 
-#: Longest text looked at (the KMS ``KeyIdType`` maximum); longer input is refused at once.
-_MAX_LEN = 2048
 _ALIAS_PREFIX = "alias/"
 _ALIAS_MAX = 256
 _MANAGED_PREFIX = "alias/aws/"
@@ -83,31 +71,6 @@ _UUID_RE = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]
 _GROUPED_RE = re.compile(r"[0-9A-Za-z]+(?:-[0-9A-Za-z]+){4}")
 _HEXDASH_RE = re.compile(r"[0-9A-Fa-f-]+")
 _UUID_START_RE = re.compile(r"[0-9A-Fa-f]{8}-[0-9A-Za-z-]*")
-_PARTITION_RE = re.compile(r"aws(?:-[a-z]+)*")
-_REGION_RE = re.compile(r"[a-z]{2,4}(?:-[a-z]+){1,2}-[0-9]{1,2}")
-_SERVICE_RE = re.compile(r"[a-z0-9][a-z0-9-]*")
-_ACCOUNT_RE = re.compile(r"[0-9]{12}")
-_AWS_REGION_RE = re.compile(r"(?:us|eu|ap|sa|ca|me|af|il|mx)-[a-z]+-[0-9]{1,2}")
-
-#: Region prefixes of the non-``aws`` partitions, most specific first.
-_REGION_PREFIXES: tuple[tuple[str, str], ...] = (
-    ("us-gov-", "aws-us-gov"),
-    ("us-isob-", "aws-iso-b"),
-    ("us-isof-", "aws-iso-f"),
-    ("us-iso-", "aws-iso"),
-    ("eu-isoe-", "aws-iso-e"),
-    ("eusc-", "aws-eusc"),
-    ("cn-", "aws-cn"),
-)
-
-_CHAR_NAMES = {
-    " ": "a space",
-    "\t": "a tab",
-    "\n": "a newline",
-    "\r": "a carriage return",
-    "\x00": "a NUL character",
-    "\u00a0": "a non-breaking space",
-}
 
 
 class KeyIdKind(enum.StrEnum):
@@ -121,36 +84,6 @@ class KeyIdKind(enum.StrEnum):
     KEY_ARN = "key-arn"
     KEY_ID = "key-id"
     DISABLE = "disable"
-
-
-@dataclass(frozen=True)
-class Arn:
-    """The six fields of an Amazon Resource Name.
-
-    Parameters
-    ----------
-    partition
-        ``aws``, ``aws-cn``, ``aws-us-gov``, ...
-    service
-        ``kms``, ``cloudtrail``, ``s3``, ...
-    region
-        The region, or ``""`` for global resources (S3 buckets, IAM).
-    account
-        The 12-digit account id, ``""`` (S3 buckets) or ``"aws"`` (AWS managed IAM policies).
-    resource
-        Everything after the fifth ``:``, e.g. ``key/1234abcd-...`` or ``trail/MyTrail``.
-    """
-
-    partition: str
-    service: str
-    region: str
-    account: str
-    resource: str
-
-    def __str__(self) -> str:
-        return ":".join(
-            ("arn", self.partition, self.service, self.region, self.account, self.resource)
-        )
 
 
 @dataclass(frozen=True)
@@ -265,181 +198,9 @@ class KeyRef:
         return f"arn:{partition}:kms:{region}:{account}:{self.alias}"
 
 
-class _Problem(Exception):
-    """Internal: what is wrong with a piece of text; converted to a public error at the edge."""
-
-    def __init__(self, problem: str, hint: str = "") -> None:
-        super().__init__(problem)
-        self.problem = problem
-        self.hint = hint
-
-
-def _fail(problem: str, hint: str = "") -> NoReturn:
-    raise _Problem(problem, hint)
-
-
-def _show(text: str, limit: int = 80) -> str:
-    """``repr(text)`` cut to about ``limit`` characters, so junk is never echoed in full.
-
-    80 shows a typical key ARN whole; anything longer is cut and its length given instead.
-    """
-    shown = repr(text)
-    if len(shown) <= limit:
-        return shown
-    return f"{shown[: limit - 10]}...{shown[0]} ({len(text)} characters)"
-
-
-def _describe(char: str) -> str:
-    if char in _CHAR_NAMES:
-        return _CHAR_NAMES[char]
-    name = unicodedata.name(char, "")
-    label = f" {name}" if name else ""
-    return f"{char!r} (U+{ord(char):04X}{label})"
-
-
 def _key_error(text: str, exc: _Problem) -> KeyIdError:
     fix = f"{exc.hint}. {ACCEPTED_FORMS}" if exc.hint else ACCEPTED_FORMS
     return KeyIdError(f"{_show(text)} is not a usable KMS key identifier: {exc.problem}.", fix)
-
-
-def partition_for_region(region: str) -> str:
-    """The partition a region belongs to.
-
-    Parameters
-    ----------
-    region
-        A region name such as ``cn-north-1``.
-
-    Returns
-    -------
-    str
-        ``aws-cn`` for ``cn-*``, ``aws-us-gov`` for ``us-gov-*``, ``aws-iso`` for ``us-iso-*``,
-        ``aws-iso-b`` for ``us-isob-*``, ``aws-iso-e`` for ``eu-isoe-*``, ``aws-iso-f`` for
-        ``us-isof-*``, ``aws-eusc`` for ``eusc-*``, else ``aws``.
-    """
-    for prefix, partition in _REGION_PREFIXES:
-        if region.startswith(prefix):
-            return partition
-    return "aws"
-
-
-def _expected_partition(region: str) -> str | None:
-    """The partition of ``region`` when it is known for sure, else ``None``."""
-    for prefix, partition in _REGION_PREFIXES:
-        if region.startswith(prefix):
-            return partition
-    return "aws" if _AWS_REGION_RE.fullmatch(region) else None
-
-
-def _check_partition(partition: str) -> None:
-    if not partition:
-        _fail(f"the partition field is empty (it is one of {', '.join(KNOWN_PARTITIONS)})")
-    if not _PARTITION_RE.fullmatch(partition):
-        case = "; partitions are lower case" if _PARTITION_RE.fullmatch(partition.lower()) else ""
-        _fail(
-            f"unknown partition {_show(partition, 30)}{case} "
-            f"(known partitions: {', '.join(KNOWN_PARTITIONS)})"
-        )
-
-
-def _check_region(region: str, partition: str) -> None:
-    if not _REGION_RE.fullmatch(region):
-        case = "; region names are lower case" if _REGION_RE.fullmatch(region.lower()) else ""
-        _fail(f"{_show(region, 30)} is not a region name like us-east-1{case}")
-    expected = _expected_partition(region)
-    if expected is not None and expected != partition:
-        _fail(
-            f"region {region} belongs to partition {expected}, not {partition}",
-            f"write arn:{expected}:... for a key in {region}",
-        )
-
-
-def _check_account(account: str) -> None:
-    if _ACCOUNT_RE.fullmatch(account):
-        return
-    if not account:
-        _fail("the account field is empty; it must be the 12-digit id of the key's owner")
-    if account.isascii() and account.isdigit():
-        _fail(f"an account id is exactly 12 digits; this one has {len(account)}")
-    bad = next(c for c in account if not ("0" <= c <= "9"))
-    _fail(f"an account id is exactly 12 digits; {_show(account, 30)} contains {_describe(bad)}")
-
-
-def _check_place(partition: str, region: str, account: str) -> None:
-    """Validate where an identifier is used (for :func:`key_arn` and :meth:`KeyRef.qualified`)."""
-    try:
-        _check_partition(partition)
-        if not region:
-            _fail("the region is empty")
-        _check_region(region, partition)
-        _check_account(account)
-    except _Problem as exc:
-        raise InputError(
-            f"Cannot build a KMS ARN for {_show(partition, 20)}/{_show(region, 30)}/"
-            f"{_show(account, 30)}: {exc.problem}.",
-            exc.hint or "give a partition like aws, a region like us-east-1 and a 12-digit account",
-        ) from None
-
-
-def _split_arn(text: str) -> Arn:
-    """Split and check the fields every ARN shares; raises :class:`_Problem`."""
-    if not text.startswith("arn:"):
-        if text[:4].lower() == "arn:":
-            _fail(f"ARNs are case-sensitive and start with lower-case 'arn:', not {text[:4]!r}")
-        _fail(f"an ARN starts with 'arn:' ({_ARN_SHAPE})")
-    parts = text.split(":", 5)
-    if len(parts) < 6:
-        _fail(
-            f"too few fields: an ARN has 6 fields separated by ':' ({_ARN_SHAPE}); "
-            f"this one has {len(parts)}"
-        )
-    _, partition, service, region, account, resource = parts
-    _check_partition(partition)
-    if not service:
-        _fail("the service field is empty")
-    if not _SERVICE_RE.fullmatch(service):
-        _fail(f"{_show(service, 30)} is not a service name like kms or s3")
-    if region:
-        _check_region(region, partition)
-    if account and account != "aws":
-        _check_account(account)
-    if not resource:
-        _fail("the resource part (after the fifth ':') is empty")
-    return Arn(partition, service, region, account, resource)
-
-
-def parse_arn(text: str) -> Arn:
-    """Split an ARN into its fields, checking the parts every ARN shares.
-
-    Parameters
-    ----------
-    text
-        An ARN such as ``arn:aws:cloudtrail:us-east-1:111122223333:trail/Main``.
-
-    Returns
-    -------
-    Arn
-        The fields. Region and account may be empty (S3 buckets, IAM).
-
-    Raises
-    ------
-    InputError
-        The text is not an ARN; the message says which field is wrong.
-    """
-    stripped = text.strip()
-    if len(stripped) > _MAX_LEN:
-        raise InputError(
-            f"{_show(stripped)} is not a valid ARN: it is {len(stripped)} characters long.",
-            f"an ARN looks like {_ARN_SHAPE}",
-        )
-    try:
-        _check_characters(stripped)
-        return _split_arn(stripped)
-    except _Problem as exc:
-        raise InputError(
-            f"{_show(stripped)} is not a valid ARN: {exc.problem}.",
-            exc.hint or f"an ARN looks like {_ARN_SHAPE}",
-        ) from None
 
 
 def _looks_like_key_id(text: str) -> bool:
@@ -523,25 +284,6 @@ def _check_alias(text: str) -> str:
             f"characters: {listed}{more}"
         )
     return text
-
-
-def _check_characters(text: str) -> None:
-    """Refuse whitespace, control characters and non-ASCII anywhere in (stripped) text."""
-    for i, c in enumerate(text, start=1):
-        if c.isspace():
-            _fail(
-                f"it contains whitespace ({_describe(c)} at position {i}); a key identifier "
-                "never contains spaces or line breaks",
-                "give exactly one identifier, with nothing around it",
-            )
-        if unicodedata.category(c) in ("Cc", "Cf", "Cs", "Co", "Cn"):
-            _fail(f"it contains a control character ({_describe(c)} at position {i})")
-        if not c.isascii():
-            _fail(
-                f"it contains the non-ASCII character {_describe(c)} at position {i}; key "
-                "identifiers are plain ASCII (text copied from a document may carry typographic "
-                "dashes or quotes)"
-            )
 
 
 def _check_junk(text: str) -> None:

@@ -13,8 +13,6 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 
-import pandas as pd
-
 from trailkit.errors import KeyIdError, RefusedError
 from trailkit.records import Trail
 from trailkit.rules.checks import Report
@@ -68,9 +66,15 @@ class Plan:
             return f"SSE-KMS {self.report.key.aliases[0]} ({key})"
         return f"SSE-KMS ({key})"
 
-    def table(self) -> pd.DataFrame:
-        """The before/after table shown before anything is sent."""
-        rows = [
+    def rows(self) -> tuple[tuple[str, str, str], ...]:
+        """The before/after table shown before anything is sent.
+
+        Returns
+        -------
+        tuple of (label, before, after)
+            trail, encryption, where it is sent, the exact request, the blocking findings.
+        """
+        return (
             ("trail", self.trail.arn, self.trail.arn),
             (
                 "encryption",
@@ -80,8 +84,7 @@ class Plan:
             ("sent to", "", f"UpdateTrail in {self.region} (account {self.account})"),
             ("request", "", ", ".join(f"{k}={v!r}" for k, v in self.request.items())),
             ("blocking findings", "", ", ".join(f.code for f in self.report.errors) or "none"),
-        ]
-        return pd.DataFrame(rows, columns=["", "before", "after"]).set_index("")
+        )
 
     def require_applicable(self) -> None:
         """Raise :class:`RefusedError` when the plan must not be sent."""

@@ -31,6 +31,8 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from trailkit.arn import arn_account, arn_partition
+
 __all__ = [
     "ConditionClause",
     "ConditionFailure",
@@ -42,16 +44,13 @@ __all__ = [
     "Principal",
     "Request",
     "StatementRef",
-    "cloudtrail_requests",
     "evaluate",
     "parse_policy",
-    "reader_request",
 ]
 
 ContextValue = str | bool | Sequence[str]
 """A request context value: a string, a boolean, or a list of strings (multivalued key)."""
 
-CLOUDTRAIL_SERVICE = "cloudtrail.amazonaws.com"
 
 _Tri = bool | None  # three-valued logic: True, False, None (unknown)
 
@@ -753,17 +752,12 @@ def _principal_account(principal: Principal) -> str | None:
     value = principal.value
     if _ACCOUNT_RE.fullmatch(value):
         return value
-    parts = value.split(":", 5)
-    if len(parts) == 6 and parts[0] == "arn" and _ACCOUNT_RE.fullmatch(parts[4]):
-        return parts[4]
-    return None
+    account = arn_account(value)
+    return account if _ACCOUNT_RE.fullmatch(account) else None
 
 
 def _principal_partition(principal: Principal) -> str | None:
-    parts = principal.value.split(":", 5)
-    if len(parts) == 6 and parts[0] == "arn":
-        return parts[1]
-    return None
+    return arn_partition(principal.value) or None
 
 
 def _principal_value_matches(kind: str, value: str, principal: Principal) -> _Tri:
@@ -1100,100 +1094,3 @@ def _evaluate(document: str | Mapping[str, Any] | Policy, request: Request) -> E
     else:
         reason = f"No statement allows {what}."
     return Evaluation(Decision.DENIED, reason, near_misses=near)
-
-
-# --------------------------------------------------------------------------------------------
-# The requests CloudTrail makes
-
-
-def _arn_field(arn: str, index: int, default: str) -> str:
-    parts = arn.split(":", 5)
-    if len(parts) == 6 and parts[0] == "arn" and parts[index]:
-        return parts[index]
-    return default
-
-
-def cloudtrail_requests(
-    *, trail_arn: str, bucket_name: str, key_arn: str, source_account: str, bucket_key: bool
-) -> dict[str, Request]:
-    """The KMS requests CloudTrail makes when a trail is switched to ``key_arn``.
-
-    Parameters
-    ----------
-    trail_arn
-        The trail's ARN (its partition is used for the S3 ARN).
-    bucket_name
-        The trail's S3 bucket.
-    key_arn
-        The key's ARN (the resource of every request).
-    source_account
-        The account whose trail it is (for an organization trail, the management account).
-    bucket_key
-        Whether the bucket uses an S3 Bucket Key (then CloudTrail also needs ``kms:Decrypt``).
-
-    Returns
-    -------
-    dict of str to Request
-        ``"encrypt"`` (``kms:GenerateDataKey``), ``"describe"`` (``kms:DescribeKey``) and, with a
-        bucket key, ``"decrypt"`` (``kms:Decrypt``), all by the service principal
-        ``cloudtrail.amazonaws.com``.
-    """
-    partition = _arn_field(trail_arn, 1, "aws")
-    service = Principal(kind="Service", value=CLOUDTRAIL_SERVICE)
-    source: dict[str, ContextValue] = {
-        "aws:SourceArn": trail_arn,
-        "aws:SourceAccount": source_account,
-        "aws:PrincipalIsAWSService": True,
-    }
-    encryption: dict[str, ContextValue] = {
-        "kms:EncryptionContext:aws:cloudtrail:arn": trail_arn,
-        "kms:EncryptionContext:aws:s3:arn": (
-            f"arn:{partition}:s3:::{bucket_name}/AWSLogs/{source_account}/*"
-        ),
-        "kms:EncryptionContextKeys": ("aws:cloudtrail:arn", "aws:s3:arn"),
-    }
-    requests = {
-        "encrypt": Request(service, "kms:GenerateDataKey", key_arn, {**encryption, **source}),
-        "describe": Request(service, "kms:DescribeKey", key_arn, dict(source)),
-    }
-    if bucket_key:
-        requests["decrypt"] = Request(service, "kms:Decrypt", key_arn, {**encryption, **source})
-    return requests
-
-
-def reader_request(*, account: str, key_arn: str, trail_arn: str) -> Request:
-    """A representative reader of the logs: a role in ``account`` decrypting a log file via S3.
-
-    Parameters
-    ----------
-    account
-        The account the reader belongs to (usually the trail's account).
-    key_arn
-        The key's ARN (its region names the S3 endpoint in ``kms:ViaService``).
-    trail_arn
-        The trail's ARN (the encryption context of the log files).
-
-    Returns
-    -------
-    Request
-        ``kms:Decrypt`` by ``arn:<partition>:iam::<account>:role/trailkit-log-reader``.
-    """
-    partition = _arn_field(trail_arn, 1, "aws")
-    role = f"arn:{partition}:iam::{account}:role/trailkit-log-reader"
-    context: dict[str, ContextValue] = {
-        "kms:CallerAccount": account,
-        "kms:EncryptionContext:aws:cloudtrail:arn": trail_arn,
-        "aws:PrincipalAccount": account,
-        "aws:PrincipalArn": role,
-        "aws:PrincipalIsAWSService": False,
-    }
-    region = _arn_field(key_arn, 3, "")
-    if region:
-        suffix = "amazonaws.com.cn" if partition == "aws-cn" else "amazonaws.com"
-        context["kms:ViaService"] = f"s3.{region}.{suffix}"
-    return Request(
-        principal=Principal(kind="AWS", value=role, account=account),
-        action="kms:Decrypt",
-        resource=key_arn,
-        context=context,
-    )

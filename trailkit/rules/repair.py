@@ -24,12 +24,12 @@ from trailkit.errors import InputError, RefusedError
 from trailkit.records import KeyInfo, Trail
 from trailkit.rules import policy as pol
 from trailkit.rules.checks import check_policy
+from trailkit.rules.requests import CLOUDTRAIL_SERVICE
 
 __all__ = ["MAX_POLICY_BYTES", "Repair", "plan_repair"]
 
 #: KMS key policies are limited to 32 KB.
 MAX_POLICY_BYTES = 32768
-_CT = "cloudtrail.amazonaws.com"
 _FIXABLE = {"policy-encrypt", "policy-describe", "policy-bucket-key-decrypt", "policy-readers"}
 
 
@@ -182,7 +182,7 @@ def plan_repair(
             {
                 "Sid": _sid("TrailkitCloudTrailEncrypt", group, taken),
                 "Effect": "Allow",
-                "Principal": {"Service": _CT},
+                "Principal": {"Service": CLOUDTRAIL_SERVICE},
                 "Action": "kms:GenerateDataKey*",
                 "Resource": "*",
                 "Condition": {
@@ -199,7 +199,7 @@ def plan_repair(
             {
                 "Sid": _sid("TrailkitCloudTrailDescribeKey", group, taken),
                 "Effect": "Allow",
-                "Principal": {"Service": _CT},
+                "Principal": {"Service": CLOUDTRAIL_SERVICE},
                 "Action": "kms:DescribeKey",
                 "Resource": "*",
                 "Condition": {"StringEquals": {"aws:SourceArn": _one(_source_arns(group))}},
@@ -211,7 +211,7 @@ def plan_repair(
             {
                 "Sid": _sid("TrailkitCloudTrailBucketKeyDecrypt", group, taken),
                 "Effect": "Allow",
-                "Principal": {"Service": _CT},
+                "Principal": {"Service": CLOUDTRAIL_SERVICE},
                 "Action": "kms:Decrypt",
                 "Resource": "*",
                 "Condition": {

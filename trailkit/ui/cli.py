@@ -382,8 +382,10 @@ def _show_plans(plans: list[Any], args: argparse.Namespace, conn: Any, out: Text
         out.write("\n")
         import pandas as pd
 
+        from trailkit.ui.tables import plan_frame
+
         with pd.option_context("display.width", 250, "display.max_colwidth", 120):
-            out.write(plan.table().to_string() + "\n")
+            out.write(plan_frame(plan).to_string() + "\n")
         rows = [f.as_dict() for f in plan.report.findings]
         if rows:
             write_records(rows, "table", out, ["severity", "code", "message"])

@@ -7,6 +7,7 @@ from typing import Any
 import pandas as pd
 
 from trailkit.records import Inventory, KeyInfo, Trail
+from trailkit.rules.plan import Plan
 
 __all__ = [
     "ERROR_COLUMNS",
@@ -180,3 +181,8 @@ def style_trails(frame: pd.DataFrame) -> Any:
         error, subset=["error", "latest_delivery_error", "latest_digest_delivery_error"]
     )
     return styler.set_table_attributes('class="tk-trails-table"')
+
+
+def plan_frame(plan: Plan) -> pd.DataFrame:
+    """The before/after table of a plan (:meth:`Plan.rows`), indexed by what each row is."""
+    return pd.DataFrame(list(plan.rows()), columns=["", "before", "after"]).set_index("")

@@ -9,6 +9,7 @@ import ipywidgets as widgets
 
 from trailkit.change.update import ApplyResult
 from trailkit.rules.plan import Plan
+from trailkit.ui import tables
 from trailkit.ui.widgets._common import (
     Confirm,
     badge,
@@ -267,7 +268,7 @@ class ChangePanel:
         return self._last if self._last is not before else None
 
     def _plan_html(self, plan: Plan) -> str:
-        table = frame_html(plan.table().reset_index(), "tk-plan-table")
+        table = frame_html(tables.plan_frame(plan).reset_index(), "tk-plan-table")
         if plan.blocked:
             head = note_html(
                 "bad",

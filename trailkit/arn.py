@@ -1,0 +1,340 @@
+"""The one ARN, region and partition parser; every layer splits ARNs here and nowhere else.
+
+An ARN is ``arn:PARTITION:SERVICE:REGION:ACCOUNT:RESOURCE`` (AWS General Reference, "Amazon
+Resource Names"). :func:`parse_arn` checks the fields every ARN shares and says exactly which one
+is wrong; :func:`arn_region`, :func:`arn_account`, :func:`arn_partition` and
+:func:`resource_id` read one field of an ARN that AWS itself returned (tolerant: ``""`` when the
+text is not an ARN). Partitions and region prefixes come from botocore's ``endpoints.json``.
+
+Bottom layer: imports only :mod:`trailkit.errors`.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from typing import NoReturn
+
+from trailkit.errors import InputError
+
+__all__ = [
+    "KNOWN_PARTITIONS",
+    "REGION_RE",
+    "Arn",
+    "Problem",
+    "arn_account",
+    "arn_partition",
+    "arn_region",
+    "check_account",
+    "check_characters",
+    "check_place",
+    "describe_char",
+    "fail",
+    "is_region",
+    "parse_arn",
+    "partition_for_region",
+    "resource_id",
+    "show",
+    "split_arn",
+]
+
+#: Longest text looked at (the KMS ``KeyIdType`` maximum); longer input is refused at once.
+MAX_LEN = 2048
+
+#: The partitions AWS publishes (botocore ``endpoints.json``).
+KNOWN_PARTITIONS: tuple[str, ...] = (
+    "aws",
+    "aws-cn",
+    "aws-us-gov",
+    "aws-iso",
+    "aws-iso-b",
+    "aws-iso-e",
+    "aws-iso-f",
+    "aws-eusc",
+)
+
+
+_ARN_SHAPE = "arn:PARTITION:SERVICE:REGION:ACCOUNT:RESOURCE"
+
+_PARTITION_RE = re.compile(r"aws(?:-[a-z]+)*")
+REGION_RE = re.compile(r"[a-z]{2,4}(?:-[a-z]+){1,2}-[0-9]{1,2}")
+_SERVICE_RE = re.compile(r"[a-z0-9][a-z0-9-]*")
+_ACCOUNT_RE = re.compile(r"[0-9]{12}")
+_AWSREGION_RE = re.compile(r"(?:us|eu|ap|sa|ca|me|af|il|mx)-[a-z]+-[0-9]{1,2}")
+
+#: Region prefixes of the non-``aws`` partitions, most specific first.
+_REGION_PREFIXES: tuple[tuple[str, str], ...] = (
+    ("us-gov-", "aws-us-gov"),
+    ("us-isob-", "aws-iso-b"),
+    ("us-isof-", "aws-iso-f"),
+    ("us-iso-", "aws-iso"),
+    ("eu-isoe-", "aws-iso-e"),
+    ("eusc-", "aws-eusc"),
+    ("cn-", "aws-cn"),
+)
+
+
+_CHAR_NAMES = {
+    " ": "a space",
+    "\t": "a tab",
+    "\n": "a newline",
+    "\r": "a carriage return",
+    "\x00": "a NUL character",
+    "\u00a0": "a non-breaking space",
+}
+
+
+@dataclass(frozen=True)
+class Arn:
+    """The six fields of an Amazon Resource Name.
+
+    Parameters
+    ----------
+    partition
+        ``aws``, ``aws-cn``, ``aws-us-gov``, ...
+    service
+        ``kms``, ``cloudtrail``, ``s3``, ...
+    region
+        The region, or ``""`` for global resources (S3 buckets, IAM).
+    account
+        The 12-digit account id, ``""`` (S3 buckets) or ``"aws"`` (AWS managed IAM policies).
+    resource
+        Everything after the fifth ``:``, e.g. ``key/1234abcd-...`` or ``trail/MyTrail``.
+    """
+
+    partition: str
+    service: str
+    region: str
+    account: str
+    resource: str
+
+    def __str__(self) -> str:
+        return ":".join(
+            ("arn", self.partition, self.service, self.region, self.account, self.resource)
+        )
+
+
+class Problem(Exception):
+    """Internal: what is wrong with a piece of text; converted to a public error at the edge."""
+
+    def __init__(self, problem: str, hint: str = "") -> None:
+        super().__init__(problem)
+        self.problem = problem
+        self.hint = hint
+
+
+def fail(problem: str, hint: str = "") -> NoReturn:
+    raise Problem(problem, hint)
+
+
+def show(text: str, limit: int = 80) -> str:
+    """``repr(text)`` cut to about ``limit`` characters, so junk is never echoed in full.
+
+    80 shows a typical key ARN whole; anything longer is cut and its length given instead.
+    """
+    shown = repr(text)
+    if len(shown) <= limit:
+        return shown
+    return f"{shown[: limit - 10]}...{shown[0]} ({len(text)} characters)"
+
+
+def describe_char(char: str) -> str:
+    if char in _CHAR_NAMES:
+        return _CHAR_NAMES[char]
+    name = unicodedata.name(char, "")
+    label = f" {name}" if name else ""
+    return f"{char!r} (U+{ord(char):04X}{label})"
+
+
+def partition_for_region(region: str) -> str:
+    """The partition a region belongs to.
+
+    Parameters
+    ----------
+    region
+        A region name such as ``cn-north-1``.
+
+    Returns
+    -------
+    str
+        ``aws-cn`` for ``cn-*``, ``aws-us-gov`` for ``us-gov-*``, ``aws-iso`` for ``us-iso-*``,
+        ``aws-iso-b`` for ``us-isob-*``, ``aws-iso-e`` for ``eu-isoe-*``, ``aws-iso-f`` for
+        ``us-isof-*``, ``aws-eusc`` for ``eusc-*``, else ``aws``.
+    """
+    for prefix, partition in _REGION_PREFIXES:
+        if region.startswith(prefix):
+            return partition
+    return "aws"
+
+
+def _expected_partition(region: str) -> str | None:
+    """The partition of ``region`` when it is known for sure, else ``None``."""
+    for prefix, partition in _REGION_PREFIXES:
+        if region.startswith(prefix):
+            return partition
+    return "aws" if _AWSREGION_RE.fullmatch(region) else None
+
+
+def check_partition(partition: str) -> None:
+    if not partition:
+        fail(f"the partition field is empty (it is one of {', '.join(KNOWN_PARTITIONS)})")
+    if not _PARTITION_RE.fullmatch(partition):
+        case = "; partitions are lower case" if _PARTITION_RE.fullmatch(partition.lower()) else ""
+        fail(
+            f"unknown partition {show(partition, 30)}{case} "
+            f"(known partitions: {', '.join(KNOWN_PARTITIONS)})"
+        )
+
+
+def check_region(region: str, partition: str) -> None:
+    if not REGION_RE.fullmatch(region):
+        case = "; region names are lower case" if REGION_RE.fullmatch(region.lower()) else ""
+        fail(f"{show(region, 30)} is not a region name like us-east-1{case}")
+    expected = _expected_partition(region)
+    if expected is not None and expected != partition:
+        fail(
+            f"region {region} belongs to partition {expected}, not {partition}",
+            f"write arn:{expected}:... for a key in {region}",
+        )
+
+
+def check_account(account: str) -> None:
+    if _ACCOUNT_RE.fullmatch(account):
+        return
+    if not account:
+        fail("the account field is empty; it must be the 12-digit id of the key's owner")
+    if account.isascii() and account.isdigit():
+        fail(f"an account id is exactly 12 digits; this one has {len(account)}")
+    bad = next(c for c in account if not ("0" <= c <= "9"))
+    fail(f"an account id is exactly 12 digits; {show(account, 30)} contains {describe_char(bad)}")
+
+
+def check_place(partition: str, region: str, account: str) -> None:
+    """Validate where an identifier is used (for :func:`key_arn` and :meth:`KeyRef.qualified`)."""
+    try:
+        check_partition(partition)
+        if not region:
+            fail("the region is empty")
+        check_region(region, partition)
+        check_account(account)
+    except Problem as exc:
+        raise InputError(
+            f"Cannot build a KMS ARN for {show(partition, 20)}/{show(region, 30)}/"
+            f"{show(account, 30)}: {exc.problem}.",
+            exc.hint or "give a partition like aws, a region like us-east-1 and a 12-digit account",
+        ) from None
+
+
+def split_arn(text: str) -> Arn:
+    """Split and check the fields every ARN shares; raises :class:`Problem`."""
+    if not text.startswith("arn:"):
+        if text[:4].lower() == "arn:":
+            fail(f"ARNs are case-sensitive and start with lower-case 'arn:', not {text[:4]!r}")
+        fail(f"an ARN starts with 'arn:' ({_ARN_SHAPE})")
+    parts = text.split(":", 5)
+    if len(parts) < 6:
+        fail(
+            f"too few fields: an ARN has 6 fields separated by ':' ({_ARN_SHAPE}); "
+            f"this one has {len(parts)}"
+        )
+    _, partition, service, region, account, resource = parts
+    check_partition(partition)
+    if not service:
+        fail("the service field is empty")
+    if not _SERVICE_RE.fullmatch(service):
+        fail(f"{show(service, 30)} is not a service name like kms or s3")
+    if region:
+        check_region(region, partition)
+    if account and account != "aws":
+        check_account(account)
+    if not resource:
+        fail("the resource part (after the fifth ':') is empty")
+    return Arn(partition, service, region, account, resource)
+
+
+def parse_arn(text: str) -> Arn:
+    """Split an ARN into its fields, checking the parts every ARN shares.
+
+    Parameters
+    ----------
+    text
+        An ARN such as ``arn:aws:cloudtrail:us-east-1:111122223333:trail/Main``.
+
+    Returns
+    -------
+    Arn
+        The fields. Region and account may be empty (S3 buckets, IAM).
+
+    Raises
+    ------
+    InputError
+        The text is not an ARN; the message says which field is wrong.
+    """
+    stripped = text.strip()
+    if len(stripped) > MAX_LEN:
+        raise InputError(
+            f"{show(stripped)} is not a valid ARN: it is {len(stripped)} characters long.",
+            f"an ARN looks like {_ARN_SHAPE}",
+        )
+    try:
+        check_characters(stripped)
+        return split_arn(stripped)
+    except Problem as exc:
+        raise InputError(
+            f"{show(stripped)} is not a valid ARN: {exc.problem}.",
+            exc.hint or f"an ARN looks like {_ARN_SHAPE}",
+        ) from None
+
+
+def check_characters(text: str) -> None:
+    """Refuse whitespace, control characters and non-ASCII anywhere in (stripped) text."""
+    for i, c in enumerate(text, start=1):
+        if c.isspace():
+            fail(
+                f"it contains whitespace ({describe_char(c)} at position {i}); a key identifier "
+                "never contains spaces or line breaks",
+                "give exactly one identifier, with nothing around it",
+            )
+        if unicodedata.category(c) in ("Cc", "Cf", "Cs", "Co", "Cn"):
+            fail(f"it contains a control character ({describe_char(c)} at position {i})")
+        if not c.isascii():
+            fail(
+                f"it contains the non-ASCII character {describe_char(c)} at position {i}; key "
+                "identifiers are plain ASCII (text copied from a document may carry typographic "
+                "dashes or quotes)"
+            )
+
+
+def is_region(text: str) -> bool:
+    """Whether ``text`` is shaped like a region name (``us-east-1``, ``cn-north-1``, ...)."""
+    return bool(REGION_RE.fullmatch(text))
+
+
+def _field(arn: str, index: int) -> str:
+    parts = arn.split(":", 5)
+    return parts[index] if len(parts) == 6 and parts[0] == "arn" else ""
+
+
+def arn_partition(arn: str) -> str:
+    """The partition field of an ARN AWS returned (``""`` when ``arn`` is not an ARN)."""
+    return _field(arn, 1)
+
+
+def arn_region(arn: str) -> str:
+    """The region field of an ARN AWS returned (``""`` when absent or not an ARN)."""
+    return _field(arn, 3)
+
+
+def arn_account(arn: str) -> str:
+    """The account field of an ARN AWS returned (``""`` when absent or not an ARN)."""
+    return _field(arn, 4)
+
+
+def resource_id(arn: str) -> str:
+    """The last ``/`` segment of an ARN's resource: a trail's name, a key's id.
+
+    ``arn:aws:kms:us-east-1:111122223333:key/1234abcd-...`` gives ``1234abcd-...``; text that is
+    not an ARN is returned from its last ``/`` on (``alias/x`` gives ``x``).
+    """
+    return arn.rsplit("/", 1)[-1]
