@@ -197,15 +197,31 @@ class KeyInfo:
     policy_error: str | None = None
     error: str | None = None
 
+    # A key's names, computed here once for every view.
     @property
-    def label(self) -> str:
-        """Alias (or short id) for lists and dropdowns."""
-        return self.aliases[0] if self.aliases else self.key_id[:8]
+    def alias(self) -> str | None:
+        """The key's first alias name (``alias/...``), or None when it has none."""
+        return self.aliases[0] if self.aliases else None
 
     @property
     def short_id(self) -> str:
         """The first 8 characters of the key id (``mrk-`` ids keep their prefix)."""
         return self.key_id[:12] if self.key_id.startswith("mrk-") else self.key_id[:8]
+
+    @property
+    def label(self) -> str:
+        """Alias, else the short id: for sorting and compact lists."""
+        return self.alias or self.short_id
+
+    @property
+    def display_name(self) -> str:
+        """``alias (short id)``, or ``(no alias) (short id)``: for dropdowns and plans."""
+        return f"{self.alias or '(no alias)'} ({self.short_id})"
+
+    @property
+    def confirm_name(self) -> str:
+        """What an operator types to confirm a change of this key: its alias, else its id."""
+        return self.alias or self.key_id
 
     @classmethod
     def from_api(

@@ -673,14 +673,13 @@ class Verdict:
     def label(self) -> str:
         """``alias (short id) - ready`` / ``- blocked: code`` / ``- unverifiable``."""
         tail = f"blocked: {self.code}" if self.kind is VerdictKind.BLOCKED else str(self.kind)
-        name = self.key.aliases[0] if self.key.aliases else "(no alias)"
-        return f"{name} ({self.key.short_id}) - {tail}"
+        return f"{self.key.display_name} - {tail}"
 
     def as_dict(self) -> dict[str, Any]:
         """JSON shape of ``trailkit keys``."""
         return {
             "key_arn": self.key.arn,
-            "alias": self.key.aliases[0] if self.key.aliases else None,
+            "alias": self.key.alias,
             "verdict": str(self.kind),
             "code": self.code,
             "reason": self.reason,

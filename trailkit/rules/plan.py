@@ -62,8 +62,8 @@ class Plan:
         """``SSE-S3`` or ``SSE-KMS (alias, ARN)`` for the before/after table."""
         if key is None:
             return "SSE-S3"
-        if self.report.key is not None and self.report.key.arn == key and self.report.key.aliases:
-            return f"SSE-KMS {self.report.key.aliases[0]} ({key})"
+        if self.report.key is not None and self.report.key.arn == key and self.report.key.alias:
+            return f"SSE-KMS {self.report.key.alias} ({key})"
         return f"SSE-KMS ({key})"
 
     def rows(self) -> tuple[tuple[str, str, str], ...]:

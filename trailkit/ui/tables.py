@@ -72,7 +72,7 @@ def trail_record(trail: Trail, key: KeyInfo | None = None) -> dict[str, Any]:
     return {
         "name": trail.name,
         "encryption": trail.encryption,
-        "key_alias": (key.aliases[0] if key and key.aliases else None),
+        "key_alias": key.alias if key else None,
         "key_state": key.state if key else None,
         "home_region": trail.home_region,
         "bucket": trail.bucket_name,

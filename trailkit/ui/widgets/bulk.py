@@ -30,11 +30,6 @@ __all__ = ["BulkUpdate", "PlanRow", "plans_html", "results_html"]
 PlanRow = tuple[Trail, Plan | TrailkitError]
 
 
-def _key_label(key: KeyInfo) -> str:
-    name = key.aliases[0] if key.aliases else "(no alias)"
-    return f"{name} ({key.short_id})"
-
-
 def _state(plan: Plan, key: str | None) -> str:
     return esc(plan.describe_state(key))
 
@@ -235,7 +230,7 @@ class BulkUpdate:
                 self._w_status.value = error_html(err)
                 keys = []
             options: list[tuple[str, str | None]] = [("— choose a key —", None)]
-            options += [(_key_label(k), k.arn) for k in keys]
+            options += [(k.display_name, k.arn) for k in keys]
             w = widgets.Dropdown(
                 options=options,
                 value=None,

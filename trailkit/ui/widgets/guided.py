@@ -336,7 +336,7 @@ class GuidedUpdate:
             return None
         if self._apply_policy is None:
             raise InputError("This view was built without a key policy action.", "")
-        typed = repair.key.aliases[0] if repair.key.aliases else repair.key.key_id
+        typed = repair.key.confirm_name
         result = self.policy.confirm_and_apply(typed)
         if result is None:
             if self.policy.error is not None:

@@ -163,7 +163,7 @@ class PolicyPanel:
         )
 
     def _expected_text(self, repair: Repair) -> str:
-        return repair.key.aliases[0] if repair.key.aliases else repair.key.key_id
+        return repair.key.confirm_name
 
     def show(self, repair: Repair | None, note: str = "") -> None:
         """Show ``repair`` (None: nothing to repair; ``note`` is HTML saying why)."""
@@ -179,7 +179,7 @@ class PolicyPanel:
             self._refresh()
             return
         key = repair.key
-        name = key.aliases[0] if key.aliases else key.key_id
+        name = key.confirm_name
         trails = ", ".join(t.name for t in repair.trails)
         if repair.needed:
             fixes = ", ".join(repair.fixes) or "readers"
