@@ -27,8 +27,8 @@ from browser_setup import (
 )
 
 from trailkit.aws.session import Connection
+from trailkit.aws.writes import read_trail_key
 from trailkit.change.journal import Journal
-from trailkit.change.update import read_trail_key
 from trailkit.demo import PLACEHOLDER_CREDENTIAL
 from trailkit.demo.app import app_command, notebook_path, run_app
 from trailkit.errors import InputError

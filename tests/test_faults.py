@@ -24,10 +24,12 @@ from faults import (  # noqa: F401  (faults_fixture, quick_backoff_fixture: pyte
 
 from trailkit.aws.reader import Reader, scan
 from trailkit.aws.session import Connection
+from trailkit.aws.writes import read_key_policy, read_trail_key
 from trailkit.change.journal import Journal
-from trailkit.change.update import apply, put_key_policy, read_key_policy, read_trail_key
+from trailkit.change.update import apply, put_key_policy
 from trailkit.demo import DEMO_REGIONS
 from trailkit.errors import RefusedError
+from trailkit.records import Outcome
 from trailkit.rules.plan import plan_change
 from trailkit.runbook import check
 from trailkit.ui.cli import main
@@ -347,13 +349,13 @@ def test_a_read_timeout_and_a_reset_after_the_answer_through_the_proxy(demo: Any
 
 
 APPLY_FAULTS = [
-    # (fault on every UpdateTrail attempt, result status, journal status, applied?)
-    ("500", "failed", "failed", False),
-    ("throttle", "failed", "failed", False),
-    ("reset", "failed", "failed", False),
-    ("timeout", "failed", "failed", False),
-    ("reset-after-send", "done", "done", True),
-    ("timeout-after-send", "done", "done", True),
+    # (fault on every UpdateTrail attempt, result outcome, journal status, applied?)
+    ("500", Outcome.FAILED, "failed", False),
+    ("throttle", Outcome.FAILED, "failed", False),
+    ("reset", Outcome.FAILED, "failed", False),
+    ("timeout", Outcome.FAILED, "failed", False),
+    ("reset-after-send", Outcome.DONE, "done", True),
+    ("timeout-after-send", Outcome.DONE, "done", True),
 ]
 
 
@@ -362,7 +364,7 @@ def test_a_fault_during_apply_is_journaled_as_what_happened(
 ) -> None:
     endpoint, estate = demo_rw
     arn = estate.trails["org-trail"]
-    for kind, status, journaled, applied in APPLY_FAULTS:
+    for kind, outcome, journaled, applied in APPLY_FAULTS:
         faults = FaultInjector(seed=11)
         conn = faults.install(_conn(endpoint, max_attempts=3))
         plan = plan_change(check(Reader(conn), "org-trail", "alias/cloudtrail-good"))
@@ -372,7 +374,7 @@ def test_a_fault_during_apply_is_journaled_as_what_happened(
         result = apply(conn, plan, journal, confirmed=True)
 
         assert faults.count(kind, "UpdateTrail") == 3, kind  # every attempt botocore made
-        assert result.status == status, (kind, result.message)
+        assert result.outcome is outcome, (kind, result.message)
         (change,) = journal.changes()
         assert change.status == journaled, kind
         now = read_trail_key(conn, arn, "us-east-1")
@@ -395,7 +397,7 @@ def test_a_500_on_the_first_attempt_only_is_retried_and_done(
     journal = Journal(tmp_path / "j.jsonl")
     faults.add("500", operations={"UpdateTrail"}, calls=frozenset({1}))
     result = apply(conn, plan, journal, confirmed=True)
-    assert result.status == "done" and result.verified
+    assert result.outcome is Outcome.DONE and result.verified
     assert [c.status for c in journal.changes()] == ["done"]
     assert faults.count("500") == 1
 
@@ -414,7 +416,7 @@ def test_an_unknown_outcome_stays_pending_until_reconcile_reads_the_trail(
 
     result = apply(conn, plan, journal, confirmed=True)
 
-    assert result.status == "unknown"
+    assert result.outcome is Outcome.UNKNOWN
     assert "journal --reconcile" in result.message
     (pending,) = journal.pending()  # neither "done" nor "failed": the journal does not know
     assert pending.change_id == result.change_id
@@ -457,7 +459,7 @@ def test_a_fault_during_a_key_policy_change_is_journaled_as_what_happened(
 ) -> None:
     endpoint, estate = demo_rw
     key = estate.keys["alias/cloudtrail-good"]
-    for kind, status in [("500", "failed"), ("reset-after-send", "done")]:
+    for kind, outcome in [("500", Outcome.FAILED), ("reset-after-send", Outcome.DONE)]:
         faults = FaultInjector(seed=13)
         conn = faults.install(_conn(endpoint, max_attempts=2))
         before = read_key_policy(conn, key, "us-east-1")
@@ -476,10 +478,10 @@ def test_a_fault_during_a_key_policy_change_is_journaled_as_what_happened(
 
         result = put_key_policy(conn, key, before, json.dumps(policy), journal, confirmed=True)
 
-        assert result.status == status, (kind, result.message)
-        assert [c.status for c in journal.changes()] == [status], kind
+        assert result.outcome is outcome, (kind, result.message)
+        assert [c.status for c in journal.changes()] == [outcome.value], kind
         now = json.loads(read_key_policy(conn, key, "us-east-1"))
-        assert now == (policy if status == "done" else json.loads(before)), kind
+        assert now == (policy if outcome is Outcome.DONE else json.loads(before)), kind
 
 
 # -- a crash between sending and recording ----------------------------------------------------
@@ -589,7 +591,7 @@ def test_two_operators_racing_on_one_trail_the_second_is_refused(
     for t in threads:
         t.join(60)
 
-    assert results["a"].status == "done"
+    assert results["a"].outcome is Outcome.DONE
     assert isinstance(results["b"], RefusedError)
     assert "changed since the plan" in str(results["b"]) and "Nothing was sent" in str(results["b"])
     key = read_trail_key(first, estate.trails["org-trail"], "us-east-1")

@@ -20,8 +20,8 @@ import pytest
 
 from trailkit.aws.reader import Reader
 from trailkit.aws.session import Connection
+from trailkit.aws.writes import read_trail_key
 from trailkit.change.journal import Journal
-from trailkit.change.update import read_trail_key
 from trailkit.demo import DEMO_REGIONS, PLACEHOLDER_CREDENTIAL
 from trailkit.runbook import check
 

@@ -13,10 +13,11 @@ from hypothesis import strategies as st
 
 from trailkit.aws.reader import Reader
 from trailkit.aws.session import Connection
+from trailkit.aws.writes import read_key_policy
 from trailkit.change.journal import Journal
-from trailkit.change.update import put_key_policy, read_key_policy, restore_policy
+from trailkit.change.update import put_key_policy, restore_policy
 from trailkit.errors import RefusedError
-from trailkit.records import BucketInfo, KeyInfo, Trail
+from trailkit.records import BucketInfo, KeyInfo, Outcome, Trail
 from trailkit.rules.repair import MAX_POLICY_BYTES, plan_repair
 from trailkit.runbook import check, plan_policy_repair
 from trailkit.ui.cli import main
@@ -54,7 +55,7 @@ def test_repair_then_preflight_passes(
         Journal(tmp_path / "j.jsonl"),
         confirmed=True,
     )
-    assert result.status == "done"
+    assert result.outcome is Outcome.DONE
 
     after = check(Reader(demo_conn), trail, key)
     assert not after.errors, after.findings
@@ -82,7 +83,7 @@ def test_policy_restore_puts_back_the_recorded_policy(
         demo_conn, repair.key.arn, repair.original_text, repair.policy_text, journal, confirmed=True
     )
     result = restore_policy(demo_conn, journal, confirmed=True)
-    assert result.status == "done"
+    assert result.outcome is Outcome.DONE
     stored = read_key_policy(demo_conn, repair.key.arn, repair.key.region)
     assert json.loads(stored) == json.loads(repair.original_text)
     kinds = [c.status for c in journal.changes()]

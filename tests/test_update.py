@@ -12,18 +12,13 @@ from botocore.stub import Stubber
 
 from trailkit.aws.reader import Reader
 from trailkit.aws.session import Connection
+from trailkit.aws.writes import read_trail_key
 from trailkit.change.journal import Journal, Kind
-from trailkit.change.update import (
-    apply,
-    apply_many,
-    disable,
-    read_trail_key,
-    rollback,
-    verify_delivery,
-)
+from trailkit.change.update import apply, apply_many, verify_delivery
 from trailkit.errors import RefusedError
+from trailkit.records import Outcome
 from trailkit.rules.plan import plan_change
-from trailkit.runbook import check
+from trailkit.runbook import check, plan_disable, plan_rollback
 from trailkit.ui.cli import main
 
 
@@ -47,15 +42,15 @@ def test_update_verify_and_roll_back_the_organization_trail(
 
     result = apply(demo_conn, plan, journal, confirmed=True)
 
-    assert result.status == "done" and result.verified
+    assert result.outcome is Outcome.DONE and result.verified
     assert read_trail_key(demo_conn, estate.trails["org-trail"], "us-east-1") == good
     assert result.delivery is not None and result.delivery.ok
 
-    back = rollback(Reader(demo_conn), journal)
+    back = plan_rollback(Reader(demo_conn), journal)
     assert back.after_key is None and back.request["KmsKeyId"] == ""
     assert back.rollback_of == result.change_id
     undo = apply(demo_conn, back, journal, confirmed=True)
-    assert undo.status == "done" and undo.verified
+    assert undo.outcome is Outcome.DONE and undo.verified
     assert read_trail_key(demo_conn, estate.trails["org-trail"], "us-east-1") is None
 
     changes = journal.changes()
@@ -72,13 +67,13 @@ def test_applying_the_same_plan_twice_is_harmless(
 ) -> None:
     plan = plan_change(check(Reader(demo_conn), "stale-key-trail", "alias/cloudtrail-good"))
     first = apply(demo_conn, plan, journal, confirmed=True)
-    assert first.status == "done"
+    assert first.outcome is Outcome.DONE
     with pytest.raises(RefusedError, match="changed since the plan"):
         apply(demo_conn, plan, journal, confirmed=True)
     fresh = plan_change(check(Reader(demo_conn), "stale-key-trail", "alias/cloudtrail-good"))
     assert fresh.nothing_to_do
     again = apply(demo_conn, fresh, journal, confirmed=True)
-    assert again.status == "unchanged"
+    assert again.outcome is Outcome.UNCHANGED
     assert len(journal.changes()) == 1
 
 
@@ -119,12 +114,12 @@ def test_disable_returns_a_trail_to_sse_s3_with_a_warning(
     demo_rw: Any, demo_conn: Connection, journal: Journal
 ) -> None:
     _, estate = demo_rw
-    plan = disable(Reader(demo_conn), "app-trail")
+    plan = plan_disable(Reader(demo_conn), "app-trail")
     assert any(f.code == "disable-encryption" for f in plan.report.findings)
     assert plan.request["KmsKeyId"] == ""
     result = apply(demo_conn, plan, journal, confirmed=True)
     assert result.verified and result.key_after is None
-    back = apply(demo_conn, rollback(Reader(demo_conn), journal), journal, confirmed=True)
+    back = apply(demo_conn, plan_rollback(Reader(demo_conn), journal), journal, confirmed=True)
     assert back.key_after == estate.keys["alias/cloudtrail-good-euw1"]
 
 
@@ -139,7 +134,7 @@ def test_bulk_apply_reports_every_trail(
         plan_change(check(reader, "tokyo-trail", good)),  # bucket in us-west-2: wrong region
     ]
     results = apply_many(demo_conn, plans, journal, confirmed=True)
-    assert [r.status for r in results] == ["done", "done", "refused"]
+    assert [r.outcome for r in results] == [Outcome.DONE, Outcome.DONE, Outcome.REFUSED]
     assert "key-region-mismatch" in results[2].message
 
 
@@ -176,7 +171,7 @@ def test_update_trail_errors_become_clear_messages_and_failed_journal_records(
             "update_trail", service_error_code=code, service_message="nope", http_status_code=400
         )
         result = apply(conn, plan, journal, confirmed=True)
-    assert result.status == "failed"
+    assert result.outcome is Outcome.FAILED
     assert phrase in result.message and code in result.message
     (change,) = journal.changes()
     assert change.status == "failed" and change.outcome is not None

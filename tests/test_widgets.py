@@ -16,10 +16,11 @@ import pytest
 
 from trailkit.aws.reader import Reader
 from trailkit.aws.session import Connection
+from trailkit.aws.writes import read_trail_key
 from trailkit.change.journal import Journal
-from trailkit.change.update import ApplyResult, read_trail_key
 from trailkit.demo import DEMO_REGIONS
 from trailkit.errors import RefusedError
+from trailkit.records import ApplyResult, Outcome
 from trailkit.rules.checks import VerdictKind
 from trailkit.rules.plan import Plan, plan_change
 from trailkit.runbook import candidates, check, plan_policy_repair
@@ -66,7 +67,7 @@ class Recorder:
         self.applied.append(plan)
         return ApplyResult(
             plan,
-            "done",
+            Outcome.DONE,
             "applied (fake)",
             change_id="chg-fake-1",
             key_after=plan.after_key,
@@ -79,7 +80,7 @@ class Recorder:
         back = dataclasses.replace(plan, before_key=plan.after_key, after_key=plan.before_key)
         return ApplyResult(
             back,
-            "done",
+            Outcome.DONE,
             "rolled back (fake)",
             change_id="chg-fake-2",
             key_after=plan.before_key,
@@ -283,7 +284,7 @@ def test_apply_is_enabled_after_confirming_and_rollback_after_applying(
     panel._w_apply.click()
 
     assert fake.applied == [plan]
-    assert panel.value is not None and panel.value.status == "done"
+    assert panel.value is not None and panel.value.outcome is Outcome.DONE
     assert "tk-result" in panel._w_result._dom_classes
     assert "applied (fake)" in panel._w_result.value and "chg-fake-1" in panel._w_result.value
     assert panel._w_apply.disabled and not panel._w_confirm.value  # spent; confirm unticked
@@ -337,7 +338,7 @@ def test_an_unknown_outcome_offers_no_rollback(demo: Any, reader: Reader) -> Non
     def unknown(plan: Plan) -> ApplyResult:
         return ApplyResult(
             plan,
-            "unknown",
+            Outcome.UNKNOWN,
             "UpdateTrail timed out; run `trailkit journal --reconcile`.",
             change_id="chg-x",
         )
@@ -387,7 +388,7 @@ def test_policy_panel_shows_the_add_only_diff_and_applies_it(
     panel._w_confirm.value = True
     assert not panel._w_apply.disabled
     panel._w_apply.click()
-    assert panel.result is not None and panel.result.status == "done"
+    assert panel.result is not None and panel.result.outcome is Outcome.DONE
     assert "updated and read back" in panel._w_result.value
     assert panel._w_apply.disabled
     assert check(Reader(demo_conn), "org-trail", "alias/no-cloudtrail").ready
@@ -426,7 +427,7 @@ def test_journal_view_lists_changes_and_rolls_one_back(
     view._w_confirm.value = True
     assert not view._w_rollback.disabled
     view._w_rollback.click()
-    assert view.result is not None and view.result.status == "done"
+    assert view.result is not None and view.result.outcome is Outcome.DONE
     assert read_trail_key(demo_conn, estate.trails["org-trail"], "us-east-1") is None
     assert len(view.value) == 2 and view.value[1].intent.rollback_of == first.change_id
     offered = [v for _, v in view._w_select.options if v]
@@ -457,7 +458,7 @@ def test_bulk_update_plans_every_trail_and_applies_only_the_ready_ones(
     bulk._w_confirm.value = True
     assert not bulk._w_apply.disabled
     bulk._w_apply.click()
-    assert [r.status for r in bulk.results] == ["done", "done"]
+    assert [r.outcome for r in bulk.results] == [Outcome.DONE, Outcome.DONE]
     assert "2 of 2 trail(s) changed" in bulk._w_results.value
     assert (
         read_trail_key(demo_conn, estate.trails["tokyo-trail"], "ap-northeast-1")

@@ -1,7 +1,8 @@
 """The operations a runbook performs, shared by the command line and the notebooks.
 
 Each function takes a :class:`~trailkit.aws.reader.Reader` (which holds the connection and what
-it has read) and returns domain objects; nothing here prints.
+it has read) and returns domain objects; nothing here prints and nothing here changes AWS (the
+plans are sent by :func:`trailkit.change.update.apply`).
 """
 
 from __future__ import annotations
@@ -9,13 +10,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from trailkit.aws.reader import Reader
+from trailkit.change.journal import Journal, Kind
 from trailkit.errors import InputError, KeyIdError, NotFound, RefusedError
 from trailkit.records import Trail
 from trailkit.rules.checks import KeyLookup, Report, Verdict, preflight, rank_candidates
 from trailkit.rules.keyids import parse_key_id
+from trailkit.rules.plan import Plan, plan_change
 from trailkit.rules.repair import Repair, plan_repair
 
-__all__ = ["candidates", "check", "plan_policy_repair"]
+__all__ = ["candidates", "check", "plan_disable", "plan_policy_repair", "plan_rollback"]
 
 
 def check(reader: Reader, trail: str | Trail, key: str) -> Report:
@@ -122,3 +125,75 @@ def plan_policy_repair(
             "repair a key's policy from the key's own account",
         )
     return plan_repair(lookup.key, found, readers=readers)
+
+
+def plan_disable(reader: Reader, trail: str | Trail) -> Plan:
+    """The plan that returns a trail to SSE-S3 (``KmsKeyId=""``), with its warning finding.
+
+    Parameters
+    ----------
+    reader
+        Reads AWS (and caches) through one connection.
+    trail
+        Trail name, trail ARN, or a :class:`Trail` already read.
+
+    Returns
+    -------
+    Plan
+        Goes through pre-flight like any other; send it with
+        :func:`trailkit.change.update.apply`.
+
+    Raises
+    ------
+    InputError
+        The trail text cannot be a trail name or ARN.
+    AwsError
+        AWS cannot be reached, or the caller lacks a permission needed to evaluate.
+    """
+    return plan_change(check(reader, trail, ""))
+
+
+def plan_rollback(reader: Reader, journal: Journal, change_id: str | None = None) -> Plan:
+    """The plan that restores the state recorded before a trail change (the last by default).
+
+    The restored state is the exact previous one: a key ARN, or SSE-S3 (``KmsKeyId=""``). The
+    plan goes through pre-flight like any other; send it with
+    :func:`trailkit.change.update.apply`.
+
+    Parameters
+    ----------
+    reader
+        Reads AWS (and caches) through one connection.
+    journal
+        The journal the change was recorded in.
+    change_id
+        The change to undo; None: the last applied trail change.
+
+    Returns
+    -------
+    Plan
+        With ``rollback_of`` set to the change's id.
+
+    Raises
+    ------
+    JournalError
+        No such change, or nothing to roll back.
+    RefusedError
+        The change is a key policy change, or it did not complete, so there is nothing to undo.
+    """
+    change = journal.get(change_id) if change_id else journal.last(kind=Kind.TRAIL_KEY)
+    if change.intent.kind is not Kind.TRAIL_KEY:
+        raise RefusedError(
+            f"Change {change.change_id} is a key policy change; restore it with "
+            "`trailkit policy --restore`.",
+            "",
+        )
+    if not change.applied:
+        raise RefusedError(
+            f"Change {change.change_id} is {change.status}; there is nothing to roll back.",
+            "run `trailkit journal --reconcile` first if it is pending",
+        )
+    target = change.intent.before or ""
+    return plan_change(
+        check(reader, change.intent.target_arn, target), rollback_of=change.change_id
+    )

@@ -395,6 +395,7 @@ def _run_plans(
     plans: list[Any], args: argparse.Namespace, conn: Any, out: TextIO, err: TextIO
 ) -> int:
     from trailkit.change.update import apply_many
+    from trailkit.records import Outcome
 
     _show_plans(plans, args, conn, out)
     blocked = [p for p in plans if p.blocked]
@@ -433,18 +434,19 @@ def _run_plans(
     else:
         out.write("\n")
         for r in results:
-            out.write(f"{r.status.upper():<9} {r.plan.trail.name}: {r.message}\n")
+            out.write(f"{r.outcome.value.upper():<9} {r.plan.trail.name}: {r.message}\n")
             if r.change_id:
                 out.write(f"          change id {r.change_id} (journal: {journal.path})\n")
             if r.delivery is not None:
                 out.write(f"          delivery: {r.delivery.summary()}\n")
                 if not r.delivery.ok and r.change_id:
                     out.write(f"          undo: trailkit rollback --change {r.change_id}\n")
-    if any(r.status == "unknown" for r in results):
+    outcomes = {r.outcome for r in results}
+    if Outcome.UNKNOWN in outcomes:
         err.write("outcome unknown for some changes: run `trailkit journal --reconcile`\n")
-    if any(r.status in ("failed", "unknown") for r in results):
+    if outcomes & {Outcome.FAILED, Outcome.UNKNOWN}:
         return EXIT_ERROR
-    if any(r.status == "refused" for r in results):
+    if Outcome.REFUSED in outcomes:
         return EXIT_NO
     return EXIT_OK
 
@@ -464,10 +466,10 @@ def cmd_update(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 def cmd_rollback(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     """``trailkit rollback``."""
     from trailkit.aws.reader import Reader
-    from trailkit.change.update import rollback
+    from trailkit.runbook import plan_rollback
 
     conn = _connect(args)
-    plan = rollback(Reader(conn), _journal(args), None if args.last else args.change)
+    plan = plan_rollback(Reader(conn), _journal(args), None if args.last else args.change)
     return _run_plans([plan], args, conn, out, err)
 
 
@@ -511,6 +513,7 @@ def cmd_policy(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from trailkit.aws.reader import Reader
     from trailkit.change.update import put_key_policy, restore_policy
     from trailkit.errors import InputError
+    from trailkit.records import Outcome
     from trailkit.runbook import check, plan_policy_repair
 
     if not args.restore and (not args.trail or not args.key):
@@ -522,8 +525,8 @@ def cmd_policy(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             return EXIT_NO
         change = None if args.restore == "last" else args.restore
         result = restore_policy(conn, journal, change, confirmed=True)
-        out.write(f"{result.status.upper()}: {result.message}\n")
-        return EXIT_OK if result.status in ("done", "unchanged") else EXIT_ERROR
+        out.write(f"{result.outcome.value.upper()}: {result.message}\n")
+        return EXIT_OK if result.outcome in (Outcome.DONE, Outcome.UNCHANGED) else EXIT_ERROR
     reader = Reader(conn)
     repair = plan_policy_repair(reader, args.trail, args.key, readers=args.readers)
     summary = {
@@ -566,8 +569,10 @@ def cmd_policy(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         trail_arn=repair.trails[0].arn,
     )
     if args.format != "json":
-        out.write(f"\n{result.status.upper()}: {result.message} (change {result.change_id})\n")
-    if result.status in ("failed", "unknown"):
+        out.write(
+            f"\n{result.outcome.value.upper()}: {result.message} (change {result.change_id})\n"
+        )
+    if result.outcome in (Outcome.FAILED, Outcome.UNKNOWN):
         return EXIT_ERROR
     reader.refresh()
     worst = EXIT_OK

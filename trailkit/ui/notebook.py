@@ -18,13 +18,12 @@ from trailkit.aws.reader import Reader
 from trailkit.aws.session import Connection
 from trailkit.change import update
 from trailkit.change.journal import Journal, Kind, changes_frame
-from trailkit.change.update import ApplyResult, Delivery, PolicyResult
 from trailkit.errors import InputError, TrailkitError
-from trailkit.records import Inventory, KeyInfo, Trail
+from trailkit.records import ApplyResult, Delivery, Inventory, KeyInfo, PolicyResult, Trail
 from trailkit.rules.checks import Report
 from trailkit.rules.plan import Plan, plan_change
 from trailkit.rules.repair import Repair
-from trailkit.runbook import check, plan_policy_repair
+from trailkit.runbook import check, plan_policy_repair, plan_rollback
 from trailkit.ui.widgets import BulkUpdate, GuidedUpdate, JournalView, PolicyPanel, Step
 from trailkit.ui.widgets.bulk import PlanRow
 from trailkit.ui.widgets.checklist import checklist_html
@@ -71,7 +70,7 @@ class Actions:
 
     def rollback(self, change_id: str) -> ApplyResult:
         """Plan the rollback of a recorded trail change from the live state, and send it."""
-        plan = update.rollback(self.reader(), self.journal, change_id)
+        plan = plan_rollback(self.reader(), self.journal, change_id)
         return update.apply(self.conn, plan, self.journal, confirmed=True)
 
     def apply_policy(self, repair: Repair) -> PolicyResult:

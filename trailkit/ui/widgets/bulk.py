@@ -7,9 +7,8 @@ from typing import Any
 
 import ipywidgets as widgets
 
-from trailkit.change.update import ApplyResult
 from trailkit.errors import InputError, TrailkitError
-from trailkit.records import KeyInfo, Trail
+from trailkit.records import ApplyResult, KeyInfo, Trail
 from trailkit.rules.plan import Plan
 from trailkit.ui.widgets._common import (
     Confirm,
@@ -72,13 +71,13 @@ def results_html(results: Sequence[ApplyResult]) -> str:
     """One row per trail: status, message, change id, verified."""
     head = "".join(f"<th>{h}</th>" for h in ("trail", "status", "message", "verified", "change id"))
     body = "".join(
-        f"<tr><td><b>{esc(r.plan.trail.name)}</b></td><td>{badge(r.status)}</td>"
+        f"<tr><td><b>{esc(r.plan.trail.name)}</b></td><td>{badge(r.outcome.value)}</td>"
         f"<td>{esc(r.message)}</td><td>{'yes' if r.verified else ''}</td>"
         f"<td><code>{esc(r.change_id)}</code></td></tr>"
         for r in results
     )
     done = sum(r.changed for r in results)
-    kind = "ok" if all(r.status in ("done", "unchanged") for r in results) else "warn"
+    kind = "ok" if all(r.outcome.succeeded for r in results) else "warn"
     summary = note_html(kind, f"{done} of {len(results)} trail(s) changed.")
     return (
         f'{summary}<table class="tk-table tk-bulk-results-table"><thead><tr>{head}</tr></thead>'
@@ -354,7 +353,7 @@ class BulkUpdate:
             return Step("Apply", False, note_html("warn", "No ready plan: nothing was sent."), [])
         self._confirm.confirm(str(n))
         self._w_apply.click()
-        ok = all(r.status in ("done", "unchanged") for r in self._results)
+        ok = all(r.outcome.succeeded for r in self._results)
         return Step("Apply", ok, str(self._w_results.value), self.results)
 
     def html(self) -> str:

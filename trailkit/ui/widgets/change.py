@@ -7,7 +7,7 @@ from typing import Any
 
 import ipywidgets as widgets
 
-from trailkit.change.update import ApplyResult
+from trailkit.records import ApplyResult, Outcome, PlanView
 from trailkit.rules.plan import Plan
 from trailkit.ui import tables
 from trailkit.ui.widgets._common import (
@@ -25,10 +25,15 @@ from trailkit.ui.widgets._common import (
 
 __all__ = ["ChangePanel", "result_html"]
 
-_STATUS_NOTE = {"done": "ok", "unchanged": "info", "failed": "bad", "refused": "bad"}
+_OUTCOME_NOTE = {
+    Outcome.DONE: "ok",
+    Outcome.UNCHANGED: "info",
+    Outcome.FAILED: "bad",
+    Outcome.REFUSED: "bad",
+}
 
 
-def _state(plan: Plan, key: str | None) -> str:
+def _state(plan: PlanView, key: str | None) -> str:
     return esc(plan.describe_state(key))
 
 
@@ -39,9 +44,9 @@ def result_html(result: ApplyResult, title: str = "Result") -> str:
         ("trail", f"<code>{esc(plan.trail.arn)}</code>"),
         ("before", _state(plan, plan.before_key)),
     ]
-    if result.status in ("done", "unchanged", "failed"):
+    if result.outcome in (Outcome.DONE, Outcome.UNCHANGED, Outcome.FAILED):
         rows.append(("now (read back)", f"<b>{_state(plan, result.key_after)}</b>"))
-    if result.status == "done":
+    if result.outcome is Outcome.DONE:
         rows.append(("verified", "yes" if result.verified else "<b>NO</b>: read back differs"))
     if result.delivery is not None:
         kind = "pass" if result.delivery.ok else "error"
@@ -58,12 +63,14 @@ def result_html(result: ApplyResult, title: str = "Result") -> str:
         rows.append(("AWS request id", f"<code>{esc(result.request_id)}</code>"))
     if plan.rollback_of:
         rows.append(("rolls back", f"<code>{esc(plan.rollback_of)}</code>"))
-    kind = _STATUS_NOTE.get(result.status, "warn")
-    if result.status == "done" and not result.verified:
+    kind = _OUTCOME_NOTE.get(result.outcome, "warn")
+    if result.outcome is Outcome.DONE and not result.verified:
         kind = "warn"
     if result.delivery is not None and not result.delivery.ok:
         kind = "warn"
-    head = note_html(kind, f"{badge(result.status)} <b>{esc(title)}:</b> {esc(result.message)}")
+    head = note_html(
+        kind, f"{badge(result.outcome.value)} <b>{esc(title)}:</b> {esc(result.message)}"
+    )
     error = error_html(result.error) if result.error is not None else ""
     return f"{head}{error}{rows_html(rows)}"
 
@@ -346,7 +353,7 @@ class ChangePanel:
         if result is not None:
             self._applied = result
             self._rolled_back = None
-            if result.status in ("done", "unchanged", "unknown"):
+            if result.outcome in (Outcome.DONE, Outcome.UNCHANGED, Outcome.UNKNOWN):
                 self._spent = True  # a new plan must be made from the trail's new state
                 self._w_confirm.value = False
             if result.changed:
@@ -369,7 +376,7 @@ class ChangePanel:
         )
         if result is not None:
             self._rolled_back = result
-            if result.changed or result.status == "unchanged":
+            if result.outcome.succeeded:
                 self._rollback_of = None
             self._w_result.value = (
                 f"{self._w_result.value}<details><summary>The change that was rolled back"
@@ -384,5 +391,5 @@ class ChangePanel:
         return f"{self._w_plan.value}{self._w_result.value}"
 
     def _ipython_display_(self) -> None:
-        status = self._last.status if self._last else "no result"
+        status = self._last.outcome.value if self._last else "no result"
         show(root(self.layout), self.html(), f"<ChangePanel: {status}>")

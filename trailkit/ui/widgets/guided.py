@@ -17,9 +17,8 @@ import ipywidgets as widgets
 from trailkit import runbook
 from trailkit.aws.reader import Reader
 from trailkit.change.journal import Journal, Kind
-from trailkit.change.update import ApplyResult, Delivery, PolicyResult
 from trailkit.errors import InputError, JournalError, RefusedError, TrailkitError
-from trailkit.records import Trail
+from trailkit.records import ApplyResult, Delivery, PolicyResult, Trail
 from trailkit.rules.checks import Report, Verdict
 from trailkit.rules.plan import Plan, plan_change
 from trailkit.rules.repair import Repair
@@ -269,7 +268,7 @@ class GuidedUpdate:
         self._w_status.value = ""
 
     def _policy_done(self, result: PolicyResult) -> None:
-        if result.status not in ("done", "unchanged") or self._trail is None:
+        if not result.outcome.succeeded or self._trail is None:
             return
         key = self.keys.key_text
         self._reader.refresh()
@@ -344,7 +343,7 @@ class GuidedUpdate:
             raise RefusedError("The key policy update could not be started.", "")
         return Step(
             "Key policy repair",
-            result.status in ("done", "unchanged"),
+            result.outcome.succeeded,
             policy_result_html(result) + (checklist_html(self._report) if self._report else ""),
             result,
         )
@@ -384,7 +383,7 @@ class GuidedUpdate:
             if self.change.error is not None:
                 raise self.change.error
             raise RefusedError(f"Apply stayed disabled: {'; '.join(self.change.blockers)}.", "")
-        if result.status not in ("done", "unchanged"):  # failed, or unknown (pending intent)
+        if not result.outcome.succeeded:  # failed, or unknown (pending intent)
             raise result.error or TrailkitError(result.message)
         return Step("Apply", result.changed, result_html(result, "Apply"), result)
 
@@ -444,7 +443,7 @@ class GuidedUpdate:
             if self.change.error is not None:
                 raise self.change.error
             raise RefusedError("Rollback stayed disabled.", "")
-        if result.status not in ("done", "unchanged"):  # failed, or unknown (pending intent)
+        if not result.outcome.succeeded:  # failed, or unknown (pending intent)
             raise result.error or TrailkitError(result.message)
         return Step("Rollback", result.changed, result_html(result, "Rollback"), result)
 

@@ -8,8 +8,8 @@ from typing import Any
 import ipywidgets as widgets
 
 from trailkit.change.journal import Change, Journal, Kind, changes_frame
-from trailkit.change.update import ApplyResult, PolicyResult
 from trailkit.errors import JournalError, RefusedError, TrailkitError
+from trailkit.records import ApplyResult, PolicyResult
 from trailkit.ui.widgets._common import (
     Confirm,
     Step,
@@ -239,9 +239,8 @@ class JournalView:
             if self._error is not None:
                 raise self._error
             raise RefusedError(f"The rollback of {change_id} did not run.", "")
-        if result.status not in ("done", "unchanged"):
-            error = getattr(result, "error", None)
-            raise error or TrailkitError(result.message)
+        if not result.outcome.succeeded:
+            raise result.error or TrailkitError(result.message)
         html = (
             result_html(result, f"Rollback of {change_id}")
             if isinstance(result, ApplyResult)

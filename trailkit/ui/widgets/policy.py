@@ -8,8 +8,8 @@ from typing import Any
 
 import ipywidgets as widgets
 
-from trailkit.change.update import PolicyResult
 from trailkit.errors import RefusedError, TrailkitError
+from trailkit.records import Outcome, PolicyResult
 from trailkit.rules.repair import Repair
 from trailkit.ui.widgets._common import (
     Confirm,
@@ -54,13 +54,15 @@ def _pretty(text: str) -> str:
 
 def policy_result_html(result: PolicyResult) -> str:
     """One key policy change: status, message, journal id."""
-    kind = {"done": "ok", "unchanged": "info"}.get(result.status, "bad")
+    kind = {Outcome.DONE: "ok", Outcome.UNCHANGED: "info"}.get(result.outcome, "bad")
     rows = [("key", f"<code>{esc(result.key_arn)}</code>")]
     if result.change_id:
         rows.append(("journal change id", f"<code>{esc(result.change_id)}</code>"))
     if result.request_id:
         rows.append(("AWS request id", f"<code>{esc(result.request_id)}</code>"))
-    head = note_html(kind, f"{badge(result.status)} <b>Key policy:</b> {esc(result.message)}")
+    head = note_html(
+        kind, f"{badge(result.outcome.value)} <b>Key policy:</b> {esc(result.message)}"
+    )
     return head + rows_html(rows)
 
 
@@ -240,7 +242,7 @@ class PolicyPanel:
         result = self.confirm_and_apply(self._expected_text(repair))
         if result is None:
             raise self._error or RefusedError("The key policy update did not run.", "")
-        if result.status not in ("done", "unchanged"):
+        if not result.outcome.succeeded:
             raise TrailkitError(result.message)
         return Step("Key policy update", True, policy_result_html(result), result)
 
