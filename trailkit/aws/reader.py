@@ -54,6 +54,7 @@ from typing import Any, TypeVar, cast
 
 import botocore.exceptions
 
+from trailkit.arn import arn_account, arn_region
 from trailkit.aws.session import Connection, ConnectionInfo
 from trailkit.errors import AccessDenied, AwsError, InputError, NotFound, TrailkitError, translate
 from trailkit.permissions import requires
@@ -64,8 +65,6 @@ from trailkit.records import (
     ScanError,
     Trail,
     TrailStatus,
-    arn_account,
-    arn_region,
 )
 from trailkit.rules.checks import KeyLookup
 from trailkit.rules.keyids import KeyRef

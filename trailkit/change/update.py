@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Sequence
 
+from trailkit.arn import arn_region
 from trailkit.aws import writes
 from trailkit.aws.session import Connection
 from trailkit.change.journal import Change, Journal, Kind, Record, reconcile
@@ -32,7 +33,6 @@ from trailkit.records import (
     Outcome,
     PolicyResult,
     Trail,
-    arn_region,
 )
 from trailkit.rules.plan import Plan
 

@@ -18,7 +18,8 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from trailkit.records import BucketInfo, KeyInfo, Trail, arn_region
+from trailkit.arn import arn_region
+from trailkit.records import BucketInfo, KeyInfo, Trail
 from trailkit.rules import policy as pol
 from trailkit.rules.keyids import KeyIdKind, KeyRef
 from trailkit.rules.requests import CLOUDTRAIL_SERVICE, cloudtrail_requests, reader_request

@@ -1,0 +1,64 @@
+"""Every frozen record the layers exchange, and the outcome enums: the bottom layer.
+
+* :mod:`trailkit.records.read`: what the read layer saw (connection, trails, buckets, keys);
+* :mod:`trailkit.records.results`: what a change did (:class:`Outcome` and the results);
+* :mod:`trailkit.records.journal`: the change journal's records (:class:`Record`,
+  :class:`Change`).
+
+Import from here (``from trailkit.records import Trail``); nothing in this package imports a
+layer above it.
+"""
+
+from __future__ import annotations
+
+from trailkit.records.journal import (
+    NOTE_APPLIED,
+    NOTE_CHANGED,
+    NOTE_NOT_APPLIED,
+    Change,
+    Kind,
+    Phase,
+    ReadResult,
+    Record,
+)
+from trailkit.records.read import (
+    BucketInfo,
+    ConnectionInfo,
+    Inventory,
+    KeyInfo,
+    ScanError,
+    Trail,
+    TrailStatus,
+)
+from trailkit.records.results import (
+    ApplyResult,
+    Delivery,
+    Outcome,
+    PlanView,
+    PolicyResult,
+    WriteResult,
+)
+
+__all__ = [
+    "NOTE_APPLIED",
+    "NOTE_CHANGED",
+    "NOTE_NOT_APPLIED",
+    "ApplyResult",
+    "BucketInfo",
+    "Change",
+    "ConnectionInfo",
+    "Delivery",
+    "Inventory",
+    "KeyInfo",
+    "Kind",
+    "Outcome",
+    "Phase",
+    "PlanView",
+    "PolicyResult",
+    "ReadResult",
+    "Record",
+    "ScanError",
+    "Trail",
+    "TrailStatus",
+    "WriteResult",
+]
