@@ -64,7 +64,7 @@ def test_the_package_keeps_every_contract() -> None:
         # upward imports between layers
         ("rules/plan.py", "import trailkit.change.journal  # noqa", "layers"),
         ("aws/session.py", "import trailkit.runbook  # noqa", "layers"),
-        ("records.py", "import trailkit.rules.keyids  # noqa", "layers"),
+        ("records/read.py", "import trailkit.rules.keyids  # noqa", "layers"),
         # the write protocol may not reach boto3 itself
         ("change/journal.py", "import botocore  # noqa", "aws-only"),
         # a widget that calls AWS instead of an injected callable

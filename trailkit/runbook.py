@@ -1,24 +1,47 @@
-"""The operations a runbook performs, shared by the command line and the notebooks.
+"""The use cases, shared by every front end: the command line, the notebooks, the widgets and
+the Voila app all call these (one implementation of each runbook step).
 
-Each function takes a :class:`~trailkit.aws.reader.Reader` (which holds the connection and what
-it has read) and returns domain objects; nothing here prints and nothing here changes AWS (the
-plans are sent by :func:`trailkit.change.update.apply`).
+The module functions take a :class:`~trailkit.aws.reader.Reader` (which holds the connection and
+what it has read) and return records; :class:`Runbook` binds them to one connection, reader and
+journal and adds the writes, which go through the one journaled write
+(:mod:`trailkit.change.protocol`). Nothing here prints.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from trailkit.aws.reader import Reader
-from trailkit.change.journal import Journal, Kind
-from trailkit.errors import InputError, KeyIdError, NotFound, RefusedError
-from trailkit.records import Trail
+from trailkit.aws.session import Connection
+from trailkit.change import update
+from trailkit.change.journal import Journal
+from trailkit.errors import InputError, KeyIdError, NotFound, RefusedError, TrailkitError
+from trailkit.records import (
+    ApplyResult,
+    Change,
+    ConnectionInfo,
+    Delivery,
+    KeyInfo,
+    Kind,
+    PolicyResult,
+    Record,
+    Trail,
+)
+from trailkit.records.journal import undoable
 from trailkit.rules.checks import KeyLookup, Report, Verdict, preflight, rank_candidates
 from trailkit.rules.keyids import parse_key_id
 from trailkit.rules.plan import Plan, plan_change
-from trailkit.rules.repair import Repair, plan_repair
+from trailkit.rules.repair import Repair, plan_repair, repairable
 
-__all__ = ["candidates", "check", "plan_disable", "plan_policy_repair", "plan_rollback"]
+__all__ = [
+    "PlanRow",
+    "Runbook",
+    "candidates",
+    "check",
+    "plan_disable",
+    "plan_policy_repair",
+    "plan_rollback",
+]
 
 
 def check(reader: Reader, trail: str | Trail, key: str) -> Report:
@@ -197,3 +220,206 @@ def plan_rollback(reader: Reader, journal: Journal, change_id: str | None = None
     return plan_change(
         check(reader, change.intent.target_arn, target), rollback_of=change.change_id
     )
+
+
+#: A trail's plan in a bulk update, or why there is none.
+PlanRow = tuple[Trail, Plan | TrailkitError]
+
+
+class Runbook:
+    """The use cases of one session, shared by every front end (CLI, notebooks, widgets, app).
+
+    Bound to one connection, one reader (its cache) and one journal. Reads return records;
+    every write goes through the one journaled write (:mod:`trailkit.change.protocol`) and
+    happens only when ``confirmed is True``. Nothing here prints: the command line and the
+    widgets render what these methods return, so a click, a papermill run and a command take the
+    same path.
+
+    Parameters
+    ----------
+    conn
+        The connection (its identity is shown before any change and journaled with it).
+    journal
+        Where changes are recorded.
+    reader
+        Reads AWS and caches what it read (default: a new :class:`Reader` on ``conn``).
+    regions
+        Where to look for trails (default: every enabled region).
+    """
+
+    def __init__(
+        self,
+        conn: Connection,
+        journal: Journal,
+        *,
+        reader: Reader | None = None,
+        regions: Sequence[str] | None = None,
+    ) -> None:
+        self.conn = conn
+        self.journal = journal
+        self.reader = reader or Reader(conn)
+        self.regions = list(regions) if regions else None
+
+    # -- who and where ---------------------------------------------------------------------
+    def info(self) -> ConnectionInfo:
+        """Account, caller and endpoint (``sts:GetCallerIdentity``), shown before any change."""
+        return self.conn.info()
+
+    @property
+    def demo(self) -> bool:
+        """True on a local (demo) endpoint; False on real AWS."""
+        return bool(self.conn.demo)
+
+    # -- reads -----------------------------------------------------------------------------
+    def refresh(self) -> None:
+        """Forget what was read, so the next read sees AWS as it is now."""
+        self.reader.refresh()
+
+    def list_trails(self) -> list[Trail]:
+        """Every trail of :attr:`regions`, counted once (shadow trails folded in)."""
+        return self.reader.scan_trails(self.regions)[0]
+
+    def find_trail(self, trail: str) -> Trail:
+        """The trail with that name or ARN. Raises :class:`NotFound` when there is none."""
+        return self.reader.find_trail(trail)
+
+    def reread(self, trail: Trail) -> Trail:
+        """``trail`` read again from AWS (nothing cached)."""
+        self.reader.refresh()
+        return self.reader.find_trail(trail.arn)
+
+    def rank(self, trail: Trail) -> list[Verdict]:
+        """The candidate keys of the trail's bucket region, ranked (see :func:`candidates`)."""
+        return candidates(self.reader, trail)[1]
+
+    def candidate_keys(self, region: str) -> tuple[KeyInfo, ...]:
+        """Every customer key of ``region`` that could encrypt a trail (cheap filters applied)."""
+        return self.reader.candidate_keys(region)
+
+    def check(self, trail: str | Trail, key: str) -> Report:
+        """Pre-flight of ``key`` for ``trail`` (see :func:`check`)."""
+        return check(self.reader, trail, key)
+
+    def changes(self) -> list[Change]:
+        """Every recorded change, oldest first (reading the journal makes no AWS call)."""
+        return self.journal.changes()
+
+    def undoable(self, trail_arn: str | None = None) -> list[Change]:
+        """Applied trail changes not undone yet, newest first (of ``trail_arn`` when given)."""
+        return [
+            c
+            for c in undoable(self.journal.changes())
+            if c.intent.kind is Kind.TRAIL_KEY
+            and (trail_arn is None or c.intent.target_arn == trail_arn)
+        ]
+
+    # -- plans -----------------------------------------------------------------------------
+    def plan(self, report: Report) -> Plan:
+        """The exact ``UpdateTrail`` request for a pre-flight report (blocked or not)."""
+        return plan_change(report)
+
+    def plan_for(self, trail: str | Trail, key: str) -> Plan:
+        """Pre-flight and plan in one: what ``trailkit update --trail T --key K`` shows."""
+        return plan_change(self.check(trail, key))
+
+    def plan_disable(self, trail: str | Trail) -> Plan:
+        """The plan that returns ``trail`` to SSE-S3 (see :func:`plan_disable`)."""
+        return plan_disable(self.reader, trail)
+
+    def plan_rollback(self, change_id: str | None = None) -> Plan:
+        """The plan that undoes a trail change (see :func:`plan_rollback`)."""
+        return plan_rollback(self.reader, self.journal, change_id)
+
+    def plan_repair(
+        self, trails: Sequence[str | Trail], key: str, *, readers: Sequence[str] = ()
+    ) -> Repair:
+        """The add-only repair of ``key``'s policy (see :func:`plan_policy_repair`)."""
+        return plan_policy_repair(self.reader, trails, key, readers=readers)
+
+    def repair_for(self, report: Report) -> Repair | None:
+        """The add-only key policy repair a report calls for, or None when none would help.
+
+        Only blocking findings that a policy statement can fix (:data:`trailkit.rules.repair.REPAIRABLE_CODES`) lead
+        to a repair; an explicit Deny leads to a refusal, which :func:`plan_repair` explains.
+        """
+        if report.key is None or report.trail is None or not repairable(report):
+            return None
+        return self.plan_repair([report.trail], report.key.arn)
+
+    def plan_many(
+        self, trails: Sequence[Trail], keys_by_region: Mapping[str, str]
+    ) -> list[PlanRow]:
+        """Bulk update: one plan per trail (read fresh), with the key chosen for its bucket's
+        region; a trail without a key, or whose plan fails, gets the error instead."""
+        self.reader.refresh()
+        rows: list[PlanRow] = []
+        for given in trails:
+            try:
+                trail = self.reader.find_trail(given.arn)
+            except TrailkitError as err:
+                rows.append((given, err))
+                continue
+            region = trail.bucket_region
+            key = keys_by_region.get(region) if region else None
+            if key is None:
+                rows.append(
+                    (
+                        trail,
+                        InputError(
+                            f"No key was chosen for {region or 'the bucket region (unknown)'}.",
+                            "choose a key for every bucket region",
+                        ),
+                    )
+                )
+                continue
+            try:
+                rows.append((trail, self.plan_for(trail, key)))
+            except TrailkitError as err:
+                rows.append((trail, err))
+        return rows
+
+    # -- writes (only on confirmed is True) ------------------------------------------------
+    def apply(self, plan: Plan, *, confirmed: bool) -> ApplyResult:
+        """Send one plan through the journaled write (:func:`trailkit.change.update.apply`)."""
+        return update.apply(self.conn, plan, self.journal, confirmed=confirmed)
+
+    def apply_many(self, plans: Sequence[Plan], *, confirmed: bool) -> list[ApplyResult]:
+        """Send several plans, one result per trail (:func:`trailkit.change.update.apply_many`)."""
+        return update.apply_many(self.conn, plans, self.journal, confirmed=confirmed)
+
+    def rollback(self, change_id: str | None = None, *, confirmed: bool) -> ApplyResult:
+        """Plan the undo of a trail change from the live state, and send it."""
+        plan = self.plan_rollback(change_id)
+        return self.apply(plan, confirmed=confirmed)
+
+    def apply_repair(self, repair: Repair, *, confirmed: bool) -> PolicyResult:
+        """Send an add-only key policy repair (``PutKeyPolicy`` through the journaled write)."""
+        trail_arn = repair.trails[0].arn if len(repair.trails) == 1 else None
+        return update.put_key_policy(
+            self.conn,
+            repair.key.arn,
+            repair.original_text,
+            repair.policy_text,
+            self.journal,
+            confirmed=confirmed,
+            trail_arn=trail_arn,
+        )
+
+    def restore_policy(self, change_id: str | None = None, *, confirmed: bool) -> PolicyResult:
+        """Put back the key policy recorded before a policy change (the last by default)."""
+        return update.restore_policy(self.conn, self.journal, change_id, confirmed=confirmed)
+
+    def undo(self, change_id: str, *, confirmed: bool) -> ApplyResult | PolicyResult:
+        """Roll a trail change back, or restore the policy recorded before a policy change."""
+        change = self.journal.get(change_id)
+        if change.intent.kind is Kind.KEY_POLICY:
+            return self.restore_policy(change_id, confirmed=confirmed)
+        return self.rollback(change_id, confirmed=confirmed)
+
+    def verify(self, trail: Trail) -> Delivery:
+        """Delivery status of a trail after a change (``GetTrailStatus``)."""
+        return update.verify_delivery(self.conn, trail)
+
+    def reconcile(self) -> list[tuple[Change, Record]]:
+        """Settle pending intents by reading the live state (``trailkit journal --reconcile``)."""
+        return update.reconcile_journal(self.conn, self.journal)

@@ -25,6 +25,8 @@ __all__ = [
     "Phase",
     "ReadResult",
     "Record",
+    "changes_frame",
+    "undoable",
     "utc_now",
 ]
 
@@ -325,3 +327,63 @@ class ReadResult:
     def ok(self) -> bool:
         """True when there are no problems."""
         return not self.problems
+
+
+def _abbreviate(kind: Kind, value: str | None) -> str | None:
+    if value is None or kind is not Kind.KEY_POLICY:
+        return value
+    size = len(value.encode("utf-8", "surrogatepass"))
+    try:
+        policy = json.loads(value)
+    except (ValueError, RecursionError):
+        return f"policy ({size} bytes, not JSON)"
+    statements = policy.get("Statement") if isinstance(policy, dict) else None
+    if isinstance(statements, list):
+        count = len(statements)
+    elif isinstance(statements, dict):
+        count = 1
+    else:
+        count = 0
+    return f"policy ({size} bytes, {count} statement{'' if count == 1 else 's'})"
+
+
+def changes_frame(changes: list[Change]) -> list[dict[str, Any]]:
+    """Flat, JSON-ready rows for tables (one per change).
+
+    Each row has ``change_id, time`` (of the intent), ``kind, status, target_arn, region,
+    before, after`` (the outcome's ``after`` when there is one, else the requested value),
+    ``rollback_of, caller_arn, account, endpoint, request_id`` and ``error``. Key policies are
+    abbreviated to ``"policy (<n> bytes, <m> statements)"``.
+    """
+    rows: list[dict[str, Any]] = []
+    for change in changes:
+        intent, outcome = change.intent, change.outcome
+        after = outcome.after if outcome is not None else intent.after
+        rows.append(
+            {
+                "change_id": change.change_id,
+                "time": intent.time,
+                "kind": intent.kind.value,
+                "status": change.status,
+                "target_arn": intent.target_arn,
+                "region": intent.region,
+                "before": _abbreviate(intent.kind, intent.before),
+                "after": _abbreviate(intent.kind, after),
+                "rollback_of": intent.rollback_of,
+                "caller_arn": intent.caller_arn,
+                "account": intent.account,
+                "endpoint": intent.endpoint,
+                "request_id": outcome.request_id if outcome is not None else intent.request_id,
+                "error": outcome.error if outcome is not None else None,
+            }
+        )
+    return rows
+
+
+def undoable(changes: list[Change]) -> list[Change]:
+    """Applied changes that were not undone yet, newest first: what a rollback may target.
+
+    A change is undone when a later applied change names it in ``rollback_of``.
+    """
+    undone = {c.intent.rollback_of for c in changes if c.applied and c.intent.rollback_of}
+    return [c for c in reversed(changes) if c.applied and c.change_id not in undone]

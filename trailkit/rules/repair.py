@@ -23,13 +23,18 @@ from typing import Any
 from trailkit.errors import InputError, RefusedError
 from trailkit.records import KeyInfo, Trail
 from trailkit.rules import policy as pol
-from trailkit.rules.checks import check_policy
+from trailkit.rules.checks import Report, check_policy
 from trailkit.rules.requests import CLOUDTRAIL_SERVICE
 
-__all__ = ["MAX_POLICY_BYTES", "Repair", "plan_repair"]
+__all__ = ["MAX_POLICY_BYTES", "REPAIRABLE_CODES", "Repair", "plan_repair", "repairable"]
 
 #: KMS key policies are limited to 32 KB.
 MAX_POLICY_BYTES = 32768
+#: Blocking findings that call for the add-only repair (or, for an explicit Deny, for its
+#: refusal, which says why only the Deny's owner may narrow it).
+REPAIRABLE_CODES = frozenset(
+    {"policy-encrypt", "policy-describe", "policy-bucket-key-decrypt", "policy-deny"}
+)
 _FIXABLE = {"policy-encrypt", "policy-describe", "policy-bucket-key-decrypt", "policy-readers"}
 
 
@@ -99,6 +104,22 @@ def _source_arns(trails: Sequence[Trail]) -> list[str]:
 
 def _one(values: list[str]) -> str | list[str]:
     return values[0] if len(values) == 1 else values
+
+
+def repairable(report: Report) -> bool:
+    """Whether a pre-flight report calls for a key policy repair (see :data:`REPAIRABLE_CODES`).
+
+    Parameters
+    ----------
+    report
+        From :func:`trailkit.rules.checks.preflight`.
+
+    Returns
+    -------
+    bool
+        True when the key was described and a blocking finding is about its policy.
+    """
+    return report.key is not None and bool({f.code for f in report.errors} & REPAIRABLE_CODES)
 
 
 def plan_repair(

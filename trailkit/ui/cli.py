@@ -475,7 +475,7 @@ def cmd_rollback(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 def cmd_journal(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     """``trailkit journal``."""
-    from trailkit.change.journal import changes_frame
+    from trailkit.records.journal import changes_frame
 
     journal = _journal(args)
     if args.reconcile:

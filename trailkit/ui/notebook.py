@@ -17,9 +17,10 @@ import pandas as pd
 from trailkit.aws.reader import Reader
 from trailkit.aws.session import Connection
 from trailkit.change import update
-from trailkit.change.journal import Journal, Kind, changes_frame
+from trailkit.change.journal import Journal, Kind
 from trailkit.errors import InputError, TrailkitError
 from trailkit.records import ApplyResult, Delivery, Inventory, KeyInfo, PolicyResult, Trail
+from trailkit.records.journal import changes_frame
 from trailkit.rules.checks import Report
 from trailkit.rules.plan import Plan, plan_change
 from trailkit.rules.repair import Repair

@@ -7,9 +7,10 @@ from typing import Any
 
 import ipywidgets as widgets
 
-from trailkit.change.journal import Change, Journal, Kind, changes_frame
+from trailkit.change.journal import Change, Journal, Kind
 from trailkit.errors import JournalError, RefusedError, TrailkitError
 from trailkit.records import ApplyResult, PolicyResult
+from trailkit.records.journal import changes_frame
 from trailkit.ui.widgets._common import (
     Confirm,
     Step,
