@@ -54,6 +54,7 @@ from estate import ACCOUNT, REGIONS, key_records, trail_records
 
 from trailkit.aws.reader import Reader
 from trailkit.aws.session import Connection, ConnectionInfo
+from trailkit.demo import demo_connection
 from trailkit.records import Inventory
 from trailkit.rules.checks import Verdict, rank_candidates
 from trailkit.runbook import candidates
@@ -139,7 +140,7 @@ def _digest(value: Any) -> str:
 
 
 def _connection(endpoint: str, workers: int) -> Connection:
-    return Connection(endpoint_url=endpoint, region="us-east-1", workers=workers, demo=True)
+    return demo_connection(endpoint, region="us-east-1", workers=workers)
 
 
 def trailkit_run(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -13,6 +14,12 @@ from moto.server import ThreadedMotoServer
 from trailkit.aws.session import Connection
 
 logging.getLogger("werkzeug").setLevel(logging.ERROR)
+
+# Connections to the local moto server sign with the environment's credentials (moto accepts
+# any): without any configured, the demo's placeholder ones. ``Connection`` itself has no
+# demo-only fallback; ``trailkit.demo.demo_connection`` passes them explicitly.
+if not os.environ.get("AWS_ACCESS_KEY_ID"):
+    os.environ["AWS_ACCESS_KEY_ID"] = os.environ["AWS_SECRET_ACCESS_KEY"] = "trailkit-demo"
 
 
 @pytest.fixture(scope="session")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import json
 import os
 import re
@@ -10,6 +11,7 @@ import socket
 import subprocess
 import sys
 import time
+import tomllib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -21,9 +23,13 @@ from trailkit.aws.session import Connection
 from trailkit.demo import (
     DEMO_ACCOUNT,
     DEMO_REGIONS,
+    PLACEHOLDER_CREDENTIAL,
     SECOND_ACCOUNT,
     DemoEstate,
     DemoServer,
+    as_account,
+    demo_connection,
+    load_estate_spec,
     reset,
     seed_demo,
     start_demo,
@@ -453,7 +459,7 @@ def test_faulty_key_policies(conn: Connection, estate: DemoEstate) -> None:
 
 
 def test_second_account_is_separate(conn: Connection, estate: DemoEstate) -> None:
-    second = conn.for_account(SECOND_ACCOUNT)
+    second = as_account(conn, SECOND_ACCOUNT)
     assert second.info().account == SECOND_ACCOUNT
     assert conn.info().account == DEMO_ACCOUNT
 
@@ -622,3 +628,59 @@ def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+# -- the estate as data, and the demo's connections ---------------------------------------------
+
+
+def test_the_estate_comes_from_the_packaged_data_files(estate: DemoEstate) -> None:
+    spec = load_estate_spec()
+    assert [k.alias for k in spec.keys] == list(estate.keys)
+    assert [t.name for t in spec.trails] == list(estate.trails)
+    assert {t.name: t.bucket for t in spec.trails} == estate.trail_buckets
+    assert {t.bucket: t.bucket_region for t in spec.trails} == estate.buckets
+    assert spec.regions == DEMO_REGIONS == estate.regions
+    assert spec.account("management") == DEMO_ACCOUNT
+    assert spec.account("log-archive") == SECOND_ACCOUNT
+    assert {k.alias for k in spec.keys if k.replicas} == set(estate.replica_keys)
+    package_data = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"][
+        "package-data"
+    ]["trailkit"]
+    assert "demo/resources/*.json" in package_data
+    for name in ("accounts.json", "keys.json", "trails.json"):
+        assert (REPO / "trailkit" / "demo" / "resources" / name).is_file()
+    with pytest.raises(InputError):
+        spec.account("nobody")
+
+
+def test_connection_has_no_demo_only_settings() -> None:
+    import trailkit.aws.session as session
+
+    params = set(inspect.signature(Connection).parameters)
+    assert not params & {"demo", "account_id"}
+    assert not hasattr(session, "DEMO_ACCOUNT") and not hasattr(session, "_DEMO_KEY")
+    assert not hasattr(Connection, "for_account")
+    with pytest.raises(InputError):
+        Connection(profile="x", credentials=("a", "b"))
+
+
+def test_demo_connections_sign_with_placeholders_and_pick_the_account(
+    demo: tuple[DemoServer, DemoEstate], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    server, _ = demo
+    main = server.connection()
+    assert main.demo and main.info().demo and main.info().backend == "demo"
+    assert main.info().endpoint == server.endpoint
+    assert PLACEHOLDER_CREDENTIAL not in repr(main) and PLACEHOLDER_CREDENTIAL not in str(
+        vars(main)
+    )
+    assert main.info().account == DEMO_ACCOUNT
+    assert server.connection(account=SECOND_ACCOUNT).info().account == SECOND_ACCOUNT
+    other = demo_connection(server.endpoint, region="eu-west-1", account=SECOND_ACCOUNT)
+    assert other.region == "eu-west-1" and other.info().account == SECOND_ACCOUNT
+    assert as_account(main, SECOND_ACCOUNT).info().account == SECOND_ACCOUNT
+    with pytest.raises(InputError):
+        demo_connection(server.endpoint, account="nope")
+    with pytest.raises(InputError):
+        as_account(Connection(region="us-east-1", endpoint_url=None), SECOND_ACCOUNT)

@@ -27,7 +27,7 @@ from trailkit.aws.session import Connection
 from trailkit.aws.writes import read_key_policy, read_trail_key
 from trailkit.change.journal import Journal
 from trailkit.change.update import apply, put_key_policy
-from trailkit.demo import DEMO_REGIONS
+from trailkit.demo import DEMO_REGIONS, PLACEHOLDER_CREDENTIAL
 from trailkit.errors import RefusedError
 from trailkit.records import Outcome
 from trailkit.rules.plan import plan_change
@@ -276,6 +276,14 @@ def test_expired_credentials_are_one_message_and_exit_2(
     assert not (tmp_path / "j.jsonl").exists()
 
 
+# What a shell pointed at the demo exports (``trailkit demo`` prints it): the demo endpoint takes
+# any credentials, but trailkit no longer invents them for a local endpoint.
+_DEMO_KEYS = {
+    "AWS_ACCESS_KEY_ID": PLACEHOLDER_CREDENTIAL,
+    "AWS_SECRET_ACCESS_KEY": PLACEHOLDER_CREDENTIAL,
+}
+
+
 def _env(**extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     env.update(PYTHONUNBUFFERED="1", **extra)
@@ -290,7 +298,7 @@ def test_expired_credentials_through_python_m_trailkit(demo: Any) -> None:
             [sys.executable, "-m", "trailkit", "--endpoint-url", proxy.endpoint, "inventory"],
             capture_output=True,
             text=True,
-            env=_env(),
+            env=_env(**_DEMO_KEYS),
             timeout=60,
         )
     assert proc.returncode == 2, proc.stderr
@@ -527,7 +535,7 @@ def test_a_killed_process_leaves_an_intent_that_reconcile_settles(
         [sys.executable, "-c", _CRASH, endpoint, str(path), where],
         capture_output=True,
         text=True,
-        env=_env(),
+        env=_env(**_DEMO_KEYS),
         timeout=60,
     )
     assert proc.returncode == 9, proc.stderr

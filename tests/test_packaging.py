@@ -7,7 +7,9 @@ import subprocess
 import sys
 import tomllib
 from pathlib import Path
+from typing import Any
 
+import pytest
 import yaml
 
 import trailkit.errors
@@ -101,3 +103,52 @@ def test_readme_documents_every_check_code_with_its_aws_error() -> None:
         assert f"| {check.severity} |" in line
         if check.aws_error:
             assert check.aws_error in line
+
+
+def _gen_catalogue() -> Any:
+    sys.path.insert(0, str(ROOT / "tools"))
+    try:
+        import gen_catalogue
+    finally:
+        sys.path.remove(str(ROOT / "tools"))
+    return gen_catalogue
+
+
+def test_readme_catalogue_table_is_generated_from_the_catalogue() -> None:
+    gen = _gen_catalogue()
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert readme.count(gen.START) == 1 and readme.count(gen.END) == 1
+    assert gen.readme_table(readme) == gen.render_table(), "run python tools/gen_catalogue.py"
+    assert gen.update_readme(readme) == readme
+    assert gen.main(["--check"]) == 0
+
+
+def test_catalogue_is_packaged_data_with_stable_kebab_case_codes() -> None:
+    import json
+    import re
+
+    from trailkit.rules.checks import CATALOGUE, Severity, load_catalogue
+
+    package_data = _pyproject()["tool"]["setuptools"]["package-data"]["trailkit"]  # type: ignore[index]
+    assert "rules/catalogue.json" in package_data
+    path = ROOT / "trailkit" / "rules" / "catalogue.json"
+    entries = json.loads(path.read_text(encoding="utf-8"))["checks"]
+    assert [e["code"] for e in entries] == list(CATALOGUE)
+    for code, check in CATALOGUE.items():
+        assert re.fullmatch(r"[a-z0-9]+(-[a-z0-9]+)*", code) and check.code == code
+        assert isinstance(check.severity, Severity) and check.meaning and check.remedy
+    assert load_catalogue(path.read_text(encoding="utf-8")) == CATALOGUE
+    bad = {"checks": [{**entries[0], "code": "Not_Kebab"}]}
+    with pytest.raises(ValueError):
+        load_catalogue(json.dumps(bad))
+    with pytest.raises(ValueError):
+        load_catalogue(json.dumps({"checks": [entries[0], entries[0]]}))
+
+
+def test_no_other_hand_copy_of_the_catalogue_in_docs() -> None:
+    from trailkit.rules.checks import CATALOGUE
+
+    for doc in sorted((ROOT / "docs").glob("*.md")):
+        text = doc.read_text(encoding="utf-8")
+        rows = [c for c in CATALOGUE if f"| `{c}` |" in text]
+        assert not rows, f"{doc.name} copies catalogue rows {rows}: point to the README instead"

@@ -339,8 +339,9 @@ class Runbook:
     def repair_for(self, report: Report) -> Repair | None:
         """The add-only key policy repair a report calls for, or None when none would help.
 
-        Only blocking findings that a policy statement can fix (:data:`trailkit.rules.repair.REPAIRABLE_CODES`) lead
-        to a repair; an explicit Deny leads to a refusal, which :func:`plan_repair` explains.
+        Only blocking findings about the key policy
+        (:data:`trailkit.rules.repair.REPAIRABLE_CODES`) lead to a repair; for an explicit Deny
+        the repair is a refusal that explains why only the Deny's owner may narrow it.
         """
         if report.key is None or report.trail is None or not repairable(report):
             return None

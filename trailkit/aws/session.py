@@ -15,6 +15,7 @@ import os
 import re
 import threading
 from collections import Counter
+from collections.abc import Callable, Sequence
 from typing import Any
 from urllib.parse import urlparse
 
@@ -26,11 +27,8 @@ from trailkit.errors import ConnectionFailed, InputError, TrailkitError, transla
 from trailkit.permissions import requires
 from trailkit.records import ConnectionInfo
 
-__all__ = ["DEMO_ACCOUNT", "Connection", "ConnectionInfo", "connect"]
+__all__ = ["Connection", "ConnectionInfo", "connect"]
 
-#: The account the demo estate lives in (moto's default account).
-DEMO_ACCOUNT = "123456789012"
-_DEMO_KEY = "trailkit-demo"
 _LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1", "0.0.0.0"}  # noqa: S104
 RETRY_MODES = ("standard", "adaptive", "legacy")
 #: us-east-1, eu-central-2, us-gov-west-1, cn-north-1, us-iso-east-1, ...
@@ -79,10 +77,19 @@ class Connection:
         Total attempts per call, including the first.
     workers
         Upper bound of concurrent AWS calls made by the read layer (default 32).
-    demo
-        Force the demo marking; by default a loopback endpoint is the demo.
-    account_id
-        Demo only: act as this account of the local moto server (``x-moto-account-id``).
+    credentials
+        ``(access key id, secret access key)`` to sign with instead of the profile or the
+        default credential chain. They are handed to boto3 and not kept, shown or logged.
+    hooks
+        ``(event name, handler)`` pairs registered on every client this connection makes
+        (botocore events such as ``before-send``).
+    connect_timeout, read_timeout
+        Seconds, as in :class:`botocore.config.Config`.
+
+    Notes
+    -----
+    A loopback endpoint (``127.0.0.1``, ``localhost``, ...) is the *demo* backend: :attr:`demo`
+    and :meth:`info` say so, so that every view shows which endpoint it is looking at.
     """
 
     def __init__(
@@ -94,8 +101,8 @@ class Connection:
         retry_mode: str = "standard",
         max_attempts: int = 8,
         workers: int = 32,
-        demo: bool | None = None,
-        account_id: str | None = None,
+        credentials: tuple[str, str] | None = None,
+        hooks: Sequence[tuple[str, Callable[..., Any]]] = (),
         connect_timeout: float = 5.0,
         read_timeout: float = 30.0,
     ) -> None:
@@ -105,23 +112,20 @@ class Connection:
             )
         if workers < 1:
             raise InputError(f"workers must be at least 1, not {workers}.", "use --workers 8")
+        if profile and credentials is not None:
+            raise InputError("Pass a profile or credentials, not both.", "leave out --profile")
         self.endpoint_url = endpoint_url or os.environ.get("AWS_ENDPOINT_URL") or None
-        self.demo = _is_local(self.endpoint_url) if demo is None else demo
         self.profile = profile
         self.workers = workers
         self.retry_mode = retry_mode
-        self.account_id = account_id
-        if account_id is not None and not self.demo:
-            raise InputError("account_id can only be chosen on the demo backend.", "")
+        self._hooks = tuple(hooks)
         kwargs: dict[str, Any] = {}
         if profile:
             kwargs["profile_name"] = profile
         if region:
             kwargs["region_name"] = region
-        if self.demo and not profile and not os.environ.get("AWS_ACCESS_KEY_ID"):
-            # The demo needs *some* credentials to sign with; they are not secret.
-            kwargs["aws_access_key_id"] = _DEMO_KEY
-            kwargs["aws_secret_access_key"] = _DEMO_KEY
+        if credentials is not None:
+            kwargs["aws_access_key_id"], kwargs["aws_secret_access_key"] = credentials
         try:
             self._session = boto3.Session(**kwargs)
         except botocore.exceptions.ProfileNotFound as exc:
@@ -163,13 +167,8 @@ class Connection:
             )
             client.meta.events.register("before-call", self._count)
             client.meta.events.register("before-parse", _generic_html_errors)
-            if self.account_id:
-                account = self.account_id
-
-                def _account_header(request: Any, **_: Any) -> None:
-                    request.headers["x-moto-account-id"] = account
-
-                client.meta.events.register("before-send", _account_header)
+            for event, handler in self._hooks:
+                client.meta.events.register(event, handler)
             self._clients[key] = client
             return client
 
@@ -218,20 +217,14 @@ class Connection:
         return self._info
 
     @property
+    def demo(self) -> bool:
+        """Whether the endpoint is on this machine (loopback): the demo backend, not AWS."""
+        return _is_local(self.endpoint_url)
+
+    @property
     def account(self) -> str:
         """The caller's account id."""
         return self.info().account
-
-    def for_account(self, account_id: str) -> Connection:
-        """Demo only: the same endpoint acting as another account of the local server."""
-        return Connection(
-            region=self.region,
-            endpoint_url=self.endpoint_url,
-            retry_mode=self.retry_mode,
-            workers=self.workers,
-            demo=True,
-            account_id=account_id,
-        )
 
     def __repr__(self) -> str:
         kind = "demo" if self.demo else "aws"

@@ -19,24 +19,14 @@ from pathlib import Path
 from typing import TextIO
 
 from trailkit.aws.session import Connection
-from trailkit.demo import (
-    DemoServer,
-    _free_port,
-    _port_is_free,
-    _say,
-    _stop_signals,
-    lab_environment,
-    start_demo,
-    supervise,
-)
+from trailkit.demo.lab import _say, _stop_signals, lab_environment, start_demo, supervise
+from trailkit.demo.server import HOST, LOCAL_OPENER, DemoServer, free_port, port_is_free
 from trailkit.errors import InputError
 
 __all__ = ["APP_NOTEBOOK", "app_command", "notebook_path", "run_app"]
 
-_HOST = "127.0.0.1"
 #: The notebook the app serves.
 APP_NOTEBOOK = "02_guided_update.ipynb"
-_LOCAL_OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 
 def notebook_path() -> Path:
@@ -63,7 +53,7 @@ def app_command(notebook: Path, port: int) -> list[str]:
         str(notebook),
         "--no-browser",
         f"--port={port}",
-        f"--Voila.ip={_HOST}",
+        f"--Voila.ip={HOST}",
         "--Voila.port_retries=0",
         "--theme=light",
         "--strip_sources=True",
@@ -73,9 +63,9 @@ def app_command(notebook: Path, port: int) -> list[str]:
 
 def _voila_ready(port: int) -> bool:
     # Every GET / starts a kernel: probe a static file instead.
-    url = f"http://{_HOST}:{port}/voila/static/voila.js"
+    url = f"http://{HOST}:{port}/voila/static/voila.js"
     try:
-        with _LOCAL_OPENER.open(url, timeout=1.0) as response:
+        with LOCAL_OPENER.open(url, timeout=1.0) as response:
             return bool(response.status == 200)
     except (OSError, urllib.error.URLError):
         return False
@@ -117,11 +107,11 @@ def run_app(
     """
     notebook = notebook_path()
     if port == 0:
-        port = _free_port()
-    elif not _port_is_free(port):
-        raise InputError(f"Port {port} on {_HOST} is already in use.", "choose another --port")
+        port = free_port()
+    elif not port_is_free(port):
+        raise InputError(f"Port {port} on {HOST} is already in use.", "choose another --port")
     if aws and profile:
-        Connection(profile=profile, demo=False)  # raises InputError for an unknown profile
+        Connection(profile=profile)  # raises InputError for an unknown profile
 
     stop = threading.Event()
     server: DemoServer | None = None
@@ -142,7 +132,7 @@ def run_app(
                     env["TRAILKIT_JOURNAL"] = str(Path(scratch) / "journal.jsonl")
             if stop.is_set():
                 return 0
-            url = f"http://{_HOST}:{port}/"
+            url = f"http://{HOST}:{port}/"
             _say(out, f"trailkit app: starting Voila on port {port} ({notebook.name})")
             proc = subprocess.Popen(
                 app_command(notebook, port),

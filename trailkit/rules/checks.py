@@ -14,8 +14,10 @@ from __future__ import annotations
 import enum
 import functools
 import json
+import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from importlib import resources
 from typing import Any
 
 from trailkit.arn import arn_region
@@ -33,6 +35,7 @@ __all__ = [
     "Severity",
     "Verdict",
     "VerdictKind",
+    "load_catalogue",
     "preflight",
     "rank_candidates",
 ]
@@ -57,168 +60,53 @@ class Check:
     aws_error: str | None = None
 
 
-_C = Check
-_E, _W, _I = Severity.ERROR, Severity.WARNING, Severity.INFO
-CATALOGUE: dict[str, Check] = {
-    c.code: c
-    for c in [
-        _C(
-            "trail-not-found",
-            _E,
-            "no trail by that name/ARN is visible to the caller",
-            "check the name with `trailkit inventory`; give the trail ARN for other regions",
-            "TrailNotFoundException",
-        ),
-        _C(
-            "trail-not-owned",
-            _E,
-            "the trail belongs to another account (e.g. an organization "
-            "trail seen from a member account)",
-            "connect with the trail's own account (the organization's management account)",
-            "NotOrganizationMasterAccountException",
-        ),
-        _C(
-            "key-id-format",
-            _E,
-            "the text is not an accepted key identifier",
-            "give an alias name, alias ARN, key ARN or key id",
-            "InvalidKmsKeyIdException",
-        ),
-        _C(
-            "key-aws-managed",
-            _E,
-            "an AWS managed key (alias/aws/...): its policy cannot be edited to admit CloudTrail",
-            "create a customer managed key for CloudTrail",
-            "InsufficientEncryptionPolicyException",
-        ),
-        _C(
-            "key-id-needs-arn",
-            _E,
-            "a bare key id or alias name cannot mean the right key from "
-            "where the call is made (other account, or the bucket is in another region than the "
-            "trail's home region)",
-            "give the key ARN",
-            "KmsKeyNotFoundException",
-        ),
-        _C(
-            "key-not-found",
-            _E,
-            "no such key or alias",
-            "check the identifier and the region",
-            "KmsKeyNotFoundException",
-        ),
-        _C(
-            "key-region-mismatch",
-            _E,
-            "the key is not in the region of the trail's S3 bucket",
-            "use a key in the bucket's region (the multi-Region replica there, if there is one)",
-            "KmsKeyNotFoundException",
-        ),
-        _C(
-            "key-state",
-            _E,
-            "the key is not Enabled (Disabled, PendingDeletion, ...)",
-            "enable the key (or cancel its deletion), or choose another key",
-            "KmsException",
-        ),
-        _C(
-            "key-not-symmetric",
-            _E,
-            "the key is not a symmetric encryption key (SYMMETRIC_DEFAULT / ENCRYPT_DECRYPT)",
-            "choose a symmetric encryption key",
-            "KmsException",
-        ),
-        _C(
-            "key-unreadable",
-            _W,
-            "the key could not be described from this account "
-            "(another account's key, or no kms:DescribeKey)",
-            "ask the key's owner to confirm its state, type, region and policy",
-            None,
-        ),
-        _C(
-            "policy-encrypt",
-            _E,
-            "the key policy does not let CloudTrail call kms:GenerateDataKey for this trail",
-            "add the CloudTrail encrypt statement (`trailkit policy --apply`)",
-            "InsufficientEncryptionPolicyException",
-        ),
-        _C(
-            "policy-describe",
-            _E,
-            "the key policy does not let CloudTrail call kms:DescribeKey",
-            "add the CloudTrail describe statement (`trailkit policy --apply`)",
-            "InsufficientEncryptionPolicyException",
-        ),
-        _C(
-            "policy-deny",
-            _E,
-            "an explicit Deny in the key policy matches a CloudTrail request",
-            "remove or narrow the Deny statement (trailkit never edits existing statements)",
-            "InsufficientEncryptionPolicyException",
-        ),
-        _C(
-            "policy-bucket-key-decrypt",
-            _E,
-            "the bucket uses an S3 Bucket Key and the key "
-            "policy does not let CloudTrail call kms:Decrypt",
-            "add the CloudTrail decrypt statement (`trailkit policy --apply`)",
-            "InsufficientEncryptionPolicyException",
-        ),
-        _C(
-            "policy-unverifiable",
-            _W,
-            "the key policy cannot be read (another account, access "
-            "denied) or uses something trailkit cannot evaluate",
-            "have the key's owner review the policy against the statements in the docs",
-            None,
-        ),
-        _C(
-            "policy-readers",
-            _W,
-            "nobody in the trail's account can decrypt the log and digest files",
-            "add a decrypt statement for the readers (`trailkit policy --readers`)",
-            None,
-        ),
-        _C(
-            "bucket-policy-aes256",
-            _W,
-            "the bucket policy refuses AES256 uploads while log file validation is on",
-            "let the bucket policy accept AES256 as well as aws:kms",
-            None,
-        ),
-        _C(
-            "bucket-unreadable",
-            _W,
-            "the trail's bucket could not be read, so its region and "
-            "Bucket Key setting are unknown",
-            "grant s3:GetBucketLocation, s3:GetEncryptionConfiguration, s3:GetBucketPolicy",
-            None,
-        ),
-        _C(
-            "digest-files",
-            _I,
-            "digest files are encrypted with this key too: whoever validates "
-            "them needs kms:Decrypt",
-            "grant kms:Decrypt to whoever runs validate-logs",
-            None,
-        ),
-        _C(
-            "already-using-key",
-            _I,
-            "the trail already uses this key (nothing to change)",
-            "nothing to do",
-            None,
-        ),
-        _C(
-            "disable-encryption",
-            _W,
-            "the change turns SSE-KMS off: logs go back to SSE-S3",
-            "confirm that SSE-S3 is acceptable for these logs",
-            None,
-        ),
-    ]
-}
+_CATALOGUE_FILE = "catalogue.json"
+_KEBAB = re.compile(r"[a-z0-9]+(-[a-z0-9]+)*\Z")
+
+
+def load_catalogue(text: str | None = None) -> dict[str, Check]:
+    """Read the check catalogue (``trailkit/rules/catalogue.json``) into :class:`Check` records.
+
+    Parameters
+    ----------
+    text
+        The JSON document to read instead of the packaged file (for tests and tools).
+
+    Returns
+    -------
+    dict[str, Check]
+        Code -> check, in the file's order.
+
+    Raises
+    ------
+    ValueError
+        A malformed entry: a code that is not kebab-case or appears twice, an unknown severity,
+        unknown or missing fields.
+    """
+    if text is None:
+        text = resources.files("trailkit.rules").joinpath(_CATALOGUE_FILE).read_text("utf-8")
+    fields = {"code", "severity", "meaning", "aws_error", "fix"}
+    catalogue: dict[str, Check] = {}
+    for entry in json.loads(text)["checks"]:
+        if set(entry) != fields:
+            raise ValueError(
+                f"{_CATALOGUE_FILE}: fields {sorted(entry)} instead of {sorted(fields)}"
+            )
+        code = entry["code"]
+        if not isinstance(code, str) or not _KEBAB.match(code) or code in catalogue:
+            raise ValueError(f"{_CATALOGUE_FILE}: bad or repeated code {code!r}")
+        catalogue[code] = Check(
+            code=code,
+            severity=Severity(entry["severity"]),
+            meaning=str(entry["meaning"]),
+            remedy=str(entry["fix"]),
+            aws_error=None if entry["aws_error"] is None else str(entry["aws_error"]),
+        )
+    return catalogue
+
+
+#: Every finding code: what it means, its severity, the AWS error it prevents and the fix.
+CATALOGUE: dict[str, Check] = load_catalogue()
 
 
 @dataclass(frozen=True)

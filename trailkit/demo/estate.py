@@ -1,0 +1,752 @@
+"""The demo estate: what :func:`seed_demo` builds, read from data files, and the policy templates.
+
+Which accounts, regions, keys (alias, region, key policy template and its options, state) and
+trails (home region, bucket, bucket policy template, default encryption) exist is data:
+``trailkit/demo/resources/{accounts,keys,trails}.json``, read with :mod:`importlib.resources`
+(see :func:`load_estate_spec`). This module keeps the policy templates and the seeding logic.
+The estate (two accounts, four regions) is built to exercise every pre-check of the product::
+
+    trail            home            bucket (its region)                  encryption
+    org-trail        us-east-1 (MR)  tk-org-logs-123456789012 (use1)      SSE-S3, organization
+    app-trail        eu-west-1       tk-app-logs-euw1 (euw1)              cloudtrail-good-euw1
+    tokyo-trail      ap-northeast-1  tk-tokyo-logs-usw2 (usw2)            SSE-S3, bucket elsewhere
+    bucketkey-trail  us-west-2       tk-bucketkey-logs-usw2 (usw2)        SSE-S3, S3 Bucket Key
+    stale-key-trail  us-east-1       tk-stale-logs-use1 (use1)            disabled key, stopped
+    archive-trail    us-east-1       tk-archive-logs-210987654321 (use1)  SSE-S3 (second account)
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from functools import cache
+from importlib import resources
+from typing import Any
+
+import botocore.exceptions
+
+from trailkit.aws.session import Connection
+from trailkit.demo.patches import patch_moto
+from trailkit.demo.server import as_account
+from trailkit.errors import InputError
+
+__all__ = [
+    "BUCKET_POLICIES",
+    "DEMO_ACCOUNT",
+    "DEMO_REGIONS",
+    "KEY_POLICIES",
+    "OTHER_ACCOUNT",
+    "SECOND_ACCOUNT",
+    "DemoEstate",
+    "EstateSpec",
+    "KeySpec",
+    "TrailSpec",
+    "cloudtrail_bucket_policy",
+    "cloudtrail_key_policy",
+    "load_estate_spec",
+    "no_readers_key_policy",
+    "root_key_policy",
+    "seed_demo",
+]
+
+_CLOUDTRAIL = "cloudtrail.amazonaws.com"
+_RESOURCES = "trailkit.demo.resources"
+_DEMO_TAG = "trailkit:demo"
+_log = logging.getLogger(__name__)
+
+
+# -- the estate as data ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class KeySpec:
+    """One KMS key of the demo estate (an entry of ``keys.json``).
+
+    Attributes
+    ----------
+    account
+        Account role (a key of :attr:`EstateSpec.accounts`), e.g. ``management``.
+    region
+        The key's region.
+    alias
+        Its alias (``alias/...``).
+    policy
+        Key policy template: a name in :data:`KEY_POLICIES`.
+    describe
+        ``cloudtrail`` template: include *Allow CloudTrail to describe key*.
+    trail_account
+        ``cloudtrail`` template: account role whose trails may use the key (default: the key's).
+    extra
+        ``cloudtrail`` template: names of extra statements (``deny-cloudtrail-encrypt``,
+        ``bucket-key-decrypt``).
+    state
+        ``enabled``, ``disabled`` or ``pending-deletion`` (7 days).
+    key_spec, key_usage
+        As in ``CreateKey``.
+    multi_region
+        A multi-Region primary key.
+    replicas
+        Regions of its replicas (same template for the replica's region, same alias).
+    """
+
+    account: str
+    region: str
+    alias: str
+    policy: str
+    describe: bool = True
+    trail_account: str | None = None
+    extra: tuple[str, ...] = ()
+    state: str = "enabled"
+    key_spec: str = "SYMMETRIC_DEFAULT"
+    key_usage: str = "ENCRYPT_DECRYPT"
+    multi_region: bool = False
+    replicas: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class TrailSpec:
+    """One trail of the demo estate and its log bucket (an entry of ``trails.json``).
+
+    Attributes
+    ----------
+    account
+        Account role (a key of :attr:`EstateSpec.accounts`).
+    name, region
+        The trail's name and home region.
+    bucket, bucket_region
+        Its log bucket (``{account}`` in the name is replaced by the account id) and that
+        bucket's region.
+    key
+        Alias of the trail's KMS key; ``None`` is SSE-S3.
+    multi_region, organization, validation
+        As in ``CreateTrail``.
+    logging
+        Whether the trail is left logging.
+    bucket_policy
+        Bucket policy template: a name in :data:`BUCKET_POLICIES`.
+    bucket_default_key
+        Alias of the bucket's default SSE-KMS key; ``None`` is AES256.
+    bucket_key_enabled
+        The S3 Bucket Key setting of the bucket's default encryption.
+    """
+
+    account: str
+    name: str
+    region: str
+    bucket: str
+    bucket_region: str
+    key: str | None = None
+    multi_region: bool = False
+    organization: bool = False
+    validation: bool = False
+    logging: bool = True
+    bucket_policy: str = "cloudtrail"
+    bucket_default_key: str | None = None
+    bucket_key_enabled: bool = False
+
+
+@dataclass(frozen=True)
+class EstateSpec:
+    """The whole demo estate as the data files describe it.
+
+    Attributes
+    ----------
+    accounts
+        Account role -> account id (``management`` is moto's default account).
+    regions
+        The regions used.
+    keys
+        KMS keys, in creation order.
+    trails
+        Trails with their buckets, in creation order (bucket names resolved).
+    """
+
+    accounts: dict[str, str]
+    regions: tuple[str, ...]
+    keys: tuple[KeySpec, ...]
+    trails: tuple[TrailSpec, ...]
+
+    def account(self, role: str) -> str:
+        """The account id of ``role`` (e.g. ``management``)."""
+        try:
+            return self.accounts[role]
+        except KeyError:
+            raise InputError(f"The demo estate has no {role!r} account.", "") from None
+
+
+def _read(name: str) -> dict[str, Any]:
+    data = json.loads(resources.files(_RESOURCES).joinpath(name).read_text(encoding="utf-8"))
+    if not isinstance(data, dict):
+        raise ValueError(f"{name}: a JSON object was expected")
+    return data
+
+
+def _entries(name: str, kind: type[Any], items: list[dict[str, Any]]) -> list[Any]:
+    known = set(kind.__dataclass_fields__)
+    made = []
+    for item in items:
+        unknown = set(item) - known
+        if unknown:
+            raise ValueError(f"{name}: unknown fields {sorted(unknown)} in {item}")
+        fields = {k: tuple(v) if isinstance(v, list) else v for k, v in item.items()}
+        made.append(kind(**fields))
+    return made
+
+
+@cache
+def load_estate_spec() -> EstateSpec:
+    """Read the demo estate from ``trailkit/demo/resources/*.json`` (cached).
+
+    Returns
+    -------
+    EstateSpec
+        Accounts, regions, keys and trails, checked: every account role, key alias and template
+        a key or trail names exists.
+
+    Raises
+    ------
+    ValueError
+        A data file is malformed.
+    """
+    base = _read("accounts.json")
+    accounts = {str(k): str(v) for k, v in base["accounts"].items()}
+    keys: list[KeySpec] = _entries("keys.json", KeySpec, _read("keys.json")["keys"])
+    trails: list[TrailSpec] = _entries("trails.json", TrailSpec, _read("trails.json")["trails"])
+    aliases = {k.alias for k in keys}
+    for k in keys:
+        roles = {k.account, k.trail_account or k.account}
+        if not roles <= set(accounts) or k.policy not in KEY_POLICIES:
+            raise ValueError(f"keys.json: unknown account or template in {k}")
+        if not set(k.extra) <= set(_EXTRA_STATEMENTS):
+            raise ValueError(f"keys.json: unknown extra statement in {k}")
+    resolved = []
+    for t in trails:
+        named = {a for a in (t.key, t.bucket_default_key) if a}
+        if t.account not in accounts or t.bucket_policy not in BUCKET_POLICIES:
+            raise ValueError(f"trails.json: unknown account or template in {t}")
+        if not named <= aliases:
+            raise ValueError(f"trails.json: unknown key alias in {t}")
+        bucket = t.bucket.format(account=accounts[t.account])
+        resolved.append(TrailSpec(**{**t.__dict__, "bucket": bucket}))
+    return EstateSpec(
+        accounts=accounts,
+        regions=tuple(str(r) for r in base["regions"]),
+        keys=tuple(keys),
+        trails=tuple(resolved),
+    )
+
+
+# -- policies --------------------------------------------------------------------------------
+
+
+def _trail_pattern(account: str) -> str:
+    return f"arn:aws:cloudtrail:*:{account}:trail/*"
+
+
+def _root_statement(account: str) -> dict[str, Any]:
+    return {
+        "Sid": "Enable IAM User Permissions",
+        "Effect": "Allow",
+        "Principal": {"AWS": f"arn:aws:iam::{account}:root"},
+        "Action": "kms:*",
+        "Resource": "*",
+    }
+
+
+def root_key_policy(account: str) -> dict[str, Any]:
+    """KMS's default key policy: only the account root (``kms:*``).
+
+    Parameters
+    ----------
+    account
+        The key's account.
+    """
+    return {"Version": "2012-10-17", "Id": "key-default-1", "Statement": [_root_statement(account)]}
+
+
+_KEY_ADMIN_ACTIONS = [
+    "kms:Create*",
+    "kms:Describe*",
+    "kms:Enable*",
+    "kms:List*",
+    "kms:Put*",
+    "kms:Update*",
+    "kms:Revoke*",
+    "kms:Disable*",
+    "kms:Get*",
+    "kms:Delete*",
+    "kms:TagResource",
+    "kms:UntagResource",
+    "kms:ScheduleKeyDeletion",
+    "kms:CancelKeyDeletion",
+]
+
+
+def no_readers_key_policy(account: str, *, region: str) -> dict[str, Any]:
+    """A key CloudTrail can use but nobody in the account can decrypt with.
+
+    A key-administrator role may manage the key (no ``kms:Decrypt``) and CloudTrail may encrypt
+    and describe: the trail works, but its logs cannot be read (the ``policy-readers`` case).
+    """
+    keep = {"Allow CloudTrail to encrypt logs", "Allow CloudTrail to describe key"}
+    statements = [
+        s for s in cloudtrail_key_policy(account, region=region)["Statement"] if s["Sid"] in keep
+    ]
+    admin = {
+        "Sid": "Allow access for Key Administrators",
+        "Effect": "Allow",
+        "Principal": {"AWS": f"arn:aws:iam::{account}:role/KeyAdmin"},
+        "Action": _KEY_ADMIN_ACTIONS,
+        "Resource": "*",
+    }
+    return {"Version": "2012-10-17", "Id": "key-no-readers", "Statement": [admin, *statements]}
+
+
+def cloudtrail_key_policy(
+    account: str,
+    *,
+    region: str,
+    trail_account: str | None = None,
+    describe: bool = True,
+    extra: tuple[dict[str, Any], ...] = (),
+) -> dict[str, Any]:
+    """The CloudTrail console's default key policy for trails.
+
+    Statements: *Enable IAM User Permissions* (root ``kms:*``), *Allow CloudTrail to encrypt logs*
+    (``kms:GenerateDataKey*`` with ``StringLike`` on the encryption context and on
+    ``aws:SourceArn``, both ``arn:aws:cloudtrail:*:TRAIL_ACCOUNT:trail/*``), *Allow CloudTrail to
+    describe key*, *Allow principals in the account to decrypt log files*, *Allow alias creation
+    during setup* and *Enable cross account log decryption*.
+
+    Parameters
+    ----------
+    account
+        The key's account (root statement, callers allowed to decrypt).
+    region
+        The key's region (used in the alias-creation statement's ``kms:ViaService``).
+    trail_account
+        The account whose trails may use the key; defaults to ``account``.
+    describe
+        Include *Allow CloudTrail to describe key*.
+    extra
+        Statements appended at the end.
+    """
+    trails = trail_account or account
+    pattern = _trail_pattern(trails)
+    context = {"kms:EncryptionContext:aws:cloudtrail:arn": pattern}
+    statements: list[dict[str, Any]] = [
+        _root_statement(account),
+        {
+            "Sid": "Allow CloudTrail to encrypt logs",
+            "Effect": "Allow",
+            "Principal": {"Service": _CLOUDTRAIL},
+            "Action": "kms:GenerateDataKey*",
+            "Resource": "*",
+            "Condition": {"StringLike": {**context, "aws:SourceArn": pattern}},
+        },
+    ]
+    if describe:
+        statements.append(
+            {
+                "Sid": "Allow CloudTrail to describe key",
+                "Effect": "Allow",
+                "Principal": {"Service": _CLOUDTRAIL},
+                "Action": "kms:DescribeKey",
+                "Resource": "*",
+            }
+        )
+    statements += [
+        {
+            "Sid": "Allow principals in the account to decrypt log files",
+            "Effect": "Allow",
+            "Principal": {"AWS": "*"},
+            "Action": ["kms:Decrypt", "kms:ReEncryptFrom"],
+            "Resource": "*",
+            "Condition": {
+                "StringEquals": {"kms:CallerAccount": account},
+                "StringLike": dict(context),
+            },
+        },
+        {
+            "Sid": "Allow alias creation during setup",
+            "Effect": "Allow",
+            "Principal": {"AWS": "*"},
+            "Action": "kms:CreateAlias",
+            "Resource": "*",
+            "Condition": {
+                "StringEquals": {
+                    "kms:ViaService": f"ec2.{region}.amazonaws.com",
+                    "kms:CallerAccount": account,
+                }
+            },
+        },
+        {
+            "Sid": "Enable cross account log decryption",
+            "Effect": "Allow",
+            "Principal": {"AWS": "*"},
+            "Action": ["kms:Decrypt", "kms:ReEncryptFrom"],
+            "Resource": "*",
+            "Condition": {
+                "StringEquals": {"kms:CallerAccount": trails},
+                "StringLike": dict(context),
+            },
+        },
+    ]
+    statements.extend(extra)
+    return {
+        "Version": "2012-10-17",
+        "Id": "Key policy created by CloudTrail",
+        "Statement": statements,
+    }
+
+
+def _deny_encrypt_statement() -> dict[str, Any]:
+    return {
+        "Sid": "DenyCloudTrailEncrypt",
+        "Effect": "Deny",
+        "Principal": {"Service": _CLOUDTRAIL},
+        "Action": "kms:GenerateDataKey*",
+        "Resource": "*",
+    }
+
+
+def _bucket_key_decrypt_statement(account: str) -> dict[str, Any]:
+    return {
+        "Sid": "Allow CloudTrail to decrypt for the S3 Bucket Key",
+        "Effect": "Allow",
+        "Principal": {"Service": _CLOUDTRAIL},
+        "Action": "kms:Decrypt",
+        "Resource": "*",
+        "Condition": {
+            "StringLike": {"kms:EncryptionContext:aws:cloudtrail:arn": _trail_pattern(account)}
+        },
+    }
+
+
+def cloudtrail_bucket_policy(
+    bucket: str, account: str, trail_arn: str, *, require_kms: bool = False
+) -> dict[str, Any]:
+    """The standard CloudTrail bucket policy (``AWSCloudTrailAclCheck`` + ``AWSCloudTrailWrite``).
+
+    Parameters
+    ----------
+    bucket
+        Bucket name.
+    account
+        The trail's account (the ``AWSLogs/ACCOUNT/`` prefix).
+    trail_arn
+        The trail allowed to write (``aws:SourceArn``).
+    require_kms
+        Add ``DenyNonKmsUploads``: deny ``s3:PutObject`` unless
+        ``s3:x-amz-server-side-encryption`` is ``aws:kms`` (the trap for SSE-S3 digest files).
+    """
+    statements: list[dict[str, Any]] = [
+        {
+            "Sid": "AWSCloudTrailAclCheck",
+            "Effect": "Allow",
+            "Principal": {"Service": _CLOUDTRAIL},
+            "Action": "s3:GetBucketAcl",
+            "Resource": f"arn:aws:s3:::{bucket}",
+            "Condition": {"StringEquals": {"aws:SourceArn": trail_arn}},
+        },
+        {
+            "Sid": "AWSCloudTrailWrite",
+            "Effect": "Allow",
+            "Principal": {"Service": _CLOUDTRAIL},
+            "Action": "s3:PutObject",
+            "Resource": f"arn:aws:s3:::{bucket}/AWSLogs/{account}/*",
+            "Condition": {
+                "StringEquals": {
+                    "s3:x-amz-acl": "bucket-owner-full-control",
+                    "aws:SourceArn": trail_arn,
+                }
+            },
+        },
+    ]
+    if require_kms:
+        statements.append(
+            {
+                "Sid": "DenyNonKmsUploads",
+                "Effect": "Deny",
+                "Principal": "*",
+                "Action": "s3:PutObject",
+                "Resource": f"arn:aws:s3:::{bucket}/*",
+                "Condition": {"StringNotEquals": {"s3:x-amz-server-side-encryption": "aws:kms"}},
+            }
+        )
+    return {"Version": "2012-10-17", "Statement": statements}
+
+
+#: Key policy templates by name: ``(account, region, spec, estate) -> policy``.
+KEY_POLICIES: dict[str, Callable[[str, str, KeySpec, EstateSpec], dict[str, Any]]] = {
+    "root": lambda account, region, spec, estate: root_key_policy(account),
+    "no-readers": lambda account, region, spec, estate: no_readers_key_policy(
+        account, region=region
+    ),
+    "cloudtrail": lambda account, region, spec, estate: cloudtrail_key_policy(
+        account,
+        region=region,
+        trail_account=estate.account(spec.trail_account) if spec.trail_account else None,
+        describe=spec.describe,
+        extra=tuple(_EXTRA_STATEMENTS[name](account) for name in spec.extra),
+    ),
+}
+
+_EXTRA_STATEMENTS: dict[str, Callable[[str], dict[str, Any]]] = {
+    "deny-cloudtrail-encrypt": lambda account: _deny_encrypt_statement(),
+    "bucket-key-decrypt": _bucket_key_decrypt_statement,
+}
+
+#: Bucket policy templates by name: ``(bucket, account, trail ARN) -> policy``.
+BUCKET_POLICIES: dict[str, Callable[[str, str, str], dict[str, Any]]] = {
+    "cloudtrail": cloudtrail_bucket_policy,
+    "cloudtrail-require-kms": lambda bucket, account, trail_arn: cloudtrail_bucket_policy(
+        bucket, account, trail_arn, require_kms=True
+    ),
+}
+
+#: The management account of the demo (moto's default account).
+DEMO_ACCOUNT = load_estate_spec().account("management")
+#: The log-archive account of the demo (a second moto account).
+SECOND_ACCOUNT = load_estate_spec().account("log-archive")
+#: An account that no demo trail belongs to (for the wrong-account key policy).
+OTHER_ACCOUNT = load_estate_spec().account("outside")
+#: The regions the demo estate uses.
+DEMO_REGIONS = load_estate_spec().regions
+
+
+# -- the estate ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DemoEstate:
+    """What :func:`seed_demo` made.
+
+    Attributes
+    ----------
+    endpoint
+        The endpoint it was seeded through (``None`` if the connection had none).
+    trails
+        Trail name -> trail ARN, both accounts (``archive-trail`` is in :data:`SECOND_ACCOUNT`).
+    trail_buckets
+        Trail name -> bucket name.
+    keys
+        Alias name -> key ARN. Each alias names one key, in the region of its ARN; for
+        ``alias/multi-region-good`` that is the us-east-1 primary; ``alias/shared-logs-key``
+        is in :data:`SECOND_ACCOUNT`.
+    replica_keys
+        Alias name -> key ARN of multi-Region replicas (``alias/multi-region-good`` in us-west-2).
+    buckets
+        Bucket name -> bucket region.
+    accounts
+        Account id -> role (``management`` or ``log-archive``).
+    regions
+        The regions used.
+    seconds
+        How long the seeding took.
+    """
+
+    endpoint: str | None
+    trails: dict[str, str] = field(default_factory=dict)
+    trail_buckets: dict[str, str] = field(default_factory=dict)
+    keys: dict[str, str] = field(default_factory=dict)
+    replica_keys: dict[str, str] = field(default_factory=dict)
+    buckets: dict[str, str] = field(default_factory=dict)
+    accounts: dict[str, str] = field(default_factory=dict)
+    regions: tuple[str, ...] = DEMO_REGIONS
+    seconds: float = 0.0
+
+    def key_id(self, alias: str) -> str:
+        """The bare key id of the key behind ``alias`` (as :attr:`keys` records it)."""
+        return self.keys[alias].rsplit("/", 1)[1]
+
+    def trail_region(self, name: str) -> str:
+        """The home region of trail ``name``."""
+        return self.trails[name].split(":")[3]
+
+    def summary(self) -> str:
+        """One line: how much there is."""
+        if not self.trails and not self.keys:
+            return "Demo estate: empty (not seeded)."
+        keys = len(self.keys) + len(self.replica_keys)
+        return (
+            f"Demo estate: {len(self.trails)} trails, {keys} KMS keys, "
+            f"{len(self.buckets)} buckets in {len(self.accounts)} accounts and "
+            f"{len(self.regions)} regions (seeded in {self.seconds:.1f} s)."
+        )
+
+
+def _create_key(
+    conn: Connection,
+    region: str,
+    alias: str,
+    policy: dict[str, Any],
+    *,
+    key_spec: str = "SYMMETRIC_DEFAULT",
+    key_usage: str = "ENCRYPT_DECRYPT",
+    multi_region: bool = False,
+) -> tuple[str, str]:
+    """Create a key with ``alias``; returns (key id, key ARN)."""
+    kms = conn.client("kms", region)
+    meta = kms.create_key(
+        Policy=json.dumps(policy),
+        Description=f"trailkit demo: {alias}",
+        KeyUsage=key_usage,
+        KeySpec=key_spec,
+        MultiRegion=multi_region,
+        Tags=[{"TagKey": _DEMO_TAG, "TagValue": "true"}],
+    )["KeyMetadata"]
+    kms.create_alias(AliasName=alias, TargetKeyId=meta["KeyId"])
+    return str(meta["KeyId"]), str(meta["Arn"])
+
+
+def _seed_key(
+    conn: Connection,
+    estate: EstateSpec,
+    spec: KeySpec,
+    keys: dict[str, str],
+    replicas: dict[str, str],
+) -> None:
+    account = estate.account(spec.account)
+    template = KEY_POLICIES[spec.policy]
+    key_id, keys[spec.alias] = _create_key(
+        conn,
+        spec.region,
+        spec.alias,
+        template(account, spec.region, spec, estate),
+        key_spec=spec.key_spec,
+        key_usage=spec.key_usage,
+        multi_region=spec.multi_region,
+    )
+    kms = conn.client("kms", spec.region)
+    if spec.state == "disabled":
+        kms.disable_key(KeyId=key_id)  # moto: bare key id only
+    elif spec.state == "pending-deletion":
+        kms.schedule_key_deletion(KeyId=key_id, PendingWindowInDays=7)
+    elif spec.state != "enabled":
+        raise ValueError(f"keys.json: unknown state {spec.state!r} of {spec.alias}")
+    for region in spec.replicas:
+        # The replica gets the template for its own region, and the same alias there.
+        policy = json.dumps(template(account, region, spec, estate))
+        replica = kms.replicate_key(KeyId=key_id, ReplicaRegion=region, Policy=policy)
+        replicas[spec.alias] = str(replica["ReplicaKeyMetadata"]["Arn"])
+        kms_there = conn.client("kms", region)
+        kms_there.put_key_policy(KeyId=key_id, PolicyName="default", Policy=policy)
+        try:
+            kms_there.create_alias(AliasName=spec.alias, TargetKeyId=key_id)
+        except botocore.exceptions.ClientError as exc:
+            # Unpatched moto (another process) shares the primary's aliases with the replica.
+            if exc.response.get("Error", {}).get("Code") != "AlreadyExistsException":
+                raise
+            _log.warning(
+                "moto shares aliases between %s and its replica (unpatched moto)", spec.alias
+            )
+
+
+def _seed_bucket(conn: Connection, account: str, spec: TrailSpec, keys: Mapping[str, str]) -> None:
+    s3 = conn.client("s3", spec.bucket_region)
+    if spec.bucket_region == "us-east-1":
+        s3.create_bucket(Bucket=spec.bucket)
+    else:
+        s3.create_bucket(
+            Bucket=spec.bucket,
+            CreateBucketConfiguration={"LocationConstraint": spec.bucket_region},
+        )
+    trail_arn = f"arn:aws:cloudtrail:{spec.region}:{account}:trail/{spec.name}"
+    policy = BUCKET_POLICIES[spec.bucket_policy](spec.bucket, account, trail_arn)
+    s3.put_bucket_policy(Bucket=spec.bucket, Policy=json.dumps(policy))
+    default: dict[str, Any] = {"SSEAlgorithm": "AES256"}
+    if spec.bucket_default_key:
+        default = {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": keys[spec.bucket_default_key]}
+    s3.put_bucket_encryption(
+        Bucket=spec.bucket,
+        ServerSideEncryptionConfiguration={
+            "Rules": [
+                {
+                    "ApplyServerSideEncryptionByDefault": default,
+                    "BucketKeyEnabled": spec.bucket_key_enabled,
+                }
+            ]
+        },
+    )
+
+
+def _seed_trail(conn: Connection, spec: TrailSpec, keys: Mapping[str, str]) -> str:
+    ct = conn.client("cloudtrail", spec.region)
+    kwargs: dict[str, Any] = {
+        "Name": spec.name,
+        "S3BucketName": spec.bucket,
+        "IsMultiRegionTrail": spec.multi_region,
+        "EnableLogFileValidation": spec.validation,
+        "IsOrganizationTrail": spec.organization,
+        "IncludeGlobalServiceEvents": True,
+        "TagsList": [{"Key": _DEMO_TAG, "Value": "true"}],
+    }
+    if spec.key:
+        kwargs["KmsKeyId"] = keys[spec.key]  # moto stores it as sent: send the ARN
+    arn = str(ct.create_trail(**kwargs)["TrailARN"])
+    ct.start_logging(Name=spec.name)
+    if not spec.logging:
+        ct.stop_logging(Name=spec.name)
+    return arn
+
+
+def seed_demo(conn: Connection) -> DemoEstate:
+    """Build the demo estate through ``conn`` (see the module docstring for what it contains).
+
+    Parameters
+    ----------
+    conn
+        A connection to a moto endpoint acting as :data:`DEMO_ACCOUNT`; the other accounts are
+        reached with :func:`~trailkit.demo.server.as_account`. The server should be freshly
+        reset: seeding twice fails on the existing buckets and aliases. When moto is loaded in
+        this process (e.g. a ``ThreadedMotoServer`` started by a test),
+        :func:`~trailkit.demo.patches.patch_moto` is applied first, so an in-process server gets
+        the same fixes as :class:`~trailkit.demo.server.DemoServer`.
+
+    Returns
+    -------
+    DemoEstate
+        Names and ARNs of everything that was made, and how long it took.
+    """
+    started = time.perf_counter()
+    if "moto" in sys.modules:
+        patch_moto()
+    estate = load_estate_spec()
+    keys: dict[str, str] = {}
+    replicas: dict[str, str] = {}
+    trails: dict[str, str] = {}
+    trail_buckets: dict[str, str] = {}
+    buckets: dict[str, str] = {}
+    accounts: dict[str, str] = {}
+
+    for role, account in estate.accounts.items():
+        own_keys = [k for k in estate.keys if k.account == role]
+        own_trails = [t for t in estate.trails if t.account == role]
+        if not own_keys and not own_trails:
+            continue
+        accounts[account] = role
+        acting = conn if account == DEMO_ACCOUNT else as_account(conn, account)
+        for key in own_keys:
+            _seed_key(acting, estate, key, keys, replicas)
+        for trail in own_trails:
+            _seed_bucket(acting, account, trail, keys)
+            buckets[trail.bucket] = trail.bucket_region
+            trails[trail.name] = _seed_trail(acting, trail, keys)
+            trail_buckets[trail.name] = trail.bucket
+
+    return DemoEstate(
+        endpoint=conn.endpoint_url,
+        trails=trails,
+        trail_buckets=trail_buckets,
+        keys=keys,
+        replica_keys=replicas,
+        buckets=buckets,
+        accounts=accounts,
+        regions=estate.regions,
+        seconds=time.perf_counter() - started,
+    )

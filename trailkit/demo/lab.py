@@ -1,0 +1,428 @@
+"""What ``trailkit demo`` and ``trailkit lab`` run: the seeded demo, and JupyterLab on top of it.
+
+:func:`start_demo` starts a :class:`~trailkit.demo.server.DemoServer` and seeds it;
+:func:`run_demo` keeps it running until a signal; :func:`run_lab` runs JupyterLab with
+:func:`lab_environment` (the demo, or real AWS), supervised by :func:`supervise` (which
+``trailkit app`` uses too).
+"""
+
+from __future__ import annotations
+
+import configparser
+import contextlib
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import threading
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path
+from types import FrameType
+from typing import TextIO
+
+from trailkit.aws.session import Connection
+from trailkit.demo.estate import DemoEstate, seed_demo
+from trailkit.demo.server import (
+    HOST,
+    LOCAL_OPENER,
+    PLACEHOLDER_CREDENTIAL,
+    DemoServer,
+    free_port,
+    port_is_free,
+)
+from trailkit.errors import InputError
+
+__all__ = ["lab_environment", "run_demo", "run_lab", "start_demo", "supervise"]
+
+_STOP_GRACE_SECONDS = 10.0
+_PROXY_ENV = ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy")
+
+
+def start_demo(port: int = 0, seed: bool = True) -> tuple[DemoServer, DemoEstate]:
+    """Start a :class:`DemoServer` and (by default) seed it.
+
+    Parameters
+    ----------
+    port
+        Port on ``127.0.0.1``; ``0`` picks a free one.
+    seed
+        Build the demo estate; otherwise the returned estate is empty.
+
+    Returns
+    -------
+    tuple[DemoServer, DemoEstate]
+        The running server (stop it when done) and what was seeded.
+    """
+    server = DemoServer(port).start()
+    if not seed:
+        return server, DemoEstate(endpoint=server.endpoint)
+    try:
+        return server, seed_demo(server.connection())
+    except BaseException:
+        server.stop()
+        raise
+
+
+@contextlib.contextmanager
+def _stop_signals(stop: threading.Event) -> Iterator[None]:
+    """While inside, SIGINT and SIGTERM set ``stop`` (main thread only; elsewhere a no-op)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+
+def _say(out: TextIO, text: str = "") -> None:
+    out.write(text + "\n")
+    out.flush()
+
+
+def run_demo(port: int = 0, *, out: TextIO = sys.stdout) -> int:
+    """``trailkit demo``: run the seeded demo AWS until SIGINT or SIGTERM.
+
+    Parameters
+    ----------
+    port
+        Port on ``127.0.0.1``; ``0`` picks a free one.
+    out
+        Where the endpoint and the shell settings are printed.
+
+    Returns
+    -------
+    int
+        ``0`` after a clean stop.
+    """
+    stop = threading.Event()
+    with _stop_signals(stop):
+        server, estate = start_demo(port)
+        try:
+            _say(out, f"trailkit demo: local AWS (moto) listening on {server.endpoint}")
+            _say(out, "Point the AWS CLI, boto3 or trailkit at it from another shell:")
+            _say(out, f"  export AWS_ENDPOINT_URL={server.endpoint}")
+            _say(out, "  export AWS_DEFAULT_REGION=us-east-1")
+            _say(out, f"  export AWS_ACCESS_KEY_ID={PLACEHOLDER_CREDENTIAL}")
+            _say(out, f"  export AWS_SECRET_ACCESS_KEY={PLACEHOLDER_CREDENTIAL}")
+            _say(out, estate.summary())
+            _say(out, "Press Ctrl-C (or send SIGTERM) to stop.")
+            while not stop.wait(0.5):
+                pass
+            _say(out, "trailkit demo: stopping.")
+        finally:
+            server.stop()
+    return 0
+
+
+_CREDENTIAL_ENV = (
+    "AWS_ACCESS_KEY_ID",
+    "AWS_PROFILE",
+    "AWS_DEFAULT_PROFILE",
+    "AWS_WEB_IDENTITY_TOKEN_FILE",
+    "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+    "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+)
+_CONFIG_CREDENTIAL_KEYS = (
+    "aws_access_key_id",
+    "credential_process",
+    "role_arn",
+    "web_identity_token_file",
+    "sso_session",
+    "sso_start_url",
+)
+
+
+def _has_default_credentials(path: Path, section: str) -> bool:
+    parser = configparser.RawConfigParser()
+    try:
+        parser.read(path, encoding="utf-8")
+    except (OSError, configparser.Error):
+        return False
+    if not parser.has_section(section):
+        return False
+    return any(parser.has_option(section, key) for key in _CONFIG_CREDENTIAL_KEYS)
+
+
+def _credentials_configured(env: Mapping[str, str]) -> bool:
+    """Whether ``env`` (or the shared AWS files) configure credentials; IMDS is not probed."""
+    if any(env.get(name) for name in _CREDENTIAL_ENV):
+        return True
+    home = Path(env.get("HOME") or Path.home())
+    credentials = Path(env.get("AWS_SHARED_CREDENTIALS_FILE") or home / ".aws" / "credentials")
+    config = Path(env.get("AWS_CONFIG_FILE") or home / ".aws" / "config")
+    return _has_default_credentials(credentials, "default") or _has_default_credentials(
+        config, "default"
+    )
+
+
+def _source_root() -> Path | None:
+    """The repository root when trailkit runs from a source checkout (else ``None``)."""
+    root = Path(__file__).resolve().parents[2]
+    if (root / "pyproject.toml").is_file() and "site-packages" not in root.parts:
+        return root
+    return None
+
+
+def lab_environment(
+    *,
+    aws: bool = False,
+    endpoint: str | None = None,
+    profile: str | None = None,
+    base: Mapping[str, str] | None = None,
+) -> dict[str, str]:
+    """The environment JupyterLab (and so every kernel) runs with.
+
+    Parameters
+    ----------
+    aws
+        Real AWS: ``AWS_ENDPOINT_URL`` is removed, ``TRAILKIT_BACKEND=aws`` and ``AWS_PROFILE``
+        (when ``profile`` is given) are set, and the demo's placeholder keys, if exported, are
+        dropped. Nothing else changes.
+    endpoint
+        Demo: the demo server's URL. Sets ``AWS_ENDPOINT_URL``, ``AWS_DEFAULT_REGION=us-east-1``
+        and ``TRAILKIT_BACKEND=demo``; removes per-service endpoint overrides and
+        ``AWS_IGNORE_CONFIGURED_ENDPOINT_URLS`` so that every service reaches the demo; adds
+        ``127.0.0.1`` to ``NO_PROXY`` when a proxy is set; sets placeholder keys only when no
+        credentials are configured (environment, ``AWS_PROFILE`` or the shared files' default
+        profile; instance metadata is not probed).
+    profile
+        AWS profile for real AWS.
+    base
+        The starting environment (default: ``os.environ``).
+
+    Returns
+    -------
+    dict[str, str]
+        A new environment; ``base`` is not modified.
+    """
+    env = dict(os.environ if base is None else base)
+    if aws:
+        env.pop("AWS_ENDPOINT_URL", None)
+        env["TRAILKIT_BACKEND"] = "aws"
+        if profile:
+            env["AWS_PROFILE"] = profile
+        if env.get("AWS_ACCESS_KEY_ID") == PLACEHOLDER_CREDENTIAL:
+            env.pop("AWS_ACCESS_KEY_ID", None)
+            env.pop("AWS_SECRET_ACCESS_KEY", None)
+    else:
+        if not endpoint:
+            raise InputError("The demo environment needs the demo endpoint.", "")
+        for name in list(env):
+            if name.startswith("AWS_ENDPOINT_URL_"):
+                del env[name]
+        env.pop("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", None)
+        env["AWS_ENDPOINT_URL"] = endpoint
+        env["AWS_DEFAULT_REGION"] = "us-east-1"
+        env["TRAILKIT_BACKEND"] = "demo"
+        if any(env.get(name) for name in _PROXY_ENV):
+            for name in ("NO_PROXY", "no_proxy"):
+                hosts = [h for h in env.get(name, "").split(",") if h.strip()]
+                hosts += [h for h in (HOST, "localhost") if h not in hosts]
+                env[name] = ",".join(hosts)
+        if not _credentials_configured(env):
+            env["AWS_ACCESS_KEY_ID"] = PLACEHOLDER_CREDENTIAL
+            env["AWS_SECRET_ACCESS_KEY"] = PLACEHOLDER_CREDENTIAL
+    root = _source_root()
+    if root is not None:
+        paths = [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p]
+        if str(root) not in paths:
+            env["PYTHONPATH"] = os.pathsep.join([str(root), *paths])
+    return env
+
+
+def _default_notebook_dir() -> Path:
+    packaged = Path(__file__).resolve().parents[2] / "notebooks"
+    return packaged if packaged.is_dir() else Path.cwd()
+
+
+def _lab_ready(port: int, token: str) -> bool:
+    request = urllib.request.Request(
+        f"http://{HOST}:{port}/api/status", headers={"Authorization": f"token {token}"}
+    )
+    try:
+        with LOCAL_OPENER.open(request, timeout=1.0) as response:
+            return bool(response.status == 200)
+    except (OSError, urllib.error.URLError):
+        return False
+
+
+def _stop_process(proc: subprocess.Popen[bytes], grace: float = _STOP_GRACE_SECONDS) -> int:
+    """SIGTERM, wait ``grace`` seconds, then SIGKILL; returns the exit code."""
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=grace)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    return int(proc.returncode)
+
+
+def _exit_code(code: int) -> int:
+    return 128 - code if code < 0 else code
+
+
+def supervise(
+    proc: subprocess.Popen[bytes],
+    stop: threading.Event,
+    ready: Callable[[], bool],
+    *,
+    command: str,
+    server_name: str,
+    url: str,
+    out: TextIO,
+) -> int:
+    """Run a server subprocess until it exits or ``stop`` is set; announce it once ready.
+
+    Used by ``trailkit lab`` (JupyterLab) and ``trailkit app`` (Voila).
+
+    Parameters
+    ----------
+    proc
+        The server process; it is stopped (SIGTERM, then SIGKILL) on the way out.
+    stop
+        Set by a signal handler to ask for a stop.
+    ready
+        Whether the server answers yet (polled until it does).
+    command, server_name, url
+        For the messages: ``trailkit COMMAND: SERVER_NAME is ready at URL``.
+    out
+        Where the messages go.
+
+    Returns
+    -------
+    int
+        0 for a clean stop on request, otherwise the server's exit code (signals as 128 + n).
+    """
+    announced = False
+    try:
+        while proc.poll() is None and not stop.is_set():
+            if not announced and ready():
+                announced = True
+                _say(out, f"trailkit {command}: {server_name} is ready at {url}")
+                _say(out, "Press Ctrl-C (or send SIGTERM) to stop.")
+            stop.wait(0.25)
+    finally:
+        code = _stop_process(proc)
+    if stop.is_set():
+        _say(out, f"trailkit {command}: stopped.")
+        return 0 if code in (0, -signal.SIGTERM) else _exit_code(code)
+    _say(out, f"trailkit {command}: {server_name} exited with code {code}.")
+    return _exit_code(code)
+
+
+def run_lab(
+    *,
+    aws: bool = False,
+    profile: str | None = None,
+    demo_port: int = 0,
+    port: int = 8888,
+    notebook_dir: Path | None = None,
+    open_browser: bool = False,
+    out: TextIO = sys.stdout,
+) -> int:
+    """``trailkit lab``: JupyterLab whose kernels reach the demo (or real AWS with ``aws``).
+
+    Unless ``aws``, the seeded demo server runs in this process for as long as JupyterLab runs.
+    JupyterLab is a child process (``python -m jupyterlab``) listening on ``127.0.0.1`` with a
+    generated token (passed as ``JUPYTER_TOKEN``, so it does not show in the process list);
+    Jupyter's config, data and runtime directories are the usual ones, or whatever
+    ``JUPYTER_CONFIG_DIR`` etc. say. SIGINT and SIGTERM stop JupyterLab (SIGTERM, then SIGKILL
+    after 10 s) and the demo server. When running as root, ``--allow-root`` is passed.
+
+    Parameters
+    ----------
+    aws
+        Real AWS instead of the demo (see :func:`lab_environment`).
+    profile
+        AWS profile (only with ``aws``).
+    demo_port
+        Port of the demo server; ``0`` picks a free one.
+    port
+        JupyterLab's port; ``0`` picks a free one.
+    notebook_dir
+        JupyterLab's root directory (default: the repository's ``notebooks/``, else the current
+        directory).
+    open_browser
+        Let JupyterLab open a browser.
+    out
+        Where the URL and progress are printed (never credentials).
+
+    Returns
+    -------
+    int
+        ``0`` after a stop by signal (``137`` if JupyterLab had to be killed); otherwise
+        JupyterLab's own exit code (``128 + N`` when it died of signal ``N``).
+
+    Raises
+    ------
+    InputError
+        The notebook directory does not exist, a port is in use, or the profile is unknown.
+    """
+    root = (notebook_dir or _default_notebook_dir()).expanduser().resolve()
+    if not root.is_dir():
+        raise InputError(f"The notebook directory {root} does not exist.", "pass --notebook-dir")
+    if port == 0:
+        port = free_port()
+    elif not port_is_free(port):
+        raise InputError(f"Port {port} on {HOST} is already in use.", "choose another --port")
+    if aws and profile:
+        Connection(profile=profile)  # raises InputError for an unknown profile
+
+    stop = threading.Event()
+    server: DemoServer | None = None
+    with _stop_signals(stop):
+        try:
+            if aws:
+                env = lab_environment(aws=True, profile=profile)
+                _say(out, "trailkit lab: REAL AWS" + (f" (profile {profile})" if profile else ""))
+            else:
+                if profile:
+                    _say(out, f"trailkit lab: --profile {profile} is only used with --aws.")
+                server, estate = start_demo(demo_port)
+                env = lab_environment(endpoint=server.endpoint)
+                _say(out, f"trailkit lab: DEMO backend at {server.endpoint}")
+                _say(out, estate.summary())
+            if stop.is_set():
+                return 0
+            token = secrets.token_hex(24)
+            env["JUPYTER_TOKEN"] = token
+            cmd = [
+                sys.executable,
+                "-m",
+                "jupyterlab",
+                f"--ServerApp.ip={HOST}",
+                f"--ServerApp.port={port}",
+                "--ServerApp.port_retries=0",
+                f"--ServerApp.root_dir={root}",
+            ]
+            if not open_browser:
+                cmd.append("--no-browser")
+            if hasattr(os, "geteuid") and os.geteuid() == 0:
+                cmd.append("--allow-root")
+            url = f"http://{HOST}:{port}/lab?token={token}"
+            _say(out, f"trailkit lab: starting JupyterLab on port {port} (notebooks: {root})")
+            # Own session: a terminal's Ctrl-C reaches only us, and we stop Jupyter cleanly.
+            proc = subprocess.Popen(cmd, env=env, cwd=root, start_new_session=True)
+            return supervise(
+                proc,
+                stop,
+                lambda: _lab_ready(port, token),
+                command="lab",
+                server_name="JupyterLab",
+                url=url,
+                out=out,
+            )
+        finally:
+            if server is not None:
+                server.stop()
