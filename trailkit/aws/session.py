@@ -23,11 +23,11 @@ import boto3
 import botocore.config
 import botocore.exceptions
 
-from trailkit.errors import ConnectionFailed, InputError, TrailkitError, translate
+from trailkit.errors import ConnectionFailed, InputError, translate
 from trailkit.permissions import requires
 from trailkit.records import ConnectionInfo
 
-__all__ = ["Connection", "ConnectionInfo", "connect"]
+__all__ = ["Connection", "ConnectionInfo", "connect", "is_local_endpoint"]
 
 _LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1", "0.0.0.0"}  # noqa: S104
 RETRY_MODES = ("standard", "adaptive", "legacy")
@@ -35,7 +35,8 @@ RETRY_MODES = ("standard", "adaptive", "legacy")
 _REGION = re.compile(r"[a-z]{2}(-[a-z]+)+-[0-9]{1,2}\Z")
 
 
-def _is_local(endpoint: str | None) -> bool:
+def is_local_endpoint(endpoint: str | None) -> bool:
+    """Whether ``endpoint`` is a loopback URL (a local AWS such as the demo's moto server)."""
     if not endpoint:
         return False
     host = urlparse(endpoint).hostname or ""
@@ -219,7 +220,7 @@ class Connection:
     @property
     def demo(self) -> bool:
         """Whether the endpoint is on this machine (loopback): the demo backend, not AWS."""
-        return _is_local(self.endpoint_url)
+        return is_local_endpoint(self.endpoint_url)
 
     @property
     def account(self) -> str:
@@ -238,13 +239,14 @@ def connect(
     endpoint_url: str | None = None,
     retry_mode: str = "standard",
     workers: int = 32,
+    credentials: tuple[str, str] | None = None,
     check: bool = True,
 ) -> Connection:
     """Open a :class:`Connection` and (by default) check it with ``GetCallerIdentity``.
 
     Parameters
     ----------
-    profile, region, endpoint_url, retry_mode, workers
+    profile, region, endpoint_url, retry_mode, workers, credentials
         See :class:`Connection`.
     check
         Call STS at once so that bad credentials fail here, with one clear message.
@@ -260,10 +262,8 @@ def connect(
         endpoint_url=endpoint_url,
         retry_mode=retry_mode,
         workers=workers,
+        credentials=credentials,
     )
     if check:
-        try:
-            conn.info()
-        except TrailkitError:
-            raise
+        conn.info()
     return conn

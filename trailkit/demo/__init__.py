@@ -27,7 +27,14 @@ from trailkit.demo.estate import (
     root_key_policy,
     seed_demo,
 )
-from trailkit.demo.lab import lab_environment, run_demo, run_lab, start_demo, supervise
+from trailkit.demo.lab import (
+    lab_environment,
+    placeholder_credentials,
+    run_demo,
+    run_lab,
+    start_demo,
+    supervise,
+)
 from trailkit.demo.patches import patch_moto
 from trailkit.demo.server import (
     PLACEHOLDER_CREDENTIAL,
@@ -53,6 +60,7 @@ __all__ = [
     "load_estate_spec",
     "no_readers_key_policy",
     "patch_moto",
+    "placeholder_credentials",
     "reset",
     "root_key_policy",
     "run_demo",

@@ -23,7 +23,7 @@ from pathlib import Path
 from types import FrameType
 from typing import TextIO
 
-from trailkit.aws.session import Connection
+from trailkit.aws.session import Connection, is_local_endpoint
 from trailkit.demo.estate import DemoEstate, seed_demo
 from trailkit.demo.server import (
     HOST,
@@ -163,6 +163,30 @@ def _credentials_configured(env: Mapping[str, str]) -> bool:
     return _has_default_credentials(credentials, "default") or _has_default_credentials(
         config, "default"
     )
+
+
+def placeholder_credentials(endpoint: str | None, env: Mapping[str, str]) -> tuple[str, str] | None:
+    """Credentials to sign requests to a local demo endpoint with, when nothing is configured.
+
+    moto accepts any signature, but botocore needs *some* credentials to sign. They are not
+    secret and are never used for a non-loopback endpoint.
+
+    Parameters
+    ----------
+    endpoint
+        The endpoint URL the command line will use (``--endpoint-url`` or ``$AWS_ENDPOINT_URL``).
+    env
+        The environment (``os.environ``): configured credentials always win.
+
+    Returns
+    -------
+    tuple of (str, str) or None
+        ``(PLACEHOLDER_CREDENTIAL, PLACEHOLDER_CREDENTIAL)`` for a loopback endpoint without
+        configured credentials; None otherwise.
+    """
+    if not is_local_endpoint(endpoint) or _credentials_configured(env):
+        return None
+    return (PLACEHOLDER_CREDENTIAL, PLACEHOLDER_CREDENTIAL)
 
 
 def _source_root() -> Path | None:
