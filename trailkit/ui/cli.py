@@ -13,7 +13,7 @@ import csv
 import io
 import json
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -210,16 +210,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=_port, default=8866, help="app port (default 8866)")
     p.add_argument("--demo-port", type=_port, default=0, help="demo server port (default: free)")
     p.set_defaults(func=cmd_app)
-
-    for extra in _EXTRA_COMMANDS:
-        extra(sub, common)
     return parser
 
 
 #: Other modules add their sub-commands here (kept as a list so the parser stays one place).
-_EXTRA_COMMANDS: list[Callable[[Any, argparse.ArgumentParser], None]] = []
-
-
 def _connect(args: argparse.Namespace) -> Any:
     import os
 
@@ -242,6 +236,13 @@ def _connect(args: argparse.Namespace) -> Any:
         workers=getattr(args, "workers", 32),
         credentials=credentials,
     )
+
+
+def _runbook(args: argparse.Namespace) -> Any:
+    """The use cases on this command's connection and journal (nothing is read yet)."""
+    from trailkit.runbook import Runbook
+
+    return Runbook(_connect(args), _journal(args))
 
 
 def _print_calls(conn: Any, err: TextIO) -> None:
@@ -313,11 +314,9 @@ def cmd_inventory(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 def cmd_check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     """``trailkit check``: exit 0 when nothing blocks, 1 when something does."""
-    from trailkit.aws.reader import Reader
-    from trailkit.runbook import check
-
-    conn = _connect(args)
-    report = check(Reader(conn), args.trail, args.key)
+    book = _runbook(args)
+    conn = book.conn
+    report = book.check(args.trail, args.key)
     if args.format == "json":
         json.dump(report.as_dict(), out, indent=2)
         out.write("\n")
@@ -341,11 +340,10 @@ def cmd_check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 def cmd_keys(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     """``trailkit keys``: every candidate key of the bucket's region, ranked."""
-    from trailkit.aws.reader import Reader
-    from trailkit.runbook import candidates
-
-    conn = _connect(args)
-    trail, verdicts = candidates(Reader(conn), args.trail)
+    book = _runbook(args)
+    conn = book.conn
+    trail = book.find_trail(args.trail)
+    verdicts = book.rank(trail)
     rows = [v.as_dict() for v in verdicts]
     columns = ["verdict", "alias", "code", "reason", "key_arn"]
     if args.format == "table":
@@ -404,11 +402,11 @@ def _show_plans(plans: list[Any], args: argparse.Namespace, conn: Any, out: Text
 
 
 def _run_plans(
-    plans: list[Any], args: argparse.Namespace, conn: Any, out: TextIO, err: TextIO
+    plans: list[Any], args: argparse.Namespace, book: Any, out: TextIO, err: TextIO
 ) -> int:
-    from trailkit.change.update import apply_many
     from trailkit.records import Outcome
 
+    conn = book.conn
     _show_plans(plans, args, conn, out)
     blocked = [p for p in plans if p.blocked]
     todo = [p for p in plans if not p.blocked and not p.nothing_to_do]
@@ -434,8 +432,8 @@ def _run_plans(
     if not _confirm(args, conn, "apply this change", names, err):
         err.write("Not confirmed: nothing was sent.\n")
         return EXIT_NO
-    journal = _journal(args)
-    results = apply_many(conn, todo, journal, confirmed=True)
+    journal = book.journal
+    results = book.apply_many(todo, confirmed=True)
     if args.format == "json":
         json.dump(
             {"plans": [p.as_dict() for p in plans], "results": [r.as_dict() for r in results]},
@@ -465,24 +463,16 @@ def _run_plans(
 
 def cmd_update(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     """``trailkit update`` and ``trailkit disable``."""
-    from trailkit.aws.reader import Reader
-    from trailkit.rules.plan import plan_change
-    from trailkit.runbook import check
-
-    conn = _connect(args)
-    reader = Reader(conn)
-    plans = [plan_change(check(reader, t, args.key)) for t in args.trail]
-    return _run_plans(plans, args, conn, out, err)
+    book = _runbook(args)
+    plans = [book.plan_for(t, args.key) for t in args.trail]
+    return _run_plans(plans, args, book, out, err)
 
 
 def cmd_rollback(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     """``trailkit rollback``."""
-    from trailkit.aws.reader import Reader
-    from trailkit.runbook import plan_rollback
-
-    conn = _connect(args)
-    plan = plan_rollback(Reader(conn), _journal(args), None if args.last else args.change)
-    return _run_plans([plan], args, conn, out, err)
+    book = _runbook(args)
+    plan = book.plan_rollback(None if args.last else args.change)
+    return _run_plans([plan], args, book, out, err)
 
 
 def cmd_journal(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
@@ -491,10 +481,7 @@ def cmd_journal(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
     journal = _journal(args)
     if args.reconcile:
-        from trailkit.change.update import reconcile_journal
-
-        conn = _connect(args)
-        settled = reconcile_journal(conn, journal)
+        settled = _runbook(args).reconcile()
         for change, record in settled:
             err.write(f"reconciled {change.change_id}: {record.note}\n")
         if not settled:
@@ -522,25 +509,21 @@ def cmd_journal(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 def cmd_policy(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     """``trailkit policy``: show (and with --apply send) the add-only key policy repair."""
-    from trailkit.aws.reader import Reader
-    from trailkit.change.update import put_key_policy, restore_policy
     from trailkit.errors import InputError
     from trailkit.records import Outcome
-    from trailkit.runbook import check, plan_policy_repair
 
     if not args.restore and (not args.trail or not args.key):
         raise InputError("policy needs --trail and --key (or --restore).", "see trailkit policy -h")
-    conn = _connect(args)
-    journal = _journal(args)
+    book = _runbook(args)
+    conn = book.conn
     if args.restore:
         if not args.yes and not _confirm(args, conn, "restore the key policy", ["policy"], err):
             return EXIT_NO
         change = None if args.restore == "last" else args.restore
-        result = restore_policy(conn, journal, change, confirmed=True)
+        result = book.restore_policy(change, confirmed=True)
         out.write(f"{result.outcome.value.upper()}: {result.message}\n")
         return EXIT_OK if result.outcome in (Outcome.DONE, Outcome.UNCHANGED) else EXIT_ERROR
-    reader = Reader(conn)
-    repair = plan_policy_repair(reader, args.trail, args.key, readers=args.readers)
+    repair = book.plan_repair(args.trail, args.key, readers=args.readers)
     summary = {
         "key_arn": repair.key.arn,
         "trails": [t.arn for t in repair.trails],
@@ -571,25 +554,17 @@ def cmd_policy(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if not _confirm(args, conn, "replace the key policy", [repair.key.label], err):
         err.write("Not confirmed: nothing was sent.\n")
         return EXIT_NO
-    result = put_key_policy(
-        conn,
-        repair.key.arn,
-        repair.original_text,
-        repair.policy_text,
-        journal,
-        confirmed=True,
-        trail_arn=repair.trails[0].arn,
-    )
+    result = book.apply_repair(repair, confirmed=True)
     if args.format != "json":
         out.write(
             f"\n{result.outcome.value.upper()}: {result.message} (change {result.change_id})\n"
         )
     if result.outcome in (Outcome.FAILED, Outcome.UNKNOWN):
         return EXIT_ERROR
-    reader.refresh()
+    book.refresh()
     worst = EXIT_OK
     for trail in repair.trails:
-        report = check(reader, trail.arn, repair.key.arn)
+        report = book.check(trail.arn, repair.key.arn)
         if args.format != "json":
             out.write(f"pre-flight {trail.name}: {report.verdict.value}\n")
         if report.errors:

@@ -6,8 +6,7 @@ import html
 
 import ipywidgets as widgets
 
-from trailkit.aws.session import ConnectionInfo
-from trailkit.records import Inventory
+from trailkit.records import ConnectionInfo, Inventory
 from trailkit.ui.widgets._common import show
 
 __all__ = ["ConnectionBanner"]

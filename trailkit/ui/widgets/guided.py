@@ -1,26 +1,26 @@
 """The guided update: connection, trail, key, checklist, key policy, plan, apply, verify, rollback.
 
-One composite for notebook ``02_guided_update`` and the Voila app. It reads through a
-:class:`~trailkit.aws.reader.Reader` (the runbook functions) and changes AWS only through the
-injected actions. The headless methods (:meth:`GuidedUpdate.choose`, :meth:`~GuidedUpdate.apply`,
-...) drive the same widgets the operator uses, so a papermill run takes exactly the path a click
-takes, enable/disable rules included.
+One composite for notebook ``02_guided_update`` and the Voila app. It reads and changes AWS only
+through the runbook it is given (:class:`~trailkit.ui.widgets._ports.GuidedRunbook`, in
+practice :class:`trailkit.runbook.Runbook`), and holds no rule of its own. The headless methods
+(:meth:`GuidedUpdate.choose`, :meth:`~GuidedUpdate.apply`, ...) drive the same widgets the
+operator uses, so a papermill run takes exactly the path a click takes, enable/disable rules
+included.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
+from functools import partial
 from typing import Any
 
 import ipywidgets as widgets
 
-from trailkit import runbook
-from trailkit.aws.reader import Reader
-from trailkit.change.journal import Journal, Kind
+from trailkit.arn import resource_id
 from trailkit.errors import InputError, JournalError, RefusedError, TrailkitError
-from trailkit.records import ApplyResult, Delivery, PolicyResult, Trail
-from trailkit.rules.checks import Report, Verdict
-from trailkit.rules.plan import Plan, plan_change
+from trailkit.records import ApplyResult, PolicyResult, Trail
+from trailkit.rules.checks import Report
+from trailkit.rules.plan import Plan
 from trailkit.rules.repair import Repair
 from trailkit.ui.widgets._common import (
     Step,
@@ -34,18 +34,16 @@ from trailkit.ui.widgets._common import (
     show,
     spinner_html,
 )
+from trailkit.ui.widgets._ports import GuidedRunbook
 from trailkit.ui.widgets.banner import ConnectionBanner
 from trailkit.ui.widgets.change import ChangePanel, result_html
 from trailkit.ui.widgets.checklist import Checklist, checklist_html
-from trailkit.ui.widgets.journal import JournalView, undoable
+from trailkit.ui.widgets.journal import JournalView
 from trailkit.ui.widgets.keys import KeyChoice, KeyPicker, choice_text
 from trailkit.ui.widgets.policy import PolicyPanel, policy_result_html
 from trailkit.ui.widgets.trails import TrailPicker
 
 __all__ = ["GuidedUpdate"]
-
-#: Blocking findings that an add-only key policy repair can fix (or must explain).
-_POLICY_CODES = {"policy-encrypt", "policy-describe", "policy-bucket-key-decrypt", "policy-deny"}
 
 
 class GuidedUpdate:
@@ -53,73 +51,45 @@ class GuidedUpdate:
 
     Parameters
     ----------
-    reader
-        Reads AWS (trails, candidate keys, pre-flight) and caches what it read.
-    journal
-        The change journal (shown at the end; the source of a headless rollback).
-    apply
-        ``apply(plan) -> ApplyResult`` (``trailkit.change.update.apply``, confirmed, journaled).
-    rollback
-        ``rollback(change_id) -> ApplyResult`` (plan the rollback and apply it).
-    apply_policy
-        ``apply_policy(repair) -> PolicyResult`` (``trailkit.change.update.put_key_policy``); None
-        hides the key policy step.
-    verify
-        ``verify(trail) -> Delivery`` (``trailkit.change.update.verify_delivery``).
+    runbook
+        The use cases (:class:`trailkit.runbook.Runbook`): reads, pre-flight, plans, and the
+        journaled writes. The widget's own confirmation (checkbox, and on real AWS the typed
+        name) is the operator's yes, so it calls the writes with ``confirmed=True``.
     trails
-        The trails to offer (default: every trail the reader finds in ``regions``).
-    regions
-        Where to look for trails (default: every enabled region).
-    rank, check, plan_repair, reread, list_trails
-        Read functions, injectable for tests; by default the runbook functions on ``reader``.
+        The trails to offer (default: every trail the runbook lists).
+    policy
+        Show the key policy repair step.
     """
 
     def __init__(
         self,
-        reader: Reader,
-        journal: Journal,
+        runbook: GuidedRunbook,
         *,
-        apply: Callable[[Plan], ApplyResult],
-        rollback: Callable[[str], ApplyResult],
-        apply_policy: Callable[[Repair], PolicyResult] | None = None,
-        verify: Callable[[Trail], Delivery] | None = None,
         trails: Sequence[Trail] | None = None,
-        regions: Sequence[str] | None = None,
-        rank: Callable[[Trail], list[Verdict]] | None = None,
-        check: Callable[[Trail, str], Report] | None = None,
-        plan_repair: Callable[[Trail, str], Repair] | None = None,
-        reread: Callable[[Trail], Trail] | None = None,
-        list_trails: Callable[[], list[Trail]] | None = None,
+        policy: bool = True,
     ) -> None:
-        self._reader = reader
-        self._journal = journal
-        self._apply = apply
-        self._rollback = rollback
+        self._runbook = runbook
+        apply = partial(runbook.apply, confirmed=True)
+        rollback = partial(runbook.rollback, confirmed=True)
+        apply_policy = partial(runbook.apply_repair, confirmed=True) if policy else None
         self._apply_policy = apply_policy
-        self._verify = verify
-        self._regions = list(regions) if regions else None
-        self._rank = rank or (lambda t: runbook.candidates(reader, t)[1])
-        self._check = check or (lambda t, k: runbook.check(reader, t, k))
-        self._plan_repair = plan_repair or (lambda t, k: runbook.plan_policy_repair(reader, [t], k))
-        self._reread = reread or (lambda t: reader.find_trail(t.arn))
-        self._list_trails = list_trails or (lambda: reader.scan_trails(self._regions)[0])
         self._given_trails = list(trails) if trails is not None else None
         self._loaded = False
         self._trail: Trail | None = None
         self._report: Report | None = None
         self._quiet = False
 
-        info = reader.conn.info()
+        info = runbook.info()
         self._demo = info.demo
         self.banner = ConnectionBanner(info)
         self.trails = TrailPicker([], on_change=self._trail_chosen)
-        self.keys = KeyPicker(self._rank, on_change=self._key_chosen)
+        self.keys = KeyPicker(runbook.rank, on_change=self._key_chosen)
         self.checklist = Checklist()
         self.policy = PolicyPanel(
             apply_policy or _no_policy_action, demo=self._demo, on_done=self._policy_done
         )
         self.change = ChangePanel(apply, rollback, demo=self._demo, on_done=self._change_done)
-        self.journal = JournalView(journal, demo=self._demo)
+        self.journal = JournalView(runbook.journal, demo=self._demo)
         self._w_status = widgets.HTML()
         self._w_status.add_class("tk-status")
 
@@ -178,10 +148,15 @@ class GuidedUpdate:
         if self._loaded:
             return
         self._loaded = True
-        where = ", ".join(self._regions) if self._regions else "every enabled region"
+        regions = self._runbook.regions
+        where = ", ".join(regions) if regions else "every enabled region"
         self._busy(f"Reading the trails of {where}…")
         try:
-            found = self._given_trails if self._given_trails is not None else self._list_trails()
+            found = (
+                self._given_trails
+                if self._given_trails is not None
+                else self._runbook.list_trails()
+            )
         except TrailkitError as err:
             self._w_status.value = error_html(err)
             return
@@ -199,7 +174,7 @@ class GuidedUpdate:
         if trail is not None:
             self._busy(f"Reading {trail.name}, its bucket and its status…")
             try:
-                trail = self._reread(trail)
+                trail = self._runbook.reread(trail)
             except TrailkitError as err:
                 self._w_status.value = error_html(err)
                 trail = None
@@ -222,7 +197,7 @@ class GuidedUpdate:
             return
         self._busy(f"Checking {key} for {trail.name}…")
         try:
-            report = self._check(trail, key)
+            report = self._runbook.check(trail, key)
         except TrailkitError as err:
             self._w_status.value = error_html(err)
             self.checklist.show(None)
@@ -234,7 +209,7 @@ class GuidedUpdate:
         self.checklist.show(report)
         self._plan_policy(trail, report)
         try:
-            plan = plan_change(report)
+            plan = self._runbook.plan(report)
         except TrailkitError as err:
             self.change.show_error(err)
         else:
@@ -249,39 +224,37 @@ class GuidedUpdate:
     def _plan_policy(self, trail: Trail, report: Report) -> None:
         if self._apply_policy is None:
             return
-        codes = {f.code for f in report.errors}
-        if report.key is None or not codes & _POLICY_CODES:
-            ok = report.key is not None and not report.unverifiable and not report.disable
-            self._set_policy_idle(
-                note_html("ok", f"{badge('pass', 'OK')} The key policy needs no change.")
-                if ok
-                else ""
-            )
-            return
-        self._busy("Working out the add-only key policy repair…")
+        self._busy("Working out whether the key policy needs the add-only repair…")
         try:
-            repair = self._plan_repair(trail, report.key.arn)
+            repair = self._runbook.repair_for(report)
         except TrailkitError as err:
             self.policy.show_error(err)
         else:
-            self.policy.show(repair)
+            if repair is None:
+                ok = report.key is not None and not report.unverifiable and not report.disable
+                self._set_policy_idle(
+                    note_html("ok", f"{badge('pass', 'OK')} The key policy needs no change.")
+                    if ok
+                    else ""
+                )
+            else:
+                self.policy.show(repair)
         self._w_status.value = ""
 
     def _policy_done(self, result: PolicyResult) -> None:
         if not result.outcome.succeeded or self._trail is None:
             return
         key = self.keys.key_text
-        self._reader.refresh()
+        self._runbook.refresh()
         self._trail_chosen(self._trail)  # re-read the trail and re-rank the keys
         if key is not None:
             self.keys.select(key)  # re-check: the plan is made from the repaired policy
         self.policy.show_result(result)
 
     def _change_done(self, result: ApplyResult) -> None:
-        self._reader.refresh()
         trail = self._trail or result.plan.trail
         try:
-            fresh = self._reread(trail)
+            fresh = self._runbook.reread(trail)
         except TrailkitError as err:
             self._w_status.value = error_html(err)
         else:
@@ -306,7 +279,7 @@ class GuidedUpdate:
         if trail is not None:
             found = self.trails.find(trail)
             if found is None:
-                found = self._reader.find_trail(trail)  # NotFound for an unknown trail
+                found = self._runbook.find_trail(trail)  # NotFound for an unknown trail
                 self.trails.add(found)
             self.trails.select(found.arn)
         if self._trail is None:
@@ -392,11 +365,10 @@ class GuidedUpdate:
         trail = self._trail
         if trail is None:
             return None
-        self._reader.refresh()
-        fresh = self._reread(trail)
+        fresh = self._runbook.reread(trail)
         self._trail = fresh
         self.trails.replace(fresh)
-        delivery = self._verify(fresh) if self._verify is not None else None
+        delivery = self._runbook.verify(fresh)
         rows = [
             ("trail", f"<code>{esc(fresh.arn)}</code>"),
             ("encryption now", f"<b>{esc(fresh.encryption)}</b>"),
@@ -425,19 +397,14 @@ class GuidedUpdate:
         if not confirm:
             return None
         if not self.change.can_rollback:
-            changes = [
-                c
-                for c in undoable(self._journal.changes())
-                if c.intent.kind is Kind.TRAIL_KEY
-                and (self._trail is None or c.intent.target_arn == self._trail.arn)
-            ]
+            changes = self._runbook.undoable(self._trail.arn if self._trail else None)
             if not changes:
                 raise JournalError(
-                    f"Nothing to roll back in {self._journal.path}.",
+                    f"Nothing to roll back in {self._runbook.journal.path}.",
                     "apply a change first (apply=True)",
                 )
             target = changes[0].intent.target_arn
-            self.change.offer_rollback(changes[0].change_id, target.rsplit("/", 1)[-1])
+            self.change.offer_rollback(changes[0].change_id, resource_id(target))
         result = self.change.press_rollback(self.change.rollback_name)
         if result is None:
             if self.change.error is not None:

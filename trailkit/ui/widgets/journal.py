@@ -7,10 +7,10 @@ from typing import Any
 
 import ipywidgets as widgets
 
-from trailkit.change.journal import Change, Journal, Kind
+from trailkit.arn import resource_id
 from trailkit.errors import JournalError, RefusedError, TrailkitError
-from trailkit.records import ApplyResult, PolicyResult
-from trailkit.records.journal import changes_frame
+from trailkit.records import ApplyResult, Change, Kind, PolicyResult
+from trailkit.records.journal import changes_frame, undoable
 from trailkit.ui.widgets._common import (
     Confirm,
     Step,
@@ -23,10 +23,11 @@ from trailkit.ui.widgets._common import (
     show,
     spinner_html,
 )
+from trailkit.ui.widgets._ports import JournalSource
 from trailkit.ui.widgets.change import result_html
 from trailkit.ui.widgets.policy import policy_result_html
 
-__all__ = ["JournalView", "journal_html", "undoable"]
+__all__ = ["JournalView", "journal_html"]
 
 _STATUS_BADGE = {
     "done": "done",
@@ -48,12 +49,6 @@ def _short(value: Any) -> str:
     return text
 
 
-def undoable(changes: list[Change]) -> list[Change]:
-    """Applied changes that were not rolled back yet, newest first."""
-    undone = {c.intent.rollback_of for c in changes if c.applied and c.intent.rollback_of}
-    return [c for c in reversed(changes) if c.applied and c.change_id not in undone]
-
-
 def journal_html(changes: list[Change]) -> str:
     """The journal as an HTML table (status coloured)."""
     if not changes:
@@ -61,7 +56,7 @@ def journal_html(changes: list[Change]) -> str:
     head = "".join(f"<th>{esc(c)}</th>" for c in _COLUMNS)
     body = []
     for row in changes_frame(changes):
-        target = str(row["target_arn"]).rsplit("/", 1)[-1]
+        target = resource_id(str(row["target_arn"]))
         cells = {
             "change_id": f"<code>{esc(row['change_id'])}</code>",
             "time": esc(row["time"]),
@@ -81,7 +76,7 @@ def journal_html(changes: list[Change]) -> str:
 
 def _label(change: Change) -> str:
     intent = change.intent
-    target = intent.target_arn.rsplit("/", 1)[-1]
+    target = resource_id(intent.target_arn)
     if intent.kind is Kind.TRAIL_KEY:
         what = f"{_short(intent.before)} → {_short(intent.after)}"
     else:
@@ -95,7 +90,8 @@ class JournalView:
     Parameters
     ----------
     journal
-        The change journal (a local file: reading it makes no AWS call).
+        The change journal (a local file: reading it makes no AWS call); any
+        :class:`~trailkit.ui.widgets._ports.JournalSource`.
     undo
         ``undo(change_id) -> ApplyResult | PolicyResult``: rolls a trail change back, or
         restores the policy recorded before a key policy change.
@@ -105,7 +101,7 @@ class JournalView:
 
     def __init__(
         self,
-        journal: Journal,
+        journal: JournalSource,
         undo: Callable[[str], ApplyResult | PolicyResult] | None = None,
         *,
         demo: bool = True,
