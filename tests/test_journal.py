@@ -26,11 +26,11 @@ from trailkit.change.journal import (
     Kind,
     Phase,
     Record,
-    changes_frame,
     default_path,
     reconcile,
 )
 from trailkit.errors import InputError, JournalError, NotFound, TrailkitError
+from trailkit.records.journal import changes_frame
 
 ACCOUNT = "111122223333"
 TRAIL = f"arn:aws:cloudtrail:us-east-1:{ACCOUNT}:trail/main"

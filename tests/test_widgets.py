@@ -1,59 +1,127 @@
-"""The notebook widgets, headless: set ``_w_...`` values, click, assert on domain results and HTML.
+"""The notebook widgets, headless and without AWS: set ``_w_...`` values, click, assert on domain
+results and HTML.
 
-Domain objects come from the demo estate (conftest's moto server); the tests that change it use
-``demo_rw``. Actions are either the real change engine (``trailkit.ui.notebook.Actions``) or
-recording fakes, when what matters is whether the widget calls them at all.
+No moto server and no AWS client: trails, buckets and keys are records built by hand
+(``widget_fakes``, mirroring the demo estate), reports and plans come from the pure rules, and
+the actions are fakes (:class:`widget_fakes.FakeRunbook` implements the widgets' ``GuidedRunbook``
+port and records its calls; :class:`widget_fakes.FakeJournal` is a ``JournalSource`` in memory).
+The autouse guard below fails a test that creates an AWS client, asks for a moto fixture, or
+imports the AWS or change layers. The same flows against the real runbook and the demo estate are
+in ``test_notebook_glue.py``.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
-from pathlib import Path
+import sys
+from collections.abc import Iterator
+from functools import partial
 from typing import Any
 
+import botocore.client
+import botocore.session
 import pytest
+from widget_fakes import (
+    BUCKETKEY_KEY,
+    DENY,
+    GOOD,
+    GOOD_USW2,
+    INFO,
+    NO_CLOUDTRAIL,
+    SHARED,
+    FakeEstate,
+    FakeRunbook,
+)
 
-from trailkit.aws.reader import Reader
-from trailkit.aws.session import Connection
-from trailkit.aws.writes import read_trail_key
-from trailkit.change.journal import Journal
-from trailkit.demo import DEMO_REGIONS
-from trailkit.errors import RefusedError
-from trailkit.records import ApplyResult, Outcome
+from trailkit.errors import JournalError, RefusedError, TrailkitError
+from trailkit.records import ApplyResult, Outcome, PolicyResult
 from trailkit.rules.checks import VerdictKind
-from trailkit.rules.plan import Plan, plan_change
-from trailkit.runbook import candidates, check, plan_policy_repair
-from trailkit.ui.notebook import Actions, bulk_update, guided_update, journal_view, key_policy
+from trailkit.rules.plan import Plan
 from trailkit.ui.widgets import (
+    BulkUpdate,
     ChangePanel,
     Checklist,
     ConnectionBanner,
     GuidedUpdate,
+    JournalView,
     KeyPicker,
     PolicyPanel,
     TrailPicker,
     TrailsTable,
 )
+from trailkit.ui.widgets._ports import GuidedRunbook
 from trailkit.ui.widgets.checklist import checklist_html
 from trailkit.ui.widgets.keys import DISABLE
 
-GOOD = "alias/cloudtrail-good"
-DENY = "alias/explicit-deny"
+# -- the guard: no moto server, no AWS -----------------------------------------------------------
+
+_MOTO_FIXTURES = {"moto_endpoint", "clean_moto", "conn", "demo", "demo_rw", "demo_conn"}
+_FORBIDDEN_MODULES = ("moto", "boto3.resources", "trailkit.aws", "trailkit.change", "trailkit.runbook")
+
+
+def _refuse_aws(*_args: Any, **_kwargs: Any) -> Any:
+    raise AssertionError("a widget test tried to create or call an AWS client")
+
+
+@pytest.fixture(autouse=True)
+def no_aws(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Fail the test if it uses a moto fixture, creates or calls a boto client, or imports the
+    AWS, change or runbook layers (or moto) while it runs."""
+    assert not _MOTO_FIXTURES & set(request.fixturenames), "widget tests use no moto fixture"
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    monkeypatch.setattr(botocore.session.Session, "create_client", _refuse_aws)
+    monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", _refuse_aws)
+    before = set(sys.modules)
+    yield
+    imported = sorted(
+        m for m in set(sys.modules) - before if m.startswith(_FORBIDDEN_MODULES) or m == "moto"
+    )
+    assert not imported, f"a widget test imported {imported}"
+
+
+def test_the_guard_refuses_aws_clients() -> None:
+    import boto3
+
+    with pytest.raises(AssertionError, match="AWS client"):
+        boto3.client("sts", region_name="us-east-1")
+
+
+def test_the_fake_runbook_satisfies_the_port() -> None:
+    book: GuidedRunbook = FakeRunbook()  # type-checked against the Protocol
+    for name in (
+        "journal",
+        "regions",
+        "info",
+        "refresh",
+        "list_trails",
+        "find_trail",
+        "reread",
+        "rank",
+        "check",
+        "plan",
+        "repair_for",
+        "apply",
+        "rollback",
+        "apply_repair",
+        "verify",
+        "undoable",
+    ):
+        assert hasattr(book, name)
+    assert book.info() is INFO
+
+
+# -- fixtures and helpers ------------------------------------------------------------------------
 
 
 @pytest.fixture
-def reader(demo_conn: Connection) -> Reader:
-    return Reader(demo_conn)
+def estate() -> FakeEstate:
+    return FakeEstate()
 
 
 @pytest.fixture
-def journal(tmp_path: Path) -> Journal:
-    return Journal(tmp_path / "journal.jsonl")
-
-
-def _plan(reader: Reader, trail: str, key: str) -> Plan:
-    return plan_change(check(reader, trail, key))
+def book(estate: FakeEstate) -> FakeRunbook:
+    return FakeRunbook(estate)
 
 
 class Recorder:
@@ -91,8 +159,8 @@ class Recorder:
 # -- ConnectionBanner --------------------------------------------------------------------------
 
 
-def test_banner_is_blue_on_the_demo_and_red_on_real_aws(demo_conn: Connection) -> None:
-    info = demo_conn.info()
+def test_banner_is_blue_on_the_demo_and_red_on_real_aws() -> None:
+    info = INFO
     demo = ConnectionBanner(info)
     assert demo.value is info
     assert "tk-banner-demo" in demo._w_html._dom_classes
@@ -105,9 +173,8 @@ def test_banner_is_blue_on_the_demo_and_red_on_real_aws(demo_conn: Connection) -
 # -- TrailsTable and TrailPicker ----------------------------------------------------------------
 
 
-def test_trails_table_filters_by_region_and_encryption(demo: Any, reader: Reader) -> None:
-    inventory = reader.scan(DEMO_REGIONS)
-    table = TrailsTable(inventory)
+def test_trails_table_filters_by_region_and_encryption(estate: FakeEstate) -> None:
+    table = TrailsTable(estate.inventory())
     names = [t.name for t in table.value]
     assert sorted(names) == sorted(set(names))  # each trail once
     assert {"org-trail", "app-trail", "tokyo-trail"} <= set(names)
@@ -126,8 +193,8 @@ def test_trails_table_filters_by_region_and_encryption(demo: Any, reader: Reader
     assert "1 of" in table._w_count.value
 
 
-def test_trail_picker_value_is_the_trail_and_on_change_fires(demo: Any, reader: Reader) -> None:
-    trails = reader.scan_trails(DEMO_REGIONS)[0]
+def test_trail_picker_value_is_the_trail_and_on_change_fires(estate: FakeEstate) -> None:
+    trails = list(estate.trails.values())
     seen: list[Any] = []
     picker = TrailPicker(trails, on_change=seen.append)
     assert picker.value is None
@@ -145,11 +212,11 @@ def test_trail_picker_value_is_the_trail_and_on_change_fires(demo: Any, reader: 
 # -- KeyPicker ---------------------------------------------------------------------------------
 
 
-def test_key_picker_lists_ready_keys_first_with_their_labels(demo: Any, reader: Reader) -> None:
-    _, estate = demo
-    trail, verdicts = candidates(reader, "org-trail")
+def test_key_picker_lists_ready_keys_first_with_their_labels(estate: FakeEstate) -> None:
+    trail = estate.trail("org-trail")
+    verdicts = estate.rank(trail)
     seen: list[Any] = []
-    picker = KeyPicker(lambda t: candidates(reader, t)[1], on_change=seen.append)
+    picker = KeyPicker(estate.rank, on_change=seen.append)
     picker.set_trail(trail)
     labels = picker.labels
     assert labels == [v.label for v in verdicts]
@@ -157,6 +224,7 @@ def test_key_picker_lists_ready_keys_first_with_their_labels(demo: Any, reader: 
     order = [VerdictKind.READY, VerdictKind.UNVERIFIABLE, VerdictKind.BLOCKED]
     assert kinds == sorted(kinds, key=order.index)
     assert kinds[0] is VerdictKind.READY and kinds[-1] is VerdictKind.BLOCKED
+    assert VerdictKind.UNVERIFIABLE in kinds  # the fake estate has all three kinds
     good_id = estate.key_id(GOOD)[:8]
     assert f"{GOOD} ({good_id}) - ready" in labels
     deny_id = estate.key_id(DENY)[:8]
@@ -169,16 +237,25 @@ def test_key_picker_lists_ready_keys_first_with_their_labels(demo: Any, reader: 
     blocked = next(v for v in picker.verdicts if v.code == "policy-deny")
     picker._w_select.value = blocked
     assert picker.value is blocked and seen[-1] is blocked
-    assert picker.key_text == estate.keys[DENY]
+    assert picker.key_text == estate.arn(DENY)
     reason = picker._w_reason.value
     assert "BLOCKED" in reason and "explicitly denies" in reason and "What to do" in reason
 
 
-def test_key_picker_validates_the_typed_identifier(demo: Any, reader: Reader) -> None:
-    _, estate = demo
-    trail = reader.find_trail("org-trail")
+def test_key_picker_shows_a_ranking_error_as_html(estate: FakeEstate) -> None:
+    def broken(_trail: Any) -> list[Any]:
+        raise RefusedError("The keys of us-east-1 cannot be listed.", "grant kms:ListKeys")
+
+    picker = KeyPicker(broken)
+    picker.set_trail(estate.trail("org-trail"))
+    assert "tk-error" in picker._w_status.value and "kms:ListKeys" in picker._w_status.value
+    assert picker.verdicts == [] and picker.value is None
+
+
+def test_key_picker_validates_the_typed_identifier(estate: FakeEstate) -> None:
+    trail = estate.trail("org-trail")
     seen: list[Any] = []
-    picker = KeyPicker(lambda t: candidates(reader, t)[1], on_change=seen.append)
+    picker = KeyPicker(estate.rank, on_change=seen.append)
     picker.set_trail(trail)
 
     picker._w_text.value = "alias with space"
@@ -191,7 +268,7 @@ def test_key_picker_validates_the_typed_identifier(demo: Any, reader: Reader) ->
     picker._w_text.value = "arn:aws:kms:us-east-1:123:key/abc"
     assert "12 digits" in picker._w_error.value
 
-    other = estate.keys["alias/shared-logs-key"]
+    other = estate.arn(SHARED)
     picker._w_text.value = other
     assert picker._w_error.value == "" and not picker._w_use.disabled
     assert picker.value is None  # typed, not yet used
@@ -204,9 +281,9 @@ def test_key_picker_validates_the_typed_identifier(demo: Any, reader: Reader) ->
     assert picker.value is ready and picker._w_text.value == ""
 
 
-def test_key_picker_offers_sse_s3_for_a_trail_with_a_key(demo: Any, reader: Reader) -> None:
-    picker = KeyPicker(lambda t: candidates(reader, t)[1])
-    picker.set_trail(reader.find_trail("app-trail", DEMO_REGIONS))
+def test_key_picker_offers_sse_s3_for_a_trail_with_a_key(estate: FakeEstate) -> None:
+    picker = KeyPicker(estate.rank)
+    picker.set_trail(estate.trail("app-trail"))
     assert any(value == DISABLE for _, value in picker._w_select.options)
     picker.select("")
     assert picker.value == DISABLE and "SSE-S3" in picker._w_reason.value
@@ -215,13 +292,12 @@ def test_key_picker_offers_sse_s3_for_a_trail_with_a_key(demo: Any, reader: Read
 # -- Checklist ---------------------------------------------------------------------------------
 
 
-def test_checklist_headlines_and_rows(demo: Any, reader: Reader) -> None:
-    _, estate = demo
+def test_checklist_headlines_and_rows(estate: FakeEstate) -> None:
     checklist = Checklist()
     assert checklist.value is None and "Choose a trail" in checklist.html()
     assert "tk-checklist" in checklist._w_html._dom_classes
 
-    ready = check(reader, "org-trail", GOOD)
+    ready = estate.check("org-trail", GOOD)
     checklist.show(ready)
     html = checklist.html()
     assert checklist.value is ready
@@ -229,7 +305,7 @@ def test_checklist_headlines_and_rows(demo: Any, reader: Reader) -> None:
     assert "tk-finding-info" in html and "digest-files" in html
     assert "tk-finding-pass" in html and "The key is Enabled." in html
 
-    blocked = check(reader, "org-trail", "alias/no-cloudtrail")
+    blocked = estate.check("org-trail", NO_CLOUDTRAIL)
     checklist.show(blocked)
     html = checklist.html()
     assert 'class="tk-headline tk-blocked">BLOCKED' in html
@@ -238,11 +314,11 @@ def test_checklist_headlines_and_rows(demo: Any, reader: Reader) -> None:
     assert "InsufficientEncryptionPolicyException" in html
     assert "lets CloudTrail call kms:GenerateDataKey" not in html  # no false pass row
 
-    denied = checklist_html(check(reader, "org-trail", DENY))
+    denied = checklist_html(estate.check("org-trail", DENY))
     assert "policy-deny" in denied and "No Deny statement" not in denied
     assert "lets CloudTrail call" not in denied  # a Deny: no Allow rule is claimed to pass
 
-    unverifiable = check(reader, "org-trail", estate.keys["alias/shared-logs-key"])
+    unverifiable = estate.check("org-trail", estate.arn(SHARED))
     checklist.show(unverifiable)
     html = checklist.html()
     assert 'class="tk-headline tk-unverifiable">UNVERIFIABLE' in html
@@ -252,11 +328,11 @@ def test_checklist_headlines_and_rows(demo: Any, reader: Reader) -> None:
 # -- ChangePanel -------------------------------------------------------------------------------
 
 
-def test_apply_stays_disabled_while_the_plan_is_blocked(demo: Any, reader: Reader) -> None:
+def test_apply_stays_disabled_while_the_plan_is_blocked(estate: FakeEstate) -> None:
     fake = Recorder()
     panel = ChangePanel(fake.apply, fake.rollback)
     assert panel._w_apply.disabled and "tk-apply" in panel._w_apply._dom_classes
-    panel.set_plan(_plan(reader, "org-trail", DENY))
+    panel.set_plan(estate.plan("org-trail", DENY))
     assert panel._w_apply.disabled
     panel._w_confirm.value = True
     assert panel._w_apply.disabled
@@ -267,12 +343,12 @@ def test_apply_stays_disabled_while_the_plan_is_blocked(demo: Any, reader: Reade
 
 
 def test_apply_is_enabled_after_confirming_and_rollback_after_applying(
-    demo: Any, reader: Reader
+    estate: FakeEstate,
 ) -> None:
     fake = Recorder()
     done: list[ApplyResult] = []
     panel = ChangePanel(fake.apply, fake.rollback, on_done=done.append)
-    plan = _plan(reader, "org-trail", GOOD)
+    plan = estate.plan("org-trail", GOOD)
     panel.set_plan(plan)
     assert "SSE-S3" in panel._w_plan.value and GOOD in panel._w_plan.value
     assert panel._w_apply.disabled and "tick the confirmation box" in panel._w_why.value
@@ -297,10 +373,10 @@ def test_apply_is_enabled_after_confirming_and_rollback_after_applying(
     assert [r.message for r in done] == ["applied (fake)", "rolled back (fake)"]
 
 
-def test_on_real_aws_the_trail_name_must_be_typed(demo: Any, reader: Reader) -> None:
+def test_on_real_aws_the_trail_name_must_be_typed(estate: FakeEstate) -> None:
     fake = Recorder()
     panel = ChangePanel(fake.apply, fake.rollback, demo=False)
-    panel.set_plan(_plan(reader, "org-trail", GOOD))
+    panel.set_plan(estate.plan("org-trail", GOOD))
     assert panel._w_typed.layout.display != "none"
     panel._w_confirm.value = True
     assert panel._w_apply.disabled and "type the trail name" in panel._w_why.value
@@ -317,12 +393,12 @@ def test_on_real_aws_the_trail_name_must_be_typed(demo: Any, reader: Reader) -> 
     assert panel._w_rollback.disabled
 
 
-def test_errors_render_as_html_in_the_panel_never_a_traceback(demo: Any, reader: Reader) -> None:
+def test_errors_render_as_html_in_the_panel_never_a_traceback(estate: FakeEstate) -> None:
     def refuse(plan: Plan) -> ApplyResult:
         raise RefusedError("org-trail changed since the plan was made.", "make a new plan")
 
     panel = ChangePanel(refuse, Recorder().rollback)
-    panel.set_plan(_plan(reader, "org-trail", GOOD))
+    panel.set_plan(estate.plan("org-trail", GOOD))
     panel._w_confirm.value = True
     panel._w_apply.click()  # does not raise
     assert "tk-error" in panel._w_result.value and "RefusedError" in panel._w_result.value
@@ -334,7 +410,7 @@ def test_errors_render_as_html_in_the_panel_never_a_traceback(demo: Any, reader:
     assert "nothing to plan" in panel._w_plan.value and panel._w_apply.disabled
 
 
-def test_an_unknown_outcome_offers_no_rollback(demo: Any, reader: Reader) -> None:
+def test_an_unknown_outcome_offers_no_rollback(estate: FakeEstate) -> None:
     def unknown(plan: Plan) -> ApplyResult:
         return ApplyResult(
             plan,
@@ -344,41 +420,40 @@ def test_an_unknown_outcome_offers_no_rollback(demo: Any, reader: Reader) -> Non
         )
 
     panel = ChangePanel(unknown, Recorder().rollback)
-    panel.set_plan(_plan(reader, "org-trail", GOOD))
+    panel.set_plan(estate.plan("org-trail", GOOD))
     panel._w_confirm.value = True
     panel._w_apply.click()
     assert "tk-badge-unknown" in panel._w_result.value and "reconcile" in panel._w_result.value
     assert panel._w_apply.disabled and panel._w_rollback.disabled
 
 
-def test_change_panel_applies_and_rolls_back_for_real(
-    demo_rw: Any, demo_conn: Connection, journal: Journal
+def test_change_panel_applies_and_rolls_back_through_the_runbook(
+    estate: FakeEstate, book: FakeRunbook
 ) -> None:
-    _, estate = demo_rw
-    actions = Actions(demo_conn, journal)
-    panel = ChangePanel(actions.apply, actions.rollback)
-    panel.set_plan(_plan(Reader(demo_conn), "org-trail", GOOD))
+    panel = ChangePanel(partial(book.apply, confirmed=True), partial(book.rollback, confirmed=True))
+    panel.set_plan(estate.plan("org-trail", GOOD))
     panel._w_confirm.value = True
     panel._w_apply.click()
-    arn = estate.trails["org-trail"]
-    assert read_trail_key(demo_conn, arn, "us-east-1") == estate.keys[GOOD]
+    assert estate.trail("org-trail").kms_key_id == estate.arn(GOOD)
     assert "read back and verified" in panel._w_result.value
     assert "no delivery errors" in panel._w_result.value
     panel._w_rollback.click()
-    assert read_trail_key(demo_conn, arn, "us-east-1") is None
-    assert [c.status for c in journal.changes()] == ["done", "done"]
+    assert estate.trail("org-trail").kms_key_id is None
+    assert [c.status for c in book.journal.changes()] == ["done", "done"]
+    (applied,) = book.called("apply")[:1]
+    assert applied[1] is True  # the widget's own confirmation is the go-ahead
+    first = book.journal.changes()[0].change_id
+    assert book.called("rollback") == [(first, True)]
 
 
 # -- PolicyPanel -------------------------------------------------------------------------------
 
 
 def test_policy_panel_shows_the_add_only_diff_and_applies_it(
-    demo_rw: Any, demo_conn: Connection, journal: Journal
+    estate: FakeEstate, book: FakeRunbook
 ) -> None:
-    reader = Reader(demo_conn)
-    repair = plan_policy_repair(reader, ["org-trail"], "alias/no-cloudtrail")
-    actions = Actions(demo_conn, journal)
-    panel = PolicyPanel(actions.apply_policy, repair)
+    repair = estate.repair(["org-trail"], NO_CLOUDTRAIL)
+    panel = PolicyPanel(partial(book.apply_repair, confirmed=True), repair)
     assert panel.value is repair
     diff = panel._w_diff.value
     assert 'class="tk-add"' in diff and "TrailkitCloudTrailEncrypt" in diff
@@ -391,34 +466,65 @@ def test_policy_panel_shows_the_add_only_diff_and_applies_it(
     assert panel.result is not None and panel.result.outcome is Outcome.DONE
     assert "updated and read back" in panel._w_result.value
     assert panel._w_apply.disabled
-    assert check(Reader(demo_conn), "org-trail", "alias/no-cloudtrail").ready
-    (change,) = journal.changes()
+    assert estate.check("org-trail", NO_CLOUDTRAIL).ready  # the repaired policy passes
+    (change,) = book.journal.changes()
     assert change.intent.kind.value == "key-policy"
+    assert book.called("apply_repair") == [(repair, True)]
 
 
-def test_policy_panel_with_nothing_to_repair_or_a_refusal(
-    demo: Any, demo_conn: Connection, journal: Journal
-) -> None:
-    ok = key_policy(demo_conn, journal, GOOD, ["org-trail"])
+def test_policy_panel_on_real_aws_needs_the_key_name_typed(estate: FakeEstate) -> None:
+    sent: list[Any] = []
+
+    def apply(repair: Any) -> PolicyResult:
+        sent.append(repair)
+        return PolicyResult(repair.key.arn, Outcome.DONE, "Key policy updated and read back.")
+
+    panel = PolicyPanel(apply, estate.repair(["org-trail"], NO_CLOUDTRAIL), demo=False)
+    panel._w_confirm.value = True
+    assert panel._w_apply.disabled
+    panel._w_typed.value = NO_CLOUDTRAIL
+    assert not panel._w_apply.disabled
+    step = panel.apply(True)
+    assert step is not None and step.ok and len(sent) == 1
+
+
+def test_policy_panel_with_nothing_to_repair_or_a_refusal(estate: FakeEstate) -> None:
+    sent: list[Any] = []
+    ok = PolicyPanel(sent.append, estate.repair(["org-trail"], GOOD))
     assert ok.value is not None and not ok.value.needed
     assert "nothing to add" in ok._w_summary.value
     assert ok._w_actions.layout.display == "none" and ok.apply(True) is None
 
-    refused = key_policy(demo_conn, journal, DENY, ["org-trail"])
+    refused = PolicyPanel(sent.append)
+    with pytest.raises(RefusedError) as caught:
+        estate.repair(["org-trail"], DENY)
+    refused.show_error(caught.value)
     assert refused.value is None
     assert "RefusedError" in refused._w_summary.value and "Deny" in refused._w_summary.value
+    assert sent == []
+
+
+def test_policy_panel_shows_a_failed_update_as_html(estate: FakeEstate) -> None:
+    def fail(_repair: Any) -> PolicyResult:
+        raise TrailkitError("PutKeyPolicy was refused.", "grant kms:PutKeyPolicy")
+
+    panel = PolicyPanel(fail, estate.repair(["org-trail"], NO_CLOUDTRAIL))
+    panel._w_confirm.value = True
+    panel._w_apply.click()  # does not raise
+    assert "tk-error" in panel._w_result.value and "kms:PutKeyPolicy" in panel._w_result.value
+    assert panel.result is None and isinstance(panel.error, TrailkitError)
+    with pytest.raises(TrailkitError, match="refused"):
+        panel.apply(True)
 
 
 # -- JournalView -------------------------------------------------------------------------------
 
 
 def test_journal_view_lists_changes_and_rolls_one_back(
-    demo_rw: Any, demo_conn: Connection, journal: Journal
+    estate: FakeEstate, book: FakeRunbook
 ) -> None:
-    _, estate = demo_rw
-    actions = Actions(demo_conn, journal)
-    first = actions.apply(_plan(Reader(demo_conn), "org-trail", GOOD))
-    view = journal_view(demo_conn, journal)
+    first = book.apply(estate.plan("org-trail", GOOD), confirmed=True)
+    view = JournalView(book.journal, partial(book.undo, confirmed=True))
     assert [c.change_id for c in view.value] == [first.change_id]
     assert first.change_id in view._w_table.value and "tk-badge-done" in view._w_table.value
     assert view._w_rollback.disabled
@@ -428,25 +534,41 @@ def test_journal_view_lists_changes_and_rolls_one_back(
     assert not view._w_rollback.disabled
     view._w_rollback.click()
     assert view.result is not None and view.result.outcome is Outcome.DONE
-    assert read_trail_key(demo_conn, estate.trails["org-trail"], "us-east-1") is None
+    assert estate.trail("org-trail").kms_key_id is None
     assert len(view.value) == 2 and view.value[1].intent.rollback_of == first.change_id
     offered = [v for _, v in view._w_select.options if v]
     assert offered == [view.value[1].change_id]  # the original is undone; the undo can be
     assert "Rollback of" in view._w_result.value
+    assert book.called("undo") == [(first.change_id, True)]
+
+
+def test_journal_view_shows_unreadable_lines_and_refuses_unknown_changes(
+    book: FakeRunbook,
+) -> None:
+    book.journal.problems.append("line 3: truncated JSON (a write may have been interrupted).")
+    view = JournalView(book.journal)  # no undo: read-only
+    assert "truncated JSON" in view._w_problems.value
+    assert "The journal is empty" in view._w_table.value
+    assert view._w_actions.layout.display == "none"
+    with pytest.raises(TrailkitError, match="chg-nope"):
+        view.rollback("chg-nope")
 
 
 # -- BulkUpdate --------------------------------------------------------------------------------
 
 
 def test_bulk_update_plans_every_trail_and_applies_only_the_ready_ones(
-    demo_rw: Any, demo_conn: Connection, journal: Journal
+    estate: FakeEstate, book: FakeRunbook
 ) -> None:
-    _, estate = demo_rw
-    inventory = Reader(demo_conn).scan(DEMO_REGIONS)
-    bulk = bulk_update(demo_conn, journal, inventory)
+    bulk = BulkUpdate(
+        estate.inventory().trails,
+        keys=book.candidate_keys,
+        plan=book.plan_many,
+        apply=partial(book.apply_many, confirmed=True),
+    )
     step = bulk.choose(
         ["org-trail", "tokyo-trail", "bucketkey-trail"],
-        {"us-east-1": GOOD, "us-west-2": "alias/cloudtrail-good-usw2"},
+        {"us-east-1": GOOD, "us-west-2": GOOD_USW2},
     )
     assert step is not None
     assert set(bulk.keys_by_region) == {"us-east-1", "us-west-2"}
@@ -460,25 +582,36 @@ def test_bulk_update_plans_every_trail_and_applies_only_the_ready_ones(
     bulk._w_apply.click()
     assert [r.outcome for r in bulk.results] == [Outcome.DONE, Outcome.DONE]
     assert "2 of 2 trail(s) changed" in bulk._w_results.value
-    assert (
-        read_trail_key(demo_conn, estate.trails["tokyo-trail"], "ap-northeast-1")
-        == (estate.keys["alias/cloudtrail-good-usw2"])
+    assert estate.trail("tokyo-trail").kms_key_id == estate.arn(GOOD_USW2)
+    assert estate.trail("bucketkey-trail").kms_key_id is None
+    ((names, confirmed),) = book.called("apply_many")
+    assert sorted(names) == ["org-trail", "tokyo-trail"] and confirmed is True
+
+
+def test_bulk_update_on_real_aws_needs_the_count_typed(
+    estate: FakeEstate, book: FakeRunbook
+) -> None:
+    bulk = BulkUpdate(
+        estate.inventory().trails,
+        keys=book.candidate_keys,
+        plan=book.plan_many,
+        apply=partial(book.apply_many, confirmed=True),
+        demo=False,
     )
-    assert read_trail_key(demo_conn, estate.trails["bucketkey-trail"], "us-west-2") is None
+    bulk.choose(["bucketkey-trail"], {"us-west-2": BUCKETKEY_KEY})
+    assert [p.trail.name for p in bulk.ready] == ["bucketkey-trail"]
+    bulk._w_confirm.value = True
+    assert bulk._w_apply.disabled
+    bulk._w_typed.value = "1"
+    assert not bulk._w_apply.disabled
+    assert book.called("apply_many") == []
 
 
 # -- GuidedUpdate ------------------------------------------------------------------------------
 
 
-def _guided(conn: Connection, journal: Journal) -> GuidedUpdate:
-    return guided_update(conn, journal, regions=DEMO_REGIONS)
-
-
-def test_guided_update_wires_every_step(
-    demo_rw: Any, demo_conn: Connection, journal: Journal
-) -> None:
-    _, estate = demo_rw
-    guided = _guided(demo_conn, journal)
+def test_guided_update_wires_every_step(estate: FakeEstate, book: FakeRunbook) -> None:
+    guided = GuidedUpdate(book)
     guided.load()
     assert "trail(s) found" in guided._w_status.value
     org = guided.trails.find("org-trail")
@@ -496,7 +629,7 @@ def test_guided_update_wires_every_step(
     assert "explicitly denies" in guided.keys._w_reason.value
     assert "will not edit the Deny" in guided.policy._w_summary.value
 
-    good = next(v for v in guided.keys.verdicts if v.key.arn == estate.keys[GOOD])
+    good = next(v for v in guided.keys.verdicts if v.key.arn == estate.arn(GOOD))
     guided.keys._w_select.value = good
     assert "READY" in guided.checklist.html()
     assert "needs no change" in guided.policy._w_summary.value
@@ -506,22 +639,25 @@ def test_guided_update_wires_every_step(
     guided.change._w_apply.click()
 
     assert "read back and verified" in guided.change._w_result.value
-    assert read_trail_key(demo_conn, org.arn, "us-east-1") == estate.keys[GOOD]
+    assert estate.trail("org-trail").kms_key_id == estate.arn(GOOD)
     assert "SSE-KMS" in guided.trails._w_info.value  # re-read after the change
     assert "tk-badge-done" in guided.journal._w_table.value
     assert not guided.change._w_rollback.disabled
     guided.change._w_rollback.click()
-    assert read_trail_key(demo_conn, org.arn, "us-east-1") is None
+    assert estate.trail("org-trail").kms_key_id is None
     assert "Now: <b>SSE-S3</b>" in guided.trails._w_info.value
     assert len(guided.journal.value) == 2
 
+    # Only the runbook was called, and every write with the widget's confirmation.
+    assert [c[-1] for c in book.calls if c[0] in ("apply", "rollback")] == [True, True, True]
+    assert book.called("check")[-1] == (org.arn, estate.arn(GOOD))
+
 
 def test_guided_update_headless_repairs_the_policy_then_applies(
-    demo_rw: Any, demo_conn: Connection, journal: Journal
+    estate: FakeEstate, book: FakeRunbook
 ) -> None:
-    _, estate = demo_rw
-    guided = _guided(demo_conn, journal)
-    step = guided.choose("org-trail", "alias/no-cloudtrail")
+    guided = GuidedUpdate(book)
+    step = guided.choose("org-trail", NO_CLOUDTRAIL)
     assert step is not None and not step.ok and "BLOCKED" in step._repr_html_()
     assert guided.apply(False) is None
     with pytest.raises(RefusedError, match="policy-encrypt"):
@@ -535,29 +671,61 @@ def test_guided_update_headless_repairs_the_policy_then_applies(
 
     applied = guided.apply(True)
     assert applied is not None and applied.ok
-    key = estate.keys["alias/no-cloudtrail"]
-    assert read_trail_key(demo_conn, estate.trails["org-trail"], "us-east-1") == key
+    key = estate.arn(NO_CLOUDTRAIL)
+    assert estate.trail("org-trail").kms_key_id == key
     verified = guided.verify()
     assert verified is not None and key in verified.html
     back = guided.rollback(True)
     assert back is not None and back.ok
-    assert read_trail_key(demo_conn, estate.trails["org-trail"], "us-east-1") is None
-    kinds = [c.intent.kind.value for c in journal.changes()]
+    assert estate.trail("org-trail").kms_key_id is None
+    kinds = [c.intent.kind.value for c in book.journal.changes()]
     assert kinds == ["key-policy", "trail-key", "trail-key"]
     assert guided.choose() is None and guided.rollback(False) is None
+    assert "refresh" in [c[0] for c in book.calls]  # re-read after the policy change
 
 
-def test_guided_update_shows_read_errors_as_html(demo: Any, demo_conn: Connection) -> None:
-    def broken() -> list[Any]:
-        raise RefusedError("The trails cannot be listed here.", "grant cloudtrail:DescribeTrails")
+def test_guided_update_rolls_back_the_journals_last_change_of_the_trail(
+    estate: FakeEstate, book: FakeRunbook
+) -> None:
+    earlier = book.apply(estate.plan("org-trail", GOOD), confirmed=True)
+    guided = GuidedUpdate(book)
+    guided.choose("org-trail")
+    assert guided.trail is not None and guided.trail.kms_key_id == estate.arn(GOOD)
+    back = guided.rollback(True)
+    assert back is not None and back.ok
+    assert book.called("rollback") == [(earlier.change_id, True)]
+    assert estate.trail("org-trail").kms_key_id is None
+    # The rollback is a change of its own: rolling back again restores the key (as the
+    # journal view offers the undo of an undo).
+    again = guided.rollback(True)
+    assert again is not None and again.ok
+    assert estate.trail("org-trail").kms_key_id == estate.arn(GOOD)
 
-    guided = GuidedUpdate(
-        Reader(demo_conn),
-        Journal("/nonexistent/j.jsonl"),
-        apply=Recorder().apply,
-        rollback=Recorder().rollback,
-        list_trails=broken,
-    )
+    empty = GuidedUpdate(FakeRunbook())
+    empty.choose("org-trail")
+    with pytest.raises(JournalError, match="Nothing to roll back"):
+        empty.rollback(True)
+
+
+def test_guided_update_shows_read_errors_as_html() -> None:
+    broken = RefusedError("The trails cannot be listed here.", "grant cloudtrail:DescribeTrails")
+    guided = GuidedUpdate(FakeRunbook(fail={"list_trails": broken}))
     guided.load()
     assert "tk-error" in guided._w_status.value and "DescribeTrails" in guided._w_status.value
     assert json.dumps(guided.html())  # a static summary is always available
+
+
+def test_guided_update_shows_a_failed_check_and_a_failed_reread_as_html(
+    book: FakeRunbook,
+) -> None:
+    guided = GuidedUpdate(book)
+    guided.load()
+    book.fail["check"] = RefusedError("kms:DescribeKey was denied.", "grant kms:DescribeKey")
+    guided.choose("org-trail")
+    guided.keys.select(GOOD)
+    assert "tk-error" in guided._w_status.value and "kms:DescribeKey" in guided._w_status.value
+    assert guided.value is None and "kms:DescribeKey" in guided.change._w_plan.value
+
+    book.fail["reread"] = RefusedError("The trail cannot be read.", "grant DescribeTrails")
+    guided.trails.select("app-trail")
+    assert "tk-error" in guided._w_status.value and guided.trail is None
