@@ -57,7 +57,13 @@ from trailkit.ui.widgets.keys import DISABLE
 # -- the guard: no moto server, no AWS -----------------------------------------------------------
 
 _MOTO_FIXTURES = {"moto_endpoint", "clean_moto", "conn", "demo", "demo_rw", "demo_conn"}
-_FORBIDDEN_MODULES = ("moto", "boto3.resources", "trailkit.aws", "trailkit.change", "trailkit.runbook")
+_FORBIDDEN_MODULES = (
+    "moto",
+    "boto3.resources",
+    "trailkit.aws",
+    "trailkit.change",
+    "trailkit.runbook",
+)
 
 
 def _refuse_aws(*_args: Any, **_kwargs: Any) -> Any:
@@ -490,12 +496,17 @@ def test_policy_panel_on_real_aws_needs_the_key_name_typed(estate: FakeEstate) -
 
 def test_policy_panel_with_nothing_to_repair_or_a_refusal(estate: FakeEstate) -> None:
     sent: list[Any] = []
-    ok = PolicyPanel(sent.append, estate.repair(["org-trail"], GOOD))
+
+    def never(repair: Any) -> PolicyResult:
+        sent.append(repair)
+        raise AssertionError("nothing should be sent")
+
+    ok = PolicyPanel(never, estate.repair(["org-trail"], GOOD))
     assert ok.value is not None and not ok.value.needed
     assert "nothing to add" in ok._w_summary.value
     assert ok._w_actions.layout.display == "none" and ok.apply(True) is None
 
-    refused = PolicyPanel(sent.append)
+    refused = PolicyPanel(never)
     with pytest.raises(RefusedError) as caught:
         estate.repair(["org-trail"], DENY)
     refused.show_error(caught.value)
@@ -605,6 +616,22 @@ def test_bulk_update_on_real_aws_needs_the_count_typed(
     bulk._w_typed.value = "1"
     assert not bulk._w_apply.disabled
     assert book.called("apply_many") == []
+
+
+def test_bulk_update_headless_apply_fails_when_the_action_raises(
+    estate: FakeEstate, book: FakeRunbook
+) -> None:
+    def throttled(_plans: Any) -> list[ApplyResult]:
+        raise TrailkitError("UpdateTrail was throttled.", "try again")
+
+    bulk = BulkUpdate(
+        estate.inventory().trails, keys=book.candidate_keys, plan=book.plan_many, apply=throttled
+    )
+    bulk.choose(["org-trail"], {"us-east-1": GOOD})
+    with pytest.raises(TrailkitError, match="throttled"):
+        bulk.apply(True)  # like the other headless steps: a failed action is never "ok"
+    assert "tk-error" in bulk._w_results.value and "throttled" in bulk._w_results.value
+    assert bulk.results == []
 
 
 # -- GuidedUpdate ------------------------------------------------------------------------------

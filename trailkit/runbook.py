@@ -15,7 +15,15 @@ from trailkit.aws.reader import Reader
 from trailkit.aws.session import Connection
 from trailkit.change import update
 from trailkit.change.journal import Journal
-from trailkit.errors import InputError, KeyIdError, NotFound, RefusedError, TrailkitError
+from trailkit.errors import (
+    AccessDenied,
+    AwsError,
+    InputError,
+    KeyIdError,
+    NotFound,
+    RefusedError,
+    TrailkitError,
+)
 from trailkit.records import (
     ApplyResult,
     Change,
@@ -276,8 +284,33 @@ class Runbook:
         self.reader.refresh()
 
     def list_trails(self) -> list[Trail]:
-        """Every trail of :attr:`regions`, counted once (shadow trails folded in)."""
-        return self.reader.scan_trails(self.regions)[0]
+        """Every trail of :attr:`regions`, counted once (shadow trails folded in).
+
+        Raises
+        ------
+        AccessDenied, AwsError
+            No trail could be listed because every failing region failed (for example
+            ``cloudtrail:DescribeTrails`` denied): "0 trails" would be a false answer. Regions
+            that failed while others answered are left out, as in ``trailkit inventory``.
+        """
+        trails, errors, _ = self.reader.scan_trails(self.regions)
+        if errors and not trails:
+            first = errors[0]
+            where = ", ".join(sorted({e.region or "?" for e in errors}))
+            message = (
+                f"No trail could be listed: {first.operation} failed in {where} ({first.message})."
+            )
+            fix = f"grant {first.permission}" if first.permission else "see the error and retry"
+            if first.permission or first.code in ("AccessDenied", "AccessDeniedException"):
+                raise AccessDenied(
+                    message,
+                    fix,
+                    permission=first.permission,
+                    operation=first.operation,
+                    code=first.code,
+                )
+            raise AwsError(message, fix, operation=first.operation, code=first.code)
+        return trails
 
     def find_trail(self, trail: str) -> Trail:
         """The trail with that name or ARN. Raises :class:`NotFound` when there is none."""

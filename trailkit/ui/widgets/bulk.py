@@ -120,6 +120,7 @@ class BulkUpdate:
         self._demo = demo
         self._rows: list[PlanRow] = []
         self._results: list[ApplyResult] = []
+        self._error: BaseException | None = None
         self._busy = False
         self._key_widgets: dict[str, Any] = {}
         self._w_trails = widgets.SelectMultiple(
@@ -293,9 +294,12 @@ class BulkUpdate:
         self._busy = True
         self._refresh()
         self._w_progress.value = spinner_html(f"Applying {len(plans)} change(s), one by one…")
+        self._error = None
         try:
             self._results = self._apply(plans)
         except Exception as err:  # shown to the operator, never as a traceback
+            self._results = []
+            self._error = err
             self._w_results.value = error_html(err)
         else:
             self._w_results.value = results_html(self._results)
@@ -352,8 +356,11 @@ class BulkUpdate:
         if not n:
             return Step("Apply", False, note_html("warn", "No ready plan: nothing was sent."), [])
         self._confirm.confirm(str(n))
+        self._error = None
         self._w_apply.click()
-        ok = all(r.outcome.succeeded for r in self._results)
+        if self._error is not None:  # the action itself failed: nothing is claimed as done
+            raise self._error
+        ok = bool(self._results) and all(r.outcome.succeeded for r in self._results)
         return Step("Apply", ok, str(self._w_results.value), self.results)
 
     def html(self) -> str:

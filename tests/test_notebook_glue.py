@@ -1,0 +1,338 @@
+"""The notebook glue (:mod:`trailkit.ui.notebook`) and the widgets on the real runbook, against
+the demo estate (conftest's moto server): the flows ``test_widgets.py`` shows with fakes, here
+with real reads, real journaled writes and real read-backs.
+
+Tests that change the estate use ``demo_rw`` (reseeded afterwards).
+"""
+
+from __future__ import annotations
+
+import json
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import pytest
+from widget_fakes import DENY, GOOD, GOOD_USW2, NO_CLOUDTRAIL, SHARED, FakeEstate
+
+from tests.conftest import fail_call
+from trailkit.aws.reader import Reader
+from trailkit.aws.session import Connection
+from trailkit.aws.writes import read_trail_key
+from trailkit.change.journal import Journal
+from trailkit.demo import DEMO_REGIONS
+from trailkit.errors import RefusedError
+from trailkit.records import Outcome
+from trailkit.runbook import Runbook
+from trailkit.ui.notebook import (
+    bulk_update,
+    changes_table,
+    check_trails,
+    guided_update,
+    journal_view,
+    key_policy,
+    runbook,
+)
+from trailkit.ui.widgets import ChangePanel, ConnectionBanner, KeyPicker, PolicyPanel, TrailsTable
+
+
+@pytest.fixture
+def journal(tmp_path: Path) -> Journal:
+    return Journal(tmp_path / "journal.jsonl")
+
+
+@pytest.fixture
+def book(demo_conn: Connection, journal: Journal) -> Runbook:
+    return runbook(demo_conn, journal, regions=DEMO_REGIONS)
+
+
+# -- the fakes of test_widgets.py tell the truth --------------------------------------------------
+
+
+def test_the_widgets_show_the_demo_as_the_fakes_do(demo: Any, book: Runbook) -> None:
+    _, estate = demo
+    fake = FakeEstate()
+    banner = ConnectionBanner(book.info())
+    assert "tk-banner-demo" in banner._w_html._dom_classes
+
+    inventory = Reader(book.conn).scan(DEMO_REGIONS)
+    table = TrailsTable(inventory)
+    names = [t.name for t in table.value]
+    assert sorted(names) == sorted(set(names))  # each trail once (shadow trails folded in)
+    assert {t.name for t in fake.trails.values()} <= set(names)
+    assert table._w_table.value.count(">org-trail<") == 1
+
+    # The same verdict (kind and code) for every key both estates have.
+    org = book.find_trail("org-trail")
+    picker = KeyPicker(book.rank)
+    picker.set_trail(org)
+    real = {v.key.alias: (v.kind, v.code) for v in picker.verdicts}
+    faked = {v.key.alias: (v.kind, v.code) for v in fake.rank(fake.trail("org-trail"))}
+    shared = set(real) & set(faked)
+    assert {GOOD, DENY, NO_CLOUDTRAIL} <= shared
+    assert {a: real[a] for a in shared} == {a: faked[a] for a in shared}
+    good_id = estate.key_id(GOOD)[:8]
+    assert f"{GOOD} ({good_id}) - ready" in picker.labels
+
+    # The same findings for the checklists' reports.
+    for key, fake_key in [
+        (GOOD, GOOD),
+        (NO_CLOUDTRAIL, NO_CLOUDTRAIL),
+        (DENY, DENY),
+        (estate.keys[SHARED], fake.arn(SHARED)),
+    ]:
+        got = book.check("org-trail", key)
+        want = fake.check("org-trail", fake_key)
+        assert [f.code for f in got.findings] == [f.code for f in want.findings], key
+        assert got.verdict is want.verdict
+
+
+# -- ChangePanel -------------------------------------------------------------------------------
+
+
+def test_change_panel_applies_and_rolls_back_for_real(
+    demo_rw: Any, demo_conn: Connection, book: Runbook, journal: Journal
+) -> None:
+    _, estate = demo_rw
+    panel = ChangePanel(partial(book.apply, confirmed=True), partial(book.rollback, confirmed=True))
+    panel.set_plan(book.plan_for("org-trail", GOOD))
+    panel._w_confirm.value = True
+    panel._w_apply.click()
+    arn = estate.trails["org-trail"]
+    assert read_trail_key(demo_conn, arn, "us-east-1") == estate.keys[GOOD]
+    assert "read back and verified" in panel._w_result.value
+    assert "no delivery errors" in panel._w_result.value
+    panel._w_rollback.click()
+    assert read_trail_key(demo_conn, arn, "us-east-1") is None
+    assert [c.status for c in journal.changes()] == ["done", "done"]
+
+
+# -- PolicyPanel and key_policy ----------------------------------------------------------------
+
+
+def test_policy_panel_shows_the_add_only_diff_and_applies_it(
+    demo_rw: Any, book: Runbook, journal: Journal
+) -> None:
+    repair = book.plan_repair(["org-trail"], NO_CLOUDTRAIL)
+    panel = PolicyPanel(partial(book.apply_repair, confirmed=True), repair)
+    assert panel.value is repair
+    diff = panel._w_diff.value
+    assert 'class="tk-add"' in diff and "TrailkitCloudTrailEncrypt" in diff
+    assert 'class="tk-del"' not in diff  # add-only
+    assert "Current key policy" in panel._w_current.value
+    assert panel._w_apply.disabled
+    panel._w_confirm.value = True
+    assert not panel._w_apply.disabled
+    panel._w_apply.click()
+    assert panel.result is not None and panel.result.outcome is Outcome.DONE
+    assert "updated and read back" in panel._w_result.value
+    assert panel._w_apply.disabled
+    book.refresh()
+    assert book.check("org-trail", NO_CLOUDTRAIL).ready
+    (change,) = journal.changes()
+    assert change.intent.kind.value == "key-policy"
+
+
+def test_key_policy_applies_headless(demo_rw: Any, demo_conn: Connection, journal: Journal) -> None:
+    panel = key_policy(demo_conn, journal, NO_CLOUDTRAIL, ["org-trail"])
+    assert panel.value is not None and panel.value.needed
+    assert panel.apply(False) is None
+    step = panel.apply(True)
+    assert step is not None and step.ok and "updated and read back" in step.html
+    assert [c.intent.kind.value for c in journal.changes()] == ["key-policy"]
+
+
+def test_policy_panel_with_nothing_to_repair_or_a_refusal(
+    demo: Any, demo_conn: Connection, journal: Journal
+) -> None:
+    ok = key_policy(demo_conn, journal, GOOD, ["org-trail"])
+    assert ok.value is not None and not ok.value.needed
+    assert "nothing to add" in ok._w_summary.value
+    assert ok._w_actions.layout.display == "none" and ok.apply(True) is None
+
+    refused = key_policy(demo_conn, journal, DENY, ["org-trail"])
+    assert refused.value is None
+    assert "RefusedError" in refused._w_summary.value and "Deny" in refused._w_summary.value
+
+    unset = key_policy(demo_conn, journal, None, ["org-trail"])
+    assert unset.value is None and "parameters cell" in unset._w_summary.value
+    assert journal.changes() == []
+
+
+# -- check_trails and changes_table --------------------------------------------------------------
+
+
+def test_check_trails_and_changes_table(demo: Any, demo_conn: Connection, journal: Journal) -> None:
+    assert check_trails(demo_conn, None, GOOD) is None
+    step = check_trails(demo_conn, ["org-trail"], GOOD)
+    assert step is not None and step.ok and "READY" in step.html
+    blocked = check_trails(demo_conn, ["org-trail", "tokyo-trail"], GOOD)
+    assert blocked is not None and not blocked.ok and len(blocked.value) == 2
+    assert changes_table(journal).empty
+
+
+# -- JournalView -------------------------------------------------------------------------------
+
+
+def test_journal_view_lists_changes_and_rolls_one_back(
+    demo_rw: Any, demo_conn: Connection, book: Runbook, journal: Journal
+) -> None:
+    _, estate = demo_rw
+    first = book.apply(book.plan_for("org-trail", GOOD), confirmed=True)
+    view = journal_view(demo_conn, journal)
+    assert [c.change_id for c in view.value] == [first.change_id]
+    assert first.change_id in view._w_table.value and "tk-badge-done" in view._w_table.value
+    assert view._w_rollback.disabled
+    view._w_select.value = first.change_id
+    assert view._w_rollback.disabled
+    view._w_confirm.value = True
+    assert not view._w_rollback.disabled
+    view._w_rollback.click()
+    assert view.result is not None and view.result.outcome is Outcome.DONE
+    assert read_trail_key(demo_conn, estate.trails["org-trail"], "us-east-1") is None
+    assert len(view.value) == 2 and view.value[1].intent.rollback_of == first.change_id
+    offered = [v for _, v in view._w_select.options if v]
+    assert offered == [view.value[1].change_id]  # the original is undone; the undo can be
+    assert "Rollback of" in view._w_result.value
+    assert list(changes_table(journal)["change_id"]) == [c.change_id for c in view.value]
+
+
+def test_journal_view_restores_a_key_policy(
+    demo_rw: Any, demo_conn: Connection, book: Runbook, journal: Journal
+) -> None:
+    repaired = book.apply_repair(book.plan_repair(["org-trail"], NO_CLOUDTRAIL), confirmed=True)
+    assert repaired.change_id is not None
+    view = journal_view(demo_conn, journal)
+    step = view.rollback(repaired.change_id)
+    assert step is not None and step.ok and "Key policy" in step.html
+    book.refresh()
+    assert not book.check("org-trail", NO_CLOUDTRAIL).ready  # the old policy is back
+
+
+# -- BulkUpdate --------------------------------------------------------------------------------
+
+
+def test_bulk_update_plans_every_trail_and_applies_only_the_ready_ones(
+    demo_rw: Any, demo_conn: Connection, journal: Journal
+) -> None:
+    _, estate = demo_rw
+    inventory = Reader(demo_conn).scan(DEMO_REGIONS)
+    bulk = bulk_update(demo_conn, journal, inventory)
+    step = bulk.choose(
+        ["org-trail", "tokyo-trail", "bucketkey-trail"],
+        {"us-east-1": GOOD, "us-west-2": GOOD_USW2},
+    )
+    assert step is not None
+    assert set(bulk.keys_by_region) == {"us-east-1", "us-west-2"}
+    table = bulk._w_table.value
+    assert "org-trail" in table and "tokyo-trail" in table and "bucketkey-trail" in table
+    assert "policy-bucket-key-decrypt" in table and "tk-badge-blocked" in table
+    assert sorted(p.trail.name for p in bulk.ready) == ["org-trail", "tokyo-trail"]
+    assert bulk._w_apply.disabled
+    bulk._w_confirm.value = True
+    assert not bulk._w_apply.disabled
+    bulk._w_apply.click()
+    assert [r.outcome for r in bulk.results] == [Outcome.DONE, Outcome.DONE]
+    assert "2 of 2 trail(s) changed" in bulk._w_results.value
+    assert (
+        read_trail_key(demo_conn, estate.trails["tokyo-trail"], "ap-northeast-1")
+        == (estate.keys["alias/cloudtrail-good-usw2"])
+    )
+    assert read_trail_key(demo_conn, estate.trails["bucketkey-trail"], "us-west-2") is None
+
+
+# -- GuidedUpdate ------------------------------------------------------------------------------
+
+
+def test_guided_update_wires_every_step(
+    demo_rw: Any, demo_conn: Connection, journal: Journal
+) -> None:
+    _, estate = demo_rw
+    guided = guided_update(demo_conn, journal, regions=DEMO_REGIONS)
+    guided.load()
+    assert "trail(s) found" in guided._w_status.value
+    org = guided.trails.find("org-trail")
+    assert org is not None
+    guided.trails._w_select.value = org
+    assert guided.trail is not None and guided.trail.bucket_region == "us-east-1"
+    assert guided.keys.labels[0].endswith("- ready")
+
+    deny = next(v for v in guided.keys.verdicts if v.code == "policy-deny")
+    guided.keys._w_select.value = deny
+    assert "BLOCKED" in guided.checklist.html()
+    assert guided.change._w_apply.disabled
+    guided.change._w_confirm.value = True
+    assert guided.change._w_apply.disabled
+    assert "explicitly denies" in guided.keys._w_reason.value
+    assert "will not edit the Deny" in guided.policy._w_summary.value
+
+    good = next(v for v in guided.keys.verdicts if v.key.arn == estate.keys[GOOD])
+    guided.keys._w_select.value = good
+    assert "READY" in guided.checklist.html()
+    assert "needs no change" in guided.policy._w_summary.value
+    assert guided.change._w_apply.disabled
+    guided.change._w_confirm.value = True
+    assert not guided.change._w_apply.disabled
+    guided.change._w_apply.click()
+
+    assert "read back and verified" in guided.change._w_result.value
+    assert read_trail_key(demo_conn, org.arn, "us-east-1") == estate.keys[GOOD]
+    assert "SSE-KMS" in guided.trails._w_info.value  # re-read after the change
+    assert "tk-badge-done" in guided.journal._w_table.value
+    assert not guided.change._w_rollback.disabled
+    guided.change._w_rollback.click()
+    assert read_trail_key(demo_conn, org.arn, "us-east-1") is None
+    assert "Now: <b>SSE-S3</b>" in guided.trails._w_info.value
+    assert len(guided.journal.value) == 2
+
+
+def test_guided_update_headless_repairs_the_policy_then_applies(
+    demo_rw: Any, demo_conn: Connection, journal: Journal
+) -> None:
+    _, estate = demo_rw
+    guided = guided_update(demo_conn, journal, regions=DEMO_REGIONS)
+    step = guided.choose("org-trail", "alias/no-cloudtrail")
+    assert step is not None and not step.ok and "BLOCKED" in step._repr_html_()
+    assert guided.apply(False) is None
+    with pytest.raises(RefusedError, match="policy-encrypt"):
+        guided.apply(True)
+    assert guided.policy.value is not None and guided.policy.value.needed
+
+    repaired = guided.repair_policy(True)
+    assert repaired is not None and repaired.ok
+    assert guided.report is not None and guided.report.ready
+    assert "updated and read back" in guided.policy._w_result.value
+
+    applied = guided.apply(True)
+    assert applied is not None and applied.ok
+    key = estate.keys["alias/no-cloudtrail"]
+    assert read_trail_key(demo_conn, estate.trails["org-trail"], "us-east-1") == key
+    verified = guided.verify()
+    assert verified is not None and key in verified.html
+    back = guided.rollback(True)
+    assert back is not None and back.ok
+    assert read_trail_key(demo_conn, estate.trails["org-trail"], "us-east-1") is None
+    kinds = [c.intent.kind.value for c in journal.changes()]
+    assert kinds == ["key-policy", "trail-key", "trail-key"]
+    assert guided.choose() is None and guided.rollback(False) is None
+
+
+def test_guided_update_shows_read_errors_as_html(
+    demo: Any, demo_conn: Connection, journal: Journal
+) -> None:
+    fail_call(demo_conn, "ec2", "DescribeRegions")  # every enabled region: cannot be listed
+    guided = guided_update(demo_conn, journal)
+    guided.load()
+    assert "tk-error" in guided._w_status.value and "DescribeRegions" in guided._w_status.value
+    assert json.dumps(guided.html())  # a static summary is always available
+
+
+def test_guided_update_says_when_the_trails_could_not_be_listed(
+    demo: Any, demo_conn: Connection, journal: Journal
+) -> None:
+    fail_call(demo_conn, "cloudtrail", "DescribeTrails")
+    guided = guided_update(demo_conn, journal, regions=DEMO_REGIONS)
+    guided.load()
+    assert "tk-error" in guided._w_status.value
+    assert "DescribeTrails" in guided._w_status.value
+    assert "trail(s) found" not in guided._w_status.value
