@@ -61,7 +61,7 @@ _PARTITION_RE = re.compile(r"aws(?:-[a-z]+)*")
 REGION_RE = re.compile(r"[a-z]{2,4}(?:-[a-z]+){1,2}-[0-9]{1,2}")
 _SERVICE_RE = re.compile(r"[a-z0-9][a-z0-9-]*")
 _ACCOUNT_RE = re.compile(r"[0-9]{12}")
-_AWSREGION_RE = re.compile(r"(?:us|eu|ap|sa|ca|me|af|il|mx)-[a-z]+-[0-9]{1,2}")
+_AWS_REGION_RE = re.compile(r"(?:us|eu|ap|sa|ca|me|af|il|mx)-[a-z]+-[0-9]{1,2}")
 
 #: Region prefixes of the non-``aws`` partitions, most specific first.
 _REGION_PREFIXES: tuple[tuple[str, str], ...] = (
@@ -173,7 +173,7 @@ def _expected_partition(region: str) -> str | None:
     for prefix, partition in _REGION_PREFIXES:
         if region.startswith(prefix):
             return partition
-    return "aws" if _AWSREGION_RE.fullmatch(region) else None
+    return "aws" if _AWS_REGION_RE.fullmatch(region) else None
 
 
 def check_partition(partition: str) -> None:

@@ -12,7 +12,6 @@ backend and says so wherever it is shown.
 from __future__ import annotations
 
 import os
-import re
 import threading
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -23,6 +22,7 @@ import boto3
 import botocore.config
 import botocore.exceptions
 
+from trailkit.arn import is_region
 from trailkit.errors import ConnectionFailed, InputError, translate
 from trailkit.permissions import requires
 from trailkit.records import ConnectionInfo
@@ -31,8 +31,6 @@ __all__ = ["Connection", "ConnectionInfo", "connect", "is_local_endpoint"]
 
 _LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1", "0.0.0.0"}  # noqa: S104
 RETRY_MODES = ("standard", "adaptive", "legacy")
-#: us-east-1, eu-central-2, us-gov-west-1, cn-north-1, us-iso-east-1, ...
-_REGION = re.compile(r"[a-z]{2}(-[a-z]+)+-[0-9]{1,2}\Z")
 
 
 def is_local_endpoint(endpoint: str | None) -> bool:
@@ -152,7 +150,7 @@ class Connection:
     def client(self, service: str, region: str | None = None) -> Any:
         """A boto3 client for ``service`` in ``region`` (cached; safe to share between threads)."""
         where = region or self.region
-        if not _REGION.match(where):
+        if not is_region(where):
             # e.g. the region of a hand-typed ARN: botocore would build a URL from it (or refuse
             # it with an unexplained error) and a local endpoint answers with a 500.
             raise InputError(
