@@ -40,10 +40,8 @@ A :class:`Reader` asks AWS only what the answer needs, and as early as it can:
 from __future__ import annotations
 
 import contextlib
-import itertools
 import json
 import logging
-import queue
 import sys
 import threading
 from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
@@ -54,6 +52,16 @@ from typing import Any, TypeVar, cast
 
 import botocore.exceptions
 
+from trailkit.aws.scheduler import (
+    Pool,
+    forward,
+    gather,
+    on_pool_thread,
+    resolved,
+    settled,
+    then,
+    then_done,
+)
 from trailkit.aws.session import Connection, ConnectionInfo
 from trailkit.errors import AccessDenied, AwsError, InputError, NotFound, TrailkitError, translate
 from trailkit.permissions import requires
@@ -73,7 +81,6 @@ from trailkit.rules.keyids import KeyRef
 __all__ = ["Reader", "list_regions", "scan"]
 
 T = TypeVar("T")
-U = TypeVar("U")
 _BOTO_ERRORS = (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError)
 _log = logging.getLogger(__name__)
 
@@ -87,8 +94,6 @@ _P_LIST = 4  # ListKeys, ListAliases
 _P_INVENTORY = 3  # GetTrailStatus, GetBucketEncryption/Policy, keys in use, keys asked for
 _P_CANDIDATE_POLICY = 2  # GetKeyPolicy of a candidate key
 _P_CANDIDATE = 1  # DescribeKey of a candidate key
-#: Seconds an idle pool thread waits for work before it ends (a new one starts when needed).
-_IDLE_SECONDS = 10.0
 _AWS_MANAGED_ALIAS = "alias/aws/"
 
 
@@ -172,139 +177,6 @@ def list_regions(conn: Connection) -> list[str]:
     return sorted(regions)
 
 
-# -- futures without blocking ------------------------------------------------------------------
-# Tasks on the pool never wait for a future: they chain the next step onto it. Only the thread
-# that asked (never a pool thread) blocks, in Reader._wait.
-
-_worker = threading.local()
-
-
-def _resolved(value: T) -> Future[T]:
-    fut: Future[T] = Future()
-    fut.set_result(value)
-    return fut
-
-
-def _forward(src: Future[T], dst: Future[T]) -> None:
-    """Complete ``dst`` the way ``src`` completes."""
-
-    def copy(done: Future[T]) -> None:
-        exc = done.exception()
-        if exc is not None:
-            dst.set_exception(exc)
-        else:
-            dst.set_result(done.result())
-
-    src.add_done_callback(copy)
-
-
-def _then_f(src: Future[T], step: Callable[[Future[T]], U | Future[U]]) -> Future[U]:
-    """``step(src)`` once ``src`` is done (in the thread that completed it); a future returned by
-    ``step`` is waited for too. ``step`` must not block: it may only start or chain reads."""
-    out: Future[U] = Future()
-
-    def run(done: Future[T]) -> None:
-        try:
-            value = step(done)
-        except BaseException as exc:  # handed to whoever waits for ``out``
-            out.set_exception(exc)
-            return
-        if isinstance(value, Future):
-            _forward(cast("Future[U]", value), out)
-        else:
-            out.set_result(value)
-
-    src.add_done_callback(run)
-    return out
-
-
-def _then(src: Future[T], step: Callable[[T], U | Future[U]]) -> Future[U]:
-    """``step(result)`` once ``src`` succeeded; its failure is passed on."""
-    return _then_f(src, lambda done: step(done.result()))
-
-
-def _settled(src: Future[T]) -> Future[Future[T]]:
-    """A future that succeeds with ``src`` itself once ``src`` is done, however it ended."""
-    return _then_f(src, lambda done: _resolved(done))
-
-
-def _gather(futures: Sequence[Future[Any]]) -> Future[list[Any]]:
-    """The results of all ``futures`` in order, once every one is done (the first failure wins)."""
-    out: Future[list[Any]] = Future()
-    if not futures:
-        out.set_result([])
-        return out
-    remaining = [len(futures)]
-    lock = threading.Lock()
-
-    def one_done(_: Future[Any]) -> None:
-        with lock:
-            remaining[0] -= 1
-            last = remaining[0] == 0
-        if not last:
-            return
-        for fut in futures:
-            exc = fut.exception()
-            if exc is not None:
-                out.set_exception(exc)
-                return
-        out.set_result([fut.result() for fut in futures])
-
-    for fut in futures:
-        fut.add_done_callback(one_done)
-    return out
-
-
-class _Pool:
-    """At most ``size`` daemon threads taking the most urgent task first (FIFO among equals).
-
-    Threads start when there is work and no idle thread, and end after ``_IDLE_SECONDS`` without
-    work, so readers that are no longer used leave no threads behind.
-    """
-
-    def __init__(self, size: int, name: str) -> None:
-        self.size = size
-        self._name = name
-        self._queue: queue.PriorityQueue[tuple[int, int, Callable[[], None]]] = (
-            queue.PriorityQueue()
-        )
-        self._order = itertools.count()
-        self._lock = threading.Lock()
-        self._threads = 0
-        self._idle = 0
-
-    def submit(self, priority: int, job: Callable[[], None]) -> None:
-        self._queue.put((-priority, next(self._order), job))
-        with self._lock:
-            if self._threads < self.size and self._queue.qsize() > self._idle:
-                self._threads += 1
-                self._idle += 1
-                name = f"{self._name}-{self._threads}"
-                threading.Thread(target=self._work, name=name, daemon=True).start()
-
-    def _work(self) -> None:
-        _worker.active = True
-        while True:
-            try:
-                _, _, job = self._queue.get(timeout=_IDLE_SECONDS)
-            except queue.Empty:
-                with self._lock:
-                    if self._queue.empty():
-                        self._threads -= 1
-                        self._idle -= 1
-                        return
-                continue
-            with self._lock:
-                self._idle -= 1
-            try:
-                job()
-            except BaseException:  # pragma: no cover - jobs catch everything themselves
-                _log.exception("trailkit read task failed")
-            finally:
-                with self._lock:
-                    self._idle += 1
-
-
 class Reader:
     """Reads trails, buckets and keys through one connection, caching what it has read.
 
@@ -328,7 +200,7 @@ class Reader:
         if self.workers < 1:
             raise InputError(f"workers must be at least 1, not {self.workers}.", "use --workers 8")
         self._lock = threading.Lock()
-        self._pool_: _Pool | None = None
+        self._pool_: Pool | None = None
         self._progress: Any = None
         # Single-flight caches: key -> future of the read (a done future is the cached value).
         self._info: dict[str, Future[ConnectionInfo]] = {}
@@ -357,10 +229,10 @@ class Reader:
             self.candidate_errors.clear()
 
     # -- scheduling ----------------------------------------------------------------------
-    def _pool(self) -> _Pool:
+    def _pool(self) -> Pool:
         with self._lock:
             if self._pool_ is None:
-                self._pool_ = _Pool(self.workers, f"trailkit-read-{id(self):x}")
+                self._pool_ = Pool(self.workers, f"trailkit-read-{id(self):x}")
             return self._pool_
 
     def _submit(self, priority: int, func: Callable[..., T], *args: Any) -> Future[T]:
@@ -405,11 +277,11 @@ class Reader:
         except BaseException as exc:
             mine.set_exception(exc)
         else:
-            _forward(started, mine)
+            forward(started, mine)
         return mine
 
     def _wait(self, fut: Future[T]) -> T:
-        if not fut.done() and getattr(_worker, "active", False):
+        if not fut.done() and on_pool_thread():
             raise RuntimeError("a Reader's blocking methods cannot be called from its pool")
         return fut.result()
 
@@ -440,7 +312,7 @@ class Reader:
 
     def _account_f(self) -> Future[str]:
         """The caller's account."""
-        return _then(self._info_f(), lambda info: info.account)
+        return then(self._info_f(), lambda info: info.account)
 
     # -- trails --------------------------------------------------------------------------
     @requires("cloudtrail:DescribeTrails")
@@ -558,7 +430,7 @@ class Reader:
                 return _scan_error(exc, region=region)
             return done.result()
 
-        return _then_f(self._submit(_P_TRAILS, self.trails_in, region), outcome)
+        return then_done(self._submit(_P_TRAILS, self.trails_in, region), outcome)
 
     @staticmethod
     def _merge(
@@ -588,7 +460,7 @@ class Reader:
             if regions is None:
                 regions = list_regions(self.conn)
             regions = list(dict.fromkeys(regions))
-            results = self._wait(_gather([self._trails_f(r) for r in regions]))
+            results = self._wait(gather([self._trails_f(r) for r in regions]))
         trails, errors = self._merge(regions, results)
         return trails, errors, regions
 
@@ -598,17 +470,17 @@ class Reader:
         bucket: Future[BucketInfo | None] = (
             cast("Future[BucketInfo | None]", self._bucket_f(trail.bucket_name))
             if trail.bucket_name
-            else _resolved(None)
+            else resolved(None)
         )
-        return _then(
-            _gather([status, bucket]),
+        return then(
+            gather([status, bucket]),
             lambda facts: replace(trail, status=facts[0], bucket=facts[1]),
         )
 
     def enrich(self, trails: Sequence[Trail], progress: Any = None) -> list[Trail]:
         """Add status and bucket facts (each bucket read once) to each trail."""
         with self._reporting(progress):
-            return self._wait(_gather([self._enrich_f(t) for t in trails]))
+            return self._wait(gather([self._enrich_f(t) for t in trails]))
 
     # -- buckets -------------------------------------------------------------------------
     @requires("s3:GetBucketLocation", "s3:GetEncryptionConfiguration", "s3:GetBucketPolicy")
@@ -626,11 +498,11 @@ class Reader:
                 return where  # the location could not be read
             encryption = self._submit(_P_INVENTORY, self._bucket_encryption, name, where)
             policy = self._submit(_P_INVENTORY, self._bucket_policy, name, where)
-            return _then(
-                _gather([encryption, policy]), lambda parts: _bucket_info(name, where, parts)
+            return then(
+                gather([encryption, policy]), lambda parts: _bucket_info(name, where, parts)
             )
 
-        return _then(self._submit(_P_LOCATION, self._bucket_location, name), located)
+        return then(self._submit(_P_LOCATION, self._bucket_location, name), located)
 
     @requires("s3:GetBucketLocation")
     def _bucket_location(self, name: str) -> str | BucketInfo:
@@ -768,7 +640,7 @@ class Reader:
 
     def _key_f(self, key: str, region: str | None, *, with_policy: bool) -> Future[KeyInfo]:
         described = self._describe_f(key, region)
-        return _then(described, self._with_policy) if with_policy else described
+        return then(described, self._with_policy) if with_policy else described
 
     def _describe_f(
         self, key: str, region: str | None, *, candidate: bool = False
@@ -800,7 +672,7 @@ class Reader:
                 if arn_account(key) == caller:
                     self._aliases_f(where)
 
-            _then(account, own_aliases)
+            then(account, own_aliases)
         else:
             self._aliases_f(where)
 
@@ -824,9 +696,9 @@ class Reader:
                     return KeyInfo.from_api(data)
                 return KeyInfo.from_api(data, aliases=done.result().get(str(data["KeyId"]), ()))
 
-            return _then_f(self._aliases_f(region), with_aliases)
+            return then_done(self._aliases_f(region), with_aliases)
 
-        return _then(_gather([meta, account]), build)
+        return then(gather([meta, account]), build)
 
     @requires("kms:DescribeKey")
     def _describe_key(self, key: str, region: str) -> dict[str, Any]:
@@ -854,7 +726,7 @@ class Reader:
             key.arn,
             lambda: self._submit(priority, self._policy, key.arn, key.region, candidate),
         )
-        return _then(policy, lambda p: replace(key, policy=p[0], policy_error=p[1]))
+        return then(policy, lambda p: replace(key, policy=p[0], policy_error=p[1]))
 
     @requires("kms:GetKeyPolicy")
     def _policy(
@@ -906,13 +778,13 @@ class Reader:
                 policy_error=str(exc),
             )
 
-        return _then_f(self._key_f(ident, None, with_policy=True), outcome)
+        return then_done(self._key_f(ident, None, with_policy=True), outcome)
 
     def keys(self, key_arns: Iterable[str], progress: Any = None) -> dict[str, KeyInfo]:
         """Describe several keys concurrently; a key that fails is returned with ``error``."""
         arns = sorted(set(key_arns))
         with self._reporting(progress):
-            found = self._wait(_gather([self._used_key_f(a) for a in arns]))
+            found = self._wait(gather([self._used_key_f(a) for a in arns]))
         return dict(zip(arns, found, strict=True))
 
     @requires("kms:ListKeys", "kms:ListAliases", "kms:DescribeKey", "kms:GetKeyPolicy")
@@ -938,7 +810,7 @@ class Reader:
 
     def _read_candidates_f(self, region: str) -> Future[tuple[KeyInfo, ...]]:
         listed = self._submit(_P_LIST, self._list_keys, region)
-        aliases = _settled(self._aliases_f(region))
+        aliases = settled(self._aliases_f(region))
 
         def one(item: dict[str, Any]) -> Future[KeyInfo | None]:
             arn = str(item.get("KeyArn") or item["KeyId"])
@@ -956,8 +828,8 @@ class Reader:
                 return done.result()
 
             described = self._describe_f(arn, region, candidate=True)
-            filtered = cast("Future[KeyInfo | None]", _then(described, usable_only))
-            return _then_f(filtered, outcome)
+            filtered = cast("Future[KeyInfo | None]", then(described, usable_only))
+            return then_done(filtered, outcome)
 
         def describe_all(parts: list[Any]) -> Future[tuple[KeyInfo, ...]]:
             items = cast("list[dict[str, Any]]", parts[0])
@@ -968,9 +840,9 @@ class Reader:
                 for item in items
                 if not any(a.startswith(_AWS_MANAGED_ALIAS) for a in by_key.get(item["KeyId"], ()))
             ]
-            return _then(_gather([one(item) for item in wanted]), _ranked_keys)
+            return then(gather([one(item) for item in wanted]), _ranked_keys)
 
-        return _then(_gather([listed, aliases]), describe_all)
+        return then(gather([listed, aliases]), describe_all)
 
     @requires("kms:ListKeys")
     def _list_keys(self, region: str) -> list[dict[str, Any]]:
@@ -1079,23 +951,23 @@ class Reader:
                         if trail.arn in started:
                             continue
                         started.add(trail.arn)
-                    waits.append(_then(self._enrich_f(trail), self._keep(enriched)))
+                    waits.append(then(self._enrich_f(trail), self._keep(enriched)))
                     if trail.kms_key_id:
                         with self._lock:
                             fresh = trail.kms_key_id not in used
                             if fresh:
                                 used[trail.kms_key_id] = Future()
                         if fresh:
-                            _forward(self._used_key_f(trail.kms_key_id), used[trail.kms_key_id])
+                            forward(self._used_key_f(trail.kms_key_id), used[trail.kms_key_id])
                             waits.append(used[trail.kms_key_id])
                     if candidates and trail.bucket_name:
                         # Not waited for: the inventory does not need them.
-                        _then(self._bucket_f(trail.bucket_name), self._prefetch_candidates)
-                return _gather(waits)
+                        then(self._bucket_f(trail.bucket_name), self._prefetch_candidates)
+                return gather(waits)
 
             region_results = [self._trails_f(region) for region in regions]
-            waits: list[Future[list[Any]]] = [_then(r, found) for r in region_results]
-            self._wait(_gather(waits))
+            waits: list[Future[list[Any]]] = [then(r, found) for r in region_results]
+            self._wait(gather(waits))
             results = [r.result() for r in region_results]
             ident = self._wait(info)
         trails, errors = self._merge(regions, results)
@@ -1127,7 +999,7 @@ class Reader:
         :meth:`candidate_keys` to report)."""
         if not bucket.region:
             return None
-        return _settled(self._candidates_f(bucket.region))
+        return settled(self._candidates_f(bucket.region))
 
 
 def _usable(key: KeyInfo) -> bool:
