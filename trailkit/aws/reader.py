@@ -40,7 +40,6 @@ A :class:`Reader` asks AWS only what the answer needs, and as early as it can:
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import sys
 import threading
@@ -75,8 +74,10 @@ from trailkit.records import (
     arn_account,
     arn_region,
 )
+from trailkit.rules import keys as key_rules
 from trailkit.rules.checks import KeyLookup
 from trailkit.rules.keyids import KeyRef
+from trailkit.rules.trails import merge_trails, parse_trail_ref, the_one_trail
 
 __all__ = ["Reader", "list_regions", "scan"]
 
@@ -94,7 +95,6 @@ _P_LIST = 4  # ListKeys, ListAliases
 _P_INVENTORY = 3  # GetTrailStatus, GetBucketEncryption/Policy, keys in use, keys asked for
 _P_CANDIDATE_POLICY = 2  # GetKeyPolicy of a candidate key
 _P_CANDIDATE = 1  # DescribeKey of a candidate key
-_AWS_MANAGED_ALIAS = "alias/aws/"
 
 
 def _aws(
@@ -365,41 +365,11 @@ class Reader:
         NotFound
             No visible trail has that name or ARN.
         """
-        text = name_or_arn.strip()
-        if not text or len(text) > 2048 or any(c.isspace() for c in text):
-            raise InputError(
-                f"{text[:60]!r} is not a trail name or ARN.",
-                "give a trail name (e.g. org-trail) or trail ARN "
-                "(arn:aws:cloudtrail:REGION:ACCOUNT:trail/NAME)",
-            )
-        if text.startswith("arn:"):
-            parts = text.split(":", 5)
-            if len(parts) != 6 or parts[2] != "cloudtrail" or not parts[5].startswith("trail/"):
-                raise InputError(
-                    f"{text[:80]!r} is not a trail ARN.",
-                    "a trail ARN looks like arn:aws:cloudtrail:REGION:ACCOUNT:trail/NAME",
-                )
-            candidates = self._lookup(text, parts[3])
-            found = [t for t in candidates if t.arn == text]
-        else:
-            found = [t for t in self._lookup(text, self.conn.region) if t.name == text]
-            if not found:
-                everywhere = self.scan_trails(regions)[0]
-                found = [t for t in everywhere if t.name == text]
-        if not found:
-            raise NotFound(
-                f"No trail named {text!r} is visible to this caller.",
-                "list trails with `trailkit inventory`; use the trail ARN for trails of "
-                "other regions or accounts",
-                code="TrailNotFound",
-            )
-        unique = {t.arn: t for t in found}
-        if len(unique) > 1:
-            arns = ", ".join(sorted(unique))
-            raise InputError(
-                f"Several trails are named {text!r}: {arns}.", "give the trail ARN instead"
-            )
-        return self.enrich([next(iter(unique.values()))])[0]
+        ref = parse_trail_ref(name_or_arn)
+        found = self._lookup(ref.text, ref.region or self.conn.region)
+        if not ref.is_arn and not any(ref.matches(t) for t in found):
+            found = self.scan_trails(regions)[0]
+        return self.enrich([the_one_trail(ref, found)])[0]
 
     def _lookup(self, name: str, region: str) -> list[Trail]:
         try:
@@ -432,26 +402,6 @@ class Reader:
 
         return then_done(self._submit(_P_TRAILS, self.trails_in, region), outcome)
 
-    @staticmethod
-    def _merge(
-        regions: Sequence[str], results: Sequence[list[Trail] | ScanError]
-    ) -> tuple[list[Trail], list[ScanError]]:
-        """Trails deduplicated by ARN (``seen_in`` in region order), and the failed regions."""
-        errors: list[ScanError] = []
-        by_arn: dict[str, Trail] = {}
-        for region, result in zip(regions, results, strict=True):
-            if isinstance(result, ScanError):
-                errors.append(result)
-                continue
-            for trail in result:
-                seen = by_arn.get(trail.arn)
-                if seen is None:
-                    by_arn[trail.arn] = trail
-                else:
-                    by_arn[trail.arn] = replace(seen, seen_in=(*seen.seen_in, region))
-        trails = sorted(by_arn.values(), key=lambda t: (t.account, t.home_region, t.name))
-        return trails, errors
-
     def scan_trails(
         self, regions: Sequence[str] | None = None, progress: Any = None
     ) -> tuple[list[Trail], list[ScanError], list[str]]:
@@ -461,7 +411,7 @@ class Reader:
                 regions = list_regions(self.conn)
             regions = list(dict.fromkeys(regions))
             results = self._wait(gather([self._trails_f(r) for r in regions]))
-        trails, errors = self._merge(regions, results)
+        trails, errors = merge_trails(regions, results)
         return trails, errors, regions
 
     def _enrich_f(self, trail: Trail) -> Future[Trail]:
@@ -680,14 +630,9 @@ class Reader:
             data, caller = cast("dict[str, Any]", parts[0]), cast("str", parts[1])
             arn = str(data["Arn"])
             region = arn_region(arn)
-            if arn_account(arn) != caller:
-                return KeyInfo.from_api(
-                    data,
-                    policy_error=(
-                        f"the key belongs to account {arn_account(arn)}; its key policy can only "
-                        "be read from that account"
-                    ),
-                )
+            foreign = key_rules.foreign_policy_error(arn, caller)
+            if foreign is not None:
+                return KeyInfo.from_api(data, policy_error=foreign)
 
             def with_aliases(done: Future[dict[str, tuple[str, ...]]]) -> KeyInfo:
                 exc = done.exception()
@@ -818,7 +763,7 @@ class Reader:
             def usable_only(key: KeyInfo) -> KeyInfo | Future[KeyInfo] | None:
                 if key.manager == "AWS":
                     return None
-                return self._with_policy(key, candidate=True) if _usable(key) else key
+                return self._with_policy(key, candidate=True) if key_rules.usable(key) else key
 
             def outcome(done: Future[KeyInfo | None]) -> KeyInfo | None:
                 exc = done.exception()
@@ -838,9 +783,9 @@ class Reader:
             wanted = [
                 item
                 for item in items
-                if not any(a.startswith(_AWS_MANAGED_ALIAS) for a in by_key.get(item["KeyId"], ()))
+                if not key_rules.aws_managed_alias(by_key.get(item["KeyId"], ()))
             ]
-            return then(gather([one(item) for item in wanted]), _ranked_keys)
+            return then(gather([one(item) for item in wanted]), key_rules.ranked)
 
         return then(gather([listed, aliases]), describe_all)
 
@@ -864,17 +809,14 @@ class Reader:
         if ref.is_disable:
             return KeyLookup(ref=ref)
         caller = self.conn.account
-        if ref.is_arn:
-            account, region = str(ref.account), str(ref.region)
-            ident = str(ref.arn())
-        else:
-            account, region = caller, trail.home_region
-            ident = ref.canonical
+        account, region, ident = key_rules.resolve_place(ref, trail, caller)
         try:
             key = self.key(ident, region)
-        except NotFound as err:
-            problem = "not-found" if account == caller else "unreadable"
-            elsewhere = self._elsewhere(ref, trail)
+        except TrailkitError as err:
+            problem = key_rules.lookup_problem(err, account=account, caller=caller)
+            if problem is None:
+                raise
+            elsewhere = self._elsewhere(ref, trail) if isinstance(err, NotFound) else None
             return KeyLookup(
                 ref=ref,
                 problem=problem,
@@ -882,26 +824,16 @@ class Reader:
                 resolved_in=(account, region),
                 elsewhere=elsewhere,
             )
-        except AwsError as err:
-            if err.code in ("NotFoundException", "KMSInvalidStateException") or (
-                account == caller and not isinstance(err, AccessDenied)
-            ):
-                raise
-            return KeyLookup(
-                ref=ref, problem="unreadable", message=err.message, resolved_in=(account, region)
-            )
-        elsewhere = None
-        if not ref.is_arn and key.region != trail.bucket_region:
-            elsewhere = self._elsewhere(ref, trail)
+        elsewhere = self._elsewhere(ref, trail, found_in=key.region)
         return KeyLookup(ref=ref, key=key, resolved_in=(account, region), elsewhere=elsewhere)
 
-    def _elsewhere(self, ref: KeyRef, trail: Trail) -> KeyInfo | None:
+    def _elsewhere(self, ref: KeyRef, trail: Trail, found_in: str | None = None) -> KeyInfo | None:
         """The same bare identifier in the bucket's region, to suggest its ARN."""
-        bucket_region = trail.bucket_region
-        if ref.is_arn or not bucket_region or bucket_region == trail.home_region:
+        region = key_rules.elsewhere_region(ref, trail, found_in)
+        if region is None:
             return None
         try:
-            return self.key(ref.canonical, bucket_region)
+            return self.key(ref.canonical, region)
         except TrailkitError:
             return None
 
@@ -970,7 +902,7 @@ class Reader:
             self._wait(gather(waits))
             results = [r.result() for r in region_results]
             ident = self._wait(info)
-        trails, errors = self._merge(regions, results)
+        trails, errors = merge_trails(regions, results)
         trails = [
             replace(enriched[t.arn], seen_in=t.seen_in) if t.arn in enriched else t for t in trails
         ]
@@ -1000,21 +932,6 @@ class Reader:
         if not bucket.region:
             return None
         return settled(self._candidates_f(bucket.region))
-
-
-def _usable(key: KeyInfo) -> bool:
-    """The cheap filters: only such keys can encrypt CloudTrail logs, so only they need a policy."""
-    return (
-        (key.manager or "CUSTOMER") == "CUSTOMER"
-        and key.state == "Enabled"
-        and (key.key_spec or "SYMMETRIC_DEFAULT") == "SYMMETRIC_DEFAULT"
-        and (key.key_usage or "ENCRYPT_DECRYPT") == "ENCRYPT_DECRYPT"
-    )
-
-
-def _ranked_keys(found: list[KeyInfo | None]) -> tuple[KeyInfo, ...]:
-    keys = [k for k in found if k is not None]
-    return tuple(sorted(keys, key=lambda k: (k.label.lower(), k.arn)))
 
 
 def _bucket_info(name: str, region: str, parts: list[Any]) -> BucketInfo:
@@ -1075,13 +992,3 @@ def _progress_bar(progress: bool | str) -> Any:
     from tqdm import tqdm
 
     return tqdm(desc="reading AWS", unit="call", file=sys.stderr, leave=False)
-
-
-def policy_json(policy: str | None) -> Any:
-    """The parsed policy document, or None when absent or not JSON."""
-    if not policy:
-        return None
-    try:
-        return json.loads(policy)
-    except ValueError:
-        return None
