@@ -1,7 +1,11 @@
-"""The read layer: the only place that lists and describes AWS resources.
+"""The read layer's facade: the only place that lists and describes AWS resources.
 
-Every function declares the IAM actions it needs (:func:`trailkit.permissions.requires`) and turns
-raw responses into the records of :mod:`trailkit.records`. A region or call that fails becomes a
+:class:`Reader` composes one reader per service (:class:`~trailkit.aws.cloudtrail.CloudTrail`,
+:class:`~trailkit.aws.s3.S3`, :class:`~trailkit.aws.kms.Kms`, each declaring the IAM actions of
+its calls with :func:`trailkit.permissions.requires`) behind one object that caches what it
+read and schedules the calls on a :class:`~trailkit.aws.scheduler.Pool`. Which keys are worth
+reading and where an identifier resolves are decided in :mod:`trailkit.rules.keys`; trail names
+and the merge of regions in :mod:`trailkit.rules.trails`. A region or call that fails becomes a
 :class:`~trailkit.records.ScanError` that is shown, never a crash and never a silently smaller
 table.
 
@@ -18,8 +22,7 @@ A :class:`Reader` asks AWS only what the answer needs, and as early as it can:
   time, a bucket or key policy that could not be read stays cached as such until ``refresh``.
 * **Cheap filters first.** A candidate key whose alias is ``alias/aws/...`` (AWS managed) is not
   described at all; ``GetKeyPolicy`` is read only for candidate keys that pass the cheap filters of
-  ``DescribeKey`` (customer managed, ``Enabled``, symmetric ``ENCRYPT_DECRYPT``) and for the keys
-  trails use.
+  ``DescribeKey`` (:func:`trailkit.rules.keys.usable`) and for the keys trails use.
 * **Short dependent chains.** The reads form a graph, not phases: a bucket is read as soon as one
   region's ``DescribeTrails`` names it (not after every region answered), a trail's key as soon as
   its trail is seen, and with ``scan(..., candidates=True)`` the candidate keys of a bucket's
@@ -40,7 +43,6 @@ A :class:`Reader` asks AWS only what the answer needs, and as early as it can:
 from __future__ import annotations
 
 import contextlib
-import logging
 import sys
 import threading
 from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
@@ -49,20 +51,23 @@ from dataclasses import replace
 from types import MappingProxyType
 from typing import Any, TypeVar, cast
 
-import botocore.exceptions
-
+from trailkit.aws.cloudtrail import CloudTrail, list_regions
+from trailkit.aws.kms import Kms
+from trailkit.aws.s3 import S3, bucket_info
 from trailkit.aws.scheduler import (
     Pool,
     forward,
     gather,
     on_pool_thread,
     resolved,
+    run_now,
     settled,
     then,
     then_done,
 )
+from trailkit.aws.service import error_order, scan_error
 from trailkit.aws.session import Connection, ConnectionInfo
-from trailkit.errors import AccessDenied, AwsError, InputError, NotFound, TrailkitError, translate
+from trailkit.errors import InputError, NotFound, TrailkitError
 from trailkit.permissions import requires
 from trailkit.records import (
     BucketInfo,
@@ -82,8 +87,6 @@ from trailkit.rules.trails import merge_trails, parse_trail_ref, the_one_trail
 __all__ = ["Reader", "list_regions", "scan"]
 
 T = TypeVar("T")
-_BOTO_ERRORS = (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError)
-_log = logging.getLogger(__name__)
 
 # Queue priorities, most urgent first. The calls that start chains come first (the longest chain
 # is DescribeTrails -> GetBucketLocation -> ListKeys -> DescribeKey -> GetKeyPolicy), then what
@@ -97,96 +100,21 @@ _P_CANDIDATE_POLICY = 2  # GetKeyPolicy of a candidate key
 _P_CANDIDATE = 1  # DescribeKey of a candidate key
 
 
-def _aws(
-    conn: Connection,
-    service: str,
-    region: str | None,
-    method: str,
-    operation: str,
-    permission: str,
-    **kwargs: Any,
-) -> Any:
-    """Call one AWS operation and translate its failure."""
-    try:
-        return getattr(conn.client(service, region), method)(**kwargs)
-    except _BOTO_ERRORS as exc:
-        raise translate(exc, operation, permission=permission, region=region) from None
-
-
-def _paginate(
-    conn: Connection,
-    service: str,
-    region: str,
-    method: str,
-    operation: str,
-    permission: str,
-    result_key: str,
-    **kwargs: Any,
-) -> list[dict[str, Any]]:
-    """Every item of a paginated list call."""
-    items: list[dict[str, Any]] = []
-    try:
-        paginator = conn.client(service, region).get_paginator(method)
-        for page in paginator.paginate(**kwargs):
-            items.extend(page.get(result_key) or [])
-    except _BOTO_ERRORS as exc:
-        raise translate(exc, operation, permission=permission, region=region) from None
-    return items
-
-
-def _scan_error(
-    err: TrailkitError, *, region: str | None, resource: str | None = None
-) -> ScanError:
-    if isinstance(err, AwsError):
-        return ScanError(
-            operation=err.operation,
-            code=err.code,
-            message=str(err),
-            region=region,
-            permission=getattr(err, "permission", ""),
-            resource=resource,
-        )
-    return ScanError(operation="", code=type(err).__name__, message=str(err), region=region)
-
-
-def _error_order(err: ScanError) -> tuple[str, str, str, str, str]:
-    return (err.region or "", err.operation, err.resource or "", err.code, err.message)
-
-
-@requires("ec2:DescribeRegions")
-def list_regions(conn: Connection) -> list[str]:
-    """The regions enabled for the account (``ec2:DescribeRegions``).
-
-    Raises
-    ------
-    TrailkitError
-        When the regions cannot be listed; the message suggests ``--regions``.
-    """
-    try:
-        data = _aws(
-            conn, "ec2", conn.region, "describe_regions", "DescribeRegions", "ec2:DescribeRegions"
-        )
-    except AccessDenied as err:
-        err.fix = "grant ec2:DescribeRegions or name the regions with --regions"
-        raise
-    regions = [
-        str(r["RegionName"])
-        for r in data.get("Regions") or []
-        if r.get("OptInStatus", "opt-in-not-required") in ("opt-in-not-required", "opted-in")
-    ]
-    return sorted(regions)
-
-
 class Reader:
     """Reads trails, buckets and keys through one connection, caching what it has read.
 
     Parameters
     ----------
-    conn
+    conn : Connection
         The connection (from :func:`trailkit.aws.session.connect`).
-    workers
+    workers : int, optional
         Concurrent calls; defaults to ``conn.workers``. ``1`` reads strictly one call at a time,
         in the calling thread.
+
+    Raises
+    ------
+    InputError
+        ``workers`` is less than 1.
 
     Notes
     -----
@@ -202,6 +130,9 @@ class Reader:
         self._lock = threading.Lock()
         self._pool_: Pool | None = None
         self._progress: Any = None
+        self._cloudtrail = CloudTrail(conn, self._note)
+        self._s3 = S3(conn, self._note)
+        self._kms = Kms(conn, self._note)
         # Single-flight caches: key -> future of the read (a done future is the cached value).
         self._info: dict[str, Future[ConnectionInfo]] = {}
         self._aliases: dict[str, Future[dict[str, tuple[str, ...]]]] = {}
@@ -237,19 +168,16 @@ class Reader:
 
     def _submit(self, priority: int, func: Callable[..., T], *args: Any) -> Future[T]:
         """Run ``func(*args)`` (one AWS call) on the pool; inline when ``workers == 1``."""
-        fut: Future[T] = Future()
 
-        def job() -> None:
+        def call(*args: Any) -> T:
             try:
-                fut.set_result(func(*args))
-            except BaseException as exc:  # handed to whoever waits for ``fut``
-                fut.set_exception(exc)
+                return func(*args)
+            finally:
+                self._tick()
 
         if self.workers == 1:
-            job()
-        else:
-            self._pool().submit(priority, job)
-        return fut
+            return run_now(call, *args)
+        return self._pool().run(priority, call, *args)
 
     def _once(
         self,
@@ -302,7 +230,7 @@ class Reader:
         finally:
             self._progress = previous
 
-    def _note(self, error: ScanError, *, candidate: bool = False) -> None:
+    def _note(self, error: ScanError, candidate: bool = False) -> None:
         with self._lock:
             (self.candidate_errors if candidate else self.errors).append(error)
 
@@ -317,46 +245,56 @@ class Reader:
     # -- trails --------------------------------------------------------------------------
     @requires("cloudtrail:DescribeTrails")
     def trails_in(self, region: str) -> list[Trail]:
-        """Every trail visible in ``region``, shadow copies included (``DescribeTrails``)."""
-        try:
-            data = _aws(
-                self.conn,
-                "cloudtrail",
-                region,
-                "describe_trails",
-                "DescribeTrails",
-                "cloudtrail:DescribeTrails",
-                includeShadowTrails=True,
-            )
-        finally:
-            self._tick()
-        return [Trail.from_api(t, seen_in=region) for t in data.get("trailList") or []]
+        """Every trail visible in ``region``, shadow copies included (``DescribeTrails``).
+
+        Parameters
+        ----------
+        region : str
+            The region asked.
+
+        Returns
+        -------
+        list of Trail
+
+        Raises
+        ------
+        TrailkitError
+            The call failed.
+        """
+        return self._cloudtrail.describe_trails(region)
 
     @requires("cloudtrail:GetTrailStatus")
     def status(self, trail: Trail) -> TrailStatus:
-        """Logging state and the latest delivery errors, read in the trail's home region."""
-        try:
-            data = _aws(
-                self.conn,
-                "cloudtrail",
-                trail.home_region,
-                "get_trail_status",
-                "GetTrailStatus",
-                "cloudtrail:GetTrailStatus",
-                Name=trail.arn,
-            )
-        except TrailkitError as err:
-            self._note(_scan_error(err, region=trail.home_region, resource=trail.arn))
-            return TrailStatus(error=str(err))
-        finally:
-            self._tick()
-        return TrailStatus.from_api(data)
+        """Logging state and the latest delivery errors, read in the trail's home region.
+
+        Parameters
+        ----------
+        trail : Trail
+
+        Returns
+        -------
+        TrailStatus
+            With ``error`` set (and noted in :attr:`errors`) when it could not be read.
+        """
+        return self._cloudtrail.trail_status(trail)
 
     @requires("cloudtrail:GetTrail", "cloudtrail:DescribeTrails")
     def find_trail(self, name_or_arn: str, regions: Sequence[str] | None = None) -> Trail:
         """The one trail with that ARN or name, with its status and bucket facts.
 
         A name is looked up in the connection's region first, then in every region.
+
+        Parameters
+        ----------
+        name_or_arn : str
+            A trail name or ARN.
+        regions : sequence of str, optional
+            Where to look for a name the connection's region does not know (default: every
+            enabled region).
+
+        Returns
+        -------
+        Trail
 
         Raises
         ------
@@ -366,30 +304,10 @@ class Reader:
             No visible trail has that name or ARN.
         """
         ref = parse_trail_ref(name_or_arn)
-        found = self._lookup(ref.text, ref.region or self.conn.region)
+        found = self._cloudtrail.get_trail(ref.text, ref.region or self.conn.region)
         if not ref.is_arn and not any(ref.matches(t) for t in found):
             found = self.scan_trails(regions)[0]
         return self.enrich([the_one_trail(ref, found)])[0]
-
-    def _lookup(self, name: str, region: str) -> list[Trail]:
-        try:
-            data = _aws(
-                self.conn,
-                "cloudtrail",
-                region,
-                "get_trail",
-                "GetTrail",
-                "cloudtrail:GetTrail",
-                Name=name,
-            )
-        except NotFound:
-            return []
-        except AwsError as err:
-            if err.code in ("TrailNotFoundException", "InvalidTrailNameException"):
-                return []
-            raise
-        trail = data.get("Trail")
-        return [Trail.from_api(trail, seen_in=region)] if trail else []
 
     def _trails_f(self, region: str) -> Future[list[Trail] | ScanError]:
         """``DescribeTrails`` of one region; a failure becomes the region's ScanError."""
@@ -397,7 +315,7 @@ class Reader:
         def outcome(done: Future[list[Trail]]) -> list[Trail] | ScanError:
             exc = done.exception()
             if isinstance(exc, TrailkitError):
-                return _scan_error(exc, region=region)
+                return scan_error(exc, region=region)
             return done.result()
 
         return then_done(self._submit(_P_TRAILS, self.trails_in, region), outcome)
@@ -405,7 +323,25 @@ class Reader:
     def scan_trails(
         self, regions: Sequence[str] | None = None, progress: Any = None
     ) -> tuple[list[Trail], list[ScanError], list[str]]:
-        """Trails of every region, deduplicated by ARN; failed regions become errors."""
+        """Trails of every region, deduplicated by ARN; failed regions become errors.
+
+        Parameters
+        ----------
+        regions : sequence of str, optional
+            Default: every enabled region (:func:`list_regions`).
+        progress : tqdm-like, optional
+            ``update(1)`` is called after every API call.
+
+        Returns
+        -------
+        tuple
+            (trails, errors of failed regions, the regions read).
+
+        Raises
+        ------
+        TrailkitError
+            The regions cannot be listed.
+        """
         with self._reporting(progress):
             if regions is None:
                 regions = list_regions(self.conn)
@@ -428,14 +364,36 @@ class Reader:
         )
 
     def enrich(self, trails: Sequence[Trail], progress: Any = None) -> list[Trail]:
-        """Add status and bucket facts (each bucket read once) to each trail."""
+        """Add status and bucket facts (each bucket read once) to each trail.
+
+        Parameters
+        ----------
+        trails : sequence of Trail
+        progress : tqdm-like, optional
+            ``update(1)`` is called after every API call.
+
+        Returns
+        -------
+        list of Trail
+            In the order given; a status or bucket that could not be read has ``error``.
+        """
         with self._reporting(progress):
             return self._wait(gather([self._enrich_f(t) for t in trails]))
 
     # -- buckets -------------------------------------------------------------------------
     @requires("s3:GetBucketLocation", "s3:GetEncryptionConfiguration", "s3:GetBucketPolicy")
     def bucket(self, name: str) -> BucketInfo:
-        """Region, default encryption (Bucket Key) and policy of a bucket; read once."""
+        """Region, default encryption (Bucket Key) and policy of a bucket; read once.
+
+        Parameters
+        ----------
+        name : str
+
+        Returns
+        -------
+        BucketInfo
+            With ``error`` set when a read failed (never raises for AWS failures).
+        """
         return self._wait(self._bucket_f(name))
 
     def _bucket_f(self, name: str) -> Future[BucketInfo]:
@@ -443,130 +401,62 @@ class Reader:
         return self._once(self._buckets, name, lambda: self._read_bucket_f(name))
 
     def _read_bucket_f(self, name: str) -> Future[BucketInfo]:
+        s3 = self._s3
+
         def located(where: str | BucketInfo) -> BucketInfo | Future[BucketInfo]:
             if isinstance(where, BucketInfo):
                 return where  # the location could not be read
-            encryption = self._submit(_P_INVENTORY, self._bucket_encryption, name, where)
-            policy = self._submit(_P_INVENTORY, self._bucket_policy, name, where)
+            encryption = self._submit(_P_INVENTORY, s3.encryption, name, where)
+            policy = self._submit(_P_INVENTORY, s3.policy, name, where)
             return then(
-                gather([encryption, policy]), lambda parts: _bucket_info(name, where, parts)
+                gather([encryption, policy]),
+                lambda parts: bucket_info(name, where, parts[0], parts[1]),
             )
 
-        return then(self._submit(_P_LOCATION, self._bucket_location, name), located)
-
-    @requires("s3:GetBucketLocation")
-    def _bucket_location(self, name: str) -> str | BucketInfo:
-        """The bucket's region, or a BucketInfo that says why it cannot be read."""
-        try:
-            loc = _aws(
-                self.conn,
-                "s3",
-                "us-east-1",
-                "get_bucket_location",
-                "GetBucketLocation",
-                "s3:GetBucketLocation",
-                Bucket=name,
-            )
-        except TrailkitError as err:
-            self._note(_scan_error(err, region=None, resource=f"s3://{name}"))
-            return BucketInfo(name=name, region=None, error=str(err))
-        finally:
-            self._tick()
-        constraint = loc.get("LocationConstraint")
-        return str(
-            {None: "us-east-1", "": "us-east-1", "EU": "eu-west-1"}.get(constraint, constraint)
-        )
-
-    @requires("s3:GetEncryptionConfiguration")
-    def _bucket_encryption(
-        self, name: str, region: str
-    ) -> tuple[str | None, str | None, bool, str | None]:
-        """(default algorithm, default KMS key, Bucket Key enabled, error)."""
-        encryption: str | None = None
-        kms_key: str | None = None
-        bucket_key = False
-        try:
-            enc = _aws(
-                self.conn,
-                "s3",
-                region,
-                "get_bucket_encryption",
-                "GetBucketEncryption",
-                "s3:GetEncryptionConfiguration",
-                Bucket=name,
-            )
-        except AwsError as err:
-            if err.code == "ServerSideEncryptionConfigurationNotFoundError":
-                return "AES256", None, False, None  # S3's default since 2023 (moto answers 404)
-            self._note(_scan_error(err, region=region, resource=f"s3://{name}"))
-            return None, None, False, str(err)
-        finally:
-            self._tick()
-        rules = (enc.get("ServerSideEncryptionConfiguration") or {}).get("Rules") or []
-        for rule in rules:
-            default = rule.get("ApplyServerSideEncryptionByDefault") or {}
-            encryption = default.get("SSEAlgorithm") or encryption
-            kms_key = default.get("KMSMasterKeyID") or kms_key
-            bucket_key = bucket_key or bool(rule.get("BucketKeyEnabled"))
-        return encryption, kms_key, bucket_key, None
-
-    @requires("s3:GetBucketPolicy")
-    def _bucket_policy(self, name: str, region: str) -> tuple[str | None, str | None]:
-        """(policy, error)."""
-        try:
-            pol = _aws(
-                self.conn,
-                "s3",
-                region,
-                "get_bucket_policy",
-                "GetBucketPolicy",
-                "s3:GetBucketPolicy",
-                Bucket=name,
-            )
-        except AwsError as err:
-            if err.code == "NoSuchBucketPolicy":
-                return None, None
-            self._note(_scan_error(err, region=region, resource=f"s3://{name}"))
-            return None, str(err)
-        finally:
-            self._tick()
-        return pol.get("Policy"), None
+        return then(self._submit(_P_LOCATION, s3.location, name), located)
 
     # -- keys ----------------------------------------------------------------------------
     @requires("kms:ListAliases")
     def aliases(self, region: str) -> dict[str, tuple[str, ...]]:
-        """Key id -> alias names in ``region`` of the caller's account; read once per region."""
+        """Key id -> alias names in ``region`` of the caller's account; read once per region.
+
+        Parameters
+        ----------
+        region : str
+
+        Returns
+        -------
+        dict
+
+        Raises
+        ------
+        TrailkitError
+            ``ListAliases`` failed (asked again next time).
+        """
         return self._wait(self._aliases_f(region))
 
     def _aliases_f(self, region: str) -> Future[dict[str, tuple[str, ...]]]:
         return self._once(
-            self._aliases, region, lambda: self._submit(_P_LIST, self._list_aliases, region)
+            self._aliases, region, lambda: self._submit(_P_LIST, self._kms.aliases, region)
         )
 
     @requires("kms:ListAliases")
-    def _list_aliases(self, region: str) -> dict[str, tuple[str, ...]]:
-        try:
-            items = _paginate(
-                self.conn,
-                "kms",
-                region,
-                "list_aliases",
-                "ListAliases",
-                "kms:ListAliases",
-                "Aliases",
-            )
-        finally:
-            self._tick()
-        by_key: dict[str, list[str]] = {}
-        for item in items:
-            target = item.get("TargetKeyId")
-            if target:
-                by_key.setdefault(str(target), []).append(str(item["AliasName"]))
-        return {k: tuple(sorted(v)) for k, v in by_key.items()}
-
-    @requires("kms:ListAliases")
     def alias_target(self, alias: str, region: str) -> str | None:
-        """The key id an alias name points to in ``region`` (None when there is no such alias)."""
+        """The key id an alias name points to in ``region`` (None when there is no such alias).
+
+        Parameters
+        ----------
+        alias, region : str
+
+        Returns
+        -------
+        str or None
+
+        Raises
+        ------
+        TrailkitError
+            ``ListAliases`` failed.
+        """
         for key_id, names in self.aliases(region).items():
             if alias in names:
                 return key_id
@@ -578,6 +468,19 @@ class Reader:
 
         A key of another account is described by ARN; its policy and aliases cannot be read
         from here and ``policy_error`` says so.
+
+        Parameters
+        ----------
+        key : str
+            Key ARN, key id, alias name or alias ARN.
+        region : str, optional
+            Where a bare id or alias is looked up (default: the connection's region).
+        with_policy : bool
+            Also read the key policy.
+
+        Returns
+        -------
+        KeyInfo
 
         Raises
         ------
@@ -614,7 +517,7 @@ class Reader:
     def _read_key_f(self, key: str, where: str, candidate: bool) -> Future[KeyInfo]:
         account = self._account_f()
         priority = _P_CANDIDATE if candidate else _P_INVENTORY
-        meta = self._submit(priority, self._describe_key, key, where)
+        meta = self._submit(priority, self._kms.describe_key, key, where)
         # The region's aliases are listed meanwhile, unless the ARN names another account.
         if key.startswith("arn:"):
 
@@ -637,29 +540,13 @@ class Reader:
             def with_aliases(done: Future[dict[str, tuple[str, ...]]]) -> KeyInfo:
                 exc = done.exception()
                 if isinstance(exc, TrailkitError):
-                    self._note(_scan_error(exc, region=region), candidate=candidate)
+                    self._note(scan_error(exc, region=region), candidate)
                     return KeyInfo.from_api(data)
                 return KeyInfo.from_api(data, aliases=done.result().get(str(data["KeyId"]), ()))
 
             return then_done(self._aliases_f(region), with_aliases)
 
         return then(gather([meta, account]), build)
-
-    @requires("kms:DescribeKey")
-    def _describe_key(self, key: str, region: str) -> dict[str, Any]:
-        try:
-            data = _aws(
-                self.conn,
-                "kms",
-                region,
-                "describe_key",
-                "DescribeKey",
-                "kms:DescribeKey",
-                KeyId=key,
-            )
-        finally:
-            self._tick()
-        return cast("dict[str, Any]", data["KeyMetadata"])
 
     def _with_policy(self, key: KeyInfo, *, candidate: bool = False) -> KeyInfo | Future[KeyInfo]:
         """``key`` with its policy (read once per key); other accounts' keys are returned as is."""
@@ -669,31 +556,9 @@ class Reader:
         policy = self._once(
             self._policies,
             key.arn,
-            lambda: self._submit(priority, self._policy, key.arn, key.region, candidate),
+            lambda: self._submit(priority, self._kms.key_policy, key.arn, key.region, candidate),
         )
         return then(policy, lambda p: replace(key, policy=p[0], policy_error=p[1]))
-
-    @requires("kms:GetKeyPolicy")
-    def _policy(
-        self, arn: str, region: str, candidate: bool = False
-    ) -> tuple[str | None, str | None]:
-        try:
-            data = _aws(
-                self.conn,
-                "kms",
-                region,
-                "get_key_policy",
-                "GetKeyPolicy",
-                "kms:GetKeyPolicy",
-                KeyId=arn,
-                PolicyName="default",
-            )
-        except TrailkitError as err:
-            self._note(_scan_error(err, region=region, resource=arn), candidate=candidate)
-            return None, str(err)
-        finally:
-            self._tick()
-        return data.get("Policy"), None
 
     def _latest(self, key: KeyInfo) -> KeyInfo:
         """``key`` with its policy if that was read meanwhile (e.g. because a trail uses it)."""
@@ -713,7 +578,7 @@ class Reader:
             exc = done.exception()
             if not isinstance(exc, TrailkitError):
                 return done.result()  # (re-raises anything unexpected)
-            self._note(_scan_error(exc, region=arn_region(ident), resource=ident))
+            self._note(scan_error(exc, region=arn_region(ident), resource=ident))
             return KeyInfo(
                 arn=ident,
                 key_id=ident.rsplit("/", 1)[-1],
@@ -726,7 +591,19 @@ class Reader:
         return then_done(self._key_f(ident, None, with_policy=True), outcome)
 
     def keys(self, key_arns: Iterable[str], progress: Any = None) -> dict[str, KeyInfo]:
-        """Describe several keys concurrently; a key that fails is returned with ``error``."""
+        """Describe several keys concurrently; a key that fails is returned with ``error``.
+
+        Parameters
+        ----------
+        key_arns : iterable of str
+        progress : tqdm-like, optional
+            ``update(1)`` is called after every API call.
+
+        Returns
+        -------
+        dict
+            ARN -> KeyInfo, sorted by ARN.
+        """
         arns = sorted(set(key_arns))
         with self._reporting(progress):
             found = self._wait(gather([self._used_key_f(a) for a in arns]))
@@ -736,10 +613,22 @@ class Reader:
     def candidate_keys(self, region: str, *, progress: Any = None) -> tuple[KeyInfo, ...]:
         """Every customer key of ``region`` with aliases and metadata (cached per region).
 
-        Policies are read only for keys that pass the cheap filters (customer managed,
-        Enabled, symmetric encryption): the others are blocked whatever their policy says.
+        Policies are read only for keys that pass the cheap filters
+        (:func:`trailkit.rules.keys.usable`): the others are blocked whatever their policy says.
         Keys with an ``alias/aws/...`` alias (AWS managed) are not even described. A second call
         for the same region makes no API call until :meth:`refresh`.
+
+        Parameters
+        ----------
+        region : str
+        progress : tqdm-like, optional
+            ``update(1)`` is called after every API call.
+
+        Returns
+        -------
+        tuple of KeyInfo
+            In :func:`trailkit.rules.keys.ranked` order; a key that could not be described is
+            left out (noted in :attr:`candidate_errors`).
 
         Raises
         ------
@@ -754,7 +643,7 @@ class Reader:
         return self._once(self._candidates, region, lambda: self._read_candidates_f(region))
 
     def _read_candidates_f(self, region: str) -> Future[tuple[KeyInfo, ...]]:
-        listed = self._submit(_P_LIST, self._list_keys, region)
+        listed = self._submit(_P_LIST, self._kms.list_keys, region)
         aliases = settled(self._aliases_f(region))
 
         def one(item: dict[str, Any]) -> Future[KeyInfo | None]:
@@ -768,7 +657,7 @@ class Reader:
             def outcome(done: Future[KeyInfo | None]) -> KeyInfo | None:
                 exc = done.exception()
                 if isinstance(exc, TrailkitError):
-                    self._note(_scan_error(exc, region=region, resource=arn), candidate=True)
+                    self._note(scan_error(exc, region=region, resource=arn), True)
                     return None
                 return done.result()
 
@@ -789,22 +678,32 @@ class Reader:
 
         return then(gather([listed, aliases]), describe_all)
 
-    @requires("kms:ListKeys")
-    def _list_keys(self, region: str) -> list[dict[str, Any]]:
-        try:
-            return _paginate(
-                self.conn, "kms", region, "list_keys", "ListKeys", "kms:ListKeys", "Keys"
-            )
-        finally:
-            self._tick()
-
     @requires("kms:DescribeKey", "kms:GetKeyPolicy", "kms:ListAliases")
     def lookup_key(self, ref: KeyRef, trail: Trail) -> KeyLookup:
         """Resolve a parsed identifier the way CloudTrail would for ``trail``.
 
         Bare ids and alias names resolve in the caller's account and the trail's home region
-        (where ``UpdateTrail`` is sent); ARNs in their own account and region. A key of another
-        account is described by ARN, and its policy is reported as unreadable.
+        (where ``UpdateTrail`` is sent); ARNs in their own account and region
+        (:func:`trailkit.rules.keys.resolve_place`). A key of another account is described by
+        ARN, and its policy is reported as unreadable.
+
+        Parameters
+        ----------
+        ref : KeyRef
+            The parsed identifier.
+        trail : Trail
+            The trail it is meant for (with its bucket region).
+
+        Returns
+        -------
+        KeyLookup
+            The key, or why there is none (:func:`trailkit.rules.keys.lookup_problem`), and the
+            same bare identifier in the bucket's region when that is elsewhere.
+
+        Raises
+        ------
+        TrailkitError
+            A failure that is the answer (e.g. ``KMSInvalidStateException``).
         """
         if ref.is_disable:
             return KeyLookup(ref=ref)
@@ -820,7 +719,7 @@ class Reader:
             return KeyLookup(
                 ref=ref,
                 problem=problem,
-                message=err.message,
+                message=getattr(err, "message", str(err)),
                 resolved_in=(account, region),
                 elsewhere=elsewhere,
             )
@@ -849,11 +748,11 @@ class Reader:
 
         Parameters
         ----------
-        regions
+        regions : sequence of str, optional
             Limit the scan to these regions (default: every enabled region).
-        progress
-            A tqdm-like bar; ``update(1)`` is called after every API call.
-        candidates
+        progress : tqdm-like, optional
+            ``update(1)`` is called after every API call.
+        candidates : bool
             Also read the candidate keys of every bucket region (as :meth:`candidate_keys`
             would, into the same cache), each starting as soon as a bucket's region is known.
             The scan returns when the inventory is complete; the candidate keys go on being read
@@ -861,6 +760,16 @@ class Reader:
             ``runbook.candidates``) waits only for its region's. Ranking keys for the trails
             then makes no further API call. (With ``workers=1`` everything is read before the
             scan returns.)
+
+        Returns
+        -------
+        Inventory
+            Trails (each once), keys, and the errors of the regions or calls that failed.
+
+        Raises
+        ------
+        TrailkitError
+            The regions cannot be listed (only when ``regions`` is not given).
         """
         with self._lock:
             self.errors.clear()
@@ -908,7 +817,7 @@ class Reader:
         ]
         keys = {k: used[k].result() for k in sorted(used)}
         with self._lock:
-            noted = sorted(dict.fromkeys(self.errors), key=_error_order)
+            noted = sorted(dict.fromkeys(self.errors), key=error_order)
         return Inventory(
             connection=ident,
             regions=tuple(regions),
@@ -932,21 +841,6 @@ class Reader:
         if not bucket.region:
             return None
         return settled(self._candidates_f(bucket.region))
-
-
-def _bucket_info(name: str, region: str, parts: list[Any]) -> BucketInfo:
-    encryption, kms_key, bucket_key, enc_error = parts[0]
-    policy, policy_error = parts[1]
-    errors = [e for e in (enc_error, policy_error) if e]
-    return BucketInfo(
-        name=name,
-        region=region,
-        default_encryption=encryption,
-        default_kms_key=kms_key,
-        bucket_key=bucket_key,
-        policy=policy,
-        error="; ".join(errors) or None,
-    )
 
 
 def scan(
