@@ -38,12 +38,15 @@ A :class:`Reader` asks AWS only what the answer needs, and as early as it can:
 * **Throttling slows, never fails.** Retries are botocore's (``standard`` or ``adaptive`` mode,
   see :class:`trailkit.aws.session.Connection`); ``Connection.calls`` counts each API call once by
   ``"service:Operation"``, retries excluded.
+* **Progress is a callback.** The blocking methods take ``progress(done, total)``, called after
+  every call they started (``total``: the calls started so far); the UI draws it
+  (:mod:`trailkit.ui.progress`).
 """
 
 from __future__ import annotations
 
 import contextlib
-import sys
+import logging
 import threading
 from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
 from concurrent.futures import Future
@@ -84,9 +87,13 @@ from trailkit.rules.checks import KeyLookup
 from trailkit.rules.keyids import KeyRef
 from trailkit.rules.trails import merge_trails, parse_trail_ref, the_one_trail
 
-__all__ = ["Reader", "list_regions", "scan"]
+__all__ = ["Progress", "Reader", "list_regions", "scan"]
 
 T = TypeVar("T")
+_log = logging.getLogger(__name__)
+
+#: ``progress(done, total)``: calls finished and calls started so far by a blocking method.
+Progress = Callable[[int, int], None]
 
 # Queue priorities, most urgent first. The calls that start chains come first (the longest chain
 # is DescribeTrails -> GetBucketLocation -> ListKeys -> DescribeKey -> GetKeyPolicy), then what
@@ -98,6 +105,28 @@ _P_LIST = 4  # ListKeys, ListAliases
 _P_INVENTORY = 3  # GetTrailStatus, GetBucketEncryption/Policy, keys in use, keys asked for
 _P_CANDIDATE_POLICY = 2  # GetKeyPolicy of a candidate key
 _P_CANDIDATE = 1  # DescribeKey of a candidate key
+
+
+class _Counter:
+    """The calls one blocking method started and finished, reported to its ``progress``."""
+
+    def __init__(self, report: Progress) -> None:
+        self._report = report
+        self._lock = threading.Lock()
+        self.done = 0
+        self.total = 0
+
+    def started(self) -> None:
+        with self._lock:
+            self.total += 1
+
+    def finished(self) -> None:
+        with self._lock:  # reports in order, from whichever thread finished
+            self.done += 1
+            try:
+                self._report(self.done, self.total)
+            except Exception:  # a broken progress display must not fail the read
+                _log.exception("trailkit progress callback failed")
 
 
 class Reader:
@@ -129,7 +158,7 @@ class Reader:
             raise InputError(f"workers must be at least 1, not {self.workers}.", "use --workers 8")
         self._lock = threading.Lock()
         self._pool_: Pool | None = None
-        self._progress: Any = None
+        self._progress: _Counter | None = None
         self._cloudtrail = CloudTrail(conn, self._note)
         self._s3 = S3(conn, self._note)
         self._kms = Kms(conn, self._note)
@@ -168,16 +197,25 @@ class Reader:
 
     def _submit(self, priority: int, func: Callable[..., T], *args: Any) -> Future[T]:
         """Run ``func(*args)`` (one AWS call) on the pool; inline when ``workers == 1``."""
+        counter = self._progress
+        if counter is not None:
+            counter.started()
+            func = self._counted(counter, func)
+        if self.workers == 1:
+            return run_now(func, *args)
+        return self._pool().run(priority, func, *args)
+
+    def _counted(self, counter: _Counter, func: Callable[..., T]) -> Callable[..., T]:
+        """``func`` that tells ``counter`` when it ended, while ``counter`` is still listening."""
 
         def call(*args: Any) -> T:
             try:
                 return func(*args)
             finally:
-                self._tick()
+                if self._progress is counter:
+                    counter.finished()
 
-        if self.workers == 1:
-            return run_now(call, *args)
-        return self._pool().run(priority, call, *args)
+        return call
 
     def _once(
         self,
@@ -213,18 +251,18 @@ class Reader:
             raise RuntimeError("a Reader's blocking methods cannot be called from its pool")
         return fut.result()
 
-    def _tick(self) -> None:
-        progress = self._progress
-        if progress is not None:
-            progress.update(1)
-
     @contextlib.contextmanager
-    def _reporting(self, progress: Any) -> Iterator[None]:
-        """Count calls on ``progress`` (a tqdm bar) while inside."""
+    def _reporting(self, progress: Progress | None) -> Iterator[None]:
+        """Report the calls started while inside to ``progress`` (if given)."""
         if progress is None:
             yield
             return
-        previous, self._progress = self._progress, progress
+        if not callable(progress):
+            raise TypeError(
+                "progress must be a callable progress(done, total); "
+                "for a tqdm bar use trailkit.ui.progress"
+            )
+        previous, self._progress = self._progress, _Counter(progress)
         try:
             yield
         finally:
@@ -321,7 +359,7 @@ class Reader:
         return then_done(self._submit(_P_TRAILS, self.trails_in, region), outcome)
 
     def scan_trails(
-        self, regions: Sequence[str] | None = None, progress: Any = None
+        self, regions: Sequence[str] | None = None, progress: Progress | None = None
     ) -> tuple[list[Trail], list[ScanError], list[str]]:
         """Trails of every region, deduplicated by ARN; failed regions become errors.
 
@@ -329,8 +367,8 @@ class Reader:
         ----------
         regions : sequence of str, optional
             Default: every enabled region (:func:`list_regions`).
-        progress : tqdm-like, optional
-            ``update(1)`` is called after every API call.
+        progress : Progress, optional
+            Called with (done, total) after every call.
 
         Returns
         -------
@@ -363,14 +401,14 @@ class Reader:
             lambda facts: replace(trail, status=facts[0], bucket=facts[1]),
         )
 
-    def enrich(self, trails: Sequence[Trail], progress: Any = None) -> list[Trail]:
+    def enrich(self, trails: Sequence[Trail], progress: Progress | None = None) -> list[Trail]:
         """Add status and bucket facts (each bucket read once) to each trail.
 
         Parameters
         ----------
         trails : sequence of Trail
-        progress : tqdm-like, optional
-            ``update(1)`` is called after every API call.
+        progress : Progress, optional
+            Called with (done, total) after every call.
 
         Returns
         -------
@@ -590,14 +628,14 @@ class Reader:
 
         return then_done(self._key_f(ident, None, with_policy=True), outcome)
 
-    def keys(self, key_arns: Iterable[str], progress: Any = None) -> dict[str, KeyInfo]:
+    def keys(self, key_arns: Iterable[str], progress: Progress | None = None) -> dict[str, KeyInfo]:
         """Describe several keys concurrently; a key that fails is returned with ``error``.
 
         Parameters
         ----------
         key_arns : iterable of str
-        progress : tqdm-like, optional
-            ``update(1)`` is called after every API call.
+        progress : Progress, optional
+            Called with (done, total) after every call.
 
         Returns
         -------
@@ -610,7 +648,9 @@ class Reader:
         return dict(zip(arns, found, strict=True))
 
     @requires("kms:ListKeys", "kms:ListAliases", "kms:DescribeKey", "kms:GetKeyPolicy")
-    def candidate_keys(self, region: str, *, progress: Any = None) -> tuple[KeyInfo, ...]:
+    def candidate_keys(
+        self, region: str, *, progress: Progress | None = None
+    ) -> tuple[KeyInfo, ...]:
         """Every customer key of ``region`` with aliases and metadata (cached per region).
 
         Policies are read only for keys that pass the cheap filters
@@ -621,8 +661,8 @@ class Reader:
         Parameters
         ----------
         region : str
-        progress : tqdm-like, optional
-            ``update(1)`` is called after every API call.
+        progress : Progress, optional
+            Called with (done, total) after every call.
 
         Returns
         -------
@@ -719,7 +759,7 @@ class Reader:
             return KeyLookup(
                 ref=ref,
                 problem=problem,
-                message=getattr(err, "message", str(err)),
+                message=err.message,
                 resolved_in=(account, region),
                 elsewhere=elsewhere,
             )
@@ -741,7 +781,7 @@ class Reader:
         self,
         regions: Sequence[str] | None = None,
         *,
-        progress: Any = None,
+        progress: Progress | None = None,
         candidates: bool = False,
     ) -> Inventory:
         """Trails of every region with status, bucket facts and the keys they use.
@@ -750,8 +790,8 @@ class Reader:
         ----------
         regions : sequence of str, optional
             Limit the scan to these regions (default: every enabled region).
-        progress : tqdm-like, optional
-            ``update(1)`` is called after every API call.
+        progress : Progress, optional
+            Called with (done, total) after every API call the scan started.
         candidates : bool
             Also read the candidate keys of every bucket region (as :meth:`candidate_keys`
             would, into the same cache), each starting as soon as a bucket's region is known.
@@ -848,41 +888,30 @@ def scan(
     regions: Sequence[str] | None = None,
     *,
     workers: int | None = None,
-    progress: bool | str = False,
+    progress: Progress | None = None,
 ) -> Inventory:
     """Inventory every trail of the account and the keys they use.
 
     Parameters
     ----------
-    conn
+    conn : Connection
         The connection.
-    regions
+    regions : sequence of str, optional
         Limit the scan to these regions (default: every enabled region).
-    workers
+    workers : int, optional
         Concurrent calls (default: the connection's).
-    progress
-        ``True``/``"cli"`` draws a tqdm bar on stderr, ``"notebook"`` a notebook bar.
+    progress : Progress, optional
+        Called with (done, total) after every API call; a tqdm bar is drawn by
+        :func:`trailkit.ui.progress.scan`.
 
     Returns
     -------
     Inventory
         Trails (each once), keys, and the errors of the regions or calls that failed.
+
+    Raises
+    ------
+    TrailkitError
+        The regions cannot be listed (only when ``regions`` is not given).
     """
-    bar = _progress_bar(progress)
-    try:
-        return Reader(conn, workers=workers).scan(regions, progress=bar)
-    finally:
-        if bar is not None:
-            bar.close()
-
-
-def _progress_bar(progress: bool | str) -> Any:
-    if not progress:
-        return None
-    if progress == "notebook":
-        from tqdm.notebook import tqdm as nb_tqdm
-
-        return nb_tqdm(desc="reading AWS", unit="call")
-    from tqdm import tqdm
-
-    return tqdm(desc="reading AWS", unit="call", file=sys.stderr, leave=False)
+    return Reader(conn, workers=workers).scan(regions, progress=progress)
