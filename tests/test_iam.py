@@ -29,6 +29,7 @@ from typing import Any
 import boto3
 import pytest
 import requests
+from botocore import xform_name
 
 from trailkit.aws.session import Connection
 from trailkit.change.journal import Journal
@@ -221,18 +222,20 @@ def _call_sites(path: Path) -> tuple[list[CallSite], ast.Module]:
     tree = ast.parse(path.read_text(encoding="utf-8"))
     sites: list[CallSite] = []
 
-    def visit(node: ast.AST, stack: list[Any]) -> None:
+    def visit(node: ast.AST, stack: list[Any], service: str | None = None) -> None:
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
             stack = [node, *stack]
+        if isinstance(node, ast.ClassDef):
+            service = _class_service(node)
         if isinstance(node, ast.Call):
-            found = _site(node)
+            found = _site(node, service)
             if found is not None:
                 service, operation, permission = found
                 sites.append(
                     CallSite(path.stem, node.lineno, _action(service, operation), permission, stack)
                 )
         for child in ast.iter_child_nodes(node):
-            visit(child, stack)
+            visit(child, stack, service)
 
     visit(tree, [])
     return sites, tree
@@ -242,8 +245,28 @@ def _const(node: ast.AST) -> str | None:
     return node.value if isinstance(node, ast.Constant) and isinstance(node.value, str) else None
 
 
-def _site(call: ast.Call) -> tuple[str, str, str | None] | None:
-    """(service, operation, named permission) of an AWS call, or None."""
+def _class_service(node: ast.ClassDef) -> str | None:
+    """The ``service = "..."`` of a :class:`~trailkit.aws.service.ServiceReader` subclass."""
+    for stmt in node.body:
+        if isinstance(stmt, ast.Assign):
+            targets = [getattr(t, "id", None) for t in stmt.targets]
+        elif isinstance(stmt, ast.AnnAssign) and stmt.value is not None:
+            targets = [getattr(stmt.target, "id", None)]
+        else:
+            continue
+        if "service" in targets:
+            return _const(stmt.value) if stmt.value is not None else None
+    return None
+
+
+def _keyword(call: ast.Call, name: str) -> str | None:
+    return next((_const(k.value) for k in call.keywords if k.arg == name), None)
+
+
+def _site(call: ast.Call, service: str | None = None) -> tuple[str, str, str | None] | None:
+    """(service, operation, named permission) of an AWS call, or None.
+
+    ``service`` is that of the enclosing ServiceReader class, if any."""
     func = call.func
     # conn.client("svc", ...).method(...)
     if (
@@ -253,20 +276,27 @@ def _site(call: ast.Call) -> tuple[str, str, str | None] | None:
         and func.value.func.attr == "client"
         and func.value.args
     ):
-        service = _const(func.value.args[0])
-        if service is None:
+        named = _const(func.value.args[0])
+        if named is None:
             return None
-        operation = _operation(service, func.attr)
-        return (service, operation, None) if operation else None
-    # _aws(conn, "svc", region, "method", "Operation", "permission", ...) and _paginate(...)
-    name = getattr(func, "id", None)
-    if name in ("_aws", "_paginate") and len(call.args) >= 6:
-        service, method, permission = (_const(call.args[i]) for i in (1, 3, 5))
-        if service is None or method is None:
+        operation = _operation(named, func.attr)
+        return (named, operation, None) if operation else None
+    # self.call("Operation", region, ...) and self.pages(...) in a ServiceReader: the errors
+    # name permission= when given, else service:Operation (as ServiceReader.call does).
+    if (
+        service is not None
+        and isinstance(func, ast.Attribute)
+        and func.attr in ("call", "pages")
+        and getattr(func.value, "id", None) == "self"
+        and call.args
+    ):
+        operation = _const(call.args[0])
+        if operation is None:
             return None
-        operation = _operation(service, method)
-        assert operation, f"{method} is not a {service} API method"
-        assert _const(call.args[4]) == operation, f"{method}: operation named wrongly"
+        assert _operation(service, xform_name(operation)) == operation, (
+            f"{operation} is not a {service} API operation"
+        )
+        permission = _keyword(call, "permission") or f"{service}:{operation}"
         return service, operation, permission
     return None
 
@@ -346,8 +376,11 @@ def test_the_audit_finds_undeclared_calls(tmp_path: Path) -> None:
             def b(conn):
                 return _helper(conn)
 
-            def c(conn):
-                _aws(conn, "s3", None, "get_bucket_policy", "GetBucketPolicy", "s3:GetPolicy")
+            class Sloppy(ServiceReader):
+                service = "s3"
+
+                def c(self):
+                    self.call("GetBucketPolicy", None, permission="s3:GetPolicy")
             """
         )
     )
@@ -361,9 +394,9 @@ def test_the_audit_finds_undeclared_calls(tmp_path: Path) -> None:
     ]
     assert problems == [
         "sloppy.py:5 (kms:ListKeys): the enclosing @requires lacks it",
-        "sloppy.py:15 (s3:GetBucketPolicy): not in any @requires",
-        "sloppy.py:15 (s3:GetBucketPolicy): error messages name s3:GetPolicy",
-        "sloppy.py:15 (s3:GetBucketPolicy): c is undeclared and no declared caller has it",
+        "sloppy.py:18 (s3:GetBucketPolicy): not in any @requires",
+        "sloppy.py:18 (s3:GetBucketPolicy): error messages name s3:GetPolicy",
+        "sloppy.py:18 (s3:GetBucketPolicy): c is undeclared and no declared caller has it",
     ]
 
 

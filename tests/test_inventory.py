@@ -252,3 +252,80 @@ def test_find_trail_translates_errors(conn: Connection, code: str, expected: str
     with pytest.raises(Exception) as info:
         Reader(conn).find_trail("arn:aws:cloudtrail:us-east-1:123456789012:trail/x")
     assert type(info.value).__name__ == expected
+
+
+@pytest.mark.parametrize("workers", [1, 4])
+def test_scan_reports_progress_as_calls_done_of_calls_started(
+    conn: Connection, workers: int
+) -> None:
+    _bucket(conn, "logs-p", "eu-west-1")
+    _trail(conn, "progress", "eu-west-1", "logs-p", IsMultiRegionTrail=True)
+    seen: list[tuple[int, int]] = []
+    inv = Reader(conn, workers=workers).scan(
+        REGIONS, progress=lambda done, total: seen.append((done, total))
+    )
+    assert [t.name for t in inv.trails] == ["progress"]
+    # once per call, in order, never more done than started; all done when the scan returns
+    assert [done for done, _ in seen] == list(range(1, len(seen) + 1))
+    assert all(done <= total for done, total in seen)
+    assert seen[-1][0] == seen[-1][1]
+    # DescribeTrails x3, GetTrailStatus, GetBucketLocation/Encryption/Policy (+ GetCallerIdentity)
+    assert len(seen) >= 7
+
+
+def test_a_broken_progress_callback_does_not_fail_the_scan(conn: Connection) -> None:
+    _bucket(conn, "logs-q", "us-east-1")
+    _trail(conn, "quiet", "us-east-1", "logs-q")
+
+    def broken(done: int, total: int) -> None:
+        raise RuntimeError("display gone")
+
+    inv = Reader(conn, workers=2).scan(REGIONS, progress=broken)
+    assert [t.name for t in inv.trails] == ["quiet"]
+    assert not inv.partial
+    with pytest.raises(TypeError, match=r"trailkit\.ui\.progress"):
+        Reader(conn).scan(REGIONS, progress=True)  # type: ignore[arg-type]
+
+
+class _FakeBar:
+    def __init__(self) -> None:
+        self.n = 0
+        self.closed = False
+
+    def update(self, step: int) -> None:
+        self.n += step
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def test_the_ui_draws_the_progress_as_a_bar_of_calls(
+    conn: Connection, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from trailkit.ui import progress
+
+    bars: list[tuple[bool | str, _FakeBar]] = []
+
+    def fake(kind: bool | str) -> _FakeBar:
+        bars.append((kind, _FakeBar()))
+        return bars[-1][1]
+
+    monkeypatch.setattr(progress, "_bar", fake)
+    with progress.progress_bar(False) as report:
+        assert report is None
+    assert bars == []
+    with progress.progress_bar("notebook") as report:
+        assert report is not None
+        report(1, 3)
+        report(3, 4)
+        report(2, 4)  # late and out of order: the bar never goes back
+    kind, bar = bars[-1]
+    assert (kind, bar.n, bar.closed) == ("notebook", 3, True)
+
+    _bucket(conn, "logs-r", "us-east-1")
+    _trail(conn, "drawn", "us-east-1", "logs-r")
+    inv = progress.scan(conn, REGIONS, progress=True)
+    kind, bar = bars[-1]
+    assert [t.name for t in inv.trails] == ["drawn"]
+    assert kind is True and bar.closed
+    assert bar.n >= 6  # DescribeTrails x3, GetTrailStatus, the bucket's three reads

@@ -17,7 +17,7 @@ _LAZY: dict[str, tuple[str, str | None]] = {
     "Connection": ("trailkit.aws.session", "Connection"),
     "connect": ("trailkit.aws.session", "connect"),
     "Reader": ("trailkit.aws.reader", "Reader"),
-    "scan": ("trailkit.aws.reader", "scan"),
+    "scan": ("trailkit.ui.progress", "scan"),
     "Finding": ("trailkit.rules.checks", "Finding"),
     "Report": ("trailkit.rules.checks", "Report"),
     "Verdict": ("trailkit.rules.checks", "Verdict"),
@@ -30,12 +30,13 @@ _LAZY: dict[str, tuple[str, str | None]] = {
 }
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
-    from trailkit.aws.reader import Reader, scan
+    from trailkit.aws.reader import Reader
     from trailkit.aws.session import Connection, connect
     from trailkit.errors import TrailkitError
     from trailkit.rules.checks import Finding, Report, Verdict
     from trailkit.runbook import candidates, check
     from trailkit.ui import notebook, tables, widgets
+    from trailkit.ui.progress import scan
 
 
 def __getattr__(name: str) -> Any:

@@ -1,7 +1,11 @@
-"""The read layer: the only place that lists and describes AWS resources.
+"""The read layer's facade: the only place that lists and describes AWS resources.
 
-Every function declares the IAM actions it needs (:func:`trailkit.permissions.requires`) and turns
-raw responses into the records of :mod:`trailkit.records`. A region or call that fails becomes a
+:class:`Reader` composes one reader per service (:class:`~trailkit.aws.cloudtrail.CloudTrail`,
+:class:`~trailkit.aws.s3.S3`, :class:`~trailkit.aws.kms.Kms`, each declaring the IAM actions of
+its calls with :func:`trailkit.permissions.requires`) behind one object that caches what it
+read and schedules the calls on a :class:`~trailkit.aws.scheduler.Pool`. Which keys are worth
+reading and where an identifier resolves are decided in :mod:`trailkit.rules.keys`; trail names
+and the merge of regions in :mod:`trailkit.rules.trails`. A region or call that fails becomes a
 :class:`~trailkit.records.ScanError` that is shown, never a crash and never a silently smaller
 table.
 
@@ -18,8 +22,7 @@ A :class:`Reader` asks AWS only what the answer needs, and as early as it can:
   time, a bucket or key policy that could not be read stays cached as such until ``refresh``.
 * **Cheap filters first.** A candidate key whose alias is ``alias/aws/...`` (AWS managed) is not
   described at all; ``GetKeyPolicy`` is read only for candidate keys that pass the cheap filters of
-  ``DescribeKey`` (customer managed, ``Enabled``, symmetric ``ENCRYPT_DECRYPT``) and for the keys
-  trails use.
+  ``DescribeKey`` (:func:`trailkit.rules.keys.usable`) and for the keys trails use.
 * **Short dependent chains.** The reads form a graph, not phases: a bucket is read as soon as one
   region's ``DescribeTrails`` names it (not after every region answered), a trail's key as soon as
   its trail is seen, and with ``scan(..., candidates=True)`` the candidate keys of a bucket's
@@ -35,16 +38,15 @@ A :class:`Reader` asks AWS only what the answer needs, and as early as it can:
 * **Throttling slows, never fails.** Retries are botocore's (``standard`` or ``adaptive`` mode,
   see :class:`trailkit.aws.session.Connection`); ``Connection.calls`` counts each API call once by
   ``"service:Operation"``, retries excluded.
+* **Progress is a callback.** The blocking methods take ``progress(done, total)``, called after
+  every call they started (``total``: the calls started so far); the UI draws it
+  (:mod:`trailkit.ui.progress`).
 """
 
 from __future__ import annotations
 
 import contextlib
-import itertools
-import json
 import logging
-import queue
-import sys
 import threading
 from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
 from concurrent.futures import Future
@@ -52,11 +54,24 @@ from dataclasses import replace
 from types import MappingProxyType
 from typing import Any, TypeVar, cast
 
-import botocore.exceptions
-
-from trailkit.arn import arn_account, arn_region
+from trailkit.arn import arn_account, arn_region, resource_id
+from trailkit.aws.cloudtrail import CloudTrail, list_regions
+from trailkit.aws.kms import Kms
+from trailkit.aws.s3 import S3, bucket_info
+from trailkit.aws.scheduler import (
+    Pool,
+    forward,
+    gather,
+    on_pool_thread,
+    resolved,
+    run_now,
+    settled,
+    then,
+    then_done,
+)
+from trailkit.aws.service import error_order, scan_error
 from trailkit.aws.session import Connection, ConnectionInfo
-from trailkit.errors import AccessDenied, AwsError, InputError, NotFound, TrailkitError, translate
+from trailkit.errors import InputError, NotFound, TrailkitError
 from trailkit.permissions import requires
 from trailkit.records import (
     BucketInfo,
@@ -66,15 +81,18 @@ from trailkit.records import (
     Trail,
     TrailStatus,
 )
+from trailkit.rules import keys as key_rules
 from trailkit.rules.checks import KeyLookup
 from trailkit.rules.keyids import KeyRef
+from trailkit.rules.trails import merge_trails, parse_trail_ref, the_one_trail
 
-__all__ = ["Reader", "list_regions", "scan"]
+__all__ = ["Progress", "Reader", "list_regions", "scan"]
 
 T = TypeVar("T")
-U = TypeVar("U")
-_BOTO_ERRORS = (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError)
 _log = logging.getLogger(__name__)
+
+#: ``progress(done, total)``: calls finished and calls started so far by a blocking method.
+Progress = Callable[[int, int], None]
 
 # Queue priorities, most urgent first. The calls that start chains come first (the longest chain
 # is DescribeTrails -> GetBucketLocation -> ListKeys -> DescribeKey -> GetKeyPolicy), then what
@@ -86,222 +104,28 @@ _P_LIST = 4  # ListKeys, ListAliases
 _P_INVENTORY = 3  # GetTrailStatus, GetBucketEncryption/Policy, keys in use, keys asked for
 _P_CANDIDATE_POLICY = 2  # GetKeyPolicy of a candidate key
 _P_CANDIDATE = 1  # DescribeKey of a candidate key
-#: Seconds an idle pool thread waits for work before it ends (a new one starts when needed).
-_IDLE_SECONDS = 10.0
-_AWS_MANAGED_ALIAS = "alias/aws/"
 
 
-def _aws(
-    conn: Connection,
-    service: str,
-    region: str | None,
-    method: str,
-    operation: str,
-    permission: str,
-    **kwargs: Any,
-) -> Any:
-    """Call one AWS operation and translate its failure."""
-    try:
-        return getattr(conn.client(service, region), method)(**kwargs)
-    except _BOTO_ERRORS as exc:
-        raise translate(exc, operation, permission=permission, region=region) from None
+class _Counter:
+    """The calls one blocking method started and finished, reported to its ``progress``."""
 
-
-def _paginate(
-    conn: Connection,
-    service: str,
-    region: str,
-    method: str,
-    operation: str,
-    permission: str,
-    result_key: str,
-    **kwargs: Any,
-) -> list[dict[str, Any]]:
-    """Every item of a paginated list call."""
-    items: list[dict[str, Any]] = []
-    try:
-        paginator = conn.client(service, region).get_paginator(method)
-        for page in paginator.paginate(**kwargs):
-            items.extend(page.get(result_key) or [])
-    except _BOTO_ERRORS as exc:
-        raise translate(exc, operation, permission=permission, region=region) from None
-    return items
-
-
-def _scan_error(
-    err: TrailkitError, *, region: str | None, resource: str | None = None
-) -> ScanError:
-    if isinstance(err, AwsError):
-        return ScanError(
-            operation=err.operation,
-            code=err.code,
-            message=str(err),
-            region=region,
-            permission=getattr(err, "permission", ""),
-            resource=resource,
-        )
-    return ScanError(operation="", code=type(err).__name__, message=str(err), region=region)
-
-
-def _error_order(err: ScanError) -> tuple[str, str, str, str, str]:
-    return (err.region or "", err.operation, err.resource or "", err.code, err.message)
-
-
-@requires("ec2:DescribeRegions")
-def list_regions(conn: Connection) -> list[str]:
-    """The regions enabled for the account (``ec2:DescribeRegions``).
-
-    Raises
-    ------
-    TrailkitError
-        When the regions cannot be listed; the message suggests ``--regions``.
-    """
-    try:
-        data = _aws(
-            conn, "ec2", conn.region, "describe_regions", "DescribeRegions", "ec2:DescribeRegions"
-        )
-    except AccessDenied as err:
-        err.fix = "grant ec2:DescribeRegions or name the regions with --regions"
-        raise
-    regions = [
-        str(r["RegionName"])
-        for r in data.get("Regions") or []
-        if r.get("OptInStatus", "opt-in-not-required") in ("opt-in-not-required", "opted-in")
-    ]
-    return sorted(regions)
-
-
-# -- futures without blocking ------------------------------------------------------------------
-# Tasks on the pool never wait for a future: they chain the next step onto it. Only the thread
-# that asked (never a pool thread) blocks, in Reader._wait.
-
-_worker = threading.local()
-
-
-def _resolved(value: T) -> Future[T]:
-    fut: Future[T] = Future()
-    fut.set_result(value)
-    return fut
-
-
-def _forward(src: Future[T], dst: Future[T]) -> None:
-    """Complete ``dst`` the way ``src`` completes."""
-
-    def copy(done: Future[T]) -> None:
-        exc = done.exception()
-        if exc is not None:
-            dst.set_exception(exc)
-        else:
-            dst.set_result(done.result())
-
-    src.add_done_callback(copy)
-
-
-def _then_f(src: Future[T], step: Callable[[Future[T]], U | Future[U]]) -> Future[U]:
-    """``step(src)`` once ``src`` is done (in the thread that completed it); a future returned by
-    ``step`` is waited for too. ``step`` must not block: it may only start or chain reads."""
-    out: Future[U] = Future()
-
-    def run(done: Future[T]) -> None:
-        try:
-            value = step(done)
-        except BaseException as exc:  # handed to whoever waits for ``out``
-            out.set_exception(exc)
-            return
-        if isinstance(value, Future):
-            _forward(cast("Future[U]", value), out)
-        else:
-            out.set_result(value)
-
-    src.add_done_callback(run)
-    return out
-
-
-def _then(src: Future[T], step: Callable[[T], U | Future[U]]) -> Future[U]:
-    """``step(result)`` once ``src`` succeeded; its failure is passed on."""
-    return _then_f(src, lambda done: step(done.result()))
-
-
-def _settled(src: Future[T]) -> Future[Future[T]]:
-    """A future that succeeds with ``src`` itself once ``src`` is done, however it ended."""
-    return _then_f(src, lambda done: _resolved(done))
-
-
-def _gather(futures: Sequence[Future[Any]]) -> Future[list[Any]]:
-    """The results of all ``futures`` in order, once every one is done (the first failure wins)."""
-    out: Future[list[Any]] = Future()
-    if not futures:
-        out.set_result([])
-        return out
-    remaining = [len(futures)]
-    lock = threading.Lock()
-
-    def one_done(_: Future[Any]) -> None:
-        with lock:
-            remaining[0] -= 1
-            last = remaining[0] == 0
-        if not last:
-            return
-        for fut in futures:
-            exc = fut.exception()
-            if exc is not None:
-                out.set_exception(exc)
-                return
-        out.set_result([fut.result() for fut in futures])
-
-    for fut in futures:
-        fut.add_done_callback(one_done)
-    return out
-
-
-class _Pool:
-    """At most ``size`` daemon threads taking the most urgent task first (FIFO among equals).
-
-    Threads start when there is work and no idle thread, and end after ``_IDLE_SECONDS`` without
-    work, so readers that are no longer used leave no threads behind.
-    """
-
-    def __init__(self, size: int, name: str) -> None:
-        self.size = size
-        self._name = name
-        self._queue: queue.PriorityQueue[tuple[int, int, Callable[[], None]]] = (
-            queue.PriorityQueue()
-        )
-        self._order = itertools.count()
+    def __init__(self, report: Progress) -> None:
+        self._report = report
         self._lock = threading.Lock()
-        self._threads = 0
-        self._idle = 0
+        self.done = 0
+        self.total = 0
 
-    def submit(self, priority: int, job: Callable[[], None]) -> None:
-        self._queue.put((-priority, next(self._order), job))
+    def started(self) -> None:
         with self._lock:
-            if self._threads < self.size and self._queue.qsize() > self._idle:
-                self._threads += 1
-                self._idle += 1
-                name = f"{self._name}-{self._threads}"
-                threading.Thread(target=self._work, name=name, daemon=True).start()
+            self.total += 1
 
-    def _work(self) -> None:
-        _worker.active = True
-        while True:
+    def finished(self) -> None:
+        with self._lock:  # reports in order, from whichever thread finished
+            self.done += 1
             try:
-                _, _, job = self._queue.get(timeout=_IDLE_SECONDS)
-            except queue.Empty:
-                with self._lock:
-                    if self._queue.empty():
-                        self._threads -= 1
-                        self._idle -= 1
-                        return
-                continue
-            with self._lock:
-                self._idle -= 1
-            try:
-                job()
-            except BaseException:  # pragma: no cover - jobs catch everything themselves
-                _log.exception("trailkit read task failed")
-            finally:
-                with self._lock:
-                    self._idle += 1
+                self._report(self.done, self.total)
+            except Exception:  # a broken progress display must not fail the read
+                _log.exception("trailkit progress callback failed")
 
 
 class Reader:
@@ -309,11 +133,16 @@ class Reader:
 
     Parameters
     ----------
-    conn
+    conn : Connection
         The connection (from :func:`trailkit.aws.session.connect`).
-    workers
+    workers : int, optional
         Concurrent calls; defaults to ``conn.workers``. ``1`` reads strictly one call at a time,
         in the calling thread.
+
+    Raises
+    ------
+    InputError
+        ``workers`` is less than 1.
 
     Notes
     -----
@@ -327,8 +156,11 @@ class Reader:
         if self.workers < 1:
             raise InputError(f"workers must be at least 1, not {self.workers}.", "use --workers 8")
         self._lock = threading.Lock()
-        self._pool_: _Pool | None = None
-        self._progress: Any = None
+        self._pool_: Pool | None = None
+        self._progress: _Counter | None = None
+        self._cloudtrail = CloudTrail(conn, self._note)
+        self._s3 = S3(conn, self._note)
+        self._kms = Kms(conn, self._note)
         # Single-flight caches: key -> future of the read (a done future is the cached value).
         self._info: dict[str, Future[ConnectionInfo]] = {}
         self._aliases: dict[str, Future[dict[str, tuple[str, ...]]]] = {}
@@ -356,27 +188,33 @@ class Reader:
             self.candidate_errors.clear()
 
     # -- scheduling ----------------------------------------------------------------------
-    def _pool(self) -> _Pool:
+    def _pool(self) -> Pool:
         with self._lock:
             if self._pool_ is None:
-                self._pool_ = _Pool(self.workers, f"trailkit-read-{id(self):x}")
+                self._pool_ = Pool(self.workers, f"trailkit-read-{id(self):x}")
             return self._pool_
 
     def _submit(self, priority: int, func: Callable[..., T], *args: Any) -> Future[T]:
         """Run ``func(*args)`` (one AWS call) on the pool; inline when ``workers == 1``."""
-        fut: Future[T] = Future()
-
-        def job() -> None:
-            try:
-                fut.set_result(func(*args))
-            except BaseException as exc:  # handed to whoever waits for ``fut``
-                fut.set_exception(exc)
-
+        counter = self._progress
+        if counter is not None:
+            counter.started()
+            func = self._counted(counter, func)
         if self.workers == 1:
-            job()
-        else:
-            self._pool().submit(priority, job)
-        return fut
+            return run_now(func, *args)
+        return self._pool().run(priority, func, *args)
+
+    def _counted(self, counter: _Counter, func: Callable[..., T]) -> Callable[..., T]:
+        """``func`` that tells ``counter`` when it ended, while ``counter`` is still listening."""
+
+        def call(*args: Any) -> T:
+            try:
+                return func(*args)
+            finally:
+                if self._progress is counter:
+                    counter.finished()
+
+        return call
 
     def _once(
         self,
@@ -404,32 +242,32 @@ class Reader:
         except BaseException as exc:
             mine.set_exception(exc)
         else:
-            _forward(started, mine)
+            forward(started, mine)
         return mine
 
     def _wait(self, fut: Future[T]) -> T:
-        if not fut.done() and getattr(_worker, "active", False):
+        if not fut.done() and on_pool_thread():
             raise RuntimeError("a Reader's blocking methods cannot be called from its pool")
         return fut.result()
 
-    def _tick(self) -> None:
-        progress = self._progress
-        if progress is not None:
-            progress.update(1)
-
     @contextlib.contextmanager
-    def _reporting(self, progress: Any) -> Iterator[None]:
-        """Count calls on ``progress`` (a tqdm bar) while inside."""
+    def _reporting(self, progress: Progress | None) -> Iterator[None]:
+        """Report the calls started while inside to ``progress`` (if given)."""
         if progress is None:
             yield
             return
-        previous, self._progress = self._progress, progress
+        if not callable(progress):
+            raise TypeError(
+                "progress must be a callable progress(done, total); "
+                "for a tqdm bar use trailkit.ui.progress"
+            )
+        previous, self._progress = self._progress, _Counter(progress)
         try:
             yield
         finally:
             self._progress = previous
 
-    def _note(self, error: ScanError, *, candidate: bool = False) -> None:
+    def _note(self, error: ScanError, candidate: bool = False) -> None:
         with self._lock:
             (self.candidate_errors if candidate else self.errors).append(error)
 
@@ -439,51 +277,61 @@ class Reader:
 
     def _account_f(self) -> Future[str]:
         """The caller's account."""
-        return _then(self._info_f(), lambda info: info.account)
+        return then(self._info_f(), lambda info: info.account)
 
     # -- trails --------------------------------------------------------------------------
     @requires("cloudtrail:DescribeTrails")
     def trails_in(self, region: str) -> list[Trail]:
-        """Every trail visible in ``region``, shadow copies included (``DescribeTrails``)."""
-        try:
-            data = _aws(
-                self.conn,
-                "cloudtrail",
-                region,
-                "describe_trails",
-                "DescribeTrails",
-                "cloudtrail:DescribeTrails",
-                includeShadowTrails=True,
-            )
-        finally:
-            self._tick()
-        return [Trail.from_api(t, seen_in=region) for t in data.get("trailList") or []]
+        """Every trail visible in ``region``, shadow copies included (``DescribeTrails``).
+
+        Parameters
+        ----------
+        region : str
+            The region asked.
+
+        Returns
+        -------
+        list of Trail
+
+        Raises
+        ------
+        TrailkitError
+            The call failed.
+        """
+        return self._cloudtrail.describe_trails(region)
 
     @requires("cloudtrail:GetTrailStatus")
     def status(self, trail: Trail) -> TrailStatus:
-        """Logging state and the latest delivery errors, read in the trail's home region."""
-        try:
-            data = _aws(
-                self.conn,
-                "cloudtrail",
-                trail.home_region,
-                "get_trail_status",
-                "GetTrailStatus",
-                "cloudtrail:GetTrailStatus",
-                Name=trail.arn,
-            )
-        except TrailkitError as err:
-            self._note(_scan_error(err, region=trail.home_region, resource=trail.arn))
-            return TrailStatus(error=str(err))
-        finally:
-            self._tick()
-        return TrailStatus.from_api(data)
+        """Logging state and the latest delivery errors, read in the trail's home region.
+
+        Parameters
+        ----------
+        trail : Trail
+
+        Returns
+        -------
+        TrailStatus
+            With ``error`` set (and noted in :attr:`errors`) when it could not be read.
+        """
+        return self._cloudtrail.trail_status(trail)
 
     @requires("cloudtrail:GetTrail", "cloudtrail:DescribeTrails")
     def find_trail(self, name_or_arn: str, regions: Sequence[str] | None = None) -> Trail:
         """The one trail with that ARN or name, with its status and bucket facts.
 
         A name is looked up in the connection's region first, then in every region.
+
+        Parameters
+        ----------
+        name_or_arn : str
+            A trail name or ARN.
+        regions : sequence of str, optional
+            Where to look for a name the connection's region does not know (default: every
+            enabled region).
+
+        Returns
+        -------
+        Trail
 
         Raises
         ------
@@ -492,61 +340,11 @@ class Reader:
         NotFound
             No visible trail has that name or ARN.
         """
-        text = name_or_arn.strip()
-        if not text or len(text) > 2048 or any(c.isspace() for c in text):
-            raise InputError(
-                f"{text[:60]!r} is not a trail name or ARN.",
-                "give a trail name (e.g. org-trail) or trail ARN "
-                "(arn:aws:cloudtrail:REGION:ACCOUNT:trail/NAME)",
-            )
-        if text.startswith("arn:"):
-            parts = text.split(":", 5)
-            if len(parts) != 6 or parts[2] != "cloudtrail" or not parts[5].startswith("trail/"):
-                raise InputError(
-                    f"{text[:80]!r} is not a trail ARN.",
-                    "a trail ARN looks like arn:aws:cloudtrail:REGION:ACCOUNT:trail/NAME",
-                )
-            candidates = self._lookup(text, parts[3])
-            found = [t for t in candidates if t.arn == text]
-        else:
-            found = [t for t in self._lookup(text, self.conn.region) if t.name == text]
-            if not found:
-                everywhere = self.scan_trails(regions)[0]
-                found = [t for t in everywhere if t.name == text]
-        if not found:
-            raise NotFound(
-                f"No trail named {text!r} is visible to this caller.",
-                "list trails with `trailkit inventory`; use the trail ARN for trails of "
-                "other regions or accounts",
-                code="TrailNotFound",
-            )
-        unique = {t.arn: t for t in found}
-        if len(unique) > 1:
-            arns = ", ".join(sorted(unique))
-            raise InputError(
-                f"Several trails are named {text!r}: {arns}.", "give the trail ARN instead"
-            )
-        return self.enrich([next(iter(unique.values()))])[0]
-
-    def _lookup(self, name: str, region: str) -> list[Trail]:
-        try:
-            data = _aws(
-                self.conn,
-                "cloudtrail",
-                region,
-                "get_trail",
-                "GetTrail",
-                "cloudtrail:GetTrail",
-                Name=name,
-            )
-        except NotFound:
-            return []
-        except AwsError as err:
-            if err.code in ("TrailNotFoundException", "InvalidTrailNameException"):
-                return []
-            raise
-        trail = data.get("Trail")
-        return [Trail.from_api(trail, seen_in=region)] if trail else []
+        ref = parse_trail_ref(name_or_arn)
+        found = self._cloudtrail.get_trail(ref.text, ref.region or self.conn.region)
+        if not ref.is_arn and not any(ref.matches(t) for t in found):
+            found = self.scan_trails(regions)[0]
+        return self.enrich([the_one_trail(ref, found)])[0]
 
     def _trails_f(self, region: str) -> Future[list[Trail] | ScanError]:
         """``DescribeTrails`` of one region; a failure becomes the region's ScanError."""
@@ -554,41 +352,39 @@ class Reader:
         def outcome(done: Future[list[Trail]]) -> list[Trail] | ScanError:
             exc = done.exception()
             if isinstance(exc, TrailkitError):
-                return _scan_error(exc, region=region)
+                return scan_error(exc, region=region)
             return done.result()
 
-        return _then_f(self._submit(_P_TRAILS, self.trails_in, region), outcome)
-
-    @staticmethod
-    def _merge(
-        regions: Sequence[str], results: Sequence[list[Trail] | ScanError]
-    ) -> tuple[list[Trail], list[ScanError]]:
-        """Trails deduplicated by ARN (``seen_in`` in region order), and the failed regions."""
-        errors: list[ScanError] = []
-        by_arn: dict[str, Trail] = {}
-        for region, result in zip(regions, results, strict=True):
-            if isinstance(result, ScanError):
-                errors.append(result)
-                continue
-            for trail in result:
-                seen = by_arn.get(trail.arn)
-                if seen is None:
-                    by_arn[trail.arn] = trail
-                else:
-                    by_arn[trail.arn] = replace(seen, seen_in=(*seen.seen_in, region))
-        trails = sorted(by_arn.values(), key=lambda t: (t.account, t.home_region, t.name))
-        return trails, errors
+        return then_done(self._submit(_P_TRAILS, self.trails_in, region), outcome)
 
     def scan_trails(
-        self, regions: Sequence[str] | None = None, progress: Any = None
+        self, regions: Sequence[str] | None = None, progress: Progress | None = None
     ) -> tuple[list[Trail], list[ScanError], list[str]]:
-        """Trails of every region, deduplicated by ARN; failed regions become errors."""
+        """Trails of every region, deduplicated by ARN; failed regions become errors.
+
+        Parameters
+        ----------
+        regions : sequence of str, optional
+            Default: every enabled region (:func:`list_regions`).
+        progress : Progress, optional
+            Called with (done, total) after every call.
+
+        Returns
+        -------
+        tuple
+            (trails, errors of failed regions, the regions read).
+
+        Raises
+        ------
+        TrailkitError
+            The regions cannot be listed.
+        """
         with self._reporting(progress):
             if regions is None:
                 regions = list_regions(self.conn)
             regions = list(dict.fromkeys(regions))
-            results = self._wait(_gather([self._trails_f(r) for r in regions]))
-        trails, errors = self._merge(regions, results)
+            results = self._wait(gather([self._trails_f(r) for r in regions]))
+        trails, errors = merge_trails(regions, results)
         return trails, errors, regions
 
     def _enrich_f(self, trail: Trail) -> Future[Trail]:
@@ -597,22 +393,44 @@ class Reader:
         bucket: Future[BucketInfo | None] = (
             cast("Future[BucketInfo | None]", self._bucket_f(trail.bucket_name))
             if trail.bucket_name
-            else _resolved(None)
+            else resolved(None)
         )
-        return _then(
-            _gather([status, bucket]),
+        return then(
+            gather([status, bucket]),
             lambda facts: replace(trail, status=facts[0], bucket=facts[1]),
         )
 
-    def enrich(self, trails: Sequence[Trail], progress: Any = None) -> list[Trail]:
-        """Add status and bucket facts (each bucket read once) to each trail."""
+    def enrich(self, trails: Sequence[Trail], progress: Progress | None = None) -> list[Trail]:
+        """Add status and bucket facts (each bucket read once) to each trail.
+
+        Parameters
+        ----------
+        trails : sequence of Trail
+        progress : Progress, optional
+            Called with (done, total) after every call.
+
+        Returns
+        -------
+        list of Trail
+            In the order given; a status or bucket that could not be read has ``error``.
+        """
         with self._reporting(progress):
-            return self._wait(_gather([self._enrich_f(t) for t in trails]))
+            return self._wait(gather([self._enrich_f(t) for t in trails]))
 
     # -- buckets -------------------------------------------------------------------------
     @requires("s3:GetBucketLocation", "s3:GetEncryptionConfiguration", "s3:GetBucketPolicy")
     def bucket(self, name: str) -> BucketInfo:
-        """Region, default encryption (Bucket Key) and policy of a bucket; read once."""
+        """Region, default encryption (Bucket Key) and policy of a bucket; read once.
+
+        Parameters
+        ----------
+        name : str
+
+        Returns
+        -------
+        BucketInfo
+            With ``error`` set when a read failed (never raises for AWS failures).
+        """
         return self._wait(self._bucket_f(name))
 
     def _bucket_f(self, name: str) -> Future[BucketInfo]:
@@ -620,130 +438,62 @@ class Reader:
         return self._once(self._buckets, name, lambda: self._read_bucket_f(name))
 
     def _read_bucket_f(self, name: str) -> Future[BucketInfo]:
+        s3 = self._s3
+
         def located(where: str | BucketInfo) -> BucketInfo | Future[BucketInfo]:
             if isinstance(where, BucketInfo):
                 return where  # the location could not be read
-            encryption = self._submit(_P_INVENTORY, self._bucket_encryption, name, where)
-            policy = self._submit(_P_INVENTORY, self._bucket_policy, name, where)
-            return _then(
-                _gather([encryption, policy]), lambda parts: _bucket_info(name, where, parts)
+            encryption = self._submit(_P_INVENTORY, s3.encryption, name, where)
+            policy = self._submit(_P_INVENTORY, s3.policy, name, where)
+            return then(
+                gather([encryption, policy]),
+                lambda parts: bucket_info(name, where, parts[0], parts[1]),
             )
 
-        return _then(self._submit(_P_LOCATION, self._bucket_location, name), located)
-
-    @requires("s3:GetBucketLocation")
-    def _bucket_location(self, name: str) -> str | BucketInfo:
-        """The bucket's region, or a BucketInfo that says why it cannot be read."""
-        try:
-            loc = _aws(
-                self.conn,
-                "s3",
-                "us-east-1",
-                "get_bucket_location",
-                "GetBucketLocation",
-                "s3:GetBucketLocation",
-                Bucket=name,
-            )
-        except TrailkitError as err:
-            self._note(_scan_error(err, region=None, resource=f"s3://{name}"))
-            return BucketInfo(name=name, region=None, error=str(err))
-        finally:
-            self._tick()
-        constraint = loc.get("LocationConstraint")
-        return str(
-            {None: "us-east-1", "": "us-east-1", "EU": "eu-west-1"}.get(constraint, constraint)
-        )
-
-    @requires("s3:GetEncryptionConfiguration")
-    def _bucket_encryption(
-        self, name: str, region: str
-    ) -> tuple[str | None, str | None, bool, str | None]:
-        """(default algorithm, default KMS key, Bucket Key enabled, error)."""
-        encryption: str | None = None
-        kms_key: str | None = None
-        bucket_key = False
-        try:
-            enc = _aws(
-                self.conn,
-                "s3",
-                region,
-                "get_bucket_encryption",
-                "GetBucketEncryption",
-                "s3:GetEncryptionConfiguration",
-                Bucket=name,
-            )
-        except AwsError as err:
-            if err.code == "ServerSideEncryptionConfigurationNotFoundError":
-                return "AES256", None, False, None  # S3's default since 2023 (moto answers 404)
-            self._note(_scan_error(err, region=region, resource=f"s3://{name}"))
-            return None, None, False, str(err)
-        finally:
-            self._tick()
-        rules = (enc.get("ServerSideEncryptionConfiguration") or {}).get("Rules") or []
-        for rule in rules:
-            default = rule.get("ApplyServerSideEncryptionByDefault") or {}
-            encryption = default.get("SSEAlgorithm") or encryption
-            kms_key = default.get("KMSMasterKeyID") or kms_key
-            bucket_key = bucket_key or bool(rule.get("BucketKeyEnabled"))
-        return encryption, kms_key, bucket_key, None
-
-    @requires("s3:GetBucketPolicy")
-    def _bucket_policy(self, name: str, region: str) -> tuple[str | None, str | None]:
-        """(policy, error)."""
-        try:
-            pol = _aws(
-                self.conn,
-                "s3",
-                region,
-                "get_bucket_policy",
-                "GetBucketPolicy",
-                "s3:GetBucketPolicy",
-                Bucket=name,
-            )
-        except AwsError as err:
-            if err.code == "NoSuchBucketPolicy":
-                return None, None
-            self._note(_scan_error(err, region=region, resource=f"s3://{name}"))
-            return None, str(err)
-        finally:
-            self._tick()
-        return pol.get("Policy"), None
+        return then(self._submit(_P_LOCATION, s3.location, name), located)
 
     # -- keys ----------------------------------------------------------------------------
     @requires("kms:ListAliases")
     def aliases(self, region: str) -> dict[str, tuple[str, ...]]:
-        """Key id -> alias names in ``region`` of the caller's account; read once per region."""
+        """Key id -> alias names in ``region`` of the caller's account; read once per region.
+
+        Parameters
+        ----------
+        region : str
+
+        Returns
+        -------
+        dict
+
+        Raises
+        ------
+        TrailkitError
+            ``ListAliases`` failed (asked again next time).
+        """
         return self._wait(self._aliases_f(region))
 
     def _aliases_f(self, region: str) -> Future[dict[str, tuple[str, ...]]]:
         return self._once(
-            self._aliases, region, lambda: self._submit(_P_LIST, self._list_aliases, region)
+            self._aliases, region, lambda: self._submit(_P_LIST, self._kms.aliases, region)
         )
 
     @requires("kms:ListAliases")
-    def _list_aliases(self, region: str) -> dict[str, tuple[str, ...]]:
-        try:
-            items = _paginate(
-                self.conn,
-                "kms",
-                region,
-                "list_aliases",
-                "ListAliases",
-                "kms:ListAliases",
-                "Aliases",
-            )
-        finally:
-            self._tick()
-        by_key: dict[str, list[str]] = {}
-        for item in items:
-            target = item.get("TargetKeyId")
-            if target:
-                by_key.setdefault(str(target), []).append(str(item["AliasName"]))
-        return {k: tuple(sorted(v)) for k, v in by_key.items()}
-
-    @requires("kms:ListAliases")
     def alias_target(self, alias: str, region: str) -> str | None:
-        """The key id an alias name points to in ``region`` (None when there is no such alias)."""
+        """The key id an alias name points to in ``region`` (None when there is no such alias).
+
+        Parameters
+        ----------
+        alias, region : str
+
+        Returns
+        -------
+        str or None
+
+        Raises
+        ------
+        TrailkitError
+            ``ListAliases`` failed.
+        """
         for key_id, names in self.aliases(region).items():
             if alias in names:
                 return key_id
@@ -756,6 +506,19 @@ class Reader:
         A key of another account is described by ARN; its policy and aliases cannot be read
         from here and ``policy_error`` says so.
 
+        Parameters
+        ----------
+        key : str
+            Key ARN, key id, alias name or alias ARN.
+        region : str, optional
+            Where a bare id or alias is looked up (default: the connection's region).
+        with_policy : bool
+            Also read the key policy.
+
+        Returns
+        -------
+        KeyInfo
+
         Raises
         ------
         NotFound
@@ -767,7 +530,7 @@ class Reader:
 
     def _key_f(self, key: str, region: str | None, *, with_policy: bool) -> Future[KeyInfo]:
         described = self._describe_f(key, region)
-        return _then(described, self._with_policy) if with_policy else described
+        return then(described, self._with_policy) if with_policy else described
 
     def _describe_f(
         self, key: str, region: str | None, *, candidate: bool = False
@@ -791,7 +554,7 @@ class Reader:
     def _read_key_f(self, key: str, where: str, candidate: bool) -> Future[KeyInfo]:
         account = self._account_f()
         priority = _P_CANDIDATE if candidate else _P_INVENTORY
-        meta = self._submit(priority, self._describe_key, key, where)
+        meta = self._submit(priority, self._kms.describe_key, key, where)
         # The region's aliases are listed meanwhile, unless the ARN names another account.
         if key.startswith("arn:"):
 
@@ -799,7 +562,7 @@ class Reader:
                 if arn_account(key) == caller:
                     self._aliases_f(where)
 
-            _then(account, own_aliases)
+            then(account, own_aliases)
         else:
             self._aliases_f(where)
 
@@ -807,41 +570,20 @@ class Reader:
             data, caller = cast("dict[str, Any]", parts[0]), cast("str", parts[1])
             arn = str(data["Arn"])
             region = arn_region(arn)
-            if arn_account(arn) != caller:
-                return KeyInfo.from_api(
-                    data,
-                    policy_error=(
-                        f"the key belongs to account {arn_account(arn)}; its key policy can only "
-                        "be read from that account"
-                    ),
-                )
+            foreign = key_rules.foreign_policy_error(arn, caller)
+            if foreign is not None:
+                return KeyInfo.from_api(data, policy_error=foreign)
 
             def with_aliases(done: Future[dict[str, tuple[str, ...]]]) -> KeyInfo:
                 exc = done.exception()
                 if isinstance(exc, TrailkitError):
-                    self._note(_scan_error(exc, region=region), candidate=candidate)
+                    self._note(scan_error(exc, region=region), candidate)
                     return KeyInfo.from_api(data)
                 return KeyInfo.from_api(data, aliases=done.result().get(str(data["KeyId"]), ()))
 
-            return _then_f(self._aliases_f(region), with_aliases)
+            return then_done(self._aliases_f(region), with_aliases)
 
-        return _then(_gather([meta, account]), build)
-
-    @requires("kms:DescribeKey")
-    def _describe_key(self, key: str, region: str) -> dict[str, Any]:
-        try:
-            data = _aws(
-                self.conn,
-                "kms",
-                region,
-                "describe_key",
-                "DescribeKey",
-                "kms:DescribeKey",
-                KeyId=key,
-            )
-        finally:
-            self._tick()
-        return cast("dict[str, Any]", data["KeyMetadata"])
+        return then(gather([meta, account]), build)
 
     def _with_policy(self, key: KeyInfo, *, candidate: bool = False) -> KeyInfo | Future[KeyInfo]:
         """``key`` with its policy (read once per key); other accounts' keys are returned as is."""
@@ -851,31 +593,9 @@ class Reader:
         policy = self._once(
             self._policies,
             key.arn,
-            lambda: self._submit(priority, self._policy, key.arn, key.region, candidate),
+            lambda: self._submit(priority, self._kms.key_policy, key.arn, key.region, candidate),
         )
-        return _then(policy, lambda p: replace(key, policy=p[0], policy_error=p[1]))
-
-    @requires("kms:GetKeyPolicy")
-    def _policy(
-        self, arn: str, region: str, candidate: bool = False
-    ) -> tuple[str | None, str | None]:
-        try:
-            data = _aws(
-                self.conn,
-                "kms",
-                region,
-                "get_key_policy",
-                "GetKeyPolicy",
-                "kms:GetKeyPolicy",
-                KeyId=arn,
-                PolicyName="default",
-            )
-        except TrailkitError as err:
-            self._note(_scan_error(err, region=region, resource=arn), candidate=candidate)
-            return None, str(err)
-        finally:
-            self._tick()
-        return data.get("Policy"), None
+        return then(policy, lambda p: replace(key, policy=p[0], policy_error=p[1]))
 
     def _latest(self, key: KeyInfo) -> KeyInfo:
         """``key`` with its policy if that was read meanwhile (e.g. because a trail uses it)."""
@@ -895,33 +615,59 @@ class Reader:
             exc = done.exception()
             if not isinstance(exc, TrailkitError):
                 return done.result()  # (re-raises anything unexpected)
-            self._note(_scan_error(exc, region=arn_region(ident), resource=ident))
+            self._note(scan_error(exc, region=arn_region(ident), resource=ident))
             return KeyInfo(
                 arn=ident,
-                key_id=ident.rsplit("/", 1)[-1],
+                key_id=resource_id(ident),
                 account=arn_account(ident),
                 region=arn_region(ident),
                 error=str(exc),
                 policy_error=str(exc),
             )
 
-        return _then_f(self._key_f(ident, None, with_policy=True), outcome)
+        return then_done(self._key_f(ident, None, with_policy=True), outcome)
 
-    def keys(self, key_arns: Iterable[str], progress: Any = None) -> dict[str, KeyInfo]:
-        """Describe several keys concurrently; a key that fails is returned with ``error``."""
+    def keys(self, key_arns: Iterable[str], progress: Progress | None = None) -> dict[str, KeyInfo]:
+        """Describe several keys concurrently; a key that fails is returned with ``error``.
+
+        Parameters
+        ----------
+        key_arns : iterable of str
+        progress : Progress, optional
+            Called with (done, total) after every call.
+
+        Returns
+        -------
+        dict
+            ARN -> KeyInfo, sorted by ARN.
+        """
         arns = sorted(set(key_arns))
         with self._reporting(progress):
-            found = self._wait(_gather([self._used_key_f(a) for a in arns]))
+            found = self._wait(gather([self._used_key_f(a) for a in arns]))
         return dict(zip(arns, found, strict=True))
 
     @requires("kms:ListKeys", "kms:ListAliases", "kms:DescribeKey", "kms:GetKeyPolicy")
-    def candidate_keys(self, region: str, *, progress: Any = None) -> tuple[KeyInfo, ...]:
+    def candidate_keys(
+        self, region: str, *, progress: Progress | None = None
+    ) -> tuple[KeyInfo, ...]:
         """Every customer key of ``region`` with aliases and metadata (cached per region).
 
-        Policies are read only for keys that pass the cheap filters (customer managed,
-        Enabled, symmetric encryption): the others are blocked whatever their policy says.
+        Policies are read only for keys that pass the cheap filters
+        (:func:`trailkit.rules.keys.usable`): the others are blocked whatever their policy says.
         Keys with an ``alias/aws/...`` alias (AWS managed) are not even described. A second call
         for the same region makes no API call until :meth:`refresh`.
+
+        Parameters
+        ----------
+        region : str
+        progress : Progress, optional
+            Called with (done, total) after every call.
+
+        Returns
+        -------
+        tuple of KeyInfo
+            In :func:`trailkit.rules.keys.ranked` order; a key that could not be described is
+            left out (noted in :attr:`candidate_errors`).
 
         Raises
         ------
@@ -936,8 +682,8 @@ class Reader:
         return self._once(self._candidates, region, lambda: self._read_candidates_f(region))
 
     def _read_candidates_f(self, region: str) -> Future[tuple[KeyInfo, ...]]:
-        listed = self._submit(_P_LIST, self._list_keys, region)
-        aliases = _settled(self._aliases_f(region))
+        listed = self._submit(_P_LIST, self._kms.list_keys, region)
+        aliases = settled(self._aliases_f(region))
 
         def one(item: dict[str, Any]) -> Future[KeyInfo | None]:
             arn = str(item.get("KeyArn") or item["KeyId"])
@@ -945,18 +691,18 @@ class Reader:
             def usable_only(key: KeyInfo) -> KeyInfo | Future[KeyInfo] | None:
                 if key.manager == "AWS":
                     return None
-                return self._with_policy(key, candidate=True) if _usable(key) else key
+                return self._with_policy(key, candidate=True) if key_rules.usable(key) else key
 
             def outcome(done: Future[KeyInfo | None]) -> KeyInfo | None:
                 exc = done.exception()
                 if isinstance(exc, TrailkitError):
-                    self._note(_scan_error(exc, region=region, resource=arn), candidate=True)
+                    self._note(scan_error(exc, region=region, resource=arn), True)
                     return None
                 return done.result()
 
             described = self._describe_f(arn, region, candidate=True)
-            filtered = cast("Future[KeyInfo | None]", _then(described, usable_only))
-            return _then_f(filtered, outcome)
+            filtered = cast("Future[KeyInfo | None]", then(described, usable_only))
+            return then_done(filtered, outcome)
 
         def describe_all(parts: list[Any]) -> Future[tuple[KeyInfo, ...]]:
             items = cast("list[dict[str, Any]]", parts[0])
@@ -965,43 +711,50 @@ class Reader:
             wanted = [
                 item
                 for item in items
-                if not any(a.startswith(_AWS_MANAGED_ALIAS) for a in by_key.get(item["KeyId"], ()))
+                if not key_rules.aws_managed_alias(by_key.get(item["KeyId"], ()))
             ]
-            return _then(_gather([one(item) for item in wanted]), _ranked_keys)
+            return then(gather([one(item) for item in wanted]), key_rules.ranked)
 
-        return _then(_gather([listed, aliases]), describe_all)
-
-    @requires("kms:ListKeys")
-    def _list_keys(self, region: str) -> list[dict[str, Any]]:
-        try:
-            return _paginate(
-                self.conn, "kms", region, "list_keys", "ListKeys", "kms:ListKeys", "Keys"
-            )
-        finally:
-            self._tick()
+        return then(gather([listed, aliases]), describe_all)
 
     @requires("kms:DescribeKey", "kms:GetKeyPolicy", "kms:ListAliases")
     def lookup_key(self, ref: KeyRef, trail: Trail) -> KeyLookup:
         """Resolve a parsed identifier the way CloudTrail would for ``trail``.
 
         Bare ids and alias names resolve in the caller's account and the trail's home region
-        (where ``UpdateTrail`` is sent); ARNs in their own account and region. A key of another
-        account is described by ARN, and its policy is reported as unreadable.
+        (where ``UpdateTrail`` is sent); ARNs in their own account and region
+        (:func:`trailkit.rules.keys.resolve_place`). A key of another account is described by
+        ARN, and its policy is reported as unreadable.
+
+        Parameters
+        ----------
+        ref : KeyRef
+            The parsed identifier.
+        trail : Trail
+            The trail it is meant for (with its bucket region).
+
+        Returns
+        -------
+        KeyLookup
+            The key, or why there is none (:func:`trailkit.rules.keys.lookup_problem`), and the
+            same bare identifier in the bucket's region when that is elsewhere.
+
+        Raises
+        ------
+        TrailkitError
+            A failure that is the answer (e.g. ``KMSInvalidStateException``).
         """
         if ref.is_disable:
             return KeyLookup(ref=ref)
         caller = self.conn.account
-        if ref.is_arn:
-            account, region = str(ref.account), str(ref.region)
-            ident = str(ref.arn())
-        else:
-            account, region = caller, trail.home_region
-            ident = ref.canonical
+        account, region, ident = key_rules.resolve_place(ref, trail, caller)
         try:
             key = self.key(ident, region)
-        except NotFound as err:
-            problem = "not-found" if account == caller else "unreadable"
-            elsewhere = self._elsewhere(ref, trail)
+        except TrailkitError as err:
+            problem = key_rules.lookup_problem(err, account=account, caller=caller)
+            if problem is None:
+                raise
+            elsewhere = self._elsewhere(ref, trail) if isinstance(err, NotFound) else None
             return KeyLookup(
                 ref=ref,
                 problem=problem,
@@ -1009,26 +762,16 @@ class Reader:
                 resolved_in=(account, region),
                 elsewhere=elsewhere,
             )
-        except AwsError as err:
-            if err.code in ("NotFoundException", "KMSInvalidStateException") or (
-                account == caller and not isinstance(err, AccessDenied)
-            ):
-                raise
-            return KeyLookup(
-                ref=ref, problem="unreadable", message=err.message, resolved_in=(account, region)
-            )
-        elsewhere = None
-        if not ref.is_arn and key.region != trail.bucket_region:
-            elsewhere = self._elsewhere(ref, trail)
+        elsewhere = self._elsewhere(ref, trail, found_in=key.region)
         return KeyLookup(ref=ref, key=key, resolved_in=(account, region), elsewhere=elsewhere)
 
-    def _elsewhere(self, ref: KeyRef, trail: Trail) -> KeyInfo | None:
+    def _elsewhere(self, ref: KeyRef, trail: Trail, found_in: str | None = None) -> KeyInfo | None:
         """The same bare identifier in the bucket's region, to suggest its ARN."""
-        bucket_region = trail.bucket_region
-        if ref.is_arn or not bucket_region or bucket_region == trail.home_region:
+        region = key_rules.elsewhere_region(ref, trail, found_in)
+        if region is None:
             return None
         try:
-            return self.key(ref.canonical, bucket_region)
+            return self.key(ref.canonical, region)
         except TrailkitError:
             return None
 
@@ -1037,18 +780,18 @@ class Reader:
         self,
         regions: Sequence[str] | None = None,
         *,
-        progress: Any = None,
+        progress: Progress | None = None,
         candidates: bool = False,
     ) -> Inventory:
         """Trails of every region with status, bucket facts and the keys they use.
 
         Parameters
         ----------
-        regions
+        regions : sequence of str, optional
             Limit the scan to these regions (default: every enabled region).
-        progress
-            A tqdm-like bar; ``update(1)`` is called after every API call.
-        candidates
+        progress : Progress, optional
+            Called with (done, total) after every API call the scan started.
+        candidates : bool
             Also read the candidate keys of every bucket region (as :meth:`candidate_keys`
             would, into the same cache), each starting as soon as a bucket's region is known.
             The scan returns when the inventory is complete; the candidate keys go on being read
@@ -1056,6 +799,16 @@ class Reader:
             ``runbook.candidates``) waits only for its region's. Ranking keys for the trails
             then makes no further API call. (With ``workers=1`` everything is read before the
             scan returns.)
+
+        Returns
+        -------
+        Inventory
+            Trails (each once), keys, and the errors of the regions or calls that failed.
+
+        Raises
+        ------
+        TrailkitError
+            The regions cannot be listed (only when ``regions`` is not given).
         """
         with self._lock:
             self.errors.clear()
@@ -1078,32 +831,32 @@ class Reader:
                         if trail.arn in started:
                             continue
                         started.add(trail.arn)
-                    waits.append(_then(self._enrich_f(trail), self._keep(enriched)))
+                    waits.append(then(self._enrich_f(trail), self._keep(enriched)))
                     if trail.kms_key_id:
                         with self._lock:
                             fresh = trail.kms_key_id not in used
                             if fresh:
                                 used[trail.kms_key_id] = Future()
                         if fresh:
-                            _forward(self._used_key_f(trail.kms_key_id), used[trail.kms_key_id])
+                            forward(self._used_key_f(trail.kms_key_id), used[trail.kms_key_id])
                             waits.append(used[trail.kms_key_id])
                     if candidates and trail.bucket_name:
                         # Not waited for: the inventory does not need them.
-                        _then(self._bucket_f(trail.bucket_name), self._prefetch_candidates)
-                return _gather(waits)
+                        then(self._bucket_f(trail.bucket_name), self._prefetch_candidates)
+                return gather(waits)
 
             region_results = [self._trails_f(region) for region in regions]
-            waits: list[Future[list[Any]]] = [_then(r, found) for r in region_results]
-            self._wait(_gather(waits))
+            waits: list[Future[list[Any]]] = [then(r, found) for r in region_results]
+            self._wait(gather(waits))
             results = [r.result() for r in region_results]
             ident = self._wait(info)
-        trails, errors = self._merge(regions, results)
+        trails, errors = merge_trails(regions, results)
         trails = [
             replace(enriched[t.arn], seen_in=t.seen_in) if t.arn in enriched else t for t in trails
         ]
         keys = {k: used[k].result() for k in sorted(used)}
         with self._lock:
-            noted = sorted(dict.fromkeys(self.errors), key=_error_order)
+            noted = sorted(dict.fromkeys(self.errors), key=error_order)
         return Inventory(
             connection=ident,
             regions=tuple(regions),
@@ -1126,37 +879,7 @@ class Reader:
         :meth:`candidate_keys` to report)."""
         if not bucket.region:
             return None
-        return _settled(self._candidates_f(bucket.region))
-
-
-def _usable(key: KeyInfo) -> bool:
-    """The cheap filters: only such keys can encrypt CloudTrail logs, so only they need a policy."""
-    return (
-        (key.manager or "CUSTOMER") == "CUSTOMER"
-        and key.state == "Enabled"
-        and (key.key_spec or "SYMMETRIC_DEFAULT") == "SYMMETRIC_DEFAULT"
-        and (key.key_usage or "ENCRYPT_DECRYPT") == "ENCRYPT_DECRYPT"
-    )
-
-
-def _ranked_keys(found: list[KeyInfo | None]) -> tuple[KeyInfo, ...]:
-    keys = [k for k in found if k is not None]
-    return tuple(sorted(keys, key=lambda k: (k.label.lower(), k.arn)))
-
-
-def _bucket_info(name: str, region: str, parts: list[Any]) -> BucketInfo:
-    encryption, kms_key, bucket_key, enc_error = parts[0]
-    policy, policy_error = parts[1]
-    errors = [e for e in (enc_error, policy_error) if e]
-    return BucketInfo(
-        name=name,
-        region=region,
-        default_encryption=encryption,
-        default_kms_key=kms_key,
-        bucket_key=bucket_key,
-        policy=policy,
-        error="; ".join(errors) or None,
-    )
+        return settled(self._candidates_f(bucket.region))
 
 
 def scan(
@@ -1164,51 +887,30 @@ def scan(
     regions: Sequence[str] | None = None,
     *,
     workers: int | None = None,
-    progress: bool | str = False,
+    progress: Progress | None = None,
 ) -> Inventory:
     """Inventory every trail of the account and the keys they use.
 
     Parameters
     ----------
-    conn
+    conn : Connection
         The connection.
-    regions
+    regions : sequence of str, optional
         Limit the scan to these regions (default: every enabled region).
-    workers
+    workers : int, optional
         Concurrent calls (default: the connection's).
-    progress
-        ``True``/``"cli"`` draws a tqdm bar on stderr, ``"notebook"`` a notebook bar.
+    progress : Progress, optional
+        Called with (done, total) after every API call; a tqdm bar is drawn by
+        :func:`trailkit.ui.progress.scan`.
 
     Returns
     -------
     Inventory
         Trails (each once), keys, and the errors of the regions or calls that failed.
+
+    Raises
+    ------
+    TrailkitError
+        The regions cannot be listed (only when ``regions`` is not given).
     """
-    bar = _progress_bar(progress)
-    try:
-        return Reader(conn, workers=workers).scan(regions, progress=bar)
-    finally:
-        if bar is not None:
-            bar.close()
-
-
-def _progress_bar(progress: bool | str) -> Any:
-    if not progress:
-        return None
-    if progress == "notebook":
-        from tqdm.notebook import tqdm as nb_tqdm
-
-        return nb_tqdm(desc="reading AWS", unit="call")
-    from tqdm import tqdm
-
-    return tqdm(desc="reading AWS", unit="call", file=sys.stderr, leave=False)
-
-
-def policy_json(policy: str | None) -> Any:
-    """The parsed policy document, or None when absent or not JSON."""
-    if not policy:
-        return None
-    try:
-        return json.loads(policy)
-    except ValueError:
-        return None
+    return Reader(conn, workers=workers).scan(regions, progress=progress)

@@ -281,7 +281,7 @@ def write_records(
 
 def cmd_inventory(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     """``trailkit inventory``."""
-    from trailkit.aws.reader import scan
+    from trailkit.ui.progress import scan
     from trailkit.ui.tables import KEY_COLUMNS, TRAIL_COLUMNS, inventory_records, keys_frame
 
     conn = _connect(args)

@@ -1,0 +1,153 @@
+"""CloudTrail reads (``DescribeTrails``, ``GetTrailStatus``, ``GetTrail``) and the list of regions.
+
+Each method makes one call and turns the response into :mod:`trailkit.records`; caching and
+scheduling are :class:`trailkit.aws.reader.Reader`'s.
+"""
+
+from __future__ import annotations
+
+from trailkit.aws.service import ServiceReader
+from trailkit.aws.session import Connection
+from trailkit.errors import AccessDenied, AwsError, NotFound, TrailkitError
+from trailkit.permissions import requires
+from trailkit.records import Trail, TrailStatus
+
+__all__ = ["CloudTrail", "Regions", "list_regions"]
+
+
+class CloudTrail(ServiceReader):
+    """The CloudTrail calls of a reader (see :class:`~trailkit.aws.service.ServiceReader`)."""
+
+    service = "cloudtrail"
+
+    @requires("cloudtrail:DescribeTrails")
+    def describe_trails(self, region: str) -> list[Trail]:
+        """Every trail visible in ``region``, shadow copies included (``DescribeTrails``).
+
+        Parameters
+        ----------
+        region : str
+            The region asked.
+
+        Returns
+        -------
+        list of Trail
+            With ``seen_in=(region,)``.
+
+        Raises
+        ------
+        TrailkitError
+            The call failed.
+        """
+        data = self.call("DescribeTrails", region, includeShadowTrails=True)
+        return [Trail.from_api(t, seen_in=region) for t in data.get("trailList") or []]
+
+    @requires("cloudtrail:GetTrailStatus")
+    def trail_status(self, trail: Trail) -> TrailStatus:
+        """Logging state and the latest delivery errors, read in the trail's home region.
+
+        Parameters
+        ----------
+        trail : Trail
+            The trail.
+
+        Returns
+        -------
+        TrailStatus
+            With ``error`` set (and the failure noted) when ``GetTrailStatus`` failed.
+        """
+        try:
+            data = self.call("GetTrailStatus", trail.home_region, Name=trail.arn)
+        except TrailkitError as err:
+            return TrailStatus(error=self.noted(err, region=trail.home_region, resource=trail.arn))
+        return TrailStatus.from_api(data)
+
+    @requires("cloudtrail:GetTrail")
+    def get_trail(self, name: str, region: str) -> list[Trail]:
+        """The trail ``name`` (a name or ARN) as ``GetTrail`` in ``region`` sees it.
+
+        Parameters
+        ----------
+        name : str
+            A trail name or ARN.
+        region : str
+            Where to ask.
+
+        Returns
+        -------
+        list of Trail
+            One trail, or none when CloudTrail answers that there is no such trail (or that the
+            name is not valid, ``InvalidTrailNameException``).
+
+        Raises
+        ------
+        TrailkitError
+            Any other failure.
+        """
+        try:
+            data = self.call("GetTrail", region, Name=name)
+        except NotFound:
+            return []
+        except AwsError as err:
+            if err.code in ("TrailNotFoundException", "InvalidTrailNameException"):
+                return []
+            raise
+        trail = data.get("Trail")
+        return [Trail.from_api(trail, seen_in=region)] if trail else []
+
+
+class Regions(ServiceReader):
+    """The regions of the account (``ec2:DescribeRegions``)."""
+
+    service = "ec2"
+
+    @requires("ec2:DescribeRegions")
+    def enabled(self) -> list[str]:
+        """The regions enabled for the account, sorted.
+
+        A region is enabled when its ``OptInStatus`` is ``opt-in-not-required`` or ``opted-in``
+        (EC2 API reference, ``DescribeRegions``).
+
+        Returns
+        -------
+        list of str
+
+        Raises
+        ------
+        AccessDenied
+            Without ``ec2:DescribeRegions``; the remedy suggests ``--regions``.
+        TrailkitError
+            Any other failure.
+        """
+        try:
+            data = self.call("DescribeRegions", self.conn.region)
+        except AccessDenied as err:
+            err.fix = "grant ec2:DescribeRegions or name the regions with --regions"
+            raise
+        return sorted(
+            str(r["RegionName"])
+            for r in data.get("Regions") or []
+            if r.get("OptInStatus", "opt-in-not-required") in ("opt-in-not-required", "opted-in")
+        )
+
+
+@requires("ec2:DescribeRegions")
+def list_regions(conn: Connection) -> list[str]:
+    """The regions enabled for the account (``ec2:DescribeRegions``).
+
+    Parameters
+    ----------
+    conn : Connection
+        The connection.
+
+    Returns
+    -------
+    list of str
+        Sorted region names.
+
+    Raises
+    ------
+    TrailkitError
+        When the regions cannot be listed; the message suggests ``--regions``.
+    """
+    return Regions(conn).enabled()
