@@ -26,6 +26,8 @@ __all__ = [
     "arn_account",
     "arn_partition",
     "arn_region",
+    "arn_resource",
+    "arn_service",
     "check_account",
     "check_characters",
     "check_place",
@@ -321,6 +323,11 @@ def arn_partition(arn: str) -> str:
     return _field(arn, 1)
 
 
+def arn_service(arn: str) -> str:
+    """The service field of an ARN (``""`` when ``arn`` is not an ARN)."""
+    return _field(arn, 2)
+
+
 def arn_region(arn: str) -> str:
     """The region field of an ARN AWS returned (``""`` when absent or not an ARN)."""
     return _field(arn, 3)
@@ -329,6 +336,11 @@ def arn_region(arn: str) -> str:
 def arn_account(arn: str) -> str:
     """The account field of an ARN AWS returned (``""`` when absent or not an ARN)."""
     return _field(arn, 4)
+
+
+def arn_resource(arn: str) -> str:
+    """Everything after an ARN's fifth ``:`` (``""`` when ``arn`` is not an ARN)."""
+    return _field(arn, 5)
 
 
 def resource_id(arn: str) -> str:
