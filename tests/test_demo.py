@@ -684,3 +684,46 @@ def test_demo_connections_sign_with_placeholders_and_pick_the_account(
         demo_connection(server.endpoint, account="nope")
     with pytest.raises(InputError):
         as_account(Connection(region="us-east-1", endpoint_url=None), SECOND_ACCOUNT)
+
+
+def _no_credentials_env(tmp_path: Path) -> dict[str, str]:
+    """The environment of a fresh shell: no AWS credentials anywhere (empty HOME)."""
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("AWS_") or k in ("AWS_DEFAULT_REGION",)
+    }
+    env["HOME"] = str(tmp_path)
+    return env
+
+
+def test_connect_signs_a_local_endpoint_without_configured_credentials(
+    moto_endpoint: str, tmp_path: Path
+) -> None:
+    """What a notebook does after `export AWS_ENDPOINT_URL=...` (README): no credentials needed."""
+    env = {**_no_credentials_env(tmp_path), "AWS_ENDPOINT_URL": moto_endpoint}
+    code = "import trailkit as tk; print(tk.connect().info().backend)"
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "demo"
+    assert PLACEHOLDER_CREDENTIAL not in out.stdout + out.stderr
+
+
+def test_connect_never_invents_credentials_for_real_aws(tmp_path: Path) -> None:
+    """A non-loopback endpoint with nothing configured fails with the one-line error."""
+    env = {**_no_credentials_env(tmp_path), "AWS_ENDPOINT_URL": "https://sts.example.invalid"}
+    code = (
+        "import trailkit as tk\n"
+        "from trailkit.errors import ConnectionFailed\n"
+        "try:\n"
+        "    tk.connect()\n"
+        "except ConnectionFailed as e:\n"
+        "    print('refused:', e)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.startswith("refused: No AWS credentials were found")

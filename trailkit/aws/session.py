@@ -11,10 +11,12 @@ backend and says so wherever it is shown.
 
 from __future__ import annotations
 
+import configparser
 import os
 import threading
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
@@ -27,7 +29,14 @@ from trailkit.errors import ConnectionFailed, InputError, translate
 from trailkit.permissions import requires
 from trailkit.records import ConnectionInfo
 
-__all__ = ["Connection", "ConnectionInfo", "connect", "is_local_endpoint"]
+__all__ = [
+    "LOCAL_PLACEHOLDER_CREDENTIAL",
+    "Connection",
+    "ConnectionInfo",
+    "connect",
+    "credentials_configured",
+    "is_local_endpoint",
+]
 
 _LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1", "0.0.0.0"}  # noqa: S104
 RETRY_MODES = ("standard", "adaptive", "legacy")
@@ -56,6 +65,63 @@ def _generic_html_errors(response_dict: dict[str, Any], **_: Any) -> None:
         and body.lstrip()[:15].lower().startswith((b"<!doctype html", b"<html"))
     ):
         response_dict["body"] = b""
+
+
+#: What requests to a loopback endpoint (the demo's moto server, LocalStack) are signed with
+#: when no credentials are configured: such servers take any signature, botocore needs one.
+#: Not a secret, and never used for any other endpoint.
+LOCAL_PLACEHOLDER_CREDENTIAL = "trailkit-demo"
+
+_CREDENTIAL_ENV = (
+    "AWS_ACCESS_KEY_ID",
+    "AWS_PROFILE",
+    "AWS_DEFAULT_PROFILE",
+    "AWS_WEB_IDENTITY_TOKEN_FILE",
+    "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+    "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+)
+_CONFIG_CREDENTIAL_KEYS = (
+    "aws_access_key_id",
+    "credential_process",
+    "role_arn",
+    "web_identity_token_file",
+    "sso_session",
+    "sso_start_url",
+)
+
+
+def _has_default_credentials(path: Path, section: str) -> bool:
+    parser = configparser.RawConfigParser()
+    try:
+        parser.read(path, encoding="utf-8")
+    except (OSError, configparser.Error):
+        return False
+    if not parser.has_section(section):
+        return False
+    return any(parser.has_option(section, key) for key in _CONFIG_CREDENTIAL_KEYS)
+
+
+def credentials_configured(env: Mapping[str, str]) -> bool:
+    """Whether ``env`` (or the shared AWS files) configure credentials; IMDS is not probed.
+
+    Parameters
+    ----------
+    env : mapping of str to str
+        The environment (``os.environ``): access keys, a profile, web identity or container
+        credentials, or a ``[default]`` section with credentials in the shared files.
+
+    Returns
+    -------
+    bool
+    """
+    if any(env.get(name) for name in _CREDENTIAL_ENV):
+        return True
+    home = Path(env.get("HOME") or Path.home())
+    credentials = Path(env.get("AWS_SHARED_CREDENTIALS_FILE") or home / ".aws" / "credentials")
+    config = Path(env.get("AWS_CONFIG_FILE") or home / ".aws" / "config")
+    return _has_default_credentials(credentials, "default") or _has_default_credentials(
+        config, "default"
+    )
 
 
 class Connection:
@@ -245,7 +311,10 @@ def connect(
     Parameters
     ----------
     profile, region, endpoint_url, retry_mode, workers, credentials
-        See :class:`Connection`.
+        See :class:`Connection`. For a loopback endpoint (``endpoint_url`` or
+        ``$AWS_ENDPOINT_URL``) with no profile, no credentials given and none configured,
+        requests are signed with :data:`LOCAL_PLACEHOLDER_CREDENTIAL`, so the demo needs only
+        ``AWS_ENDPOINT_URL``.
     check
         Call STS at once so that bad credentials fail here, with one clear message.
 
@@ -254,6 +323,10 @@ def connect(
     TrailkitError
         Bad options, missing or expired credentials, or an unreachable endpoint.
     """
+    if credentials is None and not profile:
+        endpoint = endpoint_url or os.environ.get("AWS_ENDPOINT_URL")
+        if is_local_endpoint(endpoint) and not credentials_configured(os.environ):
+            credentials = (LOCAL_PLACEHOLDER_CREDENTIAL, LOCAL_PLACEHOLDER_CREDENTIAL)
     conn = Connection(
         profile=profile,
         region=region,

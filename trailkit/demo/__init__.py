@@ -29,7 +29,6 @@ from trailkit.demo.estate import (
 )
 from trailkit.demo.lab import (
     lab_environment,
-    placeholder_credentials,
     run_demo,
     run_lab,
     start_demo,
@@ -60,7 +59,6 @@ __all__ = [
     "load_estate_spec",
     "no_readers_key_policy",
     "patch_moto",
-    "placeholder_credentials",
     "reset",
     "root_key_policy",
     "run_demo",

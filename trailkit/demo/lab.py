@@ -8,7 +8,6 @@
 
 from __future__ import annotations
 
-import configparser
 import contextlib
 import os
 import secrets
@@ -23,7 +22,7 @@ from pathlib import Path
 from types import FrameType
 from typing import TextIO
 
-from trailkit.aws.session import Connection, is_local_endpoint
+from trailkit.aws.session import Connection, credentials_configured
 from trailkit.demo.estate import DemoEstate, seed_demo
 from trailkit.demo.server import (
     HOST,
@@ -124,71 +123,6 @@ def run_demo(port: int = 0, *, out: TextIO = sys.stdout) -> int:
     return 0
 
 
-_CREDENTIAL_ENV = (
-    "AWS_ACCESS_KEY_ID",
-    "AWS_PROFILE",
-    "AWS_DEFAULT_PROFILE",
-    "AWS_WEB_IDENTITY_TOKEN_FILE",
-    "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
-    "AWS_CONTAINER_CREDENTIALS_FULL_URI",
-)
-_CONFIG_CREDENTIAL_KEYS = (
-    "aws_access_key_id",
-    "credential_process",
-    "role_arn",
-    "web_identity_token_file",
-    "sso_session",
-    "sso_start_url",
-)
-
-
-def _has_default_credentials(path: Path, section: str) -> bool:
-    parser = configparser.RawConfigParser()
-    try:
-        parser.read(path, encoding="utf-8")
-    except (OSError, configparser.Error):
-        return False
-    if not parser.has_section(section):
-        return False
-    return any(parser.has_option(section, key) for key in _CONFIG_CREDENTIAL_KEYS)
-
-
-def _credentials_configured(env: Mapping[str, str]) -> bool:
-    """Whether ``env`` (or the shared AWS files) configure credentials; IMDS is not probed."""
-    if any(env.get(name) for name in _CREDENTIAL_ENV):
-        return True
-    home = Path(env.get("HOME") or Path.home())
-    credentials = Path(env.get("AWS_SHARED_CREDENTIALS_FILE") or home / ".aws" / "credentials")
-    config = Path(env.get("AWS_CONFIG_FILE") or home / ".aws" / "config")
-    return _has_default_credentials(credentials, "default") or _has_default_credentials(
-        config, "default"
-    )
-
-
-def placeholder_credentials(endpoint: str | None, env: Mapping[str, str]) -> tuple[str, str] | None:
-    """Credentials to sign requests to a local demo endpoint with, when nothing is configured.
-
-    moto accepts any signature, but botocore needs *some* credentials to sign. They are not
-    secret and are never used for a non-loopback endpoint.
-
-    Parameters
-    ----------
-    endpoint
-        The endpoint URL the command line will use (``--endpoint-url`` or ``$AWS_ENDPOINT_URL``).
-    env
-        The environment (``os.environ``): configured credentials always win.
-
-    Returns
-    -------
-    tuple of (str, str) or None
-        ``(PLACEHOLDER_CREDENTIAL, PLACEHOLDER_CREDENTIAL)`` for a loopback endpoint without
-        configured credentials; None otherwise.
-    """
-    if not is_local_endpoint(endpoint) or _credentials_configured(env):
-        return None
-    return (PLACEHOLDER_CREDENTIAL, PLACEHOLDER_CREDENTIAL)
-
-
 def _source_root() -> Path | None:
     """The repository root when trailkit runs from a source checkout (else ``None``)."""
     root = Path(__file__).resolve().parents[2]
@@ -253,7 +187,7 @@ def lab_environment(
                 hosts = [h for h in env.get(name, "").split(",") if h.strip()]
                 hosts += [h for h in (HOST, "localhost") if h not in hosts]
                 env[name] = ",".join(hosts)
-        if not _credentials_configured(env):
+        if not credentials_configured(env):
             env["AWS_ACCESS_KEY_ID"] = PLACEHOLDER_CREDENTIAL
             env["AWS_SECRET_ACCESS_KEY"] = PLACEHOLDER_CREDENTIAL
     root = _source_root()

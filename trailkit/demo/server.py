@@ -14,7 +14,7 @@ import urllib.request
 from types import TracebackType
 from typing import Any
 
-from trailkit.aws.session import Connection
+from trailkit.aws.session import LOCAL_PLACEHOLDER_CREDENTIAL, Connection
 from trailkit.demo.patches import patch_moto
 from trailkit.errors import InputError
 
@@ -31,7 +31,7 @@ __all__ = [
 ]
 
 #: Access key id and secret of the demo: not secret, only something to sign requests with.
-PLACEHOLDER_CREDENTIAL = "trailkit-demo"
+PLACEHOLDER_CREDENTIAL = LOCAL_PLACEHOLDER_CREDENTIAL
 #: The address every local server of the demo listens on.
 HOST = "127.0.0.1"
 

@@ -215,26 +215,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 #: Other modules add their sub-commands here (kept as a list so the parser stays one place).
 def _connect(args: argparse.Namespace) -> Any:
-    import os
+    from trailkit.aws.session import connect
 
-    from trailkit.aws.session import connect, is_local_endpoint
-
-    profile = getattr(args, "profile", None)
-    endpoint = getattr(args, "endpoint_url", None) or os.environ.get("AWS_ENDPOINT_URL")
-    credentials = None
-    if is_local_endpoint(endpoint) and not profile:
-        # The demo's moto server takes any signature; sign with its placeholder when nothing
-        # is configured, so `export AWS_ENDPOINT_URL=...` is all the demo needs.
-        from trailkit.demo import placeholder_credentials
-
-        credentials = placeholder_credentials(endpoint, os.environ)
     return connect(
-        profile=profile,
+        profile=getattr(args, "profile", None),
         region=getattr(args, "region", None),
         endpoint_url=getattr(args, "endpoint_url", None),
         retry_mode=getattr(args, "retry_mode", "standard"),
         workers=getattr(args, "workers", 32),
-        credentials=credentials,
     )
 
 
