@@ -29,10 +29,12 @@ from typing import Any
 
 import botocore.exceptions
 
+from trailkit.arn import arn_region, resource_id
 from trailkit.aws.session import Connection
 from trailkit.demo.patches import patch_moto
 from trailkit.demo.server import as_account
 from trailkit.errors import InputError
+from trailkit.rules.requests import CLOUDTRAIL_SERVICE
 
 __all__ = [
     "BUCKET_POLICIES",
@@ -53,7 +55,6 @@ __all__ = [
     "seed_demo",
 ]
 
-_CLOUDTRAIL = "cloudtrail.amazonaws.com"
 _RESOURCES = "trailkit.demo.resources"
 _DEMO_TAG = "trailkit:demo"
 _log = logging.getLogger(__name__)
@@ -343,7 +344,7 @@ def cloudtrail_key_policy(
         {
             "Sid": "Allow CloudTrail to encrypt logs",
             "Effect": "Allow",
-            "Principal": {"Service": _CLOUDTRAIL},
+            "Principal": {"Service": CLOUDTRAIL_SERVICE},
             "Action": "kms:GenerateDataKey*",
             "Resource": "*",
             "Condition": {"StringLike": {**context, "aws:SourceArn": pattern}},
@@ -354,7 +355,7 @@ def cloudtrail_key_policy(
             {
                 "Sid": "Allow CloudTrail to describe key",
                 "Effect": "Allow",
-                "Principal": {"Service": _CLOUDTRAIL},
+                "Principal": {"Service": CLOUDTRAIL_SERVICE},
                 "Action": "kms:DescribeKey",
                 "Resource": "*",
             }
@@ -408,7 +409,7 @@ def _deny_encrypt_statement() -> dict[str, Any]:
     return {
         "Sid": "DenyCloudTrailEncrypt",
         "Effect": "Deny",
-        "Principal": {"Service": _CLOUDTRAIL},
+        "Principal": {"Service": CLOUDTRAIL_SERVICE},
         "Action": "kms:GenerateDataKey*",
         "Resource": "*",
     }
@@ -418,7 +419,7 @@ def _bucket_key_decrypt_statement(account: str) -> dict[str, Any]:
     return {
         "Sid": "Allow CloudTrail to decrypt for the S3 Bucket Key",
         "Effect": "Allow",
-        "Principal": {"Service": _CLOUDTRAIL},
+        "Principal": {"Service": CLOUDTRAIL_SERVICE},
         "Action": "kms:Decrypt",
         "Resource": "*",
         "Condition": {
@@ -448,7 +449,7 @@ def cloudtrail_bucket_policy(
         {
             "Sid": "AWSCloudTrailAclCheck",
             "Effect": "Allow",
-            "Principal": {"Service": _CLOUDTRAIL},
+            "Principal": {"Service": CLOUDTRAIL_SERVICE},
             "Action": "s3:GetBucketAcl",
             "Resource": f"arn:aws:s3:::{bucket}",
             "Condition": {"StringEquals": {"aws:SourceArn": trail_arn}},
@@ -456,7 +457,7 @@ def cloudtrail_bucket_policy(
         {
             "Sid": "AWSCloudTrailWrite",
             "Effect": "Allow",
-            "Principal": {"Service": _CLOUDTRAIL},
+            "Principal": {"Service": CLOUDTRAIL_SERVICE},
             "Action": "s3:PutObject",
             "Resource": f"arn:aws:s3:::{bucket}/AWSLogs/{account}/*",
             "Condition": {
@@ -562,11 +563,11 @@ class DemoEstate:
 
     def key_id(self, alias: str) -> str:
         """The bare key id of the key behind ``alias`` (as :attr:`keys` records it)."""
-        return self.keys[alias].rsplit("/", 1)[1]
+        return resource_id(self.keys[alias])
 
     def trail_region(self, name: str) -> str:
         """The home region of trail ``name``."""
-        return self.trails[name].split(":")[3]
+        return arn_region(self.trails[name])
 
     def summary(self) -> str:
         """One line: how much there is."""

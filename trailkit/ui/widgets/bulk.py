@@ -7,6 +7,7 @@ from typing import Any
 
 import ipywidgets as widgets
 
+from trailkit.arn import resource_id
 from trailkit.errors import InputError, TrailkitError
 from trailkit.records import ApplyResult, KeyInfo, Trail
 from trailkit.rules.plan import Plan
@@ -333,7 +334,7 @@ class BulkUpdate:
                 continue
             values = {v for _, v in w.options}
             chosen = next(
-                (k for k in values if k and key in (k, k.rsplit("/", 1)[-1])),
+                (k for k in values if k and key in (k, resource_id(k))),
                 None,
             )
             if chosen is None:

@@ -7,7 +7,7 @@ from typing import Any
 
 import ipywidgets as widgets
 
-from trailkit.arn import resource_id
+from trailkit.arn import arn_resource, resource_id
 from trailkit.errors import JournalError, RefusedError, TrailkitError
 from trailkit.records import ApplyResult, Change, Kind, PolicyResult
 from trailkit.records.journal import changes_frame, undoable
@@ -45,7 +45,7 @@ def _short(value: Any) -> str:
         return "SSE-S3 / none"
     text = str(value)
     if text.startswith("arn:") and "/" in text:
-        return text.rsplit(":", 1)[-1]
+        return arn_resource(text).rsplit(":", 1)[-1] or text
     return text
 
 
