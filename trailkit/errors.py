@@ -58,6 +58,14 @@ class TrailkitError(Exception):
     def __str__(self) -> str:
         return f"{self.message} Fix: {self.fix}" if self.fix else self.message
 
+    def _render_traceback_(self) -> list[str]:
+        """What IPython shows when this error ends a cell: the message and fix, no stack.
+
+        An expected failure in a notebook (e.g. ``-p apply maybe`` in papermill) still stops
+        the run, with one line instead of a traceback.
+        """
+        return [f"{type(self).__name__}: {self}"]
+
     def _repr_html_(self) -> str:
         fix = f"<div><b>What to do:</b> {html.escape(self.fix)}</div>" if self.fix else ""
         return (

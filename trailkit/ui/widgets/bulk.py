@@ -10,6 +10,7 @@ import ipywidgets as widgets
 from trailkit.arn import resource_id
 from trailkit.errors import InputError, TrailkitError
 from trailkit.records import ApplyResult, KeyInfo, Trail
+from trailkit.rules.flags import parse_flag, parse_mapping, parse_names
 from trailkit.rules.plan import Plan
 from trailkit.ui.widgets._common import (
     Confirm,
@@ -114,6 +115,19 @@ class BulkUpdate:
         apply: Callable[[list[Plan]], list[ApplyResult]],
         demo: bool = True,
     ) -> None:
+        if (
+            isinstance(trails, str)
+            or not isinstance(trails, Sequence)
+            or not all(isinstance(t, Trail) for t in trails)
+        ):
+            raise InputError(
+                f"trails must be a list of Trail records, not {type(trails).__name__}.",
+                "pass inventory.trails",
+            )
+        for label, action in (("keys", keys), ("plan", plan), ("apply", apply)):
+            if not callable(action):
+                raise InputError(f"{label} must be callable, not {type(action).__name__}.", "")
+        demo = parse_flag(demo, "demo")
         self._trails = list(trails)
         self._keys = keys
         self._plan = plan
@@ -312,23 +326,45 @@ class BulkUpdate:
 
     # -- headless --------------------------------------------------------------------------
     def choose(
-        self, trails: Sequence[str] | None, keys_by_region: Mapping[str, str] | None
+        self, trails: Sequence[str] | str | None, keys_by_region: Mapping[str, str] | None
     ) -> Step | None:
-        """Select trails (names or ARNs) and a key per bucket region, then press Plan."""
-        if not trails:
+        """Select trails (names or ARNs) and a key per bucket region, then press Plan.
+
+        One name alone is taken as a one-item list. When a named trail is not among the trails
+        offered (not in the inventory: another region, a typo, an empty account), nothing is
+        selected or planned: the step says which names are unknown and Apply has nothing to
+        send, so a typo never turns into a partial change.
+
+        Raises
+        ------
+        InputError
+            ``trails`` is not a list of names, or ``keys_by_region`` not a mapping of texts.
+        """
+        names = parse_names(trails, "trails")
+        chosen_keys = parse_mapping(keys_by_region, "keys_by_region") or {}
+        if not names:
             return None
         arns = []
-        for name in trails:
+        unknown = []
+        for name in names:
             match = [t for t in self._trails if name in (t.arn, t.name)]
             if len(match) != 1:
-                raise InputError(
-                    f"{name!r} is not one of the trails offered "
-                    f"({', '.join(t.name for t in self._trails)}).",
-                    "give a trail name or ARN from the inventory",
-                )
-            arns.append(match[0].arn)
+                unknown.append(name)
+            else:
+                arns.append(match[0].arn)
+        if unknown:
+            self._w_trails.value = ()
+            self._clear_plans()
+            offered = ", ".join(t.name for t in self._trails) or "none: the inventory is empty"
+            err = InputError(
+                f"Not among the trails offered: {', '.join(unknown)} (offered: {offered}).",
+                "give trail names or ARNs from the inventory (and the regions they are in)",
+            )
+            self._w_table.value = error_html(err)
+            nothing = note_html("warn", "Nothing was planned.")
+            return Step("Plans", False, error_html(err) + nothing, [])
         self._w_trails.value = tuple(arns)
-        for region, key in (keys_by_region or {}).items():
+        for region, key in chosen_keys.items():
             w = self._key_widgets.get(region)
             if w is None:
                 continue
@@ -349,9 +385,17 @@ class BulkUpdate:
         ok = bool(self._rows) and all(isinstance(p, Plan) and not p.blocked for _, p in self._rows)
         return Step("Plans", ok, str(self._w_table.value), self.value)
 
-    def apply(self, confirm: bool = False) -> Step | None:
-        """When ``confirm``: tick (and type), press Apply; returns the per-trail results."""
-        if not confirm:
+    def apply(self, confirm: object = False) -> Step | None:
+        """When ``confirm``: tick (and type), press Apply; returns the per-trail results.
+
+        ``confirm`` is read strictly (:func:`~trailkit.rules.flags.parse_flag`).
+
+        Raises
+        ------
+        InputError
+            ``confirm`` is not an unambiguous yes or no (parameter ``apply``); nothing is sent.
+        """
+        if not parse_flag(confirm, "apply"):
             return None
         n = len(self.ready)
         if not n:

@@ -20,6 +20,7 @@ from trailkit.arn import resource_id
 from trailkit.errors import InputError, JournalError, RefusedError, TrailkitError
 from trailkit.records import ApplyResult, PolicyResult, Trail
 from trailkit.rules.checks import Report
+from trailkit.rules.flags import parse_flag, parse_text
 from trailkit.rules.plan import Plan
 from trailkit.rules.repair import Repair
 from trailkit.ui.widgets._common import (
@@ -68,6 +69,19 @@ class GuidedUpdate:
         trails: Sequence[Trail] | None = None,
         policy: bool = True,
     ) -> None:
+        missing = [m for m in _RUNBOOK_METHODS if not callable(getattr(runbook, m, None))]
+        if missing:
+            raise InputError(
+                f"runbook must be a Runbook; {type(runbook).__name__} lacks {', '.join(missing)}.",
+                "pass trailkit.runbook.Runbook(conn, journal)",
+            )
+        if trails is not None and (
+            isinstance(trails, str)
+            or not isinstance(trails, Sequence)
+            or not all(isinstance(t, Trail) for t in trails)
+        ):
+            raise InputError("trails must be a list of Trail records or None.", "")
+        policy = parse_flag(policy, "policy")
         self._runbook = runbook
         apply = partial(runbook.apply, confirmed=True)
         rollback = partial(runbook.rollback, confirmed=True)
@@ -273,6 +287,8 @@ class GuidedUpdate:
         InputError
             The trail is not offered and cannot be found.
         """
+        trail = parse_text(trail, "trail")
+        key = parse_text(key, "key")
         self.load()
         if trail is None and key is None:
             return None
@@ -298,11 +314,16 @@ class GuidedUpdate:
         ok = self._report is not None and not self._report.errors
         return Step(f"Pre-flight and plan for {self._trail.name}", ok, "".join(parts), self.value)
 
-    def repair_policy(self, confirm: bool = False) -> Step | None:
+    def repair_policy(self, confirm: object = False) -> Step | None:
         """When ``confirm`` and the key policy needs the add-only repair: send it, re-check.
+
+        ``confirm`` is read strictly (:func:`~trailkit.rules.flags.parse_flag`): ``"false"``,
+        ``"no"`` and ``0`` are no; anything not an unambiguous yes or no is an
+        :class:`InputError` (parameter ``repair_policy``) and nothing is sent.
 
         Returns None when not confirmed or when no repair is needed.
         """
+        confirm = parse_flag(confirm, "repair_policy")
         repair = self.policy.value
         if not confirm or repair is None or not repair.needed:
             return None
@@ -321,19 +342,22 @@ class GuidedUpdate:
             result,
         )
 
-    def apply(self, confirm: bool = False) -> Step | None:
+    def apply(self, confirm: object = False) -> Step | None:
         """When ``confirm``: tick, (type,) press Apply. Returns None when not confirmed.
+
+        ``confirm`` is read strictly (:func:`~trailkit.rules.flags.parse_flag`).
 
         Raises
         ------
         InputError
-            No plan: no trail or key was chosen.
+            ``confirm`` is not an unambiguous yes or no (parameter ``apply``; nothing is sent),
+            or there is no plan: no trail or key was chosen.
         RefusedError
             The plan is blocked (nothing is sent).
         TrailkitError
             AWS refused the change (it is journaled as failed).
         """
-        if not confirm:
+        if not parse_flag(confirm, "apply"):
             return None
         plan = self.change.plan
         if plan is None:
@@ -385,16 +409,20 @@ class GuidedUpdate:
         ok = delivery is None or delivery.ok
         return Step(f"Verify {fresh.name}", ok, rows_html(rows), (fresh, delivery))
 
-    def rollback(self, confirm: bool = False) -> Step | None:
+    def rollback(self, confirm: object = False) -> Step | None:
         """When ``confirm``: roll back the change applied here, or else the last recorded,
         not yet rolled back change of the chosen trail (of any trail when none is chosen).
 
+        ``confirm`` is read strictly (:func:`~trailkit.rules.flags.parse_flag`).
+
         Raises
         ------
+        InputError
+            ``confirm`` is not an unambiguous yes or no (parameter ``rollback``).
         JournalError
             Nothing to roll back.
         """
-        if not confirm:
+        if not parse_flag(confirm, "rollback"):
             return None
         if not self.change.can_rollback:
             changes = self._runbook.undoable(self._trail.arn if self._trail else None)
@@ -428,6 +456,9 @@ class GuidedUpdate:
     def _ipython_display_(self) -> None:
         show(self.layout, self.html(), "<GuidedUpdate>")
         self.load()
+
+
+_RUNBOOK_METHODS = ("info", "list_trails", "check", "plan", "apply", "rollback", "rank")
 
 
 def _no_policy_action(repair: Repair) -> PolicyResult:

@@ -8,9 +8,10 @@ from typing import Any
 import ipywidgets as widgets
 
 from trailkit.arn import arn_resource, resource_id
-from trailkit.errors import JournalError, RefusedError, TrailkitError
+from trailkit.errors import InputError, JournalError, RefusedError, TrailkitError
 from trailkit.records import ApplyResult, Change, Kind, PolicyResult
 from trailkit.records.journal import changes_frame, undoable
+from trailkit.rules.flags import parse_flag, parse_text
 from trailkit.ui.widgets._common import (
     Confirm,
     Step,
@@ -106,9 +107,17 @@ class JournalView:
         *,
         demo: bool = True,
     ) -> None:
+        missing = [m for m in ("read", "changes", "get") if not callable(getattr(journal, m, None))]
+        if missing:
+            raise InputError(
+                f"journal must be a Journal; {type(journal).__name__} lacks {', '.join(missing)}.",
+                "pass trailkit.ui.notebook.open_journal(path)",
+            )
+        if undo is not None and not callable(undo):
+            raise InputError(f"undo must be callable or None, not {type(undo).__name__}.", "")
         self._journal = journal
         self._undo = undo
-        self._demo = demo
+        self._demo = parse_flag(demo, "demo")
         self._changes: list[Change] = []
         self._result: ApplyResult | PolicyResult | None = None
         self._busy = False
@@ -217,6 +226,7 @@ class JournalView:
         TrailkitError
             The rollback was refused or failed (the message says why).
         """
+        change_id = parse_text(change_id, "rollback_change")
         if change_id is None:
             return None
         offered = {value for _, value in self._w_select.options if value}

@@ -8,8 +8,9 @@ from typing import Any
 
 import ipywidgets as widgets
 
-from trailkit.errors import RefusedError, TrailkitError
+from trailkit.errors import InputError, RefusedError, TrailkitError
 from trailkit.records import Outcome, PolicyResult
+from trailkit.rules.flags import parse_flag
 from trailkit.rules.repair import Repair
 from trailkit.ui.widgets._common import (
     Confirm,
@@ -90,8 +91,14 @@ class PolicyPanel:
         demo: bool = True,
         on_done: Callable[[PolicyResult], None] | None = None,
     ) -> None:
+        if not callable(apply):
+            raise InputError(f"apply must be callable, not {type(apply).__name__}.", "")
+        if repair is not None and not isinstance(repair, Repair):
+            raise InputError(f"repair must be a Repair or None, not {type(repair).__name__}.", "")
+        if on_done is not None and not callable(on_done):
+            raise InputError(f"on_done must be callable or None, not {type(on_done).__name__}.", "")
         self._apply = apply
-        self._demo = demo
+        self._demo = parse_flag(demo, "demo")
         self._on_done = on_done
         self._repair: Repair | None = None
         self._result: PolicyResult | None = None
@@ -226,16 +233,20 @@ class PolicyPanel:
         self._w_apply.click()
         return self._result if self._result is not before else None
 
-    def apply(self, confirm: bool = False) -> Step | None:
+    def apply(self, confirm: object = False) -> Step | None:
         """Headless: when ``confirm`` and a repair is needed, confirm and send it.
 
+        ``confirm`` is read strictly (:func:`~trailkit.rules.flags.parse_flag`).
         Returns None when not confirmed or when nothing needs to change.
 
         Raises
         ------
+        InputError
+            ``confirm`` is not an unambiguous yes or no (parameter ``apply``); nothing is sent.
         TrailkitError
             The update was refused or failed.
         """
+        confirm = parse_flag(confirm, "apply")
         repair = self._repair
         if not confirm or repair is None or not repair.needed:
             return None
