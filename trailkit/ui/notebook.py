@@ -4,6 +4,12 @@ The widgets never call AWS; this module hands them a :class:`~trailkit.runbook.R
 connection, one reader, one journal), the same use cases the command line calls, so a notebook
 stays a list of single calls (no loops, no function definitions) and a papermill run takes the
 same path as a click.
+
+Every function checks its arguments and raises :class:`~trailkit.errors.InputError` naming the
+parameter (never an ``AttributeError`` or ``TypeError`` from deep inside, and never a string
+iterated by character): yes/no parameters are read by :func:`trailkit.rules.flags.parse_flag`
+(``"false"``, ``"no"``, ``0`` are no); where a list of names is expected (``trails``,
+``regions``) one name alone is accepted as a one-item list.
 """
 
 from __future__ import annotations
@@ -11,23 +17,29 @@ from __future__ import annotations
 from collections.abc import Sequence
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
 from trailkit.aws.session import Connection
 from trailkit.change.journal import Journal
-from trailkit.errors import TrailkitError
+from trailkit.errors import InputError, TrailkitError
 from trailkit.records import Inventory
 from trailkit.records.journal import changes_frame
 from trailkit.rules.checks import Report
+from trailkit.rules.flags import parse_flag, parse_names, parse_text
 from trailkit.runbook import Runbook
+from trailkit.ui.tables import encryption_by_region
 from trailkit.ui.widgets import BulkUpdate, GuidedUpdate, JournalView, PolicyPanel, Step
+from trailkit.ui.widgets._common import note_html
 from trailkit.ui.widgets.checklist import checklist_html
 
 __all__ = [
     "bulk_update",
     "changes_table",
+    "check_flags",
     "check_trails",
+    "encryption_chart",
     "guided_update",
     "journal_view",
     "key_policy",
@@ -36,14 +48,67 @@ __all__ = [
 ]
 
 
+def _need(value: object, kind: type, name: str, fix: str) -> None:
+    if not isinstance(value, kind):
+        raise InputError(
+            f"{name} must be a {kind.__name__}, not {type(value).__name__}.",
+            fix,
+        )
+
+
+def _conn(conn: object) -> None:
+    _need(conn, Connection, "conn", "pass conn = tk.connect(...)")
+
+
+def _journal(journal: object) -> None:
+    _need(journal, Journal, "journal", "pass journal = notebook.open_journal(journal_path)")
+
+
+def check_flags(**flags: object) -> None:
+    """Read every yes/no parameter of a notebook before anything is read or sent.
+
+    Examples: ``notebook.check_flags(apply=apply, rollback=rollback)``. Papermill passes
+    ``-p apply false`` as the text ``"false"``: that is no, as are ``"no"``, ``"0"`` and ``0``.
+
+    Raises
+    ------
+    InputError
+        A value that is not an unambiguous yes or no (``"maybe"``, ``2``, ``""``, ``None``),
+        naming the parameter; the run stops there and nothing is sent.
+    """
+    for name, value in flags.items():
+        parse_flag(value, name)
+
+
 def open_journal(path: str | Path | None = None) -> Journal:
-    """The change journal at ``path`` (None: ``$TRAILKIT_JOURNAL`` or the user data dir)."""
+    """The change journal at ``path`` (None: ``$TRAILKIT_JOURNAL`` or the user data dir).
+
+    Raises
+    ------
+    InputError
+        ``path`` is not a text, a path or None, or it is blank.
+    """
+    if path is not None and not isinstance(path, str | Path):
+        raise InputError(
+            f"journal_path must be a path or None, not {type(path).__name__}.",
+            "pass a file path, or None for the default journal",
+        )
+    if isinstance(path, str) and not path.strip():
+        raise InputError("journal_path must not be blank.", "pass a file path, or None")
     return Journal(path)
 
 
 def runbook(conn: Connection, journal: Journal, *, regions: Sequence[str] | None = None) -> Runbook:
-    """The use cases bound to ``conn`` and ``journal`` (what every view below is given)."""
-    return Runbook(conn, journal, regions=regions)
+    """The use cases bound to ``conn`` and ``journal`` (what every view below is given).
+
+    Raises
+    ------
+    InputError
+        ``conn`` or ``journal`` is not one, or ``regions`` is not a list of region names.
+    """
+    _conn(conn)
+    _journal(journal)
+    return Runbook(conn, journal, regions=parse_names(regions, "regions"))
 
 
 def guided_update(
@@ -52,17 +117,30 @@ def guided_update(
     """The guided update view of notebook 02 and the Voila app, on the runbook.
 
     Nothing is read until it is displayed (or a headless step runs), so progress is visible.
+
+    Raises
+    ------
+    InputError
+        ``conn`` or ``journal`` is not one, or ``regions`` is not a list of region names.
     """
-    return GuidedUpdate(Runbook(conn, journal, regions=regions))
+    return GuidedUpdate(runbook(conn, journal, regions=regions))
 
 
 def key_policy(
-    conn: Connection, journal: Journal, key: str | None, trails: Sequence[str] | None
+    conn: Connection, journal: Journal, key: str | None, trails: Sequence[str] | str | None
 ) -> PolicyPanel:
-    """Notebook 03: the add-only repair of ``key``'s policy for ``trails``, ready to apply."""
-    book = Runbook(conn, journal)
+    """Notebook 03: the add-only repair of ``key``'s policy for ``trails``, ready to apply.
+
+    Raises
+    ------
+    InputError
+        An argument of the wrong kind (``trails``: a list of names, or one name).
+    """
+    book = runbook(conn, journal)
+    key = parse_text(key, "key")
+    names = parse_names(trails, "trails")
     panel = PolicyPanel(partial(book.apply_repair, confirmed=True), demo=book.demo)
-    if not key or not trails:
+    if not key or not names:
         panel.show(
             None,
             '<div class="tk-hint">Set <code>key</code> and <code>trails</code> in the '
@@ -70,26 +148,47 @@ def key_policy(
         )
         return panel
     try:
-        panel.show(book.plan_repair(list(trails), key))
+        panel.show(book.plan_repair(names, key))
     except TrailkitError as err:
         panel.show_error(err)
     return panel
 
 
-def check_trails(conn: Connection, trails: Sequence[str] | None, key: str | None) -> Step | None:
-    """Pre-flight of ``key`` for each trail (read fresh), as one step of checklists."""
-    if not trails or key is None:
+def check_trails(
+    conn: Connection, trails: Sequence[str] | str | None, key: str | None
+) -> Step | None:
+    """Pre-flight of ``key`` for each trail (read fresh), as one step of checklists.
+
+    ``trails`` is a list of names or ARNs (one name alone counts as a list of one). Returns
+    None when no trail or no key is given.
+
+    Raises
+    ------
+    InputError
+        An argument of the wrong kind.
+    """
+    _conn(conn)
+    names = parse_names(trails, "trails")
+    key = parse_text(key, "key")
+    if not names or key is None:
         return None
     book = Runbook(conn, Journal())
-    reports: list[Report] = [book.check(name, key) for name in trails]
+    reports: list[Report] = [book.check(name, key) for name in names]
     ok = all(r.ready for r in reports)
     html = "".join(checklist_html(r) for r in reports)
     return Step(f"Pre-flight of {key}", ok, html, reports)
 
 
 def bulk_update(conn: Connection, journal: Journal, inventory: Inventory) -> BulkUpdate:
-    """Notebook 04: several trails of ``inventory``, one key per bucket region, apply all."""
-    book = Runbook(conn, journal)
+    """Notebook 04: several trails of ``inventory``, one key per bucket region, apply all.
+
+    Raises
+    ------
+    InputError
+        An argument of the wrong kind (``inventory``: what ``tk.scan`` returned).
+    """
+    book = runbook(conn, journal)
+    _need(inventory, Inventory, "inventory", "pass inventory = tk.scan(conn, regions)")
     return BulkUpdate(
         inventory.trails,
         keys=book.candidate_keys,
@@ -100,11 +199,54 @@ def bulk_update(conn: Connection, journal: Journal, inventory: Inventory) -> Bul
 
 
 def journal_view(conn: Connection, journal: Journal) -> JournalView:
-    """Notebook 05: the recorded changes, with rollback (policy changes: restore)."""
-    book = Runbook(conn, journal)
+    """Notebook 05: the recorded changes, with rollback (policy changes: restore).
+
+    Raises
+    ------
+    InputError
+        ``conn`` or ``journal`` is not one.
+    """
+    book = runbook(conn, journal)
     return JournalView(journal, partial(book.undo, confirmed=True), demo=book.demo)
 
 
 def changes_table(journal: Journal) -> pd.DataFrame:
-    """The journal as a DataFrame (one row per change)."""
+    """The journal as a DataFrame (one row per change).
+
+    Raises
+    ------
+    InputError
+        ``journal`` is not one.
+    """
+    _journal(journal)
     return pd.DataFrame(changes_frame(journal.changes()))
+
+
+def encryption_chart(inventory: Inventory) -> Step | None:
+    """Notebook 01: trails by home region and encryption, as a stacked bar chart.
+
+    Draws the chart (shown by the notebook's inline backend) and returns None; when the
+    inventory has no trail (an empty account, or every region failed) there is nothing to
+    draw and it returns a note saying so instead, so the cells after it still run.
+
+    Raises
+    ------
+    InputError
+        ``inventory`` is not what ``tk.scan`` returned.
+    """
+    _need(inventory, Inventory, "inventory", "pass inventory = tk.scan(conn, regions)")
+    table = encryption_by_region(inventory)
+    if table.empty:
+        why = "some regions failed: see below" if inventory.partial else "the account has none"
+        return Step(
+            "Trails by encryption",
+            not inventory.partial,
+            note_html("info", f"No trail to chart ({why})."),
+            table,
+        )
+    _draw(table)
+    return None
+
+
+def _draw(table: pd.DataFrame) -> Any:
+    return table.plot.bar(stacked=True, color=["#2e7d32", "#f9a825"], title="Trails by encryption")

@@ -14,7 +14,9 @@ from typing import Any
 
 from trailkit.aws.reader import Progress, Reader
 from trailkit.aws.session import Connection
+from trailkit.errors import InputError
 from trailkit.records import Inventory
+from trailkit.rules.flags import parse_names
 
 __all__ = ["progress_bar", "scan"]
 
@@ -91,9 +93,17 @@ def scan(
 
     Raises
     ------
+    InputError
+        ``conn`` is not a :class:`Connection`, or ``regions`` is not a list of region names
+        (one name alone is taken as a list of one).
     TrailkitError
         The regions cannot be listed (only when ``regions`` is not given).
     """
+    if not isinstance(conn, Connection):
+        raise InputError(
+            f"conn must be a Connection, not {type(conn).__name__}.", "pass tk.connect(...)"
+        )
+    regions = parse_names(regions, "regions")
     reader = Reader(conn, workers=workers)
     if callable(progress):
         return reader.scan(regions, progress=progress)
