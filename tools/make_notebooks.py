@@ -22,6 +22,12 @@ NOTEBOOKS: dict[str, list[Cell]] = {}
 _IMPORTS = "import trailkit as tk\nfrom trailkit.ui import notebook"
 _CONNECT = "conn = tk.connect(profile=profile, endpoint_url=endpoint_url)"
 _JOURNAL = "journal = notebook.open_journal(journal_path)"
+# Yes/no parameters are read strictly before anything is read or sent: papermill passes
+# `-p apply false` as the text "false" (no), and "maybe" stops the run with an InputError.
+_FLAGS = (
+    "# yes/no parameters: True/False, true/false, yes/no, 1/0; anything else stops here\n"
+    "notebook.check_flags({})"
+)
 _WHERE = (
     "journal_path = None  # None: $TRAILKIT_JOURNAL, else the user data directory\n"
     "endpoint_url = None  # None: $AWS_ENDPOINT_URL (set by `trailkit lab` for the demo)\n"
@@ -44,7 +50,7 @@ NOTEBOOKS["01_encryption_inventory.ipynb"] = [
         'csv_path = "trails.csv"',
         ["parameters"],
     ),
-    ("code", "import trailkit as tk"),
+    ("code", _IMPORTS),
     ("markdown", "## Where am I?"),
     ("code", _CONNECT),
     ("code", 'inventory = tk.scan(conn, regions, progress="notebook")'),
@@ -58,11 +64,7 @@ NOTEBOOKS["01_encryption_inventory.ipynb"] = [
     ("markdown", "## Keys in use"),
     ("code", "tk.tables.keys_frame(inventory)"),
     ("markdown", "## Encrypted or not, by home region"),
-    (
-        "code",
-        "tk.tables.encryption_by_region(inventory).plot.bar(stacked=True, "
-        'color=["#2e7d32", "#f9a825"], title="Trails by encryption");',
-    ),
+    ("code", "notebook.encryption_chart(inventory)"),
     ("markdown", "## Regions or calls that failed (empty when the result is complete)"),
     ("code", "tk.tables.errors_frame(inventory)"),
     ("markdown", "## Export (every column)"),
@@ -91,6 +93,7 @@ NOTEBOOKS["02_guided_update.ipynb"] = [
         ["parameters"],
     ),
     ("code", _IMPORTS),
+    ("code", _FLAGS.format("apply=apply, rollback=rollback, repair_policy=repair_policy")),
     ("code", _CONNECT),
     ("code", _JOURNAL),
     ("code", "guided = notebook.guided_update(conn, journal, regions=regions)"),
@@ -126,6 +129,7 @@ NOTEBOOKS["03_key_policy.ipynb"] = [
         ["parameters"],
     ),
     ("code", _IMPORTS),
+    ("code", _FLAGS.format("apply=apply")),
     ("code", _CONNECT),
     ("code", _JOURNAL),
     ("markdown", "## Before: the pre-flight of the key for each trail"),
@@ -158,6 +162,7 @@ NOTEBOOKS["04_bulk_update.ipynb"] = [
         ["parameters"],
     ),
     ("code", _IMPORTS),
+    ("code", _FLAGS.format("apply=apply")),
     ("code", _CONNECT),
     ("code", _JOURNAL),
     ("code", 'inventory = tk.scan(conn, regions, progress="notebook")'),
