@@ -9,8 +9,11 @@
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import json
 import os
 import secrets
+import shutil
 import signal
 import subprocess
 import sys
@@ -21,6 +24,8 @@ from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from types import FrameType
 from typing import TextIO
+
+import platformdirs
 
 from trailkit.aws.session import Connection, credentials_configured
 from trailkit.demo.estate import DemoEstate, seed_demo
@@ -34,7 +39,15 @@ from trailkit.demo.server import (
 )
 from trailkit.errors import InputError
 
-__all__ = ["lab_environment", "run_demo", "run_lab", "start_demo", "supervise"]
+__all__ = [
+    "default_copies_dir",
+    "lab_environment",
+    "run_demo",
+    "run_lab",
+    "start_demo",
+    "supervise",
+    "working_copies",
+]
 
 _STOP_GRACE_SECONDS = 10.0
 _PROXY_ENV = ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy")
@@ -198,9 +211,100 @@ def lab_environment(
     return env
 
 
-def _default_notebook_dir() -> Path:
+def _packaged_notebooks() -> Path | None:
+    """The repository's ``notebooks/`` folder, when trailkit runs from a checkout that has it."""
     packaged = Path(__file__).resolve().parents[2] / "notebooks"
-    return packaged if packaged.is_dir() else Path.cwd()
+    return packaged if packaged.is_dir() else None
+
+
+#: The folder of the working copies in a source checkout (git-ignored).
+COPIES_FOLDER = ".trailkit-lab"
+_MANIFEST = ".trailkit-copies.json"
+
+
+def default_copies_dir() -> Path:
+    """Where ``trailkit lab`` keeps its working copies of the notebooks.
+
+    In a source checkout: ``.trailkit-lab/`` at the repository root (git-ignored); otherwise
+    ``<user data dir>/trailkit/lab``.
+    """
+    root = _source_root()
+    if root is not None:
+        return root / COPIES_FOLDER
+    return platformdirs.user_data_path("trailkit", appauthor=False) / "lab"
+
+
+def _cells_digest(path: Path) -> str:
+    """A digest of a notebook's cells (type and source), so outputs alone are not an edit."""
+    try:
+        nb = json.loads(path.read_text(encoding="utf-8"))
+        cells = [(c.get("cell_type"), "".join(c.get("source", ""))) for c in nb.get("cells", [])]
+        text = json.dumps(cells)
+    except (OSError, ValueError, AttributeError, TypeError):
+        text = path.read_bytes().hex() if path.is_file() else ""
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def working_copies(source: Path, dest: Path, *, out: TextIO | None = None) -> Path:
+    """Copy the notebooks of ``source`` into ``dest``, where JupyterLab opens and saves them.
+
+    So that running the notebooks never modifies the repository: outputs and exports
+    (``trails.csv``) are written next to the copies. On every start:
+
+    - a notebook without a copy is copied;
+    - a copy whose cells are what was copied last time (outputs aside) is refreshed when the
+      repository's version changed (its outputs are cleared);
+    - a copy the user edited is kept as it is, never overwritten, and a message says so
+      (delete it to get the repository's version at the next start).
+
+    Parameters
+    ----------
+    source
+        The repository's ``notebooks/`` folder.
+    dest
+        The working-copy folder (created, with a ``.gitignore`` that ignores everything in it).
+    out
+        Where the messages go (None: nowhere).
+
+    Returns
+    -------
+    Path
+        ``dest``, resolved.
+    """
+    dest = dest.expanduser().resolve()
+    dest.mkdir(parents=True, exist_ok=True)
+    ignore = dest / ".gitignore"
+    if not ignore.exists():
+        ignore.write_text("# trailkit lab working copies: never committed\n*\n")
+    manifest_path = dest / _MANIFEST
+    try:
+        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+        if not isinstance(manifest, dict):
+            manifest = {}
+    except (OSError, ValueError):
+        manifest = {}
+    for original in sorted(source.glob("*.ipynb")):
+        copy = dest / original.name
+        fresh = _cells_digest(original)
+        copied = manifest.get(original.name)
+        if not copy.exists():
+            shutil.copyfile(original, copy)
+            manifest[original.name] = fresh
+        elif copied == fresh:
+            continue  # the repository's version did not change: keep the copy (and outputs)
+        elif copied is not None and _cells_digest(copy) == copied:
+            shutil.copyfile(original, copy)
+            manifest[original.name] = fresh
+            if out is not None:
+                _say(out, f"trailkit lab: {copy.name} refreshed from the repository.")
+        elif out is not None:
+            _say(
+                out,
+                f"trailkit lab: kept your edited {copy} (the repository's version changed; "
+                "delete the copy to get it at the next start).",
+            )
+    manifest_path.write_text(json.dumps(manifest, indent=1, sort_keys=True) + "\n")
+    return dest
 
 
 def _lab_ready(port: int, token: str) -> bool:
@@ -286,6 +390,7 @@ def run_lab(
     demo_port: int = 0,
     port: int = 8888,
     notebook_dir: Path | None = None,
+    copies_dir: Path | None = None,
     open_browser: bool = False,
     out: TextIO = sys.stdout,
 ) -> int:
@@ -309,8 +414,13 @@ def run_lab(
     port
         JupyterLab's port; ``0`` picks a free one.
     notebook_dir
-        JupyterLab's root directory (default: the repository's ``notebooks/``, else the current
-        directory).
+        JupyterLab's root directory, used as it is. Default: working copies of the
+        repository's ``notebooks/`` in ``copies_dir`` (see :func:`working_copies`), so that
+        running them leaves the repository clean; without a ``notebooks/`` folder (an installed
+        package), the current directory.
+    copies_dir
+        Where the working copies go (default: :func:`default_copies_dir`, ``.trailkit-lab/``
+        in a source checkout).
     open_browser
         Let JupyterLab open a browser.
     out
@@ -327,7 +437,14 @@ def run_lab(
     InputError
         The notebook directory does not exist, a port is in use, or the profile is unknown.
     """
-    root = (notebook_dir or _default_notebook_dir()).expanduser().resolve()
+    if notebook_dir is not None:
+        root = notebook_dir.expanduser().resolve()
+    else:
+        packaged = _packaged_notebooks()
+        if packaged is not None:
+            root = working_copies(packaged, copies_dir or default_copies_dir(), out=out)
+        else:
+            root = Path.cwd().resolve()
     if not root.is_dir():
         raise InputError(f"The notebook directory {root} does not exist.", "pass --notebook-dir")
     if port == 0:
