@@ -70,22 +70,22 @@ def test_names_take_one_text_as_a_list_of_one_never_its_characters() -> None:
     assert parse_names(None, "trails") is None
     assert parse_names([], "trails") == []
     for bad in (3, {"a": "b"}, ["a", None], ["a", ""], [["a"]], b"a"):
-        with pytest.raises(InputError, match="^trails must"):
+        with pytest.raises(InputError, match=r"^trails must"):
             parse_names(bad, "trails")
-    with pytest.raises(InputError, match="^regions must"):
+    with pytest.raises(InputError, match=r"^regions must"):
         parse_names(None, "regions", optional=False)
 
 
 def test_texts_and_mappings() -> None:
     assert parse_text("", "key") == "" and parse_text(None, "key") is None
     for bad in (1, ["k"], True):
-        with pytest.raises(InputError, match="^key must be a text"):
+        with pytest.raises(InputError, match=r"^key must be a text"):
             parse_text(bad, "key")
-    with pytest.raises(InputError, match="^key must be a text,"):
+    with pytest.raises(InputError, match=r"^key must be a text,"):
         parse_text(None, "key", optional=False)
     assert parse_mapping({"us-east-1": "k"}, "keys_by_region") == {"us-east-1": "k"}
     for bad in ("k", ["k"], {"us-east-1": 3}, {1: "k"}):
-        with pytest.raises(InputError, match="^keys_by_region must"):
+        with pytest.raises(InputError, match=r"^keys_by_region must"):
             parse_mapping(bad, "keys_by_region")
 
 
@@ -115,12 +115,12 @@ def test_guided_update_refuses_an_unclear_flag_and_sends_nothing(bad: object) ->
     book = FakeRunbook(estate)
     guided = GuidedUpdate(book)
     guided.choose("org-trail", NO_CLOUDTRAIL)
-    with pytest.raises(InputError, match="^repair_policy must be yes or no"):
+    with pytest.raises(InputError, match=r"^repair_policy must be yes or no"):
         guided.repair_policy(bad)
     guided.choose("org-trail", GOOD)
-    with pytest.raises(InputError, match="^apply must be yes or no"):
+    with pytest.raises(InputError, match=r"^apply must be yes or no"):
         guided.apply(bad)
-    with pytest.raises(InputError, match="^rollback must be yes or no"):
+    with pytest.raises(InputError, match=r"^rollback must be yes or no"):
         guided.rollback(bad)
     assert _writes(book) == [] and estate.trail("org-trail").kms_key_id is None
 
@@ -151,7 +151,7 @@ def test_bulk_update_sends_nothing_unless_an_unambiguous_yes() -> None:
     for no in ("false", "no", 0, "0"):
         assert bulk.apply(no) is None
     for bad in ("maybe", 2, None, ""):
-        with pytest.raises(InputError, match="^apply must be yes or no"):
+        with pytest.raises(InputError, match=r"^apply must be yes or no"):
             bulk.apply(bad)
     assert book.called("apply_many") == [] and estate.trail("org-trail").kms_key_id is None
     step = bulk.apply("Yes")
@@ -166,7 +166,7 @@ def test_policy_panel_sends_nothing_unless_an_unambiguous_yes() -> None:
     for no in ("false", "no", 0, "0"):
         assert panel.apply(no) is None
     for bad in ("maybe", 2, None, ""):
-        with pytest.raises(InputError, match="^apply must be yes or no"):
+        with pytest.raises(InputError, match=r"^apply must be yes or no"):
             panel.apply(bad)
     assert sent == []
 
@@ -175,5 +175,5 @@ def test_journal_view_rollback_takes_a_change_id_not_a_flag() -> None:
     view = JournalView(FakeJournal(), lambda change_id: None)  # type: ignore[arg-type,return-value]
     assert view.rollback(None) is None
     for bad in (True, 1, ["chg-1"]):
-        with pytest.raises(InputError, match="^rollback_change must be a text"):
+        with pytest.raises(InputError, match=r"^rollback_change must be a text"):
             view.rollback(bad)  # type: ignore[arg-type]
