@@ -182,7 +182,7 @@ def test_01_inventory_lists_the_organization_trail_once_as_sse_s3(
     assert table.count(">org-trail<") == 1
     row = table[table.index(">org-trail<") :].split("</tr>")[0]
     assert ">SSE-S3<" in row
-    chart = next(c for c in nb.cells if "plot.bar" in c.source)
+    chart = next(c for c in nb.cells if "encryption_chart(" in c.source)
     assert any("image/png" in o.get("data", {}) for o in chart.outputs)
 
 
