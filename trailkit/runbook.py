@@ -39,6 +39,7 @@ from trailkit.records.journal import undoable
 from trailkit.rules.checks import KeyLookup, Report, Verdict, preflight, rank_candidates
 from trailkit.rules.keyids import parse_key_id
 from trailkit.rules.plan import Plan, plan_change
+from trailkit.rules.principals import parse_principals
 from trailkit.rules.repair import Repair, plan_repair, repairable
 
 __all__ = [
@@ -140,9 +141,13 @@ def plan_policy_repair(
 
     Raises
     ------
+    InputError
+        No trail, or a reader is not a principal KMS would accept (checked before anything is
+        read, :func:`trailkit.rules.principals.parse_principals`).
     RefusedError
         The key cannot be resolved or described from here, or the repair is unsafe.
     """
+    parse_principals(readers)
     found = [t if isinstance(t, Trail) else reader.find_trail(t) for t in trails]
     if not found:
         raise InputError("Name at least one trail.", "pass --trail")

@@ -26,6 +26,7 @@ from trailkit.errors import InputError, RefusedError
 from trailkit.records import KeyInfo, Trail
 from trailkit.rules import policy as pol
 from trailkit.rules.checks import Report, check_policy
+from trailkit.rules.principals import parse_principals
 from trailkit.rules.requests import CLOUDTRAIL_SERVICE
 
 __all__ = ["MAX_POLICY_BYTES", "REPAIRABLE_CODES", "Repair", "plan_repair", "repairable"]
@@ -162,7 +163,9 @@ def plan_repair(
     trails
         The trails that should be able to use the key (each with bucket facts).
     readers
-        IAM principal ARNs that should be able to decrypt the logs (optional).
+        Principals that should be able to decrypt the logs (optional): IAM role, user or root
+        ARNs, or 12-digit account ids, checked by
+        :func:`trailkit.rules.principals.parse_principals` before anything else.
 
     Returns
     -------
@@ -171,12 +174,15 @@ def plan_repair(
 
     Raises
     ------
+    InputError
+        No trail, or a reader is not a principal KMS would accept.
     RefusedError
         The policy is unreadable or unparseable, a Deny is the problem, the account could not
         administer the key afterwards, or the result would exceed the size limit.
     """
     if not trails:
         raise InputError("Name at least one trail the key should serve.", "pass --trail")
+    principals = parse_principals(readers, trails[0].partition)
     if key.policy is None:
         raise RefusedError(
             f"The policy of {key.arn} cannot be read ({key.policy_error}); trailkit only repairs "
@@ -268,18 +274,12 @@ def plan_repair(
                 },
             }
         )
-    bad = [r for r in readers if not (r.startswith("arn:") and ":iam::" in r)]
-    if bad:
-        raise InputError(
-            f"{bad[0]!r} is not an IAM principal ARN.",
-            "give readers as arn:aws:iam::ACCOUNT:role/NAME (or :user/NAME, :root)",
-        )
-    if readers:
+    if principals:
         added.append(
             {
                 "Sid": _sid("TrailkitLogReaders", trails, taken),
                 "Effect": "Allow",
-                "Principal": {"AWS": _one(sorted(set(readers)))},
+                "Principal": {"AWS": _one(list(principals))},
                 "Action": ["kms:Decrypt", "kms:ReEncryptFrom"],
                 "Resource": "*",
                 "Condition": {"Null": {"kms:EncryptionContext:aws:cloudtrail:arn": "false"}},

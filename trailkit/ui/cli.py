@@ -191,8 +191,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--readers",
         action="append",
         default=[],
-        metavar="PRINCIPAL_ARN",
-        help="also let this IAM principal decrypt the logs (repeatable)",
+        metavar="PRINCIPAL",
+        help=(
+            "also let this principal decrypt the logs (repeatable): a 12-digit account id or "
+            "an IAM role, user or root ARN, no wildcards"
+        ),
     )
     p.add_argument("--apply", action="store_true", help="send the repaired policy")
     p.add_argument(
@@ -499,9 +502,11 @@ def cmd_policy(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     """``trailkit policy``: show (and with --apply send) the add-only key policy repair."""
     from trailkit.errors import InputError
     from trailkit.records import Outcome
+    from trailkit.rules.principals import parse_principals
 
     if not args.restore and (not args.trail or not args.key):
         raise InputError("policy needs --trail and --key (or --restore).", "see trailkit policy -h")
+    parse_principals(args.readers)  # a bad --readers is a usage error, before any AWS call
     book = _runbook(args)
     conn = book.conn
     if args.restore:
