@@ -207,7 +207,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(func=cmd_policy)
 
-    p = sub.add_parser("app", help="the guided update as a standalone web app (Voila)")
+    p = sub.add_parser(
+        "app", help="the guided update as a standalone web app (Voila, 127.0.0.1, behind a token)"
+    )
     p.add_argument("--aws", action="store_true", help="use real AWS instead of the demo")
     p.add_argument("--profile", dest="lab_profile", help="AWS profile (with --aws)")
     p.add_argument("--port", type=_port, default=8866, help="app port (default 8866)")
