@@ -227,7 +227,8 @@ def jupyterlab(root: Path, env: dict[str, str], log: Path) -> Iterator[str]:
 
 @contextlib.contextmanager
 def trailkit_app(env: dict[str, str], log: Path) -> Iterator[tuple[str, Server]]:
-    """``trailkit app`` (the Voila app with its own demo) on a free port; yields (URL, server)."""
+    """``trailkit app`` (the Voila app with its own demo) on a free port; yields (URL, server),
+    the URL as the app printed it: ``http://127.0.0.1:PORT/?token=...``."""
     port = free_port()
     cmd = [sys.executable, "-m", "trailkit", "app", "--port", str(port)]
     server = Server(cmd, env, REPO, log)
@@ -237,7 +238,9 @@ def trailkit_app(env: dict[str, str], log: Path) -> Iterator[tuple[str, Server]]
             lambda: "ready at" in server.text() and http_ok(f"{base}/voila/static/voila.js"),
             "trailkit app (Voila)",
         )
-        yield base, server
+        url = server.text().split("ready at ", 1)[1].split()[0]
+        assert url.startswith(f"{base}/?token="), url
+        yield url, server
     finally:
         server.stop()
 

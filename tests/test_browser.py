@@ -12,6 +12,8 @@ from __future__ import annotations
 import io
 import shutil
 import socket
+import urllib.error
+import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -78,8 +80,8 @@ def test_guided_update_in_jupyterlab(chromium: Path, demo_rw: Any, tmp_path: Pat
 def test_guided_update_in_the_voila_app(chromium: Path, tmp_path: Path) -> None:
     journal = tmp_path / "journal.jsonl"
     env = jupyter_env(tmp_path, None, journal)  # `trailkit app` starts its own demo
-    with trailkit_app(env, tmp_path / "app.log") as (base, server), browser_page(chromium) as page:
-        page.goto(base + "/")
+    with trailkit_app(env, tmp_path / "app.log") as (url, server), browser_page(chromium) as page:
+        page.goto(url)  # with the token the app printed
         page.wait_for_selector(".tk-guided", timeout=60_000)
         drive_guided_update(page, "voila", docs_image=REPO / "docs" / "guided-update.png")
         assert "DEMO backend at http://127.0.0.1:" in server.text()
@@ -100,6 +102,43 @@ def test_app_serves_notebook_02_with_voila_on_localhost_only() -> None:
     assert cmd[1:4] == ["-m", "voila", str(NOTEBOOK)]
     assert "--Voila.ip=127.0.0.1" in cmd and "--port=8899" in cmd and "--no-browser" in cmd
     assert "--strip_sources=True" in cmd  # the app shows widgets, never code
+    assert "--Voila.auto_token=True" in cmd  # a token is required ...
+    assert not any("token=" in c.lower() and "auto_token" not in c for c in cmd)  # ... not shown
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+
+_OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}), _NoRedirect())
+
+
+def _status(url: str) -> tuple[int, str]:
+    """The HTTP status of a GET (redirects not followed) and where a redirect points."""
+    try:
+        with _OPENER.open(url, timeout=120) as response:
+            return int(response.status), ""
+    except urllib.error.HTTPError as err:
+        return int(err.code), str(err.headers.get("Location") or "")
+
+
+@pytest.mark.slow
+def test_the_app_is_served_only_with_its_token(tmp_path: Path) -> None:
+    env = jupyter_env(tmp_path, None, tmp_path / "journal.jsonl")
+    with trailkit_app(env, tmp_path / "app.log") as (url, server):
+        base, token = url.split("/?token=")
+        assert len(token) >= 40 and base.startswith("http://127.0.0.1:")
+        assert token not in " ".join(app_command(NOTEBOOK, 1))
+        for anonymous in (f"{base}/", f"{base}/?token=wrong", f"{base}/api/kernels"):
+            status, where = _status(anonymous)
+            assert status in (401, 403) or (status == 302 and "/login" in where), (
+                anonymous,
+                status,
+                where,
+            )
+        assert _status(url)[0] == 200
+        assert f"ready at {url}" in server.text()
 
 
 def test_app_refuses_a_port_in_use() -> None:

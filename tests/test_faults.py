@@ -450,8 +450,9 @@ def test_cli_reports_an_unknown_outcome_with_exit_2(
 ) -> None:
     endpoint, _ = demo_rw
     faults.add("reset-after-send", operations={"UpdateTrail"})
-    # GetTrail #1 finds the trail for the plan, #2 is the concurrency guard, #3... read back.
-    faults.add("500", operations={"GetTrail"}, calls=frozenset(range(3, 30)))
+    # GetTrail #1 finds the trail for the plan, #2 is the runbook's fresh pre-flight, #3 the
+    # concurrency guard, #4... read back.
+    faults.add("500", operations={"GetTrail"}, calls=frozenset(range(4, 30)))
     j = str(tmp_path / "j.jsonl")
     code, out, err = _cli(
         "--endpoint-url", endpoint, "update", "--trail", "org-trail",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 from pathlib import Path
@@ -241,24 +242,78 @@ def test_repair_refuses_a_policy_without_an_admin_statement() -> None:
         plan_repair(_key(policy), [_trail()])
 
 
-def test_repair_refuses_to_exceed_the_size_limit() -> None:
-    policy: dict[str, Any] = {"Statement": [ROOT]}
-    i = 0
-    while len(json.dumps(policy, indent=2)) < MAX_POLICY_BYTES - 600:
-        policy["Statement"].append(
-            {
-                "Sid": f"F{i}",
-                "Effect": "Allow",
-                "Principal": {"AWS": "*"},
-                "Action": "kms:Decrypt",
-                "Resource": "*",
-                "Condition": {"StringEquals": {"aws:PrincipalTag/x": "y" * 100}},
-            }
-        )
-        i += 1
-    assert len(json.dumps(policy, indent=2)) < MAX_POLICY_BYTES
-    with pytest.raises(RefusedError, match="over KMS's limit"):
-        plan_repair(_key(policy), [_trail()])
+def _filler(i: int) -> dict[str, Any]:
+    return {
+        "Sid": f"F{i}",
+        "Effect": "Allow",
+        "Principal": {"AWS": "*"},
+        "Action": "kms:Decrypt",
+        "Resource": "*",
+        "Condition": {"StringEquals": {"aws:PrincipalTag/x": "y" * 100}},
+    }
+
+
+def _padded(compact_bytes: int) -> dict[str, Any]:
+    """A policy whose compact JSON is just under ``compact_bytes``."""
+    policy: dict[str, Any] = {"Version": "2012-10-17", "Statement": [ROOT]}
+    while len(_compact(policy)) < compact_bytes - 300:
+        policy["Statement"].append(_filler(len(policy["Statement"])))
+    return policy
+
+
+def _compact(doc: Any) -> str:
+    return json.dumps(doc, separators=(",", ":"))
+
+
+# compact size of the original policy -> form sent ("indented"/"compact") or refused (None)
+SIZES = [
+    (2_000, "indented"),
+    (20_000, "indented"),  # indented about 25 KB: still fits
+    (28_000, "compact"),  # the issue's case: indented it would be about 36 KB
+    (MAX_POLICY_BYTES - 300, None),  # no room for the added statements even compact
+]
+
+
+@pytest.mark.parametrize(("compact_bytes", "form"), SIZES)
+def test_the_size_limit_is_measured_on_the_text_sent(compact_bytes: int, form: str | None) -> None:
+    policy = _padded(compact_bytes)
+    key = dataclasses.replace(_key(policy), policy=_compact(policy))  # stored compact
+    assert key.policy is not None and len(key.policy.encode()) < MAX_POLICY_BYTES
+    if form is None:
+        with pytest.raises(RefusedError, match="even without whitespace, over KMS's limit") as e:
+            plan_repair(key, [_trail()])
+        size = int(e.value.message.split(" would be ")[1].split(" bytes")[0])
+        assert size > MAX_POLICY_BYTES
+        return
+    repair = plan_repair(key, [_trail()])
+    sent = repair.policy_text
+    assert repair.size == len(sent.encode()) <= MAX_POLICY_BYTES
+    assert json.loads(sent) == repair.repaired
+    assert ("\n" in sent) is (form == "indented")
+    if form == "compact":
+        assert len(json.dumps(repair.repaired, indent=2).encode()) > MAX_POLICY_BYTES
+        assert sent == _compact(repair.repaired)
+
+
+def test_a_28_kb_compact_policy_is_repaired_on_the_demo(
+    demo_rw: Any, demo_conn: Connection, tmp_path: Path
+) -> None:
+    """The issue's case end to end: 28 KB of compact JSON was refused as over 43 KB."""
+    _, estate = demo_rw
+    key = estate.keys["alias/no-cloudtrail"]
+    policy = _padded(28_000)
+    demo_conn.client("kms", "us-east-1").put_key_policy(
+        KeyId=key, PolicyName="default", Policy=_compact(policy)
+    )
+    out, err = io.StringIO(), io.StringIO()
+    argv = ["--endpoint-url", demo_rw[0], "policy", "--trail", "org-trail", "--key", key]
+    argv += ["--apply", "--yes", "--journal", str(tmp_path / "j.jsonl")]
+    assert main(argv, out=out, err=err) == 0, err.getvalue()
+    stored = read_key_policy(demo_conn, key, "us-east-1")
+    assert stored is not None and len(stored.encode()) <= MAX_POLICY_BYTES
+    assert f"-> {len(stored.encode())} bytes" in out.getvalue()
+    assert json.loads(stored)["Statement"][: len(policy["Statement"])] == policy["Statement"]
+    assert "pre-flight org-trail: ready" in out.getvalue()
 
 
 def test_repaired_statements_scope_cloudtrail_to_the_trail() -> None:

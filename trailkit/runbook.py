@@ -39,6 +39,7 @@ from trailkit.records.journal import undoable
 from trailkit.rules.checks import KeyLookup, Report, Verdict, preflight, rank_candidates
 from trailkit.rules.keyids import parse_key_id
 from trailkit.rules.plan import Plan, plan_change
+from trailkit.rules.principals import parse_principals
 from trailkit.rules.repair import Repair, plan_repair, repairable
 
 __all__ = [
@@ -140,9 +141,13 @@ def plan_policy_repair(
 
     Raises
     ------
+    InputError
+        No trail, or a reader is not a principal KMS would accept (checked before anything is
+        read, :func:`trailkit.rules.principals.parse_principals`).
     RefusedError
         The key cannot be resolved or described from here, or the repair is unsafe.
     """
+    parse_principals(readers)
     found = [t if isinstance(t, Trail) else reader.find_trail(t) for t in trails]
     if not found:
         raise InputError("Name at least one trail.", "pass --trail")
@@ -413,13 +418,43 @@ class Runbook:
         return rows
 
     # -- writes (only on confirmed is True) ------------------------------------------------
+    def recheck(self, plan: Plan) -> None:
+        """Refuse a plan that went stale: pre-flight again from fresh reads and compare.
+
+        Everything the verdict depended on is read again (the trail, its bucket's region,
+        Bucket Key setting and policy, the key's metadata and policy); the plan's target input
+        is resolved again, so an alias that now names another key counts as a change.
+
+        Raises
+        ------
+        RefusedError
+            The verdict, the key ARN, or the error or warning findings differ from the plan's
+            (:meth:`trailkit.rules.plan.Plan.require_current`); nothing was sent.
+        AwsError
+            AWS could not be read again; nothing was sent.
+        """
+        self.reader.refresh()
+        plan.require_current(check(self.reader, plan.trail.arn, plan.target_input))
+
     def apply(self, plan: Plan, *, confirmed: bool) -> ApplyResult:
-        """Send one plan through the journaled write (:func:`trailkit.change.update.apply`)."""
-        return update.apply(self.conn, plan, self.journal, confirmed=confirmed)
+        """Send one plan through the journaled write (:func:`trailkit.change.update.apply`).
+
+        Once confirmed, and immediately before sending, the plan is checked again from fresh
+        reads (:meth:`recheck`): a plan whose verdict would now differ is refused with
+        :class:`RefusedError` and nothing is sent or journaled. Rollback and disable plans go
+        through the same.
+        """
+        return update.apply(
+            self.conn, plan, self.journal, confirmed=confirmed, recheck=self.recheck
+        )
 
     def apply_many(self, plans: Sequence[Plan], *, confirmed: bool) -> list[ApplyResult]:
-        """Send several plans, one result per trail (:func:`trailkit.change.update.apply_many`)."""
-        return update.apply_many(self.conn, plans, self.journal, confirmed=confirmed)
+        """Send several plans, one result per trail (:func:`trailkit.change.update.apply_many`);
+        each is checked again just before it is sent (:meth:`recheck`), and a stale one is
+        reported :attr:`~trailkit.records.Outcome.REFUSED` while the others still run."""
+        return update.apply_many(
+            self.conn, plans, self.journal, confirmed=confirmed, recheck=self.recheck
+        )
 
     def rollback(self, change_id: str | None = None, *, confirmed: bool) -> ApplyResult:
         """Plan the undo of a trail change from the live state, and send it."""

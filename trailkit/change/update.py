@@ -113,6 +113,7 @@ def apply(
     confirmed: bool,
     verify: bool = True,
     after_send: Callable[[], None] | None = None,
+    recheck: Callable[[Plan], None] | None = None,
 ) -> ApplyResult:
     """Send a plan's ``UpdateTrail`` through the journaled write, then check delivery.
 
@@ -131,6 +132,10 @@ def apply(
         Read ``GetTrailStatus`` after a change that took effect.
     after_send
         Test hook called right after AWS accepted the change, before the outcome is journaled.
+    recheck
+        Called with the plan once it is confirmed and applicable, just before the journaled
+        write; raises :class:`RefusedError` when the plan went stale (the runbook passes a fresh
+        pre-flight, see :meth:`trailkit.runbook.Runbook.apply`).
 
     Returns
     -------
@@ -143,13 +148,16 @@ def apply(
     Raises
     ------
     RefusedError
-        Blocking findings, no confirmation, or the trail changed since the plan.
+        Blocking findings, no confirmation, the plan went stale (``recheck``), or the trail
+        changed since the plan.
     InputError
         The request is not valid for botocore's model (a bug).
     AwsError
         The trail could not be re-read before sending.
     """
     plan.require_applicable()
+    if confirmed is True and recheck is not None:
+        recheck(plan)
     written = journaled_write(
         trail_spec(conn, plan), journal, confirmed=confirmed, after_send=after_send
     )
@@ -158,14 +166,19 @@ def apply(
 
 
 def apply_many(
-    conn: Connection, plans: Sequence[Plan], journal: Journal, *, confirmed: bool
+    conn: Connection,
+    plans: Sequence[Plan],
+    journal: Journal,
+    *,
+    confirmed: bool,
+    recheck: Callable[[Plan], None] | None = None,
 ) -> list[ApplyResult]:
     """Apply several plans one after another; one result per trail, never a silent stop.
 
     Parameters
     ----------
-    conn, journal, confirmed
-        As for :func:`apply`.
+    conn, journal, confirmed, recheck
+        As for :func:`apply` (``recheck`` runs for each plan just before it is sent).
     plans
         The plans, applied in this order.
 
@@ -179,7 +192,7 @@ def apply_many(
     results: list[ApplyResult] = []
     for i, plan in enumerate(plans):
         try:
-            results.append(apply(conn, plan, journal, confirmed=confirmed))
+            results.append(apply(conn, plan, journal, confirmed=confirmed, recheck=recheck))
         except RefusedError as err:
             results.append(ApplyResult(plan, Outcome.REFUSED, str(err), error=err))
         except TrailkitError as err:

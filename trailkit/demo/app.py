@@ -4,11 +4,20 @@ Like ``trailkit lab``: unless ``aws``, the seeded demo AWS runs in this process 
 Voila runs, and Voila's kernels reach it through ``AWS_ENDPOINT_URL``. Voila is a child process
 bound to ``127.0.0.1``; SIGINT and SIGTERM stop it (SIGTERM, then SIGKILL after 10 s) and the
 demo server. Voila shows widgets and outputs only, never code.
+
+The app changes trails with the operator's credentials, so, as JupyterLab does, it is served
+with a token: a fresh ``secrets.token_urlsafe()`` per run, given to Voila (``--Voila.auto_token``
+turns its token check on; the value travels in ``JUPYTER_TOKEN``, which Voila's identity
+provider reads, so it does not show in the process list) and printed once in the URL to open. A
+request without it is redirected to Voila's login page; the page, its kernel and its websocket
+are only served after the token was given (Voila then keeps it in a cookie). Should
+``JUPYTER_TOKEN`` be missing, Voila makes up a token of its own: never no token.
 """
 
 from __future__ import annotations
 
 import os
+import secrets
 import subprocess
 import sys
 import tempfile
@@ -23,7 +32,7 @@ from trailkit.demo.lab import _say, _stop_signals, lab_environment, start_demo, 
 from trailkit.demo.server import HOST, LOCAL_OPENER, DemoServer, free_port, port_is_free
 from trailkit.errors import InputError
 
-__all__ = ["APP_NOTEBOOK", "app_command", "notebook_path", "run_app"]
+__all__ = ["APP_NOTEBOOK", "app_command", "app_url", "new_token", "notebook_path", "run_app"]
 
 #: The notebook the app serves.
 APP_NOTEBOOK = "02_guided_update.ipynb"
@@ -45,7 +54,11 @@ def notebook_path() -> Path:
 
 
 def app_command(notebook: Path, port: int) -> list[str]:
-    """The Voila command line (``--Voila.ip``: plain ``--ip`` is silently ignored)."""
+    """The Voila command line (``--Voila.ip``: plain ``--ip`` is silently ignored).
+
+    ``--Voila.auto_token=True`` makes Voila require a token; its value is passed in the
+    environment (``JUPYTER_TOKEN``, set by :func:`run_app`), not on the command line.
+    """
     return [
         sys.executable,
         "-m",
@@ -55,10 +68,21 @@ def app_command(notebook: Path, port: int) -> list[str]:
         f"--port={port}",
         f"--Voila.ip={HOST}",
         "--Voila.port_retries=0",
+        "--Voila.auto_token=True",
         "--theme=light",
         "--strip_sources=True",
         "--show_tracebacks=False",
     ]
+
+
+def new_token() -> str:
+    """A fresh token for one run of the app (``secrets.token_urlsafe``, 256 bits)."""
+    return secrets.token_urlsafe(32)
+
+
+def app_url(port: int, token: str) -> str:
+    """The URL to open: the app on ``127.0.0.1`` with its token."""
+    return f"http://{HOST}:{port}/?token={token}"
 
 
 def _voila_ready(port: int) -> bool:
@@ -79,7 +103,7 @@ def run_app(
     port: int = 8866,
     out: TextIO = sys.stdout,
 ) -> int:
-    """Serve the guided update with Voila until SIGINT or SIGTERM.
+    """Serve the guided update with Voila, behind a token, until SIGINT or SIGTERM.
 
     Parameters
     ----------
@@ -92,7 +116,7 @@ def run_app(
     port
         The app's port; ``0`` picks a free one.
     out
-        Where the URL and progress are printed (never credentials).
+        Where the URL (with the app's token) and progress are printed (never AWS credentials).
 
     Returns
     -------
@@ -132,7 +156,10 @@ def run_app(
                     env["TRAILKIT_JOURNAL"] = str(Path(scratch) / "journal.jsonl")
             if stop.is_set():
                 return 0
-            url = f"http://{HOST}:{port}/"
+            token = new_token()
+            env["JUPYTER_TOKEN"] = token  # Voila's identity provider reads it
+            env.pop("JUPYTER_TOKEN_FILE", None)
+            url = app_url(port, token)
             _say(out, f"trailkit app: starting Voila on port {port} ({notebook.name})")
             proc = subprocess.Popen(
                 app_command(notebook, port),

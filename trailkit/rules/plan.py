@@ -4,21 +4,27 @@ A :class:`Plan` names the trail, its home region and owning account, the key bef
 (``None`` = SSE-S3), the pre-flight findings, and the exact ``UpdateTrail`` request: always the
 resolved key ARN (or ``""`` to turn SSE-KMS off), sent to the trail's home region. A plan with an
 error finding cannot be applied.
+
+A plan also goes stale: while the operator read it, the key may have been disabled, its policy
+stripped, or the trail's bucket changed. :func:`plan_drift` compares the plan's report with a
+pre-flight made from fresh reads just before sending, and :meth:`Plan.require_current` refuses
+when the verdict would differ (the runbook calls it for every plan it sends).
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 
 from trailkit.errors import KeyIdError, RefusedError
-from trailkit.records import Trail
-from trailkit.rules.checks import Report
+from trailkit.records import BucketInfo, KeyInfo, Trail
+from trailkit.rules.checks import Report, Severity
 from trailkit.rules.keyids import KeyIdKind, parse_key_id
 
-__all__ = ["Plan", "plan_change"]
+__all__ = ["Plan", "plan_change", "plan_drift", "verdict_basis"]
 
 
 @dataclass(frozen=True)
@@ -96,6 +102,29 @@ class Plan:
                 self.report.errors[0].remedy,
             )
 
+    def require_current(self, fresh: Report) -> None:
+        """Raise :class:`RefusedError` when a fresh pre-flight would give another verdict.
+
+        Parameters
+        ----------
+        fresh
+            Pre-flight of the same trail and the same key input, made from fresh reads just
+            before sending.
+
+        Raises
+        ------
+        RefusedError
+            The verdict, the key, or the blocking or warning findings differ from the plan's
+            (see :func:`plan_drift`); the message lists what changed. Nothing was sent.
+        """
+        drift = plan_drift(self.report, fresh)
+        if drift:
+            raise RefusedError(
+                f"{self.trail.name} changed since the plan was made: {'; '.join(drift)}. "
+                "Nothing was sent.",
+                "check again and make a new plan from the current state",
+            )
+
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
         return {
@@ -158,3 +187,126 @@ def plan_change(report: Report, *, rollback_of: str | None = None) -> Plan:
         request=MappingProxyType({"Name": trail.arn, "KmsKeyId": after or ""}),
         rollback_of=rollback_of,
     )
+
+
+def verdict_basis(report: Report) -> tuple[str, str | None, frozenset[str], frozenset[str]]:
+    """What a plan's verdict is made of: the verdict, the key ARN, the error and warning codes.
+
+    Two reports with the same basis lead to the same decision (send or refuse) and show the
+    operator the same problems; ``info`` findings (context such as ``digest-files`` or
+    ``already-using-key``) are not part of it. A change of the trail's own key is the
+    concurrency guard's to report (:mod:`trailkit.change.protocol`).
+
+    Parameters
+    ----------
+    report
+        A pre-flight report.
+
+    Returns
+    -------
+    tuple
+        ``(verdict, key ARN, error codes, warning codes)``.
+    """
+    return (
+        str(report.verdict),
+        report.key_arn,
+        frozenset(f.code for f in report.findings if f.severity is Severity.ERROR),
+        frozenset(f.code for f in report.findings if f.severity is Severity.WARNING),
+    )
+
+
+def _policy(text: str | None) -> object:
+    if text is None:
+        return None
+    try:
+        return json.loads(text)
+    except (ValueError, RecursionError):
+        return text
+
+
+def _size(text: str | None) -> str:
+    return "unreadable" if text is None else f"{len(text.encode('utf-8', 'replace'))} bytes"
+
+
+def _on(flag: bool) -> str:
+    return "on" if flag else "off"
+
+
+def _trail_facts(old: Trail, new: Trail) -> list[str]:
+    out: list[str] = []
+    if old.bucket_name != new.bucket_name:
+        out.append(f"the trail's bucket is now {new.bucket_name} (was {old.bucket_name})")
+    if old.kms_key_id != new.kms_key_id:
+        out.append(
+            f"the trail now uses {new.kms_key_id or 'SSE-S3'} (was {old.kms_key_id or 'SSE-S3'})"
+        )
+    if old.log_file_validation != new.log_file_validation:
+        out.append(f"log file validation is now {_on(new.log_file_validation)}")
+    empty = BucketInfo(name="", region=None)
+    ob, nb = old.bucket or empty, new.bucket or empty
+    if ob.region != nb.region:
+        out.append(
+            f"the bucket's region is now {nb.region or 'unknown'} (was {ob.region or 'unknown'})"
+        )
+    if ob.bucket_key != nb.bucket_key:
+        out.append(f"the bucket's S3 Bucket Key is now {_on(nb.bucket_key)}")
+    if _policy(ob.policy) != _policy(nb.policy):
+        out.append("the bucket policy changed")
+    return out
+
+
+def _key_facts(old: KeyInfo | None, new: KeyInfo | None) -> list[str]:
+    if old is None or new is None:
+        if old is not new:
+            now = new.arn if new is not None else "nothing that can be described"
+            return [f"the key now resolves to {now}"]
+        return []
+    if old.arn != new.arn:
+        return [f"the key now resolves to {new.arn} (was {old.arn})"]
+    out: list[str] = []
+    if old.state != new.state:
+        out.append(f"the key is now {new.state or 'in an unknown state'} (was {old.state})")
+    if (old.key_spec, old.key_usage) != (new.key_spec, new.key_usage):
+        out.append(f"the key is now {new.key_spec} for {new.key_usage}")
+    if _policy(old.policy) != _policy(new.policy):
+        out.append(f"the key policy changed ({_size(old.policy)} -> {_size(new.policy)})")
+    return out
+
+
+def plan_drift(planned: Report, fresh: Report) -> tuple[str, ...]:
+    """What changed since a plan's pre-flight, when it changes the verdict.
+
+    Parameters
+    ----------
+    planned
+        The report the plan was made from.
+    fresh
+        The pre-flight of the same trail and key input from fresh reads.
+
+    Returns
+    -------
+    tuple of str
+        Empty when :func:`verdict_basis` is the same for both (the plan may be sent; a change
+        of the trail's own key is left to the concurrency guard). Otherwise the facts that
+        changed (trail, bucket, key, key policy), then the findings that appeared or went,
+        one phrase each.
+    """
+    if verdict_basis(planned) == verdict_basis(fresh):
+        return ()
+    out: list[str] = []
+    if planned.trail is not None and fresh.trail is None:
+        out.append("the trail is no longer visible")
+    elif planned.trail is not None and fresh.trail is not None:
+        out += _trail_facts(planned.trail, fresh.trail)
+    out += _key_facts(planned.key, fresh.key)
+    basis_old, basis_new = verdict_basis(planned), verdict_basis(fresh)
+    codes_old = basis_old[2] | basis_old[3]
+    codes_new = basis_new[2] | basis_new[3]
+    for f in fresh.findings:
+        if f.code in codes_new - codes_old:
+            out.append(f"new {f.severity} {f.code}: {f.message}")
+    for code in sorted(codes_old - codes_new):
+        out.append(f"{code} no longer applies")
+    if basis_old[0] != basis_new[0]:
+        out.append(f"the verdict is now {basis_new[0]} (was {basis_old[0]})")
+    return tuple(out)

@@ -5,7 +5,9 @@ which of the CloudTrail rules fail, and returns a :class:`Repair`: the original 
 statements *appended*. It never removes or edits a statement (a property test checks this),
 refuses when the policy has no statement that lets the account administer the key (KMS would
 refuse or lock the account out), refuses when an explicit Deny is the problem (only its owner
-may narrow it), and stays under KMS's policy size limit. Sending it is the write layer's job
+may narrow it), and stays under KMS's policy size limit, measured on the exact text sent
+(indented when that fits, else compact JSON: :attr:`Repair.policy_text`). Sending it is the
+write layer's job
 (:func:`trailkit.change.update.put_key_policy`), which never sets
 ``BypassPolicyLockoutSafetyCheck``.
 """
@@ -24,11 +26,13 @@ from trailkit.errors import InputError, RefusedError
 from trailkit.records import KeyInfo, Trail
 from trailkit.rules import policy as pol
 from trailkit.rules.checks import Report, check_policy
+from trailkit.rules.principals import parse_principals
 from trailkit.rules.requests import CLOUDTRAIL_SERVICE
 
 __all__ = ["MAX_POLICY_BYTES", "REPAIRABLE_CODES", "Repair", "plan_repair", "repairable"]
 
-#: KMS key policies are limited to 32 KB.
+#: KMS key policies are limited to 32 KB: the bytes of the ``Policy`` text sent with
+#: ``PutKeyPolicy`` (:attr:`Repair.size` measures exactly that text).
 MAX_POLICY_BYTES = 32768
 #: Blocking findings that call for the add-only repair (or, for an explicit Deny, for its
 #: refusal, which says why only the Deny's owner may narrow it).
@@ -61,8 +65,17 @@ class Repair:
 
     @property
     def policy_text(self) -> str:
-        """The repaired policy as sent to ``PutKeyPolicy``."""
-        return json.dumps(self.repaired, indent=2)
+        """The repaired policy exactly as sent to ``PutKeyPolicy`` (and journaled).
+
+        Indented (2 spaces, readable in the console) when that fits in
+        :data:`MAX_POLICY_BYTES`; otherwise compact (no whitespace between tokens), since KMS
+        counts every byte of the text sent and re-indenting a large compact policy can add half
+        its size again. Both forms are the same JSON document.
+        """
+        indented = _dump(self.repaired, compact=False)
+        if _bytes(indented) <= MAX_POLICY_BYTES:
+            return indented
+        return _dump(self.repaired, compact=True)
 
     @property
     def needed(self) -> bool:
@@ -71,16 +84,29 @@ class Repair:
 
     @property
     def size(self) -> int:
-        """Size of the repaired policy in bytes."""
-        return len(self.policy_text.encode())
+        """Size in bytes of :attr:`policy_text`, the text sent (what KMS's limit applies to)."""
+        return _bytes(self.policy_text)
 
     def diff(self) -> str:
-        """A unified diff of the policy, before and after (additions only)."""
-        before = json.dumps(self.original, indent=2).splitlines()
-        after = self.policy_text.splitlines()
+        """A unified diff of the policy, before and after (additions only).
+
+        Both sides are shown indented, whatever form is sent, so the diff is readable.
+        """
+        before = _dump(self.original, compact=False).splitlines()
+        after = _dump(self.repaired, compact=False).splitlines()
         return "\n".join(
             difflib.unified_diff(before, after, "current policy", "repaired policy", lineterm="")
         )
+
+
+def _dump(doc: dict[str, Any], *, compact: bool) -> str:
+    if compact:
+        return json.dumps(doc, separators=(",", ":"))
+    return json.dumps(doc, indent=2)
+
+
+def _bytes(text: str) -> int:
+    return len(text.encode("utf-8"))
 
 
 def _sid(base: str, trails: Sequence[Trail], taken: set[str]) -> str:
@@ -137,7 +163,9 @@ def plan_repair(
     trails
         The trails that should be able to use the key (each with bucket facts).
     readers
-        IAM principal ARNs that should be able to decrypt the logs (optional).
+        Principals that should be able to decrypt the logs (optional): IAM role, user or root
+        ARNs, or 12-digit account ids, checked by
+        :func:`trailkit.rules.principals.parse_principals` before anything else.
 
     Returns
     -------
@@ -146,12 +174,15 @@ def plan_repair(
 
     Raises
     ------
+    InputError
+        No trail, or a reader is not a principal KMS would accept.
     RefusedError
         The policy is unreadable or unparseable, a Deny is the problem, the account could not
         administer the key afterwards, or the result would exceed the size limit.
     """
     if not trails:
         raise InputError("Name at least one trail the key should serve.", "pass --trail")
+    principals = parse_principals(readers, trails[0].partition)
     if key.policy is None:
         raise RefusedError(
             f"The policy of {key.arn} cannot be read ({key.policy_error}); trailkit only repairs "
@@ -243,18 +274,12 @@ def plan_repair(
                 },
             }
         )
-    bad = [r for r in readers if not (r.startswith("arn:") and ":iam::" in r)]
-    if bad:
-        raise InputError(
-            f"{bad[0]!r} is not an IAM principal ARN.",
-            "give readers as arn:aws:iam::ACCOUNT:role/NAME (or :user/NAME, :root)",
-        )
-    if readers:
+    if principals:
         added.append(
             {
                 "Sid": _sid("TrailkitLogReaders", trails, taken),
                 "Effect": "Allow",
-                "Principal": {"AWS": _one(sorted(set(readers)))},
+                "Principal": {"AWS": _one(list(principals))},
                 "Action": ["kms:Decrypt", "kms:ReEncryptFrom"],
                 "Resource": "*",
                 "Condition": {"Null": {"kms:EncryptionContext:aws:cloudtrail:arn": "false"}},
@@ -270,8 +295,8 @@ def plan_repair(
     )
     if repair.size > MAX_POLICY_BYTES:
         raise RefusedError(
-            f"The repaired policy would be {repair.size} bytes, over KMS's limit of "
-            f"{MAX_POLICY_BYTES}.",
+            f"The repaired policy would be {repair.size} bytes even without whitespace, over "
+            f"KMS's limit of {MAX_POLICY_BYTES}.",
             "remove unused statements from the key policy first",
         )
     return repair

@@ -191,8 +191,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--readers",
         action="append",
         default=[],
-        metavar="PRINCIPAL_ARN",
-        help="also let this IAM principal decrypt the logs (repeatable)",
+        metavar="PRINCIPAL",
+        help=(
+            "also let this principal decrypt the logs (repeatable): a 12-digit account id or "
+            "an IAM role, user or root ARN, no wildcards"
+        ),
     )
     p.add_argument("--apply", action="store_true", help="send the repaired policy")
     p.add_argument(
@@ -204,7 +207,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(func=cmd_policy)
 
-    p = sub.add_parser("app", help="the guided update as a standalone web app (Voila)")
+    p = sub.add_parser(
+        "app", help="the guided update as a standalone web app (Voila, 127.0.0.1, behind a token)"
+    )
     p.add_argument("--aws", action="store_true", help="use real AWS instead of the demo")
     p.add_argument("--profile", dest="lab_profile", help="AWS profile (with --aws)")
     p.add_argument("--port", type=_port, default=8866, help="app port (default 8866)")
@@ -499,9 +504,11 @@ def cmd_policy(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     """``trailkit policy``: show (and with --apply send) the add-only key policy repair."""
     from trailkit.errors import InputError
     from trailkit.records import Outcome
+    from trailkit.rules.principals import parse_principals
 
     if not args.restore and (not args.trail or not args.key):
         raise InputError("policy needs --trail and --key (or --restore).", "see trailkit policy -h")
+    parse_principals(args.readers)  # a bad --readers is a usage error, before any AWS call
     book = _runbook(args)
     conn = book.conn
     if args.restore:

@@ -1,0 +1,164 @@
+"""Principals a key policy may name, checked the way KMS checks them (pure).
+
+``trailkit policy --readers`` writes principals into a key policy's ``Principal`` element. KMS
+accepts there, for an AWS principal, a 12-digit account id or the ARN of an IAM role, an IAM user
+or an account root (KMS developer guide, "Key policies": "Specifying principals"; IAM user
+guide, "AWS JSON policy elements: Principal"). It refuses wildcards inside an ARN, IAM groups and
+anything that is not an IAM ARN; an ``"AWS": "*"`` principal would admit everyone. trailkit
+admits only those forms, and says exactly what is wrong with anything else:
+
+* ``123456789012``, written to the policy as ``arn:PARTITION:iam::123456789012:root`` (the form
+  KMS stores it in), in the partition of the trails the repair is for;
+* ``arn:PARTITION:iam::ACCOUNT:root``;
+* ``arn:PARTITION:iam::ACCOUNT:role/NAME`` and ``arn:PARTITION:iam::ACCOUNT:user/NAME``, with an
+  optional path (``role/path/to/NAME``).
+
+The ARN fields are split and checked by :func:`trailkit.arn.parse_arn`; the partition must be one
+AWS publishes (:data:`trailkit.arn.KNOWN_PARTITIONS`) and the account exactly 12 digits.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+from trailkit.arn import KNOWN_PARTITIONS, describe_char, parse_arn, show
+from trailkit.errors import InputError
+
+__all__ = ["PRINCIPAL_FORMS", "parse_principal", "parse_principals"]
+
+#: The forms accepted, for messages.
+PRINCIPAL_FORMS = (
+    "a 12-digit account id, or arn:aws:iam::ACCOUNT:root, arn:aws:iam::ACCOUNT:role/NAME or "
+    "arn:aws:iam::ACCOUNT:user/NAME"
+)
+
+_ACCOUNT = re.compile(r"[0-9]{12}")
+# IAM user and role names: up to 64 of these characters; paths: segments of the same, up to 512.
+_NAME = re.compile(r"[A-Za-z0-9+=,.@_-]{1,64}")
+_PATH_SEGMENT = re.compile(r"[A-Za-z0-9+=,.@_-]+")
+_MAX_PATH = 512
+
+
+def _refuse(text: str, problem: str) -> InputError:
+    return InputError(
+        f"{show(text)} is not a principal a key policy can name: {problem}.",
+        f"give {PRINCIPAL_FORMS}",
+    )
+
+
+def parse_principal(text: str, partition: str = "aws") -> str:
+    """One reader principal, checked; returns the form written to the key policy.
+
+    Parameters
+    ----------
+    text
+        What the operator gave (surrounding whitespace is ignored).
+    partition
+        The partition a bare account id is written in (the trails' partition).
+
+    Returns
+    -------
+    str
+        The principal ARN (a bare account id becomes ``arn:PARTITION:iam::ACCOUNT:root``).
+
+    Raises
+    ------
+    InputError
+        The text is not a principal KMS would accept; the message says which part is wrong.
+    """
+    value = text.strip()
+    if not value:
+        raise _refuse(text, "it is empty")
+    blank = next((c for c in value if c.isspace()), None)
+    if blank is not None:
+        raise _refuse(text, f"it contains whitespace ({describe_char(blank)})")
+    if "*" in value or "?" in value:
+        where = "the account" if _wild_account(value) else "it"
+        raise _refuse(
+            text,
+            f"{where} contains a wildcard; KMS does not accept wildcards in a principal, and a "
+            "wildcard account would admit every AWS account",
+        )
+    if value.isascii() and value.isdigit():
+        if not _ACCOUNT.fullmatch(value):
+            raise _refuse(text, f"an account id is exactly 12 digits; this one has {len(value)}")
+        return f"arn:{partition}:iam::{value}:root"
+    if value[:4].lower() != "arn:":
+        raise _refuse(text, "it is neither a 12-digit account id nor an ARN")
+    try:
+        arn = parse_arn(value)
+    except InputError as err:  # says which of the fields every ARN shares is wrong
+        raise InputError(err.message, f"give {PRINCIPAL_FORMS}") from None
+    if arn.partition not in KNOWN_PARTITIONS:
+        raise _refuse(
+            text,
+            f"unknown partition {arn.partition!r} "
+            f"(known partitions: {', '.join(KNOWN_PARTITIONS)})",
+        )
+    if arn.service != "iam":
+        hint = (
+            "; name the role, not its session (arn:aws:iam::ACCOUNT:role/NAME)"
+            if arn.service == "sts"
+            else ""
+        )
+        raise _refuse(text, f"it is an ARN of {arn.service}, not of IAM{hint}")
+    if arn.region:
+        raise _refuse(text, f"IAM ARNs have no region, but this one names {arn.region!r}")
+    if not _ACCOUNT.fullmatch(arn.account):
+        raise _refuse(
+            text, "the account field is empty; it must be the principal's 12-digit account id"
+        )
+    _check_resource(text, arn.resource)
+    return value
+
+
+def _wild_account(value: str) -> bool:
+    parts = value.split(":")
+    return len(parts) >= 5 and ("*" in parts[4] or "?" in parts[4])
+
+
+def _check_resource(text: str, resource: str) -> None:
+    if resource == "root":
+        return
+    kind, _, rest = resource.partition("/")
+    if kind not in ("role", "user"):
+        what = (
+            "an IAM group cannot be a principal in a key policy"
+            if kind == "group"
+            else f"{kind!r} is not a principal a key policy can name (root, role/NAME, user/NAME)"
+        )
+        raise _refuse(text, what)
+    if not rest:
+        raise _refuse(text, f"the {kind} name after '{kind}/' is missing")
+    *path, name = rest.split("/")
+    if not _NAME.fullmatch(name):
+        raise _refuse(
+            text,
+            f"{name!r} is not an IAM {kind} name (1-64 letters, digits and +=,.@_-)",
+        )
+    if len(rest) - len(name) > _MAX_PATH or not all(_PATH_SEGMENT.fullmatch(p) for p in path):
+        raise _refuse(text, f"the {kind}'s path {'/'.join(path)!r} is not an IAM path")
+
+
+def parse_principals(texts: Iterable[str], partition: str = "aws") -> tuple[str, ...]:
+    """Several reader principals, checked (see :func:`parse_principal`), sorted, each once.
+
+    Parameters
+    ----------
+    texts
+        What the operator gave.
+    partition
+        The partition bare account ids are written in.
+
+    Returns
+    -------
+    tuple of str
+        The principals as written to the key policy.
+
+    Raises
+    ------
+    InputError
+        The first principal KMS would not accept, and why.
+    """
+    return tuple(sorted({parse_principal(t, partition) for t in texts}))
