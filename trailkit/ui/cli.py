@@ -40,13 +40,16 @@ def _regions(text: str) -> list[str]:
     return regions
 
 
-def _positive(text: str) -> int:
+def _workers(text: str) -> int:
+    """``--workers``: 1 to ``MAX_WORKERS`` concurrent calls (the same bound as ``Connection``)."""
+    from trailkit.aws.session import MAX_WORKERS
+
     try:
         value = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError("must be at least 1")
+    if not 1 <= value <= MAX_WORKERS:
+        raise argparse.ArgumentTypeError(f"must be between 1 and {MAX_WORKERS}, not {value}")
     return value
 
 
@@ -81,9 +84,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     g.add_argument(
         "--workers",
-        type=_positive,
+        type=_workers,
         default=argparse.SUPPRESS,
-        help="concurrent AWS calls (default 32)",
+        help="concurrent AWS calls, 1-64 (default 32)",
     )
     g.add_argument(
         "-v",
