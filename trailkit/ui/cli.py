@@ -130,7 +130,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--trail", required=True, help="trail name or ARN")
     p.add_argument(
-        "--key", required=True, help='key id, key ARN, alias name or alias ARN ("" = off)'
+        "--key",
+        required=True,
+        help="key id, key ARN, alias name or alias ARN (to preview SSE-S3: disable --dry-run)",
     )
     p.add_argument("--format", choices=["table", "json"], default="table")
     p.set_defaults(func=cmd_check)
@@ -167,7 +169,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("disable", parents=[common, change], help="return a trail to SSE-S3")
     p.add_argument("--trail", required=True, action="append", help="trail name or ARN")
-    p.set_defaults(func=cmd_update, key="")
+    p.set_defaults(func=cmd_disable)
 
     p = sub.add_parser(
         "rollback", parents=[common, change], help="restore the state before a recorded change"
@@ -203,7 +205,8 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="CHANGE_ID",
         nargs="?",
         const="last",
-        help="put back the policy recorded before a policy change (default: last)",
+        help="put back the policy recorded before a policy change (default: last; shows the "
+        "diff from the current policy first)",
     )
     p.set_defaults(func=cmd_policy)
 
@@ -216,7 +219,10 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-#: Other modules add their sub-commands here (kept as a list so the parser stays one place).
+#: The sub-commands that change AWS: each has ``--dry-run`` (a test checks the parser).
+WRITE_COMMANDS = ("update", "disable", "rollback", "policy")
+
+
 def _connect(args: argparse.Namespace) -> Any:
     from trailkit.aws.session import connect
 
@@ -233,7 +239,15 @@ def _runbook(args: argparse.Namespace) -> Any:
     """The use cases on this command's connection and journal (nothing is read yet)."""
     from trailkit.runbook import Runbook
 
-    return Runbook(_connect(args), _journal(args))
+    # A dry run's Runbook refuses every write itself, whatever the command goes on to do.
+    return Runbook(_connect(args), _journal(args), dry_run=bool(getattr(args, "dry_run", False)))
+
+
+def _require_key(key: str) -> str:
+    """An empty or blank ``--key`` is a usage error (exit 2), checked before connecting."""
+    from trailkit.runbook import require_key
+
+    return require_key(key)
 
 
 def _print_calls(conn: Any, err: TextIO) -> None:
@@ -305,6 +319,7 @@ def cmd_inventory(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 def cmd_check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     """``trailkit check``: exit 0 when nothing blocks, 1 when something does."""
+    _require_key(args.key)
     book = _runbook(args)
     conn = book.conn
     report = book.check(args.trail, args.key)
@@ -453,9 +468,17 @@ def _run_plans(
 
 
 def cmd_update(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    """``trailkit update`` and ``trailkit disable``."""
+    """``trailkit update``: an empty ``--key`` is refused (turning SSE-KMS off is ``disable``)."""
+    _require_key(args.key)
     book = _runbook(args)
     plans = [book.plan_for(t, args.key) for t in args.trail]
+    return _run_plans(plans, args, book, out, err)
+
+
+def cmd_disable(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    """``trailkit disable``: the one command that returns trails to SSE-S3."""
+    book = _runbook(args)
+    plans = [book.plan_disable(t) for t in args.trail]
     return _run_plans(plans, args, book, out, err)
 
 
@@ -503,17 +526,14 @@ def cmd_policy(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from trailkit.errors import InputError
     from trailkit.records import Outcome
 
-    if not args.restore and (not args.trail or not args.key):
+    if args.restore:
+        return _restore_policy(args, out, err)
+    if args.key is not None:
+        _require_key(args.key)
+    if not args.trail or not args.key:
         raise InputError("policy needs --trail and --key (or --restore).", "see trailkit policy -h")
     book = _runbook(args)
     conn = book.conn
-    if args.restore:
-        if not args.yes and not _confirm(args, conn, "restore the key policy", ["policy"], err):
-            return EXIT_NO
-        change = None if args.restore == "last" else args.restore
-        result = book.restore_policy(change, confirmed=True)
-        out.write(f"{result.outcome.value.upper()}: {result.message}\n")
-        return EXIT_OK if result.outcome in (Outcome.DONE, Outcome.UNCHANGED) else EXIT_ERROR
     repair = book.plan_repair(args.trail, args.key, readers=args.readers)
     summary = {
         "key_arn": repair.key.arn,
@@ -540,7 +560,11 @@ def cmd_policy(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             out.write(repair.diff() + "\n")
     if not repair.needed or not args.apply or args.dry_run:
         if repair.needed and args.format != "json":
-            out.write("\nNothing sent (add --apply to send it).\n")
+            out.write(
+                "\nDry run: nothing was sent.\n"
+                if args.dry_run
+                else "\nNothing sent (add --apply to send it).\n"
+            )
         return EXIT_OK
     if not _confirm(args, conn, "replace the key policy", [repair.key.label], err):
         err.write("Not confirmed: nothing was sent.\n")
@@ -561,6 +585,47 @@ def cmd_policy(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         if report.errors:
             worst = EXIT_NO
     return worst
+
+
+def _restore_policy(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    """``trailkit policy --restore``: the diff first, then --dry-run, confirmation, the write."""
+    from trailkit.records import Outcome
+
+    book = _runbook(args)
+    conn = book.conn
+    restore = book.plan_restore(None if args.restore == "last" else args.restore)
+    if args.format != "json":
+        out.write(conn.info().header() + "\n")
+        out.write(f"restore: the policy of {restore.key_arn} before change {restore.change_id}\n")
+        out.write((restore.diff() or "(no difference)") + "\n")
+    result = None
+    code = EXIT_OK
+    if not restore.needed:
+        if args.format != "json":
+            out.write("\nNothing to do: the key already has that policy.\n")
+    elif restore.changed_since:
+        err.write(
+            f"refused: the policy of {restore.key_arn} changed since change {restore.change_id}; "
+            "nothing will be sent (review it with `trailkit policy --trail T --key K`)\n"
+        )
+        code = EXIT_NO
+    elif args.dry_run:
+        if args.format != "json":
+            out.write("\nDry run: nothing was sent.\n")
+    elif not _confirm(args, conn, "restore the key policy", [restore.key_arn], err):
+        err.write("Not confirmed: nothing was sent.\n")
+        code = EXIT_NO
+    else:
+        result = book.apply_restore(restore, confirmed=True)
+        if args.format != "json":
+            out.write(f"\n{result.outcome.value.upper()}: {result.message}\n")
+        if result.outcome not in (Outcome.DONE, Outcome.UNCHANGED):
+            code = EXIT_NO if result.outcome is Outcome.REFUSED else EXIT_ERROR
+    if args.format == "json":
+        payload = {"restore": restore.as_dict(), "result": result.as_dict() if result else None}
+        json.dump(payload, out, indent=2)
+        out.write("\n")
+    return code
 
 
 def cmd_app(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
