@@ -12,10 +12,11 @@ import contextlib
 import csv
 import io
 import json
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, TextIO, cast
 
 from trailkit import __version__
 from trailkit.errors import RefusedError, TrailkitError
@@ -663,12 +664,83 @@ def cmd_lab(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     )
 
 
+class _Output(io.TextIOBase):
+    """A stream that a failure to print cannot stop: once writing fails (the reader of a pipe
+    went away: ``trailkit update ... | head -1``), everything more is dropped, and the command
+    goes on doing exactly what it would have done. The exit code and the journal say what
+    happened; the output was only ever a view of it."""
+
+    def __init__(self, target: TextIO) -> None:
+        super().__init__()
+        self.target = target
+        self.broken = False
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, text: str) -> int:
+        if not self.broken:
+            try:
+                self.target.write(text)
+            except (OSError, ValueError):  # EPIPE, EBADF, ...; ValueError: a closed file
+                self.broken = True
+        return len(text)
+
+    def flush(self) -> None:
+        if not self.broken:
+            try:
+                self.target.flush()
+            except (OSError, ValueError):
+                self.broken = True
+
+    def isatty(self) -> bool:
+        try:
+            return bool(self.target.isatty())
+        except (OSError, ValueError):
+            return False
+
+
+def _silence(output: _Output) -> None:
+    """After a broken pipe, point the stream's descriptor at /dev/null (as Python's docs on
+    SIGPIPE recommend), so that the interpreter's last flush at exit cannot fail either."""
+    output.flush()
+    if not output.broken:
+        return
+    with contextlib.suppress(OSError, ValueError, io.UnsupportedOperation):
+        fd = output.target.fileno()
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, fd)
+        os.close(devnull)
+
+
 def main(
     argv: Sequence[str] | None = None, out: TextIO | None = None, err: TextIO | None = None
 ) -> int:
-    """Run the command line; returns the exit code (also the console script's entry point)."""
-    out = out or sys.stdout
-    err = err or sys.stderr
+    """Run the command line; returns the exit code (also the console script's entry point).
+
+    Parameters
+    ----------
+    argv
+        The arguments (default: ``sys.argv[1:]``).
+    out, err
+        Where results and messages go (default: ``sys.stdout``, ``sys.stderr``). A failure to
+        write to them (a closed pipe) never changes what the command does or its exit code.
+
+    Returns
+    -------
+    int
+        0 done, ready or nothing to do; 1 the answer is no; 2 usage and AWS errors.
+    """
+    out_ = _Output(out or sys.stdout)
+    err_ = _Output(err or sys.stderr)
+    try:
+        return _main(argv, cast(TextIO, out_), cast(TextIO, err_))
+    finally:
+        _silence(out_)
+        _silence(err_)
+
+
+def _main(argv: Sequence[str] | None, out: TextIO, err: TextIO) -> int:
     parser = build_parser()
     try:
         # argparse writes usage, --help and --version to sys.stderr/stdout: send them to err/out.
@@ -687,5 +759,3 @@ def main(
     except KeyboardInterrupt:
         err.write("trailkit: interrupted\n")
         return 130
-    except BrokenPipeError:
-        return EXIT_OK
