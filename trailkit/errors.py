@@ -199,6 +199,30 @@ _KNOWN: dict[str, tuple[str, str]] = {
 }
 
 
+#: What botocore (and urllib, below it) raise for an endpoint URL that cannot be used: plain
+#: ``ValueError``s with these messages, when the client is made or the first request built.
+_ENDPOINT_VALUE_ERRORS = (
+    "Invalid endpoint",
+    "Port out of range",
+    "Port could not be cast",
+    "Invalid IPv6 URL",
+    "Invalid IPv4 URL",
+)
+_ENDPOINT_ERROR_NAMES = {"InvalidEndpointConfigurationError", "InvalidHostLabelError"}
+
+
+def _endpoint_error(exc: BaseException) -> str | None:
+    """What is wrong with the endpoint URL, when ``exc`` is botocore refusing it; else None."""
+    text = str(exc).strip()
+    if type(exc) is ValueError and text.startswith(_ENDPOINT_VALUE_ERRORS):
+        return text[:200]
+    if type(exc).__name__ in _ENDPOINT_ERROR_NAMES:
+        return text[:200]
+    if type(exc).__name__ == "HTTPClientError" and "URL scheme" in text:
+        return "it does not start with http:// or https://"
+    return None
+
+
 def translate(
     exc: BaseException,
     operation: str,
@@ -269,6 +293,14 @@ def translate(
             **kw,
         )
     name = type(exc).__name__
+    endpoint = _endpoint_error(exc)
+    if endpoint is not None:
+        return InputError(
+            f"{operation}: the endpoint URL (--endpoint-url or AWS_ENDPOINT_URL) is not usable: "
+            f"{endpoint}.",
+            "give http(s)://HOST[:PORT], e.g. http://127.0.0.1:5000 for the demo, or leave it "
+            "out for AWS",
+        )
     if name in {"NoCredentialsError", "PartialCredentialsError", "CredentialRetrievalError"}:
         return ConnectionFailed(
             f"No AWS credentials were found for {operation}.",

@@ -40,7 +40,7 @@ from trailkit.rules.checks import KeyLookup, Report, Verdict, preflight, rank_ca
 from trailkit.rules.keyids import parse_key_id
 from trailkit.rules.plan import Plan, plan_change
 from trailkit.rules.principals import parse_principals
-from trailkit.rules.repair import Repair, plan_repair, repairable
+from trailkit.rules.repair import Repair, Restore, plan_repair, repairable
 
 __all__ = [
     "PlanRow",
@@ -50,7 +50,39 @@ __all__ = [
     "plan_disable",
     "plan_policy_repair",
     "plan_rollback",
+    "require_key",
 ]
+
+
+def require_key(key: str) -> str:
+    """``key`` if it names a key: an empty or blank text is refused, never read as "off".
+
+    ``KmsKeyId=""`` turns SSE-KMS off, so an empty ``--key`` (an unset shell variable, a stray
+    ``""``) would silently disable encryption. Turning it off is only ever asked for by name:
+    ``trailkit disable`` (:func:`plan_disable`).
+
+    Parameters
+    ----------
+    key
+        The key identifier as the operator typed it.
+
+    Returns
+    -------
+    str
+        ``key`` unchanged.
+
+    Raises
+    ------
+    InputError
+        ``key`` is empty or only whitespace.
+    """
+    if not isinstance(key, str) or not key.strip():
+        raise InputError(
+            f"--key {key!r} is empty: an empty key identifier would turn SSE-KMS off.",
+            "give an alias, alias ARN, key ARN or key id; to turn encryption off use "
+            "`trailkit disable` (preview it with `trailkit disable --dry-run`)",
+        )
+    return key
 
 
 def check(reader: Reader, trail: str | Trail, key: str) -> Report:
@@ -151,9 +183,7 @@ def plan_policy_repair(
     found = [t if isinstance(t, Trail) else reader.find_trail(t) for t in trails]
     if not found:
         raise InputError("Name at least one trail.", "pass --trail")
-    ref = parse_key_id(key)
-    if ref.is_disable:
-        raise InputError("Give the key whose policy should be repaired.", "pass --key")
+    ref = parse_key_id(require_key(key))
     lookup = reader.lookup_key(ref, found[0])
     if lookup.key is None:
         raise RefusedError(
@@ -258,6 +288,9 @@ class Runbook:
         Reads AWS and caches what it read (default: a new :class:`Reader` on ``conn``).
     regions
         Where to look for trails (default: every enabled region).
+    dry_run
+        Preview only: every write method raises :class:`RefusedError` before anything is
+        journaled or sent, whatever ``confirmed`` says (``--dry-run``).
     """
 
     def __init__(
@@ -267,11 +300,18 @@ class Runbook:
         *,
         reader: Reader | None = None,
         regions: Sequence[str] | None = None,
+        dry_run: bool = False,
     ) -> None:
         self.conn = conn
         self.journal = journal
         self.reader = reader or Reader(conn)
         self.regions = list(regions) if regions else None
+        self.dry_run = dry_run
+
+    def _may_write(self) -> None:
+        """Refuse every write of a dry run, before the journal or AWS is touched."""
+        if self.dry_run:
+            raise RefusedError("Dry run: nothing was sent.", "run again without --dry-run")
 
     # -- who and where ---------------------------------------------------------------------
     def info(self) -> ConnectionInfo:
@@ -335,7 +375,12 @@ class Runbook:
         return self.reader.candidate_keys(region)
 
     def check(self, trail: str | Trail, key: str) -> Report:
-        """Pre-flight of ``key`` for ``trail`` (see :func:`check`)."""
+        """Pre-flight of ``key`` for ``trail`` (see :func:`check`).
+
+        ``key=""`` is the preview of turning SSE-KMS off (the guided notebook's explicit
+        choice); the command line refuses an empty ``--key`` (:func:`require_key`) and points
+        to ``trailkit disable --dry-run``.
+        """
         return check(self.reader, trail, key)
 
     def changes(self) -> list[Change]:
@@ -357,8 +402,15 @@ class Runbook:
         return plan_change(report)
 
     def plan_for(self, trail: str | Trail, key: str) -> Plan:
-        """Pre-flight and plan in one: what ``trailkit update --trail T --key K`` shows."""
-        return plan_change(self.check(trail, key))
+        """Pre-flight and plan in one: what ``trailkit update --trail T --key K`` shows.
+
+        Raises
+        ------
+        InputError
+            ``key`` is empty or blank (:func:`require_key`): turning SSE-KMS off is only
+            :meth:`plan_disable`.
+        """
+        return plan_change(self.check(trail, require_key(key)))
 
     def plan_disable(self, trail: str | Trail) -> Plan:
         """The plan that returns ``trail`` to SSE-S3 (see :func:`plan_disable`)."""
@@ -444,6 +496,7 @@ class Runbook:
         :class:`RefusedError` and nothing is sent or journaled. Rollback and disable plans go
         through the same.
         """
+        self._may_write()
         return update.apply(
             self.conn, plan, self.journal, confirmed=confirmed, recheck=self.recheck
         )
@@ -452,6 +505,7 @@ class Runbook:
         """Send several plans, one result per trail (:func:`trailkit.change.update.apply_many`);
         each is checked again just before it is sent (:meth:`recheck`), and a stale one is
         reported :attr:`~trailkit.records.Outcome.REFUSED` while the others still run."""
+        self._may_write()
         return update.apply_many(
             self.conn, plans, self.journal, confirmed=confirmed, recheck=self.recheck
         )
@@ -463,6 +517,7 @@ class Runbook:
 
     def apply_repair(self, repair: Repair, *, confirmed: bool) -> PolicyResult:
         """Send an add-only key policy repair (``PutKeyPolicy`` through the journaled write)."""
+        self._may_write()
         trail_arn = repair.trails[0].arn if len(repair.trails) == 1 else None
         return update.put_key_policy(
             self.conn,
@@ -474,8 +529,19 @@ class Runbook:
             trail_arn=trail_arn,
         )
 
+    def plan_restore(self, change_id: str | None = None) -> Restore:
+        """What ``trailkit policy --restore`` would put back, with the key's current policy read
+        for the diff (see :func:`trailkit.change.update.plan_policy_restore`); sends nothing."""
+        return update.plan_policy_restore(self.conn, self.journal, change_id)
+
+    def apply_restore(self, restore: Restore, *, confirmed: bool) -> PolicyResult:
+        """Send a previewed restore through the journaled write (``PutKeyPolicy``)."""
+        self._may_write()
+        return update.apply_restore(self.conn, restore, self.journal, confirmed=confirmed)
+
     def restore_policy(self, change_id: str | None = None, *, confirmed: bool) -> PolicyResult:
         """Put back the key policy recorded before a policy change (the last by default)."""
+        self._may_write()
         return update.restore_policy(self.conn, self.journal, change_id, confirmed=confirmed)
 
     def undo(self, change_id: str, *, confirmed: bool) -> ApplyResult | PolicyResult:

@@ -70,8 +70,8 @@ from trailkit.aws.scheduler import (
     then_done,
 )
 from trailkit.aws.service import error_order, scan_error
-from trailkit.aws.session import Connection, ConnectionInfo
-from trailkit.errors import InputError, NotFound, TrailkitError
+from trailkit.aws.session import Connection, ConnectionInfo, check_workers
+from trailkit.errors import NotFound, TrailkitError
 from trailkit.permissions import requires
 from trailkit.records import (
     BucketInfo,
@@ -136,13 +136,14 @@ class Reader:
     conn : Connection
         The connection (from :func:`trailkit.aws.session.connect`).
     workers : int, optional
-        Concurrent calls; defaults to ``conn.workers``. ``1`` reads strictly one call at a time,
-        in the calling thread.
+        Concurrent calls, 1 to :data:`~trailkit.aws.session.MAX_WORKERS`; defaults to
+        ``conn.workers``. ``1`` reads strictly one call at a time, in the calling thread.
 
     Raises
     ------
     InputError
-        ``workers`` is less than 1.
+        ``workers`` is not a whole number from 1 to
+        :data:`~trailkit.aws.session.MAX_WORKERS`.
 
     Notes
     -----
@@ -152,9 +153,8 @@ class Reader:
 
     def __init__(self, conn: Connection, *, workers: int | None = None) -> None:
         self.conn = conn
-        self.workers = workers or conn.workers
-        if self.workers < 1:
-            raise InputError(f"workers must be at least 1, not {self.workers}.", "use --workers 8")
+        # ``workers=0`` is an error, not "the connection's default".
+        self.workers = check_workers(conn.workers if workers is None else workers)
         self._lock = threading.Lock()
         self._pool_: Pool | None = None
         self._progress: _Counter | None = None

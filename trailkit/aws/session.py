@@ -31,8 +31,11 @@ from trailkit.records import ConnectionInfo
 
 __all__ = [
     "LOCAL_PLACEHOLDER_CREDENTIAL",
+    "MAX_WORKERS",
     "Connection",
     "ConnectionInfo",
+    "check_endpoint_url",
+    "check_workers",
     "connect",
     "credentials_configured",
     "is_local_endpoint",
@@ -40,14 +43,115 @@ __all__ = [
 
 _LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1", "0.0.0.0"}  # noqa: S104
 RETRY_MODES = ("standard", "adaptive", "legacy")
+#: The most concurrent AWS calls one reader makes. More threads only add contention (one CPython
+#: process, botocore's CPU per call) and throttling: ``--workers 100000`` made an inventory ten
+#: times slower. 64 is where the benchmark still gained at 200 ms latency (README, Performance).
+MAX_WORKERS = 64
+
+
+def check_workers(workers: object) -> int:
+    """``workers`` if it is a whole number of concurrent calls between 1 and :data:`MAX_WORKERS`.
+
+    Parameters
+    ----------
+    workers
+        The number asked for (``--workers``, or a ``Connection``/``Reader`` argument).
+
+    Returns
+    -------
+    int
+        ``workers`` unchanged.
+
+    Raises
+    ------
+    InputError
+        Not an int (a bool is not a count either), or outside 1 to :data:`MAX_WORKERS`.
+    """
+    if isinstance(workers, bool) or not isinstance(workers, int):
+        raise InputError(
+            f"--workers must be a whole number, not {workers!r}.",
+            f"use a number from 1 to {MAX_WORKERS}, e.g. --workers 32",
+        )
+    if not 1 <= workers <= MAX_WORKERS:
+        raise InputError(
+            f"--workers must be between 1 and {MAX_WORKERS}, not {workers}.",
+            f"use a number from 1 to {MAX_WORKERS} (default 32)",
+        )
+    return workers
 
 
 def is_local_endpoint(endpoint: str | None) -> bool:
-    """Whether ``endpoint`` is a loopback URL (a local AWS such as the demo's moto server)."""
+    """Whether ``endpoint`` is a loopback URL (a local AWS such as the demo's moto server).
+
+    Text that is not a URL (``http://[::1``) is not a loopback URL; it is refused, with the
+    reason, by :func:`check_endpoint_url` when a :class:`Connection` is made.
+    """
     if not endpoint:
         return False
-    host = urlparse(endpoint).hostname or ""
+    try:
+        host = urlparse(endpoint).hostname or ""
+    except ValueError:
+        return False
     return host in _LOCAL_HOSTS or host.startswith("127.")
+
+
+def _endpoint_problem(url: str) -> str | None:
+    """Why ``url`` cannot be an AWS endpoint URL, or None when it can."""
+    if url != url.strip() or any(c.isspace() or not c.isprintable() for c in url):
+        return "it contains spaces or control characters"
+    try:
+        parts = urlparse(url)
+        port = parts.port  # raises for a port that is not a number or out of range
+        host = parts.hostname
+    except ValueError as exc:  # "Invalid IPv6 URL", "Port out of range 0-65535", ...
+        return f"it is not a URL ({exc})"
+    if parts.scheme.lower() not in ("http", "https"):
+        return "it does not start with http:// or https://"
+    if not host:
+        return "it names no host"
+    if port == 0:
+        return "port 0 cannot be connected to"
+    if parts.path not in ("", "/") or parts.params or parts.query or parts.fragment:
+        return "an endpoint is a scheme, host and port only, with no path or query"
+    if parts.username is not None or parts.password is not None:
+        return "it contains a user name or password"
+    return None
+
+
+def check_endpoint_url(url: str, option: str = "--endpoint-url") -> str:
+    """``url`` if it can be an endpoint for every service (``http(s)://host[:port]``).
+
+    botocore refuses some bad endpoints only when the first request is made, with a bare
+    ``ValueError`` (``Invalid endpoint``, ``Port out of range``, ``Invalid IPv6 URL``), and sends
+    others (a path, a query) to somewhere that answers with what is not an AWS response. This
+    says what is wrong before anything is sent.
+
+    Parameters
+    ----------
+    url
+        The endpoint URL.
+    option
+        Where it came from, named in the message (``--endpoint-url`` or ``AWS_ENDPOINT_URL``).
+
+    Returns
+    -------
+    str
+        ``url`` unchanged.
+
+    Raises
+    ------
+    InputError
+        ``url`` is not ``http://`` or ``https://`` with a host, an optional port from 1 to
+        65535, and no path, query, fragment or credentials.
+    """
+    problem = _endpoint_problem(url)
+    if problem is not None:
+        raise InputError(
+            f"{option} {url[:80]!r} is not a usable endpoint URL: {problem}.",
+            "give http(s)://HOST[:PORT], e.g. http://127.0.0.1:5000 for the demo "
+            "(`trailkit demo` prints it), or leave it out for AWS",
+        )
+    return url
 
 
 def _generic_html_errors(response_dict: dict[str, Any], **_: Any) -> None:
@@ -136,12 +240,15 @@ class Connection:
         profile's region, then ``us-east-1``.
     endpoint_url
         One endpoint for every service (a local moto server); defaults to ``AWS_ENDPOINT_URL``.
+        Either must be ``http(s)://HOST[:PORT]`` (see :func:`check_endpoint_url`), else
+        :class:`~trailkit.errors.InputError` naming the option.
     retry_mode
         botocore retry mode: ``standard`` (default) or ``adaptive`` (client-side rate limiting).
     max_attempts
         Total attempts per call, including the first.
     workers
-        Upper bound of concurrent AWS calls made by the read layer (default 32).
+        Upper bound of concurrent AWS calls made by the read layer (default 32; 1 to
+        :data:`MAX_WORKERS`, else :class:`~trailkit.errors.InputError`).
     credentials
         ``(access key id, secret access key)`` to sign with instead of the profile or the
         default credential chain. They are handed to boto3 and not kept, shown or logged.
@@ -175,10 +282,13 @@ class Connection:
             raise InputError(
                 f"Unknown retry mode {retry_mode!r}.", f"use one of {', '.join(RETRY_MODES)}"
             )
-        if workers < 1:
-            raise InputError(f"workers must be at least 1, not {workers}.", "use --workers 8")
+        check_workers(workers)
         if profile and credentials is not None:
             raise InputError("Pass a profile or credentials, not both.", "leave out --profile")
+        if endpoint_url:
+            check_endpoint_url(endpoint_url, "--endpoint-url")
+        elif os.environ.get("AWS_ENDPOINT_URL"):
+            check_endpoint_url(os.environ["AWS_ENDPOINT_URL"], "AWS_ENDPOINT_URL")
         self.endpoint_url = endpoint_url or os.environ.get("AWS_ENDPOINT_URL") or None
         self.profile = profile
         self.workers = workers
@@ -227,9 +337,13 @@ class Connection:
             existing = self._clients.get(key)
             if existing is not None:
                 return existing
-            client = self._session.client(
-                service, region_name=where, endpoint_url=self.endpoint_url, config=self._config
-            )
+            try:
+                client = self._session.client(
+                    service, region_name=where, endpoint_url=self.endpoint_url, config=self._config
+                )
+            except (ValueError, botocore.exceptions.BotoCoreError) as exc:
+                # botocore refuses a bad endpoint here with a bare ValueError ("Invalid endpoint")
+                raise translate(exc, f"creating the {service} client", region=where) from None
             client.meta.events.register("before-call", self._count)
             client.meta.events.register("before-parse", _generic_html_errors)
             for event, handler in self._hooks:
@@ -265,9 +379,13 @@ class Connection:
             return self._info
         try:
             ident = self.client("sts").get_caller_identity()
-        except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
+        except (
+            botocore.exceptions.BotoCoreError,
+            botocore.exceptions.ClientError,
+            ValueError,  # botocore's "Port out of range", "Invalid IPv6 URL" for the endpoint
+        ) as exc:
             err = translate(exc, "GetCallerIdentity", permission="sts:GetCallerIdentity")
-            if isinstance(err, ConnectionFailed):
+            if isinstance(err, ConnectionFailed | InputError):
                 raise err from None
             raise ConnectionFailed(err.message, err.fix, operation="GetCallerIdentity") from None
         endpoint = self.endpoint_url or f"https://*.{self.region}.amazonaws.com (AWS default)"

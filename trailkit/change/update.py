@@ -35,11 +35,14 @@ from trailkit.records import (
     Trail,
 )
 from trailkit.rules.plan import Plan
+from trailkit.rules.repair import Restore, plan_restore, same_policy
 
 __all__ = [
     "apply",
     "apply_many",
+    "apply_restore",
     "describe_policy",
+    "plan_policy_restore",
     "policy_spec",
     "put_key_policy",
     "reconcile_journal",
@@ -236,26 +239,6 @@ def reconcile_journal(conn: Connection, journal: Journal) -> list[tuple[Change, 
     return reconcile(journal, read_state)
 
 
-def same_policy(a: str | None, b: str | None) -> bool:
-    """Whether two key policies are the same: equal as JSON, else as text.
-
-    Parameters
-    ----------
-    a, b
-        Policy documents (None never equals a document).
-
-    Returns
-    -------
-    bool
-    """
-    if a is None or b is None:
-        return a is b
-    try:
-        return bool(json.loads(a) == json.loads(b))
-    except (ValueError, RecursionError):
-        return a == b
-
-
 def describe_policy(text: str | None) -> str:
     """A key policy in a few words for messages: ``policy (812 bytes, 3 statements)``.
 
@@ -377,6 +360,74 @@ def put_key_policy(
     return PolicyResult.from_write(key_arn, journaled_write(spec, journal, confirmed=confirmed))
 
 
+def plan_policy_restore(
+    conn: Connection, journal: Journal, change_id: str | None = None, *, read: bool = True
+) -> Restore:
+    """What restoring the policy recorded before a policy change would send (nothing is sent).
+
+    Parameters
+    ----------
+    conn
+        The connection the current policy is read through.
+    journal
+        The journal the change was recorded in.
+    change_id
+        The policy change to undo; None: the last applied one.
+    read
+        Read the key's current policy (``kms:GetKeyPolicy``) so the preview diffs against it.
+
+    Returns
+    -------
+    Restore
+        With :attr:`~trailkit.rules.repair.Restore.current` read from AWS when ``read``.
+
+    Raises
+    ------
+    JournalError
+        No such change, or no applied policy change.
+    RefusedError
+        The change is a trail change, or it did not take effect.
+    AwsError
+        The current policy could not be read.
+    """
+    change = journal.get(change_id) if change_id else journal.last(kind=Kind.KEY_POLICY)
+    restore = plan_restore(change)
+    if not read:
+        return restore
+    current = writes.read_key_policy(conn, restore.key_arn, arn_region(restore.key_arn))
+    return plan_restore(change, current)
+
+
+def apply_restore(
+    conn: Connection, restore: Restore, journal: Journal, *, confirmed: bool
+) -> PolicyResult:
+    """Send a restore from :func:`plan_policy_restore` through the journaled write.
+
+    Parameters
+    ----------
+    conn, journal, confirmed
+        As for :func:`put_key_policy`.
+    restore
+        The previewed restore; the guard re-reads the policy and refuses unless the key still
+        has the policy the undone change put.
+
+    Returns
+    -------
+    PolicyResult
+        As for :func:`put_key_policy` (the new change has ``rollback_of`` = the undone change).
+    """
+    return put_key_policy(
+        conn,
+        restore.key_arn,
+        restore.expected,
+        restore.restored,
+        journal,
+        confirmed=confirmed,
+        trail_arn=restore.trail_arn,
+        rollback_of=restore.change_id,
+    )
+
+
 def restore_policy(
     conn: Connection, journal: Journal, change_id: str | None = None, *, confirmed: bool
 ) -> PolicyResult:
@@ -405,20 +456,5 @@ def restore_policy(
     RefusedError
         The change is a trail change, did not take effect, or the policy changed since.
     """
-    change = journal.get(change_id) if change_id else journal.last(kind=Kind.KEY_POLICY)
-    if change.intent.kind is not Kind.KEY_POLICY:
-        raise RefusedError(
-            f"Change {change.change_id} is a trail change; undo it with `trailkit rollback`.", ""
-        )
-    if not change.applied or change.outcome is None or change.intent.before is None:
-        raise RefusedError(f"Change {change.change_id} is {change.status}; nothing to restore.", "")
-    return put_key_policy(
-        conn,
-        change.intent.target_arn,
-        change.outcome.after or "",
-        change.intent.before,
-        journal,
-        confirmed=confirmed,
-        trail_arn=change.intent.trail_arn,
-        rollback_of=change.change_id,
-    )
+    restore = plan_policy_restore(conn, journal, change_id, read=False)
+    return apply_restore(conn, restore, journal, confirmed=confirmed)

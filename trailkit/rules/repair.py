@@ -23,13 +23,23 @@ from dataclasses import dataclass
 from typing import Any
 
 from trailkit.errors import InputError, RefusedError
-from trailkit.records import KeyInfo, Trail
+from trailkit.records import Change, KeyInfo, Kind, Trail
 from trailkit.rules import policy as pol
 from trailkit.rules.checks import Report, check_policy
 from trailkit.rules.principals import parse_principals
 from trailkit.rules.requests import CLOUDTRAIL_SERVICE
 
-__all__ = ["MAX_POLICY_BYTES", "REPAIRABLE_CODES", "Repair", "plan_repair", "repairable"]
+__all__ = [
+    "MAX_POLICY_BYTES",
+    "REPAIRABLE_CODES",
+    "Repair",
+    "Restore",
+    "plan_repair",
+    "plan_restore",
+    "policy_diff",
+    "repairable",
+    "same_policy",
+]
 
 #: KMS key policies are limited to 32 KB: the bytes of the ``Policy`` text sent with
 #: ``PutKeyPolicy`` (:attr:`Repair.size` measures exactly that text).
@@ -88,15 +98,159 @@ class Repair:
         return _bytes(self.policy_text)
 
     def diff(self) -> str:
-        """A unified diff of the policy, before and after (additions only).
+        """A unified diff of the policy, before and after (additions only)."""
+        return policy_diff(self.original, self.repaired, "current policy", "repaired policy")
 
-        Both sides are shown indented, whatever form is sent, so the diff is readable.
-        """
-        before = _dump(self.original, compact=False).splitlines()
-        after = _dump(self.repaired, compact=False).splitlines()
-        return "\n".join(
-            difflib.unified_diff(before, after, "current policy", "repaired policy", lineterm="")
+
+def _policy_lines(policy: str | dict[str, Any]) -> list[str]:
+    """A policy as lines to diff: JSON laid out the same way whatever its spacing, else as is."""
+    doc: Any = policy
+    if isinstance(policy, str):
+        try:
+            doc = json.loads(policy)
+        except (ValueError, RecursionError):
+            return policy.splitlines()
+    return json.dumps(doc, indent=2).splitlines()
+
+
+def policy_diff(
+    before: str | dict[str, Any],
+    after: str | dict[str, Any],
+    before_label: str = "current policy",
+    after_label: str = "new policy",
+) -> str:
+    """The unified diff between two key policies (the one diff every preview shows).
+
+    Parameters
+    ----------
+    before, after
+        Policy documents, as text (JSON is laid out with 2-space indents first, so spacing
+        differences do not show) or parsed.
+    before_label, after_label
+        The file names in the diff's header.
+
+    Returns
+    -------
+    str
+        Empty when the policies are laid out the same.
+    """
+    return "\n".join(
+        difflib.unified_diff(
+            _policy_lines(before), _policy_lines(after), before_label, after_label, lineterm=""
         )
+    )
+
+
+def same_policy(a: str | None, b: str | None) -> bool:
+    """Whether two key policies are the same: equal as JSON, else as text.
+
+    Parameters
+    ----------
+    a, b
+        Policy documents (None never equals a document).
+
+    Returns
+    -------
+    bool
+    """
+    if a is None or b is None:
+        return a is b
+    try:
+        return bool(json.loads(a) == json.loads(b))
+    except (ValueError, RecursionError):
+        return a == b
+
+
+@dataclass(frozen=True)
+class Restore:
+    """Putting back the key policy recorded before a policy change: what a restore will send.
+
+    Attributes
+    ----------
+    change_id
+        The policy change being undone.
+    key_arn
+        The key whose ``default`` policy is put back.
+    trail_arn
+        The trail the change was for (journaled), if one.
+    expected
+        The policy that change put; the concurrency guard refuses the restore unless the key
+        still has it.
+    restored
+        The policy recorded before that change: what ``PutKeyPolicy`` will send.
+    current
+        The policy read from AWS for the preview (None: not read).
+    """
+
+    change_id: str
+    key_arn: str
+    trail_arn: str | None
+    expected: str
+    restored: str
+    current: str | None = None
+
+    @property
+    def changed_since(self) -> bool:
+        """True when the key's policy is no longer the one the change put (restore is refused)."""
+        return self.current is not None and not same_policy(self.current, self.expected)
+
+    @property
+    def needed(self) -> bool:
+        """False when the key already has the policy that would be put back."""
+        return not same_policy(
+            self.expected if self.current is None else self.current, self.restored
+        )
+
+    def diff(self) -> str:
+        """The unified diff from the current policy (else the expected one) to the restored one."""
+        now = self.expected if self.current is None else self.current
+        return policy_diff(now, self.restored, "current policy", "restored policy")
+
+    def as_dict(self) -> dict[str, Any]:
+        """The preview as plain data (``--format json``)."""
+        return {
+            "change_id": self.change_id,
+            "key_arn": self.key_arn,
+            "trail_arn": self.trail_arn,
+            "changed_since": self.changed_since,
+            "needed": self.needed,
+            "diff": self.diff(),
+        }
+
+
+def plan_restore(change: Change, current: str | None = None) -> Restore:
+    """The restore of the policy recorded before ``change`` (pure: ``current`` is given).
+
+    Parameters
+    ----------
+    change
+        A key policy change from the journal.
+    current
+        The key's policy as read now, for the preview (None: not read).
+
+    Returns
+    -------
+    Restore
+
+    Raises
+    ------
+    RefusedError
+        ``change`` is a trail change, or it did not take effect, so there is nothing to restore.
+    """
+    if change.intent.kind is not Kind.KEY_POLICY:
+        raise RefusedError(
+            f"Change {change.change_id} is a trail change; undo it with `trailkit rollback`.", ""
+        )
+    if not change.applied or change.outcome is None or change.intent.before is None:
+        raise RefusedError(f"Change {change.change_id} is {change.status}; nothing to restore.", "")
+    return Restore(
+        change_id=change.change_id,
+        key_arn=change.intent.target_arn,
+        trail_arn=change.intent.trail_arn,
+        expected=change.outcome.after or "",
+        restored=change.intent.before,
+        current=current,
+    )
 
 
 def _dump(doc: dict[str, Any], *, compact: bool) -> str:

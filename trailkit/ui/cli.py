@@ -12,10 +12,11 @@ import contextlib
 import csv
 import io
 import json
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, TextIO, cast
 
 from trailkit import __version__
 from trailkit.errors import RefusedError, TrailkitError
@@ -40,13 +41,16 @@ def _regions(text: str) -> list[str]:
     return regions
 
 
-def _positive(text: str) -> int:
+def _workers(text: str) -> int:
+    """``--workers``: 1 to ``MAX_WORKERS`` concurrent calls (the same bound as ``Connection``)."""
+    from trailkit.aws.session import MAX_WORKERS
+
     try:
         value = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError("must be at least 1")
+    if not 1 <= value <= MAX_WORKERS:
+        raise argparse.ArgumentTypeError(f"must be between 1 and {MAX_WORKERS}, not {value}")
     return value
 
 
@@ -81,9 +85,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     g.add_argument(
         "--workers",
-        type=_positive,
+        type=_workers,
         default=argparse.SUPPRESS,
-        help="concurrent AWS calls (default 32)",
+        help="concurrent AWS calls, 1-64 (default 32)",
     )
     g.add_argument(
         "-v",
@@ -127,7 +131,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--trail", required=True, help="trail name or ARN")
     p.add_argument(
-        "--key", required=True, help='key id, key ARN, alias name or alias ARN ("" = off)'
+        "--key",
+        required=True,
+        help="key id, key ARN, alias name or alias ARN (to preview SSE-S3: disable --dry-run)",
     )
     p.add_argument("--format", choices=["table", "json"], default="table")
     p.set_defaults(func=cmd_check)
@@ -164,7 +170,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("disable", parents=[common, change], help="return a trail to SSE-S3")
     p.add_argument("--trail", required=True, action="append", help="trail name or ARN")
-    p.set_defaults(func=cmd_update, key="")
+    p.set_defaults(func=cmd_disable)
 
     p = sub.add_parser(
         "rollback", parents=[common, change], help="restore the state before a recorded change"
@@ -203,7 +209,8 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="CHANGE_ID",
         nargs="?",
         const="last",
-        help="put back the policy recorded before a policy change (default: last)",
+        help="put back the policy recorded before a policy change (default: last; shows the "
+        "diff from the current policy first)",
     )
     p.set_defaults(func=cmd_policy)
 
@@ -218,7 +225,10 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-#: Other modules add their sub-commands here (kept as a list so the parser stays one place).
+#: The sub-commands that change AWS: each has ``--dry-run`` (a test checks the parser).
+WRITE_COMMANDS = ("update", "disable", "rollback", "policy")
+
+
 def _connect(args: argparse.Namespace) -> Any:
     from trailkit.aws.session import connect
 
@@ -235,7 +245,15 @@ def _runbook(args: argparse.Namespace) -> Any:
     """The use cases on this command's connection and journal (nothing is read yet)."""
     from trailkit.runbook import Runbook
 
-    return Runbook(_connect(args), _journal(args))
+    # A dry run's Runbook refuses every write itself, whatever the command goes on to do.
+    return Runbook(_connect(args), _journal(args), dry_run=bool(getattr(args, "dry_run", False)))
+
+
+def _require_key(key: str) -> str:
+    """An empty or blank ``--key`` is a usage error (exit 2), checked before connecting."""
+    from trailkit.runbook import require_key
+
+    return require_key(key)
 
 
 def _print_calls(conn: Any, err: TextIO) -> None:
@@ -307,6 +325,7 @@ def cmd_inventory(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 def cmd_check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     """``trailkit check``: exit 0 when nothing blocks, 1 when something does."""
+    _require_key(args.key)
     book = _runbook(args)
     conn = book.conn
     report = book.check(args.trail, args.key)
@@ -455,9 +474,17 @@ def _run_plans(
 
 
 def cmd_update(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    """``trailkit update`` and ``trailkit disable``."""
+    """``trailkit update``: an empty ``--key`` is refused (turning SSE-KMS off is ``disable``)."""
+    _require_key(args.key)
     book = _runbook(args)
     plans = [book.plan_for(t, args.key) for t in args.trail]
+    return _run_plans(plans, args, book, out, err)
+
+
+def cmd_disable(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    """``trailkit disable``: the one command that returns trails to SSE-S3."""
+    book = _runbook(args)
+    plans = [book.plan_disable(t) for t in args.trail]
     return _run_plans(plans, args, book, out, err)
 
 
@@ -506,18 +533,15 @@ def cmd_policy(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from trailkit.records import Outcome
     from trailkit.rules.principals import parse_principals
 
-    if not args.restore and (not args.trail or not args.key):
+    if args.restore:
+        return _restore_policy(args, out, err)
+    if args.key is not None:
+        _require_key(args.key)
+    if not args.trail or not args.key:
         raise InputError("policy needs --trail and --key (or --restore).", "see trailkit policy -h")
     parse_principals(args.readers)  # a bad --readers is a usage error, before any AWS call
     book = _runbook(args)
     conn = book.conn
-    if args.restore:
-        if not args.yes and not _confirm(args, conn, "restore the key policy", ["policy"], err):
-            return EXIT_NO
-        change = None if args.restore == "last" else args.restore
-        result = book.restore_policy(change, confirmed=True)
-        out.write(f"{result.outcome.value.upper()}: {result.message}\n")
-        return EXIT_OK if result.outcome in (Outcome.DONE, Outcome.UNCHANGED) else EXIT_ERROR
     repair = book.plan_repair(args.trail, args.key, readers=args.readers)
     summary = {
         "key_arn": repair.key.arn,
@@ -544,7 +568,11 @@ def cmd_policy(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             out.write(repair.diff() + "\n")
     if not repair.needed or not args.apply or args.dry_run:
         if repair.needed and args.format != "json":
-            out.write("\nNothing sent (add --apply to send it).\n")
+            out.write(
+                "\nDry run: nothing was sent.\n"
+                if args.dry_run
+                else "\nNothing sent (add --apply to send it).\n"
+            )
         return EXIT_OK
     if not _confirm(args, conn, "replace the key policy", [repair.key.label], err):
         err.write("Not confirmed: nothing was sent.\n")
@@ -565,6 +593,47 @@ def cmd_policy(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         if report.errors:
             worst = EXIT_NO
     return worst
+
+
+def _restore_policy(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    """``trailkit policy --restore``: the diff first, then --dry-run, confirmation, the write."""
+    from trailkit.records import Outcome
+
+    book = _runbook(args)
+    conn = book.conn
+    restore = book.plan_restore(None if args.restore == "last" else args.restore)
+    if args.format != "json":
+        out.write(conn.info().header() + "\n")
+        out.write(f"restore: the policy of {restore.key_arn} before change {restore.change_id}\n")
+        out.write((restore.diff() or "(no difference)") + "\n")
+    result = None
+    code = EXIT_OK
+    if not restore.needed:
+        if args.format != "json":
+            out.write("\nNothing to do: the key already has that policy.\n")
+    elif restore.changed_since:
+        err.write(
+            f"refused: the policy of {restore.key_arn} changed since change {restore.change_id}; "
+            "nothing will be sent (review it with `trailkit policy --trail T --key K`)\n"
+        )
+        code = EXIT_NO
+    elif args.dry_run:
+        if args.format != "json":
+            out.write("\nDry run: nothing was sent.\n")
+    elif not _confirm(args, conn, "restore the key policy", [restore.key_arn], err):
+        err.write("Not confirmed: nothing was sent.\n")
+        code = EXIT_NO
+    else:
+        result = book.apply_restore(restore, confirmed=True)
+        if args.format != "json":
+            out.write(f"\n{result.outcome.value.upper()}: {result.message}\n")
+        if result.outcome not in (Outcome.DONE, Outcome.UNCHANGED):
+            code = EXIT_NO if result.outcome is Outcome.REFUSED else EXIT_ERROR
+    if args.format == "json":
+        payload = {"restore": restore.as_dict(), "result": result.as_dict() if result else None}
+        json.dump(payload, out, indent=2)
+        out.write("\n")
+    return code
 
 
 def cmd_app(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
@@ -602,12 +671,83 @@ def cmd_lab(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     )
 
 
+class _Output(io.TextIOBase):
+    """A stream that a failure to print cannot stop: once writing fails (the reader of a pipe
+    went away: ``trailkit update ... | head -1``), everything more is dropped, and the command
+    goes on doing exactly what it would have done. The exit code and the journal say what
+    happened; the output was only ever a view of it."""
+
+    def __init__(self, target: TextIO) -> None:
+        super().__init__()
+        self.target = target
+        self.broken = False
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, text: str) -> int:
+        if not self.broken:
+            try:
+                self.target.write(text)
+            except (OSError, ValueError):  # EPIPE, EBADF, ...; ValueError: a closed file
+                self.broken = True
+        return len(text)
+
+    def flush(self) -> None:
+        if not self.broken:
+            try:
+                self.target.flush()
+            except (OSError, ValueError):
+                self.broken = True
+
+    def isatty(self) -> bool:
+        try:
+            return bool(self.target.isatty())
+        except (OSError, ValueError):
+            return False
+
+
+def _silence(output: _Output) -> None:
+    """After a broken pipe, point the stream's descriptor at /dev/null (as Python's docs on
+    SIGPIPE recommend), so that the interpreter's last flush at exit cannot fail either."""
+    output.flush()
+    if not output.broken:
+        return
+    with contextlib.suppress(OSError, ValueError, io.UnsupportedOperation):
+        fd = output.target.fileno()
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, fd)
+        os.close(devnull)
+
+
 def main(
     argv: Sequence[str] | None = None, out: TextIO | None = None, err: TextIO | None = None
 ) -> int:
-    """Run the command line; returns the exit code (also the console script's entry point)."""
-    out = out or sys.stdout
-    err = err or sys.stderr
+    """Run the command line; returns the exit code (also the console script's entry point).
+
+    Parameters
+    ----------
+    argv
+        The arguments (default: ``sys.argv[1:]``).
+    out, err
+        Where results and messages go (default: ``sys.stdout``, ``sys.stderr``). A failure to
+        write to them (a closed pipe) never changes what the command does or its exit code.
+
+    Returns
+    -------
+    int
+        0 done, ready or nothing to do; 1 the answer is no; 2 usage and AWS errors.
+    """
+    out_ = _Output(out or sys.stdout)
+    err_ = _Output(err or sys.stderr)
+    try:
+        return _main(argv, cast(TextIO, out_), cast(TextIO, err_))
+    finally:
+        _silence(out_)
+        _silence(err_)
+
+
+def _main(argv: Sequence[str] | None, out: TextIO, err: TextIO) -> int:
     parser = build_parser()
     try:
         # argparse writes usage, --help and --version to sys.stderr/stdout: send them to err/out.
@@ -626,5 +766,3 @@ def main(
     except KeyboardInterrupt:
         err.write("trailkit: interrupted\n")
         return 130
-    except BrokenPipeError:
-        return EXIT_OK
