@@ -505,15 +505,18 @@ def undone_by(changes: list[Change]) -> dict[str, Change]:
 def _offered(changes: list[Change]) -> dict[str, Change | None]:
     """For every applied, not undone change: the change that blocks undoing it (None: none).
 
-    A later change of the same target that is applied and not undone blocks an undo, except a
-    rollback of a change that is itself later than the one to undo (that pair cancels out).
+    A later change of the same target (in the same account, at the same endpoint) that is
+    applied and not undone blocks an undo, except a rollback of a change that is itself later
+    than the one to undo (that pair cancels out).
     """
     undone = undone_by(changes)
     position = {c.change_id: i for i, c in enumerate(changes)}
-    live: dict[tuple[Kind, str], list[Change]] = {}
+    live: dict[tuple[str, str, str, str], list[Change]] = {}
     for change in changes:
         if change.applied and change.change_id not in undone:
-            live.setdefault((change.intent.kind, change.intent.target_arn), []).append(change)
+            intent = change.intent
+            where = (intent.account, _endpoint_key(intent.endpoint))
+            live.setdefault((*where, intent.kind.value, intent.target_arn), []).append(change)
     out: dict[str, Change | None] = {}
     for chain in live.values():
         blocker: Change | None = None  # the newest later non-rollback, or an unpaired rollback
@@ -531,9 +534,9 @@ def _offered(changes: list[Change]) -> dict[str, Change | None]:
             if target is None:
                 blocker = blocker or change
             else:
-                where = position.get(target, -1)
-                if where < lowest_target:
-                    lowest_target, lowest_rollback = where, change
+                rolled_back = position.get(target, -1)
+                if rolled_back < lowest_target:
+                    lowest_target, lowest_rollback = rolled_back, change
     return out
 
 
