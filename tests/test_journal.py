@@ -454,15 +454,42 @@ def test_concurrent_processes_never_interleave(jpath: Path) -> None:
 # Credentials
 # --------------------------------------------------------------------------------------------
 
+# Credentials are recognised by the shape of the value, never by a name next to it.
+_TOKEN = "IQoJb3JpZ2luX2VjEJr//////////wEaCXVzLWVhc3QtMSJHMEUCIQD" + "a1B2c3D4e5F6" * 20
 SECRETS = [
     ("note", "AKIAIOSFODNN7EXAMPLE"),
     ("error", "key ASIAQWERTYUIOPASDFGH was used"),
+    (
+        "before",
+        '{"Condition": {"id": "AKIAIOSFODNN7EXAMPLE", '
+        '"k": "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"}}',
+    ),
+    ("after", json.dumps({"Statement": [], "x": _TOKEN})),
+    ("note", f"token={_TOKEN}"),
+    ("endpoint", f"https://example.com/?X-Amz-Security-Token={_TOKEN}"),
+    # an unprefixed, varied base64 blob of token length
+    ("caller_arn", "".join(chr(c) for c in range(65, 91)) * 3 + "abcdefghij0123456789/+" * 12),
+]
+
+#: Names that only *mention* credentials, with harmless values: never refused.
+NOT_SECRETS = [
+    ("after", json.dumps({"Statement": [{"Sid": "AllowSessionTokenUsers", "Effect": "Allow"}]})),
     ("before", '{"aws_secret_access_key": "wJalrXUtnFEMI"}'),
     ("after", '{"SecretAccessKey": "x"}'),
     ("note", "SessionToken=abc"),
     ("caller_arn", "aws_session_token"),
     ("endpoint", "https://example.com/?X-Amz-Security-Token=abc"),
+    ("note", "sha1 " + "da39a3ee5e6b4b0d3255bfef95601890afd80709"),  # 40 chars, no key id
+    ("note", "p" * 5000),
 ]
+
+
+@pytest.mark.parametrize(("field", "value"), NOT_SECRETS)
+def test_names_that_mention_credentials_are_not_refused(
+    journal: Journal, field: str, value: str
+) -> None:
+    journal.append(make_record(**{field: value}))
+    assert [getattr(r, field) for r in journal.read().records] == [value]
 
 
 @pytest.mark.parametrize(("field", "value"), SECRETS)
@@ -611,7 +638,7 @@ def test_reconcile(journal: Journal, jpath: Path) -> None:
     def read_state(intent: Record) -> str | None:
         asked.append(intent.change_id)
         if intent.change_id == "chg-5":
-            raise NotFound("DescribeTrails found nothing.", operation="DescribeTrails")
+            raise TrailkitError("Could not reach the endpoint.")
         return live[intent.change_id]
 
     result = reconcile(journal, read_state, now=lambda: "2026-11-30T00:00:00Z")
@@ -720,10 +747,13 @@ def test_changes_frame(journal: Journal) -> None:
         "caller_arn",
         "account",
         "endpoint",
+        "backend",
         "request_id",
         "error",
     ]
     assert all(list(row) == keys for row in rows)
+    # Where each change was made is in every row.
+    assert {(r["backend"], r["endpoint"], r["account"]) for r in rows} == {("demo", "", ACCOUNT)}
     k, p, x = rows
     assert (k["status"], k["before"], k["after"], k["rollback_of"], k["request_id"]) == (
         "done",
@@ -739,3 +769,25 @@ def test_changes_frame(journal: Journal) -> None:
     assert x["after"] == "policy (5 bytes, not JSON)" and x["status"] == "pending"
     two = changes_frame([Change("c", pol, None)])[0]
     assert two["after"] == f"policy ({len(POLICY_AFTER)} bytes, 2 statements)"
+
+
+def test_reconcile_settles_a_change_whose_target_is_gone(journal: Journal, jpath: Path) -> None:
+    journal.record_intent(**intent_fields(change_id="chg-gone"))
+    journal.record_intent(**intent_fields(change_id="chg-down"))
+
+    def read_state(intent: Record) -> str | None:
+        if intent.change_id == "chg-gone":
+            raise NotFound("GetTrail found nothing (TrailNotFoundException).", operation="GetTrail")
+        raise TrailkitError("Could not reach the endpoint.")
+
+    skipped: list[tuple[str, str]] = []
+    result = reconcile(
+        journal, read_state, on_skip=lambda change, why: skipped.append((change.change_id, why))
+    )
+    ((change, record),) = result
+    assert change.change_id == "chg-gone" and change.status == "reconciled-target-gone"
+    assert (record.note, record.after) == ("target-gone", None)
+    assert skipped == [("chg-down", "Could not reach the endpoint.")]
+    fresh = Journal(jpath)
+    assert [c.change_id for c in fresh.pending()] == ["chg-down"]
+    assert changes_frame(fresh.changes())[0]["status"] == "reconciled-target-gone"

@@ -87,9 +87,11 @@ def test_cli_outputs_and_the_journal_never_contain_credentials(
         assert not _leaks(proc.stdout + proc.stderr), (argv, _leaks(proc.stdout + proc.stderr))
     assert codes == [0, 0, 0, 0, 0, 0, 0, 1], codes
 
-    # The default journal (no --journal, no $TRAILKIT_JOURNAL) is under the private HOME.
+    # The default journal (no --journal, no $TRAILKIT_JOURNAL) is under the private HOME; on the
+    # demo endpoint it is the demo's own journal, and the real one is never created.
     home = Path(fake_env["HOME"])
-    journals = list(home.rglob("journal.jsonl"))
+    assert list(home.rglob("journal.jsonl")) == []
+    journals = list(home.rglob("demo-journal.jsonl"))
     assert len(journals) == 1
     records = [json.loads(line) for line in journals[0].read_text().splitlines()]
     assert [r["phase"] for r in records] == ["intent", "done"] * 3

@@ -9,7 +9,7 @@ journal and adds the writes, which go through the one journaled write
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from trailkit.aws.reader import Reader
 from trailkit.aws.session import Connection
@@ -233,7 +233,8 @@ def plan_rollback(reader: Reader, journal: Journal, change_id: str | None = None
     journal
         The journal the change was recorded in.
     change_id
-        The change to undo; None: the last applied trail change.
+        The change to undo; None: the newest undoable trail change made on this connection's
+        account and endpoint (never a rollback: a rollback is undone only by naming it).
 
     Returns
     -------
@@ -245,9 +246,14 @@ def plan_rollback(reader: Reader, journal: Journal, change_id: str | None = None
     JournalError
         No such change, or nothing to roll back.
     RefusedError
-        The change is a key policy change, or it did not complete, so there is nothing to undo.
+        The change is a key policy change, did not complete, is already undone, was made on
+        another account or endpoint, or a newer change to the same trail is in force.
     """
-    change = journal.get(change_id) if change_id else journal.last(kind=Kind.TRAIL_KEY)
+    conn = reader.conn
+    if change_id:
+        change = journal.get(change_id)
+    else:
+        change = update.last_undoable(journal, Kind.TRAIL_KEY, conn)
     if change.intent.kind is not Kind.TRAIL_KEY:
         raise RefusedError(
             f"Change {change.change_id} is a key policy change; restore it with "
@@ -259,6 +265,7 @@ def plan_rollback(reader: Reader, journal: Journal, change_id: str | None = None
             f"Change {change.change_id} is {change.status}; there is nothing to roll back.",
             "run `trailkit journal --reconcile` first if it is pending",
         )
+    update.check_undo(journal, change, conn)
     target = change.intent.before or ""
     return plan_change(
         check(reader, change.intent.target_arn, target), rollback_of=change.change_id
@@ -388,10 +395,15 @@ class Runbook:
         return self.journal.changes()
 
     def undoable(self, trail_arn: str | None = None) -> list[Change]:
-        """Applied trail changes not undone yet, newest first (of ``trail_arn`` when given)."""
+        """Trail changes a rollback may target, newest first (of ``trail_arn`` when given).
+
+        Made on this connection's account and endpoint, applied, not undone, not a rollback,
+        and the newest in force on its trail (see :func:`trailkit.records.journal.undoable`).
+        """
+        info = self.conn.info()
         return [
             c
-            for c in undoable(self.journal.changes())
+            for c in undoable(self.journal.changes(), account=info.account, endpoint=info.endpoint)
             if c.intent.kind is Kind.TRAIL_KEY
             and (trail_arn is None or c.intent.target_arn == trail_arn)
         ]
@@ -555,6 +567,11 @@ class Runbook:
         """Delivery status of a trail after a change (``GetTrailStatus``)."""
         return update.verify_delivery(self.conn, trail)
 
-    def reconcile(self) -> list[tuple[Change, Record]]:
-        """Settle pending intents by reading the live state (``trailkit journal --reconcile``)."""
-        return update.reconcile_journal(self.conn, self.journal)
+    def reconcile(
+        self, on_skip: Callable[[Change, str], None] | None = None
+    ) -> list[tuple[Change, Record]]:
+        """Settle pending intents by reading the live state (``trailkit journal --reconcile``).
+
+        ``on_skip(change, why)`` is told about each change left pending.
+        """
+        return update.reconcile_journal(self.conn, self.journal, on_skip=on_skip)

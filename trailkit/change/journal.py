@@ -31,6 +31,7 @@ import errno
 import json
 import os
 import re
+import socket
 import stat
 import sys
 import threading
@@ -43,11 +44,12 @@ from pathlib import Path
 
 import platformdirs
 
-from trailkit.errors import InputError, JournalError, TrailkitError
+from trailkit.errors import InputError, JournalError, NotFound, TrailkitError
 from trailkit.records.journal import (
     NOTE_APPLIED,
     NOTE_CHANGED,
     NOTE_NOT_APPLIED,
+    NOTE_TARGET_GONE,
     OUTCOME_PHASES,
     Change,
     Kind,
@@ -61,19 +63,26 @@ if sys.platform != "win32":
     import fcntl
 
 __all__ = [
+    "DEMO_JOURNAL_NAME",
     "JOURNAL_ENV",
+    "LEASE_SECONDS",
     "MAX_LINE_BYTES",
     "NOTE_APPLIED",
     "NOTE_CHANGED",
     "NOTE_NOT_APPLIED",
+    "NOTE_TARGET_GONE",
     "Change",
     "Journal",
     "Kind",
     "Phase",
     "ReadResult",
     "Record",
+    "credential_shape",
     "default_path",
+    "demo_path",
+    "in_flight",
     "reconcile",
+    "writer_running",
 ]
 
 #: Environment variable that overrides the journal's location.
@@ -84,45 +93,112 @@ JOURNAL_ENV = "TRAILKIT_JOURNAL"
 MAX_LINE_BYTES = 1 << 20
 
 
-def default_path() -> Path:
+#: The file name of the demo's own journal, next to the real one.
+DEMO_JOURNAL_NAME = "demo-journal.jsonl"
+
+
+def default_path(*, demo: bool = False) -> Path:
     """Where the journal lives unless a path is given.
+
+    Parameters
+    ----------
+    demo
+        The path for the demo backend: the demo's changes never mix with real ones.
 
     Returns
     -------
     Path
         ``$TRAILKIT_JOURNAL`` if it is set and not empty, otherwise
-        ``<user data dir>/trailkit/journal.jsonl`` (``platformdirs.user_data_path``).
+        ``<user data dir>/trailkit/journal.jsonl`` (``platformdirs.user_data_path``), or
+        :func:`demo_path` for the demo.
     """
     override = os.environ.get(JOURNAL_ENV, "").strip()
     if override:
         return Path(override).expanduser()
+    if demo:
+        return demo_path()
     return platformdirs.user_data_path("trailkit", appauthor=False) / "journal.jsonl"
+
+
+def demo_path() -> Path:
+    """The demo's own journal: ``<user data dir>/trailkit/demo-journal.jsonl``."""
+    return platformdirs.user_data_path("trailkit", appauthor=False) / DEMO_JOURNAL_NAME
 
 
 # --------------------------------------------------------------------------------------------
 # Credential screening
 # --------------------------------------------------------------------------------------------
 
-_SECRET_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
-    (re.compile(r"(?<![A-Z0-9])(?:AKIA|ASIA)[A-Z0-9]{16}(?![A-Z0-9])"), "an AWS access key id"),
-    (re.compile(r"secret[_-]?access[_-]?key", re.IGNORECASE), "a secret access key"),
-    (re.compile(r"session[_-]?token", re.IGNORECASE), "a session token"),
-    (re.compile(r"x-amz-security-token", re.IGNORECASE), "a security token"),
+# Values are screened by their *shape*, never by names: a key policy statement whose Sid is
+# "AllowSessionTokenUsers" is an ordinary value; a string shaped like an access key id is not.
+_ACCESS_KEY_ID = re.compile(r"(?<![A-Za-z0-9])(?:AKIA|ASIA)[A-Z0-9]{16}(?![A-Za-z0-9])")
+# A secret access key: 40 base64 characters with mixed case and a digit, within a short
+# distance of an access key id (a lone 40-character string is often a hash or an id).
+_SECRET_KEY = re.compile(r"(?<![A-Za-z0-9/+])[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+=])")
+_SECRET_NEAR = 200
+# A session token: STS tokens are long base64 blobs; the current and older formats start with
+# these prefixes. A run of 300 or more base64 characters of mixed case, digits and at least 20
+# distinct characters is treated as one too (padding such as "xxxx..." is not).
+_TOKEN_PREFIXES = ("IQoJb3JpZ2luX2", "FwoGZXIvYXdzE", "FQoGZXIvYXdzE")
+_SESSION_TOKEN = re.compile(
+    r"(?:IQoJb3JpZ2luX2|FwoGZXIvYXdzE|FQoGZXIvYXdzE)[A-Za-z0-9/+]{60,}={0,2}"
+    r"|(?<![A-Za-z0-9/+])[A-Za-z0-9/+]{300,}={0,2}"
 )
+
+
+def _looks_like_secret_key(text: str) -> bool:
+    return (
+        any(c.islower() for c in text)
+        and any(c.isupper() for c in text)
+        and any(c.isdigit() for c in text)
+    )
+
+
+def credential_shape(value: str) -> str | None:
+    """What credential ``value`` looks like it contains, by shape; None when it looks like none.
+
+    Parameters
+    ----------
+    value
+        Any text (a record field, a key policy).
+
+    Returns
+    -------
+    str or None
+        ``"an AWS access key id"`` (``AKIA``/``ASIA`` + 16 characters), ``"a secret
+        access key"`` (40 base64 characters near an access key id), ``"a session token"`` (an
+        STS token's prefix, or a base64 run of 300+ characters), or None. Names (JSON keys,
+        Sids, query parameter names) never count.
+    """
+    ids = list(_ACCESS_KEY_ID.finditer(value))
+    for match in ids:
+        lo, hi = match.start() - _SECRET_NEAR, match.end() + _SECRET_NEAR
+        for secret in _SECRET_KEY.finditer(value, max(lo, 0), min(hi, len(value))):
+            if _looks_like_secret_key(secret.group()):
+                return "a secret access key"
+    if ids:
+        return "an AWS access key id"
+    for token in _SESSION_TOKEN.finditer(value):
+        text = token.group()
+        if text.startswith(_TOKEN_PREFIXES) or (
+            _looks_like_secret_key(text) and len(set(text)) >= 20
+        ):
+            return "a session token"
+    return None
 
 
 def _check_no_credentials(record: Record) -> None:
     for name, value in record.as_dict().items():
-        if value is None:
+        if not isinstance(value, str):
             continue
-        for pattern, what in _SECRET_PATTERNS:
-            if pattern.search(value):
-                # Never echo the value: it may be the credential.
-                raise JournalError(
-                    f"Refusing to write change {record.change_id} to the journal: field "
-                    f"{name!r} contains what looks like {what}.",
-                    "remove credentials from the value; the journal must never hold them",
-                )
+        what = credential_shape(value)
+        if what is not None:
+            # Never echo the value: it may be the credential.
+            raise JournalError(
+                f"Refusing to write change {record.change_id} to the journal: field "
+                f"{name!r} contains what looks like {what}.",
+                "remove credentials from the value; the journal must never hold them",
+            )
 
 
 # --------------------------------------------------------------------------------------------
@@ -201,6 +277,12 @@ class _Loaded:
     problems: tuple[str, ...]
 
 
+_EMPTY = _Loaded((), (), ())
+#: ``O_NONBLOCK``: opening a FIFO must never wait for a writer (no effect on regular files).
+_OPEN_FLAGS = getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NONBLOCK", 0)
+_HOST = socket.gethostname()
+
+
 class Journal:
     """The change journal at one path.
 
@@ -213,6 +295,7 @@ class Journal:
 
     def __init__(self, path: Path | str | None = None) -> None:
         self.path: Path = default_path() if path is None else Path(path).expanduser()
+        self._cache: tuple[tuple[int, int, int, int], _Loaded] | None = None
 
     def __repr__(self) -> str:
         return f"Journal({str(self.path)!r})"
@@ -247,8 +330,9 @@ class Journal:
                 f"bytes, more than the journal's {MAX_LINE_BYTES}-byte line limit.",
                 "this is a bug in the caller; a key policy is at most 32 KiB",
             )
-        flags = os.O_RDWR | os.O_APPEND | os.O_CREAT | getattr(os, "O_CLOEXEC", 0)
+        flags = os.O_RDWR | os.O_APPEND | os.O_CREAT | _OPEN_FLAGS
         with _PROCESS_LOCK:
+            self._require_regular()
             try:
                 created = not self.path.exists()
                 _make_dirs(self.path.parent)
@@ -271,13 +355,43 @@ class Journal:
             if created:
                 _fsync_dir(self.path.parent)
 
+    def _require_regular(self) -> None:
+        """Refuse a path that exists and is not a regular file, before opening it.
+
+        Opening a FIFO for reading blocks until someone writes to it, so the type is checked
+        with ``stat`` first (and every open is non-blocking as well).
+        """
+        try:
+            st = os.stat(self.path)
+        except FileNotFoundError:
+            return
+        except OSError as exc:
+            raise self._os_error("open", exc) from exc
+        if not _is_regular(st.st_mode):
+            raise self._not_regular(st.st_mode)
+
+    def _not_regular(self, mode: int) -> JournalError:
+        what = (
+            "a directory"
+            if stat.S_ISDIR(mode)
+            else "a FIFO (named pipe)"
+            if stat.S_ISFIFO(mode)
+            else "a socket"
+            if stat.S_ISSOCK(mode)
+            else "a device"
+            if stat.S_ISCHR(mode) or stat.S_ISBLK(mode)
+            else "not a regular file"
+        )
+        return JournalError(
+            f"The journal {self.path} is {what}, not a regular file.",
+            f"point --journal or {JOURNAL_ENV} at a regular file (or a path that does not exist "
+            "yet)",
+        )
+
     def _tighten(self, fd: int) -> None:
         st = os.fstat(fd)
         if not _is_regular(st.st_mode):
-            raise JournalError(
-                f"The journal {self.path} is not a regular file.",
-                f"point {JOURNAL_ENV} at a file path",
-            )
+            raise self._not_regular(st.st_mode)
         if st.st_mode & 0o077:
             try:
                 if sys.platform == "win32":
@@ -343,6 +457,8 @@ class Journal:
             rollback_of=rollback_of,
             trail_arn=trail_arn,
             note=note,
+            host=_HOST,
+            pid=os.getpid(),
         )
         self.append(record)
         return record
@@ -382,6 +498,30 @@ class Journal:
         InputError
             ``intent`` is not an intent record, or ``phase`` is ``INTENT``.
         """
+        record = self.outcome_record(
+            intent, phase, after=after, request_id=request_id, error=error, note=note, time=time
+        )
+        self.append(record)
+        return record
+
+    def outcome_record(
+        self,
+        intent: Record,
+        phase: Phase,
+        *,
+        after: str | None,
+        request_id: str | None = None,
+        error: str | None = None,
+        note: str | None = None,
+        time: str | None = None,
+    ) -> Record:
+        """The outcome record :meth:`record_outcome` would append, without writing it.
+
+        Raises
+        ------
+        InputError
+            As for :meth:`record_outcome`.
+        """
         if intent.phase is not Phase.INTENT:
             raise InputError(
                 f"record_outcome needs the intent record of change {intent.change_id}, "
@@ -390,7 +530,7 @@ class Journal:
         phase = Phase(phase)
         if phase not in OUTCOME_PHASES:
             raise InputError(f"an outcome cannot have phase {phase.value!r}.")
-        record = dataclasses.replace(
+        return dataclasses.replace(
             intent,
             phase=phase,
             time=time or utc_now(),
@@ -398,68 +538,41 @@ class Journal:
             request_id=request_id if request_id is not None else intent.request_id,
             error=error,
             note=note,
+            host=None,
+            pid=None,
         )
-        self.append(record)
-        return record
 
     # -- reading -----------------------------------------------------------------------------
 
-    def _raw(self) -> bytes:
+    def _load(self) -> _Loaded:
+        """Parse the file once per version of it (cached by device, inode, size and mtime).
+
+        The file is read line by line under a shared lock, so memory holds the records, not the
+        file's text as well.
+        """
         try:
-            fd = os.open(self.path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+            fd = os.open(self.path, os.O_RDONLY | _OPEN_FLAGS)
         except FileNotFoundError:
-            return b""
+            return _EMPTY
         except OSError as exc:
             raise self._os_error("open", exc) from exc
         try:
-            if not _is_regular(os.fstat(fd).st_mode):
-                raise JournalError(
-                    f"The journal {self.path} is not a regular file.",
-                    f"point {JOURNAL_ENV} at a file path",
-                )
-            chunks: list[bytes] = []
+            st = os.fstat(fd)
+            if not _is_regular(st.st_mode):
+                raise self._not_regular(st.st_mode)
             with _flock(fd, exclusive=False):
-                while chunk := os.read(fd, 1 << 20):
-                    chunks.append(chunk)
-            return b"".join(chunks)
+                st = os.fstat(fd)
+                version = (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
+                cached = self._cache
+                if cached is not None and cached[0] == version:
+                    return cached[1]
+                loaded = _parse(fd)
+            self._cache = (version, loaded)
+            return loaded
         except OSError as exc:
             raise self._os_error("read", exc) from exc
         finally:
             os.close(fd)
-
-    def _load(self) -> _Loaded:
-        raw = self._raw()
-        lines = raw.split(b"\n")
-        complete_last = raw.endswith(b"\n")
-        if complete_last:
-            lines.pop()  # the empty string after the final newline
-        records: list[tuple[int, Record]] = []
-        problems: list[str] = []
-        for index, chunk in enumerate(lines):
-            number = index + 1
-            is_torn_tail = index == len(lines) - 1 and not complete_last
-            if len(chunk) > MAX_LINE_BYTES:
-                problems.append(
-                    f"line {number}: {len(chunk)} bytes, longer than the {MAX_LINE_BYTES}-byte "
-                    "limit for a record; skipped"
-                )
-                continue
-            try:
-                text = chunk.decode("utf-8")
-            except UnicodeDecodeError as exc:
-                problems.append(f"line {number}: not UTF-8 text (bad byte at offset {exc.start})")
-                continue
-            if not text.strip():
-                continue
-            try:
-                records.append((number, Record.from_json(text)))
-            except JournalError as exc:
-                message = exc.message.rstrip(".")
-                if is_torn_tail and not _parses_as_json(text):
-                    message = "truncated JSON (the last write may have been interrupted)"
-                problems.append(f"line {number}: {message}")
-        changes, fold_problems = _fold(records)
-        return _Loaded(tuple(records), tuple(changes), tuple(problems + fold_problems))
 
     def read(self) -> ReadResult:
         """Every readable record, and a message for each line that is not.
@@ -537,6 +650,45 @@ class Journal:
         return [change for change in self.changes() if not change.settled]
 
 
+def _parse(fd: int) -> _Loaded:
+    """Parse the journal open on ``fd`` (from its start) in one pass."""
+    os.lseek(fd, 0, os.SEEK_SET)
+    records: list[tuple[int, Record]] = []
+    problems: list[str] = []
+    shared: dict[str, str] = {}
+    with os.fdopen(os.dup(fd), "rb", buffering=1 << 16) as stream:
+        number = 0
+        for chunk in stream:
+            number += 1
+            complete = chunk.endswith(b"\n")
+            if complete:
+                chunk = chunk[:-1]
+            if len(chunk) > MAX_LINE_BYTES:
+                problems.append(
+                    f"line {number}: {len(chunk)} bytes, longer than the {MAX_LINE_BYTES}-byte "
+                    "limit for a record; skipped"
+                )
+                continue
+            try:
+                text = chunk.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                problems.append(f"line {number}: not UTF-8 text (bad byte at offset {exc.start})")
+                continue
+            if not text.strip():
+                continue
+            try:
+                record = Record.from_json(text, shared)
+            except JournalError as exc:
+                message = exc.message.rstrip(".")
+                if not complete and not _parses_as_json(text):
+                    message = "truncated JSON (the last write may have been interrupted)"
+                problems.append(f"line {number}: {message}")
+                continue
+            records.append((number, record))
+    changes, fold_problems = _fold(records)
+    return _Loaded(tuple(records), tuple(changes), tuple(problems + fold_problems))
+
+
 def _is_regular(mode: int) -> bool:
     return stat.S_ISREG(mode)
 
@@ -583,6 +735,11 @@ def _fold(
                 f"intent (kind or target differs); ignored"
             )
             continue
+        if cid in outcomes and _supersedes(record, outcomes[cid][1]):
+            # A real outcome written after a reconcile that settled the change too early (its
+            # writer was still running) is what happened: it replaces the reconcile record.
+            outcomes[cid] = (number, record)
+            continue
         if cid in outcomes:
             problems.append(
                 f"line {number}: second outcome for {cid} (the first is on line "
@@ -596,6 +753,10 @@ def _fold(
         position = outcome[0] if outcome else number
         changes.append((Change(cid, intent, outcome[1] if outcome else None), position))
     return changes, problems
+
+
+def _supersedes(later: Record, earlier: Record) -> bool:
+    return earlier.phase is Phase.RECONCILED and later.phase in (Phase.DONE, Phase.FAILED)
 
 
 # --------------------------------------------------------------------------------------------
@@ -614,11 +775,84 @@ def _same(kind: Kind, a: str | None, b: str | None) -> bool:
     return a == b
 
 
+#: How long an intent whose writer cannot be checked (another host, or a journal written
+#: before intents carried ``host``/``pid``) is assumed to be still in flight.
+LEASE_SECONDS = 600
+#: A live process with the writer's pid, older than this, is taken to be a reused pid.
+STALE_SECONDS = 24 * 3600
+
+_IN_FLIGHT: set[str] = set()
+_IN_FLIGHT_LOCK = threading.Lock()
+
+
+@contextmanager
+def in_flight(change_id: str) -> Iterator[None]:
+    """Mark ``change_id`` as being sent by this process (reconcile leaves it alone meanwhile).
+
+    The journaled write holds this from its intent to its outcome.
+    """
+    with _IN_FLIGHT_LOCK:
+        _IN_FLIGHT.add(change_id)
+    try:
+        yield
+    finally:
+        with _IN_FLIGHT_LOCK:
+            _IN_FLIGHT.discard(change_id)
+
+
+def _pid_alive(pid: int) -> bool:
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # it exists, owned by someone else
+    except OSError:
+        return False
+    return True
+
+
+def writer_running(intent: Record, now: datetime) -> str | None:
+    """Why the process that wrote ``intent`` may still be sending it, or None if it cannot be.
+
+    * written by this process: while the change is in flight here (:func:`in_flight`);
+    * by another process on this host: while that pid is alive (for at most
+      :data:`STALE_SECONDS`, after which a live pid is taken to be reused);
+    * on another host, or by a version that did not record its writer: for
+      :data:`LEASE_SECONDS` after the intent's time.
+    """
+    try:
+        written = datetime.fromisoformat(intent.time.replace("Z", "+00:00"))
+    except ValueError:
+        written = now
+    if written.tzinfo is None:
+        written = written.replace(tzinfo=UTC)
+    age = (now - written).total_seconds()
+    if intent.host == _HOST and intent.pid is not None:
+        if intent.pid == os.getpid():
+            with _IN_FLIGHT_LOCK:
+                running = intent.change_id in _IN_FLIGHT
+            return "this process is still sending it" if running else None
+        if _pid_alive(intent.pid) and age < STALE_SECONDS:
+            return f"its writer (process {intent.pid} on this host) is still running"
+        return None
+    if age < LEASE_SECONDS:
+        who = f"process {intent.pid} on {intent.host}" if intent.host else "a process"
+        return (
+            f"it was started {max(int(age), 0)} s ago by {who} that cannot be checked from "
+            f"here; it may still be in flight (wait {LEASE_SECONDS} s)"
+        )
+    return None
+
+
 def reconcile(
     journal: Journal,
     read_state: Callable[[Record], str | None],
     *,
     now: Callable[[], str] | None = None,
+    on_skip: Callable[[Change, str], None] | None = None,
 ) -> list[tuple[Change, Record]]:
     """Settle pending changes by reading the live state.
 
@@ -628,20 +862,28 @@ def reconcile(
 
     * ``applied`` if it equals the intent's ``after`` (status ``reconciled-done``);
     * ``not-applied`` if it equals the intent's ``before`` (``reconciled-not-applied``);
-    * ``changed-by-someone-else`` otherwise (``reconciled-changed``).
+    * ``changed-by-someone-else`` otherwise (``reconciled-changed``);
+    * ``target-gone`` when ``read_state`` raises :class:`~trailkit.errors.NotFound`: the trail
+      or key no longer exists (``reconciled-target-gone``, ``after`` = None).
 
-    Key policies are compared as parsed JSON (falling back to the exact text). Settled changes
-    are never touched, so running this twice is harmless.
+    A change whose writer may still be running (see :func:`writer_running`) is left pending:
+    settling it now could contradict the outcome that process is about to write. Key policies
+    are compared as parsed JSON (falling back to the exact text). Settled changes are never
+    touched, so running this twice is harmless.
 
     Parameters
     ----------
     journal
         The journal to settle.
     read_state
-        Reads the live value for an intent; a :class:`~trailkit.errors.TrailkitError` leaves
-        that change pending and the others are still reconciled.
+        Reads the live value for an intent; any other
+        :class:`~trailkit.errors.TrailkitError` leaves that change pending (with the error as
+        the reason) and the others are still reconciled.
     now
-        Clock for the records' ``time`` (ISO 8601 UTC with ``Z``); defaults to the system clock.
+        Clock for the records' ``time`` (ISO 8601 UTC with ``Z``) and the writers' lease;
+        defaults to the system clock.
+    on_skip
+        Called with each change left pending and why.
 
     Returns
     -------
@@ -652,18 +894,29 @@ def reconcile(
     settled: list[tuple[Change, Record]] = []
     for change in journal.pending():
         intent = change.intent
+        stamp = clock()
+        busy = writer_running(intent, datetime.fromisoformat(stamp.replace("Z", "+00:00")))
+        if busy is not None:
+            if on_skip is not None:
+                on_skip(change, busy)
+            continue
         try:
             observed = read_state(intent)
-        except TrailkitError:
+        except NotFound:
+            observed, note = None, NOTE_TARGET_GONE
+        except TrailkitError as err:
+            if on_skip is not None:
+                on_skip(change, str(err))
             continue
-        if _same(intent.kind, observed, intent.after):
-            note = NOTE_APPLIED
-        elif _same(intent.kind, observed, intent.before):
-            note = NOTE_NOT_APPLIED
         else:
-            note = NOTE_CHANGED
+            if _same(intent.kind, observed, intent.after):
+                note = NOTE_APPLIED
+            elif _same(intent.kind, observed, intent.before):
+                note = NOTE_NOT_APPLIED
+            else:
+                note = NOTE_CHANGED
         record = journal.record_outcome(
-            intent, Phase.RECONCILED, after=observed, note=note, time=clock()
+            intent, Phase.RECONCILED, after=observed, note=note, time=stamp
         )
         settled.append((Change(change.change_id, intent, record), record))
     return settled

@@ -21,19 +21,25 @@ A trail's key (``UpdateTrail``) and a key policy (``PutKeyPolicy``) are both cha
 7. on success, **read back** and **journal the outcome** (``done``; a failed read-back is
    ``done`` with the note ``accepted; read-back failed: ...``).
 
+Once the request was sent, the result is what the read-back showed even when the journal cannot
+take the outcome record (a full disk): the result then says so and carries the record in
+``unjournaled`` for the front end to print in full. From the intent to the outcome the change is
+marked :func:`~trailkit.change.journal.in_flight`, so a reconcile in this process leaves it alone.
+
 What differs between the two writes is in a :class:`WriteSpec` (the calls, the comparison, how a
 state is named) and in the wording of the messages; the steps are the same.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from trailkit.aws.writes import Sent
-from trailkit.change.journal import Journal, Kind, Phase, Record
-from trailkit.errors import RefusedError, TrailkitError
+from trailkit.change.journal import Journal, Kind, Phase, Record, in_flight
+from trailkit.errors import JournalError, RefusedError, TrailkitError
 from trailkit.records import ConnectionInfo, Outcome, WriteResult
 
 __all__ = ["NOTE_NOT_APPLIED", "NOTE_READ_BACK_FAILED", "Wording", "WriteSpec", "journaled_write"]
@@ -213,7 +219,20 @@ def journaled_write(
     TrailkitError
         The guard's read or the validation failed; nothing was sent or journaled.
     """
-    return _Write(spec, journal, after_send).confirm(confirmed)
+    write = _Write(spec, journal, after_send)
+    result = write.confirm(confirmed)
+    if write.unwritten is None:
+        return result
+    record, failure = write.unwritten
+    return dataclasses.replace(
+        result,
+        message=(
+            f"{result.message} The journal could not be written ({failure.message}): the "
+            f"outcome of change {record.change_id} ({record.phase.value}, as read back) is not "
+            "recorded; keep the record printed with this message."
+        ),
+        unjournaled=record.as_json(),
+    )
 
 
 class _Write:
@@ -226,6 +245,18 @@ class _Write:
         self.journal = journal
         self.after_send = after_send
         self.words = _WORDING[spec.kind]
+        self.unwritten: tuple[Record, JournalError] | None = None
+
+    def outcome(self, intent: Record, phase: Phase, **fields: Any) -> None:
+        """Journal the outcome; a journal that cannot take it does not change what happened.
+
+        AWS was called and its answer read back, so the result stays what the read-back showed;
+        the record is kept in :attr:`unwritten` for the caller to report in full.
+        """
+        try:
+            self.journal.record_outcome(intent, phase, **fields)
+        except JournalError as err:
+            self.unwritten = (self.journal.outcome_record(intent, phase, **fields), err)
 
     def say(self, template: str, **fields: Any) -> str:
         spec = self.spec
@@ -279,7 +310,8 @@ class _Write:
             endpoint=who.endpoint,
             backend=who.backend,
         )
-        return self.send(_Intent(intent, current))
+        with in_flight(intent.change_id):
+            return self.send(_Intent(intent, current))
 
     # 6 -------------------------------------------------------------------------------------
     def send(self, intent: _Intent) -> WriteResult:
@@ -296,7 +328,7 @@ class _Write:
         return self.settle_ambiguous(intent, sent, err)
 
     def rejected(self, intent: _Intent, sent: Sent, err: TrailkitError) -> WriteResult:
-        self.journal.record_outcome(
+        self.outcome(
             intent.record,
             Phase.FAILED,
             after=intent.before,
@@ -315,7 +347,7 @@ class _Write:
             return self.unknown(intent, err, words.unreadable, read_error=read_err)
         said = {"now": spec.describe(stored), "error": err.message, "failure": err}
         if spec.same(stored, spec.after):
-            self.journal.record_outcome(
+            self.outcome(
                 intent.record,
                 Phase.DONE,
                 after=stored,
@@ -332,7 +364,7 @@ class _Write:
                 error=err,
             )
         if spec.same(stored, intent.before):
-            self.journal.record_outcome(
+            self.outcome(
                 intent.record,
                 Phase.FAILED,
                 after=stored,
@@ -362,7 +394,7 @@ class _Write:
         try:
             stored = spec.read()
         except TrailkitError as read_err:
-            self.journal.record_outcome(
+            self.outcome(
                 intent.record,
                 Phase.DONE,
                 after=spec.after,
@@ -377,7 +409,7 @@ class _Write:
                 request_id=sent.request_id,
             )
         verified = spec.same(stored, spec.after)
-        self.journal.record_outcome(
+        self.outcome(
             intent.record,
             Phase.DONE,
             after=stored,

@@ -25,7 +25,7 @@ from trailkit.aws import writes
 from trailkit.aws.session import Connection
 from trailkit.change.journal import Change, Journal, Kind, Record, reconcile
 from trailkit.change.protocol import WriteSpec, journaled_write
-from trailkit.errors import RefusedError, TrailkitError
+from trailkit.errors import JournalError, RefusedError, TrailkitError
 from trailkit.permissions import requires
 from trailkit.records import (
     ApplyResult,
@@ -34,6 +34,7 @@ from trailkit.records import (
     PolicyResult,
     Trail,
 )
+from trailkit.records.journal import newer_change, same_place, undoable, undone_by
 from trailkit.rules.plan import Plan
 from trailkit.rules.repair import Restore, plan_restore, same_policy
 
@@ -41,7 +42,9 @@ __all__ = [
     "apply",
     "apply_many",
     "apply_restore",
+    "check_undo",
     "describe_policy",
+    "last_undoable",
     "plan_policy_restore",
     "policy_spec",
     "put_key_policy",
@@ -213,8 +216,17 @@ def apply_many(
 
 
 @requires("cloudtrail:GetTrail", "kms:GetKeyPolicy")
-def reconcile_journal(conn: Connection, journal: Journal) -> list[tuple[Change, Record]]:
+def reconcile_journal(
+    conn: Connection,
+    journal: Journal,
+    *,
+    on_skip: Callable[[Change, str], None] | None = None,
+) -> list[tuple[Change, Record]]:
     """Settle intents without an outcome by reading the actual state from AWS.
+
+    Only intents recorded on this connection's account and endpoint are read: a change sent to
+    another endpoint (the demo, another account) is left pending with the reason, never settled
+    from the wrong place.
 
     Parameters
     ----------
@@ -222,6 +234,9 @@ def reconcile_journal(conn: Connection, journal: Journal) -> list[tuple[Change, 
         The connection the state is read through.
     journal
         The journal to settle.
+    on_skip
+        Called with each change left pending and why (another place, writer still running,
+        state unreadable).
 
     Returns
     -------
@@ -230,13 +245,78 @@ def reconcile_journal(conn: Connection, journal: Journal) -> list[tuple[Change, 
         :func:`trailkit.change.journal.reconcile`); a change whose state cannot be read stays
         pending.
     """
+    info = conn.info()
 
     def read_state(intent: Record) -> str | None:
+        if not same_place(intent, info.account, info.endpoint):
+            raise RefusedError(
+                f"it was sent to account {intent.account} at {intent.endpoint or 'AWS'} "
+                f"({intent.backend}), not to this connection's account {info.account} at "
+                f"{info.endpoint}",
+                "reconcile it from a connection to that account and endpoint",
+            )
         if intent.kind is Kind.TRAIL_KEY:
             return writes.read_trail_key(conn, intent.target_arn, intent.region)
         return writes.read_key_policy(conn, intent.target_arn, intent.region)
 
-    return reconcile(journal, read_state)
+    return reconcile(journal, read_state, on_skip=on_skip)
+
+
+def last_undoable(journal: Journal, kind: Kind, conn: Connection) -> Change:
+    """The change ``--last`` undoes: the newest undoable change of ``kind`` made on this
+    connection's account and endpoint (see :func:`trailkit.records.journal.undoable`).
+
+    Raises
+    ------
+    JournalError
+        There is none.
+    """
+    info = conn.info()
+    for change in undoable(journal.changes(), account=info.account, endpoint=info.endpoint):
+        if change.intent.kind is kind:
+            return change
+    what = "trail change" if kind is Kind.TRAIL_KEY else "key policy change"
+    raise JournalError(
+        f"No {what} to undo in {journal.path} for account {info.account} at {info.endpoint}: "
+        "every applied one is undone already (or was made elsewhere).",
+        "name a change with --change (see `trailkit journal`); a rollback is undone only by "
+        "naming its change id",
+    )
+
+
+def check_undo(journal: Journal, change: Change, conn: Connection) -> None:
+    """Refuse to undo ``change`` when that would not be a true undo.
+
+    Raises
+    ------
+    RefusedError
+        It was made on another account or endpoint, it is undone already, or a newer change in
+        force on the same target would be thrown away.
+    """
+    changes = journal.changes()
+    info = conn.info()
+    intent = change.intent
+    if not same_place(intent, info.account, info.endpoint):
+        raise RefusedError(
+            f"Change {change.change_id} was made on account {intent.account} at "
+            f"{intent.endpoint or 'AWS'} ({intent.backend}), not on this connection's account "
+            f"{info.account} at {info.endpoint}.",
+            "undo it from a connection to the account and endpoint it was made on",
+        )
+    by = undone_by(changes).get(change.change_id)
+    if by is not None:
+        raise RefusedError(
+            f"Change {change.change_id} is already undone by {by.change_id}.",
+            f"to put it back, undo {by.change_id}: `--change {by.change_id}`",
+        )
+    newer = newer_change(changes, change)
+    if newer is not None:
+        raise RefusedError(
+            f"Change {change.change_id} is not the newest change to {intent.target_arn}: "
+            f"{newer.change_id} ({newer.intent.time}) changed it later. Undoing the older one "
+            "would throw that change away.",
+            f"undo {newer.change_id} first",
+        )
 
 
 def describe_policy(text: str | None) -> str:
@@ -390,7 +470,12 @@ def plan_policy_restore(
     AwsError
         The current policy could not be read.
     """
-    change = journal.get(change_id) if change_id else journal.last(kind=Kind.KEY_POLICY)
+    if change_id:
+        change = journal.get(change_id)
+        if change.intent.kind is Kind.KEY_POLICY:
+            check_undo(journal, change, conn)
+    else:
+        change = last_undoable(journal, Kind.KEY_POLICY, conn)
     restore = plan_restore(change)
     if not read:
         return restore

@@ -16,11 +16,9 @@ are only served after the token was given (Voila then keeps it in a cookie). Sho
 
 from __future__ import annotations
 
-import os
 import secrets
 import subprocess
 import sys
-import tempfile
 import threading
 import urllib.error
 import urllib.request
@@ -139,7 +137,7 @@ def run_app(
 
     stop = threading.Event()
     server: DemoServer | None = None
-    with _stop_signals(stop), tempfile.TemporaryDirectory(prefix="trailkit-app-") as scratch:
+    with _stop_signals(stop):
         try:
             if aws:
                 env = lab_environment(aws=True, profile=profile)
@@ -151,9 +149,7 @@ def run_app(
                 env = lab_environment(endpoint=server.endpoint)
                 _say(out, f"trailkit app: DEMO backend at {server.endpoint}")
                 _say(out, estate.summary())
-                if not os.environ.get("TRAILKIT_JOURNAL"):
-                    # The demo's changes go to a scratch journal, not the operator's real one.
-                    env["TRAILKIT_JOURNAL"] = str(Path(scratch) / "journal.jsonl")
+                # lab_environment gave the demo its own journal (demo-journal.jsonl).
             if stop.is_set():
                 return 0
             token = new_token()

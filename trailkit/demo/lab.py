@@ -28,6 +28,7 @@ from typing import TextIO
 import platformdirs
 
 from trailkit.aws.session import Connection, credentials_configured
+from trailkit.change.journal import JOURNAL_ENV, demo_path
 from trailkit.demo.estate import DemoEstate, seed_demo
 from trailkit.demo.server import (
     HOST,
@@ -124,6 +125,7 @@ def run_demo(port: int = 0, *, out: TextIO = sys.stdout) -> int:
             _say(out, "Point the AWS CLI, boto3 or trailkit at it from another shell:")
             _say(out, f"  export AWS_ENDPOINT_URL={server.endpoint}")
             _say(out, "  export AWS_DEFAULT_REGION=us-east-1")
+            _say(out, f"  export {JOURNAL_ENV}={os.environ.get(JOURNAL_ENV) or demo_path()}")
             _say(out, f"  export AWS_ACCESS_KEY_ID={PLACEHOLDER_CREDENTIAL}")
             _say(out, f"  export AWS_SECRET_ACCESS_KEY={PLACEHOLDER_CREDENTIAL}")
             _say(out, estate.summary())
@@ -165,7 +167,8 @@ def lab_environment(
         ``AWS_IGNORE_CONFIGURED_ENDPOINT_URLS`` so that every service reaches the demo; adds
         ``127.0.0.1`` to ``NO_PROXY`` when a proxy is set; sets placeholder keys only when no
         credentials are configured (environment, ``AWS_PROFILE`` or the shared files' default
-        profile; instance metadata is not probed).
+        profile; instance metadata is not probed); sets ``TRAILKIT_JOURNAL`` to the demo's own
+        journal (:func:`trailkit.change.journal.demo_path`) unless it is already set.
     profile
         AWS profile for real AWS.
     base
@@ -200,6 +203,9 @@ def lab_environment(
                 hosts = [h for h in env.get(name, "").split(",") if h.strip()]
                 hosts += [h for h in (HOST, "localhost") if h not in hosts]
                 env[name] = ",".join(hosts)
+        if not env.get(JOURNAL_ENV, "").strip():
+            # The demo's changes go to a journal of its own, never the operator's real one.
+            env[JOURNAL_ENV] = str(demo_path())
         if not credentials_configured(env):
             env["AWS_ACCESS_KEY_ID"] = PLACEHOLDER_CREDENTIAL
             env["AWS_SECRET_ACCESS_KEY"] = PLACEHOLDER_CREDENTIAL

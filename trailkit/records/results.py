@@ -62,6 +62,9 @@ class WriteResult:
         The AWS request id of the call that changed the state (``done`` only).
     error
         The translated error (a :class:`~trailkit.errors.TrailkitError`) when the call failed.
+    unjournaled
+        The outcome record (one line of JSON) that could not be written to the journal (a full
+        disk, say); None when the journal has it. The outcome is still what was read back.
     """
 
     outcome: Outcome
@@ -71,6 +74,7 @@ class WriteResult:
     verified: bool = False
     request_id: str | None = None
     error: Exception | None = None
+    unjournaled: str | None = None
 
     @property
     def changed(self) -> bool:
@@ -155,6 +159,8 @@ class ApplyResult:
     request_id: str | None = None
     error: Exception | None = None
     delivery: Delivery | None = None
+    unjournaled: str | None = None
+    """The outcome record the journal could not take (see :class:`WriteResult`)."""
 
     @classmethod
     def from_write(
@@ -171,6 +177,7 @@ class ApplyResult:
             request_id=written.request_id,
             error=written.error,
             delivery=delivery,
+            unjournaled=written.unjournaled,
         )
 
     @property
@@ -190,6 +197,7 @@ class ApplyResult:
             "verified": self.verified,
             "request_id": self.request_id,
             "delivery_errors": list(self.delivery.errors) if self.delivery else [],
+            "journaled": self.unjournaled is None,
         }
 
 
@@ -203,6 +211,8 @@ class PolicyResult:
     change_id: str | None = None
     request_id: str | None = None
     error: Exception | None = None
+    unjournaled: str | None = None
+    """The outcome record the journal could not take (see :class:`WriteResult`)."""
 
     @classmethod
     def from_write(cls, key_arn: str, written: WriteResult) -> PolicyResult:
@@ -214,6 +224,7 @@ class PolicyResult:
             change_id=written.change_id,
             request_id=written.request_id,
             error=written.error,
+            unjournaled=written.unjournaled,
         )
 
     @property
@@ -229,4 +240,5 @@ class PolicyResult:
             "message": self.message,
             "change_id": self.change_id,
             "request_id": self.request_id,
+            "journaled": self.unjournaled is None,
         }

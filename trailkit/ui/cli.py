@@ -290,6 +290,32 @@ def write_records(
         out.write("\n")
 
 
+def _write_plain_table(rows: list[dict[str, Any]], out: TextIO, columns: Sequence[str]) -> None:
+    """An aligned text table written line by line (no pandas: a journal may have 100,000 rows).
+
+    None is shown as ``-``; columns are left-aligned and separated by two spaces.
+    """
+    if not rows:
+        out.write("(nothing)\n")
+        return
+    widths = [len(c) for c in columns]
+    for row in rows:
+        for i, name in enumerate(columns):
+            value = row.get(name)
+            size = 1 if value is None else len(str(value))
+            if size > widths[i]:
+                widths[i] = size
+    last = len(columns) - 1
+
+    def line(cells: list[str]) -> str:
+        return "  ".join(c if i == last else c.ljust(widths[i]) for i, c in enumerate(cells))
+
+    out.write(line(list(columns)).rstrip() + "\n")
+    for row in rows:
+        cells = ["-" if row.get(n) is None else str(row.get(n)) for n in columns]
+        out.write(line(cells).rstrip() + "\n")
+
+
 def cmd_inventory(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     """``trailkit inventory``."""
     from trailkit.ui.progress import scan
@@ -368,9 +394,28 @@ def cmd_keys(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 
 def _journal(args: argparse.Namespace) -> Any:
-    from trailkit.change.journal import Journal
+    """``--journal``, else ``$TRAILKIT_JOURNAL``, else the real journal, or on a loopback
+    endpoint (the demo) the demo's own journal, so demo changes never mix with real ones."""
+    from trailkit.aws.session import is_local_endpoint
+    from trailkit.change.journal import Journal, default_path
 
-    return Journal(getattr(args, "journal", None))
+    given = getattr(args, "journal", None)
+    if given is not None:
+        return Journal(given)
+    endpoint = getattr(args, "endpoint_url", None) or os.environ.get("AWS_ENDPOINT_URL")
+    return Journal(default_path(demo=is_local_endpoint(endpoint)))
+
+
+def _report_unjournaled(results: Sequence[Any], err: TextIO) -> bool:
+    """Print each outcome the journal could not take as one JSON line on stderr."""
+    missing = [r for r in results if getattr(r, "unjournaled", None)]
+    for r in missing:
+        err.write(
+            f"trailkit: the journal could not record the outcome of change {r.change_id}; "
+            "the outcome record follows (keep it):\n"
+        )
+        err.write(r.unjournaled + "\n")
+    return bool(missing)
 
 
 def _confirm(args: argparse.Namespace, conn: Any, what: str, names: list[str], err: TextIO) -> bool:
@@ -464,6 +509,8 @@ def _run_plans(
                 if not r.delivery.ok and r.change_id:
                     out.write(f"          undo: trailkit rollback --change {r.change_id}\n")
     outcomes = {r.outcome for r in results}
+    if _report_unjournaled(results, err):
+        return EXIT_ERROR
     if Outcome.UNKNOWN in outcomes:
         err.write("outcome unknown for some changes: run `trailkit journal --reconcile`\n")
     if outcomes & {Outcome.FAILED, Outcome.UNKNOWN}:
@@ -498,30 +545,49 @@ def cmd_rollback(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 def cmd_journal(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     """``trailkit journal``."""
     from trailkit.records.journal import changes_frame
+    from trailkit.runbook import Runbook
 
     journal = _journal(args)
     if args.reconcile:
-        settled = _runbook(args).reconcile()
+        skipped: list[str] = []
+        book = Runbook(_connect(args), journal)
+        settled = book.reconcile(
+            on_skip=lambda change, why: skipped.append(f"left pending {change.change_id}: {why}\n")
+        )
         for change, record in settled:
-            err.write(f"reconciled {change.change_id}: {record.note}\n")
-        if not settled:
+            err.write(f"reconciled {change.change_id}: {change.status} ({record.note})\n")
+        for line in skipped:
+            err.write(line)
+        if not settled and not skipped:
             err.write("nothing to reconcile\n")
     result = journal.read()
     for problem in result.problems:
         err.write(f"warning: {journal.path}: {problem}\n")
-    rows = changes_frame(journal.changes())
+    changes = journal.changes()
+    rows = changes_frame(changes)
     if args.format == "json":
         json.dump(rows, out, indent=2, default=str)
         out.write("\n")
     else:
         out.write(f"journal: {journal.path}\n")
-        write_records(
+        _write_plain_table(
             rows,
-            "table",
             out,
-            ["change_id", "time", "kind", "status", "target_arn", "before", "after", "rollback_of"],
+            [
+                "change_id",
+                "time",
+                "kind",
+                "status",
+                "target_arn",
+                "before",
+                "after",
+                "rollback_of",
+                "backend",
+                "endpoint",
+                "account",
+            ],
         )
-    pending = [c for c in journal.changes() if not c.settled]
+    pending = [c for c in changes if not c.settled]
     if pending and not args.reconcile:
         err.write(f"{len(pending)} change(s) have no outcome: run `trailkit journal --reconcile`\n")
     return EXIT_OK
@@ -582,7 +648,7 @@ def cmd_policy(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         out.write(
             f"\n{result.outcome.value.upper()}: {result.message} (change {result.change_id})\n"
         )
-    if result.outcome in (Outcome.FAILED, Outcome.UNKNOWN):
+    if _report_unjournaled([result], err) or result.outcome in (Outcome.FAILED, Outcome.UNKNOWN):
         return EXIT_ERROR
     book.refresh()
     worst = EXIT_OK
@@ -627,7 +693,9 @@ def _restore_policy(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         result = book.apply_restore(restore, confirmed=True)
         if args.format != "json":
             out.write(f"\n{result.outcome.value.upper()}: {result.message}\n")
-        if result.outcome not in (Outcome.DONE, Outcome.UNCHANGED):
+        if _report_unjournaled([result], err):
+            code = EXIT_ERROR
+        elif result.outcome not in (Outcome.DONE, Outcome.UNCHANGED):
             code = EXIT_NO if result.outcome is Outcome.REFUSED else EXIT_ERROR
     if args.format == "json":
         payload = {"restore": restore.as_dict(), "result": result.as_dict() if result else None}

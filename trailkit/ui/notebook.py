@@ -14,6 +14,7 @@ iterated by character): yes/no parameters are read by :func:`trailkit.rules.flag
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from functools import partial
 from pathlib import Path
@@ -21,8 +22,8 @@ from typing import Any
 
 import pandas as pd
 
-from trailkit.aws.session import Connection
-from trailkit.change.journal import Journal
+from trailkit.aws.session import Connection, is_local_endpoint
+from trailkit.change.journal import Journal, default_path
 from trailkit.errors import InputError, TrailkitError
 from trailkit.records import Inventory
 from trailkit.records.journal import changes_frame
@@ -80,8 +81,12 @@ def check_flags(**flags: object) -> None:
         parse_flag(value, name)
 
 
-def open_journal(path: str | Path | None = None) -> Journal:
-    """The change journal at ``path`` (None: ``$TRAILKIT_JOURNAL`` or the user data dir).
+def open_journal(path: str | Path | None = None, *, demo: bool | None = None) -> Journal:
+    """The change journal at ``path``.
+
+    None: ``$TRAILKIT_JOURNAL``, else the user data dir's journal, or on the demo backend
+    (``demo``; None: ``TRAILKIT_BACKEND=demo`` or a loopback ``AWS_ENDPOINT_URL``) the demo's
+    own ``demo-journal.jsonl``, so demo changes never mix with real ones.
 
     Raises
     ------
@@ -95,7 +100,14 @@ def open_journal(path: str | Path | None = None) -> Journal:
         )
     if isinstance(path, str) and not path.strip():
         raise InputError("journal_path must not be blank.", "pass a file path, or None")
-    return Journal(path)
+    if path is not None:
+        return Journal(path)
+    if demo is None:
+        backend = os.environ.get("TRAILKIT_BACKEND", "")
+        demo = backend == "demo" or (
+            backend != "aws" and is_local_endpoint(os.environ.get("AWS_ENDPOINT_URL"))
+        )
+    return Journal(default_path(demo=demo))
 
 
 def runbook(conn: Connection, journal: Journal, *, regions: Sequence[str] | None = None) -> Runbook:

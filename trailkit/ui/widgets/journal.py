@@ -37,8 +37,21 @@ _STATUS_BADGE = {
     "pending": "pending",
     "reconciled-not-applied": "unchanged",
     "reconciled-changed": "warning",
+    "reconciled-target-gone": "warning",
 }
-_COLUMNS = ["change_id", "time", "kind", "status", "target", "before", "after", "rollback_of"]
+_COLUMNS = [
+    "change_id",
+    "time",
+    "kind",
+    "status",
+    "target",
+    "before",
+    "after",
+    "rollback_of",
+    "backend",
+    "endpoint",
+    "account",
+]
 
 
 def _short(value: Any) -> str:
@@ -67,6 +80,9 @@ def journal_html(changes: list[Change]) -> str:
             "before": esc(_short(row["before"])),
             "after": esc(_short(row["after"])),
             "rollback_of": f"<code>{esc(row['rollback_of'])}</code>" if row["rollback_of"] else "",
+            "backend": badge("info", row["backend"]),
+            "endpoint": esc(row["endpoint"] or "AWS default"),
+            "account": esc(row["account"]),
         }
         body.append("<tr>" + "".join(f"<td>{cells[c]}</td>" for c in _COLUMNS) + "</tr>")
     return (
@@ -204,7 +220,7 @@ class JournalView:
             f'<div class="tk-hint">Journal: <code>{esc(self._journal.path)}</code> · '
             f"{len(self._changes)} change(s)</div>{journal_html(self._changes)}"
         )
-        options = [(_label(c), c.change_id) for c in undoable(self._changes)]
+        options = [(_label(c), c.change_id) for c in undoable(self._changes, rollbacks=True)]
         first = "— choose a change to roll back —" if options else "(nothing to roll back)"
         set_options(self._w_select, [(first, None), *options], None)
         self._confirm.reset()

@@ -1,0 +1,713 @@
+"""Issue "Every command does exactly what it says", the journal's fault classes: an undo that
+redoes (4), a journal that contradicts AWS (5), a journal path that hangs (12), large journals
+(13), a pending change on a deleted trail (15), credential screening by names (16) and the demo
+writing into the real journal (18).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import errno
+import io
+import json
+import os
+import socket
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import trailkit.change.journal as journal_mod
+from trailkit.aws.reader import Reader
+from trailkit.aws.session import Connection
+from trailkit.aws.writes import read_key_policy, read_trail_key
+from trailkit.change.journal import Journal, Kind, Phase, Record, in_flight, reconcile
+from trailkit.change.update import apply, put_key_policy, reconcile_journal
+from trailkit.demo.lab import lab_environment
+from trailkit.errors import JournalError, RefusedError
+from trailkit.records import Change, Outcome
+from trailkit.records.journal import changes_frame, undoable
+from trailkit.rules.plan import plan_change
+from trailkit.runbook import Runbook, check
+from trailkit.ui import notebook
+from trailkit.ui.cli import main
+from trailkit.ui.widgets.journal import journal_html
+
+ROOT = Path(__file__).resolve().parent.parent
+ACCOUNT = "111122223333"
+TRAIL = f"arn:aws:cloudtrail:us-east-1:{ACCOUNT}:trail/main"
+KEY_A = f"arn:aws:kms:us-east-1:{ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+KEY_B = f"arn:aws:kms:us-east-1:{ACCOUNT}:key/2234abcd-12ab-34cd-56ef-1234567890ab"
+CALLER = f"arn:aws:sts::{ACCOUNT}:assumed-role/Admin/alice"
+
+
+def _cli(*argv: str) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    return main(list(argv), out=out, err=err), out.getvalue(), err.getvalue()
+
+
+def _ago(seconds: float) -> str:
+    return (datetime.now(UTC) - timedelta(seconds=seconds)).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _intent(journal: Journal, **over: Any) -> Record:
+    fields: dict[str, Any] = {
+        "kind": Kind.TRAIL_KEY,
+        "target_arn": TRAIL,
+        "region": "us-east-1",
+        "before": None,
+        "after": KEY_A,
+        "caller_arn": CALLER,
+        "account": ACCOUNT,
+        "endpoint": "",
+        "backend": "aws",
+    }
+    fields.update(over)
+    return journal.record_intent(**fields)
+
+
+# ============================================================================================
+# 4. An undo that redoes
+# ============================================================================================
+
+# Each step: (id, target, rollback_of, applied). Expected: what ``rollback --last`` considers
+# (newest first) and what a view offers when rollbacks may be picked by id.
+UNDO_CASES = [
+    pytest.param([("a", "T1", None, True)], ["a"], ["a"], id="one change"),
+    pytest.param(
+        [("a", "T1", None, True), ("r", "T1", "a", True)],
+        [],
+        ["r"],
+        id="undone: --last finds nothing; the rollback only by id",
+    ),
+    pytest.param(
+        [("a", "T1", None, True), ("r", "T1", "a", True), ("rr", "T1", "r", True)],
+        ["a"],
+        ["rr", "a"],
+        id="undo of the undo puts the change back in force",
+    ),
+    pytest.param(
+        [("a", "T1", None, True), ("b", "T1", None, True)],
+        ["b"],
+        ["b"],
+        id="older change of the same trail is not offered",
+    ),
+    pytest.param(
+        [("a", "T1", None, True), ("b", "T1", None, True), ("r", "T1", "b", True)],
+        ["a"],
+        ["r", "a"],
+        id="after undoing the newer one, the older one is next",
+    ),
+    pytest.param(
+        [("a", "T1", None, True), ("b", "T2", None, True), ("r", "T1", "a", True)],
+        ["b"],
+        ["r", "b"],
+        id="other trails are independent",
+    ),
+    pytest.param(
+        [("a", "T1", None, True), ("b", "T1", None, False)],
+        ["a"],
+        ["a"],
+        id="a failed change blocks nothing",
+    ),
+    pytest.param(
+        [("a", "T1", None, True), ("r", "T1", "a", False)],
+        ["a"],
+        ["a"],
+        id="a failed rollback undoes nothing",
+    ),
+    pytest.param(
+        [
+            ("a", "T1", None, True),
+            ("b", "T1", None, True),
+            ("rb", "T1", "b", True),
+            ("ra", "T1", "a", True),
+        ],
+        [],
+        ["ra"],
+        id="a rollback of an older change blocks undoing the newer rollback",
+    ),
+]
+
+
+def _journal_of(path: Path, steps: list[tuple[str, str, str | None, bool]]) -> list[Change]:
+    journal = Journal(path)
+    for change_id, target, rollback_of, applied in steps:
+        intent = _intent(
+            journal,
+            change_id=change_id,
+            target_arn=f"arn:aws:cloudtrail:us-east-1:{ACCOUNT}:trail/{target}",
+            rollback_of=rollback_of,
+        )
+        journal.record_outcome(intent, Phase.DONE if applied else Phase.FAILED, after=KEY_A)
+    return journal.changes()
+
+
+@pytest.mark.parametrize(("steps", "last", "offered"), UNDO_CASES)
+def test_undoable_offers_only_true_undos(
+    tmp_path: Path,
+    steps: list[tuple[str, str, str | None, bool]],
+    last: list[str],
+    offered: list[str],
+) -> None:
+    changes = _journal_of(tmp_path / "j.jsonl", steps)
+    assert [c.change_id for c in undoable(changes)] == last
+    assert [c.change_id for c in undoable(changes, rollbacks=True)] == offered
+
+
+def test_undoable_considers_only_the_connected_account_and_endpoint(tmp_path: Path) -> None:
+    journal = Journal(tmp_path / "j.jsonl")
+    for change_id, account, endpoint in [
+        ("here", ACCOUNT, "https://*.us-east-1.amazonaws.com (AWS default)"),
+        ("demo", ACCOUNT, "http://127.0.0.1:5000"),
+        ("other-account", "999988887777", ""),
+    ]:
+        intent = _intent(
+            journal,
+            change_id=change_id,
+            account=account,
+            endpoint=endpoint,
+            target_arn=f"arn:aws:cloudtrail:us-east-1:{account}:trail/{change_id}",
+        )
+        journal.record_outcome(intent, Phase.DONE, after=KEY_A)
+    changes = journal.changes()
+    # Every AWS default endpoint is the same place, whatever region the connection was opened in.
+    aws_eu = "https://*.eu-west-1.amazonaws.com (AWS default)"
+    assert [c.change_id for c in undoable(changes, account=ACCOUNT, endpoint=aws_eu)] == ["here"]
+    assert [
+        c.change_id for c in undoable(changes, account=ACCOUNT, endpoint="http://127.0.0.1:5000/")
+    ] == ["demo"]
+    assert [c.change_id for c in undoable(changes, account="999988887777", endpoint="")] == [
+        "other-account"
+    ]
+
+
+def test_rollback_last_twice_does_not_redo(demo_rw: Any, tmp_path: Path) -> None:
+    """The issue's example: a second ``rollback --last --yes`` re-applied the change."""
+    endpoint, estate = demo_rw
+    good = estate.keys["alias/cloudtrail-good"]
+    trail_arn = estate.trails["org-trail"]
+    conn = Connection(endpoint_url=endpoint, region="us-east-1")
+    j = str(tmp_path / "j.jsonl")
+    base = ("--endpoint-url", endpoint)
+    code, _, err = _cli(
+        *base, "update", "--trail", "org-trail", "--key", "alias/cloudtrail-good", "--yes",
+        "--journal", j,
+    )  # fmt: skip
+    assert code == 0, err
+    code, _, err = _cli(*base, "rollback", "--last", "--yes", "--journal", j)
+    assert code == 0, err
+    assert read_trail_key(conn, trail_arn, "us-east-1") is None
+
+    code, _out, err = _cli(*base, "rollback", "--last", "--yes", "--journal", j)
+    assert code == 2
+    assert "No trail change to undo" in err and "naming its change id" in err
+    assert read_trail_key(conn, trail_arn, "us-east-1") is None  # not re-applied
+    first, undo = Journal(j).changes()
+    assert undo.intent.rollback_of == first.change_id and len(Journal(j).changes()) == 2
+
+    # Named, a rollback is undone: the original change is in force again...
+    code, _, err = _cli(*base, "rollback", "--change", undo.change_id, "--yes", "--journal", j)
+    assert code == 0, err
+    assert read_trail_key(conn, trail_arn, "us-east-1") == good
+    # ...so --last undoes it once more, and only once.
+    code, _, err = _cli(*base, "rollback", "--last", "--yes", "--journal", j)
+    assert code == 0, err
+    assert Journal(j).changes()[-1].intent.rollback_of == first.change_id
+    assert read_trail_key(conn, trail_arn, "us-east-1") is None
+    code, _, err = _cli(*base, "rollback", "--last", "--yes", "--journal", j)
+    assert code == 2 and read_trail_key(conn, trail_arn, "us-east-1") is None
+
+    # Naming a change that is undone already is refused, naming the rollback.
+    code, _, err = _cli(*base, "rollback", "--change", first.change_id, "--yes", "--journal", j)
+    assert code == 1 and "already undone by" in err
+
+
+def test_rolling_back_an_older_change_is_refused_naming_the_newer(
+    demo_rw: Any, demo_conn: Connection, tmp_path: Path
+) -> None:
+    journal = Journal(tmp_path / "j.jsonl")
+    book = Runbook(demo_conn, journal)
+    older = book.apply(book.plan_for("org-trail", "alias/cloudtrail-good"), confirmed=True)
+    book.refresh()
+    newer = book.apply(book.plan_disable("org-trail"), confirmed=True)
+    assert older.outcome is Outcome.DONE and newer.outcome is Outcome.DONE
+    assert older.change_id and newer.change_id
+    with pytest.raises(RefusedError, match=f"{newer.change_id}.*changed it later"):
+        book.rollback(older.change_id, confirmed=True)
+    assert [c.change_id for c in book.undoable()] == [newer.change_id]
+    assert book.plan_rollback().rollback_of == newer.change_id
+
+
+def test_rollback_last_ignores_changes_made_elsewhere(
+    demo_rw: Any, demo_conn: Connection, tmp_path: Path
+) -> None:
+    journal = Journal(tmp_path / "j.jsonl")
+    book = Runbook(demo_conn, journal)
+    mine = book.apply(book.plan_for("org-trail", "alias/cloudtrail-good"), confirmed=True)
+    info = demo_conn.info()
+    # A newer change recorded against real AWS for the same account (same trail ARN).
+    elsewhere = _intent(
+        journal,
+        account=info.account,
+        endpoint="https://*.us-east-1.amazonaws.com (AWS default)",
+        target_arn=mine.plan.trail.arn,
+        before=None,
+        after=KEY_B,
+    )
+    journal.record_outcome(elsewhere, Phase.DONE, after=KEY_B)
+    assert book.plan_rollback().rollback_of == mine.change_id
+    with pytest.raises(RefusedError, match=r"was made on account .*\(AWS default\)"):
+        book.plan_rollback(elsewhere.change_id)
+
+
+def test_policy_restore_twice_does_not_redo(
+    demo_rw: Any, demo_conn: Connection, tmp_path: Path
+) -> None:
+    journal = Journal(tmp_path / "j.jsonl")
+    book = Runbook(demo_conn, journal)
+    repair = book.plan_repair(["org-trail"], "alias/no-cloudtrail")
+    key_arn = repair.key.arn
+    region = key_arn.split(":")[3]
+    assert book.apply_repair(repair, confirmed=True).outcome is Outcome.DONE
+    restored = book.restore_policy(confirmed=True)
+    assert restored.outcome is Outcome.DONE
+    assert json.loads(read_key_policy(demo_conn, key_arn, region) or "") == json.loads(
+        repair.original_text
+    )
+    with pytest.raises(JournalError, match="No key policy change to undo"):
+        book.restore_policy(confirmed=True)
+    assert json.loads(read_key_policy(demo_conn, key_arn, region) or "") == json.loads(
+        repair.original_text
+    )
+
+
+# ============================================================================================
+# 5. The journal contradicts AWS
+# ============================================================================================
+
+
+def test_disk_full_after_update_trail_reports_what_aws_did(
+    demo_rw: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The issue's example: FAILED "Cannot write the journal", exit 2, but the trail changed."""
+    endpoint, estate = demo_rw
+    good = estate.keys["alias/cloudtrail-good"]
+    write_all = journal_mod._write_all
+
+    def disk_full_for_outcomes(fd: int, data: bytes) -> None:
+        if b'"phase": "intent"' not in data:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        write_all(fd, data)
+
+    monkeypatch.setattr(journal_mod, "_write_all", disk_full_for_outcomes)
+    j = tmp_path / "j.jsonl"
+    code, out, err = _cli(
+        "--endpoint-url", endpoint, "update", "--trail", "org-trail", "--key",
+        "alias/cloudtrail-good", "--yes", "--journal", str(j),
+    )  # fmt: skip
+    assert code == 2
+    assert "FAILED" not in out and "DONE" in out and "The journal could not be written" in out
+    assert "No space left on device" in out
+    lines = [line for line in err.splitlines() if line.startswith("{")]
+    assert len(lines) == 1
+    record = Record.from_json(lines[0])
+    (pending,) = Journal(j).pending()
+    assert record.change_id == pending.change_id
+    assert (record.phase, record.after) == (Phase.DONE, good)
+    conn = Connection(endpoint_url=endpoint, region="us-east-1")
+    assert read_trail_key(conn, estate.trails["org-trail"], "us-east-1") == good
+
+
+def test_reconcile_leaves_an_intent_whose_writer_is_still_running(tmp_path: Path) -> None:
+    journal = Journal(tmp_path / "j.jsonl")
+    writer = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        intent = dataclasses.replace(
+            _intent(journal, change_id="chg-other-process"), pid=writer.pid
+        )
+        journal = Journal(tmp_path / "j2.jsonl")
+        journal.append(intent)
+        skipped: list[str] = []
+        result = reconcile(journal, lambda _: None, on_skip=lambda change, why: skipped.append(why))
+        assert result == [] and len(skipped) == 1
+        assert f"process {writer.pid} on this host" in skipped[0]
+        # The real outcome arrives a moment later and is the change's status.
+        journal.record_outcome(intent, Phase.DONE, after=KEY_A)
+        (change,) = journal.changes()
+        assert change.status == "done"
+    finally:
+        writer.kill()
+        writer.wait()
+    # An intent of a process that is gone is settled.
+    dead = dataclasses.replace(intent, change_id="chg-dead")
+    journal.append(dead)
+    ((settled, _),) = reconcile(journal, lambda _: KEY_A)
+    assert settled.change_id == "chg-dead" and settled.status == "reconciled-done"
+
+
+def test_a_real_outcome_supersedes_an_early_reconcile(tmp_path: Path) -> None:
+    journal = Journal(tmp_path / "j.jsonl")
+    intent = _intent(journal, change_id="chg-raced", time=_ago(3600))
+    journal.record_outcome(intent, Phase.RECONCILED, after=None, note="not-applied")
+    assert journal.get("chg-raced").status == "reconciled-not-applied"
+    journal.record_outcome(intent, Phase.DONE, after=KEY_A)
+    assert journal.get("chg-raced").status == "done"
+    assert journal.read().problems == ()
+    # A second reconcile record is still reported and ignored.
+    journal.record_outcome(intent, Phase.RECONCILED, after=None, note="not-applied")
+    assert journal.get("chg-raced").status == "done"
+    assert len(journal.read().problems) == 1
+
+
+@pytest.mark.parametrize(
+    ("host", "pid", "age", "settled"),
+    [
+        ("another-host", 4242, 5, False),  # cannot be checked: within the lease
+        ("another-host", 4242, 3600, True),
+        (None, None, 5, False),  # an old-format intent, written seconds ago
+        (None, None, 3600, True),  # an old-format intent from an old journal
+    ],
+)
+def test_reconcile_lease_for_writers_it_cannot_check(
+    tmp_path: Path, host: str | None, pid: int | None, age: float, settled: bool
+) -> None:
+    journal = Journal(tmp_path / "j.jsonl")
+    intent = dataclasses.replace(
+        _intent(Journal(tmp_path / "scratch.jsonl"), time=_ago(age)), host=host, pid=pid
+    )
+    journal.append(intent)
+    if host is None:
+        assert '"pid"' not in (tmp_path / "j.jsonl").read_text()  # written as older versions
+    skipped: list[str] = []
+    result = reconcile(journal, lambda _: KEY_A, on_skip=lambda c, why: skipped.append(why))
+    assert bool(result) is settled
+    if not settled:
+        assert "may still be in flight" in skipped[0]
+
+
+def test_old_journal_lines_without_writer_fields_still_read(tmp_path: Path) -> None:
+    path = tmp_path / "j.jsonl"
+    old = {
+        "change_id": "chg-old", "phase": "intent", "kind": "trail-key",
+        "time": "2025-01-01T00:00:00Z", "caller_arn": CALLER, "account": ACCOUNT,
+        "endpoint": "", "backend": "aws", "target_arn": TRAIL, "region": "us-east-1",
+        "before": None, "after": KEY_A, "request_id": None, "error": None,
+        "rollback_of": None, "trail_arn": None, "note": None,
+    }  # fmt: skip
+    path.write_text(json.dumps(old) + "\n")
+    (change,) = Journal(path).changes()
+    assert (change.intent.host, change.intent.pid, change.status) == (None, None, "pending")
+    new = _intent(Journal(path))
+    assert new.host == socket.gethostname() and new.pid == os.getpid()
+    assert Journal(path).read().problems == ()
+
+
+def test_reconcile_in_this_process_leaves_a_change_in_flight(
+    demo_rw: Any, demo_conn: Connection, tmp_path: Path
+) -> None:
+    journal = Journal(tmp_path / "j.jsonl")
+    plan = plan_change(check(Reader(demo_conn), "org-trail", "alias/cloudtrail-good"))
+    seen: list[tuple[list[Any], list[str]]] = []
+
+    def reconcile_meanwhile() -> None:
+        skipped: list[str] = []
+        settled = reconcile_journal(demo_conn, journal, on_skip=lambda c, why: skipped.append(why))
+        seen.append((settled, skipped))
+
+    result = apply(demo_conn, plan, journal, confirmed=True, after_send=reconcile_meanwhile)
+    assert seen == [([], ["this process is still sending it"])]
+    assert result.outcome is Outcome.DONE
+    assert [c.status for c in journal.changes()] == ["done"]
+    assert journal.read().problems == ()
+    with in_flight("x"):
+        assert "x" in journal_mod._IN_FLIGHT
+    assert "x" not in journal_mod._IN_FLIGHT
+
+
+@pytest.mark.parametrize(
+    ("account", "endpoint", "why"),
+    [
+        ("demo", "other", "not to this connection's account"),
+        ("999988887777", "demo", "sent to account 999988887777"),
+        ("demo", "demo", None),
+    ],
+)
+def test_reconcile_uses_the_endpoint_and_account_of_the_intent(
+    demo_rw: Any, tmp_path: Path, account: str, endpoint: str, why: str | None
+) -> None:
+    url, estate = demo_rw
+    conn = Connection(endpoint_url=url, region="us-east-1")
+    info = conn.info()
+    j = tmp_path / "j.jsonl"
+    _intent(
+        Journal(j),
+        change_id="chg-x",
+        account=info.account if account == "demo" else account,
+        endpoint=info.endpoint if endpoint == "demo" else "http://127.0.0.1:9",
+        backend="demo",
+        target_arn=estate.trails["org-trail"],
+        time=_ago(3600),
+    )
+    code, _out, err = _cli("--endpoint-url", url, "journal", "--reconcile", "--journal", str(j))
+    assert code == 0, err
+    if why is None:
+        assert "reconciled chg-x: reconciled-not-applied" in err
+        assert Journal(j).pending() == []
+    else:
+        assert "left pending chg-x:" in err and why in err
+        assert "nothing to reconcile" not in err
+        assert [c.change_id for c in Journal(j).pending()] == ["chg-x"]
+
+
+# ============================================================================================
+# 12. A journal path that hangs the tool
+# ============================================================================================
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs here")
+def test_a_fifo_journal_is_refused_not_waited_on(demo: Any, tmp_path: Path) -> None:
+    fifo = tmp_path / "journal.fifo"
+    os.mkfifo(fifo)
+    journal = Journal(fifo)
+    for action in (journal.read, journal.changes, journal.pending):
+        with pytest.raises(JournalError, match="FIFO"):
+            action()
+    with pytest.raises(JournalError, match="FIFO"):
+        _intent(journal)
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    for argv in (
+        ["journal", "--journal", str(fifo)],
+        ["--endpoint-url", demo[0], "rollback", "--last", "--yes", "--journal", str(fifo)],
+    ):
+        done = subprocess.run(
+            [sys.executable, "-m", "trailkit", *argv],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=60,
+            check=False,
+        )
+        assert done.returncode == 2, done.stderr
+        assert "FIFO (named pipe), not a regular file" in done.stderr
+        assert "Traceback" not in done.stderr
+
+
+# ============================================================================================
+# 13. Large journals
+# ============================================================================================
+
+
+def test_the_journal_command_parses_the_file_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "j.jsonl"
+    journal = Journal(path)
+    for i in range(40):
+        intent = _intent(journal, change_id=f"chg-{i:03d}")
+        if i % 2:
+            journal.record_outcome(intent, Phase.DONE, after=KEY_A)
+    parsed: list[str] = []
+    original = Record.from_json.__func__  # type: ignore[attr-defined]
+
+    def counting(cls: type[Record], line: str, *rest: Any) -> Record:
+        parsed.append(line)
+        return original(cls, line, *rest)  # type: ignore[no-any-return]
+
+    monkeypatch.setattr(Record, "from_json", classmethod(counting))
+    code, out, err = _cli("journal", "--journal", str(path))
+    assert code == 0, err
+    assert len(parsed) == 60  # every line once (read, changes and pending share one parse)
+    assert "chg-039" in out and "20 change(s) have no outcome" in err
+    # A changed file is parsed again.
+    _intent(journal, change_id="chg-new")
+    assert journal.get("chg-new").status == "pending" and len(parsed) == 121
+
+
+def test_bench_journal_smoke(tmp_path: Path) -> None:
+    report = tmp_path / "journal.json"
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "journal.py"), "--smoke", "--json", str(report)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=ROOT,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    figures = json.loads(report.read_text())
+    assert figures["records"] == 300 and figures["parsed_lines_for_three_reads"] == 300
+    assert figures["list_s"] > 0 and figures["list_rss_mb"] > 0 and figures["rollback_last_s"] > 0
+    assert figures["rollback_last_picked"] is not None
+    assert "journal (list): wall s" in done.stdout and "/goal" in done.stdout
+
+
+# ============================================================================================
+# 15. A pending change on a deleted trail
+# ============================================================================================
+
+
+def test_a_pending_change_on_a_deleted_trail_is_settled_as_gone(
+    demo_rw: Any, tmp_path: Path
+) -> None:
+    endpoint, estate = demo_rw
+    conn = Connection(endpoint_url=endpoint, region="us-east-1")
+    j = tmp_path / "j.jsonl"
+    plan = plan_change(check(Reader(conn), "org-trail", "alias/cloudtrail-good"))
+
+    class Crash(BaseException):
+        pass
+
+    def crash() -> None:
+        raise Crash
+
+    with pytest.raises(Crash):
+        apply(conn, plan, Journal(j), confirmed=True, after_send=crash)
+    # moto deletes by name only (AWS takes the ARN as well).
+    conn.client("cloudtrail", "us-east-1").delete_trail(Name="org-trail")
+    assert estate.trails["org-trail"].endswith(":trail/org-trail")
+
+    code, out, err = _cli("--endpoint-url", endpoint, "journal", "--reconcile", "--journal", str(j))
+    assert code == 0, err
+    assert "nothing to reconcile" not in err
+    assert "reconciled-target-gone (target-gone)" in err
+    assert "reconciled-target-gone" in out
+    (change,) = Journal(j).changes()
+    assert change.status == "reconciled-target-gone" and change.outcome is not None
+    assert change.outcome.after is None
+    assert Journal(j).pending() == []
+
+
+# ============================================================================================
+# 16. Credential screening looks at values, not names
+# ============================================================================================
+
+
+def _with_statement(policy: str, statement: dict[str, Any]) -> str:
+    doc = json.loads(policy)
+    doc["Statement"].append(statement)
+    return json.dumps(doc)
+
+
+@pytest.mark.parametrize(
+    ("statement", "journaled"),
+    [
+        (
+            {
+                "Sid": "AllowSessionTokenUsers",
+                "Effect": "Allow",
+                "Principal": {"AWS": "arn:aws:iam::123456789012:root"},
+                "Action": "kms:Decrypt",
+                "Resource": "*",
+            },
+            True,
+        ),
+        (
+            {
+                "Sid": "Pasted",
+                "Effect": "Allow",
+                "Principal": {"AWS": "arn:aws:iam::123456789012:root"},
+                "Action": "kms:Decrypt",
+                "Resource": "*",
+                "Condition": {"StringEquals": {"aws:SourceIdentity": "AKIAIOSFODNN7EXAMPLE"}},
+            },
+            False,
+        ),
+    ],
+)
+def test_key_policy_changes_are_screened_by_value_shape(
+    demo_rw: Any, demo_conn: Connection, tmp_path: Path, statement: dict[str, Any], journaled: bool
+) -> None:
+    _, estate = demo_rw
+    key = estate.keys["alias/cloudtrail-good"]
+    before = read_key_policy(demo_conn, key, "us-east-1") or ""
+    after = _with_statement(before, statement)
+    journal = Journal(tmp_path / "j.jsonl")
+    if journaled:
+        result = put_key_policy(demo_conn, key, before, after, journal, confirmed=True)
+        assert result.outcome is Outcome.DONE
+        assert [c.status for c in journal.changes()] == ["done"]
+    else:
+        with pytest.raises(JournalError, match="looks like an AWS access key id"):
+            put_key_policy(demo_conn, key, before, after, journal, confirmed=True)
+        assert journal.changes() == []
+        assert read_key_policy(demo_conn, key, "us-east-1") == before  # nothing was sent
+
+
+# ============================================================================================
+# 18. The demo writes into the operator's real journal
+# ============================================================================================
+
+
+@pytest.fixture
+def data_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("TRAILKIT_JOURNAL", raising=False)
+    return tmp_path / "data" / "trailkit"
+
+
+def test_demo_environments_use_the_demo_journal(data_home: Path) -> None:
+    env = lab_environment(endpoint="http://127.0.0.1:5000", base={"PATH": "/bin"})
+    assert env["TRAILKIT_JOURNAL"] == str(data_home / "demo-journal.jsonl")
+    own = lab_environment(
+        endpoint="http://127.0.0.1:5000", base={"TRAILKIT_JOURNAL": "/tmp/mine.jsonl"}
+    )
+    assert own["TRAILKIT_JOURNAL"] == "/tmp/mine.jsonl"  # the user's choice wins
+    assert "TRAILKIT_JOURNAL" not in lab_environment(aws=True, base={"PATH": "/bin"})
+
+
+@pytest.mark.parametrize(
+    ("env", "name"),
+    [
+        ({"TRAILKIT_BACKEND": "demo"}, "demo-journal.jsonl"),
+        ({"AWS_ENDPOINT_URL": "http://127.0.0.1:5000"}, "demo-journal.jsonl"),
+        ({"AWS_ENDPOINT_URL": "http://127.0.0.1:5000", "TRAILKIT_BACKEND": "aws"}, "journal.jsonl"),
+        ({}, "journal.jsonl"),
+    ],
+)
+def test_notebook_journal_follows_the_backend(
+    data_home: Path, monkeypatch: pytest.MonkeyPatch, env: dict[str, str], name: str
+) -> None:
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    monkeypatch.delenv("TRAILKIT_BACKEND", raising=False)
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    assert notebook.open_journal().path == data_home / name
+
+
+def test_cli_on_the_demo_endpoint_never_touches_the_real_journal(
+    demo_rw: Any, data_home: Path
+) -> None:
+    endpoint, _ = demo_rw
+    code, out, err = _cli(
+        "--endpoint-url", endpoint, "update", "--trail", "org-trail", "--key",
+        "alias/cloudtrail-good", "--yes",
+    )  # fmt: skip
+    assert code == 0, err
+    assert (data_home / "demo-journal.jsonl").exists()
+    assert not (data_home / "journal.jsonl").exists()
+    code, out, err = _cli("--endpoint-url", endpoint, "journal")
+    assert code == 0, err
+    header = out.splitlines()[1]
+    assert "backend" in header and "endpoint" in header and "account" in header
+    row = out.splitlines()[2]
+    assert "demo" in row and endpoint in row
+
+
+def test_every_journal_view_shows_backend_endpoint_and_account(tmp_path: Path) -> None:
+    journal = Journal(tmp_path / "j.jsonl")
+    _intent(journal, backend="demo", endpoint="http://127.0.0.1:5000", account="000000000000")
+    _intent(journal, backend="aws", endpoint="", account=ACCOUNT)
+    rows = changes_frame(journal.changes())
+    assert [(r["backend"], r["endpoint"], r["account"]) for r in rows] == [
+        ("demo", "http://127.0.0.1:5000", "000000000000"),
+        ("aws", "", ACCOUNT),
+    ]
+    html = journal_html(journal.changes())
+    for text in ("<th>backend</th>", "<th>endpoint</th>", "<th>account</th>"):
+        assert text in html
+    assert "http://127.0.0.1:5000" in html and "000000000000" in html and "AWS default" in html
