@@ -150,11 +150,17 @@ def test_policy_restore_shows_the_diff_before_asking(demo_rw: Any, tmp_path: Pat
     assert [c.status for c in changes] == ["done", "done"]
     assert changes[1].intent.rollback_of == changes[0].change_id
 
-    # restored: a second restore of the same change has nothing left to do
+    # restored: restoring the same change again is refused as already undone (an undo never
+    # redoes, issue 11 class 4), naming the change that undid it; nothing is sent
     code, out, err = _cli(
         [*base, "policy", "--restore", changes[0].change_id, "--yes", "--journal", journal]
     )
-    assert code == 0 and "Nothing to do" in out, err
+    assert code == 1, err
+    assert f"already undone by {changes[1].change_id}" in err
+    assert len(Journal(journal).changes()) == 2
+    # and with nothing left to undo, --restore (last) says so instead of redoing
+    code, out, err = _cli([*base, "policy", "--restore", "--yes", "--journal", journal])
+    assert code != 0 and "Traceback" not in err
     assert len(Journal(journal).changes()) == 2
 
 
