@@ -711,3 +711,49 @@ def test_every_journal_view_shows_backend_endpoint_and_account(tmp_path: Path) -
     for text in ("<th>backend</th>", "<th>endpoint</th>", "<th>account</th>"):
         assert text in html
     assert "http://127.0.0.1:5000" in html and "000000000000" in html and "AWS default" in html
+
+
+def test_rollback_refuses_when_the_trail_changed_outside_trailkit(
+    demo_rw: Any, tmp_path: Path
+) -> None:
+    """A console edit (not journaled) after a change: undoing the change would throw it away."""
+    endpoint, estate = demo_rw
+    mrk = estate.keys["alias/multi-region-good"]
+    trail_arn = estate.trails["org-trail"]
+    conn = Connection(endpoint_url=endpoint, region="us-east-1")
+    j = str(tmp_path / "j.jsonl")
+    base = ("--endpoint-url", endpoint)
+    code, _, err = _cli(
+        *base, "update", "--trail", "org-trail", "--key", "alias/cloudtrail-good", "--yes",
+        "--journal", j,
+    )  # fmt: skip
+    assert code == 0, err
+    conn.client("cloudtrail", "us-east-1").update_trail(Name="org-trail", KmsKeyId=mrk)
+
+    for args in (("--last",), ("--change", Journal(j).changes()[0].change_id)):
+        for mode in ("--dry-run", "--yes"):
+            code, out, err = _cli(*base, "rollback", *args, mode, "--journal", j)
+            assert code == 1, out + err
+            assert "changed since change" in err and "Nothing will be sent" in err
+    assert read_trail_key(conn, trail_arn, "us-east-1") == mrk  # their change stands
+    assert len(Journal(j).changes()) == 1
+
+
+def test_a_trail_named_twice_is_planned_and_sent_once(demo_rw: Any, tmp_path: Path) -> None:
+    endpoint, estate = demo_rw
+    trail_arn = estate.trails["org-trail"]
+    j = str(tmp_path / "j.jsonl")
+    base = ("--endpoint-url", endpoint)
+    code, out, err = _cli(
+        *base, "-v", "update", "--trail", "org-trail", "--trail", trail_arn,
+        "--key", "alias/cloudtrail-good", "--dry-run", "--journal", j,
+    )  # fmt: skip
+    assert code == 0, err
+    assert out.count("UpdateTrail in us-east-1") == 1  # one plan
+    assert "API calls:" in err and "UpdateTrail" not in err  # -v shows what was (not) sent
+    code, out, err = _cli(
+        *base, "update", "--trail", "org-trail", "--trail", trail_arn,
+        "--key", "alias/cloudtrail-good", "--yes", "--journal", j,
+    )  # fmt: skip
+    assert code == 0, err
+    assert "REFUSED" not in out and len(Journal(j).changes()) == 1

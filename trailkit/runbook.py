@@ -247,7 +247,8 @@ def plan_rollback(reader: Reader, journal: Journal, change_id: str | None = None
         No such change, or nothing to roll back.
     RefusedError
         The change is a key policy change, did not complete, is already undone, was made on
-        another account or endpoint, or a newer change to the same trail is in force.
+        another account or endpoint, a newer change to the same trail is in force, or the
+        trail no longer uses what the change left (someone changed it since).
     """
     conn = reader.conn
     if change_id:
@@ -267,9 +268,19 @@ def plan_rollback(reader: Reader, journal: Journal, change_id: str | None = None
         )
     update.check_undo(journal, change, conn)
     target = change.intent.before or ""
-    return plan_change(
-        check(reader, change.intent.target_arn, target), rollback_of=change.change_id
-    )
+    report = check(reader, change.intent.target_arn, target)
+    left = change.outcome.after if change.outcome is not None else change.intent.after
+    now = report.trail.kms_key_id if report.trail is not None else None
+    if report.trail is not None and now != left:
+        # Someone changed the trail after this change (the console, another tool, another
+        # endpoint spelling): undoing it now would throw their change away.
+        raise RefusedError(
+            f"{report.trail.name} changed since change {change.change_id}: it now uses "
+            f"{now or 'SSE-S3'}, the change left it on {left or 'SSE-S3'}. Nothing will be sent.",
+            "review the trail; to return it to the state before that change, run "
+            "`trailkit update` (or `trailkit disable`) with the key you want",
+        )
+    return plan_change(report, rollback_of=change.change_id)
 
 
 #: A trail's plan in a bulk update, or why there is none.

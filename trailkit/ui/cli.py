@@ -461,6 +461,25 @@ def _show_plans(plans: list[Any], args: argparse.Namespace, conn: Any, out: Text
 def _run_plans(
     plans: list[Any], args: argparse.Namespace, book: Any, out: TextIO, err: TextIO
 ) -> int:
+    """Preview, confirm and send ``plans`` (one per trail: a trail named twice, e.g. by name and
+    by ARN, is planned once); with ``--verbose`` the API calls made are printed, so a dry run
+    shows that no ``UpdateTrail`` was sent."""
+    seen: set[str] = set()
+    distinct = []
+    for plan in plans:
+        if plan.trail.arn not in seen:
+            seen.add(plan.trail.arn)
+            distinct.append(plan)
+    try:
+        return _send_plans(distinct, args, book, out, err)
+    finally:
+        if getattr(args, "verbose", False):
+            _print_calls(book.conn, err)
+
+
+def _send_plans(
+    plans: list[Any], args: argparse.Namespace, book: Any, out: TextIO, err: TextIO
+) -> int:
     from trailkit.records import Outcome
 
     conn = book.conn
