@@ -29,7 +29,8 @@ _FLAGS = (
     "notebook.check_flags({})"
 )
 _WHERE = (
-    "journal_path = None  # None: $TRAILKIT_JOURNAL, else the user data directory\n"
+    "journal_path = None  # None: $TRAILKIT_JOURNAL, else the user data directory "
+    "(the demo: its own demo-journal.jsonl)\n"
     "endpoint_url = None  # None: $AWS_ENDPOINT_URL (set by `trailkit lab` for the demo)\n"
     "profile = None  # AWS profile; None: environment / demo"
 )
