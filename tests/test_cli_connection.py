@@ -35,6 +35,9 @@ BAD_ENDPOINTS = [
     "http://user:secret@127.0.0.1:5000",
     "http://127.0.0.1:port",
     " http://127.0.0.1:5000",
+    # a bare '#' or '?' parses as an empty fragment or query, but is not an endpoint either
+    "http://127.0.0.1:5000#",
+    "http://127.0.0.1:5000?",
 ]
 
 

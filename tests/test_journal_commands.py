@@ -757,3 +757,15 @@ def test_a_trail_named_twice_is_planned_and_sent_once(demo_rw: Any, tmp_path: Pa
     )  # fmt: skip
     assert code == 0, err
     assert "REFUSED" not in out and len(Journal(j).changes()) == 1
+
+
+@pytest.mark.parametrize("path", ["", "   "])
+def test_an_empty_journal_path_says_so(demo: Any, path: str) -> None:
+    endpoint, _ = demo
+    with pytest.raises(JournalError, match="The journal path is empty"):
+        Journal(path)
+    for argv in (("journal",), ("rollback", "--last", "--yes")):
+        code, _, err = _cli("--endpoint-url", endpoint, *argv, "--journal", path)
+        assert code == 2 and "The journal path is empty" in err and "directory" not in err
+        assert "Traceback" not in err
+    assert not Path(path).exists() or Path(path).is_dir()  # no file named '   ' was created

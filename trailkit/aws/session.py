@@ -111,7 +111,14 @@ def _endpoint_problem(url: str) -> str | None:
         return "it names no host"
     if port == 0:
         return "port 0 cannot be connected to"
-    if parts.path not in ("", "/") or parts.params or parts.query or parts.fragment:
+    if (
+        parts.path not in ("", "/")
+        or parts.params
+        or parts.query
+        or parts.fragment
+        or "?" in url
+        or "#" in url  # a bare '?' or '#' parses as empty but is not an endpoint either
+    ):
         return "an endpoint is a scheme, host and port only, with no path or query"
     if parts.username is not None or parts.password is not None:
         return "it contains a user name or password"

@@ -294,6 +294,13 @@ class Journal:
     """
 
     def __init__(self, path: Path | str | None = None) -> None:
+        if isinstance(path, str) and not path.strip():
+            # Path("") is ".", which would read as "the journal . is a directory".
+            raise JournalError(
+                "The journal path is empty.",
+                "give a file path (--journal PATH, TRAILKIT_JOURNAL), or leave it out for the "
+                "default journal",
+            )
         self.path: Path = default_path() if path is None else Path(path).expanduser()
         self._cache: tuple[tuple[int, int, int, int], _Loaded] | None = None
 

@@ -54,6 +54,15 @@ def _workers(text: str) -> int:
     return value
 
 
+def _journal_path(text: str) -> Path:
+    """``--journal``: a path; empty or blank text is not one (``Path("")`` would be ``.``)."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError(
+            "The journal path is empty: give a file path, or leave --journal out for the default"
+        )
+    return Path(text)
+
+
 def _port(text: str) -> int:
     try:
         value = int(text)
@@ -151,7 +160,7 @@ def build_parser() -> argparse.ArgumentParser:
     cg.add_argument("--yes", action="store_true", help="confirm without asking")
     cg.add_argument(
         "--journal",
-        type=Path,
+        type=_journal_path,
         help="journal file (default: $TRAILKIT_JOURNAL or the user data dir)",
     )
     cg.add_argument("--format", choices=["table", "json"], default="table")
@@ -181,7 +190,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_rollback)
 
     p = sub.add_parser("journal", parents=[common], help="the recorded changes")
-    p.add_argument("--journal", type=Path, help="journal file")
+    p.add_argument("--journal", type=_journal_path, help="journal file")
     p.add_argument(
         "--reconcile", action="store_true", help="settle intents without an outcome by reading AWS"
     )
