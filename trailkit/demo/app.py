@@ -16,18 +16,15 @@ are only served after the token was given (Voila then keeps it in a cookie). Sho
 
 from __future__ import annotations
 
-import secrets
 import subprocess
 import sys
-import threading
 import urllib.error
 import urllib.request
 from pathlib import Path
 from typing import TextIO
 
-from trailkit.aws.session import Connection
-from trailkit.demo.lab import _say, _stop_signals, lab_environment, start_demo, supervise
-from trailkit.demo.server import HOST, LOCAL_OPENER, DemoServer, free_port, port_is_free
+from trailkit.demo.lab import _say, backend, new_token, supervise
+from trailkit.demo.server import HOST, LOCAL_OPENER
 from trailkit.errors import InputError
 
 __all__ = ["APP_NOTEBOOK", "app_command", "app_url", "new_token", "notebook_path", "run_app"]
@@ -71,11 +68,6 @@ def app_command(notebook: Path, port: int) -> list[str]:
         "--strip_sources=True",
         "--show_tracebacks=False",
     ]
-
-
-def new_token() -> str:
-    """A fresh token for one run of the app (``secrets.token_urlsafe``, 256 bits)."""
-    return secrets.token_urlsafe(32)
 
 
 def app_url(port: int, token: str) -> str:
@@ -128,50 +120,27 @@ def run_app(
         The port is in use, the profile is unknown, or the notebook is missing.
     """
     notebook = notebook_path()
-    if port == 0:
-        port = free_port()
-    elif not port_is_free(port):
-        raise InputError(f"Port {port} on {HOST} is already in use.", "choose another --port")
-    if aws and profile:
-        Connection(profile=profile)  # raises InputError for an unknown profile
-
-    stop = threading.Event()
-    server: DemoServer | None = None
-    with _stop_signals(stop):
-        try:
-            if aws:
-                env = lab_environment(aws=True, profile=profile)
-                _say(out, "trailkit app: REAL AWS" + (f" (profile {profile})" if profile else ""))
-            else:
-                if profile:
-                    _say(out, f"trailkit app: --profile {profile} is only used with --aws.")
-                server, estate = start_demo(demo_port)
-                env = lab_environment(endpoint=server.endpoint)
-                _say(out, f"trailkit app: DEMO backend at {server.endpoint}")
-                _say(out, estate.summary())
-                # lab_environment gave the demo its own journal (demo-journal.jsonl).
-            if stop.is_set():
-                return 0
-            token = new_token()
-            env["JUPYTER_TOKEN"] = token  # Voila's identity provider reads it
-            env.pop("JUPYTER_TOKEN_FILE", None)
-            url = app_url(port, token)
-            _say(out, f"trailkit app: starting Voila on port {port} ({notebook.name})")
-            proc = subprocess.Popen(
-                app_command(notebook, port),
-                env=env,
-                cwd=notebook.parent,
-                start_new_session=True,
-            )
-            return supervise(
-                proc,
-                stop,
-                lambda: _voila_ready(port),
-                command="app",
-                server_name="Voila",
-                url=url,
-                out=out,
-            )
-        finally:
-            if server is not None:
-                server.stop()
+    with backend("app", aws=aws, profile=profile, demo_port=demo_port, port=port, out=out) as run:
+        if run.stop.is_set():
+            return 0
+        port, env = run.port, run.env
+        token = new_token()
+        env["JUPYTER_TOKEN"] = token  # Voila's identity provider reads it
+        env.pop("JUPYTER_TOKEN_FILE", None)
+        url = app_url(port, token)
+        _say(out, f"trailkit app: starting Voila on port {port} ({notebook.name})")
+        proc = subprocess.Popen(
+            app_command(notebook, port),
+            env=env,
+            cwd=notebook.parent,
+            start_new_session=True,
+        )
+        return supervise(
+            proc,
+            run.stop,
+            lambda: _voila_ready(port),
+            command="app",
+            server_name="Voila",
+            url=url,
+            out=out,
+        )

@@ -21,6 +21,7 @@ import threading
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
 from typing import TextIO
@@ -389,6 +390,76 @@ def supervise(
     return _exit_code(code)
 
 
+def new_token() -> str:
+    """A fresh token for one run of the lab or the app (``secrets.token_urlsafe``, 256 bits)."""
+    return secrets.token_urlsafe(32)
+
+
+@dataclass
+class Backend:
+    """What a server started by ``trailkit lab`` or ``trailkit app`` runs against."""
+
+    env: dict[str, str]
+    """The server's environment (the demo endpoint, or real AWS; never credentials)."""
+    port: int
+    """The server's port (a free one when ``0`` was asked for)."""
+    stop: threading.Event
+    """Set by SIGTERM/SIGINT."""
+
+
+@contextlib.contextmanager
+def backend(
+    command: str,
+    *,
+    aws: bool,
+    profile: str | None,
+    demo_port: int,
+    port: int,
+    out: TextIO,
+) -> Iterator[Backend]:
+    """The shared start of ``trailkit lab`` and ``trailkit app``: check the port and profile,
+    then start the demo (or use real AWS) and say which; the demo stops on exit.
+
+    Parameters
+    ----------
+    command
+        ``"lab"`` or ``"app"``, for the messages.
+    aws, profile, demo_port, port, out
+        As for :func:`run_lab`.
+
+    Raises
+    ------
+    InputError
+        The port is in use, or the profile is unknown.
+    """
+    if port == 0:
+        port = free_port()
+    elif not port_is_free(port):
+        raise InputError(f"Port {port} on {HOST} is already in use.", "choose another --port")
+    if aws and profile:
+        Connection(profile=profile)  # raises InputError for an unknown profile
+    stop = threading.Event()
+    server: DemoServer | None = None
+    with _stop_signals(stop):
+        try:
+            if aws:
+                env = lab_environment(aws=True, profile=profile)
+                where = f" (profile {profile})" if profile else ""
+                _say(out, f"trailkit {command}: REAL AWS{where}")
+            else:
+                if profile:
+                    _say(out, f"trailkit {command}: --profile {profile} is only used with --aws.")
+                server, estate = start_demo(demo_port)
+                # lab_environment also gives the demo its own journal (demo-journal.jsonl).
+                env = lab_environment(endpoint=server.endpoint)
+                _say(out, f"trailkit {command}: DEMO backend at {server.endpoint}")
+                _say(out, estate.summary())
+            yield Backend(env, port, stop)
+        finally:
+            if server is not None:
+                server.stop()
+
+
 def run_lab(
     *,
     aws: bool = False,
@@ -453,57 +524,35 @@ def run_lab(
             root = Path.cwd().resolve()
     if not root.is_dir():
         raise InputError(f"The notebook directory {root} does not exist.", "pass --notebook-dir")
-    if port == 0:
-        port = free_port()
-    elif not port_is_free(port):
-        raise InputError(f"Port {port} on {HOST} is already in use.", "choose another --port")
-    if aws and profile:
-        Connection(profile=profile)  # raises InputError for an unknown profile
-
-    stop = threading.Event()
-    server: DemoServer | None = None
-    with _stop_signals(stop):
-        try:
-            if aws:
-                env = lab_environment(aws=True, profile=profile)
-                _say(out, "trailkit lab: REAL AWS" + (f" (profile {profile})" if profile else ""))
-            else:
-                if profile:
-                    _say(out, f"trailkit lab: --profile {profile} is only used with --aws.")
-                server, estate = start_demo(demo_port)
-                env = lab_environment(endpoint=server.endpoint)
-                _say(out, f"trailkit lab: DEMO backend at {server.endpoint}")
-                _say(out, estate.summary())
-            if stop.is_set():
-                return 0
-            token = secrets.token_hex(24)
-            env["JUPYTER_TOKEN"] = token
-            cmd = [
-                sys.executable,
-                "-m",
-                "jupyterlab",
-                f"--ServerApp.ip={HOST}",
-                f"--ServerApp.port={port}",
-                "--ServerApp.port_retries=0",
-                f"--ServerApp.root_dir={root}",
-            ]
-            if not open_browser:
-                cmd.append("--no-browser")
-            if hasattr(os, "geteuid") and os.geteuid() == 0:
-                cmd.append("--allow-root")
-            url = f"http://{HOST}:{port}/lab?token={token}"
-            _say(out, f"trailkit lab: starting JupyterLab on port {port} (notebooks: {root})")
-            # Own session: a terminal's Ctrl-C reaches only us, and we stop Jupyter cleanly.
-            proc = subprocess.Popen(cmd, env=env, cwd=root, start_new_session=True)
-            return supervise(
-                proc,
-                stop,
-                lambda: _lab_ready(port, token),
-                command="lab",
-                server_name="JupyterLab",
-                url=url,
-                out=out,
-            )
-        finally:
-            if server is not None:
-                server.stop()
+    with backend("lab", aws=aws, profile=profile, demo_port=demo_port, port=port, out=out) as run:
+        if run.stop.is_set():
+            return 0
+        port, env = run.port, run.env
+        token = new_token()
+        env["JUPYTER_TOKEN"] = token
+        cmd = [
+            sys.executable,
+            "-m",
+            "jupyterlab",
+            f"--ServerApp.ip={HOST}",
+            f"--ServerApp.port={port}",
+            "--ServerApp.port_retries=0",
+            f"--ServerApp.root_dir={root}",
+        ]
+        if not open_browser:
+            cmd.append("--no-browser")
+        if hasattr(os, "geteuid") and os.geteuid() == 0:
+            cmd.append("--allow-root")
+        url = f"http://{HOST}:{port}/lab?token={token}"
+        _say(out, f"trailkit lab: starting JupyterLab on port {port} (notebooks: {root})")
+        # Own session: a terminal's Ctrl-C reaches only us, and we stop Jupyter cleanly.
+        proc = subprocess.Popen(cmd, env=env, cwd=root, start_new_session=True)
+        return supervise(
+            proc,
+            run.stop,
+            lambda: _lab_ready(port, token),
+            command="lab",
+            server_name="JupyterLab",
+            url=url,
+            out=out,
+        )
