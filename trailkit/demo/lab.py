@@ -391,8 +391,9 @@ def supervise(
 
 
 def new_token() -> str:
-    """A fresh token for one run of the lab or the app (``secrets.token_urlsafe``, 256 bits)."""
-    return secrets.token_urlsafe(32)
+    """A fresh token for one run of the lab or the app: 256 random bits as hex (``[0-9a-f]``, so
+    it needs no quoting in a URL, a header or a shell)."""
+    return secrets.token_hex(32)
 
 
 @dataclass
