@@ -11,9 +11,10 @@ in a fresh interpreter, so that peak RSS is that of the measured work alone:
 * ``journal`` (list): ``trailkit journal --journal FILE`` as a user runs it (table to
   ``/dev/null``); wall time and peak RSS of the process. Goal: 2 s and 150 MB for 100,000 records
   (issue "Every command does exactly what it says", class 13).
-* ``rollback --last`` planning, the journal part: read the journal and pick the change to undo
-  (``undoable`` on this account and endpoint, what ``Runbook.plan_rollback`` does before it
-  reads AWS). Goal: 0.5 s.
+* ``rollback --last`` planning, the journal part: pick the change to undo and check that undoing
+  it is a true undo (``last_undoable`` and ``check_undo`` on this account and endpoint, what
+  ``Runbook.plan_rollback`` does before it reads AWS); the pick is checked against the whole
+  journal's answer. Goal: 0.5 s.
 * ``read()`` + ``changes()`` + ``pending()`` on one :class:`Journal`: the file is parsed once.
 
 The table prints each figure and its ratio to the goal (below 1.0 is within the goal). The
@@ -49,13 +50,24 @@ if mode == "list":
     assert code == 0, code
     extra = {}
 elif mode == "rollback-last":
+    from types import SimpleNamespace
     from trailkit.change.journal import Journal, Kind
+    from trailkit.change.update import check_undo, last_undoable
     from trailkit.records.journal import undoable
+    # What plan_rollback does with the journal before it reads AWS; conn.info() is all these
+    # two functions ask of the connection.
+    info = SimpleNamespace(account=sys.argv[3], endpoint=sys.argv[4])
+    conn = SimpleNamespace(info=lambda: info)
     journal = Journal(path)
     start = time.perf_counter()
-    picked = [c for c in undoable(journal.changes(), account=sys.argv[3], endpoint=sys.argv[4])
-              if c.intent.kind is Kind.TRAIL_KEY][:1]
-    extra = {"picked": picked[0].change_id if picked else None}
+    picked = last_undoable(journal, Kind.TRAIL_KEY, conn)
+    check_undo(journal, picked, conn)
+    took = time.perf_counter() - start
+    # The answer must be the one the whole journal gives (outside the timing).
+    whole = [c for c in undoable(Journal(path).changes(), account=info.account,
+             endpoint=info.endpoint) if c.intent.kind is Kind.TRAIL_KEY][:1]
+    assert whole and whole[0].change_id == picked.change_id, (whole, picked)
+    extra = {"picked": picked.change_id}
 else:
     import trailkit.records.journal as rj
     from trailkit.change.journal import Journal
@@ -69,7 +81,8 @@ else:
     start = time.perf_counter()
     journal.read(); journal.changes(); journal.pending()
     extra = {"parsed_lines": calls[0]}
-took = time.perf_counter() - start
+if mode != "rollback-last":
+    took = time.perf_counter() - start
 rss_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 print(json.dumps({"s": took, "rss_mb": rss_kb / 1024, **extra}))
 """

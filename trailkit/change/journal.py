@@ -278,6 +278,9 @@ class _Loaded:
 
 
 _EMPTY = _Loaded((), (), ())
+#: :meth:`Journal.tails`: the first tail read (bytes; about 90 records) and its growth factor.
+_TAIL_FIRST = 1 << 16
+_TAIL_GROWTH = 4
 #: ``O_NONBLOCK``: opening a FIFO must never wait for a writer (no effect on regular files).
 _OPEN_FLAGS = getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NONBLOCK", 0)
 _HOST = socket.gethostname()
@@ -656,6 +659,83 @@ class Journal:
         """Changes with an intent but no outcome, in the order they were started."""
         return [change for change in self.changes() if not change.settled]
 
+    def tails(self) -> Iterator[list[Change]]:
+        """The newest changes first, then more: growing suffixes of :meth:`changes`.
+
+        Yields the changes whose intent lies in the last 64 KiB of the file, then the last
+        256 KiB, 1 MiB, ... and finally :meth:`changes` itself (all of them). Each list is
+        complete for the changes it holds (an outcome is always written after its intent), so
+        a question that depends only on a change and the changes after it (is it undone, is a
+        newer change in force: :func:`trailkit.records.journal.undoable`) has the same answer
+        on a tail as on the whole journal. ``rollback --last`` stops at the first tail that
+        answers, instead of parsing a journal of 100,000 records.
+
+        A tail with an unreadable line or a record that does not fold (a damaged journal) is
+        not yielded: the search goes on to the whole file, whose problems :meth:`read`
+        reports. When the whole file is already parsed (and unchanged), only it is yielded.
+
+        Raises
+        ------
+        JournalError
+            The file exists but cannot be read.
+        """
+        size = _TAIL_FIRST
+        while True:
+            tail = self._load_tail(size)
+            if tail is None:
+                break
+            changes, whole = tail
+            if whole:
+                yield changes
+                return
+            if changes:
+                yield changes
+            size *= _TAIL_GROWTH
+        yield self.changes()
+
+    def _load_tail(self, size: int) -> tuple[list[Change], bool] | None:
+        """The changes whose intent lies in the last ``size`` bytes, and whether that is all
+        of the file (the full parse, cached). None: the tail does not parse cleanly, or the
+        file is no bigger than ``size`` (use the full parse)."""
+        try:
+            fd = os.open(self.path, os.O_RDONLY | _OPEN_FLAGS)
+        except FileNotFoundError:
+            return [], True
+        except OSError as exc:
+            raise self._os_error("open", exc) from exc
+        try:
+            st = os.fstat(fd)
+            if not _is_regular(st.st_mode):
+                raise self._not_regular(st.st_mode)
+            with _flock(fd, exclusive=False):
+                st = os.fstat(fd)
+                version = (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
+                cached = self._cache
+                if cached is not None and cached[0] == version:
+                    return [change for change, _ in cached[1].changes], True
+                if st.st_size <= size:
+                    return None
+                data = os.pread(fd, size, st.st_size - size)
+        except OSError as exc:
+            raise self._os_error("read", exc) from exc
+        finally:
+            os.close(fd)
+        # The first line is cut (or starts exactly here; either way it is left out).
+        lines = data.split(b"\n")[1:]
+        records: list[tuple[int, Record]] = []
+        problems: list[str] = []
+        shared: dict[str, str] = {}
+        for number, chunk in enumerate(lines, start=1):
+            record = _parse_line(chunk, number, problems, shared, complete=True)
+            if record is not None:
+                records.append((number, record))
+        if problems:
+            return None
+        changes, fold_problems = _fold(records, partial=True)
+        if fold_problems:
+            return None
+        return [change for change, _ in changes], False
+
 
 def _parse(fd: int) -> _Loaded:
     """Parse the journal open on ``fd`` (from its start) in one pass."""
@@ -664,36 +744,47 @@ def _parse(fd: int) -> _Loaded:
     problems: list[str] = []
     shared: dict[str, str] = {}
     with os.fdopen(os.dup(fd), "rb", buffering=1 << 16) as stream:
-        number = 0
-        for chunk in stream:
-            number += 1
+        for number, chunk in enumerate(stream, start=1):
             complete = chunk.endswith(b"\n")
             if complete:
                 chunk = chunk[:-1]
-            if len(chunk) > MAX_LINE_BYTES:
-                problems.append(
-                    f"line {number}: {len(chunk)} bytes, longer than the {MAX_LINE_BYTES}-byte "
-                    "limit for a record; skipped"
-                )
-                continue
-            try:
-                text = chunk.decode("utf-8")
-            except UnicodeDecodeError as exc:
-                problems.append(f"line {number}: not UTF-8 text (bad byte at offset {exc.start})")
-                continue
-            if not text.strip():
-                continue
-            try:
-                record = Record.from_json(text, shared)
-            except JournalError as exc:
-                message = exc.message.rstrip(".")
-                if not complete and not _parses_as_json(text):
-                    message = "truncated JSON (the last write may have been interrupted)"
-                problems.append(f"line {number}: {message}")
-                continue
-            records.append((number, record))
+            record = _parse_line(chunk, number, problems, shared, complete=complete)
+            if record is not None:
+                records.append((number, record))
     changes, fold_problems = _fold(records)
     return _Loaded(tuple(records), tuple(changes), tuple(problems + fold_problems))
+
+
+def _parse_line(
+    chunk: bytes,
+    number: int,
+    problems: list[str],
+    shared: dict[str, str],
+    *,
+    complete: bool,
+) -> Record | None:
+    """One line (without its newline) as a record; None (and a problem noted) if it is not."""
+    if len(chunk) > MAX_LINE_BYTES:
+        problems.append(
+            f"line {number}: {len(chunk)} bytes, longer than the {MAX_LINE_BYTES}-byte "
+            "limit for a record; skipped"
+        )
+        return None
+    try:
+        text = chunk.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        problems.append(f"line {number}: not UTF-8 text (bad byte at offset {exc.start})")
+        return None
+    if not text.strip():
+        return None
+    try:
+        return Record.from_json(text, shared)
+    except JournalError as exc:
+        message = exc.message.rstrip(".")
+        if not complete and not _parses_as_json(text):
+            message = "truncated JSON (the last write may have been interrupted)"
+        problems.append(f"line {number}: {message}")
+        return None
 
 
 def _is_regular(mode: int) -> bool:
@@ -709,9 +800,13 @@ def _parses_as_json(text: str) -> bool:
 
 
 def _fold(
-    records: list[tuple[int, Record]],
+    records: list[tuple[int, Record]], *, partial: bool = False
 ) -> tuple[list[tuple[Change, int]], list[str]]:
-    """Group records by change id; report outcomes that do not fit an intent."""
+    """Group records by change id; report outcomes that do not fit an intent.
+
+    ``partial``: the records are a tail of the file, so an outcome whose intent is not among
+    them belongs to an earlier change and is left out silently.
+    """
     intents: dict[str, tuple[int, Record]] = {}
     problems: list[str] = []
     for number, record in records:
@@ -731,6 +826,8 @@ def _fold(
             continue
         cid = record.change_id
         if cid not in intents:
+            if partial:
+                continue
             problems.append(
                 f"line {number}: {record.phase.value} record for {cid} has no intent record"
             )

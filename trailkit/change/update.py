@@ -272,9 +272,10 @@ def last_undoable(journal: Journal, kind: Kind, conn: Connection) -> Change:
         There is none.
     """
     info = conn.info()
-    for change in undoable(journal.changes(), account=info.account, endpoint=info.endpoint):
-        if change.intent.kind is kind:
-            return change
+    for changes in journal.tails():  # the newest changes first: --last rarely reads far back
+        for change in undoable(changes, account=info.account, endpoint=info.endpoint):
+            if change.intent.kind is kind:
+                return change
     what = "trail change" if kind is Kind.TRAIL_KEY else "key policy change"
     raise JournalError(
         f"No {what} to undo in {journal.path} for account {info.account} at {info.endpoint}: "
@@ -293,7 +294,11 @@ def check_undo(journal: Journal, change: Change, conn: Connection) -> None:
         It was made on another account or endpoint, it is undone already, or a newer change in
         force on the same target would be thrown away.
     """
-    changes = journal.changes()
+    for changes in journal.tails():
+        # Whether a change is undone, or a newer one is in force, depends only on the changes
+        # after it: the first tail that holds it answers as the whole journal would.
+        if any(c.change_id == change.change_id for c in changes):
+            break
     info = conn.info()
     intent = change.intent
     if not same_place(intent, info.account, info.endpoint):
