@@ -86,15 +86,44 @@ class ScanError:
 
 @dataclass(frozen=True)
 class BucketInfo:
-    """What matters about a trail's S3 bucket."""
+    """What matters about a trail's S3 bucket, and what could not be read.
+
+    Parameters
+    ----------
+    name
+        The bucket.
+    region
+        Its region (``HeadBucket``'s ``x-amz-bucket-region``, answered even with a 403, or
+        ``GetBucketLocation``); None: unknown.
+    default_encryption, default_kms_key
+        The default encryption (``"AES256"``, ``"aws:kms"``, ``"aws:kms:dsse"``) and its key.
+    bucket_key
+        Whether the default encryption uses an S3 Bucket Key; None: unknown
+        (``GetBucketEncryption`` could not be read).
+    policy
+        The bucket policy JSON; None with ``policy_error`` None: the bucket has no policy.
+    error
+        Every read failure, joined (for display).
+    missing
+        S3 answered that the bucket does not exist (``NoSuchBucket``).
+    encryption_error, policy_error
+        Why the default encryption or the bucket policy could not be read (None: read).
+    owner_account
+        The account that owns the bucket, when known (the caller's account lists it with
+        ``ListBuckets``); None: unknown.
+    """
 
     name: str
     region: str | None
-    default_encryption: str | None = None  # "AES256", "aws:kms", "aws:kms:dsse"
+    default_encryption: str | None = None
     default_kms_key: str | None = None
-    bucket_key: bool = False
+    bucket_key: bool | None = False
     policy: str | None = None
     error: str | None = None
+    missing: bool = False
+    encryption_error: str | None = None
+    policy_error: str | None = None
+    owner_account: str | None = None
 
 
 @dataclass(frozen=True)

@@ -375,7 +375,7 @@ def check_policy(key: KeyInfo, trail: Trail) -> list[Finding]:
         bucket_name=trail.bucket_name,
         key_arn=key.arn,
         source_account=trail.account,
-        bucket_key=bucket.bucket_key,
+        bucket_key=bucket.bucket_key is True,
     )
     codes = {
         "encrypt": "policy-encrypt",
@@ -431,22 +431,35 @@ def check_policy(key: KeyInfo, trail: Trail) -> list[Finding]:
                 detail=unverifiable,
             )
         )
+    return out
+
+
+def check_readers(key: KeyInfo, trail: Trail, reader_accounts: Sequence[str] = ()) -> list[Finding]:
+    """policy-readers: who can decrypt the logs, in the accounts that need to read them."""
+    if key.policy is None:
+        return []
+    parsed = pol.parse_policy(key.policy)
+    if isinstance(parsed, str):
+        return []
     reader = pol.evaluate(
         parsed, reader_request(account=trail.account, key_arn=key.arn, trail_arn=trail.arn)
     )
     if reader.decision is pol.Decision.DENIED:
-        out.append(
+        return [
             _f(
                 "policy-readers",
                 f"No principal of account {trail.account} may kms:Decrypt with this key, so "
                 "nobody there can read the encrypted logs and digest files.",
             )
-        )
-    return out
+        ]
+    return []
 
 
-def check_bucket_policy(trail: Trail) -> list[Finding]:
-    """bucket-policy-aes256: a bucket policy that refuses AES256 uploads (digest files)."""
+def check_bucket_policy(trail: Trail, key_arn: str | None) -> list[Finding]:
+    """bucket-policy-aes256: a bucket policy that refuses AES256 uploads (digest files).
+
+    ``key_arn`` is the key the trail will use after the change (None: SSE-S3).
+    """
     bucket = trail.bucket
     if not trail.log_file_validation or bucket is None or not bucket.policy:
         return []
@@ -486,6 +499,7 @@ def preflight(
     lookup: KeyLookup | None,
     caller_account: str,
     key_error: str | None = None,
+    reader_accounts: Sequence[str] = (),
 ) -> Report:
     """Run every rule for one trail and one key identifier.
 
@@ -501,6 +515,9 @@ def preflight(
         The account the change would be sent from.
     key_error
         The parser's message when ``key_input`` is not a key identifier.
+    reader_accounts
+        Accounts, besides the trail's, whose principals must be able to decrypt the logs
+        (``--reader-account``).
 
     Returns
     -------
@@ -525,13 +542,15 @@ def preflight(
                     f"{trail.name} will stop using {trail.kms_key_id} and go back to SSE-S3.",
                 )
             )
+            findings += check_bucket_policy(trail, None)
         return Report(trail_input, key_input, trail, None, tuple(findings), disable=True)
     findings += check_key_form(lookup, trail, caller_account)
     findings += check_key(lookup, trail)
     key = lookup.key
     if key is not None and not any(f.code == "key-aws-managed" for f in findings):
         findings += check_policy(key, trail)
-    findings += check_bucket_policy(trail)
+        findings += check_readers(key, trail, reader_accounts)
+    findings += check_bucket_policy(trail, key.arn if key is not None else None)
     if key is not None and trail.log_file_validation:
         findings.append(
             _f(
@@ -583,6 +602,7 @@ def rank_candidates(
     keys: Sequence[KeyInfo],
     caller_account: str,
     ref_for: Callable[[KeyInfo], KeyRef] | None = None,
+    reader_accounts: Sequence[str] = (),
 ) -> list[Verdict]:
     """A verdict for every candidate key: ready first, then unverifiable, then blocked.
 
@@ -596,6 +616,8 @@ def rank_candidates(
         The account the change would be sent from.
     ref_for
         How a key is referred to (default: by its key ARN, as trailkit sends it).
+    reader_accounts
+        As for :func:`preflight`.
     """
     verdicts = []
     for key in keys:
@@ -606,6 +628,7 @@ def rank_candidates(
             key_input=key.arn,
             lookup=KeyLookup(ref=ref, key=key),
             caller_account=caller_account,
+            reader_accounts=reader_accounts,
         )
         first = report.errors[0] if report.errors else None
         if first is not None:

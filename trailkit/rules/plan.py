@@ -228,8 +228,8 @@ def _size(text: str | None) -> str:
     return "unreadable" if text is None else f"{len(text.encode('utf-8', 'replace'))} bytes"
 
 
-def _on(flag: bool) -> str:
-    return "on" if flag else "off"
+def _on(flag: bool | None) -> str:
+    return "unknown" if flag is None else "on" if flag else "off"
 
 
 def _trail_facts(old: Trail, new: Trail) -> list[str]:
