@@ -28,6 +28,7 @@ from trailkit.rules.requests import CLOUDTRAIL_SERVICE, cloudtrail_requests, rea
 
 __all__ = [
     "CATALOGUE",
+    "UNVERIFIED_CODES",
     "Check",
     "Finding",
     "KeyLookup",
@@ -108,6 +109,10 @@ def load_catalogue(text: str | None = None) -> dict[str, Check]:
 #: Every finding code: what it means, its severity, the AWS error it prevents and the fix.
 CATALOGUE: dict[str, Check] = load_catalogue()
 
+#: The codes that say a rule could not be checked: a report with one of them is
+#: ``unverifiable``, never ``ready`` (a false "ready" is the worst answer).
+UNVERIFIED_CODES = frozenset({"policy-unverifiable", "key-unreadable"})
+
 
 @dataclass(frozen=True)
 class Finding:
@@ -184,8 +189,9 @@ class Report:
 
     @property
     def unverifiable(self) -> bool:
-        """True when some part could not be verified."""
-        return any(f.code in ("policy-unverifiable", "key-unreadable") for f in self.findings)
+        """True when some rule could not be checked (a finding whose code is in
+        :data:`UNVERIFIED_CODES`)."""
+        return any(f.code in UNVERIFIED_CODES for f in self.findings)
 
     @property
     def ready(self) -> bool:
