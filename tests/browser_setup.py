@@ -245,6 +245,43 @@ def trailkit_app(env: dict[str, str], log: Path) -> Iterator[tuple[str, Server]]
         server.stop()
 
 
+def _whole(log: Path) -> str:
+    return log.read_text(errors="replace")
+
+
+@contextlib.contextmanager
+def trailkit_lab(
+    clone: Path, env: dict[str, str], log: Path, trailkit: Path
+) -> Iterator[tuple[str, Server]]:
+    """``trailkit lab --port N`` as ``make lab`` runs it, from ``clone`` (its working directory
+    and first on ``PYTHONPATH``, so the lab's working copies go to ``clone/.trailkit-lab``);
+    yields (URL, server), the URL as the lab printed it: ``http://127.0.0.1:N/lab?token=...``.
+
+    The lab's own command line is not changed: what the browser needs (``window.jupyterapp``,
+    no update check) is set in a ``jupyter_lab_config.json`` under ``JUPYTER_CONFIG_DIR``.
+    """
+    config = Path(env["JUPYTER_CONFIG_DIR"]) / "jupyter_lab_config.json"
+    _write_json(
+        config,
+        {
+            "LabApp": {
+                "expose_app_in_browser": True,
+                "check_for_updates_class": "jupyterlab.NeverCheckForUpdate",
+            }
+        },
+    )
+    port = free_port()
+    server = Server([str(trailkit), "lab", "--port", str(port)], env, clone, log)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        server.wait_until(lambda: "ready at " in _whole(log), "trailkit lab (JupyterLab)")
+        url = _whole(log).split("ready at ", 1)[1].split()[0]
+        assert url.startswith(f"{base}/lab?token="), url
+        yield url, server
+    finally:
+        server.stop()
+
+
 # -- the browser -------------------------------------------------------------------------------
 
 

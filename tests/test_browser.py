@@ -10,10 +10,15 @@ the apply also becomes ``docs/guided-update.png`` for the README.
 from __future__ import annotations
 
 import io
+import json
 import shutil
 import socket
+import subprocess
+import sys
+import time
 import urllib.error
 import urllib.request
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +30,9 @@ from browser_setup import (
     ensure_chromium,
     jupyter_env,
     jupyterlab,
+    screenshot,
     trailkit_app,
+    trailkit_lab,
 )
 
 from trailkit.aws.session import Connection
@@ -90,6 +97,166 @@ def test_guided_update_in_the_voila_app(chromium: Path, tmp_path: Path) -> None:
     assert PLACEHOLDER_CREDENTIAL not in server.text()  # credentials are never printed
     statuses = _journal_statuses(journal)
     assert [s for s, _ in statuses] == ["done", "done"] and statuses[1][1] is None
+
+
+# -- a clean clone: `make lab`, Run All in every notebook, `git status` stays empty --------------
+
+OPEN_NOTEBOOK = """async (path) => {
+  const app = window.jupyterapp;
+  const w = await app.commands.execute('docmanager:open', {path, factory: 'Notebook'});
+  await w.context.ready;
+  app.shell.activateById(w.id);
+  return app.shell.currentWidget === w ? w.context.path : null;
+}"""
+# Finished: the kernel is idle, no cell shows [*], and the run has started (a code cell has an
+# execution count: the working copies are saved without any).
+RUN_FINISHED = """() => {
+  const w = window.jupyterapp.shell.currentWidget;
+  const kernel = w && w.sessionContext && w.sessionContext.session
+    && w.sessionContext.session.kernel;
+  if (!kernel || kernel.status !== 'idle') return false;
+  const prompts = [...w.node.querySelectorAll('.jp-InputPrompt')].map(p => p.textContent);
+  if (prompts.some(t => t.includes('[*]'))) return false;
+  return w.content.widgets.some(c => c.model.type === 'code' && c.model.executionCount);
+}"""
+SAVE_AND_CLOSE = """async () => {
+  const app = window.jupyterapp;
+  const w = app.shell.currentWidget;
+  await app.commands.execute('docmanager:save');
+  const dirty = w.context.model.dirty;
+  await w.sessionContext.shutdown();  // one kernel at a time on a small machine
+  w.dispose();
+  return dirty;
+}"""
+
+
+def _git(cwd: Path, *args: str) -> str:
+    return subprocess.run(
+        ["git", *args], cwd=cwd, capture_output=True, text=True, check=True, timeout=120
+    ).stdout
+
+
+def _clean_clone(dest: Path) -> Path:
+    """A clone of this repository's HEAD (committed work only, as a newcomer would get it)."""
+    if _git(REPO, "status", "--porcelain", "--untracked-files=no").strip():
+        warnings.warn("uncommitted changes are not in the clone: it has HEAD", stacklevel=2)
+    head = _git(REPO, "rev-parse", "HEAD").strip()
+    subprocess.run(
+        ["git", "clone", "-q", "--no-checkout", str(REPO), str(dest)],
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
+    _git(dest, "checkout", "-q", "--detach", head)
+    return dest
+
+
+def _served_notebooks(url: str) -> list[str]:
+    base, token = url.split("/lab?token=")
+    request = urllib.request.Request(
+        f"{base}/api/contents", headers={"Authorization": f"token {token}"}
+    )
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    with opener.open(request, timeout=30) as response:
+        listing = json.loads(response.read())
+    return sorted(item["name"] for item in listing["content"] if item["type"] == "notebook")
+
+
+def _problems(path: Path) -> list[str]:
+    """What went wrong in a saved notebook: a code cell that did not run, an error output, or a
+    traceback printed as text. (A refusal printed as a plain message is an expected outcome.)"""
+    problems = []
+    for i, cell in enumerate(json.loads(path.read_text())["cells"]):
+        if cell["cell_type"] != "code":
+            continue
+        if cell.get("execution_count") is None:
+            problems.append(f"{path.name} cell {i}: not run")
+        for out in cell.get("outputs", []):
+            text = out.get("text", "")
+            text = "".join(text) if isinstance(text, list) else text
+            if out["output_type"] == "error":
+                problems.append(f"{path.name} cell {i}: {out['ename']}: {out['evalue']}")
+            elif "Traceback (most recent call last)" in text:
+                problems.append(f"{path.name} cell {i}: traceback printed: {text[-500:]}")
+    return problems
+
+
+def _has_outputs(path: Path) -> bool:
+    if not path.is_file():
+        return False
+    cells = json.loads(path.read_text())["cells"]
+    return any(c.get("outputs") for c in cells if c["cell_type"] == "code")
+
+
+def _run_all_and_save(page: Any, name: str) -> None:
+    """Open ``name`` in Lab, wait for its kernel, Run All, wait until it is done, save, close."""
+    assert page.evaluate(OPEN_NOTEBOOK, name) == name
+    page.wait_for_function(KERNEL_IDLE, timeout=60_000)
+    page.evaluate("window.jupyterapp.commands.execute('runmenu:run-all')")
+    finished, deadline = 0, time.monotonic() + 180
+    while finished < 2:  # finished twice, half a second apart (no late cell, no late busy)
+        assert time.monotonic() < deadline, f"{name}: Run All did not settle in 180 s"
+        page.wait_for_function(RUN_FINISHED, timeout=120_000, polling=200)
+        page.wait_for_timeout(500)
+        finished = finished + 1 if page.evaluate(RUN_FINISHED) else 0
+    assert page.evaluate(SAVE_AND_CLOSE) is False, f"{name} still has unsaved changes"
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_make_lab_on_a_clean_clone_run_every_notebook_git_status_stays_empty(
+    chromium: Path, tmp_path: Path
+) -> None:
+    """Issue 11: on a clean clone, after `make lab` and running every notebook in JupyterLab,
+    `git status` shows no change. `make lab` is `trailkit lab --port N` (the demo backend,
+    working copies in the clone's git-ignored .trailkit-lab/); this venv's entry point runs it
+    from the clone, with the clone first on PYTHONPATH as its own venv would have it."""
+    trailkit = Path(sys.executable).parent / "trailkit"
+    assert trailkit.is_file(), f"no trailkit entry point next to {sys.executable}"
+    clone = _clean_clone(tmp_path / "clone")
+    env = jupyter_env(tmp_path, None, tmp_path / "unused-journal.jsonl")
+    for name in [n for n in env if n.startswith("TRAILKIT_")]:
+        del env[name]  # as on a newcomer's machine: the demo keeps its own journal
+    env["PYTHONPATH"] = str(clone)
+    env["XDG_DATA_HOME"] = str(tmp_path / "home" / ".local" / "share")
+    imported = subprocess.run(
+        [sys.executable, "-c", "import trailkit; print(trailkit.__file__)"],
+        cwd=clone, env=env, capture_output=True, text=True, check=True, timeout=60,
+    ).stdout.strip()  # fmt: skip
+    assert Path(imported).is_relative_to(clone), imported  # else the copies land elsewhere
+    names = sorted(p.name for p in (clone / "notebooks").glob("*.ipynb"))
+    assert names
+
+    problems: list[str] = []
+    started = time.monotonic()
+    with trailkit_lab(clone, env, tmp_path / "lab.log", trailkit) as (url, server):
+        lab_up = time.monotonic() - started
+        assert "DEMO backend at http://127.0.0.1:" in server.text()
+        assert _served_notebooks(url) == names  # every notebook the lab serves
+        with browser_page(chromium) as page:
+            page.goto(url)  # with the token the lab printed
+            page.wait_for_function("() => !!window.jupyterapp", timeout=60_000)
+            page.evaluate("window.jupyterapp.restored")
+            timings = []
+            for name in names:
+                begun = time.monotonic()
+                try:
+                    _run_all_and_save(page, name)
+                except BaseException:
+                    screenshot(page, f"clean-clone-{name}-failure.png")
+                    raise
+                timings.append(f"{name} {time.monotonic() - begun:.1f} s")
+    assert server.proc.returncode == 0, server.text()  # SIGTERM stops the lab cleanly
+    assert "trailkit lab: stopped." in server.text()
+    print(f"lab up after {lab_up:.1f} s; " + ", ".join(timings))
+
+    status = _git(clone, "status", "--porcelain", "--untracked-files=all")
+    assert status == "", f"running the notebooks changed the clone:\n{status}"
+    copies = clone / ".trailkit-lab"
+    for name in names:
+        assert _has_outputs(copies / name), f"{copies / name} was not run and saved"
+        problems += _problems(copies / name)
+    assert problems == [], "\n".join(problems)
 
 
 # -- the app's command line (no server started) ------------------------------------------------
