@@ -30,7 +30,8 @@ CASES: list[tuple[str, str, str, set[str], set[str]]] = [
     ("org-trail", "alias/cloudtrail-good", "ready", {"digest-files"}, {"policy-readers"}),
     ("org-trail", "{arn:alias/cloudtrail-good}", "ready", {"digest-files"}, set()),
     ("org-trail", "alias/no-cloudtrail", "blocked", {"policy-encrypt", "policy-describe"}, set()),
-    ("org-trail", "alias/encrypt-no-describe", "blocked", {"policy-describe"}, {"policy-encrypt"}),
+    # No DescribeKey grant: AWS accepts it for a bucket without an S3 Bucket Key (a warning).
+    ("org-trail", "alias/encrypt-no-describe", "ready", {"policy-describe"}, {"policy-encrypt"}),
     ("org-trail", "alias/explicit-deny", "blocked", {"policy-deny"}, {"policy-encrypt"}),
     ("org-trail", "alias/other-account-context", "blocked", {"policy-encrypt"}, set()),
     ("org-trail", "alias/cloudtrail-disabled", "blocked", {"key-state"}, set()),
@@ -142,6 +143,8 @@ def test_ready_is_given_only_to_keys_aws_would_accept(demo: Any, demo_conn: Conn
     assert ready == {
         estate.keys["alias/cloudtrail-good"],
         estate.keys["alias/multi-region-good"],
+        # No DescribeKey grant: AWS accepts it, the org trail's bucket has no S3 Bucket Key.
+        estate.keys["alias/encrypt-no-describe"],
     } | {estate.keys[a] for a in ("alias/no-readers",) if a in estate.keys}
     kinds = [str(v.kind) for v in verdicts]
     assert kinds == sorted(kinds, key=["ready", "unverifiable", "blocked"].index)

@@ -315,7 +315,9 @@ def test_checklist_headlines_and_rows(estate: FakeEstate) -> None:
     checklist.show(blocked)
     html = checklist.html()
     assert 'class="tk-headline tk-blocked">BLOCKED' in html
-    assert html.count("tk-finding-error") == 2  # policy-encrypt, policy-describe
+    assert html.count("tk-finding-error") == 1  # policy-encrypt
+    # policy-describe: a warning on a bucket without an S3 Bucket Key (issue 12)
+    assert 'tk-finding-warning" data-code="policy-describe"' in html
     assert "kms:GenerateDataKey" in html and "What to do: add the CloudTrail" in html
     assert "InsufficientEncryptionPolicyException" in html
     assert "lets CloudTrail call kms:GenerateDataKey" not in html  # no false pass row

@@ -111,7 +111,9 @@ CATALOGUE: dict[str, Check] = load_catalogue()
 
 #: The codes that say a rule could not be checked: a report with one of them is
 #: ``unverifiable``, never ``ready`` (a false "ready" is the worst answer).
-UNVERIFIED_CODES = frozenset({"policy-unverifiable", "key-unreadable"})
+UNVERIFIED_CODES = frozenset(
+    {"policy-unverifiable", "key-unreadable", "key-region-unverified", "bucket-key-unverified"}
+)
 
 
 @dataclass(frozen=True)
@@ -141,11 +143,17 @@ class Finding:
         }
 
 
-def _f(code: str, message: str, remedy: str | None = None, detail: Iterable[str] = ()) -> Finding:
+def _f(
+    code: str,
+    message: str,
+    remedy: str | None = None,
+    detail: Iterable[str] = (),
+    severity: Severity | None = None,
+) -> Finding:
     check = CATALOGUE[code]
     return Finding(
         code=code,
-        severity=check.severity,
+        severity=severity or check.severity,
         message=message,
         remedy=remedy or check.remedy,
         aws_error=check.aws_error,
@@ -240,7 +248,13 @@ class VerdictKind(enum.StrEnum):
 
 
 def check_trail(trail: Trail | None, trail_input: str, caller_account: str) -> list[Finding]:
-    """trail-not-found, trail-not-owned, bucket-unreadable."""
+    """trail-not-found, trail-not-owned, bucket-not-found, bucket-unreadable.
+
+    A bucket S3 says does not exist is an error: CloudTrail answers
+    ``S3BucketDoesNotExistException`` (CloudTrail API reference, ``UpdateTrail``). A bucket that
+    could not be read is a warning here; the rules that need its facts say they could not be
+    checked (``key-region-unverified``, ``bucket-key-unverified``).
+    """
     if trail is None:
         return [_f("trail-not-found", f"No trail {trail_input!r} is visible to this caller.")]
     out: list[Finding] = []
@@ -253,13 +267,23 @@ def check_trail(trail: Trail | None, trail_input: str, caller_account: str) -> l
                 f"account {caller_account}, which cannot change it.",
             )
         )
-    if trail.bucket is None or trail.bucket.region is None:
-        why = trail.bucket.error if trail.bucket and trail.bucket.error else "not read"
+    bucket = trail.bucket
+    if bucket is not None and bucket.missing:
+        out.append(
+            _f(
+                "bucket-not-found",
+                f"The trail's bucket {trail.bucket_name} does not exist (S3 answered "
+                "NoSuchBucket); CloudTrail would answer S3BucketDoesNotExistException, and the "
+                "trail delivers no logs now.",
+            )
+        )
+    elif bucket is None or bucket.region is None:
+        why = bucket.error if bucket and bucket.error else "not read"
         out.append(
             _f(
                 "bucket-unreadable",
-                f"The bucket {trail.bucket_name} could not be read ({why}); the key's region and "
-                "the Bucket Key rule cannot be checked.",
+                f"The bucket {trail.bucket_name} could not be read ({why}); its region and "
+                "S3 Bucket Key setting are unknown.",
             )
         )
     return out
@@ -324,6 +348,16 @@ def check_key(lookup: KeyLookup, trail: Trail) -> list[Finding]:
         ]
     out: list[Finding] = []
     bucket_region = trail.bucket_region
+    missing = trail.bucket is not None and trail.bucket.missing
+    if not bucket_region and not missing:
+        out.append(
+            _f(
+                "key-region-unverified",
+                f"The region of bucket {trail.bucket_name} is unknown, so whether the key (in "
+                f"{key.region}) is in the bucket's region could not be checked; if it is not, "
+                "CloudTrail answers KmsKeyNotFoundException.",
+            )
+        )
     if bucket_region and key.region != bucket_region:
         replicas = [a for a in (key.primary_arn, *key.replica_arns) if a]
         same = [a for a in replicas if arn_region(a) == bucket_region and a != key.arn]
@@ -368,11 +402,24 @@ def _statement_label(ev: pol.Evaluation) -> str:
 
 def check_policy(key: KeyInfo, trail: Trail) -> list[Finding]:
     """policy-encrypt, policy-describe, policy-deny, policy-bucket-key-decrypt,
-    policy-unverifiable, policy-readers."""
+    bucket-key-unverified, policy-unverifiable.
+
+    CloudTrail must be allowed ``kms:GenerateDataKey*`` for the trail in every case. With an
+    S3 Bucket Key on the bucket it must also be allowed ``kms:DescribeKey`` and ``kms:Decrypt``,
+    "otherwise you cannot create or update a trail" (CloudTrail user guide, "Configure AWS KMS
+    key policies for CloudTrail"; the seed page). Without a Bucket Key AWS accepts a policy
+    that lacks DescribeKey (AWS Control Tower's "minimum required" key policy has none), so a
+    missing DescribeKey is then a best-practice warning. When whether the bucket uses a Bucket
+    Key is unknown, a missing DescribeKey or Decrypt makes the verdict unverifiable
+    (``bucket-key-unverified``), never ready.
+    """
     if key.policy is None:
         why = key.policy_error or "it was not read"
         return [_f("policy-unverifiable", f"The key policy cannot be read: {why}.")]
-    bucket = trail.bucket or BucketInfo(name=trail.bucket_name, region=None)
+    bucket = trail.bucket or BucketInfo(name=trail.bucket_name, region=None, bucket_key=None)
+    bucket_key = bucket.bucket_key
+    if bucket.missing or bucket.region is None:
+        bucket_key = None if bucket_key is False else bucket_key
     parsed = pol.parse_policy(key.policy)
     if isinstance(parsed, str):
         return [_f("policy-unverifiable", f"The key policy is not a valid policy: {parsed}.")]
@@ -381,8 +428,15 @@ def check_policy(key: KeyInfo, trail: Trail) -> list[Finding]:
         bucket_name=trail.bucket_name,
         key_arn=key.arn,
         source_account=trail.account,
-        bucket_key=bucket.bucket_key is True,
+        bucket_key=bucket_key is not False,  # unknown: ask about Decrypt too
     )
+    # Which requests AWS requires: True (required), None (required if the bucket has a Bucket
+    # Key, which is unknown), False (best practice only).
+    required: dict[str, bool | None] = {
+        "encrypt": True,
+        "describe": bucket_key,
+        "decrypt": bucket_key,
+    }
     codes = {
         "encrypt": "policy-encrypt",
         "describe": "policy-describe",
@@ -395,21 +449,39 @@ def check_policy(key: KeyInfo, trail: Trail) -> list[Finding]:
     }
     out: list[Finding] = []
     unverifiable: list[str] = []
+    not_known: list[str] = []  # actions needed only with a Bucket Key, which is unknown
     for name, request in requests.items():
         ev = pol.evaluate(parsed, request)
         if ev.decision is pol.Decision.ALLOWED:
             continue
+        need = required[name]
         if ev.decision is pol.Decision.UNVERIFIABLE:
-            unverifiable.extend(ev.unverifiable or (ev.reason,))
+            if need is not False:
+                unverifiable.extend(ev.unverifiable or (ev.reason,))
             continue
+        if need is None:
+            not_known.append(actions[name])
+        if name == "decrypt" and need is not True:
+            continue  # Decrypt matters to CloudTrail only with a Bucket Key
+        severity = Severity.ERROR if need is True else Severity.WARNING
+        advice = (
+            ""
+            if need is True
+            else (
+                " AWS requires it only when the bucket uses an S3 Bucket Key; it is best "
+                "practice (the console's default policy has it)."
+            )
+        )
         if ev.deciding:  # explicit Deny
+            code = "policy-deny" if need is True else codes[name]
             out.append(
                 _f(
-                    "policy-deny",
+                    code,
                     f"{_statement_label(ev)} of the key policy explicitly denies CloudTrail "
-                    f"{actions[name]} for this trail.",
+                    f"{actions[name]} for this trail.{advice}",
                     remedy=f"remove or narrow {_statement_label(ev)}",
                     detail=[ev.reason],
+                    severity=severity,
                 )
             )
             continue
@@ -423,8 +495,19 @@ def check_policy(key: KeyInfo, trail: Trail) -> list[Finding]:
             _f(
                 codes[name],
                 f"The key policy does not let CloudTrail call {actions[name]} for {trail.name}."
-                f"{why}",
+                f"{why}{advice}",
                 detail=misses,
+                severity=severity,
+            )
+        )
+    if not_known:
+        why = bucket.encryption_error or bucket.error or "the bucket could not be read"
+        out.append(
+            _f(
+                "bucket-key-unverified",
+                f"Whether bucket {trail.bucket_name} uses an S3 Bucket Key is unknown ({why}), "
+                f"and the key policy does not let CloudTrail call {' and '.join(not_known)}, "
+                "which AWS requires when it does.",
             )
         )
     if unverifiable:
@@ -640,7 +723,7 @@ def rank_candidates(
         if first is not None:
             reason = first.message
         elif report.unverifiable:
-            reason = next(f.message for f in report.findings if f.severity is Severity.WARNING)
+            reason = next(f.message for f in report.findings if f.code in UNVERIFIED_CODES)
         else:
             reason = "AWS will accept this key for this trail."
         verdicts.append(

@@ -24,6 +24,8 @@ from trailkit.errors import RefusedError, TrailkitError
 __all__ = ["main"]
 
 EXIT_OK, EXIT_NO, EXIT_ERROR = 0, 1, 2
+#: ``trailkit check``: some rule could not be checked (never read as "go ahead").
+EXIT_UNVERIFIABLE = 3
 
 
 class _Parser(argparse.ArgumentParser):
@@ -136,7 +138,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_lab)
 
     p = sub.add_parser(
-        "check", parents=[common], help="will this key work for this trail? (changes nothing)"
+        "check",
+        parents=[common],
+        help="will this key work for this trail? (changes nothing)",
+        description="Pre-flight: every rule AWS applies when the trail is switched to the key. "
+        "Exit status: 0 ready, 1 blocked, 3 unverifiable (some rule could not be checked), "
+        "2 trailkit could not run the check (bad input, no connection).",
     )
     p.add_argument("--trail", required=True, help="trail name or ARN")
     p.add_argument(
@@ -359,7 +366,11 @@ def cmd_inventory(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 
 def cmd_check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    """``trailkit check``: exit 0 when nothing blocks, 1 when something does."""
+    """``trailkit check``: exit 0 ready, 1 blocked, 3 unverifiable (2: trailkit's own errors).
+
+    A script that gates on the exit code must not proceed on an unverifiable key, so
+    unverifiable has a code of its own, distinct from ready.
+    """
     _require_key(args.key)
     book = _runbook(args)
     conn = book.conn
@@ -382,7 +393,9 @@ def cmd_check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             out.write("No findings: every check passed.\n")
     if getattr(args, "verbose", False):
         _print_calls(conn, err)
-    return EXIT_NO if report.errors else EXIT_OK
+    if report.errors:
+        return EXIT_NO
+    return EXIT_UNVERIFIABLE if report.unverifiable else EXIT_OK
 
 
 def cmd_keys(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:

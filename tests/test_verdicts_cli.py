@@ -1,0 +1,76 @@
+"""Issue 12 through the command line on the demo estate: the issue's two key policies, and the
+exit codes of ``trailkit check`` (0 ready, 1 blocked, 3 unverifiable, 2 usage)."""
+
+from __future__ import annotations
+
+import io
+import json
+from typing import Any
+
+import pytest
+from test_verdicts import CDK_GRANT_ENCRYPT, CONTROL_TOWER, CT_TRAIL, KEY_ID
+
+from trailkit.aws.reader import Reader
+from trailkit.aws.session import Connection
+from trailkit.demo.estate import DEMO_ACCOUNT
+from trailkit.ui.cli import main
+
+
+def _cli(*argv: str) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    return main(list(argv), out=out, err=err), out.getvalue(), err.getvalue()
+
+
+def _key_with(endpoint: str, region: str, policy: str, trail_arn: str) -> str:
+    """A new key in the demo with the issue's policy, rewritten for the demo's account/trail."""
+    kms = Connection(endpoint_url=endpoint, region=region, workers=2).client("kms", region)
+    arn: str = kms.create_key(Description="issue 12")["KeyMetadata"]["Arn"]
+    key_id = arn.rsplit("/", 1)[1]
+    text = (
+        policy.replace(CT_TRAIL, trail_arn)
+        .replace("111122223333", DEMO_ACCOUNT)
+        .replace("arn:aws:kms:us-east-1:", f"arn:aws:kms:{region}:")
+        .replace(KEY_ID, key_id)
+    )
+    kms.put_key_policy(KeyId=key_id, PolicyName="default", Policy=text)
+    return arn
+
+
+def _check_json(endpoint: str, trail: str, key: str) -> tuple[int, dict[str, Any]]:
+    code, out, _ = _cli(
+        "--endpoint-url", endpoint, "check", "--trail", trail, "--key", key, "--format", "json"
+    )
+    return code, json.loads(out)
+
+
+@pytest.mark.parametrize("policy", [CONTROL_TOWER, CDK_GRANT_ENCRYPT], ids=["control-tower", "cdk"])
+def test_the_issues_policies_are_ready_on_a_plain_bucket_and_blocked_with_a_bucket_key(
+    demo_rw: Any, policy: str
+) -> None:
+    endpoint, _ = demo_rw
+    reader = Reader(Connection(endpoint_url=endpoint, region="us-east-1", workers=4))
+    org, bucketkey = reader.find_trail("org-trail"), reader.find_trail("bucketkey-trail")
+
+    code, report = _check_json(
+        endpoint, "org-trail", _key_with(endpoint, "us-east-1", policy, org.arn)
+    )
+    assert (code, report["verdict"]) == (0, "ready"), report["findings"]
+    describe = [f["severity"] for f in report["findings"] if f["code"] == "policy-describe"]
+    assert describe == ["warning"]
+
+    key = _key_with(endpoint, "us-west-2", policy, bucketkey.arn)
+    code, report = _check_json(endpoint, "bucketkey-trail", key)
+    assert (code, report["verdict"]) == (1, "blocked"), report["findings"]
+    errors = {f["code"] for f in report["findings"] if f["severity"] == "error"}
+    assert "policy-describe" in errors
+
+
+def test_check_exit_codes(demo: Any) -> None:
+    endpoint, estate = demo
+    base = ("--endpoint-url", endpoint, "check", "--trail", "org-trail", "--key")
+    assert _cli(*base, "alias/cloudtrail-good")[0] == 0
+    assert _cli(*base, "alias/no-cloudtrail")[0] == 1
+    code, out, _ = _cli(*base, estate.keys["alias/shared-logs-key"])
+    assert code == 3 and "verdict: UNVERIFIABLE" in out
+    code, _, err = _cli(*base)  # --key without a value: a usage error
+    assert code == 2 and "Traceback" not in err
