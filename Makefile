@@ -5,45 +5,56 @@
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
-STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 PORT   ?= 8888
+PIP    := $(BIN)/python -m pip --quiet --disable-pip-version-check
+
+# What is installed, and for which pyproject.toml: `make lab`, `app`, `demo` and `bench` need the
+# lab's extras; `make test` adds the test tools (a later `make lab` then installs nothing).
+SUM        := $(shell cksum < pyproject.toml | cut -d' ' -f1)
+LAB_STAMP  := $(VENV)/.installed-lab-$(SUM)
+TEST_STAMP := $(VENV)/.installed-test-$(SUM)
 
 .PHONY: lab app demo test lint contracts typecheck pytest bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(PIP) install --upgrade pip
 
-$(STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e '.[demo,notebook,test]'
-	rm -f $(VENV)/.installed-*
-	touch $(STAMP)
+$(LAB_STAMP): pyproject.toml | $(BIN)/python
+	$(PIP) install -e '.[demo,notebook]'
+	rm -f $(filter-out $(TEST_STAMP),$(wildcard $(VENV)/.installed-*))
+	touch $(LAB_STAMP)
 
-lab: $(STAMP)
+$(TEST_STAMP): pyproject.toml | $(BIN)/python
+	$(PIP) install -e '.[demo,notebook,test]'
+	rm -f $(wildcard $(VENV)/.installed-*)
+	touch $(LAB_STAMP) $(TEST_STAMP)
+
+lab: $(LAB_STAMP)
 	$(BIN)/trailkit lab --port $(PORT)
 
-app: $(STAMP)
+app: $(LAB_STAMP)
 	$(BIN)/trailkit app
 
-demo: $(STAMP)
+demo: $(LAB_STAMP)
 	$(BIN)/trailkit demo
 
-lint: $(STAMP)
+lint: $(TEST_STAMP)
 	$(BIN)/ruff check trailkit tests bench tools
 	$(BIN)/ruff format --check trailkit tests bench tools
 
-contracts: $(STAMP)
+contracts: $(TEST_STAMP)
 	$(BIN)/lint-imports --no-cache
 
-typecheck: $(STAMP)
+typecheck: $(TEST_STAMP)
 	$(BIN)/mypy
 
-pytest: $(STAMP)
+pytest: $(TEST_STAMP)
 	$(BIN)/python -m pytest
 
 test: lint contracts typecheck pytest
 
-bench: $(STAMP)
+bench: $(LAB_STAMP)
 	$(BIN)/python bench/startup.py
 	$(BIN)/python bench/inventory.py
 
