@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import ast
+import os
+import shutil
 import subprocess
 import sys
 import tomllib
@@ -152,3 +154,53 @@ def test_no_other_hand_copy_of_the_catalogue_in_docs() -> None:
         text = doc.read_text(encoding="utf-8")
         rows = [c for c in CATALOGUE if f"| `{c}` |" in text]
         assert not rows, f"{doc.name} copies catalogue rows {rows}: point to the README instead"
+
+
+_FAKE_PYTHON = """#!/bin/sh
+# Stands in for python3, the venv's python and its trailkit: logs its arguments, and for
+# `-m venv DIR` makes DIR/bin/python and DIR/bin/trailkit (copies of itself).
+echo "$*" >> "$FAKE_LOG"
+if [ "$1" = "-m" ] && [ "$2" = "venv" ]; then
+    mkdir -p "$3/bin" && cp "$0" "$3/bin/python" && cp "$0" "$3/bin/trailkit"
+fi
+"""
+
+
+def test_make_lab_installs_the_lab_extras_only_and_make_test_adds_the_test_tools(
+    tmp_path: Path,
+) -> None:
+    """The Makefile's install steps, run by make with a stand-in python that logs what it is
+    asked to do (nothing is installed): `make lab` installs `.[demo,notebook]`, never the test
+    tools; `make pytest` (what `make test` ends with) adds them; then `make lab` installs
+    nothing again."""
+    make = shutil.which("make")
+    if make is None:
+        pytest.skip("no make")
+    fake = tmp_path / "python3"
+    fake.write_text(_FAKE_PYTHON)
+    fake.chmod(0o755)
+    log = tmp_path / "calls.log"
+    venv = tmp_path / "venv"
+    env = {**os.environ, "FAKE_LOG": str(log)}
+
+    def make_(target: str) -> list[str]:
+        log.write_text("")
+        subprocess.run(
+            [make, "--no-print-directory", target, f"PYTHON={fake}", f"VENV={venv}"],
+            cwd=ROOT, env=env, check=True, capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+        return log.read_text().splitlines()
+
+    pip = "-m pip --quiet --disable-pip-version-check install"
+    assert make_("lab") == [
+        f"-m venv {venv}",
+        f"{pip} --upgrade pip",
+        f"{pip} -e .[demo,notebook]",
+        "lab --port 8888",
+    ]
+    assert make_("lab") == ["lab --port 8888"]  # installed once
+    assert make_("pytest") == [f"{pip} -e .[demo,notebook,test]", "-m pytest"]
+    assert make_("lab") == ["lab --port 8888"]  # the test install includes the lab's
+    assert make_("pytest") == ["-m pytest"]
+    stamps = sorted(p.name.rsplit("-", 1)[0] for p in venv.glob(".installed-*"))
+    assert stamps == [".installed-lab", ".installed-test"]
