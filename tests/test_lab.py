@@ -21,6 +21,7 @@ from typing import Any
 import pytest
 
 from trailkit.demo import PLACEHOLDER_CREDENTIAL, lab_environment, run_lab
+from trailkit.demo.lab import LAB_CONFIG_DIR, lab_command
 from trailkit.errors import InputError
 
 REPO = Path(__file__).resolve().parent.parent
@@ -163,6 +164,53 @@ def test_unknown_profile_is_an_input_error(tmp_path: Path, monkeypatch: pytest.M
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-credentials"))
     with pytest.raises(InputError, match="profile"):
         run_lab(aws=True, profile="no-such-profile", notebook_dir=tmp_path, port=_free_port())
+
+
+# -- a quiet JupyterLab: one URL, no news, no update check (no Jupyter is started) -------------
+
+NOTIFICATION = "@jupyterlab/apputils-extension:notification"
+
+
+def test_lab_command_logs_only_warnings_and_never_checks_for_updates(tmp_path: Path) -> None:
+    cmd = lab_command(8890, tmp_path)
+    assert cmd[1:3] == ["-m", "jupyterlab"]
+    # Jupyter's INFO banner would print a second URL, its token masked ("?token=...").
+    assert "--Application.log_level=WARN" in cmd
+    assert "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate" in cmd
+    assert "--no-browser" in cmd
+    assert "--no-browser" not in lab_command(8890, tmp_path, open_browser=True)
+    assert not any("token" in arg.lower() for arg in cmd)  # the token is never on the command line
+
+
+def test_lab_config_turns_news_and_update_checks_off_with_settings_jupyterlab_knows() -> None:
+    """The defaults the lab's config directory gives name a real JupyterLab plugin and valid
+    values of its schema (a renamed setting would otherwise be ignored without a word)."""
+    overrides = json.loads(
+        (LAB_CONFIG_DIR / "labconfig" / "default_setting_overrides.json").read_text()
+    )
+    assert overrides == {NOTIFICATION: {"fetchNews": "false", "checkForUpdates": False}}
+    plugin, name = NOTIFICATION.split(":")
+    schema_file = Path(sys.prefix, "share/jupyter/lab/schemas", plugin, f"{name}.json")
+    properties = json.loads(schema_file.read_text())["properties"]
+    assert {"const": "false", "title": "Never"} in properties["fetchNews"]["oneOf"]
+    assert properties["checkForUpdates"]["type"] == "boolean"
+
+
+def _url_lines(text: str) -> list[str]:
+    return [line for line in text.splitlines() if re.search(r"https?://\S*(/lab\b|token=)", line)]
+
+
+def _assert_quiet_start(text: str, port: int, token: str) -> None:
+    """Exactly one JupyterLab URL in the whole output, the one with the real token; no
+    warnings up to it. (Later, each kernel start logs two that are not the lab's to fix:
+    ipykernel's "running over TCP without encryption" and jupyter_server's websocket ping
+    timeout, jupyter-server/jupyter_server#1612.)"""
+    assert _url_lines(text) == [
+        f"trailkit lab: JupyterLab is ready at http://127.0.0.1:{port}/lab?token={token}"
+    ]
+    assert re.fullmatch(r"[0-9a-f]{64}", token)
+    start = text.split("Press Ctrl-C", 1)[0]
+    assert not re.search(r"warning|\[W ", start, re.IGNORECASE), start
 
 
 # -- the real thing ----------------------------------------------------------------------------
@@ -341,6 +389,11 @@ def test_lab_kernel_reaches_the_demo_and_stops_on_sigterm(tmp_path: Path) -> Non
         assert f"DEMO backend at http://127.0.0.1:{demo_port}" in text
         assert PLACEHOLDER_CREDENTIAL not in text  # credentials are never printed
         assert "started" in _api(lab_port, token, "/api/status")
+        notification = _api(lab_port, token, f"/lab/api/settings/{NOTIFICATION}")
+        defaults = notification["schema"]["properties"]
+        assert defaults["fetchNews"]["default"] == "false"  # no "receive news?" on first open
+        assert defaults["checkForUpdates"]["default"] is False
+        assert _api(lab_port, token, "/lab/api/update")["notification"] is None
         jupyter_pids = _jupyter_pids(runtime)
         assert jupyter_pids, list(runtime.iterdir())
 
@@ -358,6 +411,7 @@ def test_lab_kernel_reaches_the_demo_and_stops_on_sigterm(tmp_path: Path) -> Non
         code = proc.wait(timeout=STOP_TIMEOUT)
         stop_after = time.monotonic() - stop_started
         assert code == 0, log.read_text()
+        _assert_quiet_start(log.read_text(), lab_port, token)  # the whole run's output
         assert _port_free(lab_port)
         assert _port_free(demo_port)
         assert not any(_alive(pid) for pid in jupyter_pids)

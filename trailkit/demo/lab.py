@@ -42,7 +42,9 @@ from trailkit.demo.server import (
 from trailkit.errors import InputError
 
 __all__ = [
+    "LAB_CONFIG_DIR",
     "default_copies_dir",
+    "lab_command",
     "lab_environment",
     "run_demo",
     "run_lab",
@@ -390,6 +392,54 @@ def supervise(
     return _exit_code(code)
 
 
+#: A Jupyter config directory shipped with trailkit, added to ``JUPYTER_CONFIG_PATH`` for the lab:
+#: its ``labconfig/default_setting_overrides.json`` turns JupyterLab's news (and its first-open
+#: "receive official Jupyter news?" question) and update check off by default. Only defaults: a
+#: user's own Lab settings still win, and nothing is written to the user's Jupyter directories.
+LAB_CONFIG_DIR = Path(__file__).resolve().parent / "resources" / "lab-config"
+
+#: What ``trailkit lab`` passes to JupyterLab besides the address, the root and ``--no-browser``.
+LAB_FLAGS = (
+    # Jupyter's INFO banner prints the URL again with the token masked (``?token=...``), which
+    # opens a login page: trailkit prints the one URL that works. Warnings and errors still show.
+    "--Application.log_level=WARN",
+    # No request to pypi.org for a newer JupyterLab.
+    "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+    # notebook_shim's server extension only carries classic-notebook (NotebookApp) settings over;
+    # its scan of every server setting prints a DeprecationWarning (ServerApp.token) at each
+    # start once Voila's extension has turned traitlets' deprecation warnings on.
+    "--ServerApp.jpserver_extensions=notebook_shim=False",
+)
+
+
+def lab_command(port: int, root: Path, *, open_browser: bool = False) -> list[str]:
+    """The JupyterLab command line of ``trailkit lab`` (see :data:`LAB_FLAGS`; the token goes in
+    the environment as ``JUPYTER_TOKEN``, never on the command line)."""
+    cmd = [
+        sys.executable,
+        "-m",
+        "jupyterlab",
+        f"--ServerApp.ip={HOST}",
+        f"--ServerApp.port={port}",
+        "--ServerApp.port_retries=0",
+        f"--ServerApp.root_dir={root}",
+        *LAB_FLAGS,
+    ]
+    if not open_browser:
+        cmd.append("--no-browser")
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        cmd.append("--allow-root")
+    return cmd
+
+
+def _with_lab_config(env: dict[str, str]) -> None:
+    """Put :data:`LAB_CONFIG_DIR` on ``JUPYTER_CONFIG_PATH``, after any directories already there
+    (so that the user's own ones keep priority)."""
+    paths = [p for p in env.get("JUPYTER_CONFIG_PATH", "").split(os.pathsep) if p]
+    if str(LAB_CONFIG_DIR) not in paths:
+        env["JUPYTER_CONFIG_PATH"] = os.pathsep.join([*paths, str(LAB_CONFIG_DIR)])
+
+
 def new_token() -> str:
     """A fresh token for one run of the lab or the app: 256 random bits as hex (``[0-9a-f]``, so
     it needs no quoting in a URL, a header or a shell)."""
@@ -478,8 +528,11 @@ def run_lab(
     JupyterLab is a child process (``python -m jupyterlab``) listening on ``127.0.0.1`` with a
     generated token (passed as ``JUPYTER_TOKEN``, so it does not show in the process list);
     Jupyter's config, data and runtime directories are the usual ones, or whatever
-    ``JUPYTER_CONFIG_DIR`` etc. say. SIGINT and SIGTERM stop JupyterLab (SIGTERM, then SIGKILL
-    after 10 s) and the demo server. When running as root, ``--allow-root`` is passed.
+    ``JUPYTER_CONFIG_DIR`` etc. say, with :data:`LAB_CONFIG_DIR` added to the config path (no
+    news, no update check) and :data:`LAB_FLAGS` on the command line (only warnings and errors
+    logged, so the one URL printed is trailkit's, the one with the token). SIGINT and SIGTERM
+    stop JupyterLab (SIGTERM, then SIGKILL after 10 s) and the demo server. When running as
+    root, ``--allow-root`` is passed.
 
     Parameters
     ----------
@@ -531,19 +584,8 @@ def run_lab(
         port, env = run.port, run.env
         token = new_token()
         env["JUPYTER_TOKEN"] = token
-        cmd = [
-            sys.executable,
-            "-m",
-            "jupyterlab",
-            f"--ServerApp.ip={HOST}",
-            f"--ServerApp.port={port}",
-            "--ServerApp.port_retries=0",
-            f"--ServerApp.root_dir={root}",
-        ]
-        if not open_browser:
-            cmd.append("--no-browser")
-        if hasattr(os, "geteuid") and os.geteuid() == 0:
-            cmd.append("--allow-root")
+        _with_lab_config(env)
+        cmd = lab_command(port, root, open_browser=open_browser)
         url = f"http://{HOST}:{port}/lab?token={token}"
         _say(out, f"trailkit lab: starting JupyterLab on port {port} (notebooks: {root})")
         # Own session: a terminal's Ctrl-C reaches only us, and we stop Jupyter cleanly.
