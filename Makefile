@@ -22,13 +22,13 @@ $(BIN)/python:
 
 $(LAB_STAMP): pyproject.toml | $(BIN)/python
 	$(PIP) install -e '.[demo,notebook]'
-	rm -f $(filter-out $(TEST_STAMP),$(wildcard $(VENV)/.installed-*))
-	touch $(LAB_STAMP)
+	@rm -f $(filter-out $(TEST_STAMP),$(wildcard $(VENV)/.installed-*))
+	@touch $(LAB_STAMP)
 
 $(TEST_STAMP): pyproject.toml | $(BIN)/python
 	$(PIP) install -e '.[demo,notebook,test]'
-	rm -f $(wildcard $(VENV)/.installed-*)
-	touch $(LAB_STAMP) $(TEST_STAMP)
+	@rm -f $(wildcard $(VENV)/.installed-*)
+	@touch $(LAB_STAMP) $(TEST_STAMP)
 
 lab: $(LAB_STAMP)
 	$(BIN)/trailkit lab --port $(PORT)
