@@ -170,8 +170,8 @@ def test_update_with_a_reader_account_is_sent_the_recheck_asks_the_same(
 @pytest.mark.parametrize(
     ("value", "problem"),
     [
-        ("12", "exactly 12 digits; this one has 2"),
-        ("4444-5555-6666", "'-'"),
+        ("12", "must be a 12-digit AWS account id; '12' is not one: it has 2 digits"),
+        ("4444-5555-6666", "it contains '-'"),
         ("", "it is empty"),
     ],
 )

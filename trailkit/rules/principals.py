@@ -204,34 +204,33 @@ def parse_account(value: object, name: str) -> str:
     InputError
         Anything else, naming ``name`` and saying what is wrong.
     """
+    return _account(value, name, "must be a 12-digit AWS account id")
+
+
+def _account(value: object, name: str, must: str) -> str:
     fix = f"give {name} as {ACCOUNT_FORM}"
     if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
         text = str(value)
-        if not _ACCOUNT.fullmatch(text):
-            raise InputError(
-                f"{name}: {value} is not an AWS account id: an account id is exactly 12 digits; "
-                f"this number has {len(text)}.",
-                f"{fix}, as text (quoted): written as a number, an id that starts with 0 "
-                "loses its leading zeros",
-            )
-        return text
-    if not isinstance(value, str):
+        if _ACCOUNT.fullmatch(text):
+            return text
         raise InputError(
-            f"{name}: {_shown(value)} is not an AWS account id (an account id is a text of 12 "
-            "digits).",
-            fix,
+            f"{name} {must}; the number {value} is not one: it has {len(text)} digits.",
+            f"{fix}, as text (quoted): written as a number, an id that starts with 0 loses its "
+            "leading zeros",
         )
+    if not isinstance(value, str):
+        raise InputError(f"{name} {must}; {_shown(value)} is not a text.", fix)
     text = value.strip()
     if _ACCOUNT.fullmatch(text):
         return text
     if not text:
         problem = "it is empty"
     elif text.isascii() and text.isdigit():
-        problem = f"an account id is exactly 12 digits; this one has {len(text)}"
+        problem = f"it has {len(text)} digits"
     else:
         bad = next(c for c in text if not ("0" <= c <= "9"))
-        problem = f"an account id is exactly 12 digits, and this one contains {describe_char(bad)}"
-    raise InputError(f"{name}: {show(value, 60)} is not an AWS account id: {problem}.", fix)
+        problem = f"it contains {describe_char(bad)}"
+    raise InputError(f"{name} {must}; {show(value, 60)} is not one: {problem}.", fix)
 
 
 def parse_accounts(value: object, name: str) -> tuple[str, ...]:
@@ -268,8 +267,9 @@ def parse_accounts(value: object, name: str) -> tuple[str, ...]:
         items = list(value)
     else:
         raise InputError(
-            f"{name} must be a list of account ids or a text of ids separated by commas, not "
-            f"{type(value).__name__}.",
+            f"{name} must be a list of 12-digit AWS account ids or a text of ids separated by "
+            f"commas, not {type(value).__name__}.",
             f'pass {name} as ["444455556666"] or "444455556666,777788889999"',
         )
-    return tuple(dict.fromkeys(parse_account(item, name) for item in items))
+    must = "must hold 12-digit AWS account ids"
+    return tuple(dict.fromkeys(_account(item, name, must) for item in items))

@@ -50,7 +50,7 @@ def _reader_account(text: str) -> str:
         return parse_account(text, "--reader-account")
     except InputError as err:
         # argparse prefixes "argument --reader-account: "; the message need not say it twice.
-        message = err.message.removeprefix("--reader-account: ")
+        message = err.message.removeprefix("--reader-account ")
         raise argparse.ArgumentTypeError(f"{message} Fix: {err.fix}") from None
 
 
