@@ -89,9 +89,10 @@ def reader_request(
     trail_arn
         The trail's ARN (the encryption context of the log files; its partition is used).
     principal
-        The reader's ARN (an IAM role or user); default: a representative role of ``account``
-        that no key policy names, ``arn:<partition>:iam::<account>:role/trailkit-log-reader``
-        (it stands for "any principal of the account").
+        The reader's ARN (an IAM role or user); default: a representative role of ``account``,
+        ``arn:<partition>:iam::<account>:role/trailkit-log-reader``, which stands for "any
+        principal of the account" (:mod:`trailkit.rules.readers` checks which statement let it
+        in, so a policy that happens to name that role is not read as "everyone").
 
     Returns
     -------
