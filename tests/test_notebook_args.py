@@ -41,7 +41,22 @@ BAD_CALLS: list[tuple[str, Call, str]] = [
     ("runbook(c, 'path')", lambda c, j: notebook.runbook(c, "p"), "journal"),  # type: ignore[arg-type]
     ("runbook(regions=3)", lambda c, j: notebook.runbook(c, j, regions=3), "regions"),  # type: ignore[arg-type]
     ("runbook(regions=[None])", lambda c, j: notebook.runbook(c, j, regions=[None]), "regions"),  # type: ignore[list-item]
+    (
+        "runbook(reader_accounts='12')",
+        lambda c, j: notebook.runbook(c, j, reader_accounts="12"),
+        "reader_accounts",
+    ),
+    (
+        "runbook(reader_accounts={})",
+        lambda c, j: notebook.runbook(c, j, reader_accounts={"a": "444455556666"}),  # type: ignore[arg-type]
+        "reader_accounts",
+    ),
     ("guided_update(None, j)", lambda c, j: notebook.guided_update(None, j), "conn"),  # type: ignore[arg-type]
+    (
+        "guided_update(reader_accounts=[None])",
+        lambda c, j: notebook.guided_update(c, j, reader_accounts=[None]),  # type: ignore[list-item]
+        "reader_accounts",
+    ),
     ("guided_update(c, None)", lambda c, j: notebook.guided_update(c, None), "journal"),  # type: ignore[arg-type]
     (
         "guided_update(regions={})",
@@ -58,10 +73,20 @@ BAD_CALLS: list[tuple[str, Call, str]] = [
     ("check_trails(trails=[None])", lambda c, j: notebook.check_trails(c, [None], GOOD), "trails"),  # type: ignore[list-item]
     ("check_trails(key=3)", lambda c, j: notebook.check_trails(c, ["t"], 3), "key"),  # type: ignore[arg-type]
     ("check_trails(key=['k'])", lambda c, j: notebook.check_trails(c, ["t"], ["k"]), "key"),  # type: ignore[arg-type]
+    (
+        "check_trails(reader_accounts='x')",
+        lambda c, j: notebook.check_trails(c, None, None, reader_accounts="x"),
+        "reader_accounts",
+    ),
     ("bulk_update(None, ...)", lambda c, j: notebook.bulk_update(None, j, None), "conn"),  # type: ignore[arg-type]
     ("bulk_update(c, None, inv)", lambda c, j: notebook.bulk_update(c, None, None), "journal"),  # type: ignore[arg-type]
     ("bulk_update(inventory=None)", lambda c, j: notebook.bulk_update(c, j, None), "inventory"),  # type: ignore[arg-type]
     ("bulk_update(inventory=[])", lambda c, j: notebook.bulk_update(c, j, []), "inventory"),  # type: ignore[arg-type]
+    (
+        "bulk_update(reader_accounts=4.5)",
+        lambda c, j: notebook.bulk_update(c, j, None, reader_accounts=4.5),  # type: ignore[arg-type]
+        "reader_accounts",
+    ),
     ("journal_view(None, j)", lambda c, j: notebook.journal_view(None, j), "conn"),  # type: ignore[arg-type]
     ("journal_view(c, None)", lambda c, j: notebook.journal_view(c, None), "journal"),  # type: ignore[arg-type]
     ("journal_view(c, 'p')", lambda c, j: notebook.journal_view(c, "p"), "journal"),  # type: ignore[arg-type]
@@ -152,3 +177,17 @@ def test_one_trail_name_is_one_trail_never_its_characters(demo_conn: Connection)
 def test_key_policy_takes_one_trail_name(demo_conn: Connection, journal: Journal) -> None:
     panel = notebook.key_policy(demo_conn, journal, "alias/no-cloudtrail", "org-trail")
     assert panel.value is not None and [t.name for t in panel.value.trails] == ["org-trail"]
+
+
+def test_reader_accounts_reach_the_pre_flight(demo_conn: Connection, journal: Journal) -> None:
+    """A text of ids separated by commas, a list, or papermill's number for ``-p reader_accounts
+    444455556666``: the pre-flight checks those accounts (``policy-readers`` names them)."""
+    for given in ("444455556666, 777788889999", ["444455556666", "777788889999"]):
+        step = notebook.check_trails(demo_conn, "org-trail", GOOD, reader_accounts=given)
+        assert isinstance(step, Step) and step.ok  # a warning does not block
+        (report,) = step.value
+        (finding,) = [f for f in report.findings if f.code == "policy-readers"]
+        assert "444455556666" in finding.message and "777788889999" in finding.message
+    book = notebook.runbook(demo_conn, journal, reader_accounts=444455556666)
+    assert book.reader_accounts == ("444455556666",)
+    assert notebook.guided_update(demo_conn, journal, reader_accounts=None) is not None

@@ -102,6 +102,46 @@ def test_02_apply_maybe_stops_with_an_input_error_and_sends_nothing(
     assert not journal.exists()
 
 
+def test_02_reader_account_as_papermill_passes_it_is_checked(
+    demo: Any, kernel_env: str, tmp_path: Path
+) -> None:
+    """``-p reader_accounts 444455556666`` (papermill reads a number) reaches the pre-flight."""
+    proc, nb = _papermill_cli(
+        "02_guided_update.ipynb",
+        tmp_path,
+        kernel_env,
+        *("trail", "org-trail", "key", GOOD, "reader_accounts", "444455556666"),
+        *("journal_path", str(tmp_path / "journal.jsonl")),
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    chosen = cell_html(nb, "guided.choose(")
+    assert "READY" in chosen and "policy-readers" in chosen and "444455556666" in chosen
+
+
+def test_02_bad_reader_account_stops_with_an_input_error_and_sends_nothing(
+    demo_rw: Any, kernel_env: str, tmp_path: Path
+) -> None:
+    _, estate = demo_rw
+    journal = tmp_path / "journal.jsonl"
+    proc, nb = _papermill_cli(
+        "02_guided_update.ipynb",
+        tmp_path,
+        kernel_env,
+        *("trail", "org-trail", "key", GOOD, "apply", "true", "reader_accounts", "12"),
+        *("journal_path", str(journal)),
+    )
+    assert proc.returncode != 0
+    (error,) = _errors(nb)
+    assert error["ename"] == "InputError"
+    assert error["evalue"].startswith("reader_accounts must hold 12-digit AWS account ids")
+    assert error["traceback"] == [f"InputError: {error['evalue']}"]  # one line, no stack
+    made = next(c for c in nb.cells if "notebook.guided_update(" in c.source)
+    assert made.outputs == [error]  # stopped where the runbook is made, before any check
+    conn = Connection(endpoint_url=kernel_env, region="us-east-1")
+    assert read_trail_key(conn, estate.trails["org-trail"], "us-east-1") is None
+    assert not journal.exists()
+
+
 @pytest.mark.parametrize(
     ("name", "params"),
     [

@@ -301,6 +301,7 @@ def test_03_repairs_the_key_policy(demo_rw: Any, kernel_env: str, tmp_path: Path
         trails=["org-trail"],
         apply=True,
         journal_path=str(journal),
+        reader_accounts="444455556666",
     )
     (change,) = Journal(journal).changes()
     assert change.intent.kind.value == "key-policy" and change.status == "done"
@@ -309,6 +310,7 @@ def test_03_repairs_the_key_policy(demo_rw: Any, kernel_env: str, tmp_path: Path
     before, after = cells_html(nb, "notebook.check_trails(")
     assert "BLOCKED" in before and "policy-encrypt" in before
     assert "READY" in after
+    assert "policy-readers" in after and "444455556666" in after  # the reader account checked
     (shown,) = cells_html(nb, "panel", exact=True)
     assert "TrailkitCloudTrailEncrypt" in shown and 'class="tk-add"' in shown
     assert "updated and read back" in cell_html(nb, "panel.apply(")
@@ -328,6 +330,7 @@ def test_04_bulk_update_applies_the_ready_plans(
         apply=True,
         journal_path=str(journal),
         regions=list(DEMO_REGIONS),
+        reader_accounts=["444455556666"],  # a warning: planned, shown, rechecked alike, sent
     )
     conn = Connection(endpoint_url=kernel_env, region="us-east-1")
     for name in ("org-trail", "stale-key-trail"):
@@ -338,4 +341,5 @@ def test_04_bulk_update_applies_the_ready_plans(
     )
     plans = cell_html(nb, "bulk.choose(")
     assert "policy-bucket-key-decrypt" in plans and "tk-badge-blocked" in plans
+    assert "policy-readers: Nobody in account 444455556666" in plans
     assert "2 of 2 trail(s) changed" in cell_html(nb, "bulk.apply(")

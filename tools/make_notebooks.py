@@ -28,6 +28,12 @@ _FLAGS = (
     "# yes/no parameters: True/False, true/false, yes/no, 1/0; anything else stops here\n"
     "notebook.check_flags({})"
 )
+# Who must be able to decrypt the logs, besides the trail's account and the bucket owner's
+# (`--reader-account` on the command line): checked by every pre-flight (`policy-readers`).
+_READERS = (
+    "reader_accounts = None  # accounts that must decrypt the logs, e.g. a log archive: "
+    '["444455556666"] or "444455556666,777788889999"'
+)
 _WHERE = (
     "journal_path = None  # None: $TRAILKIT_JOURNAL, else the user data directory "
     "(the demo: its own demo-journal.jsonl)\n"
@@ -89,6 +95,7 @@ NOTEBOOKS["02_guided_update.ipynb"] = [
         "repair_policy = False  # first add the missing CloudTrail statements to the key policy\n"
         "apply = False  # send the change (refused when the plan is blocked)\n"
         "rollback = False  # undo the change applied here (else the trail's last one)\n"
+        f"{_READERS}\n"
         f"{_WHERE}\n"
         "regions = None  # where to look for trails; None: every enabled region",
         ["parameters"],
@@ -97,7 +104,11 @@ NOTEBOOKS["02_guided_update.ipynb"] = [
     ("code", _FLAGS.format("apply=apply, rollback=rollback, repair_policy=repair_policy")),
     ("code", _CONNECT),
     ("code", _JOURNAL),
-    ("code", "guided = notebook.guided_update(conn, journal, regions=regions)"),
+    (
+        "code",
+        "guided = notebook.guided_update(conn, journal, regions=regions, "
+        "reader_accounts=reader_accounts)",
+    ),
     ("code", "guided"),
     (
         "code",
@@ -126,6 +137,7 @@ NOTEBOOKS["03_key_policy.ipynb"] = [
         'key = "alias/no-cloudtrail"  # the key (demo example)\n'
         'trails = ["org-trail"]  # the trails that should use it (demo example)\n'
         "apply = False  # send the repaired policy\n"
+        f"{_READERS}\n"
         f"{_WHERE}",
         ["parameters"],
     ),
@@ -134,14 +146,14 @@ NOTEBOOKS["03_key_policy.ipynb"] = [
     ("code", _CONNECT),
     ("code", _JOURNAL),
     ("markdown", "## Before: the pre-flight of the key for each trail"),
-    ("code", "notebook.check_trails(conn, trails, key)"),
+    ("code", "notebook.check_trails(conn, trails, key, reader_accounts=reader_accounts)"),
     ("markdown", "## The add-only repair\n\nThe current policy, and the statements to append."),
     ("code", "panel = notebook.key_policy(conn, journal, key, trails)"),
     ("code", "panel"),
     ("markdown", "## Apply (headless: `apply=True`)"),
     ("code", "panel.apply(apply)"),
     ("markdown", "## After: the pre-flight again"),
-    ("code", "notebook.check_trails(conn, trails, key)"),
+    ("code", "notebook.check_trails(conn, trails, key, reader_accounts=reader_accounts)"),
 ]
 
 NOTEBOOKS["04_bulk_update.ipynb"] = [
@@ -158,6 +170,7 @@ NOTEBOOKS["04_bulk_update.ipynb"] = [
         'keys_by_region = {"us-east-1": "alias/cloudtrail-good", '
         '"us-west-2": "alias/cloudtrail-good-usw2"}  # bucket region to key\n'
         "apply = False  # send the ready plans\n"
+        f"{_READERS}\n"
         f"{_WHERE}\n"
         "regions = None  # where to look for trails; None: every enabled region",
         ["parameters"],
@@ -169,7 +182,10 @@ NOTEBOOKS["04_bulk_update.ipynb"] = [
     ("code", 'inventory = tk.scan(conn, regions, progress="notebook")'),
     ("code", "tk.widgets.ConnectionBanner(conn.info(), inventory)"),
     ("markdown", "## Choose trails and keys, plan"),
-    ("code", "bulk = notebook.bulk_update(conn, journal, inventory)"),
+    (
+        "code",
+        "bulk = notebook.bulk_update(conn, journal, inventory, reader_accounts=reader_accounts)",
+    ),
     ("code", "bulk"),
     (
         "code",

@@ -39,7 +39,7 @@ from trailkit.records.journal import undoable
 from trailkit.rules.checks import KeyLookup, Report, Verdict, preflight, rank_candidates
 from trailkit.rules.keyids import parse_key_id
 from trailkit.rules.plan import Plan, plan_change
-from trailkit.rules.principals import parse_principals
+from trailkit.rules.principals import parse_accounts, parse_principals
 from trailkit.rules.repair import Repair, Restore, plan_repair, repairable
 
 __all__ = [
@@ -85,7 +85,9 @@ def require_key(key: str) -> str:
     return key
 
 
-def check(reader: Reader, trail: str | Trail, key: str) -> Report:
+def check(
+    reader: Reader, trail: str | Trail, key: str, *, reader_accounts: Sequence[str] = ()
+) -> Report:
     """Pre-flight: will ``key`` work for ``trail``? Every rule, no change made.
 
     Parameters
@@ -96,6 +98,10 @@ def check(reader: Reader, trail: str | Trail, key: str) -> Report:
         Trail name, trail ARN, or a :class:`Trail` already read.
     key
         Key identifier as the operator typed it (``""`` means "turn SSE-KMS off").
+    reader_accounts
+        Accounts, besides the trail's and the bucket owner's, whose principals must be able to
+        decrypt the logs (``--reader-account``): 12-digit ids, or one text of ids separated by
+        commas.
 
     Returns
     -------
@@ -105,10 +111,11 @@ def check(reader: Reader, trail: str | Trail, key: str) -> Report:
     Raises
     ------
     InputError
-        The trail text cannot be a trail name or ARN.
+        The trail text cannot be a trail name or ARN, or a reader account is not an account id.
     AwsError
         AWS cannot be reached, or the caller lacks a permission needed to evaluate.
     """
+    reader_accounts = parse_accounts(reader_accounts, "reader_accounts")
     caller = reader.conn.account
     if isinstance(trail, Trail):
         found: Trail | None = trail
@@ -129,6 +136,7 @@ def check(reader: Reader, trail: str | Trail, key: str) -> Report:
             lookup=None,
             caller_account=caller,
             key_error=str(err),
+            reader_accounts=reader_accounts,
         )
     lookup = reader.lookup_key(ref, found) if found is not None else KeyLookup(ref=ref)
     return preflight(
@@ -137,19 +145,26 @@ def check(reader: Reader, trail: str | Trail, key: str) -> Report:
         key_input=key,
         lookup=lookup,
         caller_account=caller,
+        reader_accounts=reader_accounts,
     )
 
 
-def candidates(reader: Reader, trail: str | Trail) -> tuple[Trail, list[Verdict]]:
+def candidates(
+    reader: Reader, trail: str | Trail, *, reader_accounts: Sequence[str] = ()
+) -> tuple[Trail, list[Verdict]]:
     """Every customer key of the trail's bucket region, ranked: ready, unverifiable, blocked.
+
+    ``reader_accounts`` is as for :func:`check` (each verdict's report has the readers rule).
 
     Raises
     ------
     NotFound
         No such trail.
     InputError
-        The bucket's region could not be read, so there is no region to list keys from.
+        The bucket's region could not be read, so there is no region to list keys from, or a
+        reader account is not an account id.
     """
+    reader_accounts = parse_accounts(reader_accounts, "reader_accounts")
     found = trail if isinstance(trail, Trail) else reader.find_trail(trail)
     region = found.bucket_region
     if region is None:
@@ -159,7 +174,7 @@ def candidates(reader: Reader, trail: str | Trail) -> tuple[Trail, list[Verdict]
             "grant s3:GetBucketLocation, or give a key ARN to `trailkit check`",
         )
     keys = reader.candidate_keys(region)
-    return found, rank_candidates(found, keys, reader.conn.account)
+    return found, rank_candidates(found, keys, reader.conn.account, reader_accounts=reader_accounts)
 
 
 def plan_policy_repair(
@@ -193,7 +208,9 @@ def plan_policy_repair(
     return plan_repair(lookup.key, found, readers=readers)
 
 
-def plan_disable(reader: Reader, trail: str | Trail) -> Plan:
+def plan_disable(
+    reader: Reader, trail: str | Trail, *, reader_accounts: Sequence[str] = ()
+) -> Plan:
     """The plan that returns a trail to SSE-S3 (``KmsKeyId=""``), with its warning finding.
 
     Parameters
@@ -202,6 +219,9 @@ def plan_disable(reader: Reader, trail: str | Trail) -> Plan:
         Reads AWS (and caches) through one connection.
     trail
         Trail name, trail ARN, or a :class:`Trail` already read.
+    reader_accounts
+        As for :func:`check` (a disable runs no readers rule; passed so that the plan's recheck
+        asks exactly what the plan asked).
 
     Returns
     -------
@@ -216,10 +236,16 @@ def plan_disable(reader: Reader, trail: str | Trail) -> Plan:
     AwsError
         AWS cannot be reached, or the caller lacks a permission needed to evaluate.
     """
-    return plan_change(check(reader, trail, ""))
+    return plan_change(check(reader, trail, "", reader_accounts=reader_accounts))
 
 
-def plan_rollback(reader: Reader, journal: Journal, change_id: str | None = None) -> Plan:
+def plan_rollback(
+    reader: Reader,
+    journal: Journal,
+    change_id: str | None = None,
+    *,
+    reader_accounts: Sequence[str] = (),
+) -> Plan:
     """The plan that restores the state recorded before a trail change (the last by default).
 
     The restored state is the exact previous one: a key ARN, or SSE-S3 (``KmsKeyId=""``). The
@@ -235,6 +261,8 @@ def plan_rollback(reader: Reader, journal: Journal, change_id: str | None = None
     change_id
         The change to undo; None: the newest undoable trail change made on this connection's
         account and endpoint (never a rollback: a rollback is undone only by naming it).
+    reader_accounts
+        As for :func:`check`.
 
     Returns
     -------
@@ -268,7 +296,7 @@ def plan_rollback(reader: Reader, journal: Journal, change_id: str | None = None
         )
     update.check_undo(journal, change, conn)
     target = change.intent.before or ""
-    report = check(reader, change.intent.target_arn, target)
+    report = check(reader, change.intent.target_arn, target, reader_accounts=reader_accounts)
     left = change.outcome.after if change.outcome is not None else change.intent.after
     now = report.trail.kms_key_id if report.trail is not None else None
     if report.trail is not None and now != left:
@@ -309,6 +337,17 @@ class Runbook:
     dry_run
         Preview only: every write method raises :class:`RefusedError` before anything is
         journaled or sent, whatever ``confirmed`` says (``--dry-run``).
+    reader_accounts
+        Accounts, besides the trail's and the bucket owner's, whose principals must be able to
+        decrypt the logs (``--reader-account``, the notebooks' ``reader_accounts``): every
+        pre-flight of this runbook checks them (rule ``policy-readers``). A list of 12-digit
+        account ids, or one text of ids separated by commas.
+
+    Raises
+    ------
+    InputError
+        ``reader_accounts`` holds something that is not an account id
+        (:func:`trailkit.rules.principals.parse_accounts`).
     """
 
     def __init__(
@@ -319,7 +358,9 @@ class Runbook:
         reader: Reader | None = None,
         regions: Sequence[str] | None = None,
         dry_run: bool = False,
+        reader_accounts: Sequence[str] | str | None = None,
     ) -> None:
+        self.reader_accounts = parse_accounts(reader_accounts, "reader_accounts")
         self.conn = conn
         self.journal = journal
         self.reader = reader or Reader(conn)
@@ -386,7 +427,7 @@ class Runbook:
 
     def rank(self, trail: Trail) -> list[Verdict]:
         """The candidate keys of the trail's bucket region, ranked (see :func:`candidates`)."""
-        return candidates(self.reader, trail)[1]
+        return candidates(self.reader, trail, reader_accounts=self.reader_accounts)[1]
 
     def candidate_keys(self, region: str) -> tuple[KeyInfo, ...]:
         """Every customer key of ``region`` that could encrypt a trail (cheap filters applied)."""
@@ -399,7 +440,7 @@ class Runbook:
         choice); the command line refuses an empty ``--key`` (:func:`require_key`) and points
         to ``trailkit disable --dry-run``.
         """
-        return check(self.reader, trail, key)
+        return check(self.reader, trail, key, reader_accounts=self.reader_accounts)
 
     def changes(self) -> list[Change]:
         """Every recorded change, oldest first (reading the journal makes no AWS call)."""
@@ -437,11 +478,13 @@ class Runbook:
 
     def plan_disable(self, trail: str | Trail) -> Plan:
         """The plan that returns ``trail`` to SSE-S3 (see :func:`plan_disable`)."""
-        return plan_disable(self.reader, trail)
+        return plan_disable(self.reader, trail, reader_accounts=self.reader_accounts)
 
     def plan_rollback(self, change_id: str | None = None) -> Plan:
         """The plan that undoes a trail change (see :func:`plan_rollback`)."""
-        return plan_rollback(self.reader, self.journal, change_id)
+        return plan_rollback(
+            self.reader, self.journal, change_id, reader_accounts=self.reader_accounts
+        )
 
     def plan_repair(
         self, trails: Sequence[str | Trail], key: str, *, readers: Sequence[str] = ()
@@ -509,7 +552,14 @@ class Runbook:
             AWS could not be read again; nothing was sent.
         """
         self.reader.refresh()
-        plan.require_current(check(self.reader, plan.trail.arn, plan.target_input))
+        plan.require_current(
+            check(
+                self.reader,
+                plan.trail.arn,
+                plan.target_input,
+                reader_accounts=self.reader_accounts,
+            )
+        )
 
     def apply(self, plan: Plan, *, confirmed: bool) -> ApplyResult:
         """Send one plan through the journaled write (:func:`trailkit.change.update.apply`).

@@ -23,8 +23,9 @@ from typing import Any
 from trailkit.arn import arn_region
 from trailkit.records import BucketInfo, KeyInfo, Trail
 from trailkit.rules import policy as pol
+from trailkit.rules import readers
 from trailkit.rules.keyids import KeyIdKind, KeyRef
-from trailkit.rules.requests import CLOUDTRAIL_SERVICE, cloudtrail_requests, reader_request
+from trailkit.rules.requests import CLOUDTRAIL_SERVICE, cloudtrail_requests
 
 __all__ = [
     "CATALOGUE",
@@ -524,24 +525,74 @@ def check_policy(key: KeyInfo, trail: Trail) -> list[Finding]:
 
 
 def check_readers(key: KeyInfo, trail: Trail, reader_accounts: Sequence[str] = ()) -> list[Finding]:
-    """policy-readers: who can decrypt the logs, in the accounts that need to read them."""
+    """policy-readers: who can decrypt the logs, in each account that needs to read them.
+
+    The accounts are the trail's, the bucket owner's when known and different, and
+    ``reader_accounts`` (:func:`trailkit.rules.readers.reader_accounts`). For each, the key
+    policy's Allow statements are searched for the principals they name and a decrypt request is
+    evaluated as each (:func:`trailkit.rules.readers.account_readers`; KMS developer guide, "Key
+    policies in AWS KMS"; CloudTrail user guide, "Configure AWS KMS key policies for
+    CloudTrail", ``docs/cloudtrail-kms.md`` section 3, statement 3).
+
+    Returns
+    -------
+    list of Finding
+        One ``policy-readers`` warning when in some account not every principal may decrypt
+        (only named principals, nobody, or it cannot be told); its message says, account by
+        account, who may (the principals found, a few then "and N more"; "via IAM policies of
+        account X" when the key policy names the account) or that nobody may. Nothing when every
+        account is covered or the policy cannot be read (``check_policy`` reports that).
+    """
     if key.policy is None:
         return []
-    parsed = pol.parse_policy(key.policy)
+    accounts = readers.reader_accounts(trail, reader_accounts)
+    return list(_readers_finding(key.policy, key.arn, trail.arn, trail.name, accounts))
+
+
+@functools.lru_cache(maxsize=1024)
+def _readers_finding(
+    policy: str,
+    key_arn: str,
+    trail_arn: str,
+    trail_name: str,
+    accounts: tuple[tuple[str, str], ...],
+) -> tuple[Finding, ...]:
+    """The readers rule, kept per policy, key, trail and accounts (ranking a region's keys for
+    many trails asks the same question many times)."""
+    parsed = pol.parse_policy(policy)
     if isinstance(parsed, str):
-        return []
-    reader = pol.evaluate(
-        parsed, reader_request(account=trail.account, key_arn=key.arn, trail_arn=trail.arn)
+        return ()
+    found = [
+        readers.account_readers(parsed, account=a, why=why, key_arn=key_arn, trail_arn=trail_arn)
+        for a, why in accounts
+    ]
+    if all(r.covered for r in found):
+        return ()
+    # The accounts with a problem first, then the others, in the order they were given.
+    ordered = [r for r in found if not r.covered] + [r for r in found if r.covered]
+    nobody = [r.account for r in found if r.access is readers.Access.NOBODY]
+    remedy = None
+    if nobody:
+        remedy = (
+            f"let them decrypt: trailkit policy --trail {trail_name} --key {key_arn} "
+            + " ".join(f"--readers {a}" for a in nobody)
+            + " (an account id lets its principals decrypt via their IAM policies; a role ARN "
+            "lets that role)"
+        )
+    detail = [
+        f"account {r.account} ({r.why}): {r.access}"
+        + (f": {', '.join(r.principals)}" if r.principals else "")
+        + "".join(f"; not evaluated: {u}" for u in r.unknown)
+        for r in found
+    ]
+    return (
+        _f(
+            "policy-readers",
+            " ".join(r.describe() for r in ordered),
+            remedy=remedy,
+            detail=detail,
+        ),
     )
-    if reader.decision is pol.Decision.DENIED:
-        return [
-            _f(
-                "policy-readers",
-                f"No principal of account {trail.account} may kms:Decrypt with this key, so "
-                "nobody there can read the encrypted logs and digest files.",
-            )
-        ]
-    return []
 
 
 def check_bucket_policy(trail: Trail, key_arn: str | None) -> list[Finding]:
@@ -605,8 +656,8 @@ def preflight(
     key_error
         The parser's message when ``key_input`` is not a key identifier.
     reader_accounts
-        Accounts, besides the trail's, whose principals must be able to decrypt the logs
-        (``--reader-account``).
+        Accounts, besides the trail's and the bucket owner's, whose principals must be able to
+        decrypt the logs (``--reader-account``, checked 12-digit ids).
 
     Returns
     -------
@@ -672,6 +723,14 @@ class Verdict:
         tail = f"blocked: {self.code}" if self.kind is VerdictKind.BLOCKED else str(self.kind)
         return f"{self.key.display_name} - {tail}"
 
+    @property
+    def warnings(self) -> tuple[str, ...]:
+        """The codes of the warnings of the key's pre-flight (e.g. ``policy-readers``), each once:
+        a ready key may still have them."""
+        return tuple(
+            dict.fromkeys(f.code for f in self.report.findings if f.severity is Severity.WARNING)
+        )
+
     def as_dict(self) -> dict[str, Any]:
         """JSON shape of ``trailkit keys``."""
         return {
@@ -680,6 +739,7 @@ class Verdict:
             "verdict": str(self.kind),
             "code": self.code,
             "reason": self.reason,
+            "warnings": list(self.warnings),
         }
 
 

@@ -15,6 +15,11 @@ admits only those forms, and says exactly what is wrong with anything else:
 
 The ARN fields are split and checked by :func:`trailkit.arn.parse_arn`; the partition must be one
 AWS publishes (:data:`trailkit.arn.KNOWN_PARTITIONS`) and the account exactly 12 digits.
+
+Reader *accounts* (``--reader-account``, the notebooks' ``reader_accounts``: accounts whose
+principals must be able to decrypt the logs) are read by :func:`parse_account` and
+:func:`parse_accounts`: an AWS account id is exactly 12 digits (IAM user guide, "Your AWS
+account ID and its alias"), and may start with 0, so it is given as text.
 """
 
 from __future__ import annotations
@@ -25,13 +30,22 @@ from collections.abc import Iterable
 from trailkit.arn import KNOWN_PARTITIONS, describe_char, parse_arn, show
 from trailkit.errors import InputError
 
-__all__ = ["PRINCIPAL_FORMS", "parse_principal", "parse_principals"]
+__all__ = [
+    "ACCOUNT_FORM",
+    "PRINCIPAL_FORMS",
+    "parse_account",
+    "parse_accounts",
+    "parse_principal",
+    "parse_principals",
+]
 
 #: The forms accepted, for messages.
 PRINCIPAL_FORMS = (
     "a 12-digit account id, or arn:aws:iam::ACCOUNT:root, arn:aws:iam::ACCOUNT:role/NAME or "
     "arn:aws:iam::ACCOUNT:user/NAME"
 )
+#: The form of a reader account, for messages.
+ACCOUNT_FORM = "a 12-digit AWS account id, e.g. 444455556666"
 
 _ACCOUNT = re.compile(r"[0-9]{12}")
 # IAM user and role names: up to 64 of these characters; paths: segments of the same, up to 512.
@@ -162,3 +176,100 @@ def parse_principals(texts: Iterable[str], partition: str = "aws") -> tuple[str,
         The first principal KMS would not accept, and why.
     """
     return tuple(sorted({parse_principal(t, partition) for t in texts}))
+
+
+def _shown(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def parse_account(value: object, name: str) -> str:
+    """One AWS account id, checked.
+
+    Parameters
+    ----------
+    value
+        A text of exactly 12 digits (surrounding whitespace is ignored), or a whole number of
+        12 digits (papermill reads ``-p reader_accounts 444455556666`` as a number).
+    name
+        The parameter or option the value came from, for the message (``--reader-account``).
+
+    Returns
+    -------
+    str
+        The 12 digits.
+
+    Raises
+    ------
+    InputError
+        Anything else, naming ``name`` and saying what is wrong.
+    """
+    return _account(value, name, "must be a 12-digit AWS account id")
+
+
+def _account(value: object, name: str, must: str) -> str:
+    fix = f"give {name} as {ACCOUNT_FORM}"
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        text = str(value)
+        if _ACCOUNT.fullmatch(text):
+            return text
+        raise InputError(
+            f"{name} {must}; the number {value} is not one: it has {len(text)} digits.",
+            f"{fix}, as text (quoted): written as a number, an id that starts with 0 loses its "
+            "leading zeros",
+        )
+    if not isinstance(value, str):
+        raise InputError(f"{name} {must}; {_shown(value)} is not a text.", fix)
+    text = value.strip()
+    if _ACCOUNT.fullmatch(text):
+        return text
+    if not text:
+        problem = "it is empty"
+    elif text.isascii() and text.isdigit():
+        problem = f"it has {len(text)} digits"
+    else:
+        bad = next(c for c in text if not ("0" <= c <= "9"))
+        problem = f"it contains {describe_char(bad)}"
+    raise InputError(f"{name} {must}; {show(value, 60)} is not one: {problem}.", fix)
+
+
+def parse_accounts(value: object, name: str) -> tuple[str, ...]:
+    """Several AWS account ids: a list of them, or one text of ids separated by commas.
+
+    Parameters
+    ----------
+    value
+        None (no account); a text, ``"444455556666"`` or ``"444455556666,777788889999"``
+        (blank pieces are ignored); a list, tuple or set of account ids (each as
+        :func:`parse_account` reads it); or one account id as a whole number.
+    name
+        The parameter or option, for the message (``reader_accounts``).
+
+    Returns
+    -------
+    tuple of str
+        The accounts in the order given, each once.
+
+    Raises
+    ------
+    InputError
+        A value that is not an account id, or a value of another kind (a mapping, bytes ...),
+        naming ``name``.
+    """
+    if value is None:
+        return ()
+    items: list[object]
+    if isinstance(value, str):
+        items = [piece for piece in value.split(",") if piece.strip()]
+    elif isinstance(value, int) and not isinstance(value, bool):
+        items = [value]
+    elif isinstance(value, list | tuple | set | frozenset):
+        items = list(value)
+    else:
+        raise InputError(
+            f"{name} must be a list of 12-digit AWS account ids or a text of ids separated by "
+            f"commas, not {type(value).__name__}.",
+            f'pass {name} as ["444455556666"] or "444455556666,777788889999"',
+        )
+    must = "must hold 12-digit AWS account ids"
+    return tuple(dict.fromkeys(_account(item, name, must) for item in items))

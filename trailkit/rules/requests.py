@@ -13,10 +13,12 @@ from __future__ import annotations
 from trailkit.arn import arn_partition, arn_region
 from trailkit.rules.policy import ContextValue, Principal, Request
 
-__all__ = ["CLOUDTRAIL_SERVICE", "cloudtrail_requests", "reader_request"]
+__all__ = ["CLOUDTRAIL_SERVICE", "READER_ROLE", "cloudtrail_requests", "reader_request"]
 
 #: The CloudTrail service principal, the one spelling every layer uses.
 CLOUDTRAIL_SERVICE = "cloudtrail.amazonaws.com"
+#: The name of the representative reader role: "any principal of the account".
+READER_ROLE = "trailkit-log-reader"
 
 
 def cloudtrail_requests(
@@ -67,25 +69,38 @@ def cloudtrail_requests(
     return requests
 
 
-def reader_request(*, account: str, key_arn: str, trail_arn: str) -> Request:
-    """A representative reader of the logs: a role in ``account`` decrypting a log file via S3.
+def reader_request(
+    *, account: str, key_arn: str, trail_arn: str, principal: str | None = None
+) -> Request:
+    """A reader of the logs decrypting a log file via S3 (``kms:Decrypt`` by an AWS principal).
+
+    The request is what KMS sees when a principal reads a log object with ``s3:GetObject``: the
+    log files' encryption context ``aws:cloudtrail:arn`` (CloudTrail user guide, "How AWS
+    CloudTrail uses AWS KMS"), ``kms:ViaService`` = ``s3.REGION.amazonaws.com`` (KMS developer
+    guide, "kms:ViaService"), ``kms:CallerAccount`` and ``aws:PrincipalAccount`` = the reader's
+    account, ``aws:PrincipalArn`` = the reader.
 
     Parameters
     ----------
     account
-        The account the reader belongs to (usually the trail's account).
+        The account the reader belongs to.
     key_arn
         The key's ARN (its region names the S3 endpoint in ``kms:ViaService``).
     trail_arn
-        The trail's ARN (the encryption context of the log files).
+        The trail's ARN (the encryption context of the log files; its partition is used).
+    principal
+        The reader's ARN (an IAM role or user); default: a representative role of ``account``,
+        ``arn:<partition>:iam::<account>:role/trailkit-log-reader``, which stands for "any
+        principal of the account" (:mod:`trailkit.rules.readers` checks which statement let it
+        in, so a policy that happens to name that role is not read as "everyone").
 
     Returns
     -------
     Request
-        ``kms:Decrypt`` by ``arn:<partition>:iam::<account>:role/trailkit-log-reader``.
+        ``kms:Decrypt`` by ``principal`` on ``key_arn``.
     """
     partition = arn_partition(trail_arn) or "aws"
-    role = f"arn:{partition}:iam::{account}:role/trailkit-log-reader"
+    role = principal or f"arn:{partition}:iam::{account}:role/{READER_ROLE}"
     context: dict[str, ContextValue] = {
         "kms:CallerAccount": account,
         "kms:EncryptionContext:aws:cloudtrail:arn": trail_arn,

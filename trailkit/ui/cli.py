@@ -43,6 +43,19 @@ def _regions(text: str) -> list[str]:
     return regions
 
 
+def _reader_account(text: str) -> str:
+    """``--reader-account``: a 12-digit account id (argparse names the option in the error)."""
+    from trailkit.errors import InputError
+    from trailkit.rules.principals import parse_account
+
+    try:
+        return parse_account(text, "--reader-account")
+    except InputError as err:
+        # argparse prefixes "argument --reader-account: "; the message need not say it twice.
+        message = err.message.removeprefix("--reader-account ")
+        raise argparse.ArgumentTypeError(f"{message} Fix: {err.fix}") from None
+
+
 def _workers(text: str) -> int:
     """``--workers``: 1 to ``MAX_WORKERS`` concurrent calls (the same bound as ``Connection``)."""
     from trailkit.aws.session import MAX_WORKERS
@@ -108,6 +121,21 @@ def build_parser() -> argparse.ArgumentParser:
         help="also print the API calls made, by operation",
     )
 
+    readers = _Parser(add_help=False)
+    readers.add_argument(
+        "--reader-account",
+        dest="reader_accounts",
+        action="append",
+        default=[],
+        type=_reader_account,
+        metavar="ACCOUNT",
+        help=(
+            "also check that principals of this account can decrypt the logs (repeatable; a "
+            "12-digit account id, e.g. the log-archive account). The trail's account and the "
+            "bucket owner's are always checked"
+        ),
+    )
+
     parser = _Parser(
         prog="trailkit",
         description="See, check and safely change the KMS encryption of CloudTrail trails.",
@@ -139,7 +167,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser(
         "check",
-        parents=[common],
+        parents=[common, readers],
         help="will this key work for this trail? (changes nothing)",
         description="Pre-flight: every rule AWS applies when the trail is switched to the key. "
         "Exit status: 0 ready, 1 blocked, 3 unverifiable (some rule could not be checked), "
@@ -155,7 +183,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_check)
 
     p = sub.add_parser(
-        "keys", parents=[common], help="rank every candidate key for a trail: ready first"
+        "keys", parents=[common, readers], help="rank every candidate key for a trail: ready first"
     )
     p.add_argument("--trail", required=True, help="trail name or ARN")
     p.add_argument("--format", choices=["table", "json", "csv"], default="table")
@@ -173,7 +201,9 @@ def build_parser() -> argparse.ArgumentParser:
     cg.add_argument("--format", choices=["table", "json"], default="table")
 
     p = sub.add_parser(
-        "update", parents=[common, change], help="switch a trail to a key (plan, confirm, apply)"
+        "update",
+        parents=[common, change, readers],
+        help="switch a trail to a key (plan, confirm, apply)",
     )
     p.add_argument(
         "--trail",
@@ -262,7 +292,12 @@ def _runbook(args: argparse.Namespace) -> Any:
     from trailkit.runbook import Runbook
 
     # A dry run's Runbook refuses every write itself, whatever the command goes on to do.
-    return Runbook(_connect(args), _journal(args), dry_run=bool(getattr(args, "dry_run", False)))
+    return Runbook(
+        _connect(args),
+        _journal(args),
+        dry_run=bool(getattr(args, "dry_run", False)),
+        reader_accounts=getattr(args, "reader_accounts", None),
+    )
 
 
 def _require_key(key: str) -> str:
@@ -405,7 +440,9 @@ def cmd_keys(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     trail = book.find_trail(args.trail)
     verdicts = book.rank(trail)
     rows = [v.as_dict() for v in verdicts]
-    columns = ["verdict", "alias", "code", "reason", "key_arn"]
+    columns = ["verdict", "alias", "code", "reason", "warnings", "key_arn"]
+    if args.format != "json":  # one cell: "policy-readers, digest-files"
+        rows = [{**row, "warnings": ", ".join(row["warnings"]) or None} for row in rows]
     if args.format == "table":
         out.write(conn.info().header() + "\n")
         out.write(f"trail: {trail.arn} · bucket region: {trail.bucket_region}\n\n")

@@ -9,7 +9,10 @@ Every function checks its arguments and raises :class:`~trailkit.errors.InputErr
 parameter (never an ``AttributeError`` or ``TypeError`` from deep inside, and never a string
 iterated by character): yes/no parameters are read by :func:`trailkit.rules.flags.parse_flag`
 (``"false"``, ``"no"``, ``0`` are no); where a list of names is expected (``trails``,
-``regions``) one name alone is accepted as a one-item list.
+``regions``) one name alone is accepted as a one-item list. ``reader_accounts`` (accounts whose
+principals must be able to decrypt the logs, like ``--reader-account``) is a list of 12-digit
+account ids or one text of ids separated by commas
+(:func:`trailkit.rules.principals.parse_accounts`).
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from trailkit.records import Inventory
 from trailkit.records.journal import changes_frame
 from trailkit.rules.checks import Report
 from trailkit.rules.flags import parse_flag, parse_names, parse_text
+from trailkit.rules.principals import parse_accounts
 from trailkit.runbook import Runbook
 from trailkit.ui.tables import encryption_by_region
 from trailkit.ui.widgets import BulkUpdate, GuidedUpdate, JournalView, PolicyPanel, Step
@@ -110,21 +114,40 @@ def open_journal(path: str | Path | None = None, *, demo: bool | None = None) ->
     return Journal(default_path(demo=demo))
 
 
-def runbook(conn: Connection, journal: Journal, *, regions: Sequence[str] | None = None) -> Runbook:
+def runbook(
+    conn: Connection,
+    journal: Journal,
+    *,
+    regions: Sequence[str] | None = None,
+    reader_accounts: Sequence[str] | str | None = None,
+) -> Runbook:
     """The use cases bound to ``conn`` and ``journal`` (what every view below is given).
+
+    ``reader_accounts``: accounts, besides the trail's and the bucket owner's, whose principals
+    must be able to decrypt the logs; every pre-flight of the runbook checks them.
 
     Raises
     ------
     InputError
-        ``conn`` or ``journal`` is not one, or ``regions`` is not a list of region names.
+        ``conn`` or ``journal`` is not one, ``regions`` is not a list of region names, or
+        ``reader_accounts`` holds something that is not a 12-digit account id.
     """
     _conn(conn)
     _journal(journal)
-    return Runbook(conn, journal, regions=parse_names(regions, "regions"))
+    return Runbook(
+        conn,
+        journal,
+        regions=parse_names(regions, "regions"),
+        reader_accounts=reader_accounts,
+    )
 
 
 def guided_update(
-    conn: Connection, journal: Journal, *, regions: Sequence[str] | None = None
+    conn: Connection,
+    journal: Journal,
+    *,
+    regions: Sequence[str] | None = None,
+    reader_accounts: Sequence[str] | str | None = None,
 ) -> GuidedUpdate:
     """The guided update view of notebook 02 and the Voila app, on the runbook.
 
@@ -133,9 +156,10 @@ def guided_update(
     Raises
     ------
     InputError
-        ``conn`` or ``journal`` is not one, or ``regions`` is not a list of region names.
+        ``conn`` or ``journal`` is not one, ``regions`` is not a list of region names, or
+        ``reader_accounts`` is not a list of account ids (see :func:`runbook`).
     """
-    return GuidedUpdate(runbook(conn, journal, regions=regions))
+    return GuidedUpdate(runbook(conn, journal, regions=regions, reader_accounts=reader_accounts))
 
 
 def key_policy(
@@ -167,12 +191,16 @@ def key_policy(
 
 
 def check_trails(
-    conn: Connection, trails: Sequence[str] | str | None, key: str | None
+    conn: Connection,
+    trails: Sequence[str] | str | None,
+    key: str | None,
+    *,
+    reader_accounts: Sequence[str] | str | None = None,
 ) -> Step | None:
     """Pre-flight of ``key`` for each trail (read fresh), as one step of checklists.
 
     ``trails`` is a list of names or ARNs (one name alone counts as a list of one). Returns
-    None when no trail or no key is given.
+    None when no trail or no key is given. ``reader_accounts`` as for :func:`runbook`.
 
     Raises
     ------
@@ -182,24 +210,34 @@ def check_trails(
     _conn(conn)
     names = parse_names(trails, "trails")
     key = parse_text(key, "key")
+    accounts = parse_accounts(reader_accounts, "reader_accounts")
     if not names or key is None:
         return None
-    book = Runbook(conn, Journal())
+    book = Runbook(conn, Journal(), reader_accounts=accounts)
     reports: list[Report] = [book.check(name, key) for name in names]
     ok = all(r.ready for r in reports)
     html = "".join(checklist_html(r) for r in reports)
     return Step(f"Pre-flight of {key}", ok, html, reports)
 
 
-def bulk_update(conn: Connection, journal: Journal, inventory: Inventory) -> BulkUpdate:
+def bulk_update(
+    conn: Connection,
+    journal: Journal,
+    inventory: Inventory,
+    *,
+    reader_accounts: Sequence[str] | str | None = None,
+) -> BulkUpdate:
     """Notebook 04: several trails of ``inventory``, one key per bucket region, apply all.
+
+    ``reader_accounts`` as for :func:`runbook`: every plan's pre-flight checks them.
 
     Raises
     ------
     InputError
-        An argument of the wrong kind (``inventory``: what ``tk.scan`` returned).
+        An argument of the wrong kind (``inventory``: what ``tk.scan`` returned;
+        ``reader_accounts``: account ids).
     """
-    book = runbook(conn, journal)
+    book = runbook(conn, journal, reader_accounts=reader_accounts)
     _need(inventory, Inventory, "inventory", "pass inventory = tk.scan(conn, regions)")
     return BulkUpdate(
         inventory.trails,

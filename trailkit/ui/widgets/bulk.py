@@ -10,6 +10,7 @@ import ipywidgets as widgets
 from trailkit.arn import resource_id
 from trailkit.errors import InputError, TrailkitError
 from trailkit.records import ApplyResult, KeyInfo, Trail
+from trailkit.rules.checks import Severity
 from trailkit.rules.flags import parse_flag, parse_mapping, parse_names
 from trailkit.rules.plan import Plan
 from trailkit.ui.widgets._common import (
@@ -55,6 +56,14 @@ def plans_html(rows: Sequence[PlanRow]) -> str:
                 verdict, why = badge("unverifiable"), "part could not be verified"
             else:
                 verdict, why = badge("ready"), ""
+            if not item.blocked and not item.nothing_to_do:
+                # Warnings do not block, but are said (e.g. policy-readers: who may decrypt).
+                warned = [
+                    esc(f"{f.code}: {f.message}")
+                    for f in item.report.findings
+                    if f.severity is Severity.WARNING
+                ]
+                why = "; ".join(part for part in (why, *warned) if part)
             before, after = _state(item, item.before_key), _state(item, item.after_key)
         else:
             verdict, why, before, after = badge("error", "NO PLAN"), esc(item.message), "", ""

@@ -1,0 +1,348 @@
+"""Who may decrypt a trail's logs with a key: the readers a key policy admits, per account (pure).
+
+A key policy lets an AWS principal call ``kms:Decrypt`` in three ways (KMS developer guide, "Key
+policies in AWS KMS": "Specifying principals" and "Allows access to the AWS account and enables
+IAM policies"; CloudTrail user guide, "Configure AWS KMS key policies for CloudTrail": "Enable
+CloudTrail log decrypt permissions"; ``docs/cloudtrail-kms.md`` section 3, statement 3):
+
+* ``"AWS": "*"`` narrowed by a condition (``kms:CallerAccount``, ``aws:PrincipalAccount``): any
+  principal of the accounts the condition names (:attr:`Access.ANY`);
+* the account itself (``arn:aws:iam::ACCOUNT:root`` or the bare id): KMS hands the decision to
+  IAM, so a principal of that account may decrypt when *its IAM policies* allow it. trailkit
+  reads key policies, not IAM policies, and says exactly that: "via IAM policies of account X"
+  (:attr:`Access.IAM`);
+* roles and users named in ``Principal``, or in an ``aws:PrincipalArn`` condition of a ``*``
+  statement: those principals only (:attr:`Access.NAMED`).
+
+:func:`account_readers` finds the principals the Allow statements name for one account and
+evaluates a decrypt request as each of them, and as a representative principal of the account
+(:func:`trailkit.rules.requests.reader_request`: the log files' encryption context,
+``kms:ViaService`` = S3 in the key's region), with :func:`trailkit.rules.policy.evaluate`, so
+conditions and Deny statements are honoured. A condition on something trailkit cannot know about
+a reader (``aws:PrincipalOrgID``, a principal tag, a source VPC ...) makes the answer "cannot be
+told" (:attr:`Access.UNKNOWN`), never "nobody".
+
+The accounts checked (:func:`reader_accounts`): the trail's, the bucket owner's when it is known
+and differs, and every account the operator names (``--reader-account``): a log-archive account
+that cannot decrypt is the common complaint.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from trailkit.arn import arn_account, arn_resource
+from trailkit.records import Trail
+from trailkit.rules import policy as pol
+from trailkit.rules.requests import reader_request
+
+__all__ = [
+    "Access",
+    "AccountReaders",
+    "account_readers",
+    "reader_accounts",
+    "short_list",
+]
+
+#: Why an account is checked (shown in messages).
+TRAIL_ACCOUNT = "the trail's account"
+BUCKET_OWNER = "the bucket owner's account"
+GIVEN = "given as a reader account"
+
+_ACCOUNT = re.compile(r"[0-9]{12}")
+# Positive string and ARN operators: their values name the principals they admit.
+_NAMING_OPERATORS = frozenset(
+    {"StringEquals", "StringEqualsIgnoreCase", "StringLike", "ArnEquals", "ArnLike"}
+)
+# Condition keys that a reader's decrypt request never has (they describe a service principal's
+# request): missing from trailkit's request, they really are missing. Any other key missing from
+# the request is something trailkit cannot know about a reader.
+_KNOWN_ABSENT = frozenset(
+    {"aws:sourcearn", "aws:sourceaccount", "aws:sourceorgid", "aws:sourceorgpaths"}
+)
+
+
+class Access(enum.StrEnum):
+    """How the principals of one account may decrypt the logs."""
+
+    ANY = "any principal"
+    """A ``*`` grant narrowed to the account: every principal of it."""
+    IAM = "via IAM policies"
+    """The key policy names the account: its principals whose IAM policies allow it."""
+    NAMED = "named principals"
+    """Only the principals the key policy names."""
+    NOBODY = "nobody"
+    """No principal of the account."""
+    UNKNOWN = "cannot be told"
+    """A part of the policy trailkit cannot evaluate, or a fact it cannot know, decides."""
+
+
+def short_list(items: Sequence[str], few: int = 3) -> str:
+    """``a``, ``a and b``, ``a, b and c``, ``a, b, c and 2 more``.
+
+    Parameters
+    ----------
+    items
+        What to list, in order.
+    few
+        How many to name before "and N more".
+
+    Returns
+    -------
+    str
+        The list in words.
+    """
+    if len(items) > few:
+        return ", ".join(items[:few]) + f" and {len(items) - few} more"
+    if len(items) <= 1:
+        return "".join(items)
+    return ", ".join(items[:-1]) + " and " + items[-1]
+
+
+@dataclass(frozen=True)
+class AccountReaders:
+    """Who may decrypt the logs in one account.
+
+    ``principals`` are the roles and users (or ``principals matching PATTERN``) the key policy
+    itself lets decrypt; ``unknown`` says what could not be evaluated; ``denied_by`` names the
+    Deny statement that refuses the account's principals, if one does.
+    """
+
+    account: str
+    why: str
+    access: Access
+    principals: tuple[str, ...] = ()
+    unknown: tuple[str, ...] = ()
+    denied_by: str | None = None
+
+    @property
+    def covered(self) -> bool:
+        """Every principal of the account may decrypt, by the key policy or by its IAM policies."""
+        return self.access in (Access.ANY, Access.IAM)
+
+    def describe(self, few: int = 3) -> str:
+        """One sentence: who may decrypt in this account, or that nobody may.
+
+        Parameters
+        ----------
+        few
+            How many principals to name before "and N more".
+
+        Returns
+        -------
+        str
+            For example ``In account 111122223333 (the trail's account) only
+            arn:aws:iam::111122223333:role/SecOps may kms:Decrypt with this key; ...``.
+        """
+        where = f"account {self.account} ({self.why})"
+        if self.access is Access.ANY:
+            return f"Any principal of {where} may kms:Decrypt with this key."
+        if self.access is Access.IAM:
+            named = (
+                f"; the key policy itself also names {short_list(self.principals, few)}"
+                if self.principals
+                else ""
+            )
+            return (
+                f"In {where} principals may kms:Decrypt via IAM policies of account "
+                f"{self.account} (the key policy names the account, so a reader needs an IAM "
+                f"policy that allows it){named}."
+            )
+        if self.access is Access.NAMED:
+            text = (
+                f"In {where} only {short_list(self.principals, few)} may kms:Decrypt with this "
+                "key; other principals there cannot read the encrypted logs and digest files."
+            )
+            if self.unknown:
+                text += f" Not evaluated: {self.unknown[0]}."
+            return text
+        if self.access is Access.UNKNOWN:
+            why = self.unknown[0] if self.unknown else "part of the policy cannot be evaluated"
+            return f"Whether anyone in {where} may kms:Decrypt with this key cannot be told: {why}."
+        deny = f" ({self.denied_by} explicitly denies it)" if self.denied_by else ""
+        return (
+            f"Nobody in {where} may kms:Decrypt with this key{deny}, so nobody there can read "
+            "the encrypted logs and digest files."
+        )
+
+
+def reader_accounts(trail: Trail, given: Sequence[str] = ()) -> tuple[tuple[str, str], ...]:
+    """The accounts whose principals should be able to decrypt the trail's logs, and why.
+
+    Parameters
+    ----------
+    trail
+        The trail; its account is first, then its bucket owner's
+        (:attr:`~trailkit.records.BucketInfo.owner_account`) when known and different.
+    given
+        Accounts the operator named (``--reader-account``), already checked.
+
+    Returns
+    -------
+    tuple of (account, why)
+        Each account once, in that order.
+    """
+    accounts: dict[str, str] = {}
+    if trail.account:
+        accounts[trail.account] = TRAIL_ACCOUNT
+    owner = trail.bucket.owner_account if trail.bucket is not None else None
+    if owner:
+        accounts.setdefault(owner, BUCKET_OWNER)
+    for account in given:
+        accounts.setdefault(account, GIVEN)
+    return tuple(accounts.items())
+
+
+@dataclass(frozen=True)
+class _Candidate:
+    shown: str  # what a message names
+    arn: str  # the principal the request is made as
+
+
+def _base_operator(operator: str) -> str:
+    base = operator.split(":", 1)[1] if operator.startswith("For") else operator
+    return base.removesuffix("IfExists")
+
+
+def _candidates(policy: pol.Policy, account: str) -> list[_Candidate]:
+    """The roles and users of ``account`` that some Allow statement names, in policy order."""
+    found: dict[str, _Candidate] = {}
+    for statement in policy.statements:
+        if statement.effect != "Allow":
+            continue
+        if not statement.principal_negated:
+            for kind, value in statement.principals:
+                if kind != "AWS" or _ACCOUNT.fullmatch(value) or arn_resource(value) == "root":
+                    continue
+                if any(mark in value for mark in ("*", "?", "${")):
+                    continue  # KMS accepts no wildcard in a principal; the evaluator says unknown
+                if arn_account(value) == account:
+                    found.setdefault(value, _Candidate(value, value))
+        for clause in statement.conditions:
+            if clause.problem is not None or clause.key.lower() != "aws:principalarn":
+                continue
+            if _base_operator(clause.operator) not in _NAMING_OPERATORS:
+                continue
+            for value in clause.values:
+                if "${" in value:
+                    continue
+                if "*" in value or "?" in value:
+                    # One principal the pattern admits stands for all of them.
+                    sample = value.replace("*", "").replace("?", "x")
+                    shown = f"principals matching {value}"
+                else:
+                    sample, shown = value, value
+                if arn_account(sample) == account:
+                    found.setdefault(shown, _Candidate(shown, sample))
+    return list(found.values())
+
+
+def _grant(statement: pol.PolicyStatement, account: str) -> Access:
+    """What kind of grant a statement that allowed the representative principal is."""
+    if statement.principal_negated or any(
+        kind == "*" or (kind == "AWS" and value == "*") for kind, value in statement.principals
+    ):
+        return Access.ANY
+    if any(
+        kind == "AWS"
+        and (value == account or (arn_account(value) == account and arn_resource(value) == "root"))
+        for kind, value in statement.principals
+    ):
+        return Access.IAM
+    return Access.NAMED
+
+
+def _unknowable(evaluation: pol.Evaluation, who: str) -> list[str]:
+    """Allow statements that fail only on condition keys trailkit cannot know for a reader."""
+    if evaluation.decision is not pol.Decision.DENIED or evaluation.deciding:
+        return []
+    failing: dict[pol.StatementRef, list[pol.ConditionFailure]] = {}
+    for failure in evaluation.near_misses:
+        failing.setdefault(failure.statement, []).append(failure)
+    out = []
+    for ref, failures in failing.items():
+        if all(f.actual is None and f.key.lower() not in _KNOWN_ABSENT for f in failures):
+            keys = ", ".join(dict.fromkeys(f.key for f in failures))
+            out.append(
+                f"{ref.label()} allows it only under a condition on {keys}, which trailkit "
+                f"cannot know for {who}"
+            )
+    return out
+
+
+def account_readers(
+    policy: pol.Policy, *, account: str, why: str, key_arn: str, trail_arn: str
+) -> AccountReaders:
+    """Who in ``account`` may decrypt the trail's log files with the key.
+
+    Parameters
+    ----------
+    policy
+        The key policy, parsed (:func:`trailkit.rules.policy.parse_policy`).
+    account
+        The reader account.
+    why
+        Why it is checked (for the message), e.g. "the trail's account".
+    key_arn
+        The key (the resource; its region gives ``kms:ViaService``).
+    trail_arn
+        The trail (the log files' encryption context).
+
+    Returns
+    -------
+    AccountReaders
+        :attr:`Access.ANY` or :attr:`Access.IAM` when a principal the key policy does not name
+        may decrypt (by a ``*`` grant, or by the account's IAM policies); else the named
+        principals that may (:attr:`Access.NAMED`), :attr:`Access.UNKNOWN` when what decides
+        cannot be evaluated, or :attr:`Access.NOBODY`.
+    """
+    generic = pol.evaluate(
+        policy, reader_request(account=account, key_arn=key_arn, trail_arn=trail_arn)
+    )
+    if generic.decision is pol.Decision.ALLOWED:
+        grants = {_grant(policy.statements[ref.index], account) for ref in generic.deciding}
+        broad: Access | None = next((a for a in (Access.ANY, Access.IAM) if a in grants), None)
+    else:
+        broad = None
+    principals: list[str] = []
+    unknown: list[str] = []
+    if generic.decision is pol.Decision.UNVERIFIABLE:
+        unknown.extend(generic.unverifiable or (generic.reason,))
+    unknown.extend(_unknowable(generic, f"principals of account {account}"))
+    for candidate in _candidates(policy, account):
+        answer = pol.evaluate(
+            policy,
+            reader_request(
+                account=account, key_arn=key_arn, trail_arn=trail_arn, principal=candidate.arn
+            ),
+        )
+        if answer.decision is pol.Decision.ALLOWED:
+            principals.append(candidate.shown)
+        elif answer.decision is pol.Decision.UNVERIFIABLE:
+            reason = answer.unverifiable[0] if answer.unverifiable else answer.reason
+            unknown.append(f"{candidate.shown}: {reason}")
+        else:
+            unknown.extend(_unknowable(answer, candidate.shown))
+    denied_by = None
+    if generic.decision is pol.Decision.DENIED and generic.deciding:
+        denied_by = ", ".join(ref.label() for ref in generic.deciding)
+    access: Access
+    if broad is not None:
+        access = broad
+    elif principals:
+        access = Access.NAMED
+    elif unknown:
+        access = Access.UNKNOWN
+    else:
+        access = Access.NOBODY
+    return AccountReaders(
+        account=account,
+        why=why,
+        access=access,
+        principals=tuple(principals),
+        unknown=tuple(dict.fromkeys(unknown)),
+        denied_by=denied_by,
+    )
