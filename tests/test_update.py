@@ -124,6 +124,17 @@ def test_disable_returns_a_trail_to_sse_s3_with_a_warning(
     assert back.key_after == estate.keys["alias/cloudtrail-good"]
 
 
+def test_disable_is_refused_when_the_bucket_only_accepts_aws_kms(
+    demo: Any, demo_conn: Connection, journal: Journal
+) -> None:
+    plan = plan_disable(Reader(demo_conn), "app-trail")
+    assert plan.blocked
+    assert [f.code for f in plan.report.errors] == ["bucket-policy-denies-delivery"]
+    with pytest.raises(RefusedError, match="bucket-policy-denies-delivery"):
+        apply(demo_conn, plan, journal, confirmed=True)
+    assert journal.changes() == []
+
+
 def test_bulk_apply_reports_every_trail(
     demo_rw: Any, demo_conn: Connection, journal: Journal
 ) -> None:
