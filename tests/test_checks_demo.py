@@ -77,7 +77,24 @@ CASES: list[tuple[str, str, str, set[str], set[str]]] = [
         {"already-using-key", "bucket-policy-aes256", "digest-files"},
         set(),
     ),
-    ("app-trail", "", "ready", {"disable-encryption"}, set()),
+    # issue 12 item 4: the bucket only accepts aws:kms, so SSE-S3 deliveries would be refused
+    (
+        "app-trail",
+        "",
+        "blocked",
+        {"disable-encryption", "bucket-policy-denies-delivery"},
+        {"bucket-policy-aes256"},
+    ),
+    # the bucket refuses uploads with any KMS key but the trail's own
+    (
+        "pinned-key-trail",
+        "alias/multi-region-good",
+        "blocked",
+        {"bucket-policy-denies-delivery"},
+        {"policy-encrypt"},
+    ),
+    ("pinned-key-trail", "alias/cloudtrail-good", "ready", {"already-using-key"}, set()),
+    ("pinned-key-trail", "", "ready", {"disable-encryption"}, {"bucket-policy-denies-delivery"}),
     ("stale-key-trail", "alias/cloudtrail-good", "ready", set(), {"digest-files"}),
     ("stale-key-trail", "", "ready", {"disable-encryption"}, set()),
     ("no-such-trail", "alias/cloudtrail-good", "blocked", {"trail-not-found"}, set()),

@@ -30,6 +30,7 @@ EXPECTED = {
         "us-east-1",
         "us-east-1",
     ),
+    "pinned-key-trail": ("SSE-KMS", "alias/cloudtrail-good", "Enabled", "us-east-1", "us-east-1"),
 }
 
 

@@ -68,16 +68,20 @@ def test_disable_is_the_way_to_turn_encryption_off(demo_rw: Any, tmp_path: Path)
     endpoint, _ = demo_rw
     base = ["--endpoint-url", endpoint]
     journal = str(tmp_path / "j.jsonl")
+    # pinned-key-trail: its bucket accepts AES256 uploads (app-trail's only accepts aws:kms, so
+    # disabling it is refused: bucket-policy-denies-delivery)
     code, out, err = _cli(
-        [*base, "disable", "--trail", "app-trail", "--dry-run", "--format", "json"]
+        [*base, "disable", "--trail", "pinned-key-trail", "--dry-run", "--format", "json"]
     )
     assert code == 0, err
     plan = json.loads(out)["plans"][0]
     assert plan["request"]["KmsKeyId"] == ""
     assert "disable-encryption" in out
-    code, out, err = _cli([*base, "disable", "--trail", "app-trail", "--yes", "--journal", journal])
+    code, out, err = _cli(
+        [*base, "disable", "--trail", "pinned-key-trail", "--yes", "--journal", journal]
+    )
     assert code == 0, err
-    assert _key_of(endpoint, "app-trail") is None
+    assert _key_of(endpoint, "pinned-key-trail") is None
 
 
 def test_the_runbook_refuses_an_empty_key_but_plans_disable(demo_conn: Connection) -> None:
@@ -87,7 +91,7 @@ def test_the_runbook_refuses_an_empty_key_but_plans_disable(demo_conn: Connectio
             book.plan_for("app-trail", key)
         with pytest.raises(InputError, match="--key"):
             book.plan_repair(["app-trail"], key)
-    plan = book.plan_disable("app-trail")
+    plan = book.plan_disable("pinned-key-trail")  # app-trail's bucket refuses AES256 uploads
     assert plan.request["KmsKeyId"] == "" and not plan.blocked
     # the internal path stays: check(reader, trail, "") is the pre-flight of turning SSE-KMS off
     assert check(book.reader, "app-trail", "").disable

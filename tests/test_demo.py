@@ -45,6 +45,7 @@ MAIN_TRAILS = {
     "tokyo-trail": ("ap-northeast-1", "tk-tokyo-logs-usw2", "us-west-2"),
     "bucketkey-trail": ("us-west-2", "tk-bucketkey-logs-usw2", "us-west-2"),
     "stale-key-trail": ("us-east-1", "tk-stale-logs-use1", "us-east-1"),
+    "pinned-key-trail": ("us-east-1", "tk-pinned-logs-use1", "us-east-1"),
 }
 KEYS = {
     # alias: (region, state, key spec, key usage)
@@ -187,7 +188,7 @@ def test_seeding_is_recorded(estate: DemoEstate) -> None:
     assert estate.trail_region("tokyo-trail") == "ap-northeast-1"
     assert estate.trail_buckets["tokyo-trail"] == "tk-tokyo-logs-usw2"
     assert estate.key_id("alias/cloudtrail-good") == estate.keys["alias/cloudtrail-good"][-36:]
-    assert "6 trails" in estate.summary()
+    assert "7 trails" in estate.summary()
     for alias, (region, *_) in KEYS.items():
         assert estate.keys[alias].startswith(f"arn:aws:kms:{region}:{DEMO_ACCOUNT}:key/"), alias
     assert estate.keys["alias/shared-logs-key"].startswith(
@@ -305,6 +306,21 @@ def test_app_bucket_denies_non_kms_uploads(conn: Connection) -> None:
     assert deny["Condition"] == {"StringNotEquals": {"s3:x-amz-server-side-encryption": "aws:kms"}}
     other = json.loads(conn.client("s3").get_bucket_policy(Bucket="tk-stale-logs-use1")["Policy"])
     assert "DenyNonKmsUploads" not in _sids(other)
+
+
+def test_pinned_bucket_denies_uploads_with_another_kms_key(
+    conn: Connection, estate: DemoEstate
+) -> None:
+    trail = _all_trails(conn)["pinned-key-trail"]
+    assert trail["KmsKeyId"] == estate.keys["alias/cloudtrail-good"]
+    policy = json.loads(conn.client("s3").get_bucket_policy(Bucket="tk-pinned-logs-use1")["Policy"])
+    deny = _statement(policy, "DenyOtherKmsKeys")
+    header = "s3:x-amz-server-side-encryption-aws-kms-key-id"
+    assert deny["Effect"] == "Deny" and deny["Action"] == "s3:PutObject"
+    assert deny["Condition"] == {
+        "Null": {header: "false"},
+        "StringNotEquals": {header: estate.keys["alias/cloudtrail-good"]},
+    }
 
 
 # -- keys --------------------------------------------------------------------------------------
@@ -571,7 +587,7 @@ def test_run_demo_prints_settings_and_stops_on_sigterm(tmp_path: Path) -> None:
         assert "export AWS_DEFAULT_REGION=us-east-1" in text
         assert "export AWS_ACCESS_KEY_ID=trailkit-demo" in text
         assert "export AWS_SECRET_ACCESS_KEY=trailkit-demo" in text
-        assert "6 trails" in text
+        assert "7 trails" in text
         names = _trails(Connection(endpoint_url=endpoint), "us-east-1")
         assert {"org-trail", "stale-key-trail"} <= set(names)
 

@@ -166,17 +166,19 @@ def test_bulk_apply_refuses_the_stale_plan_and_sends_the_others(
 
 def test_a_rollback_plan_goes_stale_too(book: Runbook, demo_rw: Any) -> None:
     _, estate = demo_rw
-    euw1 = estate.keys["alias/cloudtrail-good-euw1"]
-    off = book.apply(book.plan_disable("app-trail"), confirmed=True)
+    good = estate.keys["alias/cloudtrail-good"]
+    # pinned-key-trail: its bucket accepts AES256 uploads (app-trail's refuses them, so its
+    # disable is blocked by bucket-policy-denies-delivery)
+    off = book.apply(book.plan_disable("pinned-key-trail"), confirmed=True)
     assert off.outcome is Outcome.DONE
     back = book.plan_rollback()
-    assert back.rollback_of == off.change_id and back.after_key == euw1 and not back.blocked
+    assert back.rollback_of == off.change_id and back.after_key == good and not back.blocked
 
-    book.conn.client("kms", "eu-west-1").disable_key(KeyId=_key_id(euw1))
+    book.conn.client("kms", "us-east-1").disable_key(KeyId=_key_id(good))
 
     with pytest.raises(RefusedError, match=r"changed since the plan.*key-state"):
         book.apply(back, confirmed=True)
-    assert read_trail_key(book.conn, estate.trails["app-trail"], "eu-west-1") is None
+    assert read_trail_key(book.conn, estate.trails["pinned-key-trail"], "us-east-1") is None
     assert len(book.journal.changes()) == 1
 
 

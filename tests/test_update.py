@@ -114,13 +114,25 @@ def test_disable_returns_a_trail_to_sse_s3_with_a_warning(
     demo_rw: Any, demo_conn: Connection, journal: Journal
 ) -> None:
     _, estate = demo_rw
-    plan = plan_disable(Reader(demo_conn), "app-trail")
+    # pinned-key-trail: its bucket accepts AES256 uploads (app-trail's does not)
+    plan = plan_disable(Reader(demo_conn), "pinned-key-trail")
     assert any(f.code == "disable-encryption" for f in plan.report.findings)
     assert plan.request["KmsKeyId"] == ""
     result = apply(demo_conn, plan, journal, confirmed=True)
     assert result.verified and result.key_after is None
     back = apply(demo_conn, plan_rollback(Reader(demo_conn), journal), journal, confirmed=True)
-    assert back.key_after == estate.keys["alias/cloudtrail-good-euw1"]
+    assert back.key_after == estate.keys["alias/cloudtrail-good"]
+
+
+def test_disable_is_refused_when_the_bucket_only_accepts_aws_kms(
+    demo: Any, demo_conn: Connection, journal: Journal
+) -> None:
+    plan = plan_disable(Reader(demo_conn), "app-trail")
+    assert plan.blocked
+    assert [f.code for f in plan.report.errors] == ["bucket-policy-denies-delivery"]
+    with pytest.raises(RefusedError, match="bucket-policy-denies-delivery"):
+        apply(demo_conn, plan, journal, confirmed=True)
+    assert journal.changes() == []
 
 
 def test_bulk_apply_reports_every_trail(

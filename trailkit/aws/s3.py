@@ -159,4 +159,6 @@ def bucket_info(name: str, region: str, encryption: Encryption, policy: Policy) 
         bucket_key=bucket_key,
         policy=document,
         error="; ".join(errors) or None,
+        # the bucket policy rules tell "no policy" (both None) from "could not be read"
+        policy_error=policy_error,
     )

@@ -12,6 +12,8 @@ The estate (two accounts, four regions) is built to exercise every pre-check of 
     tokyo-trail      ap-northeast-1  tk-tokyo-logs-usw2 (usw2)            SSE-S3, bucket elsewhere
     bucketkey-trail  us-west-2       tk-bucketkey-logs-usw2 (usw2)        SSE-S3, S3 Bucket Key
     stale-key-trail  us-east-1       tk-stale-logs-use1 (use1)            disabled key, stopped
+    pinned-key-trail us-east-1       tk-pinned-logs-use1 (use1)           cloudtrail-good, bucket
+                                                                          policy pins that key
     archive-trail    us-east-1       tk-archive-logs-210987654321 (use1)  SSE-S3 (second account)
 """
 
@@ -429,7 +431,12 @@ def _bucket_key_decrypt_statement(account: str) -> dict[str, Any]:
 
 
 def cloudtrail_bucket_policy(
-    bucket: str, account: str, trail_arn: str, *, require_kms: bool = False
+    bucket: str,
+    account: str,
+    trail_arn: str,
+    *,
+    require_kms: bool = False,
+    pin_key: str | None = None,
 ) -> dict[str, Any]:
     """The standard CloudTrail bucket policy (``AWSCloudTrailAclCheck`` + ``AWSCloudTrailWrite``).
 
@@ -443,7 +450,12 @@ def cloudtrail_bucket_policy(
         The trail allowed to write (``aws:SourceArn``).
     require_kms
         Add ``DenyNonKmsUploads``: deny ``s3:PutObject`` unless
-        ``s3:x-amz-server-side-encryption`` is ``aws:kms`` (the trap for SSE-S3 digest files).
+        ``s3:x-amz-server-side-encryption`` is ``aws:kms`` (the trap for SSE-S3 digest files, and
+        for a disable).
+    pin_key
+        Add ``DenyOtherKmsKeys``: deny an ``s3:PutObject`` that names a KMS key
+        (``s3:x-amz-server-side-encryption-aws-kms-key-id`` present) other than this key ARN
+        (the trap for a change of key; SSE-S3 uploads pass).
     """
     statements: list[dict[str, Any]] = [
         {
@@ -479,6 +491,18 @@ def cloudtrail_bucket_policy(
                 "Condition": {"StringNotEquals": {"s3:x-amz-server-side-encryption": "aws:kms"}},
             }
         )
+    if pin_key is not None:
+        header = "s3:x-amz-server-side-encryption-aws-kms-key-id"
+        statements.append(
+            {
+                "Sid": "DenyOtherKmsKeys",
+                "Effect": "Deny",
+                "Principal": "*",
+                "Action": "s3:PutObject",
+                "Resource": f"arn:aws:s3:::{bucket}/*",
+                "Condition": {"Null": {header: "false"}, "StringNotEquals": {header: pin_key}},
+            }
+        )
     return {"Version": "2012-10-17", "Statement": statements}
 
 
@@ -502,11 +526,16 @@ _EXTRA_STATEMENTS: dict[str, Callable[[str], dict[str, Any]]] = {
     "bucket-key-decrypt": _bucket_key_decrypt_statement,
 }
 
-#: Bucket policy templates by name: ``(bucket, account, trail ARN) -> policy``.
-BUCKET_POLICIES: dict[str, Callable[[str, str, str], dict[str, Any]]] = {
-    "cloudtrail": cloudtrail_bucket_policy,
-    "cloudtrail-require-kms": lambda bucket, account, trail_arn: cloudtrail_bucket_policy(
+#: Bucket policy templates by name: ``(bucket, account, trail ARN, trail's key ARN) -> policy``.
+BUCKET_POLICIES: dict[str, Callable[[str, str, str, str | None], dict[str, Any]]] = {
+    "cloudtrail": lambda bucket, account, trail_arn, key: cloudtrail_bucket_policy(
+        bucket, account, trail_arn
+    ),
+    "cloudtrail-require-kms": lambda bucket, account, trail_arn, key: cloudtrail_bucket_policy(
         bucket, account, trail_arn, require_kms=True
+    ),
+    "cloudtrail-pin-key": lambda bucket, account, trail_arn, key: cloudtrail_bucket_policy(
+        bucket, account, trail_arn, pin_key=key
     ),
 }
 
@@ -658,7 +687,8 @@ def _seed_bucket(conn: Connection, account: str, spec: TrailSpec, keys: Mapping[
             CreateBucketConfiguration={"LocationConstraint": spec.bucket_region},
         )
     trail_arn = f"arn:aws:cloudtrail:{spec.region}:{account}:trail/{spec.name}"
-    policy = BUCKET_POLICIES[spec.bucket_policy](spec.bucket, account, trail_arn)
+    key = keys[spec.key] if spec.key else None
+    policy = BUCKET_POLICIES[spec.bucket_policy](spec.bucket, account, trail_arn, key)
     s3.put_bucket_policy(Bucket=spec.bucket, Policy=json.dumps(policy))
     default: dict[str, Any] = {"SSEAlgorithm": "AES256"}
     if spec.bucket_default_key:

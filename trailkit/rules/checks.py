@@ -25,7 +25,11 @@ from trailkit.records import BucketInfo, KeyInfo, Trail
 from trailkit.rules import policy as pol
 from trailkit.rules import readers
 from trailkit.rules.keyids import KeyIdKind, KeyRef
-from trailkit.rules.requests import CLOUDTRAIL_SERVICE, cloudtrail_requests
+from trailkit.rules.requests import (
+    CLOUDTRAIL_SERVICE,
+    cloudtrail_requests,
+    delivery_requests,
+)
 
 __all__ = [
     "CATALOGUE",
@@ -113,7 +117,13 @@ CATALOGUE: dict[str, Check] = load_catalogue()
 #: The codes that say a rule could not be checked: a report with one of them is
 #: ``unverifiable``, never ``ready`` (a false "ready" is the worst answer).
 UNVERIFIED_CODES = frozenset(
-    {"policy-unverifiable", "key-unreadable", "key-region-unverified", "bucket-key-unverified"}
+    {
+        "policy-unverifiable",
+        "key-unreadable",
+        "key-region-unverified",
+        "bucket-key-unverified",
+        "bucket-policy-unverified",
+    }
 )
 
 
@@ -596,9 +606,37 @@ def _readers_finding(
 
 
 def check_bucket_policy(trail: Trail, key_arn: str | None) -> list[Finding]:
+    """The bucket policy rules: :func:`check_delivery` and, for a change to a key,
+    :func:`check_aes256`.
+
+    Parameters
+    ----------
+    trail
+        The trail (with bucket facts) as it is now.
+    key_arn
+        The key the trail will use after the change; None: SSE-S3 (a disable).
+
+    Returns
+    -------
+    list of Finding
+        ``bucket-policy-denies-delivery``, ``bucket-policy-already-denies-delivery``,
+        ``bucket-policy-unverified``, ``bucket-policy-aes256``.
+    """
+    out = check_delivery(trail, key_arn)
+    if key_arn is not None:
+        out += check_aes256(trail)
+    return out
+
+
+def check_aes256(trail: Trail) -> list[Finding]:
     """bucket-policy-aes256: a bucket policy that refuses AES256 uploads (digest files).
 
-    ``key_arn`` is the key the trail will use after the change (None: SSE-S3).
+    The AWS security best-practices page warns that such a policy can block CloudTrail's digest
+    files when log file validation is on (``docs/cloudtrail-kms.md`` section 5). Since November
+    2025 digest files are encrypted with the trail's key, which :func:`check_delivery` models;
+    this warning is kept for a change *to a key*, where it still says something that rule does
+    not (the older behaviour, digests written with SSE-S3). For a disable every upload is AES256
+    and :func:`check_delivery` decides exactly, so :func:`check_bucket_policy` does not run it.
     """
     bucket = trail.bucket
     if not trail.log_file_validation or bucket is None or not bucket.policy:
@@ -610,7 +648,7 @@ def check_bucket_policy(trail: Trail, key_arn: str | None) -> list[Finding]:
 def _digest_upload_denied(
     policy: str, bucket: str, partition: str, account: str
 ) -> tuple[Finding, ...]:
-    """The bucket-policy rule, kept per bucket: it does not depend on the key, and ranking a
+    """The AES256 digest rule, kept per bucket: it does not depend on the key, and ranking a
     region's keys runs it once per key."""
     request = pol.Request(
         principal=pol.Principal(kind="Service", value=CLOUDTRAIL_SERVICE),
@@ -629,6 +667,177 @@ def _digest_upload_denied(
             ),
         )
     return ()
+
+
+_FILES = {"log": "log files", "digest": "digest files"}
+
+
+@functools.lru_cache(maxsize=4096)
+def _evaluate_bucket_policy(policy: str, request: pol.Request) -> pol.Evaluation:
+    """A bucket policy evaluated for one delivery, kept: ranking a region's keys evaluates the
+    trail's current delivery once per key, and the same policy text for every trail."""
+    return pol.evaluate(policy, request)
+
+
+def _deliveries(trail: Trail, policy: str, key_arn: str | None) -> dict[str, pol.Evaluation]:
+    """How ``policy`` answers CloudTrail's uploads for ``trail`` encrypted with ``key_arn``."""
+    requests = delivery_requests(
+        trail_arn=trail.arn,
+        bucket_name=trail.bucket_name,
+        source_account=trail.account,
+        key_arn=key_arn,
+        prefix=trail.s3_prefix,
+        digests=trail.log_file_validation,
+    )
+    return {name: _evaluate_bucket_policy(policy, r) for name, r in requests.items()}
+
+
+def _encryption(key_arn: str | None) -> str:
+    return "AES256" if key_arn is None else f"aws:kms, key {key_arn}"
+
+
+def _files(names: Iterable[str]) -> str:
+    return " and ".join(_FILES[n] for n in names)
+
+
+def _refusals(denied: dict[str, pol.Evaluation]) -> tuple[list[str], list[str]]:
+    """Why the denied uploads are denied, one sentence per cause: (sentences, statement labels)."""
+    groups: dict[tuple[str, str], list[str]] = {}
+    for name, ev in denied.items():
+        if ev.deciding:  # an explicit Deny
+            key = (_statement_label(ev), "")
+        elif ev.near_misses:
+            closest = ev.near_misses[0]
+            key = (closest.statement.label(), closest.describe())
+        else:
+            key = ("", "")
+        groups.setdefault(key, []).append(name)
+    sentences = []
+    for (label, miss), names in groups.items():
+        if label and not miss:
+            sentences.append(f"{label} explicitly denies the {_files(names)}")
+        elif label:
+            sentences.append(
+                f"no statement allows the {_files(names)} (the closest, {label}, fails: {miss})"
+            )
+        else:
+            sentences.append(f"no statement allows the {_files(names)}")
+    return sentences, [label for label, _ in groups if label]
+
+
+def check_delivery(trail: Trail, key_arn: str | None) -> list[Finding]:
+    """bucket-policy-denies-delivery, bucket-policy-already-denies-delivery,
+    bucket-policy-unverified: will the bucket policy still accept CloudTrail's deliveries?
+
+    The bucket policy is evaluated for CloudTrail's ``s3:PutObject`` of a log file (and of a
+    digest file when log file validation is on) as it will be after the change
+    (:func:`~trailkit.rules.requests.delivery_requests`; ``docs/cloudtrail-kms.md`` section 3a:
+    CloudTrail user guide, "Amazon S3 bucket policy for CloudTrail").
+
+    * Refused after the change (an explicit Deny, or no Allow) but accepted now: an error,
+      naming the statement: logs would stop arriving (CloudTrail keeps retrying and
+      ``GetTrailStatus`` shows ``LatestDeliveryError``; section 3a).
+    * Refused after the change and already now: a warning that the trail is already broken, not
+      blamed on the change.
+    * The policy could not be read, or uses something the evaluator does not implement:
+      ``bucket-policy-unverified`` (never ``ready``).
+    * No bucket policy at all: no finding. CloudTrail's service principal can then write
+      nothing, before or after the change; the trail's delivery status says so, and this rule
+      only answers for what the change alters.
+    * The bucket does not exist (``BucketInfo.missing``): no finding; the bucket rules say it.
+
+    The object path of an organization trail is modelled as ``AWSLogs/ACCOUNT/`` (the trail
+    record has no organization id; its files really go under ``AWSLogs/ORG-ID/ACCOUNT/``). The
+    path is the same before and after, so a path that matches other statements than the real one
+    can make the "already" warning wrong (it says so for an organization trail) or miss a
+    refusal, but cannot invent an error that the change causes out of a mere path mismatch.
+
+    Parameters
+    ----------
+    trail
+        The trail (with bucket facts) as it is now.
+    key_arn
+        The key the trail will use after the change; None: SSE-S3.
+
+    Returns
+    -------
+    list of Finding
+        At most one finding.
+    """
+    bucket = trail.bucket
+    if bucket is not None and bucket.missing:
+        return []
+    arn = f"arn:{trail.partition}:s3:::{trail.bucket_name}"
+    if bucket is None or bucket.policy is None:
+        if bucket is not None and bucket.policy_error is None and bucket.region is not None:
+            return []  # no bucket policy (see the docstring)
+        why = (bucket.policy_error or bucket.error or "not read") if bucket else "not read"
+        return [
+            _f(
+                "bucket-policy-unverified",
+                f"The policy of bucket {trail.bucket_name} could not be read ({why}), so whether "
+                "it still accepts CloudTrail's deliveries after the change is unknown "
+                "(not assumed).",
+                remedy=f"grant s3:GetBucketPolicy on {arn} to check it, or have the bucket's "
+                f"owner confirm that it accepts CloudTrail's uploads ({_encryption(key_arn)})",
+            )
+        ]
+    after = _deliveries(trail, bucket.policy, key_arn)
+    denied = {n: ev for n, ev in after.items() if ev.decision is pol.Decision.DENIED}
+    if not denied:
+        unknown = [r for ev in after.values() for r in ev.unverifiable]
+        if not unknown:
+            return []
+        reasons = list(dict.fromkeys(unknown))
+        return [
+            _f(
+                "bucket-policy-unverified",
+                f"Part of the policy of bucket {trail.bucket_name} cannot be evaluated by "
+                "trailkit for CloudTrail's uploads after the change "
+                f"({_encryption(key_arn)}): {'; '.join(reasons)}.",
+                remedy="have the bucket's owner confirm that the policy accepts CloudTrail's "
+                f"s3:PutObject ({_encryption(key_arn)})",
+                detail=reasons,
+            )
+        ]
+    before = _deliveries(trail, bucket.policy, trail.kms_key_id)
+    new = {n: ev for n, ev in denied.items() if before[n].decision is not pol.Decision.DENIED}
+    if new:
+        causes, labels = _refusals(new)
+        named = " and ".join(labels) or "the bucket policy"
+        return [
+            _f(
+                "bucket-policy-denies-delivery",
+                f"The policy of bucket {trail.bucket_name} would refuse CloudTrail's uploads as "
+                f"they will be after the change ({_encryption(key_arn)}): "
+                + "; ".join(causes)
+                + f". {trail.name}'s logs would stop arriving (CloudTrail keeps retrying and "
+                "GetTrailStatus shows LatestDeliveryError).",
+                remedy=f"change {named} to accept CloudTrail's uploads ({_encryption(key_arn)}) "
+                f"before the change, or keep {trail.name} on {_encryption(trail.kms_key_id)}",
+                detail=causes,
+            )
+        ]
+    causes, _ = _refusals(denied)
+    status = trail.status.latest_delivery_error if trail.status else None
+    seen = f" GetTrailStatus reports LatestDeliveryError {status}." if status else ""
+    org = (
+        " (for an organization trail trailkit checks the files under AWSLogs/ACCOUNT/; its "
+        "files under AWSLogs/ORG-ID/ACCOUNT/ may be allowed by a statement it cannot match "
+        "without the organization id)"
+        if trail.organization
+        else ""
+    )
+    return [
+        _f(
+            "bucket-policy-already-denies-delivery",
+            f"The policy of bucket {trail.bucket_name} already refuses CloudTrail's uploads as "
+            f"{trail.name} is now ({_encryption(trail.kms_key_id)}): "
+            + "; ".join(causes)
+            + f"{org}. They stay refused after the change, which is not the cause.{seen}",
+            detail=causes,
+        )
+    ]
 
 
 def preflight(
@@ -690,7 +899,9 @@ def preflight(
     if key is not None and not any(f.code == "key-aws-managed" for f in findings):
         findings += check_policy(key, trail)
         findings += check_readers(key, trail, reader_accounts)
-    findings += check_bucket_policy(trail, key.arn if key is not None else None)
+    target = key.arn if key is not None else _given_key_arn(lookup)
+    # a key that could not be resolved is not a disable: without its ARN only the AES256 rule
+    findings += check_bucket_policy(trail, target) if target else check_aes256(trail)
     if key is not None and trail.log_file_validation:
         findings.append(
             _f(
@@ -705,6 +916,11 @@ def preflight(
             _f("already-using-key", f"{trail.name} already uses {key.label}; nothing to change.")
         )
     return Report(trail_input, key_input, trail, key, tuple(findings))
+
+
+def _given_key_arn(lookup: KeyLookup) -> str | None:
+    """The key ARN the operator gave, for a key that could not be described (else None)."""
+    return lookup.ref.text if lookup.ref.kind is KeyIdKind.KEY_ARN else None
 
 
 @dataclass(frozen=True)

@@ -1,11 +1,13 @@
-"""What CloudTrail asks of KMS when it writes a trail's logs, and what a log reader asks.
+"""What CloudTrail asks of KMS and S3 when it writes a trail's logs, and what a log reader asks.
 
 The requests are built exactly as the AWS documentation describes them (see
 ``docs/cloudtrail-kms.md``, sections 2-4: "Configure AWS KMS key policies for CloudTrail"): the
 service principal ``cloudtrail.amazonaws.com`` calls ``kms:GenerateDataKey*`` with the
 encryption context ``aws:cloudtrail:arn`` (and ``aws:s3:arn``), ``kms:DescribeKey``, and, for a
 bucket with an S3 Bucket Key, ``kms:Decrypt``; a reader decrypts through S3
-(``kms:ViaService``). :mod:`trailkit.rules.policy` evaluates them against a key policy. Pure.
+(``kms:ViaService``). CloudTrail then delivers each log file (and digest file) with
+``s3:PutObject`` (section 3a: CloudTrail user guide, "Amazon S3 bucket policy for CloudTrail").
+:mod:`trailkit.rules.policy` evaluates them against a key policy or a bucket policy. Pure.
 """
 
 from __future__ import annotations
@@ -13,7 +15,13 @@ from __future__ import annotations
 from trailkit.arn import arn_partition, arn_region
 from trailkit.rules.policy import ContextValue, Principal, Request
 
-__all__ = ["CLOUDTRAIL_SERVICE", "READER_ROLE", "cloudtrail_requests", "reader_request"]
+__all__ = [
+    "CLOUDTRAIL_SERVICE",
+    "READER_ROLE",
+    "cloudtrail_requests",
+    "delivery_requests",
+    "reader_request",
+]
 
 #: The CloudTrail service principal, the one spelling every layer uses.
 CLOUDTRAIL_SERVICE = "cloudtrail.amazonaws.com"
@@ -118,3 +126,92 @@ def reader_request(
         resource=key_arn,
         context=context,
     )
+
+
+#: The day and time in the representative object names (only the shape of a name matters).
+_DAY, _STAMP = "2025/01/01", "20250101T0000Z"
+
+
+def delivery_requests(
+    *,
+    trail_arn: str,
+    bucket_name: str,
+    source_account: str,
+    key_arn: str | None,
+    prefix: str | None = None,
+    organization_id: str | None = None,
+    digests: bool = False,
+) -> dict[str, Request]:
+    """The ``s3:PutObject`` requests CloudTrail makes to deliver a trail's files.
+
+    CloudTrail writes as the service principal ``cloudtrail.amazonaws.com`` to
+    ``arn:PARTITION:s3:::BUCKET/[PREFIX/]AWSLogs/ACCOUNT/CloudTrail/REGION/...json.gz`` (an
+    organization trail: ``AWSLogs/ORG-ID/ACCOUNT/...``), with ``s3:x-amz-acl =
+    bucket-owner-full-control``, ``aws:SourceArn`` = the trail ARN and ``aws:SourceAccount``
+    (CloudTrail user guide, "Amazon S3 bucket policy for CloudTrail"), over TLS. With SSE-KMS the
+    upload carries ``s3:x-amz-server-side-encryption = aws:kms`` and
+    ``s3:x-amz-server-side-encryption-aws-kms-key-id`` = the key ARN; with SSE-S3 it carries
+    ``AES256`` and no key id (``docs/cloudtrail-kms.md`` section 3a). Digest files go to
+    ``.../CloudTrail-Digest/...`` and, since November 2025, are encrypted like the log files
+    (section 5).
+
+    Parameters
+    ----------
+    trail_arn
+        The trail's ARN (its partition and region name the objects).
+    bucket_name
+        The trail's S3 bucket.
+    source_account
+        The account whose trail it is (``aws:SourceAccount`` and the ``AWSLogs/ACCOUNT/`` part).
+    key_arn
+        The KMS key the trail uses (after the change); None: SSE-S3.
+    prefix
+        The trail's S3 key prefix (``S3KeyPrefix``), if any.
+    organization_id
+        For an organization trail, the organization id (``o-...``): the objects then live under
+        ``AWSLogs/ORG-ID/ACCOUNT/``. None keeps ``AWSLogs/ACCOUNT/`` (the trail's own account).
+    digests
+        Log file validation is on: also the digest file upload.
+
+    Returns
+    -------
+    dict of str to Request
+        ``"log"`` (a log file) and, with ``digests``, ``"digest"`` (a digest file).
+    """
+    partition = arn_partition(trail_arn) or "aws"
+    region = arn_region(trail_arn) or "us-east-1"
+    base = "/".join(
+        part.strip("/")
+        for part in (prefix, "AWSLogs", organization_id, source_account)
+        if part and part.strip("/")
+    )
+    context: dict[str, ContextValue] = {
+        "s3:x-amz-acl": "bucket-owner-full-control",
+        "aws:SourceArn": trail_arn,
+        "aws:SourceAccount": source_account,
+        "aws:PrincipalIsAWSService": True,
+        "aws:PrincipalServiceName": CLOUDTRAIL_SERVICE,
+        "aws:SecureTransport": True,
+    }
+    if key_arn is None:
+        context["s3:x-amz-server-side-encryption"] = "AES256"
+    else:
+        context["s3:x-amz-server-side-encryption"] = "aws:kms"
+        context["s3:x-amz-server-side-encryption-aws-kms-key-id"] = key_arn
+    service = Principal(kind="Service", value=CLOUDTRAIL_SERVICE)
+    trail_name = trail_arn.rsplit("/", 1)[-1]
+    objects = {
+        "log": (
+            f"{base}/CloudTrail/{region}/{_DAY}/"
+            f"{source_account}_CloudTrail_{region}_{_STAMP}_trailkit0.json.gz"
+        )
+    }
+    if digests:
+        objects["digest"] = (
+            f"{base}/CloudTrail-Digest/{region}/{_DAY}/"
+            f"{source_account}_CloudTrail-Digest_{region}_{trail_name}_{region}_{_STAMP}.json.gz"
+        )
+    return {
+        name: Request(service, "s3:PutObject", f"arn:{partition}:s3:::{bucket_name}/{key}", context)
+        for name, key in objects.items()
+    }
