@@ -296,8 +296,9 @@ CASES: list[tuple[str, Trail, str | None, set[str], str]] = [
     ("bucket not read at all", _trail(bucket=BucketInfo(
         name=BUCKET, region=None, error="AccessDenied"
     )), NEW, {"bucket-policy-unverified"}, "unverifiable"),
+    # no delivery finding: the bucket rule blocks (bucket-not-found)
     ("bucket missing", _trail(bucket=BucketInfo(name=BUCKET, region=None, missing=True)), NEW,
-     set(), "ready"),
+     set(), "blocked"),
     ("an operator trailkit does not evaluate", _trail(TLS_DENY), NEW,
      {"bucket-policy-unverified"}, "unverifiable"),
     ("not a policy", _trail("{not json"), NEW, {"bucket-policy-unverified"}, "unverifiable"),
@@ -314,7 +315,6 @@ def test_bucket_policy_for_the_delivery_after_the_change(
     assert _bucket_codes(report) == codes, report.findings
     if target == OLD:
         assert report.nothing_to_do
-    # "ready" here is about the bucket policy: bucket-unreadable is not among UNVERIFIED_CODES
     assert str(report.verdict) == verdict, report.findings
     for f in report.findings:
         assert f.code in CATALOGUE and f.severity is CATALOGUE[f.code].severity
