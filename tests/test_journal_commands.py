@@ -542,6 +542,7 @@ def test_bench_journal_smoke(tmp_path: Path) -> None:
     figures = json.loads(report.read_text())
     assert figures["records"] == 300 and figures["parsed_lines_for_three_reads"] == 300
     assert figures["list_s"] > 0 and figures["list_rss_mb"] > 0 and figures["rollback_last_s"] > 0
+    assert figures["list_all_s"] > 0 and figures["list_all_rss_mb"] > 0
     assert figures["rollback_last_picked"] is not None
     assert "journal (list): wall s" in done.stdout and "/goal" in done.stdout
 
