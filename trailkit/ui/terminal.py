@@ -203,7 +203,9 @@ def styled(value: Any, styles: Mapping[str, str] | None = None, *, upper: bool =
     else:
         text = str(value)
     style = (styles or {}).get(text.lower(), "")
-    return Text(text.upper() if upper else text, style=style)
+    out = Text()  # the style covers this text only, not what a caller appends
+    out.append(text.upper() if upper else text, style=style)
+    return out
 
 
 @dataclass(frozen=True)
@@ -331,9 +333,11 @@ def findings_table(findings: Iterable[Mapping[str, Any]], *, remedy: bool = True
 
 def _key_label(plan: Any, arn: str | None) -> Text:
     """``SSE-S3``, or ``SSE-KMS`` with the key's alias and short id."""
+    text = Text()
     if arn is None:
-        return Text("SSE-S3", style=ENCRYPTION_STYLES["sse-s3"])
-    text = Text("SSE-KMS", style=ENCRYPTION_STYLES["sse-kms"])
+        text.append("SSE-S3", style=ENCRYPTION_STYLES["sse-s3"])
+        return text
+    text.append("SSE-KMS", style=ENCRYPTION_STYLES["sse-kms"])
     key = plan.report.key
     if key is not None and key.arn == arn:
         if key.alias:
@@ -364,8 +368,9 @@ def plan_view(plan: Any, *, number: int = 1, of: int = 1) -> RenderableType:
     grid = Table.grid(padding=(0, 2))
     grid.add_column(style="bold", no_wrap=True)
     grid.add_column(overflow="fold")
-    trail = Text(plan.trail.name, style="bold")
-    trail.append(f"\n{plan.trail.arn}", style="")
+    trail = Text()
+    trail.append(plan.trail.name, style="bold")
+    trail.append(f"\n{plan.trail.arn}")
     grid.add_row("trail", trail)
     if plan.rollback_of:
         grid.add_row("rollback of", Text(plan.rollback_of))
