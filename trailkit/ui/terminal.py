@@ -58,6 +58,8 @@ __all__ = [
 ]
 
 _ARN_RE = re.compile(r"arn:[^\s,;()]+")
+_SGR_RE = re.compile(r"\x1b\[[0-9;]*m")
+_TAIL_RE = re.compile(r"(?: |\x1b\[[0-9;]*m)+$")
 
 #: Width when the output is not a terminal and ``$COLUMNS`` is not set.
 DEFAULT_WIDTH = 120
@@ -180,8 +182,15 @@ def emit(console: Console, *renderables: RenderableType) -> None:
     """Print ``renderables`` on ``console`` without the spaces rich pads lines with."""
     with console.capture() as capture:
         console.print(*renderables)
-    lines = capture.get().split("\n")
-    console.file.write("\n".join(line.rstrip(" ") for line in lines))
+    console.file.write("\n".join(_rstrip(line) for line in capture.get().split("\n")))
+
+
+def _rstrip(line: str) -> str:
+    """``line`` without trailing spaces, keeping the escape codes among them (a style's end)."""
+    tail = _TAIL_RE.search(line)
+    if tail is None:
+        return line
+    return line[: tail.start()] + "".join(_SGR_RE.findall(tail.group()))
 
 
 def styled(value: Any, styles: Mapping[str, str] | None = None, *, upper: bool = False) -> Text:
