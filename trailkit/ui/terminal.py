@@ -5,10 +5,10 @@ Width
     :data:`DEFAULT_WIDTH` (120: output to a file, a pipe or CI). No line is wider: rich wraps
     text at spaces and folds longer words, cell by cell.
 Colour
-    Only on a terminal (or with ``FORCE_COLOR``), never with ``NO_COLOR`` set to anything
-    (https://no-color.org) or ``TERM=dumb``: without colour there are no escape codes at all,
-    not even bold. Verdicts, key states, severities, journal statuses and outcomes are coloured:
-    green for ready/enabled/done, yellow for unverifiable/pending/warnings, red for
+    Only on a terminal, never with ``NO_COLOR`` set to anything (https://no-color.org) or
+    ``TERM=dumb``: without colour there are no escape codes at all, not even bold. Verdicts,
+    key states, severities, journal statuses and outcomes are coloured: green for
+    ready/enabled/done, yellow for unverifiable/pending/warnings, red for
     blocked/disabled/failed.
 Values
     Tables show ARNs in a short form (:func:`trailkit.arn.short_arn`: the trail name,
@@ -138,11 +138,11 @@ def terminal_width(out: TextIO) -> int:
 
 
 def use_colour(out: TextIO) -> bool:
-    """Colour only on a terminal (or with ``FORCE_COLOR``); never with ``NO_COLOR`` set to a
-    non-empty value, nor on ``TERM=dumb``."""
+    """Colour only on a terminal; never with ``NO_COLOR`` set to a non-empty value, nor on
+    ``TERM=dumb``. Output to a file or a pipe has no escape codes, whatever the environment."""
     if _env("NO_COLOR") or _env("TERM") == "dumb":
         return False
-    return _isatty(out) or bool(_env("FORCE_COLOR"))
+    return _isatty(out)
 
 
 def console_for(out: TextIO, *, width: int | None = None, colour: bool | None = None) -> Console:
