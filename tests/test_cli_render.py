@@ -299,3 +299,43 @@ def test_the_terminal_plan_picture_can_be_drawn_again(tmp_path: Path) -> None:
         assert word in text, word
     committed = (ROOT / "docs" / "terminal-plan.svg").read_text(encoding="utf-8")
     assert committed.startswith("<svg") and "READY" in committed
+
+
+def test_a_real_terminal_sets_the_width_and_gets_colour(tmp_path: Path) -> None:
+    """`trailkit journal` on a pseudo-terminal 70 columns wide, with no $COLUMNS: the width is
+    the terminal's and the statuses are coloured."""
+    import fcntl
+    import os
+    import pty
+    import struct
+    import termios
+
+    journal = _journal(tmp_path / "j.jsonl")
+    leader, follower = pty.openpty()
+    fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 70, 0, 0))
+    env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "NO_COLOR", "LINES")}
+    env.update({"TERM": "xterm-256color", "PYTHONPATH": str(ROOT)})
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "trailkit", "journal", "--journal", str(journal.path)],
+        stdout=follower,
+        stderr=subprocess.DEVNULL,
+        stdin=subprocess.DEVNULL,
+        env=env,
+        cwd=tmp_path,
+    )
+    os.close(follower)
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(leader, 65536)
+        except OSError:  # EIO: the child closed the terminal
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    os.close(leader)
+    assert proc.wait(timeout=60) == 0
+    text = b"".join(chunks).decode("utf-8").replace("\r\n", "\n")
+    _fits(text, 70)
+    assert max(cell_len(line) for line in ANSI.sub("", text).splitlines()) > 60  # not 120, not 40
+    assert _coloured(text, "done", GREEN) and _coloured(text, "failed", RED)

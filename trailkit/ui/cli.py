@@ -847,6 +847,10 @@ class _Output(io.TextIOBase):
         except (OSError, ValueError):
             return False
 
+    def fileno(self) -> int:
+        """The target's descriptor (the terminal's width is read from it)."""
+        return self.target.fileno()
+
 
 def _silence(output: _Output) -> None:
     """After a broken pipe, point the stream's descriptor at /dev/null (as Python's docs on

@@ -131,7 +131,7 @@ def terminal_width(out: TextIO) -> int:
         try:
             size = os.get_terminal_size(out.fileno()).columns
         except (OSError, ValueError, AttributeError, io.UnsupportedOperation):
-            size = 0
+            size = 0  # a stream without a descriptor that says it is a terminal
         if size > 0:
             return size
     return DEFAULT_WIDTH
