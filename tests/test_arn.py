@@ -12,6 +12,8 @@ from trailkit.arn import (
     arn_service,
     is_region,
     resource_id,
+    short_arn,
+    short_key_id,
 )
 
 KEY = "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"
@@ -78,3 +80,28 @@ def test_resource_id(text: str, expected: str) -> None:
 )
 def test_is_region(text: str, ok: bool) -> None:
     assert is_region(text) is ok
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (KEY, "key/1234abcd…"),
+        ("arn:aws:kms:us-east-1:111122223333:key/mrk-1234abcd5678ef", "key/mrk-1234abcd…"),
+        ("arn:aws:kms:us-east-1:111122223333:key/short", "key/short"),
+        ("arn:aws:kms:us-east-1:111122223333:alias/cloudtrail", "alias/cloudtrail"),
+        (TRAIL, "org:trail"),
+        (BUCKET, "my-logs/AWSLogs/111122223333/*"),
+        ("alias/cloudtrail", "alias/cloudtrail"),
+        ("", ""),
+    ],
+)
+def test_short_arn_keeps_what_identifies_the_resource(text: str, expected: str) -> None:
+    assert short_arn(text) == expected
+
+
+def test_short_key_id_is_the_one_keyinfo_uses() -> None:
+    from trailkit.records import KeyInfo
+
+    key = KeyInfo(arn=KEY, key_id=resource_id(KEY), account="111122223333", region="us-east-1")
+    assert key.short_id == short_key_id(key.key_id) == "1234abcd"
+    assert short_arn(KEY) == f"key/{key.short_id}…"

@@ -37,6 +37,8 @@ __all__ = [
     "parse_arn",
     "partition_for_region",
     "resource_id",
+    "short_arn",
+    "short_key_id",
     "show",
     "split_arn",
 ]
@@ -350,3 +352,34 @@ def resource_id(arn: str) -> str:
     not an ARN is returned from its last ``/`` on (``alias/x`` gives ``x``).
     """
     return arn.rsplit("/", 1)[-1]
+
+
+def short_key_id(key_id: str) -> str:
+    """The first 8 characters of a key id (``mrk-`` ids keep their prefix): how every view
+    names a key that has no alias."""
+    return key_id[:12] if key_id.startswith("mrk-") else key_id[:8]
+
+
+def short_arn(text: str) -> str:
+    """A short, recognisable form of an ARN for tables: never for requests or JSON.
+
+    A trail ARN gives the trail's name, a key ARN ``key/`` and the short key id followed by
+    ``…`` (``key/1234abcd…``), an alias ARN the alias (``alias/name``), any other ARN its
+    resource. Text that is not an ARN is returned unchanged.
+
+    Parameters
+    ----------
+    text
+        An ARN as AWS returned it, or any other text.
+    """
+    resource = arn_resource(text)
+    if not resource:
+        return text
+    service = arn_service(text)
+    if service == "cloudtrail" and resource.startswith("trail/"):
+        return resource_id(resource)
+    if service == "kms" and resource.startswith("key/"):
+        key_id = resource[len("key/") :]
+        short = short_key_id(key_id)
+        return f"key/{short}…" if short != key_id else resource
+    return resource

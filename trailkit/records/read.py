@@ -12,7 +12,7 @@ from datetime import datetime
 from types import MappingProxyType
 from typing import Any
 
-from trailkit.arn import arn_account, arn_partition, arn_region, resource_id
+from trailkit.arn import arn_account, arn_partition, arn_region, resource_id, short_key_id
 
 __all__ = [
     "BucketInfo",
@@ -41,13 +41,21 @@ class ConnectionInfo:
         """``"demo"`` for the local demo AWS, ``"aws"`` for real AWS."""
         return "demo" if self.demo else "aws"
 
-    def header(self) -> str:
-        """One line for the top of a table or log."""
+    def header_parts(self) -> tuple[str, ...]:
+        """The parts of :meth:`header`, most important first: backend, account, endpoint,
+        region, caller (a narrow terminal starts a new line between two parts)."""
         kind = "DEMO (local moto server)" if self.demo else "REAL AWS"
         return (
-            f"{kind} · account {self.account} · caller {self.caller_arn} · "
-            f"endpoint {self.endpoint} · region {self.region}"
+            kind,
+            f"account {self.account}",
+            f"endpoint {self.endpoint}",
+            f"region {self.region}",
+            f"caller {self.caller_arn}",
         )
+
+    def header(self) -> str:
+        """One line for the top of a table or log."""
+        return " · ".join(self.header_parts())
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready form (never contains credentials)."""
@@ -233,7 +241,7 @@ class KeyInfo:
     @property
     def short_id(self) -> str:
         """The first 8 characters of the key id (``mrk-`` ids keep their prefix)."""
-        return self.key_id[:12] if self.key_id.startswith("mrk-") else self.key_id[:8]
+        return short_key_id(self.key_id)
 
     @property
     def label(self) -> str:

@@ -26,6 +26,23 @@ __all__ = ["main"]
 EXIT_OK, EXIT_NO, EXIT_ERROR = 0, 1, 2
 #: ``trailkit check``: some rule could not be checked (never read as "go ahead").
 EXIT_UNVERIFIABLE = 3
+#: ``trailkit journal``: the newest changes shown in the table (rich lays out a few hundred rows
+#: a second; ``--all`` prints every change one line each, ``--format json`` every field).
+JOURNAL_ROWS = 50
+#: ``trailkit journal --all``: the fields of each line.
+JOURNAL_COLUMNS = (
+    "change_id",
+    "time",
+    "kind",
+    "status",
+    "target_arn",
+    "before",
+    "after",
+    "rollback_of",
+    "backend",
+    "endpoint",
+    "account",
+)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -232,6 +249,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--reconcile", action="store_true", help="settle intents without an outcome by reading AWS"
     )
     p.add_argument("--format", choices=["table", "json"], default="table")
+    p.add_argument(
+        "--all",
+        action="store_true",
+        help=f"every change, one line each, values whole (default: the newest {JOURNAL_ROWS} "
+        "in a table that fits the terminal)",
+    )
     p.set_defaults(func=cmd_journal)
 
     p = sub.add_parser(
@@ -318,7 +341,7 @@ def _print_calls(conn: Any, err: TextIO) -> None:
 def write_records(
     rows: list[dict[str, Any]], fmt: str, out: TextIO, columns: Sequence[str]
 ) -> None:
-    """Print records as an aligned table, JSON, or CSV."""
+    """Print records as JSON, CSV (every value whole), or a table fitted to the terminal."""
     if fmt == "json":
         json.dump(rows, out, indent=2, default=str)
         out.write("\n")
@@ -330,15 +353,40 @@ def write_records(
         writer.writerows(rows)
         out.write(buf.getvalue())
         return
-    import pandas as pd
+    from trailkit.ui.terminal import Col
+
+    _print_table(rows, out, [Col(c) for c in columns])
+
+
+def _print_table(rows: Sequence[dict[str, Any]], out: TextIO, columns: Sequence[Any]) -> None:
+    """``rows`` as a rich table of ``columns`` (:class:`trailkit.ui.terminal.Col`)."""
+    from trailkit.ui.terminal import records_table
 
     if not rows:
         out.write("(nothing)\n")
         return
-    frame = pd.DataFrame(rows, columns=list(columns)).fillna("-")
-    with pd.option_context("display.width", 250, "display.max_columns", None):
-        out.write(frame.to_string(index=False))
-        out.write("\n")
+    _print(out, records_table(rows, columns))
+
+
+def _print(out: TextIO, *renderables: Any) -> None:
+    """rich renderables, fitted to the terminal's width, coloured only on a terminal."""
+    from trailkit.ui.terminal import console_for, emit
+
+    emit(console_for(out), *renderables)
+
+
+def _say(out: TextIO, text: str) -> None:
+    """One line of text, wrapped at the terminal's width."""
+    from rich.text import Text
+
+    _print(out, Text(text))
+
+
+def _print_header(info: Any, out: TextIO) -> None:
+    """The connection header (backend, account, endpoint, region, caller) fitted to the width."""
+    from trailkit.ui.terminal import header_text, terminal_width
+
+    _print(out, header_text(info, terminal_width(out)))
 
 
 def _write_plain_table(rows: list[dict[str, Any]], out: TextIO, columns: Sequence[str]) -> None:
@@ -370,23 +418,23 @@ def _write_plain_table(rows: list[dict[str, Any]], out: TextIO, columns: Sequenc
 def cmd_inventory(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     """``trailkit inventory``."""
     from trailkit.ui.progress import scan
-    from trailkit.ui.tables import KEY_COLUMNS, TRAIL_COLUMNS, inventory_records, keys_frame
+    from trailkit.ui.tables import TRAIL_COLUMNS, inventory_records, keys_frame
 
     conn = _connect(args)
     inv = scan(conn, args.regions, progress=err.isatty())
     rows = inventory_records(inv)
     if args.format == "table":
-        out.write(inv.connection.header() + "\n")
-        out.write(f"regions scanned: {len(inv.regions)} · trails: {len(inv.trails)}\n\n")
-        short = [c for c in TRAIL_COLUMNS if c not in ("trail_arn", "key_arn", "account")]
-        write_records(rows, "table", out, short)
+        from trailkit.ui.terminal import KEY_TABLE, TRAIL_TABLE, key_rows, trail_rows
+
+        _print_header(inv.connection, out)
+        _say(out, f"regions scanned: {len(inv.regions)} · trails: {len(inv.trails)}\n")
+        _print_table(trail_rows(rows), out, TRAIL_TABLE)
         keys = keys_frame(inv)
         if len(keys):
             out.write("\nKeys in use:\n")
-            write_records(keys.to_dict("records"), "table", out, KEY_COLUMNS)
+            _print_table(key_rows(keys.to_dict("records")), out, KEY_TABLE)
     else:
-        columns = TRAIL_COLUMNS
-        write_records(rows, args.format, out, columns)
+        write_records(rows, args.format, out, TRAIL_COLUMNS)
     for e in inv.errors:
         err.write(f"warning: {e.message}\n")
     if getattr(args, "verbose", False):
@@ -414,18 +462,10 @@ def cmd_check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         json.dump(report.as_dict(), out, indent=2)
         out.write("\n")
     else:
-        out.write(conn.info().header() + "\n")
-        trail = report.trail.arn if report.trail else f"{args.trail} (not found)"
-        out.write(f"trail:  {trail}\n")
-        out.write(f"key:    {args.key!r} -> {report.key_arn or '-'}\n")
-        if report.trail is not None:
-            out.write(f"bucket: {report.trail.bucket_name} in {report.trail.bucket_region}\n")
-        out.write(f"verdict: {report.verdict.value.upper()}\n\n")
-        rows = [f.as_dict() for f in report.findings]
-        if rows:
-            write_records(rows, "table", out, ["severity", "code", "message", "remedy"])
-        else:
-            out.write("No findings: every check passed.\n")
+        from trailkit.ui.terminal import check_view
+
+        _print_header(conn.info(), out)
+        _print(out, check_view(report))
     if getattr(args, "verbose", False):
         _print_calls(conn, err)
     if report.errors:
@@ -439,14 +479,18 @@ def cmd_keys(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     conn = book.conn
     trail = book.find_trail(args.trail)
     verdicts = book.rank(trail)
-    rows = [v.as_dict() for v in verdicts]
-    columns = ["verdict", "alias", "code", "reason", "warnings", "key_arn"]
-    if args.format != "json":  # one cell: "policy-readers, digest-files"
-        rows = [{**row, "warnings": ", ".join(row["warnings"]) or None} for row in rows]
-    if args.format == "table":
-        out.write(conn.info().header() + "\n")
-        out.write(f"trail: {trail.arn} · bucket region: {trail.bucket_region}\n\n")
-    write_records(rows, args.format, out, columns)
+    if args.format != "table":
+        rows = [v.as_dict() for v in verdicts]
+        columns = ["verdict", "alias", "code", "reason", "warnings", "key_arn"]
+        if args.format != "json":  # one cell: "policy-readers, digest-files"
+            rows = [{**row, "warnings": ", ".join(row["warnings"]) or None} for row in rows]
+        write_records(rows, args.format, out, columns)
+    else:
+        from trailkit.ui.terminal import CANDIDATE_TABLE, candidate_rows
+
+        _print_header(conn.info(), out)
+        _say(out, f"trail: {trail.name} · bucket region: {trail.bucket_region}\n")
+        _print_table(candidate_rows(verdicts), out, CANDIDATE_TABLE)
     if getattr(args, "verbose", False):
         _print_calls(conn, err)
     return EXIT_OK
@@ -503,18 +547,12 @@ def _confirm(args: argparse.Namespace, conn: Any, what: str, names: list[str], e
 def _show_plans(plans: list[Any], args: argparse.Namespace, conn: Any, out: TextIO) -> None:
     if args.format == "json":
         return
-    out.write(conn.info().header() + "\n")
-    for plan in plans:
+    from trailkit.ui.terminal import plan_view
+
+    _print_header(conn.info(), out)
+    for number, plan in enumerate(plans, 1):
         out.write("\n")
-        import pandas as pd
-
-        from trailkit.ui.tables import plan_frame
-
-        with pd.option_context("display.width", 250, "display.max_colwidth", 120):
-            out.write(plan_frame(plan).to_string() + "\n")
-        rows = [f.as_dict() for f in plan.report.findings]
-        if rows:
-            write_records(rows, "table", out, ["severity", "code", "message"])
+        _print(out, plan_view(plan, number=number, of=len(plans)))
 
 
 def _run_plans(
@@ -577,15 +615,10 @@ def _send_plans(
         )
         out.write("\n")
     else:
+        from trailkit.ui.terminal import results_view
+
         out.write("\n")
-        for r in results:
-            out.write(f"{r.outcome.value.upper():<9} {r.plan.trail.name}: {r.message}\n")
-            if r.change_id:
-                out.write(f"          change id {r.change_id} (journal: {journal.path})\n")
-            if r.delivery is not None:
-                out.write(f"          delivery: {r.delivery.summary()}\n")
-                if not r.delivery.ok and r.change_id:
-                    out.write(f"          undo: trailkit rollback --change {r.change_id}\n")
+        _print(out, results_view(results, journal.path))
     outcomes = {r.outcome for r in results}
     if _report_unjournaled(results, err):
         return EXIT_ERROR
@@ -642,29 +675,29 @@ def cmd_journal(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     for problem in result.problems:
         err.write(f"warning: {journal.path}: {problem}\n")
     changes = journal.changes()
-    rows = changes_frame(changes)
     if args.format == "json":
-        json.dump(rows, out, indent=2, default=str)
+        json.dump(changes_frame(changes), out, indent=2, default=str)
         out.write("\n")
-    else:
+    elif args.all:
         out.write(f"journal: {journal.path}\n")
-        _write_plain_table(
-            rows,
-            out,
-            [
-                "change_id",
-                "time",
-                "kind",
-                "status",
-                "target_arn",
-                "before",
-                "after",
-                "rollback_of",
-                "backend",
-                "endpoint",
-                "account",
-            ],
-        )
+        _write_plain_table(changes_frame(changes), out, JOURNAL_COLUMNS)
+    else:
+        from trailkit.ui.terminal import JOURNAL_TABLE, journal_rows
+
+        _say(out, f"journal: {journal.path}")
+        shown = changes[-JOURNAL_ROWS:]
+        _print_table(journal_rows(changes_frame(shown)), out, JOURNAL_TABLE)
+        left_out = changes[: len(changes) - len(shown)]
+        if left_out:
+            unsettled = sum(1 for c in left_out if not c.settled)
+            note = f" ({unsettled} of them without an outcome)" if unsettled else ""
+            out.write("\n")
+            _say(
+                out,
+                f"Showing the newest {len(shown)} of {len(changes)} changes: {len(left_out)} "
+                f"older ones are not shown{note}. Every change: `trailkit journal --all` (one "
+                "line each) or `--format json`.",
+            )
     pending = [c for c in changes if not c.settled]
     if pending and not args.reconcile:
         err.write(f"{len(pending)} change(s) have no outcome: run `trailkit journal --reconcile`\n")
@@ -699,7 +732,7 @@ def cmd_policy(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         json.dump(summary, out, indent=2)
         out.write("\n")
     else:
-        out.write(conn.info().header() + "\n")
+        _print_header(conn.info(), out)
         out.write(f"key: {repair.key.arn}\n")
         if not repair.needed:
             out.write("The policy already lets CloudTrail use this key for these trails.\n")
@@ -747,7 +780,7 @@ def _restore_policy(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     conn = book.conn
     restore = book.plan_restore(None if args.restore == "last" else args.restore)
     if args.format != "json":
-        out.write(conn.info().header() + "\n")
+        _print_header(conn.info(), out)
         out.write(f"restore: the policy of {restore.key_arn} before change {restore.change_id}\n")
         out.write((restore.diff() or "(no difference)") + "\n")
     result = None
@@ -851,6 +884,10 @@ class _Output(io.TextIOBase):
             return bool(self.target.isatty())
         except (OSError, ValueError):
             return False
+
+    def fileno(self) -> int:
+        """The target's descriptor (the terminal's width is read from it)."""
+        return self.target.fileno()
 
 
 def _silence(output: _Output) -> None:

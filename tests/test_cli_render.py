@@ -1,0 +1,341 @@
+"""Issue 13, the terminal: ``check``, ``keys``, ``inventory``, ``journal`` and the ``update`` plan
+fit 80 and 120 columns, colour verdicts and states on a terminal, and print no escape code at all
+without one or with ``NO_COLOR``. JSON keeps every value whole."""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from rich.cells import cell_len
+
+from trailkit.change.journal import Journal, Kind, Phase
+from trailkit.ui.cli import JOURNAL_ROWS, main
+from trailkit.ui.terminal import DEFAULT_WIDTH, console_for, terminal_width, use_colour
+
+ROOT = Path(__file__).resolve().parent.parent
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
+RED, GREEN, YELLOW = "31", "32", "33"
+DEMO_REGIONS = "us-east-1,eu-west-1,ap-northeast-1,us-west-2"
+
+ACCOUNT = "111122223333"
+TRAIL = f"arn:aws:cloudtrail:us-east-1:{ACCOUNT}:trail/organization-wide-management-events"
+KEY_A = f"arn:aws:kms:us-east-1:{ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+KEY_B = f"arn:aws:kms:us-east-1:{ACCOUNT}:key/mrk-2234abcd12ab34cd56ef1234567890ab"
+CALLER = f"arn:aws:sts::{ACCOUNT}:assumed-role/AWSReservedSSO_AdministratorAccess_0123/alice"
+AWS_ENDPOINT = "https://*.us-east-1.amazonaws.com (AWS default)"
+
+
+class _Terminal(io.StringIO):
+    """An output stream that says it is a terminal."""
+
+    def isatty(self) -> bool:
+        return True
+
+
+@pytest.fixture(params=[80, 120])
+def width(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> int:
+    """The terminal's width, as ``$COLUMNS`` tells it; colour settings from the test."""
+    columns = int(request.param)
+    monkeypatch.setenv("COLUMNS", str(columns))
+    monkeypatch.setenv("TERM", "xterm-256color")
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    monkeypatch.delenv("FORCE_COLOR", raising=False)
+    return columns
+
+
+def _run(*argv: str, tty: bool = False) -> tuple[int, str, str]:
+    out: io.StringIO = _Terminal() if tty else io.StringIO()
+    err = io.StringIO()
+    return main(list(argv), out=out, err=err), out.getvalue(), err.getvalue()
+
+
+def _fits(text: str, width: int) -> None:
+    """No line wider than the terminal (escape codes take no room on screen)."""
+    wide = [line for line in ANSI.sub("", text).splitlines() if cell_len(line) > width]
+    assert not wide, f"{len(wide)} line(s) wider than {width}:\n" + "\n".join(wide)
+
+
+def _coloured(text: str, word: str, colour: str) -> bool:
+    """Whether ``word`` is printed in ``colour`` (an SGR code such as 31, maybe with bold)."""
+    return re.search(rf"\x1b\[(?:[0-9]+;)*{colour}m{re.escape(word)}", text) is not None
+
+
+def _both_ways(argv: list[str], width: int, monkeypatch: pytest.MonkeyPatch) -> tuple[str, str]:
+    """The output without a terminal and on one; both must fit, the first has no escape codes,
+    and with ``NO_COLOR`` the terminal's is the plain one."""
+    code, plain, err = _run(*argv)
+    assert code in (0, 1, 3), err
+    assert "\x1b" not in plain
+    _fits(plain, width)
+    code_tty, coloured, _ = _run(*argv, tty=True)
+    assert code_tty == code
+    _fits(coloured, width)
+    assert ANSI.sub("", coloured) == plain  # the same text, only coloured
+    monkeypatch.setenv("NO_COLOR", "1")
+    _, no_color, _ = _run(*argv, tty=True)
+    monkeypatch.delenv("NO_COLOR")
+    assert no_color == plain
+    return plain, coloured
+
+
+# -- the commands against the demo -------------------------------------------------------------
+
+
+def test_check_blocked(demo: Any, width: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    argv = ["--endpoint-url", demo[0], "check", "--trail", "org-trail"]
+    plain, coloured = _both_ways([*argv, "--key", "alias/cloudtrail-disabled"], width, monkeypatch)
+    assert "verdict: BLOCKED" in plain
+    assert _coloured(coloured, "BLOCKED", RED) and _coloured(coloured, "Disabled", RED)
+    assert _coloured(coloured, "error", RED)  # the blocking finding's severity
+    assert "key-state" in plain and "→ enable the key" in " ".join(plain.split())
+
+
+def test_check_ready_and_unverifiable(
+    demo: Any, width: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    endpoint, estate = demo
+    argv = ["--endpoint-url", endpoint, "check", "--trail", "org-trail", "--key"]
+    plain, coloured = _both_ways([*argv, "alias/cloudtrail-good"], width, monkeypatch)
+    assert "verdict: READY" in plain and _coloured(coloured, "READY", GREEN)
+    shared = estate.keys["alias/shared-logs-key"]
+    plain, coloured = _both_ways([*argv, shared], width, monkeypatch)
+    assert "verdict: UNVERIFIABLE" in plain and _coloured(coloured, "UNVERIFIABLE", YELLOW)
+
+
+def test_keys(demo: Any, width: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    endpoint, estate = demo
+    argv = ["--endpoint-url", endpoint, "keys", "--trail", "org-trail"]
+    plain, coloured = _both_ways(argv, width, monkeypatch)
+    assert _coloured(coloured, "READY", GREEN) and _coloured(coloured, "BLOCKED", RED)
+    assert "alias/cloudtrail-good" in plain
+    good = estate.keys["alias/cloudtrail-good"]
+    assert good not in plain  # the table names keys by alias; the JSON has the ARN
+    code, out, _ = _run(*argv, "--format", "json")
+    assert code == 0 and good in {row["key_arn"] for row in json.loads(out)}
+
+
+def test_inventory(demo: Any, width: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    argv = ["--endpoint-url", demo[0], "inventory", "--regions", DEMO_REGIONS]
+    plain, coloured = _both_ways(argv, width, monkeypatch)
+    assert plain.startswith("DEMO (local moto server) · account 123456789012")
+    for name in ("org-trail", "app-trail", "tokyo-trail", "stale-key-trail", "bucketkey-trail"):
+        assert name in plain
+    assert "Keys in use:" in plain
+    assert _coloured(coloured, "Disabled", RED) and _coloured(coloured, "Enabled", GREEN)
+    assert "not logging" in plain
+    code, out, _ = _run(*argv, "--format", "json")
+    rows = json.loads(out)
+    assert code == 0 and all(r["trail_arn"].startswith("arn:aws:cloudtrail:") for r in rows)
+
+
+def test_update_plan_reads_top_to_bottom(
+    demo: Any, width: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    endpoint, estate = demo
+    argv = ["--endpoint-url", endpoint, "update", "--trail", "org-trail", "--dry-run", "--key"]
+    plain, coloured = _both_ways([*argv, "alias/cloudtrail-good"], width, monkeypatch)
+    assert plain.rstrip().endswith("Dry run: nothing was sent.")
+    labels = [re.search(rf"^{label}\b", plain, re.M) for label in PLAN_ORDER]
+    assert all(labels), plain
+    starts = [m.start() for m in labels if m is not None]
+    assert starts == sorted(starts), "trail, before → after, where, verdict, findings, request"
+    flat = " ".join(plain.split())
+    assert "SSE-S3 → SSE-KMS alias/cloudtrail-good (key/" in flat
+    assert "UpdateTrail in us-east-1 (account 123456789012)" in flat
+    request = plain[labels[-1].start() :]  # type: ignore[union-attr]
+    key = estate.keys["alias/cloudtrail-good"]
+    assert key in request.replace("\n", "").replace(" ", "")  # whole (folded at 80 columns)
+    assert _coloured(coloured, "READY", GREEN)
+
+    plain, coloured = _both_ways([*argv, "alias/cloudtrail-disabled"], width, monkeypatch)
+    assert "BLOCKED" in plain and _coloured(coloured, "BLOCKED", RED)
+    assert "Dry run" not in plain  # a blocked plan is refused, not dry-run
+
+
+PLAN_ORDER = ("trail", "encryption", "sent to", "verdict", "findings", "request")
+
+
+# -- the journal -------------------------------------------------------------------------------
+
+
+def _journal(path: Path, changes: int = 3) -> Journal:
+    """A journal with a done change, a failed one, a rollback and a pending one, on real AWS's
+    long endpoint and a long caller (more changes repeat the pattern)."""
+    journal = Journal(path)
+    common: dict[str, Any] = {
+        "kind": Kind.TRAIL_KEY,
+        "target_arn": TRAIL,
+        "region": "us-east-1",
+        "caller_arn": CALLER,
+        "account": ACCOUNT,
+        "endpoint": AWS_ENDPOINT,
+        "backend": "aws",
+    }
+    first = None
+    for n in range(changes):
+        intent = journal.record_intent(**common, before=KEY_A, after=KEY_B)
+        if n == 0:
+            journal.record_outcome(intent, Phase.DONE, after=KEY_B)
+            first = intent
+        elif n % 3 == 1:
+            journal.record_outcome(intent, Phase.FAILED, after=KEY_A, error="AccessDenied")
+        elif n % 3 == 2 and n != changes - 1:
+            journal.record_outcome(intent, Phase.DONE, after=KEY_B)
+    assert first is not None
+    undo = journal.record_intent(**common, before=KEY_B, after=KEY_A, rollback_of=first.change_id)
+    journal.record_outcome(undo, Phase.DONE, after=KEY_A)
+    return journal
+
+
+def test_journal(tmp_path: Path, width: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    journal = _journal(tmp_path / "j.jsonl")
+    plain, coloured = _both_ways(["journal", "--journal", str(journal.path)], width, monkeypatch)
+    changes = journal.changes()
+    for change in changes:
+        assert change.change_id in plain  # whole: `rollback --change ID` needs it
+    assert _coloured(coloured, "done", GREEN) and _coloured(coloured, "failed", RED)
+    assert _coloured(coloured, "pending", YELLOW)
+    flat = " ".join(plain.split())
+    assert "key/1234abcd… → key/mrk-2234abcd…" in flat and KEY_A not in plain
+    assert f"rollback of {changes[0].change_id}" in flat
+    assert f"aws · account {ACCOUNT} · {AWS_ENDPOINT}" in flat
+    assert "organization-wide-management-events" in flat
+    code, out, _ = _run("journal", "--journal", str(journal.path), "--format", "json")
+    rows = json.loads(out)
+    assert code == 0 and {r["target_arn"] for r in rows} == {TRAIL} and rows[0]["before"] == KEY_A
+
+
+def test_a_long_journal_shows_the_newest_and_says_what_it_left_out(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COLUMNS", "80")
+    journal = _journal(tmp_path / "j.jsonl", changes=JOURNAL_ROWS + 11)
+    changes = journal.changes()
+    hidden = changes[: len(changes) - JOURNAL_ROWS]
+    unsettled = sum(1 for c in hidden if not c.settled)
+    assert unsettled  # the left-out part holds changes without an outcome
+    code, plain, err = _run("journal", "--journal", str(journal.path))
+    assert code == 0
+    _fits(plain, 80)
+    shown = re.findall(r"^(chg-\S+)", plain, re.M)  # the first cell of each row
+    assert shown == [c.change_id for c in changes[-JOURNAL_ROWS:]]
+    flat = " ".join(plain.split())
+    assert (
+        f"Showing the newest {JOURNAL_ROWS} of {len(changes)} changes: {len(hidden)} older ones "
+        f"are not shown ({unsettled} of them without an outcome)"
+    ) in flat
+    assert "`trailkit journal --all`" in flat and "`--format json`" in flat
+    pending = sum(1 for c in changes if not c.settled)
+    assert f"{pending} change(s) have no outcome" in err
+
+    code, every, _ = _run("journal", "--journal", str(journal.path), "--all")
+    assert code == 0
+    lines = every.splitlines()
+    assert lines[1].split()[:4] == ["change_id", "time", "kind", "status"]
+    assert len(lines) == 2 + len(changes)  # path, header, one line per change
+    assert all(c.change_id in every for c in changes) and KEY_A in every  # values whole
+
+
+# -- width and colour rules --------------------------------------------------------------------
+
+
+def test_width_and_colour_rules(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("COLUMNS", "NO_COLOR", "FORCE_COLOR"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("TERM", "xterm")
+    assert terminal_width(io.StringIO()) == DEFAULT_WIDTH == 120
+    monkeypatch.setenv("COLUMNS", "97")
+    assert terminal_width(io.StringIO()) == terminal_width(_Terminal()) == 97
+    assert use_colour(_Terminal()) and not use_colour(io.StringIO())
+    monkeypatch.setenv("NO_COLOR", "")  # empty: not set (no-color.org)
+    assert use_colour(_Terminal())
+    monkeypatch.setenv("NO_COLOR", "0")  # any other value: no colour
+    assert not use_colour(_Terminal())
+    monkeypatch.delenv("NO_COLOR")
+    monkeypatch.setenv("TERM", "dumb")
+    assert not use_colour(_Terminal())
+    monkeypatch.setenv("TERM", "xterm")
+    monkeypatch.setenv("FORCE_COLOR", "1")
+    assert not use_colour(io.StringIO())  # a file or a pipe never gets escape codes
+    console = console_for(io.StringIO(), colour=False)
+    assert console.width == 97 and console.color_system is None
+
+
+def test_text_from_aws_is_printed_as_it_is() -> None:
+    """No rich markup, emoji codes or highlighting in values that come from AWS."""
+    from trailkit.ui.terminal import Col, emit, records_table
+
+    out = _Terminal()
+    row = {"message": "[bold]not markup[/bold] :smile: 123 arn:aws:x"}
+    emit(console_for(out, width=80, colour=True), records_table([row], [Col("message")]))
+    assert "[bold]not markup[/bold] :smile: 123 arn:aws:x" in out.getvalue()
+    assert "\x1b[" not in out.getvalue().split("\n", 2)[-1]  # the row itself: no styles
+
+
+# -- the README's picture ----------------------------------------------------------------------
+
+
+def test_the_terminal_plan_picture_can_be_drawn_again(tmp_path: Path) -> None:
+    svg = tmp_path / "plan.svg"
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "tools" / "gen_terminal_plan.py"), "--port", "0", "--out", svg],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        cwd=ROOT,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    text = svg.read_text(encoding="utf-8")
+    assert text.startswith("<svg") and text.rstrip().endswith("</svg>")
+    for word in ("org-trail", "UpdateTrail", "READY", "Dry&#160;run:"):
+        assert word in text, word
+    committed = (ROOT / "docs" / "terminal-plan.svg").read_text(encoding="utf-8")
+    assert committed.startswith("<svg") and "READY" in committed
+
+
+def test_a_real_terminal_sets_the_width_and_gets_colour(tmp_path: Path) -> None:
+    """`trailkit journal` on a pseudo-terminal 70 columns wide, with no $COLUMNS: the width is
+    the terminal's and the statuses are coloured."""
+    import fcntl
+    import os
+    import pty
+    import struct
+    import termios
+
+    journal = _journal(tmp_path / "j.jsonl")
+    leader, follower = pty.openpty()
+    fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 70, 0, 0))
+    env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "NO_COLOR", "LINES")}
+    env.update({"TERM": "xterm-256color", "PYTHONPATH": str(ROOT)})
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "trailkit", "journal", "--journal", str(journal.path)],
+        stdout=follower,
+        stderr=subprocess.DEVNULL,
+        stdin=subprocess.DEVNULL,
+        env=env,
+        cwd=tmp_path,
+    )
+    os.close(follower)
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(leader, 65536)
+        except OSError:  # EIO: the child closed the terminal
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    os.close(leader)
+    assert proc.wait(timeout=60) == 0
+    text = b"".join(chunks).decode("utf-8").replace("\r\n", "\n")
+    _fits(text, 70)
+    assert max(cell_len(line) for line in ANSI.sub("", text).splitlines()) > 60  # not 120, not 40
+    assert _coloured(text, "done", GREEN) and _coloured(text, "failed", RED)
