@@ -234,7 +234,9 @@ def test_synthetic_estate_answers_and_calls_do_not_depend_on_workers(
     calls = Counter(one["calls"])
     assert calls["cloudtrail:DescribeTrails"] == len(SYNTHETIC_REGIONS)
     assert calls["cloudtrail:GetTrailStatus"] == 7
-    assert calls["s3:GetBucketLocation"] == len(BUCKET_REGIONS)  # once per bucket
+    assert calls["s3:HeadBucket"] == len(BUCKET_REGIONS)  # once per bucket
+    assert calls["s3:GetBucketLocation"] == 0  # HeadBucket named every region
+    assert calls["s3:ListBuckets"] == 1  # once per reader
     assert calls["kms:ListKeys"] == len(set(BUCKET_REGIONS.values()))  # once per bucket region
     assert calls["kms:ListAliases"] == len(set(BUCKET_REGIONS.values()))
     # Every verdict of a trail covers every key of its bucket's region.
@@ -343,7 +345,7 @@ def test_bucket_and_key_reads_do_not_wait_for_every_region(
 
     def handler(model: Any, context: Any, **_: Any) -> None:
         region = context.get("client_region")
-        if model.name == "GetBucketLocation":
+        if model.name == "HeadBucket":
             located.set()
         if model.name == "ListKeys" and region == "us-east-1":
             listed.set()
