@@ -16,10 +16,13 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, TextIO, cast
+from typing import TYPE_CHECKING, Any, TextIO, cast
 
 from trailkit import __version__
 from trailkit.errors import RefusedError, TrailkitError
+
+if TYPE_CHECKING:
+    from trailkit.records import Trail
 
 __all__ = ["main"]
 
@@ -358,6 +361,14 @@ def cmd_inventory(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return EXIT_OK
 
 
+def _bucket_where(trail: Trail) -> str:
+    """``in REGION``, ``(does not exist)`` or ``(region unknown)`` for a trail's bucket."""
+    bucket = trail.bucket
+    if bucket is not None and bucket.missing:
+        return "(does not exist)"
+    return f"in {trail.bucket_region}" if trail.bucket_region else "(region unknown)"
+
+
 def cmd_check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     """``trailkit check``: exit 0 when nothing blocks, 1 when something does."""
     _require_key(args.key)
@@ -373,7 +384,7 @@ def cmd_check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         out.write(f"trail:  {trail}\n")
         out.write(f"key:    {args.key!r} -> {report.key_arn or '-'}\n")
         if report.trail is not None:
-            out.write(f"bucket: {report.trail.bucket_name} in {report.trail.bucket_region}\n")
+            out.write(f"bucket: {report.trail.bucket_name} {_bucket_where(report.trail)}\n")
         out.write(f"verdict: {report.verdict.value.upper()}\n\n")
         rows = [f.as_dict() for f in report.findings]
         if rows:
@@ -395,7 +406,8 @@ def cmd_keys(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     columns = ["verdict", "alias", "code", "reason", "key_arn"]
     if args.format == "table":
         out.write(conn.info().header() + "\n")
-        out.write(f"trail: {trail.arn} · bucket region: {trail.bucket_region}\n\n")
+        where = trail.bucket_region or _bucket_where(trail)
+        out.write(f"trail: {trail.arn} · bucket region: {where}\n\n")
     write_records(rows, args.format, out, columns)
     if getattr(args, "verbose", False):
         _print_calls(conn, err)
