@@ -20,6 +20,7 @@ from botocore.stub import Stubber
 from trailkit.aws.reader import Reader
 from trailkit.aws.s3 import FOREIGN_REFUSAL
 from trailkit.aws.session import Connection, ConnectionInfo
+from trailkit.demo import DEMO_ACCOUNT, as_account, load_estate_spec
 from trailkit.errors import AccessDenied, NotFound, translate
 
 ACCOUNT = "123456789012"
@@ -288,3 +289,71 @@ def _client_error(code: str, status: int, headers: dict[str, str]) -> ClientErro
         "ResponseMetadata": {"HTTPStatusCode": status, "HTTPHeaders": headers},
     }
     return ClientError(response, "HeadBucket")
+
+
+# -- the demo estate (moto, with the demo's patches) --------------------------------------------
+
+BUCKET_OWNER = load_estate_spec().account("bucket-owner")  # 444455556666
+PARTNER = "tk-partner-logs-use1"  # partner-bucket-trail's bucket, owned by 444455556666
+DELETED = "tk-deleted-logs-use1"  # deleted-bucket-trail's bucket, deleted after the trail
+
+
+def test_demo_bucket_of_another_account_is_unreadable_and_its_region_unknown(
+    demo: Any, demo_conn: Connection
+) -> None:
+    _, estate = demo
+    assert estate.trail_buckets["partner-bucket-trail"] == PARTNER
+    assert estate.accounts[BUCKET_OWNER] == "bucket-owner"
+    reader = Reader(demo_conn)
+    trail = reader.find_trail("partner-bucket-trail")
+    bucket = trail.bucket
+    assert bucket is not None and bucket.name == PARTNER
+    assert bucket.region is None and trail.bucket_region is None  # us-east-1, but unlearnable
+    assert bucket.bucket_key is None and bucket.policy is None
+    assert bucket.encryption_error and bucket.policy_error
+    assert not bucket.missing
+    assert bucket.owner_account is None  # another account's: ListBuckets does not list it
+    assert bucket.error == (
+        f"HeadBucket: 403 ({FOREIGN_REFUSAL}); GetBucketLocation: AccessDenied ({FOREIGN_REFUSAL})"
+    )
+    assert reader.errors == []  # the owner's refusal is not a permission the caller lacks
+    # The bucket's owner reads it as usual: it is in us-east-1.
+    owner = Reader(as_account(demo_conn, BUCKET_OWNER)).bucket(PARTNER)
+    assert (owner.region, owner.owner_account, owner.error) == ("us-east-1", BUCKET_OWNER, None)
+    assert owner.policy and owner.bucket_key is False
+
+
+def test_demo_deleted_bucket_is_missing(demo: Any, demo_conn: Connection) -> None:
+    _, estate = demo
+    assert estate.trail_buckets["deleted-bucket-trail"] == DELETED
+    assert DELETED not in estate.buckets
+    reader = Reader(demo_conn)
+    trail = reader.find_trail("deleted-bucket-trail")  # CloudTrail still names the bucket
+    bucket = trail.bucket
+    assert bucket is not None and bucket.name == DELETED
+    assert bucket.missing is True
+    assert bucket.region is None and bucket.bucket_key is None and bucket.policy is None
+    assert bucket.error == f"The bucket {DELETED} does not exist (S3 answered 404 to HeadBucket)."
+    assert bucket.owner_account is None
+    assert reader.errors == []
+    assert demo_conn.calls["s3:GetBucketLocation"] == 0  # the 404 settled it
+
+
+def test_demo_own_buckets_are_owned_and_located_by_head_bucket(
+    demo: Any, demo_conn: Connection
+) -> None:
+    _, estate = demo
+    reader = Reader(demo_conn)
+    inv = reader.scan(["us-east-1", "us-west-2", "ap-northeast-1", "eu-west-1"])
+    assert not inv.partial, inv.errors  # neither the foreign nor the deleted bucket is an error
+    by_bucket = {t.bucket_name: t.bucket for t in inv.trails if t.bucket is not None}
+    for name, region in estate.buckets.items():
+        if name not in by_bucket or name == PARTNER:
+            continue  # not visible from here (log-archive), or not readable (PARTNER)
+        bucket = by_bucket[name]
+        assert (bucket.region, bucket.owner_account) == (region, DEMO_ACCOUNT), name
+        assert bucket.bucket_key is not None and bucket.error is None, name
+    assert by_bucket[PARTNER].region is None and by_bucket[DELETED].missing
+    assert inv.calls["s3:HeadBucket"] == len(by_bucket)
+    assert inv.calls["s3:GetBucketLocation"] == 1  # the foreign bucket's fallback only
+    assert inv.calls["s3:ListBuckets"] == 1
