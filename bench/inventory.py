@@ -65,7 +65,7 @@ DEFAULT_JSON = HERE / "results" / "inventory.json"
 #: The longest chain of calls that depend on each other in "inventory + candidate verdicts".
 CHAIN = (
     "cloudtrail:DescribeTrails",  # the trail names its bucket
-    "s3:GetBucketLocation",  # the bucket's region is where candidate keys live
+    "s3:HeadBucket",  # the bucket's region is where candidate keys live
     "kms:ListKeys",  # the keys of that region
     "kms:DescribeKey",  # state, spec, manager: the cheap filters
     "kms:GetKeyPolicy",  # only for keys that pass them
@@ -238,7 +238,8 @@ def baseline_formula(estate: dict[str, Any]) -> dict[str, int]:
 
 def trailkit_formula(estate: dict[str, Any], *, cold: bool) -> dict[str, int]:
     """The fewest calls for the answer: each region's trails once, each trail's status once, each
-    bucket once (3 calls), and in each bucket region: ListKeys, ListAliases, DescribeKey per
+    bucket once (3 calls: HeadBucket names the region, so no GetBucketLocation), ListBuckets once
+    (who owns the buckets), and in each bucket region: ListKeys, ListAliases, DescribeKey per
     customer key (AWS managed keys are recognised by their alias) and GetKeyPolicy per key that
     passes the cheap filters. Keys the trails use are among those (a good key of the bucket's
     region), so they cost nothing more."""
@@ -251,8 +252,9 @@ def trailkit_formula(estate: dict[str, Any], *, cold: bool) -> dict[str, int]:
         "kms:ListAliases": len(bucket_regions),
         "kms:ListKeys": len(bucket_regions),
         "s3:GetBucketEncryption": estate["buckets"],
-        "s3:GetBucketLocation": estate["buckets"],
         "s3:GetBucketPolicy": estate["buckets"],
+        "s3:HeadBucket": estate["buckets"],
+        "s3:ListBuckets": 1,
     }
     if cold:
         calls["sts:GetCallerIdentity"] = 1

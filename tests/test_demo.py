@@ -47,6 +47,12 @@ MAIN_TRAILS = {
     "stale-key-trail": ("us-east-1", "tk-stale-logs-use1", "us-east-1"),
     "pinned-key-trail": ("us-east-1", "tk-pinned-logs-use1", "us-east-1"),
 }
+#: Management trails whose bucket the management account cannot read: same shape.
+BUCKET_TRAILS = {
+    "partner-bucket-trail": ("us-west-2", "tk-partner-logs-use1", "us-east-1"),  # 444455556666's
+    "deleted-bucket-trail": ("us-east-1", "tk-deleted-logs-use1", "us-east-1"),  # deleted
+}
+BUCKET_OWNER = "444455556666"
 KEYS = {
     # alias: (region, state, key spec, key usage)
     "alias/cloudtrail-good": ("us-east-1", "Enabled", "SYMMETRIC_DEFAULT", "ENCRYPT_DECRYPT"),
@@ -176,19 +182,25 @@ def _port_free(port: int) -> bool:
 
 def test_seeding_is_recorded(estate: DemoEstate) -> None:
     assert estate.seconds > 0  # the time is reported, not asserted (no timed assertions)
-    assert set(estate.trails) == {*MAIN_TRAILS, "archive-trail"}
+    assert set(estate.trails) == {*MAIN_TRAILS, *BUCKET_TRAILS, "archive-trail"}
     assert set(estate.keys) == {*KEYS, "alias/shared-logs-key"}
     assert set(estate.replica_keys) == {"alias/multi-region-good"}
     assert estate.buckets == {
         **{bucket: region for _, bucket, region in MAIN_TRAILS.values()},
+        "tk-partner-logs-use1": "us-east-1",
         f"tk-archive-logs-{SECOND_ACCOUNT}": "us-east-1",
+    }  # the deleted bucket is only in trail_buckets
+    assert estate.trail_buckets["deleted-bucket-trail"] == "tk-deleted-logs-use1"
+    assert estate.accounts == {
+        DEMO_ACCOUNT: "management",
+        SECOND_ACCOUNT: "log-archive",
+        BUCKET_OWNER: "bucket-owner",
     }
-    assert estate.accounts == {DEMO_ACCOUNT: "management", SECOND_ACCOUNT: "log-archive"}
     assert estate.regions == DEMO_REGIONS
     assert estate.trail_region("tokyo-trail") == "ap-northeast-1"
     assert estate.trail_buckets["tokyo-trail"] == "tk-tokyo-logs-usw2"
     assert estate.key_id("alias/cloudtrail-good") == estate.keys["alias/cloudtrail-good"][-36:]
-    assert "7 trails" in estate.summary()
+    assert "9 trails" in estate.summary() and "in 3 accounts" in estate.summary()
     for alias, (region, *_) in KEYS.items():
         assert estate.keys[alias].startswith(f"arn:aws:kms:{region}:{DEMO_ACCOUNT}:key/"), alias
     assert estate.keys["alias/shared-logs-key"].startswith(
@@ -201,8 +213,8 @@ def test_seeding_is_recorded(estate: DemoEstate) -> None:
 
 def test_every_trail_exists_in_its_home_region(conn: Connection, estate: DemoEstate) -> None:
     trails = _all_trails(conn)
-    assert set(trails) == set(MAIN_TRAILS)
-    for name, (home, bucket, _) in MAIN_TRAILS.items():
+    assert set(trails) == {*MAIN_TRAILS, *BUCKET_TRAILS}
+    for name, (home, bucket, _) in {**MAIN_TRAILS, **BUCKET_TRAILS}.items():
         trail = trails[name]
         assert trail["HomeRegion"] == home
         assert trail["TrailARN"] == f"arn:aws:cloudtrail:{home}:{DEMO_ACCOUNT}:trail/{name}"
@@ -269,6 +281,49 @@ def test_buckets_regions_policies_and_encryption(conn: Connection, estate: DemoE
 
     tokyo = conn.client("s3", "us-west-2").head_bucket(Bucket="tk-tokyo-logs-usw2")
     assert tokyo["BucketRegion"] == "us-west-2"
+
+
+def test_a_bucket_of_another_account_answers_403_without_its_region(
+    conn: Connection, estate: DemoEstate
+) -> None:
+    """AWS refuses a cross-account read the bucket policy does not allow; the demo's HeadBucket
+    403 also leaves out x-amz-bucket-region, so the region cannot be learned (patch_moto)."""
+    bucket = BUCKET_TRAILS["partner-bucket-trail"][1]
+    s3 = conn.client("s3", "us-east-1")
+    with pytest.raises(botocore.exceptions.ClientError) as head:
+        s3.head_bucket(Bucket=bucket)
+    assert head.value.response["Error"]["Code"] == "403"
+    assert "x-amz-bucket-region" not in head.value.response["ResponseMetadata"]["HTTPHeaders"]
+    for call in (s3.get_bucket_location, s3.get_bucket_policy, s3.get_bucket_encryption):
+        with pytest.raises(botocore.exceptions.ClientError) as denied:
+            call(Bucket=bucket)
+        assert denied.value.response["Error"]["Code"] == "AccessDenied", call
+    assert bucket not in {b["Name"] for b in s3.list_buckets()["Buckets"]}
+    with pytest.raises(botocore.exceptions.ClientError) as taken:  # still one namespace
+        s3.create_bucket(Bucket=bucket)
+    assert taken.value.response["Error"]["Code"] == "BucketAlreadyExists"
+
+    owner = as_account(conn, BUCKET_OWNER).client("s3", "us-east-1")
+    assert owner.head_bucket(Bucket=bucket)["BucketRegion"] == "us-east-1"
+    assert bucket in {b["Name"] for b in owner.list_buckets()["Buckets"]}
+    policy = json.loads(owner.get_bucket_policy(Bucket=bucket)["Policy"])
+    write = _statement(policy, "AWSCloudTrailWrite")  # the trail's account writes its prefix
+    assert write["Resource"] == f"arn:aws:s3:::{bucket}/AWSLogs/{DEMO_ACCOUNT}/*"
+    assert (
+        write["Condition"]["StringEquals"]["aws:SourceArn"]
+        == (estate.trails["partner-bucket-trail"])
+    )
+
+
+def test_a_deleted_bucket_is_404_and_its_trail_still_names_it(conn: Connection) -> None:
+    home, bucket, _ = BUCKET_TRAILS["deleted-bucket-trail"]
+    with pytest.raises(botocore.exceptions.ClientError) as head:
+        conn.client("s3").head_bucket(Bucket=bucket)
+    assert head.value.response["Error"]["Code"] == "404"
+    with pytest.raises(botocore.exceptions.ClientError) as location:
+        conn.client("s3").get_bucket_location(Bucket=bucket)
+    assert location.value.response["Error"]["Code"] == "NoSuchBucket"
+    assert _trails(conn, home)["deleted-bucket-trail"]["S3BucketName"] == bucket
 
 
 def _default_encryption(conn: Connection, bucket: str) -> dict[str, Any]:
@@ -549,7 +604,7 @@ def test_reset_then_seed_again(demo: tuple[DemoServer, DemoEstate]) -> None:
     assert _trails(conn, "us-east-1") == {}
     assert _aliases(conn, "us-east-1") == {}
     estate = seed_demo(conn)
-    assert set(_all_trails(conn)) == set(MAIN_TRAILS)
+    assert set(_all_trails(conn)) == {*MAIN_TRAILS, *BUCKET_TRAILS}
     assert estate.seconds > 0
     with pytest.raises(InputError):
         reset("127.0.0.1:1")
@@ -587,7 +642,7 @@ def test_run_demo_prints_settings_and_stops_on_sigterm(tmp_path: Path) -> None:
         assert "export AWS_DEFAULT_REGION=us-east-1" in text
         assert "export AWS_ACCESS_KEY_ID=trailkit-demo" in text
         assert "export AWS_SECRET_ACCESS_KEY=trailkit-demo" in text
-        assert "7 trails" in text
+        assert "9 trails" in text
         names = _trails(Connection(endpoint_url=endpoint), "us-east-1")
         assert {"org-trail", "stale-key-trail"} <= set(names)
 
@@ -625,7 +680,7 @@ def test_seeding_an_unpatched_moto_in_another_process() -> None:
         conn = Connection(endpoint_url=f"http://127.0.0.1:{port}", region="us-east-1")
         estate = seed_demo(conn)
         assert set(estate.keys) == {*KEYS, "alias/shared-logs-key"}
-        assert set(_all_trails(conn)) == set(MAIN_TRAILS)
+        assert set(_all_trails(conn)) == {*MAIN_TRAILS, *BUCKET_TRAILS}
         replica = conn.client("kms", "us-west-2").describe_key(KeyId="alias/multi-region-good")
         config = replica["KeyMetadata"]["MultiRegionConfiguration"]
         # Unpatched moto may report the wrong type; the primary's ARN is always right.
@@ -654,10 +709,13 @@ def test_the_estate_comes_from_the_packaged_data_files(estate: DemoEstate) -> No
     assert [k.alias for k in spec.keys] == list(estate.keys)
     assert [t.name for t in spec.trails] == list(estate.trails)
     assert {t.name: t.bucket for t in spec.trails} == estate.trail_buckets
-    assert {t.bucket: t.bucket_region for t in spec.trails} == estate.buckets
+    assert {
+        t.bucket: t.bucket_region for t in spec.trails if not t.bucket_deleted
+    } == estate.buckets
     assert spec.regions == DEMO_REGIONS == estate.regions
     assert spec.account("management") == DEMO_ACCOUNT
     assert spec.account("log-archive") == SECOND_ACCOUNT
+    assert spec.account("bucket-owner") == BUCKET_OWNER
     assert {k.alias for k in spec.keys if k.replicas} == set(estate.replica_keys)
     package_data = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"][
         "package-data"

@@ -210,7 +210,7 @@ def test_denied_regions_are_marked_and_the_rest_is_complete(
 
 DENIED_CALLS = [
     ("GetTrailStatus", "cloudtrail:GetTrailStatus"),
-    ("GetBucketLocation", "s3:GetBucketLocation"),
+    ("ListBuckets", "s3:ListAllMyBuckets"),
     ("GetBucketEncryption", "s3:GetEncryptionConfiguration"),
     ("GetBucketPolicy", "s3:GetBucketPolicy"),
     ("DescribeKey", "kms:DescribeKey"),
@@ -235,6 +235,48 @@ def test_a_denied_call_makes_a_partial_result_naming_the_permission(
     assert {r["name"] for r in json.loads(out)} == names  # every trail is still listed
     assert f"the caller lacks {permission}" in err and "PARTIAL RESULT" in err
     assert "Traceback" not in err
+
+
+def test_a_bucket_region_needs_head_bucket_or_get_bucket_location(
+    demo: Any, faults: FaultInjector
+) -> None:
+    """HeadBucket denied (this 403 has no x-amz-bucket-region header): GetBucketLocation names the
+    region and nothing is missing. Both denied: the region is unknown, and both are named."""
+    endpoint, _ = demo
+    expected = _baseline(demo, list(DEMO_REGIONS))
+    faults.add("denied", operations={"HeadBucket"})
+    code, out, err = _cli(
+        "--endpoint-url", endpoint, "inventory", "--regions", REGIONS, "--format", "json"
+    )
+    assert (code, err) == (0, "")
+    rows = json.loads(out)
+    # The same facts; only the texts of the two unreadable buckets name other answers (the
+    # injected 403 has a body, so its code reads AccessDenied rather than 403).
+    unread = {"deleted-bucket-trail", "partner-bucket-trail"}
+
+    def same(r: dict[str, Any]) -> dict[str, Any]:
+        return {**r, "error": None} if r["name"] in unread else r
+
+    assert [same(r) for r in rows] == [same(r) for r in expected]
+    errors = {r["name"]: r["error"] for r in rows if r["name"] in unread}
+    assert "S3 answered NoSuchBucket to GetBucketLocation" in errors["deleted-bucket-trail"]
+    assert (
+        "HeadBucket: AccessDenied (the bucket belongs to another account"
+        in (errors["partner-bucket-trail"])
+    )
+    assert faults.count("denied", "HeadBucket") >= 1
+
+    faults.add("denied", operations={"GetBucketLocation"})
+    code, out, err = _cli(
+        "--endpoint-url", endpoint, "inventory", "--regions", REGIONS, "--format", "json"
+    )
+    assert code == 1, err
+    rows = json.loads(out)
+    assert {r["name"] for r in rows} == {r["name"] for r in expected}
+    assert all(r["bucket_region"] is None and r["bucket_key"] is None for r in rows)
+    assert "the caller lacks s3:ListBucket" in err
+    assert "the caller lacks s3:GetBucketLocation" in err
+    assert "PARTIAL RESULT" in err and "Traceback" not in err
 
 
 def test_denied_region_listing_is_an_aws_error_that_suggests_regions(

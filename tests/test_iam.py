@@ -5,11 +5,12 @@ those policies; without any one permission it fails, naming that permission.
 moto enforces IAM when ``settings.INITIAL_NO_AUTH_ACTION_COUNT`` is reached (``POST
 /moto-api/reset-auth`` with a count sets it and resets the request counter). The setting is
 process-wide, so these tests run their own moto server in a subprocess and never touch the shared
-one. Two moto gaps are closed in that subprocess: ``GetBucketEncryption`` is authorised as
+one. Three moto gaps are closed in that subprocess: ``GetBucketEncryption`` is authorised as
 ``s3:ListBucket`` by moto (``ACTION_MAP`` has no ``encryption`` entry) and is mapped to the action
-AWS checks, ``s3:GetEncryptionConfiguration``; and ``DescribeRegions`` lists only the regions of
-the caller's partition, as AWS does (moto lists cn-* and us-gov-* too, where the IAM user does
-not exist). The demo's moto fixes (``patch_moto``) apply as well.
+AWS checks, ``s3:GetEncryptionConfiguration``; ``HeadBucket`` is authorised as ``s3:HeadBucket``
+(no such IAM action) and is mapped to ``s3:ListBucket``, as in AWS; and ``DescribeRegions``
+lists only the regions of the caller's partition, as AWS does (moto lists cn-* and us-gov-* too,
+where the IAM user does not exist). The demo's moto fixes (``patch_moto``) apply as well.
 """
 
 from __future__ import annotations
@@ -52,6 +53,8 @@ _SERVER = textwrap.dedent(
     patch_moto()
     # moto authorises GetBucketEncryption as s3:ListBucket; AWS: s3:GetEncryptionConfiguration.
     s3_responses.ACTION_MAP["BUCKET"]["GET"]["encryption"] = "GetEncryptionConfiguration"
+    # moto authorises HeadBucket as s3:HeadBucket, which is no IAM action; AWS: s3:ListBucket.
+    s3_responses.ACTION_MAP["BUCKET"]["HEAD"]["DEFAULT"] = "ListBucket"
     # moto's DescribeRegions lists the regions of every partition (cn-*, us-gov-*); AWS lists
     # those of the caller's partition only (and IAM users of one partition exist only there).
     from moto.ec2.models.availability_zones_and_regions import RegionsAndZonesBackend
@@ -105,7 +108,10 @@ READ_ONLY = json.loads((ROOT / "iam" / "trailkit-read-only.json").read_text())
 OPERATOR_ACTIONS: list[str] = OPERATOR["Statement"][0]["Action"]
 # sts:GetCallerIdentity needs no permission (AWS and moto allow it even under an explicit Deny),
 # so removing it cannot make anything fail; it stays in the policy to document the call.
-REMOVABLE = [a for a in OPERATOR_ACTIONS if a != "sts:GetCallerIdentity"]
+# A bucket's region comes from HeadBucket (s3:ListBucket) or, when that gives none,
+# GetBucketLocation: each stands in for the other, so only removing both fails.
+REGION_PAIR = ("s3:ListBucket", "s3:GetBucketLocation")
+REMOVABLE = [a for a in OPERATOR_ACTIONS if a != "sts:GetCallerIdentity" and a not in REGION_PAIR]
 
 
 @pytest.fixture(scope="module")
@@ -131,8 +137,9 @@ def iam_server() -> Iterator[IamServer]:
             "read-only": None,
             **{
                 f"minus-{a.replace(':', '-')}": [b for b in OPERATOR_ACTIONS if b != a]
-                for a in REMOVABLE
+                for a in (*REMOVABLE, *REGION_PAIR)
             },
+            "minus-region-pair": [b for b in OPERATOR_ACTIONS if b not in REGION_PAIR],
         }
         keys = {}
         for user, actions in users.items():
@@ -181,7 +188,11 @@ def test_read_only_is_a_subset_of_operator_and_lacks_only_the_writes() -> None:
 
 # -- every call site is declared -----------------------------------------------------------------
 
-_SPECIAL_ACTIONS = {("s3", "GetBucketEncryption"): "s3:GetEncryptionConfiguration"}
+_SPECIAL_ACTIONS = {
+    ("s3", "GetBucketEncryption"): "s3:GetEncryptionConfiguration",
+    ("s3", "HeadBucket"): "s3:ListBucket",
+    ("s3", "ListBuckets"): "s3:ListAllMyBuckets",
+}
 _METHODS: dict[str, dict[str, str]] = {}
 
 
@@ -486,3 +497,28 @@ def test_without_one_permission_the_flow_fails_naming_it(
     assert code != 0, f"the flow succeeded without {action}"
     assert action in text, f"after {passed}, exit {code}: {text}"
     assert _state(iam_server) == before, f"state changed by a failed flow after {passed}"
+
+
+@pytest.mark.parametrize("action", REGION_PAIR)
+def test_either_region_permission_stands_in_for_the_other(
+    iam_server: IamServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, action: str
+) -> None:
+    """Without s3:ListBucket, HeadBucket is denied (moto's 403 has no x-amz-bucket-region) and
+    GetBucketLocation names the region; without s3:GetBucketLocation it is never asked."""
+    before = _state(iam_server)
+    user = f"minus-{action.replace(':', '-')}"
+    passed, code, text = _run_flow(iam_server, user, tmp_path / "j.jsonl", monkeypatch)
+    assert code == 0, f"failed after {passed} without {action}: {text}"
+    assert _state(iam_server) == before
+
+
+def test_without_both_region_permissions_the_flow_fails_naming_them(
+    iam_server: IamServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    before = _state(iam_server)
+    passed, code, text = _run_flow(
+        iam_server, "minus-region-pair", tmp_path / "j.jsonl", monkeypatch
+    )
+    assert code != 0, "the flow succeeded without s3:ListBucket and s3:GetBucketLocation"
+    assert all(a in text for a in REGION_PAIR), f"after {passed}, exit {code}: {text}"
+    assert _state(iam_server) == before

@@ -92,7 +92,13 @@ class JournalError(TrailkitError):
 
 
 class AwsError(TrailkitError):
-    """An AWS call failed; ``operation`` and ``code`` say which and how."""
+    """An AWS call failed; ``operation`` and ``code`` say which and how.
+
+    ``bucket_region`` is S3's ``x-amz-bucket-region`` response header when the failed answer
+    carried one: ``HeadBucket`` sends it with a 403 too ("regardless of the permissions on the
+    bucket, you will receive a response header with the correct bucket location", S3 API
+    reference, ``HeadBucket``).
+    """
 
     def __init__(
         self,
@@ -103,12 +109,14 @@ class AwsError(TrailkitError):
         code: str = "",
         region: str | None = None,
         request_id: str | None = None,
+        bucket_region: str | None = None,
     ) -> None:
         super().__init__(message, fix)
         self.operation = operation
         self.code = code
         self.region = region
         self.request_id = request_id
+        self.bucket_region = bucket_region
 
 
 class AccessDenied(AwsError):
@@ -259,11 +267,14 @@ def translate(
         meta = response.get("ResponseMetadata") or {}
         request_id = meta.get("RequestId")
         status = meta.get("HTTPStatusCode")
+        # botocore lower-cases the header names of HTTPHeaders.
+        headers = meta.get("HTTPHeaders") or {}
         kw: dict[str, Any] = {
             "operation": operation,
             "code": code,
             "region": region,
             "request_id": request_id,
+            "bucket_region": headers.get("x-amz-bucket-region") or None,
         }
         if code in _CREDENTIAL_CODES:
             return ConnectionFailed(

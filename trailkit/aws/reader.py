@@ -13,8 +13,10 @@ How the reads are scheduled
 ---------------------------
 A :class:`Reader` asks AWS only what the answer needs, and as early as it can:
 
-* **Once per thing.** ``DescribeTrails`` once per region, bucket facts once per bucket,
-  ``ListAliases``/``ListKeys`` once per region, ``DescribeKey`` and ``GetKeyPolicy`` once per key.
+* **Once per thing.** ``DescribeTrails`` once per region, bucket facts once per bucket
+  (``GetBucketLocation`` only when ``HeadBucket`` gave no region), ``ListBuckets`` once per
+  reader, ``ListAliases``/``ListKeys`` once per region, ``DescribeKey`` and ``GetKeyPolicy``
+  once per key.
   Every read is *single-flight*: a second request for something already being read waits for the
   first instead of asking again. Results are cached for the life of the reader (a notebook
   session); :meth:`Reader.refresh` forgets them. A call that fails is reported (a
@@ -26,15 +28,17 @@ A :class:`Reader` asks AWS only what the answer needs, and as early as it can:
 * **Short dependent chains.** The reads form a graph, not phases: a bucket is read as soon as one
   region's ``DescribeTrails`` names it (not after every region answered), a trail's key as soon as
   its trail is seen, and with ``scan(..., candidates=True)`` the candidate keys of a bucket's
-  region as soon as ``GetBucketLocation`` answered. The longest chain is ``DescribeTrails`` ->
-  ``GetBucketLocation`` -> ``ListKeys`` -> ``DescribeKey`` -> ``GetKeyPolicy``.
+  region as soon as the bucket was read. The longest chain is ``DescribeTrails`` ->
+  ``HeadBucket`` (-> ``GetBucketLocation``) -> ``ListKeys`` -> ``DescribeKey`` ->
+  ``GetKeyPolicy``.
 * **One bounded pool.** Every call runs on the reader's pool of ``workers`` threads, so at most
   ``workers`` calls are in flight whatever is being read. Tasks never wait for other tasks (a
   finished read schedules the reads that depend on it), so the pool cannot deadlock. When the pool
   is the bottleneck its queue decides: first the calls that start long chains (``DescribeTrails``,
-  ``GetBucketLocation``, ``ListKeys``/``ListAliases``), then the rest of the inventory, then
-  candidate keys, a key's policy before the next key's description so that bucket regions
-  complete one after another. ``workers=1`` runs every call in the calling thread, one at a time.
+  ``HeadBucket``/``GetBucketLocation``/``ListBuckets``, ``ListKeys``/``ListAliases``), then the
+  rest of the inventory, then candidate keys, a key's policy before the next key's description so
+  that bucket regions complete one after another. ``workers=1`` runs every call in the calling
+  thread, one at a time.
 * **Throttling slows, never fails.** Retries are botocore's (``standard`` or ``adaptive`` mode,
   see :class:`trailkit.aws.session.Connection`); ``Connection.calls`` counts each API call once by
   ``"service:Operation"``, retries excluded.
@@ -57,7 +61,7 @@ from typing import Any, TypeVar, cast
 from trailkit.arn import arn_account, arn_region, resource_id
 from trailkit.aws.cloudtrail import CloudTrail, list_regions
 from trailkit.aws.kms import Kms
-from trailkit.aws.s3 import S3, bucket_info
+from trailkit.aws.s3 import S3, Located, bucket_info, missing_bucket, unlocated_bucket
 from trailkit.aws.scheduler import (
     Pool,
     forward,
@@ -95,11 +99,11 @@ _log = logging.getLogger(__name__)
 Progress = Callable[[int, int], None]
 
 # Queue priorities, most urgent first. The calls that start chains come first (the longest chain
-# is DescribeTrails -> GetBucketLocation -> ListKeys -> DescribeKey -> GetKeyPolicy), then what
+# is DescribeTrails -> HeadBucket -> ListKeys -> DescribeKey -> GetKeyPolicy), then what
 # completes the inventory, then candidate keys: a key's policy before the next key's
 # description, so that regions complete one after another rather than all at the very end.
 _P_TRAILS = 6  # GetCallerIdentity, DescribeTrails
-_P_LOCATION = 5  # GetBucketLocation
+_P_LOCATION = 5  # HeadBucket, GetBucketLocation, ListBuckets
 _P_LIST = 4  # ListKeys, ListAliases
 _P_INVENTORY = 3  # GetTrailStatus, GetBucketEncryption/Policy, keys in use, keys asked for
 _P_CANDIDATE_POLICY = 2  # GetKeyPolicy of a candidate key
@@ -167,6 +171,7 @@ class Reader:
         self._described: dict[str, Future[KeyInfo]] = {}
         self._policies: dict[str, Future[tuple[str | None, str | None]]] = {}
         self._buckets: dict[str, Future[BucketInfo]] = {}
+        self._owned: dict[str, Future[frozenset[str] | None]] = {}
         self._candidates: dict[str, Future[tuple[KeyInfo, ...]]] = {}
         #: What failed while reading for the inventory (trails, buckets, keys in use, keys asked
         #: for by name); :meth:`scan` reports these.
@@ -183,6 +188,7 @@ class Reader:
             self._described.clear()
             self._policies.clear()
             self._buckets.clear()
+            self._owned.clear()
             self._candidates.clear()
             self.errors.clear()
             self.candidate_errors.clear()
@@ -418,9 +424,20 @@ class Reader:
             return self._wait(gather([self._enrich_f(t) for t in trails]))
 
     # -- buckets -------------------------------------------------------------------------
-    @requires("s3:GetBucketLocation", "s3:GetEncryptionConfiguration", "s3:GetBucketPolicy")
+    @requires(
+        "s3:ListBucket",
+        "s3:GetBucketLocation",
+        "s3:ListAllMyBuckets",
+        "s3:GetEncryptionConfiguration",
+        "s3:GetBucketPolicy",
+    )
     def bucket(self, name: str) -> BucketInfo:
-        """Region, default encryption (Bucket Key) and policy of a bucket; read once.
+        """Region, owner, default encryption (Bucket Key) and policy of a bucket; read once.
+
+        The region comes from ``HeadBucket`` (its ``x-amz-bucket-region`` header, sent even
+        with a 403), else ``GetBucketLocation``; a bucket S3 says does not exist is ``missing``.
+        The owner is the caller's account when ``ListBuckets`` (read once per reader) lists the
+        bucket, else unknown.
 
         Parameters
         ----------
@@ -429,7 +446,8 @@ class Reader:
         Returns
         -------
         BucketInfo
-            With ``error`` set when a read failed (never raises for AWS failures).
+            What could not be read is None (region, Bucket Key, owner) and says why
+            (``encryption_error``, ``policy_error``, ``error``); never raises for AWS failures.
         """
         return self._wait(self._bucket_f(name))
 
@@ -437,20 +455,69 @@ class Reader:
         # A bucket that could not be read is an answer (BucketInfo.error), cached like any other.
         return self._once(self._buckets, name, lambda: self._read_bucket_f(name))
 
+    def _owned_f(self) -> Future[frozenset[str] | None]:
+        """The caller's own buckets (``ListBuckets``, once per reader); None: unknown."""
+        return self._once(self._owned, "", lambda: self._submit(_P_LOCATION, self._s3.owned))
+
+    def _owner_f(self, name: str) -> Future[tuple[str | None, bool]]:
+        """Who owns bucket ``name``: (the caller's account when its ``ListBuckets`` lists the
+        bucket, else None; whether it is known to be another account's).
+
+        ``ListBuckets`` returns "all buckets owned by the authenticated sender of the request"
+        (S3 API reference), so a bucket it does not list belongs to another account, which S3
+        does not name. When ``ListBuckets`` was denied, both are unknown: (None, False).
+        """
+
+        def owner(parts: list[Any]) -> tuple[str | None, bool]:
+            owned = cast("frozenset[str] | None", parts[0])
+            info = cast("Future[ConnectionInfo]", parts[1])
+            if owned is None:
+                return None, False
+            if name not in owned:
+                return None, True
+            return (info.result().account if info.exception() is None else None), False
+
+        return then(gather([self._owned_f(), settled(self._info_f())]), owner)
+
+    def _locate_f(self, name: str) -> Future[tuple[Located, ...]]:
+        """``HeadBucket``, then ``GetBucketLocation`` only when that gave no region."""
+        s3 = self._s3
+
+        def fallback(head: Located) -> tuple[Located, ...] | Future[tuple[Located, ...]]:
+            if head.region or head.missing:
+                return (head,)
+            located = self._submit(_P_LOCATION, s3.location, name)
+            return then(located, lambda loc: (head, loc))
+
+        return then(self._submit(_P_LOCATION, s3.head, name), fallback)
+
     def _read_bucket_f(self, name: str) -> Future[BucketInfo]:
         s3 = self._s3
 
-        def located(where: str | BucketInfo) -> BucketInfo | Future[BucketInfo]:
-            if isinstance(where, BucketInfo):
-                return where  # the location could not be read
-            encryption = self._submit(_P_INVENTORY, s3.encryption, name, where)
-            policy = self._submit(_P_INVENTORY, s3.policy, name, where)
+        def located(parts: list[Any]) -> BucketInfo | Future[BucketInfo]:
+            answers = cast("tuple[Located, ...]", parts[0])
+            owner, foreign = cast("tuple[str | None, bool]", parts[1])
+            gone = next((a for a in answers if a.missing), None)
+            if gone is not None:
+                operation = "HeadBucket" if gone is answers[0] else "GetBucketLocation"
+                return missing_bucket(name, gone.missing_code, operation)
+            where = next((a.region for a in answers if a.region), None)
+            if where is None:
+                # Only now are the failures worth reporting: either call would have done.
+                failures = [
+                    s3.failed(a.failure, name=name, region=None, foreign=foreign)
+                    for a in answers
+                    if a.failure is not None
+                ]
+                return unlocated_bucket(name, failures, owner_account=owner)
+            encryption = self._submit(_P_INVENTORY, s3.encryption, name, where, foreign)
+            policy = self._submit(_P_INVENTORY, s3.policy, name, where, foreign)
             return then(
                 gather([encryption, policy]),
-                lambda parts: bucket_info(name, where, parts[0], parts[1]),
+                lambda reads: bucket_info(name, where, reads[0], reads[1], owner_account=owner),
             )
 
-        return then(self._submit(_P_LOCATION, s3.location, name), located)
+        return then(gather([self._locate_f(name), self._owner_f(name)]), located)
 
     # -- keys ----------------------------------------------------------------------------
     @requires("kms:ListAliases")

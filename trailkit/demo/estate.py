@@ -4,17 +4,21 @@ Which accounts, regions, keys (alias, region, key policy template and its option
 trails (home region, bucket, bucket policy template, default encryption) exist is data:
 ``trailkit/demo/resources/{accounts,keys,trails}.json``, read with :mod:`importlib.resources`
 (see :func:`load_estate_spec`). This module keeps the policy templates and the seeding logic.
-The estate (two accounts, four regions) is built to exercise every pre-check of the product::
+The estate (three accounts, four regions) is built to exercise every pre-check of the product::
 
-    trail            home            bucket (its region)                  encryption
-    org-trail        us-east-1 (MR)  tk-org-logs-123456789012 (use1)      SSE-S3, organization
-    app-trail        eu-west-1       tk-app-logs-euw1 (euw1)              cloudtrail-good-euw1
-    tokyo-trail      ap-northeast-1  tk-tokyo-logs-usw2 (usw2)            SSE-S3, bucket elsewhere
-    bucketkey-trail  us-west-2       tk-bucketkey-logs-usw2 (usw2)        SSE-S3, S3 Bucket Key
-    stale-key-trail  us-east-1       tk-stale-logs-use1 (use1)            disabled key, stopped
-    pinned-key-trail us-east-1       tk-pinned-logs-use1 (use1)           cloudtrail-good, bucket
-                                                                          policy pins that key
-    archive-trail    us-east-1       tk-archive-logs-210987654321 (use1)  SSE-S3 (second account)
+    trail                 home            bucket (its region)                encryption
+    org-trail             us-east-1 (MR)  tk-org-logs-123456789012 (use1)    SSE-S3, organization
+    app-trail             eu-west-1       tk-app-logs-euw1 (euw1)            cloudtrail-good-euw1
+    tokyo-trail           ap-northeast-1  tk-tokyo-logs-usw2 (usw2)          SSE-S3, bucket in usw2
+    bucketkey-trail       us-west-2       tk-bucketkey-logs-usw2 (usw2)      SSE-S3, S3 Bucket Key
+    stale-key-trail       us-east-1       tk-stale-logs-use1 (use1)          disabled key, stopped
+    pinned-key-trail      us-east-1       tk-pinned-logs-use1 (use1)         cloudtrail-good, bucket
+                                                                             policy pins that key
+    partner-bucket-trail  us-west-2       tk-partner-logs-use1 (use1)        SSE-S3; the bucket is
+                                                                             444455556666's, unread
+    deleted-bucket-trail  us-east-1       tk-deleted-logs-use1 (deleted)     SSE-S3; no bucket
+    archive-trail         us-east-1       tk-archive-logs-210987654321 (use1)
+                                                                             SSE-S3 (second account)
 """
 
 from __future__ import annotations
@@ -135,6 +139,12 @@ class TrailSpec:
         Alias of the bucket's default SSE-KMS key; ``None`` is AES256.
     bucket_key_enabled
         The S3 Bucket Key setting of the bucket's default encryption.
+    bucket_account
+        Account role that owns the bucket (default: the trail's account). The demo server
+        refuses other accounts' reads of it (:func:`~trailkit.demo.patches.patch_moto`).
+    bucket_deleted
+        Delete the bucket once the trail exists (CloudTrail then answers
+        ``S3BucketDoesNotExistException`` to an update).
     """
 
     account: str
@@ -150,6 +160,13 @@ class TrailSpec:
     bucket_policy: str = "cloudtrail"
     bucket_default_key: str | None = None
     bucket_key_enabled: bool = False
+    bucket_account: str | None = None
+    bucket_deleted: bool = False
+
+    @property
+    def bucket_owner(self) -> str:
+        """Account role that owns the bucket."""
+        return self.bucket_account or self.account
 
 
 @dataclass(frozen=True)
@@ -229,7 +246,7 @@ def load_estate_spec() -> EstateSpec:
     resolved = []
     for t in trails:
         named = {a for a in (t.key, t.bucket_default_key) if a}
-        if t.account not in accounts or t.bucket_policy not in BUCKET_POLICIES:
+        if {t.account, t.bucket_owner} - set(accounts) or t.bucket_policy not in BUCKET_POLICIES:
             raise ValueError(f"trails.json: unknown account or template in {t}")
         if not named <= aliases:
             raise ValueError(f"trails.json: unknown key alias in {t}")
@@ -571,9 +588,11 @@ class DemoEstate:
     replica_keys
         Alias name -> key ARN of multi-Region replicas (``alias/multi-region-good`` in us-west-2).
     buckets
-        Bucket name -> bucket region.
+        Bucket name -> bucket region of the buckets that exist (a trail's deleted bucket is only
+        in :attr:`trail_buckets`).
     accounts
-        Account id -> role (``management`` or ``log-archive``).
+        Account id -> role of the accounts that own something (``management``, ``log-archive``,
+        ``bucket-owner``).
     regions
         The regions used.
     seconds
@@ -755,20 +774,32 @@ def seed_demo(conn: Connection) -> DemoEstate:
     buckets: dict[str, str] = {}
     accounts: dict[str, str] = {}
 
-    for role, account in estate.accounts.items():
-        own_keys = [k for k in estate.keys if k.account == role]
-        own_trails = [t for t in estate.trails if t.account == role]
-        if not own_keys and not own_trails:
-            continue
+    acting: dict[str, Connection] = {}
+
+    def as_role(role: str) -> Connection:
+        account = estate.account(role)
         accounts[account] = role
-        acting = conn if account == DEMO_ACCOUNT else as_account(conn, account)
-        for key in own_keys:
-            _seed_key(acting, estate, key, keys, replicas)
-        for trail in own_trails:
-            _seed_bucket(acting, account, trail, keys)
-            buckets[trail.bucket] = trail.bucket_region
-            trails[trail.name] = _seed_trail(acting, trail, keys)
-            trail_buckets[trail.name] = trail.bucket
+        if account not in acting:
+            acting[account] = conn if account == DEMO_ACCOUNT else as_account(conn, account)
+        return acting[account]
+
+    # Keys first (bucket default encryption names them), then every bucket in its owner's
+    # account (a trail needs its bucket to exist), then the trails, then the deletions.
+    for role in estate.accounts:
+        for key in (k for k in estate.keys if k.account == role):
+            _seed_key(as_role(role), estate, key, keys, replicas)
+    for trail in estate.trails:
+        _seed_bucket(as_role(trail.bucket_owner), estate.account(trail.account), trail, keys)
+        buckets[trail.bucket] = trail.bucket_region
+    for trail in estate.trails:
+        trails[trail.name] = _seed_trail(as_role(trail.account), trail, keys)
+        trail_buckets[trail.name] = trail.bucket
+    for trail in estate.trails:
+        if trail.bucket_deleted:
+            as_role(trail.bucket_owner).client("s3", trail.bucket_region).delete_bucket(
+                Bucket=trail.bucket
+            )
+            del buckets[trail.bucket]
 
     return DemoEstate(
         endpoint=conn.endpoint_url,

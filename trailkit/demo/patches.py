@@ -15,6 +15,11 @@ moto quirks the demo handles:
   replica by comparing the key ARN with ``MultiRegionConfiguration.PrimaryKey.Arn`` (always right),
   and the replica's alias is reported as already existing (the seeding tolerates that).
 * Multi-Region key ids and the per-key RSA private keys: see :func:`patch_moto`.
+* moto lets every account read every other account's buckets (``MOTO_S3_ALLOW_CROSSACCOUNT_ACCESS``
+  defaults to true, and turning it off also hides them from CloudTrail's ``CreateTrail``). AWS
+  refuses a cross-account read unless the bucket policy allows it, and no demo bucket policy
+  allows one: after :func:`patch_moto`, a bucket request from another account answers 403
+  ``AccessDenied`` (see :func:`patch_moto` for the one deliberate difference from AWS).
 """
 
 from __future__ import annotations
@@ -55,8 +60,8 @@ _patched = False
 
 
 def patch_moto() -> None:
-    """Fix three moto KMS behaviours in this process (idempotent; moto running elsewhere is not
-    affected).
+    """Fix three moto KMS behaviours and one S3 behaviour in this process (idempotent; moto
+    running elsewhere is not affected).
 
     * ``ReplicateKey`` copies the primary key shallowly, so both keys share one
       ``multi_region_configuration`` (describing the replica then reports the *primary* as
@@ -69,6 +74,16 @@ def patch_moto() -> None:
       the length moto's ciphertext header has room for.)
     * Every key gets an RSA private key at creation (~30 ms each, even symmetric keys); after the
       patch it is made the first time Sign, Verify or GetPublicKey needs it.
+    * Bucket requests (``HeadBucket``, ``GetBucketLocation``, ``GetBucketEncryption``,
+      ``GetBucketPolicy``, ...) from an account other than the bucket's answer 403
+      ``AccessDenied``, as AWS does when the bucket policy does not allow the caller (none of the
+      demo's does). ``CreateBucket`` of a taken name still answers ``BucketAlreadyExists``, and
+      moto's own cross-account lookups (CloudTrail's check that a trail's bucket exists) are
+      unchanged. The 403 of ``HeadBucket`` carries no ``x-amz-bucket-region`` header, although
+      AWS sends it "regardless of the permissions on the bucket" (S3 API reference,
+      ``HeadBucket``): so the demo shows the case where a bucket's region cannot be learned at
+      all (when the header is missing, e.g. stripped on the way, and ``GetBucketLocation`` is
+      refused too). Object requests are not changed.
     """
     global _patched
     with _patch_lock:
@@ -86,6 +101,7 @@ def patch_moto() -> None:
             hasattr(kms_models, "generate_private_key"),
             hasattr(kms_responses.KmsResponse, "_validate_cmk_id"),
         )
+        _patch_s3_cross_account()
         if not all(needed):  # pragma: no cover - a moto this module does not know
             _log.warning("moto's KMS internals changed; the demo runs without its fixes")
             _patched = True
@@ -137,3 +153,38 @@ def patch_moto() -> None:
 
         kms_models.generate_private_key = generate_private_key
         _patched = True
+
+
+def _patch_s3_cross_account() -> None:
+    """Make bucket requests from another account answer 403 (see :func:`patch_moto`)."""
+    from moto.s3 import exceptions as _s3_exceptions
+    from moto.s3 import models as _s3_models
+    from moto.s3 import responses as _s3_responses
+
+    s3_models: Any = _s3_models
+    response_cls: Any = _s3_responses.S3Response
+    denied: Any = getattr(_s3_exceptions, "AccessDeniedByLock", None)
+    needed = (
+        hasattr(s3_models, "s3_backends"),
+        hasattr(response_cls, "_bucket_response"),
+        hasattr(response_cls, "_get_querystring"),
+        denied is not None,
+    )
+    if not all(needed):  # pragma: no cover - a moto this module does not know
+        _log.warning("moto's S3 internals changed; other accounts' buckets stay readable")
+        return
+    original: Callable[..., Any] = response_cls._bucket_response
+
+    def _bucket_response(self: Any, request: Any, full_url: str) -> Any:
+        name = self.parse_bucket_name_from_url(request, full_url)
+        owner = s3_models.s3_backends.bucket_accounts.get(name) if name else None
+        method = request.method
+        creating = method == "PUT" and not self._get_querystring(request, full_url)
+        if owner is not None and owner[1] != self.current_account:
+            if method == "HEAD":
+                return 403, {}, ""  # no body (a HEAD answer), no x-amz-bucket-region
+            if not creating and method != "OPTIONS":
+                raise denied()  # moto's 403 AccessDenied (S3ClientError: turned into XML)
+        return original(self, request, full_url)
+
+    response_cls._bucket_response = _bucket_response

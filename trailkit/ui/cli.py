@@ -16,10 +16,13 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, TextIO, cast
+from typing import TYPE_CHECKING, Any, TextIO, cast
 
 from trailkit import __version__
 from trailkit.errors import RefusedError, TrailkitError
+
+if TYPE_CHECKING:
+    from trailkit.records import Trail
 
 __all__ = ["main"]
 
@@ -448,6 +451,14 @@ def cmd_inventory(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return EXIT_OK
 
 
+def _bucket_where(trail: Trail) -> str:
+    """``in REGION``, ``(does not exist)`` or ``(region unknown)`` for a trail's bucket."""
+    bucket = trail.bucket
+    if bucket is not None and bucket.missing:
+        return "(does not exist)"
+    return f"in {trail.bucket_region}" if trail.bucket_region else "(region unknown)"
+
+
 def cmd_check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     """``trailkit check``: exit 0 ready, 1 blocked, 3 unverifiable (2: trailkit's own errors).
 
@@ -489,7 +500,8 @@ def cmd_keys(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         from trailkit.ui.terminal import CANDIDATE_TABLE, candidate_rows
 
         _print_header(conn.info(), out)
-        _say(out, f"trail: {trail.name} · bucket region: {trail.bucket_region}\n")
+        where = trail.bucket_region or _bucket_where(trail)
+        _say(out, f"trail: {trail.name} · bucket region: {where}\n")
         _print_table(candidate_rows(verdicts), out, CANDIDATE_TABLE)
     if getattr(args, "verbose", False):
         _print_calls(conn, err)

@@ -131,13 +131,22 @@ def keys_frame(inv: Inventory) -> pd.DataFrame:
                 "key_usage": key.key_usage,
                 "manager": key.manager,
                 "multi_region": key.multi_region,
-                "in_bucket_region": all(t.bucket_region == key.region for t in users),
+                "in_bucket_region": _in_bucket_region(key, users),
                 "used_by": ", ".join(t.name for t in users),
                 "key_arn": arn,
                 "error": key.error,
             }
         )
     return pd.DataFrame(rows, columns=KEY_COLUMNS)
+
+
+def _in_bucket_region(key: KeyInfo, users: list[Trail]) -> bool | None:
+    """Whether the key is in the region of every bucket its trails write to; None when a
+    bucket's region is unknown (or the bucket does not exist) and no known one differs."""
+    regions = [t.bucket_region for t in users]
+    if any(r is not None and r != key.region for r in regions):
+        return False
+    return None if None in regions else True
 
 
 def errors_frame(inv: Inventory) -> pd.DataFrame:

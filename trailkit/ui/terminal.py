@@ -559,7 +559,11 @@ def check_view(report: Any) -> RenderableType:
         key.append("-")
     grid.add_row("key:", key)
     if trail is not None:
-        grid.add_row("bucket:", Text(f"{trail.bucket_name} in {trail.bucket_region}"))
+        if trail.bucket is not None and trail.bucket.missing:
+            where = "(does not exist)"
+        else:
+            where = f"in {trail.bucket_region}" if trail.bucket_region else "(region unknown)"
+        grid.add_row("bucket:", Text(f"{trail.bucket_name} {where}"))
     grid.add_row("verdict:", styled(report.verdict.value, VERDICT_STYLES, upper=True))
     findings = [f.as_dict() for f in report.findings]
     body = findings_table(findings) if findings else Text("No findings: every check passed.")
