@@ -74,3 +74,30 @@ def test_check_exit_codes(demo: Any) -> None:
     assert code == 3 and "verdict: UNVERIFIABLE" in out
     code, _, err = _cli(*base)  # --key without a value: a usage error
     assert code == 2 and "Traceback" not in err
+
+
+def test_the_issues_unreadable_bucket_is_unverifiable_through_the_cli(demo: Any) -> None:
+    """partner-bucket-trail logs to account 444455556666's bucket in us-east-1, which the
+    management account cannot read (the demo's 403 names no region); the key, with a complete
+    CloudTrail policy, is in us-west-2. Before issue 12 this was `ready`."""
+    endpoint, estate = demo
+    key = estate.keys["alias/cloudtrail-good-usw2"]
+    code, report = _check_json(endpoint, "partner-bucket-trail", key)
+    assert (code, report["verdict"], report["ready"]) == (3, "unverifiable", False)
+    codes = {f["code"] for f in report["findings"]}
+    assert {"bucket-unreadable", "key-region-unverified"} <= codes
+    assert report["bucket_region"] is None
+
+
+def test_a_deleted_bucket_is_blocked_through_the_cli(demo: Any) -> None:
+    endpoint, _ = demo
+    code, report = _check_json(endpoint, "deleted-bucket-trail", "alias/cloudtrail-good")
+    assert (code, report["verdict"]) == (1, "blocked")
+    (finding,) = [f for f in report["findings"] if f["severity"] == "error"]
+    assert finding["code"] == "bucket-not-found"
+    assert finding["aws_error"] == "S3BucketDoesNotExistException"
+    code, out, _ = _cli(
+        "--endpoint-url", endpoint, "check", "--trail", "deleted-bucket-trail", "--key",
+        "alias/cloudtrail-good",
+    )  # fmt: skip
+    assert code == 1 and "(does not exist)" in out and "in None" not in out
