@@ -511,12 +511,13 @@ def cmd_keys(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 def _journal(args: argparse.Namespace) -> Any:
     """``--journal``, else ``$TRAILKIT_JOURNAL``, else the real journal, or on a loopback
     endpoint (the demo) the demo's own journal, so demo changes never mix with real ones."""
-    from trailkit.aws.session import is_local_endpoint
     from trailkit.change.journal import Journal, default_path
 
     given = getattr(args, "journal", None)
     if given is not None:
         return Journal(given)
+    from trailkit.aws.session import is_local_endpoint  # imports boto3: only when needed
+
     endpoint = getattr(args, "endpoint_url", None) or os.environ.get("AWS_ENDPOINT_URL")
     return Journal(default_path(demo=is_local_endpoint(endpoint)))
 
@@ -668,10 +669,11 @@ def cmd_rollback(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 def cmd_journal(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     """``trailkit journal``."""
     from trailkit.records.journal import changes_frame
-    from trailkit.runbook import Runbook
 
     journal = _journal(args)
     if args.reconcile:
+        from trailkit.runbook import Runbook  # boto3 only when AWS is read (0.3-0.6 s)
+
         skipped: list[str] = []
         book = Runbook(_connect(args), journal)
         settled = book.reconcile(
