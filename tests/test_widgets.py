@@ -759,3 +759,75 @@ def test_guided_update_shows_a_failed_check_and_a_failed_reread_as_html(
     book.fail["reread"] = RefusedError("The trail cannot be read.", "grant DescribeTrails")
     guided.trails.select("app-trail")
     assert "tk-error" in guided._w_status.value and guided.trail is None
+
+
+# -- One state, many views (issue 13) -------------------------------------------------------------
+
+
+def _sections(guided: GuidedUpdate) -> dict[str, str]:
+    """What each dependent section of the guided update shows now."""
+    return {
+        "trail": guided.trails._w_info.value,
+        "keys": guided.keys._w_status.value + guided.keys._w_reason.value,
+        "checklist": guided.checklist.html(),
+        "policy": guided.policy.html(),
+        "plan": guided.change._w_plan.value,
+        "result": guided.change._w_result.value,
+        "journal": guided.journal._w_table.value,
+    }
+
+
+def test_every_section_follows_a_policy_repair(estate: FakeEstate, book: FakeRunbook) -> None:
+    guided = GuidedUpdate(book)
+    guided.choose("org-trail", NO_CLOUDTRAIL)
+    assert "BLOCKED" in _sections(guided)["checklist"]
+    assert guided.repair_policy(True) is not None
+    now = _sections(guided)
+    assert "The journal is empty" not in now["journal"]
+    assert "key-policy" in now["journal"] and "1 change" in now["journal"]
+    assert 'tk-headline tk-ready">READY' in now["checklist"]
+    assert "tk-badge-ready" in now["plan"] and "cannot be applied" not in now["plan"]
+    assert "updated and read back" in now["policy"]
+
+
+def test_every_section_follows_apply_and_rollback(estate: FakeEstate, book: FakeRunbook) -> None:
+    guided = GuidedUpdate(book)
+    guided.choose("org-trail", GOOD)
+    assert guided.apply(True) is not None
+    now = _sections(guided)
+    assert "Now: <b>SSE-KMS</b>" in now["trail"]
+    # the trail now uses the key: the checklist and the plan say so, not READY to change it
+    assert "already is in this state" in now["checklist"]
+    assert "NOTHING TO DO" in now["plan"] and "tk-badge-ready" not in now["plan"]
+    assert "read back and verified" in now["result"]  # the result of this trail stays
+    assert "tk-badge-done" in now["journal"]
+    assert not guided.change._w_rollback.disabled or guided.change.rollback_name == "org-trail"
+    # the disable choice is offered now that the trail has a key
+    assert any(v == DISABLE for _, v in guided.keys._w_select.options)
+
+    assert guided.rollback(True) is not None
+    now = _sections(guided)
+    assert "Now: <b>SSE-S3</b>" in now["trail"]
+    assert 'tk-headline tk-ready">READY' in now["checklist"]  # SSE-S3 → GOOD again
+    assert "already is in this state" not in now["checklist"]
+    assert "tk-badge-ready" in now["plan"]
+    assert "rolled back" in now["result"] or "Rollback" in now["result"]
+    assert now["journal"].count("tk-badge-done") == 2
+    assert not any(v == DISABLE for _, v in guided.keys._w_select.options)
+
+
+def test_choosing_another_trail_clears_the_previous_trails_result(
+    estate: FakeEstate, book: FakeRunbook
+) -> None:
+    guided = GuidedUpdate(book)
+    guided.choose("org-trail", GOOD)
+    guided.apply(True)
+    guided.rollback(True)
+    assert "Rollback" in guided.change._w_result.value
+    guided.choose("app-trail")
+    now = _sections(guided)
+    assert now["result"] == "" and "org-trail" not in now["plan"]
+    assert guided.change._w_rollback.layout.display == "none"
+    assert guided.change.value is None
+    assert guided.policy.result is None and "updated" not in now["policy"]
+    assert "org-trail" not in now["checklist"]

@@ -245,6 +245,17 @@ class ChangePanel:
             self._w_plan.value = self._plan_html(plan)
         self._refresh()
 
+    def clear_result(self) -> None:
+        """Forget the last result and its Rollback (e.g. another trail was chosen)."""
+        self._last = None
+        self._applied = None
+        self._rolled_back = None
+        self._error = None
+        self._rollback_of = None
+        self._rollback_name = None
+        self._w_result.value = ""
+        self._refresh()
+
     def show_error(self, err: BaseException) -> None:
         """No plan can be made: show why (as HTML, never a traceback)."""
         self.set_plan(None, error_html(err))

@@ -184,6 +184,9 @@ class GuidedUpdate:
 
     # -- events ----------------------------------------------------------------------------
     def _trail_chosen(self, trail: Trail | None) -> None:
+        shown = self.change.value
+        if shown is not None and (trail is None or shown.plan.trail.arn != trail.arn):
+            self.change.clear_result()  # another trail: the previous one's result goes
         self._trail = None
         if trail is not None:
             self._busy(f"Reading {trail.name}, its bucket and its status…")
@@ -256,25 +259,39 @@ class GuidedUpdate:
         self._w_status.value = ""
 
     def _policy_done(self, result: PolicyResult) -> None:
-        if not result.outcome.succeeded or self._trail is None:
+        self._resync()
+        self.policy.show_result(result)  # the re-check showed the policy as it is now
+
+    def _change_done(self, result: ApplyResult) -> None:
+        self._resync(result.plan.trail)
+
+    def _resync(self, written: Trail | None = None) -> None:
+        """After a write: re-read the trail, then re-render every section that depends on the
+        trail, the key, the plan or the journal (one state, many views).
+
+        The key choice is kept (the candidates are ranked again, e.g. the SSE-S3 choice appears
+        once the trail has a key) and checked again, so the checklist, the key policy section
+        and the plan describe the trail as it is now; the result just shown stays.
+        """
+        self.journal.refresh()
+        trail = self._trail
+        if trail is None:
+            if written is not None:  # no trail chosen (a headless rollback): keep its row fresh
+                try:
+                    self.trails.replace(self._runbook.reread(written))
+                except TrailkitError as err:
+                    self._w_status.value = error_html(err)
             return
         key = self.keys.key_text
         self._runbook.refresh()
-        self._trail_chosen(self._trail)  # re-read the trail and re-rank the keys
-        if key is not None:
-            self.keys.select(key)  # re-check: the plan is made from the repaired policy
-        self.policy.show_result(result)
-
-    def _change_done(self, result: ApplyResult) -> None:
-        trail = self._trail or result.plan.trail
+        self._quiet = True
         try:
-            fresh = self._runbook.reread(trail)
-        except TrailkitError as err:
-            self._w_status.value = error_html(err)
-        else:
-            self._trail = fresh
-            self.trails.replace(fresh)
-        self.journal.refresh()
+            self._trail_chosen(trail)  # re-read the trail and re-rank the keys
+            if self._trail is not None and key is not None:
+                self.keys.select(key)
+        finally:
+            self._quiet = False
+        self._key_chosen(self.keys.value)
 
     # -- headless steps (papermill), the same widgets an operator uses ----------------------
     def choose(self, trail: str | None = None, key: str | None = None) -> Step | None:
