@@ -398,7 +398,8 @@ def _drive(page: Any, name: str, docs_image: Path | None) -> None:
 
     choose(page, key_select, "alias/explicit-deny (")
     expect(page.locator(".tk-checklist")).to_contain_text("BLOCKED")
-    expect(page.locator(".tk-key-reason")).to_contain_text("explicitly denies")
+    expect(page.locator(".tk-key-reason")).to_contain_text("policy-deny")
+    expect(page.locator(".tk-checklist")).to_contain_text("explicitly denies")
     apply = page.locator("button.tk-apply")
     expect(apply).to_be_disabled()
     expect(page.locator(".tk-change-panel .tk-confirm input")).to_be_disabled()

@@ -152,7 +152,7 @@ def test_policy_panel_with_nothing_to_repair_or_a_refusal(
 
     refused = key_policy(demo_conn, journal, DENY, ["org-trail"])
     assert refused.value is None
-    assert "RefusedError" in refused._w_summary.value and "Deny" in refused._w_summary.value
+    assert "Refused:" in refused._w_summary.value and "Deny" in refused._w_summary.value
 
     unset = key_policy(demo_conn, journal, None, ["org-trail"])
     assert unset.value is None and "parameters cell" in unset._w_summary.value
@@ -263,7 +263,8 @@ def test_guided_update_wires_every_step(
     assert guided.change._w_apply.disabled
     guided.change._w_confirm.value = True
     assert guided.change._w_apply.disabled
-    assert "explicitly denies" in guided.keys._w_reason.value
+    assert "policy-deny" in guided.keys._w_reason.value
+    assert "explicitly denies" in guided.checklist.html()
     assert "will not edit the Deny" in guided.policy._w_summary.value
 
     good = next(v for v in guided.keys.verdicts if v.key.arn == estate.keys[GOOD])

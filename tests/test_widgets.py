@@ -32,6 +32,7 @@ from widget_fakes import (
     SHARED,
     FakeEstate,
     FakeRunbook,
+    make_key,
 )
 
 from trailkit.errors import JournalError, RefusedError, TrailkitError
@@ -50,6 +51,7 @@ from trailkit.ui.widgets import (
     TrailPicker,
     TrailsTable,
 )
+from trailkit.ui.widgets._common import error_html
 from trailkit.ui.widgets._ports import GuidedRunbook
 from trailkit.ui.widgets.checklist import checklist_html
 from trailkit.ui.widgets.keys import DISABLE
@@ -409,7 +411,7 @@ def test_errors_render_as_html_in_the_panel_never_a_traceback(estate: FakeEstate
     panel.set_plan(estate.plan("org-trail", GOOD))
     panel._w_confirm.value = True
     panel._w_apply.click()  # does not raise
-    assert "tk-error" in panel._w_result.value and "RefusedError" in panel._w_result.value
+    assert "tk-error" in panel._w_result.value and "Refused:" in panel._w_result.value
     assert "make a new plan" in panel._w_result.value
     assert isinstance(panel.error, RefusedError)
     assert panel._w_progress.value == ""  # the progress line is gone
@@ -513,7 +515,7 @@ def test_policy_panel_with_nothing_to_repair_or_a_refusal(estate: FakeEstate) ->
         estate.repair(["org-trail"], DENY)
     refused.show_error(caught.value)
     assert refused.value is None
-    assert "RefusedError" in refused._w_summary.value and "Deny" in refused._w_summary.value
+    assert "Refused:" in refused._w_summary.value and "Deny" in refused._w_summary.value
     assert sent == []
 
 
@@ -655,7 +657,8 @@ def test_guided_update_wires_every_step(estate: FakeEstate, book: FakeRunbook) -
     assert guided.change._w_apply.disabled
     guided.change._w_confirm.value = True
     assert guided.change._w_apply.disabled
-    assert "explicitly denies" in guided.keys._w_reason.value
+    assert "policy-deny" in guided.keys._w_reason.value
+    assert "explicitly denies" in guided.checklist.html()
     assert "will not edit the Deny" in guided.policy._w_summary.value
 
     good = next(v for v in guided.keys.verdicts if v.key.arn == estate.arn(GOOD))
@@ -831,3 +834,69 @@ def test_choosing_another_trail_clears_the_previous_trails_result(
     assert guided.change.value is None
     assert guided.policy.result is None and "updated" not in now["policy"]
     assert "org-trail" not in now["checklist"]
+
+
+# -- One voice (issue 13) --------------------------------------------------------------------------
+
+_CLASS_NAMES = ("RefusedError", "InputError", "KeyIdError", "JournalError", "TrailkitError")
+
+
+def test_the_policy_section_is_not_applicable_for_an_aws_managed_key(
+    estate: FakeEstate, book: FakeRunbook
+) -> None:
+    managed = dataclasses.replace(
+        make_key("alias/aws-managed-for-s3", policy=estate_policy(estate)), manager="AWS"
+    )
+    estate.keys["alias/aws-managed-for-s3"] = managed
+    guided = GuidedUpdate(book)
+    guided.choose("org-trail", managed.arn)
+    now = _sections(guided)
+    assert 'tk-headline tk-blocked">BLOCKED' in now["checklist"]
+    assert "needs no change" not in now["policy"] and "tk-note-ok" not in now["policy"]
+    assert "not applicable" in now["policy"].lower() and "key-aws-managed" in now["policy"]
+
+
+def estate_policy(estate: FakeEstate) -> dict[str, Any]:
+    policy = estate.keys[GOOD].policy
+    assert policy is not None
+    loaded: dict[str, Any] = json.loads(policy)
+    return loaded
+
+
+def test_unverifiable_is_shown_the_same_way_in_every_section(
+    estate: FakeEstate, book: FakeRunbook
+) -> None:
+    other = estate.keys[SHARED]
+    alias_arn = f"arn:aws:kms:us-east-1:{other.account}:alias/shared-logs-key"
+    guided = GuidedUpdate(book)
+    guided.choose("org-trail", alias_arn)
+    now = _sections(guided)
+    assert 'tk-headline tk-unverifiable">UNVERIFIABLE' in now["checklist"]
+    assert "tk-badge-unverifiable" in now["plan"]
+    assert "tk-note-bad" not in now["plan"] and "tk-error" not in now["plan"]
+    assert not any(name in html for html in now.values() for name in _CLASS_NAMES)
+    assert "tk-note-ok" not in now["policy"]
+
+    guided.choose("org-trail", other.arn)  # a key ARN: the plan can be made, but not checked
+    now = _sections(guided)
+    assert 'tk-headline tk-unverifiable">UNVERIFIABLE' in now["checklist"]
+    assert "tk-badge-unverifiable" in now["plan"] and "tk-badge-ready" not in now["plan"]
+
+
+def test_a_finding_is_shown_once_per_view(estate: FakeEstate, book: FakeRunbook) -> None:
+    guided = GuidedUpdate(book)
+    guided.choose("org-trail", DENY)
+    now = _sections(guided)
+    assert "".join(now.values()).count("explicitly denies") == 1
+    assert "explicitly denies" in now["checklist"]
+    assert "policy-deny" in now["plan"] and "policy-deny" in now["policy"]
+    assert "not applicable" in now["policy"].lower()
+    assert not any(name in html for html in now.values() for name in _CLASS_NAMES)
+
+
+def test_errors_are_shown_without_python_class_names() -> None:
+    refused = error_html(RefusedError("Nothing was sent.", "run `trailkit journal`"))
+    assert "RefusedError" not in refused and "Nothing was sent." in refused
+    assert "<code>trailkit journal</code>" in refused and "`" not in refused
+    other = error_html(ValueError("boom"))
+    assert "ValueError" not in other and "boom" in other

@@ -8,11 +8,13 @@ from typing import Any
 import ipywidgets as widgets
 
 from trailkit.records import ApplyResult, Outcome, PlanView
+from trailkit.rules.checks import UNVERIFIED_CODES
 from trailkit.rules.plan import Plan
 from trailkit.ui import tables
 from trailkit.ui.widgets._common import (
     Confirm,
     badge,
+    codes_html,
     error_html,
     esc,
     frame_html,
@@ -21,6 +23,7 @@ from trailkit.ui.widgets._common import (
     rows_html,
     show,
     spinner_html,
+    text_html,
 )
 
 __all__ = ["ChangePanel", "result_html"]
@@ -69,7 +72,7 @@ def result_html(result: ApplyResult, title: str = "Result") -> str:
     if result.delivery is not None and not result.delivery.ok:
         kind = "warn"
     head = note_html(
-        kind, f"{badge(result.outcome.value)} <b>{esc(title)}:</b> {esc(result.message)}"
+        kind, f"{badge(result.outcome.value)} <b>{esc(title)}:</b> {text_html(result.message)}"
     )
     error = error_html(result.error) if result.error is not None else ""
     return f"{head}{error}{rows_html(rows)}"
@@ -92,6 +95,9 @@ class ChangePanel:
         The demo backend (False: real AWS, where the trail name must be typed as well).
     on_done
         Called with every result (apply and rollback), e.g. to re-read the trail.
+    explain
+        Repeat the first blocking finding above the plan. False where a checklist next to it
+        says it already: the plan then names the codes only (one voice).
     """
 
     def __init__(
@@ -101,7 +107,9 @@ class ChangePanel:
         *,
         demo: bool = True,
         on_done: Callable[[ApplyResult], None] | None = None,
+        explain: bool = True,
     ) -> None:
+        self._explain = explain
         self._apply = apply
         self._rollback = rollback
         self._demo = demo
@@ -287,12 +295,14 @@ class ChangePanel:
 
     def _plan_html(self, plan: Plan) -> str:
         table = frame_html(tables.plan_frame(plan).reset_index(), "tk-plan-table")
+        report = plan.report
         if plan.blocked:
-            head = note_html(
-                "bad",
-                f"{badge('blocked')} This plan cannot be applied: "
-                f"{esc(plan.report.errors[0].message)}",
+            why = (
+                text_html(report.errors[0].message)
+                if self._explain
+                else f"see the checklist ({codes_html(f.code for f in report.errors)})."
             )
+            head = note_html("bad", f"{badge('blocked')} This plan cannot be applied: {why}")
         elif plan.nothing_to_do:
             head = note_html(
                 "info",
@@ -301,12 +311,26 @@ class ChangePanel:
             )
         else:
             where = "the demo backend" if self._demo else "REAL AWS"
-            head = note_html(
-                "ok",
-                f"{badge('ready')} Sends one <code>UpdateTrail</code> to {where} in "
-                f"{esc(plan.region)}, then reads the trail back and checks delivery. "
-                "Every step is written to the change journal.",
+            sends = (
+                f"Sends one <code>UpdateTrail</code> to {where} in {esc(plan.region)}, then "
+                "reads the trail back and checks delivery. Every step is written to the change "
+                "journal."
             )
+            unverified = [f.code for f in report.findings if f.code in UNVERIFIED_CODES]
+            if unverified:
+                head = note_html(
+                    "warn",
+                    f"{badge('unverifiable')} Part of this could not be checked from here "
+                    f"({codes_html(unverified)}): AWS may still refuse it. {sends}",
+                )
+            elif plan.disable:
+                head = note_html(
+                    "warn",
+                    f"{badge('warning', 'ENCRYPTION OFF')} Turns SSE-KMS off: new log files of "
+                    f"{esc(plan.trail.name)} are encrypted with SSE-S3 only. {sends}",
+                )
+            else:
+                head = note_html("ok", f"{badge('ready')} {sends}")
         return f"{head}{table}"
 
     def _refresh(self) -> None:

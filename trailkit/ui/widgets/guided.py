@@ -19,13 +19,14 @@ import ipywidgets as widgets
 from trailkit.arn import resource_id
 from trailkit.errors import InputError, JournalError, RefusedError, TrailkitError
 from trailkit.records import ApplyResult, PolicyResult, Trail
-from trailkit.rules.checks import Report
+from trailkit.rules.checks import UNVERIFIED_CODES, Report
 from trailkit.rules.flags import parse_flag, parse_text
 from trailkit.rules.plan import Plan
 from trailkit.rules.repair import Repair
 from trailkit.ui.widgets._common import (
     Step,
     badge,
+    codes_html,
     error_html,
     esc,
     note_html,
@@ -34,6 +35,7 @@ from trailkit.ui.widgets._common import (
     section_title,
     show,
     spinner_html,
+    text_html,
 )
 from trailkit.ui.widgets._ports import GuidedRunbook
 from trailkit.ui.widgets.banner import ConnectionBanner
@@ -97,12 +99,15 @@ class GuidedUpdate:
         self._demo = info.demo
         self.banner = ConnectionBanner(info)
         self.trails = TrailPicker([], on_change=self._trail_chosen)
-        self.keys = KeyPicker(runbook.rank, on_change=self._key_chosen)
+        # one voice: the checklist says why; the key picker and the plan name the codes
+        self.keys = KeyPicker(runbook.rank, on_change=self._key_chosen, explain=False)
         self.checklist = Checklist()
         self.policy = PolicyPanel(
             apply_policy or _no_policy_action, demo=self._demo, on_done=self._policy_done
         )
-        self.change = ChangePanel(apply, rollback, demo=self._demo, on_done=self._change_done)
+        self.change = ChangePanel(
+            apply, rollback, demo=self._demo, on_done=self._change_done, explain=False
+        )
         self.journal = JournalView(runbook.journal, demo=self._demo)
         self._w_status = widgets.HTML()
         self._w_status.add_class("tk-status")
@@ -228,7 +233,7 @@ class GuidedUpdate:
         try:
             plan = self._runbook.plan(report)
         except TrailkitError as err:
-            self.change.show_error(err)
+            self.change.set_plan(None, _no_plan_html(report, err))
         else:
             self.change.set_plan(plan)
 
@@ -241,21 +246,56 @@ class GuidedUpdate:
     def _plan_policy(self, trail: Trail, report: Report) -> None:
         if self._apply_policy is None:
             return
+        if report.disable:
+            self._set_policy_idle(_not_applicable("turning SSE-KMS off uses no key policy."))
+            return
+        unverified = [f.code for f in report.findings if f.code in UNVERIFIED_CODES]
+        if report.key is None:
+            if report.errors:
+                self._set_policy_idle(_not_applicable(_blocked_by(report)))
+            elif unverified:
+                self._set_policy_idle(
+                    _unverifiable(
+                        "the key could not be read from here, so its policy cannot "
+                        f"be checked or repaired ({codes_html(unverified)})."
+                    )
+                )
+            else:
+                self._set_policy_idle()
+            return
         self._busy("Working out whether the key policy needs the add-only repair…")
         try:
             repair = self._runbook.repair_for(report)
+        except RefusedError as err:
+            deny = [f.code for f in report.errors if f.code == "policy-deny"]
+            if deny:
+                self._set_policy_idle(
+                    _not_applicable(
+                        f"an explicit Deny of the key policy ({codes_html(deny)}, in the "
+                        "checklist) can be narrowed only by its owner; trailkit only adds "
+                        "statements: it will not edit the Deny."
+                    )
+                )
+            else:
+                self.policy.show_error(err)
         except TrailkitError as err:
             self.policy.show_error(err)
         else:
-            if repair is None:
-                ok = report.key is not None and not report.unverifiable and not report.disable
+            if repair is not None:
+                self.policy.show(repair)
+            elif report.errors:
+                self._set_policy_idle(_not_applicable(_blocked_by(report)))
+            elif "policy-unverifiable" in unverified:
                 self._set_policy_idle(
-                    note_html("ok", f"{badge('pass', 'OK')} The key policy needs no change.")
-                    if ok
-                    else ""
+                    _unverifiable(
+                        "the key policy could not be read from here "
+                        "(<code>policy-unverifiable</code>, in the checklist)."
+                    )
                 )
             else:
-                self.policy.show(repair)
+                self._set_policy_idle(
+                    note_html("ok", f"{badge('pass', 'OK')} The key policy needs no change.")
+                )
         self._w_status.value = ""
 
     def _policy_done(self, result: PolicyResult) -> None:
@@ -476,6 +516,38 @@ class GuidedUpdate:
 
 
 _RUNBOOK_METHODS = ("info", "list_trails", "check", "plan", "apply", "rollback", "rank")
+
+
+def _not_applicable(why_html: str) -> str:
+    return note_html("info", f"{badge('info', 'NOT APPLICABLE')} Not applicable: {why_html}")
+
+
+def _unverifiable(why_html: str) -> str:
+    return note_html("warn", f"{badge('unverifiable')} Unverifiable: {why_html}")
+
+
+def _blocked_by(report: Report) -> str:
+    codes = codes_html(f.code for f in report.errors)
+    return (
+        f"AWS would refuse this key for a reason no key policy change can fix ({codes}, in the "
+        "checklist)."
+    )
+
+
+def _no_plan_html(report: Report, err: TrailkitError) -> str:
+    """Why there is no plan, in the checklist's words (its verdict, its codes)."""
+    todo = f" What to do: {text_html(err.fix)}" if err.fix else ""
+    if report.errors:
+        codes = codes_html(f.code for f in report.errors)
+        return note_html("bad", f"{badge('blocked')} No plan: see the checklist ({codes}).")
+    unverified = [f.code for f in report.findings if f.code in UNVERIFIED_CODES]
+    if unverified:
+        return note_html(
+            "warn",
+            f"{badge('unverifiable')} No plan: {esc(report.key_input)} could not be resolved "
+            f"to a key ARN from here ({codes_html(unverified)}, in the checklist).{todo}",
+        )
+    return error_html(err)
 
 
 def _no_policy_action(repair: Repair) -> PolicyResult:

@@ -20,6 +20,7 @@ from trailkit.ui.widgets._common import (
     set_options,
     show,
     spinner_html,
+    text_html,
 )
 
 __all__ = ["DISABLE", "KeyChoice", "KeyPicker"]
@@ -56,6 +57,9 @@ class KeyPicker:
         Called with the new :attr:`value` whenever the choice changes.
     allow_disable
         Offer "turn SSE-KMS off" as the last choice.
+    explain
+        Say why under the choice (the first finding and its remedy). False where a checklist
+        next to it says it already: the verdict and its code only (one voice).
     """
 
     def __init__(
@@ -64,8 +68,10 @@ class KeyPicker:
         on_change: Callable[[KeyChoice], None] | None = None,
         *,
         allow_disable: bool = True,
+        explain: bool = True,
     ) -> None:
         self._rank = rank
+        self._explain = explain
         self._on_change = on_change
         self._allow_disable = allow_disable
         self._trail: Trail | None = None
@@ -264,15 +270,19 @@ class KeyPicker:
             kind = _NOTE_KIND[value.kind]
             tail = f" <code>{esc(value.code)}</code>" if value.code else ""
             remedy = ""
+            if not self._explain and value.kind is not VerdictKind.READY:
+                why = "the checklist below says why."
+                self._w_reason.value = note_html(kind, f"{badge(str(value.kind))}{tail}: {why}")
+                return
             if value.kind is not VerdictKind.READY and value.report.findings:
                 first = next(
                     (f for f in value.report.findings if f.code == value.code),
                     value.report.findings[0],
                 )
-                remedy = f'<div class="tk-hint">What to do: {esc(first.remedy)}</div>'
+                remedy = f'<div class="tk-hint">What to do: {text_html(first.remedy)}</div>'
             self._w_reason.value = note_html(
                 kind,
-                f"{badge(str(value.kind))} {esc(value.reason)}{tail}{remedy}",
+                f"{badge(str(value.kind))} {text_html(value.reason)}{tail}{remedy}",
             )
         elif value == DISABLE and self._typed is None:
             self._w_reason.value = note_html(
