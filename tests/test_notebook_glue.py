@@ -250,7 +250,7 @@ def test_guided_update_wires_every_step(
     _, estate = demo_rw
     guided = guided_update(demo_conn, journal, regions=DEMO_REGIONS)
     guided.load()
-    assert "trail(s) found" in guided._w_status.value
+    assert " found in " in guided._w_status.value
     org = guided.trails.find("org-trail")
     assert org is not None
     guided.trails._w_select.value = org
@@ -336,4 +336,4 @@ def test_guided_update_says_when_the_trails_could_not_be_listed(
     guided.load()
     assert "tk-error" in guided._w_status.value
     assert "DescribeTrails" in guided._w_status.value
-    assert "trail(s) found" not in guided._w_status.value
+    assert " found in " not in guided._w_status.value

@@ -644,7 +644,7 @@ def test_bulk_update_headless_apply_fails_when_the_action_raises(
 def test_guided_update_wires_every_step(estate: FakeEstate, book: FakeRunbook) -> None:
     guided = GuidedUpdate(book)
     guided.load()
-    assert "trail(s) found" in guided._w_status.value
+    assert "5 trails found in" in guided._w_status.value
     org = guided.trails.find("org-trail")
     assert org is not None
     guided.trails._w_select.value = org
@@ -900,3 +900,27 @@ def test_errors_are_shown_without_python_class_names() -> None:
     assert "<code>trailkit journal</code>" in refused and "`" not in refused
     other = error_html(ValueError("boom"))
     assert "ValueError" not in other and "boom" in other
+
+
+def test_turning_encryption_off_is_amber_not_a_green_ready(
+    estate: FakeEstate, book: FakeRunbook
+) -> None:
+    guided = GuidedUpdate(book)
+    guided.choose("org-trail", GOOD)
+    guided.apply(True)
+    guided.choose("org-trail", DISABLE)
+    assert guided.report is not None and guided.report.disable and guided.report.ready
+    now = _sections(guided)
+    assert "tk-headline tk-ready" not in now["checklist"]
+    assert "tk-headline tk-warn" in now["checklist"] and "SSE-S3" in now["checklist"]
+    assert "tk-badge-ready" not in now["plan"] and "tk-note-warn" in now["plan"]
+    assert "not applicable" in now["policy"].lower()
+
+
+def test_checklist_plurals_and_commands_as_code(estate: FakeEstate) -> None:
+    one = checklist_html(estate.check("org-trail", "alias/no-such-key"))
+    assert "1 check passed" in one and "1 checks" not in one
+    many = checklist_html(estate.check("org-trail", GOOD))
+    assert "checks passed" in many
+    remedy = checklist_html(estate.check("org-trail", NO_CLOUDTRAIL))
+    assert "`" not in remedy and "<code>trailkit policy --apply</code>" in remedy

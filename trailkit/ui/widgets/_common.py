@@ -98,7 +98,7 @@ CSS = f"""
 .tk-headline small {{ font-size: 13px; font-weight: 500; margin-left: 10px; }}
 .tk-headline.tk-ready {{ background: {GREEN_BG}; color: {GREEN}; border-left: 7px solid #2e7d32; }}
 .tk-headline.tk-blocked {{ background: {RED_BG}; color: {RED}; border-left: 7px solid #c62828; }}
-.tk-headline.tk-unverifiable {{
+.tk-headline.tk-unverifiable, .tk-headline.tk-warn {{
   background: {AMBER_BG}; color: {AMBER}; border-left: 7px solid #f9a825;
 }}
 .tk-findings {{ display: flex; flex-direction: column; gap: 4px; }}

@@ -30,6 +30,7 @@ from trailkit.ui.widgets._common import (
     error_html,
     esc,
     note_html,
+    plural,
     root,
     rows_html,
     section_title,
@@ -181,7 +182,7 @@ class GuidedUpdate:
             return
         self.trails.set_trails(found)
         self._w_status.value = (
-            f'<div class="tk-hint">{len(found)} trail(s) found in {esc(where)}.</div>'
+            f'<div class="tk-hint">{plural(len(found), "trail")} found in {esc(where)}.</div>'
         )
 
     def _busy(self, text: str) -> None:

@@ -19,6 +19,7 @@ from trailkit.ui.widgets._common import (
     error_html,
     esc,
     note_html,
+    plural,
     root,
     set_options,
     show,
@@ -218,7 +219,7 @@ class JournalView:
         )
         self._w_table.value = (
             f'<div class="tk-hint">Journal: <code>{esc(self._journal.path)}</code> · '
-            f"{len(self._changes)} change(s)</div>{journal_html(self._changes)}"
+            f"{plural(len(self._changes), 'change')}</div>{journal_html(self._changes)}"
         )
         options = [(_label(c), c.change_id) for c in undoable(self._changes, rollbacks=True)]
         first = "— choose a change to roll back —" if options else "(nothing to roll back)"

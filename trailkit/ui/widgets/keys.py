@@ -16,6 +16,7 @@ from trailkit.ui.widgets._common import (
     error_html,
     esc,
     note_html,
+    plural,
     root,
     set_options,
     show,
@@ -189,8 +190,9 @@ class KeyPicker:
             else:
                 ready = sum(v.kind is VerdictKind.READY for v in self._verdicts)
                 region = esc(trail.bucket_region or "?")
+                count = plural(len(self._verdicts), "customer key")
                 self._w_status.value = (
-                    f'<div class="tk-hint">{len(self._verdicts)} customer keys in {region} '
+                    f'<div class="tk-hint">{count} in {region} '
                     f"(the region of bucket {esc(trail.bucket_name)}); {ready} ready. "
                     "Ready keys come first.</div>"
                 )

@@ -19,6 +19,7 @@ from trailkit.ui.widgets._common import (
     error_html,
     esc,
     note_html,
+    plural,
     root,
     rows_html,
     show,
@@ -196,7 +197,7 @@ class PolicyPanel:
                 "warn",
                 f"{badge('warning', 'REPAIR')} The policy of <b>{esc(name)}</b> must admit "
                 f"CloudTrail for {esc(trails)} (fixes: <code>{esc(fixes)}</code>). trailkit "
-                f"appends {len(repair.added)} statement(s); nothing existing is changed or "
+                f"appends {plural(len(repair.added), 'statement')}; nothing existing is changed or "
                 f"removed. New size: {repair.size} bytes.",
             )
             self._w_diff.value = diff_html(repair.diff())
