@@ -924,3 +924,27 @@ def test_checklist_plurals_and_commands_as_code(estate: FakeEstate) -> None:
     assert "checks passed" in many
     remedy = checklist_html(estate.check("org-trail", NO_CLOUDTRAIL))
     assert "`" not in remedy and "<code>trailkit policy --apply</code>" in remedy
+
+
+def test_every_dropdown_starts_on_its_placeholder(estate: FakeEstate, book: FakeRunbook) -> None:
+    def shown(dropdown: Any) -> str | None:
+        return None if dropdown.index is None else dropdown.options[dropdown.index][0]
+
+    picker = TrailPicker(list(estate.trails.values()))
+    assert shown(picker._w_select) == "— choose a trail —" and picker.value is None
+    keys = KeyPicker(estate.rank)
+    assert shown(keys._w_select) == "— choose a trail first —"
+    keys.set_trail(estate.trail("org-trail"))
+    assert shown(keys._w_select) == "— choose a key —" and keys.value is None
+    keys.select(GOOD)
+    keys.select(None)
+    assert shown(keys._w_select) == "— choose a key —" and keys.value is None
+    picker.select("org-trail")
+    picker.select(None)
+    assert shown(picker._w_select) == "— choose a trail —"
+    view = JournalView(book.journal)
+    assert shown(view._w_select) == "(nothing to roll back)"
+    guided = GuidedUpdate(book)
+    guided.load()
+    assert shown(guided.trails._w_select) == "— choose a trail —"
+    assert shown(guided.keys._w_select) == "— choose a trail first —"

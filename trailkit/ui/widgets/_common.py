@@ -40,6 +40,7 @@ __all__ = [
     "root",
     "rows_html",
     "section_title",
+    "select_value",
     "set_options",
     "show",
     "spinner_html",
@@ -178,7 +179,24 @@ def set_options(dropdown: Any, options: list[tuple[str, Any]], value: Any = None
     """
     dropdown.index = None
     dropdown.options = options
-    dropdown.value = value
+    select_value(dropdown, value)
+
+
+def select_value(dropdown: Any, value: Any) -> None:
+    """Choose ``value``; None shows the placeholder option (the one whose value is None).
+
+    A Dropdown given ``value=None`` selects no option at all and shows up blank; the
+    placeholder ("— choose a trail —") is chosen by its index instead.
+    """
+    if value is None:
+        values = [v for _, v in dropdown.options]
+        # via None: a value that becomes None takes the index to None (ipywidgets), and only
+        # then can the placeholder's index be set without the value changing again
+        dropdown.index = None
+        if None in values:
+            dropdown.index = values.index(None)
+    else:
+        dropdown.value = value
 
 
 def root(*children: Any) -> Any:

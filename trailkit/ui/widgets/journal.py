@@ -21,6 +21,7 @@ from trailkit.ui.widgets._common import (
     note_html,
     plural,
     root,
+    select_value,
     set_options,
     show,
     spinner_html,
@@ -143,7 +144,9 @@ class JournalView:
         self._w_table.add_class("tk-journal")
         self._w_problems = widgets.HTML()
         self._w_select = widgets.Dropdown(
-            options=[], layout=widgets.Layout(width="min(760px, 100%)")
+            options=[("(nothing to roll back)", None)],
+            index=0,
+            layout=widgets.Layout(width="min(760px, 100%)"),
         )
         self._w_select.add_class("tk-journal-select")
         self._w_select.observe(self._selected, names="value")
@@ -229,7 +232,7 @@ class JournalView:
 
     def select(self, change_id: str | None) -> None:
         """Choose the change to roll back (None clears)."""
-        self._w_select.value = change_id
+        select_value(self._w_select, change_id)
 
     def rollback(self, change_id: str | None) -> Step | None:
         """Choose ``change_id``, confirm and press Rollback, as the operator would.

@@ -18,6 +18,7 @@ from trailkit.ui.widgets._common import (
     note_html,
     plural,
     root,
+    select_value,
     set_options,
     show,
     spinner_html,
@@ -82,7 +83,7 @@ class KeyPicker:
         self._w_status = widgets.HTML()
         self._w_status.add_class("tk-key-status")
         self._w_select = widgets.Dropdown(
-            options=self._options(), value=None, layout=widgets.Layout(width="min(640px, 100%)")
+            options=self._options(), index=0, layout=widgets.Layout(width="min(640px, 100%)")
         )
         self._w_select.add_class("tk-key-select")
         self._w_select.observe(self._selected, names="value")
@@ -210,7 +211,7 @@ class KeyPicker:
         """Choose like the operator: a candidate whose ARN, key id or alias is ``key``, else
         type ``key`` into the text box and check it. Returns the new :attr:`value`."""
         if key is None:
-            self._w_select.value = None
+            select_value(self._w_select, None)
             return self.value
         text = key.strip()
         for v in self._verdicts:
@@ -260,7 +261,7 @@ class KeyPicker:
         self._typed = text
         self._quiet = True
         try:
-            self._w_select.value = None
+            select_value(self._w_select, None)
         finally:
             self._quiet = False
         self._show_reason()
