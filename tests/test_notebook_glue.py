@@ -102,6 +102,7 @@ def test_change_panel_applies_and_rolls_back_for_real(
     assert read_trail_key(demo_conn, arn, "us-east-1") == estate.keys[GOOD]
     assert "read back and verified" in panel._w_result.value
     assert "no delivery errors" in panel._w_result.value
+    panel._w_rollback_confirm.value = True
     panel._w_rollback.click()
     assert read_trail_key(demo_conn, arn, "us-east-1") is None
     assert [c.status for c in journal.changes()] == ["done", "done"]
@@ -280,6 +281,7 @@ def test_guided_update_wires_every_step(
     assert read_trail_key(demo_conn, org.arn, "us-east-1") == estate.keys[GOOD]
     assert "SSE-KMS" in guided.trails._w_info.value  # re-read after the change
     assert "tk-badge-done" in guided.journal._w_table.value
+    guided.change._w_rollback_confirm.value = True
     assert not guided.change._w_rollback.disabled
     guided.change._w_rollback.click()
     assert read_trail_key(demo_conn, org.arn, "us-east-1") is None

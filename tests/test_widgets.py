@@ -374,8 +374,14 @@ def test_apply_is_enabled_after_confirming_and_rollback_after_applying(
     assert "tk-result" in panel._w_result._dom_classes
     assert "applied (fake)" in panel._w_result.value and "chg-fake-1" in panel._w_result.value
     assert panel._w_apply.disabled and not panel._w_confirm.value  # spent; confirm unticked
-    assert not panel._w_rollback.disabled and "tk-rollback" in panel._w_rollback._dom_classes
-
+    assert "tk-rollback" in panel._w_rollback._dom_classes
+    # Rollback is a write too: preview first, then the same confirmation as Apply
+    assert "Restores org-trail from" in panel._w_rollback_preview.value
+    assert panel._w_rollback.disabled
+    panel._w_rollback.click()
+    assert fake.rolled_back == []
+    panel._w_rollback_confirm.value = True
+    assert not panel._w_rollback.disabled
     panel._w_rollback.click()
     assert fake.rolled_back == ["chg-fake-1"]
     assert "rolled back (fake)" in panel._w_result.value
@@ -398,9 +404,11 @@ def test_on_real_aws_the_trail_name_must_be_typed(estate: FakeEstate) -> None:
     assert not panel._w_apply.disabled
     panel._w_apply.click()
     assert len(fake.applied) == 1
-    assert not panel._w_rollback.disabled  # the typed name still matches
-    panel._w_typed.value = ""
-    assert panel._w_rollback.disabled
+    panel._w_rollback_confirm.value = True
+    assert panel._w_rollback.disabled  # on real AWS the trail name is typed for Rollback too
+    assert panel._w_rollback_typed.layout.display != "none"
+    panel._w_rollback_typed.value = "org-trail"
+    assert not panel._w_rollback.disabled
 
 
 def test_errors_render_as_html_in_the_panel_never_a_traceback(estate: FakeEstate) -> None:
@@ -447,6 +455,7 @@ def test_change_panel_applies_and_rolls_back_through_the_runbook(
     assert estate.trail("org-trail").kms_key_id == estate.arn(GOOD)
     assert "read back and verified" in panel._w_result.value
     assert "no delivery errors" in panel._w_result.value
+    panel._w_rollback_confirm.value = True
     panel._w_rollback.click()
     assert estate.trail("org-trail").kms_key_id is None
     assert [c.status for c in book.journal.changes()] == ["done", "done"]
@@ -674,6 +683,8 @@ def test_guided_update_wires_every_step(estate: FakeEstate, book: FakeRunbook) -
     assert estate.trail("org-trail").kms_key_id == estate.arn(GOOD)
     assert "SSE-KMS" in guided.trails._w_info.value  # re-read after the change
     assert "tk-badge-done" in guided.journal._w_table.value
+    assert guided.change._w_rollback.disabled  # until confirmed, like Apply
+    guided.change._w_rollback_confirm.value = True
     assert not guided.change._w_rollback.disabled
     guided.change._w_rollback.click()
     assert estate.trail("org-trail").kms_key_id is None
@@ -804,7 +815,7 @@ def test_every_section_follows_apply_and_rollback(estate: FakeEstate, book: Fake
     assert "NOTHING TO DO" in now["plan"] and "tk-badge-ready" not in now["plan"]
     assert "read back and verified" in now["result"]  # the result of this trail stays
     assert "tk-badge-done" in now["journal"]
-    assert not guided.change._w_rollback.disabled or guided.change.rollback_name == "org-trail"
+    assert guided.change.rollback_of is not None and guided.change.rollback_name == "org-trail"
     # the disable choice is offered now that the trail has a key
     assert any(v == DISABLE for _, v in guided.keys._w_select.options)
 
@@ -948,3 +959,38 @@ def test_every_dropdown_starts_on_its_placeholder(estate: FakeEstate, book: Fake
     guided.load()
     assert shown(guided.trails._w_select) == "— choose a trail —"
     assert shown(guided.keys._w_select) == "— choose a trail first —"
+
+
+def test_every_write_has_a_preview_then_the_same_confirmation(
+    estate: FakeEstate, book: FakeRunbook
+) -> None:
+    guided = GuidedUpdate(book)
+    guided.choose("org-trail", NO_CLOUDTRAIL)
+    # key policy repair: the diff, then the checkbox
+    assert "tk-add" in guided.policy._w_diff.value and guided.policy._w_apply.disabled
+    guided.policy._w_confirm.value = True
+    guided.policy._w_apply.click()
+    # apply: the plan, then the checkbox
+    assert "tk-badge-ready" in guided.change._w_plan.value and guided.change._w_apply.disabled
+    guided.change._w_confirm.value = True
+    guided.change._w_apply.click()
+    # rollback: what it restores, then the checkbox
+    assert "Restores org-trail from" in guided.change._w_rollback_preview.value
+    assert guided.change._w_rollback.disabled
+    # restore from the journal: what it restores, then the checkbox
+    view = JournalView(book.journal, partial(book.undo, confirmed=True))
+    policy_change = book.journal.changes()[0].change_id
+    view.select(policy_change)
+    assert "key policy" in view._w_preview.value and view._w_rollback.disabled
+    trail_change = book.journal.changes()[1].change_id
+    view.select(trail_change)
+    assert "Restores org-trail from" in view._w_preview.value and view._w_rollback.disabled
+    view._w_confirm.value = True
+    assert not view._w_rollback.disabled
+    boxes = [
+        guided.policy._w_confirm,
+        guided.change._w_confirm,
+        guided.change._w_rollback_confirm,
+        view._w_confirm,
+    ]
+    assert all(isinstance(b, type(view._w_confirm)) for b in boxes)

@@ -469,7 +469,9 @@ class GuidedUpdate:
 
     def rollback(self, confirm: object = False) -> Step | None:
         """When ``confirm``: roll back the change applied here, or else the last recorded,
-        not yet rolled back change of the chosen trail (of any trail when none is chosen).
+        not yet rolled back change of the chosen trail (of any trail when none is chosen),
+        through the same confirmation as the Rollback button (ticked; on real AWS the trail
+        name typed).
 
         ``confirm`` is read strictly (:func:`~trailkit.rules.flags.parse_flag`).
 
@@ -482,7 +484,7 @@ class GuidedUpdate:
         """
         if not parse_flag(confirm, "rollback"):
             return None
-        if not self.change.can_rollback:
+        if self.change.rollback_of is None:
             changes = self._runbook.undoable(self._trail.arn if self._trail else None)
             if not changes:
                 raise JournalError(
