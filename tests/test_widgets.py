@@ -812,6 +812,7 @@ def test_every_section_follows_apply_and_rollback(estate: FakeEstate, book: Fake
     assert "Now: <b>SSE-KMS</b>" in now["trail"]
     # the trail now uses the key: the checklist and the plan say so, not READY to change it
     assert "already is in this state" in now["checklist"]
+    assert 'tk-headline tk-info">NOTHING TO DO' in now["checklist"]
     assert "NOTHING TO DO" in now["plan"] and "tk-badge-ready" not in now["plan"]
     assert "read back and verified" in now["result"]  # the result of this trail stays
     assert "tk-badge-done" in now["journal"]

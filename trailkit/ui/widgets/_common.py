@@ -102,6 +102,7 @@ CSS = f"""
 .tk-headline.tk-unverifiable, .tk-headline.tk-warn {{
   background: {AMBER_BG}; color: {AMBER}; border-left: 7px solid #f9a825;
 }}
+.tk-headline.tk-info {{ background: {BLUE_BG}; color: {BLUE}; border-left: 7px solid #1565c0; }}
 .tk-findings {{ display: flex; flex-direction: column; gap: 4px; }}
 .tk-finding {{
   display: grid; grid-template-columns: 26px 1fr; column-gap: 6px; padding: 6px 10px;

@@ -89,6 +89,8 @@ def checklist_html(report: Report) -> str:
     style = kind.value
     if report.nothing_to_do:
         meaning = "The trail already is in this state: nothing to change."
+        if kind is VerdictKind.READY:  # the plan says NOTHING TO DO: so does the checklist
+            word, style = "NOTHING TO DO", "info"
     elif report.disable and kind is VerdictKind.READY:
         # AWS accepts it, but it lowers the protection of the logs: amber, never a green READY
         word, style = "ENCRYPTION OFF", "warn"

@@ -24,6 +24,7 @@ from trailkit.ui.widgets._common import (
     rows_html,
     show,
     spinner_html,
+    text_html,
 )
 
 __all__ = ["PolicyPanel", "diff_html", "policy_result_html"]
@@ -63,7 +64,7 @@ def policy_result_html(result: PolicyResult) -> str:
     if result.request_id:
         rows.append(("AWS request id", f"<code>{esc(result.request_id)}</code>"))
     head = note_html(
-        kind, f"{badge(result.outcome.value)} <b>Key policy:</b> {esc(result.message)}"
+        kind, f"{badge(result.outcome.value)} <b>Key policy:</b> {text_html(result.message)}"
     )
     return head + rows_html(rows)
 
