@@ -398,10 +398,11 @@ def _drive(page: Any, name: str, docs_image: Path | None) -> None:
 
     choose(page, key_select, "alias/explicit-deny (")
     expect(page.locator(".tk-checklist")).to_contain_text("BLOCKED")
-    expect(page.locator(".tk-key-reason")).to_contain_text("explicitly denies")
+    expect(page.locator(".tk-key-reason")).to_contain_text("policy-deny")
+    expect(page.locator(".tk-checklist")).to_contain_text("explicitly denies")
     apply = page.locator("button.tk-apply")
     expect(apply).to_be_disabled()
-    expect(page.locator(".tk-change-panel .tk-confirm input")).to_be_disabled()
+    expect(page.locator(".tk-change-panel .tk-apply-confirm input")).to_be_disabled()
     expect(page.locator(".tk-apply-why")).to_contain_text("BLOCKED (policy-deny)")
     screenshot(page, f"{name}-blocked.png")
 
@@ -409,7 +410,7 @@ def _drive(page: Any, name: str, docs_image: Path | None) -> None:
     expect(page.locator(".tk-checklist")).to_contain_text("READY")
     expect(page.locator(".tk-key-reason")).to_contain_text("AWS will accept this key")
     expect(apply).to_be_disabled()
-    page.locator(".tk-change-panel .tk-confirm input").check()
+    page.locator(".tk-change-panel .tk-apply-confirm input").check()
     expect(apply).to_be_enabled()
     apply.click()
     result = page.locator(".tk-result")
@@ -417,12 +418,15 @@ def _drive(page: Any, name: str, docs_image: Path | None) -> None:
     expect(result).to_contain_text("alias/cloudtrail-good")
     expect(page.locator(".tk-trail-info")).to_contain_text("SSE-KMS")
     rollback = page.locator("button.tk-rollback")
-    expect(rollback).to_be_enabled()
+    expect(page.locator(".tk-rollback-preview")).to_contain_text("Restores org-trail")
+    expect(rollback).to_be_disabled()  # Rollback is confirmed like Apply
     expect(apply).to_be_disabled()
     screenshot(page, f"{name}-applied.png")
     if docs_image is not None:
         save_docs_image(page, docs_image)
 
+    page.locator(".tk-rollback-confirm input").check()
+    expect(rollback).to_be_enabled()
     rollback.click()
     expect(result).to_contain_text("now uses SSE-S3")
     expect(page.locator(".tk-trail-info")).to_contain_text("Now: SSE-S3")

@@ -32,6 +32,7 @@ from widget_fakes import (
     SHARED,
     FakeEstate,
     FakeRunbook,
+    make_key,
 )
 
 from trailkit.errors import JournalError, RefusedError, TrailkitError
@@ -50,6 +51,7 @@ from trailkit.ui.widgets import (
     TrailPicker,
     TrailsTable,
 )
+from trailkit.ui.widgets._common import error_html
 from trailkit.ui.widgets._ports import GuidedRunbook
 from trailkit.ui.widgets.checklist import checklist_html
 from trailkit.ui.widgets.keys import DISABLE
@@ -372,8 +374,14 @@ def test_apply_is_enabled_after_confirming_and_rollback_after_applying(
     assert "tk-result" in panel._w_result._dom_classes
     assert "applied (fake)" in panel._w_result.value and "chg-fake-1" in panel._w_result.value
     assert panel._w_apply.disabled and not panel._w_confirm.value  # spent; confirm unticked
-    assert not panel._w_rollback.disabled and "tk-rollback" in panel._w_rollback._dom_classes
-
+    assert "tk-rollback" in panel._w_rollback._dom_classes
+    # Rollback is a write too: preview first, then the same confirmation as Apply
+    assert "Restores org-trail from" in panel._w_rollback_preview.value
+    assert panel._w_rollback.disabled
+    panel._w_rollback.click()
+    assert fake.rolled_back == []
+    panel._w_rollback_confirm.value = True
+    assert not panel._w_rollback.disabled
     panel._w_rollback.click()
     assert fake.rolled_back == ["chg-fake-1"]
     assert "rolled back (fake)" in panel._w_result.value
@@ -396,9 +404,11 @@ def test_on_real_aws_the_trail_name_must_be_typed(estate: FakeEstate) -> None:
     assert not panel._w_apply.disabled
     panel._w_apply.click()
     assert len(fake.applied) == 1
-    assert not panel._w_rollback.disabled  # the typed name still matches
-    panel._w_typed.value = ""
-    assert panel._w_rollback.disabled
+    panel._w_rollback_confirm.value = True
+    assert panel._w_rollback.disabled  # on real AWS the trail name is typed for Rollback too
+    assert panel._w_rollback_typed.layout.display != "none"
+    panel._w_rollback_typed.value = "org-trail"
+    assert not panel._w_rollback.disabled
 
 
 def test_errors_render_as_html_in_the_panel_never_a_traceback(estate: FakeEstate) -> None:
@@ -409,7 +419,7 @@ def test_errors_render_as_html_in_the_panel_never_a_traceback(estate: FakeEstate
     panel.set_plan(estate.plan("org-trail", GOOD))
     panel._w_confirm.value = True
     panel._w_apply.click()  # does not raise
-    assert "tk-error" in panel._w_result.value and "RefusedError" in panel._w_result.value
+    assert "tk-error" in panel._w_result.value and "Refused:" in panel._w_result.value
     assert "make a new plan" in panel._w_result.value
     assert isinstance(panel.error, RefusedError)
     assert panel._w_progress.value == ""  # the progress line is gone
@@ -445,6 +455,7 @@ def test_change_panel_applies_and_rolls_back_through_the_runbook(
     assert estate.trail("org-trail").kms_key_id == estate.arn(GOOD)
     assert "read back and verified" in panel._w_result.value
     assert "no delivery errors" in panel._w_result.value
+    panel._w_rollback_confirm.value = True
     panel._w_rollback.click()
     assert estate.trail("org-trail").kms_key_id is None
     assert [c.status for c in book.journal.changes()] == ["done", "done"]
@@ -513,7 +524,7 @@ def test_policy_panel_with_nothing_to_repair_or_a_refusal(estate: FakeEstate) ->
         estate.repair(["org-trail"], DENY)
     refused.show_error(caught.value)
     assert refused.value is None
-    assert "RefusedError" in refused._w_summary.value and "Deny" in refused._w_summary.value
+    assert "Refused:" in refused._w_summary.value and "Deny" in refused._w_summary.value
     assert sent == []
 
 
@@ -642,7 +653,7 @@ def test_bulk_update_headless_apply_fails_when_the_action_raises(
 def test_guided_update_wires_every_step(estate: FakeEstate, book: FakeRunbook) -> None:
     guided = GuidedUpdate(book)
     guided.load()
-    assert "trail(s) found" in guided._w_status.value
+    assert "5 trails found in" in guided._w_status.value
     org = guided.trails.find("org-trail")
     assert org is not None
     guided.trails._w_select.value = org
@@ -655,7 +666,8 @@ def test_guided_update_wires_every_step(estate: FakeEstate, book: FakeRunbook) -
     assert guided.change._w_apply.disabled
     guided.change._w_confirm.value = True
     assert guided.change._w_apply.disabled
-    assert "explicitly denies" in guided.keys._w_reason.value
+    assert "policy-deny" in guided.keys._w_reason.value
+    assert "explicitly denies" in guided.checklist.html()
     assert "will not edit the Deny" in guided.policy._w_summary.value
 
     good = next(v for v in guided.keys.verdicts if v.key.arn == estate.arn(GOOD))
@@ -671,6 +683,8 @@ def test_guided_update_wires_every_step(estate: FakeEstate, book: FakeRunbook) -
     assert estate.trail("org-trail").kms_key_id == estate.arn(GOOD)
     assert "SSE-KMS" in guided.trails._w_info.value  # re-read after the change
     assert "tk-badge-done" in guided.journal._w_table.value
+    assert guided.change._w_rollback.disabled  # until confirmed, like Apply
+    guided.change._w_rollback_confirm.value = True
     assert not guided.change._w_rollback.disabled
     guided.change._w_rollback.click()
     assert estate.trail("org-trail").kms_key_id is None
@@ -759,3 +773,225 @@ def test_guided_update_shows_a_failed_check_and_a_failed_reread_as_html(
     book.fail["reread"] = RefusedError("The trail cannot be read.", "grant DescribeTrails")
     guided.trails.select("app-trail")
     assert "tk-error" in guided._w_status.value and guided.trail is None
+
+
+# -- One state, many views (issue 13) -------------------------------------------------------------
+
+
+def _sections(guided: GuidedUpdate) -> dict[str, str]:
+    """What each dependent section of the guided update shows now."""
+    return {
+        "trail": guided.trails._w_info.value,
+        "keys": guided.keys._w_status.value + guided.keys._w_reason.value,
+        "checklist": guided.checklist.html(),
+        "policy": guided.policy.html(),
+        "plan": guided.change._w_plan.value,
+        "result": guided.change._w_result.value,
+        "journal": guided.journal._w_table.value,
+    }
+
+
+def test_every_section_follows_a_policy_repair(estate: FakeEstate, book: FakeRunbook) -> None:
+    guided = GuidedUpdate(book)
+    guided.choose("org-trail", NO_CLOUDTRAIL)
+    assert "BLOCKED" in _sections(guided)["checklist"]
+    assert guided.repair_policy(True) is not None
+    now = _sections(guided)
+    assert "The journal is empty" not in now["journal"]
+    assert "key-policy" in now["journal"] and "1 change" in now["journal"]
+    assert 'tk-headline tk-ready">READY' in now["checklist"]
+    assert "tk-badge-ready" in now["plan"] and "cannot be applied" not in now["plan"]
+    assert "updated and read back" in now["policy"]
+
+
+def test_every_section_follows_apply_and_rollback(estate: FakeEstate, book: FakeRunbook) -> None:
+    guided = GuidedUpdate(book)
+    guided.choose("org-trail", GOOD)
+    assert guided.apply(True) is not None
+    now = _sections(guided)
+    assert "Now: <b>SSE-KMS</b>" in now["trail"]
+    # the trail now uses the key: the checklist and the plan say so, not READY to change it
+    assert "already is in this state" in now["checklist"]
+    assert 'tk-headline tk-info">NOTHING TO DO' in now["checklist"]
+    assert "NOTHING TO DO" in now["plan"] and "tk-badge-ready" not in now["plan"]
+    assert "read back and verified" in now["result"]  # the result of this trail stays
+    assert "tk-badge-done" in now["journal"]
+    assert guided.change.rollback_of is not None and guided.change.rollback_name == "org-trail"
+    # the disable choice is offered now that the trail has a key
+    assert any(v == DISABLE for _, v in guided.keys._w_select.options)
+
+    assert guided.rollback(True) is not None
+    now = _sections(guided)
+    assert "Now: <b>SSE-S3</b>" in now["trail"]
+    assert 'tk-headline tk-ready">READY' in now["checklist"]  # SSE-S3 → GOOD again
+    assert "already is in this state" not in now["checklist"]
+    assert "tk-badge-ready" in now["plan"]
+    assert "rolled back" in now["result"] or "Rollback" in now["result"]
+    assert now["journal"].count("tk-badge-done") == 2
+    assert not any(v == DISABLE for _, v in guided.keys._w_select.options)
+
+
+def test_choosing_another_trail_clears_the_previous_trails_result(
+    estate: FakeEstate, book: FakeRunbook
+) -> None:
+    guided = GuidedUpdate(book)
+    guided.choose("org-trail", GOOD)
+    guided.apply(True)
+    guided.rollback(True)
+    assert "Rollback" in guided.change._w_result.value
+    guided.choose("app-trail")
+    now = _sections(guided)
+    assert now["result"] == "" and "org-trail" not in now["plan"]
+    assert guided.change._w_rollback.layout.display == "none"
+    assert guided.change.value is None
+    assert guided.policy.result is None and "updated" not in now["policy"]
+    assert "org-trail" not in now["checklist"]
+
+
+# -- One voice (issue 13) --------------------------------------------------------------------------
+
+_CLASS_NAMES = ("RefusedError", "InputError", "KeyIdError", "JournalError", "TrailkitError")
+
+
+def test_the_policy_section_is_not_applicable_for_an_aws_managed_key(
+    estate: FakeEstate, book: FakeRunbook
+) -> None:
+    managed = dataclasses.replace(
+        make_key("alias/aws-managed-for-s3", policy=estate_policy(estate)), manager="AWS"
+    )
+    estate.keys["alias/aws-managed-for-s3"] = managed
+    guided = GuidedUpdate(book)
+    guided.choose("org-trail", managed.arn)
+    now = _sections(guided)
+    assert 'tk-headline tk-blocked">BLOCKED' in now["checklist"]
+    assert "needs no change" not in now["policy"] and "tk-note-ok" not in now["policy"]
+    assert "not applicable" in now["policy"].lower() and "key-aws-managed" in now["policy"]
+
+
+def estate_policy(estate: FakeEstate) -> dict[str, Any]:
+    policy = estate.keys[GOOD].policy
+    assert policy is not None
+    loaded: dict[str, Any] = json.loads(policy)
+    return loaded
+
+
+def test_unverifiable_is_shown_the_same_way_in_every_section(
+    estate: FakeEstate, book: FakeRunbook
+) -> None:
+    other = estate.keys[SHARED]
+    alias_arn = f"arn:aws:kms:us-east-1:{other.account}:alias/shared-logs-key"
+    guided = GuidedUpdate(book)
+    guided.choose("org-trail", alias_arn)
+    now = _sections(guided)
+    assert 'tk-headline tk-unverifiable">UNVERIFIABLE' in now["checklist"]
+    assert "tk-badge-unverifiable" in now["plan"]
+    assert "tk-note-bad" not in now["plan"] and "tk-error" not in now["plan"]
+    assert not any(name in html for html in now.values() for name in _CLASS_NAMES)
+    assert "tk-note-ok" not in now["policy"]
+
+    guided.choose("org-trail", other.arn)  # a key ARN: the plan can be made, but not checked
+    now = _sections(guided)
+    assert 'tk-headline tk-unverifiable">UNVERIFIABLE' in now["checklist"]
+    assert "tk-badge-unverifiable" in now["plan"] and "tk-badge-ready" not in now["plan"]
+
+
+def test_a_finding_is_shown_once_per_view(estate: FakeEstate, book: FakeRunbook) -> None:
+    guided = GuidedUpdate(book)
+    guided.choose("org-trail", DENY)
+    now = _sections(guided)
+    assert "".join(now.values()).count("explicitly denies") == 1
+    assert "explicitly denies" in now["checklist"]
+    assert "policy-deny" in now["plan"] and "policy-deny" in now["policy"]
+    assert "not applicable" in now["policy"].lower()
+    assert not any(name in html for html in now.values() for name in _CLASS_NAMES)
+
+
+def test_errors_are_shown_without_python_class_names() -> None:
+    refused = error_html(RefusedError("Nothing was sent.", "run `trailkit journal`"))
+    assert "RefusedError" not in refused and "Nothing was sent." in refused
+    assert "<code>trailkit journal</code>" in refused and "`" not in refused
+    other = error_html(ValueError("boom"))
+    assert "ValueError" not in other and "boom" in other
+
+
+def test_turning_encryption_off_is_amber_not_a_green_ready(
+    estate: FakeEstate, book: FakeRunbook
+) -> None:
+    guided = GuidedUpdate(book)
+    guided.choose("org-trail", GOOD)
+    guided.apply(True)
+    guided.choose("org-trail", DISABLE)
+    assert guided.report is not None and guided.report.disable and guided.report.ready
+    now = _sections(guided)
+    assert "tk-headline tk-ready" not in now["checklist"]
+    assert "tk-headline tk-warn" in now["checklist"] and "SSE-S3" in now["checklist"]
+    assert "tk-badge-ready" not in now["plan"] and "tk-note-warn" in now["plan"]
+    assert "not applicable" in now["policy"].lower()
+
+
+def test_checklist_plurals_and_commands_as_code(estate: FakeEstate) -> None:
+    one = checklist_html(estate.check("org-trail", "alias/no-such-key"))
+    assert "1 check passed" in one and "1 checks" not in one
+    many = checklist_html(estate.check("org-trail", GOOD))
+    assert "checks passed" in many
+    remedy = checklist_html(estate.check("org-trail", NO_CLOUDTRAIL))
+    assert "`" not in remedy and "<code>trailkit policy --apply</code>" in remedy
+
+
+def test_every_dropdown_starts_on_its_placeholder(estate: FakeEstate, book: FakeRunbook) -> None:
+    def shown(dropdown: Any) -> str | None:
+        return None if dropdown.index is None else dropdown.options[dropdown.index][0]
+
+    picker = TrailPicker(list(estate.trails.values()))
+    assert shown(picker._w_select) == "— choose a trail —" and picker.value is None
+    keys = KeyPicker(estate.rank)
+    assert shown(keys._w_select) == "— choose a trail first —"
+    keys.set_trail(estate.trail("org-trail"))
+    assert shown(keys._w_select) == "— choose a key —" and keys.value is None
+    keys.select(GOOD)
+    keys.select(None)
+    assert shown(keys._w_select) == "— choose a key —" and keys.value is None
+    picker.select("org-trail")
+    picker.select(None)
+    assert shown(picker._w_select) == "— choose a trail —"
+    view = JournalView(book.journal)
+    assert shown(view._w_select) == "(nothing to roll back)"
+    guided = GuidedUpdate(book)
+    guided.load()
+    assert shown(guided.trails._w_select) == "— choose a trail —"
+    assert shown(guided.keys._w_select) == "— choose a trail first —"
+
+
+def test_every_write_has_a_preview_then_the_same_confirmation(
+    estate: FakeEstate, book: FakeRunbook
+) -> None:
+    guided = GuidedUpdate(book)
+    guided.choose("org-trail", NO_CLOUDTRAIL)
+    # key policy repair: the diff, then the checkbox
+    assert "tk-add" in guided.policy._w_diff.value and guided.policy._w_apply.disabled
+    guided.policy._w_confirm.value = True
+    guided.policy._w_apply.click()
+    # apply: the plan, then the checkbox
+    assert "tk-badge-ready" in guided.change._w_plan.value and guided.change._w_apply.disabled
+    guided.change._w_confirm.value = True
+    guided.change._w_apply.click()
+    # rollback: what it restores, then the checkbox
+    assert "Restores org-trail from" in guided.change._w_rollback_preview.value
+    assert guided.change._w_rollback.disabled
+    # restore from the journal: what it restores, then the checkbox
+    view = JournalView(book.journal, partial(book.undo, confirmed=True))
+    policy_change = book.journal.changes()[0].change_id
+    view.select(policy_change)
+    assert "key policy" in view._w_preview.value and view._w_rollback.disabled
+    trail_change = book.journal.changes()[1].change_id
+    view.select(trail_change)
+    assert "Restores org-trail from" in view._w_preview.value and view._w_rollback.disabled
+    view._w_confirm.value = True
+    assert not view._w_rollback.disabled
+    boxes = [
+        guided.policy._w_confirm,
+        guided.change._w_confirm,
+        guided.change._w_rollback_confirm,
+        view._w_confirm,
+    ]
+    assert all(isinstance(b, type(view._w_confirm)) for b in boxes)

@@ -6,6 +6,7 @@ Everything here is presentation: no AWS calls, no domain decisions.
 from __future__ import annotations
 
 import html
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -14,24 +15,37 @@ import ipywidgets as widgets
 import pandas as pd
 from IPython.display import display
 
-from trailkit.errors import TrailkitError
+from trailkit.errors import (
+    AccessDenied,
+    AwsError,
+    ConnectionFailed,
+    InputError,
+    JournalError,
+    NotFound,
+    RefusedError,
+    TrailkitError,
+)
 
 __all__ = [
     "CSS",
     "Confirm",
     "Step",
     "badge",
+    "codes_html",
     "error_html",
     "esc",
     "frame_html",
     "note_html",
+    "plural",
     "root",
     "rows_html",
     "section_title",
+    "select_value",
     "set_options",
     "show",
     "spinner_html",
     "style_widget",
+    "text_html",
 ]
 
 GREEN, GREEN_BG = "#1b5e20", "#e8f5e9"
@@ -85,9 +99,10 @@ CSS = f"""
 .tk-headline small {{ font-size: 13px; font-weight: 500; margin-left: 10px; }}
 .tk-headline.tk-ready {{ background: {GREEN_BG}; color: {GREEN}; border-left: 7px solid #2e7d32; }}
 .tk-headline.tk-blocked {{ background: {RED_BG}; color: {RED}; border-left: 7px solid #c62828; }}
-.tk-headline.tk-unverifiable {{
+.tk-headline.tk-unverifiable, .tk-headline.tk-warn {{
   background: {AMBER_BG}; color: {AMBER}; border-left: 7px solid #f9a825;
 }}
+.tk-headline.tk-info {{ background: {BLUE_BG}; color: {BLUE}; border-left: 7px solid #1565c0; }}
 .tk-findings {{ display: flex; flex-direction: column; gap: 4px; }}
 .tk-finding {{
   display: grid; grid-template-columns: 26px 1fr; column-gap: 6px; padding: 6px 10px;
@@ -165,7 +180,24 @@ def set_options(dropdown: Any, options: list[tuple[str, Any]], value: Any = None
     """
     dropdown.index = None
     dropdown.options = options
-    dropdown.value = value
+    select_value(dropdown, value)
+
+
+def select_value(dropdown: Any, value: Any) -> None:
+    """Choose ``value``; None shows the placeholder option (the one whose value is None).
+
+    A Dropdown given ``value=None`` selects no option at all and shows up blank; the
+    placeholder ("— choose a trail —") is chosen by its index instead.
+    """
+    if value is None:
+        values = [v for _, v in dropdown.options]
+        # via None: a value that becomes None takes the index to None (ipywidgets), and only
+        # then can the placeholder's index be set without the value changing again
+        dropdown.index = None
+        if None in values:
+            dropdown.index = values.index(None)
+    else:
+        dropdown.value = value
 
 
 def root(*children: Any) -> Any:
@@ -202,11 +234,55 @@ def spinner_html(text: str) -> str:
     return f'<div class="tk-busy"><span class="tk-spinner"></span>{esc(text)}</div>'
 
 
+_BACKTICKED = re.compile(r"`([^`]+)`")
+
+
+def text_html(text: object) -> str:
+    """Plain text as HTML: escaped, with `backticked` commands shown as code."""
+    return _BACKTICKED.sub(r"<code>\1</code>", esc(text))
+
+
+def codes_html(codes: Iterable[str]) -> str:
+    """Finding codes as code, comma separated."""
+    return ", ".join(f"<code>{esc(c)}</code>" for c in codes)
+
+
+def plural(count: int, one: str, many: str | None = None) -> str:
+    """``1 check``, ``2 checks`` (``many`` defaults to ``one + "s"``)."""
+    return f"{count} {one if count == 1 else (many or one + 's')}"
+
+
+#: What an error is called on screen (never a Python class name); the first match counts.
+_ERROR_LABELS: tuple[tuple[type[BaseException], str], ...] = (
+    (AccessDenied, "Access denied"),
+    (NotFound, "Not found"),
+    (ConnectionFailed, "Cannot connect"),
+    (AwsError, "AWS refused"),
+    (InputError, "Not valid"),
+    (RefusedError, "Refused"),
+    (JournalError, "Change journal"),
+    (TrailkitError, "Error"),
+)
+
+
+def error_label(err: BaseException) -> str:
+    """The word an error is shown under (``Refused``, ``Not valid``, ...)."""
+    for cls, label in _ERROR_LABELS:
+        if isinstance(err, cls):
+            return label
+    return "Unexpected error"
+
+
 def error_html(err: BaseException) -> str:
-    """A trailkit error as its own HTML; anything else as one escaped line (never a traceback)."""
+    """An error as one red note: what, and what to do (never a traceback, never a class name)."""
     if isinstance(err, TrailkitError):
-        return err._repr_html_()
-    return note_html("bad", f"<b>{esc(type(err).__name__)}:</b> {esc(err)}", "tk-error")
+        message, fix = err.message, err.fix
+    else:
+        message, fix = str(err), ""
+    todo = f"<div><b>What to do:</b> {text_html(fix)}</div>" if fix else ""
+    return note_html(
+        "bad", f"<b>{esc(error_label(err))}:</b> {text_html(message)}{todo}", "tk-error"
+    )
 
 
 def frame_html(frame: pd.DataFrame, cls: str = "", *, index: bool = False) -> str:

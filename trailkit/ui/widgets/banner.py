@@ -7,7 +7,7 @@ import html
 import ipywidgets as widgets
 
 from trailkit.records import ConnectionInfo, Inventory
-from trailkit.ui.widgets._common import show
+from trailkit.ui.widgets._common import plural, show
 
 __all__ = ["ConnectionBanner"]
 
@@ -62,7 +62,7 @@ class ConnectionBanner:
             regions = sorted({e.region or "?" for e in inv.errors})
             partial = (
                 '<div class="tk-banner-partial" style="margin-top:4px;font-weight:bold">'
-                f"PARTIAL RESULT: {len(inv.errors)} call(s) failed "
+                f"PARTIAL RESULT: {plural(len(inv.errors), 'call')} failed "
                 f"(regions: {html.escape(', '.join(regions))}); see the errors table.</div>"
             )
         return (

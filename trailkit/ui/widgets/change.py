@@ -8,11 +8,13 @@ from typing import Any
 import ipywidgets as widgets
 
 from trailkit.records import ApplyResult, Outcome, PlanView
+from trailkit.rules.checks import UNVERIFIED_CODES
 from trailkit.rules.plan import Plan
 from trailkit.ui import tables
 from trailkit.ui.widgets._common import (
     Confirm,
     badge,
+    codes_html,
     error_html,
     esc,
     frame_html,
@@ -21,6 +23,7 @@ from trailkit.ui.widgets._common import (
     rows_html,
     show,
     spinner_html,
+    text_html,
 )
 
 __all__ = ["ChangePanel", "result_html"]
@@ -69,7 +72,7 @@ def result_html(result: ApplyResult, title: str = "Result") -> str:
     if result.delivery is not None and not result.delivery.ok:
         kind = "warn"
     head = note_html(
-        kind, f"{badge(result.outcome.value)} <b>{esc(title)}:</b> {esc(result.message)}"
+        kind, f"{badge(result.outcome.value)} <b>{esc(title)}:</b> {text_html(result.message)}"
     )
     error = error_html(result.error) if result.error is not None else ""
     return f"{head}{error}{rows_html(rows)}"
@@ -92,6 +95,9 @@ class ChangePanel:
         The demo backend (False: real AWS, where the trail name must be typed as well).
     on_done
         Called with every result (apply and rollback), e.g. to re-read the trail.
+    explain
+        Repeat the first blocking finding above the plan. False where a checklist next to it
+        says it already: the plan then names the codes only (one voice).
     """
 
     def __init__(
@@ -101,7 +107,9 @@ class ChangePanel:
         *,
         demo: bool = True,
         on_done: Callable[[ApplyResult], None] | None = None,
+        explain: bool = True,
     ) -> None:
+        self._explain = explain
         self._apply = apply
         self._rollback = rollback
         self._demo = demo
@@ -121,6 +129,7 @@ class ChangePanel:
             "I have reviewed this plan and want to send the change",
             on_change=self._refresh,
         )
+        self._confirm._w_box.add_class("tk-apply-confirm")
         self._w_confirm = self._confirm._w_box
         self._w_typed = self._confirm._w_typed
         self._w_apply = widgets.Button(
@@ -134,6 +143,17 @@ class ChangePanel:
         self._w_progress.add_class("tk-progress")
         self._w_result = widgets.HTML()
         self._w_result.add_class("tk-result")
+        # Rollback is a write like Apply: the same confirmation (checkbox, and on real AWS the
+        # trail name typed), after a preview of what it restores
+        self._w_rollback_preview = widgets.HTML()
+        self._w_rollback_preview.add_class("tk-rollback-preview")
+        self._rollback_confirm = Confirm(
+            "I have reviewed what Rollback restores and want to send it",
+            on_change=self._refresh,
+        )
+        self._rollback_confirm._w_box.add_class("tk-rollback-confirm")
+        self._w_rollback_confirm = self._rollback_confirm._w_box
+        self._w_rollback_typed = self._rollback_confirm._w_typed
         self._w_rollback = widgets.Button(
             description="Roll back this change",
             icon="undo",
@@ -143,6 +163,9 @@ class ChangePanel:
         )
         self._w_rollback.add_class("tk-rollback")
         self._w_rollback.on_click(self._do_rollback)
+        self._w_rollback_box = widgets.VBox(
+            [self._w_rollback_preview, self._rollback_confirm.layout, self._w_rollback]
+        )
         self.layout = widgets.VBox(
             [
                 self._w_plan,
@@ -150,7 +173,7 @@ class ChangePanel:
                 widgets.HBox([self._w_apply, self._w_why]),
                 self._w_progress,
                 self._w_result,
-                self._w_rollback,
+                self._w_rollback_box,
             ]
         )
         self.layout.add_class("tk-change-panel")
@@ -210,18 +233,20 @@ class ChangePanel:
         return self._rollback_name
 
     @property
+    def rollback_of(self) -> str | None:
+        """The change id Rollback is offered for (None: nothing to roll back here)."""
+        return self._rollback_of
+
+    @property
     def can_apply(self) -> bool:
         """True when Apply is enabled."""
         return not self.blockers
 
     @property
     def can_rollback(self) -> bool:
-        """True after a successful Apply, until it is rolled back."""
-        if self._rollback_of is None or self._busy:
-            return False
-        if not self._demo:
-            return bool(self._w_typed.value.strip() == self._rollback_name)
-        return True
+        """True when a change can be rolled back (after a successful Apply, until it is rolled
+        back) and the rollback confirmation is given (ticked; on real AWS the name typed)."""
+        return self._rollback_of is not None and not self._busy and self._rollback_confirm.confirmed
 
     # -- actions -------------------------------------------------------------------------
     def set_plan(self, plan: Plan | None, note_html_text: str = "") -> None:
@@ -245,6 +270,16 @@ class ChangePanel:
             self._w_plan.value = self._plan_html(plan)
         self._refresh()
 
+    def clear_result(self) -> None:
+        """Forget the last result and its Rollback (e.g. another trail was chosen)."""
+        self._last = None
+        self._applied = None
+        self._rolled_back = None
+        self._error = None
+        self._offer(None, None)
+        self._w_result.value = ""
+        self._refresh()
+
     def show_error(self, err: BaseException) -> None:
         """No plan can be made: show why (as HTML, never a traceback)."""
         self.set_plan(None, error_html(err))
@@ -257,31 +292,51 @@ class ChangePanel:
         self._w_apply.click()
         return self._last if self._last is not before else None
 
-    def offer_rollback(self, change_id: str, trail_name: str) -> None:
-        """Enable Rollback for a recorded change (e.g. the journal's last one for this trail)."""
-        self._rollback_of = change_id
-        self._rollback_name = trail_name
-        if not self._demo and not self._confirm.typed_required:
-            self._confirm.require_typed(trail_name)
+    def offer_rollback(self, change_id: str, trail_name: str, preview: str = "") -> None:
+        """Offer Rollback for a recorded change (e.g. the journal's last one for this trail);
+        ``preview`` (HTML) says what it restores. The rollback confirmation starts unticked."""
+        self._offer(change_id, trail_name, preview)
         self._refresh()
 
+    def _offer(self, change_id: str | None, trail_name: str | None, preview: str = "") -> None:
+        self._rollback_of = change_id
+        self._rollback_name = trail_name
+        self._rollback_confirm.reset()
+        self._rollback_confirm.require_typed(
+            None if self._demo or change_id is None else trail_name
+        )
+        if change_id is None:
+            self._w_rollback_preview.value = ""
+        else:
+            self._w_rollback_preview.value = note_html(
+                "warn",
+                f"{badge('warning', 'ROLLBACK')} "
+                + (
+                    preview
+                    or f"Restores the encryption {esc(trail_name)} had before change "
+                    f"<code>{esc(change_id)}</code>."
+                )
+                + " Sends one <code>UpdateTrail</code>, reads the trail back and journals it.",
+            )
+
     def press_rollback(self, typed: str | None = None) -> ApplyResult | None:
-        """Press Rollback (typing ``typed`` on real AWS); returns the result, or None when
-        Rollback is disabled."""
-        if typed is not None and not self._demo:
-            self._w_typed.value = typed
+        """Tick the rollback confirmation (type ``typed`` on real AWS) and press Rollback, as
+        the operator would; returns the result, or None when Rollback stayed disabled."""
+        self._rollback_confirm.confirm(typed)
         before = self._last
         self._w_rollback.click()
         return self._last if self._last is not before else None
 
     def _plan_html(self, plan: Plan) -> str:
         table = frame_html(tables.plan_frame(plan).reset_index(), "tk-plan-table")
+        report = plan.report
         if plan.blocked:
-            head = note_html(
-                "bad",
-                f"{badge('blocked')} This plan cannot be applied: "
-                f"{esc(plan.report.errors[0].message)}",
+            why = (
+                text_html(report.errors[0].message)
+                if self._explain
+                else f"see the checklist ({codes_html(f.code for f in report.errors)})."
             )
+            head = note_html("bad", f"{badge('blocked')} This plan cannot be applied: {why}")
         elif plan.nothing_to_do:
             head = note_html(
                 "info",
@@ -290,12 +345,26 @@ class ChangePanel:
             )
         else:
             where = "the demo backend" if self._demo else "REAL AWS"
-            head = note_html(
-                "ok",
-                f"{badge('ready')} Sends one <code>UpdateTrail</code> to {where} in "
-                f"{esc(plan.region)}, then reads the trail back and checks delivery. "
-                "Every step is written to the change journal.",
+            sends = (
+                f"Sends one <code>UpdateTrail</code> to {where} in {esc(plan.region)}, then "
+                "reads the trail back and checks delivery. Every step is written to the change "
+                "journal."
             )
+            unverified = [f.code for f in report.findings if f.code in UNVERIFIED_CODES]
+            if unverified:
+                head = note_html(
+                    "warn",
+                    f"{badge('unverifiable')} Part of this could not be checked from here "
+                    f"({codes_html(unverified)}): AWS may still refuse it. {sends}",
+                )
+            elif plan.disable:
+                head = note_html(
+                    "warn",
+                    f"{badge('warning', 'ENCRYPTION OFF')} Turns SSE-KMS off: new log files of "
+                    f"{esc(plan.trail.name)} are encrypted with SSE-S3 only. {sends}",
+                )
+            else:
+                head = note_html("ok", f"{badge('ready')} {sends}")
         return f"{head}{table}"
 
     def _refresh(self) -> None:
@@ -315,9 +384,11 @@ class ChangePanel:
             else ""
         )
         self._w_rollback.disabled = not self.can_rollback
+        self._rollback_confirm.set_disabled(self._busy or self._rollback_of is None)
         self._w_rollback.layout.display = (
             "flex" if self._rollback_of or self._rolled_back else "none"
         )
+        self._w_rollback_box.layout.display = self._w_rollback.layout.display
 
     def _run(
         self, action: Callable[[], ApplyResult], busy_text: str, title: str, *, keep: bool = False
@@ -356,9 +427,14 @@ class ChangePanel:
             if result.outcome in (Outcome.DONE, Outcome.UNCHANGED, Outcome.UNKNOWN):
                 self._spent = True  # a new plan must be made from the trail's new state
                 self._w_confirm.value = False
-            if result.changed:
-                self._rollback_of = result.change_id
-                self._rollback_name = plan.trail.name
+            if result.changed and result.change_id:
+                self._offer(
+                    result.change_id,
+                    plan.trail.name,
+                    f"Restores {esc(plan.trail.name)} from "
+                    f"<b>{_state(plan, result.key_after)}</b> to "
+                    f"<b>{_state(plan, plan.before_key)}</b>.",
+                )
         self._refresh()
         if result is not None and self._on_done is not None:
             self._on_done(result)
@@ -377,7 +453,7 @@ class ChangePanel:
         if result is not None:
             self._rolled_back = result
             if result.outcome.succeeded:
-                self._rollback_of = None
+                self._offer(None, None)
             self._w_result.value = (
                 f"{self._w_result.value}<details><summary>The change that was rolled back"
                 f"</summary>{applied}</details>"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import ipywidgets as widgets
 
 from trailkit.rules.checks import Finding, Report, Severity, VerdictKind
-from trailkit.ui.widgets._common import esc, root, show
+from trailkit.ui.widgets._common import esc, plural, root, show, text_html
 
 __all__ = ["Checklist", "checklist_html", "passed_checks"]
 
@@ -76,9 +76,9 @@ def _finding_row(f: Finding) -> str:
     return (
         f'<div class="tk-finding tk-finding-{esc(str(f.severity))}" data-code="{esc(f.code)}">'
         f'<span class="tk-icon">{_ICON[f.severity]}</span>'
-        f'<span class="tk-message">{esc(f.message)}<span class="tk-code">{esc(f.code)}</span>'
-        f"</span>"
-        f'<span class="tk-remedy">What to do: {esc(f.remedy)}{aws}</span></div>'
+        f'<span class="tk-message">{text_html(f.message)}<span class="tk-code">{esc(f.code)}'
+        f"</span></span>"
+        f'<span class="tk-remedy">What to do: {text_html(f.remedy)}{aws}</span></div>'
     )
 
 
@@ -86,12 +86,19 @@ def checklist_html(report: Report) -> str:
     """The checklist of one report as HTML (headline, failures, warnings, info, passes)."""
     kind = report.verdict
     word, meaning = _HEADLINE[kind]
+    style = kind.value
     if report.nothing_to_do:
         meaning = "The trail already is in this state: nothing to change."
+        if kind is VerdictKind.READY:  # the plan says NOTHING TO DO: so does the checklist
+            word, style = "NOTHING TO DO", "info"
+    elif report.disable and kind is VerdictKind.READY:
+        # AWS accepts it, but it lowers the protection of the logs: amber, never a green READY
+        word, style = "ENCRYPTION OFF", "warn"
+        meaning = "AWS will accept this change: new log files will be encrypted with SSE-S3 only."
     target = "turn SSE-KMS off" if report.disable else (report.key_arn or report.key_input)
     trail = report.trail.name if report.trail else report.trail_input
     head = (
-        f'<div class="tk-headline tk-{kind.value}">{word}'
+        f'<div class="tk-headline tk-{style}">{word}'
         f"<small>{esc(meaning)}</small></div>"
         f'<div class="tk-hint">Trail <b>{esc(trail)}</b> → <code>{esc(target)}</code></div>'
     )
@@ -104,8 +111,9 @@ def checklist_html(report: Report) -> str:
             for text in passes
         )
         rows.append(
-            f'<div class="tk-passes"><div class="tk-passes-title">✔ {len(passes)} checks '
-            f'passed</div><ul class="tk-pass-list">{items}</ul></div>'
+            f'<div class="tk-passes"><div class="tk-passes-title">✔ '
+            f"{plural(len(passes), 'check')} passed</div>"
+            f'<ul class="tk-pass-list">{items}</ul></div>'
         )
     return f'{head}<div class="tk-findings">{"".join(rows)}</div>'
 

@@ -19,21 +19,24 @@ import ipywidgets as widgets
 from trailkit.arn import resource_id
 from trailkit.errors import InputError, JournalError, RefusedError, TrailkitError
 from trailkit.records import ApplyResult, PolicyResult, Trail
-from trailkit.rules.checks import Report
+from trailkit.rules.checks import UNVERIFIED_CODES, Report
 from trailkit.rules.flags import parse_flag, parse_text
 from trailkit.rules.plan import Plan
 from trailkit.rules.repair import Repair
 from trailkit.ui.widgets._common import (
     Step,
     badge,
+    codes_html,
     error_html,
     esc,
     note_html,
+    plural,
     root,
     rows_html,
     section_title,
     show,
     spinner_html,
+    text_html,
 )
 from trailkit.ui.widgets._ports import GuidedRunbook
 from trailkit.ui.widgets.banner import ConnectionBanner
@@ -97,12 +100,15 @@ class GuidedUpdate:
         self._demo = info.demo
         self.banner = ConnectionBanner(info)
         self.trails = TrailPicker([], on_change=self._trail_chosen)
-        self.keys = KeyPicker(runbook.rank, on_change=self._key_chosen)
+        # one voice: the checklist says why; the key picker and the plan name the codes
+        self.keys = KeyPicker(runbook.rank, on_change=self._key_chosen, explain=False)
         self.checklist = Checklist()
         self.policy = PolicyPanel(
             apply_policy or _no_policy_action, demo=self._demo, on_done=self._policy_done
         )
-        self.change = ChangePanel(apply, rollback, demo=self._demo, on_done=self._change_done)
+        self.change = ChangePanel(
+            apply, rollback, demo=self._demo, on_done=self._change_done, explain=False
+        )
         self.journal = JournalView(runbook.journal, demo=self._demo)
         self._w_status = widgets.HTML()
         self._w_status.add_class("tk-status")
@@ -176,7 +182,7 @@ class GuidedUpdate:
             return
         self.trails.set_trails(found)
         self._w_status.value = (
-            f'<div class="tk-hint">{len(found)} trail(s) found in {esc(where)}.</div>'
+            f'<div class="tk-hint">{plural(len(found), "trail")} found in {esc(where)}.</div>'
         )
 
     def _busy(self, text: str) -> None:
@@ -184,6 +190,9 @@ class GuidedUpdate:
 
     # -- events ----------------------------------------------------------------------------
     def _trail_chosen(self, trail: Trail | None) -> None:
+        shown = self.change.value
+        if shown is not None and (trail is None or shown.plan.trail.arn != trail.arn):
+            self.change.clear_result()  # another trail: the previous one's result goes
         self._trail = None
         if trail is not None:
             self._busy(f"Reading {trail.name}, its bucket and its status…")
@@ -225,7 +234,7 @@ class GuidedUpdate:
         try:
             plan = self._runbook.plan(report)
         except TrailkitError as err:
-            self.change.show_error(err)
+            self.change.set_plan(None, _no_plan_html(report, err))
         else:
             self.change.set_plan(plan)
 
@@ -238,43 +247,92 @@ class GuidedUpdate:
     def _plan_policy(self, trail: Trail, report: Report) -> None:
         if self._apply_policy is None:
             return
+        if report.disable:
+            self._set_policy_idle(_not_applicable("turning SSE-KMS off uses no key policy."))
+            return
+        unverified = [f.code for f in report.findings if f.code in UNVERIFIED_CODES]
+        if report.key is None:
+            if report.errors:
+                self._set_policy_idle(_not_applicable(_blocked_by(report)))
+            elif unverified:
+                self._set_policy_idle(
+                    _unverifiable(
+                        "the key could not be read from here, so its policy cannot "
+                        f"be checked or repaired ({codes_html(unverified)})."
+                    )
+                )
+            else:
+                self._set_policy_idle()
+            return
         self._busy("Working out whether the key policy needs the add-only repair…")
         try:
             repair = self._runbook.repair_for(report)
+        except RefusedError as err:
+            deny = [f.code for f in report.errors if f.code == "policy-deny"]
+            if deny:
+                self._set_policy_idle(
+                    _not_applicable(
+                        f"an explicit Deny of the key policy ({codes_html(deny)}, in the "
+                        "checklist) can be narrowed only by its owner; trailkit only adds "
+                        "statements: it will not edit the Deny."
+                    )
+                )
+            else:
+                self.policy.show_error(err)
         except TrailkitError as err:
             self.policy.show_error(err)
         else:
-            if repair is None:
-                ok = report.key is not None and not report.unverifiable and not report.disable
+            if repair is not None:
+                self.policy.show(repair)
+            elif report.errors:
+                self._set_policy_idle(_not_applicable(_blocked_by(report)))
+            elif "policy-unverifiable" in unverified:
                 self._set_policy_idle(
-                    note_html("ok", f"{badge('pass', 'OK')} The key policy needs no change.")
-                    if ok
-                    else ""
+                    _unverifiable(
+                        "the key policy could not be read from here "
+                        "(<code>policy-unverifiable</code>, in the checklist)."
+                    )
                 )
             else:
-                self.policy.show(repair)
+                self._set_policy_idle(
+                    note_html("ok", f"{badge('pass', 'OK')} The key policy needs no change.")
+                )
         self._w_status.value = ""
 
     def _policy_done(self, result: PolicyResult) -> None:
-        if not result.outcome.succeeded or self._trail is None:
+        self._resync()
+        self.policy.show_result(result)  # the re-check showed the policy as it is now
+
+    def _change_done(self, result: ApplyResult) -> None:
+        self._resync(result.plan.trail)
+
+    def _resync(self, written: Trail | None = None) -> None:
+        """After a write: re-read the trail, then re-render every section that depends on the
+        trail, the key, the plan or the journal (one state, many views).
+
+        The key choice is kept (the candidates are ranked again, e.g. the SSE-S3 choice appears
+        once the trail has a key) and checked again, so the checklist, the key policy section
+        and the plan describe the trail as it is now; the result just shown stays.
+        """
+        self.journal.refresh()
+        trail = self._trail
+        if trail is None:
+            if written is not None:  # no trail chosen (a headless rollback): keep its row fresh
+                try:
+                    self.trails.replace(self._runbook.reread(written))
+                except TrailkitError as err:
+                    self._w_status.value = error_html(err)
             return
         key = self.keys.key_text
         self._runbook.refresh()
-        self._trail_chosen(self._trail)  # re-read the trail and re-rank the keys
-        if key is not None:
-            self.keys.select(key)  # re-check: the plan is made from the repaired policy
-        self.policy.show_result(result)
-
-    def _change_done(self, result: ApplyResult) -> None:
-        trail = self._trail or result.plan.trail
+        self._quiet = True
         try:
-            fresh = self._runbook.reread(trail)
-        except TrailkitError as err:
-            self._w_status.value = error_html(err)
-        else:
-            self._trail = fresh
-            self.trails.replace(fresh)
-        self.journal.refresh()
+            self._trail_chosen(trail)  # re-read the trail and re-rank the keys
+            if self._trail is not None and key is not None:
+                self.keys.select(key)
+        finally:
+            self._quiet = False
+        self._key_chosen(self.keys.value)
 
     # -- headless steps (papermill), the same widgets an operator uses ----------------------
     def choose(self, trail: str | None = None, key: str | None = None) -> Step | None:
@@ -411,7 +469,9 @@ class GuidedUpdate:
 
     def rollback(self, confirm: object = False) -> Step | None:
         """When ``confirm``: roll back the change applied here, or else the last recorded,
-        not yet rolled back change of the chosen trail (of any trail when none is chosen).
+        not yet rolled back change of the chosen trail (of any trail when none is chosen),
+        through the same confirmation as the Rollback button (ticked; on real AWS the trail
+        name typed).
 
         ``confirm`` is read strictly (:func:`~trailkit.rules.flags.parse_flag`).
 
@@ -424,7 +484,7 @@ class GuidedUpdate:
         """
         if not parse_flag(confirm, "rollback"):
             return None
-        if not self.change.can_rollback:
+        if self.change.rollback_of is None:
             changes = self._runbook.undoable(self._trail.arn if self._trail else None)
             if not changes:
                 raise JournalError(
@@ -459,6 +519,38 @@ class GuidedUpdate:
 
 
 _RUNBOOK_METHODS = ("info", "list_trails", "check", "plan", "apply", "rollback", "rank")
+
+
+def _not_applicable(why_html: str) -> str:
+    return note_html("info", f"{badge('info', 'NOT APPLICABLE')} Not applicable: {why_html}")
+
+
+def _unverifiable(why_html: str) -> str:
+    return note_html("warn", f"{badge('unverifiable')} Unverifiable: {why_html}")
+
+
+def _blocked_by(report: Report) -> str:
+    codes = codes_html(f.code for f in report.errors)
+    return (
+        f"AWS would refuse this key for a reason no key policy change can fix ({codes}, in the "
+        "checklist)."
+    )
+
+
+def _no_plan_html(report: Report, err: TrailkitError) -> str:
+    """Why there is no plan, in the checklist's words (its verdict, its codes)."""
+    todo = f" What to do: {text_html(err.fix)}" if err.fix else ""
+    if report.errors:
+        codes = codes_html(f.code for f in report.errors)
+        return note_html("bad", f"{badge('blocked')} No plan: see the checklist ({codes}).")
+    unverified = [f.code for f in report.findings if f.code in UNVERIFIED_CODES]
+    if unverified:
+        return note_html(
+            "warn",
+            f"{badge('unverifiable')} No plan: {esc(report.key_input)} could not be resolved "
+            f"to a key ARN from here ({codes_html(unverified)}, in the checklist).{todo}",
+        )
+    return error_html(err)
 
 
 def _no_policy_action(repair: Repair) -> PolicyResult:

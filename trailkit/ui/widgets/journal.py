@@ -19,7 +19,9 @@ from trailkit.ui.widgets._common import (
     error_html,
     esc,
     note_html,
+    plural,
     root,
+    select_value,
     set_options,
     show,
     spinner_html,
@@ -142,10 +144,14 @@ class JournalView:
         self._w_table.add_class("tk-journal")
         self._w_problems = widgets.HTML()
         self._w_select = widgets.Dropdown(
-            options=[], layout=widgets.Layout(width="min(760px, 100%)")
+            options=[("(nothing to roll back)", None)],
+            index=0,
+            layout=widgets.Layout(width="min(760px, 100%)"),
         )
         self._w_select.add_class("tk-journal-select")
         self._w_select.observe(self._selected, names="value")
+        self._w_preview = widgets.HTML()
+        self._w_preview.add_class("tk-journal-preview")
         self._confirm = Confirm(
             "Roll this change back (restore the state recorded before it)",
             typed_hint="type the change id to confirm",
@@ -168,7 +174,13 @@ class JournalView:
         self._w_result = widgets.HTML()
         self._w_result.add_class("tk-journal-result")
         self._w_actions = widgets.VBox(
-            [self._w_select, self._confirm.layout, self._w_rollback, self._w_progress]
+            [
+                self._w_select,
+                self._w_preview,
+                self._confirm.layout,
+                self._w_rollback,
+                self._w_progress,
+            ]
         )
         self.layout = widgets.VBox(
             [self._w_problems, self._w_table, self._w_actions, self._w_result]
@@ -218,7 +230,7 @@ class JournalView:
         )
         self._w_table.value = (
             f'<div class="tk-hint">Journal: <code>{esc(self._journal.path)}</code> · '
-            f"{len(self._changes)} change(s)</div>{journal_html(self._changes)}"
+            f"{plural(len(self._changes), 'change')}</div>{journal_html(self._changes)}"
         )
         options = [(_label(c), c.change_id) for c in undoable(self._changes, rollbacks=True)]
         first = "— choose a change to roll back —" if options else "(nothing to roll back)"
@@ -228,7 +240,7 @@ class JournalView:
 
     def select(self, change_id: str | None) -> None:
         """Choose the change to roll back (None clears)."""
-        self._w_select.value = change_id
+        select_value(self._w_select, change_id)
 
     def rollback(self, change_id: str | None) -> Step | None:
         """Choose ``change_id``, confirm and press Rollback, as the operator would.
@@ -272,9 +284,26 @@ class JournalView:
         return Step(f"Rollback of {change_id}", True, html, result)
 
     def _selected(self, _change: Any = None) -> None:
+        self._w_preview.value = self._preview(self.selected)
         self._confirm.reset()
         self._confirm.require_typed(None if self._demo or self.selected is None else self.selected)
         self._refresh_buttons()
+
+    def _preview(self, change_id: str | None) -> str:
+        """What rolling ``change_id`` back restores (shown before it can be confirmed)."""
+        change = next((c for c in self._changes if c.change_id == change_id), None)
+        if change is None:
+            return ""
+        intent = change.intent
+        target = esc(resource_id(intent.target_arn))
+        if intent.kind is Kind.TRAIL_KEY:
+            what = (
+                f"Restores {target} from <b>{esc(_short(intent.after))}</b> to "
+                f"<b>{esc(_short(intent.before))}</b>."
+            )
+        else:
+            what = f"Restores the key policy of {target} recorded before this change."
+        return note_html("warn", f"{badge('warning', 'ROLLBACK')} {what}")
 
     def _refresh_buttons(self) -> None:
         self._w_rollback.disabled = not self.can_rollback

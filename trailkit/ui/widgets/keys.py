@@ -16,10 +16,13 @@ from trailkit.ui.widgets._common import (
     error_html,
     esc,
     note_html,
+    plural,
     root,
+    select_value,
     set_options,
     show,
     spinner_html,
+    text_html,
 )
 
 __all__ = ["DISABLE", "KeyChoice", "KeyPicker"]
@@ -56,6 +59,9 @@ class KeyPicker:
         Called with the new :attr:`value` whenever the choice changes.
     allow_disable
         Offer "turn SSE-KMS off" as the last choice.
+    explain
+        Say why under the choice (the first finding and its remedy). False where a checklist
+        next to it says it already: the verdict and its code only (one voice).
     """
 
     def __init__(
@@ -64,8 +70,10 @@ class KeyPicker:
         on_change: Callable[[KeyChoice], None] | None = None,
         *,
         allow_disable: bool = True,
+        explain: bool = True,
     ) -> None:
         self._rank = rank
+        self._explain = explain
         self._on_change = on_change
         self._allow_disable = allow_disable
         self._trail: Trail | None = None
@@ -75,7 +83,7 @@ class KeyPicker:
         self._w_status = widgets.HTML()
         self._w_status.add_class("tk-key-status")
         self._w_select = widgets.Dropdown(
-            options=self._options(), value=None, layout=widgets.Layout(width="min(640px, 100%)")
+            options=self._options(), index=0, layout=widgets.Layout(width="min(640px, 100%)")
         )
         self._w_select.add_class("tk-key-select")
         self._w_select.observe(self._selected, names="value")
@@ -183,8 +191,9 @@ class KeyPicker:
             else:
                 ready = sum(v.kind is VerdictKind.READY for v in self._verdicts)
                 region = esc(trail.bucket_region or "?")
+                count = plural(len(self._verdicts), "customer key")
                 self._w_status.value = (
-                    f'<div class="tk-hint">{len(self._verdicts)} customer keys in {region} '
+                    f'<div class="tk-hint">{count} in {region} '
                     f"(the region of bucket {esc(trail.bucket_name)}); {ready} ready. "
                     "Ready keys come first.</div>"
                 )
@@ -202,7 +211,7 @@ class KeyPicker:
         """Choose like the operator: a candidate whose ARN, key id or alias is ``key``, else
         type ``key`` into the text box and check it. Returns the new :attr:`value`."""
         if key is None:
-            self._w_select.value = None
+            select_value(self._w_select, None)
             return self.value
         text = key.strip()
         for v in self._verdicts:
@@ -252,7 +261,7 @@ class KeyPicker:
         self._typed = text
         self._quiet = True
         try:
-            self._w_select.value = None
+            select_value(self._w_select, None)
         finally:
             self._quiet = False
         self._show_reason()
@@ -264,15 +273,19 @@ class KeyPicker:
             kind = _NOTE_KIND[value.kind]
             tail = f" <code>{esc(value.code)}</code>" if value.code else ""
             remedy = ""
+            if not self._explain and value.kind is not VerdictKind.READY:
+                why = "the checklist below says why."
+                self._w_reason.value = note_html(kind, f"{badge(str(value.kind))}{tail}: {why}")
+                return
             if value.kind is not VerdictKind.READY and value.report.findings:
                 first = next(
                     (f for f in value.report.findings if f.code == value.code),
                     value.report.findings[0],
                 )
-                remedy = f'<div class="tk-hint">What to do: {esc(first.remedy)}</div>'
+                remedy = f'<div class="tk-hint">What to do: {text_html(first.remedy)}</div>'
             self._w_reason.value = note_html(
                 kind,
-                f"{badge(str(value.kind))} {esc(value.reason)}{tail}{remedy}",
+                f"{badge(str(value.kind))} {text_html(value.reason)}{tail}{remedy}",
             )
         elif value == DISABLE and self._typed is None:
             self._w_reason.value = note_html(

@@ -19,10 +19,12 @@ from trailkit.ui.widgets._common import (
     error_html,
     esc,
     note_html,
+    plural,
     root,
     rows_html,
     show,
     spinner_html,
+    text_html,
 )
 
 __all__ = ["PolicyPanel", "diff_html", "policy_result_html"]
@@ -62,7 +64,7 @@ def policy_result_html(result: PolicyResult) -> str:
     if result.request_id:
         rows.append(("AWS request id", f"<code>{esc(result.request_id)}</code>"))
     head = note_html(
-        kind, f"{badge(result.outcome.value)} <b>Key policy:</b> {esc(result.message)}"
+        kind, f"{badge(result.outcome.value)} <b>Key policy:</b> {text_html(result.message)}"
     )
     return head + rows_html(rows)
 
@@ -196,7 +198,7 @@ class PolicyPanel:
                 "warn",
                 f"{badge('warning', 'REPAIR')} The policy of <b>{esc(name)}</b> must admit "
                 f"CloudTrail for {esc(trails)} (fixes: <code>{esc(fixes)}</code>). trailkit "
-                f"appends {len(repair.added)} statement(s); nothing existing is changed or "
+                f"appends {plural(len(repair.added), 'statement')}; nothing existing is changed or "
                 f"removed. New size: {repair.size} bytes.",
             )
             self._w_diff.value = diff_html(repair.diff())

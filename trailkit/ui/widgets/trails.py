@@ -10,7 +10,7 @@ import pandas as pd
 
 from trailkit.records import Inventory, Trail
 from trailkit.ui import tables
-from trailkit.ui.widgets._common import esc, root, set_options, show
+from trailkit.ui.widgets._common import esc, root, select_value, set_options, show
 
 __all__ = ["TrailPicker", "TrailsTable"]
 
@@ -139,7 +139,7 @@ class TrailPicker:
         self._quiet = False
         self._trails = list(trails)
         self._w_select = widgets.Dropdown(
-            options=self._options(), value=None, layout=widgets.Layout(width="min(640px, 100%)")
+            options=self._options(), index=0, layout=widgets.Layout(width="min(640px, 100%)")
         )
         self._w_select.add_class("tk-trail-select")
         self._w_select.observe(self._changed, names="value")
@@ -174,7 +174,7 @@ class TrailPicker:
     def select(self, name_or_arn: str | None) -> Trail | None:
         """Choose a trail by name or ARN (None clears); returns it, or None if not offered."""
         trail = self.find(name_or_arn) if name_or_arn else None
-        self._w_select.value = trail
+        select_value(self._w_select, trail)
         return trail
 
     def set_trails(self, trails: Sequence[Trail]) -> None:
