@@ -87,3 +87,20 @@ def test_a_stream_that_fails_is_dropped_not_fatal(demo: Any) -> None:
     )
     assert code == 1  # the answer (key-not-symmetric), not 0 because printing failed
     assert err.getvalue() == ""
+
+
+@pytest.mark.parametrize("encoding", ["ascii", "cp1252"])
+def test_a_stream_that_cannot_encode_the_output_still_gets_it(demo: Any, encoding: str) -> None:
+    """A fresh user found `PYTHONIOENCODING=ascii trailkit check ...` printed nothing: the first
+    '→' raised UnicodeEncodeError, which was taken for a closed pipe."""
+    endpoint, _ = demo
+    env = {**os.environ, "PYTHONIOENCODING": encoding, "AWS_ENDPOINT_URL": endpoint}
+    proc = subprocess.run(
+        [sys.executable, "-m", "trailkit", "check", "--trail", "org-trail", "--key",
+         "alias/explicit-deny"],
+        capture_output=True, env=env, timeout=120, check=False,
+    )  # fmt: skip
+    assert proc.returncode == 1, proc.stderr
+    out = proc.stdout.decode(encoding)
+    assert "BLOCKED" in out and "policy-deny" in out
+    assert b"Traceback" not in proc.stderr

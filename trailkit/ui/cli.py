@@ -882,9 +882,21 @@ class _Output(io.TextIOBase):
         if not self.broken:
             try:
                 self.target.write(text)
+            except UnicodeEncodeError:
+                # A stream that cannot encode "→" or "…" (PYTHONIOENCODING=ascii, a cp1252
+                # console): the text is still printed, with those characters replaced. Never
+                # taken for a closed pipe, or a plan or result would vanish.
+                self._write_replaced(text)
             except (OSError, ValueError):  # EPIPE, EBADF, ...; ValueError: a closed file
                 self.broken = True
         return len(text)
+
+    def _write_replaced(self, text: str) -> None:
+        encoding = getattr(self.target, "encoding", None) or "ascii"
+        try:
+            self.target.write(text.encode(encoding, "replace").decode(encoding, "replace"))
+        except (OSError, ValueError):
+            self.broken = True
 
     def flush(self) -> None:
         if not self.broken:
