@@ -101,3 +101,45 @@ def test_a_deleted_bucket_is_blocked_through_the_cli(demo: Any) -> None:
         "alias/cloudtrail-good",
     )  # fmt: skip
     assert code == 1 and "(does not exist)" in out and "in None" not in out
+
+
+def _trail_key(endpoint: str, trail: str) -> str | None:
+    conn = Connection(endpoint_url=endpoint, region="us-east-1", workers=4)
+    return Reader(conn).find_trail(trail).kms_key_id
+
+
+def test_an_unverifiable_plan_is_sent_only_with_accept_unverifiable(
+    demo_rw: Any, tmp_path: Any
+) -> None:
+    """A fresh user sent `update --trail partner-bucket-trail --key ... --yes` (verdict
+    UNVERIFIABLE) with exit 0 and nothing said. Now it is refused (exit 3) unless the operator
+    opts in with --accept-unverifiable; --yes alone is not that yes."""
+    endpoint, estate = demo_rw
+    key = estate.keys["alias/cloudtrail-good-usw2"]
+    journal = tmp_path / "j.jsonl"
+    base = ("--endpoint-url", endpoint, "update", "--trail", "partner-bucket-trail", "--key", key)
+    base += ("--journal", str(journal))
+
+    code, out, err = _cli(*base, "--dry-run", "--format", "json")
+    assert code == 3
+    assert [p["verdict"] for p in json.loads(out)["plans"]] == ["unverifiable"]
+
+    code, out, err = _cli(*base, "--yes")
+    assert code == 3, err
+    assert "UNVERIFIABLE" in err and "--accept-unverifiable" in err
+    assert _trail_key(endpoint, "partner-bucket-trail") is None and not journal.exists()
+
+    code, out, err = _cli(*base, "--yes", "--accept-unverifiable")
+    assert code == 0, err
+    assert "sending anyway" in err
+    assert _trail_key(endpoint, "partner-bucket-trail") == key
+
+
+def test_accept_unverifiable_is_not_an_option_of_policy_or_check(demo: Any) -> None:
+    endpoint, _ = demo
+    for command in ("check", "policy"):
+        code, _, err = _cli(
+            "--endpoint-url", endpoint, command, "--trail", "org-trail", "--key",
+            "alias/cloudtrail-good", "--accept-unverifiable",
+        )  # fmt: skip
+        assert code == 2 and "unrecognized arguments" in err

@@ -134,6 +134,7 @@ class Plan:
             "before_key": self.before_key,
             "after_key": self.after_key,
             "request": dict(self.request),
+            "verdict": str(self.report.verdict),
             "blocked": self.blocked,
             "nothing_to_do": self.nothing_to_do,
             "rollback_of": self.rollback_of,

@@ -219,10 +219,18 @@ def build_parser() -> argparse.ArgumentParser:
         help="journal file (default: $TRAILKIT_JOURNAL or the user data dir)",
     )
     cg.add_argument("--format", choices=["table", "json"], default="table")
+    accept = _Parser(add_help=False)
+    accept.add_argument_group("unverifiable plans").add_argument(
+        "--accept-unverifiable",
+        action="store_true",
+        help="send a plan whose verdict is UNVERIFIABLE (a rule trailkit could not check, e.g. "
+        "another account's key or bucket): only after its owner confirmed what trailkit could "
+        "not; without it such a plan is refused (exit 3)",
+    )
 
     p = sub.add_parser(
         "update",
-        parents=[common, change, readers],
+        parents=[common, change, readers, accept],
         help="switch a trail to a key (plan, confirm, apply)",
     )
     p.add_argument(
@@ -234,12 +242,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--key", required=True, help="key id, key ARN, alias name or alias ARN")
     p.set_defaults(func=cmd_update)
 
-    p = sub.add_parser("disable", parents=[common, change], help="return a trail to SSE-S3")
+    p = sub.add_parser("disable", parents=[common, change, accept], help="return a trail to SSE-S3")
     p.add_argument("--trail", required=True, action="append", help="trail name or ARN")
     p.set_defaults(func=cmd_disable)
 
     p = sub.add_parser(
-        "rollback", parents=[common, change], help="restore the state before a recorded change"
+        "rollback",
+        parents=[common, change, accept],
+        help="restore the state before a recorded change",
     )
     which = p.add_mutually_exclusive_group(required=True)
     which.add_argument("--change", help="change id from `trailkit journal`")
@@ -591,6 +601,7 @@ def _send_plans(
     plans: list[Any], args: argparse.Namespace, book: Any, out: TextIO, err: TextIO
 ) -> int:
     from trailkit.records import Outcome
+    from trailkit.rules.checks import UNVERIFIED_CODES
 
     conn = book.conn
     _show_plans(plans, args, conn, out)
@@ -610,12 +621,29 @@ def _send_plans(
         if args.format != "json":
             out.write("\nNothing to do: every trail already is in the requested state.\n")
         return EXIT_OK
+    unverified = [p for p in todo if p.report.unverifiable]
+    accepted = getattr(args, "accept_unverifiable", False) is True
+    for p in unverified:
+        codes = ", ".join(f.code for f in p.report.findings if f.code in UNVERIFIED_CODES)
+        err.write(
+            f"{'warning' if accepted else 'refused'}: {p.trail.name}: UNVERIFIABLE ({codes}): "
+            "trailkit could not check everything AWS will; "
+            + (
+                "sending anyway (--accept-unverifiable)\n"
+                if accepted
+                else "nothing will be sent without --accept-unverifiable, given once the key's "
+                "and the bucket's owners confirmed what could not be checked\n"
+            )
+        )
     if args.dry_run:
         if args.format != "json":
             out.write("\nDry run: nothing was sent.\n")
-        return EXIT_OK
+        return EXIT_UNVERIFIABLE if unverified and not accepted else EXIT_OK
+    if unverified and not accepted:
+        return EXIT_UNVERIFIABLE
     names = [p.trail.name for p in todo]
-    if not _confirm(args, conn, "apply this change", names, err):
+    what = "apply this UNVERIFIABLE change" if unverified else "apply this change"
+    if not _confirm(args, conn, what, names, err):
         err.write("Not confirmed: nothing was sent.\n")
         return EXIT_NO
     journal = book.journal
