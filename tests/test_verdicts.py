@@ -225,3 +225,32 @@ def test_every_unverified_code_is_catalogued_as_a_warning() -> None:
 
     for code in UNVERIFIED_CODES:
         assert CATALOGUE[code].severity is Severity.WARNING, code
+
+
+def test_a_deleted_bucket_has_no_bucket_key_finding() -> None:
+    """A fresh user saw `bucket-key-unverified` (grant s3:GetEncryptionConfiguration) next to
+    `bucket-not-found`: only the latter says something true and useful."""
+    bucket = BucketInfo(name="gone", region=None, bucket_key=None, missing=True)
+    report = _report(_trail(PLAIN_TRAIL, bucket, bucket_name="gone"), _key(CDK_GRANT_ENCRYPT))
+    assert "bucket-key-unverified" not in {f.code for f in report.findings}
+
+
+def test_the_repair_adds_what_a_bucket_key_needs_when_the_setting_is_unknown() -> None:
+    """`trailkit policy --apply` was the remedy of bucket-key-unverified but added only
+    DescribeKey; the check then still said kms:Decrypt was missing."""
+    from dataclasses import replace
+
+    from trailkit.rules.repair import plan_repair
+
+    bucket = _bucket(region=None, bucket_key=None, error="denied")
+    trail = _trail(PLAIN_TRAIL, bucket)
+    key = _key(CDK_GRANT_ENCRYPT)
+    before = _report(trail, key)
+    assert "bucket-key-unverified" in {f.code for f in before.findings}
+    (finding,) = [f for f in before.findings if f.code == "bucket-key-unverified"]
+    assert "s3:GetBucketLocation" in finding.remedy  # the region first: nothing else is readable
+    repair = plan_repair(key, [trail])
+    actions = {s["Action"] for s in repair.added}
+    assert {"kms:DescribeKey", "kms:Decrypt"} <= actions, repair.added
+    after = _report(trail, replace(key, policy=repair.policy_text))
+    assert "bucket-key-unverified" not in {f.code for f in after.findings}

@@ -511,14 +511,24 @@ def check_policy(key: KeyInfo, trail: Trail) -> list[Finding]:
                 severity=severity,
             )
         )
-    if not_known:
+    if not_known and not bucket.missing:  # a missing bucket blocks already (bucket-not-found)
         why = bucket.encryption_error or bucket.error or "the bucket could not be read"
+        remedy = None
+        if bucket.region is None:
+            remedy = (
+                "add the CloudTrail describe and decrypt statements (`trailkit policy --apply`), "
+                "or let this caller read the bucket: s3:ListBucket or s3:GetBucketLocation (its "
+                "region) and s3:GetEncryptionConfiguration (for another account's bucket, its "
+                "bucket policy must allow them)"
+            )
         out.append(
             _f(
                 "bucket-key-unverified",
                 f"Whether bucket {trail.bucket_name} uses an S3 Bucket Key is unknown ({why}), "
                 f"and the key policy does not let CloudTrail call {' and '.join(not_known)}, "
                 "which AWS requires when it does.",
+                remedy=remedy,
+                detail=not_known,  # the actions; the repair adds their statements
             )
         )
     if unverifiable:
