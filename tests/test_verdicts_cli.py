@@ -143,3 +143,16 @@ def test_accept_unverifiable_is_not_an_option_of_policy_or_check(demo: Any) -> N
             "alias/cloudtrail-good", "--accept-unverifiable",
         )  # fmt: skip
         assert code == 2 and "unrecognized arguments" in err
+
+
+def test_nothing_to_do_is_not_blocked(demo: Any) -> None:
+    """`disable` of an SSE-S3 trail whose bucket is gone: nothing to send, exit 0 (it said
+    "BLOCKED (nothing to do)" and exited 1)."""
+    endpoint, _ = demo
+    code, out, err = _cli(
+        "--endpoint-url", endpoint, "disable", "--trail", "deleted-bucket-trail", "--dry-run",
+        "--format", "json",
+    )  # fmt: skip
+    assert code == 0, err
+    (plan,) = json.loads(out)["plans"]
+    assert plan["nothing_to_do"] and not plan["blocked"]

@@ -56,8 +56,11 @@ class Plan:
 
     @property
     def blocked(self) -> bool:
-        """True when a finding is an error: the plan must not be applied."""
-        return bool(self.report.errors)
+        """True when a finding is an error and there is something to send: the plan must not
+        be applied. A plan with nothing to do (the trail already is in the target state) is
+        never "blocked": nothing would be sent (``disable`` of an SSE-S3 trail whose bucket is
+        gone said "BLOCKED (nothing to do)" and exited 1)."""
+        return bool(self.report.errors) and not self.nothing_to_do
 
     @property
     def nothing_to_do(self) -> bool:
