@@ -152,6 +152,8 @@ def test_wide_tables_scroll_sideways(inventory: Inventory) -> None:
         tables.table_html(tables.style_trails(tables.trails_frame(inventory))),
     ):
         assert page.startswith('<div class="tk-table tk-wide" style="overflow-x:auto;')
+        # as wide as its container, never wider (in a widget's flex box it would be clipped)
+        assert "width:0;min-width:100%" in page.split(">", 1)[0]
         assert page.endswith("</div>")
 
 

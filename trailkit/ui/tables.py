@@ -222,8 +222,10 @@ _NONE_MEANS_NOTHING = frozenset(
 _TEXT_COLUMNS = ("error", "message", "latest_delivery_error", "latest_digest_delivery_error")
 _ONE_LINE = "white-space:nowrap;word-break:keep-all;overflow-wrap:normal"
 _TEXT = "white-space:normal;word-break:normal;overflow-wrap:normal;min-width:18em"
-#: The wrapper of every table: scrolls sideways instead of cutting the table off.
-WRAPPER_STYLE = "overflow-x:auto;max-width:100%"
+#: The wrapper of every table: scrolls sideways instead of cutting the table off. ``width:0``
+#: with ``min-width:100%`` makes it as wide as its container without the table's width pushing
+#: that container wider (a flex item such as a widget's HTML would grow and be clipped).
+WRAPPER_STYLE = "overflow-x:auto;max-width:100%;width:0;min-width:100%"
 
 
 def _is_missing(value: Any) -> bool:
