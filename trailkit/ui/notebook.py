@@ -352,7 +352,9 @@ def _one_line(
     ``%debug`` still finds the stack).
     """
     stb = [f"{etype.__name__}: {value}"]
-    sys.last_type, sys.last_value, sys.last_traceback = etype, value, tb
+    sys.last_type, sys.last_value, sys.last_traceback = etype, value, tb  # for %debug
+    if sys.version_info >= (3, 12):
+        sys.last_exc = value
     shell._showtraceback(etype, value, stb)
     return stb
 
