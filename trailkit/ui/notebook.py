@@ -17,7 +17,9 @@ account ids or one text of ids separated by commas
 
 from __future__ import annotations
 
+import html
 import os
+import sys
 from collections.abc import Sequence
 from functools import partial
 from pathlib import Path
@@ -34,7 +36,7 @@ from trailkit.rules.checks import Report
 from trailkit.rules.flags import parse_flag, parse_names, parse_text
 from trailkit.rules.principals import parse_accounts
 from trailkit.runbook import Runbook
-from trailkit.ui.tables import encryption_by_region
+from trailkit.ui.tables import TableFrame, encryption_by_region
 from trailkit.ui.widgets import BulkUpdate, GuidedUpdate, JournalView, PolicyPanel, Step
 from trailkit.ui.widgets._common import note_html
 from trailkit.ui.widgets.checklist import checklist_html
@@ -46,9 +48,11 @@ __all__ = [
     "check_trails",
     "encryption_chart",
     "guided_update",
+    "install_error_display",
     "journal_view",
     "key_policy",
     "open_journal",
+    "partial_banner",
     "runbook",
 ]
 
@@ -261,7 +265,8 @@ def journal_view(conn: Connection, journal: Journal) -> JournalView:
 
 
 def changes_table(journal: Journal) -> pd.DataFrame:
-    """The journal as a DataFrame (one row per change).
+    """The journal as a DataFrame (one row per change), shown as a trailkit table (change ids
+    whole, ARNs and request ids shortened with the full value on hover, no ``NaN``).
 
     Raises
     ------
@@ -269,15 +274,16 @@ def changes_table(journal: Journal) -> pd.DataFrame:
         ``journal`` is not one.
     """
     _journal(journal)
-    return pd.DataFrame(changes_frame(journal.changes()))
+    return TableFrame(changes_frame(journal.changes()))
 
 
 def encryption_chart(inventory: Inventory) -> Step | None:
     """Notebook 01: trails by home region and encryption, as a stacked bar chart.
 
-    Draws the chart (shown by the notebook's inline backend) and returns None; when the
-    inventory has no trail (an empty account, or every region failed) there is nothing to
-    draw and it returns a note saying so instead, so the cells after it still run.
+    Draws the chart (shown by the notebook's inline backend; the count axis has whole numbers
+    only) and returns None; when the inventory has no trail (an empty account, or every region
+    failed) there is nothing to draw and it returns a note saying so instead (a warning when
+    regions failed), so the cells after it still run.
 
     Raises
     ------
@@ -291,7 +297,7 @@ def encryption_chart(inventory: Inventory) -> Step | None:
         return Step(
             "Trails by encryption",
             not inventory.partial,
-            note_html("info", f"No trail to chart ({why})."),
+            note_html("warn" if inventory.partial else "info", f"No trail to chart ({why})."),
             table,
         )
     _draw(table)
@@ -299,4 +305,83 @@ def encryption_chart(inventory: Inventory) -> Step | None:
 
 
 def _draw(table: pd.DataFrame) -> Any:
-    return table.plot.bar(stacked=True, color=["#2e7d32", "#f9a825"], title="Trails by encryption")
+    from matplotlib.ticker import MaxNLocator
+
+    axes = table.plot.bar(stacked=True, color=["#2e7d32", "#f9a825"], title="Trails by encryption")
+    axes.yaxis.set_major_locator(MaxNLocator(integer=True))  # trails come whole
+    axes.set_ylabel("trails")
+    return axes
+
+
+#: The PARTIAL RESULT line: a warning (amber), never the blue of ordinary information.
+PARTIAL_STYLE = (
+    "background:#fff8e1;color:#7a5d00;border-left:6px solid #f9a825;padding:6px 10px;"
+    "border-radius:4px;font-weight:bold;margin-top:4px"
+)
+
+
+def partial_banner(inventory: Inventory) -> str | None:
+    """The PARTIAL RESULT warning for ``inventory`` as HTML (amber, class ``tk-note-warn``), or
+    None when the scan is complete. The style is inline, so it shows inside any banner.
+
+    Raises
+    ------
+    InputError
+        ``inventory`` is not what ``tk.scan`` returned.
+    """
+    _need(inventory, Inventory, "inventory", "pass inventory = tk.scan(conn, regions)")
+    if not inventory.partial:
+        return None
+    regions = ", ".join(sorted({e.region or "?" for e in inventory.errors}))
+    return (
+        f'<div class="tk-banner-partial tk-note tk-note-warn" role="alert" '
+        f'style="{PARTIAL_STYLE}">PARTIAL RESULT: {len(inventory.errors)} call(s) failed '
+        f"(regions: {html.escape(regions)}); see the errors table.</div>"
+    )
+
+
+# -- expected errors in a notebook: one line, no traceback -------------------------------------
+
+
+def _one_line(
+    shell: Any, etype: type[BaseException], value: BaseException, tb: Any, tb_offset: Any = None
+) -> list[str]:
+    """IPython's handler for :class:`TrailkitError`: the message and fix on one line, no stack.
+
+    Shown through the shell's own error output (the cell still fails: papermill stops there,
+    ``%debug`` still finds the stack).
+    """
+    stb = [f"{etype.__name__}: {value}"]
+    sys.last_type, sys.last_value, sys.last_traceback = etype, value, tb  # for %debug
+    if sys.version_info >= (3, 12):
+        sys.last_exc = value
+    shell._showtraceback(etype, value, stb)
+    return stb
+
+
+def install_error_display(shell: Any = None) -> bool:
+    """Make an expected failure (:class:`TrailkitError`) end a notebook cell with its one-line
+    message, never a traceback: IPython's custom exception handler for that class.
+
+    Done when this module is imported (the second cell of every runbook notebook), so no cell
+    has to ask for it. ``shell``: None for the running IPython, if any. Returns whether the
+    handler is installed; a handler someone else installed is left in place (False).
+    """
+    if shell is None:
+        try:
+            from IPython import get_ipython
+        except ImportError:  # pragma: no cover - IPython comes with the notebook extra
+            return False
+        shell = get_ipython()
+    if shell is None or not hasattr(shell, "set_custom_exc"):
+        return False
+    current = tuple(getattr(shell, "custom_exceptions", ()) or ())
+    if current == (TrailkitError,):
+        return True
+    if current:
+        return False
+    shell.set_custom_exc((TrailkitError,), _one_line)
+    return True
+
+
+install_error_display()

@@ -1,23 +1,42 @@
-"""pandas views of the records: fixed column order, formatting only (no AWS calls)."""
+"""pandas views of the records: fixed column order, formatting only (no AWS calls).
+
+The frames keep the raw values (``None`` where a value is absent; the CSV export writes them as
+they are). Shown in a notebook they render as a trailkit table (:class:`TableFrame`): no
+``NaN`` (a missing key of an SSE-S3 trail says SSE-S3, elsewhere ``-`` or ``unknown``), names and
+ids never wrapped, ARNs and request ids shortened with the full value on hover, and a wrapper that
+scrolls sideways when the table is wider than the page.
+"""
 
 from __future__ import annotations
 
+import html
+import math
+from collections.abc import Mapping
 from typing import Any
 
 import pandas as pd
 
+from trailkit.arn import short_arn
 from trailkit.records import Inventory, KeyInfo, Trail
 from trailkit.rules.plan import Plan
 
 __all__ = [
     "ERROR_COLUMNS",
     "KEY_COLUMNS",
+    "NO_KEY",
     "TRAIL_COLUMNS",
+    "WRAPPER_STYLE",
+    "TableFrame",
+    "cell_html",
+    "display_frame",
     "encryption_by_region",
     "errors_frame",
     "inventory_records",
     "keys_frame",
+    "missing_text",
+    "style_frame",
     "style_trails",
+    "table_html",
     "trail_record",
     "trails_frame",
 ]
@@ -113,7 +132,7 @@ def inventory_records(inv: Inventory) -> list[dict[str, Any]]:
 
 def trails_frame(inv: Inventory) -> pd.DataFrame:
     """The trails table (one row per trail, plus an error row per unreadable region)."""
-    return pd.DataFrame(inventory_records(inv), columns=TRAIL_COLUMNS)
+    return TableFrame(inventory_records(inv), columns=TRAIL_COLUMNS)
 
 
 def keys_frame(inv: Inventory) -> pd.DataFrame:
@@ -137,7 +156,7 @@ def keys_frame(inv: Inventory) -> pd.DataFrame:
                 "error": key.error,
             }
         )
-    return pd.DataFrame(rows, columns=KEY_COLUMNS)
+    return TableFrame(rows, columns=KEY_COLUMNS)
 
 
 def _in_bucket_region(key: KeyInfo, users: list[Trail]) -> bool | None:
@@ -151,7 +170,7 @@ def _in_bucket_region(key: KeyInfo, users: list[Trail]) -> bool | None:
 
 def errors_frame(inv: Inventory) -> pd.DataFrame:
     """Every region or call that failed during the scan."""
-    return pd.DataFrame([e.as_dict() for e in inv.errors], columns=ERROR_COLUMNS)
+    return TableFrame([e.as_dict() for e in inv.errors], columns=ERROR_COLUMNS)
 
 
 def encryption_by_region(inv: Inventory) -> pd.DataFrame:
@@ -171,25 +190,182 @@ _GOOD = "background-color:#e8f5e9;color:#1b5e20;font-weight:bold"
 _WARN = "background-color:#fff8e1;color:#8d6e00;font-weight:bold"
 _BAD = "background-color:#fdecea;color:#b71c1c;font-weight:bold"
 
+# -- how a frame looks in a notebook ----------------------------------------------------------
 
-def style_trails(frame: pd.DataFrame) -> Any:
-    """A pandas Styler that highlights encryption state, unusable keys and errors."""
+#: What a trail's missing key is: it writes with SSE-S3 (the trails frame's key columns).
+NO_KEY = "none (SSE-S3)"
+_NOTHING = "-"
+_UNKNOWN = "unknown"
 
+#: Columns where an absent value means there is none (no error, no alias, not a rollback, no
+#: request sent), not that it could not be read.
+_NONE_MEANS_NOTHING = frozenset(
+    {
+        "error",
+        "latest_delivery_error",
+        "latest_digest_delivery_error",
+        "alias",
+        "used_by",
+        "region",
+        "operation",
+        "code",
+        "permission",
+        "resource",
+        "message",
+        "rollback_of",
+        "request_id",
+        "before",
+        "after",
+    }
+)
+#: Free text that may wrap, between words only; every other cell stays on one line.
+_TEXT_COLUMNS = ("error", "message", "latest_delivery_error", "latest_digest_delivery_error")
+_ONE_LINE = "white-space:nowrap;word-break:keep-all;overflow-wrap:normal"
+_TEXT = "white-space:normal;word-break:normal;overflow-wrap:normal;min-width:18em"
+#: The wrapper of every table: scrolls sideways instead of cutting the table off. ``width:0``
+#: with ``min-width:100%`` makes it as wide as its container without the table's width pushing
+#: that container wider (a flex item such as a widget's HTML would grow and be clipped).
+WRAPPER_STYLE = "overflow-x:auto;max-width:100%;width:0;min-width:100%"
+
+
+def _is_missing(value: Any) -> bool:
+    if value is None or value is pd.NA or value is pd.NaT:
+        return True
+    return isinstance(value, float) and math.isnan(value)
+
+
+def missing_text(column: str, row: Mapping[str, Any]) -> str:
+    """What a table shows for an absent value of ``column`` in ``row`` (never ``NaN``).
+
+    A trail's absent key is SSE-S3 (:data:`NO_KEY` for its alias and ARN, ``-`` for the key's
+    state and region), as is a journal row's absent key of a ``trail-key`` change (``SSE-S3``);
+    columns where absence means there is none (:data:`_NONE_MEANS_NOTHING`), and every column of
+    a row for a region that could not be read, show ``-``; anything else was not readable and
+    shows ``unknown``.
+    """
+    if (
+        "trail_arn" in row
+        and _is_missing(row.get("trail_arn"))
+        and not _is_missing(row.get("error"))
+    ):
+        return _NOTHING  # a region that could not be listed: its row has no trail fields
+    if row.get("encryption") == "SSE-S3" and column.startswith("key_"):
+        return NO_KEY if column in ("key_alias", "key_arn") else _NOTHING
+    if row.get("kind") == "trail-key" and column in ("before", "after"):
+        return "SSE-S3"
+    if column == "key_alias" and not _is_missing(row.get("key_state")):
+        return _NOTHING  # the key was read and has no alias
+    return _NOTHING if column in _NONE_MEANS_NOTHING else _UNKNOWN
+
+
+def _abbreviated(text: str, shown: str) -> str:
+    if shown == text:
+        return html.escape(text)
+    return f'<span title="{html.escape(text, quote=True)}">{html.escape(shown)}</span>'
+
+
+def cell_html(column: str, value: Any, row: Mapping[str, Any]) -> str:
+    """One cell as HTML: absent values as :func:`missing_text`, ARNs shortened
+    (:func:`trailkit.arn.short_arn`) and long request ids cut to 8 characters, each with the full
+    value as its ``title`` (shown on hover); everything escaped."""
+    if _is_missing(value):
+        return html.escape(missing_text(column, row))
+    text = str(value)
+    if text.startswith("arn:"):
+        return _abbreviated(text, short_arn(text))
+    if column.endswith("request_id") and len(text) > 12:
+        return _abbreviated(text, f"{text[:8]}…")
+    return html.escape(text)
+
+
+def display_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with every cell as its HTML (:func:`cell_html`): what a table shows."""
+    columns = [str(c) for c in frame.columns]
+    rows = []
+    for values in frame.itertuples(index=False, name=None):
+        row = dict(zip(columns, values, strict=True))
+        rows.append([cell_html(c, v, row) for c, v in zip(columns, values, strict=True)])
+    return pd.DataFrame(rows, index=frame.index, columns=frame.columns, dtype=object)
+
+
+def style_frame(frame: pd.DataFrame) -> Any:
+    """A pandas Styler of :func:`display_frame`: one line per cell except free text (which wraps
+    between words), the index hidden unless it means something."""
+    styler = display_frame(frame).style
+    if isinstance(frame.index, pd.RangeIndex):
+        styler = styler.hide(axis="index")
+    styles: dict[Any, list[dict[str, str]]] = {
+        c: [{"selector": "td", "props": _TEXT}] for c in frame.columns if c in _TEXT_COLUMNS
+    }
+    styler = styler.set_table_styles(
+        [{"selector": "td", "props": _ONE_LINE}, {"selector": "th", "props": _ONE_LINE}]
+    )
+    if styles:
+        styler = styler.set_table_styles(styles, overwrite=False)
+    return styler.set_table_attributes('class="tk-frame"')
+
+
+def table_html(table: pd.DataFrame | Any, *, max_rows: int | None = None) -> str:
+    """A frame (or a Styler of one) as HTML in a wrapper that scrolls sideways when it is wider
+    than the page. A frame longer than ``max_rows`` (None: pandas' ``display.max_rows``) shows
+    its first rows and says how many there are."""
+    note = ""
+    if isinstance(table, pd.DataFrame):
+        limit = max_rows if max_rows is not None else pd.get_option("display.max_rows")
+        if not table.columns.size:
+            return '<div class="tk-table tk-wide"><i>(no columns)</i></div>'
+        if limit and len(table) > limit:
+            note = f"<div><i>First {limit} of {len(table)} rows.</i></div>"
+            table = table.head(limit)
+        elif table.empty:
+            note = "<div><i>(no rows)</i></div>"
+        table = style_frame(table)
+    return f'<div class="tk-table tk-wide" style="{WRAPPER_STYLE}">{table.to_html()}{note}</div>'
+
+
+class TableFrame(pd.DataFrame):  # type: ignore[misc]  # pandas has no type stubs here
+    """A DataFrame that a notebook shows as a trailkit table (:func:`table_html`).
+
+    Otherwise a DataFrame like any other: the values, ``to_csv`` and text output are unchanged.
+    """
+
+    @property
+    def _constructor(self) -> type[TableFrame]:
+        return TableFrame
+
+    def _repr_html_(self) -> str:
+        return table_html(self)
+
+
+def _trail_colours(frame: pd.DataFrame) -> pd.DataFrame:
     def encryption(value: Any) -> str:
         return _GOOD if value == "SSE-KMS" else _WARN if value == "SSE-S3" else ""
 
     def key_state(value: Any) -> str:
-        return "" if value in (None, "Enabled") or pd.isna(value) else _BAD
+        return "" if _is_missing(value) or value == "Enabled" else _BAD
 
     def error(value: Any) -> str:
         return _BAD if isinstance(value, str) and value else ""
 
-    styler = frame.style.map(encryption, subset=["encryption"])
-    styler = styler.map(key_state, subset=["key_state"])
-    styler = styler.map(
-        error, subset=["error", "latest_delivery_error", "latest_digest_delivery_error"]
-    )
-    return styler.set_table_attributes('class="tk-trails-table"')
+    css = pd.DataFrame("", index=frame.index, columns=frame.columns, dtype=object)
+    for column, rule in [
+        ("encryption", encryption),
+        ("key_state", key_state),
+        ("error", error),
+        ("latest_delivery_error", error),
+        ("latest_digest_delivery_error", error),
+    ]:
+        if column in frame.columns:
+            css[column] = [rule(v) for v in frame[column]]
+    return css
+
+
+def style_trails(frame: pd.DataFrame) -> Any:
+    """A pandas Styler of the trails frame (:func:`style_frame`) that highlights encryption
+    state, unusable keys and errors; the colours are read from the raw values."""
+    colours = _trail_colours(frame)
+    styler = style_frame(frame).apply(lambda _: colours, axis=None)
+    return styler.set_table_attributes('class="tk-frame tk-trails-table"')
 
 
 def plan_frame(plan: Plan) -> pd.DataFrame:
