@@ -217,7 +217,7 @@ def test_nothing_to_chart_because_regions_failed_is_a_warning(inventory: Invento
 def test_the_partial_banner_is_a_warning(inventory: Inventory) -> None:
     assert notebook.partial_banner(inventory) is None
     banner = notebook.partial_banner(partial(inventory))
-    assert banner is not None and "PARTIAL RESULT: 1 call(s) failed" in banner
+    assert banner is not None and "PARTIAL RESULT: 1 call failed" in banner
     assert "tk-banner-partial" in banner and "tk-note-warn" in banner
     assert "#fff8e1" in banner and "#f9a825" in banner  # amber, inline
     assert "#e3f2fd" not in banner and "#1565c0" not in banner  # not the info blue

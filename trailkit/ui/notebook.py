@@ -38,7 +38,7 @@ from trailkit.rules.principals import parse_accounts
 from trailkit.runbook import Runbook
 from trailkit.ui.tables import TableFrame, encryption_by_region
 from trailkit.ui.widgets import BulkUpdate, GuidedUpdate, JournalView, PolicyPanel, Step
-from trailkit.ui.widgets._common import note_html
+from trailkit.ui.widgets._common import note_html, plural
 from trailkit.ui.widgets.checklist import checklist_html
 
 __all__ = [
@@ -335,7 +335,7 @@ def partial_banner(inventory: Inventory) -> str | None:
     regions = ", ".join(sorted({e.region or "?" for e in inventory.errors}))
     return (
         f'<div class="tk-banner-partial tk-note tk-note-warn" role="alert" '
-        f'style="{PARTIAL_STYLE}">PARTIAL RESULT: {len(inventory.errors)} call(s) failed '
+        f'style="{PARTIAL_STYLE}">PARTIAL RESULT: {plural(len(inventory.errors), "call")} failed '
         f"(regions: {html.escape(regions)}); see the errors table.</div>"
     )
 

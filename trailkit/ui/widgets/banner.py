@@ -61,7 +61,10 @@ class ConnectionBanner:
         if inv is not None and inv.partial:
             regions = sorted({e.region or "?" for e in inv.errors})
             partial = (
-                '<div class="tk-banner-partial" style="margin-top:4px;font-weight:bold">'
+                # amber on its own background, not the connection's blue: a warning
+                '<div class="tk-banner-partial tk-note-warn" role="alert" style="margin-top:6px;'
+                "font-weight:bold;padding:4px 8px;border-radius:3px;background:#fff8e1;"
+                'color:#8a5300;border-left:5px solid #f9a825">'
                 f"PARTIAL RESULT: {plural(len(inv.errors), 'call')} failed "
                 f"(regions: {html.escape(', '.join(regions))}); see the errors table.</div>"
             )
