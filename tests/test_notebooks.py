@@ -342,4 +342,4 @@ def test_04_bulk_update_applies_the_ready_plans(
     plans = cell_html(nb, "bulk.choose(")
     assert "policy-bucket-key-decrypt" in plans and "tk-badge-blocked" in plans
     assert "policy-readers: Nobody in account 444455556666" in plans
-    assert "2 of 2 trail(s) changed" in cell_html(nb, "bulk.apply(")
+    assert "2 of 3 trails changed, 1 blocked" in cell_html(nb, "bulk.apply(")

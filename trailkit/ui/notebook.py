@@ -229,7 +229,9 @@ def bulk_update(
 ) -> BulkUpdate:
     """Notebook 04: several trails of ``inventory``, one key per bucket region, apply all.
 
-    ``reader_accounts`` as for :func:`runbook`: every plan's pre-flight checks them.
+    Each region's key list is ranked for the selected trails whose bucket is there (ready,
+    unverifiable, blocked); after Apply every selected trail has a result.
+    ``reader_accounts`` as for :func:`runbook`: every plan's pre-flight and ranking checks them.
 
     Raises
     ------
@@ -242,6 +244,7 @@ def bulk_update(
     return BulkUpdate(
         inventory.trails,
         keys=book.candidate_keys,
+        rank=book.rank,
         plan=book.plan_many,
         apply=partial(book.apply_many, confirmed=True),
         demo=book.demo,
