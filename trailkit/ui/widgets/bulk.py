@@ -275,7 +275,10 @@ class BulkUpdate:
                     f"{label} must be callable or None, not {type(given).__name__}.", ""
                 )
         if keys is None and rank is None:
-            raise InputError("Give keys or rank: how to list a region's keys.", "")
+            raise InputError(
+                "keys must be callable when no rank is given, not NoneType.",
+                "pass keys (a region's keys) or rank (a trail's keys, ranked)",
+            )
         demo = parse_flag(demo, "demo")
         self._trails = list(trails)
         self._keys = keys
