@@ -201,7 +201,12 @@ NOTEBOOKS["04_bulk_update.ipynb"] = [
     ("code", _JOURNAL),
     ("code", 'inventory = tk.scan(conn, regions, progress="notebook")'),
     ("code", "tk.widgets.ConnectionBanner(conn.info(), inventory)"),
-    ("markdown", "## Choose trails and keys, plan"),
+    (
+        "markdown",
+        "## Choose trails and keys, plan\n\nEach bucket region's key list is ranked for the "
+        "trails chosen there: ready keys first, then unverifiable, then blocked (with the code, "
+        "and for which trails when they differ).",
+    ),
     (
         "code",
         "bulk = notebook.bulk_update(conn, journal, inventory, reader_accounts=reader_accounts)",
@@ -212,7 +217,11 @@ NOTEBOOKS["04_bulk_update.ipynb"] = [
         "# headless: select the trails and keys of the parameters and plan\n"
         "bulk.choose(trails, keys_by_region)",
     ),
-    ("markdown", "## Apply (headless: `apply=True`): one result per trail"),
+    (
+        "markdown",
+        "## Apply (headless: `apply=True`): one result per trail\n\nEvery chosen trail is "
+        "listed: changed, unchanged, blocked (with the reason: never sent) or failed.",
+    ),
     ("code", "bulk.apply(apply)"),
 ]
 
