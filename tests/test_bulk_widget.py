@@ -16,6 +16,7 @@ import botocore.session
 import pytest
 from widget_fakes import BUCKETKEY_KEY, GOOD, GOOD_USW2, NO_CLOUDTRAIL, FakeEstate, FakeRunbook
 
+from trailkit.errors import InputError
 from trailkit.records import ApplyResult, Outcome
 from trailkit.ui.widgets import BulkUpdate
 from trailkit.ui.widgets.bulk import plural
@@ -160,3 +161,27 @@ def test_deselecting_a_trail_ranks_its_region_again(estate: FakeEstate, book: Fa
     ]
     assert good_usw2.endswith("- ready")
     assert bulk.keys_by_region == {"us-west-2": estate.arn(GOOD_USW2)}
+
+
+def test_a_trail_whose_keys_cannot_be_ranked_is_said_under_its_region(
+    estate: FakeEstate, book: FakeRunbook
+) -> None:
+    def rank(trail: Any) -> Any:
+        if trail.name == "bucketkey-trail":
+            raise InputError("The bucket of bucketkey-trail could not be read (fake).", "")
+        return book.rank(trail)
+
+    bulk = BulkUpdate(
+        estate.inventory().trails,
+        rank=rank,
+        plan=book.plan_many,
+        apply=partial(book.apply_many, confirmed=True),
+    )
+    bulk.choose(THREE, {})
+    # the other trail of the region is still ranked, and the error is shown there
+    (good_usw2,) = [
+        label for label in bulk.key_labels["us-west-2"] if label.startswith(GOOD_USW2 + " ")
+    ]
+    assert good_usw2.endswith("- ready")
+    assert "could not be read (fake)" in bulk._key_notes["us-west-2"].value
+    assert bulk._key_notes["us-east-1"].value == ""

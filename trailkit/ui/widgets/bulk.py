@@ -294,6 +294,7 @@ class BulkUpdate:
         self._key_notes: dict[str, Any] = {}
         self._key_boxes: dict[str, Any] = {}
         self._key_trails: dict[str, tuple[str, ...]] = {}
+        self._key_errors: dict[str, str] = {}
         self._key_verdicts: dict[str, dict[str, tuple[VerdictKind, Verdict, str]]] = {}
         self._w_trails = widgets.SelectMultiple(
             options=[(trail_label(t), t.arn) for t in self._trails],
@@ -408,10 +409,20 @@ class BulkUpdate:
     def _region_choices(
         self, region: str, trails: list[Trail]
     ) -> tuple[list[KeyChoiceLabel], dict[str, tuple[VerdictKind, Verdict, str]]]:
-        """The labelled keys of ``region`` for ``trails`` (ranked when ``rank`` was given)."""
+        """The labelled keys of ``region`` for ``trails`` (ranked when ``rank`` was given; a
+        trail whose keys cannot be ranked is left out of the labels and its error is said under
+        the region's list)."""
         if self._rank is not None:
-            ranked = [list(self._rank(t)) for t in trails]
-            chosen = key_choices(trails, ranked)
+            ranked, ok, errors = [], [], []
+            for t in trails:
+                try:
+                    ranked.append(list(self._rank(t)))
+                except TrailkitError as err:
+                    errors.append(error_html(err))
+                else:
+                    ok.append(t)
+            self._key_errors[region] = "".join(errors)
+            chosen = key_choices(ok, ranked)
             notes = {}
             for (label, arn), kind, verdict in chosen:
                 tail = label[len(verdict.label) :]
@@ -425,7 +436,13 @@ class BulkUpdate:
         regions = sorted({t.bucket_region for t in selected if t.bucket_region})
         for region in list(self._key_widgets):
             if region not in regions:
-                for d in (self._key_widgets, self._key_notes, self._key_boxes, self._key_trails):
+                for d in (
+                    self._key_widgets,
+                    self._key_notes,
+                    self._key_boxes,
+                    self._key_trails,
+                    self._key_errors,
+                ):
                     d.pop(region, None)
                 self._key_verdicts.pop(region, None)
         for region in regions:
@@ -436,10 +453,11 @@ class BulkUpdate:
             ):
                 continue
             self._w_status.value = spinner_html(f"Reading the candidate keys of {region}…")
+            self._key_errors[region] = ""
             try:
                 choices, verdicts = self._region_choices(region, here)
             except TrailkitError as err:
-                self._w_status.value = error_html(err)
+                self._key_errors[region] = error_html(err)
                 choices, verdicts = [], {}
             options: list[tuple[str, str | None]] = [("— choose a key —", None), *choices]
             old = self._key_widgets.get(region)
@@ -476,10 +494,11 @@ class BulkUpdate:
         w, note = self._key_widgets[region], self._key_notes[region]
         key = w.value
         found = self._key_verdicts.get(region, {}).get(key) if key else None
+        errors = self._key_errors.get(region, "")
         if not key:
-            note.value = ""
+            note.value = errors
         elif found is None:
-            note.value = (
+            note.value = errors + (
                 '<div class="tk-hint">The plan says whether this key will work.</div>'
                 if self._rank is not None
                 else ""
@@ -487,7 +506,7 @@ class BulkUpdate:
         else:
             kind, v, tail = found
             code = f" <code>{esc(v.code)}</code>" if v.code else ""
-            note.value = note_html(
+            note.value = errors + note_html(
                 _NOTE_KIND[kind], f"{badge(str(kind))} {esc(v.reason)}{code}{esc(tail)}"
             )
 
