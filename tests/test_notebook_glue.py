@@ -234,7 +234,9 @@ def test_bulk_update_plans_every_trail_and_applies_only_the_ready_ones(
     assert not bulk._w_apply.disabled
     bulk._w_apply.click()
     assert [r.outcome for r in bulk.results] == [Outcome.DONE, Outcome.DONE]
-    assert "2 of 2 trail(s) changed" in bulk._w_results.value
+    assert "2 of 3 trails changed, 1 blocked" in bulk._w_results.value
+    assert bulk.key_labels["us-east-1"][0].endswith("- ready")
+    assert any("blocked: policy-bucket-key-decrypt" in k for k in bulk.key_labels["us-west-2"])
     assert (
         read_trail_key(demo_conn, estate.trails["tokyo-trail"], "ap-northeast-1")
         == (estate.keys["alias/cloudtrail-good-usw2"])

@@ -316,6 +316,23 @@ def test_03_repairs_the_key_policy(demo_rw: Any, kernel_env: str, tmp_path: Path
     assert "updated and read back" in cell_html(nb, "panel.apply(")
 
 
+def test_03_without_apply_has_no_after_section(demo: Any, kernel_env: str, tmp_path: Path) -> None:
+    nb = run(
+        "03_key_policy.ipynb",
+        tmp_path,
+        kernel_env,
+        key="alias/no-cloudtrail",
+        trails=["org-trail"],
+        journal_path=str(_journal(tmp_path)),
+    )
+    before, after = cells_html(nb, "notebook.check_trails(")
+    assert "BLOCKED" in before and "policy-encrypt" in before
+    assert after == ""  # no change was made: nothing to repeat
+    (shown,) = cells_html(nb, "panel", exact=True)
+    assert "TrailkitCloudTrailEncrypt" in shown and "org-trail" in shown
+    assert "tk-policy-after" not in shown
+
+
 def test_04_bulk_update_applies_the_ready_plans(
     demo_rw: Any, kernel_env: str, tmp_path: Path
 ) -> None:
@@ -342,4 +359,4 @@ def test_04_bulk_update_applies_the_ready_plans(
     plans = cell_html(nb, "bulk.choose(")
     assert "policy-bucket-key-decrypt" in plans and "tk-badge-blocked" in plans
     assert "policy-readers: Nobody in account 444455556666" in plans
-    assert "2 of 2 trail(s) changed" in cell_html(nb, "bulk.apply(")
+    assert "2 of 3 trails changed, 1 blocked" in cell_html(nb, "bulk.apply(")

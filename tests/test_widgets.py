@@ -605,7 +605,7 @@ def test_bulk_update_plans_every_trail_and_applies_only_the_ready_ones(
     assert not bulk._w_apply.disabled
     bulk._w_apply.click()
     assert [r.outcome for r in bulk.results] == [Outcome.DONE, Outcome.DONE]
-    assert "2 of 2 trail(s) changed" in bulk._w_results.value
+    assert "2 of 3 trails changed, 1 blocked" in bulk._w_results.value
     assert estate.trail("tokyo-trail").kms_key_id == estate.arn(GOOD_USW2)
     assert estate.trail("bucketkey-trail").kms_key_id is None
     ((names, confirmed),) = book.called("apply_many")

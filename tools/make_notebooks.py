@@ -134,26 +134,46 @@ NOTEBOOKS["03_key_policy.ipynb"] = [
     ),
     (
         "code",
+        "# Interactive: pick the trail and the key in the view below (these are the first choice).\n"
+        "# Headless: papermill 03_key_policy.ipynb out.ipynb -p key alias/no-cloudtrail "
+        "-p apply True\n"
         'key = "alias/no-cloudtrail"  # the key (demo example)\n'
         'trails = ["org-trail"]  # the trails that should use it (demo example)\n'
         "apply = False  # send the repaired policy\n"
         f"{_READERS}\n"
-        f"{_WHERE}",
+        f"{_WHERE}\n"
+        "regions = None  # where to look for trails; None: every enabled region",
         ["parameters"],
     ),
     ("code", _IMPORTS),
     ("code", _FLAGS.format("apply=apply")),
     ("code", _CONNECT),
     ("code", _JOURNAL),
-    ("markdown", "## Before: the pre-flight of the key for each trail"),
-    ("code", "notebook.check_trails(conn, trails, key, reader_accounts=reader_accounts)"),
-    ("markdown", "## The add-only repair\n\nThe current policy, and the statements to append."),
-    ("code", "panel = notebook.key_policy(conn, journal, key, trails)"),
+    (
+        "markdown",
+        "## Choose the trail and the key\n\nThe pre-flight of the key, the current policy and "
+        "the statements to append; after a policy change, the pre-flight again.",
+    ),
+    (
+        "code",
+        "panel = notebook.key_policy_view(conn, journal, key, trails, regions=regions, "
+        "reader_accounts=reader_accounts)",
+    ),
     ("code", "panel"),
+    ("markdown", "## Before: the pre-flight of the chosen key for each chosen trail"),
+    (
+        "code",
+        "notebook.check_trails(conn, panel.trail_names, panel.key, "
+        "reader_accounts=reader_accounts)",
+    ),
     ("markdown", "## Apply (headless: `apply=True`)"),
     ("code", "panel.apply(apply)"),
-    ("markdown", "## After: the pre-flight again"),
-    ("code", "notebook.check_trails(conn, trails, key, reader_accounts=reader_accounts)"),
+    ("markdown", "## After: the pre-flight again (empty until the key policy was changed)"),
+    (
+        "code",
+        "notebook.check_trails(conn, panel.trail_names, panel.key, "
+        "reader_accounts=reader_accounts, after=panel)",
+    ),
 ]
 
 NOTEBOOKS["04_bulk_update.ipynb"] = [
@@ -181,7 +201,12 @@ NOTEBOOKS["04_bulk_update.ipynb"] = [
     ("code", _JOURNAL),
     ("code", 'inventory = tk.scan(conn, regions, progress="notebook")'),
     ("code", "tk.widgets.ConnectionBanner(conn.info(), inventory)"),
-    ("markdown", "## Choose trails and keys, plan"),
+    (
+        "markdown",
+        "## Choose trails and keys, plan\n\nEach bucket region's key list is ranked for the "
+        "trails chosen there: ready keys first, then unverifiable, then blocked (with the code, "
+        "and for which trails when they differ).",
+    ),
     (
         "code",
         "bulk = notebook.bulk_update(conn, journal, inventory, reader_accounts=reader_accounts)",
@@ -192,7 +217,11 @@ NOTEBOOKS["04_bulk_update.ipynb"] = [
         "# headless: select the trails and keys of the parameters and plan\n"
         "bulk.choose(trails, keys_by_region)",
     ),
-    ("markdown", "## Apply (headless: `apply=True`): one result per trail"),
+    (
+        "markdown",
+        "## Apply (headless: `apply=True`): one result per trail\n\nEvery chosen trail is "
+        "listed: changed, unchanged, blocked (with the reason: never sent) or failed.",
+    ),
     ("code", "bulk.apply(apply)"),
 ]
 

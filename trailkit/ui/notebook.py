@@ -21,6 +21,7 @@ import html
 import os
 import sys
 from collections.abc import Sequence
+from contextlib import suppress
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -40,6 +41,7 @@ from trailkit.ui.tables import TableFrame, encryption_by_region
 from trailkit.ui.widgets import BulkUpdate, GuidedUpdate, JournalView, PolicyPanel, Step
 from trailkit.ui.widgets._common import note_html, plural
 from trailkit.ui.widgets.checklist import checklist_html
+from trailkit.ui.widgets.policy_picker import KeyPolicyView
 
 __all__ = [
     "bulk_update",
@@ -51,6 +53,7 @@ __all__ = [
     "install_error_display",
     "journal_view",
     "key_policy",
+    "key_policy_view",
     "open_journal",
     "partial_banner",
     "runbook",
@@ -194,17 +197,64 @@ def key_policy(
     return panel
 
 
+def key_policy_view(
+    conn: Connection,
+    journal: Journal,
+    key: str | None = None,
+    trails: Sequence[str] | str | None = None,
+    *,
+    regions: Sequence[str] | None = None,
+    reader_accounts: Sequence[str] | str | None = None,
+) -> KeyPolicyView:
+    """Notebook 03: trail and key pickers (notebook 02's), the key's pre-flight, the add-only
+    repair of its policy, and the pre-flight again once the policy was changed.
+
+    ``key`` and ``trails`` are the initial choice (papermill's parameters); the first trail is
+    picked, further ones are repaired for too until another trail is picked. The trails offered
+    are those of ``regions`` (None: every enabled region) and any named by ARN elsewhere.
+
+    Raises
+    ------
+    InputError
+        An argument of the wrong kind (see :func:`runbook`; ``trails``: a list of names).
+    """
+    book = runbook(conn, journal, regions=regions, reader_accounts=reader_accounts)
+    key = parse_text(key, "key")
+    names = parse_names(trails, "trails") or []
+    offered = book.list_trails()
+    for name in names:
+        if not any(name in (t.name, t.arn) for t in offered):
+            with suppress(TrailkitError):  # else the view says it is not offered
+                offered.append(book.find_trail(name))
+    view = KeyPolicyView(
+        offered,
+        rank=book.rank,
+        check=book.check,
+        plan_repair=book.plan_repair,
+        apply=partial(book.apply_repair, confirmed=True),
+        refresh=book.refresh,
+        reread=book.reread,
+        demo=book.demo,
+    )
+    if names:
+        view.choose(names, key)
+    return view
+
+
 def check_trails(
     conn: Connection,
     trails: Sequence[str] | str | None,
     key: str | None,
     *,
     reader_accounts: Sequence[str] | str | None = None,
+    after: KeyPolicyView | None = None,
 ) -> Step | None:
     """Pre-flight of ``key`` for each trail (read fresh), as one step of checklists.
 
     ``trails`` is a list of names or ARNs (one name alone counts as a list of one). Returns
     None when no trail or no key is given. ``reader_accounts`` as for :func:`runbook`.
+    ``after``: the view the key policy is changed from; then None until a change was made
+    there (the pre-flight "after" would only repeat the one before).
 
     Raises
     ------
@@ -212,6 +262,10 @@ def check_trails(
         An argument of the wrong kind.
     """
     _conn(conn)
+    if after is not None:
+        _need(after, KeyPolicyView, "after", "pass the view of notebook.key_policy_view")
+        if after.result is None or not after.result.outcome.succeeded:
+            return None
     names = parse_names(trails, "trails")
     key = parse_text(key, "key")
     accounts = parse_accounts(reader_accounts, "reader_accounts")
@@ -233,7 +287,9 @@ def bulk_update(
 ) -> BulkUpdate:
     """Notebook 04: several trails of ``inventory``, one key per bucket region, apply all.
 
-    ``reader_accounts`` as for :func:`runbook`: every plan's pre-flight checks them.
+    Each region's key list is ranked for the selected trails whose bucket is there (ready,
+    unverifiable, blocked); after Apply every selected trail has a result.
+    ``reader_accounts`` as for :func:`runbook`: every plan's pre-flight and ranking checks them.
 
     Raises
     ------
@@ -246,6 +302,7 @@ def bulk_update(
     return BulkUpdate(
         inventory.trails,
         keys=book.candidate_keys,
+        rank=book.rank,
         plan=book.plan_many,
         apply=partial(book.apply_many, confirmed=True),
         demo=book.demo,

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import ipywidgets as widgets
 
 from trailkit.arn import resource_id
 from trailkit.errors import InputError, TrailkitError
-from trailkit.records import ApplyResult, KeyInfo, Trail
-from trailkit.rules.checks import Severity
+from trailkit.records import ApplyResult, KeyInfo, Outcome, Trail
+from trailkit.rules.checks import Severity, Verdict, VerdictKind
 from trailkit.rules.flags import parse_flag, parse_mapping, parse_names
 from trailkit.rules.plan import Plan
 from trailkit.ui.widgets._common import (
@@ -26,10 +28,82 @@ from trailkit.ui.widgets._common import (
 )
 from trailkit.ui.widgets.trails import trail_label
 
-__all__ = ["BulkUpdate", "PlanRow", "plans_html", "results_html"]
+__all__ = [
+    "BulkUpdate",
+    "KeyChoiceLabel",
+    "PlanRow",
+    "TrailOutcome",
+    "outcomes_of",
+    "plans_html",
+    "plural",
+    "results_html",
+]
 
 #: One trail's plan, or why there is none.
 PlanRow = tuple[Trail, Plan | TrailkitError]
+#: A key of a region's list: its label and its key ARN.
+KeyChoiceLabel = tuple[str, str]
+
+_ORDER = {VerdictKind.READY: 0, VerdictKind.UNVERIFIABLE: 1, VerdictKind.BLOCKED: 2}
+_NOTE_KIND = {VerdictKind.READY: "ok", VerdictKind.UNVERIFIABLE: "warn", VerdictKind.BLOCKED: "bad"}
+
+
+def plural(n: int, word: str) -> str:
+    """``1 trail``, ``2 trails``, ``0 trails``."""
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
+@dataclass(frozen=True)
+class TrailOutcome:
+    """What happened to one selected trail of a bulk update.
+
+    ``status`` is ``changed``, ``unchanged``, ``blocked`` (never sent; ``message`` is why),
+    ``failed`` (no plan, or the change was not made) or ``unknown`` (the write's effect could
+    not be read back: reconcile the journal). ``result`` is the apply result when it was sent.
+    """
+
+    trail: Trail
+    status: str
+    message: str
+    result: ApplyResult | None = None
+
+
+def _blocked_why(plan: Plan) -> str:
+    return "; ".join(f"{f.code}: {f.message}" for f in plan.report.errors)
+
+
+def _sent(trail: Trail, r: ApplyResult) -> TrailOutcome:
+    status = {
+        Outcome.DONE: "changed",
+        Outcome.UNCHANGED: "unchanged",
+        Outcome.UNKNOWN: "unknown",
+    }.get(r.outcome, "failed")
+    return TrailOutcome(trail, status, r.message, r)
+
+
+def outcomes_of(
+    rows: Sequence[PlanRow] | None, results: Sequence[ApplyResult]
+) -> list[TrailOutcome]:
+    """Every planned trail with its outcome: the apply result of the plans sent, and for the
+    others why they were not sent (blocked, nothing to do, no plan), in the order planned.
+    Without ``rows``: the results alone."""
+    if rows is None:
+        return [_sent(r.plan.trail, r) for r in results]
+    sent = {r.plan.trail.arn: r for r in results}
+    out = []
+    for trail, item in rows:
+        r = sent.get(trail.arn)
+        if r is not None:
+            out.append(_sent(trail, r))
+        elif isinstance(item, TrailkitError):
+            out.append(TrailOutcome(trail, "failed", f"No plan: {item.message}"))
+        elif item.blocked:
+            out.append(TrailOutcome(trail, "blocked", _blocked_why(item)))
+        elif item.nothing_to_do:
+            out.append(TrailOutcome(trail, "unchanged", "Already in this state: nothing to send."))
+        else:
+            out.append(TrailOutcome(trail, "failed", "Not sent."))
+    return out
 
 
 def _state(plan: Plan, key: str | None) -> str:
@@ -78,22 +152,75 @@ def plans_html(rows: Sequence[PlanRow]) -> str:
     )
 
 
-def results_html(results: Sequence[ApplyResult]) -> str:
-    """One row per trail: status, message, change id, verified."""
+_STATUS_BADGE = {
+    "changed": ("done", "CHANGED"),
+    "unchanged": ("unchanged", "UNCHANGED"),
+    "blocked": ("blocked", "BLOCKED"),
+    "failed": ("failed", "FAILED"),
+    "unknown": ("unknown", "UNKNOWN"),
+}
+
+
+def results_html(results: Sequence[ApplyResult], rows: Sequence[PlanRow] | None = None) -> str:
+    """One row per trail (every planned trail when ``rows`` are given): status, message,
+    verified, change id; above it the counts, e.g. ``2 of 3 trails changed, 1 blocked.``"""
+    outcomes = outcomes_of(rows, results)
     head = "".join(f"<th>{h}</th>" for h in ("trail", "status", "message", "verified", "change id"))
-    body = "".join(
-        f"<tr><td><b>{esc(r.plan.trail.name)}</b></td><td>{badge(r.outcome.value)}</td>"
-        f"<td>{esc(r.message)}</td><td>{'yes' if r.verified else ''}</td>"
-        f"<td><code>{esc(r.change_id)}</code></td></tr>"
-        for r in results
-    )
-    done = sum(r.changed for r in results)
-    kind = "ok" if all(r.outcome.succeeded for r in results) else "warn"
-    summary = note_html(kind, f"{done} of {len(results)} trail(s) changed.")
+    body = []
+    for o in outcomes:
+        r = o.result
+        kind, text = _STATUS_BADGE[o.status]
+        body.append(
+            f"<tr><td><b>{esc(o.trail.name)}</b></td><td>{badge(kind, text)}</td>"
+            f"<td>{esc(o.message)}</td><td>{'yes' if r is not None and r.verified else ''}</td>"
+            f"<td><code>{esc(r.change_id if r is not None else None)}</code></td></tr>"
+        )
+    done = sum(o.status == "changed" for o in outcomes)
+    others = [
+        f"{sum(o.status == status for o in outcomes)} {status}"
+        for status in ("unchanged", "blocked", "failed", "unknown")
+        if any(o.status == status for o in outcomes)
+    ]
+    counts = ", ".join([f"{done} of {plural(len(outcomes), 'trail')} changed", *others])
+    kind = "ok" if all(o.status in ("changed", "unchanged") for o in outcomes) else "warn"
+    summary = note_html(kind, f"{esc(counts)}.", "tk-bulk-counts")
     return (
         f'{summary}<table class="tk-table tk-bulk-results-table"><thead><tr>{head}</tr></thead>'
-        f"<tbody>{body}</tbody></table>"
+        f"<tbody>{''.join(body)}</tbody></table>"
     )
+
+
+def key_choices(
+    trails: Sequence[Trail], ranked: Sequence[Sequence[Verdict]]
+) -> list[tuple[KeyChoiceLabel, VerdictKind, Verdict]]:
+    """One region's keys for the trails whose bucket is there, ranked for all of them at once.
+
+    ``ranked[i]`` are the verdicts of ``trails[i]``. A key's readiness is its worst for any of
+    the trails (blocked, then unverifiable, then ready), and when the trails disagree the label
+    names the trails it holds for: ``alias (id) - blocked: code (for bucketkey-trail)``. Ready
+    keys come first, as in the key picker of notebook 02.
+    """
+    worst: dict[str, Verdict] = {}
+    kinds: dict[str, dict[VerdictKind, list[str]]] = {}
+    order: list[str] = []
+    for trail, verdicts in zip(trails, ranked, strict=True):
+        for v in verdicts:
+            arn = v.key.arn
+            if arn not in worst:
+                order.append(arn)
+                worst[arn] = v
+                kinds[arn] = {}
+            elif _ORDER[v.kind] > _ORDER[worst[arn].kind]:
+                worst[arn] = v
+            kinds[arn].setdefault(v.kind, []).append(trail.name)
+    out = []
+    for arn in sorted(order, key=lambda a: _ORDER[worst[a].kind]):
+        v = worst[arn]
+        label = v.label
+        if len(kinds[arn]) > 1:
+            label += f" (for {', '.join(kinds[arn][v.kind])})"
+        out.append(((label, arn), v.kind, v))
+    return out
 
 
 class BulkUpdate:
@@ -106,7 +233,12 @@ class BulkUpdate:
     trails
         The trails to choose from (with bucket facts, e.g. ``inventory.trails``).
     keys
-        ``keys(region) -> keys``: the candidate keys of a bucket region.
+        ``keys(region) -> keys``: the candidate keys of a bucket region (labelled without a
+        verdict; used when no ``rank`` is given).
+    rank
+        ``rank(trail) -> [Verdict]``: the candidate keys of the trail's bucket region, ranked
+        (``Runbook.rank``). Each region's list then says, for the selected trails whose bucket
+        is there, which keys are ready, unverifiable or blocked (as notebook 02's key picker).
     plan
         ``plan(trails, keys_by_region) -> [(trail, Plan | TrailkitError)]``.
     apply
@@ -119,9 +251,10 @@ class BulkUpdate:
         self,
         trails: Sequence[Trail],
         *,
-        keys: Callable[[str], Sequence[KeyInfo]],
+        keys: Callable[[str], Sequence[KeyInfo]] | None = None,
         plan: Callable[[list[Trail], dict[str, str]], list[PlanRow]],
         apply: Callable[[list[Plan]], list[ApplyResult]],
+        rank: Callable[[Trail], Sequence[Verdict]] | None = None,
         demo: bool = True,
     ) -> None:
         if (
@@ -133,12 +266,23 @@ class BulkUpdate:
                 f"trails must be a list of Trail records, not {type(trails).__name__}.",
                 "pass inventory.trails",
             )
-        for label, action in (("keys", keys), ("plan", plan), ("apply", apply)):
+        for label, action in (("plan", plan), ("apply", apply)):
             if not callable(action):
                 raise InputError(f"{label} must be callable, not {type(action).__name__}.", "")
+        for label, given in (("keys", keys), ("rank", rank)):
+            if given is not None and not callable(given):
+                raise InputError(
+                    f"{label} must be callable or None, not {type(given).__name__}.", ""
+                )
+        if keys is None and rank is None:
+            raise InputError(
+                "keys must be callable when no rank is given, not NoneType.",
+                "pass keys (a region's keys) or rank (a trail's keys, ranked)",
+            )
         demo = parse_flag(demo, "demo")
         self._trails = list(trails)
         self._keys = keys
+        self._rank = rank
         self._plan = plan
         self._apply = apply
         self._demo = demo
@@ -147,6 +291,11 @@ class BulkUpdate:
         self._error: BaseException | None = None
         self._busy = False
         self._key_widgets: dict[str, Any] = {}
+        self._key_notes: dict[str, Any] = {}
+        self._key_boxes: dict[str, Any] = {}
+        self._key_trails: dict[str, tuple[str, ...]] = {}
+        self._key_errors: dict[str, str] = {}
+        self._key_verdicts: dict[str, dict[str, tuple[VerdictKind, Verdict, str]]] = {}
         self._w_trails = widgets.SelectMultiple(
             options=[(trail_label(t), t.arn) for t in self._trails],
             value=(),
@@ -214,6 +363,14 @@ class BulkUpdate:
         return {r: w.value for r, w in self._key_widgets.items() if w.value}
 
     @property
+    def key_labels(self) -> dict[str, list[str]]:
+        """Each bucket region's key list as shown (without the placeholder)."""
+        return {
+            r: [label for label, v in w.options if v is not None]
+            for r, w in self._key_widgets.items()
+        }
+
+    @property
     def value(self) -> list[Plan]:
         """The plans made (trails without a plan are left out)."""
         return [p for _, p in self._rows if isinstance(p, Plan)]
@@ -230,8 +387,16 @@ class BulkUpdate:
 
     @property
     def results(self) -> list[ApplyResult]:
-        """One result per trail after Apply."""
+        """One result per plan sent, after Apply."""
         return list(self._results)
+
+    @property
+    def outcomes(self) -> list[TrailOutcome]:
+        """After Apply: every planned trail with its outcome (changed, unchanged, blocked with
+        the reason, failed, unknown), in the order planned; empty before."""
+        if not self._results:
+            return []
+        return outcomes_of(self._rows, self._results)
 
     @property
     def can_apply(self) -> bool:
@@ -241,40 +406,113 @@ class BulkUpdate:
         )
 
     # -- events ----------------------------------------------------------------------------
+    def _region_choices(
+        self, region: str, trails: list[Trail]
+    ) -> tuple[list[KeyChoiceLabel], dict[str, tuple[VerdictKind, Verdict, str]]]:
+        """The labelled keys of ``region`` for ``trails`` (ranked when ``rank`` was given; a
+        trail whose keys cannot be ranked is left out of the labels and its error is said under
+        the region's list)."""
+        if self._rank is not None:
+            ranked, ok, errors = [], [], []
+            for t in trails:
+                try:
+                    ranked.append(list(self._rank(t)))
+                except TrailkitError as err:
+                    errors.append(error_html(err))
+                else:
+                    ok.append(t)
+            self._key_errors[region] = "".join(errors)
+            chosen = key_choices(ok, ranked)
+            notes = {}
+            for (label, arn), kind, verdict in chosen:
+                tail = label[len(verdict.label) :]
+                notes[arn] = (kind, verdict, tail)
+            return [c[0] for c in chosen], notes
+        assert self._keys is not None
+        return [(k.display_name, k.arn) for k in self._keys(region)], {}
+
     def _trails_changed(self, _change: Any = None) -> None:
-        regions = sorted({t.bucket_region for t in self.selected if t.bucket_region})
-        keep = {r: w for r, w in self._key_widgets.items() if r in regions}
+        selected = self.selected
+        regions = sorted({t.bucket_region for t in selected if t.bucket_region})
+        for region in list(self._key_widgets):
+            if region not in regions:
+                for d in (
+                    self._key_widgets,
+                    self._key_notes,
+                    self._key_boxes,
+                    self._key_trails,
+                    self._key_errors,
+                ):
+                    d.pop(region, None)
+                self._key_verdicts.pop(region, None)
         for region in regions:
-            if region in keep:
+            here = [t for t in selected if t.bucket_region == region]
+            arns = tuple(t.arn for t in here)
+            if region in self._key_widgets and (
+                self._rank is None or self._key_trails.get(region) == arns
+            ):
                 continue
             self._w_status.value = spinner_html(f"Reading the candidate keys of {region}…")
+            self._key_errors[region] = ""
             try:
-                keys = list(self._keys(region))
+                choices, verdicts = self._region_choices(region, here)
             except TrailkitError as err:
-                self._w_status.value = error_html(err)
-                keys = []
-            options: list[tuple[str, str | None]] = [("— choose a key —", None)]
-            options += [(k.display_name, k.arn) for k in keys]
+                self._key_errors[region] = error_html(err)
+                choices, verdicts = [], {}
+            options: list[tuple[str, str | None]] = [("— choose a key —", None), *choices]
+            old = self._key_widgets.get(region)
+            keep = old.value if old is not None else None
+            if keep is not None and keep not in {v for _, v in options}:
+                keep = None
             w = widgets.Dropdown(
                 options=options,
-                value=None,
+                value=keep,
                 description=region,
                 style={"description_width": "120px"},
                 layout=widgets.Layout(width="min(640px, 100%)"),
             )
             w.add_class("tk-bulk-key")
             w.add_class(f"tk-bulk-key-{region}")
-            w.observe(self._keys_changed, names="value")
-            keep[region] = w
+            w.observe(partial(self._keys_changed, region), names="value")
+            note = widgets.HTML()
+            note.add_class("tk-bulk-key-reason")
+            self._key_widgets[region] = w
+            self._key_notes[region] = note
+            self._key_boxes[region] = widgets.VBox([w, note])
+            self._key_trails[region] = arns
+            self._key_verdicts[region] = verdicts
+            self._show_key_note(region)
         self._w_status.value = (
-            f'<div class="tk-hint">{len(self.selected)} trail(s) selected; their buckets are in '
-            f"{esc(', '.join(regions) or 'no known region')}: choose one key per region.</div>"
+            f'<div class="tk-hint">{plural(len(selected), "trail")} selected; their buckets are '
+            f"in {esc(', '.join(regions) or 'no known region')}: choose one key per region."
+            "</div>"
         )
-        self._key_widgets = keep
-        self._w_keys.children = [keep[r] for r in regions]
+        self._w_keys.children = [self._key_boxes[r] for r in regions]
         self._clear_plans()
 
-    def _keys_changed(self, _change: Any = None) -> None:
+    def _show_key_note(self, region: str) -> None:
+        w, note = self._key_widgets[region], self._key_notes[region]
+        key = w.value
+        found = self._key_verdicts.get(region, {}).get(key) if key else None
+        errors = self._key_errors.get(region, "")
+        if not key:
+            note.value = errors
+        elif found is None:
+            note.value = errors + (
+                '<div class="tk-hint">The plan says whether this key will work.</div>'
+                if self._rank is not None
+                else ""
+            )
+        else:
+            kind, v, tail = found
+            code = f" <code>{esc(v.code)}</code>" if v.code else ""
+            note.value = errors + note_html(
+                _NOTE_KIND[kind], f"{badge(str(kind))} {esc(v.reason)}{code}{esc(tail)}"
+            )
+
+    def _keys_changed(self, region: str, _change: Any = None) -> None:
+        if region in self._key_notes:
+            self._show_key_note(region)
         self._clear_plans()
 
     def _clear_plans(self) -> None:
@@ -289,14 +527,14 @@ class BulkUpdate:
         self._w_apply.disabled = not self.can_apply
         n = len(self.ready)
         self._confirm.require_typed(None if self._demo or not n else str(n))
-        self._w_apply.description = f"Apply the {n} ready plan(s)" if n else "Apply"
+        self._w_apply.description = f"Apply the {plural(n, 'ready plan')}" if n else "Apply"
 
     def _do_plan(self, _button: Any = None) -> None:
         trails = self.selected
         if not trails:
             self._w_table.value = note_html("warn", "Choose at least one trail.")
             return
-        self._w_progress.value = spinner_html(f"Checking {len(trails)} trail(s)…")
+        self._w_progress.value = spinner_html(f"Checking {plural(len(trails), 'trail')}…")
         try:
             self._rows = self._plan(trails, self.keys_by_region)
         except Exception as err:  # shown to the operator, never as a traceback
@@ -317,7 +555,9 @@ class BulkUpdate:
             return
         self._busy = True
         self._refresh()
-        self._w_progress.value = spinner_html(f"Applying {len(plans)} change(s), one by one…")
+        self._w_progress.value = spinner_html(
+            f"Applying {plural(len(plans), 'change')}, one by one…"
+        )
         self._error = None
         try:
             self._results = self._apply(plans)
@@ -326,7 +566,7 @@ class BulkUpdate:
             self._error = err
             self._w_results.value = error_html(err)
         else:
-            self._w_results.value = results_html(self._results)
+            self._w_results.value = results_html(self._results, self._rows)
         finally:
             self._busy = False
             self._w_progress.value = ""
@@ -414,7 +654,8 @@ class BulkUpdate:
         self._w_apply.click()
         if self._error is not None:  # the action itself failed: nothing is claimed as done
             raise self._error
-        ok = bool(self._results) and all(r.outcome.succeeded for r in self._results)
+        outcomes = self.outcomes
+        ok = bool(outcomes) and all(o.status in ("changed", "unchanged") for o in outcomes)
         return Step("Apply", ok, str(self._w_results.value), self.results)
 
     def html(self) -> str:

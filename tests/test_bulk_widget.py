@@ -1,0 +1,187 @@
+"""The bulk update widget, headless on fakes (issue 13): every selected trail gets a result, the
+counts add up, and the per-region key lists say which keys are ready.
+
+Like ``test_widgets.py``: no moto and no AWS client; the runbook is
+:class:`widget_fakes.FakeRunbook` on :class:`widget_fakes.FakeEstate`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from functools import partial
+from typing import Any
+
+import botocore.client
+import botocore.session
+import pytest
+from widget_fakes import BUCKETKEY_KEY, GOOD, GOOD_USW2, NO_CLOUDTRAIL, FakeEstate, FakeRunbook
+
+from trailkit.errors import InputError
+from trailkit.records import ApplyResult, Outcome
+from trailkit.ui.widgets import BulkUpdate
+from trailkit.ui.widgets.bulk import plural
+
+
+def _refuse_aws(*_args: Any, **_kwargs: Any) -> Any:
+    raise AssertionError("a widget test tried to create or call an AWS client")
+
+
+@pytest.fixture(autouse=True)
+def no_aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    monkeypatch.setattr(botocore.session.Session, "create_client", _refuse_aws)
+    monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", _refuse_aws)
+    yield
+
+
+@pytest.fixture
+def estate() -> FakeEstate:
+    return FakeEstate()
+
+
+@pytest.fixture
+def book(estate: FakeEstate) -> FakeRunbook:
+    return FakeRunbook(estate)
+
+
+def _bulk(book: FakeRunbook, estate: FakeEstate, **kw: Any) -> BulkUpdate:
+    return BulkUpdate(
+        estate.inventory().trails,
+        keys=book.candidate_keys,
+        rank=book.rank,
+        plan=book.plan_many,
+        apply=partial(book.apply_many, confirmed=True),
+        **kw,
+    )
+
+
+THREE = ["org-trail", "tokyo-trail", "bucketkey-trail"]
+KEYS = {"us-east-1": GOOD, "us-west-2": GOOD_USW2}
+
+
+def test_plural() -> None:
+    assert plural(1, "trail") == "1 trail"
+    assert plural(2, "trail") == "2 trails"
+    assert plural(0, "trail") == "0 trails"
+
+
+def test_three_trails_one_blocked_every_trail_has_a_result_and_the_counts_add_up(
+    estate: FakeEstate, book: FakeRunbook
+) -> None:
+    bulk = _bulk(book, estate)
+    bulk.choose(THREE, KEYS)
+    assert sorted(p.trail.name for p in bulk.ready) == ["org-trail", "tokyo-trail"]
+    step = bulk.apply(True)
+    assert step is not None
+    assert not step.ok  # one trail was not changed: the step is not all good
+    # the two sent plans, as before
+    assert [r.outcome for r in bulk.results] == [Outcome.DONE, Outcome.DONE]
+    # every selected trail with its outcome
+    outcomes = {o.trail.name: o for o in bulk.outcomes}
+    assert sorted(outcomes) == sorted(THREE)
+    assert outcomes["org-trail"].status == "changed"
+    assert outcomes["tokyo-trail"].status == "changed"
+    assert outcomes["bucketkey-trail"].status == "blocked"
+    assert "policy-bucket-key-decrypt" in outcomes["bucketkey-trail"].message
+    html = bulk._w_results.value
+    assert "2 of 3 trails changed, 1 blocked" in html
+    assert "trail(s)" not in html
+    assert "bucketkey-trail" in html and "policy-bucket-key-decrypt" in html
+    assert html.count("<tr>") == 1 + 3  # the head and one row per trail
+    assert estate.trail("bucketkey-trail").kms_key_id is None
+
+
+def test_one_trail_changed_says_1_trail(estate: FakeEstate, book: FakeRunbook) -> None:
+    bulk = _bulk(book, estate)
+    bulk.choose(["org-trail"], {"us-east-1": GOOD})
+    assert "1 trail selected" in bulk._w_status.value
+    step = bulk.apply(True)
+    assert step is not None and step.ok
+    assert "1 of 1 trail changed." in bulk._w_results.value
+
+
+def test_a_failed_apply_and_a_trail_without_a_plan_are_counted_as_failed(
+    estate: FakeEstate, book: FakeRunbook
+) -> None:
+    def one_fails(plans: Any) -> list[ApplyResult]:
+        first, *rest = plans
+        return [
+            ApplyResult(first, Outcome.FAILED, "AccessDenied (fake)."),
+            *book.apply_many(rest, confirmed=True),
+        ]
+
+    bulk = BulkUpdate(
+        estate.inventory().trails,
+        keys=book.candidate_keys,
+        plan=book.plan_many,
+        apply=one_fails,
+    )
+    # no key for us-west-2: tokyo-trail gets no plan
+    bulk.choose(["org-trail", "stale-key-trail", "tokyo-trail"], {"us-east-1": GOOD})
+    bulk.apply(True)
+    statuses = {o.trail.name: o.status for o in bulk.outcomes}
+    assert statuses == {
+        "org-trail": "failed",
+        "stale-key-trail": "changed",
+        "tokyo-trail": "failed",
+    }
+    assert "1 of 3 trails changed, 2 failed" in bulk._w_results.value
+    assert "No key was chosen for us-west-2" in bulk._w_results.value
+
+
+def test_the_key_lists_of_each_region_say_whether_each_key_is_ready(
+    estate: FakeEstate, book: FakeRunbook
+) -> None:
+    bulk = _bulk(book, estate)
+    bulk.choose(THREE, {})
+    east = bulk.key_labels["us-east-1"]
+    west = bulk.key_labels["us-west-2"]
+    # ready keys first, as in notebook 02's key picker
+    assert east[0].startswith(GOOD) and east[0].endswith("- ready")
+    (no_ct,) = [label for label in east if label.startswith(NO_CLOUDTRAIL)]
+    assert "- blocked: " in no_ct
+    # a key ready for one trail of the region and blocked for another says for which
+    (bucketkey,) = [label for label in west if label.startswith(BUCKETKEY_KEY)]
+    assert bucketkey.endswith("- ready")
+    (good_usw2,) = [label for label in west if label.startswith(GOOD_USW2 + " ")]
+    assert "blocked: policy-bucket-key-decrypt" in good_usw2 and "bucketkey-trail" in good_usw2
+    assert west.index(bucketkey) < west.index(good_usw2)
+    # the chosen key's readiness is said under the list
+    bulk.choose(THREE, KEYS)
+    assert "policy-bucket-key-decrypt" in bulk._key_notes["us-west-2"].value
+    assert "tk-badge-ready" in bulk._key_notes["us-east-1"].value
+
+
+def test_deselecting_a_trail_ranks_its_region_again(estate: FakeEstate, book: FakeRunbook) -> None:
+    bulk = _bulk(book, estate)
+    bulk.choose(THREE, {})
+    bulk.choose(["tokyo-trail"], {"us-west-2": GOOD_USW2})
+    (good_usw2,) = [
+        label for label in bulk.key_labels["us-west-2"] if label.startswith(GOOD_USW2 + " ")
+    ]
+    assert good_usw2.endswith("- ready")
+    assert bulk.keys_by_region == {"us-west-2": estate.arn(GOOD_USW2)}
+
+
+def test_a_trail_whose_keys_cannot_be_ranked_is_said_under_its_region(
+    estate: FakeEstate, book: FakeRunbook
+) -> None:
+    def rank(trail: Any) -> Any:
+        if trail.name == "bucketkey-trail":
+            raise InputError("The bucket of bucketkey-trail could not be read (fake).", "")
+        return book.rank(trail)
+
+    bulk = BulkUpdate(
+        estate.inventory().trails,
+        rank=rank,
+        plan=book.plan_many,
+        apply=partial(book.apply_many, confirmed=True),
+    )
+    bulk.choose(THREE, {})
+    # the other trail of the region is still ranked, and the error is shown there
+    (good_usw2,) = [
+        label for label in bulk.key_labels["us-west-2"] if label.startswith(GOOD_USW2 + " ")
+    ]
+    assert good_usw2.endswith("- ready")
+    assert "could not be read (fake)" in bulk._key_notes["us-west-2"].value
+    assert bulk._key_notes["us-east-1"].value == ""
