@@ -16,6 +16,7 @@ PolicyPanel        current key policy, the add-only diff, confirmation, apply
 JournalView        the recorded changes, rollback of a chosen one
 BulkUpdate         several trails, one key per bucket region, one plan table, apply all
 GuidedUpdate       the whole runbook for one trail, wired (notebook 02 and the Voila app)
+KeyPolicyView      trail and key pickers, the key's pre-flight and the add-only repair (03)
 =================  ==========================================================================
 """
 
@@ -30,6 +31,7 @@ from trailkit.ui.widgets.guided import GuidedUpdate
 from trailkit.ui.widgets.journal import JournalView
 from trailkit.ui.widgets.keys import KeyPicker
 from trailkit.ui.widgets.policy import PolicyPanel
+from trailkit.ui.widgets.policy_picker import KeyPolicyView
 from trailkit.ui.widgets.trails import TrailPicker, TrailsTable
 
 __all__ = [
@@ -38,6 +40,7 @@ __all__ = [
     "Checklist",
     "ConnectionBanner",
     "GuidedUpdate",
+    "KeyPolicyView",
     "JournalView",
     "KeyPicker",
     "PolicyPanel",
