@@ -554,16 +554,16 @@ class Journal:
 
     # -- reading -----------------------------------------------------------------------------
 
-    def _load(self) -> _Loaded:
-        """Parse the file once per version of it (cached by device, inode, size and mtime).
-
-        The file is read line by line under a shared lock, so memory holds the records, not the
-        file's text as well.
-        """
+    @contextmanager
+    def _locked(self) -> Iterator[tuple[int, tuple[int, int, int, int]] | None]:
+        """The file open for reading under a shared lock, with its version (device, inode, size,
+        mtime); None when it does not exist. Refuses anything but a regular file (a FIFO would
+        block) and turns OS errors into :class:`JournalError`."""
         try:
             fd = os.open(self.path, os.O_RDONLY | _OPEN_FLAGS)
         except FileNotFoundError:
-            return _EMPTY
+            yield None
+            return
         except OSError as exc:
             raise self._os_error("open", exc) from exc
         try:
@@ -572,17 +572,31 @@ class Journal:
                 raise self._not_regular(st.st_mode)
             with _flock(fd, exclusive=False):
                 st = os.fstat(fd)
-                version = (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
-                cached = self._cache
-                if cached is not None and cached[0] == version:
-                    return cached[1]
-                loaded = _parse(fd)
-            self._cache = (version, loaded)
-            return loaded
+                yield fd, (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
         except OSError as exc:
             raise self._os_error("read", exc) from exc
         finally:
             os.close(fd)
+
+    def _cached(self, version: tuple[int, int, int, int]) -> _Loaded | None:
+        cached = self._cache
+        return cached[1] if cached is not None and cached[0] == version else None
+
+    def _load(self) -> _Loaded:
+        """Parse the file once per version of it (cached by device, inode, size and mtime).
+
+        The file is read line by line under a shared lock, so memory holds the records, not the
+        file's text as well.
+        """
+        with self._locked() as opened:
+            if opened is None:
+                return _EMPTY
+            fd, version = opened
+            loaded = self._cached(version)
+            if loaded is None:
+                loaded = _parse(fd)
+                self._cache = (version, loaded)
+            return loaded
 
     def read(self) -> ReadResult:
         """Every readable record, and a message for each line that is not.
@@ -697,29 +711,17 @@ class Journal:
         """The changes whose intent lies in the last ``size`` bytes, and whether that is all
         of the file (the full parse, cached). None: the tail does not parse cleanly, or the
         file is no bigger than ``size`` (use the full parse)."""
-        try:
-            fd = os.open(self.path, os.O_RDONLY | _OPEN_FLAGS)
-        except FileNotFoundError:
-            return [], True
-        except OSError as exc:
-            raise self._os_error("open", exc) from exc
-        try:
-            st = os.fstat(fd)
-            if not _is_regular(st.st_mode):
-                raise self._not_regular(st.st_mode)
-            with _flock(fd, exclusive=False):
-                st = os.fstat(fd)
-                version = (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
-                cached = self._cache
-                if cached is not None and cached[0] == version:
-                    return [change for change, _ in cached[1].changes], True
-                if st.st_size <= size:
-                    return None
-                data = os.pread(fd, size, st.st_size - size)
-        except OSError as exc:
-            raise self._os_error("read", exc) from exc
-        finally:
-            os.close(fd)
+        with self._locked() as opened:
+            if opened is None:
+                return [], True
+            fd, version = opened
+            loaded = self._cached(version)
+            if loaded is not None:
+                return [change for change, _ in loaded.changes], True
+            file_size = version[2]
+            if file_size <= size:
+                return None
+            data = os.pread(fd, size, file_size - size)
         # The first line is cut (or starts exactly here; either way it is left out).
         lines = data.split(b"\n")[1:]
         records: list[tuple[int, Record]] = []

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -245,6 +245,26 @@ def text_html(text: object) -> str:
 def codes_html(codes: Iterable[str]) -> str:
     """Finding codes as code, comma separated."""
     return ", ".join(f"<code>{esc(c)}</code>" for c in codes)
+
+
+def need_trails(trails: object, fix: str = "") -> None:
+    """Refuse ``trails`` unless it is a list (or tuple) of :class:`Trail` records.
+
+    Raises
+    ------
+    InputError
+        Naming the parameter and the type given.
+    """
+    from trailkit.records import Trail
+
+    if (
+        isinstance(trails, str)
+        or not isinstance(trails, Sequence)
+        or not all(isinstance(t, Trail) for t in trails)
+    ):
+        raise InputError(
+            f"trails must be a list of Trail records, not {type(trails).__name__}.", fix
+        )
 
 
 def plural(count: int, one: str, many: str | None = None) -> str:

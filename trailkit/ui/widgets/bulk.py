@@ -21,6 +21,7 @@ from trailkit.ui.widgets._common import (
     badge,
     error_html,
     esc,
+    need_trails,
     note_html,
     root,
     show,
@@ -257,15 +258,7 @@ class BulkUpdate:
         rank: Callable[[Trail], Sequence[Verdict]] | None = None,
         demo: bool = True,
     ) -> None:
-        if (
-            isinstance(trails, str)
-            or not isinstance(trails, Sequence)
-            or not all(isinstance(t, Trail) for t in trails)
-        ):
-            raise InputError(
-                f"trails must be a list of Trail records, not {type(trails).__name__}.",
-                "pass inventory.trails",
-            )
+        need_trails(trails, "pass inventory.trails")
         for label, action in (("plan", plan), ("apply", apply)):
             if not callable(action):
                 raise InputError(f"{label} must be callable, not {type(action).__name__}.", "")

@@ -20,6 +20,7 @@ from trailkit.ui.widgets._common import (
     Step,
     error_html,
     esc,
+    need_trails,
     note_html,
     root,
     section_title,
@@ -73,14 +74,7 @@ class KeyPolicyView:
         reread: Callable[[Trail], Trail] | None = None,
         demo: bool = True,
     ) -> None:
-        if (
-            isinstance(trails, str)
-            or not isinstance(trails, Sequence)
-            or not all(isinstance(t, Trail) for t in trails)
-        ):
-            raise InputError(
-                f"trails must be a list of Trail records, not {type(trails).__name__}.", ""
-            )
+        need_trails(trails, "")
         for label, action in (
             ("rank", rank),
             ("check", check),
