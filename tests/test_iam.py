@@ -5,11 +5,12 @@ those policies; without any one permission it fails, naming that permission.
 moto enforces IAM when ``settings.INITIAL_NO_AUTH_ACTION_COUNT`` is reached (``POST
 /moto-api/reset-auth`` with a count sets it and resets the request counter). The setting is
 process-wide, so these tests run their own moto server in a subprocess and never touch the shared
-one. Three moto gaps are closed in that subprocess: ``GetBucketEncryption`` is authorised as
-``s3:ListBucket`` by moto (``ACTION_MAP`` has no ``encryption`` entry) and is mapped to the action
-AWS checks, ``s3:GetEncryptionConfiguration``; ``HeadBucket`` is authorised as ``s3:HeadBucket``
-(no such IAM action) and is mapped to ``s3:ListBucket``, as in AWS; and ``DescribeRegions``
-lists only the regions of the caller's partition, as AWS does (moto lists cn-* and us-gov-* too,
+one. Three moto gaps are closed in that subprocess: moto authorises some S3 operations as
+actions IAM does not check (``GetBucketEncryption`` as ``s3:ListBucket`` before moto 5.2.6 and as
+``s3:GetBucketEncryption`` since; ``HeadBucket`` as ``s3:HeadBucket``; ``ListBuckets`` as
+``s3:ListBuckets`` since 5.2.6), and each is mapped to the action AWS checks
+(``s3:GetEncryptionConfiguration``, ``s3:ListBucket``, ``s3:ListAllMyBuckets``); and
+``DescribeRegions`` lists only the regions of the caller's partition, as AWS does (moto lists cn-* and us-gov-* too,
 where the IAM user does not exist). The demo's moto fixes (``patch_moto``) apply as well.
 """
 
@@ -51,10 +52,30 @@ _SERVER = textwrap.dedent(
     from trailkit.demo import patch_moto
 
     patch_moto()
-    # moto authorises GetBucketEncryption as s3:ListBucket; AWS: s3:GetEncryptionConfiguration.
+    # moto < 5.2.6 names the S3 action from ACTION_MAP: GetBucketEncryption is authorised as
+    # s3:ListBucket (no "encryption" entry) and HeadBucket as s3:HeadBucket.
     s3_responses.ACTION_MAP["BUCKET"]["GET"]["encryption"] = "GetEncryptionConfiguration"
-    # moto authorises HeadBucket as s3:HeadBucket, which is no IAM action; AWS: s3:ListBucket.
     s3_responses.ACTION_MAP["BUCKET"]["HEAD"]["DEFAULT"] = "ListBucket"
+    # moto >= 5.2.6 names it after the API operation (s3:GetBucketEncryption, s3:HeadBucket,
+    # s3:ListBuckets), which are not all IAM actions. Authorise each as the IAM action AWS checks
+    # (Service Authorization Reference, Amazon S3), whichever moto names it.
+    from moto.iam import access_control
+
+    S3_IAM_ACTION = {
+        "s3:GetBucketEncryption": "s3:GetEncryptionConfiguration",
+        "s3:PutBucketEncryption": "s3:PutEncryptionConfiguration",
+        "s3:HeadBucket": "s3:ListBucket",
+        "s3:ListBuckets": "s3:ListAllMyBuckets",
+        "s3:ListObjects": "s3:ListBucket",
+        "s3:ListObjectsV2": "s3:ListBucket",
+    }
+    _s3_init = access_control.S3IAMRequest.__init__
+
+    def s3_init(self, *args, **kwargs):
+        _s3_init(self, *args, **kwargs)
+        self._action = S3_IAM_ACTION.get(self._action, self._action)
+
+    access_control.S3IAMRequest.__init__ = s3_init
     # moto's DescribeRegions lists the regions of every partition (cn-*, us-gov-*); AWS lists
     # those of the caller's partition only (and IAM users of one partition exist only there).
     from moto.ec2.models.availability_zones_and_regions import RegionsAndZonesBackend
