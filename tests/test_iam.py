@@ -10,8 +10,9 @@ actions IAM does not check (``GetBucketEncryption`` as ``s3:ListBucket`` before 
 ``s3:GetBucketEncryption`` since; ``HeadBucket`` as ``s3:HeadBucket``; ``ListBuckets`` as
 ``s3:ListBuckets`` since 5.2.6), and each is mapped to the action AWS checks
 (``s3:GetEncryptionConfiguration``, ``s3:ListBucket``, ``s3:ListAllMyBuckets``); and
-``DescribeRegions`` lists only the regions of the caller's partition, as AWS does (moto lists cn-* and us-gov-* too,
-where the IAM user does not exist). The demo's moto fixes (``patch_moto``) apply as well.
+``DescribeRegions`` lists only the regions of the caller's partition, as AWS does (moto lists
+cn-* and us-gov-* too, where the IAM user does not exist). The demo's moto fixes
+(``patch_moto``) apply as well.
 """
 
 from __future__ import annotations
