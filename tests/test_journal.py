@@ -744,6 +744,7 @@ def test_changes_frame(journal: Journal) -> None:
         "before",
         "after",
         "rollback_of",
+        "undone_by",
         "caller_arn",
         "account",
         "endpoint",

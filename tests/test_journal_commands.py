@@ -511,14 +511,14 @@ def test_the_journal_command_parses_the_file_once(
         intent = _intent(journal, change_id=f"chg-{i:03d}")
         if i % 2:
             journal.record_outcome(intent, Phase.DONE, after=KEY_A)
-    parsed: list[str] = []
-    original = Record.from_json.__func__  # type: ignore[attr-defined]
+    parsed: list[bytes | str] = []
+    original = journal_mod.record_from_line  # every line is tried here first
 
-    def counting(cls: type[Record], line: str, *rest: Any) -> Record:
+    def counting(line: bytes | str, *rest: Any) -> Record | None:
         parsed.append(line)
-        return original(cls, line, *rest)  # type: ignore[no-any-return]
+        return original(line, *rest)
 
-    monkeypatch.setattr(Record, "from_json", classmethod(counting))
+    monkeypatch.setattr(journal_mod, "record_from_line", counting)
     code, out, err = _cli("journal", "--journal", str(path))
     assert code == 0, err
     assert len(parsed) == 60  # every line once (read, changes and pending share one parse)
@@ -771,3 +771,34 @@ def test_an_empty_journal_path_says_so(demo: Any, path: str) -> None:
         assert code == 2 and "The journal path is empty" in err and "directory" not in err
         assert "Traceback" not in err
     assert not Path(path).exists() or Path(path).is_dir()  # no file named '   ' was created
+
+
+def test_the_journal_listing_says_sse_s3_and_which_rollback_undid_a_change(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A trail's missing key reads as SSE-S3 (not ``-``); an undone change names its undoer,
+    in the newest-changes table, in ``--all`` and (as ``undone_by``) in ``--format json``."""
+    monkeypatch.setenv("COLUMNS", "120")
+    path = tmp_path / "j.jsonl"
+    journal = Journal(path)
+    first = _intent(journal, change_id="chg-first", before=None, after=KEY_A)
+    journal.record_outcome(first, Phase.DONE, after=KEY_A)
+    undo = _intent(journal, change_id="chg-undo", before=KEY_A, after=None, rollback_of="chg-first")
+    journal.record_outcome(undo, Phase.DONE, after=None)
+    kept = _intent(journal, change_id="chg-kept", target_arn=TRAIL + "-b")
+    journal.record_outcome(kept, Phase.DONE, after=KEY_A)
+
+    code, out, err = _cli("journal", "--journal", str(path))
+    assert code == 0, err
+    assert "undone by chg-undo" in out and out.count("undone by") == 1
+    assert "SSE-S3 →" in out and "→ SSE-S3" in out
+    code, out, err = _cli("journal", "--journal", str(path), "--all")
+    assert code == 0, err
+    first_line = next(line for line in out.splitlines() if line.startswith("chg-first"))
+    assert "SSE-S3" in first_line and "chg-undo" in first_line
+    kept_line = next(line for line in out.splitlines() if line.startswith("chg-kept"))
+    assert "chg-undo" not in kept_line
+    code, out, err = _cli("journal", "--journal", str(path), "--format", "json")
+    rows = {r["change_id"]: r for r in json.loads(out)}
+    assert rows["chg-first"]["undone_by"] == "chg-undo" and rows["chg-first"]["before"] is None
+    assert rows["chg-undo"]["undone_by"] is None and rows["chg-kept"]["undone_by"] is None

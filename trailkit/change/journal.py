@@ -56,6 +56,7 @@ from trailkit.records.journal import (
     Phase,
     ReadResult,
     Record,
+    record_from_line,
     utc_now,
 )
 
@@ -772,6 +773,9 @@ def _parse_line(
             "limit for a record; skipped"
         )
         return None
+    record = record_from_line(chunk, shared)
+    if record is not None:
+        return record
     try:
         text = chunk.decode("utf-8")
     except UnicodeDecodeError as exc:

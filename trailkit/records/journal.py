@@ -9,9 +9,12 @@ from __future__ import annotations
 import dataclasses
 import enum
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
+
+import msgspec
 
 from trailkit.errors import JournalError
 
@@ -309,6 +312,82 @@ def _reject_constant(name: str) -> Any:
 _DECODER = json.JSONDecoder(parse_constant=_reject_constant)
 
 
+def _line_struct() -> type[msgspec.Struct]:
+    """A msgspec type with Record's fields, each typed as ``from_json`` checks it.
+
+    Built from the field lists above, so it cannot drift from ``Record``: ``phase`` and ``kind``
+    decode to the enums, the other required fields to ``str`` (``before``/``after`` may be
+    null), the optional ones default to None. Unknown keys are ignored, as in ``from_json``.
+    """
+    fields: list[tuple[str, Any] | tuple[str, Any, Any]] = []
+    for f in dataclasses.fields(Record):
+        name = f.name
+        if name == "phase":
+            fields.append((name, Phase))
+        elif name == "kind":
+            fields.append((name, Kind))
+        elif name in _REQUIRED_STR:
+            fields.append((name, str))
+        elif name in _REQUIRED_OPTIONAL:
+            fields.append((name, str | None))
+        elif name in _OPTIONAL_INT:
+            fields.append((name, int | None, None))
+        else:
+            fields.append((name, str | None, None))
+    return msgspec.defstruct("_Line", fields)
+
+
+_LINE_DECODER = msgspec.json.Decoder(_line_struct())
+_SETTERS = tuple(setter for _, setter in _SLOT_SETTERS)
+_SHARED_AT = tuple(i for i, (name, _) in enumerate(_SLOT_SETTERS) if name in _SHARED)
+_CHANGE_ID_AT = [name for name, _ in _SLOT_SETTERS].index("change_id")
+_TIME_AT = [name for name, _ in _SLOT_SETTERS].index("time")
+
+
+def record_from_line(line: bytes | str, shared: dict[str, str] | None = None) -> Record | None:
+    """The record on one journal line, or None when the line needs :meth:`Record.from_json`.
+
+    The fast path for a large journal: the line is decoded and type-checked in one step by
+    msgspec (a maintained C decoder) instead of ``json`` plus a Python check per field, about
+    three times faster. It accepts exactly the lines :meth:`Record.from_json` accepts and gives
+    an equal record; for any other line (blank, not UTF-8, not JSON, a wrong type, an unknown
+    phase, an empty id, a bad time, an integer beyond 64 bits) it returns None, and the caller
+    asks :meth:`Record.from_json`, which says what is wrong.
+
+    Parameters
+    ----------
+    line
+        One line of the journal (UTF-8 bytes or text, surrounding whitespace allowed).
+    shared
+        As for :meth:`Record.from_json`: repeated strings are kept once in memory.
+
+    Returns
+    -------
+    Record or None
+    """
+    try:
+        decoded = _LINE_DECODER.decode(line)
+    except (msgspec.DecodeError, ValueError, RecursionError):
+        return None
+    values = list(msgspec.structs.astuple(decoded))
+    change_id, when = values[_CHANGE_ID_AT], values[_TIME_AT]
+    if not change_id.strip() or not when.strip():
+        return None
+    try:
+        datetime.fromisoformat(when)
+    except ValueError:
+        return None
+    if shared is not None:
+        for i in _SHARED_AT:
+            value = values[i]
+            if value is not None:
+                values[i] = shared.setdefault(value, value)
+    record = object.__new__(Record)
+    for setter, value in zip(_SETTERS, values, strict=True):
+        setter(record, value)
+    return record
+
+
 def _build(cls: type[Record], values: dict[str, Any]) -> Record:
     """``cls(**values)`` without the frozen ``__init__``'s per-field ``object.__setattr__``.
 
@@ -413,17 +492,32 @@ def _abbreviate(kind: Kind, value: str | None) -> str | None:
     return f"policy ({size} bytes, {count} statement{'' if count == 1 else 's'})"
 
 
-def changes_frame(changes: list[Change]) -> list[dict[str, Any]]:
+def changes_frame(
+    changes: list[Change], undone: Mapping[str, Change] | None = None
+) -> list[dict[str, Any]]:
     """Flat, JSON-ready rows for tables (one per change).
 
     Each row has ``change_id, time`` (of the intent), ``kind, status, target_arn, region,
     before, after`` (the outcome's ``after`` when there is one, else the requested value),
-    ``rollback_of, caller_arn, account, endpoint, backend, request_id`` and ``error`` (the
-    backend, endpoint and account say where the change was made: demo or real AWS). Key policies are
-    abbreviated to ``"policy (<n> bytes, <m> statements)"``.
+    ``rollback_of``, ``undone_by`` (the applied rollback that undoes the change now, else
+    None), ``caller_arn, account, endpoint, backend, request_id`` and ``error`` (the backend,
+    endpoint and account say where the change was made: demo or real AWS). Key policies are
+    abbreviated to ``"policy (<n> bytes, <m> statements)"``; for a trail, None means SSE-S3.
+
+    Parameters
+    ----------
+    changes
+        The changes to show, oldest first.
+    undone
+        :func:`undone_by` of the whole journal. Default: computed from ``changes``, which is
+        right when ``changes`` is the whole journal or its newest part (whether a change is
+        undone depends only on the changes after it).
     """
+    if undone is None:
+        undone = undone_by(changes)
     rows: list[dict[str, Any]] = []
     for change in changes:
+        by = undone.get(change.change_id)
         intent, outcome = change.intent, change.outcome
         after = outcome.after if outcome is not None else intent.after
         rows.append(
@@ -437,6 +531,7 @@ def changes_frame(changes: list[Change]) -> list[dict[str, Any]]:
                 "before": _abbreviate(intent.kind, intent.before),
                 "after": _abbreviate(intent.kind, after),
                 "rollback_of": intent.rollback_of,
+                "undone_by": by.change_id if by is not None else None,
                 "caller_arn": intent.caller_arn,
                 "account": intent.account,
                 "endpoint": intent.endpoint,

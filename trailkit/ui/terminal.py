@@ -446,11 +446,28 @@ def _short_all(text: str) -> str:
     return _ARN_RE.sub(lambda m: short_arn(m.group()), text)
 
 
+def sse_s3_shown(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``changes_frame`` rows with a trail's missing key (before or after) shown as ``SSE-S3``.
+
+    In the journal, None for a trail key means the trail used (or is to use) SSE-S3; a table
+    shows the word, where ``-`` would read as "unknown" (a trail found deleted by reconcile
+    keeps ``-`` after). Rows are changed in place.
+    """
+    for r in rows:
+        if r.get("kind") == "trail-key":
+            if r.get("before") is None:
+                r["before"] = "SSE-S3"
+            if r.get("after") is None and r.get("status") != "reconciled-target-gone":
+                r["after"] = "SSE-S3"
+    return rows
+
+
 def journal_rows(records: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
     """``changes_frame`` rows with what changed (kind, target, before → after, the change it
-    undoes) and where (backend, account, endpoint) in one cell each, ARNs shortened."""
+    undoes, the rollback that undid it) and where (backend, account, endpoint) in one cell
+    each, ARNs shortened and a trail's missing key shown as SSE-S3."""
     rows = []
-    for r in records:
+    for r in sse_s3_shown([dict(r) for r in records]):
         what = (
             f"{r.get('kind')} {_short_all(str(r.get('target_arn') or '-'))}: "
             f"{_short_all(str(r.get('before') or '-'))} → "
@@ -458,6 +475,8 @@ def journal_rows(records: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
         )
         if r.get("rollback_of"):
             what += f"\nrollback of {r['rollback_of']}"
+        if r.get("undone_by"):
+            what += f"\nundone by {r['undone_by']}"
         where = f"{r.get('backend') or '-'} · account {r.get('account') or '-'}"
         rows.append({**r, "what": what, "where": f"{where} · {r.get('endpoint') or '-'}"})
     return rows
