@@ -10,23 +10,23 @@ PIP    := $(BIN)/python -m pip --quiet --disable-pip-version-check
 
 # What is installed, and for which pyproject.toml: `make lab`, `app`, `demo` and `bench` need the
 # lab's extras; `make test` adds the test tools (a later `make lab` then installs nothing).
-SUM        := $(shell cksum < pyproject.toml | cut -d' ' -f1)
+SUM        := $(shell cat pyproject.toml constraints.txt | cksum | cut -d' ' -f1)
 LAB_STAMP  := $(VENV)/.installed-lab-$(SUM)
 TEST_STAMP := $(VENV)/.installed-test-$(SUM)
 
-.PHONY: lab app demo test lint contracts typecheck pytest bench clean
+.PHONY: lab app demo test lint contracts typecheck pytest bench clean constraints
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) install --upgrade pip
 
-$(LAB_STAMP): pyproject.toml | $(BIN)/python
-	$(PIP) install -e '.[demo,notebook]'
+$(LAB_STAMP): pyproject.toml constraints.txt | $(BIN)/python
+	$(PIP) install -c constraints.txt -e '.[demo,notebook]'
 	@rm -f $(filter-out $(TEST_STAMP),$(wildcard $(VENV)/.installed-*))
 	@touch $(LAB_STAMP)
 
-$(TEST_STAMP): pyproject.toml | $(BIN)/python
-	$(PIP) install -e '.[demo,notebook,test]'
+$(TEST_STAMP): pyproject.toml constraints.txt | $(BIN)/python
+	$(PIP) install -c constraints.txt -e '.[demo,notebook,test]'
 	@rm -f $(wildcard $(VENV)/.installed-*)
 	@touch $(LAB_STAMP) $(TEST_STAMP)
 
@@ -57,6 +57,12 @@ test: lint contracts typecheck pytest
 bench: $(LAB_STAMP)
 	$(BIN)/python bench/startup.py
 	$(BIN)/python bench/inventory.py
+
+# Pin what the suite passes with now (run after `make test` passes with newer packages).
+constraints: $(TEST_STAMP)
+	@sed -n '/^#/p' constraints.txt > constraints.new
+	$(BIN)/python -m pip freeze --exclude-editable --disable-pip-version-check | grep -v '^#' >> constraints.new
+	mv constraints.new constraints.txt
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache test-artifacts

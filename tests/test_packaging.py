@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -172,7 +173,7 @@ def test_make_lab_installs_the_lab_extras_only_and_make_test_adds_the_test_tools
     """The Makefile's install steps, run by make with a stand-in python that logs what it is
     asked to do (nothing is installed): `make lab` installs `.[demo,notebook]`, never the test
     tools; `make pytest` (what `make test` ends with) adds them; then `make lab` installs
-    nothing again."""
+    nothing again. Every install is pinned by constraints.txt."""
     make = shutil.which("make")
     if make is None:
         pytest.skip("no make")
@@ -195,12 +196,35 @@ def test_make_lab_installs_the_lab_extras_only_and_make_test_adds_the_test_tools
     assert make_("lab") == [
         f"-m venv {venv}",
         f"{pip} --upgrade pip",
-        f"{pip} -e .[demo,notebook]",
+        f"{pip} -c constraints.txt -e .[demo,notebook]",
         "lab --port 8888",
     ]
     assert make_("lab") == ["lab --port 8888"]  # installed once
-    assert make_("pytest") == [f"{pip} -e .[demo,notebook,test]", "-m pytest"]
+    assert make_("pytest") == [f"{pip} -c constraints.txt -e .[demo,notebook,test]", "-m pytest"]
     assert make_("lab") == ["lab --port 8888"]  # the test install includes the lab's
     assert make_("pytest") == ["-m pytest"]
     stamps = sorted(p.name.rsplit("-", 1)[0] for p in venv.glob(".installed-*"))
     assert stamps == [".installed-lab", ".installed-test"]
+
+
+def test_constraints_pin_every_dependency_exactly() -> None:
+    """constraints.txt pins (==) every package pyproject.toml depends on, in every extra, so a
+    clean clone installs what the suite last passed with."""
+    pinned = {}
+    for line in (ROOT / "constraints.txt").read_text().splitlines():
+        if line and not line.startswith("#"):
+            name, _, version = line.partition("==")
+            assert version, f"not an exact pin: {line!r}"
+            pinned[_canonical(name)] = version
+    project = _pyproject()["project"]
+    assert isinstance(project, dict)
+    wanted = list(project["dependencies"])
+    for extra in project["optional-dependencies"].values():
+        wanted += extra
+    for requirement in wanted:
+        name = re.split(r"[\[<>=!~; ]", requirement, maxsplit=1)[0]
+        assert _canonical(name) in pinned, f"{name} is not pinned in constraints.txt"
+
+
+def _canonical(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
