@@ -22,11 +22,13 @@ $(BIN)/python:
 
 $(LAB_STAMP): pyproject.toml constraints.txt | $(BIN)/python
 	$(PIP) install -c constraints.txt -e '.[demo,notebook]'
+	$(BIN)/python tools/messages.py --compile
 	@rm -f $(filter-out $(TEST_STAMP),$(wildcard $(VENV)/.installed-*))
 	@touch $(LAB_STAMP)
 
 $(TEST_STAMP): pyproject.toml constraints.txt | $(BIN)/python
 	$(PIP) install -c constraints.txt -e '.[demo,notebook,test]'
+	$(BIN)/python tools/messages.py --compile
 	@rm -f $(wildcard $(VENV)/.installed-*)
 	@touch $(LAB_STAMP) $(TEST_STAMP)
 

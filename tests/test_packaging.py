@@ -197,10 +197,15 @@ def test_make_lab_installs_the_lab_extras_only_and_make_test_adds_the_test_tools
         f"-m venv {venv}",
         f"{pip} --upgrade pip",
         f"{pip} -c constraints.txt -e .[demo,notebook]",
+        "tools/messages.py --compile",
         "lab --port 8888",
     ]
     assert make_("lab") == ["lab --port 8888"]  # installed once
-    assert make_("pytest") == [f"{pip} -c constraints.txt -e .[demo,notebook,test]", "-m pytest"]
+    assert make_("pytest") == [
+        f"{pip} -c constraints.txt -e .[demo,notebook,test]",
+        "tools/messages.py --compile",
+        "-m pytest",
+    ]
     assert make_("lab") == ["lab --port 8888"]  # the test install includes the lab's
     assert make_("pytest") == ["-m pytest"]
     stamps = sorted(p.name.rsplit("-", 1)[0] for p in venv.glob(".installed-*"))

@@ -21,6 +21,7 @@ from importlib import resources
 from typing import Any
 
 from trailkit.arn import arn_region
+from trailkit.i18n import _
 from trailkit.records import BucketInfo, KeyInfo, Trail
 from trailkit.rules import policy as pol
 from trailkit.rules import readers
@@ -166,7 +167,7 @@ def _f(
         code=code,
         severity=severity or check.severity,
         message=message,
-        remedy=remedy or check.remedy,
+        remedy=remedy or _(check.remedy),
         aws_error=check.aws_error,
         detail=tuple(detail),
     )

@@ -135,6 +135,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="concurrent AWS calls, 1-64 (default 32)",
     )
     g.add_argument(
+        "--lang",
+        choices=["ja", "en"],
+        type=str.lower,
+        default=argparse.SUPPRESS,
+        help="language of the output: ja or en (default: $TRAILKIT_LANG, else the locale)",
+    )
+    g.add_argument(
         "-v",
         "--verbose",
         action="store_true",
@@ -981,12 +988,55 @@ def main(
         _silence(err_)
 
 
+def _language_asked(argv: Sequence[str]) -> tuple[str, str] | None:
+    """(option, value) of the last ``--lang`` in ``argv``, else of ``TRAILKIT_LANG`` if set."""
+    asked: tuple[str, str] | None = None
+    words = list(argv)
+    for i, word in enumerate(words):
+        if word == "--":
+            break
+        if word == "--lang" and i + 1 < len(words):
+            asked = ("--lang", words[i + 1])
+        elif word.startswith("--lang="):
+            asked = ("--lang", word.partition("=")[2])
+    if asked is None and "TRAILKIT_LANG" in os.environ:
+        asked = ("TRAILKIT_LANG", os.environ["TRAILKIT_LANG"])
+    return asked
+
+
+def _choose_language(argv: Sequence[str]) -> str | None:
+    """Set the language before anything is said (help texts included); the error, if any.
+
+    ``--lang`` wins over ``TRAILKIT_LANG``, which wins over the locale. An explicit value must
+    be ``ja`` or ``en`` (any case): an empty or unknown one is an error, never a default.
+    """
+    from trailkit.i18n import LANGUAGES, set_language
+
+    asked = _language_asked(argv)
+    if asked is None:
+        set_language(None)
+        return None
+    option, value = asked
+    if value.strip().lower() not in LANGUAGES:
+        return (
+            f"trailkit: {option} {value!r} is not a language trailkit speaks: give "
+            f"{' or '.join(LANGUAGES)} (e.g. {option}{' ' if option == '--lang' else '='}ja)"
+        )
+    set_language(value.strip().lower())
+    return None
+
+
 def _main(argv: Sequence[str] | None, out: TextIO, err: TextIO) -> int:
+    words = sys.argv[1:] if argv is None else list(argv)
+    problem = _choose_language(words)
+    if problem is not None:
+        err.write(problem + "\n")
+        return EXIT_ERROR
     parser = build_parser()
     try:
         # argparse writes usage, --help and --version to sys.stderr/stdout: send them to err/out.
         with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-            args = parser.parse_args(argv)
+            args = parser.parse_args(words)
     except SystemExit as exc:
         return int(exc.code) if isinstance(exc.code, int) else EXIT_ERROR
     try:
