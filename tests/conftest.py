@@ -18,6 +18,9 @@ logging.getLogger("werkzeug").setLevel(logging.ERROR)
 # Connections to the local moto server sign with the environment's credentials (moto accepts
 # any): without any configured, the demo's placeholder ones. ``Connection`` itself has no
 # demo-only fallback; ``trailkit.demo.demo_connection`` passes them explicitly.
+# The tests read trailkit's English texts: English whatever the machine's locale (the Japanese
+# ones are tested where the language is set on purpose, tests/test_i18n.py).
+os.environ["TRAILKIT_LANG"] = "en"
 if not os.environ.get("AWS_ACCESS_KEY_ID"):
     os.environ["AWS_ACCESS_KEY_ID"] = os.environ["AWS_SECRET_ACCESS_KEY"] = "trailkit-demo"
 

@@ -199,3 +199,28 @@ def test_a_japanese_check_gives_the_remedy_in_japanese_and_keeps_the_json_shape(
     # --lang wins over TRAILKIT_LANG.
     code, out, _ = _cli("--lang", "en", *base, *key)
     assert code == 1 and _findings(out) == en
+
+
+def test_aws_errors_are_translated_with_their_names_and_permissions_kept() -> None:
+    from trailkit.errors import translate
+
+    class Denied(Exception):
+        response = {  # noqa: RUF012
+            "Error": {"Code": "AccessDeniedException", "Message": "no"},
+            "ResponseMetadata": {"HTTPStatusCode": 400, "HTTPHeaders": {}},
+        }
+
+    english = translate(Denied(), "GetKeyPolicy", permission="kms:GetKeyPolicy", region="eu-west-1")
+    assert str(english) == (
+        "GetKeyPolicy in eu-west-1 was denied: the caller lacks kms:GetKeyPolicy. Fix: grant "
+        "kms:GetKeyPolicy to the caller (see the read-only policy in iam/)"
+    )
+    i18n.set_language("ja")
+    japanese = translate(
+        Denied(), "GetKeyPolicy", permission="kms:GetKeyPolicy", region="eu-west-1"
+    )
+    assert str(japanese) == (
+        "eu-west-1 の GetKeyPolicy は拒否されました。呼び出し元に kms:GetKeyPolicy がありません。 "
+        "対処: 呼び出し元に kms:GetKeyPolicy を付与してください (iam/ の読み取り専用ポリシーを参照)"
+    )
+    assert japanese.permission == english.permission and japanese.code == english.code

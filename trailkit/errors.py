@@ -25,6 +25,8 @@ from __future__ import annotations
 import html
 from typing import Any
 
+from trailkit.i18n import N_, _
+
 __all__ = [
     "AccessDenied",
     "AwsError",
@@ -56,7 +58,9 @@ class TrailkitError(Exception):
         self.fix = fix
 
     def __str__(self) -> str:
-        return f"{self.message} Fix: {self.fix}" if self.fix else self.message
+        if not self.fix:
+            return self.message
+        return _("{message} Fix: {fix}").format(message=self.message, fix=self.fix)
 
     def _render_traceback_(self) -> list[str]:
         """What IPython shows when this error ends a cell: the message and fix, no stack.
@@ -67,7 +71,8 @@ class TrailkitError(Exception):
         return [f"{type(self).__name__}: {self}"]
 
     def _repr_html_(self) -> str:
-        fix = f"<div><b>What to do:</b> {html.escape(self.fix)}</div>" if self.fix else ""
+        what = html.escape(_("What to do:"))
+        fix = f"<div><b>{what}</b> {html.escape(self.fix)}</div>" if self.fix else ""
         return (
             '<div class="tk-error" style="border-left:4px solid #c62828;padding:6px 10px;'
             'background:#fdecea">'
@@ -162,47 +167,50 @@ _NOT_FOUND_CODES = {
 }
 
 # What the UpdateTrail/KMS errors of the domain reference mean and how to fix them.
+# (Marked with N_ and translated where they are used.)
 _KNOWN: dict[str, tuple[str, str]] = {
     "InsufficientEncryptionPolicyException": (
-        "the key policy (or the bucket policy) does not let CloudTrail use the key",
-        "run `trailkit check` for the exact statement that is missing, then "
-        "`trailkit policy --apply` to add it",
+        N_("the key policy (or the bucket policy) does not let CloudTrail use the key"),
+        N_(
+            "run `trailkit check` for the exact statement that is missing, then "
+            "`trailkit policy --apply` to add it"
+        ),
     ),
     "KmsKeyNotFoundException": (
-        "the key does not exist, or it is not in the same region as the trail's S3 bucket",
-        "use a key (or the multi-Region replica) in the bucket's region, given as a key ARN",
+        N_("the key does not exist, or it is not in the same region as the trail's S3 bucket"),
+        N_("use a key (or the multi-Region replica) in the bucket's region, given as a key ARN"),
     ),
     "KmsException": (
-        "KMS refused the key, for example because it is disabled or pending deletion",
-        "enable the key or choose another one; `trailkit check` names the problem",
+        N_("KMS refused the key, for example because it is disabled or pending deletion"),
+        N_("enable the key or choose another one; `trailkit check` names the problem"),
     ),
     "InvalidKmsKeyIdException": (
-        "the key identifier is not valid",
-        "give an alias name, alias ARN, key ARN or key id",
+        N_("the key identifier is not valid"),
+        N_("give an alias name, alias ARN, key ARN or key id"),
     ),
     "KmsKeyDisabledException": (
-        "the key is disabled",
-        "enable the key or choose another one",
+        N_("the key is disabled"),
+        N_("enable the key or choose another one"),
     ),
     "InvalidHomeRegionException": (
-        "the call was made outside the trail's home region",
-        "trailkit sends updates to the home region; report this as a bug",
+        N_("the call was made outside the trail's home region"),
+        N_("trailkit sends updates to the home region; report this as a bug"),
     ),
     "TrailNotFoundException": (
-        "no trail by that name exists in this account and region",
-        "list trails with `trailkit inventory` and use the trail ARN",
+        N_("no trail by that name exists in this account and region"),
+        N_("list trails with `trailkit inventory` and use the trail ARN"),
     ),
     "NotOrganizationMasterAccountException": (
-        "an organization trail can only be changed from the management account",
-        "connect with the organization's management (or delegated administrator) account",
+        N_("an organization trail can only be changed from the management account"),
+        N_("connect with the organization's management (or delegated administrator) account"),
     ),
     "ConflictException": (
-        "another change to this trail is in progress",
-        "wait a moment and try again",
+        N_("another change to this trail is in progress"),
+        N_("wait a moment and try again"),
     ),
     "ThrottlingException": (
-        "AWS is throttling requests",
-        "wait and try again, or lower --workers",
+        N_("AWS is throttling requests"),
+        N_("wait and try again, or lower --workers"),
     ),
 }
 
@@ -227,7 +235,7 @@ def _endpoint_error(exc: BaseException) -> str | None:
     if type(exc).__name__ in _ENDPOINT_ERROR_NAMES:
         return text[:200]
     if type(exc).__name__ == "HTTPClientError" and "URL scheme" in text:
-        return "it does not start with http:// or https://"
+        return _("it does not start with http:// or https://")
     return None
 
 
@@ -258,7 +266,10 @@ def translate(
     """
     if isinstance(exc, TrailkitError):
         return exc
-    where = f" in {region}" if region else ""
+    # The call, with the region it went to: one phrase, so that a translation orders it.
+    call = _("{operation} in {region}").format(operation=operation, region=region)
+    if not region:
+        call = operation
     response = getattr(exc, "response", None)
     if isinstance(response, dict):
         error = response.get("Error") or {}
@@ -278,53 +289,68 @@ def translate(
         }
         if code in _CREDENTIAL_CODES:
             return ConnectionFailed(
-                f"{operation}{where} was refused because the credentials are invalid or "
-                f"expired ({code}).",
-                "refresh your credentials (e.g. `aws sso login`) or choose another --profile",
+                _(
+                    "{call} was refused because the credentials are invalid or expired ({code})."
+                ).format(call=call, code=code),
+                _("refresh your credentials (e.g. `aws sso login`) or choose another --profile"),
                 **kw,
             )
         if code in _ACCESS_CODES or (status == 403 and code not in _KNOWN):
-            needed = permission or f"the permission for {operation}"
+            needed = permission or _("the permission for {operation}").format(operation=operation)
             return AccessDenied(
-                f"{operation}{where} was denied: the caller lacks {needed}.",
-                f"grant {needed} to the caller (see the read-only policy in iam/)",
+                _("{call} was denied: the caller lacks {permission}.").format(
+                    call=call, permission=needed
+                ),
+                _("grant {permission} to the caller (see the read-only policy in iam/)").format(
+                    permission=needed
+                ),
                 permission=permission,
                 **kw,
             )
         if code in _KNOWN:
             why, fix = _KNOWN[code]
-            detail = f" AWS said: {text}" if text else ""
+            said = _(" AWS said: {text}").format(text=text) if text else ""
             cls: type[AwsError] = NotFound if code == "TrailNotFoundException" else AwsError
-            return cls(f"{operation}{where} failed ({code}): {why}.{detail}", fix, **kw)
+            message = _("{call} failed ({code}): {why}.").format(call=call, code=code, why=_(why))
+            return cls(message + said, _(fix), **kw)
         if code in _NOT_FOUND_CODES:
-            return NotFound(f"{operation}{where} found nothing ({code}). {text}".strip(), "", **kw)
+            message = _("{call} found nothing ({code}).").format(call=call, code=code)
+            return NotFound(f"{message} {text}".strip(), "", **kw)
         return AwsError(
-            f"{operation}{where} failed ({code or status}): {text or 'no message'}.",
-            "check the message above; retry if the error is transient",
+            _("{call} failed ({code}): {text}.").format(
+                call=call, code=code or status, text=text or _("no message")
+            ),
+            _("check the message above; retry if the error is transient"),
             **kw,
         )
     name = type(exc).__name__
     endpoint = _endpoint_error(exc)
     if endpoint is not None:
         return InputError(
-            f"{operation}: the endpoint URL (--endpoint-url or AWS_ENDPOINT_URL) is not usable: "
-            f"{endpoint}.",
-            "give http(s)://HOST[:PORT], e.g. http://127.0.0.1:5000 for the demo, or leave it "
-            "out for AWS",
+            _(
+                "{operation}: the endpoint URL (--endpoint-url or AWS_ENDPOINT_URL) is not "
+                "usable: {why}."
+            ).format(operation=operation, why=endpoint),
+            _(
+                "give http(s)://HOST[:PORT], e.g. http://127.0.0.1:5000 for the demo, or leave "
+                "it out for AWS"
+            ),
         )
     if name in {"NoCredentialsError", "PartialCredentialsError", "CredentialRetrievalError"}:
         return ConnectionFailed(
-            f"No AWS credentials were found for {operation}.",
-            "set a --profile, run `aws configure`/`aws sso login`, or use the demo backend "
-            "(`trailkit demo`)",
+            _("No AWS credentials were found for {operation}.").format(operation=operation),
+            _(
+                "set a --profile, run `aws configure`/`aws sso login`, or use the demo backend "
+                "(`trailkit demo`)"
+            ),
             operation=operation,
             code=name,
             region=region,
         )
     if name in {"TokenRetrievalError", "SSOTokenLoadError", "UnauthorizedSSOTokenError"}:
         return ConnectionFailed(
-            f"The SSO session for {operation} has expired.",
-            "run `aws sso login` and try again",
+            _("The SSO session for {operation} has expired.").format(operation=operation),
+            _("run `aws sso login` and try again"),
             operation=operation,
             code=name,
             region=region,
@@ -338,8 +364,8 @@ def translate(
         "SSLError",
     }:
         return ConnectionFailed(
-            f"{operation}{where} could not reach AWS ({name}).",
-            "check the endpoint URL and your network; for the demo, is `trailkit demo` running?",
+            _("{call} could not reach AWS ({error}).").format(call=call, error=name),
+            _("check the endpoint URL and your network; for the demo, is `trailkit demo` running?"),
             operation=operation,
             code=name,
             region=region,
@@ -348,18 +374,27 @@ def translate(
         # e.g. an HTML error page (a proxy, or moto's internal errors) on an XML service: botocore
         # cannot parse it and does not retry it.
         return AwsError(
-            f"{operation}{where} got an answer that is not an AWS response (for example an HTML "
-            "error page from a proxy or the endpoint).",
-            "retry; if it persists, check --endpoint-url and any proxy between you and AWS",
+            _(
+                "{call} got an answer that is not an AWS response (for example an HTML error "
+                "page from a proxy or the endpoint)."
+            ).format(call=call),
+            _("retry; if it persists, check --endpoint-url and any proxy between you and AWS"),
             operation=operation,
             code=name,
             region=region,
         )
     if name == "ParamValidationError":
-        return InputError(f"{operation}: invalid request parameters: {exc}", "")
+        return InputError(
+            _("{operation}: invalid request parameters: {error}").format(
+                operation=operation, error=exc
+            ),
+            "",
+        )
     return AwsError(
-        f"{operation}{where} failed unexpectedly: {name}: {exc}",
-        "retry; if it persists, report it with this message",
+        _("{call} failed unexpectedly: {error}: {detail}").format(
+            call=call, error=name, detail=exc
+        ),
+        _("retry; if it persists, report it with this message"),
         operation=operation,
         code=name,
         region=region,
