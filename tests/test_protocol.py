@@ -313,3 +313,44 @@ def test_only_a_4xx_on_the_only_attempt_is_certainly_rejected(
     exc: BaseException, rejected: bool
 ) -> None:
     assert certainly_rejected(exc) is rejected
+
+
+@pytest.mark.parametrize(
+    ("case_name", "japanese"),
+    [("rejected", "拒否されました"), ("ambiguous-applied", "読み戻して確認済み")],
+)
+def test_in_japanese_the_operator_reads_japanese_and_the_journal_stays_english(
+    demo: Any, tmp_path: Path, case_name: str, japanese: str
+) -> None:
+    """The result's message is translated; the journal's ``error`` and ``note`` are not
+    (journal records stay English, whoever wrote them in which language)."""
+    from trailkit.i18n import speaking
+
+    endpoint, _ = demo
+    case = CASES[case_name]
+    assert case.send is not None
+    conn = Connection(endpoint_url=endpoint, region="us-east-1", max_attempts=1)
+    write = _trail_write(demo, conn)
+    journal = Journal(tmp_path / "j.jsonl")
+    with Stubber(conn.client(write.service, "us-east-1")) as stub, speaking("ja"):
+        stub.add_response(write.read, write.answer(write.before))
+        stub.add_client_error(
+            write.send,
+            service_error_code="AccessDeniedException" if case.send < 500 else write.error_code,
+            service_message="nope",
+            http_status_code=case.send,
+            response_meta={"RequestId": "req-err"},
+        )
+        if isinstance(case.read_back, str):
+            stub.add_response(write.read, write.answer(write.after))
+        result = write.run(conn, journal)
+    assert result.outcome is case.outcome and japanese in result.message
+    outcome = journal.changes()[0].outcome
+    assert outcome is not None
+    if case.outcome is Outcome.FAILED:
+        assert result.error is not None and outcome.error == result.error.english()
+        assert outcome.error.startswith("UpdateTrail in us-east-1 was denied")
+    else:
+        assert (outcome.note or "").startswith("UpdateTrail reported an error but the trail")
+        assert "Fix: check the message above" in (outcome.note or "")
+        assert "対処" not in (outcome.note or "")

@@ -25,7 +25,7 @@ from __future__ import annotations
 import html
 from typing import Any
 
-from trailkit.i18n import N_, _
+from trailkit.i18n import N_, _, speaking
 
 __all__ = [
     "AccessDenied",
@@ -56,6 +56,19 @@ class TrailkitError(Exception):
         super().__init__(message)
         self.message = message
         self.fix = fix
+
+    #: What :func:`translate` was given, so that the same error can be said in English.
+    source: tuple[BaseException, str, str, str | None] | None = None
+
+    def english(self) -> str:
+        """``str(self)`` in English, whatever the operator's language: what the journal keeps
+        (journal records stay English). Errors made by :func:`translate` are translated again;
+        others were made in one language and are returned as they are."""
+        if self.source is None:
+            return str(self)
+        exc, operation, permission, region = self.source
+        with speaking("en"):
+            return str(translate(exc, operation, permission=permission, region=region))
 
     def __str__(self) -> str:
         if not self.fix:
@@ -266,6 +279,14 @@ def translate(
     """
     if isinstance(exc, TrailkitError):
         return exc
+    error = _translate(exc, operation, permission, region)
+    error.source = (exc, operation, permission, region)
+    return error
+
+
+def _translate(
+    exc: BaseException, operation: str, permission: str, region: str | None
+) -> TrailkitError:
     # The call, with the region it went to: one phrase, so that a translation orders it.
     call = _("{operation} in {region}").format(operation=operation, region=region)
     if not region:

@@ -25,7 +25,8 @@ from __future__ import annotations
 import gettext
 import io
 import os
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from contextvars import ContextVar
 from functools import cache
 from pathlib import Path
@@ -42,6 +43,7 @@ __all__ = [
     "ngettext",
     "normalise_language",
     "set_language",
+    "speaking",
 ]
 
 DOMAIN = "trailkit"
@@ -122,6 +124,20 @@ def set_language(lang: str | None = None) -> str:
         raise ValueError(f"unknown language {lang!r}; trailkit speaks {', '.join(LANGUAGES)}")
     _current.set(chosen)
     return chosen
+
+
+@contextmanager
+def speaking(lang: str) -> Iterator[None]:
+    """Speak ``lang`` inside the ``with`` block, then what was spoken before (e.g. English for
+    a journal record written while the operator reads Japanese)."""
+    chosen = normalise_language(lang)
+    if chosen is None:
+        raise ValueError(f"unknown language {lang!r}; trailkit speaks {', '.join(LANGUAGES)}")
+    token = _current.set(chosen)
+    try:
+        yield
+    finally:
+        _current.reset(token)
 
 
 def language() -> str:

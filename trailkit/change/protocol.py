@@ -40,6 +40,7 @@ from typing import Any
 from trailkit.aws.writes import Sent
 from trailkit.change.journal import Journal, Kind, Phase, Record, in_flight
 from trailkit.errors import JournalError, RefusedError, TrailkitError
+from trailkit.i18n import N_, _
 from trailkit.records import ConnectionInfo, Outcome, WriteResult
 
 __all__ = ["NOTE_NOT_APPLIED", "NOTE_READ_BACK_FAILED", "Wording", "WriteSpec", "journaled_write"]
@@ -80,57 +81,61 @@ class Wording:
 
 TRAIL_WORDING = Wording(
     op="UpdateTrail",
-    not_confirmed="The change to {name} was not confirmed; nothing was sent.",
-    confirm_fix="review the plan, then confirm (--yes on the command line)",
-    changed=(
+    not_confirmed=N_("The change to {name} was not confirmed; nothing was sent."),
+    confirm_fix=N_("review the plan, then confirm (--yes on the command line)"),
+    changed=N_(
         "{name} changed since the plan was made: it now uses {now}, the plan expected "
         "{expected}. Nothing was sent."
     ),
-    changed_fix="make a new plan from the trail's current state",
-    unchanged="{name} already uses {after}; nothing sent.",
-    verified="{name} now uses {now} (read back and verified).",
-    differs="{name} reads back {now}, not what was planned.",
+    changed_fix=N_("make a new plan from the trail's current state"),
+    unchanged=N_("{name} already uses {after}; nothing sent."),
+    verified=N_("{name} now uses {now} (read back and verified)."),
+    differs=N_("{name} reads back {now}, not what was planned."),
     differs_note="read back {stored!r}, expected {wanted!r}",
-    applied_after_error=(
+    applied_after_error=N_(
         "{name} now uses {now} (read back and verified after {op} reported: {error})"
     ),
     applied_note="{op} reported an error but the trail reads back the new key: {failure}",
-    not_applied="{failure} (read back: the trail still uses {now})",
-    unreadable=(
+    not_applied=N_("{failure} (read back: the trail still uses {now})"),
+    unreadable=N_(
         "{op} failed ({error}) and it is not known whether it was applied: the trail could not "
         "be read back ({read_error}). The journal keeps change {change_id} pending; run "
         "`trailkit journal --reconcile` to settle it from the trail's state."
     ),
-    neither=(
+    neither=N_(
         "{op} failed ({error}) and it is not known whether it was applied: the trail now reads "
         "back {now}, neither the old nor the new state. The journal keeps change {change_id} "
         "pending; run `trailkit journal --reconcile` to settle it from the trail's state."
     ),
-    unreadable_after_accept="{op} was accepted but the trail could not be read back: {read_error}",
+    unreadable_after_accept=N_(
+        "{op} was accepted but the trail could not be read back: {read_error}"
+    ),
 )
 
 POLICY_WORDING = Wording(
     op="PutKeyPolicy",
-    not_confirmed="The policy change to {name} was not confirmed; nothing was sent.",
-    confirm_fix="review the diff, then confirm (--yes on the command line)",
-    changed="The policy of {name} changed since it was read; nothing was sent.",
-    changed_fix="read the key again and make a new repair plan",
-    unchanged="The policy already is as requested.",
-    verified="Key policy updated and read back.",
-    differs="{op} was accepted but the policy read back differs.",
+    not_confirmed=N_("The policy change to {name} was not confirmed; nothing was sent."),
+    confirm_fix=N_("review the diff, then confirm (--yes on the command line)"),
+    changed=N_("The policy of {name} changed since it was read; nothing was sent."),
+    changed_fix=N_("read the key again and make a new repair plan"),
+    unchanged=N_("The policy already is as requested."),
+    verified=N_("Key policy updated and read back."),
+    differs=N_("{op} was accepted but the policy read back differs."),
     differs_note="read-back policy differs from the one sent",
-    applied_after_error="Key policy updated and read back (after {op} reported an error).",
+    applied_after_error=N_("Key policy updated and read back (after {op} reported an error)."),
     applied_note="{op} reported an error but the policy reads back as sent: {failure}",
-    not_applied="{failure} (read back: the policy is unchanged)",
-    unreadable=(
+    not_applied=N_("{failure} (read back: the policy is unchanged)"),
+    unreadable=N_(
         "{op} failed ({error}) and the policy could not be read back ({read_error}); change "
         "{change_id} stays pending: run `trailkit journal --reconcile`."
     ),
-    neither=(
+    neither=N_(
         "{op} failed ({error}) and the policy now matches neither the old nor the new one; "
         "change {change_id} stays pending: run `trailkit journal --reconcile`."
     ),
-    unreadable_after_accept="{op} was accepted but the policy could not be read back: {read_error}",
+    unreadable_after_accept=N_(
+        "{op} was accepted but the policy could not be read back: {read_error}"
+    ),
 )
 
 _WORDING = {Kind.TRAIL_KEY: TRAIL_WORDING, Kind.KEY_POLICY: POLICY_WORDING}
@@ -227,9 +232,13 @@ def journaled_write(
     return dataclasses.replace(
         result,
         message=(
-            f"{result.message} The journal could not be written ({failure.message}): the "
-            f"outcome of change {record.change_id} ({record.phase.value}, as read back) is not "
-            "recorded; keep the record printed with this message."
+            result.message
+            + " "
+            + _(
+                "The journal could not be written ({failure}): the outcome of change {change_id} "
+                "({phase}, as read back) is not recorded; keep the record printed with this "
+                "message."
+            ).format(failure=failure.message, change_id=record.change_id, phase=record.phase.value)
         ),
         unjournaled=record.as_json(),
     )
@@ -259,6 +268,11 @@ class _Write:
             self.unwritten = (self.journal.outcome_record(intent, phase, **fields), err)
 
     def say(self, template: str, **fields: Any) -> str:
+        """A sentence for the operator, in their language."""
+        return self.note(_(template), **fields)
+
+    def note(self, template: str, **fields: Any) -> str:
+        """A note for the journal: English, as every journal record is."""
         spec = self.spec
         return template.format(
             name=spec.name, op=self.words.op, after=spec.describe(spec.after), **fields
@@ -267,7 +281,7 @@ class _Write:
     # 1 -------------------------------------------------------------------------------------
     def confirm(self, confirmed: object) -> WriteResult:
         if confirmed is not True:
-            raise RefusedError(self.say(self.words.not_confirmed), self.words.confirm_fix)
+            raise RefusedError(self.say(self.words.not_confirmed), _(self.words.confirm_fix))
         return self.guard()
 
     # 2, 3 ----------------------------------------------------------------------------------
@@ -333,7 +347,7 @@ class _Write:
             Phase.FAILED,
             after=intent.before,
             request_id=sent.request_id,
-            error=str(err),
+            error=err.english(),  # journal records stay English
         )
         return WriteResult(
             Outcome.FAILED, str(err), intent.change_id, after=intent.before, error=err
@@ -352,7 +366,7 @@ class _Write:
                 Phase.DONE,
                 after=stored,
                 request_id=sent.request_id,
-                note=self.say(words.applied_note, **said),
+                note=self.note(words.applied_note, **{**said, "failure": err.english()}),
             )
             return WriteResult(
                 Outcome.DONE,
@@ -369,7 +383,7 @@ class _Write:
                 Phase.FAILED,
                 after=stored,
                 request_id=sent.request_id,
-                error=str(err),
+                error=err.english(),  # journal records stay English
                 note=NOTE_NOT_APPLIED,
             )
             return WriteResult(
@@ -416,7 +430,7 @@ class _Write:
             request_id=sent.request_id,
             note=None
             if verified
-            else self.say(words.differs_note, stored=stored, wanted=spec.after),
+            else self.note(words.differs_note, stored=stored, wanted=spec.after),
         )
         message = words.verified if verified else words.differs
         return WriteResult(
