@@ -92,7 +92,7 @@ def test_02_apply_maybe_stops_with_an_input_error_and_sends_nothing(
     assert proc.returncode != 0
     (error,) = _errors(nb)
     assert error["ename"] == "InputError" and error["evalue"].startswith("apply must be yes or no")
-    assert error["traceback"] == [f"InputError: {error['evalue']}"]  # one line, no stack
+    assert error["traceback"] == [f"Invalid input: {error['evalue']}"]  # one line, no stack
     shown = "\n".join(error["traceback"])
     assert "Traceback" not in shown and "File " not in shown and "---->" not in shown
     flags = next(c for c in nb.cells if "notebook.check_flags(" in c.source)
@@ -134,7 +134,7 @@ def test_02_bad_reader_account_stops_with_an_input_error_and_sends_nothing(
     (error,) = _errors(nb)
     assert error["ename"] == "InputError"
     assert error["evalue"].startswith("reader_accounts must hold 12-digit AWS account ids")
-    assert error["traceback"] == [f"InputError: {error['evalue']}"]  # one line, no stack
+    assert error["traceback"] == [f"Invalid input: {error['evalue']}"]  # one line, no stack
     made = next(c for c in nb.cells if "notebook.guided_update(" in c.source)
     assert made.outputs == [error]  # stopped where the runbook is made, before any check
     conn = Connection(endpoint_url=kernel_env, region="us-east-1")

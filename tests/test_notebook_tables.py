@@ -256,8 +256,9 @@ def test_an_expected_error_in_a_notebook_is_one_line_without_traceback() -> None
         line for line in out.splitlines() if line and not line.startswith(("HANDLER", "FAILED"))
     ]
     assert len(lines) == 2, out
-    assert lines[0].startswith("ConnectionFailed: GetCallerIdentity could not reach AWS")
-    assert lines[1].startswith("InputError: ") and "apply" in lines[1]
+    # A kind of failure in words, never a Python class name.
+    assert lines[0].startswith("Cannot connect: GetCallerIdentity could not reach AWS")
+    assert lines[1].startswith("Invalid input: ") and "apply" in lines[1]
     assert out.count("FAILED ConnectionFailed") == 1 and "FAILED InputError" in out
 
 

@@ -52,10 +52,18 @@ class TrailkitError(Exception):
         What the operator can do about it (may be empty).
     """
 
+    #: What kind of failure, in words (never a Python class name): shown before the message.
+    label = N_("Error")
+
     def __init__(self, message: str, fix: str = "") -> None:
         super().__init__(message)
         self.message = message
         self.fix = fix
+
+    @property
+    def title(self) -> str:
+        """:attr:`label` in the operator's language, e.g. "Invalid input"."""
+        return _(self.label)
 
     #: What :func:`translate` was given, so that the same error can be said in English.
     source: tuple[BaseException, str, str, str | None] | None = None
@@ -81,7 +89,7 @@ class TrailkitError(Exception):
         An expected failure in a notebook (e.g. ``-p apply maybe`` in papermill) still stops
         the run, with one line instead of a traceback.
         """
-        return [f"{type(self).__name__}: {self}"]
+        return [f"{self.title}: {self}"]
 
     def _repr_html_(self) -> str:
         what = html.escape(_("What to do:"))
@@ -89,24 +97,32 @@ class TrailkitError(Exception):
         return (
             '<div class="tk-error" style="border-left:4px solid #c62828;padding:6px 10px;'
             'background:#fdecea">'
-            f"<b>{html.escape(type(self).__name__)}:</b> {html.escape(self.message)}{fix}</div>"
+            f"<b>{html.escape(self.title)}:</b> {html.escape(self.message)}{fix}</div>"
         )
 
 
 class InputError(TrailkitError):
     """Text given by the operator that cannot be what it should be."""
 
+    label = N_("Invalid input")
+
 
 class KeyIdError(InputError):
     """Text that is not one of the key identifier forms CloudTrail accepts."""
+
+    label = N_("Invalid key identifier")
 
 
 class RefusedError(TrailkitError):
     """A change that trailkit refuses to make (blocking findings, concurrency guard)."""
 
+    label = N_("Refused")
+
 
 class JournalError(TrailkitError):
     """The change journal cannot be read or written."""
+
+    label = N_("Journal problem")
 
 
 class AwsError(TrailkitError):
@@ -117,6 +133,8 @@ class AwsError(TrailkitError):
     bucket, you will receive a response header with the correct bucket location", S3 API
     reference, ``HeadBucket``).
     """
+
+    label = N_("AWS error")
 
     def __init__(
         self,
@@ -140,6 +158,8 @@ class AwsError(TrailkitError):
 class AccessDenied(AwsError):
     """The caller lacks a permission; ``permission`` names it when known."""
 
+    label = N_("Access denied")
+
     def __init__(self, message: str, fix: str = "", *, permission: str = "", **kw: Any) -> None:
         super().__init__(message, fix, **kw)
         self.permission = permission
@@ -148,9 +168,13 @@ class AccessDenied(AwsError):
 class NotFound(AwsError):
     """The named resource does not exist where it was looked for."""
 
+    label = N_("Not found")
+
 
 class ConnectionFailed(AwsError):
     """No usable credentials, or the endpoint cannot be reached."""
+
+    label = N_("Cannot connect")
 
 
 _ACCESS_CODES = {

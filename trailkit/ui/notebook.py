@@ -408,7 +408,8 @@ def _one_line(
     Shown through the shell's own error output (the cell still fails: papermill stops there,
     ``%debug`` still finds the stack).
     """
-    stb = [f"{etype.__name__}: {value}"]
+    title = value.title if isinstance(value, TrailkitError) else etype.__name__
+    stb = [f"{title}: {value}"]
     sys.last_type, sys.last_value, sys.last_traceback = etype, value, tb  # for %debug
     if sys.version_info >= (3, 12):
         sys.last_exc = value
