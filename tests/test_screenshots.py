@@ -12,6 +12,7 @@ copies stay byte for byte as they were, and ``git status notebooks/`` does not c
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import subprocess
 import sys
@@ -206,10 +207,11 @@ def test_notebook_runs_and_is_pictured(lab: Lab, shot: Notebook) -> None:
         expect(page.locator(f"{PANEL} .tk-error")).to_have_count(0)
         image = save_docs_image(page, shot.target, selector=PANEL, tall=CONTENT)
     except BaseException:
-        screenshot(page, f"shot-{shot.image[:-4]}-failure.png")
+        with contextlib.suppress(Exception):  # the first failure is the one to see
+            screenshot(page, f"shot-{shot.image[:-4]}-failure.png")
+            page.evaluate(CLOSE_UNSAVED)
         raise
-    finally:
-        page.evaluate(CLOSE_UNSAVED)
+    page.evaluate(CLOSE_UNSAVED)
     assert image.stat().st_size < 300_000
 
 
@@ -237,6 +239,7 @@ def test_the_app_is_pictured(page: Any, tmp_path: Path) -> None:
             expect(page.locator("button.tk-apply")).to_be_disabled()  # not confirmed: not sent
             image = save_docs_image(page, SHOTS / "app.png", selector="body", tall=GUIDED)
         except BaseException:
-            screenshot(page, "shot-app-failure.png")
+            with contextlib.suppress(Exception):
+                screenshot(page, "shot-app-failure.png")
             raise
     assert image.stat().st_size < 300_000
