@@ -314,6 +314,48 @@ def browser_page(chromium: Path) -> Iterator[Any]:
             browser.close()
 
 
+# -- notebooks in JupyterLab -------------------------------------------------------------------
+
+KERNEL_IDLE = """() => {
+  const w = window.jupyterapp && window.jupyterapp.shell.currentWidget;
+  const kernel = w && w.sessionContext && w.sessionContext.session
+    && w.sessionContext.session.kernel;
+  return !!kernel && kernel.status === 'idle';
+}"""
+OPEN_NOTEBOOK = """async (path) => {
+  const app = window.jupyterapp;
+  const w = await app.commands.execute('docmanager:open', {path, factory: 'Notebook'});
+  await w.context.ready;
+  app.shell.activateById(w.id);
+  return app.shell.currentWidget === w ? w.context.path : null;
+}"""
+# Finished: the kernel is idle, no cell shows [*], and the run has started (a code cell has an
+# execution count: the notebooks are saved without any).
+RUN_FINISHED = """() => {
+  const w = window.jupyterapp.shell.currentWidget;
+  const kernel = w && w.sessionContext && w.sessionContext.session
+    && w.sessionContext.session.kernel;
+  if (!kernel || kernel.status !== 'idle') return false;
+  const prompts = [...w.node.querySelectorAll('.jp-InputPrompt')].map(p => p.textContent);
+  if (prompts.some(t => t.includes('[*]'))) return false;
+  return w.content.widgets.some(c => c.model.type === 'code' && c.model.executionCount);
+}"""
+
+
+def run_all(page: Any, name: str) -> None:
+    """Open notebook ``name`` in Lab, wait for its kernel, Run All, and wait until the run has
+    settled (finished twice, half a second apart: no late cell, no late busy)."""
+    assert page.evaluate(OPEN_NOTEBOOK, name) == name
+    page.wait_for_function(KERNEL_IDLE, timeout=60_000)
+    page.evaluate("window.jupyterapp.commands.execute('runmenu:run-all')")
+    finished, deadline = 0, time.monotonic() + 180
+    while finished < 2:
+        assert time.monotonic() < deadline, f"{name}: Run All did not settle in 180 s"
+        page.wait_for_function(RUN_FINISHED, timeout=120_000, polling=200)
+        page.wait_for_timeout(500)
+        finished = finished + 1 if page.evaluate(RUN_FINISHED) else 0
+
+
 # -- the guided update, as an operator drives it -----------------------------------------------
 
 
@@ -342,8 +384,11 @@ def choose(page: Any, select_css: str, starts_with: str) -> str:
     return value
 
 
-_GUIDED_HEIGHT = """() => {
-  const g = document.querySelector('.tk-guided');
+GUIDED = ".tk-guided"
+# The height of the first element matching the selector, scrolled to the top of its panel
+# (its own height even where Lab or Voila clips it in a scrolling panel).
+_HEIGHT = """(css) => {
+  const g = document.querySelector(css);
   if (!g) return 0;
   g.scrollIntoView({block: 'start'});
   return Math.ceil(g.getBoundingClientRect().height);
@@ -351,15 +396,16 @@ _GUIDED_HEIGHT = """() => {
 
 
 @contextlib.contextmanager
-def tall_viewport(page: Any) -> Iterator[None]:
-    """Make the viewport tall enough to show the whole guided view (Lab and Voila scroll
-    inside their own panels, so a full-page screenshot would only show the viewport)."""
+def tall_viewport(page: Any, selector: str = GUIDED, extra: int = 200) -> Iterator[None]:
+    """Make the viewport tall enough to show the whole of ``selector`` (the guided view by
+    default) plus ``extra`` pixels: Lab and Voila scroll inside their own panels, so a
+    full-page screenshot would only show the viewport. At most 5000 pixels."""
     size = page.viewport_size
-    height = int(page.evaluate(_GUIDED_HEIGHT))
+    height = int(page.evaluate(_HEIGHT, selector))
     page.set_viewport_size(
-        {"width": size["width"], "height": min(max(size["height"], height + 200), 5000)}
+        {"width": size["width"], "height": min(max(size["height"], height + extra), 5000)}
     )
-    page.evaluate(_GUIDED_HEIGHT)
+    page.evaluate(_HEIGHT, selector)
     page.wait_for_timeout(300)
     try:
         yield
@@ -434,22 +480,33 @@ def _drive(page: Any, name: str, docs_image: Path | None) -> None:
     screenshot(page, f"{name}-final.png")
 
 
-def save_docs_image(page: Any, target: Path, limit: int = 300_000) -> Path:
-    """A compact PNG of the guided view (palette PNG, under ``limit`` bytes) for the README.
+def save_docs_image(
+    page: Any,
+    target: Path,
+    *,
+    selector: str = GUIDED,
+    tall: str | None = None,
+    name: str | None = None,
+    width: int = 1000,
+    limit: int = 300_000,
+) -> Path:
+    """A compact PNG of ``selector`` (palette PNG, at most ``width`` pixels wide, under
+    ``limit`` bytes) for the README; by default the guided view.
 
-    Always written to ``test-artifacts/guided-update.png``; copied to ``target`` when that is
-    missing or ``TRAILKIT_UPDATE_DOCS_IMAGE=1`` (so a test run does not rewrite a committed
+    The viewport is first made tall enough for the whole of ``tall`` (default: ``selector``
+    itself; give the inner content when ``selector`` is a scrolling panel). Always written to
+    ``test-artifacts/<name>`` (default: ``target``'s file name); copied to ``target`` when that
+    is missing or ``TRAILKIT_UPDATE_DOCS_IMAGE=1`` (so a test run does not rewrite a committed
     file every time: ports and ids differ from run to run).
     """
     from PIL import Image
 
     ARTIFACTS.mkdir(exist_ok=True)
-    raw = ARTIFACTS / "guided-update-raw.png"
-    small = ARTIFACTS / "guided-update.png"
-    with tall_viewport(page):
-        page.locator(".tk-guided").screenshot(path=str(raw))
+    small = ARTIFACTS / (name or target.name)
+    raw = small.with_name(f"{small.stem}-raw.png")
+    with tall_viewport(page, tall or selector):
+        page.locator(selector).first.screenshot(path=str(raw))
     image = Image.open(raw).convert("RGB")
-    width = 1000
     if image.width > width:
         image = image.resize((width, round(image.height * width / image.width)), Image.LANCZOS)
     colors = 128

@@ -24,12 +24,14 @@ from typing import Any
 
 import pytest
 from browser_setup import (
+    KERNEL_IDLE,
     REPO,
     browser_page,
     drive_guided_update,
     ensure_chromium,
     jupyter_env,
     jupyterlab,
+    run_all,
     screenshot,
     trailkit_app,
     trailkit_lab,
@@ -43,12 +45,6 @@ from trailkit.demo.app import app_command, notebook_path, run_app
 from trailkit.errors import InputError
 
 NOTEBOOK = REPO / "notebooks" / "02_guided_update.ipynb"
-KERNEL_IDLE = """() => {
-  const w = window.jupyterapp && window.jupyterapp.shell.currentWidget;
-  const kernel = w && w.sessionContext && w.sessionContext.session
-    && w.sessionContext.session.kernel;
-  return !!kernel && kernel.status === 'idle';
-}"""
 
 
 @pytest.fixture(scope="module")
@@ -101,24 +97,6 @@ def test_guided_update_in_the_voila_app(chromium: Path, tmp_path: Path) -> None:
 
 # -- a clean clone: `make lab`, Run All in every notebook, `git status` stays empty --------------
 
-OPEN_NOTEBOOK = """async (path) => {
-  const app = window.jupyterapp;
-  const w = await app.commands.execute('docmanager:open', {path, factory: 'Notebook'});
-  await w.context.ready;
-  app.shell.activateById(w.id);
-  return app.shell.currentWidget === w ? w.context.path : null;
-}"""
-# Finished: the kernel is idle, no cell shows [*], and the run has started (a code cell has an
-# execution count: the working copies are saved without any).
-RUN_FINISHED = """() => {
-  const w = window.jupyterapp.shell.currentWidget;
-  const kernel = w && w.sessionContext && w.sessionContext.session
-    && w.sessionContext.session.kernel;
-  if (!kernel || kernel.status !== 'idle') return false;
-  const prompts = [...w.node.querySelectorAll('.jp-InputPrompt')].map(p => p.textContent);
-  if (prompts.some(t => t.includes('[*]'))) return false;
-  return w.content.widgets.some(c => c.model.type === 'code' && c.model.executionCount);
-}"""
 SAVE_AND_CLOSE = """async () => {
   const app = window.jupyterapp;
   const w = app.shell.currentWidget;
@@ -190,15 +168,7 @@ def _has_outputs(path: Path) -> bool:
 
 def _run_all_and_save(page: Any, name: str) -> None:
     """Open ``name`` in Lab, wait for its kernel, Run All, wait until it is done, save, close."""
-    assert page.evaluate(OPEN_NOTEBOOK, name) == name
-    page.wait_for_function(KERNEL_IDLE, timeout=60_000)
-    page.evaluate("window.jupyterapp.commands.execute('runmenu:run-all')")
-    finished, deadline = 0, time.monotonic() + 180
-    while finished < 2:  # finished twice, half a second apart (no late cell, no late busy)
-        assert time.monotonic() < deadline, f"{name}: Run All did not settle in 180 s"
-        page.wait_for_function(RUN_FINISHED, timeout=120_000, polling=200)
-        page.wait_for_timeout(500)
-        finished = finished + 1 if page.evaluate(RUN_FINISHED) else 0
+    run_all(page, name)
     assert page.evaluate(SAVE_AND_CLOSE) is False, f"{name} still has unsaved changes"
 
 
