@@ -607,11 +607,16 @@ def test_env_override(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
 
 
 def test_reconcile(journal: Journal, jpath: Path) -> None:
-    applied = journal.record_intent(**intent_fields(change_id="chg-1", before=None, after=KEY_A))
-    not_applied = journal.record_intent(
-        **intent_fields(change_id="chg-2", before=KEY_A, after=None)
+    # One trail each: with no later change to the same target, the live state decides.
+    applied = journal.record_intent(
+        **intent_fields(change_id="chg-1", target_arn=TRAIL + "-1", before=None, after=KEY_A)
     )
-    other = journal.record_intent(**intent_fields(change_id="chg-3", before=None, after=KEY_A))
+    not_applied = journal.record_intent(
+        **intent_fields(change_id="chg-2", target_arn=TRAIL + "-2", before=KEY_A, after=None)
+    )
+    other = journal.record_intent(
+        **intent_fields(change_id="chg-3", target_arn=TRAIL + "-3", before=None, after=KEY_A)
+    )
     policy = journal.record_intent(
         **intent_fields(
             change_id="chg-4",
@@ -622,8 +627,10 @@ def test_reconcile(journal: Journal, jpath: Path) -> None:
             trail_arn=TRAIL,
         )
     )
-    unreachable = journal.record_intent(**intent_fields(change_id="chg-5"))
-    settled_before = journal.record_intent(**intent_fields(change_id="chg-6"))
+    unreachable = journal.record_intent(**intent_fields(change_id="chg-5", target_arn=TRAIL + "-5"))
+    settled_before = journal.record_intent(
+        **intent_fields(change_id="chg-6", target_arn=TRAIL + "-6")
+    )
     journal.record_outcome(settled_before, Phase.DONE, after=KEY_A)
 
     live: dict[str, str | None] = {
@@ -694,8 +701,8 @@ def test_reconcile_none_and_non_json_policies(journal: Journal) -> None:
 
 
 def test_reconcile_keeps_going_after_errors_and_loses_nothing(journal: Journal) -> None:
-    for i in range(3):
-        journal.record_intent(**intent_fields(change_id=f"chg-{i}"))
+    for i in range(3):  # three trails: each is settled from its live state
+        journal.record_intent(**intent_fields(change_id=f"chg-{i}", target_arn=f"{TRAIL}-{i}"))
 
     def read_state(intent: Record) -> str | None:
         if intent.change_id == "chg-0":
@@ -707,6 +714,77 @@ def test_reconcile_keeps_going_after_errors_and_loses_nothing(journal: Journal) 
     with pytest.raises(RuntimeError):
         reconcile(journal, read_state)
     assert [c.status for c in journal.changes()] == ["pending", "reconciled-done", "pending"]
+
+
+@pytest.mark.parametrize(
+    ("next_before", "status"),
+    [
+        (KEY_B, "reconciled-done"),  # the next change found this change's key in place
+        (KEY_A, "reconciled-not-applied"),  # it found the key from before this change
+        (None, "reconciled-changed"),  # it found a third state
+    ],
+)
+def test_a_later_change_to_the_same_trail_decides_not_the_live_state(
+    journal: Journal, next_before: str | None, status: str
+) -> None:
+    """The fault found: an update interrupted after sending, three more changes to the trail,
+    then reconcile read the live key (moved on since) and journaled "not-applied" for a change
+    that had been applied. The next change's ``before`` is what this change left."""
+    journal.record_intent(**intent_fields(change_id="chg-cut", before=KEY_A, after=KEY_B))
+    later = journal.record_intent(
+        **intent_fields(change_id="chg-next", before=next_before, after=KEY_A)
+    )
+    journal.record_outcome(later, Phase.DONE, after=KEY_A)
+    other_account = journal.record_intent(
+        **intent_fields(change_id="chg-elsewhere", account="444455556666", before=KEY_B)
+    )
+    journal.record_outcome(other_account, Phase.DONE, after=KEY_A)
+    asked: list[str] = []
+
+    def read_state(intent: Record) -> str | None:
+        asked.append(intent.change_id)
+        return KEY_A  # the live key, after the later change
+
+    ((change, record),) = reconcile(journal, read_state)
+    assert asked == []  # nothing read: the journal knows
+    assert change.change_id == "chg-cut" and change.status == status
+    assert record.after == next_before
+
+
+def test_a_later_change_in_another_account_or_to_another_trail_does_not_decide(
+    journal: Journal,
+) -> None:
+    journal.record_intent(**intent_fields(change_id="chg-cut", before=KEY_A, after=KEY_B))
+    for change_id, over in [
+        ("chg-acct", {"account": "444455556666"}),
+        ("chg-endpoint", {"endpoint": "http://127.0.0.1:5000"}),
+        ("chg-trail", {"target_arn": TRAIL + "-other"}),
+        ("chg-policy", {"kind": Kind.KEY_POLICY, "target_arn": TRAIL}),
+    ]:
+        rec = journal.record_intent(**intent_fields(change_id=change_id, before=KEY_B, **over))
+        journal.record_outcome(rec, Phase.DONE, after=KEY_A)
+    ((change, _),) = reconcile(journal, lambda intent: KEY_A)
+    assert change.status == "reconciled-not-applied"  # the live state decided
+
+
+def test_a_pid_beyond_any_process_is_not_running(journal: Journal) -> None:
+    """A damaged journal's pid of 2**63 made reconcile crash with OverflowError."""
+    import socket
+
+    for i in range(3):
+        journal.record_intent(
+            **intent_fields(change_id=f"chg-{i}", target_arn=f"{TRAIL}-{i}"),
+        )
+    lines = journal.path.read_text().splitlines()
+    host = socket.gethostname()
+    patched = []
+    for line, pid in zip(lines, [2**63, 10**30, -1], strict=True):
+        data = json.loads(line)
+        data.update(host=host, pid=pid)  # written just now, on this host
+        patched.append(json.dumps(data))
+    journal.path.write_text("\n".join(patched) + "\n")
+    settled = reconcile(Journal(journal.path), lambda intent: KEY_A)
+    assert [c.status for c, _ in settled] == ["reconciled-done"] * 3
 
 
 # --------------------------------------------------------------------------------------------
@@ -773,8 +851,8 @@ def test_changes_frame(journal: Journal) -> None:
 
 
 def test_reconcile_settles_a_change_whose_target_is_gone(journal: Journal, jpath: Path) -> None:
-    journal.record_intent(**intent_fields(change_id="chg-gone"))
-    journal.record_intent(**intent_fields(change_id="chg-down"))
+    journal.record_intent(**intent_fields(change_id="chg-gone", target_arn=TRAIL + "-gone"))
+    journal.record_intent(**intent_fields(change_id="chg-down", target_arn=TRAIL + "-down"))
 
     def read_state(intent: Record) -> str | None:
         if intent.change_id == "chg-gone":

@@ -149,3 +149,42 @@ def test_a_journal_reads_the_same_with_and_without_the_fast_path(
     slow = Journal(path).read()
     assert fast == slow
     assert len(fast.records) == 18 and len(fast.problems) == 2
+
+
+def test_an_overlong_torn_line_is_skipped_without_holding_it(tmp_path: Any) -> None:
+    """A crash-zeroed tail of many megabytes (no newline) was read whole into memory: it is
+    skipped in bounded pieces and reported with its size; the records before it stay."""
+    import tracemalloc
+
+    from trailkit.change.journal import MAX_LINE_BYTES
+
+    path = tmp_path / "j.jsonl"
+    size = 24 * MAX_LINE_BYTES
+    with path.open("wb") as fp:
+        fp.write((_line(change_id="chg-0") + "\n").encode())
+        fp.write(b"\0" * size)
+    tracemalloc.start()
+    try:
+        result = Journal(path).read()
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert [r.change_id for r in result.records] == ["chg-0"]
+    assert result.problems == (
+        f"line 2: {size} bytes, longer than the {MAX_LINE_BYTES}-byte limit for a record; skipped",
+    )
+    assert peak < size // 3, peak  # pieces of about a megabyte, never the line
+
+
+def test_an_overlong_line_in_the_middle_is_skipped_and_the_rest_is_read(tmp_path: Any) -> None:
+    from trailkit.change.journal import MAX_LINE_BYTES
+
+    path = tmp_path / "j.jsonl"
+    long = '{"note": "' + "x" * (3 * MAX_LINE_BYTES) + '"}'
+    path.write_text("\n".join([_line(change_id="chg-0"), long, _line(change_id="chg-2")]) + "\n")
+    result = Journal(path).read()
+    assert [r.change_id for r in result.records] == ["chg-0", "chg-2"]
+    assert result.problems == (
+        f"line 2: {len(long)} bytes, longer than the {MAX_LINE_BYTES}-byte limit for a record; "
+        "skipped",
+    )

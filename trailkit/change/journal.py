@@ -41,6 +41,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import BinaryIO
 
 import platformdirs
 
@@ -720,8 +721,8 @@ class Journal:
             if loaded is not None:
                 return [change for change, _ in loaded.changes], True
             file_size = version[2]
-            if file_size <= size:
-                return None
+            if file_size <= 2 * size:
+                return None  # the tail would be most of the file: parse the file once
             data = os.pread(fd, size, file_size - size)
         # The first line is cut (or starts exactly here; either way it is left out).
         lines = data.split(b"\n")[1:]
@@ -746,9 +747,18 @@ def _parse(fd: int) -> _Loaded:
     records: list[tuple[int, Record]] = []
     problems: list[str] = []
     shared: dict[str, str] = {}
+    limit = MAX_LINE_BYTES + 1
     with os.fdopen(os.dup(fd), "rb", buffering=1 << 16) as stream:
-        for number, chunk in enumerate(stream, start=1):
+        number = 0
+        while chunk := stream.readline(limit):
+            number += 1
             complete = chunk.endswith(b"\n")
+            if not complete and len(chunk) == limit:
+                # Longer than any record: skipped without holding it (a torn, zero-filled tail
+                # of gigabytes must not fill the memory).
+                size, complete = _skip_line(stream, len(chunk))
+                problems.append(_too_long(number, size))
+                continue
             if complete:
                 chunk = chunk[:-1]
             record = _parse_line(chunk, number, problems, shared, complete=complete)
@@ -756,6 +766,23 @@ def _parse(fd: int) -> _Loaded:
                 records.append((number, record))
     changes, fold_problems = _fold(records)
     return _Loaded(tuple(records), tuple(changes), tuple(problems + fold_problems))
+
+
+def _skip_line(stream: BinaryIO, read: int) -> tuple[int, bool]:
+    """Read past the rest of an over-long line: (its length without the newline, whether it
+    ended with one)."""
+    while more := stream.readline(1 << 20):
+        if more.endswith(b"\n"):
+            return read + len(more) - 1, True
+        read += len(more)
+    return read, False
+
+
+def _too_long(number: int, size: int) -> str:
+    return (
+        f"line {number}: {size} bytes, longer than the {MAX_LINE_BYTES}-byte limit for a "
+        "record; skipped"
+    )
 
 
 def _parse_line(
@@ -768,10 +795,7 @@ def _parse_line(
 ) -> Record | None:
     """One line (without its newline) as a record; None (and a problem noted) if it is not."""
     if len(chunk) > MAX_LINE_BYTES:
-        problems.append(
-            f"line {number}: {len(chunk)} bytes, longer than the {MAX_LINE_BYTES}-byte "
-            "limit for a record; skipped"
-        )
+        problems.append(_too_long(number, len(chunk)))
         return None
     record = record_from_line(chunk, shared)
     if record is not None:
@@ -911,6 +935,7 @@ def in_flight(change_id: str) -> Iterator[None]:
 
 
 def _pid_alive(pid: int) -> bool:
+    """Whether a process with this id exists here (a pid no process can have: False)."""
     if pid <= 0:
         return False
     try:
@@ -919,8 +944,8 @@ def _pid_alive(pid: int) -> bool:
         return False
     except PermissionError:
         return True  # it exists, owned by someone else
-    except OSError:
-        return False
+    except (OSError, OverflowError, ValueError):
+        return False  # e.g. 2**63 from a damaged journal: beyond any pid
     return True
 
 
@@ -957,6 +982,22 @@ def writer_running(intent: Record, now: datetime) -> str | None:
     return None
 
 
+def _next_on_target(changes: list[Change], index: int) -> Change | None:
+    """The first change after ``changes[index]`` to the same target (kind, ARN, account and
+    endpoint), if the journal has one."""
+    intent = changes[index].intent
+    for later in changes[index + 1 :]:
+        other = later.intent
+        if (
+            other.kind is intent.kind
+            and other.target_arn == intent.target_arn
+            and other.account == intent.account
+            and other.endpoint == intent.endpoint
+        ):
+            return later
+    return None
+
+
 def reconcile(
     journal: Journal,
     read_state: Callable[[Record], str | None],
@@ -975,6 +1016,10 @@ def reconcile(
     * ``changed-by-someone-else`` otherwise (``reconciled-changed``);
     * ``target-gone`` when ``read_state`` raises :class:`~trailkit.errors.NotFound`: the trail
       or key no longer exists (``reconciled-target-gone``, ``after`` = None).
+
+    When the journal has a later change to the same target, the state that change read before
+    it was sent (its intent's ``before``) is what this change left, and it decides instead of
+    the live state (which later changes have moved on since); nothing is read.
 
     A change whose writer may still be running (see :func:`writer_running`) is left pending:
     settling it now could contradict the outcome that process is about to write. Key policies
@@ -1002,6 +1047,8 @@ def reconcile(
     """
     clock = now or utc_now
     settled: list[tuple[Change, Record]] = []
+    changes = journal.changes()
+    position = {c.change_id: i for i, c in enumerate(changes)}
     for change in journal.pending():
         intent = change.intent
         stamp = clock()
@@ -1010,21 +1057,31 @@ def reconcile(
             if on_skip is not None:
                 on_skip(change, busy)
             continue
-        try:
-            observed = read_state(intent)
-        except NotFound:
-            observed, note = None, NOTE_TARGET_GONE
-        except TrailkitError as err:
-            if on_skip is not None:
-                on_skip(change, str(err))
-            continue
+        later = _next_on_target(changes, position[change.change_id])
+        if later is not None:
+            # A later change to the same target read its state before it was sent: that is the
+            # state this change left, whatever the target holds now.
+            observed = later.intent.before
         else:
-            if _same(intent.kind, observed, intent.after):
-                note = NOTE_APPLIED
-            elif _same(intent.kind, observed, intent.before):
-                note = NOTE_NOT_APPLIED
-            else:
-                note = NOTE_CHANGED
+            try:
+                observed = read_state(intent)
+            except NotFound:
+                observed = None
+                record = journal.record_outcome(
+                    intent, Phase.RECONCILED, after=None, note=NOTE_TARGET_GONE, time=stamp
+                )
+                settled.append((Change(change.change_id, intent, record), record))
+                continue
+            except TrailkitError as err:
+                if on_skip is not None:
+                    on_skip(change, str(err))
+                continue
+        if _same(intent.kind, observed, intent.after):
+            note = NOTE_APPLIED
+        elif _same(intent.kind, observed, intent.before):
+            note = NOTE_NOT_APPLIED
+        else:
+            note = NOTE_CHANGED
         record = journal.record_outcome(
             intent, Phase.RECONCILED, after=observed, note=note, time=stamp
         )
