@@ -37,6 +37,7 @@ from trailkit.rules.checks import (
 from trailkit.rules.keyids import parse_key_id
 from trailkit.rules.requests import (
     CLOUDTRAIL_SERVICE,
+    ORGANIZATION_ID,
     cloudtrail_requests,
     delivery_requests,
     log_object_arn,
@@ -469,3 +470,17 @@ def test_variants_that_agree_give_the_common_answer() -> None:
     assert ev.unverifiable == (
         "the answer depends on the organization id, which trailkit does not know",
     )
+
+
+@pytest.mark.parametrize(
+    ("text", "ids"),
+    [
+        (f"arn:aws:s3:::{BUCKET}/AWSLogs/{ORG}/*", [ORG]),
+        ('"aws:PrincipalOrgID": "o-zyxw987654"', ["o-zyxw987654"]),
+        ("arn:aws:s3:::demo-logsbucket12/AWSLogs/*", []),  # inside a bucket name: no id
+        ("o-short", []),
+        ("ou-ab12-cdefghijkl", []),  # an organizational unit id is not an organization id
+    ],
+)
+def test_organization_ids_named_in_a_policy(text: str, ids: list[str]) -> None:
+    assert ORGANIZATION_ID.findall(text) == ids

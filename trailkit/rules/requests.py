@@ -32,8 +32,8 @@ CLOUDTRAIL_SERVICE = "cloudtrail.amazonaws.com"
 #: The name of the representative reader role: "any principal of the account".
 READER_ROLE = "trailkit-log-reader"
 #: An organization id: ``o-`` then 10 to 32 lower-case letters or digits (Organizations API
-#: reference, ``Organization.Id``).
-ORGANIZATION_ID = re.compile(r"o-[a-z0-9]{10,32}")
+#: reference, ``Organization.Id``), not inside a longer word (``demo-logsbucket`` is no id).
+ORGANIZATION_ID = re.compile(r"(?<![A-Za-z0-9_-])o-[a-z0-9]{10,32}(?![A-Za-z0-9_])")
 
 #: The day and time in the representative object names (only the shape of a name matters).
 _DAY, _STAMP = "2025/01/01", "20250101T0000Z"
