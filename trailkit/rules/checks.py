@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
 
-from trailkit.arn import arn_region
+from trailkit.arn import arn_account, arn_region
 from trailkit.i18n import _
 from trailkit.records import BucketInfo, KeyInfo, Trail
 from trailkit.rules import policy as pol
@@ -28,8 +28,10 @@ from trailkit.rules import readers
 from trailkit.rules.keyids import KeyIdKind, KeyRef
 from trailkit.rules.requests import (
     CLOUDTRAIL_SERVICE,
+    ORGANIZATION_ID,
     cloudtrail_requests,
     delivery_requests,
+    log_object_arn,
 )
 
 __all__ = [
@@ -408,13 +410,49 @@ def check_key(lookup: KeyLookup, trail: Trail) -> list[Finding]:
     return out
 
 
+#: Stand-ins for an organization id trailkit does not know: the shortest and the longest
+#: (``o-`` then 10 to 32 letters or digits), digits against letters, so that a pattern that tells
+#: some ids from others (``o-a*``, ``o-??????????``) answers differently for them.
+_ORG_STAND_INS = ("o-0000000000", "o-" + "z" * 32)
+#: What is unknown when an organization trail's organization id is not given.
+_ORG_UNKNOWN = (
+    "the organization id of this organization trail (its files go to AWSLogs/ORG-ID/ACCOUNT/)"
+)
+
+
+def _organization_ids(
+    trail: Trail, policy: str, organization_id: str | None
+) -> tuple[str | None, ...]:
+    """The organization ids to evaluate ``policy`` with for ``trail``'s object paths.
+
+    A trail of one account writes to ``AWSLogs/ACCOUNT/`` (None). An organization trail writes
+    to ``AWSLogs/ORG-ID/ACCOUNT/`` (CloudTrail user guide, "Creating a trail for an
+    organization"; ``docs/cloudtrail-kms.md`` section 3a), and the trail record does not carry the
+    organization id. When it is given, that id. Otherwise the answer is only trusted when it does
+    not depend on the id (:func:`trailkit.rules.policy.evaluate_variants`): the policy is
+    evaluated with two stand-ins and with every organization id the policy names, since the real
+    one is either one of those or behaves like a stand-in (no pattern in the policy names it).
+    """
+    if not trail.organization:
+        return (None,)
+    if organization_id:
+        return (organization_id,)
+    return tuple(dict.fromkeys((*_ORG_STAND_INS, *ORGANIZATION_ID.findall(policy))))
+
+
 def _statement_label(ev: pol.Evaluation) -> str:
     return ", ".join(s.label() for s in ev.deciding) or "a statement"
 
 
-def check_policy(key: KeyInfo, trail: Trail) -> list[Finding]:
+def check_policy(key: KeyInfo, trail: Trail, organization_id: str | None = None) -> list[Finding]:
     """policy-encrypt, policy-describe, policy-deny, policy-bucket-key-decrypt,
     bucket-key-unverified, policy-unverifiable.
+
+    The requests carry the encryption context CloudTrail sends, ``aws:s3:arn`` included, built
+    from the trail's S3 key prefix and, for an organization trail, the organization path
+    (:func:`~trailkit.rules.requests.cloudtrail_requests`). For an organization trail whose
+    organization id is not given (``organization_id``), a policy whose answer depends on the id
+    makes the verdict unverifiable (``policy-unverifiable``), never ready.
 
     CloudTrail must be allowed ``kms:GenerateDataKey*`` for the trail in every case. With an
     S3 Bucket Key on the bucket it must also be allowed ``kms:DescribeKey`` and ``kms:Decrypt``,
@@ -435,13 +473,19 @@ def check_policy(key: KeyInfo, trail: Trail) -> list[Finding]:
     parsed = pol.parse_policy(key.policy)
     if isinstance(parsed, str):
         return [_f("policy-unverifiable", f"The key policy is not a valid policy: {parsed}.")]
-    requests = cloudtrail_requests(
-        trail_arn=trail.arn,
-        bucket_name=trail.bucket_name,
-        key_arn=key.arn,
-        source_account=trail.account,
-        bucket_key=bucket_key is not False,  # unknown: ask about Decrypt too
-    )
+    variants = [
+        cloudtrail_requests(
+            trail_arn=trail.arn,
+            bucket_name=trail.bucket_name,
+            key_arn=key.arn,
+            source_account=trail.account,
+            bucket_key=bucket_key is not False,  # unknown: ask about Decrypt too
+            prefix=trail.s3_prefix,
+            organization_id=org,
+        )
+        for org in _organization_ids(trail, key.policy, organization_id)
+    ]
+    requests = variants[0]
     # Which requests AWS requires: True (required), None (required if the bucket has a Bucket
     # Key, which is unknown), False (best practice only).
     required: dict[str, bool | None] = {
@@ -462,8 +506,8 @@ def check_policy(key: KeyInfo, trail: Trail) -> list[Finding]:
     out: list[Finding] = []
     unverifiable: list[str] = []
     not_known: list[str] = []  # actions needed only with a Bucket Key, which is unknown
-    for name, request in requests.items():
-        ev = pol.evaluate(parsed, request)
+    for name in requests:
+        ev = pol.evaluate_variants(parsed, [v[name] for v in variants], _ORG_UNKNOWN)
         if ev.decision is pol.Decision.ALLOWED:
             continue
         need = required[name]
@@ -545,7 +589,12 @@ def check_policy(key: KeyInfo, trail: Trail) -> list[Finding]:
     return out
 
 
-def check_readers(key: KeyInfo, trail: Trail, reader_accounts: Sequence[str] = ()) -> list[Finding]:
+def check_readers(
+    key: KeyInfo,
+    trail: Trail,
+    reader_accounts: Sequence[str] = (),
+    organization_id: str | None = None,
+) -> list[Finding]:
     """policy-readers: who can decrypt the logs, in each account that needs to read them.
 
     The accounts are the trail's, the bucket owner's when known and different, and
@@ -554,6 +603,13 @@ def check_readers(key: KeyInfo, trail: Trail, reader_accounts: Sequence[str] = (
     evaluated as each (:func:`trailkit.rules.readers.account_readers`; KMS developer guide, "Key
     policies in AWS KMS"; CloudTrail user guide, "Configure AWS KMS key policies for
     CloudTrail", ``docs/cloudtrail-kms.md`` section 3, statement 3).
+
+    The decrypt request carries what S3 sends (CloudTrail user guide, "How AWS CloudTrail uses
+    AWS KMS"): ``aws:s3:arn`` is a log file's ARN (with the trail's prefix and, for an
+    organization trail, its organization path), or the bucket's ARN when the bucket uses an S3
+    Bucket Key (S3 user guide, "Reducing the cost of SSE-KMS with Amazon S3 Bucket Keys"). Each
+    value that fact can have is asked (:func:`_reader_s3_arns`); an answer that depends on an
+    unknown fact is "cannot be told".
 
     Returns
     -------
@@ -567,7 +623,45 @@ def check_readers(key: KeyInfo, trail: Trail, reader_accounts: Sequence[str] = (
     if key.policy is None:
         return []
     accounts = readers.reader_accounts(trail, reader_accounts)
-    return list(_readers_finding(key.policy, key.arn, trail.arn, trail.name, accounts))
+    s3_arns, unknown = _reader_s3_arns(trail, key.policy, organization_id)
+    return list(
+        _readers_finding(key.policy, key.arn, trail.arn, trail.name, accounts, s3_arns, unknown)
+    )
+
+
+def _reader_s3_arns(
+    trail: Trail, policy: str, organization_id: str | None
+) -> tuple[tuple[str, ...], str]:
+    """The values ``aws:s3:arn`` may have when a reader decrypts ``trail``'s log files, and what
+    decides between them (for the reason of an answer that depends on it).
+
+    Without an S3 Bucket Key, S3 sends the log object's ARN; with one, the bucket's ARN ("S3
+    Bucket Keys use the bucket ARN as encryption context": S3 user guide, "Reducing the cost of
+    SSE-KMS with Amazon S3 Bucket Keys"). Whether the bucket uses one may be unknown (both are
+    asked), and so may an organization trail's organization id (:func:`_organization_ids`).
+    """
+    bucket_key = trail.bucket.bucket_key if trail.bucket else None
+    unknowns = []
+    arns: list[str] = []
+    if bucket_key is not True:
+        orgs = _organization_ids(trail, policy, organization_id)
+        if len(orgs) > 1:
+            unknowns.append(_ORG_UNKNOWN)
+        arns += [
+            log_object_arn(
+                trail_arn=trail.arn,
+                bucket_name=trail.bucket_name,
+                source_account=trail.account,
+                prefix=trail.s3_prefix,
+                organization_id=org,
+            )
+            for org in orgs
+        ]
+    if bucket_key is not False:
+        arns.append(f"arn:{trail.partition}:s3:::{trail.bucket_name}")
+        if bucket_key is None:
+            unknowns.append("whether the bucket uses an S3 Bucket Key (S3 then sends its ARN)")
+    return tuple(arns), " and ".join(unknowns) or "the aws:s3:arn that S3 sends"
 
 
 @functools.lru_cache(maxsize=1024)
@@ -577,6 +671,8 @@ def _readers_finding(
     trail_arn: str,
     trail_name: str,
     accounts: tuple[tuple[str, str], ...],
+    s3_arns: tuple[str, ...] = (),
+    unknown: str = "",
 ) -> tuple[Finding, ...]:
     """The readers rule, kept per policy, key, trail and accounts (ranking a region's keys for
     many trails asks the same question many times)."""
@@ -584,7 +680,15 @@ def _readers_finding(
     if isinstance(parsed, str):
         return ()
     found = [
-        readers.account_readers(parsed, account=a, why=why, key_arn=key_arn, trail_arn=trail_arn)
+        readers.account_readers(
+            parsed,
+            account=a,
+            why=why,
+            key_arn=key_arn,
+            trail_arn=trail_arn,
+            s3_arns=s3_arns,
+            unknown_fact=unknown,
+        )
         for a, why in accounts
     ]
     if all(r.covered for r in found):
@@ -616,7 +720,9 @@ def _readers_finding(
     )
 
 
-def check_bucket_policy(trail: Trail, key_arn: str | None) -> list[Finding]:
+def check_bucket_policy(
+    trail: Trail, key_arn: str | None, organization_id: str | None = None
+) -> list[Finding]:
     """The bucket policy rules: :func:`check_delivery` and, for a change to a key,
     :func:`check_aes256`.
 
@@ -626,6 +732,8 @@ def check_bucket_policy(trail: Trail, key_arn: str | None) -> list[Finding]:
         The trail (with bucket facts) as it is now.
     key_arn
         The key the trail will use after the change; None: SSE-S3 (a disable).
+    organization_id
+        For an organization trail, its organization id when known (see :func:`check_delivery`).
 
     Returns
     -------
@@ -633,7 +741,7 @@ def check_bucket_policy(trail: Trail, key_arn: str | None) -> list[Finding]:
         ``bucket-policy-denies-delivery``, ``bucket-policy-already-denies-delivery``,
         ``bucket-policy-unverified``, ``bucket-policy-aes256``.
     """
-    out = check_delivery(trail, key_arn)
+    out = check_delivery(trail, key_arn, organization_id)
     if key_arn is not None:
         out += check_aes256(trail)
     return out
@@ -652,19 +760,26 @@ def check_aes256(trail: Trail) -> list[Finding]:
     bucket = trail.bucket
     if not trail.log_file_validation or bucket is None or not bucket.policy:
         return []
-    return list(_digest_upload_denied(bucket.policy, bucket.name, trail.partition, trail.account))
+    return list(_digest_upload_denied(bucket.policy, bucket.name, trail.arn, trail.s3_prefix))
 
 
 @functools.lru_cache(maxsize=256)
 def _digest_upload_denied(
-    policy: str, bucket: str, partition: str, account: str
+    policy: str, bucket: str, trail_arn: str, prefix: str | None
 ) -> tuple[Finding, ...]:
     """The AES256 digest rule, kept per bucket: it does not depend on the key, and ranking a
-    region's keys runs it once per key."""
+    region's keys runs it once per key. The digest object is under the trail's prefix (an
+    organization trail's path is not modelled here: this warning needs only a Deny's shape)."""
     request = pol.Request(
         principal=pol.Principal(kind="Service", value=CLOUDTRAIL_SERVICE),
         action="s3:PutObject",
-        resource=f"arn:{partition}:s3:::{bucket}/AWSLogs/{account}/CloudTrail-Digest/object",
+        resource=log_object_arn(
+            trail_arn=trail_arn,
+            bucket_name=bucket,
+            source_account=arn_account(trail_arn),
+            prefix=prefix,
+            digest=True,
+        ),
         context={"s3:x-amz-server-side-encryption": "AES256"},
     )
     ev = pol.evaluate(policy, request)
@@ -690,17 +805,30 @@ def _evaluate_bucket_policy(policy: str, request: pol.Request) -> pol.Evaluation
     return pol.evaluate(policy, request)
 
 
-def _deliveries(trail: Trail, policy: str, key_arn: str | None) -> dict[str, pol.Evaluation]:
-    """How ``policy`` answers CloudTrail's uploads for ``trail`` encrypted with ``key_arn``."""
-    requests = delivery_requests(
-        trail_arn=trail.arn,
-        bucket_name=trail.bucket_name,
-        source_account=trail.account,
-        key_arn=key_arn,
-        prefix=trail.s3_prefix,
-        digests=trail.log_file_validation,
-    )
-    return {name: _evaluate_bucket_policy(policy, r) for name, r in requests.items()}
+def _deliveries(
+    trail: Trail, policy: str, key_arn: str | None, organization_id: str | None = None
+) -> dict[str, pol.Evaluation]:
+    """How ``policy`` answers CloudTrail's uploads for ``trail`` encrypted with ``key_arn``
+    (for an organization trail without its id, the answer every candidate id gives, or
+    ``cannot-verify``: :func:`_organization_ids`)."""
+    variants = [
+        delivery_requests(
+            trail_arn=trail.arn,
+            bucket_name=trail.bucket_name,
+            source_account=trail.account,
+            key_arn=key_arn,
+            prefix=trail.s3_prefix,
+            organization_id=org,
+            digests=trail.log_file_validation,
+        )
+        for org in _organization_ids(trail, policy, organization_id)
+    ]
+    return {
+        name: pol.evaluate_variants(
+            policy, [v[name] for v in variants], _ORG_UNKNOWN, _evaluate_bucket_policy
+        )
+        for name in variants[0]
+    }
 
 
 def _encryption(key_arn: str | None) -> str:
@@ -736,7 +864,9 @@ def _refusals(denied: dict[str, pol.Evaluation]) -> tuple[list[str], list[str]]:
     return sentences, [label for label, _ in groups if label]
 
 
-def check_delivery(trail: Trail, key_arn: str | None) -> list[Finding]:
+def check_delivery(
+    trail: Trail, key_arn: str | None, organization_id: str | None = None
+) -> list[Finding]:
     """bucket-policy-denies-delivery, bucket-policy-already-denies-delivery,
     bucket-policy-unverified: will the bucket policy still accept CloudTrail's deliveries?
 
@@ -757,11 +887,13 @@ def check_delivery(trail: Trail, key_arn: str | None) -> list[Finding]:
       only answers for what the change alters.
     * The bucket does not exist (``BucketInfo.missing``): no finding; the bucket rules say it.
 
-    The object path of an organization trail is modelled as ``AWSLogs/ACCOUNT/`` (the trail
-    record has no organization id; its files really go under ``AWSLogs/ORG-ID/ACCOUNT/``). The
-    path is the same before and after, so a path that matches other statements than the real one
-    can make the "already" warning wrong (it says so for an organization trail) or miss a
-    refusal, but cannot invent an error that the change causes out of a mere path mismatch.
+    The objects are where CloudTrail writes them: under the trail's S3 key prefix, and for an
+    organization trail under ``AWSLogs/ORG-ID/ACCOUNT/`` (the management account's files
+    included; CloudTrail user guide, "Creating a trail for an organization"). The trail record
+    does not carry the organization id: without ``organization_id`` the policy is evaluated for
+    every id that could matter (:func:`_organization_ids`), and when the answer depends on the
+    id, ``bucket-policy-unverified`` says so (never ``ready``). Member accounts' files
+    (``AWSLogs/ORG-ID/MEMBER/``) are not modelled: their account ids are not known here.
 
     Parameters
     ----------
@@ -769,6 +901,8 @@ def check_delivery(trail: Trail, key_arn: str | None) -> list[Finding]:
         The trail (with bucket facts) as it is now.
     key_arn
         The key the trail will use after the change; None: SSE-S3.
+    organization_id
+        For an organization trail, its organization id (``o-...``) when known.
 
     Returns
     -------
@@ -793,7 +927,7 @@ def check_delivery(trail: Trail, key_arn: str | None) -> list[Finding]:
                 f"owner confirm that it accepts CloudTrail's uploads ({_encryption(key_arn)})",
             )
         ]
-    after = _deliveries(trail, bucket.policy, key_arn)
+    after = _deliveries(trail, bucket.policy, key_arn, organization_id)
     denied = {n: ev for n, ev in after.items() if ev.decision is pol.Decision.DENIED}
     if not denied:
         unknown = [r for ev in after.values() for r in ev.unverifiable]
@@ -811,7 +945,7 @@ def check_delivery(trail: Trail, key_arn: str | None) -> list[Finding]:
                 detail=reasons,
             )
         ]
-    before = _deliveries(trail, bucket.policy, trail.kms_key_id)
+    before = _deliveries(trail, bucket.policy, trail.kms_key_id, organization_id)
     new = {n: ev for n, ev in denied.items() if before[n].decision is not pol.Decision.DENIED}
     if new:
         causes, labels = _refusals(new)
@@ -832,20 +966,13 @@ def check_delivery(trail: Trail, key_arn: str | None) -> list[Finding]:
     causes, _ = _refusals(denied)
     status = trail.status.latest_delivery_error if trail.status else None
     seen = f" GetTrailStatus reports LatestDeliveryError {status}." if status else ""
-    org = (
-        " (for an organization trail trailkit checks the files under AWSLogs/ACCOUNT/; its "
-        "files under AWSLogs/ORG-ID/ACCOUNT/ may be allowed by a statement it cannot match "
-        "without the organization id)"
-        if trail.organization
-        else ""
-    )
     return [
         _f(
             "bucket-policy-already-denies-delivery",
             f"The policy of bucket {trail.bucket_name} already refuses CloudTrail's uploads as "
             f"{trail.name} is now ({_encryption(trail.kms_key_id)}): "
             + "; ".join(causes)
-            + f"{org}. They stay refused after the change, which is not the cause.{seen}",
+            + f". They stay refused after the change, which is not the cause.{seen}",
             detail=causes,
         )
     ]
@@ -860,6 +987,7 @@ def preflight(
     caller_account: str,
     key_error: str | None = None,
     reader_accounts: Sequence[str] = (),
+    organization_id: str | None = None,
 ) -> Report:
     """Run every rule for one trail and one key identifier.
 
@@ -878,6 +1006,10 @@ def preflight(
     reader_accounts
         Accounts, besides the trail's and the bucket owner's, whose principals must be able to
         decrypt the logs (``--reader-account``, checked 12-digit ids).
+    organization_id
+        For an organization trail, its organization id (``o-...``) when the caller knows it
+        (``organizations:DescribeOrganization``); without it, a policy whose answer depends on
+        the organization path is "cannot verify".
 
     Returns
     -------
@@ -902,17 +1034,19 @@ def preflight(
                     f"{trail.name} will stop using {trail.kms_key_id} and go back to SSE-S3.",
                 )
             )
-            findings += check_bucket_policy(trail, None)
+            findings += check_bucket_policy(trail, None, organization_id)
         return Report(trail_input, key_input, trail, None, tuple(findings), disable=True)
     findings += check_key_form(lookup, trail, caller_account)
     findings += check_key(lookup, trail)
     key = lookup.key
     if key is not None and not any(f.code == "key-aws-managed" for f in findings):
-        findings += check_policy(key, trail)
-        findings += check_readers(key, trail, reader_accounts)
+        findings += check_policy(key, trail, organization_id)
+        findings += check_readers(key, trail, reader_accounts, organization_id)
     target = key.arn if key is not None else _given_key_arn(lookup)
     # a key that could not be resolved is not a disable: without its ARN only the AES256 rule
-    findings += check_bucket_policy(trail, target) if target else check_aes256(trail)
+    findings += (
+        check_bucket_policy(trail, target, organization_id) if target else check_aes256(trail)
+    )
     if key is not None and trail.log_file_validation:
         findings.append(
             _f(
@@ -979,6 +1113,7 @@ def rank_candidates(
     caller_account: str,
     ref_for: Callable[[KeyInfo], KeyRef] | None = None,
     reader_accounts: Sequence[str] = (),
+    organization_id: str | None = None,
 ) -> list[Verdict]:
     """A verdict for every candidate key: ready first, then unverifiable, then blocked.
 
@@ -992,7 +1127,7 @@ def rank_candidates(
         The account the change would be sent from.
     ref_for
         How a key is referred to (default: by its key ARN, as trailkit sends it).
-    reader_accounts
+    reader_accounts, organization_id
         As for :func:`preflight`.
     """
     verdicts = []
@@ -1005,6 +1140,7 @@ def rank_candidates(
             lookup=KeyLookup(ref=ref, key=key),
             caller_account=caller_account,
             reader_accounts=reader_accounts,
+            organization_id=organization_id,
         )
         first = report.errors[0] if report.errors else None
         if first is not None:

@@ -45,6 +45,7 @@ __all__ = [
     "Request",
     "StatementRef",
     "evaluate",
+    "evaluate_variants",
     "parse_policy",
 ]
 
@@ -1033,6 +1034,46 @@ def evaluate(document: str | Mapping[str, Any] | Policy, request: Request) -> Ev
     except Exception as exc:  # evaluate must never raise
         why = f"trailkit could not evaluate the policy ({type(exc).__name__})"
         return Evaluation(Decision.UNVERIFIABLE, why[0].upper() + why[1:] + ".", (), (), (why,))
+
+
+def evaluate_variants(
+    document: str | Mapping[str, Any] | Policy,
+    requests: Sequence[Request],
+    unknown: str,
+    evaluator: Callable[[Any, Request], Evaluation] | None = None,
+) -> Evaluation:
+    """Evaluate a request whose context is only known up to some variants.
+
+    When a fact of the request is not known (the organization id in an organization trail's
+    object path, whether the bucket uses an S3 Bucket Key), the caller builds one request per
+    value it could have. The answer is the common one when every variant gets the same decision;
+    otherwise it is ``cannot-verify``: the policy decides on the unknown fact, and guessing it
+    could give a false "allowed".
+
+    Parameters
+    ----------
+    document
+        The policy.
+    requests
+        The variants (at least one); the first is the one reported when they agree.
+    unknown
+        What is not known, for the reason (e.g. "the organization id").
+    evaluator
+        How one request is evaluated (default :func:`evaluate`; a caller may pass a cached one).
+
+    Returns
+    -------
+    Evaluation
+        The first variant's evaluation when all decisions agree; else ``UNVERIFIABLE``.
+    """
+    answers = [(evaluator or evaluate)(document, r) for r in requests]
+    first = answers[0]
+    if all(a.decision is first.decision for a in answers[1:]):
+        return first
+    why = f"the answer depends on {unknown}, which trailkit does not know"
+    return Evaluation(
+        Decision.UNVERIFIABLE, _sentence(f"Cannot verify: {why}."), unverifiable=(why,)
+    )
 
 
 def _evaluate(document: str | Mapping[str, Any] | Policy, request: Request) -> Evaluation:

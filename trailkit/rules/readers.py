@@ -274,9 +274,23 @@ def _unknowable(evaluation: pol.Evaluation, who: str) -> list[str]:
 
 
 def account_readers(
-    policy: pol.Policy, *, account: str, why: str, key_arn: str, trail_arn: str
+    policy: pol.Policy,
+    *,
+    account: str,
+    why: str,
+    key_arn: str,
+    trail_arn: str,
+    s3_arns: Sequence[str] = (),
+    unknown_fact: str = "the aws:s3:arn that S3 sends",
 ) -> AccountReaders:
     """Who in ``account`` may decrypt the trail's log files with the key.
+
+    The decrypt request carries the encryption context S3 sends for a log file
+    (:func:`trailkit.rules.requests.reader_request`). When ``aws:s3:arn`` is known only up to
+    some values (``s3_arns``: the object's ARN, or the bucket's with an S3 Bucket Key, whose use
+    may be unknown; an organization trail's path without its organization id), each principal is
+    asked with every value, and an answer that depends on the value is "cannot be told"
+    (:attr:`Access.UNKNOWN`; :func:`trailkit.rules.policy.evaluate_variants`).
 
     Parameters
     ----------
@@ -290,6 +304,10 @@ def account_readers(
         The key (the resource; its region gives ``kms:ViaService``).
     trail_arn
         The trail (the log files' encryption context).
+    s3_arns
+        The values ``aws:s3:arn`` may have; empty: the request has none.
+    unknown_fact
+        What decides between ``s3_arns`` (for the reason of an answer that depends on it).
 
     Returns
     -------
@@ -299,9 +317,21 @@ def account_readers(
         principals that may (:attr:`Access.NAMED`), :attr:`Access.UNKNOWN` when what decides
         cannot be evaluated, or :attr:`Access.NOBODY`.
     """
-    generic = pol.evaluate(
-        policy, reader_request(account=account, key_arn=key_arn, trail_arn=trail_arn)
-    )
+
+    def ask(principal: str | None = None) -> pol.Evaluation:
+        variants = [
+            reader_request(
+                account=account,
+                key_arn=key_arn,
+                trail_arn=trail_arn,
+                principal=principal,
+                s3_arn=s3_arn,
+            )
+            for s3_arn in (s3_arns or (None,))
+        ]
+        return pol.evaluate_variants(policy, variants, unknown_fact)
+
+    generic = ask()
     if generic.decision is pol.Decision.ALLOWED:
         grants = {_grant(policy.statements[ref.index], account) for ref in generic.deciding}
         broad: Access | None = next((a for a in (Access.ANY, Access.IAM) if a in grants), None)
@@ -313,12 +343,7 @@ def account_readers(
         unknown.extend(generic.unverifiable or (generic.reason,))
     unknown.extend(_unknowable(generic, f"principals of account {account}"))
     for candidate in _candidates(policy, account):
-        answer = pol.evaluate(
-            policy,
-            reader_request(
-                account=account, key_arn=key_arn, trail_arn=trail_arn, principal=candidate.arn
-            ),
-        )
+        answer = ask(candidate.arn)
         if answer.decision is pol.Decision.ALLOWED:
             principals.append(candidate.shown)
         elif answer.decision is pol.Decision.UNVERIFIABLE:
