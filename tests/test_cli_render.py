@@ -62,6 +62,13 @@ def _fits(text: str, width: int) -> None:
     assert not wide, f"{len(wide)} line(s) wider than {width}:\n" + "\n".join(wide)
 
 
+def _whole(text: str, *values: str) -> None:
+    """Each value (a name, an alias, a short ARN) whole on some line: never folded mid-word."""
+    lines = text.splitlines()
+    broken = [v for v in values if not any(v in line for line in lines)]
+    assert not broken, f"not whole on any line: {broken}\n{text}"
+
+
 def _coloured(text: str, word: str, colour: str) -> bool:
     """Whether ``word`` is printed in ``colour`` (an SGR code such as 31, maybe with bold)."""
     return re.search(rf"\x1b\[(?:[0-9]+;)*{colour}m{re.escape(word)}", text) is not None
@@ -118,7 +125,10 @@ def test_keys(demo: Any, width: int, monkeypatch: pytest.MonkeyPatch) -> None:
     good = estate.keys["alias/cloudtrail-good"]
     assert good not in plain  # the table names keys by alias; the JSON has the ARN
     code, out, _ = _run(*argv, "--format", "json")
-    assert code == 0 and good in {row["key_arn"] for row in json.loads(out)}
+    rows = json.loads(out)
+    assert code == 0 and good in {row["key_arn"] for row in rows}
+    _whole(plain, "org-trail", *(r["alias"] for r in rows), *(r["code"] for r in rows if r["code"]))
+    _whole(plain, "kms:EncryptionContext:aws:cloudtrail:arn")  # free text wraps between words
 
 
 def test_inventory(demo: Any, width: int, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -133,6 +143,14 @@ def test_inventory(demo: Any, width: int, monkeypatch: pytest.MonkeyPatch) -> No
     code, out, _ = _run(*argv, "--format", "json")
     rows = json.loads(out)
     assert code == 0 and all(r["trail_arn"].startswith("arn:aws:cloudtrail:") for r in rows)
+    names = [r["name"] for r in rows] + [r["bucket"] for r in rows]
+    aliases = [r["key_alias"] for r in rows if r["key_alias"]]
+    assert aliases and all(r["trail_arn"] not in plain for r in rows)
+    _whole(plain, *names, *aliases)
+    # a reason that several problems share is said once, as a footnote
+    assert plain.count("the bucket belongs to another account") == 1
+    assert re.search(r"HeadBucket: 403 \[1\]", plain) and "\n[1] the bucket belongs" in plain
+    assert "the bucket belongs to another account" in out  # JSON keeps every message whole
 
 
 def test_update_plan_reads_top_to_bottom(
@@ -151,7 +169,16 @@ def test_update_plan_reads_top_to_bottom(
     assert "UpdateTrail in us-east-1 (account 123456789012)" in flat
     request = plain[labels[-1].start() :]  # type: ignore[union-attr]
     key = estate.keys["alias/cloudtrail-good"]
-    assert key in request.replace("\n", "").replace(" ", "")  # whole (folded at 80 columns)
+    lines = request.splitlines()
+    assert any(line.strip() == key for line in lines) or any(
+        line.split() == ["KmsKeyId", key] for line in lines
+    ), request  # whole on one line: it can be copied
+    assert ["Name", estate.trails["org-trail"]] in [line.split() for line in lines]
+    _whole(plain, "org-trail", "alias/cloudtrail-good", "digest-files", "UpdateTrail")
+    short = re.search(r"\(key/[0-9a-f]{8}…\)", plain)
+    assert short is not None and key.split("/")[-1].startswith(short.group()[5:13])
+    if width >= len(key) + 4:
+        _fits(plain, width)  # the key ARN fits (indented on its own line at 80 columns)
     assert _coloured(coloured, "READY", GREEN)
 
     plain, coloured = _both_ways([*argv, "alias/cloudtrail-disabled"], width, monkeypatch)
@@ -207,6 +234,8 @@ def test_journal(tmp_path: Path, width: int, monkeypatch: pytest.MonkeyPatch) ->
     assert f"rollback of {changes[0].change_id}" in flat
     assert f"aws · account {ACCOUNT} · {AWS_ENDPOINT}" in flat
     assert "organization-wide-management-events" in flat
+    _whole(plain, "organization-wide-management-events:", "key/1234abcd…", "key/mrk-2234abcd…")
+    _whole(plain, "https://*.us-east-1.amazonaws.com", *(c.change_id for c in changes))
     code, out, _ = _run("journal", "--journal", str(journal.path), "--format", "json")
     rows = json.loads(out)
     assert code == 0 and {r["target_arn"] for r in rows} == {TRAIL} and rows[0]["before"] == KEY_A
