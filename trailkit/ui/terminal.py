@@ -608,8 +608,10 @@ def _plan_lines(console: Console, plan: Any, width: int) -> list[Text]:
         else:
             lines = value
         for n, line in enumerate(lines or [Text()]):
-            head = Text(label if n == 0 else "", style="bold")
-            out.append(head + Text(" " * (indent - len(head))) + line)
+            head = Text()  # bold label only: a Text's own style would cover what is added
+            head.append(label if n == 0 else "", style="bold")
+            head.append(" " * (indent - len(head)))
+            out.append(head + line)
 
     trail = Text()
     trail.append(plan.trail.name, style="bold")
