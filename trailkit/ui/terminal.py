@@ -31,7 +31,6 @@ from typing import Any, TextIO
 from rich.cells import cell_len
 from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
 from rich.measure import Measurement
-from rich.table import Table
 from rich.text import Text
 
 from trailkit.arn import arn_account, arn_region, short_arn
@@ -241,8 +240,12 @@ class Col:
         without a value are left out, and so is a line without any).
     free
         Free text (messages, reasons): it wraps between words, and goes on lines of its own
-        under the row when the terminal has no room for it beside the other columns. Every
+        under the row when the terminal has no room for it beside the other columns; an ARN
+        in it too long for the line is shown short (:func:`trailkit.arn.short_arn`). Every
         other cell is names and ids: each of its lines is shown whole, never wrapped.
+    notes
+        (Free text) a long remark in brackets that the column says more than once, e.g. the
+        reason of two errors, is shown once, as a numbered footnote under the table.
     """
 
     field: str
@@ -253,6 +256,7 @@ class Col:
     sub: str | None = None
     lines: tuple[tuple[Col, ...], ...] = ()
     free: bool = False
+    notes: bool = False
 
     @property
     def title(self) -> str:
@@ -314,8 +318,8 @@ def records_table(rows: Iterable[Mapping[str, Any]], columns: Sequence[Col]) -> 
     The first of these layouts that fits is used: every column side by side; free text on lines
     of its own under each row; the narrower columns (:class:`Columns`) the same two ways; and,
     when even those do not fit, each record as a block of ``header: value`` lines. A free-text
-    column without any value is left out. A long remark in brackets that free text repeats
-    (the same reason for two errors) is shown once, as a footnote under the table.
+    column without any value is left out. A long remark in brackets that a column repeats
+    (:attr:`Col.notes`) is shown once, as a footnote under the table.
 
     Parameters
     ----------
@@ -325,7 +329,7 @@ def records_table(rows: Iterable[Mapping[str, Any]], columns: Sequence[Col]) -> 
         What to show, in order (a :class:`Columns` may say what to show when it is too wide).
     """
     records = [dict(r) for r in rows]
-    notes = _footnotes(records, [c.field for c in columns if c.free])
+    notes = _footnotes(records, [c.field for c in columns if c.notes])
     layouts = [tuple(columns)]
     narrow = getattr(columns, "narrow", ())
     if narrow:
@@ -383,8 +387,22 @@ def _widest(text: Text) -> int:
 
 
 def _wrap(console: Console, text: Text, width: int) -> list[Text]:
-    """``text`` wrapped between words at ``width`` (a word longer than that is folded)."""
-    return list(text.wrap(console, max(width, 1), overflow="fold"))
+    """Free ``text`` wrapped between words at ``width``.
+
+    An ARN longer than the line is shown short (:func:`trailkit.arn.short_arn`: the trail's
+    name, ``key/1234abcd…``, the alias) rather than broken; ``--format json`` has it whole.
+    Only a word that is still too long (not an ARN) is folded.
+    """
+    width = max(width, 1)
+    if _words(text) > width:
+        plain = re.sub(
+            r"\S+",
+            lambda w: _short_all(w.group()) if cell_len(w.group()) > width else w.group(),
+            text.plain,
+        )
+        if plain != text.plain:
+            text = Text(plain, style=text.style)
+    return list(text.wrap(console, width, overflow="fold"))
 
 
 def _records_lines(
@@ -603,15 +621,7 @@ def _plan_lines(console: Console, plan: Any, width: int) -> list[Text]:
     out: list[Text] = []
 
     def row(label: str, value: Text | list[Text], *, whole: bool = False) -> None:
-        if isinstance(value, Text):
-            lines = list(value.split("\n")) if whole else _wrap(console, value, width - indent)
-        else:
-            lines = value
-        for n, line in enumerate(lines or [Text()]):
-            head = Text()  # bold label only: a Text's own style would cover what is added
-            head.append(label if n == 0 else "", style="bold")
-            head.append(" " * (indent - len(head)))
-            out.append(head + line)
+        out.extend(_labelled(console, Text(label, style="bold"), value, indent, width, whole=whole))
 
     trail = Text()
     trail.append(plan.trail.name, style="bold")
@@ -649,6 +659,31 @@ def _plan_lines(console: Console, plan: Any, width: int) -> list[Text]:
     return out
 
 
+def _labelled(
+    console: Console,
+    label: Text,
+    value: Text | list[Text],
+    indent: int,
+    width: int,
+    *,
+    whole: bool = False,
+) -> list[Text]:
+    """``label`` then ``value`` from column ``indent``: free text wrapped to the width, or
+    (``whole``) names and ids one per line as they are, or lines already laid out."""
+    if isinstance(value, Text):
+        lines = list(value.split("\n")) if whole else _wrap(console, value, width - indent)
+    else:
+        lines = value
+    out = []
+    for n, line in enumerate(lines or [Text()]):
+        head = Text()  # the label's style only: a Text's own style would cover what is added
+        if n == 0:
+            head.append_text(label)
+        head.append(" " * max(indent - cell_len(head.plain), 1))
+        out.append(head + line)
+    return out
+
+
 def _hung(text: Text, indent: int, width: int) -> list[Text]:
     """``text`` (one value) whole on a line of its own, indented by ``indent`` when it fits,
     else by as much as leaves it room, else not at all (and then wider than ``width``)."""
@@ -682,7 +717,7 @@ TRAIL_TABLE = Columns(
         Col("key_alias", "key", short=True, sub="key_region"),
         Col("key_state", "key state", styles=KEY_STATE_STYLES),
         Col("bucket", sub="bucket_region"),
-        Col("problems", free=True),
+        Col("problems", free=True, notes=True),
     ),
     narrow=(
         Col("name", "trail", sub="home_region"),
@@ -696,7 +731,7 @@ TRAIL_TABLE = Columns(
             ),
         ),
         Col("bucket", sub="bucket_region"),
-        Col("problems", free=True),
+        Col("problems", free=True, notes=True),
     ),
 )
 #: ``trailkit inventory``: the keys in use.
@@ -707,14 +742,14 @@ KEY_TABLE = Columns(
         Col("state", styles=KEY_STATE_STYLES),
         Col("manager"),
         Col("used_by", "used by", free=True),
-        Col("problems", free=True),
+        Col("problems", free=True, notes=True),
     ),
     narrow=(
         Col("key", short=True, sub="region"),
         Col("account", "account / manager", sub="manager"),
         Col("state", styles=KEY_STATE_STYLES),
         Col("used_by", "used by", free=True),
-        Col("problems", free=True),
+        Col("problems", free=True, notes=True),
     ),
 )
 #: ``trailkit keys``: the candidates, ranked.
@@ -858,32 +893,39 @@ def check_view(report: Any) -> RenderableType:
     report
         A :class:`trailkit.rules.checks.Report`.
     """
-    grid = Table.grid(padding=(0, 1, 0, 0))
-    grid.add_column(no_wrap=True)
-    grid.add_column(overflow="fold")
+    rows: list[tuple[str, Text]] = []
     trail = report.trail
     if trail is None:
-        grid.add_row("trail:", Text(f"{report.trail_input!r} (not found)"))
+        rows.append(("trail:", Text(f"{report.trail_input!r} (not found)")))
     else:
-        grid.add_row(
-            "trail:", Text(f"{trail.name} · {trail.home_region} · account {trail.account}")
+        rows.append(
+            ("trail:", Text(f"{trail.name} · {trail.home_region} · account {trail.account}"))
         )
     key = Text(f"{report.key_input!r} → ")
     if report.key_arn:
         key.append_text(_key_line(report.key, report.key_arn))
     else:
         key.append("-")
-    grid.add_row("key:", key)
+    rows.append(("key:", key))
     if trail is not None:
         if trail.bucket is not None and trail.bucket.missing:
             where = "(does not exist)"
         else:
             where = f"in {trail.bucket_region}" if trail.bucket_region else "(region unknown)"
-        grid.add_row("bucket:", Text(f"{trail.bucket_name} {where}"))
-    grid.add_row("verdict:", styled(report.verdict.value, VERDICT_STYLES, upper=True))
+        rows.append(("bucket:", Text(f"{trail.bucket_name} {where}")))
+    rows.append(("verdict:", styled(report.verdict.value, VERDICT_STYLES, upper=True)))
+    indent = max(len(label) for label, _ in rows) + 1
+
+    def head(console: Console, width: int) -> list[Text]:
+        return [
+            line
+            for label, value in rows
+            for line in _labelled(console, Text(label), value, indent, width)
+        ]
+
     findings = [f.as_dict() for f in report.findings]
     body = findings_table(findings) if findings else Text("No findings: every check passed.")
-    return Group(grid, Text(""), body)
+    return Group(_AtWidth(head), Text(""), body)
 
 
 def results_view(results: Iterable[Any], journal_path: Any) -> RenderableType:
@@ -896,9 +938,7 @@ def results_view(results: Iterable[Any], journal_path: Any) -> RenderableType:
     journal_path
         Where the change ids are recorded.
     """
-    grid = Table.grid(padding=(0, 1, 0, 0))
-    grid.add_column(no_wrap=True)
-    grid.add_column(overflow="fold")
+    rows = []
     for r in results:
         lines = [f"{r.plan.trail.name}: {r.message}"]
         if r.change_id:
@@ -907,5 +947,14 @@ def results_view(results: Iterable[Any], journal_path: Any) -> RenderableType:
             lines.append(f"delivery: {r.delivery.summary()}")
             if not r.delivery.ok and r.change_id:
                 lines.append(f"undo: trailkit rollback --change {r.change_id}")
-        grid.add_row(styled(r.outcome.value, OUTCOME_STYLES, upper=True), Text("\n".join(lines)))
-    return grid
+        rows.append((styled(r.outcome.value, OUTCOME_STYLES, upper=True), Text("\n".join(lines))))
+    indent = max((cell_len(label.plain) for label, _ in rows), default=0) + 1
+
+    def draw(console: Console, width: int) -> list[Text]:
+        return [
+            line
+            for label, value in rows
+            for line in _labelled(console, label, value, indent, width)
+        ]
+
+    return _AtWidth(draw)
