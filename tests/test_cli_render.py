@@ -308,6 +308,56 @@ def test_text_from_aws_is_printed_as_it_is() -> None:
     assert "\x1b[" not in out.getvalue().split("\n", 2)[-1]  # the row itself: no styles
 
 
+def _draw(renderable: Any, width: int) -> str:
+    from trailkit.ui.terminal import emit
+
+    out = io.StringIO()
+    emit(console_for(out, width=width, colour=False), renderable)
+    return out.getvalue()
+
+
+def test_a_table_keeps_ids_whole_and_moves_free_text_under_its_row() -> None:
+    from trailkit.ui.terminal import Col, records_table
+
+    columns = [Col("name"), Col("key", short=True), Col("used_by", "used by", free=True)]
+    columns += [Col("reason", free=True), Col("empty", free=True)]
+    row = {
+        "name": "a-rather-long-trail-name-of-forty-chars",
+        "key": KEY_A,
+        "used_by": "one-trail, another-trail",
+        "reason": f"The key policy does not let CloudTrail use {KEY_B} for this trail at all.",
+        "empty": None,
+    }
+    wide = _draw(records_table([row], columns), 200)
+    assert wide.splitlines()[0].split() == ["name", "key", "used", "by", "reason"]  # no "empty"
+    assert KEY_B in wide and "key/1234abcd…" in wide
+    narrow = _draw(records_table([row], columns), 60)
+    _fits(narrow, 60)
+    _whole(narrow, row["name"], "key/1234abcd…", "used by: one-trail, another-trail")
+    assert "  reason: The key policy" in narrow  # under the row, named (two free columns)
+    tight = _draw(records_table([row], columns), 40)
+    _whole(tight, row["name"], "key/1234abcd…")  # too narrow for a table: blocks
+    assert "  key: key/1234abcd…" in tight and "key/mrk-2234abcd…" in tight  # ARN shortened
+
+
+def test_a_repeated_reason_is_a_footnote_only_where_the_column_asks() -> None:
+    from trailkit.ui.terminal import Col, records_table
+
+    why = "the bucket belongs to another account, which does not let this caller read it"
+    rows = [
+        {"name": "a", "problems": f"HeadBucket: 403 ({why}); GetBucketLocation: Denied ({why})"},
+        {"name": "b", "problems": f"HeadBucket: 403 ({why})"},
+        {"name": "c", "problems": "The bucket does not exist (S3 answered 404 to HeadBucket)."},
+    ]
+    text = _draw(records_table(rows, [Col("name"), Col("problems", free=True, notes=True)]), 80)
+    flat = " ".join(text.split())
+    assert flat.count(why) == 1 and f"[1] {why}" in flat and "\n    it" in text  # hanging
+    assert "HeadBucket: 403 [1]; GetBucketLocation: Denied [1]" in text
+    assert "(S3 answered 404 to HeadBucket)" in text  # said once: stays in its row
+    plain = _draw(records_table(rows, [Col("name"), Col("problems", free=True)]), 80)
+    assert " ".join(plain.split()).count(why) == 3 and "[1]" not in plain
+
+
 # -- the README's picture ----------------------------------------------------------------------
 
 

@@ -2,8 +2,10 @@
 
 Width
     ``$COLUMNS`` when set; else the terminal's width when the output is a terminal; else
-    :data:`DEFAULT_WIDTH` (120: output to a file, a pipe or CI). No line is wider: rich wraps
-    text at spaces and folds longer words, cell by cell.
+    :data:`DEFAULT_WIDTH` (120: output to a file, a pipe or CI). Tables and views are laid out
+    when printed, for that width: names and ids are never broken (each line of such a cell is
+    whole), free text wraps between words and goes under its row when there is no room beside
+    the other columns (:func:`records_table`).
 Colour
     Only on a terminal, never with ``NO_COLOR`` set to anything (https://no-color.org) or
     ``TERM=dumb``: without colour there are no escape codes at all, not even bold. Verdicts,
@@ -12,8 +14,9 @@ Colour
     blocked/disabled/failed.
 Values
     Tables show ARNs in a short form (:func:`trailkit.arn.short_arn`: the trail name,
-    ``key/1234abcd…``, the alias); ``--format json`` and ``csv`` keep every value whole. The
-    request a plan will send is always shown whole.
+    ``key/1234abcd…``, the alias), and so does free text for an ARN too long for its line;
+    ``--format json`` and ``csv`` keep every value whole. The request a plan will send is
+    always shown whole, each value on one line.
 
 rich is imported here and nowhere else in trailkit (the import contracts keep it in
 :mod:`trailkit.ui`).
@@ -356,7 +359,7 @@ class _AtWidth:
 
 def _footnotes(rows: list[dict[str, Any]], fields: Sequence[str]) -> list[str]:
     """Replace a bracketed remark that the free text of ``fields`` says more than once with a
-    marker ``[n]``, in place; the remarks, numbered."""
+    marker ``[n]``, in place; the remarks, in the order of their numbers."""
     seen: dict[str, int] = {}
     for row in rows:
         for field in fields:
@@ -374,7 +377,7 @@ def _footnotes(rows: list[dict[str, Any]], fields: Sequence[str]) -> list[str]:
         for field in fields:
             if isinstance(row.get(field), str):
                 row[field] = _REMARK_RE.sub(mark, row[field])
-    return [f"[{n}] {remark}" for n, remark in enumerate(notes, 1)]
+    return notes
 
 
 def _words(text: Text) -> int:
@@ -426,8 +429,9 @@ def _records_lines(
             break
     if not lines:
         lines = _blocks(console, columns, cells, width)
-    for note in notes:
-        lines += _wrap(console, Text(note, style="dim"), width)
+    for n, note in enumerate(notes, 1):  # [n] the remark (lines after the first indented)
+        mark = f"[{n}]"
+        lines += _labelled(console, Text(mark), Text(note), len(mark) + 1, width)
     return lines
 
 
