@@ -62,6 +62,13 @@ def _fits(text: str, width: int) -> None:
     assert not wide, f"{len(wide)} line(s) wider than {width}:\n" + "\n".join(wide)
 
 
+def _whole(text: str, *values: str) -> None:
+    """Each value (a name, an alias, a short ARN) whole on some line: never folded mid-word."""
+    lines = text.splitlines()
+    broken = [v for v in values if not any(v in line for line in lines)]
+    assert not broken, f"not whole on any line: {broken}\n{text}"
+
+
 def _coloured(text: str, word: str, colour: str) -> bool:
     """Whether ``word`` is printed in ``colour`` (an SGR code such as 31, maybe with bold)."""
     return re.search(rf"\x1b\[(?:[0-9]+;)*{colour}m{re.escape(word)}", text) is not None
@@ -118,7 +125,10 @@ def test_keys(demo: Any, width: int, monkeypatch: pytest.MonkeyPatch) -> None:
     good = estate.keys["alias/cloudtrail-good"]
     assert good not in plain  # the table names keys by alias; the JSON has the ARN
     code, out, _ = _run(*argv, "--format", "json")
-    assert code == 0 and good in {row["key_arn"] for row in json.loads(out)}
+    rows = json.loads(out)
+    assert code == 0 and good in {row["key_arn"] for row in rows}
+    _whole(plain, "org-trail", *(r["alias"] for r in rows), *(r["code"] for r in rows if r["code"]))
+    _whole(plain, "kms:EncryptionContext:aws:cloudtrail:arn")  # free text wraps between words
 
 
 def test_inventory(demo: Any, width: int, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -133,6 +143,14 @@ def test_inventory(demo: Any, width: int, monkeypatch: pytest.MonkeyPatch) -> No
     code, out, _ = _run(*argv, "--format", "json")
     rows = json.loads(out)
     assert code == 0 and all(r["trail_arn"].startswith("arn:aws:cloudtrail:") for r in rows)
+    names = [r["name"] for r in rows] + [r["bucket"] for r in rows]
+    aliases = [r["key_alias"] for r in rows if r["key_alias"]]
+    assert aliases and all(r["trail_arn"] not in plain for r in rows)
+    _whole(plain, *names, *aliases)
+    # a reason that several problems share is said once, as a footnote
+    assert plain.count("the bucket belongs to another account") == 1
+    assert re.search(r"HeadBucket: 403 \[1\]", plain) and "\n[1] the bucket belongs" in plain
+    assert "the bucket belongs to another account" in out  # JSON keeps every message whole
 
 
 def test_update_plan_reads_top_to_bottom(
@@ -151,7 +169,16 @@ def test_update_plan_reads_top_to_bottom(
     assert "UpdateTrail in us-east-1 (account 123456789012)" in flat
     request = plain[labels[-1].start() :]  # type: ignore[union-attr]
     key = estate.keys["alias/cloudtrail-good"]
-    assert key in request.replace("\n", "").replace(" ", "")  # whole (folded at 80 columns)
+    lines = request.splitlines()
+    assert any(line.strip() == key for line in lines) or any(
+        line.split() == ["KmsKeyId", key] for line in lines
+    ), request  # whole on one line: it can be copied
+    assert any({"Name", estate.trails["org-trail"]} <= set(line.split()) for line in lines)
+    _whole(plain, "org-trail", "alias/cloudtrail-good", "digest-files", "UpdateTrail")
+    short = re.search(r"\(key/[0-9a-f]{8}…\)", plain)
+    assert short is not None and key.split("/")[-1].startswith(short.group()[5:13])
+    if width >= len(key) + 4:
+        _fits(plain, width)  # the key ARN fits (indented on its own line at 80 columns)
     assert _coloured(coloured, "READY", GREEN)
 
     plain, coloured = _both_ways([*argv, "alias/cloudtrail-disabled"], width, monkeypatch)
@@ -207,6 +234,8 @@ def test_journal(tmp_path: Path, width: int, monkeypatch: pytest.MonkeyPatch) ->
     assert f"rollback of {changes[0].change_id}" in flat
     assert f"aws · account {ACCOUNT} · {AWS_ENDPOINT}" in flat
     assert "organization-wide-management-events" in flat
+    _whole(plain, "organization-wide-management-events:", "key/1234abcd…", "key/mrk-2234abcd…")
+    _whole(plain, "https://*.us-east-1.amazonaws.com", *(c.change_id for c in changes))
     code, out, _ = _run("journal", "--journal", str(journal.path), "--format", "json")
     rows = json.loads(out)
     assert code == 0 and {r["target_arn"] for r in rows} == {TRAIL} and rows[0]["before"] == KEY_A
@@ -277,6 +306,56 @@ def test_text_from_aws_is_printed_as_it_is() -> None:
     emit(console_for(out, width=80, colour=True), records_table([row], [Col("message")]))
     assert "[bold]not markup[/bold] :smile: 123 arn:aws:x" in out.getvalue()
     assert "\x1b[" not in out.getvalue().split("\n", 2)[-1]  # the row itself: no styles
+
+
+def _draw(renderable: Any, width: int) -> str:
+    from trailkit.ui.terminal import emit
+
+    out = io.StringIO()
+    emit(console_for(out, width=width, colour=False), renderable)
+    return out.getvalue()
+
+
+def test_a_table_keeps_ids_whole_and_moves_free_text_under_its_row() -> None:
+    from trailkit.ui.terminal import Col, records_table
+
+    columns = [Col("name"), Col("key", short=True), Col("used_by", "used by", free=True)]
+    columns += [Col("reason", free=True), Col("empty", free=True)]
+    row = {
+        "name": "a-rather-long-trail-name-of-forty-chars",
+        "key": KEY_A,
+        "used_by": "one-trail, another-trail",
+        "reason": f"The key policy does not let CloudTrail use {KEY_B} for this trail at all.",
+        "empty": None,
+    }
+    wide = _draw(records_table([row], columns), 200)
+    assert wide.splitlines()[0].split() == ["name", "key", "used", "by", "reason"]  # no "empty"
+    assert KEY_B in wide and "key/1234abcd…" in wide
+    narrow = _draw(records_table([row], columns), 60)
+    _fits(narrow, 60)
+    _whole(narrow, row["name"], "key/1234abcd…", "used by: one-trail, another-trail")
+    assert "  reason: The key policy" in narrow  # under the row, named (two free columns)
+    tight = _draw(records_table([row], columns), 40)
+    _whole(tight, row["name"], "key/1234abcd…")  # too narrow for a table: blocks
+    assert "  key: key/1234abcd…" in tight and "key/mrk-2234abcd…" in tight  # ARN shortened
+
+
+def test_a_repeated_reason_is_a_footnote_only_where_the_column_asks() -> None:
+    from trailkit.ui.terminal import Col, records_table
+
+    why = "the bucket belongs to another account, which does not let this caller read it"
+    rows = [
+        {"name": "a", "problems": f"HeadBucket: 403 ({why}); GetBucketLocation: Denied ({why})"},
+        {"name": "b", "problems": f"HeadBucket: 403 ({why})"},
+        {"name": "c", "problems": "The bucket does not exist (S3 answered 404 to HeadBucket)."},
+    ]
+    text = _draw(records_table(rows, [Col("name"), Col("problems", free=True, notes=True)]), 80)
+    flat = " ".join(text.split())
+    assert flat.count(why) == 1 and f"[1] {why}" in flat and "\n    it" in text  # hanging
+    assert "HeadBucket: 403 [1]; GetBucketLocation: Denied [1]" in text
+    assert "(S3 answered 404 to HeadBucket)" in text  # said once: stays in its row
+    plain = _draw(records_table(rows, [Col("name"), Col("problems", free=True)]), 80)
+    assert " ".join(plain.split()).count(why) == 3 and "[1]" not in plain
 
 
 # -- the README's picture ----------------------------------------------------------------------

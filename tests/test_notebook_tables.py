@@ -281,3 +281,18 @@ def _clean_env() -> dict[str, str]:
     env["AWS_DEFAULT_REGION"] = "us-east-1"
     env.pop("TRAILKIT_BACKEND", None)
     return env
+
+
+def test_the_trails_widget_is_drawn_by_the_one_table_renderer(inventory: Inventory) -> None:
+    """TrailsTable's HTML is table_html's: the scrolling wrapper, one-line cells, short ARNs with
+    the full value on hover, its colours, and only the columns it shows (no row numbers)."""
+    table = TrailsTable(inventory)
+    page = table.html()
+    assert page.startswith(f'<div class="tk-table tk-wide" style="{tables.WRAPPER_STYLE}">')
+    assert 'class="tk-frame tk-trails-table"' in page and "white-space: nowrap" in page
+    assert "trail_arn" not in page and "row_heading" not in page
+    table._w_encryption.value = "SSE-KMS"  # a filter: the frame's row numbers have gaps
+    page = table.html()
+    assert "row_heading" not in page and ">org-trail<" not in page
+    table._w_region.value = "us-west-2"  # its one trail is SSE-S3
+    assert table.frame.empty and "(no rows)" in table.html()

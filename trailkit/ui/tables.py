@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import html
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import pandas as pd
@@ -305,21 +305,44 @@ def style_frame(frame: pd.DataFrame) -> Any:
     return styler.set_table_attributes('class="tk-frame"')
 
 
-def table_html(table: pd.DataFrame | Any, *, max_rows: int | None = None) -> str:
+def table_html(
+    table: pd.DataFrame | Any,
+    *,
+    max_rows: int | None = None,
+    style: Callable[[pd.DataFrame], Any] | None = None,
+    shown: Sequence[str] | None = None,
+) -> str:
     """A frame (or a Styler of one) as HTML in a wrapper that scrolls sideways when it is wider
-    than the page. A frame longer than ``max_rows`` (None: pandas' ``display.max_rows``) shows
-    its first rows and says how many there are."""
+    than the page: the one notebook-table renderer (every ``TableFrame``, the widgets'
+    tables). A frame longer than ``max_rows`` (None: pandas' ``display.max_rows``) shows
+    its first rows and says how many there are.
+
+    Parameters
+    ----------
+    table
+        A frame, or a Styler of one (shown as it is).
+    max_rows
+        Rows shown at most.
+    style
+        Makes the Styler of a frame (default :func:`style_frame`; e.g. :func:`style_trails`).
+        It gets the whole frame, so the columns it reads need not be shown.
+    shown
+        The columns to show, in the frame's order (default: all).
+    """
     note = ""
     if isinstance(table, pd.DataFrame):
         limit = max_rows if max_rows is not None else pd.get_option("display.max_rows")
-        if not table.columns.size:
+        hidden = [c for c in table.columns if shown is not None and c not in shown]
+        if len(hidden) == table.columns.size:
             return '<div class="tk-table tk-wide"><i>(no columns)</i></div>'
         if limit and len(table) > limit:
             note = f"<div><i>First {limit} of {len(table)} rows.</i></div>"
             table = table.head(limit)
         elif table.empty:
             note = "<div><i>(no rows)</i></div>"
-        table = style_frame(table)
+        table = (style or style_frame)(table)
+        if hidden:
+            table = table.hide(axis="columns", subset=hidden)
     return f'<div class="tk-table tk-wide" style="{WRAPPER_STYLE}">{table.to_html()}{note}</div>'
 
 

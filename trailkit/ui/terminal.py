@@ -2,8 +2,10 @@
 
 Width
     ``$COLUMNS`` when set; else the terminal's width when the output is a terminal; else
-    :data:`DEFAULT_WIDTH` (120: output to a file, a pipe or CI). No line is wider: rich wraps
-    text at spaces and folds longer words, cell by cell.
+    :data:`DEFAULT_WIDTH` (120: output to a file, a pipe or CI). Tables and views are laid out
+    when printed, for that width: names and ids are never broken (each line of such a cell is
+    whole), free text wraps between words and goes under its row when there is no room beside
+    the other columns (:func:`records_table`).
 Colour
     Only on a terminal, never with ``NO_COLOR`` set to anything (https://no-color.org) or
     ``TERM=dumb``: without colour there are no escape codes at all, not even bold. Verdicts,
@@ -12,8 +14,9 @@ Colour
     blocked/disabled/failed.
 Values
     Tables show ARNs in a short form (:func:`trailkit.arn.short_arn`: the trail name,
-    ``key/1234abcd…``, the alias); ``--format json`` and ``csv`` keep every value whole. The
-    request a plan will send is always shown whole.
+    ``key/1234abcd…``, the alias), and so does free text for an ARN too long for its line;
+    ``--format json`` and ``csv`` keep every value whole. The request a plan will send is
+    always shown whole, each value on one line.
 
 rich is imported here and nowhere else in trailkit (the import contracts keep it in
 :mod:`trailkit.ui`).
@@ -28,9 +31,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TextIO
 
-from rich import box
-from rich.console import Console, Group, RenderableType
-from rich.table import Table
+from rich.cells import cell_len
+from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
+from rich.measure import Measurement
 from rich.text import Text
 
 from trailkit.arn import arn_account, arn_region, short_arn
@@ -180,8 +183,8 @@ def console_for(out: TextIO, *, width: int | None = None, colour: bool | None = 
 
 def emit(console: Console, *renderables: RenderableType) -> None:
     """Print ``renderables`` on ``console`` without the spaces rich pads lines with."""
-    with console.capture() as capture:
-        console.print(*renderables)
+    with console.capture() as capture:  # not cropped: a value wider than the terminal is whole
+        console.print(*renderables, crop=False)
     console.file.write("\n".join(_rstrip(line) for line in capture.get().split("\n")))
 
 
@@ -226,17 +229,26 @@ class Col:
     field
         The record's key.
     header
-        The column's title (default: ``field``).
+        The column's title (default: ``field``; it may wrap at its spaces).
     styles
         Lower-case text to rich style, for the cells of this column.
     short
         Show ARNs in their short form (:func:`trailkit.arn.short_arn`).
     upper
         Show the text in capitals.
-    no_wrap
-        Keep the cell on one line when there is room for it (short words: verdicts, states).
     sub
         Another field shown dimmed on a second line of the cell (a name's region).
+    lines
+        Further lines of the cell: each the cells of other fields joined by `` · `` (fields
+        without a value are left out, and so is a line without any).
+    free
+        Free text (messages, reasons): it wraps between words, and goes on lines of its own
+        under the row when the terminal has no room for it beside the other columns; an ARN
+        in it too long for the line is shown short (:func:`trailkit.arn.short_arn`). Every
+        other cell is names and ids: each of its lines is shown whole, never wrapped.
+    notes
+        (Free text) a long remark in brackets that the column says more than once, e.g. the
+        reason of two errors, is shown once, as a numbered footnote under the table.
     """
 
     field: str
@@ -244,8 +256,15 @@ class Col:
     styles: Mapping[str, str] | None = None
     short: bool = False
     upper: bool = False
-    no_wrap: bool = False
     sub: str | None = None
+    lines: tuple[tuple[Col, ...], ...] = ()
+    free: bool = False
+    notes: bool = False
+
+    @property
+    def title(self) -> str:
+        """The column's header."""
+        return self.header or self.field
 
     def cell(self, row: Mapping[str, Any]) -> Text:
         """The cell of ``row`` in this column."""
@@ -256,38 +275,252 @@ class Col:
         if self.sub is not None and row.get(self.sub) is not None:
             text.append("\n")
             text.append(str(row[self.sub]), style="dim")
+        for line in self.lines:
+            parts = [col.cell(row) for col in line if row.get(col.field) is not None]
+            if parts:
+                text.append("\n")
+                text.append_text(Text(" · ").join(parts))
         return text
 
 
-def records_table(rows: Iterable[Mapping[str, Any]], columns: Sequence[Col]) -> Table:
-    """A left-aligned table of records that rich fits to the console's width.
+class Columns(tuple[Col, ...]):
+    """A table's columns, and the columns to use instead when they do not fit the terminal
+    (e.g. several short columns stacked into one cell).
 
-    Long cells wrap at spaces and fold long words; the first column starts at the left margin.
+    Parameters
+    ----------
+    columns
+        The columns, widest layout.
+    narrow
+        The same information in fewer columns, tried when ``columns`` do not fit.
+    """
+
+    narrow: tuple[Col, ...]
+
+    def __new__(cls, columns: Iterable[Col], narrow: Iterable[Col] = ()) -> Columns:
+        new = super().__new__(cls, columns)
+        new.narrow = tuple(narrow)
+        return new
+
+
+#: Spaces between two columns.
+_GAP = 2
+#: Free text gets at least this many columns beside the others (or its longest word when
+#: longer, or less when it is all shorter); with less room it goes under its row.
+_FREE_MIN = 30
+#: Free text under its row is indented this much.
+_UNDER = 2
+#: A remark in brackets (the ``(why)`` of an error) long enough to be worth a footnote.
+_REMARK_RE = re.compile(r" ?\(([^()]{24,})\)")
+
+
+def records_table(rows: Iterable[Mapping[str, Any]], columns: Sequence[Col]) -> RenderableType:
+    """A left-aligned table of records, laid out for the console's width when printed.
+
+    Names and ids are never broken: a cell that is not free text shows each of its lines whole.
+    The first of these layouts that fits is used: every column side by side; free text on lines
+    of its own under each row; the narrower columns (:class:`Columns`) the same two ways; and,
+    when even those do not fit, each record as a block of ``header: value`` lines. A free-text
+    column without any value is left out. A long remark in brackets that a column repeats
+    (:attr:`Col.notes`) is shown once, as a footnote under the table.
 
     Parameters
     ----------
     rows
         Records (dicts) with at least the columns' fields (a missing one shows ``-``).
     columns
-        What to show, in order.
+        What to show, in order (a :class:`Columns` may say what to show when it is too wide).
     """
-    table = _table([c.header or c.field for c in columns], no_wrap=[c.no_wrap for c in columns])
+    records = [dict(r) for r in rows]
+    notes = _footnotes(records, [c.field for c in columns if c.notes])
+    layouts = [tuple(columns)]
+    narrow = getattr(columns, "narrow", ())
+    if narrow:
+        layouts.append(tuple(narrow))
+    return _AtWidth(lambda console, width: _records_lines(console, records, layouts, notes, width))
+
+
+class _AtWidth:
+    """A renderable drawn for the width it is given: ``build(console, width)`` gives its lines."""
+
+    def __init__(self, build: Any) -> None:
+        self._build = build
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        lines: list[Text] = self._build(console, options.max_width)
+        out = Text("\n").join(lines)
+        out.no_wrap = True
+        out.overflow = "ignore"
+        yield out
+
+    def __rich_measure__(self, console: Console, options: ConsoleOptions) -> Measurement:
+        return Measurement(1, options.max_width)
+
+
+def _footnotes(rows: list[dict[str, Any]], fields: Sequence[str]) -> list[str]:
+    """Replace a bracketed remark that the free text of ``fields`` says more than once with a
+    marker ``[n]``, in place; the remarks, in the order of their numbers."""
+    seen: dict[str, int] = {}
     for row in rows:
-        table.add_row(*(col.cell(row) for col in columns))
-    return table
+        for field in fields:
+            if isinstance(row.get(field), str):
+                for remark in _REMARK_RE.findall(row[field]):
+                    seen[remark] = seen.get(remark, 0) + 1
+    notes = [remark for remark, n in seen.items() if n > 1]
+    if not notes:
+        return []
+
+    def mark(m: re.Match[str]) -> str:
+        return f" [{notes.index(m.group(1)) + 1}]" if m.group(1) in notes else m.group()
+
+    for row in rows:
+        for field in fields:
+            if isinstance(row.get(field), str):
+                row[field] = _REMARK_RE.sub(mark, row[field])
+    return notes
 
 
-def _table(headers: Sequence[str], no_wrap: Sequence[bool]) -> Table:
-    table = Table(
-        box=box.SIMPLE_HEAD,
-        show_edge=False,
-        pad_edge=False,
-        padding=(0, 1, 0, 0),
-        header_style="bold",
+def _words(text: Text) -> int:
+    """The longest word (between spaces and line breaks) of ``text``."""
+    return max((cell_len(w) for w in re.split(r"[ \n]+", text.plain)), default=0)
+
+
+def _widest(text: Text) -> int:
+    return max((cell_len(line) for line in text.plain.split("\n")), default=0)
+
+
+def _wrap(console: Console, text: Text, width: int) -> list[Text]:
+    """Free ``text`` wrapped between words at ``width``.
+
+    An ARN longer than the line is shown short (:func:`trailkit.arn.short_arn`: the trail's
+    name, ``key/1234abcd…``, the alias) rather than broken; ``--format json`` has it whole.
+    Only a word that is still too long (not an ARN) is folded.
+    """
+    width = max(width, 1)
+    if _words(text) > width:
+        plain = re.sub(
+            r"\S+",
+            lambda w: _short_all(w.group()) if cell_len(w.group()) > width else w.group(),
+            text.plain,
+        )
+        if plain != text.plain:
+            text = Text(plain, style=text.style)
+    return list(text.wrap(console, width, overflow="fold"))
+
+
+def _records_lines(
+    console: Console,
+    rows: Sequence[Mapping[str, Any]],
+    layouts: Sequence[Sequence[Col]],
+    notes: Sequence[str],
+    width: int,
+) -> list[Text]:
+    lines: list[Text] | None = None
+    for columns in layouts:
+        columns = [c for c in columns if not c.free or any(r.get(c.field) for r in rows)]
+        cells = [[c.cell(r) for c in columns] for r in rows]
+        for beside, headers in ((True, True), (False, True), (True, False), (False, False)):
+            lines = _side_by_side(
+                console, columns, cells, width, free_beside=beside, whole_headers=headers
+            )
+            if lines:
+                break
+        if lines:
+            break
+    if not lines:
+        lines = _blocks(console, columns, cells, width)
+    for n, note in enumerate(notes, 1):  # [n] the remark (lines after the first indented)
+        mark = f"[{n}]"
+        lines += _labelled(console, Text(mark), Text(note), len(mark) + 1, width)
+    return lines
+
+
+def _side_by_side(
+    console: Console,
+    columns: Sequence[Col],
+    cells: Sequence[Sequence[Text]],
+    width: int,
+    *,
+    free_beside: bool,
+    whole_headers: bool,
+) -> list[Text] | None:
+    """The table with its columns side by side (free text beside the other columns or under
+    each row; headers on one line, or wrapped at their spaces), or None when it does not fit
+    ``width``."""
+    beside = [i for i, c in enumerate(columns) if free_beside or not c.free]
+    under = [i for i, c in enumerate(columns) if not free_beside and c.free]
+    widths: dict[int, int] = {}
+    spare: dict[int, int] = {}  # how much more a free column could use
+    for i in beside:
+        col = columns[i]
+        header = Text(col.title)
+        if col.free:
+            longest = max([_words(header), *(_words(r[i]) for r in cells)])
+            wanted = max([_widest(header), *(_widest(r[i]) for r in cells)])
+            widths[i] = max(longest, min(wanted, _FREE_MIN))
+            spare[i] = wanted - widths[i]
+        else:
+            title = _widest(header) if whole_headers else _words(header)
+            widths[i] = max([title, *(_widest(r[i]) for r in cells)])
+    used = sum(widths.values()) + _GAP * (len(beside) - 1)
+    if used > width:
+        return None
+    room = width - used
+    while room > 0 and any(spare.values()):  # share the room among the free columns
+        for i in spare:
+            if spare[i] and room:
+                widths[i], spare[i], room = widths[i] + 1, spare[i] - 1, room - 1
+    lines = _row_lines(
+        console, [Text(columns[i].title, style="bold") for i in beside], widths, beside
     )
-    for title, keep in zip(headers, no_wrap, strict=True):
-        table.add_column(title, overflow="fold", no_wrap=keep, justify="left")
-    return table
+    ruled = sum(widths.values()) + _GAP * (len(beside) - 1)
+    body: list[Text] = []
+    for row in cells:
+        body += _row_lines(console, [row[i] for i in beside], widths, beside)
+        shown = [i for i in under if row[i].plain not in ("", "-")]
+        for i in shown:
+            text = Text(f"{columns[i].title}: ") if len(shown) > 1 else Text()
+            text.append_text(row[i])
+            for line in _wrap(console, text, width - _UNDER):
+                body.append(Text(" " * _UNDER) + line)
+                ruled = max(ruled, _UNDER + cell_len(line.plain))
+    return [*lines, Text("─" * min(ruled, width)), *body]
+
+
+def _row_lines(
+    console: Console, row: Sequence[Text], widths: Mapping[int, int], order: Sequence[int]
+) -> list[Text]:
+    """One row's cells laid side by side: each cell wrapped (free text) or split at its line
+    breaks, padded to its column's width."""
+    parts = [_wrap(console, cell, widths[i]) for cell, i in zip(row, order, strict=True)]
+    height = max((len(p) for p in parts), default=0)
+    out = []
+    for n in range(height):
+        line = Text()
+        for k, (part, i) in enumerate(zip(parts, order, strict=True)):
+            if k:
+                line.append(" " * _GAP)
+            piece = part[n] if n < len(part) else Text()
+            line.append_text(piece)
+            line.append(" " * (widths[i] - cell_len(piece.plain)))
+        line.rstrip()
+        out.append(line)
+    return out
+
+
+def _blocks(
+    console: Console, columns: Sequence[Col], cells: Sequence[Sequence[Text]], width: int
+) -> list[Text]:
+    """Each record as its first cell, then ``header: value`` lines (a table too wide for the
+    terminal even in its narrow form)."""
+    out: list[Text] = []
+    for row in cells:
+        out += _wrap(console, row[0], width) if columns[0].free else row[0].split("\n")
+        for col, cell in zip(columns[1:], row[1:], strict=True):
+            text = Text(f"  {col.title}: ")
+            text.append_text(cell)
+            out += _wrap(console, text, width) if col.free else text.split("\n")
+    return out
 
 
 def header_text(info: ConnectionInfo, width: int) -> Text:
@@ -321,8 +554,9 @@ def header_text(info: ConnectionInfo, width: int) -> Text:
     return text
 
 
-def findings_table(findings: Iterable[Mapping[str, Any]], *, remedy: bool = True) -> Table:
-    """Findings as severity, code and message (the remedy, when asked, under the message).
+def findings_table(findings: Iterable[Mapping[str, Any]], *, remedy: bool = True) -> RenderableType:
+    """Findings as severity, code and message (the remedy, when asked, under the message);
+    the message goes under its row when the width has no room for it beside the code.
 
     Parameters
     ----------
@@ -331,13 +565,13 @@ def findings_table(findings: Iterable[Mapping[str, Any]], *, remedy: bool = True
     remedy
         Add each finding's remedy on a line of its own, after ``→``.
     """
-    table = _table(["severity", "code", "message"], no_wrap=(True, True, False))
+    rows = []
     for f in findings:
-        message = Text(str(f.get("message") or ""))
+        message = str(f.get("message") or "")
         if remedy and f.get("remedy"):
-            message.append(f"\n→ {f['remedy']}")
-        table.add_row(styled(f.get("severity"), SEVERITY_STYLES), styled(f.get("code")), message)
-    return table
+            message += f"\n→ {f['remedy']}"
+        rows.append({**f, "message": message})
+    return records_table(rows, FINDING_TABLE)
 
 
 def _key_label(plan: Any, arn: str | None) -> Text:
@@ -365,7 +599,9 @@ def plan_view(plan: Any, *, number: int = 1, of: int = 1) -> RenderableType:
     """A plan as the operator reads it before confirming, top to bottom.
 
     trail, encryption before → after, where the request is sent, the verdict and findings, and
-    the exact request (every value whole: this is what will be sent).
+    the exact request. Every value of the request is whole on one line, so it can be copied:
+    after its name when there is room, else on the next line, indented as far as the width
+    allows (a value wider than the terminal is still printed whole, on a line of its own).
 
     Parameters
     ----------
@@ -374,71 +610,170 @@ def plan_view(plan: Any, *, number: int = 1, of: int = 1) -> RenderableType:
     number, of
         Its place among the plans of the command (shown when there are several).
     """
-    grid = Table.grid(padding=(0, 2))
-    grid.add_column(style="bold", no_wrap=True)
-    grid.add_column(overflow="fold")
+    title = Text(f"Plan {number} of {of}: " if of > 1 else "Plan: ", style="bold")
+    title.append(plan.trail.name, style="bold")
+    return Group(title, _AtWidth(lambda console, width: _plan_lines(console, plan, width)))
+
+
+#: The plan's labels.
+_PLAN_LABELS = ("trail", "rollback of", "encryption", "sent to", "verdict", "findings", "request")
+
+
+def _plan_lines(console: Console, plan: Any, width: int) -> list[Text]:
+    labels = [label for label in _PLAN_LABELS if label != "rollback of" or plan.rollback_of]
+    indent = max(len(label) for label in labels) + _GAP
+    out: list[Text] = []
+
+    def row(label: str, value: Text | list[Text], *, whole: bool = False) -> None:
+        out.extend(_labelled(console, Text(label, style="bold"), value, indent, width, whole=whole))
+
     trail = Text()
     trail.append(plan.trail.name, style="bold")
-    trail.append(f"\n{plan.trail.arn}")
-    grid.add_row("trail", trail)
+    row("trail", trail, whole=True)
+    out.extend(_hung(Text(plan.trail.arn), indent, width))
     if plan.rollback_of:
-        grid.add_row("rollback of", Text(plan.rollback_of))
+        row("rollback of", Text(plan.rollback_of), whole=True)
     change = _key_label(plan, plan.before_key)
     change.append("  →  ")
     change.append_text(_key_label(plan, plan.after_key))
-    grid.add_row("encryption", change)
-    grid.add_row("sent to", Text(f"UpdateTrail in {plan.region} (account {plan.account})"))
+    row("encryption", change)
+    row("sent to", Text(f"UpdateTrail in {plan.region} (account {plan.account})"))
     verdict = plan.report.verdict.value
     verdict_text = styled(verdict, VERDICT_STYLES, upper=True)
     if plan.nothing_to_do:
         verdict_text.append(" (nothing to do: the trail already is in this state)")
     elif plan.blocked:
         verdict_text.append(" (blocking findings: nothing will be sent)")
-    grid.add_row("verdict", verdict_text)
+    row("verdict", verdict_text)
     findings = [f.as_dict() for f in plan.report.findings]
-    grid.add_row("findings", findings_table(findings) if findings else Text("none"))
-    request = Table.grid(padding=(0, 2, 0, 0))
-    request.add_column(no_wrap=True)
-    request.add_column(overflow="fold")
-    for name, value in plan.request.items():
-        request.add_row(Text(name), Text(value or '""'))
-    grid.add_row("request", request)
-    title = Text(f"Plan {number} of {of}: " if of > 1 else "Plan: ", style="bold")
-    title.append(plan.trail.name, style="bold")
-    return Group(title, grid)
+    if findings:
+        row("findings", _render_lines(console, findings_table(findings), width - indent))
+    else:
+        row("findings", Text("none"))
+    row("request", Text("UpdateTrail"))
+    names = max([indent - _UNDER, *(len(name) + _GAP for name in plan.request)])
+    for name, value in plan.request.items():  # the values in line with the plan's other values
+        line = Text(" " * _UNDER + name.ljust(names))
+        shown = Text(value or '""')
+        if _UNDER + names + cell_len(shown.plain) <= width:
+            out.append(line + shown)
+        else:  # the value whole on the next line, indented as far as it fits
+            out.append(_rstripped(line))
+            out.extend(_hung(shown, _UNDER * 2, width))
+    return out
+
+
+def _labelled(
+    console: Console,
+    label: Text,
+    value: Text | list[Text],
+    indent: int,
+    width: int,
+    *,
+    whole: bool = False,
+) -> list[Text]:
+    """``label`` then ``value`` from column ``indent``: free text wrapped to the width, or
+    (``whole``) names and ids one per line as they are, or lines already laid out."""
+    if isinstance(value, Text):
+        lines = list(value.split("\n")) if whole else _wrap(console, value, width - indent)
+    else:
+        lines = value
+    out = []
+    for n, line in enumerate(lines or [Text()]):
+        head = Text()  # the label's style only: a Text's own style would cover what is added
+        if n == 0:
+            head.append_text(label)
+        head.append(" " * max(indent - cell_len(head.plain), 1))
+        out.append(head + line)
+    return out
+
+
+def _hung(text: Text, indent: int, width: int) -> list[Text]:
+    """``text`` (one value) whole on a line of its own, indented by ``indent`` when it fits,
+    else by as much as leaves it room, else not at all (and then wider than ``width``)."""
+    room = max(0, min(indent, width - cell_len(text.plain)))
+    return [Text(" " * room) + text]
+
+
+def _render_lines(console: Console, renderable: RenderableType, width: int) -> list[Text]:
+    """A renderable drawn at ``width``, as lines of text (styles kept)."""
+    out = []
+    for segments in console.render_lines(renderable, console.options.update(width=width)):
+        line = Text()
+        for segment in segments:
+            line.append(segment.text, segment.style)
+        out.append(_rstripped(line))
+    return out
+
+
+def _rstripped(text: Text) -> Text:
+    text.rstrip()
+    return text
 
 
 #: ``trailkit inventory``: the trails, each name with its region under it (JSON and CSV have
-#: every field of ``TRAIL_COLUMNS``).
-TRAIL_TABLE: tuple[Col, ...] = (
-    Col("name", "trail", sub="home_region", no_wrap=True),
-    Col("encryption", styles=ENCRYPTION_STYLES, no_wrap=True),
-    Col("key_alias", "key", short=True, sub="key_region"),
-    Col("key_state", "key state", styles=KEY_STATE_STYLES),
-    Col("bucket", sub="bucket_region"),
-    Col("problems"),
+#: every field of ``TRAIL_COLUMNS``); on a narrow terminal the encryption, key and key state
+#: share a column.
+TRAIL_TABLE = Columns(
+    (
+        Col("name", "trail", sub="home_region"),
+        Col("encryption", styles=ENCRYPTION_STYLES),
+        Col("key_alias", "key", short=True, sub="key_region"),
+        Col("key_state", "key state", styles=KEY_STATE_STYLES),
+        Col("bucket", sub="bucket_region"),
+        Col("problems", free=True, notes=True),
+    ),
+    narrow=(
+        Col("name", "trail", sub="home_region"),
+        Col(
+            "encryption",
+            "encryption / key",
+            styles=ENCRYPTION_STYLES,
+            lines=(
+                (Col("key_alias", short=True),),
+                (Col("key_region"), Col("key_state", styles=KEY_STATE_STYLES)),
+            ),
+        ),
+        Col("bucket", sub="bucket_region"),
+        Col("problems", free=True, notes=True),
+    ),
 )
 #: ``trailkit inventory``: the keys in use.
-KEY_TABLE: tuple[Col, ...] = (
-    Col("key", short=True, sub="region"),
-    Col("account"),
-    Col("state", styles=KEY_STATE_STYLES),
-    Col("manager"),
-    Col("used_by", "used by"),
-    Col("problems"),
+KEY_TABLE = Columns(
+    (
+        Col("key", short=True, sub="region"),
+        Col("account"),
+        Col("state", styles=KEY_STATE_STYLES),
+        Col("manager"),
+        Col("used_by", "used by", free=True),
+        Col("problems", free=True, notes=True),
+    ),
+    narrow=(
+        Col("key", short=True, sub="region"),
+        Col("account", "account / manager", sub="manager"),
+        Col("state", styles=KEY_STATE_STYLES),
+        Col("used_by", "used by", free=True),
+        Col("problems", free=True, notes=True),
+    ),
 )
 #: ``trailkit keys``: the candidates, ranked.
 CANDIDATE_TABLE: tuple[Col, ...] = (
-    Col("verdict", styles=VERDICT_STYLES, upper=True, no_wrap=True),
+    Col("verdict", styles=VERDICT_STYLES, upper=True),
     Col("key", short=True),
     Col("code", "code / warnings", sub="warnings"),
-    Col("reason"),
+    Col("reason", free=True),
 )
 #: ``trailkit journal``: one change per row (JSON and ``--all`` have every field whole).
 JOURNAL_TABLE: tuple[Col, ...] = (
-    Col("change_id", "change id / time", sub="time", no_wrap=True),
+    Col("change_id", "change id / time", sub="time"),
     Col("status", styles=STATUS_STYLES),
-    Col("what", "what / where", sub="where"),
+    Col("what", "what / where", free=True),
+)
+#: Findings (``check``, the plans): the message with its remedy under it.
+FINDING_TABLE: tuple[Col, ...] = (
+    Col("severity", styles=SEVERITY_STYLES),
+    Col("code"),
+    Col("message", free=True),
 )
 
 
@@ -478,7 +813,8 @@ def journal_rows(records: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
         if r.get("undone_by"):
             what += f"\nundone by {r['undone_by']}"
         where = f"{r.get('backend') or '-'} · account {r.get('account') or '-'}"
-        rows.append({**r, "what": what, "where": f"{where} · {r.get('endpoint') or '-'}"})
+        where = f"{where} · {r.get('endpoint') or '-'}"
+        rows.append({**r, "what": f"{what}\n{where}", "where": where})
     return rows
 
 
@@ -561,32 +897,39 @@ def check_view(report: Any) -> RenderableType:
     report
         A :class:`trailkit.rules.checks.Report`.
     """
-    grid = Table.grid(padding=(0, 1, 0, 0))
-    grid.add_column(no_wrap=True)
-    grid.add_column(overflow="fold")
+    rows: list[tuple[str, Text]] = []
     trail = report.trail
     if trail is None:
-        grid.add_row("trail:", Text(f"{report.trail_input!r} (not found)"))
+        rows.append(("trail:", Text(f"{report.trail_input!r} (not found)")))
     else:
-        grid.add_row(
-            "trail:", Text(f"{trail.name} · {trail.home_region} · account {trail.account}")
+        rows.append(
+            ("trail:", Text(f"{trail.name} · {trail.home_region} · account {trail.account}"))
         )
     key = Text(f"{report.key_input!r} → ")
     if report.key_arn:
         key.append_text(_key_line(report.key, report.key_arn))
     else:
         key.append("-")
-    grid.add_row("key:", key)
+    rows.append(("key:", key))
     if trail is not None:
         if trail.bucket is not None and trail.bucket.missing:
             where = "(does not exist)"
         else:
             where = f"in {trail.bucket_region}" if trail.bucket_region else "(region unknown)"
-        grid.add_row("bucket:", Text(f"{trail.bucket_name} {where}"))
-    grid.add_row("verdict:", styled(report.verdict.value, VERDICT_STYLES, upper=True))
+        rows.append(("bucket:", Text(f"{trail.bucket_name} {where}")))
+    rows.append(("verdict:", styled(report.verdict.value, VERDICT_STYLES, upper=True)))
+    indent = max(len(label) for label, _ in rows) + 1
+
+    def head(console: Console, width: int) -> list[Text]:
+        return [
+            line
+            for label, value in rows
+            for line in _labelled(console, Text(label), value, indent, width)
+        ]
+
     findings = [f.as_dict() for f in report.findings]
     body = findings_table(findings) if findings else Text("No findings: every check passed.")
-    return Group(grid, Text(""), body)
+    return Group(_AtWidth(head), Text(""), body)
 
 
 def results_view(results: Iterable[Any], journal_path: Any) -> RenderableType:
@@ -599,9 +942,7 @@ def results_view(results: Iterable[Any], journal_path: Any) -> RenderableType:
     journal_path
         Where the change ids are recorded.
     """
-    grid = Table.grid(padding=(0, 1, 0, 0))
-    grid.add_column(no_wrap=True)
-    grid.add_column(overflow="fold")
+    rows = []
     for r in results:
         lines = [f"{r.plan.trail.name}: {r.message}"]
         if r.change_id:
@@ -610,5 +951,14 @@ def results_view(results: Iterable[Any], journal_path: Any) -> RenderableType:
             lines.append(f"delivery: {r.delivery.summary()}")
             if not r.delivery.ok and r.change_id:
                 lines.append(f"undo: trailkit rollback --change {r.change_id}")
-        grid.add_row(styled(r.outcome.value, OUTCOME_STYLES, upper=True), Text("\n".join(lines)))
-    return grid
+        rows.append((styled(r.outcome.value, OUTCOME_STYLES, upper=True), Text("\n".join(lines))))
+    indent = max((cell_len(label.plain) for label, _ in rows), default=0) + 1
+
+    def draw(console: Console, width: int) -> list[Text]:
+        return [
+            line
+            for label, value in rows
+            for line in _labelled(console, label, value, indent, width)
+        ]
+
+    return _AtWidth(draw)

@@ -89,12 +89,11 @@ class TrailsTable:
         return [t for t in self._inventory.trails if t.arn in arns]
 
     def html(self) -> str:
-        """The shown rows as a styled HTML table."""
-        frame = self.frame
-        hidden = [c for c in frame.columns if c not in SHOWN_COLUMNS]
-        styler = tables.style_trails(frame).hide(axis="index").hide(axis="columns", subset=hidden)
-        styler = styler.format(na_rep="")
-        return f'<div class="tk-table tk-wide">{styler.to_html()}</div>'
+        """The shown rows as a trailkit table (:func:`tables.table_html`, coloured by
+        :func:`tables.style_trails`): no NaN, one-line cells, short ids with the full value on
+        hover, a wrapper that scrolls sideways."""
+        rows = self.frame.reset_index(drop=True)  # a filter's row numbers mean nothing
+        return tables.table_html(rows, max_rows=0, style=tables.style_trails, shown=SHOWN_COLUMNS)
 
     def _render(self, _change: Any = None) -> None:
         shown, total = len(self.frame), len(self._frame)
