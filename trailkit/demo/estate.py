@@ -454,6 +454,7 @@ def cloudtrail_bucket_policy(
     *,
     require_kms: bool = False,
     pin_key: str | None = None,
+    organization: bool = False,
 ) -> dict[str, Any]:
     """The standard CloudTrail bucket policy (``AWSCloudTrailAclCheck`` + ``AWSCloudTrailWrite``).
 
@@ -473,6 +474,10 @@ def cloudtrail_bucket_policy(
         Add ``DenyOtherKmsKeys``: deny an ``s3:PutObject`` that names a KMS key
         (``s3:x-amz-server-side-encryption-aws-kms-key-id`` present) other than this key ARN
         (the trap for a change of key; SSE-S3 uploads pass).
+    organization
+        Add ``AWSCloudTrailOrganizationWrite``: the same write under ``AWSLogs/o-*/``, where an
+        organization trail delivers (``AWSLogs/ORG-ID/ACCOUNT/``; CloudTrail user guide,
+        "Create a bucket policy for an organization trail", with the id as a wildcard here).
     """
     statements: list[dict[str, Any]] = [
         {
@@ -497,6 +502,22 @@ def cloudtrail_bucket_policy(
             },
         },
     ]
+    if organization:
+        statements.append(
+            {
+                "Sid": "AWSCloudTrailOrganizationWrite",
+                "Effect": "Allow",
+                "Principal": {"Service": CLOUDTRAIL_SERVICE},
+                "Action": "s3:PutObject",
+                "Resource": f"arn:aws:s3:::{bucket}/AWSLogs/o-*/*",
+                "Condition": {
+                    "StringEquals": {
+                        "s3:x-amz-acl": "bucket-owner-full-control",
+                        "aws:SourceArn": trail_arn,
+                    }
+                },
+            }
+        )
     if require_kms:
         statements.append(
             {
@@ -543,7 +564,8 @@ _EXTRA_STATEMENTS: dict[str, Callable[[str], dict[str, Any]]] = {
     "bucket-key-decrypt": _bucket_key_decrypt_statement,
 }
 
-#: Bucket policy templates by name: ``(bucket, account, trail ARN, trail's key ARN) -> policy``.
+#: Bucket policy templates by name: ``(bucket, account, trail ARN, trail's key ARN) -> policy``
+#: (an organization trail's bucket also gets the organization write, see :func:`_seed_bucket`).
 BUCKET_POLICIES: dict[str, Callable[[str, str, str, str | None], dict[str, Any]]] = {
     "cloudtrail": lambda bucket, account, trail_arn, key: cloudtrail_bucket_policy(
         bucket, account, trail_arn
@@ -708,6 +730,15 @@ def _seed_bucket(conn: Connection, account: str, spec: TrailSpec, keys: Mapping[
     trail_arn = f"arn:aws:cloudtrail:{spec.region}:{account}:trail/{spec.name}"
     key = keys[spec.key] if spec.key else None
     policy = BUCKET_POLICIES[spec.bucket_policy](spec.bucket, account, trail_arn, key)
+    if spec.organization:
+        policy = cloudtrail_bucket_policy(
+            spec.bucket,
+            account,
+            trail_arn,
+            require_kms=spec.bucket_policy == "cloudtrail-require-kms",
+            pin_key=key if spec.bucket_policy == "cloudtrail-pin-key" else None,
+            organization=True,
+        )
     s3.put_bucket_policy(Bucket=spec.bucket, Policy=json.dumps(policy))
     default: dict[str, Any] = {"SSEAlgorithm": "AES256"}
     if spec.bucket_default_key:
