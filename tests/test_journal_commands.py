@@ -710,9 +710,29 @@ def test_every_journal_view_shows_backend_endpoint_and_account(tmp_path: Path) -
         ("aws", "", ACCOUNT),
     ]
     html = journal_html(journal.changes())
-    for text in ("<th>backend</th>", "<th>endpoint</th>", "<th>account</th>"):
+    for text in ("backend</th>", "endpoint</th>", "account</th>"):
         assert text in html
     assert "http://127.0.0.1:5000" in html and "000000000000" in html and "AWS default" in html
+
+
+def test_the_journal_widget_table_keeps_each_change_on_one_line(tmp_path: Path) -> None:
+    """Issue 13: ids and times wrapped over three lines, keys showed as "SSE-S3 / none" and a
+    bare uuid. Every cell is one line, the table scrolls, a trail's missing key is SSE-S3 and a
+    key ARN is shortened with the full ARN on hover; the undoing rollback is named."""
+    import re
+
+    journal = Journal(tmp_path / "j.jsonl")
+    first = _intent(journal, change_id="chg-first", before=None, after=KEY_A)
+    journal.record_outcome(first, Phase.DONE, after=KEY_A)
+    undo = _intent(journal, change_id="chg-undo", before=KEY_A, after=None, rollback_of="chg-first")
+    journal.record_outcome(undo, Phase.DONE, after=None)
+    html = journal_html(journal.changes())
+    cells = re.findall(r"<t[dh]( style=\"[^\"]*\")?>", html)
+    assert cells and all("white-space:nowrap" in style for style in cells)
+    assert "overflow-x:auto" in html.split("<table", 1)[0]
+    assert "SSE-S3 / none" not in html and html.count(">SSE-S3<") == 2
+    assert f'title="{KEY_A}"' in html and "key/" in html
+    assert html.count("<code>chg-undo</code>") == 2  # its own id, and "undone by" of chg-first
 
 
 def test_rollback_refuses_when_the_trail_changed_outside_trailkit(

@@ -24,6 +24,7 @@ __all__ = [
     "ERROR_COLUMNS",
     "KEY_COLUMNS",
     "NO_KEY",
+    "ONE_LINE",
     "TRAIL_COLUMNS",
     "WRAPPER_STYLE",
     "TableFrame",
@@ -220,8 +221,10 @@ _NONE_MEANS_NOTHING = frozenset(
 )
 #: Free text that may wrap, between words only; every other cell stays on one line.
 _TEXT_COLUMNS = ("error", "message", "latest_delivery_error", "latest_digest_delivery_error")
-_ONE_LINE = "white-space:nowrap;word-break:keep-all;overflow-wrap:normal"
-_TEXT = "white-space:normal;word-break:normal;overflow-wrap:normal;min-width:18em"
+#: One line per cell, left-aligned (JupyterLab right-aligns table cells by default).
+ONE_LINE = "white-space:nowrap;word-break:keep-all;overflow-wrap:normal;text-align:left"
+_ONE_LINE = ONE_LINE
+_TEXT = "white-space:normal;word-break:normal;overflow-wrap:normal;min-width:18em;text-align:left"
 #: The wrapper of every table: scrolls sideways instead of cutting the table off. ``width:0``
 #: with ``min-width:100%`` makes it as wide as its container without the table's width pushing
 #: that container wider (a flex item such as a widget's HTML would grow and be clipped).

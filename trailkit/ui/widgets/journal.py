@@ -7,11 +7,12 @@ from typing import Any
 
 import ipywidgets as widgets
 
-from trailkit.arn import arn_resource, resource_id
+from trailkit.arn import resource_id, short_arn
 from trailkit.errors import InputError, JournalError, RefusedError, TrailkitError
 from trailkit.records import ApplyResult, Change, Kind, PolicyResult
 from trailkit.records.journal import changes_frame, undoable
 from trailkit.rules.flags import parse_flag, parse_text
+from trailkit.ui.tables import ONE_LINE, WRAPPER_STYLE, cell_html
 from trailkit.ui.widgets._common import (
     Confirm,
     Step,
@@ -50,6 +51,7 @@ _COLUMNS = [
     "before",
     "after",
     "rollback_of",
+    "undone_by",
     "backend",
     "endpoint",
     "account",
@@ -57,39 +59,49 @@ _COLUMNS = [
 
 
 def _short(value: Any) -> str:
+    """A trail's key as the labels show it: SSE-S3 when there is none, a key ARN shortened."""
     if value is None:
-        return "SSE-S3 / none"
+        return "SSE-S3"
     text = str(value)
     if text.startswith("arn:") and "/" in text:
-        return arn_resource(text).rsplit(":", 1)[-1] or text
+        return short_arn(text)
     return text
 
 
+def _code(value: Any) -> str:
+    return f"<code>{esc(value)}</code>" if value else ""
+
+
 def journal_html(changes: list[Change]) -> str:
-    """The journal as an HTML table (status coloured)."""
+    """The journal as an HTML table: one line per change (ids and times never wrap; ARNs
+    shortened with the full value on hover, a trail's missing key as SSE-S3), status
+    coloured, scrolling sideways when wider than the page."""
     if not changes:
         return '<div class="tk-hint">The journal is empty: no change was made yet.</div>'
-    head = "".join(f"<th>{esc(c)}</th>" for c in _COLUMNS)
+    head = "".join(f'<th style="{ONE_LINE}">{esc(c)}</th>' for c in _COLUMNS)
     body = []
     for row in changes_frame(changes):
-        target = resource_id(str(row["target_arn"]))
         cells = {
-            "change_id": f"<code>{esc(row['change_id'])}</code>",
+            "change_id": _code(row["change_id"]),
             "time": esc(row["time"]),
             "kind": esc(row["kind"]),
             "status": badge(_STATUS_BADGE.get(row["status"], "info"), row["status"]),
-            "target": f'<span title="{esc(row["target_arn"])}">{esc(target)}</span>',
-            "before": esc(_short(row["before"])),
-            "after": esc(_short(row["after"])),
-            "rollback_of": f"<code>{esc(row['rollback_of'])}</code>" if row["rollback_of"] else "",
+            "target": cell_html("target_arn", row["target_arn"], row),
+            "before": cell_html("before", row["before"], row),
+            "after": cell_html("after", row["after"], row),
+            "rollback_of": _code(row["rollback_of"]),
+            "undone_by": _code(row["undone_by"]),
             "backend": badge("info", row["backend"]),
             "endpoint": esc(row["endpoint"] or "AWS default"),
             "account": esc(row["account"]),
         }
-        body.append("<tr>" + "".join(f"<td>{cells[c]}</td>" for c in _COLUMNS) + "</tr>")
+        body.append(
+            "<tr>" + "".join(f'<td style="{ONE_LINE}">{cells[c]}</td>' for c in _COLUMNS) + "</tr>"
+        )
     return (
+        f'<div class="tk-wide" style="{WRAPPER_STYLE}">'
         f'<table class="tk-table tk-journal-table"><thead><tr>{head}</tr></thead>'
-        f"<tbody>{''.join(body)}</tbody></table>"
+        f"<tbody>{''.join(body)}</tbody></table></div>"
     )
 
 
