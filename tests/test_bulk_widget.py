@@ -185,3 +185,14 @@ def test_a_trail_whose_keys_cannot_be_ranked_is_said_under_its_region(
     assert good_usw2.endswith("- ready")
     assert "could not be read (fake)" in bulk._key_notes["us-west-2"].value
     assert bulk._key_notes["us-east-1"].value == ""
+
+
+@pytest.mark.parametrize("blank", ["", "  "])
+def test_a_blank_key_for_a_region_is_refused_naming_keys_by_region(
+    estate: FakeEstate, book: FakeRunbook, blank: str
+) -> None:
+    bulk = _bulk(book, estate)
+    with pytest.raises(InputError, match=r"keys_by_region\['us-west-2'\]") as caught:
+        bulk.choose(THREE, {"us-east-1": GOOD, "us-west-2": blank})
+    assert "never turn encryption off" in caught.value.fix
+    assert not book.called("plan_many") and not book.called("apply_many")

@@ -35,7 +35,7 @@ from widget_fakes import (
     make_key,
 )
 
-from trailkit.errors import JournalError, RefusedError, TrailkitError
+from trailkit.errors import InputError, JournalError, RefusedError, TrailkitError
 from trailkit.records import ApplyResult, Outcome, PolicyResult
 from trailkit.rules.checks import VerdictKind
 from trailkit.rules.plan import Plan
@@ -920,7 +920,7 @@ def test_turning_encryption_off_is_amber_not_a_green_ready(
     guided = GuidedUpdate(book)
     guided.choose("org-trail", GOOD)
     guided.apply(True)
-    guided.choose("org-trail", DISABLE)
+    guided.choose("org-trail", "SSE-S3")
     assert guided.report is not None and guided.report.disable and guided.report.ready
     now = _sections(guided)
     assert "tk-headline tk-ready" not in now["checklist"]
@@ -995,3 +995,30 @@ def test_every_write_has_a_preview_then_the_same_confirmation(
         view._w_confirm,
     ]
     assert all(isinstance(b, type(view._w_confirm)) for b in boxes)
+
+
+@pytest.mark.parametrize("blank", ["", " ", "\t\n"])
+def test_guided_update_refuses_an_empty_key_and_sends_nothing(
+    estate: FakeEstate, book: FakeRunbook, blank: str
+) -> None:
+    """Found by a break-it pass: papermill ``-p key ""`` (or ``-r key " "``) with apply True
+    turned SSE-KMS off. An empty value never means off; "SSE-S3" says it."""
+    guided = GuidedUpdate(book)
+    with pytest.raises(InputError, match=r"key .* is empty") as caught:
+        guided.choose("stale-key-trail", blank)
+    assert 'key="SSE-S3"' in caught.value.fix
+    assert guided.keys.value is None
+    with pytest.raises(InputError, match="no plan to apply"):
+        guided.apply(True)  # nothing chosen: nothing to send
+    assert not book.called("apply")
+    assert estate.trail("stale-key-trail").kms_key_id == estate.arn("alias/cloudtrail-disabled")
+
+
+@pytest.mark.parametrize("text", ["SSE-S3", "sse-s3", " SSE-S3 "])
+def test_guided_update_turns_encryption_off_only_when_asked_by_name(
+    estate: FakeEstate, book: FakeRunbook, text: str
+) -> None:
+    guided = GuidedUpdate(book)
+    step = guided.choose("stale-key-trail", text)
+    assert step is not None and guided.keys.value == DISABLE
+    assert "SSE-S3" in guided.change.html()

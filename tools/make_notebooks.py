@@ -91,7 +91,7 @@ NOTEBOOKS["02_guided_update.ipynb"] = [
         "# Headless: papermill 02_guided_update.ipynb out.ipynb -p trail org-trail "
         "-p key alias/cloudtrail-good -p apply True\n"
         "trail = None  # trail name or ARN\n"
-        'key = None  # alias, alias ARN, key ARN or key id; "" for back to SSE-S3\n'
+        'key = None  # alias, alias ARN, key ARN or key id; "SSE-S3" to turn SSE-KMS off\n'
         "repair_policy = False  # first add the missing CloudTrail statements to the key policy\n"
         "apply = False  # send the change (refused when the plan is blocked)\n"
         "rollback = False  # undo the change applied here (else the trail's last one)\n"

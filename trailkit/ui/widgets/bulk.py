@@ -584,6 +584,13 @@ class BulkUpdate:
         """
         names = parse_names(trails, "trails")
         chosen_keys = parse_mapping(keys_by_region, "keys_by_region") or {}
+        for region, key in chosen_keys.items():
+            if not key.strip():
+                raise InputError(
+                    f"keys_by_region[{region!r}] is {key!r}: an empty key would turn SSE-KMS off.",
+                    "give an alias, alias ARN, key ARN or key id for each region; bulk updates "
+                    "never turn encryption off (use notebook 02 or `trailkit disable`)",
+                )
         if not names:
             return None
         arns = []

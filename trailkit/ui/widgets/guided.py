@@ -43,7 +43,7 @@ from trailkit.ui.widgets.banner import ConnectionBanner
 from trailkit.ui.widgets.change import ChangePanel, result_html
 from trailkit.ui.widgets.checklist import Checklist, checklist_html
 from trailkit.ui.widgets.journal import JournalView
-from trailkit.ui.widgets.keys import KeyChoice, KeyPicker, choice_text
+from trailkit.ui.widgets.keys import DISABLE, KeyChoice, KeyPicker, choice_text
 from trailkit.ui.widgets.policy import PolicyPanel, policy_result_html
 from trailkit.ui.widgets.trails import TrailPicker
 
@@ -336,17 +336,28 @@ class GuidedUpdate:
 
     # -- headless steps (papermill), the same widgets an operator uses ----------------------
     def choose(self, trail: str | None = None, key: str | None = None) -> Step | None:
-        """Choose the trail (name or ARN) and the key (alias, ARN, id; ``""`` = SSE-S3).
+        """Choose the trail (name or ARN) and the key (alias, ARN, id; ``"SSE-S3"`` to turn
+        SSE-KMS off, the dropdown's explicit choice).
 
         Returns the checklist and plan as a :class:`Step`, or None when nothing was given.
 
         Raises
         ------
         InputError
-            The trail is not offered and cannot be found.
+            The trail is not offered and cannot be found; ``key`` is empty or blank (an empty
+            value never means "off": a papermill ``-p key ""`` or an unset variable must not
+            turn encryption off).
         """
         trail = parse_text(trail, "trail")
         key = parse_text(key, "key")
+        if key is not None and not key.strip():
+            raise InputError(
+                f"key {key!r} is empty: an empty key would turn SSE-KMS off.",
+                "give an alias, alias ARN, key ARN or key id; to turn encryption off, say so: "
+                'key="SSE-S3"',
+            )
+        if key is not None and key.strip().upper() == "SSE-S3":
+            key = DISABLE
         self.load()
         if trail is None and key is None:
             return None
