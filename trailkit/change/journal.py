@@ -352,9 +352,11 @@ class Journal:
             except OSError as exc:
                 raise self._os_error("create", exc) from exc
             try:
-                self._tighten(fd)
                 with _flock(fd, exclusive=True):
                     size = os.fstat(fd).st_size
+                    if not _looks_like_journal(fd, size):
+                        raise self._not_a_journal()
+                    self._tighten(fd)
                     if not _ends_with_newline(fd, size):
                         # A torn last line (a crash mid-write): start on a line of our own.
                         data = b"\n" + data
@@ -366,6 +368,14 @@ class Journal:
                 os.close(fd)
             if created:
                 _fsync_dir(self.path.parent)
+
+    def _not_a_journal(self) -> JournalError:
+        return JournalError(
+            f"{self.path} is not a trailkit journal: none of its first lines is a journal "
+            "record. Nothing was written to it and nothing was sent.",
+            f"point --journal or {JOURNAL_ENV} at the journal, or at a path that does not exist "
+            "yet; if it is a journal whose only record was cut short, move it aside",
+        )
 
     def _require_regular(self) -> None:
         """Refuse a path that exists and is not a regular file, before opening it.
@@ -766,6 +776,25 @@ def _parse(fd: int) -> _Loaded:
                 records.append((number, record))
     changes, fold_problems = _fold(records)
     return _Loaded(tuple(records), tuple(changes), tuple(problems + fold_problems))
+
+
+def _looks_like_journal(fd: int, size: int) -> bool:
+    """Whether a file may be written to as a journal: empty (or blank), or one of the lines in
+    its first 64 KiB is a journal record. Any other file (notes, a config, ``/proc/...``) given
+    as ``--journal`` by mistake is left alone: records are not appended to it and its mode is
+    not changed."""
+    head = os.pread(fd, min(size, 1 << 16), 0) if size else b""
+    if not head.strip():
+        return True
+    for line in head.splitlines():
+        if not line.strip():
+            continue
+        try:
+            Record.from_json(line.decode("utf-8"))
+        except (JournalError, UnicodeDecodeError):
+            continue
+        return True
+    return False
 
 
 def _skip_line(stream: BinaryIO, read: int) -> tuple[int, bool]:
