@@ -11,6 +11,7 @@ a traceback. The command line prints ``str(error)`` (one line plus the fix); a n
     │   └── KeyIdError       a key identifier that CloudTrail would reject
     ├── RefusedError         a change that must not be made (blocking findings, concurrency guard)
     ├── JournalError         the change journal cannot be read or written
+    │   └── NothingToUndo    ``--last``: every change made here is undone already
     └── AwsError             a translated AWS error (``.operation``, ``.code``)
         ├── AccessDenied     names the missing permission
         ├── NotFound         the named resource does not exist where it was looked for
@@ -33,6 +34,7 @@ __all__ = [
     "JournalError",
     "KeyIdError",
     "NotFound",
+    "NothingToUndo",
     "RefusedError",
     "TrailkitError",
     "translate",
@@ -89,6 +91,12 @@ class RefusedError(TrailkitError):
 
 class JournalError(TrailkitError):
     """The change journal cannot be read or written."""
+
+
+class NothingToUndo(JournalError):
+    """``rollback --last`` (``policy --restore``): the journal holds changes made on this account
+    and endpoint, and every applied one is undone already. Not a failure: the command line exits
+    0, as for any other request that finds nothing to do."""
 
 
 class AwsError(TrailkitError):

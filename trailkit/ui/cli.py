@@ -681,10 +681,48 @@ def cmd_disable(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return _run_plans(plans, args, book, out, err)
 
 
+def _warn_damage(journal: Any, err: TextIO) -> None:
+    """The damaged-line warnings ``trailkit journal`` prints, for a command that read the journal
+    to choose a change: a torn line may be a lost outcome, which leaves its change without one."""
+    try:
+        problems = journal.parsed_problems()
+    except TrailkitError:  # unreadable: the command's own error says so
+        return
+    for problem in problems:
+        err.write(f"warning: {journal.path}: {problem}\n")
+    if problems:
+        err.write(
+            f"warning: {len(problems)} damaged line(s) in the journal were skipped: "
+            "`trailkit journal` lists them; a change whose outcome line was lost shows no "
+            "outcome there, and `trailkit journal --reconcile` settles it from AWS\n"
+        )
+
+
+def _nothing_to_undo(exc: Any, args: argparse.Namespace, out: TextIO) -> int:
+    """``--last`` found every change made here undone already: nothing to do, exit 0."""
+    if args.format == "json":
+        json.dump({"plans": [], "results": [], "message": exc.message}, out, indent=2)
+        out.write("\n")
+    else:
+        out.write(f"{exc.message} ({exc.fix[:1].upper()}{exc.fix[1:]}.)\n")
+    return EXIT_OK
+
+
 def cmd_rollback(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    """``trailkit rollback``."""
+    """``trailkit rollback``: ``--last`` with every change made here undone already exits 0
+    (nothing to do); no journal, or a change without an outcome, is an error (exit 2)."""
+    from trailkit.errors import NothingToUndo
+
     book = _runbook(args)
-    plan = book.plan_rollback(None if args.last else args.change)
+    try:
+        plan = book.plan_rollback(None if args.last else args.change)
+    except NothingToUndo as exc:
+        _warn_damage(book.journal, err)
+        return _nothing_to_undo(exc, args, out)
+    except TrailkitError:
+        _warn_damage(book.journal, err)
+        raise
+    _warn_damage(book.journal, err)
     return _run_plans([plan], args, book, out, err)
 
 
@@ -813,11 +851,20 @@ def cmd_policy(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 def _restore_policy(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     """``trailkit policy --restore``: the diff first, then --dry-run, confirmation, the write."""
+    from trailkit.errors import NothingToUndo
     from trailkit.records import Outcome
 
     book = _runbook(args)
     conn = book.conn
-    restore = book.plan_restore(None if args.restore == "last" else args.restore)
+    try:
+        restore = book.plan_restore(None if args.restore == "last" else args.restore)
+    except NothingToUndo as exc:
+        _warn_damage(book.journal, err)
+        return _nothing_to_undo(exc, args, out)
+    except TrailkitError:
+        _warn_damage(book.journal, err)
+        raise
+    _warn_damage(book.journal, err)
     if args.format != "json":
         _print_header(conn.info(), out)
         out.write(f"restore: the policy of {restore.key_arn} before change {restore.change_id}\n")
