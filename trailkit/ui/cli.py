@@ -65,16 +65,15 @@ def _regions(text: str) -> list[str]:
 
 
 def _reader_account(text: str) -> str:
-    """``--reader-account``: a 12-digit account id (argparse names the option in the error)."""
-    from trailkit.errors import InputError
+    """``--reader-account``: a 12-digit account id.
+
+    A bad value raises :class:`~trailkit.errors.InputError`, which argparse does not catch
+    (it catches only ``ArgumentTypeError``, ``TypeError`` and ``ValueError``): the command line
+    prints its one line naming the option and the fix, not argparse's usage message.
+    """
     from trailkit.rules.principals import parse_account
 
-    try:
-        return parse_account(text, "--reader-account")
-    except InputError as err:
-        # argparse prefixes "argument --reader-account: "; the message need not say it twice.
-        message = err.message.removeprefix("--reader-account ")
-        raise argparse.ArgumentTypeError(f"{message} Fix: {err.fix}") from None
+    return parse_account(text, "--reader-account")
 
 
 def _workers(text: str) -> int:
@@ -1036,6 +1035,9 @@ def _main(argv: Sequence[str] | None, out: TextIO, err: TextIO) -> int:
             args = parser.parse_args(argv)
     except SystemExit as exc:
         return int(exc.code) if isinstance(exc.code, int) else EXIT_ERROR
+    except TrailkitError as exc:  # an option's value checked by trailkit (--reader-account)
+        err.write(f"trailkit: {exc}\n")
+        return EXIT_ERROR
     try:
         return int(args.func(args, out, err))
     except RefusedError as exc:
