@@ -10,6 +10,7 @@ a traceback. The command line prints ``str(error)`` (one line plus the fix); a n
     ├── InputError           text that cannot be a trail, key, policy or option
     │   └── KeyIdError       a key identifier that CloudTrail would reject
     ├── RefusedError         a change that must not be made (blocking findings, concurrency guard)
+    ├── UnverifiableError    an answer that depends on what could not be read (exit 3)
     ├── JournalError         the change journal cannot be read or written
     │   └── NothingToUndo    ``--last``: every change made here is undone already
     └── AwsError             a translated AWS error (``.operation``, ``.code``)
@@ -37,6 +38,7 @@ __all__ = [
     "NothingToUndo",
     "RefusedError",
     "TrailkitError",
+    "UnverifiableError",
     "translate",
 ]
 
@@ -87,6 +89,12 @@ class KeyIdError(InputError):
 
 class RefusedError(TrailkitError):
     """A change that trailkit refuses to make (blocking findings, concurrency guard)."""
+
+
+class UnverifiableError(TrailkitError):
+    """No answer can be given because something it depends on could not be read (e.g. the
+    region of another account's bucket): never "ready", never "no". The command line exits 3,
+    as for an unverifiable verdict."""
 
 
 class JournalError(TrailkitError):

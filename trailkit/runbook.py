@@ -23,6 +23,7 @@ from trailkit.errors import (
     NotFound,
     RefusedError,
     TrailkitError,
+    UnverifiableError,
 )
 from trailkit.records import (
     ApplyResult,
@@ -160,22 +161,25 @@ def candidates(
     ------
     NotFound
         No such trail.
+    RefusedError
+        The bucket does not exist: no key can be used until it does (``bucket-not-found``).
+    UnverifiableError
+        The bucket's region could not be read: there is no region to list keys from.
     InputError
-        The bucket does not exist, or its region could not be read: there is no region to list
-        keys from; or a reader account is not an account id.
+        A reader account is not an account id.
     """
     reader_accounts = parse_accounts(reader_accounts, "reader_accounts")
     found = trail if isinstance(trail, Trail) else reader.find_trail(trail)
     region = found.bucket_region
     if found.bucket is not None and found.bucket.missing:
-        raise InputError(
+        raise RefusedError(
             f"The bucket {found.bucket_name} of {found.name} does not exist, so no key can be "
             "chosen for it: CloudTrail refuses to update the trail "
             "(S3BucketDoesNotExistException).",
             "create the bucket again, or point the trail at an existing bucket, then choose a key",
         )
     if region is None:
-        raise InputError(
+        raise UnverifiableError(
             f"The region of bucket {found.bucket_name} could not be read, so the candidate keys "
             "are unknown.",
             "grant s3:ListBucket (HeadBucket) or s3:GetBucketLocation (for another account's "

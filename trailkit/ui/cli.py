@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO, cast
 
 from trailkit import __version__
-from trailkit.errors import RefusedError, TrailkitError
+from trailkit.errors import RefusedError, TrailkitError, UnverifiableError
 
 if TYPE_CHECKING:
     from trailkit.records import Trail
@@ -488,11 +488,23 @@ def cmd_check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 
 def cmd_keys(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    """``trailkit keys``: every candidate key of the bucket's region, ranked."""
+    """``trailkit keys``: every candidate key of the bucket's region, ranked.
+
+    Exit codes as for ``check``, for the best key: 0 a ready key exists, 1 none (every key is
+    blocked, there is none, or the bucket does not exist), 3 none is ready but one is
+    unverifiable, or the bucket's region (so the list of keys) is unknown; 2 trailkit's own
+    errors (usage, connection).
+    """
+    from trailkit.rules.checks import VerdictKind
+
     book = _runbook(args)
     conn = book.conn
     trail = book.find_trail(args.trail)
-    verdicts = book.rank(trail)
+    try:
+        verdicts = book.rank(trail)  # UnverifiableError: exit 3 (_main)
+    except RefusedError as exc:  # the bucket does not exist: no key can be used
+        err.write(f"trailkit: blocked: {exc}\n")
+        return EXIT_NO
     if args.format != "table":
         rows = [v.as_dict() for v in verdicts]
         columns = ["verdict", "alias", "code", "reason", "warnings", "key_arn"]
@@ -508,7 +520,10 @@ def cmd_keys(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         _print_table(candidate_rows(verdicts), out, CANDIDATE_TABLE)
     if getattr(args, "verbose", False):
         _print_calls(conn, err)
-    return EXIT_OK
+    kinds = {v.kind for v in verdicts}
+    if VerdictKind.READY in kinds:
+        return EXIT_OK
+    return EXIT_UNVERIFIABLE if VerdictKind.UNVERIFIABLE in kinds else EXIT_NO
 
 
 def _journal(args: argparse.Namespace) -> Any:
@@ -1043,6 +1058,9 @@ def _main(argv: Sequence[str] | None, out: TextIO, err: TextIO) -> int:
     except RefusedError as exc:
         err.write(f"trailkit: refused: {exc}\n")
         return EXIT_NO
+    except UnverifiableError as exc:
+        err.write(f"trailkit: unverifiable: {exc}\n")
+        return EXIT_UNVERIFIABLE
     except TrailkitError as exc:
         err.write(f"trailkit: {exc}\n")
         return EXIT_ERROR
