@@ -289,3 +289,22 @@ def test_cli_keys_exit_codes_follow_check(demo: Any, monkeypatch: pytest.MonkeyP
     code, out, err = _run([*base, "org-trail", "--format", "json"])
     assert code == 3, err
     assert {row["verdict"] for row in json.loads(out)} == {"blocked", "unverifiable"}
+
+
+def test_a_key_blocked_by_its_state_or_type_shows_only_that(demo_conn: Connection) -> None:
+    """The policy of a disabled, deleted-soon or asymmetric key does not matter: ``keys`` shows
+    its blocking finding only, not ``policy-unverifiable`` as well (its policy is not read)."""
+    _, verdicts = candidates(Reader(demo_conn), "org-trail")
+    by_alias = {v.key.alias: v for v in verdicts}
+    for alias, code in (
+        ("alias/cloudtrail-disabled", "key-state"),
+        ("alias/pending-deletion", "key-state"),
+        ("alias/rsa-signing", "key-not-symmetric"),
+    ):
+        verdict = by_alias[alias]
+        assert (verdict.kind, verdict.code) == (VerdictKind.BLOCKED, code)
+        assert verdict.warnings == ()
+        codes = {f.code for f in verdict.report.findings}
+        assert code in codes and not codes & {"policy-unverifiable", "bucket-key-unverified"}
+    # a key whose policy is the problem keeps its policy findings
+    assert by_alias["alias/no-cloudtrail"].warnings == ("policy-describe",)

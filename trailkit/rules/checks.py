@@ -925,7 +925,23 @@ def preflight(
         findings.append(
             _f("already-using-key", f"{trail.name} already uses {key.label}; nothing to change.")
         )
-    return Report(trail_input, key_input, trail, key, tuple(findings))
+    return Report(trail_input, key_input, trail, key, tuple(_without_moot_unknowns(findings)))
+
+
+#: A key CloudTrail cannot use at all, whatever its policy says (its state or its type).
+_KEY_UNUSABLE = frozenset({"key-state", "key-not-symmetric"})
+#: What could not be learned about the key policy (candidate keys that are not Enabled are
+#: ranked without reading their policy).
+_POLICY_UNKNOWNS = frozenset({"policy-unverifiable", "bucket-key-unverified"})
+
+
+def _without_moot_unknowns(findings: list[Finding]) -> list[Finding]:
+    """``findings`` without "the key policy could not be checked" when the key is blocked by its
+    state or type: the policy cannot change that answer, so only the blocking finding is shown
+    (``trailkit keys`` listed a disabled key as ``key-state`` with ``policy-unverifiable``)."""
+    if not any(f.code in _KEY_UNUSABLE for f in findings):
+        return findings
+    return [f for f in findings if f.code not in _POLICY_UNKNOWNS]
 
 
 def _given_key_arn(lookup: KeyLookup) -> str | None:
