@@ -280,12 +280,15 @@ def check_trail(trail: Trail | None, trail_input: str, caller_account: str) -> l
         )
     bucket = trail.bucket
     if bucket is not None and bucket.missing:
+        # The reader's sentence (what S3 answered, to which call: "The bucket B does not exist
+        # (S3 answered 404 to HeadBucket)."), so the inventory and the check say it alike.
+        gone = f"The bucket {trail.bucket_name} does not exist"
+        said = bucket.error if bucket.error and bucket.error.startswith(gone) else gone + "."
         out.append(
             _f(
                 "bucket-not-found",
-                f"The trail's bucket {trail.bucket_name} does not exist (S3 answered "
-                "NoSuchBucket); CloudTrail would answer S3BucketDoesNotExistException, and the "
-                "trail delivers no logs now.",
+                f"{said} CloudTrail would answer S3BucketDoesNotExistException, and the trail "
+                "delivers no logs now.",
             )
         )
     elif bucket is None or bucket.region is None:
@@ -788,7 +791,7 @@ def check_delivery(trail: Trail, key_arn: str | None) -> list[Finding]:
                 f"The policy of bucket {trail.bucket_name} could not be read ({why}), so whether "
                 "it still accepts CloudTrail's deliveries after the change is unknown "
                 "(not assumed).",
-                remedy=f"grant s3:GetBucketPolicy on {arn} to check it, or have the bucket's "
+                remedy=_policy_read_fix(bucket, arn) + ", or have the bucket's "
                 f"owner confirm that it accepts CloudTrail's uploads ({_encryption(key_arn)})",
             )
         ]
@@ -942,6 +945,18 @@ def _without_moot_unknowns(findings: list[Finding]) -> list[Finding]:
     if not any(f.code in _KEY_UNUSABLE for f in findings):
         return findings
     return [f for f in findings if f.code not in _POLICY_UNKNOWNS]
+
+
+def _policy_read_fix(bucket: BucketInfo | None, arn: str) -> str:
+    """What lets trailkit read a bucket's policy: the policy is read (in the bucket's region)
+    only once the region is known, so an unknown region needs a region read first."""
+    if bucket is not None and bucket.region is None:
+        return (
+            "let this caller read the bucket's region (s3:ListBucket for HeadBucket, or "
+            f"s3:GetBucketLocation) and then its policy (s3:GetBucketPolicy) on {arn} (a bucket "
+            "of another account must allow both in its bucket policy)"
+        )
+    return f"grant s3:GetBucketPolicy on {arn} to check it"
 
 
 def _given_key_arn(lookup: KeyLookup) -> str | None:
