@@ -30,6 +30,7 @@ from widget_fakes import (
     INFO,
     NO_CLOUDTRAIL,
     SHARED,
+    UNREADABLE,
     FakeEstate,
     FakeRunbook,
     make_key,
@@ -387,6 +388,57 @@ def test_apply_is_enabled_after_confirming_and_rollback_after_applying(
     assert "rolled back (fake)" in panel._w_result.value
     assert panel._w_rollback.disabled
     assert [r.message for r in done] == ["applied (fake)", "rolled back (fake)"]
+
+
+def test_an_unverifiable_plan_needs_its_own_acknowledgement(estate: FakeEstate) -> None:
+    """The command line sends an UNVERIFIABLE plan only with --accept-unverifiable; the panel
+    asks for the same separate yes: a box naming how many checks could not be verified. The
+    ordinary confirmation alone leaves Apply disabled and sends nothing."""
+    fake = Recorder()
+    panel = ChangePanel(fake.apply, fake.rollback)
+    plan = estate.plan("org-trail", UNREADABLE)
+    assert plan.report.unverifiable and not plan.blocked
+    panel.set_plan(plan)
+    assert panel.needs_acceptance and panel._w_accept.layout.display == "flex"
+    assert panel._w_accept.description.startswith(
+        "1 check could not be verified (policy-unverifiable): "
+    )
+    panel._w_confirm.value = True
+    assert panel._w_apply.disabled
+    assert "acknowledge what could not be verified" in panel._w_why.value
+    panel._w_apply.click()
+    assert fake.applied == [] and panel.value is None
+    assert panel.confirm_and_apply() is None and fake.applied == []
+
+    panel._w_accept.value = True
+    assert not panel._w_apply.disabled and panel._w_why.value == ""
+    panel._w_apply.click()
+    assert fake.applied == [plan]
+    assert not panel._w_accept.value  # spent: a new plan asks again
+
+    # a new plan asks again, and a ready plan never shows the box
+    panel.set_plan(plan)
+    assert panel.needs_acceptance and not panel._w_accept.value
+    panel.set_plan(estate.plan("org-trail", GOOD))
+    assert not panel.needs_acceptance and panel._w_accept.layout.display == "none"
+    panel._w_confirm.value = True
+    assert not panel._w_apply.disabled
+
+
+def test_guided_apply_of_an_unverifiable_plan_needs_accept_unverifiable(
+    book: FakeRunbook,
+) -> None:
+    guided = GuidedUpdate(book)
+    guided.choose("org-trail", UNREADABLE)
+    with pytest.raises(RefusedError, match=r"UNVERIFIABLE: 1 check could not be verified") as e:
+        guided.apply(True)
+    assert "accept_unverifiable=True" in e.value.fix
+    assert book.called("apply") == []
+    with pytest.raises(TrailkitError, match="accept_unverifiable"):
+        guided.apply(True, accept_unverifiable="maybe")
+    assert book.called("apply") == []
+    step = guided.apply(True, accept_unverifiable=True)
+    assert step is not None and len(book.called("apply")) == 1
 
 
 def test_on_real_aws_the_trail_name_must_be_typed(estate: FakeEstate) -> None:

@@ -12,6 +12,7 @@ from trailkit.rules.checks import UNVERIFIED_CODES
 from trailkit.rules.plan import Plan
 from trailkit.ui import tables
 from trailkit.ui.widgets._common import (
+    AcceptUnverifiable,
     Confirm,
     badge,
     codes_html,
@@ -82,7 +83,9 @@ class ChangePanel:
     """Plan table, confirmation, Apply (with progress), verified result and Rollback.
 
     Apply stays disabled while the plan has a blocking finding, while nothing would change,
-    until the confirmation box is ticked and, on real AWS, until the trail name is typed.
+    until the confirmation box is ticked and, on real AWS, until the trail name is typed. For an
+    UNVERIFIABLE plan a second box, naming how many checks could not be verified, must be ticked
+    as well (the command line's ``--accept-unverifiable``).
 
     Parameters
     ----------
@@ -132,6 +135,8 @@ class ChangePanel:
         self._confirm._w_box.add_class("tk-apply-confirm")
         self._w_confirm = self._confirm._w_box
         self._w_typed = self._confirm._w_typed
+        self._accept = AcceptUnverifiable(on_change=self._refresh)
+        self._w_accept = self._accept.layout
         self._w_apply = widgets.Button(
             description="Apply", icon="check", button_style="success", disabled=True
         )
@@ -169,6 +174,7 @@ class ChangePanel:
         self.layout = widgets.VBox(
             [
                 self._w_plan,
+                self._w_accept,
                 self._confirm.layout,
                 widgets.HBox([self._w_apply, self._w_why]),
                 self._w_progress,
@@ -216,6 +222,8 @@ class ChangePanel:
         out = []
         if self._busy:
             out.append("busy")
+        if not self._accept.accepted:
+            out.append("acknowledge what could not be verified")
         if not self._w_confirm.value:
             out.append("tick the confirmation box")
         if self._confirm.typed_required and not self._confirm.confirmed:
@@ -259,6 +267,11 @@ class ChangePanel:
         self._spent = False
         self._applied = None
         self._confirm.reset()
+        self._accept.require(
+            [f.code for f in plan.report.findings if f.code in UNVERIFIED_CODES]
+            if plan is not None and not plan.blocked and not plan.nothing_to_do
+            else []
+        )
         if plan is None:
             self._w_plan.value = note_html_text or (
                 '<div class="tk-hint">The plan appears here once a trail and a key are '
@@ -284,9 +297,20 @@ class ChangePanel:
         """No plan can be made: show why (as HTML, never a traceback)."""
         self.set_plan(None, error_html(err))
 
+    @property
+    def needs_acceptance(self) -> bool:
+        """True when the plan is UNVERIFIABLE: Apply also needs :meth:`accept_unverifiable`."""
+        return self._accept.required
+
+    def accept_unverifiable(self) -> None:
+        """Tick the acknowledgement of what could not be verified, as the operator would (the
+        command line's ``--accept-unverifiable``); no effect on a plan that needs none."""
+        self._accept.accept()
+
     def confirm_and_apply(self, typed: str | None = None) -> ApplyResult | None:
         """Tick the confirmation (type ``typed`` on real AWS) and press Apply, as the operator
-        would. Returns the result, or None when Apply stayed disabled."""
+        would. Returns the result, or None when Apply stayed disabled (for an UNVERIFIABLE plan,
+        unless :meth:`accept_unverifiable` was called: the confirmation alone is not that yes)."""
         self._confirm.confirm(typed)
         before = self._last
         self._w_apply.click()
@@ -370,13 +394,15 @@ class ChangePanel:
     def _refresh(self) -> None:
         blockers = self.blockers
         self._w_apply.disabled = bool(blockers)
-        self._confirm.set_disabled(
+        idle = (
             self._busy
             or self._plan is None
             or self._plan.blocked
             or self._spent
             or self._plan.nothing_to_do
         )
+        self._confirm.set_disabled(idle)
+        self._accept.set_disabled(idle)
         self._w_why.value = (
             f'<div class="tk-hint" style="margin-left:10px">Apply is disabled: '
             f"{esc('; '.join(blockers))}.</div>"
@@ -427,6 +453,7 @@ class ChangePanel:
             if result.outcome in (Outcome.DONE, Outcome.UNCHANGED, Outcome.UNKNOWN):
                 self._spent = True  # a new plan must be made from the trail's new state
                 self._w_confirm.value = False
+                self._accept.reset()
             if result.changed and result.change_id:
                 self._offer(
                     result.change_id,
