@@ -439,7 +439,7 @@ class AcceptUnverifiable:
         n = len(self._codes)
         self._w_box.description = (
             f"{plural(n, 'check')} could not be verified ({', '.join(self._codes)}): the key's "
-            "and the bucket's owners confirmed them, send it anyway"
+            "and the bucket's owners confirmed them; send anyway"
             if n
             else ""
         )
