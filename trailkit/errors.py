@@ -93,8 +93,20 @@ class RefusedError(TrailkitError):
 
 class UnverifiableError(TrailkitError):
     """No answer can be given because something it depends on could not be read (e.g. the
-    region of another account's bucket): never "ready", never "no". The command line exits 3,
-    as for an unverifiable verdict."""
+    region of another account's bucket), or a plan that depends on it was not accepted as such:
+    never "ready", never "no". The command line exits 3, as for an unverifiable verdict.
+
+    Parameters
+    ----------
+    message, fix
+        As for :class:`TrailkitError`.
+    unverified
+        The codes of the checks that could not be verified, when a plan was refused for them.
+    """
+
+    def __init__(self, message: str, fix: str = "", *, unverified: tuple[str, ...] = ()) -> None:
+        super().__init__(message, fix)
+        self.unverified = unverified
 
 
 class JournalError(TrailkitError):

@@ -595,9 +595,19 @@ class Runbook:
             self.conn, plans, self.journal, confirmed=confirmed, recheck=self.recheck
         )
 
-    def rollback(self, change_id: str | None = None, *, confirmed: bool) -> ApplyResult:
-        """Plan the undo of a trail change from the live state, and send it."""
+    def rollback(
+        self, change_id: str | None = None, *, confirmed: bool, accept_unverifiable: bool = False
+    ) -> ApplyResult:
+        """Plan the undo of a trail change from the live state, and send it.
+
+        Raises
+        ------
+        UnverifiableError
+            The rollback plan is UNVERIFIABLE and ``accept_unverifiable`` is not True (as
+            ``trailkit rollback`` without ``--accept-unverifiable``): nothing is sent.
+        """
         plan = self.plan_rollback(change_id)
+        plan.require_verified(accept_unverifiable is True)
         return self.apply(plan, confirmed=confirmed)
 
     def apply_repair(self, repair: Repair, *, confirmed: bool) -> PolicyResult:
@@ -629,12 +639,18 @@ class Runbook:
         self._may_write()
         return update.restore_policy(self.conn, self.journal, change_id, confirmed=confirmed)
 
-    def undo(self, change_id: str, *, confirmed: bool) -> ApplyResult | PolicyResult:
-        """Roll a trail change back, or restore the policy recorded before a policy change."""
+    def undo(
+        self, change_id: str, *, confirmed: bool, accept_unverifiable: bool = False
+    ) -> ApplyResult | PolicyResult:
+        """Roll a trail change back (an UNVERIFIABLE rollback only with
+        ``accept_unverifiable``, see :meth:`rollback`), or restore the policy recorded before a
+        policy change."""
         change = self.journal.get(change_id)
         if change.intent.kind is Kind.KEY_POLICY:
             return self.restore_policy(change_id, confirmed=confirmed)
-        return self.rollback(change_id, confirmed=confirmed)
+        return self.rollback(
+            change_id, confirmed=confirmed, accept_unverifiable=accept_unverifiable
+        )
 
     def verify(self, trail: Trail) -> Delivery:
         """Delivery status of a trail after a change (``GetTrailStatus``)."""

@@ -7,6 +7,7 @@ from typing import Any
 
 import ipywidgets as widgets
 
+from trailkit.errors import UnverifiableError
 from trailkit.records import ApplyResult, Outcome, PlanView
 from trailkit.rules.checks import UNVERIFIED_CODES
 from trailkit.rules.plan import Plan
@@ -93,7 +94,10 @@ class ChangePanel:
         ``apply(plan) -> ApplyResult``: sends the change (``trailkit.change.update.apply`` with a
         journal and ``confirmed=True``).
     rollback
-        ``rollback(change_id) -> ApplyResult``: undoes a recorded change.
+        ``rollback(change_id) -> ApplyResult``: undoes a recorded change; called with
+        ``accept_unverifiable=True`` only once the operator ticked the acknowledgement shown
+        after it refused an UNVERIFIABLE rollback
+        (:class:`~trailkit.errors.UnverifiableError`).
     demo
         The demo backend (False: real AWS, where the trail name must be typed as well).
     on_done
@@ -106,7 +110,7 @@ class ChangePanel:
     def __init__(
         self,
         apply: Callable[[Plan], ApplyResult],
-        rollback: Callable[[str], ApplyResult],
+        rollback: Callable[..., ApplyResult],
         *,
         demo: bool = True,
         on_done: Callable[[ApplyResult], None] | None = None,
@@ -168,8 +172,16 @@ class ChangePanel:
         )
         self._w_rollback.add_class("tk-rollback")
         self._w_rollback.on_click(self._do_rollback)
+        # shown once a rollback was refused as UNVERIFIABLE: the separate yes, as for Apply
+        self._rollback_accept = AcceptUnverifiable(on_change=self._refresh)
+        self._w_rollback_accept = self._rollback_accept.layout
         self._w_rollback_box = widgets.VBox(
-            [self._w_rollback_preview, self._rollback_confirm.layout, self._w_rollback]
+            [
+                self._w_rollback_preview,
+                self._w_rollback_accept,
+                self._rollback_confirm.layout,
+                self._w_rollback,
+            ]
         )
         self.layout = widgets.VBox(
             [
@@ -254,7 +266,12 @@ class ChangePanel:
     def can_rollback(self) -> bool:
         """True when a change can be rolled back (after a successful Apply, until it is rolled
         back) and the rollback confirmation is given (ticked; on real AWS the name typed)."""
-        return self._rollback_of is not None and not self._busy and self._rollback_confirm.confirmed
+        return (
+            self._rollback_of is not None
+            and not self._busy
+            and self._rollback_confirm.confirmed
+            and self._rollback_accept.accepted
+        )
 
     # -- actions -------------------------------------------------------------------------
     def set_plan(self, plan: Plan | None, note_html_text: str = "") -> None:
@@ -326,6 +343,7 @@ class ChangePanel:
         self._rollback_of = change_id
         self._rollback_name = trail_name
         self._rollback_confirm.reset()
+        self._rollback_accept.require([])
         self._rollback_confirm.require_typed(
             None if self._demo or change_id is None else trail_name
         )
@@ -343,12 +361,19 @@ class ChangePanel:
                 + " Sends one <code>UpdateTrail</code>, reads the trail back and journals it.",
             )
 
-    def press_rollback(self, typed: str | None = None) -> ApplyResult | None:
+    def press_rollback(
+        self, typed: str | None = None, *, accept_unverifiable: bool = False
+    ) -> ApplyResult | None:
         """Tick the rollback confirmation (type ``typed`` on real AWS) and press Rollback, as
-        the operator would; returns the result, or None when Rollback stayed disabled."""
+        the operator would; returns the result, or None when Rollback stayed disabled or was
+        refused. When it is refused as UNVERIFIABLE and ``accept_unverifiable``, tick the
+        acknowledgement that then appears and press again."""
         self._rollback_confirm.confirm(typed)
         before = self._last
         self._w_rollback.click()
+        if self._last is before and accept_unverifiable and self._rollback_accept.required:
+            self._rollback_accept.accept()
+            self._w_rollback.click()
         return self._last if self._last is not before else None
 
     def _plan_html(self, plan: Plan) -> str:
@@ -471,12 +496,17 @@ class ChangePanel:
         if change_id is None or not self.can_rollback:
             return
         applied = self._w_result.value
+        accepted = self._rollback_accept.required and self._rollback_accept.accepted
         result = self._run(
-            lambda: self._rollback(change_id),
+            (lambda: self._rollback(change_id, accept_unverifiable=True))
+            if accepted
+            else (lambda: self._rollback(change_id)),
             f"Rolling back {change_id}: restoring the previous encryption and verifying…",
             "Rollback",
             keep=True,
         )
+        if isinstance(self._error, UnverifiableError):  # ask for the separate yes
+            self._rollback_accept.require(self._error.unverified)
         if result is not None:
             self._rolled_back = result
             if result.outcome.succeeded:

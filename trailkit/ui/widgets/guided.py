@@ -483,21 +483,26 @@ class GuidedUpdate:
         ok = delivery is None or delivery.ok
         return Step(f"Verify {fresh.name}", ok, rows_html(rows), (fresh, delivery))
 
-    def rollback(self, confirm: object = False) -> Step | None:
+    def rollback(self, confirm: object = False, accept_unverifiable: object = False) -> Step | None:
         """When ``confirm``: roll back the change applied here, or else the last recorded,
         not yet rolled back change of the chosen trail (of any trail when none is chosen),
         through the same confirmation as the Rollback button (ticked; on real AWS the trail
         name typed).
 
-        ``confirm`` is read strictly (:func:`~trailkit.rules.flags.parse_flag`).
+        ``confirm`` and ``accept_unverifiable`` are read strictly
+        (:func:`~trailkit.rules.flags.parse_flag`); an UNVERIFIABLE rollback is sent only with
+        ``accept_unverifiable`` as well.
 
         Raises
         ------
         InputError
-            ``confirm`` is not an unambiguous yes or no (parameter ``rollback``).
+            ``confirm`` or ``accept_unverifiable`` is not an unambiguous yes or no.
         JournalError
             Nothing to roll back.
+        UnverifiableError
+            The rollback plan is UNVERIFIABLE and ``accept_unverifiable`` is not given.
         """
+        accepted = parse_flag(accept_unverifiable, "accept_unverifiable")
         if not parse_flag(confirm, "rollback"):
             return None
         if self.change.rollback_of is None:
@@ -509,7 +514,7 @@ class GuidedUpdate:
                 )
             target = changes[0].intent.target_arn
             self.change.offer_rollback(changes[0].change_id, resource_id(target))
-        result = self.change.press_rollback(self.change.rollback_name)
+        result = self.change.press_rollback(self.change.rollback_name, accept_unverifiable=accepted)
         if result is None:
             if self.change.error is not None:
                 raise self.change.error
