@@ -718,7 +718,7 @@ def _nothing_to_undo(exc: Any, args: argparse.Namespace, out: TextIO) -> int:
         json.dump({"plans": [], "results": [], "message": exc.message}, out, indent=2)
         out.write("\n")
     else:
-        out.write(f"{exc.message} ({exc.fix[:1].upper()}{exc.fix[1:]}.)\n")
+        out.write(f"{exc.message} {exc.fix[:1].upper()}{exc.fix[1:]}.\n")
     return EXIT_OK
 
 
