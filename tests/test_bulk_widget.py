@@ -14,9 +14,17 @@ from typing import Any
 import botocore.client
 import botocore.session
 import pytest
-from widget_fakes import BUCKETKEY_KEY, GOOD, GOOD_USW2, NO_CLOUDTRAIL, FakeEstate, FakeRunbook
+from widget_fakes import (
+    BUCKETKEY_KEY,
+    GOOD,
+    GOOD_USW2,
+    NO_CLOUDTRAIL,
+    UNREADABLE,
+    FakeEstate,
+    FakeRunbook,
+)
 
-from trailkit.errors import InputError
+from trailkit.errors import InputError, RefusedError
 from trailkit.records import ApplyResult, Outcome
 from trailkit.ui.widgets import BulkUpdate
 from trailkit.ui.widgets.bulk import plural
@@ -196,3 +204,38 @@ def test_a_blank_key_for_a_region_is_refused_naming_keys_by_region(
         bulk.choose(THREE, {"us-east-1": GOOD, "us-west-2": blank})
     assert "never turn encryption off" in caught.value.fix
     assert not book.called("plan_many") and not book.called("apply_many")
+
+
+def test_unverifiable_plans_need_their_own_acknowledgement(
+    estate: FakeEstate, book: FakeRunbook
+) -> None:
+    """As the command line's --accept-unverifiable: a box naming the checks that could not be
+    verified must be ticked as well as the confirmation; headless, accept_unverifiable=True."""
+    bulk = _bulk(book, estate)
+    bulk.choose(["org-trail", "tokyo-trail"], {"us-east-1": UNREADABLE, "us-west-2": GOOD_USW2})
+    assert sorted(p.trail.name for p in bulk.ready) == ["org-trail", "tokyo-trail"]
+    assert bulk.unverified == ["org-trail: policy-unverifiable"]
+    assert bulk._w_accept.layout.display == "flex"
+    assert bulk._w_accept.description.startswith(
+        "1 check could not be verified (org-trail: policy-unverifiable): "
+    )
+    bulk._w_confirm.value = True
+    assert not bulk.can_apply and bulk._w_apply.disabled
+    bulk._w_apply.click()
+    assert bulk.results == [] and estate.trail("tokyo-trail").kms_key_id is None
+    with pytest.raises(RefusedError, match=r"1 check of the plans could not be verified"):
+        bulk.apply(True)
+    assert bulk.results == [] and estate.trail("tokyo-trail").kms_key_id is None
+
+    bulk._w_accept.value = True
+    assert bulk.can_apply
+    step = bulk.apply(True, accept_unverifiable=True)
+    assert step is not None and [r.outcome for r in bulk.results] == [Outcome.DONE] * 2
+
+
+def test_ready_plans_show_no_acknowledgement(estate: FakeEstate, book: FakeRunbook) -> None:
+    bulk = _bulk(book, estate)
+    bulk.choose(["org-trail"], {"us-east-1": GOOD})
+    assert bulk.unverified == [] and bulk._w_accept.layout.display == "none"
+    bulk._w_confirm.value = True
+    assert bulk.can_apply

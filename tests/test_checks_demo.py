@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 import re
@@ -11,7 +12,8 @@ import pytest
 
 from trailkit.aws.reader import Reader
 from trailkit.aws.session import Connection
-from trailkit.runbook import candidates, check
+from trailkit.rules.checks import VerdictKind
+from trailkit.runbook import Runbook, candidates, check
 from trailkit.ui.cli import main
 
 
@@ -255,3 +257,62 @@ def test_cli_keys_ranks_ready_first(demo: Any) -> None:
     rows = json.loads(out)
     assert rows[0]["verdict"] == "ready"
     assert rows[-1]["verdict"] == "blocked"
+
+
+def test_cli_keys_exit_codes_follow_check(demo: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``keys`` answers as ``check`` does, for its best key: 0 a ready key exists, 1 none (a
+    deleted bucket, every key blocked), 3 none ready but something unverifiable (an unknown
+    bucket region: the list of keys itself is unknown); 2 only for trailkit's own errors."""
+    endpoint, _ = demo
+    base = ["--endpoint-url", endpoint, "keys", "--trail"]
+    code, out, err = _run([*base, "deleted-bucket-trail"])
+    assert code == 1 and out == ""
+    assert err.startswith("trailkit: blocked: The bucket tk-deleted-logs-use1 of ")
+    assert err.count("\n") == 1 and "Traceback" not in err
+    code, out, err = _run([*base, "partner-bucket-trail"])
+    assert code == 3 and out == ""
+    assert err.startswith("trailkit: unverifiable: The region of bucket tk-partner-logs-use1")
+    assert err.count("\n") == 1
+
+    ranked = Runbook.rank
+
+    def only(kinds: set[VerdictKind]) -> Any:
+        def rank(self: Runbook, trail: Any) -> list[Any]:
+            verdicts = ranked(self, trail)
+            blocked = [v for v in verdicts if v.kind is VerdictKind.BLOCKED]
+            other = [
+                dataclasses.replace(v, kind=VerdictKind.UNVERIFIABLE)
+                for v in verdicts
+                if v.kind is not VerdictKind.BLOCKED
+            ]
+            return (other if VerdictKind.UNVERIFIABLE in kinds else []) + blocked
+
+        return rank
+
+    monkeypatch.setattr(Runbook, "rank", only({VerdictKind.BLOCKED}))
+    code, out, err = _run([*base, "org-trail", "--format", "json"])
+    assert code == 1, err
+    assert {row["verdict"] for row in json.loads(out)} == {"blocked"}
+    monkeypatch.setattr(Runbook, "rank", only({VerdictKind.BLOCKED, VerdictKind.UNVERIFIABLE}))
+    code, out, err = _run([*base, "org-trail", "--format", "json"])
+    assert code == 3, err
+    assert {row["verdict"] for row in json.loads(out)} == {"blocked", "unverifiable"}
+
+
+def test_a_key_blocked_by_its_state_or_type_shows_only_that(demo_conn: Connection) -> None:
+    """The policy of a disabled, deleted-soon or asymmetric key does not matter: ``keys`` shows
+    its blocking finding only, not ``policy-unverifiable`` as well (its policy is not read)."""
+    _, verdicts = candidates(Reader(demo_conn), "org-trail")
+    by_alias = {v.key.alias: v for v in verdicts}
+    for alias, code in (
+        ("alias/cloudtrail-disabled", "key-state"),
+        ("alias/pending-deletion", "key-state"),
+        ("alias/rsa-signing", "key-not-symmetric"),
+    ):
+        verdict = by_alias[alias]
+        assert (verdict.kind, verdict.code) == (VerdictKind.BLOCKED, code)
+        assert verdict.warnings == ()
+        codes = {f.code for f in verdict.report.findings}
+        assert code in codes and not codes & {"policy-unverifiable", "bucket-key-unverified"}
+    # a key whose policy is the problem keeps its policy findings
+    assert by_alias["alias/no-cloudtrail"].warnings == ("policy-describe",)

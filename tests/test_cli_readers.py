@@ -177,16 +177,25 @@ def test_update_with_a_reader_account_is_sent_the_recheck_asks_the_same(
         ("12", "must be a 12-digit AWS account id; '12' is not one: it has 2 digits"),
         ("4444-5555-6666", "it contains '-'"),
         ("", "it is empty"),
+        (
+            "arn:aws:iam::444455556666:root",
+            "must be a 12-digit AWS account id, not an ARN; 'arn:aws:iam::444455556666:root' is "
+            "an ARN. Fix: give the 12-digit account id from the ARN: --reader-account "
+            "444455556666",
+        ),
+        ("000000000000", "000000000000 is not one: no AWS account has that id"),
     ],
 )
 def test_a_bad_reader_account_is_a_usage_error(command: str, value: str, problem: str) -> None:
+    """One line naming the option, what is wrong and the fix: not argparse's usage message."""
     argv = [command, "--trail", "org-trail", "--reader-account", value]
     if command != "keys":
         argv += ["--key", GOOD]
     code, out, err = _cli(argv)  # no endpoint: it fails before anything connects
     assert code == 2
-    assert "usage:" in err and "Traceback" not in err
-    assert "argument --reader-account:" in err and problem in err
+    assert err.startswith("trailkit: --reader-account must be a 12-digit AWS account id")
+    assert err.count("\n") == 1 and "usage:" not in err and "Traceback" not in err
+    assert problem in err and "Fix: " in err
     assert out == ""
 
 

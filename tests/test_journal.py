@@ -289,7 +289,10 @@ def _without(key: str) -> str:
 
 
 GARBAGE: list[tuple[bytes, str]] = [
-    (b"not json at all", "not valid JSON"),
+    (b"not json at all", "not valid JSON (Expecting value at column 1)"),
+    # json's message ends in "at" here: said once ("starting at at column" before the fix)
+    (b'{"change_id": "x", "pha', "not valid JSON (Unterminated string starting at column 20)"),
+    (b'{"change_id": "a\tb"}', "not valid JSON (Invalid control character at column 17)"),
     (b"[1, 2, 3]", "not a JSON object (got array)"),
     (b'"a string"', "not a JSON object (got string)"),
     (_with(time=5).encode(), "field 'time' must be a string, not number"),

@@ -27,7 +27,7 @@ from trailkit.aws.writes import read_key_policy, read_trail_key
 from trailkit.change.journal import Journal, Kind, Phase, Record, in_flight, reconcile
 from trailkit.change.update import apply, put_key_policy, reconcile_journal
 from trailkit.demo.lab import lab_environment
-from trailkit.errors import JournalError, RefusedError
+from trailkit.errors import JournalError, NothingToUndo, RefusedError
 from trailkit.records import Change, Outcome
 from trailkit.records.journal import changes_frame, undoable
 from trailkit.rules.plan import plan_change
@@ -202,9 +202,11 @@ def test_rollback_last_twice_does_not_redo(demo_rw: Any, tmp_path: Path) -> None
     assert code == 0, err
     assert read_trail_key(conn, trail_arn, "us-east-1") is None
 
-    code, _out, err = _cli(*base, "rollback", "--last", "--yes", "--journal", j)
-    assert code == 2
-    assert "No trail change to undo" in err and "naming its change id" in err
+    # Nothing left to undo is "nothing to do" (exit 0, README's exit codes), not an error.
+    code, out, err = _cli(*base, "rollback", "--last", "--yes", "--journal", j)
+    assert code == 0, err
+    assert out.startswith("Nothing to undo: every trail change made on account 123456789012")
+    assert "is undone already" in out and "name its change id: --change ID" in out
     assert read_trail_key(conn, trail_arn, "us-east-1") is None  # not re-applied
     first, undo = Journal(j).changes()
     assert undo.intent.rollback_of == first.change_id and len(Journal(j).changes()) == 2
@@ -218,12 +220,77 @@ def test_rollback_last_twice_does_not_redo(demo_rw: Any, tmp_path: Path) -> None
     assert code == 0, err
     assert Journal(j).changes()[-1].intent.rollback_of == first.change_id
     assert read_trail_key(conn, trail_arn, "us-east-1") is None
-    code, _, err = _cli(*base, "rollback", "--last", "--yes", "--journal", j)
-    assert code == 2 and read_trail_key(conn, trail_arn, "us-east-1") is None
+    code, out, err = _cli(*base, "rollback", "--last", "--yes", "--journal", j)
+    assert code == 0 and "Nothing to undo" in out
+    assert read_trail_key(conn, trail_arn, "us-east-1") is None
 
     # Naming a change that is undone already is refused, naming the rollback.
     code, _, err = _cli(*base, "rollback", "--change", first.change_id, "--yes", "--journal", j)
     assert code == 1 and "already undone by" in err
+
+
+def test_rollback_last_warns_of_a_torn_journal_line_and_says_what_to_do(
+    demo_rw: Any, tmp_path: Path
+) -> None:
+    """A torn last line (an interrupted write) is reported by ``rollback --last`` as by
+    ``trailkit journal``, with the advice that is true: ``journal`` shows the damage, and a
+    change whose outcome line was lost has no outcome, which ``journal --reconcile`` settles."""
+    endpoint, _ = demo_rw
+    j = tmp_path / "j.jsonl"
+    base = ("--endpoint-url", endpoint)
+    code, _, err = _cli(
+        *base, "update", "--trail", "org-trail", "--key", "alias/cloudtrail-good", "--yes",
+        "--journal", str(j),
+    )  # fmt: skip
+    assert code == 0, err
+    with j.open("a") as f:
+        f.write('{"change_id": "x", "pha')
+    _, _, listed = _cli(*base, "journal", "--journal", str(j))
+    warning = f"warning: {j}: line 3: truncated JSON (the last write may have been interrupted)"
+    assert warning in listed
+    code, _, err = _cli(*base, "rollback", "--last", "--dry-run", "--journal", str(j))
+    assert code == 0, err
+    assert warning in err
+    assert "`trailkit journal` lists them" in err and "`trailkit journal --reconcile`" in err
+    # and when there is nothing to undo, the warning still comes first
+    code, _, err = _cli(*base, "rollback", "--last", "--yes", "--journal", str(j))
+    assert code == 0, err
+    code, out, err = _cli(*base, "rollback", "--last", "--yes", "--journal", str(j))
+    assert code == 0 and "Nothing to undo" in out
+    assert "line 3: not valid JSON" in err and "--reconcile" in err
+
+
+def test_rollback_last_without_a_journal_file_says_so_in_one_line(
+    demo: Any, tmp_path: Path
+) -> None:
+    endpoint, _ = demo
+    path = tmp_path / "none.jsonl"
+    code, out, err = _cli("--endpoint-url", endpoint, "rollback", "--last", "--journal", str(path))
+    assert code == 2 and out == ""
+    assert err == (
+        f"trailkit: No journal at {path}: no change was made with trailkit through this journal,"
+        " so there is nothing to undo. Fix: give the journal the change was recorded in with "
+        "--journal (or $TRAILKIT_JOURNAL)\n"
+    )
+    assert not path.exists()
+
+
+def test_rollback_last_with_a_change_without_outcome_points_to_reconcile(
+    demo: Any, demo_conn: Connection, tmp_path: Path
+) -> None:
+    """The only change made here has no outcome (its outcome line was lost): it may have been
+    applied, so this is not "nothing to undo" (exit 2, and the advice is --reconcile)."""
+    endpoint, estate = demo
+    info = demo_conn.info()
+    journal = Journal(tmp_path / "j.jsonl")
+    _intent(
+        journal, change_id="chg-pending", target_arn=estate.trails["org-trail"],
+        account=info.account, endpoint=info.endpoint, backend="demo",
+    )  # fmt: skip
+    code, out, err = _cli("--endpoint-url", endpoint, "rollback", "--last", "--journal",
+                          str(journal.path))  # fmt: skip
+    assert code == 2 and out == ""
+    assert "chg-pending has no outcome" in err and "`trailkit journal --reconcile`" in err
 
 
 def test_rolling_back_an_older_change_is_refused_naming_the_newer(
@@ -278,7 +345,7 @@ def test_policy_restore_twice_does_not_redo(
     assert json.loads(read_key_policy(demo_conn, key_arn, region) or "") == json.loads(
         repair.original_text
     )
-    with pytest.raises(JournalError, match="No key policy change to undo"):
+    with pytest.raises(NothingToUndo, match="Nothing to undo: every key policy change made on"):
         book.restore_policy(confirmed=True)
     assert json.loads(read_key_policy(demo_conn, key_arn, region) or "") == json.loads(
         repair.original_text

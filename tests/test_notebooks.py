@@ -103,6 +103,7 @@ def test_guided_update_has_the_parameters_of_the_runbook() -> None:
         "key",
         "apply",
         "rollback",
+        "accept_unverifiable",
         "journal_path",
         "endpoint_url",
         "profile",
@@ -188,6 +189,28 @@ def test_01_inventory_lists_the_organization_trail_once_as_sse_s3(
 
 def _journal(tmp_path: Path) -> Path:
     return tmp_path / "journal.jsonl"
+
+
+def test_02_sends_an_unverifiable_plan_only_with_accept_unverifiable(
+    demo_rw: Any, kernel_env: str, tmp_path: Path
+) -> None:
+    """partner-bucket-trail's bucket region is unknown: its plan is UNVERIFIABLE, and
+    ``-p apply True`` alone sends nothing (the command line's exit 3 without
+    --accept-unverifiable); ``-p accept_unverifiable True`` as well sends it."""
+    _, estate = demo_rw
+    journal = _journal(tmp_path)
+    key = str(estate.keys["alias/cloudtrail-good"])
+    params = {"trail": "partner-bucket-trail", "key": key, "journal_path": str(journal)}
+    with pytest.raises(papermill.PapermillExecutionError) as caught:
+        run("02_guided_update.ipynb", tmp_path, kernel_env, apply=True, **params)
+    assert "UNVERIFIABLE" in str(caught.value) and "accept_unverifiable=True" in str(caught.value)
+    assert not journal.exists() or Journal(journal).changes() == []
+    run(
+        "02_guided_update.ipynb", tmp_path, kernel_env, apply=True, accept_unverifiable=True,
+        **params,
+    )  # fmt: skip
+    (change,) = Journal(journal).changes()
+    assert change.status == "done" and change.intent.after == key
 
 
 def test_02_applies_the_change_and_rolls_it_back(

@@ -537,6 +537,10 @@ REFUSED_ACCOUNTS: list[tuple[object, str]] = [
     ({"a": LOG_ARCHIVE}, "not dict"),
     (b"444455556666", "not bytes"),
     (4.5, "not float"),
+    ("000000000000", "000000000000 is not one: no AWS account has that id"),
+    ([LOG_ARCHIVE, " 000000000000 "], "no AWS account has that id"),
+    (f"arn:aws:iam::{LOG_ARCHIVE}:role/Auditor", f"from the ARN: reader_accounts {LOG_ARCHIVE}"),
+    ("arn:aws:iam::root", "is an ARN. Fix: give reader_accounts as a 12-digit"),
 ]
 
 

@@ -156,3 +156,38 @@ def test_nothing_to_do_is_not_blocked(demo: Any) -> None:
     assert code == 0, err
     (plan,) = json.loads(out)["plans"]
     assert plan["nothing_to_do"] and not plan["blocked"]
+
+
+def test_a_deleted_bucket_is_one_sentence_in_the_inventory_and_the_check(demo: Any) -> None:
+    """One fact, one wording: the finding repeats what the reader recorded (which call S3
+    answered, and how), not a second, different account of it."""
+    endpoint, estate = demo
+    conn = Connection(endpoint_url=endpoint, region="us-east-1", workers=4)
+    said = Reader(conn).find_trail("deleted-bucket-trail").bucket
+    assert said is not None and said.error == (
+        "The bucket tk-deleted-logs-use1 does not exist (S3 answered 404 to HeadBucket)."
+    )
+    key = str(estate.keys["alias/cloudtrail-good"])
+    _, report = _check_json(endpoint, "deleted-bucket-trail", key)
+    (finding,) = [f for f in report["findings"] if f["code"] == "bucket-not-found"]
+    assert finding["message"].startswith(said.error + " CloudTrail would answer ")
+    assert "NoSuchBucket" not in finding["message"]
+
+
+def test_an_unknown_bucket_region_says_to_read_the_region_before_the_policy(demo: Any) -> None:
+    """partner-bucket-trail: the bucket policy was never asked for (it is read in the bucket's
+    region, which is unknown), so s3:GetBucketPolicy alone would not help: the fix names the
+    region read first, and the other account's bucket policy."""
+    endpoint, estate = demo
+    key = str(estate.keys["alias/cloudtrail-good"])
+    code, report = _check_json(endpoint, "partner-bucket-trail", key)
+    assert (code, report["verdict"]) == (3, "unverifiable")
+    (finding,) = [f for f in report["findings"] if f["code"] == "bucket-policy-unverified"]
+    assert "not read: the bucket's region is unknown" in finding["message"]
+    fix = finding["remedy"]
+    assert fix.startswith(
+        "let this caller read the bucket's region (s3:ListBucket for HeadBucket, or "
+        "s3:GetBucketLocation) and then its policy (s3:GetBucketPolicy) on "
+        "arn:aws:s3:::tk-partner-logs-use1 (a bucket of another account must allow both in its "
+        "bucket policy), or have the bucket's owner confirm"
+    )

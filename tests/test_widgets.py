@@ -30,12 +30,19 @@ from widget_fakes import (
     INFO,
     NO_CLOUDTRAIL,
     SHARED,
+    UNREADABLE,
     FakeEstate,
     FakeRunbook,
     make_key,
 )
 
-from trailkit.errors import InputError, JournalError, RefusedError, TrailkitError
+from trailkit.errors import (
+    InputError,
+    JournalError,
+    RefusedError,
+    TrailkitError,
+    UnverifiableError,
+)
 from trailkit.records import ApplyResult, Outcome, PolicyResult
 from trailkit.rules.checks import VerdictKind
 from trailkit.rules.plan import Plan
@@ -389,6 +396,57 @@ def test_apply_is_enabled_after_confirming_and_rollback_after_applying(
     assert [r.message for r in done] == ["applied (fake)", "rolled back (fake)"]
 
 
+def test_an_unverifiable_plan_needs_its_own_acknowledgement(estate: FakeEstate) -> None:
+    """The command line sends an UNVERIFIABLE plan only with --accept-unverifiable; the panel
+    asks for the same separate yes: a box naming how many checks could not be verified. The
+    ordinary confirmation alone leaves Apply disabled and sends nothing."""
+    fake = Recorder()
+    panel = ChangePanel(fake.apply, fake.rollback)
+    plan = estate.plan("org-trail", UNREADABLE)
+    assert plan.report.unverifiable and not plan.blocked
+    panel.set_plan(plan)
+    assert panel.needs_acceptance and panel._w_accept.layout.display == "flex"
+    assert panel._w_accept.description.startswith(
+        "1 check could not be verified (policy-unverifiable): "
+    )
+    panel._w_confirm.value = True
+    assert panel._w_apply.disabled
+    assert "acknowledge what could not be verified" in panel._w_why.value
+    panel._w_apply.click()
+    assert fake.applied == [] and panel.value is None
+    assert panel.confirm_and_apply() is None and fake.applied == []
+
+    panel._w_accept.value = True
+    assert not panel._w_apply.disabled and panel._w_why.value == ""
+    panel._w_apply.click()
+    assert fake.applied == [plan]
+    assert not panel._w_accept.value  # spent: a new plan asks again
+
+    # a new plan asks again, and a ready plan never shows the box
+    panel.set_plan(plan)
+    assert panel.needs_acceptance and not panel._w_accept.value
+    panel.set_plan(estate.plan("org-trail", GOOD))
+    assert not panel.needs_acceptance and panel._w_accept.layout.display == "none"
+    panel._w_confirm.value = True
+    assert not panel._w_apply.disabled
+
+
+def test_guided_apply_of_an_unverifiable_plan_needs_accept_unverifiable(
+    book: FakeRunbook,
+) -> None:
+    guided = GuidedUpdate(book)
+    guided.choose("org-trail", UNREADABLE)
+    with pytest.raises(RefusedError, match=r"UNVERIFIABLE: 1 check could not be verified") as e:
+        guided.apply(True)
+    assert "accept_unverifiable=True" in e.value.fix
+    assert book.called("apply") == []
+    with pytest.raises(TrailkitError, match="accept_unverifiable"):
+        guided.apply(True, accept_unverifiable="maybe")
+    assert book.called("apply") == []
+    step = guided.apply(True, accept_unverifiable=True)
+    assert step is not None and len(book.called("apply")) == 1
+
+
 def test_on_real_aws_the_trail_name_must_be_typed(estate: FakeEstate) -> None:
     fake = Recorder()
     panel = ChangePanel(fake.apply, fake.rollback, demo=False)
@@ -564,6 +622,52 @@ def test_journal_view_lists_changes_and_rolls_one_back(
     assert offered == [view.value[1].change_id]  # the original is undone; the undo can be
     assert "Rollback of" in view._w_result.value
     assert book.called("undo") == [(first.change_id, True)]
+
+
+def test_an_unverifiable_rollback_needs_its_own_acknowledgement(
+    estate: FakeEstate, book: FakeRunbook
+) -> None:
+    """Undoing the change from an unreadable key back to it is an UNVERIFIABLE plan: the
+    journal view and the guided update refuse it (nothing sent) until the separate box that
+    names the unverified check is ticked, as ``trailkit rollback`` needs
+    --accept-unverifiable."""
+    first = book.apply(estate.plan("org-trail", UNREADABLE), confirmed=True)
+    second = book.apply(estate.plan("org-trail", GOOD), confirmed=True)
+    assert first.outcome is Outcome.DONE and second.outcome is Outcome.DONE
+    view = JournalView(book.journal, partial(book.undo, confirmed=True))
+    assert view._w_accept.layout.display == "none"
+    view._w_select.value = second.change_id
+    view._w_confirm.value = True
+    view._w_rollback.click()
+    assert view.result is None and "UNVERIFIABLE" in view._w_result.value
+    assert estate.trail("org-trail").kms_key_id == estate.arn(GOOD)  # nothing was sent
+    assert view.selected == second.change_id and view._w_accept.layout.display == "flex"
+    assert view._w_accept.description.startswith(
+        "1 check could not be verified (policy-unverifiable): "
+    )
+    assert view._w_rollback.disabled  # the confirmation alone is not the yes
+    view._w_accept.value = True
+    view._w_confirm.value = True
+    assert not view._w_rollback.disabled
+    view._w_rollback.click()
+    assert view.result is not None and view.result.outcome is Outcome.DONE
+    assert estate.trail("org-trail").kms_key_id == estate.arn(UNREADABLE)
+
+
+def test_guided_rollback_of_an_unverifiable_plan_needs_accept_unverifiable(
+    estate: FakeEstate, book: FakeRunbook
+) -> None:
+    book.apply(estate.plan("org-trail", UNREADABLE), confirmed=True)
+    book.apply(estate.plan("org-trail", GOOD), confirmed=True)
+    guided = GuidedUpdate(book)
+    guided.choose("org-trail")
+    with pytest.raises(UnverifiableError, match="UNVERIFIABLE: 1 check could not be verified"):
+        guided.rollback(True)
+    assert estate.trail("org-trail").kms_key_id == estate.arn(GOOD)
+    assert guided.change._w_rollback_accept.layout.display == "flex"
+    step = guided.rollback(True, accept_unverifiable=True)
+    assert step is not None and step.ok
+    assert estate.trail("org-trail").kms_key_id == estate.arn(UNREADABLE)
 
 
 def test_journal_view_shows_unreadable_lines_and_refuses_unknown_changes(

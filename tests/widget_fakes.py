@@ -541,7 +541,9 @@ class FakeRunbook:
             delivery=Delivery(TrailStatus(is_logging=True)),
         )
 
-    def rollback(self, change_id: str | None = None, *, confirmed: bool) -> ApplyResult:
+    def rollback(
+        self, change_id: str | None = None, *, confirmed: bool, accept_unverifiable: bool = False
+    ) -> ApplyResult:
         self._call("rollback", change_id, confirmed)
         if change_id is None:
             changes = self.undoable()
@@ -550,7 +552,9 @@ class FakeRunbook:
             change_id = changes[0].change_id
         change = self._journal.get(change_id)
         report = self.estate.check(change.intent.target_arn, change.intent.before or "")
-        return self.apply(plan_change(report, rollback_of=change_id), confirmed=confirmed)
+        plan = plan_change(report, rollback_of=change_id)
+        plan.require_verified(accept_unverifiable is True)  # as Runbook.rollback
+        return self.apply(plan, confirmed=confirmed)
 
     def apply_repair(self, repair: Repair, *, confirmed: bool) -> PolicyResult:
         self._call("apply_repair", repair, confirmed)
@@ -583,9 +587,13 @@ class FakeRunbook:
         ]
 
     # -- what the other views are given (JournalView's undo, BulkUpdate's plan/apply) ------
-    def undo(self, change_id: str, *, confirmed: bool) -> ApplyResult | PolicyResult:
+    def undo(
+        self, change_id: str, *, confirmed: bool, accept_unverifiable: bool = False
+    ) -> ApplyResult | PolicyResult:
         self._call("undo", change_id, confirmed)
-        return self.rollback(change_id, confirmed=confirmed)
+        return self.rollback(
+            change_id, confirmed=confirmed, accept_unverifiable=accept_unverifiable
+        )
 
     def candidate_keys(self, region: str) -> tuple[KeyInfo, ...]:
         self._call("candidate_keys", region)

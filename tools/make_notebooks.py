@@ -95,13 +95,20 @@ NOTEBOOKS["02_guided_update.ipynb"] = [
         "repair_policy = False  # first add the missing CloudTrail statements to the key policy\n"
         "apply = False  # send the change (refused when the plan is blocked)\n"
         "rollback = False  # undo the change applied here (else the trail's last one)\n"
+        "accept_unverifiable = False  # also send a plan some of whose checks could not be verified (--accept-unverifiable)\n"
         f"{_READERS}\n"
         f"{_WHERE}\n"
         "regions = None  # where to look for trails; None: every enabled region",
         ["parameters"],
     ),
     ("code", _IMPORTS),
-    ("code", _FLAGS.format("apply=apply, rollback=rollback, repair_policy=repair_policy")),
+    (
+        "code",
+        _FLAGS.format(
+            "apply=apply, rollback=rollback, repair_policy=repair_policy, "
+            "accept_unverifiable=accept_unverifiable"
+        ),
+    ),
     ("code", _CONNECT),
     ("code", _JOURNAL),
     (
@@ -120,9 +127,16 @@ NOTEBOOKS["02_guided_update.ipynb"] = [
         "# headless: the add-only key policy repair, when needed and repair_policy=True\n"
         "guided.repair_policy(repair_policy)",
     ),
-    ("code", "# headless: apply the plan when apply=True\nguided.apply(apply)"),
+    (
+        "code",
+        "# headless: apply the plan when apply=True (an UNVERIFIABLE plan only with "
+        "accept_unverifiable=True)\nguided.apply(apply, accept_unverifiable)",
+    ),
     ("code", "# verify: the trail's key and delivery status, read again\nguided.verify()"),
-    ("code", "# headless: roll back when rollback=True\nguided.rollback(rollback)"),
+    (
+        "code",
+        "# headless: roll back when rollback=True\nguided.rollback(rollback, accept_unverifiable)",
+    ),
 ]
 
 NOTEBOOKS["03_key_policy.ipynb"] = [
@@ -190,13 +204,14 @@ NOTEBOOKS["04_bulk_update.ipynb"] = [
         'keys_by_region = {"us-east-1": "alias/cloudtrail-good", '
         '"us-west-2": "alias/cloudtrail-good-usw2"}  # bucket region to key\n'
         "apply = False  # send the ready plans\n"
+        "accept_unverifiable = False  # also send a plan some of whose checks could not be verified (--accept-unverifiable)\n"
         f"{_READERS}\n"
         f"{_WHERE}\n"
         "regions = None  # where to look for trails; None: every enabled region",
         ["parameters"],
     ),
     ("code", _IMPORTS),
-    ("code", _FLAGS.format("apply=apply")),
+    ("code", _FLAGS.format("apply=apply, accept_unverifiable=accept_unverifiable")),
     ("code", _CONNECT),
     ("code", _JOURNAL),
     ("code", 'inventory = tk.scan(conn, regions, progress="notebook")'),
@@ -222,7 +237,7 @@ NOTEBOOKS["04_bulk_update.ipynb"] = [
         "## Apply (headless: `apply=True`): one result per trail\n\nEvery chosen trail is "
         "listed: changed, unchanged, blocked (with the reason: never sent) or failed.",
     ),
-    ("code", "bulk.apply(apply)"),
+    ("code", "bulk.apply(apply, accept_unverifiable)"),
 ]
 
 NOTEBOOKS["05_change_journal.ipynb"] = [
@@ -233,7 +248,9 @@ NOTEBOOKS["05_change_journal.ipynb"] = [
     ),
     (
         "code",
-        f"rollback_change = None  # a change id from the table, to roll back\n{_WHERE}",
+        "rollback_change = None  # a change id from the table, to roll back\n"
+        "accept_unverifiable = False  # also send a plan some of whose checks could not be verified (--accept-unverifiable)\n"
+        f"{_WHERE}",
         ["parameters"],
     ),
     ("code", _IMPORTS),
@@ -242,7 +259,7 @@ NOTEBOOKS["05_change_journal.ipynb"] = [
     ("code", "view = notebook.journal_view(conn, journal)"),
     ("code", "view"),
     ("markdown", '## Roll back (headless: `rollback_change="chg-..."`)'),
-    ("code", "view.rollback(rollback_change)"),
+    ("code", "view.rollback(rollback_change, accept_unverifiable)"),
     ("markdown", "## Every change, as a table"),
     ("code", "notebook.changes_table(journal)"),
 ]

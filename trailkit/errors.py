@@ -10,7 +10,9 @@ a traceback. The command line prints ``str(error)`` (one line plus the fix); a n
     ├── InputError           text that cannot be a trail, key, policy or option
     │   └── KeyIdError       a key identifier that CloudTrail would reject
     ├── RefusedError         a change that must not be made (blocking findings, concurrency guard)
+    ├── UnverifiableError    an answer that depends on what could not be read (exit 3)
     ├── JournalError         the change journal cannot be read or written
+    │   └── NothingToUndo    ``--last``: every change made here is undone already
     └── AwsError             a translated AWS error (``.operation``, ``.code``)
         ├── AccessDenied     names the missing permission
         ├── NotFound         the named resource does not exist where it was looked for
@@ -35,8 +37,10 @@ __all__ = [
     "JournalError",
     "KeyIdError",
     "NotFound",
+    "NothingToUndo",
     "RefusedError",
     "TrailkitError",
+    "UnverifiableError",
     "translate",
 ]
 
@@ -119,10 +123,38 @@ class RefusedError(TrailkitError):
     label = N_("Refused")
 
 
+class UnverifiableError(TrailkitError):
+    """No answer can be given because something it depends on could not be read (e.g. the
+    region of another account's bucket), or a plan that depends on it was not accepted as such:
+    never "ready", never "no". The command line exits 3, as for an unverifiable verdict.
+
+    Parameters
+    ----------
+    message, fix
+        As for :class:`TrailkitError`.
+    unverified
+        The codes of the checks that could not be verified, when a plan was refused for them.
+    """
+
+    label = N_("Cannot be verified")
+
+    def __init__(self, message: str, fix: str = "", *, unverified: tuple[str, ...] = ()) -> None:
+        super().__init__(message, fix)
+        self.unverified = unverified
+
+
 class JournalError(TrailkitError):
     """The change journal cannot be read or written."""
 
     label = N_("Journal problem")
+
+
+class NothingToUndo(JournalError):
+    """``rollback --last`` (``policy --restore``): the journal holds changes made on this account
+    and endpoint, and every applied one is undone already. Not a failure: the command line exits
+    0, as for any other request that finds nothing to do."""
+
+    label = N_("Nothing to undo")
 
 
 class AwsError(TrailkitError):

@@ -23,6 +23,7 @@ from trailkit.errors import (
     NotFound,
     RefusedError,
     TrailkitError,
+    UnverifiableError,
 )
 from trailkit.records import (
     ApplyResult,
@@ -160,22 +161,25 @@ def candidates(
     ------
     NotFound
         No such trail.
+    RefusedError
+        The bucket does not exist: no key can be used until it does (``bucket-not-found``).
+    UnverifiableError
+        The bucket's region could not be read: there is no region to list keys from.
     InputError
-        The bucket does not exist, or its region could not be read: there is no region to list
-        keys from; or a reader account is not an account id.
+        A reader account is not an account id.
     """
     reader_accounts = parse_accounts(reader_accounts, "reader_accounts")
     found = trail if isinstance(trail, Trail) else reader.find_trail(trail)
     region = found.bucket_region
     if found.bucket is not None and found.bucket.missing:
-        raise InputError(
+        raise RefusedError(
             f"The bucket {found.bucket_name} of {found.name} does not exist, so no key can be "
             "chosen for it: CloudTrail refuses to update the trail "
             "(S3BucketDoesNotExistException).",
             "create the bucket again, or point the trail at an existing bucket, then choose a key",
         )
     if region is None:
-        raise InputError(
+        raise UnverifiableError(
             f"The region of bucket {found.bucket_name} could not be read, so the candidate keys "
             "are unknown.",
             "grant s3:ListBucket (HeadBucket) or s3:GetBucketLocation (for another account's "
@@ -591,9 +595,19 @@ class Runbook:
             self.conn, plans, self.journal, confirmed=confirmed, recheck=self.recheck
         )
 
-    def rollback(self, change_id: str | None = None, *, confirmed: bool) -> ApplyResult:
-        """Plan the undo of a trail change from the live state, and send it."""
+    def rollback(
+        self, change_id: str | None = None, *, confirmed: bool, accept_unverifiable: bool = False
+    ) -> ApplyResult:
+        """Plan the undo of a trail change from the live state, and send it.
+
+        Raises
+        ------
+        UnverifiableError
+            The rollback plan is UNVERIFIABLE and ``accept_unverifiable`` is not True (as
+            ``trailkit rollback`` without ``--accept-unverifiable``): nothing is sent.
+        """
         plan = self.plan_rollback(change_id)
+        plan.require_verified(accept_unverifiable is True)
         return self.apply(plan, confirmed=confirmed)
 
     def apply_repair(self, repair: Repair, *, confirmed: bool) -> PolicyResult:
@@ -625,12 +639,18 @@ class Runbook:
         self._may_write()
         return update.restore_policy(self.conn, self.journal, change_id, confirmed=confirmed)
 
-    def undo(self, change_id: str, *, confirmed: bool) -> ApplyResult | PolicyResult:
-        """Roll a trail change back, or restore the policy recorded before a policy change."""
+    def undo(
+        self, change_id: str, *, confirmed: bool, accept_unverifiable: bool = False
+    ) -> ApplyResult | PolicyResult:
+        """Roll a trail change back (an UNVERIFIABLE rollback only with
+        ``accept_unverifiable``, see :meth:`rollback`), or restore the policy recorded before a
+        policy change."""
         change = self.journal.get(change_id)
         if change.intent.kind is Kind.KEY_POLICY:
             return self.restore_policy(change_id, confirmed=confirmed)
-        return self.rollback(change_id, confirmed=confirmed)
+        return self.rollback(
+            change_id, confirmed=confirmed, accept_unverifiable=accept_unverifiable
+        )
 
     def verify(self, trail: Trail) -> Delivery:
         """Delivery status of a trail after a change (``GetTrailStatus``)."""

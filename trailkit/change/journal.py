@@ -625,6 +625,26 @@ class Journal:
         loaded = self._load()
         return ReadResult(tuple(r for _, r in loaded.records), loaded.problems)
 
+    def parsed_problems(self) -> tuple[str, ...]:
+        """The problems :meth:`read` would report, when the whole file is parsed already.
+
+        For a command that read only the journal's tail (:meth:`tails`, ``rollback --last``)
+        this costs nothing: a tail with a damaged line is never used, so any damage in what
+        such a command relied on made it parse the whole file, whose problems are returned.
+        Empty when the whole file was not parsed (the tail it read was sound), or it changed
+        since.
+
+        Raises
+        ------
+        JournalError
+            The file exists but cannot be read.
+        """
+        with self._locked() as opened:
+            if opened is None:
+                return ()
+            loaded = self._cached(opened[1])
+        return loaded.problems if loaded is not None else ()
+
     def changes(self) -> list[Change]:
         """All changes, grouped by ``change_id`` in the order their intents were written.
 

@@ -25,7 +25,7 @@ from trailkit.aws import writes
 from trailkit.aws.session import Connection
 from trailkit.change.journal import Change, Journal, Kind, Record, reconcile
 from trailkit.change.protocol import WriteSpec, journaled_write
-from trailkit.errors import JournalError, RefusedError, TrailkitError
+from trailkit.errors import JournalError, NothingToUndo, RefusedError, TrailkitError
 from trailkit.permissions import requires
 from trailkit.records import (
     ApplyResult,
@@ -268,8 +268,12 @@ def last_undoable(journal: Journal, kind: Kind, conn: Connection) -> Change:
 
     Raises
     ------
+    NothingToUndo
+        Changes of ``kind`` were made here, and every applied one is undone already.
     JournalError
-        There is none.
+        There is nothing to undo for another reason, which the message names: the journal file
+        does not exist, a change made here has no outcome (it may have been applied), or no
+        change of ``kind`` was made on this account and endpoint.
     """
     info = conn.info()
     for changes in journal.tails():  # the newest changes first: --last rarely reads far back
@@ -277,11 +281,38 @@ def last_undoable(journal: Journal, kind: Kind, conn: Connection) -> Change:
             if change.intent.kind is kind:
                 return change
     what = "trail change" if kind is Kind.TRAIL_KEY else "key policy change"
-    raise JournalError(
-        f"No {what} to undo in {journal.path} for account {info.account} at {info.endpoint}: "
-        "every applied one is undone already (or was made elsewhere).",
-        "name a change with --change (see `trailkit journal`); a rollback is undone only by "
-        "naming its change id",
+    where = f"account {info.account} at {info.endpoint}"
+    if not journal.path.exists():
+        raise JournalError(
+            f"No journal at {journal.path}: no change was made with trailkit through this "
+            "journal, so there is nothing to undo.",
+            "give the journal the change was recorded in with --journal (or $TRAILKIT_JOURNAL)",
+        )
+    here = [
+        c
+        for c in journal.changes()
+        if c.intent.kind is kind and same_place(c.intent, info.account, info.endpoint)
+    ]
+    pending = [c for c in here if not c.settled]
+    if pending:
+        raise JournalError(
+            f"No {what} to undo in {journal.path} for {where}, but {pending[-1].change_id} has "
+            "no outcome: it may have been applied.",
+            "settle it with `trailkit journal --reconcile`, then run the rollback again",
+        )
+    if not here:
+        raise JournalError(
+            f"No {what} in {journal.path} was made on {where}: the journal holds none made "
+            "through this connection.",
+            "connect to the account and endpoint the change was made on, or name a change with "
+            "--change (see `trailkit journal`)",
+        )
+    raise NothingToUndo(
+        f"Nothing to undo: every {what} made on {where} recorded in {journal.path} is undone "
+        "already.",
+        "to undo a rollback, name its change id: "
+        + ("--change ID" if kind is Kind.TRAIL_KEY else "policy --restore ID")
+        + " (see `trailkit journal`)",
     )
 
 

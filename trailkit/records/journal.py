@@ -259,7 +259,10 @@ class Record:
             stripped = line.rstrip()
             if exc.pos >= len(stripped) and stripped:
                 raise JournalError("truncated JSON (a write may have been interrupted).") from None
-            raise JournalError(f"not valid JSON ({exc.msg} at column {exc.colno}).") from None
+            # json's messages "Unterminated string starting at" and "Invalid control character
+            # at" end in "at" already: "starting at column 20", never "starting at at column".
+            what = exc.msg.removesuffix(" at")
+            raise JournalError(f"not valid JSON ({what} at column {exc.colno}).") from None
         except ValueError as exc:
             raise JournalError(f"not valid JSON ({exc}).") from None
         except RecursionError:

@@ -283,12 +283,15 @@ def check_trail(trail: Trail | None, trail_input: str, caller_account: str) -> l
         )
     bucket = trail.bucket
     if bucket is not None and bucket.missing:
+        # The reader's sentence (what S3 answered, to which call: "The bucket B does not exist
+        # (S3 answered 404 to HeadBucket)."), so the inventory and the check say it alike.
+        gone = f"The bucket {trail.bucket_name} does not exist"
+        said = bucket.error if bucket.error and bucket.error.startswith(gone) else gone + "."
         out.append(
             _f(
                 "bucket-not-found",
-                f"The trail's bucket {trail.bucket_name} does not exist (S3 answered "
-                "NoSuchBucket); CloudTrail would answer S3BucketDoesNotExistException, and the "
-                "trail delivers no logs now.",
+                f"{said} CloudTrail would answer S3BucketDoesNotExistException, and the trail "
+                "delivers no logs now.",
             )
         )
     elif bucket is None or bucket.region is None:
@@ -923,7 +926,7 @@ def check_delivery(
                 f"The policy of bucket {trail.bucket_name} could not be read ({why}), so whether "
                 "it still accepts CloudTrail's deliveries after the change is unknown "
                 "(not assumed).",
-                remedy=f"grant s3:GetBucketPolicy on {arn} to check it, or have the bucket's "
+                remedy=_policy_read_fix(bucket, arn) + ", or have the bucket's "
                 f"owner confirm that it accepts CloudTrail's uploads ({_encryption(key_arn)})",
             )
         ]
@@ -1060,7 +1063,35 @@ def preflight(
         findings.append(
             _f("already-using-key", f"{trail.name} already uses {key.label}; nothing to change.")
         )
-    return Report(trail_input, key_input, trail, key, tuple(findings))
+    return Report(trail_input, key_input, trail, key, tuple(_without_moot_unknowns(findings)))
+
+
+#: A key CloudTrail cannot use at all, whatever its policy says (its state or its type).
+_KEY_UNUSABLE = frozenset({"key-state", "key-not-symmetric"})
+#: What could not be learned about the key policy (candidate keys that are not Enabled are
+#: ranked without reading their policy).
+_POLICY_UNKNOWNS = frozenset({"policy-unverifiable", "bucket-key-unverified"})
+
+
+def _without_moot_unknowns(findings: list[Finding]) -> list[Finding]:
+    """``findings`` without "the key policy could not be checked" when the key is blocked by its
+    state or type: the policy cannot change that answer, so only the blocking finding is shown
+    (``trailkit keys`` listed a disabled key as ``key-state`` with ``policy-unverifiable``)."""
+    if not any(f.code in _KEY_UNUSABLE for f in findings):
+        return findings
+    return [f for f in findings if f.code not in _POLICY_UNKNOWNS]
+
+
+def _policy_read_fix(bucket: BucketInfo | None, arn: str) -> str:
+    """What lets trailkit read a bucket's policy: the policy is read (in the bucket's region)
+    only once the region is known, so an unknown region needs a region read first."""
+    if bucket is not None and bucket.region is None:
+        return (
+            "let this caller read the bucket's region (s3:ListBucket for HeadBucket, or "
+            f"s3:GetBucketLocation) and then its policy (s3:GetBucketPolicy) on {arn} (a bucket "
+            "of another account must allow both in its bucket policy)"
+        )
+    return f"grant s3:GetBucketPolicy on {arn} to check it"
 
 
 def _given_key_arn(lookup: KeyLookup) -> str | None:

@@ -19,9 +19,9 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 
-from trailkit.errors import KeyIdError, RefusedError
+from trailkit.errors import KeyIdError, RefusedError, UnverifiableError
 from trailkit.records import BucketInfo, KeyInfo, Trail
-from trailkit.rules.checks import Report, Severity
+from trailkit.rules.checks import UNVERIFIED_CODES, Report, Severity
 from trailkit.rules.keyids import KeyIdKind, parse_key_id
 
 __all__ = ["Plan", "plan_change", "plan_drift", "verdict_basis"]
@@ -104,6 +104,27 @@ class Plan:
                 "sent.",
                 self.report.errors[0].remedy,
             )
+
+    def require_verified(self, accepted: bool) -> None:
+        """Raise :class:`UnverifiableError` for an UNVERIFIABLE plan that was not accepted as
+        such (the command line's ``--accept-unverifiable``; the widgets' own checkbox).
+
+        Parameters
+        ----------
+        accepted
+            The operator's separate yes to what could not be verified.
+        """
+        if accepted or self.blocked or self.nothing_to_do or not self.report.unverifiable:
+            return
+        codes = tuple(f.code for f in self.report.findings if f.code in UNVERIFIED_CODES)
+        n = len(codes)
+        raise UnverifiableError(
+            f"The plan for {self.trail.name} is UNVERIFIABLE: {n} check{'s' if n != 1 else ''} "
+            f"could not be verified ({', '.join(codes)}). Nothing was sent.",
+            "once the key's and the bucket's owners confirmed them, accept the unverifiable "
+            "plan (--accept-unverifiable; in a notebook, its checkbox)",
+            unverified=codes,
+        )
 
     def require_current(self, fresh: Report) -> None:
         """Raise :class:`RefusedError` when a fresh pre-flight would give another verdict.

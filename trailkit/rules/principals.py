@@ -221,8 +221,22 @@ def _account(value: object, name: str, must: str) -> str:
     if not isinstance(value, str):
         raise InputError(f"{name} {must}; {_shown(value)} is not a text.", fix)
     text = value.strip()
+    if text == "0" * 12:
+        raise InputError(
+            f"{name} {must}; 000000000000 is not one: no AWS account has that id.",
+            fix,
+        )
     if _ACCOUNT.fullmatch(text):
         return text
+    if text.lower().startswith("arn:"):
+        fields = text.split(":")
+        in_arn = fields[4] if len(fields) > 4 else ""
+        raise InputError(
+            f"{name} {must}, not an ARN; {show(value, 60)} is an ARN.",
+            f"give the 12-digit account id from the ARN: {name} {in_arn}"
+            if _ACCOUNT.fullmatch(in_arn) and in_arn != "0" * 12
+            else fix,
+        )
     if not text:
         problem = "it is empty"
     elif text.isascii() and text.isdigit():

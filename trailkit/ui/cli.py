@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO, cast
 
 from trailkit import __version__
-from trailkit.errors import RefusedError, TrailkitError
+from trailkit.errors import RefusedError, TrailkitError, UnverifiableError
 
 if TYPE_CHECKING:
     from trailkit.records import Trail
@@ -65,16 +65,15 @@ def _regions(text: str) -> list[str]:
 
 
 def _reader_account(text: str) -> str:
-    """``--reader-account``: a 12-digit account id (argparse names the option in the error)."""
-    from trailkit.errors import InputError
+    """``--reader-account``: a 12-digit account id.
+
+    A bad value raises :class:`~trailkit.errors.InputError`, which argparse does not catch
+    (it catches only ``ArgumentTypeError``, ``TypeError`` and ``ValueError``): the command line
+    prints its one line naming the option and the fix, not argparse's usage message.
+    """
     from trailkit.rules.principals import parse_account
 
-    try:
-        return parse_account(text, "--reader-account")
-    except InputError as err:
-        # argparse prefixes "argument --reader-account: "; the message need not say it twice.
-        message = err.message.removeprefix("--reader-account ")
-        raise argparse.ArgumentTypeError(f"{message} Fix: {err.fix}") from None
+    return parse_account(text, "--reader-account")
 
 
 def _workers(text: str) -> int:
@@ -496,11 +495,23 @@ def cmd_check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 
 def cmd_keys(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    """``trailkit keys``: every candidate key of the bucket's region, ranked."""
+    """``trailkit keys``: every candidate key of the bucket's region, ranked.
+
+    Exit codes as for ``check``, for the best key: 0 a ready key exists, 1 none (every key is
+    blocked, there is none, or the bucket does not exist), 3 none is ready but one is
+    unverifiable, or the bucket's region (so the list of keys) is unknown; 2 trailkit's own
+    errors (usage, connection).
+    """
+    from trailkit.rules.checks import VerdictKind
+
     book = _runbook(args)
     conn = book.conn
     trail = book.find_trail(args.trail)
-    verdicts = book.rank(trail)
+    try:
+        verdicts = book.rank(trail)  # UnverifiableError: exit 3 (_main)
+    except RefusedError as exc:  # the bucket does not exist: no key can be used
+        err.write(f"trailkit: blocked: {exc}\n")
+        return EXIT_NO
     if args.format != "table":
         rows = [v.as_dict() for v in verdicts]
         columns = ["verdict", "alias", "code", "reason", "warnings", "key_arn"]
@@ -516,7 +527,10 @@ def cmd_keys(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         _print_table(candidate_rows(verdicts), out, CANDIDATE_TABLE)
     if getattr(args, "verbose", False):
         _print_calls(conn, err)
-    return EXIT_OK
+    kinds = {v.kind for v in verdicts}
+    if VerdictKind.READY in kinds:
+        return EXIT_OK
+    return EXIT_UNVERIFIABLE if VerdictKind.UNVERIFIABLE in kinds else EXIT_NO
 
 
 def _journal(args: argparse.Namespace) -> Any:
@@ -688,10 +702,48 @@ def cmd_disable(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return _run_plans(plans, args, book, out, err)
 
 
+def _warn_damage(journal: Any, err: TextIO) -> None:
+    """The damaged-line warnings ``trailkit journal`` prints, for a command that read the journal
+    to choose a change: a torn line may be a lost outcome, which leaves its change without one."""
+    try:
+        problems = journal.parsed_problems()
+    except TrailkitError:  # unreadable: the command's own error says so
+        return
+    for problem in problems:
+        err.write(f"warning: {journal.path}: {problem}\n")
+    if problems:
+        err.write(
+            f"warning: {len(problems)} damaged line(s) in the journal were skipped: "
+            "`trailkit journal` lists them; a change whose outcome line was lost shows no "
+            "outcome there, and `trailkit journal --reconcile` settles it from AWS\n"
+        )
+
+
+def _nothing_to_undo(exc: Any, args: argparse.Namespace, out: TextIO) -> int:
+    """``--last`` found every change made here undone already: nothing to do, exit 0."""
+    if args.format == "json":
+        json.dump({"plans": [], "results": [], "message": exc.message}, out, indent=2)
+        out.write("\n")
+    else:
+        out.write(f"{exc.message} {exc.fix[:1].upper()}{exc.fix[1:]}.\n")
+    return EXIT_OK
+
+
 def cmd_rollback(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    """``trailkit rollback``."""
+    """``trailkit rollback``: ``--last`` with every change made here undone already exits 0
+    (nothing to do); no journal, or a change without an outcome, is an error (exit 2)."""
+    from trailkit.errors import NothingToUndo
+
     book = _runbook(args)
-    plan = book.plan_rollback(None if args.last else args.change)
+    try:
+        plan = book.plan_rollback(None if args.last else args.change)
+    except NothingToUndo as exc:
+        _warn_damage(book.journal, err)
+        return _nothing_to_undo(exc, args, out)
+    except TrailkitError:
+        _warn_damage(book.journal, err)
+        raise
+    _warn_damage(book.journal, err)
     return _run_plans([plan], args, book, out, err)
 
 
@@ -820,11 +872,20 @@ def cmd_policy(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 def _restore_policy(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     """``trailkit policy --restore``: the diff first, then --dry-run, confirmation, the write."""
+    from trailkit.errors import NothingToUndo
     from trailkit.records import Outcome
 
     book = _runbook(args)
     conn = book.conn
-    restore = book.plan_restore(None if args.restore == "last" else args.restore)
+    try:
+        restore = book.plan_restore(None if args.restore == "last" else args.restore)
+    except NothingToUndo as exc:
+        _warn_damage(book.journal, err)
+        return _nothing_to_undo(exc, args, out)
+    except TrailkitError:
+        _warn_damage(book.journal, err)
+        raise
+    _warn_damage(book.journal, err)
     if args.format != "json":
         _print_header(conn.info(), out)
         out.write(f"restore: the policy of {restore.key_arn} before change {restore.change_id}\n")
@@ -1039,11 +1100,17 @@ def _main(argv: Sequence[str] | None, out: TextIO, err: TextIO) -> int:
             args = parser.parse_args(words)
     except SystemExit as exc:
         return int(exc.code) if isinstance(exc.code, int) else EXIT_ERROR
+    except TrailkitError as exc:  # an option's value checked by trailkit (--reader-account)
+        err.write(f"trailkit: {exc}\n")
+        return EXIT_ERROR
     try:
         return int(args.func(args, out, err))
     except RefusedError as exc:
         err.write(f"trailkit: refused: {exc}\n")
         return EXIT_NO
+    except UnverifiableError as exc:
+        err.write(f"trailkit: unverifiable: {exc}\n")
+        return EXIT_UNVERIFIABLE
     except TrailkitError as exc:
         err.write(f"trailkit: {exc}\n")
         return EXIT_ERROR

@@ -28,6 +28,7 @@ from trailkit.errors import (
 
 __all__ = [
     "CSS",
+    "AcceptUnverifiable",
     "Confirm",
     "Step",
     "badge",
@@ -402,6 +403,68 @@ class Confirm:
         """Grey the inputs out (while busy, or when there is nothing to confirm)."""
         self._w_box.disabled = disabled
         self._w_typed.disabled = disabled
+
+    def _changed(self, _change: Any = None) -> None:
+        if self._on_change is not None:
+            self._on_change()
+
+
+class AcceptUnverifiable:
+    """The separate yes to sending what trailkit could not check (the command line's
+    ``--accept-unverifiable``): a checkbox, shown only for an UNVERIFIABLE plan, that names how
+    many checks could not be verified. The ordinary confirmation is not that yes.
+
+    Parameters
+    ----------
+    on_change
+        Called with no argument whenever the acknowledgement may have changed.
+    """
+
+    def __init__(self, on_change: Callable[[], None] | None = None) -> None:
+        self._codes: tuple[str, ...] = ()
+        self._on_change = on_change
+        self._w_box = widgets.Checkbox(
+            value=False, description="", indent=False, layout=widgets.Layout(width="auto")
+        )
+        self._w_box.add_class("tk-accept-unverifiable")
+        self._w_box.layout.display = "none"
+        self._w_box.observe(self._changed, names="value")
+        self.layout = self._w_box
+
+    def require(self, codes: Sequence[str]) -> None:
+        """Ask for the acknowledgement of these unverified checks (none: hide it); unticked."""
+        self._codes = tuple(codes)
+        self._w_box.value = False
+        self._w_box.layout.display = "flex" if self._codes else "none"
+        n = len(self._codes)
+        self._w_box.description = (
+            f"{plural(n, 'check')} could not be verified ({', '.join(self._codes)}): the key's "
+            "and the bucket's owners confirmed them; send anyway"
+            if n
+            else ""
+        )
+
+    @property
+    def required(self) -> bool:
+        """True when the plan is UNVERIFIABLE, so the acknowledgement is needed."""
+        return bool(self._codes)
+
+    @property
+    def accepted(self) -> bool:
+        """Ticked, or not needed."""
+        return not self._codes or bool(self._w_box.value)
+
+    def accept(self) -> None:
+        """Tick it, as the operator would."""
+        self._w_box.value = True
+
+    def reset(self) -> None:
+        """Untick."""
+        self._w_box.value = False
+
+    def set_disabled(self, disabled: bool) -> None:
+        """Grey it out."""
+        self._w_box.disabled = disabled
 
     def _changed(self, _change: Any = None) -> None:
         if self._on_change is not None:

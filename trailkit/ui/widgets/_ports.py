@@ -102,8 +102,10 @@ class GuidedRunbook(Protocol):
         """Send a plan (only when ``confirmed is True``)."""
         ...
 
-    def rollback(self, change_id: str | None = None, *, confirmed: bool) -> ApplyResult:
-        """Undo a trail change."""
+    def rollback(
+        self, change_id: str | None = None, *, confirmed: bool, accept_unverifiable: bool = False
+    ) -> ApplyResult:
+        """Undo a trail change (an UNVERIFIABLE rollback only with ``accept_unverifiable``)."""
         ...
 
     def apply_repair(self, repair: Repair, *, confirmed: bool) -> PolicyResult:

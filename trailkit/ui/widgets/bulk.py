@@ -10,12 +10,13 @@ from typing import Any
 import ipywidgets as widgets
 
 from trailkit.arn import resource_id
-from trailkit.errors import InputError, TrailkitError
+from trailkit.errors import InputError, RefusedError, TrailkitError
 from trailkit.records import ApplyResult, KeyInfo, Outcome, Trail
-from trailkit.rules.checks import Severity, Verdict, VerdictKind
+from trailkit.rules.checks import UNVERIFIED_CODES, Severity, Verdict, VerdictKind
 from trailkit.rules.flags import parse_flag, parse_mapping, parse_names
 from trailkit.rules.plan import Plan
 from trailkit.ui.widgets._common import (
+    AcceptUnverifiable,
     Confirm,
     Step,
     badge,
@@ -314,6 +315,9 @@ class BulkUpdate:
         self._confirm._w_box.add_class("tk-bulk-confirm")
         self._w_confirm = self._confirm._w_box
         self._w_typed = self._confirm._w_typed
+        # the command line's --accept-unverifiable: a separate yes for UNVERIFIABLE plans
+        self._accept = AcceptUnverifiable(on_change=self._refresh)
+        self._w_accept = self._accept.layout
         self._w_apply = widgets.Button(
             description="Apply the ready plans",
             icon="check",
@@ -335,6 +339,7 @@ class BulkUpdate:
                 self._w_keys,
                 self._w_plan_button,
                 self._w_table,
+                self._w_accept,
                 self._confirm.layout,
                 self._w_apply,
                 self._w_progress,
@@ -379,6 +384,21 @@ class BulkUpdate:
         return [p for p in self.value if not p.blocked and not p.nothing_to_do]
 
     @property
+    def unverified(self) -> list[str]:
+        """What could not be verified in the ready plans, ``trail: code`` each: Apply then also
+        needs the acknowledgement (:meth:`accept_unverifiable`)."""
+        return [
+            f"{p.trail.name}: {f.code}"
+            for p in self.ready
+            for f in p.report.findings
+            if f.code in UNVERIFIED_CODES
+        ]
+
+    def accept_unverifiable(self) -> None:
+        """Tick the acknowledgement of what could not be verified, as the operator would."""
+        self._accept.accept()
+
+    @property
     def results(self) -> list[ApplyResult]:
         """One result per plan sent, after Apply."""
         return list(self._results)
@@ -395,7 +415,11 @@ class BulkUpdate:
     def can_apply(self) -> bool:
         """True when Apply is enabled."""
         return (
-            bool(self.ready) and not self._busy and not self._results and (self._confirm.confirmed)
+            bool(self.ready)
+            and not self._busy
+            and not self._results
+            and self._confirm.confirmed
+            and self._accept.accepted
         )
 
     # -- events ----------------------------------------------------------------------------
@@ -514,6 +538,7 @@ class BulkUpdate:
         self._w_table.value = plans_html([])
         self._w_results.value = ""
         self._confirm.reset()
+        self._accept.require([])
         self._refresh()
 
     def _refresh(self) -> None:
@@ -540,6 +565,7 @@ class BulkUpdate:
         self._results = []
         self._w_results.value = ""
         self._confirm.reset()
+        self._accept.require(self.unverified)
         self._refresh()
 
     def _do_apply(self, _button: Any = None) -> None:
@@ -564,6 +590,7 @@ class BulkUpdate:
             self._busy = False
             self._w_progress.value = ""
         self._confirm.reset()
+        self._accept.reset()
         self._refresh()
 
     # -- headless --------------------------------------------------------------------------
@@ -634,21 +661,39 @@ class BulkUpdate:
         ok = bool(self._rows) and all(isinstance(p, Plan) and not p.blocked for _, p in self._rows)
         return Step("Plans", ok, str(self._w_table.value), self.value)
 
-    def apply(self, confirm: object = False) -> Step | None:
+    def apply(self, confirm: object = False, accept_unverifiable: object = False) -> Step | None:
         """When ``confirm``: tick (and type), press Apply; returns the per-trail results.
 
-        ``confirm`` is read strictly (:func:`~trailkit.rules.flags.parse_flag`).
+        ``confirm`` and ``accept_unverifiable`` are read strictly
+        (:func:`~trailkit.rules.flags.parse_flag`). When a ready plan is UNVERIFIABLE nothing is
+        sent without ``accept_unverifiable`` as well (the command line's
+        ``--accept-unverifiable``; in the widget, its own checkbox).
 
         Raises
         ------
         InputError
-            ``confirm`` is not an unambiguous yes or no (parameter ``apply``); nothing is sent.
+            ``confirm`` or ``accept_unverifiable`` is not an unambiguous yes or no; nothing is
+            sent.
+        RefusedError
+            A ready plan is UNVERIFIABLE and ``accept_unverifiable`` is not given; nothing is
+            sent.
         """
+        accepted = parse_flag(accept_unverifiable, "accept_unverifiable")
         if not parse_flag(confirm, "apply"):
             return None
         n = len(self.ready)
         if not n:
             return Step("Apply", False, note_html("warn", "No ready plan: nothing was sent."), [])
+        unverified = self.unverified
+        if unverified and not accepted:
+            raise RefusedError(
+                f"{plural(len(unverified), 'check')} of the plans could not be verified "
+                f"({', '.join(unverified)}). Nothing was sent.",
+                "once the keys' and the buckets' owners confirmed them, pass "
+                "accept_unverifiable=True (the command line's --accept-unverifiable)",
+            )
+        if unverified:
+            self._accept.accept()
         self._confirm.confirm(str(n))
         self._error = None
         self._w_apply.click()

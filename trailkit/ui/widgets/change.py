@@ -7,11 +7,13 @@ from typing import Any
 
 import ipywidgets as widgets
 
+from trailkit.errors import UnverifiableError
 from trailkit.records import ApplyResult, Outcome, PlanView
 from trailkit.rules.checks import UNVERIFIED_CODES
 from trailkit.rules.plan import Plan
 from trailkit.ui import tables
 from trailkit.ui.widgets._common import (
+    AcceptUnverifiable,
     Confirm,
     badge,
     codes_html,
@@ -82,7 +84,9 @@ class ChangePanel:
     """Plan table, confirmation, Apply (with progress), verified result and Rollback.
 
     Apply stays disabled while the plan has a blocking finding, while nothing would change,
-    until the confirmation box is ticked and, on real AWS, until the trail name is typed.
+    until the confirmation box is ticked and, on real AWS, until the trail name is typed. For an
+    UNVERIFIABLE plan a second box, naming how many checks could not be verified, must be ticked
+    as well (the command line's ``--accept-unverifiable``).
 
     Parameters
     ----------
@@ -90,7 +94,10 @@ class ChangePanel:
         ``apply(plan) -> ApplyResult``: sends the change (``trailkit.change.update.apply`` with a
         journal and ``confirmed=True``).
     rollback
-        ``rollback(change_id) -> ApplyResult``: undoes a recorded change.
+        ``rollback(change_id) -> ApplyResult``: undoes a recorded change; called with
+        ``accept_unverifiable=True`` only once the operator ticked the acknowledgement shown
+        after it refused an UNVERIFIABLE rollback
+        (:class:`~trailkit.errors.UnverifiableError`).
     demo
         The demo backend (False: real AWS, where the trail name must be typed as well).
     on_done
@@ -103,7 +110,7 @@ class ChangePanel:
     def __init__(
         self,
         apply: Callable[[Plan], ApplyResult],
-        rollback: Callable[[str], ApplyResult],
+        rollback: Callable[..., ApplyResult],
         *,
         demo: bool = True,
         on_done: Callable[[ApplyResult], None] | None = None,
@@ -132,6 +139,8 @@ class ChangePanel:
         self._confirm._w_box.add_class("tk-apply-confirm")
         self._w_confirm = self._confirm._w_box
         self._w_typed = self._confirm._w_typed
+        self._accept = AcceptUnverifiable(on_change=self._refresh)
+        self._w_accept = self._accept.layout
         self._w_apply = widgets.Button(
             description="Apply", icon="check", button_style="success", disabled=True
         )
@@ -163,12 +172,21 @@ class ChangePanel:
         )
         self._w_rollback.add_class("tk-rollback")
         self._w_rollback.on_click(self._do_rollback)
+        # shown once a rollback was refused as UNVERIFIABLE: the separate yes, as for Apply
+        self._rollback_accept = AcceptUnverifiable(on_change=self._refresh)
+        self._w_rollback_accept = self._rollback_accept.layout
         self._w_rollback_box = widgets.VBox(
-            [self._w_rollback_preview, self._rollback_confirm.layout, self._w_rollback]
+            [
+                self._w_rollback_preview,
+                self._w_rollback_accept,
+                self._rollback_confirm.layout,
+                self._w_rollback,
+            ]
         )
         self.layout = widgets.VBox(
             [
                 self._w_plan,
+                self._w_accept,
                 self._confirm.layout,
                 widgets.HBox([self._w_apply, self._w_why]),
                 self._w_progress,
@@ -216,6 +234,8 @@ class ChangePanel:
         out = []
         if self._busy:
             out.append("busy")
+        if not self._accept.accepted:
+            out.append("acknowledge what could not be verified")
         if not self._w_confirm.value:
             out.append("tick the confirmation box")
         if self._confirm.typed_required and not self._confirm.confirmed:
@@ -246,7 +266,12 @@ class ChangePanel:
     def can_rollback(self) -> bool:
         """True when a change can be rolled back (after a successful Apply, until it is rolled
         back) and the rollback confirmation is given (ticked; on real AWS the name typed)."""
-        return self._rollback_of is not None and not self._busy and self._rollback_confirm.confirmed
+        return (
+            self._rollback_of is not None
+            and not self._busy
+            and self._rollback_confirm.confirmed
+            and self._rollback_accept.accepted
+        )
 
     # -- actions -------------------------------------------------------------------------
     def set_plan(self, plan: Plan | None, note_html_text: str = "") -> None:
@@ -259,6 +284,11 @@ class ChangePanel:
         self._spent = False
         self._applied = None
         self._confirm.reset()
+        self._accept.require(
+            [f.code for f in plan.report.findings if f.code in UNVERIFIED_CODES]
+            if plan is not None and not plan.blocked and not plan.nothing_to_do
+            else []
+        )
         if plan is None:
             self._w_plan.value = note_html_text or (
                 '<div class="tk-hint">The plan appears here once a trail and a key are '
@@ -284,9 +314,20 @@ class ChangePanel:
         """No plan can be made: show why (as HTML, never a traceback)."""
         self.set_plan(None, error_html(err))
 
+    @property
+    def needs_acceptance(self) -> bool:
+        """True when the plan is UNVERIFIABLE: Apply also needs :meth:`accept_unverifiable`."""
+        return self._accept.required
+
+    def accept_unverifiable(self) -> None:
+        """Tick the acknowledgement of what could not be verified, as the operator would (the
+        command line's ``--accept-unverifiable``); no effect on a plan that needs none."""
+        self._accept.accept()
+
     def confirm_and_apply(self, typed: str | None = None) -> ApplyResult | None:
         """Tick the confirmation (type ``typed`` on real AWS) and press Apply, as the operator
-        would. Returns the result, or None when Apply stayed disabled."""
+        would. Returns the result, or None when Apply stayed disabled (for an UNVERIFIABLE plan,
+        unless :meth:`accept_unverifiable` was called: the confirmation alone is not that yes)."""
         self._confirm.confirm(typed)
         before = self._last
         self._w_apply.click()
@@ -302,6 +343,7 @@ class ChangePanel:
         self._rollback_of = change_id
         self._rollback_name = trail_name
         self._rollback_confirm.reset()
+        self._rollback_accept.require([])
         self._rollback_confirm.require_typed(
             None if self._demo or change_id is None else trail_name
         )
@@ -319,12 +361,19 @@ class ChangePanel:
                 + " Sends one <code>UpdateTrail</code>, reads the trail back and journals it.",
             )
 
-    def press_rollback(self, typed: str | None = None) -> ApplyResult | None:
+    def press_rollback(
+        self, typed: str | None = None, *, accept_unverifiable: bool = False
+    ) -> ApplyResult | None:
         """Tick the rollback confirmation (type ``typed`` on real AWS) and press Rollback, as
-        the operator would; returns the result, or None when Rollback stayed disabled."""
+        the operator would; returns the result, or None when Rollback stayed disabled or was
+        refused. When it is refused as UNVERIFIABLE and ``accept_unverifiable``, tick the
+        acknowledgement that then appears and press again."""
         self._rollback_confirm.confirm(typed)
         before = self._last
         self._w_rollback.click()
+        if self._last is before and accept_unverifiable and self._rollback_accept.required:
+            self._rollback_accept.accept()
+            self._w_rollback.click()
         return self._last if self._last is not before else None
 
     def _plan_html(self, plan: Plan) -> str:
@@ -370,13 +419,15 @@ class ChangePanel:
     def _refresh(self) -> None:
         blockers = self.blockers
         self._w_apply.disabled = bool(blockers)
-        self._confirm.set_disabled(
+        idle = (
             self._busy
             or self._plan is None
             or self._plan.blocked
             or self._spent
             or self._plan.nothing_to_do
         )
+        self._confirm.set_disabled(idle)
+        self._accept.set_disabled(idle)
         self._w_why.value = (
             f'<div class="tk-hint" style="margin-left:10px">Apply is disabled: '
             f"{esc('; '.join(blockers))}.</div>"
@@ -427,6 +478,7 @@ class ChangePanel:
             if result.outcome in (Outcome.DONE, Outcome.UNCHANGED, Outcome.UNKNOWN):
                 self._spent = True  # a new plan must be made from the trail's new state
                 self._w_confirm.value = False
+                self._accept.reset()
             if result.changed and result.change_id:
                 self._offer(
                     result.change_id,
@@ -444,12 +496,17 @@ class ChangePanel:
         if change_id is None or not self.can_rollback:
             return
         applied = self._w_result.value
+        accepted = self._rollback_accept.required and self._rollback_accept.accepted
         result = self._run(
-            lambda: self._rollback(change_id),
+            (lambda: self._rollback(change_id, accept_unverifiable=True))
+            if accepted
+            else (lambda: self._rollback(change_id)),
             f"Rolling back {change_id}: restoring the previous encryption and verifying…",
             "Rollback",
             keep=True,
         )
+        if isinstance(self._error, UnverifiableError):  # ask for the separate yes
+            self._rollback_accept.require(self._error.unverified)
         if result is not None:
             self._rolled_back = result
             if result.outcome.succeeded:

@@ -411,21 +411,26 @@ class GuidedUpdate:
             result,
         )
 
-    def apply(self, confirm: object = False) -> Step | None:
+    def apply(self, confirm: object = False, accept_unverifiable: object = False) -> Step | None:
         """When ``confirm``: tick, (type,) press Apply. Returns None when not confirmed.
 
-        ``confirm`` is read strictly (:func:`~trailkit.rules.flags.parse_flag`).
+        ``confirm`` and ``accept_unverifiable`` are read strictly
+        (:func:`~trailkit.rules.flags.parse_flag`). An UNVERIFIABLE plan is sent only with
+        ``accept_unverifiable`` as well (the command line's ``--accept-unverifiable``; in the
+        widget, its own checkbox): ``confirm`` alone is not a yes to what could not be checked.
 
         Raises
         ------
         InputError
-            ``confirm`` is not an unambiguous yes or no (parameter ``apply``; nothing is sent),
-            or there is no plan: no trail or key was chosen.
+            ``confirm`` or ``accept_unverifiable`` is not an unambiguous yes or no (nothing is
+            sent), or there is no plan: no trail or key was chosen.
         RefusedError
-            The plan is blocked (nothing is sent).
+            The plan is blocked, or UNVERIFIABLE without ``accept_unverifiable`` (nothing is
+            sent).
         TrailkitError
             AWS refused the change (it is journaled as failed).
         """
+        accepted = parse_flag(accept_unverifiable, "accept_unverifiable")
         if not parse_flag(confirm, "apply"):
             return None
         plan = self.change.plan
@@ -435,6 +440,17 @@ class GuidedUpdate:
                 "pass the trail and key parameters",
             )
         plan.require_applicable()
+        if self.change.needs_acceptance:
+            if not accepted:
+                codes = [f.code for f in plan.report.findings if f.code in UNVERIFIED_CODES]
+                raise RefusedError(
+                    f"The plan for {plan.trail.name} is UNVERIFIABLE: "
+                    f"{plural(len(codes), 'check')} could not be verified ({', '.join(codes)}). "
+                    "Nothing was sent.",
+                    "once the key's and the bucket's owners confirmed them, pass "
+                    "accept_unverifiable=True (the command line's --accept-unverifiable)",
+                )
+            self.change.accept_unverifiable()
         if plan.nothing_to_do:
             return Step(
                 "Apply",
@@ -478,21 +494,26 @@ class GuidedUpdate:
         ok = delivery is None or delivery.ok
         return Step(f"Verify {fresh.name}", ok, rows_html(rows), (fresh, delivery))
 
-    def rollback(self, confirm: object = False) -> Step | None:
+    def rollback(self, confirm: object = False, accept_unverifiable: object = False) -> Step | None:
         """When ``confirm``: roll back the change applied here, or else the last recorded,
         not yet rolled back change of the chosen trail (of any trail when none is chosen),
         through the same confirmation as the Rollback button (ticked; on real AWS the trail
         name typed).
 
-        ``confirm`` is read strictly (:func:`~trailkit.rules.flags.parse_flag`).
+        ``confirm`` and ``accept_unverifiable`` are read strictly
+        (:func:`~trailkit.rules.flags.parse_flag`); an UNVERIFIABLE rollback is sent only with
+        ``accept_unverifiable`` as well.
 
         Raises
         ------
         InputError
-            ``confirm`` is not an unambiguous yes or no (parameter ``rollback``).
+            ``confirm`` or ``accept_unverifiable`` is not an unambiguous yes or no.
         JournalError
             Nothing to roll back.
+        UnverifiableError
+            The rollback plan is UNVERIFIABLE and ``accept_unverifiable`` is not given.
         """
+        accepted = parse_flag(accept_unverifiable, "accept_unverifiable")
         if not parse_flag(confirm, "rollback"):
             return None
         if self.change.rollback_of is None:
@@ -504,7 +525,7 @@ class GuidedUpdate:
                 )
             target = changes[0].intent.target_arn
             self.change.offer_rollback(changes[0].change_id, resource_id(target))
-        result = self.change.press_rollback(self.change.rollback_name)
+        result = self.change.press_rollback(self.change.rollback_name, accept_unverifiable=accepted)
         if result is None:
             if self.change.error is not None:
                 raise self.change.error

@@ -8,12 +8,19 @@ from typing import Any
 import ipywidgets as widgets
 
 from trailkit.arn import resource_id, short_arn
-from trailkit.errors import InputError, JournalError, RefusedError, TrailkitError
+from trailkit.errors import (
+    InputError,
+    JournalError,
+    RefusedError,
+    TrailkitError,
+    UnverifiableError,
+)
 from trailkit.records import ApplyResult, Change, Kind, PolicyResult
 from trailkit.records.journal import changes_frame, undoable
 from trailkit.rules.flags import parse_flag, parse_text
 from trailkit.ui.tables import ONE_LINE, WRAPPER_STYLE, cell_html
 from trailkit.ui.widgets._common import (
+    AcceptUnverifiable,
     Confirm,
     Step,
     badge,
@@ -124,7 +131,9 @@ class JournalView:
         The change journal (a local file: reading it makes no AWS call); any
         :class:`~trailkit.ui.widgets._ports.JournalSource`.
     undo
-        ``undo(change_id) -> ApplyResult | PolicyResult``: rolls a trail change back, or
+        ``undo(change_id) -> ApplyResult | PolicyResult`` (with ``accept_unverifiable=True``
+        only once the operator acknowledged an UNVERIFIABLE rollback it refused): rolls a
+        trail change back, or
         restores the policy recorded before a key policy change.
     demo
         The demo backend (False: real AWS, where the change id must be typed as well).
@@ -133,7 +142,7 @@ class JournalView:
     def __init__(
         self,
         journal: JournalSource,
-        undo: Callable[[str], ApplyResult | PolicyResult] | None = None,
+        undo: Callable[..., ApplyResult | PolicyResult] | None = None,
         *,
         demo: bool = True,
     ) -> None:
@@ -147,6 +156,7 @@ class JournalView:
             raise InputError(f"undo must be callable or None, not {type(undo).__name__}.", "")
         self._journal = journal
         self._undo = undo
+        self._refused: tuple[str, ...] = ()
         self._demo = parse_flag(demo, "demo")
         self._changes: list[Change] = []
         self._result: ApplyResult | PolicyResult | None = None
@@ -172,6 +182,9 @@ class JournalView:
         self._confirm._w_box.add_class("tk-journal-confirm")
         self._w_confirm = self._confirm._w_box
         self._w_typed = self._confirm._w_typed
+        # shown once a rollback was refused as UNVERIFIABLE: the separate yes
+        self._accept = AcceptUnverifiable(on_change=self._refresh_buttons)
+        self._w_accept = self._accept.layout
         self._w_rollback = widgets.Button(
             description="Roll back the selected change",
             icon="undo",
@@ -189,6 +202,7 @@ class JournalView:
             [
                 self._w_select,
                 self._w_preview,
+                self._w_accept,
                 self._confirm.layout,
                 self._w_rollback,
                 self._w_progress,
@@ -226,6 +240,7 @@ class JournalView:
             and self.selected is not None
             and not self._busy
             and self._confirm.confirmed
+            and self._accept.accepted
         )
 
     def refresh(self) -> None:
@@ -248,16 +263,19 @@ class JournalView:
         first = "— choose a change to roll back —" if options else "(nothing to roll back)"
         set_options(self._w_select, [(first, None), *options], None)
         self._confirm.reset()
+        self._accept.require([])
         self._refresh_buttons()
 
     def select(self, change_id: str | None) -> None:
         """Choose the change to roll back (None clears)."""
         select_value(self._w_select, change_id)
 
-    def rollback(self, change_id: str | None) -> Step | None:
+    def rollback(self, change_id: str | None, accept_unverifiable: object = False) -> Step | None:
         """Choose ``change_id``, confirm and press Rollback, as the operator would.
 
-        Returns None when ``change_id`` is None.
+        Returns None when ``change_id`` is None. An UNVERIFIABLE rollback is refused
+        (:class:`~trailkit.errors.UnverifiableError`) unless ``accept_unverifiable``: then the
+        acknowledgement is ticked and Rollback pressed again.
 
         Raises
         ------
@@ -266,6 +284,7 @@ class JournalView:
         TrailkitError
             The rollback was refused or failed (the message says why).
         """
+        accepted = parse_flag(accept_unverifiable, "accept_unverifiable")
         change_id = parse_text(change_id, "rollback_change")
         if change_id is None:
             return None
@@ -281,6 +300,12 @@ class JournalView:
         self._confirm.confirm(change_id)
         before = self._result
         self._w_rollback.click()
+        if self._result is before and accepted and self._accept.required:
+            self.select(change_id)  # the refresh after the refusal cleared the choice
+            self._accept.require(self._refused)
+            self._accept.accept()
+            self._confirm.confirm(change_id)
+            self._w_rollback.click()
         result = self._result
         if result is None or result is before:
             if self._error is not None:
@@ -298,6 +323,7 @@ class JournalView:
     def _selected(self, _change: Any = None) -> None:
         self._w_preview.value = self._preview(self.selected)
         self._confirm.reset()
+        self._accept.require([])
         self._confirm.require_typed(None if self._demo or self.selected is None else self.selected)
         self._refresh_buttons()
 
@@ -329,8 +355,9 @@ class JournalView:
         self._w_progress.value = spinner_html(f"Rolling back {change_id} and verifying…")
         undo = self._undo
         self._error = None
+        accepted = self._accept.required and self._accept.accepted
         try:
-            result = undo(change_id)
+            result = undo(change_id, accept_unverifiable=True) if accepted else undo(change_id)
         except Exception as err:  # shown to the operator, never as a traceback
             self._error = err
             self._w_result.value = error_html(err)
@@ -345,6 +372,11 @@ class JournalView:
             self._busy = False
             self._w_progress.value = ""
         self.refresh()
+        if isinstance(self._error, UnverifiableError):  # keep the choice, ask the separate yes
+            self._refused = self._error.unverified
+            self.select(change_id)
+            self._accept.require(self._refused)
+            self._refresh_buttons()
 
     def html(self) -> str:
         """Table and last result as HTML."""
