@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -197,3 +198,18 @@ def test_missing_credentials_is_one_clear_line_and_exit_2(tmp_path: Any) -> None
     assert "Traceback" not in done.stderr
     assert "No AWS credentials" in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [["--trail", "org-trail"], ["--key", "alias/x"], ["--readers", "111122223333"], ["--apply"]],
+)
+def test_policy_restore_refuses_options_it_would_ignore(extra: list[str], tmp_path: Path) -> None:
+    """Found by a break-it pass: ``policy --restore ID --trail X --key Y`` ignored X and Y."""
+    out, err = io.StringIO(), io.StringIO()
+    journal = tmp_path / "j.jsonl"
+    code = main(
+        ["policy", "--restore", "chg-1", *extra, "--journal", str(journal)], out=out, err=err
+    )
+    assert code == 2 and extra[0] in err.getvalue() and "would be ignored" in err.getvalue()
+    assert not journal.exists()

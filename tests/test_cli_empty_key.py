@@ -99,3 +99,34 @@ def test_the_runbook_refuses_an_empty_key_but_plans_disable(demo_conn: Connectio
     trail = book.find_trail("app-trail")
     [(_, row)] = book.plan_many([trail], {"eu-west-1": ""})
     assert isinstance(row, InputError)
+
+
+@pytest.mark.parametrize(
+    ("argv", "option"),
+    [
+        (["rollback", "--change", "", "--yes"], "--change"),
+        (["rollback", "--change=", "--yes"], "--change"),
+        (["rollback", "--change", "  ", "--yes"], "--change"),
+        (["policy", "--restore", "", "--yes"], "--restore"),
+        (["policy", "--restore", " ", "--dry-run"], "--restore"),
+    ],
+)
+def test_an_empty_change_id_never_means_the_last_change(
+    demo_rw: Any, tmp_path: Path, argv: list[str], option: str
+) -> None:
+    """Found by a break-it pass: ``rollback --change ""`` (an unset "$ID") planned and sent the
+    undo of the last change. An empty id is an error naming the option; nothing is sent."""
+    endpoint, _ = demo_rw
+    journal = tmp_path / "j.jsonl"
+    base = ["--endpoint-url", endpoint]
+    code, _, err = _cli(
+        [*base, "update", "--trail", "org-trail", "--key", "alias/cloudtrail-good", "--yes",
+         "--journal", str(journal)]
+    )  # fmt: skip
+    assert code == 0, err
+    after = _key_of(endpoint, "org-trail")
+    lines = journal.read_bytes()
+    code, _out, err = _cli([*base, *argv, "--journal", str(journal)])
+    assert code == 2, err
+    assert f"{option} " in err and "is empty" in err and "Traceback" not in err
+    assert _key_of(endpoint, "org-trail") == after and journal.read_bytes() == lines

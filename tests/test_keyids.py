@@ -564,8 +564,9 @@ def test_parse_arn_errors(text: str, phrase: str) -> None:
 
 
 def test_accepted_forms_name_every_form() -> None:
-    for form in ("alias/", ":alias/", ":key/", "mrk-", "empty"):
+    for form in ("alias/", ":alias/", ":key/", "mrk-", "trailkit disable"):
         assert form in ACCEPTED_FORMS
+    assert "empty value to turn" not in ACCEPTED_FORMS  # an empty key never turns it off
 
 
 # --------------------------------------------------------------------------- properties

@@ -136,7 +136,7 @@ def check(
             key_input=key,
             lookup=None,
             caller_account=caller,
-            key_error=str(err),
+            key_error=err.message,  # the finding adds its own remedy (no second "Fix:")
             reader_accounts=reader_accounts,
         )
     lookup = reader.lookup_key(ref, found) if found is not None else KeyLookup(ref=ref)
@@ -283,6 +283,8 @@ def plan_rollback(
 
     Raises
     ------
+    InputError
+        ``change_id`` is empty or blank (never taken to mean "the last one").
     JournalError
         No such change, or nothing to roll back.
     RefusedError
@@ -291,8 +293,9 @@ def plan_rollback(
         trail no longer uses what the change left (someone changed it since).
     """
     conn = reader.conn
-    if change_id:
-        change = journal.get(change_id)
+    named = update.named_change(change_id, "--change")
+    if named is not None:
+        change = journal.get(named)
     else:
         change = update.last_undoable(journal, Kind.TRAIL_KEY, conn)
     if change.intent.kind is not Kind.TRAIL_KEY:

@@ -25,7 +25,13 @@ from trailkit.aws import writes
 from trailkit.aws.session import Connection
 from trailkit.change.journal import Change, Journal, Kind, Record, reconcile
 from trailkit.change.protocol import WriteSpec, journaled_write
-from trailkit.errors import JournalError, NothingToUndo, RefusedError, TrailkitError
+from trailkit.errors import (
+    InputError,
+    JournalError,
+    NothingToUndo,
+    RefusedError,
+    TrailkitError,
+)
 from trailkit.permissions import requires
 from trailkit.records import (
     ApplyResult,
@@ -45,6 +51,7 @@ __all__ = [
     "check_undo",
     "describe_policy",
     "last_undoable",
+    "named_change",
     "plan_policy_restore",
     "policy_spec",
     "put_key_policy",
@@ -476,6 +483,26 @@ def put_key_policy(
     return PolicyResult.from_write(key_arn, journaled_write(spec, journal, confirmed=confirmed))
 
 
+def named_change(change_id: str | None, option: str) -> str | None:
+    """``change_id`` when one is named, None when none is (then the last one is meant).
+
+    Raises
+    ------
+    InputError
+        ``change_id`` is empty or blank: an unset variable in ``rollback --change "$ID"`` must
+        not become "undo the last change" (found by a fault-finding pass: it did).
+    """
+    if change_id is None:
+        return None
+    if not isinstance(change_id, str) or not change_id.strip():
+        newest = "--restore alone" if option == "--restore" else "--last"
+        raise InputError(
+            f"{option} {change_id!r} is empty: name a change id from `trailkit journal`.",
+            f"give {option} CHANGE_ID, or {newest} for the newest change made here",
+        )
+    return change_id
+
+
 def plan_policy_restore(
     conn: Connection, journal: Journal, change_id: str | None = None, *, read: bool = True
 ) -> Restore:
@@ -506,8 +533,9 @@ def plan_policy_restore(
     AwsError
         The current policy could not be read.
     """
-    if change_id:
-        change = journal.get(change_id)
+    named = named_change(change_id, "--restore")
+    if named is not None:
+        change = journal.get(named)
         if change.intent.kind is Kind.KEY_POLICY:
             check_undo(journal, change, conn)
     else:

@@ -7,8 +7,9 @@ CloudTrail takes four forms of ``KmsKeyId`` (see ``docs/cloudtrail-kms.md`` sect
     arn:aws:kms:us-east-2:111122223333:key/1234abcd-12ab-34cd-...    key ARN
     1234abcd-12ab-34cd-56ef-1234567890ab                             key id
 
-Multi-Region keys have ids ``mrk-`` + 32 hex digits, in ids and ARNs alike. An empty value turns
-SSE-KMS off (``UpdateTrail(KmsKeyId="")``).
+Multi-Region keys have ids ``mrk-`` + 32 hex digits, in ids and ARNs alike. In the API an empty
+value turns SSE-KMS off (``UpdateTrail(KmsKeyId="")``); trailkit asks for that by name only
+(``trailkit disable``), never from an empty key.
 
 The CloudTrail API model puts no pattern on ``KmsKeyId``; a malformed value comes back from the
 service as a bare ``InvalidKmsKeyIdException``. :func:`parse_key_id` checks the form locally and
@@ -53,8 +54,8 @@ ACCEPTED_FORMS = (
     "Accepted forms are an alias name (alias/ExampleAlias), an alias ARN "
     "(arn:aws:kms:us-east-2:111122223333:alias/ExampleAlias), a key ARN "
     "(arn:aws:kms:us-east-2:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab), a key id "
-    "(1234abcd-12ab-34cd-56ef-1234567890ab, or mrk- and 32 hex digits for a multi-Region key), "
-    "or an empty value to turn SSE-KMS off."
+    "(1234abcd-12ab-34cd-56ef-1234567890ab, or mrk- and 32 hex digits for a multi-Region key). "
+    "To turn SSE-KMS off, use `trailkit disable`, never an empty key."
 )
 
 _EXAMPLE_ID = "1234abcd-12ab-34cd-56ef-1234567890ab"

@@ -808,7 +808,15 @@ def cmd_policy(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from trailkit.records import Outcome
     from trailkit.rules.principals import parse_principals
 
-    if args.restore:
+    if args.restore is not None:
+        given = [o for o, v in (("--trail", args.trail), ("--key", args.key)) if v is not None]
+        if given or args.readers or args.apply:
+            extra = given + (["--readers"] if args.readers else []) + (["--apply"] * args.apply)
+            raise InputError(
+                f"--restore puts back a recorded policy; {' and '.join(extra)} would be ignored.",
+                "give --restore [CHANGE_ID] alone (the change names its key), or repair with "
+                "--trail and --key without --restore",
+            )
         return _restore_policy(args, out, err)
     if args.key is not None:
         _require_key(args.key)
