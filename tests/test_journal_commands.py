@@ -889,3 +889,21 @@ def test_the_journal_listing_says_sse_s3_and_which_rollback_undid_a_change(
     rows = {r["change_id"]: r for r in json.loads(out)}
     assert rows["chg-first"]["undone_by"] == "chg-undo" and rows["chg-first"]["before"] is None
     assert rows["chg-undo"]["undone_by"] is None and rows["chg-kept"]["undone_by"] is None
+
+
+@pytest.mark.parametrize("flag", [[], ["--all"]])
+def test_control_characters_in_a_journal_are_shown_escaped(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, flag: list[str]
+) -> None:
+    """Found by a break-it pass: an ANSI sequence or a newline inside a change id reached the
+    terminal raw (cursor moves could hide rows; a newline printed a forged row)."""
+    monkeypatch.setenv("COLUMNS", "200")
+    path = tmp_path / "j.jsonl"
+    journal = Journal(path)
+    forged = "chg-1\u001b[31m\u001b[1A\nFAKE done"
+    rec = _intent(journal, change_id=forged, target_arn=TRAIL + "\u001b[2K")
+    journal.record_outcome(rec, Phase.DONE, after=KEY_A)
+    code, out, err = _cli("journal", "--journal", str(path), *flag)
+    assert code == 0, err
+    assert "\x1b" not in out and not any(line.startswith("FAKE") for line in out.splitlines())
+    assert "\\x1b[31m" in out and "\\nFAKE done" in out

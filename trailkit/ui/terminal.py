@@ -781,14 +781,25 @@ def _short_all(text: str) -> str:
     return _ARN_RE.sub(lambda m: short_arn(m.group()), text)
 
 
+def printable(text: str) -> str:
+    """``text`` with every character that is not printable escaped (``\x1b``, ``\n``, ...):
+    what the terminal shows of text it must not interpret (ANSI sequences, newlines)."""
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode() for c in text)
+
+
 def sse_s3_shown(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """``changes_frame`` rows with a trail's missing key (before or after) shown as ``SSE-S3``.
 
     In the journal, None for a trail key means the trail used (or is to use) SSE-S3; a table
     shows the word, where ``-`` would read as "unknown" (a trail found deleted by reconcile
-    keeps ``-`` after). Rows are changed in place.
+    keeps ``-`` after). Text with control characters (a damaged or forged journal line) is
+    shown escaped (:func:`printable`), so it cannot move the cursor or forge a row. Rows are
+    changed in place.
     """
     for r in rows:
+        for name, value in r.items():
+            if isinstance(value, str) and not value.isprintable():
+                r[name] = printable(value)
         if r.get("kind") == "trail-key":
             if r.get("before") is None:
                 r["before"] = "SSE-S3"
