@@ -907,3 +907,36 @@ def test_control_characters_in_a_journal_are_shown_escaped(
     assert code == 0, err
     assert "\x1b" not in out and not any(line.startswith("FAKE") for line in out.splitlines())
     assert "\\x1b[31m" in out and "\\nFAKE done" in out
+
+
+def test_an_interrupt_while_sending_says_the_change_may_be_applied(
+    demo_rw: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Found by a break-it pass: Ctrl-C after UpdateTrail said only "interrupted" though the
+    change had been applied. It names the change and the way to settle it."""
+    import trailkit.aws.writes as writes
+
+    endpoint, _ = demo_rw
+    j = tmp_path / "j.jsonl"
+    real = writes.update_trail
+
+    def send_then_interrupt(*args: Any, **kw: Any) -> Any:
+        real(*args, **kw)  # AWS has the change...
+        raise KeyboardInterrupt  # ...and the operator presses Ctrl-C before the answer
+
+    monkeypatch.setattr(writes, "update_trail", send_then_interrupt)
+    code, _, err = _cli(
+        "--endpoint-url", endpoint, "update", "--trail", "org-trail", "--key",
+        "alias/cloudtrail-good", "--yes", "--journal", str(j),
+    )  # fmt: skip
+    (change,) = Journal(j).changes()
+    assert code == 130 and change.status == "pending"
+    assert f"while change {change.change_id} was being sent" in err
+    assert "may have been applied" in err and "trailkit journal --reconcile" in err
+    # An interrupt before anything was sent says only that.
+    monkeypatch.setattr(journal_mod, "_INTERRUPTED", [])
+    monkeypatch.setattr(
+        "trailkit.ui.cli._connect", lambda args: (_ for _ in ()).throw(KeyboardInterrupt)
+    )
+    code, _, err = _cli("--endpoint-url", endpoint, "inventory")
+    assert code == 130 and err == "trailkit: interrupted\n"

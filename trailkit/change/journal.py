@@ -965,6 +965,7 @@ LEASE_SECONDS = 600
 STALE_SECONDS = 24 * 3600
 
 _IN_FLIGHT: set[str] = set()
+_INTERRUPTED: list[str] = []
 _IN_FLIGHT_LOCK = threading.Lock()
 
 
@@ -978,9 +979,18 @@ def in_flight(change_id: str) -> Iterator[None]:
         _IN_FLIGHT.add(change_id)
     try:
         yield
+    except KeyboardInterrupt:
+        _INTERRUPTED.append(change_id)
+        raise
     finally:
         with _IN_FLIGHT_LOCK:
             _IN_FLIGHT.discard(change_id)
+
+
+def interrupted_changes() -> list[str]:
+    """The changes this process was sending when it was interrupted (Ctrl-C): their intents
+    are journaled and they may have been applied; ``journal --reconcile`` settles them."""
+    return list(_INTERRUPTED)
 
 
 def _pid_alive(pid: int) -> bool:
