@@ -213,3 +213,31 @@ def test_policy_restore_refuses_options_it_would_ignore(extra: list[str], tmp_pa
     )
     assert code == 2 and extra[0] in err.getvalue() and "would be ignored" in err.getvalue()
     assert not journal.exists()
+
+
+@pytest.mark.parametrize(
+    ("value", "says"),
+    [
+        ("US-EAST-1", "did you mean us-east-1?"),
+        ("us-east-1,EU-west-1", "did you mean eu-west-1?"),
+        ("useast1", "'useast1' is not a region name"),
+        (" , ", "give at least one region"),
+    ],
+)
+def test_a_region_that_cannot_be_one_is_a_usage_error(value: str, says: str) -> None:
+    """Found by a break-it pass: ``--regions US-EAST-1`` scanned nothing, printed PARTIAL and
+    exited 1. It is a usage error before any AWS call."""
+    out, err = io.StringIO(), io.StringIO()
+    code = main(["inventory", "--regions", value], out=out, err=err)
+    assert code == 2 and says in err.getvalue() and out.getvalue() == ""
+
+
+@pytest.mark.parametrize("value", ["", "  "])
+def test_an_empty_endpoint_url_is_an_error_not_the_default(
+    value: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
+    out, err = io.StringIO(), io.StringIO()
+    code = main(["--endpoint-url", value, "inventory"], out=out, err=err)
+    assert code == 2 and "--endpoint-url" in err.getvalue() and "is empty" in err.getvalue()
+    assert err.getvalue().count("\n") == 1 and out.getvalue() == ""

@@ -940,3 +940,21 @@ def test_an_interrupt_while_sending_says_the_change_may_be_applied(
     )
     code, _, err = _cli("--endpoint-url", endpoint, "inventory")
     assert code == 130 and err == "trailkit: interrupted\n"
+
+
+def test_listing_a_journal_path_that_does_not_exist_says_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Found by a break-it pass: ``journal --journal /tmp/typo.jsonl`` printed "(nothing)" and
+    exited 0. A path that was named and does not exist is an error; the default journal that
+    does not exist yet is just empty."""
+    code, out, err = _cli("journal", "--journal", str(tmp_path / "typo.jsonl"))
+    assert code == 2 and "No journal at" in err and "typo.jsonl" in err and out == ""
+    monkeypatch.setenv("TRAILKIT_JOURNAL", str(tmp_path / "typo2.jsonl"))
+    code, _, err = _cli("journal")
+    assert code == 2 and "typo2.jsonl" in err
+    monkeypatch.delenv("TRAILKIT_JOURNAL")
+    monkeypatch.setattr(journal_mod, "default_path", lambda demo=False: tmp_path / "none.jsonl")
+    monkeypatch.setattr("trailkit.change.journal.default_path", journal_mod.default_path)
+    code, out, err = _cli("--endpoint-url", "http://127.0.0.1:9", "journal")
+    assert code == 0, err

@@ -162,7 +162,9 @@ def make_trail(
 ) -> Trail:
     """A trail with its status and bucket facts, as ``Reader.scan`` returns it."""
     arn = f"arn:aws:cloudtrail:{home}:{ACCOUNT}:trail/{name}"
-    policy = cloudtrail_bucket_policy(bucket, ACCOUNT, arn, require_kms=require_kms)
+    policy = cloudtrail_bucket_policy(
+        bucket, ACCOUNT, arn, require_kms=require_kms, organization=organization
+    )
     return Trail(
         name=name,
         arn=arn,

@@ -58,10 +58,37 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _regions(text: str) -> list[str]:
+    """``--regions``: comma-separated region names, each shaped like one (``us-east-1``).
+
+    A name that cannot be a region (``US-EAST-1``, ``useast1``) is a usage error: scanned, it
+    would only come back as a failed region and a partial result.
+    """
+    from trailkit.arn import is_region
+
     regions = [r.strip() for r in text.split(",") if r.strip()]
     if not regions:
         raise argparse.ArgumentTypeError("give at least one region, e.g. us-east-1,eu-west-1")
+    bad = [r for r in regions if not is_region(r)]
+    if bad:
+        hint = f" (did you mean {bad[0].lower()}?)" if is_region(bad[0].lower()) else ""
+        raise argparse.ArgumentTypeError(
+            f"{', '.join(map(repr, bad))} is not a region name{hint}; give names such as "
+            "us-east-1,eu-west-1"
+        )
     return regions
+
+
+def _endpoint_url(text: str) -> str:
+    """``--endpoint-url``: given, it must say something (an empty value is not "the default")."""
+    if not text.strip():
+        from trailkit.errors import InputError
+
+        raise InputError(
+            f"--endpoint-url {text!r} is empty.",
+            "give http(s)://HOST[:PORT] (e.g. the demo's), or leave the option out to use "
+            "$AWS_ENDPOINT_URL or AWS itself",
+        )
+    return text
 
 
 def _reader_account(text: str) -> str:
@@ -118,6 +145,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     g.add_argument(
         "--endpoint-url",
+        type=_endpoint_url,
         default=argparse.SUPPRESS,
         help="one endpoint for every service, e.g. the demo's (default: $AWS_ENDPOINT_URL)",
     )
@@ -786,6 +814,17 @@ def cmd_journal(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             err.write(line)
         if not settled and not skipped:
             err.write("nothing to reconcile\n")
+    named = getattr(args, "journal", None) is not None or bool(
+        os.environ.get("TRAILKIT_JOURNAL", "").strip()
+    )
+    if named and not journal.path.exists():
+        from trailkit.errors import JournalError
+
+        raise JournalError(
+            f"No journal at {journal.path}: nothing was recorded there.",
+            "check the path given with --journal (or $TRAILKIT_JOURNAL); without either, "
+            "`trailkit journal` shows the default journal",
+        )
     result = journal.read()
     for problem in result.problems:
         err.write(f"warning: {journal.path}: {problem}\n")
@@ -829,7 +868,7 @@ def cmd_policy(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from trailkit.rules.principals import parse_principals
 
     if args.restore is not None:
-        given = [o for o, v in (("--trail", args.trail), ("--key", args.key)) if v is not None]
+        given = [o for o, v in (("--trail", args.trail), ("--key", args.key)) if v]
         if given or args.readers or args.apply:
             extra = given + (["--readers"] if args.readers else []) + (["--apply"] * args.apply)
             raise InputError(
