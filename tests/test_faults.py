@@ -649,3 +649,17 @@ def test_two_operators_racing_on_one_trail_the_second_is_refused(
     assert key == estate.keys["alias/cloudtrail-good"]  # the first writer's change stands
     assert [c.status for c in Journal(tmp_path / "a.jsonl").changes()] == ["done"]
     assert Journal(tmp_path / "b.jsonl").changes() == []  # nothing sent, nothing to record
+
+
+def test_an_unreachable_endpoint_is_said_in_words_not_an_exception_name() -> None:
+    """Found by a review: "could not reach AWS (EndpointConnectionError)" put a Python class
+    name in front of the operator; the name stays in ``.code`` for programs."""
+    from trailkit.errors import ConnectionFailed, translate
+
+    class EndpointConnectionError(Exception):
+        pass
+
+    err = translate(EndpointConnectionError("x"), "DescribeTrails", region="us-east-1")
+    assert isinstance(err, ConnectionFailed) and err.code == "EndpointConnectionError"
+    assert "EndpointConnectionError" not in str(err)
+    assert "nothing answered at the endpoint" in err.message

@@ -206,7 +206,8 @@ def test_rollback_last_twice_does_not_redo(demo_rw: Any, tmp_path: Path) -> None
     code, out, err = _cli(*base, "rollback", "--last", "--yes", "--journal", j)
     assert code == 0, err
     assert out.startswith("Nothing to undo: every trail change made on account 123456789012")
-    assert "is undone already" in out and "name its change id: --change ID" in out
+    assert "is undone already" in out
+    assert "name its change id: `trailkit rollback --change ID`" in out
     assert read_trail_key(conn, trail_arn, "us-east-1") is None  # not re-applied
     first, undo = Journal(j).changes()
     assert undo.intent.rollback_of == first.change_id and len(Journal(j).changes()) == 2
@@ -227,6 +228,7 @@ def test_rollback_last_twice_does_not_redo(demo_rw: Any, tmp_path: Path) -> None
     # Naming a change that is undone already is refused, naming the rollback.
     code, _, err = _cli(*base, "rollback", "--change", first.change_id, "--yes", "--journal", j)
     assert code == 1 and "already undone by" in err
+    assert "`trailkit rollback --change chg-" in err  # a command that exists
 
 
 def test_rollback_last_warns_of_a_torn_journal_line_and_says_what_to_do(
@@ -347,6 +349,10 @@ def test_policy_restore_twice_does_not_redo(
     )
     with pytest.raises(NothingToUndo, match="Nothing to undo: every key policy change made on"):
         book.restore_policy(confirmed=True)
+    with pytest.raises(RefusedError, match="already undone") as refused:
+        book.restore_policy(journal.changes()[0].change_id, confirmed=True)
+    # The advice names a command that exists (it said `--change`, which policy has not).
+    assert "`trailkit policy --restore chg-" in refused.value.fix
     assert json.loads(read_key_policy(demo_conn, key_arn, region) or "") == json.loads(
         repair.original_text
     )

@@ -284,6 +284,16 @@ _KNOWN: dict[str, tuple[str, str]] = {
 }
 
 
+#: Why a call could not reach AWS, in words (the exception's name stays in ``.code``).
+_UNREACHABLE = {
+    "EndpointConnectionError": N_("nothing answered at the endpoint (refused or no route)"),
+    "ConnectTimeoutError": N_("the connection timed out"),
+    "ReadTimeoutError": N_("the endpoint did not answer in time"),
+    "ConnectionClosedError": N_("the connection was closed before the answer"),
+    "ProxyConnectionError": N_("the proxy could not be reached"),
+    "SSLError": N_("the TLS (HTTPS) connection failed"),
+}
+
 #: What botocore (and urllib, below it) raise for an endpoint URL that cannot be used: plain
 #: ``ValueError``s with these messages, when the client is made or the first request built.
 _ENDPOINT_VALUE_ERRORS = (
@@ -432,16 +442,9 @@ def _translate(
             code=name,
             region=region,
         )
-    if name in {
-        "EndpointConnectionError",
-        "ConnectTimeoutError",
-        "ReadTimeoutError",
-        "ConnectionClosedError",
-        "ProxyConnectionError",
-        "SSLError",
-    }:
+    if name in _UNREACHABLE:
         return ConnectionFailed(
-            _("{call} could not reach AWS ({error}).").format(call=call, error=name),
+            _("{call} could not reach AWS: {why}.").format(call=call, why=_(_UNREACHABLE[name])),
             _("check the endpoint URL and your network; for the demo, is `trailkit demo` running?"),
             operation=operation,
             code=name,

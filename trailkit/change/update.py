@@ -311,16 +311,24 @@ def last_undoable(journal: Journal, kind: Kind, conn: Connection) -> Change:
         raise JournalError(
             f"No {what} in {journal.path} was made on {where}: the journal holds none made "
             "through this connection.",
-            "connect to the account and endpoint the change was made on, or name a change with "
-            "--change (see `trailkit journal`)",
+            "connect to the account and endpoint the change was made on, or name a change: "
+            + _undo_command(kind, "ID")
+            + " (see `trailkit journal`)",
         )
     raise NothingToUndo(
         f"Nothing to undo: every {what} made on {where} recorded in {journal.path} is undone "
         "already.",
         "to undo a rollback, name its change id: "
-        + ("--change ID" if kind is Kind.TRAIL_KEY else "policy --restore ID")
+        + _undo_command(kind, "ID")
         + " (see `trailkit journal`)",
     )
+
+
+def _undo_command(kind: Kind, change_id: str) -> str:
+    """The command that undoes a change of this kind, as an operator types it."""
+    if kind is Kind.TRAIL_KEY:
+        return f"`trailkit rollback --change {change_id}`"
+    return f"`trailkit policy --restore {change_id}`"
 
 
 def check_undo(journal: Journal, change: Change, conn: Connection) -> None:
@@ -350,7 +358,7 @@ def check_undo(journal: Journal, change: Change, conn: Connection) -> None:
     if by is not None:
         raise RefusedError(
             f"Change {change.change_id} is already undone by {by.change_id}.",
-            f"to put it back, undo {by.change_id}: `--change {by.change_id}`",
+            f"to put it back, undo {by.change_id}: {_undo_command(intent.kind, by.change_id)}",
         )
     newer = newer_change(changes, change)
     if newer is not None:
