@@ -104,3 +104,28 @@ def test_a_stream_that_cannot_encode_the_output_still_gets_it(demo: Any, encodin
     out = proc.stdout.decode(encoding)
     assert "BLOCKED" in out and "policy-deny" in out
     assert b"Traceback" not in proc.stderr
+
+
+def test_several_trails_one_unplannable_the_others_shown_nothing_sent(demo: Any) -> None:
+    """Found by a review: with one unknown trail among several, the run stopped with one line
+    and no plan; with one blocked, nothing said the others were not sent either."""
+    endpoint, _ = demo
+    out, err = io.StringIO(), io.StringIO()
+    code = main(
+        ["--endpoint-url", endpoint, "update", "--trail", "org-trail", "--trail", "nope",
+         "--key", "alias/cloudtrail-good", "--dry-run"],
+        out=out, err=err,
+    )  # fmt: skip
+    assert code == 2
+    assert "org-trail" in out.getvalue()  # the plan that could be made is shown
+    assert "trailkit: nope: cannot be planned:" in err.getvalue()
+    assert "Nothing was sent, to org-trail either" in err.getvalue()
+    out, err = io.StringIO(), io.StringIO()
+    code = main(
+        ["--endpoint-url", endpoint, "update", "--trail", "org-trail", "--trail",
+         "deleted-bucket-trail", "--key", "alias/cloudtrail-good", "--yes", "--dry-run"],
+        out=out, err=err,
+    )  # fmt: skip
+    assert code == 1
+    assert "refused: deleted-bucket-trail" in err.getvalue()
+    assert "Nothing was sent to org-trail either" in err.getvalue()

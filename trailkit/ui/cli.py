@@ -679,6 +679,12 @@ def _send_plans(
             f"({', '.join(f.code for f in p.report.errors)}); nothing will be sent\n"
         )
     if blocked:
+        others = [p.trail.name for p in todo]
+        if others:
+            err.write(
+                f"Nothing was sent to {', '.join(others)} either: a change to several trails is "
+                "sent whole or not at all. Fix the blocked trails, or leave them out.\n"
+            )
         return EXIT_NO
     if not todo:
         if args.format != "json":
@@ -739,15 +745,49 @@ def cmd_update(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     """``trailkit update``: an empty ``--key`` is refused (turning SSE-KMS off is ``disable``)."""
     _require_key(args.key)
     book = _runbook(args)
-    plans = [book.plan_for(t, args.key) for t in args.trail]
-    return _run_plans(plans, args, book, out, err)
+    return _plan_each(args, book, lambda t: book.plan_for(t, args.key), out, err)
 
 
 def cmd_disable(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     """``trailkit disable``: the one command that returns trails to SSE-S3."""
     book = _runbook(args)
-    plans = [book.plan_disable(t) for t in args.trail]
-    return _run_plans(plans, args, book, out, err)
+    return _plan_each(args, book, book.plan_disable, out, err)
+
+
+def _plan_each(args: argparse.Namespace, book: Any, make: Any, out: TextIO, err: TextIO) -> int:
+    """Plan every ``--trail``; when one cannot be planned (an unknown name, a key that cannot
+    be found from its region), the others are still shown, each failure names its trail, and
+    nothing is sent to any of them: a change to several trails is sent whole or not at all."""
+    plans, failed = [], []
+    for trail in args.trail:
+        try:
+            plans.append(make(trail))
+        except TrailkitError as exc:
+            if len(args.trail) == 1:
+                raise
+            failed.append((trail, exc))
+    if not failed:
+        return _run_plans(plans, args, book, out, err)
+    if args.format == "json":
+        payload = {
+            "plans": [p.as_dict() for p in plans],
+            "results": [],
+            "errors": [{"trail": t, "message": str(e)} for t, e in failed],
+        }
+        _json_out(payload, out, indent=2)
+        out.write("\n")
+    elif plans:
+        _show_plans(plans, args, book.conn, out)
+    for trail, problem in failed:
+        err.write(f"trailkit: {trail}: cannot be planned: {problem}\n")
+    planned = ", ".join(p.trail.name for p in plans)
+    err.write(
+        "Nothing was sent"
+        + (f", to {planned} either" if planned else "")
+        + ": a change to several trails is sent whole or not at all. Fix the trails named "
+        "above, or leave them out.\n"
+    )
+    return EXIT_ERROR
 
 
 def _warn_damage(journal: Any, err: TextIO) -> None:
