@@ -188,3 +188,12 @@ def test_an_overlong_line_in_the_middle_is_skipped_and_the_rest_is_read(tmp_path
         f"line 2: {len(long)} bytes, longer than the {MAX_LINE_BYTES}-byte limit for a record; "
         "skipped",
     )
+
+
+@pytest.mark.parametrize(
+    ("pid", "says"), [(1.5, "not 1.5"), (True, "not boolean"), ("7", "not string")]
+)
+def test_a_pid_that_is_not_a_whole_number_is_said_so(pid: Any, says: str) -> None:
+    """It read "must be a number or null, not number" for 1.5."""
+    with pytest.raises(JournalError, match=f"'pid' must be a whole number or null, {says}"):
+        Record.from_json(_line(pid=pid))

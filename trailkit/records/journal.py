@@ -196,7 +196,9 @@ class Record:
             value = getattr(self, name)
             if value is not None and (not isinstance(value, int) or isinstance(value, bool)):
                 raise JournalError(
-                    f"field {name!r} must be a number or null, not {_type_name(value)}."
+                    f"field {name!r} must be a whole number or null, not "
+                    + (_short(value) if isinstance(value, float) else _type_name(value))
+                    + "."
                 )
         for name in _NON_EMPTY:
             if not getattr(self, name).strip():
