@@ -194,6 +194,10 @@ def test_a_japanese_check_gives_the_remedy_in_japanese_and_keeps_the_json_shape(
     assert from_catalogue, en
     for code in from_catalogue:
         assert ja[code]["remedy"] == translated[en[code]["remedy"]] != en[code]["remedy"]
+    # The example: the explicit Deny's finding and remedy, in Japanese.
+    assert "明示的に拒否しています" in ja["policy-deny"]["message"]
+    assert "kms:GenerateDataKey" in ja["policy-deny"]["message"]  # names and actions stay
+    assert ja["policy-deny"]["remedy"].endswith("を削除するか範囲を狭めてください")
     for code in en:  # only human text changes
         assert set(en[code]) == set(ja[code]) and en[code]["severity"] == ja[code]["severity"]
     # --lang wins over TRAILKIT_LANG.

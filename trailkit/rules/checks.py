@@ -270,15 +270,29 @@ def check_trail(trail: Trail | None, trail_input: str, caller_account: str) -> l
     checked (``key-region-unverified``, ``bucket-key-unverified``).
     """
     if trail is None:
-        return [_f("trail-not-found", f"No trail {trail_input!r} is visible to this caller.")]
+        return [
+            _f(
+                "trail-not-found",
+                _("No trail {trail} is visible to this caller.").format(trail=repr(trail_input)),
+            )
+        ]
     out: list[Finding] = []
     if trail.account and trail.account != caller_account:
-        kind = "organization trail" if trail.organization else "trail"
+        owned = (
+            _(
+                "{trail} is an organization trail of account {account}; you are connected as "
+                "account {caller}, which cannot change it."
+            )
+            if trail.organization
+            else _(
+                "{trail} is a trail of account {account}; you are connected as account "
+                "{caller}, which cannot change it."
+            )
+        )
         out.append(
             _f(
                 "trail-not-owned",
-                f"{trail.name} is an {kind} of account {trail.account}; you are connected as "
-                f"account {caller_account}, which cannot change it.",
+                owned.format(trail=trail.name, account=trail.account, caller=caller_account),
             )
         )
     bucket = trail.bucket
@@ -290,17 +304,23 @@ def check_trail(trail: Trail | None, trail_input: str, caller_account: str) -> l
         out.append(
             _f(
                 "bucket-not-found",
-                f"{said} CloudTrail would answer S3BucketDoesNotExistException, and the trail "
-                "delivers no logs now.",
+                said
+                + " "
+                + _(
+                    "CloudTrail would answer S3BucketDoesNotExistException, and the trail "
+                    "delivers no logs now."
+                ),
             )
         )
     elif bucket is None or bucket.region is None:
-        why = bucket.error if bucket and bucket.error else "not read"
+        why = bucket.error if bucket and bucket.error else _("not read")
         out.append(
             _f(
                 "bucket-unreadable",
-                f"The bucket {trail.bucket_name} could not be read ({why}); its region and "
-                "S3 Bucket Key setting are unknown.",
+                _(
+                    "The bucket {bucket} could not be read ({why}); its region and S3 Bucket Key "
+                    "setting are unknown."
+                ).format(bucket=trail.bucket_name, why=why),
             )
         )
     return out
@@ -314,28 +334,48 @@ def check_key_form(lookup: KeyLookup, trail: Trail, caller_account: str) -> list
         out.append(
             _f(
                 "key-aws-managed",
-                f"{ref.text} is an AWS managed key; its key policy cannot be edited, so "
-                "CloudTrail can never be allowed to use it.",
+                _(
+                    "{key} is an AWS managed key; its key policy cannot be edited, so CloudTrail "
+                    "can never be allowed to use it."
+                ).format(key=ref.text),
             )
         )
     if ref.kind in (KeyIdKind.KEY_ID, KeyIdKind.ALIAS_NAME):
         bucket_region = trail.bucket_region
         reasons = []
         if trail.account and trail.account != caller_account:
-            reasons.append(f"the trail belongs to account {trail.account}")
+            reasons.append(
+                _("the trail belongs to account {account}").format(account=trail.account)
+            )
         if bucket_region and bucket_region != trail.home_region:
             reasons.append(
-                f"the update is sent to {trail.home_region} (the trail's home region) but the key "
-                f"must be in {bucket_region} (the bucket's region)"
+                _(
+                    "the update is sent to {home} (the trail's home region) but the key must be "
+                    "in {region} (the bucket's region)"
+                ).format(home=trail.home_region, region=bucket_region)
             )
         if reasons:
-            hint = f" Did you mean {lookup.elsewhere.arn}?" if lookup.elsewhere is not None else ""
+            hint = (
+                " " + _("Did you mean {arn}?").format(arn=lookup.elsewhere.arn)
+                if lookup.elsewhere is not None
+                else ""
+            )
+            bare = (
+                _(
+                    "{key} is a bare key id, which only means a key inside one account and "
+                    "region, and {reasons}."
+                )
+                if ref.kind is KeyIdKind.KEY_ID
+                else _(
+                    "{key} is a bare alias name, which only means a key inside one account and "
+                    "region, and {reasons}."
+                )
+            )
             out.append(
                 _f(
                     "key-id-needs-arn",
-                    f"{ref.text} is a bare {ref.kind.value.replace('-', ' ')}, which only means "
-                    f"a key inside one account and region, and {'; '.join(reasons)}.{hint}",
-                    remedy="give the key ARN (arn:aws:kms:REGION:ACCOUNT:key/ID)",
+                    bare.format(key=ref.text, reasons="; ".join(reasons)) + hint,
+                    remedy=_("give the key ARN (arn:aws:kms:REGION:ACCOUNT:key/ID)"),
                 )
             )
     return out
@@ -347,20 +387,28 @@ def check_key(lookup: KeyLookup, trail: Trail) -> list[Finding]:
     ref = lookup.ref
     if key is None:
         if lookup.problem == "not-found":
-            where = ""
             if lookup.resolved_in:
-                where = f" in account {lookup.resolved_in[0]}, region {lookup.resolved_in[1]}"
-            return [_f("key-not-found", f"No key or alias {ref.text}{where}. {lookup.message}")]
+                missing_key = _("No key or alias {key} in account {account}, region {region}.")
+                said = missing_key.format(
+                    key=ref.text, account=lookup.resolved_in[0], region=lookup.resolved_in[1]
+                )
+            else:
+                said = _("No key or alias {key}.").format(key=ref.text)
+            return [_f("key-not-found", f"{said} {lookup.message}".strip())]
         return [
             _f(
                 "key-unreadable",
-                f"{ref.text} could not be described from this account: {lookup.message} Its "
-                "state, type and region are checked by AWS only when the change is sent.",
+                _(
+                    "{key} could not be described from this account: {why} Its state, type and "
+                    "region are checked by AWS only when the change is sent."
+                ).format(key=ref.text, why=lookup.message),
             ),
             _f(
                 "policy-unverifiable",
-                f"The key policy of {ref.text} cannot be read from this account, so whether it "
-                "admits CloudTrail is unknown (not assumed).",
+                _(
+                    "The key policy of {key} cannot be read from this account, so whether it "
+                    "admits CloudTrail is unknown (not assumed)."
+                ).format(key=ref.text),
             ),
         ]
     out: list[Finding] = []
@@ -370,31 +418,47 @@ def check_key(lookup: KeyLookup, trail: Trail) -> list[Finding]:
         out.append(
             _f(
                 "key-region-unverified",
-                f"The region of bucket {trail.bucket_name} is unknown, so whether the key (in "
-                f"{key.region}) is in the bucket's region could not be checked; if it is not, "
-                "CloudTrail answers KmsKeyNotFoundException.",
+                _(
+                    "The region of bucket {bucket} is unknown, so whether the key (in {region}) "
+                    "is in the bucket's region could not be checked; if it is not, CloudTrail "
+                    "answers KmsKeyNotFoundException."
+                ).format(bucket=trail.bucket_name, region=key.region),
             )
         )
     if bucket_region and key.region != bucket_region:
         replicas = [a for a in (key.primary_arn, *key.replica_arns) if a]
         same = [a for a in replicas if arn_region(a) == bucket_region and a != key.arn]
-        hint = f" Use its multi-Region replica there: {same[0]}." if same else ""
+        hint = (
+            " " + _("Use its multi-Region replica there: {arn}.").format(arn=same[0])
+            if same
+            else ""
+        )
         out.append(
             _f(
                 "key-region-mismatch",
-                f"The key is in {key.region} but the trail's bucket {trail.bucket_name} is in "
-                f"{bucket_region}; CloudTrail would answer KmsKeyNotFoundException.{hint}",
-                remedy=(f"use {same[0]}" if same else None),
+                _(
+                    "The key is in {region} but the trail's bucket {bucket} is in {bucket_region}; "
+                    "CloudTrail would answer KmsKeyNotFoundException."
+                ).format(region=key.region, bucket=trail.bucket_name, bucket_region=bucket_region)
+                + hint,
+                remedy=(_("use {arn}").format(arn=same[0]) if same else None),
             )
         )
     if key.state != "Enabled":
         out.append(
             _f(
                 "key-state",
-                f"The key is {key.state or 'in an unknown state'}; CloudTrail can only use an "
-                "Enabled key.",
+                (
+                    _("The key is {state}; CloudTrail can only use an Enabled key.").format(
+                        state=key.state
+                    )
+                    if key.state
+                    else _(
+                        "The key is in an unknown state; CloudTrail can only use an Enabled key."
+                    )
+                ),
                 remedy=(
-                    "cancel the key deletion and enable the key, or choose another key"
+                    _("cancel the key deletion and enable the key, or choose another key")
                     if key.state == "PendingDeletion"
                     else None
                 ),
@@ -406,8 +470,10 @@ def check_key(lookup: KeyLookup, trail: Trail) -> list[Finding]:
         out.append(
             _f(
                 "key-not-symmetric",
-                f"The key is {spec} for {usage}; CloudTrail needs a SYMMETRIC_DEFAULT key for "
-                "ENCRYPT_DECRYPT.",
+                _(
+                    "The key is {spec} for {usage}; CloudTrail needs a SYMMETRIC_DEFAULT key for "
+                    "ENCRYPT_DECRYPT."
+                ).format(spec=spec, usage=usage),
             )
         )
     return out
@@ -526,35 +592,43 @@ def check_policy(key: KeyInfo, trail: Trail, organization_id: str | None = None)
         advice = (
             ""
             if need is True
-            else (
-                " AWS requires it only when the bucket uses an S3 Bucket Key; it is best "
-                "practice (the console's default policy has it)."
+            else " "
+            + _(
+                "AWS requires it only when the bucket uses an S3 Bucket Key; it is best practice "
+                "(the console's default policy has it)."
             )
         )
         if ev.deciding:  # explicit Deny
             code = "policy-deny" if need is True else codes[name]
+            label = _statement_label(ev)
             out.append(
                 _f(
                     code,
-                    f"{_statement_label(ev)} of the key policy explicitly denies CloudTrail "
-                    f"{actions[name]} for this trail.{advice}",
-                    remedy=f"remove or narrow {_statement_label(ev)}",
+                    _(
+                        "{statement} of the key policy explicitly denies CloudTrail {action} for "
+                        "this trail."
+                    ).format(statement=label, action=actions[name])
+                    + advice,
+                    remedy=_("remove or narrow {statement}").format(statement=label),
                     detail=[ev.reason],
                     severity=severity,
                 )
             )
             continue
         misses = [m.describe() for m in ev.near_misses]
-        why = (
-            f" The closest statement fails: {misses[0]}."
+        why = " " + (
+            _("The closest statement fails: {why}.").format(why=misses[0])
             if misses
-            else (" No statement allows it.")
+            else _("No statement allows it.")
         )
         out.append(
             _f(
                 codes[name],
-                f"The key policy does not let CloudTrail call {actions[name]} for {trail.name}."
-                f"{why}{advice}",
+                _("The key policy does not let CloudTrail call {action} for {trail}.").format(
+                    action=actions[name], trail=trail.name
+                )
+                + why
+                + advice,
                 detail=misses,
                 severity=severity,
             )
