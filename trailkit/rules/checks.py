@@ -533,15 +533,22 @@ def check_policy(key: KeyInfo, trail: Trail, organization_id: str | None = None)
     (``bucket-key-unverified``), never ready.
     """
     if key.policy is None:
-        why = key.policy_error or "it was not read"
-        return [_f("policy-unverifiable", f"The key policy cannot be read: {why}.")]
+        why = key.policy_error or _("it was not read")
+        return [
+            _f("policy-unverifiable", _("The key policy cannot be read: {why}.").format(why=why))
+        ]
     bucket = trail.bucket or BucketInfo(name=trail.bucket_name, region=None, bucket_key=None)
     bucket_key = bucket.bucket_key
     if bucket.missing or bucket.region is None:
         bucket_key = None if bucket_key is False else bucket_key
     parsed = pol.parse_policy(key.policy)
     if isinstance(parsed, str):
-        return [_f("policy-unverifiable", f"The key policy is not a valid policy: {parsed}.")]
+        return [
+            _f(
+                "policy-unverifiable",
+                _("The key policy is not a valid policy: {why}.").format(why=parsed),
+            )
+        ]
     variants = [
         cloudtrail_requests(
             trail_arn=trail.arn,
@@ -637,7 +644,7 @@ def check_policy(key: KeyInfo, trail: Trail, organization_id: str | None = None)
         why = bucket.encryption_error or bucket.error or "the bucket could not be read"
         remedy = None
         if bucket.region is None:
-            remedy = (
+            remedy = _(
                 "add the CloudTrail describe and decrypt statements (`trailkit policy --apply`), "
                 "or let this caller read the bucket: s3:ListBucket or s3:GetBucketLocation (its "
                 "region) and s3:GetEncryptionConfiguration (for another account's bucket, its "
@@ -646,9 +653,11 @@ def check_policy(key: KeyInfo, trail: Trail, organization_id: str | None = None)
         out.append(
             _f(
                 "bucket-key-unverified",
-                f"Whether bucket {trail.bucket_name} uses an S3 Bucket Key is unknown ({why}), "
-                f"and the key policy does not let CloudTrail call {' and '.join(not_known)}, "
-                "which AWS requires when it does.",
+                _(
+                    "Whether bucket {bucket} uses an S3 Bucket Key is unknown ({why}), and the "
+                    "key policy does not let CloudTrail call {actions}, which AWS requires when "
+                    "it does."
+                ).format(bucket=trail.bucket_name, why=why, actions=_(" and ").join(not_known)),
                 remedy=remedy,
                 detail=not_known,  # the actions; the repair adds their statements
             )
@@ -657,9 +666,9 @@ def check_policy(key: KeyInfo, trail: Trail, organization_id: str | None = None)
         out.append(
             _f(
                 "policy-unverifiable",
-                "Part of the key policy cannot be evaluated by trailkit: "
-                + "; ".join(dict.fromkeys(unverifiable))
-                + ".",
+                _("Part of the key policy cannot be evaluated by trailkit: {why}.").format(
+                    why="; ".join(dict.fromkeys(unverifiable))
+                ),
                 detail=unverifiable,
             )
         )
@@ -864,9 +873,11 @@ def _digest_upload_denied(
         return (
             _f(
                 "bucket-policy-aes256",
-                f"{_statement_label(ev)} of the policy of bucket {bucket} refuses uploads "
-                "encrypted with AES256 while log file validation is on; AWS warns this can "
-                "block CloudTrail's digest files.",
+                _(
+                    "{statement} of the policy of bucket {bucket} refuses uploads encrypted with "
+                    "AES256 while log file validation is on; AWS warns this can block "
+                    "CloudTrail's digest files."
+                ).format(statement=_statement_label(ev), bucket=bucket),
             ),
         )
     return ()
@@ -1095,20 +1106,30 @@ def preflight(
     """
     findings = check_trail(trail, trail_input, caller_account)
     if key_error is not None or lookup is None:
-        findings.append(_f("key-id-format", key_error or f"{key_input!r} is not a key identifier."))
+        findings.append(
+            _f(
+                "key-id-format",
+                key_error or _("{key} is not a key identifier.").format(key=repr(key_input)),
+            )
+        )
         return Report(trail_input, key_input, trail, None, tuple(findings))
     if trail is None:
         return Report(trail_input, key_input, None, lookup.key, tuple(findings))
     if lookup.ref.is_disable:
         if trail.kms_key_id is None:
             findings.append(
-                _f("already-using-key", f"{trail.name} already uses SSE-S3; nothing to change.")
+                _f(
+                    "already-using-key",
+                    _("{trail} already uses SSE-S3; nothing to change.").format(trail=trail.name),
+                )
             )
         else:
             findings.append(
                 _f(
                     "disable-encryption",
-                    f"{trail.name} will stop using {trail.kms_key_id} and go back to SSE-S3.",
+                    _("{trail} will stop using {key} and go back to SSE-S3.").format(
+                        trail=trail.name, key=trail.kms_key_id
+                    ),
                 )
             )
             findings += check_bucket_policy(trail, None, organization_id)
@@ -1128,14 +1149,21 @@ def preflight(
         findings.append(
             _f(
                 "digest-files",
-                "Log file validation is on: since November 2025 digest files are encrypted with "
-                "this key too (older guides say they stay SSE-S3), so whoever validates them "
-                "(aws cloudtrail validate-logs) needs kms:Decrypt on it.",
+                _(
+                    "Log file validation is on: since November 2025 digest files are encrypted "
+                    "with this key too (older guides say they stay SSE-S3), so whoever validates "
+                    "them (aws cloudtrail validate-logs) needs kms:Decrypt on it."
+                ),
             )
         )
     if key is not None and trail.kms_key_id == key.arn:
         findings.append(
-            _f("already-using-key", f"{trail.name} already uses {key.label}; nothing to change.")
+            _f(
+                "already-using-key",
+                _("{trail} already uses {key}; nothing to change.").format(
+                    trail=trail.name, key=key.label
+                ),
+            )
         )
     return Report(trail_input, key_input, trail, key, tuple(_without_moot_unknowns(findings)))
 
