@@ -21,7 +21,7 @@ from importlib import resources
 from typing import Any
 
 from trailkit.arn import arn_account, arn_region
-from trailkit.i18n import _
+from trailkit.i18n import N_, _
 from trailkit.records import BucketInfo, KeyInfo, Trail
 from trailkit.rules import policy as pol
 from trailkit.rules import readers
@@ -883,7 +883,7 @@ def _digest_upload_denied(
     return ()
 
 
-_FILES = {"log": "log files", "digest": "digest files"}
+_FILES = {"log": N_("log files"), "digest": N_("digest files")}
 
 
 @functools.lru_cache(maxsize=4096)
@@ -920,11 +920,11 @@ def _deliveries(
 
 
 def _encryption(key_arn: str | None) -> str:
-    return "AES256" if key_arn is None else f"aws:kms, key {key_arn}"
+    return "AES256" if key_arn is None else _("aws:kms, key {arn}").format(arn=key_arn)
 
 
 def _files(names: Iterable[str]) -> str:
-    return " and ".join(_FILES[n] for n in names)
+    return _(" and ").join(_(_FILES[n]) for n in names)
 
 
 def _refusals(denied: dict[str, pol.Evaluation]) -> tuple[list[str], list[str]]:
@@ -941,14 +941,19 @@ def _refusals(denied: dict[str, pol.Evaluation]) -> tuple[list[str], list[str]]:
         groups.setdefault(key, []).append(name)
     sentences = []
     for (label, miss), names in groups.items():
+        files = _files(names)
         if label and not miss:
-            sentences.append(f"{label} explicitly denies the {_files(names)}")
+            sentences.append(
+                _("{statement} explicitly denies the {files}").format(statement=label, files=files)
+            )
         elif label:
             sentences.append(
-                f"no statement allows the {_files(names)} (the closest, {label}, fails: {miss})"
+                _(
+                    "no statement allows the {files} (the closest, {statement}, fails: {why})"
+                ).format(files=files, statement=label, why=miss)
             )
         else:
-            sentences.append(f"no statement allows the {_files(names)}")
+            sentences.append(_("no statement allows the {files}").format(files=files))
     return sentences, [label for label, _ in groups if label]
 
 
@@ -1004,15 +1009,19 @@ def check_delivery(
     if bucket is None or bucket.policy is None:
         if bucket is not None and bucket.policy_error is None and bucket.region is not None:
             return []  # no bucket policy (see the docstring)
-        why = (bucket.policy_error or bucket.error or "not read") if bucket else "not read"
+        unread = _("not read")
+        why = (bucket.policy_error or bucket.error or unread) if bucket else unread
         return [
             _f(
                 "bucket-policy-unverified",
-                f"The policy of bucket {trail.bucket_name} could not be read ({why}), so whether "
-                "it still accepts CloudTrail's deliveries after the change is unknown "
-                "(not assumed).",
-                remedy=_policy_read_fix(bucket, arn) + ", or have the bucket's "
-                f"owner confirm that it accepts CloudTrail's uploads ({_encryption(key_arn)})",
+                _(
+                    "The policy of bucket {bucket} could not be read ({why}), so whether it still "
+                    "accepts CloudTrail's deliveries after the change is unknown (not assumed)."
+                ).format(bucket=trail.bucket_name, why=why),
+                remedy=_(
+                    "{fix}, or have the bucket's owner confirm that it accepts CloudTrail's "
+                    "uploads ({encryption})"
+                ).format(fix=_policy_read_fix(bucket, arn), encryption=_encryption(key_arn)),
             )
         ]
     after = _deliveries(trail, bucket.policy, key_arn, organization_id)
@@ -1025,11 +1034,18 @@ def check_delivery(
         return [
             _f(
                 "bucket-policy-unverified",
-                f"Part of the policy of bucket {trail.bucket_name} cannot be evaluated by "
-                "trailkit for CloudTrail's uploads after the change "
-                f"({_encryption(key_arn)}): {'; '.join(reasons)}.",
-                remedy="have the bucket's owner confirm that the policy accepts CloudTrail's "
-                f"s3:PutObject ({_encryption(key_arn)})",
+                _(
+                    "Part of the policy of bucket {bucket} cannot be evaluated by trailkit for "
+                    "CloudTrail's uploads after the change ({encryption}): {why}."
+                ).format(
+                    bucket=trail.bucket_name,
+                    encryption=_encryption(key_arn),
+                    why="; ".join(reasons),
+                ),
+                remedy=_(
+                    "have the bucket's owner confirm that the policy accepts CloudTrail's "
+                    "s3:PutObject ({encryption})"
+                ).format(encryption=_encryption(key_arn)),
                 detail=reasons,
             )
         ]
@@ -1037,30 +1053,54 @@ def check_delivery(
     new = {n: ev for n, ev in denied.items() if before[n].decision is not pol.Decision.DENIED}
     if new:
         causes, labels = _refusals(new)
-        named = " and ".join(labels) or "the bucket policy"
+        named = _(" and ").join(labels) or _("the bucket policy")
         return [
             _f(
                 "bucket-policy-denies-delivery",
-                f"The policy of bucket {trail.bucket_name} would refuse CloudTrail's uploads as "
-                f"they will be after the change ({_encryption(key_arn)}): "
-                + "; ".join(causes)
-                + f". {trail.name}'s logs would stop arriving (CloudTrail keeps retrying and "
-                "GetTrailStatus shows LatestDeliveryError).",
-                remedy=f"change {named} to accept CloudTrail's uploads ({_encryption(key_arn)}) "
-                f"before the change, or keep {trail.name} on {_encryption(trail.kms_key_id)}",
+                _(
+                    "The policy of bucket {bucket} would refuse CloudTrail's uploads as they will "
+                    "be after the change ({encryption}): {why}. {trail}'s logs would stop "
+                    "arriving (CloudTrail keeps retrying and GetTrailStatus shows "
+                    "LatestDeliveryError)."
+                ).format(
+                    bucket=trail.bucket_name,
+                    encryption=_encryption(key_arn),
+                    why="; ".join(causes),
+                    trail=trail.name,
+                ),
+                remedy=_(
+                    "change {statements} to accept CloudTrail's uploads ({encryption}) before the "
+                    "change, or keep {trail} on {current}"
+                ).format(
+                    statements=named,
+                    encryption=_encryption(key_arn),
+                    trail=trail.name,
+                    current=_encryption(trail.kms_key_id),
+                ),
                 detail=causes,
             )
         ]
-    causes, _ = _refusals(denied)
+    causes, _labels = _refusals(denied)
     status = trail.status.latest_delivery_error if trail.status else None
-    seen = f" GetTrailStatus reports LatestDeliveryError {status}." if status else ""
+    seen = (
+        " " + _("GetTrailStatus reports LatestDeliveryError {error}.").format(error=status)
+        if status
+        else ""
+    )
     return [
         _f(
             "bucket-policy-already-denies-delivery",
-            f"The policy of bucket {trail.bucket_name} already refuses CloudTrail's uploads as "
-            f"{trail.name} is now ({_encryption(trail.kms_key_id)}): "
-            + "; ".join(causes)
-            + f". They stay refused after the change, which is not the cause.{seen}",
+            _(
+                "The policy of bucket {bucket} already refuses CloudTrail's uploads as {trail} "
+                "is now ({encryption}): {why}. They stay refused after the change, which is not "
+                "the cause."
+            ).format(
+                bucket=trail.bucket_name,
+                trail=trail.name,
+                encryption=_encryption(trail.kms_key_id),
+                why="; ".join(causes),
+            )
+            + seen,
             detail=causes,
         )
     ]
@@ -1188,12 +1228,12 @@ def _policy_read_fix(bucket: BucketInfo | None, arn: str) -> str:
     """What lets trailkit read a bucket's policy: the policy is read (in the bucket's region)
     only once the region is known, so an unknown region needs a region read first."""
     if bucket is not None and bucket.region is None:
-        return (
+        return _(
             "let this caller read the bucket's region (s3:ListBucket for HeadBucket, or "
-            f"s3:GetBucketLocation) and then its policy (s3:GetBucketPolicy) on {arn} (a bucket "
+            "s3:GetBucketLocation) and then its policy (s3:GetBucketPolicy) on {arn} (a bucket "
             "of another account must allow both in its bucket policy)"
-        )
-    return f"grant s3:GetBucketPolicy on {arn} to check it"
+        ).format(arn=arn)
+    return _("grant s3:GetBucketPolicy on {arn} to check it").format(arn=arn)
 
 
 def _given_key_arn(lookup: KeyLookup) -> str | None:
