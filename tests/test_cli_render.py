@@ -418,3 +418,28 @@ def test_a_real_terminal_sets_the_width_and_gets_colour(tmp_path: Path) -> None:
     _fits(text, 70)
     assert max(cell_len(line) for line in ANSI.sub("", text).splitlines()) > 60  # not 120, not 40
     assert _coloured(text, "done", GREEN) and _coloured(text, "failed", RED)
+
+
+# -- a fresh user's review of the terminal views -----------------------------------------------
+
+
+@pytest.fixture
+def at80(monkeypatch: pytest.MonkeyPatch) -> int:
+    monkeypatch.setenv("COLUMNS", "80")
+    monkeypatch.setenv("TERM", "xterm-256color")
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    return 80
+
+
+def test_sentences_end_before_the_next_one_starts() -> None:
+    from trailkit.errors import InputError
+    from trailkit.rules.checks import KeyLookup, check_key
+    from trailkit.rules.keyids import parse_key_id
+
+    assert str(InputError("no such thing", "look again")) == "no such thing. Fix: look again"
+    assert str(InputError("done.", "x")) == "done. Fix: x"
+    ref = parse_key_id(
+        "arn:aws:kms:us-east-1:999988887777:key/11111111-2222-3333-4444-555555555555"
+    )
+    findings = check_key(KeyLookup(ref, problem="unreadable", message="AccessDenied"), None)  # type: ignore[arg-type]
+    assert "AccessDenied. Its state" in findings[0].message

@@ -21,6 +21,7 @@ from importlib import resources
 from typing import Any
 
 from trailkit.arn import arn_account, arn_region
+from trailkit.errors import sentence
 from trailkit.i18n import _
 from trailkit.records import BucketInfo, KeyInfo, Trail
 from trailkit.rules import policy as pol
@@ -350,12 +351,14 @@ def check_key(lookup: KeyLookup, trail: Trail) -> list[Finding]:
             where = ""
             if lookup.resolved_in:
                 where = f" in account {lookup.resolved_in[0]}, region {lookup.resolved_in[1]}"
-            return [_f("key-not-found", f"No key or alias {ref.text}{where}. {lookup.message}")]
+            said = f"No key or alias {ref.text}{where}. {sentence(lookup.message)}"
+            return [_f("key-not-found", said.rstrip())]
         return [
             _f(
                 "key-unreadable",
-                f"{ref.text} could not be described from this account: {lookup.message} Its "
-                "state, type and region are checked by AWS only when the change is sent.",
+                f"{ref.text} could not be described from this account: "
+                f"{sentence(lookup.message)} Its state, type and region are checked by AWS only "
+                "when the change is sent.",
             ),
             _f(
                 "policy-unverifiable",
