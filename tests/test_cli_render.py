@@ -431,6 +431,31 @@ def at80(monkeypatch: pytest.MonkeyPatch) -> int:
     return 80
 
 
+def test_turning_encryption_off_is_amber_not_a_green_ready(demo: Any, at80: int) -> None:
+    """As notebook 02's headline: ENCRYPTION OFF in amber; both sides name the key by alias."""
+    argv = ["--endpoint-url", demo[0], "disable", "--trail", "pinned-key-trail", "--dry-run"]
+    code, plain, _ = _run(*argv)
+    _, coloured, _ = _run(*argv, tty=True)
+    assert code == 0 and "READY" not in plain
+    flat = " ".join(plain.split())
+    assert "verdict ENCRYPTION OFF (AWS will accept it: new log files will be encrypted" in flat
+    assert _coloured(coloured, "ENCRYPTION OFF", YELLOW)
+    # the key the trail uses now is known by its alias: the before side shows it too
+    assert re.search(r"SSE-KMS alias/cloudtrail-good \(key/[0-9a-f]{8}…\) → SSE-S3", flat), flat
+
+
+def test_an_unverifiable_plan_says_what_its_verdict_means(demo: Any, at80: int) -> None:
+    endpoint, estate = demo
+    shared = estate.keys["alias/shared-logs-key"]
+    argv = ["--endpoint-url", endpoint, "update", "--trail", "org-trail", "--key", shared]
+    code, plain, _ = _run(*argv, "--dry-run")
+    assert code == 3
+    assert (
+        "UNVERIFIABLE (checks that could not be verified: sent only with --accept-unverifiable)"
+        in " ".join(plain.split())
+    )
+
+
 def test_sentences_end_before_the_next_one_starts() -> None:
     from trailkit.errors import InputError
     from trailkit.rules.checks import KeyLookup, check_key

@@ -630,15 +630,38 @@ def _confirm(args: argparse.Namespace, conn: Any, what: str, names: list[str], e
     return sys.stdin.readline().strip() in (", ".join(names), *names[:1])
 
 
-def _show_plans(plans: list[Any], args: argparse.Namespace, conn: Any, out: TextIO) -> None:
+def _aliases(book: Any, plans: list[Any]) -> dict[str, str]:
+    """Key ARN -> alias of the keys the plans' trails use now (the plan's report knows only
+    the target key), so a plan names both sides by alias. Only the caller's own account's
+    aliases can be listed; a key whose aliases cannot be read keeps its short id."""
+    from trailkit.arn import arn_account, arn_region
+
+    caller = book.conn.info().account
+    found: dict[str, str] = {}
+    for plan in plans:
+        arn = plan.before_key
+        key = plan.report.key
+        if not arn or (key is not None and key.arn == arn) or arn_account(arn) != caller:
+            continue
+        try:
+            names = book.reader.aliases(arn_region(arn)).get(arn.rsplit("/", 1)[-1], ())
+        except TrailkitError:
+            continue
+        if names:
+            found[arn] = names[0]
+    return found
+
+
+def _show_plans(plans: list[Any], args: argparse.Namespace, book: Any, out: TextIO) -> None:
     if args.format == "json":
         return
     from trailkit.ui.terminal import plan_view
 
-    _print_header(conn.info(), out)
+    _print_header(book.conn.info(), out)
+    aliases = _aliases(book, plans)
     for number, plan in enumerate(plans, 1):
         out.write("\n")
-        _print(out, plan_view(plan, number=number, of=len(plans)))
+        _print(out, plan_view(plan, number=number, of=len(plans), aliases=aliases))
 
 
 def _run_plans(
@@ -667,7 +690,7 @@ def _send_plans(
     from trailkit.rules.checks import UNVERIFIED_CODES
 
     conn = book.conn
-    _show_plans(plans, args, conn, out)
+    _show_plans(plans, args, book, out)
     blocked = [p for p in plans if p.blocked]
     todo = [p for p in plans if not p.blocked and not p.nothing_to_do]
     if args.format == "json" and (args.dry_run or blocked or not todo):

@@ -574,28 +574,26 @@ def findings_table(findings: Iterable[Mapping[str, Any]], *, remedy: bool = True
     return records_table(rows, FINDING_TABLE)
 
 
-def _key_label(plan: Any, arn: str | None) -> Text:
-    """``SSE-S3``, or ``SSE-KMS`` with the key's alias and short id."""
+def _key_label(plan: Any, arn: str | None, aliases: Mapping[str, str]) -> Text:
+    """``SSE-S3``, or ``SSE-KMS`` with the key's alias (when known) and short id."""
     text = Text()
     if arn is None:
         text.append("SSE-S3", style=ENCRYPTION_STYLES["sse-s3"])
         return text
     text.append("SSE-KMS", style=ENCRYPTION_STYLES["sse-kms"])
     key = plan.report.key
-    if key is not None and key.arn == arn:
-        if key.alias:
-            text.append(f" {key.alias} ({short_arn(arn)})")
-        else:
-            text.append(f" {short_arn(arn)}")
-        if key.state and key.state != "Enabled":
-            text.append(" ")
-            text.append(key.state, style=KEY_STATE_STYLES.get(key.state.lower(), ""))
-    else:
-        text.append(f" {short_arn(arn)}")
+    mine = key is not None and key.arn == arn
+    alias = key.alias if mine else aliases.get(arn)
+    text.append(f" {alias} ({short_arn(arn)})" if alias else f" {short_arn(arn)}")
+    if mine and key.state and key.state != "Enabled":
+        text.append(" ")
+        text.append(key.state, style=KEY_STATE_STYLES.get(key.state.lower(), ""))
     return text
 
 
-def plan_view(plan: Any, *, number: int = 1, of: int = 1) -> RenderableType:
+def plan_view(
+    plan: Any, *, number: int = 1, of: int = 1, aliases: Mapping[str, str] | None = None
+) -> RenderableType:
     """A plan as the operator reads it before confirming, top to bottom.
 
     trail, encryption before → after, where the request is sent, the verdict and findings, and
@@ -609,17 +607,46 @@ def plan_view(plan: Any, *, number: int = 1, of: int = 1) -> RenderableType:
         A :class:`trailkit.rules.plan.Plan`.
     number, of
         Its place among the plans of the command (shown when there are several).
+    aliases
+        Key ARN to alias name, for keys other than the plan's report's (the key the trail
+        uses now, which a disable or a rollback leaves): both sides name a key by its alias
+        when it is known.
     """
     title = Text(f"Plan {number} of {of}: " if of > 1 else "Plan: ", style="bold")
     title.append(plan.trail.name, style="bold")
-    return Group(title, _AtWidth(lambda console, width: _plan_lines(console, plan, width)))
+    known = dict(aliases or {})
+    return Group(title, _AtWidth(lambda console, width: _plan_lines(console, plan, width, known)))
+
+
+def plan_verdict(plan: Any) -> Text:
+    """A plan's verdict in capitals, coloured, with what it means for the request.
+
+    Turning SSE-KMS off that AWS would accept is ``ENCRYPTION OFF`` in amber, never a green
+    READY (as the notebooks' headline says): it lowers the protection of the logs.
+    """
+    verdict = plan.report.verdict.value
+    if plan.nothing_to_do:
+        text = styled(verdict, VERDICT_STYLES, upper=True)
+        text.append(" (nothing to do: the trail already is in this state)")
+    elif plan.blocked:
+        text = styled(verdict, VERDICT_STYLES, upper=True)
+        text.append(" (blocking findings: nothing will be sent)")
+    elif plan.report.unverifiable:
+        text = styled(verdict, VERDICT_STYLES, upper=True)
+        text.append(" (checks that could not be verified: sent only with --accept-unverifiable)")
+    elif plan.disable:
+        text = Text("ENCRYPTION OFF", style=_WARN)
+        text.append(" (AWS will accept it: new log files will be encrypted with SSE-S3 only)")
+    else:
+        text = styled(verdict, VERDICT_STYLES, upper=True)
+    return text
 
 
 #: The plan's labels.
 _PLAN_LABELS = ("trail", "rollback of", "encryption", "sent to", "verdict", "findings", "request")
 
 
-def _plan_lines(console: Console, plan: Any, width: int) -> list[Text]:
+def _plan_lines(console: Console, plan: Any, width: int, aliases: Mapping[str, str]) -> list[Text]:
     labels = [label for label in _PLAN_LABELS if label != "rollback of" or plan.rollback_of]
     indent = max(len(label) for label in labels) + _GAP
     out: list[Text] = []
@@ -633,18 +660,12 @@ def _plan_lines(console: Console, plan: Any, width: int) -> list[Text]:
     out.extend(_hung(Text(plan.trail.arn), indent, width))
     if plan.rollback_of:
         row("rollback of", Text(plan.rollback_of), whole=True)
-    change = _key_label(plan, plan.before_key)
+    change = _key_label(plan, plan.before_key, aliases)
     change.append("  →  ")
-    change.append_text(_key_label(plan, plan.after_key))
+    change.append_text(_key_label(plan, plan.after_key, aliases))
     row("encryption", change)
     row("sent to", Text(f"UpdateTrail in {plan.region} (account {plan.account})"))
-    verdict = plan.report.verdict.value
-    verdict_text = styled(verdict, VERDICT_STYLES, upper=True)
-    if plan.nothing_to_do:
-        verdict_text.append(" (nothing to do: the trail already is in this state)")
-    elif plan.blocked:
-        verdict_text.append(" (blocking findings: nothing will be sent)")
-    row("verdict", verdict_text)
+    row("verdict", plan_verdict(plan))
     findings = [f.as_dict() for f in plan.report.findings]
     if findings:
         row("findings", _render_lines(console, findings_table(findings), width - indent))
