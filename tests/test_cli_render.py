@@ -456,6 +456,32 @@ def test_an_unverifiable_plan_says_what_its_verdict_means(demo: Any, at80: int) 
     )
 
 
+def test_the_journal_says_why_a_change_failed(tmp_path: Path, at80: int) -> None:
+    journal = Journal(tmp_path / "j.jsonl")
+    intent = journal.record_intent(
+        kind=Kind.TRAIL_KEY,
+        target_arn=TRAIL,
+        region="us-east-1",
+        caller_arn=CALLER,
+        account=ACCOUNT,
+        endpoint=AWS_ENDPOINT,
+        backend="aws",
+        before=None,
+        after=KEY_A,
+    )
+    why = (
+        "AccessDeniedException: User: alice is not authorized to perform: "
+        "cloudtrail:UpdateTrail on resource organization-wide-management-events because no "
+        "identity-based policy allows the cloudtrail:UpdateTrail action"
+    )
+    journal.record_outcome(intent, Phase.FAILED, after=None, error=why)
+    code, plain, _ = _run("journal", "--journal", str(journal.path))
+    assert code == 0
+    _fits(plain, 80)
+    assert f"failed: {why}" in " ".join(plain.split())
+    _whole(plain, "cloudtrail:UpdateTrail", "identity-based", "AccessDeniedException:")
+
+
 def test_sentences_end_before_the_next_one_starts() -> None:
     from trailkit.errors import InputError
     from trailkit.rules.checks import KeyLookup, check_key

@@ -831,8 +831,9 @@ def sse_s3_shown(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def journal_rows(records: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
     """``changes_frame`` rows with what changed (kind, target, before → after, the change it
-    undoes, the rollback that undid it) and where (backend, account, endpoint) in one cell
-    each, ARNs shortened and a trail's missing key shown as SSE-S3."""
+    undoes, the rollback that undid it, why a failed change failed) and where (backend,
+    account, endpoint) in one cell each, ARNs shortened and a trail's missing key shown as
+    SSE-S3."""
     rows = []
     for r in sse_s3_shown([dict(r) for r in records]):
         what = (
@@ -844,6 +845,8 @@ def journal_rows(records: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
             what += f"\nrollback of {r['rollback_of']}"
         if r.get("undone_by"):
             what += f"\nundone by {r['undone_by']}"
+        if r.get("status") == "failed" and r.get("error"):  # why it failed, wrapped with the rest
+            what += f"\nfailed: {r['error']}"
         where = f"{r.get('backend') or '-'} · account {r.get('account') or '-'}"
         where = f"{where} · {r.get('endpoint') or '-'}"
         rows.append({**r, "what": f"{what}\n{where}", "where": where})
