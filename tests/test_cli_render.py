@@ -482,6 +482,42 @@ def test_the_journal_says_why_a_change_failed(tmp_path: Path, at80: int) -> None
     _whole(plain, "cloudtrail:UpdateTrail", "identity-based", "AccessDeniedException:")
 
 
+def test_stacked_records_indent_their_further_lines_and_leave_empty_fields_out() -> None:
+    from trailkit.ui.terminal import TRAIL_TABLE, records_table, trail_rows
+
+    rows = trail_rows(
+        [
+            {
+                "name": "app-trail",
+                "home_region": "eu-west-1",
+                "encryption": "SSE-KMS",
+                "key_alias": "alias/cloudtrail-good-euw1",
+                "key_region": "eu-west-1",
+                "key_state": "Enabled",
+                "bucket": "tk-app-logs-euw1",
+                "bucket_region": "eu-west-1",
+                "logging": True,
+            },
+            {
+                "name": "deleted-bucket-trail",
+                "home_region": "us-east-1",
+                "encryption": "SSE-S3",
+                "bucket": "tk-deleted-logs-use1",
+                "logging": True,
+                "error": "The bucket tk-deleted-logs-use1 does not exist (S3 answered 404 to "
+                "HeadBucket).",
+            },
+        ]
+    )
+    text = _draw(records_table(rows, TRAIL_TABLE), 60)
+    _fits(text, 60)
+    starts = [line for line in text.splitlines() if line and not line.startswith(" ")]
+    assert starts == ["app-trail · eu-west-1", "deleted-bucket-trail · us-east-1"], text
+    assert "  bucket: tk-app-logs-euw1\n          eu-west-1\n" in text  # under its label
+    assert "problems: -" not in text and text.count("problems:") == 1
+    assert re.search(r"problems: The bucket .*\n {12}\S", text), text
+
+
 def test_sentences_end_before_the_next_one_starts() -> None:
     from trailkit.errors import InputError
     from trailkit.rules.checks import KeyLookup, check_key

@@ -512,14 +512,26 @@ def _blocks(
     console: Console, columns: Sequence[Col], cells: Sequence[Sequence[Text]], width: int
 ) -> list[Text]:
     """Each record as its first cell, then ``header: value`` lines (a table too wide for the
-    terminal even in its narrow form)."""
+    terminal even in its narrow form).
+
+    Only the record's first line starts at column 0: the other lines of its first cell (a
+    trail's region) are joined to it with `` · `` when they fit, else indented, and a value's
+    further lines (a bucket's region, wrapped free text) are indented under the value, so no
+    line looks like a new record. A field without a value is left out.
+    """
     out: list[Text] = []
     for row in cells:
-        out += _wrap(console, row[0], width) if columns[0].free else row[0].split("\n")
+        first = _wrap(console, row[0], width) if columns[0].free else row[0].split("\n")
+        joined = Text(" · ").join(first)
+        if len(first) > 1 and cell_len(joined.plain) <= width:
+            first = [joined]
+        out += first[:1] + [Text(" " * _UNDER) + line for line in first[1:]]
         for col, cell in zip(columns[1:], row[1:], strict=True):
-            text = Text(f"  {col.title}: ")
-            text.append_text(cell)
-            out += _wrap(console, text, width) if col.free else text.split("\n")
+            if cell.plain.strip() in ("", "-"):
+                continue
+            label = f"{' ' * _UNDER}{col.title}:"
+            indent = len(label) + 1 if width - len(label) > _FREE_MIN else _UNDER * 2
+            out += _labelled(console, Text(label), cell, indent, width, whole=not col.free)
     return out
 
 
