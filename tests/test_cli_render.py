@@ -518,6 +518,21 @@ def test_stacked_records_indent_their_further_lines_and_leave_empty_fields_out()
     assert re.search(r"problems: The bucket .*\n {12}\S", text), text
 
 
+def test_keys_separate_the_deciding_code_from_warnings(demo: Any, at80: int) -> None:
+    argv = ["--endpoint-url", demo[0], "keys", "--trail", "org-trail"]
+    _, plain, _ = _run(*argv)
+    _, coloured, _ = _run(*argv, tty=True)
+    lines = plain.splitlines()
+    ready = next(line for line in lines if "alias/encrypt-no-describe" in line)
+    assert ready.split()[-2:] == ["warning:", "policy-describe"]  # no "-" above a warning
+    blocked = lines.index(next(line for line in lines if "alias/no-cloudtrail" in line))
+    assert lines[blocked].split()[-1] == "policy-encrypt"
+    assert lines[blocked + 1].split() == ["warning:", "policy-describe"]
+    assert not any(line.split() == ["policy-describe"] for line in lines)
+    assert _coloured(coloured, "warning: policy-describe", YELLOW)
+    assert _coloured(coloured, "policy-encrypt", RED)
+
+
 def test_sentences_end_before_the_next_one_starts() -> None:
     from trailkit.errors import InputError
     from trailkit.rules.checks import KeyLookup, check_key

@@ -202,12 +202,14 @@ def styled(value: Any, styles: Mapping[str, str] | None = None, *, upper: bool =
     Parameters
     ----------
     value
-        A cell's value.
+        A cell's value (a :class:`~rich.text.Text` is used as it is).
     styles
         Lower-case text to rich style (e.g. :data:`VERDICT_STYLES`).
     upper
         Show the text in capitals (verdicts and outcomes, so they stand out without colour).
     """
+    if isinstance(value, Text):  # a cell laid out and styled already
+        return value.copy()
     if value is None or (isinstance(value, float) and value != value):  # None or NaN
         text = "-"
     elif isinstance(value, bool):
@@ -793,7 +795,7 @@ KEY_TABLE = Columns(
 CANDIDATE_TABLE: tuple[Col, ...] = (
     Col("verdict", styles=VERDICT_STYLES, upper=True),
     Col("key", short=True),
-    Col("code", "code / warnings", sub="warnings"),
+    Col("code", "code / warnings"),
     Col("reason", free=True),
 )
 #: ``trailkit journal``: one change per row (JSON and ``--all`` have every field whole).
@@ -906,19 +908,33 @@ def key_rows(records: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
 
 
 def candidate_rows(verdicts: Iterable[Any]) -> list[dict[str, Any]]:
-    """``trailkit keys`` rows: verdict, the key by alias (else its ARN), the blocking code with
-    the warning codes under it, and the reason (which names a key state other than Enabled);
-    JSON and CSV keep ``Verdict.as_dict``."""
-    return [
-        {
-            "verdict": str(v.kind),
-            "key": v.key.alias or v.key.arn,
-            "code": v.code,
-            "warnings": ", ".join(getattr(v, "warnings", ())) or None,
-            "reason": v.reason,
-        }
-        for v in verdicts
-    ]
+    """``trailkit keys`` rows: verdict, the key by alias (else its ARN), the codes, and the
+    reason (which names a key state other than Enabled); JSON and CSV keep
+    ``Verdict.as_dict``.
+
+    The codes cell has the deciding code first (the one that blocks the key, or left it
+    unverifiable; a ready key has none), in the verdict's colour, then each warning on a line
+    of its own marked ``warning:`` (in yellow): they read apart with or without colour. A key
+    with neither shows ``-``.
+    """
+    rows = []
+    for v in verdicts:
+        codes = Text()
+        if v.code:
+            codes.append(v.code, style=VERDICT_STYLES.get(str(v.kind).lower(), ""))
+        for warning in getattr(v, "warnings", ()):
+            if codes.plain:
+                codes.append("\n")
+            codes.append(f"warning: {warning}", style=SEVERITY_STYLES["warning"])
+        rows.append(
+            {
+                "verdict": str(v.kind),
+                "key": v.key.alias or v.key.arn,
+                "code": codes if codes.plain else None,
+                "reason": v.reason,
+            }
+        )
+    return rows
 
 
 def _key_line(key: Any, arn: str) -> Text:
