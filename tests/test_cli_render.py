@@ -262,7 +262,7 @@ def test_a_long_journal_shows_the_newest_and_says_what_it_left_out(
     ) in flat
     assert "`trailkit journal --all`" in flat and "`--format json`" in flat
     pending = sum(1 for c in changes if not c.settled)
-    assert f"{pending} change(s) have no outcome" in err
+    assert f"{pending} changes have no outcome" in err  # the plural written right
 
     code, every, _ = _run("journal", "--journal", str(journal.path), "--all")
     assert code == 0

@@ -378,6 +378,19 @@ def _require_key(key: str) -> str:
     return require_key(key)
 
 
+def _n(n: int, one: str, many: str | None = None) -> str:
+    """``n`` and the noun in the right number: ``1 region``, ``2 calls``."""
+    return f"{n} {one if n == 1 else many or one + 's'}"
+
+
+def _failed_calls(errors: Sequence[Any]) -> str:
+    """What failed in a partial inventory, as the notebooks say it: ``1 call``, ``2 calls in
+    1 region`` (each error is a call; those of a region that could not be scanned name it)."""
+    regions = {e.region for e in errors if getattr(e, "region", None)}
+    where = f" in {_n(len(regions), 'region')}" if regions else ""
+    return f"{_n(len(errors), 'call')}{where}"
+
+
 def _print_calls(conn: Any, err: TextIO) -> None:
     calls = dict(sorted(conn.calls.items()))
     total = sum(calls.values())
@@ -502,8 +515,7 @@ def cmd_inventory(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         _print_calls(conn, err)
     if inv.partial:
         err.write(
-            f"PARTIAL RESULT: {len(inv.errors)} region(s) or call(s) failed; "
-            "the table may be incomplete.\n"
+            f"PARTIAL RESULT: {_failed_calls(inv.errors)} failed; the table may be incomplete.\n"
         )
         return EXIT_NO
     return EXIT_OK
@@ -784,7 +796,8 @@ def _warn_damage(journal: Any, err: TextIO) -> None:
         err.write(f"warning: {journal.path}: {problem}\n")
     if problems:
         err.write(
-            f"warning: {len(problems)} damaged line(s) in the journal were skipped: "
+            f"warning: {_n(len(problems), 'damaged line')} in the journal "
+            f"{'was' if len(problems) == 1 else 'were'} skipped: "
             "`trailkit journal` lists them; a change whose outcome line was lost shows no "
             "outcome there, and `trailkit journal --reconcile` settles it from AWS\n"
         )
@@ -880,7 +893,10 @@ def cmd_journal(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             )
     pending = [c for c in changes if not c.settled]
     if pending and not args.reconcile:
-        err.write(f"{len(pending)} change(s) have no outcome: run `trailkit journal --reconcile`\n")
+        has = "has" if len(pending) == 1 else "have"
+        err.write(
+            f"{_n(len(pending), 'change')} {has} no outcome: run `trailkit journal --reconcile`\n"
+        )
     return EXIT_OK
 
 
