@@ -456,6 +456,20 @@ def test_an_unverifiable_plan_says_what_its_verdict_means(demo: Any, at80: int) 
     )
 
 
+def test_check_echoes_the_key_as_typed_whole_and_quoted(demo: Any, at80: int) -> None:
+    endpoint, estate = demo
+    good = estate.keys["alias/cloudtrail-good"]
+    other = "arn:aws:kms:us-east-1:999988887777:key/11111111-2222-3333-4444-555555555555"
+    for key in (good, other):
+        code, plain, _ = _run(
+            "--endpoint-url", endpoint, "check", "--trail", "org-trail", "--key", key
+        )
+        assert code in (0, 1, 3)
+        _fits(plain, 80)
+        assert any(line.strip() == repr(key) for line in plain.splitlines()), plain
+    assert "999988887777" in plain  # another account's key keeps its account
+
+
 def test_the_journal_says_why_a_change_failed(tmp_path: Path, at80: int) -> None:
     journal = Journal(tmp_path / "j.jsonl")
     intent = journal.record_intent(

@@ -968,12 +968,13 @@ def check_view(report: Any) -> RenderableType:
         rows.append(
             ("trail:", Text(f"{trail.name} · {trail.home_region} · account {trail.account}"))
         )
-    key = Text(f"{report.key_input!r} → ")
+    typed = Text(repr(report.key_input))  # what was typed, whole and quoted: never shortened
+    key = Text("→ ")
     if report.key_arn:
         key.append_text(_key_line(report.key, report.key_arn))
     else:
         key.append("-")
-    rows.append(("key:", key))
+    rows.append(("key:", typed))
     if trail is not None:
         if trail.bucket is not None and trail.bucket.missing:
             where = "(does not exist)"
@@ -984,15 +985,37 @@ def check_view(report: Any) -> RenderableType:
     indent = max(len(label) for label, _ in rows) + 1
 
     def head(console: Console, width: int) -> list[Text]:
-        return [
-            line
-            for label, value in rows
-            for line in _labelled(console, Text(label), value, indent, width)
-        ]
+        out = []
+        for label, value in rows:
+            if value is typed:  # `'typed' → resolved` on one line when it fits, else two
+                one = typed + Text(" ") + key
+                if indent + cell_len(one.plain) <= width:
+                    out += _labelled(console, Text(label), one, indent, width)
+                    continue
+                out += _typed(console, Text(label), typed, indent, width)
+                out += _labelled(console, Text(""), key, indent, width)
+            else:
+                out += _labelled(console, Text(label), value, indent, width)
+        return out
 
     findings = [f.as_dict() for f in report.findings]
     body = findings_table(findings) if findings else Text("No findings: every check passed.")
     return Group(_AtWidth(head), Text(""), body)
+
+
+def _typed(console: Console, label: Text, value: Text, indent: int, width: int) -> list[Text]:
+    """``label`` then ``value`` (what the operator typed) whole: after the label when it fits,
+    else on the next line, indented as far as it fits, else folded (never
+    shortened: it is the operator's own text, to compare with what it resolved to)."""
+    size = cell_len(value.plain)
+    if indent + size <= width:
+        return _labelled(console, label, value, indent, width, whole=True)
+    head = [_rstripped(label.copy())] if label.plain else []
+    if size <= width:
+        return head + _hung(value, indent, width)
+    room = width - indent if width - indent >= _FREE_MIN else width
+    pad = Text(" " * (width - room))
+    return head + [pad + line for line in value.wrap(console, room, overflow="fold")]
 
 
 def results_view(results: Iterable[Any], journal_path: Any) -> RenderableType:
