@@ -547,6 +547,24 @@ def test_keys_separate_the_deciding_code_from_warnings(demo: Any, at80: int) -> 
     assert _coloured(coloured, "policy-encrypt", RED)
 
 
+def test_policy_is_fitted_to_the_terminal(demo: Any, at80: int) -> None:
+    argv = ["--endpoint-url", demo[0], "policy", "--trail", "org-trail", "--key"]
+    code, plain, _ = _run(*argv, "alias/no-cloudtrail")
+    assert code == 0
+    wide = [line for line in plain.splitlines() if cell_len(line) > 80]
+    assert all(
+        len(line.split()) == 1 or (line[:1] in "+-" and len(line[1:].split()) == 1) for line in wide
+    ), wide
+    flat = " ".join(plain.split())
+    assert re.search(r"^key: +alias/no-cloudtrail \(key/[0-9a-f]{8}…\)", plain, re.M), plain
+    assert "fixes: policy-describe, policy-encrypt" in flat
+    assert "change: 2 statements added, none changed or removed" in flat
+    assert "statement(s)" not in plain
+    _, coloured, _ = _run(*argv, "alias/no-cloudtrail", tty=True)
+    assert re.search(r"\x1b\[32m\+ +\"Sid\": \"TrailkitCloudTrailEncrypt", coloured), coloured
+    assert ANSI.sub("", coloured) == plain
+
+
 def test_sentences_end_before_the_next_one_starts() -> None:
     from trailkit.errors import InputError
     from trailkit.rules.checks import KeyLookup, check_key

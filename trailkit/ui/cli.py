@@ -936,17 +936,10 @@ def cmd_policy(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         _json_out(summary, out, indent=2)
         out.write("\n")
     else:
+        from trailkit.ui.terminal import policy_view
+
         _print_header(conn.info(), out)
-        out.write(f"key: {repair.key.arn}\n")
-        if not repair.needed:
-            out.write("The policy already lets CloudTrail use this key for these trails.\n")
-        else:
-            out.write(
-                f"fixes: {', '.join(repair.fixes) or 'readers'}; "
-                f"{len(repair.added)} statement(s) added, none changed or removed; "
-                f"{summary['size_before']} -> {repair.size} bytes\n\n"
-            )
-            out.write(repair.diff() + "\n")
+        _print(out, policy_view(repair))
     if not repair.needed or not args.apply or args.dry_run:
         if repair.needed and args.format != "json":
             out.write(
@@ -976,6 +969,15 @@ def cmd_policy(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return worst
 
 
+def _known_key(book: Any, arn: str) -> Any:
+    """The key's description without its policy (for its alias), or None when it cannot be
+    read: the view then names the key by its ARN."""
+    try:
+        return book.reader.key(arn, with_policy=False)
+    except TrailkitError:
+        return None
+
+
 def _restore_policy(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     """``trailkit policy --restore``: the diff first, then --dry-run, confirmation, the write."""
     from trailkit.errors import NothingToUndo
@@ -993,9 +995,10 @@ def _restore_policy(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         raise
     _warn_damage(book.journal, err)
     if args.format != "json":
+        from trailkit.ui.terminal import restore_view
+
         _print_header(conn.info(), out)
-        out.write(f"restore: the policy of {restore.key_arn} before change {restore.change_id}\n")
-        out.write((restore.diff() or "(no difference)") + "\n")
+        _print(out, restore_view(restore, _known_key(book, restore.key_arn)))
     result = None
     code = EXIT_OK
     if not restore.needed:

@@ -1018,6 +1018,117 @@ def _typed(console: Console, label: Text, value: Text, indent: int, width: int) 
     return head + [pad + line for line in value.wrap(console, room, overflow="fold")]
 
 
+def counted(n: int, one: str, many: str | None = None) -> str:
+    """``n`` and the noun in the right number: ``1 region``, ``2 calls``."""
+    return f"{n} {one if n == 1 else many or one + 's'}"
+
+
+def _label_rows(rows: Sequence[tuple[str, Text]]) -> _AtWidth:
+    """``label: value`` rows, the values in one column, wrapped between words at the width."""
+    indent = max((len(label) for label, _ in rows), default=0) + 1
+
+    def draw(console: Console, width: int) -> list[Text]:
+        return [
+            line
+            for label, value in rows
+            for line in _labelled(console, Text(label), value, indent, width)
+        ]
+
+    return _AtWidth(draw)
+
+
+#: Diff lines: what a policy change adds, removes, and the diff's own headers.
+_DIFF_STYLES = (("+++", "bold"), ("---", "bold"), ("@@", "cyan"), ("+", "green"), ("-", "red"))
+
+
+def diff_view(diff: str) -> RenderableType:
+    """A unified diff, each line coloured by its first characters (``+`` green, ``-`` red, ``@@``
+    cyan) on a terminal. A line wider than the terminal is wrapped between words, its further
+    lines starting with the same mark and indented 4 more than the line itself (a word longer
+    than the room, e.g. a long ARN in quotes, stays whole)."""
+    lines = diff.split("\n")
+
+    def draw(console: Console, width: int) -> list[Text]:
+        out = []
+        for line in lines:
+            style = next((st for mark, st in _DIFF_STYLES if line.startswith(mark)), "")
+            out += [Text(piece, style=style) for piece in _diff_pieces(line, width)]
+        return out
+
+    return _AtWidth(draw)
+
+
+def _diff_pieces(line: str, width: int) -> list[str]:
+    """``line`` of a diff in pieces of at most ``width`` between words (see :func:`diff_view`)."""
+    if cell_len(line) <= width or line.startswith(("+++", "---", "@@")):
+        return [line]
+    mark, body = line[:1], line[1:]
+    indent = len(body) - len(body.lstrip(" "))
+    lead = mark + " " * (indent + 4)
+    if width - cell_len(lead) < 16:  # no room to go on: the whole line
+        return [line]
+    pieces: list[str] = []
+    current = mark + " " * indent
+    for word in body.split():
+        start = current.strip() == mark
+        wanted = current + ("" if start else " ") + word
+        if cell_len(wanted) <= width or start:
+            current = wanted
+        else:  # the next piece indented less when the word would not fit after the lead
+            pieces.append(current)
+            room = max(1, min(len(lead), width - cell_len(word)))
+            current = lead[:room] + word
+    pieces.append(current)
+    return pieces
+
+
+def policy_view(repair: Any) -> RenderableType:
+    """``trailkit policy``: the key (by alias), the trails, what the repair fixes and adds, the
+    size of the policy before and after, then the diff (:func:`diff_view`).
+
+    Parameters
+    ----------
+    repair
+        A :class:`trailkit.rules.repair.Repair`.
+    """
+    rows: list[tuple[str, Text]] = [
+        ("key:", _key_line(repair.key, repair.key.arn)),
+        ("trails:", Text(", ".join(t.name for t in repair.trails))),
+    ]
+    if not repair.needed:
+        rows.append(("policy:", Text("it already lets CloudTrail use this key for these trails.")))
+        return _label_rows(rows)
+    size = len(repair.original_text.encode())
+    rows += [
+        ("fixes:", Text(", ".join(repair.fixes) or "readers")),
+        (
+            "change:",
+            Text(f"{counted(len(repair.added), 'statement')} added, none changed or removed"),
+        ),
+        ("size:", Text(f"{size} → {repair.size} bytes")),
+    ]
+    return Group(_label_rows(rows), Text(""), diff_view(repair.diff()))
+
+
+def restore_view(restore: Any, key: Any = None) -> RenderableType:
+    """``trailkit policy --restore``: which policy is put back, then the diff from the current
+    one (:func:`diff_view`), or ``(no difference)``.
+
+    Parameters
+    ----------
+    restore
+        A :class:`trailkit.rules.repair.Restore`.
+    key
+        The key's :class:`~trailkit.records.KeyInfo` when read (its alias is shown).
+    """
+    rows = [
+        ("restore:", Text(f"the key policy recorded before change {restore.change_id}")),
+        ("key:", _key_line(key, restore.key_arn) if key is not None else Text(restore.key_arn)),
+    ]
+    diff = restore.diff()
+    return Group(_label_rows(rows), Text(""), diff_view(diff) if diff else Text("(no difference)"))
+
+
 def results_view(results: Iterable[Any], journal_path: Any) -> RenderableType:
     """What each write did: outcome, message, change id, delivery, and how to undo it.
 
