@@ -262,7 +262,7 @@ def test_a_long_journal_shows_the_newest_and_says_what_it_left_out(
     ) in flat
     assert "`trailkit journal --all`" in flat and "`--format json`" in flat
     pending = sum(1 for c in changes if not c.settled)
-    assert f"{pending} change(s) have no outcome" in err
+    assert f"{pending} changes have no outcome" in err  # the plural written right
 
     code, every, _ = _run("journal", "--journal", str(journal.path), "--all")
     assert code == 0
@@ -418,3 +418,162 @@ def test_a_real_terminal_sets_the_width_and_gets_colour(tmp_path: Path) -> None:
     _fits(text, 70)
     assert max(cell_len(line) for line in ANSI.sub("", text).splitlines()) > 60  # not 120, not 40
     assert _coloured(text, "done", GREEN) and _coloured(text, "failed", RED)
+
+
+# -- a fresh user's review of the terminal views -----------------------------------------------
+
+
+@pytest.fixture
+def at80(monkeypatch: pytest.MonkeyPatch) -> int:
+    monkeypatch.setenv("COLUMNS", "80")
+    monkeypatch.setenv("TERM", "xterm-256color")
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    return 80
+
+
+def test_turning_encryption_off_is_amber_not_a_green_ready(demo: Any, at80: int) -> None:
+    """As notebook 02's headline: ENCRYPTION OFF in amber; both sides name the key by alias."""
+    argv = ["--endpoint-url", demo[0], "disable", "--trail", "pinned-key-trail", "--dry-run"]
+    code, plain, _ = _run(*argv)
+    _, coloured, _ = _run(*argv, tty=True)
+    assert code == 0 and "READY" not in plain
+    flat = " ".join(plain.split())
+    assert "verdict ENCRYPTION OFF (AWS will accept it: new log files will be encrypted" in flat
+    assert _coloured(coloured, "ENCRYPTION OFF", YELLOW)
+    # the key the trail uses now is known by its alias: the before side shows it too
+    assert re.search(r"SSE-KMS alias/cloudtrail-good \(key/[0-9a-f]{8}…\) → SSE-S3", flat), flat
+
+
+def test_an_unverifiable_plan_says_what_its_verdict_means(demo: Any, at80: int) -> None:
+    endpoint, estate = demo
+    shared = estate.keys["alias/shared-logs-key"]
+    argv = ["--endpoint-url", endpoint, "update", "--trail", "org-trail", "--key", shared]
+    code, plain, _ = _run(*argv, "--dry-run")
+    assert code == 3
+    assert (
+        "UNVERIFIABLE (checks that could not be verified: sent only with --accept-unverifiable)"
+        in " ".join(plain.split())
+    )
+
+
+def test_check_echoes_the_key_as_typed_whole_and_quoted(demo: Any, at80: int) -> None:
+    endpoint, estate = demo
+    good = estate.keys["alias/cloudtrail-good"]
+    other = "arn:aws:kms:us-east-1:999988887777:key/11111111-2222-3333-4444-555555555555"
+    for key in (good, other):
+        code, plain, _ = _run(
+            "--endpoint-url", endpoint, "check", "--trail", "org-trail", "--key", key
+        )
+        assert code in (0, 1, 3)
+        _fits(plain, 80)
+        assert any(line.strip() == repr(key) for line in plain.splitlines()), plain
+    assert "999988887777" in plain  # another account's key keeps its account
+
+
+def test_the_journal_says_why_a_change_failed(tmp_path: Path, at80: int) -> None:
+    journal = Journal(tmp_path / "j.jsonl")
+    intent = journal.record_intent(
+        kind=Kind.TRAIL_KEY,
+        target_arn=TRAIL,
+        region="us-east-1",
+        caller_arn=CALLER,
+        account=ACCOUNT,
+        endpoint=AWS_ENDPOINT,
+        backend="aws",
+        before=None,
+        after=KEY_A,
+    )
+    why = (
+        "AccessDeniedException: User: alice is not authorized to perform: "
+        "cloudtrail:UpdateTrail on resource organization-wide-management-events because no "
+        "identity-based policy allows the cloudtrail:UpdateTrail action"
+    )
+    journal.record_outcome(intent, Phase.FAILED, after=None, error=why)
+    code, plain, _ = _run("journal", "--journal", str(journal.path))
+    assert code == 0
+    _fits(plain, 80)
+    assert f"failed: {why}" in " ".join(plain.split())
+    _whole(plain, "cloudtrail:UpdateTrail", "identity-based", "AccessDeniedException:")
+
+
+def test_stacked_records_indent_their_further_lines_and_leave_empty_fields_out() -> None:
+    from trailkit.ui.terminal import TRAIL_TABLE, records_table, trail_rows
+
+    rows = trail_rows(
+        [
+            {
+                "name": "app-trail",
+                "home_region": "eu-west-1",
+                "encryption": "SSE-KMS",
+                "key_alias": "alias/cloudtrail-good-euw1",
+                "key_region": "eu-west-1",
+                "key_state": "Enabled",
+                "bucket": "tk-app-logs-euw1",
+                "bucket_region": "eu-west-1",
+                "logging": True,
+            },
+            {
+                "name": "deleted-bucket-trail",
+                "home_region": "us-east-1",
+                "encryption": "SSE-S3",
+                "bucket": "tk-deleted-logs-use1",
+                "logging": True,
+                "error": "The bucket tk-deleted-logs-use1 does not exist (S3 answered 404 to "
+                "HeadBucket).",
+            },
+        ]
+    )
+    text = _draw(records_table(rows, TRAIL_TABLE), 60)
+    _fits(text, 60)
+    starts = [line for line in text.splitlines() if line and not line.startswith(" ")]
+    assert starts == ["app-trail · eu-west-1", "deleted-bucket-trail · us-east-1"], text
+    assert "  bucket: tk-app-logs-euw1\n          eu-west-1\n" in text  # under its label
+    assert "problems: -" not in text and text.count("problems:") == 1
+    assert re.search(r"problems: The bucket .*\n {12}\S", text), text
+
+
+def test_keys_separate_the_deciding_code_from_warnings(demo: Any, at80: int) -> None:
+    argv = ["--endpoint-url", demo[0], "keys", "--trail", "org-trail"]
+    _, plain, _ = _run(*argv)
+    _, coloured, _ = _run(*argv, tty=True)
+    lines = plain.splitlines()
+    ready = next(line for line in lines if "alias/encrypt-no-describe" in line)
+    assert ready.split()[-2:] == ["warning:", "policy-describe"]  # no "-" above a warning
+    blocked = lines.index(next(line for line in lines if "alias/no-cloudtrail" in line))
+    assert lines[blocked].split()[-1] == "policy-encrypt"
+    assert lines[blocked + 1].split() == ["warning:", "policy-describe"]
+    assert not any(line.split() == ["policy-describe"] for line in lines)
+    assert _coloured(coloured, "warning: policy-describe", YELLOW)
+    assert _coloured(coloured, "policy-encrypt", RED)
+
+
+def test_policy_is_fitted_to_the_terminal(demo: Any, at80: int) -> None:
+    argv = ["--endpoint-url", demo[0], "policy", "--trail", "org-trail", "--key"]
+    code, plain, _ = _run(*argv, "alias/no-cloudtrail")
+    assert code == 0
+    wide = [line for line in plain.splitlines() if cell_len(line) > 80]
+    assert all(
+        len(line.split()) == 1 or (line[:1] in "+-" and len(line[1:].split()) == 1) for line in wide
+    ), wide
+    flat = " ".join(plain.split())
+    assert re.search(r"^key: +alias/no-cloudtrail \(key/[0-9a-f]{8}…\)", plain, re.M), plain
+    assert "fixes: policy-describe, policy-encrypt" in flat
+    assert "change: 2 statements added, none changed or removed" in flat
+    assert "statement(s)" not in plain
+    _, coloured, _ = _run(*argv, "alias/no-cloudtrail", tty=True)
+    assert re.search(r"\x1b\[32m\+ +\"Sid\": \"TrailkitCloudTrailEncrypt", coloured), coloured
+    assert ANSI.sub("", coloured) == plain
+
+
+def test_sentences_end_before_the_next_one_starts() -> None:
+    from trailkit.errors import InputError
+    from trailkit.rules.checks import KeyLookup, check_key
+    from trailkit.rules.keyids import parse_key_id
+
+    assert str(InputError("no such thing", "look again")) == "no such thing. Fix: look again"
+    assert str(InputError("done.", "x")) == "done. Fix: x"
+    ref = parse_key_id(
+        "arn:aws:kms:us-east-1:999988887777:key/11111111-2222-3333-4444-555555555555"
+    )
+    findings = check_key(KeyLookup(ref, problem="unreadable", message="AccessDenied"), None)  # type: ignore[arg-type]
+    assert "AccessDenied. Its state" in findings[0].message

@@ -370,7 +370,7 @@ def test_outcome_without_intent_is_a_problem(journal: Journal) -> None:
     assert result.records == (orphan, intent)
     assert result.problems == ("line 1: done record for chg-orphan has no intent record",)
     assert [c.change_id for c in journal.changes()] == [intent.change_id]
-    with pytest.raises(JournalError, match="no change chg-orphan"):
+    with pytest.raises(JournalError, match="No change chg-orphan"):
         journal.get("chg-orphan")
 
 
@@ -579,7 +579,8 @@ def test_get_last_pending(journal: Journal) -> None:
     assert got.status == "failed" and got.outcome is not None and got.outcome.error == "denied"
     with pytest.raises(JournalError) as info:
         journal.get("chg-nope")
-    assert str(info.value).startswith(f"no change chg-nope in {journal.path}")
+    # a sentence, then the fix: "No change X in PATH. Fix: ..." (it ran on: "PATH Fix:")
+    assert str(info.value).startswith(f"No change chg-nope in {journal.path}. Fix: check")
 
     empty = Journal(journal.path.with_name("other.jsonl"))
     empty.record_intent(**intent_fields())

@@ -595,7 +595,7 @@ def test_the_journal_command_parses_the_file_once(
     code, out, err = _cli("journal", "--journal", str(path))
     assert code == 0, err
     assert len(parsed) == 60  # every line once (read, changes and pending share one parse)
-    assert "chg-039" in out and "20 change(s) have no outcome" in err
+    assert "chg-039" in out and "20 changes have no outcome" in err
     # A changed file is parsed again.
     _intent(journal, change_id="chg-new")
     assert journal.get("chg-new").status == "pending" and len(parsed) == 121

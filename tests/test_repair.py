@@ -314,7 +314,7 @@ def test_a_28_kb_compact_policy_is_repaired_on_the_demo(
     assert main(argv, out=out, err=err) == 0, err.getvalue()
     stored = read_key_policy(demo_conn, key, "us-east-1")
     assert stored is not None and len(stored.encode()) <= MAX_POLICY_BYTES
-    assert f"-> {len(stored.encode())} bytes" in out.getvalue()
+    assert f"→ {len(stored.encode())} bytes" in out.getvalue()
     assert json.loads(stored)["Statement"][: len(policy["Statement"])] == policy["Statement"]
     assert "pre-flight org-trail: ready" in out.getvalue()
 

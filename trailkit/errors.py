@@ -41,8 +41,18 @@ __all__ = [
     "RefusedError",
     "TrailkitError",
     "UnverifiableError",
+    "sentence",
     "translate",
 ]
+
+
+def sentence(text: str) -> str:
+    """``text`` ending as a sentence does (a full stop added when it has none), so that what
+    follows it ("Fix: ...", another sentence) does not run on."""
+    stripped = text.rstrip()
+    if not stripped or stripped.endswith((".", "!", "?", "。", "！", "？")):
+        return text
+    return stripped + "."
 
 
 class TrailkitError(Exception):
@@ -85,7 +95,7 @@ class TrailkitError(Exception):
     def __str__(self) -> str:
         if not self.fix:
             return self.message
-        return _("{message} Fix: {fix}").format(message=self.message, fix=self.fix)
+        return _("{message} Fix: {fix}").format(message=sentence(self.message), fix=self.fix)
 
     def _render_traceback_(self) -> list[str]:
         """What IPython shows when this error ends a cell: the message and fix, no stack.

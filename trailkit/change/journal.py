@@ -665,7 +665,7 @@ class Journal:
             if change.change_id == change_id:
                 return change
         raise JournalError(
-            f"no change {change_id} in {self.path}",
+            f"No change {change_id} in {self.path}.",
             "check the change id against the journal's list of changes",
         )
 

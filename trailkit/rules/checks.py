@@ -21,6 +21,7 @@ from importlib import resources
 from typing import Any
 
 from trailkit.arn import arn_account, arn_region
+from trailkit.errors import sentence
 from trailkit.i18n import N_, _
 from trailkit.records import BucketInfo, KeyInfo, Trail
 from trailkit.rules import policy as pol
@@ -394,14 +395,14 @@ def check_key(lookup: KeyLookup, trail: Trail) -> list[Finding]:
                 )
             else:
                 said = _("No key or alias {key}.").format(key=ref.text)
-            return [_f("key-not-found", f"{said} {lookup.message}".strip())]
+            return [_f("key-not-found", f"{said} {sentence(lookup.message)}".rstrip())]
         return [
             _f(
                 "key-unreadable",
                 _(
                     "{key} could not be described from this account: {why} Its state, type and "
                     "region are checked by AWS only when the change is sent."
-                ).format(key=ref.text, why=lookup.message),
+                ).format(key=ref.text, why=sentence(lookup.message)),
             ),
             _f(
                 "policy-unverifiable",

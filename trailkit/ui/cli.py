@@ -378,6 +378,19 @@ def _require_key(key: str) -> str:
     return require_key(key)
 
 
+def _n(n: int, one: str, many: str | None = None) -> str:
+    """``n`` and the noun in the right number: ``1 region``, ``2 calls``."""
+    return f"{n} {one if n == 1 else many or one + 's'}"
+
+
+def _failed_calls(errors: Sequence[Any]) -> str:
+    """What failed in a partial inventory, as the notebooks say it: ``1 call``, ``2 calls in
+    1 region`` (each error is a call; those of a region that could not be scanned name it)."""
+    regions = {e.region for e in errors if getattr(e, "region", None)}
+    where = f" in {_n(len(regions), 'region')}" if regions else ""
+    return f"{_n(len(errors), 'call')}{where}"
+
+
 def _print_calls(conn: Any, err: TextIO) -> None:
     calls = dict(sorted(conn.calls.items()))
     total = sum(calls.values())
@@ -502,8 +515,7 @@ def cmd_inventory(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         _print_calls(conn, err)
     if inv.partial:
         err.write(
-            f"PARTIAL RESULT: {len(inv.errors)} region(s) or call(s) failed; "
-            "the table may be incomplete.\n"
+            f"PARTIAL RESULT: {_failed_calls(inv.errors)} failed; the table may be incomplete.\n"
         )
         return EXIT_NO
     return EXIT_OK
@@ -630,15 +642,38 @@ def _confirm(args: argparse.Namespace, conn: Any, what: str, names: list[str], e
     return sys.stdin.readline().strip() in (", ".join(names), *names[:1])
 
 
-def _show_plans(plans: list[Any], args: argparse.Namespace, conn: Any, out: TextIO) -> None:
+def _aliases(book: Any, plans: list[Any]) -> dict[str, str]:
+    """Key ARN -> alias of the keys the plans' trails use now (the plan's report knows only
+    the target key), so a plan names both sides by alias. Only the caller's own account's
+    aliases can be listed; a key whose aliases cannot be read keeps its short id."""
+    from trailkit.arn import arn_account, arn_region
+
+    caller = book.conn.info().account
+    found: dict[str, str] = {}
+    for plan in plans:
+        arn = plan.before_key
+        key = plan.report.key
+        if not arn or (key is not None and key.arn == arn) or arn_account(arn) != caller:
+            continue
+        try:
+            names = book.reader.aliases(arn_region(arn)).get(arn.rsplit("/", 1)[-1], ())
+        except TrailkitError:
+            continue
+        if names:
+            found[arn] = names[0]
+    return found
+
+
+def _show_plans(plans: list[Any], args: argparse.Namespace, book: Any, out: TextIO) -> None:
     if args.format == "json":
         return
     from trailkit.ui.terminal import plan_view
 
-    _print_header(conn.info(), out)
+    _print_header(book.conn.info(), out)
+    aliases = _aliases(book, plans)
     for number, plan in enumerate(plans, 1):
         out.write("\n")
-        _print(out, plan_view(plan, number=number, of=len(plans)))
+        _print(out, plan_view(plan, number=number, of=len(plans), aliases=aliases))
 
 
 def _run_plans(
@@ -667,7 +702,7 @@ def _send_plans(
     from trailkit.rules.checks import UNVERIFIED_CODES
 
     conn = book.conn
-    _show_plans(plans, args, conn, out)
+    _show_plans(plans, args, book, out)
     blocked = [p for p in plans if p.blocked]
     todo = [p for p in plans if not p.blocked and not p.nothing_to_do]
     if args.format == "json" and (args.dry_run or blocked or not todo):
@@ -801,7 +836,8 @@ def _warn_damage(journal: Any, err: TextIO) -> None:
         err.write(f"warning: {journal.path}: {problem}\n")
     if problems:
         err.write(
-            f"warning: {len(problems)} damaged line(s) in the journal were skipped: "
+            f"warning: {_n(len(problems), 'damaged line')} in the journal "
+            f"{'was' if len(problems) == 1 else 'were'} skipped: "
             "`trailkit journal` lists them; a change whose outcome line was lost shows no "
             "outcome there, and `trailkit journal --reconcile` settles it from AWS\n"
         )
@@ -897,7 +933,10 @@ def cmd_journal(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             )
     pending = [c for c in changes if not c.settled]
     if pending and not args.reconcile:
-        err.write(f"{len(pending)} change(s) have no outcome: run `trailkit journal --reconcile`\n")
+        has = "has" if len(pending) == 1 else "have"
+        err.write(
+            f"{_n(len(pending), 'change')} {has} no outcome: run `trailkit journal --reconcile`\n"
+        )
     return EXIT_OK
 
 
@@ -937,17 +976,10 @@ def cmd_policy(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         _json_out(summary, out, indent=2)
         out.write("\n")
     else:
+        from trailkit.ui.terminal import policy_view
+
         _print_header(conn.info(), out)
-        out.write(f"key: {repair.key.arn}\n")
-        if not repair.needed:
-            out.write("The policy already lets CloudTrail use this key for these trails.\n")
-        else:
-            out.write(
-                f"fixes: {', '.join(repair.fixes) or 'readers'}; "
-                f"{len(repair.added)} statement(s) added, none changed or removed; "
-                f"{summary['size_before']} -> {repair.size} bytes\n\n"
-            )
-            out.write(repair.diff() + "\n")
+        _print(out, policy_view(repair))
     if not repair.needed or not args.apply or args.dry_run:
         if repair.needed and args.format != "json":
             out.write(
@@ -977,6 +1009,15 @@ def cmd_policy(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return worst
 
 
+def _known_key(book: Any, arn: str) -> Any:
+    """The key's description without its policy (for its alias), or None when it cannot be
+    read: the view then names the key by its ARN."""
+    try:
+        return book.reader.key(arn, with_policy=False)
+    except TrailkitError:
+        return None
+
+
 def _restore_policy(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     """``trailkit policy --restore``: the diff first, then --dry-run, confirmation, the write."""
     from trailkit.errors import NothingToUndo
@@ -994,9 +1035,10 @@ def _restore_policy(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         raise
     _warn_damage(book.journal, err)
     if args.format != "json":
+        from trailkit.ui.terminal import restore_view
+
         _print_header(conn.info(), out)
-        out.write(f"restore: the policy of {restore.key_arn} before change {restore.change_id}\n")
-        out.write((restore.diff() or "(no difference)") + "\n")
+        _print(out, restore_view(restore, _known_key(book, restore.key_arn)))
     result = None
     code = EXIT_OK
     if not restore.needed:

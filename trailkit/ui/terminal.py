@@ -202,12 +202,14 @@ def styled(value: Any, styles: Mapping[str, str] | None = None, *, upper: bool =
     Parameters
     ----------
     value
-        A cell's value.
+        A cell's value (a :class:`~rich.text.Text` is used as it is).
     styles
         Lower-case text to rich style (e.g. :data:`VERDICT_STYLES`).
     upper
         Show the text in capitals (verdicts and outcomes, so they stand out without colour).
     """
+    if isinstance(value, Text):  # a cell laid out and styled already
+        return value.copy()
     if value is None or (isinstance(value, float) and value != value):  # None or NaN
         text = "-"
     elif isinstance(value, bool):
@@ -512,14 +514,26 @@ def _blocks(
     console: Console, columns: Sequence[Col], cells: Sequence[Sequence[Text]], width: int
 ) -> list[Text]:
     """Each record as its first cell, then ``header: value`` lines (a table too wide for the
-    terminal even in its narrow form)."""
+    terminal even in its narrow form).
+
+    Only the record's first line starts at column 0: the other lines of its first cell (a
+    trail's region) are joined to it with `` · `` when they fit, else indented, and a value's
+    further lines (a bucket's region, wrapped free text) are indented under the value, so no
+    line looks like a new record. A field without a value is left out.
+    """
     out: list[Text] = []
     for row in cells:
-        out += _wrap(console, row[0], width) if columns[0].free else row[0].split("\n")
+        first = _wrap(console, row[0], width) if columns[0].free else row[0].split("\n")
+        joined = Text(" · ").join(first)
+        if len(first) > 1 and cell_len(joined.plain) <= width:
+            first = [joined]
+        out += first[:1] + [Text(" " * _UNDER) + line for line in first[1:]]
         for col, cell in zip(columns[1:], row[1:], strict=True):
-            text = Text(f"  {col.title}: ")
-            text.append_text(cell)
-            out += _wrap(console, text, width) if col.free else text.split("\n")
+            if cell.plain.strip() in ("", "-"):
+                continue
+            label = f"{' ' * _UNDER}{col.title}:"
+            indent = len(label) + 1 if width - len(label) > _FREE_MIN else _UNDER * 2
+            out += _labelled(console, Text(label), cell, indent, width, whole=not col.free)
     return out
 
 
@@ -574,28 +588,26 @@ def findings_table(findings: Iterable[Mapping[str, Any]], *, remedy: bool = True
     return records_table(rows, FINDING_TABLE)
 
 
-def _key_label(plan: Any, arn: str | None) -> Text:
-    """``SSE-S3``, or ``SSE-KMS`` with the key's alias and short id."""
+def _key_label(plan: Any, arn: str | None, aliases: Mapping[str, str]) -> Text:
+    """``SSE-S3``, or ``SSE-KMS`` with the key's alias (when known) and short id."""
     text = Text()
     if arn is None:
         text.append("SSE-S3", style=ENCRYPTION_STYLES["sse-s3"])
         return text
     text.append("SSE-KMS", style=ENCRYPTION_STYLES["sse-kms"])
     key = plan.report.key
-    if key is not None and key.arn == arn:
-        if key.alias:
-            text.append(f" {key.alias} ({short_arn(arn)})")
-        else:
-            text.append(f" {short_arn(arn)}")
-        if key.state and key.state != "Enabled":
-            text.append(" ")
-            text.append(key.state, style=KEY_STATE_STYLES.get(key.state.lower(), ""))
-    else:
-        text.append(f" {short_arn(arn)}")
+    mine = key is not None and key.arn == arn
+    alias = key.alias if mine else aliases.get(arn)
+    text.append(f" {alias} ({short_arn(arn)})" if alias else f" {short_arn(arn)}")
+    if mine and key.state and key.state != "Enabled":
+        text.append(" ")
+        text.append(key.state, style=KEY_STATE_STYLES.get(key.state.lower(), ""))
     return text
 
 
-def plan_view(plan: Any, *, number: int = 1, of: int = 1) -> RenderableType:
+def plan_view(
+    plan: Any, *, number: int = 1, of: int = 1, aliases: Mapping[str, str] | None = None
+) -> RenderableType:
     """A plan as the operator reads it before confirming, top to bottom.
 
     trail, encryption before → after, where the request is sent, the verdict and findings, and
@@ -609,17 +621,46 @@ def plan_view(plan: Any, *, number: int = 1, of: int = 1) -> RenderableType:
         A :class:`trailkit.rules.plan.Plan`.
     number, of
         Its place among the plans of the command (shown when there are several).
+    aliases
+        Key ARN to alias name, for keys other than the plan's report's (the key the trail
+        uses now, which a disable or a rollback leaves): both sides name a key by its alias
+        when it is known.
     """
     title = Text(f"Plan {number} of {of}: " if of > 1 else "Plan: ", style="bold")
     title.append(plan.trail.name, style="bold")
-    return Group(title, _AtWidth(lambda console, width: _plan_lines(console, plan, width)))
+    known = dict(aliases or {})
+    return Group(title, _AtWidth(lambda console, width: _plan_lines(console, plan, width, known)))
+
+
+def plan_verdict(plan: Any) -> Text:
+    """A plan's verdict in capitals, coloured, with what it means for the request.
+
+    Turning SSE-KMS off that AWS would accept is ``ENCRYPTION OFF`` in amber, never a green
+    READY (as the notebooks' headline says): it lowers the protection of the logs.
+    """
+    verdict = plan.report.verdict.value
+    if plan.nothing_to_do:
+        text = styled(verdict, VERDICT_STYLES, upper=True)
+        text.append(" (nothing to do: the trail already is in this state)")
+    elif plan.blocked:
+        text = styled(verdict, VERDICT_STYLES, upper=True)
+        text.append(" (blocking findings: nothing will be sent)")
+    elif plan.report.unverifiable:
+        text = styled(verdict, VERDICT_STYLES, upper=True)
+        text.append(" (checks that could not be verified: sent only with --accept-unverifiable)")
+    elif plan.disable:
+        text = Text("ENCRYPTION OFF", style=_WARN)
+        text.append(" (AWS will accept it: new log files will be encrypted with SSE-S3 only)")
+    else:
+        text = styled(verdict, VERDICT_STYLES, upper=True)
+    return text
 
 
 #: The plan's labels.
 _PLAN_LABELS = ("trail", "rollback of", "encryption", "sent to", "verdict", "findings", "request")
 
 
-def _plan_lines(console: Console, plan: Any, width: int) -> list[Text]:
+def _plan_lines(console: Console, plan: Any, width: int, aliases: Mapping[str, str]) -> list[Text]:
     labels = [label for label in _PLAN_LABELS if label != "rollback of" or plan.rollback_of]
     indent = max(len(label) for label in labels) + _GAP
     out: list[Text] = []
@@ -633,18 +674,12 @@ def _plan_lines(console: Console, plan: Any, width: int) -> list[Text]:
     out.extend(_hung(Text(plan.trail.arn), indent, width))
     if plan.rollback_of:
         row("rollback of", Text(plan.rollback_of), whole=True)
-    change = _key_label(plan, plan.before_key)
+    change = _key_label(plan, plan.before_key, aliases)
     change.append("  →  ")
-    change.append_text(_key_label(plan, plan.after_key))
+    change.append_text(_key_label(plan, plan.after_key, aliases))
     row("encryption", change)
     row("sent to", Text(f"UpdateTrail in {plan.region} (account {plan.account})"))
-    verdict = plan.report.verdict.value
-    verdict_text = styled(verdict, VERDICT_STYLES, upper=True)
-    if plan.nothing_to_do:
-        verdict_text.append(" (nothing to do: the trail already is in this state)")
-    elif plan.blocked:
-        verdict_text.append(" (blocking findings: nothing will be sent)")
-    row("verdict", verdict_text)
+    row("verdict", plan_verdict(plan))
     findings = [f.as_dict() for f in plan.report.findings]
     if findings:
         row("findings", _render_lines(console, findings_table(findings), width - indent))
@@ -760,7 +795,7 @@ KEY_TABLE = Columns(
 CANDIDATE_TABLE: tuple[Col, ...] = (
     Col("verdict", styles=VERDICT_STYLES, upper=True),
     Col("key", short=True),
-    Col("code", "code / warnings", sub="warnings"),
+    Col("code", "code / warnings"),
     Col("reason", free=True),
 )
 #: ``trailkit journal``: one change per row (JSON and ``--all`` have every field whole).
@@ -810,8 +845,9 @@ def sse_s3_shown(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def journal_rows(records: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
     """``changes_frame`` rows with what changed (kind, target, before → after, the change it
-    undoes, the rollback that undid it) and where (backend, account, endpoint) in one cell
-    each, ARNs shortened and a trail's missing key shown as SSE-S3."""
+    undoes, the rollback that undid it, why a failed change failed) and where (backend,
+    account, endpoint) in one cell each, ARNs shortened and a trail's missing key shown as
+    SSE-S3."""
     rows = []
     for r in sse_s3_shown([dict(r) for r in records]):
         what = (
@@ -823,6 +859,8 @@ def journal_rows(records: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
             what += f"\nrollback of {r['rollback_of']}"
         if r.get("undone_by"):
             what += f"\nundone by {r['undone_by']}"
+        if r.get("status") == "failed" and r.get("error"):  # why it failed, wrapped with the rest
+            what += f"\nfailed: {r['error']}"
         where = f"{r.get('backend') or '-'} · account {r.get('account') or '-'}"
         where = f"{where} · {r.get('endpoint') or '-'}"
         rows.append({**r, "what": f"{what}\n{where}", "where": where})
@@ -870,19 +908,33 @@ def key_rows(records: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
 
 
 def candidate_rows(verdicts: Iterable[Any]) -> list[dict[str, Any]]:
-    """``trailkit keys`` rows: verdict, the key by alias (else its ARN), the blocking code with
-    the warning codes under it, and the reason (which names a key state other than Enabled);
-    JSON and CSV keep ``Verdict.as_dict``."""
-    return [
-        {
-            "verdict": str(v.kind),
-            "key": v.key.alias or v.key.arn,
-            "code": v.code,
-            "warnings": ", ".join(getattr(v, "warnings", ())) or None,
-            "reason": v.reason,
-        }
-        for v in verdicts
-    ]
+    """``trailkit keys`` rows: verdict, the key by alias (else its ARN), the codes, and the
+    reason (which names a key state other than Enabled); JSON and CSV keep
+    ``Verdict.as_dict``.
+
+    The codes cell has the deciding code first (the one that blocks the key, or left it
+    unverifiable; a ready key has none), in the verdict's colour, then each warning on a line
+    of its own marked ``warning:`` (in yellow): they read apart with or without colour. A key
+    with neither shows ``-``.
+    """
+    rows = []
+    for v in verdicts:
+        codes = Text()
+        if v.code:
+            codes.append(v.code, style=VERDICT_STYLES.get(str(v.kind).lower(), ""))
+        for warning in getattr(v, "warnings", ()):
+            if codes.plain:
+                codes.append("\n")
+            codes.append(f"warning: {warning}", style=SEVERITY_STYLES["warning"])
+        rows.append(
+            {
+                "verdict": str(v.kind),
+                "key": v.key.alias or v.key.arn,
+                "code": codes if codes.plain else None,
+                "reason": v.reason,
+            }
+        )
+    return rows
 
 
 def _key_line(key: Any, arn: str) -> Text:
@@ -916,12 +968,13 @@ def check_view(report: Any) -> RenderableType:
         rows.append(
             ("trail:", Text(f"{trail.name} · {trail.home_region} · account {trail.account}"))
         )
-    key = Text(f"{report.key_input!r} → ")
+    typed = Text(repr(report.key_input))  # what was typed, whole and quoted: never shortened
+    key = Text("→ ")
     if report.key_arn:
         key.append_text(_key_line(report.key, report.key_arn))
     else:
         key.append("-")
-    rows.append(("key:", key))
+    rows.append(("key:", typed))
     if trail is not None:
         if trail.bucket is not None and trail.bucket.missing:
             where = "(does not exist)"
@@ -932,15 +985,148 @@ def check_view(report: Any) -> RenderableType:
     indent = max(len(label) for label, _ in rows) + 1
 
     def head(console: Console, width: int) -> list[Text]:
+        out = []
+        for label, value in rows:
+            if value is typed:  # `'typed' → resolved` on one line when it fits, else two
+                one = typed + Text(" ") + key
+                if indent + cell_len(one.plain) <= width:
+                    out += _labelled(console, Text(label), one, indent, width)
+                    continue
+                out += _typed(console, Text(label), typed, indent, width)
+                out += _labelled(console, Text(""), key, indent, width)
+            else:
+                out += _labelled(console, Text(label), value, indent, width)
+        return out
+
+    findings = [f.as_dict() for f in report.findings]
+    body = findings_table(findings) if findings else Text("No findings: every check passed.")
+    return Group(_AtWidth(head), Text(""), body)
+
+
+def _typed(console: Console, label: Text, value: Text, indent: int, width: int) -> list[Text]:
+    """``label`` then ``value`` (what the operator typed) whole: after the label when it fits,
+    else on the next line, indented as far as it fits, else folded (never
+    shortened: it is the operator's own text, to compare with what it resolved to)."""
+    size = cell_len(value.plain)
+    if indent + size <= width:
+        return _labelled(console, label, value, indent, width, whole=True)
+    head = [_rstripped(label.copy())] if label.plain else []
+    if size <= width:
+        return head + _hung(value, indent, width)
+    room = width - indent if width - indent >= _FREE_MIN else width
+    pad = Text(" " * (width - room))
+    return head + [pad + line for line in value.wrap(console, room, overflow="fold")]
+
+
+def counted(n: int, one: str, many: str | None = None) -> str:
+    """``n`` and the noun in the right number: ``1 region``, ``2 calls``."""
+    return f"{n} {one if n == 1 else many or one + 's'}"
+
+
+def _label_rows(rows: Sequence[tuple[str, Text]]) -> _AtWidth:
+    """``label: value`` rows, the values in one column, wrapped between words at the width."""
+    indent = max((len(label) for label, _ in rows), default=0) + 1
+
+    def draw(console: Console, width: int) -> list[Text]:
         return [
             line
             for label, value in rows
             for line in _labelled(console, Text(label), value, indent, width)
         ]
 
-    findings = [f.as_dict() for f in report.findings]
-    body = findings_table(findings) if findings else Text("No findings: every check passed.")
-    return Group(_AtWidth(head), Text(""), body)
+    return _AtWidth(draw)
+
+
+#: Diff lines: what a policy change adds, removes, and the diff's own headers.
+_DIFF_STYLES = (("+++", "bold"), ("---", "bold"), ("@@", "cyan"), ("+", "green"), ("-", "red"))
+
+
+def diff_view(diff: str) -> RenderableType:
+    """A unified diff, each line coloured by its first characters (``+`` green, ``-`` red, ``@@``
+    cyan) on a terminal. A line wider than the terminal is wrapped between words, its further
+    lines starting with the same mark and indented 4 more than the line itself (a word longer
+    than the room, e.g. a long ARN in quotes, stays whole)."""
+    lines = diff.split("\n")
+
+    def draw(console: Console, width: int) -> list[Text]:
+        out = []
+        for line in lines:
+            style = next((st for mark, st in _DIFF_STYLES if line.startswith(mark)), "")
+            out += [Text(piece, style=style) for piece in _diff_pieces(line, width)]
+        return out
+
+    return _AtWidth(draw)
+
+
+def _diff_pieces(line: str, width: int) -> list[str]:
+    """``line`` of a diff in pieces of at most ``width`` between words (see :func:`diff_view`)."""
+    if cell_len(line) <= width or line.startswith(("+++", "---", "@@")):
+        return [line]
+    mark, body = line[:1], line[1:]
+    indent = len(body) - len(body.lstrip(" "))
+    lead = mark + " " * (indent + 4)
+    if width - cell_len(lead) < 16:  # no room to go on: the whole line
+        return [line]
+    pieces: list[str] = []
+    current = mark + " " * indent
+    for word in body.split():
+        start = current.strip() == mark
+        wanted = current + ("" if start else " ") + word
+        if cell_len(wanted) <= width or start:
+            current = wanted
+        else:  # the next piece indented less when the word would not fit after the lead
+            pieces.append(current)
+            room = max(1, min(len(lead), width - cell_len(word)))
+            current = lead[:room] + word
+    pieces.append(current)
+    return pieces
+
+
+def policy_view(repair: Any) -> RenderableType:
+    """``trailkit policy``: the key (by alias), the trails, what the repair fixes and adds, the
+    size of the policy before and after, then the diff (:func:`diff_view`).
+
+    Parameters
+    ----------
+    repair
+        A :class:`trailkit.rules.repair.Repair`.
+    """
+    rows: list[tuple[str, Text]] = [
+        ("key:", _key_line(repair.key, repair.key.arn)),
+        ("trails:", Text(", ".join(t.name for t in repair.trails))),
+    ]
+    if not repair.needed:
+        rows.append(("policy:", Text("it already lets CloudTrail use this key for these trails.")))
+        return _label_rows(rows)
+    size = len(repair.original_text.encode())
+    rows += [
+        ("fixes:", Text(", ".join(repair.fixes) or "readers")),
+        (
+            "change:",
+            Text(f"{counted(len(repair.added), 'statement')} added, none changed or removed"),
+        ),
+        ("size:", Text(f"{size} → {repair.size} bytes")),
+    ]
+    return Group(_label_rows(rows), Text(""), diff_view(repair.diff()))
+
+
+def restore_view(restore: Any, key: Any = None) -> RenderableType:
+    """``trailkit policy --restore``: which policy is put back, then the diff from the current
+    one (:func:`diff_view`), or ``(no difference)``.
+
+    Parameters
+    ----------
+    restore
+        A :class:`trailkit.rules.repair.Restore`.
+    key
+        The key's :class:`~trailkit.records.KeyInfo` when read (its alias is shown).
+    """
+    rows = [
+        ("restore:", Text(f"the key policy recorded before change {restore.change_id}")),
+        ("key:", _key_line(key, restore.key_arn) if key is not None else Text(restore.key_arn)),
+    ]
+    diff = restore.diff()
+    return Group(_label_rows(rows), Text(""), diff_view(diff) if diff else Text("(no difference)"))
 
 
 def results_view(results: Iterable[Any], journal_path: Any) -> RenderableType:
