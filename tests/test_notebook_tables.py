@@ -187,6 +187,20 @@ def test_the_journal_table_keeps_change_ids_whole(tmp_path: Path) -> None:
     assert row[columns.index("before")] == "SSE-S3"
     assert row[columns.index("after")] == f'<span title="{LONG_KEY}">key/1234abcd…</span>'
     assert row[columns.index("rollback_of")] == "-" and "NaN" not in page
+    # Not undone is "none", not "could not be read".
+    assert row[columns.index("undone_by")] == "-" and "unknown" not in page
+
+
+def test_an_error_without_an_aws_code_says_its_kind_not_a_class_name() -> None:
+    from trailkit.aws.service import scan_error
+    from trailkit.errors import AwsError, InputError
+
+    error = scan_error(InputError("mars-1 is not a region.", "fix it"), region="mars-1")
+    page = tables.TableFrame([error.as_dict()], columns=tables.ERROR_COLUMNS)._repr_html_()
+    code = cells(page)[tables.ERROR_COLUMNS.index("code")]
+    assert code == "Invalid input" and "InputError" not in page
+    aws = scan_error(AwsError("denied", operation="ListKeys", code="AccessDenied"), region="x")
+    assert aws.code == "AccessDenied"
 
 
 # -- the chart and the PARTIAL RESULT line -------------------------------------------------------

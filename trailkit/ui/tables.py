@@ -199,7 +199,7 @@ _NOTHING = "-"
 _UNKNOWN = "unknown"
 
 #: Columns where an absent value means there is none (no error, no alias, not a rollback, no
-#: request sent), not that it could not be read.
+#: request sent, not undone), not that it could not be read.
 _NONE_MEANS_NOTHING = frozenset(
     {
         "error",
@@ -214,6 +214,7 @@ _NONE_MEANS_NOTHING = frozenset(
         "resource",
         "message",
         "rollback_of",
+        "undone_by",
         "request_id",
         "before",
         "after",
