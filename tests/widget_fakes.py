@@ -32,7 +32,7 @@ from trailkit.demo.estate import (
     cloudtrail_key_policy,
     root_key_policy,
 )
-from trailkit.errors import InputError, JournalError, KeyIdError, NotFound, TrailkitError
+from trailkit.errors import JournalError, KeyIdError, NotFound, TrailkitError
 from trailkit.records import (
     ApplyResult,
     BucketInfo,
@@ -53,7 +53,7 @@ from trailkit.records import (
 from trailkit.records.journal import undoable
 from trailkit.rules.checks import KeyLookup, Report, Verdict, preflight, rank_candidates
 from trailkit.rules.keyids import parse_key_id
-from trailkit.rules.plan import Plan, plan_change
+from trailkit.rules.plan import Plan, bucket_region_key, plan_change
 from trailkit.rules.repair import Repair, plan_repair, repairable
 
 __all__ = [
@@ -608,9 +608,10 @@ class FakeRunbook:
         rows: list[tuple[Trail, Plan | TrailkitError]] = []
         for given in trails:
             trail = self.estate.trail(given.arn)
-            key = keys_by_region.get(str(trail.bucket_region))
-            if key is None:
-                rows.append((trail, InputError(f"No key was chosen for {trail.bucket_region}.")))
+            try:
+                key = bucket_region_key(trail, keys_by_region)
+            except TrailkitError as err:
+                rows.append((trail, err))
                 continue
             rows.append((trail, plan_change(self.estate.check(trail, key))))
         return rows
