@@ -330,12 +330,14 @@ def test_03_repairs_the_key_policy(demo_rw: Any, kernel_env: str, tmp_path: Path
     assert change.intent.kind.value == "key-policy" and change.status == "done"
     conn = Connection(endpoint_url=kernel_env, region="us-east-1")
     assert check(Reader(conn), "org-trail", "alias/no-cloudtrail").ready
-    before, after = cells_html(nb, "notebook.check_trails(")
-    assert "BLOCKED" in before and "policy-encrypt" in before
+    (after,) = cells_html(nb, "notebook.check_trails(")
     assert "READY" in after
     assert "policy-readers" in after and "444455556666" in after  # the reader account checked
     (shown,) = cells_html(nb, "panel", exact=True)
     assert "TrailkitCloudTrailEncrypt" in shown and 'class="tk-add"' in shown
+    # One voice: the panel's pre-flight is the one place the findings before the change are
+    # listed (no second "Before" cell repeating them).
+    assert shown.count("policy-encrypt") == 1 and "BLOCKED" in shown
     assert "updated and read back" in cell_html(nb, "panel.apply(")
 
 
@@ -348,8 +350,7 @@ def test_03_without_apply_has_no_after_section(demo: Any, kernel_env: str, tmp_p
         trails=["org-trail"],
         journal_path=str(_journal(tmp_path)),
     )
-    before, after = cells_html(nb, "notebook.check_trails(")
-    assert "BLOCKED" in before and "policy-encrypt" in before
+    (after,) = cells_html(nb, "notebook.check_trails(")
     assert after == ""  # no change was made: nothing to repeat
     (shown,) = cells_html(nb, "panel", exact=True)
     assert "TrailkitCloudTrailEncrypt" in shown and "org-trail" in shown

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 import sys
 from collections.abc import Iterator
 from functools import partial
@@ -343,6 +344,28 @@ def test_checklist_headlines_and_rows(estate: FakeEstate) -> None:
 
 
 # -- ChangePanel -------------------------------------------------------------------------------
+
+
+def test_the_plan_table_scrolls_keeps_ids_whole_and_shows_the_request_as_parameters(
+    estate: FakeEstate,
+) -> None:
+    from trailkit.ui.tables import ONE_LINE, WRAPPER_STYLE
+
+    panel = ChangePanel(Recorder().apply, Recorder().rollback)
+    plan = estate.plan("org-trail", GOOD)
+    panel.set_plan(plan)
+    page = panel._w_plan.value
+    assert f'style="{WRAPPER_STYLE}"' in page
+    cells = re.findall(r'<td style="([^"]*)">(.*?)</td>', page, re.S)
+    assert cells and all(style == ONE_LINE for style, _ in cells)
+    key = estate.arn(GOOD)
+    # trail and key shortened, the full value on hover
+    assert f'<span title="{plan.trail.arn}">org-trail</span>' in page
+    assert f'<span title="{key}">key/' in page
+    # the request: parameter names and the full values that are sent, not Python
+    assert f"Name <code>{plan.request['Name']}</code>" in page
+    assert f"KmsKeyId <code>{key}</code>" in page
+    assert "Name='" not in page and "KmsKeyId='" not in page and "Name=&#x27;" not in page
 
 
 def test_apply_stays_disabled_while_the_plan_is_blocked(estate: FakeEstate) -> None:
@@ -770,7 +793,7 @@ def test_guided_update_wires_every_step(estate: FakeEstate, book: FakeRunbook) -
     assert guided.change._w_apply.disabled
     guided.change._w_confirm.value = True
     assert guided.change._w_apply.disabled
-    assert "policy-deny" in guided.keys._w_reason.value
+    assert "see the checklist" in guided.keys._w_reason.value
     assert "explicitly denies" in guided.checklist.html()
     assert "will not edit the Deny" in guided.policy._w_summary.value
 
@@ -969,7 +992,8 @@ def test_the_policy_section_is_not_applicable_for_an_aws_managed_key(
     now = _sections(guided)
     assert 'tk-headline tk-blocked">BLOCKED' in now["checklist"]
     assert "needs no change" not in now["policy"] and "tk-note-ok" not in now["policy"]
-    assert "not applicable" in now["policy"].lower() and "key-aws-managed" in now["policy"]
+    assert "not applicable" in now["policy"].lower() and "see the checklist" in now["policy"]
+    assert "key-aws-managed" in now["checklist"] and "key-aws-managed" not in now["policy"]
 
 
 def estate_policy(estate: FakeEstate) -> dict[str, Any]:
@@ -1005,8 +1029,14 @@ def test_a_finding_is_shown_once_per_view(estate: FakeEstate, book: FakeRunbook)
     now = _sections(guided)
     assert "".join(now.values()).count("explicitly denies") == 1
     assert "explicitly denies" in now["checklist"]
-    assert "policy-deny" in now["plan"] and "policy-deny" in now["policy"]
+    # The checklist lists the finding; every other place refers to it, without its code.
+    shown = {name: html.count("policy-deny") for name, html in now.items()}
+    assert shown["checklist"] >= 1 and sum(shown.values()) == shown["checklist"], shown
+    assert all(f"blocked: {'policy-deny'}" not in label for label in guided.keys.labels)
+    assert "see the checklist" in now["plan"] and "see the checklist" in now["policy"]
+    assert "see the checklist" in guided.change._w_why.value
     assert "not applicable" in now["policy"].lower()
+    assert "Not applicable:" not in now["policy"]  # said once, by the badge
     assert not any(name in html for html in now.values() for name in _CLASS_NAMES)
 
 
@@ -1126,3 +1156,17 @@ def test_guided_update_turns_encryption_off_only_when_asked_by_name(
     step = guided.choose("stale-key-trail", text)
     assert step is not None and guided.keys.value == DISABLE
     assert "SSE-S3" in guided.change.html()
+
+
+def test_key_arns_in_the_checklist_and_step_titles_are_short_with_the_full_value_on_hover(
+    estate: FakeEstate,
+) -> None:
+    from trailkit.ui.widgets import Step
+    from trailkit.ui.widgets.checklist import checklist_html
+
+    key = estate.arn(GOOD)
+    shown = f'<span title="{key}">key/'
+    page = checklist_html(estate.check("org-trail", GOOD))
+    assert "→ <code>" in page and shown in page and f">{key}<" not in page
+    title = Step(f"Pre-flight of {key}", True, "")._repr_html_()
+    assert shown in title and f"of {key}" not in title

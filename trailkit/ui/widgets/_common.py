@@ -37,6 +37,7 @@ __all__ = [
     "esc",
     "frame_html",
     "id_html",
+    "ids_html",
     "note_html",
     "plural",
     "root",
@@ -216,10 +217,22 @@ def esc(value: object) -> str:
     return "" if value is None else html.escape(str(value))
 
 
+_ARN = re.compile(r"arn:[^\s()]+")
+
+
+def ids_html(text: str) -> str:
+    """Text with every ARN in it shortened, the full value on hover (:func:`id_html`)."""
+    out, end = [], 0
+    for match in _ARN.finditer(text):
+        out += [esc(text[end : match.start()]), id_html(match.group())]
+        end = match.end()
+    return "".join([*out, esc(text[end:])])
+
+
 def section_title(number: int | None, title: str) -> str:
-    """The heading of one step of a runbook view."""
+    """The heading of one step of a runbook view (ARNs in it shortened, full on hover)."""
     no = f'<span class="tk-step-no">{number}</span>' if number is not None else ""
-    return f'<div class="tk-section-title">{no}{esc(title)}</div>'
+    return f'<div class="tk-section-title">{no}{ids_html(title)}</div>'
 
 
 def badge(kind: str, text: str | None = None) -> str:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import ipywidgets as widgets
@@ -11,7 +11,6 @@ from trailkit.errors import UnverifiableError
 from trailkit.records import ApplyResult, Outcome, PlanView
 from trailkit.rules.checks import UNVERIFIED_CODES
 from trailkit.rules.plan import Plan
-from trailkit.ui import tables
 from trailkit.ui.widgets._common import (
     AcceptUnverifiable,
     Confirm,
@@ -19,16 +18,18 @@ from trailkit.ui.widgets._common import (
     codes_html,
     error_html,
     esc,
-    frame_html,
+    id_html,
     note_html,
     root,
     rows_html,
     show,
     spinner_html,
+    state_html,
     text_html,
+    wide_table_html,
 )
 
-__all__ = ["ChangePanel", "result_html"]
+__all__ = ["ChangePanel", "plan_table_html", "request_html", "result_html"]
 
 _OUTCOME_NOTE = {
     Outcome.DONE: "ok",
@@ -39,14 +40,47 @@ _OUTCOME_NOTE = {
 
 
 def _state(plan: PlanView, key: str | None) -> str:
-    return esc(plan.describe_state(key))
+    return state_html(plan, key)
+
+
+def request_html(request: Mapping[str, str]) -> str:
+    """The exact request as its parameter names and full values (what is sent; copyable),
+    one parameter per line; an empty value (SSE-KMS off) says so."""
+    return "".join(
+        f"<div>{esc(name)} <code>{esc(value)}</code></div>"
+        if value
+        else f'<div>{esc(name)} <code>""</code> (empty: turns SSE-KMS off)</div>'
+        for name, value in request.items()
+    )
+
+
+def plan_table_html(plan: Plan, *, checklist: bool = False) -> str:
+    """The before/after table of ``plan`` (trail, encryption, where it is sent, the exact
+    request, what blocks it): one line per cell, ARNs shortened with the full value on hover
+    (the request: in full), in a wrapper that scrolls sideways. ``checklist``: a checklist next
+    to it lists the findings, so this table refers to it instead of repeating their codes."""
+    errors = plan.report.errors
+    if not errors:
+        blocking = "none"
+    elif checklist:
+        blocking = "blocked: see the checklist"
+    else:
+        blocking = codes_html(f.code for f in errors)
+    rows = [
+        ("trail", id_html(plan.trail.arn), id_html(plan.trail.arn)),
+        ("encryption", _state(plan, plan.before_key), _state(plan, plan.after_key)),
+        ("sent to", "", esc(f"UpdateTrail in {plan.region} (account {plan.account})")),
+        ("request", "", request_html(plan.request)),
+        ("blocking findings", "", blocking),
+    ]
+    return wide_table_html(("", "before", "after"), rows, "tk-plan-table")
 
 
 def result_html(result: ApplyResult, title: str = "Result") -> str:
     """One apply (or rollback) result: status, message, read-back, delivery, journal id."""
     plan = result.plan
     rows: list[tuple[str, str]] = [
-        ("trail", f"<code>{esc(plan.trail.arn)}</code>"),
+        ("trail", id_html(plan.trail.arn)),
         ("before", _state(plan, plan.before_key)),
     ]
     if result.outcome in (Outcome.DONE, Outcome.UNCHANGED, Outcome.FAILED):
@@ -225,6 +259,8 @@ class ChangePanel:
         if plan is None:
             return ["no plan yet"]
         if plan.blocked:
+            if not self._explain:  # the checklist next to it lists the findings
+                return ["the plan is blocked: see the checklist"]
             codes = ", ".join(f.code for f in plan.report.errors)
             return [f"the plan is BLOCKED ({codes})"]
         if self._spent:
@@ -377,14 +413,10 @@ class ChangePanel:
         return self._last if self._last is not before else None
 
     def _plan_html(self, plan: Plan) -> str:
-        table = frame_html(tables.plan_frame(plan).reset_index(), "tk-plan-table")
+        table = plan_table_html(plan, checklist=not self._explain)
         report = plan.report
         if plan.blocked:
-            why = (
-                text_html(report.errors[0].message)
-                if self._explain
-                else f"see the checklist ({codes_html(f.code for f in report.errors)})."
-            )
+            why = text_html(report.errors[0].message) if self._explain else "see the checklist."
             head = note_html("bad", f"{badge('blocked')} This plan cannot be applied: {why}")
         elif plan.nothing_to_do:
             head = note_html(
@@ -401,10 +433,11 @@ class ChangePanel:
             )
             unverified = [f.code for f in report.findings if f.code in UNVERIFIED_CODES]
             if unverified:
+                which = "see the checklist" if not self._explain else codes_html(unverified)
                 head = note_html(
                     "warn",
                     f"{badge('unverifiable')} Part of this could not be checked from here "
-                    f"({codes_html(unverified)}): AWS may still refuse it. {sends}",
+                    f"({which}): AWS may still refuse it. {sends}",
                 )
             elif plan.disable:
                 head = note_html(

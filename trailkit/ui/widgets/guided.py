@@ -26,7 +26,6 @@ from trailkit.rules.repair import Repair
 from trailkit.ui.widgets._common import (
     Step,
     badge,
-    codes_html,
     error_html,
     esc,
     note_html,
@@ -258,7 +257,7 @@ class GuidedUpdate:
                 self._set_policy_idle(
                     _unverifiable(
                         "the key could not be read from here, so its policy cannot "
-                        f"be checked or repaired ({codes_html(unverified)})."
+                        "be checked or repaired (see the checklist)."
                     )
                 )
             else:
@@ -272,9 +271,9 @@ class GuidedUpdate:
             if deny:
                 self._set_policy_idle(
                     _not_applicable(
-                        f"an explicit Deny of the key policy ({codes_html(deny)}, in the "
-                        "checklist) can be narrowed only by its owner; trailkit only adds "
-                        "statements: it will not edit the Deny."
+                        "an explicit Deny of the key policy (see the checklist) can be narrowed "
+                        "only by its owner; trailkit only adds statements: it will not edit the "
+                        "Deny."
                     )
                 )
             else:
@@ -288,10 +287,7 @@ class GuidedUpdate:
                 self._set_policy_idle(_not_applicable(_blocked_by(report)))
             elif "policy-unverifiable" in unverified:
                 self._set_policy_idle(
-                    _unverifiable(
-                        "the key policy could not be read from here "
-                        "(<code>policy-unverifiable</code>, in the checklist)."
-                    )
+                    _unverifiable("the key policy could not be read from here (see the checklist).")
                 )
             else:
                 self._set_policy_idle(
@@ -554,18 +550,16 @@ _RUNBOOK_METHODS = ("info", "list_trails", "check", "plan", "apply", "rollback",
 
 
 def _not_applicable(why_html: str) -> str:
-    return note_html("info", f"{badge('info', 'NOT APPLICABLE')} Not applicable: {why_html}")
+    return note_html("info", f"{badge('info', 'NOT APPLICABLE')} {why_html}")
 
 
 def _unverifiable(why_html: str) -> str:
-    return note_html("warn", f"{badge('unverifiable')} Unverifiable: {why_html}")
+    return note_html("warn", f"{badge('unverifiable')} {why_html}")
 
 
 def _blocked_by(report: Report) -> str:
-    codes = codes_html(f.code for f in report.errors)
     return (
-        f"AWS would refuse this key for a reason no key policy change can fix ({codes}, in the "
-        "checklist)."
+        "AWS would refuse this key for a reason no key policy change can fix (see the checklist)."
     )
 
 
@@ -573,14 +567,13 @@ def _no_plan_html(report: Report, err: TrailkitError) -> str:
     """Why there is no plan, in the checklist's words (its verdict, its codes)."""
     todo = f" What to do: {text_html(err.fix)}" if err.fix else ""
     if report.errors:
-        codes = codes_html(f.code for f in report.errors)
-        return note_html("bad", f"{badge('blocked')} No plan: see the checklist ({codes}).")
+        return note_html("bad", f"{badge('blocked')} No plan: see the checklist.")
     unverified = [f.code for f in report.findings if f.code in UNVERIFIED_CODES]
     if unverified:
         return note_html(
             "warn",
             f"{badge('unverifiable')} No plan: {esc(report.key_input)} could not be resolved "
-            f"to a key ARN from here ({codes_html(unverified)}, in the checklist).{todo}",
+            f"to a key ARN from here (see the checklist).{todo}",
         )
     return error_html(err)
 
