@@ -310,3 +310,31 @@ def test_the_trails_widget_is_drawn_by_the_one_table_renderer(inventory: Invento
     assert "row_heading" not in page and ">org-trail<" not in page
     table._w_region.value = "us-west-2"  # its one trail is SSE-S3
     assert table.frame.empty and "(no rows)" in table.html()
+
+
+def test_the_progress_line_says_calls_answered_in_words(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from trailkit.ui.progress import progress_bar
+
+    with progress_bar(True) as report:
+        assert report is not None
+        report(2, 5)
+    err = capsys.readouterr().err
+    assert "reading AWS, API calls answered: 0 [00:00]" in err
+    assert "0call" not in err and "?call/s" not in err and "call/s" not in err
+
+
+def test_backticked_commands_in_an_expected_error_are_not_shown_with_backticks() -> None:
+    from trailkit.errors import InputError
+
+    err = InputError("No trail x.", "list trails with `trailkit inventory`")
+    assert "<code>trailkit inventory</code>" in err._repr_html_() and "`" not in err._repr_html_()
+
+    class Shell:
+        def _showtraceback(self, etype: object, value: object, stb: list[str]) -> None:
+            pass
+
+    (line,) = notebook._one_line(Shell(), InputError, err, None)
+    assert "`" not in line and "\x1b[1mtrailkit inventory\x1b[22m" in line
+    assert line.startswith("Invalid input: No trail x.")

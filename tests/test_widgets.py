@@ -1170,3 +1170,14 @@ def test_key_arns_in_the_checklist_and_step_titles_are_short_with_the_full_value
     assert "→ <code>" in page and shown in page and f">{key}<" not in page
     title = Step(f"Pre-flight of {key}", True, "")._repr_html_()
     assert shown in title and f"of {key}" not in title
+
+
+def test_results_say_what_they_are_about_once() -> None:
+    from trailkit.ui.widgets.policy import policy_result_html
+
+    key = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+    done = PolicyResult(key, Outcome.DONE, "Key policy updated and read back.")
+    page = policy_result_html(done)
+    assert "Key policy updated" in page and "Key policy:</b> Key policy" not in page
+    failed = policy_result_html(PolicyResult(key, Outcome.FAILED, "Access denied."))
+    assert "<b>Key policy:</b> Access denied." in failed

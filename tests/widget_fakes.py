@@ -536,7 +536,7 @@ class FakeRunbook:
         return ApplyResult(
             plan,
             Outcome.DONE,
-            f"{trail.name} now uses {now} (read back and verified).",
+            f"{trail.name} now uses {now}; read back and verified.",
             change_id=change_id,
             key_after=plan.after_key,
             verified=True,

@@ -18,6 +18,7 @@ from trailkit.ui.widgets._common import (
     badge,
     error_html,
     esc,
+    id_html,
     note_html,
     plural,
     root,
@@ -58,14 +59,15 @@ def _pretty(text: str) -> str:
 def policy_result_html(result: PolicyResult) -> str:
     """One key policy change: status, message, journal id."""
     kind = {Outcome.DONE: "ok", Outcome.UNCHANGED: "info"}.get(result.outcome, "bad")
-    rows = [("key", f"<code>{esc(result.key_arn)}</code>")]
+    rows = [("key", f"<code>{id_html(result.key_arn)}</code>")]
     if result.change_id:
         rows.append(("journal change id", f"<code>{esc(result.change_id)}</code>"))
     if result.request_id:
         rows.append(("AWS request id", f"<code>{esc(result.request_id)}</code>"))
-    head = note_html(
-        kind, f"{badge(result.outcome.value)} <b>Key policy:</b> {text_html(result.message)}"
-    )
+    # "Key policy updated…" says what it is about already: never "Key policy: Key policy…"
+    said = "policy" in " ".join(result.message.lower().split()[:3])
+    what = "" if said else "<b>Key policy:</b> "
+    head = note_html(kind, f"{badge(result.outcome.value)} {what}{text_html(result.message)}")
     return head + rows_html(rows)
 
 
