@@ -44,7 +44,7 @@ from trailkit.errors import (
     TrailkitError,
     UnverifiableError,
 )
-from trailkit.records import ApplyResult, Outcome, PolicyResult
+from trailkit.records import ApplyResult, Kind, Outcome, PolicyResult
 from trailkit.rules.checks import VerdictKind
 from trailkit.rules.plan import Plan
 from trailkit.ui.widgets import (
@@ -1181,3 +1181,61 @@ def test_results_say_what_they_are_about_once() -> None:
     assert "Key policy updated" in page and "Key policy:</b> Key policy" not in page
     failed = policy_result_html(PolicyResult(key, Outcome.FAILED, "Access denied."))
     assert "<b>Key policy:</b> Access denied." in failed
+
+
+# -- Rollback: the same preview as every write, before the result (issue 13) --------------------
+
+
+def test_a_headless_journal_rollback_shows_its_plan_before_the_result(
+    estate: FakeEstate, book: FakeRunbook
+) -> None:
+    first = book.apply(estate.plan("org-trail", GOOD), confirmed=True)
+    view = JournalView(book.journal, partial(book.undo, confirmed=True), preview=book.plan_rollback)
+    view.select(first.change_id)
+    shown = view._w_preview.value
+    # interactively: checklist, verdict (turning SSE-KMS off is said), before → after, request
+    assert "tk-headline" in shown and "ENCRYPTION OFF" in shown
+    assert "tk-plan-table" in shown and "KmsKeyId" in shown
+    view._w_select.value = None
+    step = view.rollback(first.change_id)
+    assert step is not None
+    page = step.html
+    assert page.index("ENCRYPTION OFF") < page.index("tk-plan-table") < page.index("Rollback of")
+    assert "read back and verified" in page
+
+
+def test_a_headless_guided_rollback_shows_its_plan_before_the_result(
+    estate: FakeEstate, book: FakeRunbook
+) -> None:
+    guided = GuidedUpdate(book)
+    guided.choose("org-trail", GOOD)
+    guided.apply(True)
+    preview = guided.change.rollback_preview
+    assert "ENCRYPTION OFF" in preview and "tk-plan-table" in preview  # before it is confirmed
+    step = guided.rollback(True)
+    assert step is not None
+    page = step.html
+    assert page.index("ENCRYPTION OFF") < page.index("tk-plan-table") < page.index("Rollback:")
+    assert estate.trail("org-trail").kms_key_id is None
+
+
+def test_a_policy_restore_shows_its_diff_before_it_can_be_confirmed(book: FakeRunbook) -> None:
+    from trailkit.rules.repair import Restore
+
+    key = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+    change_id = book.journal.record(
+        Kind.KEY_POLICY, key, '{"Statement": []}', '{"Statement": [{"Sid": "Added"}]}'
+    )
+    restore = Restore(
+        change_id,
+        key,
+        None,
+        expected='{"Statement": [{"Sid": "Added"}]}',
+        restored='{"Statement": []}',
+        current='{"Statement": [{"Sid": "Added"}]}',
+    )
+    view = JournalView(book.journal, lambda *_a, **_k: None, preview=lambda _id: restore)
+    view.select(change_id)
+    shown = view._w_preview.value
+    assert "tk-diff" in shown and 'class="tk-del"' in shown and "Added" in shown
+    assert "PutKeyPolicy" in shown

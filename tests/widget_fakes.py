@@ -543,10 +543,7 @@ class FakeRunbook:
             delivery=Delivery(TrailStatus(is_logging=True)),
         )
 
-    def rollback(
-        self, change_id: str | None = None, *, confirmed: bool, accept_unverifiable: bool = False
-    ) -> ApplyResult:
-        self._call("rollback", change_id, confirmed)
+    def plan_rollback(self, change_id: str | None = None) -> Plan:
         if change_id is None:
             changes = self.undoable()
             if not changes:
@@ -554,7 +551,13 @@ class FakeRunbook:
             change_id = changes[0].change_id
         change = self._journal.get(change_id)
         report = self.estate.check(change.intent.target_arn, change.intent.before or "")
-        plan = plan_change(report, rollback_of=change_id)
+        return plan_change(report, rollback_of=change_id)
+
+    def rollback(
+        self, change_id: str | None = None, *, confirmed: bool, accept_unverifiable: bool = False
+    ) -> ApplyResult:
+        self._call("rollback", change_id, confirmed)
+        plan = self.plan_rollback(change_id)
         plan.require_verified(accept_unverifiable is True)  # as Runbook.rollback
         return self.apply(plan, confirmed=confirmed)
 

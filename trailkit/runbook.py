@@ -634,6 +634,15 @@ class Runbook:
         self._may_write()
         return update.restore_policy(self.conn, self.journal, change_id, confirmed=confirmed)
 
+    def preview_undo(self, change_id: str) -> Plan | Restore:
+        """What :meth:`undo` would send for ``change_id``, read fresh, nothing sent: the
+        rollback's plan of a trail change (:meth:`plan_rollback`), the restore of a policy
+        change with the current policy for its diff (:meth:`plan_restore`)."""
+        change = self.journal.get(change_id)
+        if change.intent.kind is Kind.KEY_POLICY:
+            return self.plan_restore(change_id)
+        return self.plan_rollback(change_id)
+
     def undo(
         self, change_id: str, *, confirmed: bool, accept_unverifiable: bool = False
     ) -> ApplyResult | PolicyResult:

@@ -319,7 +319,9 @@ def journal_view(conn: Connection, journal: Journal) -> JournalView:
         ``conn`` or ``journal`` is not one.
     """
     book = runbook(conn, journal)
-    return JournalView(journal, partial(book.undo, confirmed=True), demo=book.demo)
+    return JournalView(
+        journal, partial(book.undo, confirmed=True), demo=book.demo, preview=book.preview_undo
+    )
 
 
 def changes_table(journal: Journal) -> pd.DataFrame:

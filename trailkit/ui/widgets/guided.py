@@ -105,8 +105,14 @@ class GuidedUpdate:
         self.policy = PolicyPanel(
             apply_policy or _no_policy_action, demo=self._demo, on_done=self._policy_done
         )
+        preview = getattr(runbook, "plan_rollback", None)
         self.change = ChangePanel(
-            apply, rollback, demo=self._demo, on_done=self._change_done, explain=False
+            apply,
+            rollback,
+            demo=self._demo,
+            on_done=self._change_done,
+            explain=False,
+            preview_rollback=preview if callable(preview) else None,
         )
         self.journal = JournalView(runbook.journal, demo=self._demo)
         self._w_status = widgets.HTML()
@@ -521,6 +527,7 @@ class GuidedUpdate:
                 )
             target = changes[0].intent.target_arn
             self.change.offer_rollback(changes[0].change_id, resource_id(target))
+        preview = self.change.rollback_preview  # pressing Rollback clears it once done
         result = self.change.press_rollback(self.change.rollback_name, accept_unverifiable=accepted)
         if result is None:
             if self.change.error is not None:
@@ -528,7 +535,9 @@ class GuidedUpdate:
             raise RefusedError("Rollback stayed disabled.", "")
         if not result.outcome.succeeded:  # failed, or unknown (pending intent)
             raise result.error or TrailkitError(result.message)
-        return Step("Rollback", result.changed, result_html(result, "Rollback"), result)
+        # the same preview as every write, before the result
+        html = preview + result_html(result, "Rollback")
+        return Step("Rollback", result.changed, html, result)
 
     # -- display ---------------------------------------------------------------------------
     def html(self) -> str:

@@ -11,7 +11,7 @@ import ipywidgets as widgets
 from trailkit.errors import InputError, RefusedError, TrailkitError
 from trailkit.records import Outcome, PolicyResult
 from trailkit.rules.flags import parse_flag
-from trailkit.rules.repair import Repair
+from trailkit.rules.repair import Repair, Restore
 from trailkit.ui.widgets._common import (
     Confirm,
     Step,
@@ -28,7 +28,7 @@ from trailkit.ui.widgets._common import (
     text_html,
 )
 
-__all__ = ["PolicyPanel", "diff_html", "policy_result_html"]
+__all__ = ["PolicyPanel", "diff_html", "policy_result_html", "restore_preview_html"]
 
 
 def diff_html(diff: str) -> str:
@@ -47,6 +47,34 @@ def diff_html(diff: str) -> str:
             cls = "tk-ctx"
         lines.append(f'<span class="{cls}">{esc(line) or " "}</span>')
     return f'<div class="tk-diff">{"".join(lines)}</div>'
+
+
+def restore_preview_html(restore: Restore) -> str:
+    """What restoring a key policy will send, before it can be confirmed (as ``trailkit policy
+    --restore`` shows it): the diff from the key's current policy to the restored one, and
+    whether the restore would be refused (the policy changed since) or has nothing to do."""
+    key = f"<code>{id_html(restore.key_arn)}</code>"
+    if restore.changed_since:
+        head = note_html(
+            "bad",
+            f"{badge('blocked')} The policy of {key} changed since change "
+            f"<code>{esc(restore.change_id)}</code>: the restore will be refused (nothing is "
+            "sent).",
+        )
+    elif not restore.needed:
+        head = note_html(
+            "info",
+            f"{badge('unchanged', 'NOTHING TO DO')} {key} already has the policy that would be "
+            "put back.",
+        )
+    else:
+        head = note_html(
+            "warn",
+            f"{badge('warning', 'RESTORE')} Puts back the policy of {key} recorded before change "
+            f"<code>{esc(restore.change_id)}</code>: one <code>PutKeyPolicy</code>, read back "
+            "and journaled.",
+        )
+    return head + diff_html(restore.diff() or "(no difference)")
 
 
 def _pretty(text: str) -> str:
