@@ -103,7 +103,10 @@ class GuidedUpdate:
         self.keys = KeyPicker(runbook.rank, on_change=self._key_chosen, explain=False)
         self.checklist = Checklist()
         self.policy = PolicyPanel(
-            apply_policy or _no_policy_action, demo=self._demo, on_done=self._policy_done
+            apply_policy or _no_policy_action,
+            demo=self._demo,
+            on_done=self._policy_done,
+            explain=False,
         )
         preview = getattr(runbook, "plan_rollback", None)
         self.change = ChangePanel(

@@ -113,6 +113,9 @@ class PolicyPanel:
         The demo backend (False: real AWS, where the key's alias or id must be typed as well).
     on_done
         Called with the result after a policy change was sent.
+    explain
+        Name the findings the repair fixes. False where a checklist next to it lists them:
+        the note then refers to it (one voice).
     """
 
     def __init__(
@@ -122,6 +125,7 @@ class PolicyPanel:
         *,
         demo: bool = True,
         on_done: Callable[[PolicyResult], None] | None = None,
+        explain: bool = True,
     ) -> None:
         if not callable(apply):
             raise InputError(f"apply must be callable, not {type(apply).__name__}.", "")
@@ -130,6 +134,7 @@ class PolicyPanel:
         if on_done is not None and not callable(on_done):
             raise InputError(f"on_done must be callable or None, not {type(on_done).__name__}.", "")
         self._apply = apply
+        self._explain = explain
         self._demo = parse_flag(demo, "demo")
         self._on_done = on_done
         self._repair: Repair | None = None
@@ -224,10 +229,11 @@ class PolicyPanel:
         trails = ", ".join(t.name for t in repair.trails)
         if repair.needed:
             fixes = ", ".join(repair.fixes) or "readers"
+            which = f"fixes: <code>{esc(fixes)}</code>" if self._explain else "see the checklist"
             self._w_summary.value = note_html(
                 "warn",
                 f"{badge('warning', 'REPAIR')} The policy of <b>{esc(name)}</b> must admit "
-                f"CloudTrail for {esc(trails)} (fixes: <code>{esc(fixes)}</code>). trailkit "
+                f"CloudTrail for {esc(trails)} ({which}). trailkit "
                 f"appends {plural(len(repair.added), 'statement')}; nothing existing is changed or "
                 f"removed. New size: {repair.size} bytes.",
             )

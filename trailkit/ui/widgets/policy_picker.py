@@ -96,7 +96,10 @@ class KeyPolicyView:
         self._quiet = False
         self.trails = TrailPicker(trails, on_change=self._trail_chosen)
         self.keys = KeyPicker(lambda t: list(rank(t)), self._key_chosen, allow_disable=False)
-        self.policy = PolicyPanel(apply, demo=parse_flag(demo, "demo"), on_done=self._done)
+        # one voice: the pre-flight's checklist above lists the findings the repair fixes
+        self.policy = PolicyPanel(
+            apply, demo=parse_flag(demo, "demo"), on_done=self._done, explain=False
+        )
         self._w_also = widgets.HTML()
         self._w_also.add_class("tk-policy-also")
         self._w_before = widgets.HTML(_HINT)
