@@ -1196,6 +1196,8 @@ def test_a_headless_journal_rollback_shows_its_plan_before_the_result(
     # interactively: checklist, verdict (turning SSE-KMS off is said), before → after, request
     assert "tk-headline" in shown and "ENCRYPTION OFF" in shown
     assert "tk-plan-table" in shown and "KmsKeyId" in shown
+    good = estate.arn(GOOD)
+    assert f'from <b><span title="{good}">key/' in shown  # short, the full ARN on hover
     view._w_select.value = None
     step = view.rollback(first.change_id)
     assert step is not None

@@ -28,6 +28,7 @@ from trailkit.ui.widgets._common import (
     badge,
     error_html,
     esc,
+    id_html,
     note_html,
     plural,
     root,
@@ -484,9 +485,9 @@ class GuidedUpdate:
         self.trails.replace(fresh)
         delivery = self._runbook.verify(fresh)
         rows = [
-            ("trail", f"<code>{esc(fresh.arn)}</code>"),
+            ("trail", id_html(fresh.arn)),
             ("encryption now", f"<b>{esc(fresh.encryption)}</b>"),
-            ("key now", f"<code>{esc(fresh.kms_key_id or 'none (SSE-S3)')}</code>"),
+            ("key now", f"<code>{id_html(fresh.kms_key_id or 'none (SSE-S3)')}</code>"),
         ]
         if delivery is not None:
             kind = "pass" if delivery.ok else "error"

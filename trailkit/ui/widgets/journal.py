@@ -28,6 +28,7 @@ from trailkit.ui.widgets._common import (
     badge,
     error_html,
     esc,
+    id_html,
     note_html,
     plural,
     root,
@@ -346,8 +347,8 @@ class JournalView:
         target = esc(resource_id(intent.target_arn))
         if intent.kind is Kind.TRAIL_KEY:
             what = (
-                f"Restores {target} from <b>{esc(_short(intent.after))}</b> to "
-                f"<b>{esc(_short(intent.before))}</b>."
+                f"Restores {target} from <b>{id_html(intent.after or 'SSE-S3')}</b> to "
+                f"<b>{id_html(intent.before or 'SSE-S3')}</b>."
             )
         else:
             what = f"Restores the key policy of {target} recorded before this change."

@@ -20,6 +20,7 @@ from trailkit.ui.widgets._common import (
     Step,
     error_html,
     esc,
+    id_html,
     need_trails,
     note_html,
     root,
@@ -294,7 +295,8 @@ class KeyPolicyView:
         """Choice, pre-flight, repair (and the pre-flight after a change) as HTML."""
         chosen = ", ".join(self.trail_names) or "none"
         head = note_html(
-            "info", f"Trails: <b>{esc(chosen)}</b> · key: <code>{esc(self.key or 'none')}</code>"
+            "info",
+            f"Trails: <b>{esc(chosen)}</b> · key: <code>{id_html(self.key or 'none')}</code>",
         )
         after = self._w_after.value if self._after else ""
         return f"{head}{self._w_before.value}{self.policy.html()}{after}"
