@@ -230,7 +230,8 @@ NOTEBOOKS["04_bulk_update.ipynb"] = [
     (
         "markdown",
         "## Apply (headless: `apply=True`): one result per trail\n\nEvery chosen trail is "
-        "listed: changed, unchanged, blocked (with the reason: never sent) or failed.",
+        "listed: changed, unchanged, blocked or not sent (with the reason; nothing was sent), "
+        "failed (sent, not made) or unknown.",
     ),
     ("code", "bulk.apply(apply, accept_unverifiable)"),
 ]

@@ -96,7 +96,10 @@ class KeyPolicyView:
         self._after: list[Report] = []
         self._quiet = False
         self.trails = TrailPicker(trails, on_change=self._trail_chosen)
-        self.keys = KeyPicker(lambda t: list(rank(t)), self._key_chosen, allow_disable=False)
+        # one voice: the pre-flight's checklist below says why a key is not ready
+        self.keys = KeyPicker(
+            lambda t: list(rank(t)), self._key_chosen, allow_disable=False, explain=False
+        )
         # one voice: the pre-flight's checklist above lists the findings the repair fixes
         self.policy = PolicyPanel(
             apply, demo=parse_flag(demo, "demo"), on_done=self._done, explain=False
