@@ -7,7 +7,9 @@ Like ``test_widgets.py``: no moto and no AWS client; the runbook is
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
+from dataclasses import replace
 from functools import partial
 from typing import Any
 
@@ -25,7 +27,8 @@ from widget_fakes import (
 )
 
 from trailkit.errors import InputError, RefusedError
-from trailkit.records import ApplyResult, Outcome
+from trailkit.records import ApplyResult, BucketInfo, Outcome
+from trailkit.ui.tables import ONE_LINE, WRAPPER_STYLE
 from trailkit.ui.widgets import BulkUpdate
 from trailkit.ui.widgets.bulk import plural
 
@@ -108,7 +111,7 @@ def test_one_trail_changed_says_1_trail(estate: FakeEstate, book: FakeRunbook) -
     assert "1 of 1 trail changed." in bulk._w_results.value
 
 
-def test_a_failed_apply_and_a_trail_without_a_plan_are_counted_as_failed(
+def test_a_failed_apply_is_failed_and_a_trail_without_a_plan_is_not_sent(
     estate: FakeEstate, book: FakeRunbook
 ) -> None:
     def one_fails(plans: Any) -> list[ApplyResult]:
@@ -131,10 +134,76 @@ def test_a_failed_apply_and_a_trail_without_a_plan_are_counted_as_failed(
     assert statuses == {
         "org-trail": "failed",
         "stale-key-trail": "changed",
-        "tokyo-trail": "failed",
+        "tokyo-trail": "not sent",
     }
-    assert "1 of 3 trails changed, 2 failed" in bulk._w_results.value
+    assert "1 of 3 trails changed, 1 not sent, 1 failed" in bulk._w_results.value
     assert "No key was chosen for us-west-2" in bulk._w_results.value
+    assert "<code></code>" not in bulk._w_results.value  # nothing sent: no change id
+
+
+def _without_bucket(estate: FakeEstate) -> None:
+    """Two more trails: one whose bucket was deleted, one whose bucket's region is unreadable."""
+    base = estate.trail("stale-key-trail")
+    for name, bucket in [
+        (
+            "deleted-bucket-trail",
+            BucketInfo("tk-deleted-logs", None, error="NoSuchBucket", missing=True),
+        ),
+        (
+            "partner-bucket-trail",
+            BucketInfo("tk-partner-logs", None, error="AccessDenied: s3:ListBucket"),
+        ),
+    ]:
+        trail = replace(
+            base,
+            name=name,
+            arn=base.arn.replace("stale-key-trail", name),
+            bucket_name=bucket.name,
+            bucket=bucket,
+        )
+        estate.trails[trail.arn] = trail
+
+
+def test_a_trail_without_a_plan_says_the_real_reason_and_is_not_sent(
+    estate: FakeEstate, book: FakeRunbook
+) -> None:
+    _without_bucket(estate)
+    bulk = BulkUpdate(
+        list(estate.trails.values()),
+        keys=book.candidate_keys,
+        plan=book.plan_many,
+        apply=partial(book.apply_many, confirmed=True),
+    )
+    names = [*THREE, "deleted-bucket-trail", "partner-bucket-trail"]
+    bulk.choose(names, KEYS)
+    plans = bulk._w_table.value
+    assert "the bucket region (unknown)" not in plans and "No key was chosen" not in plans
+    assert "tk-deleted-logs does not exist" in plans
+    assert "region of the bucket tk-partner-logs could not be read" in plans
+    bulk.apply(True)
+    statuses = {o.trail.name: o.status for o in bulk.outcomes}
+    assert statuses["deleted-bucket-trail"] == statuses["partner-bucket-trail"] == "not sent"
+    results = bulk._w_results.value
+    assert "2 of 5 trails changed, 1 blocked, 2 not sent." in results
+    assert "FAILED" not in results and "<code></code>" not in results
+
+
+def test_bulk_tables_scroll_keep_cells_on_one_line_and_shorten_arns(
+    estate: FakeEstate, book: FakeRunbook
+) -> None:
+    bulk = _bulk(book, estate)
+    bulk.choose(THREE, KEYS)
+    bulk.apply(True)
+    for page in (bulk._w_table.value, bulk._w_results.value):
+        assert page.count(f'style="{WRAPPER_STYLE}"') == 1
+        cells = re.findall(r'<td style="([^"]*)">(.*?)</td>', page, re.S)
+        names = [c for st, c in cells if "-trail<" in c]
+        assert names and all(st == ONE_LINE for st, c in cells if c in names)
+    plan_cells = re.findall(r"<td[^>]*>(.*?)</td>", bulk._w_table.value, re.S)
+    good = estate.arn(GOOD)
+    shown = f'<span title="{good}">key/{good.split("/")[-1][:8]}…</span>'
+    assert any(shown in c for c in plan_cells)
+    assert not any(f">{good}" in c or f"({good})" in c for c in plan_cells)
 
 
 def test_the_key_lists_of_each_region_say_whether_each_key_is_ready(

@@ -266,7 +266,7 @@ def test_guided_update_wires_every_step(
     assert guided.change._w_apply.disabled
     guided.change._w_confirm.value = True
     assert guided.change._w_apply.disabled
-    assert "policy-deny" in guided.keys._w_reason.value
+    assert "see the checklist" in guided.keys._w_reason.value  # one voice
     assert "explicitly denies" in guided.checklist.html()
     assert "will not edit the Deny" in guided.policy._w_summary.value
 

@@ -187,6 +187,20 @@ def test_the_journal_table_keeps_change_ids_whole(tmp_path: Path) -> None:
     assert row[columns.index("before")] == "SSE-S3"
     assert row[columns.index("after")] == f'<span title="{LONG_KEY}">key/1234abcd…</span>'
     assert row[columns.index("rollback_of")] == "-" and "NaN" not in page
+    # Not undone is "none", not "could not be read".
+    assert row[columns.index("undone_by")] == "-" and "unknown" not in page
+
+
+def test_an_error_without_an_aws_code_says_its_kind_not_a_class_name() -> None:
+    from trailkit.aws.service import scan_error
+    from trailkit.errors import AwsError, InputError
+
+    error = scan_error(InputError("mars-1 is not a region.", "fix it"), region="mars-1")
+    page = tables.TableFrame([error.as_dict()], columns=tables.ERROR_COLUMNS)._repr_html_()
+    code = cells(page)[tables.ERROR_COLUMNS.index("code")]
+    assert code == "Invalid input" and "InputError" not in page
+    aws = scan_error(AwsError("denied", operation="ListKeys", code="AccessDenied"), region="x")
+    assert aws.code == "AccessDenied"
 
 
 # -- the chart and the PARTIAL RESULT line -------------------------------------------------------
@@ -296,3 +310,31 @@ def test_the_trails_widget_is_drawn_by_the_one_table_renderer(inventory: Invento
     assert "row_heading" not in page and ">org-trail<" not in page
     table._w_region.value = "us-west-2"  # its one trail is SSE-S3
     assert table.frame.empty and "(no rows)" in table.html()
+
+
+def test_the_progress_line_says_calls_answered_in_words(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from trailkit.ui.progress import progress_bar
+
+    with progress_bar(True) as report:
+        assert report is not None
+        report(2, 5)
+    err = capsys.readouterr().err
+    assert "reading AWS, API calls answered: 0 [00:00]" in err
+    assert "0call" not in err and "?call/s" not in err and "call/s" not in err
+
+
+def test_backticked_commands_in_an_expected_error_are_not_shown_with_backticks() -> None:
+    from trailkit.errors import InputError
+
+    err = InputError("No trail x.", "list trails with `trailkit inventory`")
+    assert "<code>trailkit inventory</code>" in err._repr_html_() and "`" not in err._repr_html_()
+
+    class Shell:
+        def _showtraceback(self, etype: object, value: object, stb: list[str]) -> None:
+            pass
+
+    (line,) = notebook._one_line(Shell(), InputError, err, None)
+    assert "`" not in line and "\x1b[1mtrailkit inventory\x1b[22m" in line
+    assert line.startswith("Invalid input: No trail x.")

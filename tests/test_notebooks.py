@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ast
 import csv
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -244,6 +245,12 @@ def test_02_applies_the_change_and_rolls_it_back(
     assert estate.keys[GOOD] in cell_html(nb, "guided.verify(")  # verified before rollback
     rolled_back = cell_html(nb, "guided.rollback(")
     assert "Rollback" in rolled_back and "now uses SSE-S3" in rolled_back
+    # the rollback's preview first (verdict with the SSE-S3 warning, the plan), then the result
+    off, table = (
+        rolled_back.index("ENCRYPTION OFF"),
+        rolled_back.index('class="tk-table tk-plan-table"'),
+    )
+    assert off < table < rolled_back.index("now uses SSE-S3")
 
 
 def test_02_then_05_rolls_the_change_back_from_the_journal(
@@ -277,7 +284,15 @@ def test_02_then_05_rolls_the_change_back_from_the_journal(
     assert read_trail_key(conn, arn, "ap-northeast-1") is None
     changes = Journal(journal).changes()
     assert [c.intent.rollback_of for c in changes] == [None, change.change_id]
-    assert f"Rollback of {change.change_id}" in cell_html(nb, "view.rollback(")
+    rolled_back = cell_html(nb, "view.rollback(")
+    assert f"Rollback of {change.change_id}" in rolled_back
+    # the preview first: checklist, verdict (back to SSE-S3 is said), the plan; then the result
+    assert "tk-headline" in rolled_back
+    off, table = (
+        rolled_back.index("ENCRYPTION OFF"),
+        rolled_back.index('class="tk-table tk-plan-table"'),
+    )
+    assert off < table < rolled_back.index("now uses SSE-S3")
     table = cell_html(nb, "notebook.changes_table(")
     assert table.count(change.change_id) == 2  # its own row, and the rollback's rollback_of
 
@@ -330,12 +345,15 @@ def test_03_repairs_the_key_policy(demo_rw: Any, kernel_env: str, tmp_path: Path
     assert change.intent.kind.value == "key-policy" and change.status == "done"
     conn = Connection(endpoint_url=kernel_env, region="us-east-1")
     assert check(Reader(conn), "org-trail", "alias/no-cloudtrail").ready
-    before, after = cells_html(nb, "notebook.check_trails(")
-    assert "BLOCKED" in before and "policy-encrypt" in before
+    (after,) = cells_html(nb, "notebook.check_trails(")
     assert "READY" in after
     assert "policy-readers" in after and "444455556666" in after  # the reader account checked
     (shown,) = cells_html(nb, "panel", exact=True)
     assert "TrailkitCloudTrailEncrypt" in shown and 'class="tk-add"' in shown
+    # One voice: the panel's pre-flight is the one place the findings before the change are
+    # listed (no second "Before" cell repeating them).
+    visible = re.sub(r"<[^>]*>", " ", shown)  # the text shown, not the markup
+    assert visible.count("policy-encrypt") == 1 and "BLOCKED" in visible
     assert "updated and read back" in cell_html(nb, "panel.apply(")
 
 
@@ -348,8 +366,7 @@ def test_03_without_apply_has_no_after_section(demo: Any, kernel_env: str, tmp_p
         trails=["org-trail"],
         journal_path=str(_journal(tmp_path)),
     )
-    before, after = cells_html(nb, "notebook.check_trails(")
-    assert "BLOCKED" in before and "policy-encrypt" in before
+    (after,) = cells_html(nb, "notebook.check_trails(")
     assert after == ""  # no change was made: nothing to repeat
     (shown,) = cells_html(nb, "panel", exact=True)
     assert "TrailkitCloudTrailEncrypt" in shown and "org-trail" in shown

@@ -69,6 +69,11 @@ def test_the_pickers_drive_the_preflight_and_the_repair(
     assert view.trail_names == ["org-trail"] and view.key == estate.arn(NO_CLOUDTRAIL)
     assert "BLOCKED" in view._w_before.value and "policy-encrypt" in view._w_before.value
     assert view.value is not None and view.value.needed
+    # one voice: the pre-flight's checklist lists the findings; the key picker and the repair
+    # note refer to it
+    assert "policy-encrypt" not in view.keys._w_reason.value + " ".join(view.keys.labels)
+    assert "see the checklist" in view.keys._w_reason.value
+    assert "policy-encrypt" not in view.policy._w_summary.value
     # the key picker ranks the trail's bucket region, ready first (as in notebook 02)
     assert view.keys.labels[0].startswith(GOOD)
     # another key picked by the operator: no code edited

@@ -354,3 +354,11 @@ def test_in_japanese_the_operator_reads_japanese_and_the_journal_stays_english(
         assert (outcome.note or "").startswith("UpdateTrail reported an error but the trail")
         assert "Fix: check the message above" in (outcome.note or "")
         assert "対処" not in (outcome.note or "")
+
+
+def test_a_verified_change_says_so_without_double_parentheses() -> None:
+    from trailkit.change.protocol import TRAIL_WORDING
+
+    now = "SSE-KMS alias/x (arn:aws:kms:us-east-1:123456789012:key/k)"
+    said = str(TRAIL_WORDING.verified).format(name="org-trail", now=now)
+    assert ") (" not in said and said.endswith("; read back and verified.")

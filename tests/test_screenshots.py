@@ -92,7 +92,11 @@ NOTEBOOK_SHOTS = [
     Notebook(
         "02_guided_update.ipynb",
         "02-guided-update.png",
-        ((GUIDED, "org-trail"), (".tk-checklist", "BLOCKED"), (".tk-key-reason", "policy-deny")),
+        (
+            (GUIDED, "org-trail"),
+            (".tk-checklist", "BLOCKED"),
+            (".tk-key-reason", "see the checklist"),
+        ),
     ),
     Notebook(
         "03_key_policy.ipynb",

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 import sys
 from collections.abc import Iterator
 from functools import partial
@@ -43,7 +44,7 @@ from trailkit.errors import (
     TrailkitError,
     UnverifiableError,
 )
-from trailkit.records import ApplyResult, Outcome, PolicyResult
+from trailkit.records import ApplyResult, Kind, Outcome, PolicyResult
 from trailkit.rules.checks import VerdictKind
 from trailkit.rules.plan import Plan
 from trailkit.ui.widgets import (
@@ -343,6 +344,28 @@ def test_checklist_headlines_and_rows(estate: FakeEstate) -> None:
 
 
 # -- ChangePanel -------------------------------------------------------------------------------
+
+
+def test_the_plan_table_scrolls_keeps_ids_whole_and_shows_the_request_as_parameters(
+    estate: FakeEstate,
+) -> None:
+    from trailkit.ui.tables import ONE_LINE, WRAPPER_STYLE
+
+    panel = ChangePanel(Recorder().apply, Recorder().rollback)
+    plan = estate.plan("org-trail", GOOD)
+    panel.set_plan(plan)
+    page = panel._w_plan.value
+    assert f'style="{WRAPPER_STYLE}"' in page
+    cells = re.findall(r'<td style="([^"]*)">(.*?)</td>', page, re.S)
+    assert cells and all(style == ONE_LINE for style, _ in cells)
+    key = estate.arn(GOOD)
+    # trail and key shortened, the full value on hover
+    assert f'<span title="{plan.trail.arn}">org-trail</span>' in page
+    assert f'<span title="{key}">key/' in page
+    # the request: parameter names and the full values that are sent, not Python
+    assert f"Name <code>{plan.request['Name']}</code>" in page
+    assert f"KmsKeyId <code>{key}</code>" in page
+    assert "Name='" not in page and "KmsKeyId='" not in page and "Name=&#x27;" not in page
 
 
 def test_apply_stays_disabled_while_the_plan_is_blocked(estate: FakeEstate) -> None:
@@ -770,7 +793,7 @@ def test_guided_update_wires_every_step(estate: FakeEstate, book: FakeRunbook) -
     assert guided.change._w_apply.disabled
     guided.change._w_confirm.value = True
     assert guided.change._w_apply.disabled
-    assert "policy-deny" in guided.keys._w_reason.value
+    assert "see the checklist" in guided.keys._w_reason.value
     assert "explicitly denies" in guided.checklist.html()
     assert "will not edit the Deny" in guided.policy._w_summary.value
 
@@ -969,7 +992,8 @@ def test_the_policy_section_is_not_applicable_for_an_aws_managed_key(
     now = _sections(guided)
     assert 'tk-headline tk-blocked">BLOCKED' in now["checklist"]
     assert "needs no change" not in now["policy"] and "tk-note-ok" not in now["policy"]
-    assert "not applicable" in now["policy"].lower() and "key-aws-managed" in now["policy"]
+    assert "not applicable" in now["policy"].lower() and "see the checklist" in now["policy"]
+    assert "key-aws-managed" in now["checklist"] and "key-aws-managed" not in now["policy"]
 
 
 def estate_policy(estate: FakeEstate) -> dict[str, Any]:
@@ -1005,8 +1029,14 @@ def test_a_finding_is_shown_once_per_view(estate: FakeEstate, book: FakeRunbook)
     now = _sections(guided)
     assert "".join(now.values()).count("explicitly denies") == 1
     assert "explicitly denies" in now["checklist"]
-    assert "policy-deny" in now["plan"] and "policy-deny" in now["policy"]
+    # The checklist lists the finding; every other place refers to it, without its code.
+    shown = {name: html.count("policy-deny") for name, html in now.items()}
+    assert shown["checklist"] >= 1 and sum(shown.values()) == shown["checklist"], shown
+    assert all(f"blocked: {'policy-deny'}" not in label for label in guided.keys.labels)
+    assert "see the checklist" in now["plan"] and "see the checklist" in now["policy"]
+    assert "see the checklist" in guided.change._w_why.value
     assert "not applicable" in now["policy"].lower()
+    assert "Not applicable:" not in now["policy"]  # said once, by the badge
     assert not any(name in html for html in now.values() for name in _CLASS_NAMES)
 
 
@@ -1126,3 +1156,88 @@ def test_guided_update_turns_encryption_off_only_when_asked_by_name(
     step = guided.choose("stale-key-trail", text)
     assert step is not None and guided.keys.value == DISABLE
     assert "SSE-S3" in guided.change.html()
+
+
+def test_key_arns_in_the_checklist_and_step_titles_are_short_with_the_full_value_on_hover(
+    estate: FakeEstate,
+) -> None:
+    from trailkit.ui.widgets import Step
+    from trailkit.ui.widgets.checklist import checklist_html
+
+    key = estate.arn(GOOD)
+    shown = f'<span title="{key}">key/'
+    page = checklist_html(estate.check("org-trail", GOOD))
+    assert "→ <code>" in page and shown in page and f">{key}<" not in page
+    title = Step(f"Pre-flight of {key}", True, "")._repr_html_()
+    assert shown in title and f"of {key}" not in title
+
+
+def test_results_say_what_they_are_about_once() -> None:
+    from trailkit.ui.widgets.policy import policy_result_html
+
+    key = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+    done = PolicyResult(key, Outcome.DONE, "Key policy updated and read back.")
+    page = policy_result_html(done)
+    assert "Key policy updated" in page and "Key policy:</b> Key policy" not in page
+    failed = policy_result_html(PolicyResult(key, Outcome.FAILED, "Access denied."))
+    assert "<b>Key policy:</b> Access denied." in failed
+
+
+# -- Rollback: the same preview as every write, before the result (issue 13) --------------------
+
+
+def test_a_headless_journal_rollback_shows_its_plan_before_the_result(
+    estate: FakeEstate, book: FakeRunbook
+) -> None:
+    first = book.apply(estate.plan("org-trail", GOOD), confirmed=True)
+    view = JournalView(book.journal, partial(book.undo, confirmed=True), preview=book.plan_rollback)
+    view.select(first.change_id)
+    shown = view._w_preview.value
+    # interactively: checklist, verdict (turning SSE-KMS off is said), before → after, request
+    assert "tk-headline" in shown and "ENCRYPTION OFF" in shown
+    assert "tk-plan-table" in shown and "KmsKeyId" in shown
+    good = estate.arn(GOOD)
+    assert f'from <b><span title="{good}">key/' in shown  # short, the full ARN on hover
+    view._w_select.value = None
+    step = view.rollback(first.change_id)
+    assert step is not None
+    page = step.html
+    assert page.index("ENCRYPTION OFF") < page.index("tk-plan-table") < page.index("Rollback of")
+    assert "read back and verified" in page
+
+
+def test_a_headless_guided_rollback_shows_its_plan_before_the_result(
+    estate: FakeEstate, book: FakeRunbook
+) -> None:
+    guided = GuidedUpdate(book)
+    guided.choose("org-trail", GOOD)
+    guided.apply(True)
+    preview = guided.change.rollback_preview
+    assert "ENCRYPTION OFF" in preview and "tk-plan-table" in preview  # before it is confirmed
+    step = guided.rollback(True)
+    assert step is not None
+    page = step.html
+    assert page.index("ENCRYPTION OFF") < page.index("tk-plan-table") < page.index("Rollback:")
+    assert estate.trail("org-trail").kms_key_id is None
+
+
+def test_a_policy_restore_shows_its_diff_before_it_can_be_confirmed(book: FakeRunbook) -> None:
+    from trailkit.rules.repair import Restore
+
+    key = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+    change_id = book.journal.record(
+        Kind.KEY_POLICY, key, '{"Statement": []}', '{"Statement": [{"Sid": "Added"}]}'
+    )
+    restore = Restore(
+        change_id,
+        key,
+        None,
+        expected='{"Statement": [{"Sid": "Added"}]}',
+        restored='{"Statement": []}',
+        current='{"Statement": [{"Sid": "Added"}]}',
+    )
+    view = JournalView(book.journal, lambda *_a, **_k: None, preview=lambda _id: restore)
+    view.select(change_id)
+    shown = view._w_preview.value
+    assert "tk-diff" in shown and 'class="tk-del"' in shown and "Added" in shown
+    assert "PutKeyPolicy" in shown

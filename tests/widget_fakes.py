@@ -32,7 +32,7 @@ from trailkit.demo.estate import (
     cloudtrail_key_policy,
     root_key_policy,
 )
-from trailkit.errors import InputError, JournalError, KeyIdError, NotFound, TrailkitError
+from trailkit.errors import JournalError, KeyIdError, NotFound, TrailkitError
 from trailkit.records import (
     ApplyResult,
     BucketInfo,
@@ -53,7 +53,7 @@ from trailkit.records import (
 from trailkit.records.journal import undoable
 from trailkit.rules.checks import KeyLookup, Report, Verdict, preflight, rank_candidates
 from trailkit.rules.keyids import parse_key_id
-from trailkit.rules.plan import Plan, plan_change
+from trailkit.rules.plan import Plan, bucket_region_key, plan_change
 from trailkit.rules.repair import Repair, plan_repair, repairable
 
 __all__ = [
@@ -536,17 +536,14 @@ class FakeRunbook:
         return ApplyResult(
             plan,
             Outcome.DONE,
-            f"{trail.name} now uses {now} (read back and verified).",
+            f"{trail.name} now uses {now}; read back and verified.",
             change_id=change_id,
             key_after=plan.after_key,
             verified=True,
             delivery=Delivery(TrailStatus(is_logging=True)),
         )
 
-    def rollback(
-        self, change_id: str | None = None, *, confirmed: bool, accept_unverifiable: bool = False
-    ) -> ApplyResult:
-        self._call("rollback", change_id, confirmed)
+    def plan_rollback(self, change_id: str | None = None) -> Plan:
         if change_id is None:
             changes = self.undoable()
             if not changes:
@@ -554,7 +551,13 @@ class FakeRunbook:
             change_id = changes[0].change_id
         change = self._journal.get(change_id)
         report = self.estate.check(change.intent.target_arn, change.intent.before or "")
-        plan = plan_change(report, rollback_of=change_id)
+        return plan_change(report, rollback_of=change_id)
+
+    def rollback(
+        self, change_id: str | None = None, *, confirmed: bool, accept_unverifiable: bool = False
+    ) -> ApplyResult:
+        self._call("rollback", change_id, confirmed)
+        plan = self.plan_rollback(change_id)
         plan.require_verified(accept_unverifiable is True)  # as Runbook.rollback
         return self.apply(plan, confirmed=confirmed)
 
@@ -608,9 +611,10 @@ class FakeRunbook:
         rows: list[tuple[Trail, Plan | TrailkitError]] = []
         for given in trails:
             trail = self.estate.trail(given.arn)
-            key = keys_by_region.get(str(trail.bucket_region))
-            if key is None:
-                rows.append((trail, InputError(f"No key was chosen for {trail.bucket_region}.")))
+            try:
+                key = bucket_region_key(trail, keys_by_region)
+            except TrailkitError as err:
+                rows.append((trail, err))
                 continue
             rows.append((trail, plan_change(self.estate.check(trail, key))))
         return rows

@@ -165,8 +165,9 @@ NOTEBOOKS["03_key_policy.ipynb"] = [
     ("code", _JOURNAL),
     (
         "markdown",
-        "## Choose the trail and the key\n\nThe pre-flight of the key, the current policy and "
-        "the statements to append; after a policy change, the pre-flight again.",
+        "## Choose the trail and the key\n\nThe pre-flight of the key (the one place its "
+        "findings are listed), the current policy and the statements to append; after a policy "
+        "change, the pre-flight again.",
     ),
     (
         "code",
@@ -174,12 +175,6 @@ NOTEBOOKS["03_key_policy.ipynb"] = [
         "reader_accounts=reader_accounts)",
     ),
     ("code", "panel"),
-    ("markdown", "## Before: the pre-flight of the chosen key for each chosen trail"),
-    (
-        "code",
-        "notebook.check_trails(conn, panel.trail_names, panel.key, "
-        "reader_accounts=reader_accounts)",
-    ),
     ("markdown", "## Apply (headless: `apply=True`)"),
     ("code", "panel.apply(apply)"),
     ("markdown", "## After: the pre-flight again (empty until the key policy was changed)"),
@@ -235,7 +230,8 @@ NOTEBOOKS["04_bulk_update.ipynb"] = [
     (
         "markdown",
         "## Apply (headless: `apply=True`): one result per trail\n\nEvery chosen trail is "
-        "listed: changed, unchanged, blocked (with the reason: never sent) or failed.",
+        "listed: changed, unchanged, blocked or not sent (with the reason; nothing was sent), "
+        "failed (sent, not made) or unknown.",
     ),
     ("code", "bulk.apply(apply, accept_unverifiable)"),
 ]

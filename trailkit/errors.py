@@ -25,6 +25,7 @@ botocore's exceptions (``.response``) so that this module does not import botoco
 from __future__ import annotations
 
 import html
+import re
 from typing import Any
 
 from trailkit.i18n import N_, _, speaking
@@ -53,6 +54,14 @@ def sentence(text: str) -> str:
     if not stripped or stripped.endswith((".", "!", "?", "。", "！", "？")):
         return text
     return stripped + "."
+
+
+_BACKTICKED = re.compile(r"`([^`]+)`")
+
+
+def _code_html(text: str) -> str:
+    """Text as HTML: escaped, `backticked` commands as code."""
+    return _BACKTICKED.sub(r"<code>\1</code>", html.escape(text))
 
 
 class TrailkitError(Exception):
@@ -107,11 +116,11 @@ class TrailkitError(Exception):
 
     def _repr_html_(self) -> str:
         what = html.escape(_("What to do:"))
-        fix = f"<div><b>{what}</b> {html.escape(self.fix)}</div>" if self.fix else ""
+        fix = f"<div><b>{what}</b> {_code_html(self.fix)}</div>" if self.fix else ""
         return (
             '<div class="tk-error" style="border-left:4px solid #c62828;padding:6px 10px;'
             'background:#fdecea">'
-            f"<b>{html.escape(self.title)}:</b> {html.escape(self.message)}{fix}</div>"
+            f"<b>{html.escape(self.title)}:</b> {_code_html(self.message)}{fix}</div>"
         )
 
 

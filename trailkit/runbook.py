@@ -39,7 +39,7 @@ from trailkit.records import (
 from trailkit.records.journal import undoable
 from trailkit.rules.checks import KeyLookup, Report, Verdict, preflight, rank_candidates
 from trailkit.rules.keyids import parse_key_id
-from trailkit.rules.plan import Plan, plan_change
+from trailkit.rules.plan import Plan, bucket_region_key, plan_change
 from trailkit.rules.principals import parse_accounts, parse_principals
 from trailkit.rules.repair import Repair, Restore, plan_repair, repairable
 
@@ -531,18 +531,10 @@ class Runbook:
             except TrailkitError as err:
                 rows.append((given, err))
                 continue
-            region = trail.bucket_region
-            key = keys_by_region.get(region) if region else None
-            if key is None:
-                rows.append(
-                    (
-                        trail,
-                        InputError(
-                            f"No key was chosen for {region or 'the bucket region (unknown)'}.",
-                            "choose a key for every bucket region",
-                        ),
-                    )
-                )
+            try:
+                key = bucket_region_key(trail, keys_by_region)
+            except TrailkitError as err:
+                rows.append((trail, err))
                 continue
             try:
                 rows.append((trail, self.plan_for(trail, key)))
@@ -641,6 +633,15 @@ class Runbook:
         """Put back the key policy recorded before a policy change (the last by default)."""
         self._may_write()
         return update.restore_policy(self.conn, self.journal, change_id, confirmed=confirmed)
+
+    def preview_undo(self, change_id: str) -> Plan | Restore:
+        """What :meth:`undo` would send for ``change_id``, read fresh, nothing sent: the
+        rollback's plan of a trail change (:meth:`plan_rollback`), the restore of a policy
+        change with the current policy for its diff (:meth:`plan_restore`)."""
+        change = self.journal.get(change_id)
+        if change.intent.kind is Kind.KEY_POLICY:
+            return self.plan_restore(change_id)
+        return self.plan_rollback(change_id)
 
     def undo(
         self, change_id: str, *, confirmed: bool, accept_unverifiable: bool = False

@@ -55,7 +55,8 @@ def scan_error(err: TrailkitError, *, region: str | None, resource: str | None =
             permission=getattr(err, "permission", ""),
             resource=resource,
         )
-    return ScanError(operation="", code=type(err).__name__, message=str(err), region=region)
+    # No AWS error code: the kind of failure in words ("Invalid input"), never a class name.
+    return ScanError(operation="", code=err.title, message=str(err), region=region)
 
 
 def error_order(err: ScanError) -> tuple[str, str, str, str, str]:

@@ -89,11 +89,11 @@ TRAIL_WORDING = Wording(
     ),
     changed_fix=N_("make a new plan from the trail's current state"),
     unchanged=N_("{name} already uses {after}; nothing sent."),
-    verified=N_("{name} now uses {now} (read back and verified)."),
+    verified=N_("{name} now uses {now}; read back and verified."),
     differs=N_("{name} reads back {now}, not what was planned."),
     differs_note="read back {stored!r}, expected {wanted!r}",
     applied_after_error=N_(
-        "{name} now uses {now} (read back and verified after {op} reported: {error})"
+        "{name} now uses {now}; read back and verified after {op} reported: {error}"
     ),
     applied_note="{op} reported an error but the trail reads back the new key: {failure}",
     not_applied=N_("{failure} (read back: the trail still uses {now})"),

@@ -19,12 +19,12 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 
-from trailkit.errors import KeyIdError, RefusedError, UnverifiableError
+from trailkit.errors import InputError, KeyIdError, RefusedError, UnverifiableError
 from trailkit.records import BucketInfo, KeyInfo, Trail
 from trailkit.rules.checks import UNVERIFIED_CODES, Report, Severity
 from trailkit.rules.keyids import KeyIdKind, parse_key_id
 
-__all__ = ["Plan", "plan_change", "plan_drift", "verdict_basis"]
+__all__ = ["Plan", "bucket_region_key", "plan_change", "plan_drift", "verdict_basis"]
 
 
 @dataclass(frozen=True)
@@ -164,6 +164,40 @@ class Plan:
             "rollback_of": self.rollback_of,
             "findings": [f.as_dict() for f in self.report.findings],
         }
+
+
+def bucket_region_key(trail: Trail, keys_by_region: Mapping[str, str]) -> str:
+    """The key chosen for the region of ``trail``'s bucket (a bulk update's one key per bucket
+    region).
+
+    Raises
+    ------
+    RefusedError
+        The bucket does not exist, or its region could not be read: the real reason, never
+        "no key was chosen" for an unknown region.
+    InputError
+        No key was chosen for the bucket's region.
+    """
+    region = trail.bucket_region
+    bucket = trail.bucket
+    if region is None:
+        if bucket is not None and bucket.missing:
+            raise RefusedError(
+                f"The bucket {trail.bucket_name} does not exist: the trail cannot deliver logs "
+                "and no key can be checked for it.",
+                "create the bucket, or point the trail at one that exists",
+            )
+        why = f" ({bucket.error})" if bucket is not None and bucket.error else ""
+        raise RefusedError(
+            f"The region of the bucket {trail.bucket_name} could not be read{why}: no key "
+            "can be checked for it.",
+            "ask the bucket's owner to allow s3:ListBucket (or s3:GetBucketLocation) to this "
+            "caller",
+        )
+    key = keys_by_region.get(region)
+    if key is None:
+        raise InputError(f"No key was chosen for {region}.", "choose a key for every bucket region")
+    return key
 
 
 def plan_change(report: Report, *, rollback_of: str | None = None) -> Plan:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import html
 import os
+import re
 import sys
 from collections.abc import Sequence
 from contextlib import suppress
@@ -318,7 +319,9 @@ def journal_view(conn: Connection, journal: Journal) -> JournalView:
         ``conn`` or ``journal`` is not one.
     """
     book = runbook(conn, journal)
-    return JournalView(journal, partial(book.undo, confirmed=True), demo=book.demo)
+    return JournalView(
+        journal, partial(book.undo, confirmed=True), demo=book.demo, preview=book.preview_undo
+    )
 
 
 def changes_table(journal: Journal) -> pd.DataFrame:
@@ -400,6 +403,9 @@ def partial_banner(inventory: Inventory) -> str | None:
 # -- expected errors in a notebook: one line, no traceback -------------------------------------
 
 
+_BACKTICKED = re.compile(r"`([^`]+)`")
+
+
 def _one_line(
     shell: Any, etype: type[BaseException], value: BaseException, tb: Any, tb_offset: Any = None
 ) -> list[str]:
@@ -409,7 +415,8 @@ def _one_line(
     ``%debug`` still finds the stack).
     """
     title = value.title if isinstance(value, TrailkitError) else etype.__name__
-    stb = [f"{title}: {value}"]
+    # `backticked` commands as code: the line is text (ANSI), so bold, without the backticks
+    stb = [_BACKTICKED.sub("\x1b[1m\\1\x1b[22m", f"{title}: {value}")]
     sys.last_type, sys.last_value, sys.last_traceback = etype, value, tb  # for %debug
     if sys.version_info >= (3, 12):
         sys.last_exc = value

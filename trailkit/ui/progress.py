@@ -21,14 +21,19 @@ from trailkit.rules.flags import parse_names
 __all__ = ["progress_bar", "scan"]
 
 
+#: What the bar says: the calls answered so far and the time taken, never tqdm's default
+#: ``0call [00:00, ?call/s]`` (no total is known, so there is no rate or estimate to give).
+BAR_FORMAT = "{desc}, API calls answered: {n_fmt} [{elapsed}]"
+
+
 def _bar(kind: bool | str) -> Any:
     if kind == "notebook":
         from tqdm.notebook import tqdm as nb_tqdm
 
-        return nb_tqdm(desc="reading AWS", unit="call")
+        return nb_tqdm(desc="reading AWS", bar_format=BAR_FORMAT)
     from tqdm import tqdm
 
-    return tqdm(desc="reading AWS", unit="call", file=sys.stderr, leave=False)
+    return tqdm(desc="reading AWS", bar_format=BAR_FORMAT, file=sys.stderr, leave=False)
 
 
 @contextlib.contextmanager

@@ -22,6 +22,7 @@ from trailkit.rules.plan import Plan
 
 __all__ = [
     "ERROR_COLUMNS",
+    "FREE_TEXT",
     "KEY_COLUMNS",
     "NO_KEY",
     "ONE_LINE",
@@ -199,7 +200,7 @@ _NOTHING = "-"
 _UNKNOWN = "unknown"
 
 #: Columns where an absent value means there is none (no error, no alias, not a rollback, no
-#: request sent), not that it could not be read.
+#: request sent, not undone), not that it could not be read.
 _NONE_MEANS_NOTHING = frozenset(
     {
         "error",
@@ -214,6 +215,7 @@ _NONE_MEANS_NOTHING = frozenset(
         "resource",
         "message",
         "rollback_of",
+        "undone_by",
         "request_id",
         "before",
         "after",
@@ -224,7 +226,10 @@ _TEXT_COLUMNS = ("error", "message", "latest_delivery_error", "latest_digest_del
 #: One line per cell, left-aligned (JupyterLab right-aligns table cells by default).
 ONE_LINE = "white-space:nowrap;word-break:keep-all;overflow-wrap:normal;text-align:left"
 _ONE_LINE = ONE_LINE
-_TEXT = "white-space:normal;word-break:normal;overflow-wrap:normal;min-width:18em;text-align:left"
+#: Free text (a reason, a message): wraps between words only.
+FREE_TEXT = (
+    "white-space:normal;word-break:normal;overflow-wrap:normal;min-width:18em;text-align:left"
+)
 #: The wrapper of every table: scrolls sideways instead of cutting the table off. ``width:0``
 #: with ``min-width:100%`` makes it as wide as its container without the table's width pushing
 #: that container wider (a flex item such as a widget's HTML would grow and be clipped).
@@ -298,7 +303,7 @@ def style_frame(frame: pd.DataFrame) -> Any:
     if isinstance(frame.index, pd.RangeIndex):
         styler = styler.hide(axis="index")
     styles: dict[Any, list[dict[str, str]]] = {
-        c: [{"selector": "td", "props": _TEXT}] for c in frame.columns if c in _TEXT_COLUMNS
+        c: [{"selector": "td", "props": FREE_TEXT}] for c in frame.columns if c in _TEXT_COLUMNS
     }
     styler = styler.set_table_styles(
         [{"selector": "td", "props": _ONE_LINE}, {"selector": "th", "props": _ONE_LINE}]

@@ -36,6 +36,8 @@ __all__ = [
     "error_html",
     "esc",
     "frame_html",
+    "id_html",
+    "ids_html",
     "note_html",
     "plural",
     "root",
@@ -45,8 +47,10 @@ __all__ = [
     "set_options",
     "show",
     "spinner_html",
+    "state_html",
     "style_widget",
     "text_html",
+    "wide_table_html",
 ]
 
 GREEN, GREEN_BG = "#1b5e20", "#e8f5e9"
@@ -213,10 +217,22 @@ def esc(value: object) -> str:
     return "" if value is None else html.escape(str(value))
 
 
+_ARN = re.compile(r"arn:[^\s()]+")
+
+
+def ids_html(text: str) -> str:
+    """Text with every ARN in it shortened, the full value on hover (:func:`id_html`)."""
+    out, end = [], 0
+    for match in _ARN.finditer(text):
+        out += [esc(text[end : match.start()]), id_html(match.group())]
+        end = match.end()
+    return "".join([*out, esc(text[end:])])
+
+
 def section_title(number: int | None, title: str) -> str:
-    """The heading of one step of a runbook view."""
+    """The heading of one step of a runbook view (ARNs in it shortened, full on hover)."""
     no = f'<span class="tk-step-no">{number}</span>' if number is not None else ""
-    return f'<div class="tk-section-title">{no}{esc(title)}</div>'
+    return f'<div class="tk-section-title">{no}{ids_html(title)}</div>'
 
 
 def badge(kind: str, text: str | None = None) -> str:
@@ -241,6 +257,49 @@ _BACKTICKED = re.compile(r"`([^`]+)`")
 def text_html(text: object) -> str:
     """Plain text as HTML: escaped, with `backticked` commands shown as code."""
     return _BACKTICKED.sub(r"<code>\1</code>", esc(text))
+
+
+def id_html(value: object) -> str:
+    """An ARN shortened (``key/1234abcd…``, the trail name, the alias) with the full value on
+    hover; anything else escaped as it is."""
+    from trailkit.ui.tables import cell_html
+
+    return "" if value is None else cell_html("", value, {})
+
+
+def state_html(plan: Any, key: str | None) -> str:
+    """``plan.describe_state(key)`` (``SSE-S3``, ``SSE-KMS alias (ARN)``) with the ARN shortened
+    and the full value on hover."""
+    text = str(plan.describe_state(key))
+    if key and key.startswith("arn:") and key in text:
+        before, _, after = text.partition(key)
+        return f"{esc(before)}{id_html(key)}{esc(after)}"
+    return esc(text)
+
+
+def wide_table_html(
+    head: Sequence[str], rows: Iterable[Sequence[str]], cls: str = "", text: Sequence[str] = ()
+) -> str:
+    """A table of HTML cells in the wrapper that scrolls sideways (``WRAPPER_STYLE``): every
+    cell on one line (``ONE_LINE``: names and ids never broken), except the columns named in
+    ``text`` (free text, wrapped between words only)."""
+    from trailkit.ui.tables import FREE_TEXT, ONE_LINE, WRAPPER_STYLE
+
+    styles = [FREE_TEXT if h in text else ONE_LINE for h in head]
+    th = "".join(f'<th style="{ONE_LINE}">{esc(h)}</th>' for h in head)
+    body = "".join(
+        "<tr>"
+        + "".join(
+            f'<td style="{style}">{cell}</td>' for style, cell in zip(styles, row, strict=True)
+        )
+        + "</tr>"
+        for row in rows
+    )
+    classes = " ".join(c for c in ("tk-table", cls) if c)
+    return (
+        f'<div class="tk-wide" style="{WRAPPER_STYLE}"><table class="{classes}">'
+        f"<thead><tr>{th}</tr></thead><tbody>{body}</tbody></table></div>"
+    )
 
 
 def codes_html(codes: Iterable[str]) -> str:

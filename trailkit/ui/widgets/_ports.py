@@ -102,6 +102,10 @@ class GuidedRunbook(Protocol):
         """Send a plan (only when ``confirmed is True``)."""
         ...
 
+    def plan_rollback(self, change_id: str | None = None) -> Plan:
+        """The plan of undoing a trail change, from the live state (nothing sent)."""
+        ...
+
     def rollback(
         self, change_id: str | None = None, *, confirmed: bool, accept_unverifiable: bool = False
     ) -> ApplyResult:

@@ -27,6 +27,9 @@ from trailkit.ui.widgets._common import (
     root,
     show,
     spinner_html,
+    state_html,
+    text_html,
+    wide_table_html,
 )
 from trailkit.ui.widgets.trails import trail_label
 
@@ -60,8 +63,10 @@ class TrailOutcome:
     """What happened to one selected trail of a bulk update.
 
     ``status`` is ``changed``, ``unchanged``, ``blocked`` (never sent; ``message`` is why),
-    ``failed`` (no plan, or the change was not made) or ``unknown`` (the write's effect could
-    not be read back: reconcile the journal). ``result`` is the apply result when it was sent.
+    ``not sent`` (no plan, e.g. the bucket does not exist, or a plan left out; ``message`` is
+    why), ``failed`` (sent, and the change was not made) or ``unknown`` (the write's effect
+    could not be read back: reconcile the journal). ``result`` is the apply result when it was
+    sent.
     """
 
     trail: Trail
@@ -98,28 +103,21 @@ def outcomes_of(
         if r is not None:
             out.append(_sent(trail, r))
         elif isinstance(item, TrailkitError):
-            out.append(TrailOutcome(trail, "failed", f"No plan: {item.message}"))
+            out.append(TrailOutcome(trail, "not sent", f"No plan: {item}"))
         elif item.blocked:
             out.append(TrailOutcome(trail, "blocked", _blocked_why(item)))
         elif item.nothing_to_do:
             out.append(TrailOutcome(trail, "unchanged", "Already in this state: nothing to send."))
         else:
-            out.append(TrailOutcome(trail, "failed", "Not sent."))
+            out.append(TrailOutcome(trail, "not sent", "Planned but not sent."))
     return out
-
-
-def _state(plan: Plan, key: str | None) -> str:
-    return esc(plan.describe_state(key))
 
 
 def plans_html(rows: Sequence[PlanRow]) -> str:
     """The plan table of a bulk update."""
     if not rows:
         return '<div class="tk-hint">Choose trails and a key per region, then press Plan.</div>'
-    head = "".join(
-        f"<th>{h}</th>"
-        for h in ("trail", "home region", "bucket region", "before", "after", "verdict", "why")
-    )
+    head = ("trail", "home region", "bucket region", "before", "after", "verdict", "why")
     body = []
     for trail, item in rows:
         if isinstance(item, Plan):
@@ -140,24 +138,29 @@ def plans_html(rows: Sequence[PlanRow]) -> str:
                     if f.severity is Severity.WARNING
                 ]
                 why = "; ".join(part for part in (why, *warned) if part)
-            before, after = _state(item, item.before_key), _state(item, item.after_key)
+            before = state_html(item, item.before_key)
+            after = state_html(item, item.after_key)
         else:
-            verdict, why, before, after = badge("error", "NO PLAN"), esc(item.message), "", ""
+            verdict, why, before, after = badge("error", "NO PLAN"), text_html(item), "", ""
         body.append(
-            f"<tr><td><b>{esc(trail.name)}</b></td><td>{esc(trail.home_region)}</td>"
-            f"<td>{esc(trail.bucket_region)}</td><td>{before}</td><td>{after}</td>"
-            f"<td>{verdict}</td><td>{why}</td></tr>"
+            (
+                f"<b>{esc(trail.name)}</b>",
+                esc(trail.home_region),
+                esc(trail.bucket_region or "unknown"),
+                before,
+                after,
+                verdict,
+                why,
+            )
         )
-    return (
-        f'<table class="tk-table tk-bulk-table"><thead><tr>{head}</tr></thead>'
-        f"<tbody>{''.join(body)}</tbody></table>"
-    )
+    return wide_table_html(head, body, "tk-bulk-table", text=("why",))
 
 
 _STATUS_BADGE = {
     "changed": ("done", "CHANGED"),
     "unchanged": ("unchanged", "UNCHANGED"),
     "blocked": ("blocked", "BLOCKED"),
+    "not sent": ("unchanged", "NOT SENT"),
     "failed": ("failed", "FAILED"),
     "unknown": ("unknown", "UNKNOWN"),
 }
@@ -167,29 +170,31 @@ def results_html(results: Sequence[ApplyResult], rows: Sequence[PlanRow] | None 
     """One row per trail (every planned trail when ``rows`` are given): status, message,
     verified, change id; above it the counts, e.g. ``2 of 3 trails changed, 1 blocked.``"""
     outcomes = outcomes_of(rows, results)
-    head = "".join(f"<th>{h}</th>" for h in ("trail", "status", "message", "verified", "change id"))
+    head = ("trail", "status", "message", "verified", "change id")
     body = []
     for o in outcomes:
         r = o.result
         kind, text = _STATUS_BADGE[o.status]
+        change = f"<code>{esc(r.change_id)}</code>" if r is not None and r.change_id else "-"
         body.append(
-            f"<tr><td><b>{esc(o.trail.name)}</b></td><td>{badge(kind, text)}</td>"
-            f"<td>{esc(o.message)}</td><td>{'yes' if r is not None and r.verified else ''}</td>"
-            f"<td><code>{esc(r.change_id if r is not None else None)}</code></td></tr>"
+            (
+                f"<b>{esc(o.trail.name)}</b>",
+                badge(kind, text),
+                text_html(o.message),
+                "yes" if r is not None and r.verified else "-",
+                change,
+            )
         )
     done = sum(o.status == "changed" for o in outcomes)
     others = [
         f"{sum(o.status == status for o in outcomes)} {status}"
-        for status in ("unchanged", "blocked", "failed", "unknown")
+        for status in ("unchanged", "blocked", "not sent", "failed", "unknown")
         if any(o.status == status for o in outcomes)
     ]
     counts = ", ".join([f"{done} of {plural(len(outcomes), 'trail')} changed", *others])
     kind = "ok" if all(o.status in ("changed", "unchanged") for o in outcomes) else "warn"
     summary = note_html(kind, f"{esc(counts)}.", "tk-bulk-counts")
-    return (
-        f'{summary}<table class="tk-table tk-bulk-results-table"><thead><tr>{head}</tr></thead>'
-        f"<tbody>{''.join(body)}</tbody></table>"
-    )
+    return summary + wide_table_html(head, body, "tk-bulk-results-table", text=("message",))
 
 
 def key_choices(

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import ipywidgets as widgets
 
-from trailkit.errors import UnverifiableError
+from trailkit.errors import TrailkitError, UnverifiableError
 from trailkit.records import ApplyResult, Outcome, PlanView
 from trailkit.rules.checks import UNVERIFIED_CODES
 from trailkit.rules.plan import Plan
-from trailkit.ui import tables
 from trailkit.ui.widgets._common import (
     AcceptUnverifiable,
     Confirm,
@@ -19,16 +18,26 @@ from trailkit.ui.widgets._common import (
     codes_html,
     error_html,
     esc,
-    frame_html,
+    id_html,
     note_html,
     root,
     rows_html,
     show,
     spinner_html,
+    state_html,
     text_html,
+    wide_table_html,
 )
+from trailkit.ui.widgets.checklist import checklist_html
 
-__all__ = ["ChangePanel", "result_html"]
+__all__ = [
+    "ChangePanel",
+    "plan_note_html",
+    "plan_table_html",
+    "request_html",
+    "result_html",
+    "rollback_preview_html",
+]
 
 _OUTCOME_NOTE = {
     Outcome.DONE: "ok",
@@ -39,14 +48,47 @@ _OUTCOME_NOTE = {
 
 
 def _state(plan: PlanView, key: str | None) -> str:
-    return esc(plan.describe_state(key))
+    return state_html(plan, key)
+
+
+def request_html(request: Mapping[str, str]) -> str:
+    """The exact request as its parameter names and full values (what is sent; copyable),
+    one parameter per line; an empty value (SSE-KMS off) says so."""
+    return "".join(
+        f"<div>{esc(name)} <code>{esc(value)}</code></div>"
+        if value
+        else f'<div>{esc(name)} <code>""</code> (empty: turns SSE-KMS off)</div>'
+        for name, value in request.items()
+    )
+
+
+def plan_table_html(plan: Plan, *, checklist: bool = False) -> str:
+    """The before/after table of ``plan`` (trail, encryption, where it is sent, the exact
+    request, what blocks it): one line per cell, ARNs shortened with the full value on hover
+    (the request: in full), in a wrapper that scrolls sideways. ``checklist``: a checklist next
+    to it lists the findings, so this table refers to it instead of repeating their codes."""
+    errors = plan.report.errors
+    if not errors:
+        blocking = "none"
+    elif checklist:
+        blocking = "blocked: see the checklist"
+    else:
+        blocking = codes_html(f.code for f in errors)
+    rows = [
+        ("trail", id_html(plan.trail.arn), id_html(plan.trail.arn)),
+        ("encryption", _state(plan, plan.before_key), _state(plan, plan.after_key)),
+        ("sent to", "", esc(f"UpdateTrail in {plan.region} (account {plan.account})")),
+        ("request", "", request_html(plan.request)),
+        ("blocking findings", "", blocking),
+    ]
+    return wide_table_html(("", "before", "after"), rows, "tk-plan-table")
 
 
 def result_html(result: ApplyResult, title: str = "Result") -> str:
     """One apply (or rollback) result: status, message, read-back, delivery, journal id."""
     plan = result.plan
     rows: list[tuple[str, str]] = [
-        ("trail", f"<code>{esc(plan.trail.arn)}</code>"),
+        ("trail", id_html(plan.trail.arn)),
         ("before", _state(plan, plan.before_key)),
     ]
     if result.outcome in (Outcome.DONE, Outcome.UNCHANGED, Outcome.FAILED):
@@ -80,6 +122,54 @@ def result_html(result: ApplyResult, title: str = "Result") -> str:
     return f"{head}{error}{rows_html(rows)}"
 
 
+def plan_note_html(plan: Plan, *, demo: bool, checklist: bool) -> str:
+    """The verdict above a plan: BLOCKED (why, or "see the checklist" when ``checklist``: one
+    next to it lists the findings), NOTHING TO DO, UNVERIFIABLE, ENCRYPTION OFF (turning SSE-KMS
+    off) or READY, with what will be sent where (``demo``: the demo backend, else REAL AWS)."""
+    report = plan.report
+    if plan.blocked:
+        why = "see the checklist." if checklist else text_html(report.errors[0].message)
+        return note_html("bad", f"{badge('blocked')} This plan cannot be applied: {why}")
+    if plan.nothing_to_do:
+        return note_html(
+            "info",
+            f"{badge('unchanged', 'NOTHING TO DO')} "
+            f"{esc(plan.trail.name)} already is in this state.",
+        )
+    where = "the demo backend" if demo else "REAL AWS"
+    sends = (
+        f"Sends one <code>UpdateTrail</code> to {where} in {esc(plan.region)}, then "
+        "reads the trail back and checks delivery. Every step is written to the change "
+        "journal."
+    )
+    unverified = [f.code for f in report.findings if f.code in UNVERIFIED_CODES]
+    if unverified:
+        which = "see the checklist" if checklist else codes_html(unverified)
+        return note_html(
+            "warn",
+            f"{badge('unverifiable')} Part of this could not be checked from here "
+            f"({which}): AWS may still refuse it. {sends}",
+        )
+    if plan.disable:
+        return note_html(
+            "warn",
+            f"{badge('warning', 'ENCRYPTION OFF')} Turns SSE-KMS off: new log files of "
+            f"{esc(plan.trail.name)} are encrypted with SSE-S3 only. {sends}",
+        )
+    return note_html("ok", f"{badge('ready')} {sends}")
+
+
+def rollback_preview_html(plan: Plan, *, demo: bool) -> str:
+    """What a rollback will send, before it can be confirmed (the same preview as any other
+    write): its checklist (the findings, once), the verdict (with the ENCRYPTION OFF warning
+    when it goes back to SSE-S3) and the before → after table with the exact request."""
+    return (
+        checklist_html(plan.report)
+        + plan_note_html(plan, demo=demo, checklist=True)
+        + plan_table_html(plan, checklist=True)
+    )
+
+
 class ChangePanel:
     """Plan table, confirmation, Apply (with progress), verified result and Rollback.
 
@@ -104,7 +194,11 @@ class ChangePanel:
         Called with every result (apply and rollback), e.g. to re-read the trail.
     explain
         Repeat the first blocking finding above the plan. False where a checklist next to it
-        says it already: the plan then names the codes only (one voice).
+        says it already: the plan then refers to it (one voice).
+    preview_rollback
+        ``preview_rollback(change_id) -> Plan``: the rollback's plan (read fresh, nothing sent),
+        shown before the rollback can be confirmed, as every write is (None: a one-line summary
+        only).
     """
 
     def __init__(
@@ -115,8 +209,10 @@ class ChangePanel:
         demo: bool = True,
         on_done: Callable[[ApplyResult], None] | None = None,
         explain: bool = True,
+        preview_rollback: Callable[[str], Plan] | None = None,
     ) -> None:
         self._explain = explain
+        self._preview_rollback = preview_rollback
         self._apply = apply
         self._rollback = rollback
         self._demo = demo
@@ -225,6 +321,8 @@ class ChangePanel:
         if plan is None:
             return ["no plan yet"]
         if plan.blocked:
+            if not self._explain:  # the checklist next to it lists the findings
+                return ["the plan is blocked: see the checklist"]
             codes = ", ".join(f.code for f in plan.report.errors)
             return [f"the plan is BLOCKED ({codes})"]
         if self._spent:
@@ -349,17 +447,30 @@ class ChangePanel:
         )
         if change_id is None:
             self._w_rollback_preview.value = ""
-        else:
-            self._w_rollback_preview.value = note_html(
-                "warn",
-                f"{badge('warning', 'ROLLBACK')} "
-                + (
-                    preview
-                    or f"Restores the encryption {esc(trail_name)} had before change "
-                    f"<code>{esc(change_id)}</code>."
-                )
-                + " Sends one <code>UpdateTrail</code>, reads the trail back and journals it.",
+            return
+        head = note_html(
+            "warn",
+            f"{badge('warning', 'ROLLBACK')} "
+            + (
+                preview
+                or f"Restores the encryption {esc(trail_name)} had before change "
+                f"<code>{esc(change_id)}</code>."
             )
+            + " Sends one <code>UpdateTrail</code>, reads the trail back and journals it.",
+        )
+        plan = ""
+        if self._preview_rollback is not None:
+            try:
+                plan = rollback_preview_html(self._preview_rollback(change_id), demo=self._demo)
+            except TrailkitError as err:  # the rollback would be refused: say why, first
+                plan = error_html(err)
+        self._w_rollback_preview.value = head + plan
+
+    @property
+    def rollback_preview(self) -> str:
+        """What Rollback will send, as shown before it can be confirmed (HTML; empty when no
+        rollback is offered)."""
+        return str(self._w_rollback_preview.value)
 
     def press_rollback(
         self, typed: str | None = None, *, accept_unverifiable: bool = False
@@ -377,44 +488,8 @@ class ChangePanel:
         return self._last if self._last is not before else None
 
     def _plan_html(self, plan: Plan) -> str:
-        table = frame_html(tables.plan_frame(plan).reset_index(), "tk-plan-table")
-        report = plan.report
-        if plan.blocked:
-            why = (
-                text_html(report.errors[0].message)
-                if self._explain
-                else f"see the checklist ({codes_html(f.code for f in report.errors)})."
-            )
-            head = note_html("bad", f"{badge('blocked')} This plan cannot be applied: {why}")
-        elif plan.nothing_to_do:
-            head = note_html(
-                "info",
-                f"{badge('unchanged', 'NOTHING TO DO')} "
-                f"{esc(plan.trail.name)} already is in this state.",
-            )
-        else:
-            where = "the demo backend" if self._demo else "REAL AWS"
-            sends = (
-                f"Sends one <code>UpdateTrail</code> to {where} in {esc(plan.region)}, then "
-                "reads the trail back and checks delivery. Every step is written to the change "
-                "journal."
-            )
-            unverified = [f.code for f in report.findings if f.code in UNVERIFIED_CODES]
-            if unverified:
-                head = note_html(
-                    "warn",
-                    f"{badge('unverifiable')} Part of this could not be checked from here "
-                    f"({codes_html(unverified)}): AWS may still refuse it. {sends}",
-                )
-            elif plan.disable:
-                head = note_html(
-                    "warn",
-                    f"{badge('warning', 'ENCRYPTION OFF')} Turns SSE-KMS off: new log files of "
-                    f"{esc(plan.trail.name)} are encrypted with SSE-S3 only. {sends}",
-                )
-            else:
-                head = note_html("ok", f"{badge('ready')} {sends}")
-        return f"{head}{table}"
+        table = plan_table_html(plan, checklist=not self._explain)
+        return plan_note_html(plan, demo=self._demo, checklist=not self._explain) + table
 
     def _refresh(self) -> None:
         blockers = self.blockers

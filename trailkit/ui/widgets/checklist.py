@@ -5,7 +5,7 @@ from __future__ import annotations
 import ipywidgets as widgets
 
 from trailkit.rules.checks import Finding, Report, Severity, VerdictKind
-from trailkit.ui.widgets._common import esc, plural, root, show, text_html
+from trailkit.ui.widgets._common import esc, id_html, plural, root, show, text_html
 
 __all__ = ["Checklist", "checklist_html", "passed_checks"]
 
@@ -100,7 +100,7 @@ def checklist_html(report: Report) -> str:
     head = (
         f'<div class="tk-headline tk-{style}">{word}'
         f"<small>{esc(meaning)}</small></div>"
-        f'<div class="tk-hint">Trail <b>{esc(trail)}</b> → <code>{esc(target)}</code></div>'
+        f'<div class="tk-hint">Trail <b>{esc(trail)}</b> → <code>{id_html(target)}</code></div>'
     )
     order = {Severity.ERROR: 0, Severity.WARNING: 1, Severity.INFO: 2}
     rows = [_finding_row(f) for f in sorted(report.findings, key=lambda f: order[f.severity])]

@@ -26,9 +26,9 @@ from trailkit.rules.repair import Repair
 from trailkit.ui.widgets._common import (
     Step,
     badge,
-    codes_html,
     error_html,
     esc,
+    id_html,
     note_html,
     plural,
     root,
@@ -104,10 +104,19 @@ class GuidedUpdate:
         self.keys = KeyPicker(runbook.rank, on_change=self._key_chosen, explain=False)
         self.checklist = Checklist()
         self.policy = PolicyPanel(
-            apply_policy or _no_policy_action, demo=self._demo, on_done=self._policy_done
+            apply_policy or _no_policy_action,
+            demo=self._demo,
+            on_done=self._policy_done,
+            explain=False,
         )
+        preview = getattr(runbook, "plan_rollback", None)
         self.change = ChangePanel(
-            apply, rollback, demo=self._demo, on_done=self._change_done, explain=False
+            apply,
+            rollback,
+            demo=self._demo,
+            on_done=self._change_done,
+            explain=False,
+            preview_rollback=preview if callable(preview) else None,
         )
         self.journal = JournalView(runbook.journal, demo=self._demo)
         self._w_status = widgets.HTML()
@@ -258,7 +267,7 @@ class GuidedUpdate:
                 self._set_policy_idle(
                     _unverifiable(
                         "the key could not be read from here, so its policy cannot "
-                        f"be checked or repaired ({codes_html(unverified)})."
+                        "be checked or repaired (see the checklist)."
                     )
                 )
             else:
@@ -272,9 +281,9 @@ class GuidedUpdate:
             if deny:
                 self._set_policy_idle(
                     _not_applicable(
-                        f"an explicit Deny of the key policy ({codes_html(deny)}, in the "
-                        "checklist) can be narrowed only by its owner; trailkit only adds "
-                        "statements: it will not edit the Deny."
+                        "an explicit Deny of the key policy (see the checklist) can be narrowed "
+                        "only by its owner; trailkit only adds statements: it will not edit the "
+                        "Deny."
                     )
                 )
             else:
@@ -288,10 +297,7 @@ class GuidedUpdate:
                 self._set_policy_idle(_not_applicable(_blocked_by(report)))
             elif "policy-unverifiable" in unverified:
                 self._set_policy_idle(
-                    _unverifiable(
-                        "the key policy could not be read from here "
-                        "(<code>policy-unverifiable</code>, in the checklist)."
-                    )
+                    _unverifiable("the key policy could not be read from here (see the checklist).")
                 )
             else:
                 self._set_policy_idle(
@@ -479,9 +485,9 @@ class GuidedUpdate:
         self.trails.replace(fresh)
         delivery = self._runbook.verify(fresh)
         rows = [
-            ("trail", f"<code>{esc(fresh.arn)}</code>"),
+            ("trail", id_html(fresh.arn)),
             ("encryption now", f"<b>{esc(fresh.encryption)}</b>"),
-            ("key now", f"<code>{esc(fresh.kms_key_id or 'none (SSE-S3)')}</code>"),
+            ("key now", f"<code>{id_html(fresh.kms_key_id or 'none (SSE-S3)')}</code>"),
         ]
         if delivery is not None:
             kind = "pass" if delivery.ok else "error"
@@ -525,6 +531,7 @@ class GuidedUpdate:
                 )
             target = changes[0].intent.target_arn
             self.change.offer_rollback(changes[0].change_id, resource_id(target))
+        preview = self.change.rollback_preview  # pressing Rollback clears it once done
         result = self.change.press_rollback(self.change.rollback_name, accept_unverifiable=accepted)
         if result is None:
             if self.change.error is not None:
@@ -532,7 +539,9 @@ class GuidedUpdate:
             raise RefusedError("Rollback stayed disabled.", "")
         if not result.outcome.succeeded:  # failed, or unknown (pending intent)
             raise result.error or TrailkitError(result.message)
-        return Step("Rollback", result.changed, result_html(result, "Rollback"), result)
+        # the same preview as every write, before the result
+        html = preview + result_html(result, "Rollback")
+        return Step("Rollback", result.changed, html, result)
 
     # -- display ---------------------------------------------------------------------------
     def html(self) -> str:
@@ -554,18 +563,16 @@ _RUNBOOK_METHODS = ("info", "list_trails", "check", "plan", "apply", "rollback",
 
 
 def _not_applicable(why_html: str) -> str:
-    return note_html("info", f"{badge('info', 'NOT APPLICABLE')} Not applicable: {why_html}")
+    return note_html("info", f"{badge('info', 'NOT APPLICABLE')} {why_html}")
 
 
 def _unverifiable(why_html: str) -> str:
-    return note_html("warn", f"{badge('unverifiable')} Unverifiable: {why_html}")
+    return note_html("warn", f"{badge('unverifiable')} {why_html}")
 
 
 def _blocked_by(report: Report) -> str:
-    codes = codes_html(f.code for f in report.errors)
     return (
-        f"AWS would refuse this key for a reason no key policy change can fix ({codes}, in the "
-        "checklist)."
+        "AWS would refuse this key for a reason no key policy change can fix (see the checklist)."
     )
 
 
@@ -573,14 +580,13 @@ def _no_plan_html(report: Report, err: TrailkitError) -> str:
     """Why there is no plan, in the checklist's words (its verdict, its codes)."""
     todo = f" What to do: {text_html(err.fix)}" if err.fix else ""
     if report.errors:
-        codes = codes_html(f.code for f in report.errors)
-        return note_html("bad", f"{badge('blocked')} No plan: see the checklist ({codes}).")
+        return note_html("bad", f"{badge('blocked')} No plan: see the checklist.")
     unverified = [f.code for f in report.findings if f.code in UNVERIFIED_CODES]
     if unverified:
         return note_html(
             "warn",
             f"{badge('unverifiable')} No plan: {esc(report.key_input)} could not be resolved "
-            f"to a key ARN from here ({codes_html(unverified)}, in the checklist).{todo}",
+            f"to a key ARN from here (see the checklist).{todo}",
         )
     return error_html(err)
 

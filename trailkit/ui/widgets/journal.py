@@ -18,6 +18,8 @@ from trailkit.errors import (
 from trailkit.records import ApplyResult, Change, Kind, PolicyResult
 from trailkit.records.journal import changes_frame, undoable
 from trailkit.rules.flags import parse_flag, parse_text
+from trailkit.rules.plan import Plan
+from trailkit.rules.repair import Restore
 from trailkit.ui.tables import ONE_LINE, WRAPPER_STYLE, cell_html
 from trailkit.ui.widgets._common import (
     AcceptUnverifiable,
@@ -26,6 +28,7 @@ from trailkit.ui.widgets._common import (
     badge,
     error_html,
     esc,
+    id_html,
     note_html,
     plural,
     root,
@@ -35,8 +38,8 @@ from trailkit.ui.widgets._common import (
     spinner_html,
 )
 from trailkit.ui.widgets._ports import JournalSource
-from trailkit.ui.widgets.change import result_html
-from trailkit.ui.widgets.policy import policy_result_html
+from trailkit.ui.widgets.change import result_html, rollback_preview_html
+from trailkit.ui.widgets.policy import policy_result_html, restore_preview_html
 
 __all__ = ["JournalView", "journal_html"]
 
@@ -137,6 +140,11 @@ class JournalView:
         restores the policy recorded before a key policy change.
     demo
         The demo backend (False: real AWS, where the change id must be typed as well).
+    preview
+        ``preview(change_id) -> Plan | Restore``: what undoing it will send, read fresh and
+        shown when it is chosen, before it can be confirmed (a trail change: its rollback's
+        checklist, verdict and before → after; a policy change: the diff of the restore).
+        None: a one-line summary only.
     """
 
     def __init__(
@@ -145,6 +153,7 @@ class JournalView:
         undo: Callable[..., ApplyResult | PolicyResult] | None = None,
         *,
         demo: bool = True,
+        preview: Callable[[str], Plan | Restore] | None = None,
     ) -> None:
         missing = [m for m in ("read", "changes", "get") if not callable(getattr(journal, m, None))]
         if missing:
@@ -156,6 +165,7 @@ class JournalView:
             raise InputError(f"undo must be callable or None, not {type(undo).__name__}.", "")
         self._journal = journal
         self._undo = undo
+        self._preview_of = preview
         self._refused: tuple[str, ...] = ()
         self._demo = parse_flag(demo, "demo")
         self._changes: list[Change] = []
@@ -297,6 +307,7 @@ class JournalView:
                 "choose a change from the journal table that is done and not rolled back",
             )
         self.select(change_id)
+        preview = str(self._w_preview.value)  # what is sent, shown before the result
         self._confirm.confirm(change_id)
         before = self._result
         self._w_rollback.click()
@@ -318,7 +329,7 @@ class JournalView:
             if isinstance(result, ApplyResult)
             else policy_result_html(result)
         )
-        return Step(f"Rollback of {change_id}", True, html, result)
+        return Step(f"Rollback of {change_id}", True, preview + html, result)
 
     def _selected(self, _change: Any = None) -> None:
         self._w_preview.value = self._preview(self.selected)
@@ -336,12 +347,21 @@ class JournalView:
         target = esc(resource_id(intent.target_arn))
         if intent.kind is Kind.TRAIL_KEY:
             what = (
-                f"Restores {target} from <b>{esc(_short(intent.after))}</b> to "
-                f"<b>{esc(_short(intent.before))}</b>."
+                f"Restores {target} from <b>{id_html(intent.after or 'SSE-S3')}</b> to "
+                f"<b>{id_html(intent.before or 'SSE-S3')}</b>."
             )
         else:
             what = f"Restores the key policy of {target} recorded before this change."
-        return note_html("warn", f"{badge('warning', 'ROLLBACK')} {what}")
+        head = note_html("warn", f"{badge('warning', 'ROLLBACK')} {what}")
+        if self._preview_of is None or change_id is None:
+            return head
+        try:
+            shown = self._preview_of(change_id)
+        except TrailkitError as err:  # the undo would be refused: say why before the button
+            return head + error_html(err)
+        if isinstance(shown, Restore):
+            return head + restore_preview_html(shown)
+        return head + rollback_preview_html(shown, demo=self._demo)
 
     def _refresh_buttons(self) -> None:
         self._w_rollback.disabled = not self.can_rollback

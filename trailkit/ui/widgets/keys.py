@@ -128,7 +128,7 @@ class KeyPicker:
         else:
             first = "— choose a key —"
         options: list[tuple[str, Verdict | str | None]] = [(first, None)]
-        options += [(v.label, v) for v in self._verdicts]
+        options += [(self._label(v), v) for v in self._verdicts]
         if self._allow_disable and self._trail is not None and self._trail.kms_key_id:
             options.append((_DISABLE_LABEL, DISABLE))
         return options
@@ -142,6 +142,13 @@ class KeyPicker:
     def verdicts(self) -> list[Verdict]:
         """The ranked candidates, in the order shown (ready, unverifiable, blocked)."""
         return list(self._verdicts)
+
+    def _label(self, verdict: Verdict) -> str:
+        """A key's dropdown label; where a checklist lists the findings (``explain`` False) a
+        blocked key says so without its code (one voice)."""
+        if self._explain or verdict.kind is not VerdictKind.BLOCKED:
+            return verdict.label
+        return f"{verdict.key.display_name} - blocked"
 
     @property
     def labels(self) -> list[str]:
@@ -274,8 +281,8 @@ class KeyPicker:
             tail = f" <code>{esc(value.code)}</code>" if value.code else ""
             remedy = ""
             if not self._explain and value.kind is not VerdictKind.READY:
-                why = "the checklist below says why."
-                self._w_reason.value = note_html(kind, f"{badge(str(value.kind))}{tail}: {why}")
+                why = "see the checklist below."
+                self._w_reason.value = note_html(kind, f"{badge(str(value.kind))} {why}")
                 return
             if value.kind is not VerdictKind.READY and value.report.findings:
                 first = next(

@@ -11,13 +11,14 @@ import ipywidgets as widgets
 from trailkit.errors import InputError, RefusedError, TrailkitError
 from trailkit.records import Outcome, PolicyResult
 from trailkit.rules.flags import parse_flag
-from trailkit.rules.repair import Repair
+from trailkit.rules.repair import Repair, Restore
 from trailkit.ui.widgets._common import (
     Confirm,
     Step,
     badge,
     error_html,
     esc,
+    id_html,
     note_html,
     plural,
     root,
@@ -27,7 +28,7 @@ from trailkit.ui.widgets._common import (
     text_html,
 )
 
-__all__ = ["PolicyPanel", "diff_html", "policy_result_html"]
+__all__ = ["PolicyPanel", "diff_html", "policy_result_html", "restore_preview_html"]
 
 
 def diff_html(diff: str) -> str:
@@ -48,6 +49,34 @@ def diff_html(diff: str) -> str:
     return f'<div class="tk-diff">{"".join(lines)}</div>'
 
 
+def restore_preview_html(restore: Restore) -> str:
+    """What restoring a key policy will send, before it can be confirmed (as ``trailkit policy
+    --restore`` shows it): the diff from the key's current policy to the restored one, and
+    whether the restore would be refused (the policy changed since) or has nothing to do."""
+    key = f"<code>{id_html(restore.key_arn)}</code>"
+    if restore.changed_since:
+        head = note_html(
+            "bad",
+            f"{badge('blocked')} The policy of {key} changed since change "
+            f"<code>{esc(restore.change_id)}</code>: the restore will be refused (nothing is "
+            "sent).",
+        )
+    elif not restore.needed:
+        head = note_html(
+            "info",
+            f"{badge('unchanged', 'NOTHING TO DO')} {key} already has the policy that would be "
+            "put back.",
+        )
+    else:
+        head = note_html(
+            "warn",
+            f"{badge('warning', 'RESTORE')} Puts back the policy of {key} recorded before change "
+            f"<code>{esc(restore.change_id)}</code>: one <code>PutKeyPolicy</code>, read back "
+            "and journaled.",
+        )
+    return head + diff_html(restore.diff() or "(no difference)")
+
+
 def _pretty(text: str) -> str:
     try:
         return json.dumps(json.loads(text), indent=2)
@@ -58,14 +87,15 @@ def _pretty(text: str) -> str:
 def policy_result_html(result: PolicyResult) -> str:
     """One key policy change: status, message, journal id."""
     kind = {Outcome.DONE: "ok", Outcome.UNCHANGED: "info"}.get(result.outcome, "bad")
-    rows = [("key", f"<code>{esc(result.key_arn)}</code>")]
+    rows = [("key", f"<code>{id_html(result.key_arn)}</code>")]
     if result.change_id:
         rows.append(("journal change id", f"<code>{esc(result.change_id)}</code>"))
     if result.request_id:
         rows.append(("AWS request id", f"<code>{esc(result.request_id)}</code>"))
-    head = note_html(
-        kind, f"{badge(result.outcome.value)} <b>Key policy:</b> {text_html(result.message)}"
-    )
+    # "Key policy updated…" says what it is about already: never "Key policy: Key policy…"
+    said = "policy" in " ".join(result.message.lower().split()[:3])
+    what = "" if said else "<b>Key policy:</b> "
+    head = note_html(kind, f"{badge(result.outcome.value)} {what}{text_html(result.message)}")
     return head + rows_html(rows)
 
 
@@ -83,6 +113,9 @@ class PolicyPanel:
         The demo backend (False: real AWS, where the key's alias or id must be typed as well).
     on_done
         Called with the result after a policy change was sent.
+    explain
+        Name the findings the repair fixes. False where a checklist next to it lists them:
+        the note then refers to it (one voice).
     """
 
     def __init__(
@@ -92,6 +125,7 @@ class PolicyPanel:
         *,
         demo: bool = True,
         on_done: Callable[[PolicyResult], None] | None = None,
+        explain: bool = True,
     ) -> None:
         if not callable(apply):
             raise InputError(f"apply must be callable, not {type(apply).__name__}.", "")
@@ -100,6 +134,7 @@ class PolicyPanel:
         if on_done is not None and not callable(on_done):
             raise InputError(f"on_done must be callable or None, not {type(on_done).__name__}.", "")
         self._apply = apply
+        self._explain = explain
         self._demo = parse_flag(demo, "demo")
         self._on_done = on_done
         self._repair: Repair | None = None
@@ -194,10 +229,11 @@ class PolicyPanel:
         trails = ", ".join(t.name for t in repair.trails)
         if repair.needed:
             fixes = ", ".join(repair.fixes) or "readers"
+            which = f"fixes: <code>{esc(fixes)}</code>" if self._explain else "see the checklist"
             self._w_summary.value = note_html(
                 "warn",
                 f"{badge('warning', 'REPAIR')} The policy of <b>{esc(name)}</b> must admit "
-                f"CloudTrail for {esc(trails)} (fixes: <code>{esc(fixes)}</code>). trailkit "
+                f"CloudTrail for {esc(trails)} ({which}). trailkit "
                 f"appends {plural(len(repair.added), 'statement')}; nothing existing is changed or "
                 f"removed. New size: {repair.size} bytes.",
             )

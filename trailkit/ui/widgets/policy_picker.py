@@ -20,6 +20,7 @@ from trailkit.ui.widgets._common import (
     Step,
     error_html,
     esc,
+    id_html,
     need_trails,
     note_html,
     root,
@@ -95,8 +96,14 @@ class KeyPolicyView:
         self._after: list[Report] = []
         self._quiet = False
         self.trails = TrailPicker(trails, on_change=self._trail_chosen)
-        self.keys = KeyPicker(lambda t: list(rank(t)), self._key_chosen, allow_disable=False)
-        self.policy = PolicyPanel(apply, demo=parse_flag(demo, "demo"), on_done=self._done)
+        # one voice: the pre-flight's checklist below says why a key is not ready
+        self.keys = KeyPicker(
+            lambda t: list(rank(t)), self._key_chosen, allow_disable=False, explain=False
+        )
+        # one voice: the pre-flight's checklist above lists the findings the repair fixes
+        self.policy = PolicyPanel(
+            apply, demo=parse_flag(demo, "demo"), on_done=self._done, explain=False
+        )
         self._w_also = widgets.HTML()
         self._w_also.add_class("tk-policy-also")
         self._w_before = widgets.HTML(_HINT)
@@ -291,7 +298,8 @@ class KeyPolicyView:
         """Choice, pre-flight, repair (and the pre-flight after a change) as HTML."""
         chosen = ", ".join(self.trail_names) or "none"
         head = note_html(
-            "info", f"Trails: <b>{esc(chosen)}</b> · key: <code>{esc(self.key or 'none')}</code>"
+            "info",
+            f"Trails: <b>{esc(chosen)}</b> · key: <code>{id_html(self.key or 'none')}</code>",
         )
         after = self._w_after.value if self._after else ""
         return f"{head}{self._w_before.value}{self.policy.html()}{after}"
