@@ -228,3 +228,20 @@ def test_aws_errors_are_translated_with_their_names_and_permissions_kept() -> No
         "対処: 呼び出し元に kms:GetKeyPolicy を付与してください (iam/ の読み取り専用ポリシーを参照)"
     )
     assert japanese.permission == english.permission and japanese.code == english.code
+
+
+def test_lang_reaches_the_threads_that_read_aws(demo: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Found by a break-it pass: with ``--lang ja`` (not TRAILKIT_LANG) an AWS error translated in
+    a reader's worker thread stayed English: the language did not reach the thread pool."""
+    endpoint, _ = demo
+    monkeypatch.delenv("TRAILKIT_LANG", raising=False)
+    monkeypatch.setenv("LANG", "C.UTF-8")
+    argv = ["--lang", "ja", "--endpoint-url", endpoint, "check", "--trail", "org-trail"]
+    _code, out, _ = _cli(*argv, "--key", "alias/cloudtrail-good-euw1", "--format", "json")
+    messages_ = " ".join(f["message"] for f in json.loads(out)["findings"])
+    assert "DescribeKey in us-east-1" not in messages_
+    assert (
+        "何も見つかりませんでした" in messages_
+        or "存在しません" in messages_
+        or "ありません" in messages_
+    )

@@ -964,3 +964,40 @@ def test_listing_a_journal_path_that_does_not_exist_says_so(
     monkeypatch.setattr("trailkit.change.journal.default_path", journal_mod.default_path)
     code, out, err = _cli("--endpoint-url", "http://127.0.0.1:9", "journal")
     assert code == 0, err
+
+
+def test_a_proc_file_that_reports_size_zero_is_not_taken_for_an_empty_journal() -> None:
+    """Found by a break-it pass: /proc files report st_size 0, so ``--journal /proc/uptime`` was
+    judged empty and chmod-ed to 0600 before the write failed. Its bytes are read, whatever the
+    size says; it is refused and left alone."""
+    path = Path("/proc/version")
+    if not path.exists():
+        pytest.skip("no /proc")
+    mode = path.stat().st_mode
+    journal = Journal(path)
+    with pytest.raises(JournalError, match="is not a trailkit journal"):
+        _intent(journal)
+    assert path.stat().st_mode == mode
+
+
+def test_an_interrupt_after_the_outcome_says_what_the_journal_records(
+    demo_rw: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Found by a break-it pass: Ctrl-C after the outcome was journaled but before the result
+    was printed said only "interrupted" although the trail had changed."""
+    import trailkit.ui.cli as cli
+
+    endpoint, _ = demo_rw
+    j = tmp_path / "j.jsonl"
+
+    def interrupt(*_: Any, **__: Any) -> bool:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli, "_report_unjournaled", interrupt)
+    code, _, err = _cli(
+        "--endpoint-url", endpoint, "update", "--trail", "org-trail", "--key",
+        "alias/cloudtrail-good", "--yes", "--journal", str(j),
+    )  # fmt: skip
+    (change,) = Journal(j).changes()
+    assert code == 130 and change.status == "done"
+    assert f"after change {change.change_id} had its outcome" in err and "as done" in err

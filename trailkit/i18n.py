@@ -10,10 +10,10 @@ from. English is the source language: its texts are the message ids.
 What is translated: human text only (messages, remedies, labels, help). Finding codes, JSON
 field names, journal records, ARNs and names stay as they are.
 
-The language is chosen once per process (or per context: a :class:`contextvars.ContextVar`) by
-:func:`set_language`: ``--lang`` on the CLI or the ``lang`` parameter of a notebook, else
-``TRAILKIT_LANG``, else the locale (``LC_ALL``, ``LC_MESSAGES``, ``LANG``, the first one set, as
-POSIX orders them), else English.
+The language is chosen once per process by :func:`set_language` (threads that did not choose
+one speak it too; :func:`speaking` overrides it for one context): ``--lang`` on the CLI or the
+``lang`` parameter of a notebook, else ``TRAILKIT_LANG``, else the locale (``LC_ALL``,
+``LC_MESSAGES``, ``LANG``, the first one set, as POSIX orders them), else English.
 
 This module is the bottom of the package: it imports nothing from trailkit, so every layer
 (errors included) may use it. It raises nothing for a bad language name; callers that read one
@@ -52,6 +52,10 @@ LANGUAGES = ("en", "ja")
 LOCALE_DIR = Path(__file__).with_name("locale")
 
 _current: ContextVar[str | None] = ContextVar("trailkit_language", default=None)
+#: The language chosen for the process (``set_language``): what threads that did not choose one
+#: speak (a context variable is not inherited by a thread pool's workers, which read AWS and
+#: translate its errors).
+_process: list[str] = []
 
 
 def normalise_language(value: str) -> str | None:
@@ -123,6 +127,7 @@ def set_language(lang: str | None = None) -> str:
     if chosen is None:
         raise ValueError(f"unknown language {lang!r}; trailkit speaks {', '.join(LANGUAGES)}")
     _current.set(chosen)
+    _process[:] = [chosen]
     return chosen
 
 
@@ -144,7 +149,7 @@ def language() -> str:
     """The language spoken now (chosen from the environment on first use)."""
     lang = _current.get()
     if lang is None:
-        lang = set_language()
+        lang = _process[0] if _process else set_language()
     return lang
 
 

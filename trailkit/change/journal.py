@@ -354,7 +354,7 @@ class Journal:
             try:
                 with _flock(fd, exclusive=True):
                     size = os.fstat(fd).st_size
-                    if not _looks_like_journal(fd, size):
+                    if not _looks_like_journal(fd):
                         raise self._not_a_journal()
                     self._tighten(fd)
                     if not _ends_with_newline(fd, size):
@@ -483,6 +483,7 @@ class Journal:
             pid=os.getpid(),
         )
         self.append(record)
+        _STARTED.append((self.path, record.change_id))
         return record
 
     def record_outcome(
@@ -798,12 +799,13 @@ def _parse(fd: int) -> _Loaded:
     return _Loaded(tuple(records), tuple(changes), tuple(problems + fold_problems))
 
 
-def _looks_like_journal(fd: int, size: int) -> bool:
+def _looks_like_journal(fd: int) -> bool:
     """Whether a file may be written to as a journal: empty (or blank), or one of the lines in
     its first 64 KiB is a journal record. Any other file (notes, a config, ``/proc/...``) given
     as ``--journal`` by mistake is left alone: records are not appended to it and its mode is
     not changed."""
-    head = os.pread(fd, min(size, 1 << 16), 0) if size else b""
+    # Read whatever is there: /proc files and other special regular files report size 0.
+    head = os.pread(fd, 1 << 16, 0)
     if not head.strip():
         return True
     for line in head.splitlines():
@@ -966,6 +968,7 @@ STALE_SECONDS = 24 * 3600
 
 _IN_FLIGHT: set[str] = set()
 _INTERRUPTED: list[str] = []
+_STARTED: list[tuple[Path, str]] = []
 _IN_FLIGHT_LOCK = threading.Lock()
 
 
@@ -985,6 +988,12 @@ def in_flight(change_id: str) -> Iterator[None]:
     finally:
         with _IN_FLIGHT_LOCK:
             _IN_FLIGHT.discard(change_id)
+
+
+def started_changes() -> list[tuple[Path, str]]:
+    """(journal path, change id) of every intent this process journaled, oldest first: what an
+    interrupt may have left pending, applied, or not sent."""
+    return list(_STARTED)
 
 
 def interrupted_changes() -> list[str]:

@@ -450,16 +450,44 @@ def _print_header(info: Any, out: TextIO) -> None:
     _print(out, header_text(info, terminal_width(out)))
 
 
-def _interrupted() -> str:
-    """What an interrupt means: nothing, or a change that may have been applied."""
+def _write_marks() -> tuple[int, int]:
+    """How many changes this process had interrupted and started before this command: an
+    interrupt speaks only of the command's own (``main`` may run many times in one process)."""
+    journal = sys.modules.get("trailkit.change.journal")
+    if journal is None:
+        return 0, 0
+    return len(journal.interrupted_changes()), len(journal.started_changes())
+
+
+def _interrupted(marks: tuple[int, int]) -> str:
+    """What an interrupt means: nothing, a change that may have been applied, or one that was."""
     journal = sys.modules.get("trailkit.change.journal")  # imported only if a write began
-    ids = journal.interrupted_changes() if journal is not None else []
-    if not ids:
+    if journal is None:
         return "trailkit: interrupted"
+    flying = journal.interrupted_changes()[marks[0] :]
+    if flying:
+        return (
+            f"trailkit: interrupted while change {flying[-1]} was being sent: it may have been "
+            "applied (its intent is in the journal, its outcome is not). Fix: run `trailkit "
+            "journal --reconcile` to settle it from what AWS now holds, before anything else."
+        )
+    started = journal.started_changes()[marks[1] :]
+    if not started:
+        return "trailkit: interrupted"
+    path, change_id = started[-1]
+    try:
+        status = journal.Journal(path).get(change_id).status
+    except TrailkitError:
+        status = "pending"
+    if status == "pending":
+        return (
+            f"trailkit: interrupted after change {change_id} was journaled and before its "
+            "outcome: it may or may not have been sent. Fix: run `trailkit journal --reconcile` "
+            "to settle it from what AWS now holds, before anything else."
+        )
     return (
-        f"trailkit: interrupted while change {ids[-1]} was being sent: it may have been applied "
-        "(its intent is in the journal, its outcome is not). Fix: run `trailkit journal "
-        "--reconcile` to settle it from what AWS now holds, before anything else."
+        f"trailkit: interrupted after change {change_id} had its outcome: the journal records "
+        f"it as {status} (`trailkit journal`)."
     )
 
 
@@ -812,7 +840,7 @@ def _plan_each(args: argparse.Namespace, book: Any, make: Any, out: TextIO, err:
         _json_out(payload, out, indent=2)
         out.write("\n")
     elif plans:
-        _show_plans(plans, args, book.conn, out)
+        _show_plans(plans, args, book, out)
     for trail, problem in failed:
         err.write(f"trailkit: {trail}: cannot be planned: {problem}\n")
     planned = ", ".join(p.trail.name for p in plans)
@@ -876,6 +904,17 @@ def cmd_journal(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from trailkit.records.journal import changes_frame, undone_by
 
     journal = _journal(args)
+    named = getattr(args, "journal", None) is not None or bool(
+        os.environ.get("TRAILKIT_JOURNAL", "").strip()
+    )
+    if named and not journal.path.exists():
+        from trailkit.errors import JournalError
+
+        raise JournalError(
+            f"No journal at {journal.path}: nothing was recorded there.",
+            "check the path given with --journal (or $TRAILKIT_JOURNAL); without either, "
+            "`trailkit journal` shows the default journal",
+        )
     if args.reconcile:
         from trailkit.runbook import Runbook  # boto3 only when AWS is read (0.3-0.6 s)
 
@@ -890,17 +929,6 @@ def cmd_journal(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             err.write(line)
         if not settled and not skipped:
             err.write("nothing to reconcile\n")
-    named = getattr(args, "journal", None) is not None or bool(
-        os.environ.get("TRAILKIT_JOURNAL", "").strip()
-    )
-    if named and not journal.path.exists():
-        from trailkit.errors import JournalError
-
-        raise JournalError(
-            f"No journal at {journal.path}: nothing was recorded there.",
-            "check the path given with --journal (or $TRAILKIT_JOURNAL); without either, "
-            "`trailkit journal` shows the default journal",
-        )
     result = journal.read()
     for problem in result.problems:
         err.write(f"warning: {journal.path}: {problem}\n")
@@ -1243,6 +1271,7 @@ def _main(argv: Sequence[str] | None, out: TextIO, err: TextIO) -> int:
         err.write(problem + "\n")
         return EXIT_ERROR
     parser = build_parser()
+    marks = _write_marks()
     try:
         # argparse writes usage, --help and --version to sys.stderr/stdout: send them to err/out.
         with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
@@ -1264,5 +1293,5 @@ def _main(argv: Sequence[str] | None, out: TextIO, err: TextIO) -> int:
         err.write(f"trailkit: {exc}\n")
         return EXIT_ERROR
     except KeyboardInterrupt:
-        err.write(_interrupted() + "\n")
+        err.write(_interrupted(marks) + "\n")
         return 130
