@@ -308,3 +308,11 @@ def test_ready_plans_show_no_acknowledgement(estate: FakeEstate, book: FakeRunbo
     assert bulk.unverified == [] and bulk._w_accept.layout.display == "none"
     bulk._w_confirm.value = True
     assert bulk.can_apply
+
+
+def test_a_blank_region_name_is_refused(estate: FakeEstate, book: FakeRunbook) -> None:
+    """Found by a break-it pass: ``{"": "alias/..."}`` planned nothing and exited 0."""
+    bulk = _bulk(book, estate)
+    with pytest.raises(InputError, match="keys_by_region has a region named ''"):
+        bulk.choose(THREE, {"": GOOD})
+    assert not book.called("plan_many")

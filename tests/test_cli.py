@@ -241,3 +241,16 @@ def test_an_empty_endpoint_url_is_an_error_not_the_default(
     code = main(["--endpoint-url", value, "inventory"], out=out, err=err)
     assert code == 2 and "--endpoint-url" in err.getvalue() and "is empty" in err.getvalue()
     assert err.getvalue().count("\n") == 1 and out.getvalue() == ""
+
+
+def test_an_error_echoing_a_control_character_escapes_it(tmp_path: Path, demo: Any) -> None:
+    """Found by a break-it pass: ``rollback --change $'chg-\\e[31mX'`` echoed the raw escape."""
+    journal = tmp_path / "j.jsonl"
+    journal.write_text("")
+    out, err = io.StringIO(), io.StringIO()
+    code = main(
+        ["--endpoint-url", demo[0], "rollback", "--change", "chg-\x1b[31mX",
+         "--journal", str(journal)],
+        out=out, err=err,
+    )  # fmt: skip
+    assert code == 2 and "\x1b" not in err.getvalue() and "\\x1b[31mX" in err.getvalue()

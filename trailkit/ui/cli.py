@@ -1264,6 +1264,18 @@ def _choose_language(argv: Sequence[str]) -> str | None:
     return None
 
 
+def _shown(exc: BaseException) -> str:
+    """An error as the terminal shows it: control characters it echoes from the operator's
+    input or a journal (an ANSI escape in a change id) are escaped, never sent raw; line breaks
+    and tabs are kept."""
+    text = str(exc)
+    if text.isprintable():
+        return text
+    return "".join(
+        c if c.isprintable() or c in "\n\t" else c.encode("unicode_escape").decode() for c in text
+    )
+
+
 def _main(argv: Sequence[str] | None, out: TextIO, err: TextIO) -> int:
     words = sys.argv[1:] if argv is None else list(argv)
     problem = _choose_language(words)
@@ -1279,18 +1291,18 @@ def _main(argv: Sequence[str] | None, out: TextIO, err: TextIO) -> int:
     except SystemExit as exc:
         return int(exc.code) if isinstance(exc.code, int) else EXIT_ERROR
     except TrailkitError as exc:  # an option's value checked by trailkit (--reader-account)
-        err.write(f"trailkit: {exc}\n")
+        err.write(f"trailkit: {_shown(exc)}\n")
         return EXIT_ERROR
     try:
         return int(args.func(args, out, err))
     except RefusedError as exc:
-        err.write(f"trailkit: refused: {exc}\n")
+        err.write(f"trailkit: refused: {_shown(exc)}\n")
         return EXIT_NO
     except UnverifiableError as exc:
-        err.write(f"trailkit: unverifiable: {exc}\n")
+        err.write(f"trailkit: unverifiable: {_shown(exc)}\n")
         return EXIT_UNVERIFIABLE
     except TrailkitError as exc:
-        err.write(f"trailkit: {exc}\n")
+        err.write(f"trailkit: {_shown(exc)}\n")
         return EXIT_ERROR
     except KeyboardInterrupt:
         err.write(_interrupted(marks) + "\n")

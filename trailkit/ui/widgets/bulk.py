@@ -617,6 +617,12 @@ class BulkUpdate:
         names = parse_names(trails, "trails")
         chosen_keys = parse_mapping(keys_by_region, "keys_by_region") or {}
         for region, key in chosen_keys.items():
+            if not region.strip():
+                raise InputError(
+                    f"keys_by_region has a region named {region!r}: every key is for a bucket "
+                    "region.",
+                    'give region names, e.g. {"us-east-1": "alias/cloudtrail"}',
+                )
             if not key.strip():
                 raise InputError(
                     f"keys_by_region[{region!r}] is {key!r}: an empty key would turn SSE-KMS off.",
