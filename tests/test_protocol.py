@@ -153,6 +153,29 @@ CASES = {
 }
 
 
+def _answer(stub: Stubber, write: Write, case: Case, states: dict[str, str | None]) -> None:
+    """Queue what AWS answers in ``case``: the re-read guard, the send, the read-back."""
+    stub.add_response(write.read, write.answer(write.before))  # the re-read guard
+    if case.send is None:
+        stub.add_response(
+            write.send, {"ResponseMetadata": {"RequestId": "req-ok", "HTTPStatusCode": 200}}
+        )
+    else:
+        stub.add_client_error(
+            write.send,
+            service_error_code="AccessDeniedException" if case.send < 500 else write.error_code,
+            service_message="nope",
+            http_status_code=case.send,
+            response_meta={"RequestId": "req-err"},
+        )
+    if isinstance(case.read_back, str):
+        stub.add_response(write.read, write.answer(states[case.read_back]))
+    elif isinstance(case.read_back, int):
+        stub.add_client_error(
+            write.read, service_error_code=write.error_code, http_status_code=case.read_back
+        )
+
+
 @pytest.mark.parametrize("case_name", list(CASES))
 @pytest.mark.parametrize("write_name", list(WRITES))
 def test_the_outcome_of_a_send_is_classified_and_journaled(
@@ -167,25 +190,7 @@ def test_the_outcome_of_a_send_is_classified_and_journaled(
     journal = Journal(tmp_path / "j.jsonl")
 
     with Stubber(conn.client(write.service, "us-east-1")) as stub:
-        stub.add_response(write.read, write.answer(write.before))  # the re-read guard
-        if case.send is None:
-            stub.add_response(
-                write.send, {"ResponseMetadata": {"RequestId": "req-ok", "HTTPStatusCode": 200}}
-            )
-        else:
-            stub.add_client_error(
-                write.send,
-                service_error_code="AccessDeniedException" if case.send < 500 else write.error_code,
-                service_message="nope",
-                http_status_code=case.send,
-                response_meta={"RequestId": "req-err"},
-            )
-        if isinstance(case.read_back, str):
-            stub.add_response(write.read, write.answer(states[case.read_back]))
-        elif isinstance(case.read_back, int):
-            stub.add_client_error(
-                write.read, service_error_code=write.error_code, http_status_code=case.read_back
-            )
+        _answer(stub, write, case, states)
         result = write.run(conn, journal)
         stub.assert_no_pending_responses()  # exactly the calls of the row, nothing more
 
@@ -332,17 +337,9 @@ def test_in_japanese_the_operator_reads_japanese_and_the_journal_stays_english(
     conn = Connection(endpoint_url=endpoint, region="us-east-1", max_attempts=1)
     write = _trail_write(demo, conn)
     journal = Journal(tmp_path / "j.jsonl")
+    states = {"before": write.before, "after": write.after, "other": write.other}
     with Stubber(conn.client(write.service, "us-east-1")) as stub, speaking("ja"):
-        stub.add_response(write.read, write.answer(write.before))
-        stub.add_client_error(
-            write.send,
-            service_error_code="AccessDeniedException" if case.send < 500 else write.error_code,
-            service_message="nope",
-            http_status_code=case.send,
-            response_meta={"RequestId": "req-err"},
-        )
-        if isinstance(case.read_back, str):
-            stub.add_response(write.read, write.answer(write.after))
+        _answer(stub, write, case, states)
         result = write.run(conn, journal)
     assert result.outcome is case.outcome and japanese in result.message
     outcome = journal.changes()[0].outcome

@@ -1050,6 +1050,15 @@ def writer_running(intent: Record, now: datetime) -> str | None:
     return None
 
 
+def _settled_note(intent: Record, observed: str | None) -> str:
+    """What the state a change left says of it: applied, not applied, or changed since."""
+    if _same(intent.kind, observed, intent.after):
+        return NOTE_APPLIED
+    if _same(intent.kind, observed, intent.before):
+        return NOTE_NOT_APPLIED
+    return NOTE_CHANGED
+
+
 def _next_on_target(changes: list[Change], index: int) -> Change | None:
     """The first change after ``changes[index]`` to the same target (kind, ARN, account and
     endpoint), if the journal has one."""
@@ -1126,6 +1135,7 @@ def reconcile(
                 on_skip(change, busy)
             continue
         later = _next_on_target(changes, position[change.change_id])
+        note: str | None = None
         if later is not None:
             # A later change to the same target read its state before it was sent: that is the
             # state this change left, whatever the target holds now.
@@ -1134,22 +1144,13 @@ def reconcile(
             try:
                 observed = read_state(intent)
             except NotFound:
-                observed = None
-                record = journal.record_outcome(
-                    intent, Phase.RECONCILED, after=None, note=NOTE_TARGET_GONE, time=stamp
-                )
-                settled.append((Change(change.change_id, intent, record), record))
-                continue
+                observed, note = None, NOTE_TARGET_GONE
             except TrailkitError as err:
                 if on_skip is not None:
                     on_skip(change, str(err))
                 continue
-        if _same(intent.kind, observed, intent.after):
-            note = NOTE_APPLIED
-        elif _same(intent.kind, observed, intent.before):
-            note = NOTE_NOT_APPLIED
-        else:
-            note = NOTE_CHANGED
+        if note is None:
+            note = _settled_note(intent, observed)
         record = journal.record_outcome(
             intent, Phase.RECONCILED, after=observed, note=note, time=stamp
         )

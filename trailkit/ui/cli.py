@@ -1270,10 +1270,10 @@ def _shown(exc: BaseException) -> str:
     and tabs are kept."""
     text = str(exc)
     if text.isprintable():
-        return text
-    return "".join(
-        c if c.isprintable() or c in "\n\t" else c.encode("unicode_escape").decode() for c in text
-    )
+        return text  # rich is imported (by terminal) only for a message that needs escaping
+    from trailkit.ui.terminal import printable
+
+    return printable(text, keep="\n\t")
 
 
 def _main(argv: Sequence[str] | None, out: TextIO, err: TextIO) -> int:

@@ -816,10 +816,15 @@ def _short_all(text: str) -> str:
     return _ARN_RE.sub(lambda m: short_arn(m.group()), text)
 
 
-def printable(text: str) -> str:
+def printable(text: str, keep: str = "") -> str:
     """``text`` with every character that is not printable escaped (``\x1b``, ``\n``, ...):
-    what the terminal shows of text it must not interpret (ANSI sequences, newlines)."""
-    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode() for c in text)
+    what the terminal shows of text it must not interpret (ANSI sequences, newlines).
+    ``keep``: characters to leave as they are (``"\n\t"`` for a message of several lines)."""
+    if text.isprintable():
+        return text
+    return "".join(
+        c if c.isprintable() or c in keep else c.encode("unicode_escape").decode() for c in text
+    )
 
 
 def sse_s3_shown(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
