@@ -1,0 +1,158 @@
+"""Find English left in text meant to be Japanese (issue "日本語": the walk-through in ``ja``
+prints no English sentence, codes, ARNs and names excepted).
+
+One judge for every Japanese test: :func:`english_words` removes what stays English by design
+(finding codes, ARNs, ids, names, API operations and actions, key states, options, commands in
+backticks, URLs, paths, dates) and returns the English words that are left, line by line. Any
+word left is English the operator would have to read.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+#: Words that stay English in Japanese text by design (docs/glossary.md, "Kept in English").
+KEPT = frozenset(
+    {
+        # products, services, formats and acronyms
+        "AWS",
+        "KMS",
+        "S3",
+        "SSE",
+        "SSE-KMS",
+        "SSE-S3",
+        "AES256",
+        "aws:kms",
+        "CloudTrail",
+        "IAM",
+        "ARN",
+        "ARNs",
+        "ID",
+        "IDs",
+        "JSON",
+        "CSV",
+        "API",
+        "URL",
+        "UTC",
+        "CLI",
+        "SCP",
+        "STS",
+        "Organizations",
+        "Voila",
+        "Jupyter",
+        "JupyterLab",
+        "papermill",
+        "trailkit",
+        "moto",
+        "demo",
+        "Chromium",
+        "OK",
+        "Ctrl-C", "aws", "cloudtrail",
+        "Ctrl",
+        "PID",
+        "HTTP",
+        "HTTPS",
+        "TLS",
+        "AWSLogs",
+        "CloudTrail-Digest",
+        "o-",
+        "yes",
+        "no",
+        "y",
+        "n",
+        "ja",
+        "en",
+        "Enter",
+        # key states and key facts as the API spells them
+        "Enabled",
+        "Disabled",
+        "PendingDeletion",
+        "PendingImport",
+        "Unavailable",
+        "Creating",
+        "Updating",
+        "PendingReplicaDeletion",
+        "CUSTOMER",
+        "AWS_KMS",
+        "EXTERNAL",
+        "SYMMETRIC_DEFAULT",
+        "ENCRYPT_DECRYPT",
+        "Allow",
+        "Deny",
+        "Principal",
+        "Condition",
+        "Action",
+        "Resource",
+        "Service",
+        "Sid",
+        "Statement",
+        "Effect",
+        # verdict and status codes shown as codes
+        "READY",
+        "BLOCKED",
+        "UNVERIFIABLE",
+        "PARTIAL",
+        "RESULT",
+    }
+)
+
+_REMOVE = [
+    re.compile(r"`[^`\n]*`"),  # commands and values in backticks
+    re.compile(r"https?://\S+"),
+    re.compile(r"\barn:[^\s,;()「」、。]+"),
+    re.compile(r"\balias/[\w/+=,.@-]*"),
+    re.compile(r"--[a-z][a-z0-9-]*(?:[ =][^\s,;()、。]+)?"),  # options, with their value
+    re.compile(r"\b[a-z0-9]+(?:-[a-z0-9]+)+\b"),  # kebab-case: codes, names, regions
+    re.compile(r"\b[a-z0-9]+(?:_[a-z0-9]+)+\b"),  # snake_case: parameters, fields
+    re.compile(r"\b[A-Z0-9]+(?:_[A-Z0-9]+)+\b"),  # API values: RSA_2048, SIGN_VERIFY
+    re.compile(r"\b[a-z0-9]+:[A-Za-z0-9*]+\b"),  # actions: kms:Decrypt, s3:PutObject
+    re.compile(r"\b(?:[A-Z][a-z0-9]+){2,}\b"),  # API operations, exceptions: UpdateTrail
+    re.compile(r"\b[A-Za-z0-9_.-]+\.(?:jsonl|json|py|ipynb|md|txt|po|mo)\b"),  # files
+    re.compile(r"(?:~|\.{1,2})?/[\w./-]+"),  # paths
+    re.compile(r"\b[0-9a-f]{8}-[0-9a-f-]{27,}\b"),  # key ids, change ids
+    re.compile(r"\b[0-9a-f]{12,}\b"),  # hex ids
+    re.compile(r"\b\d[\d:.TZ+-]*\b"),  # numbers, dates, times
+]
+_WORD = re.compile(r"[A-Za-z][A-Za-z0-9'’]*(?:-[A-Za-z0-9]+)*")
+_BOX = re.compile(r"[─━│┃┌┐└┘├┤┬┴┼╭╮╯╰═║╔╗╚╝▶▸•·…]")
+
+
+def english_words(text: str, names: Iterable[str] = ()) -> list[tuple[str, list[str]]]:
+    """(line, English words left) for each line of ``text`` that still has English to read.
+
+    Parameters
+    ----------
+    text : str
+        What was shown (ANSI colour codes are removed first).
+    names : iterable of str
+        Names that stay as they are: trails, buckets, keys, accounts, regions.
+
+    Returns
+    -------
+    list of (str, list of str)
+        A line is reported when any word of Latin letters is left once what stays English
+        (:data:`KEPT`, ``names`` and the patterns above) is removed: an untranslated sentence,
+        heading or label.
+    """
+    plain = re.sub(r"\x1b\[[0-9;]*m", "", text)
+    for name in sorted(set(names), key=len, reverse=True):
+        if name:
+            plain = plain.replace(name, " ")
+    out: list[tuple[str, list[str]]] = []
+    for line in plain.splitlines():
+        rest = _BOX.sub(" ", line)
+        for pattern in _REMOVE:
+            rest = pattern.sub(" ", rest)
+        words = [w for w in _WORD.findall(rest) if w not in KEPT and w.strip("'’") not in KEPT]
+        if words:
+            out.append((line.strip(), words))
+    return out
+
+
+def assert_japanese(text: str, names: Iterable[str] = (), *, what: str = "output") -> None:
+    """Fail with each line that still has English, naming ``what`` was shown."""
+    left = english_words(text, names)
+    assert not left, f"English left in the Japanese {what}:\n" + "\n".join(
+        f"  {words} in: {line}" for line, words in left
+    )
