@@ -48,7 +48,9 @@ KEPT = frozenset(
         "demo",
         "Chromium",
         "OK",
-        "Ctrl-C", "aws", "cloudtrail",
+        "Ctrl-C",
+        "aws",
+        "cloudtrail",
         "Ctrl",
         "PID",
         "HTTP",
@@ -103,6 +105,7 @@ _REMOVE = [
     re.compile(r"\barn:[^\s,;()「」、。]+"),
     re.compile(r"\balias/[\w/+=,.@-]*"),
     re.compile(r"--[a-z][a-z0-9-]*(?:[ =][^\s,;()、。]+)?"),  # options, with their value
+    re.compile(r"\bchg-\d{8}T\d{6}Z-[0-9a-f]+\b"),  # change ids
     re.compile(r"\b[a-z0-9]+(?:-[a-z0-9]+)+\b"),  # kebab-case: codes, names, regions
     re.compile(r"\b[a-z0-9]+(?:_[a-z0-9]+)+\b"),  # snake_case: parameters, fields
     re.compile(r"\b[A-Z0-9]+(?:_[A-Z0-9]+)+\b"),  # API values: RSA_2048, SIGN_VERIFY
