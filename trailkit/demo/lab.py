@@ -176,7 +176,7 @@ def lab_environment(
     aws
         Real AWS: ``AWS_ENDPOINT_URL`` is removed, ``TRAILKIT_BACKEND=aws`` and ``AWS_PROFILE``
         (when ``profile`` is given) are set, and the demo's placeholder keys, if exported, are
-        dropped. Nothing else changes.
+        dropped. Nothing else changes (but ``TRAILKIT_LANG``, as for the demo).
     endpoint
         Demo: the demo server's URL. Sets ``AWS_ENDPOINT_URL``, ``AWS_DEFAULT_REGION=us-east-1``
         and ``TRAILKIT_BACKEND=demo``; removes per-service endpoint overrides and
