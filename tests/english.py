@@ -52,6 +52,8 @@ KEPT = frozenset(
         "aws",
         "cloudtrail",
         "Ctrl",
+        "SIGTERM",
+        "SIGINT",
         "PID",
         "HTTP",
         "HTTPS",

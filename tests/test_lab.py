@@ -123,9 +123,28 @@ def test_aws_environment(tmp_path: Path) -> None:
     env = lab_environment(aws=True, base=real)
     assert env["AWS_ACCESS_KEY_ID"] == "AKIAREAL"
     assert "AWS_PROFILE" not in env
-    assert {k: v for k, v in env.items() if k not in {"TRAILKIT_BACKEND", "PYTHONPATH"}} == {
-        k: v for k, v in real.items() if k != "PYTHONPATH"
+    kept = {"TRAILKIT_BACKEND", "PYTHONPATH", "TRAILKIT_LANG"}
+    assert {k: v for k, v in env.items() if k not in kept} == {
+        k: v for k, v in real.items() if k not in kept
     }
+
+
+@pytest.mark.parametrize("aws", [False, True])
+def test_kernels_speak_the_language_of_the_command(tmp_path: Path, aws: bool) -> None:
+    """``trailkit --lang ja lab``: the notebooks' ``lang = None`` means ``TRAILKIT_LANG``, so
+    the kernels get the language this process speaks (or the one asked for)."""
+    from trailkit import i18n
+
+    base = _clean_base(tmp_path, TRAILKIT_LANG="en")
+    endpoint = None if aws else ENDPOINT
+    try:
+        i18n.set_language("ja")
+        assert lab_environment(aws=aws, endpoint=endpoint, base=base)["TRAILKIT_LANG"] == "ja"
+    finally:
+        i18n.set_language("en")
+    assert lab_environment(aws=aws, endpoint=endpoint, base=base)["TRAILKIT_LANG"] == "en"
+    env = lab_environment(aws=aws, endpoint=endpoint, base=base, lang="ja")
+    assert env["TRAILKIT_LANG"] == "ja"
 
 
 def test_demo_environment_bypasses_proxies_for_the_demo(tmp_path: Path) -> None:

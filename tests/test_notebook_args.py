@@ -191,3 +191,21 @@ def test_reader_accounts_reach_the_pre_flight(demo_conn: Connection, journal: Jo
     book = notebook.runbook(demo_conn, journal, reader_accounts=444455556666)
     assert book.reader_accounts == ("444455556666",)
     assert notebook.guided_update(demo_conn, journal, reader_accounts=None) is not None
+
+
+@pytest.mark.parametrize("value", [3, "", "xx", ["ja"], "ja,en"])
+def test_the_language_call_names_lang_and_says_what_to_give(value: object) -> None:
+    from trailkit.ui import prose
+
+    with pytest.raises(InputError) as info:
+        prose.use_language(value)
+    assert info.value.message.startswith("lang "), info.value.message
+    assert "ja or en" in info.value.fix and "-p lang ja" in info.value.fix
+
+
+@pytest.mark.parametrize("key", [3, None, "guided-update", "nosuch.intro"])
+def test_an_unknown_prose_section_is_an_input_error(key: object) -> None:
+    from trailkit.ui import prose
+
+    with pytest.raises(InputError, match="No notebook section"):
+        prose.show(key)  # type: ignore[arg-type]

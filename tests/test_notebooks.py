@@ -323,7 +323,8 @@ def test_02_without_parameters_only_shows_the_view(
     shown = [
         c.source.splitlines()[-1] for c in nb.cells if c.cell_type == "code" and c.get("outputs")
     ]
-    assert shown == ["guided"]  # what the Voila app shows: the view, nothing else
+    # what the Voila app shows: the prose in the notebook's language, the view, nothing else
+    assert shown == ['prose.show("guided-update.intro")', "guided"]
     (output,) = next(c for c in nb.cells if c.source == "guided").outputs
     assert "application/vnd.jupyter.widget-view+json" in output["data"]
     assert "DEMO backend" in output["data"]["text/html"]

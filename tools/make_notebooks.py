@@ -6,6 +6,14 @@ from what would be written (a test runs it).
 Rules for every notebook: the first code cell is tagged ``parameters`` (papermill), then about
 one package call per cell; no boto3, no loops, no function definitions, no lambdas. Whatever
 orchestration a notebook needs lives in ``trailkit.ui.notebook`` and ``trailkit.ui.widgets``.
+
+Language: every notebook has a ``lang`` parameter (``-p lang ja``); the cell after the imports
+chooses it (``prose.use_language(lang)``), and the notebook's prose is shown by one call per
+section (``prose.show("guided-update.intro")``), whose texts are gettext messages in
+``trailkit/ui/prose.py``. The one Markdown cell, the title at the top, is written here in both
+languages from the title's message and its translation in the catalogue (so a notebook opened
+without running it still says what it is): a changed translation makes ``--check`` fail until
+the notebooks are written again.
 """
 
 from __future__ import annotations
@@ -16,10 +24,35 @@ from pathlib import Path
 import nbformat
 
 ROOT = Path(__file__).resolve().parent.parent
+# This checkout's trailkit (its prose and catalogue), whatever is installed.
+sys.path.insert(0, str(ROOT))
+
+from trailkit.ui.prose import SECTIONS, bilingual_title  # noqa: E402
+
 Cell = tuple[str, str] | tuple[str, str, list[str]]
 NOTEBOOKS: dict[str, list[Cell]] = {}
 
-_IMPORTS = "import trailkit as tk\nfrom trailkit.ui import notebook"
+_IMPORTS = "import trailkit as tk\nfrom trailkit.ui import notebook, prose"
+# Right after the imports, before any widget labels itself: the language of every text below.
+_LANG = (
+    "# the language of every text below: lang, else $TRAILKIT_LANG, else the locale\n"
+    "prose.use_language(lang)"
+)
+_LANG_PARAM = "lang = None  # ja or en; None: $TRAILKIT_LANG, else the locale"
+
+
+def _show(key: str) -> Cell:
+    """The cell that shows the prose section ``key`` in the notebook's language."""
+    if key not in SECTIONS:
+        raise KeyError(f"no section {key!r} in trailkit/ui/prose.py")
+    return ("code", f'prose.show("{key}")')
+
+
+def _title(notebook: str) -> Cell:
+    """The title cell: the one Markdown cell, in every language (from the catalogue)."""
+    return ("markdown", bilingual_title(notebook))
+
+
 _CONNECT = "conn = tk.connect(profile=profile, endpoint_url=endpoint_url)"
 _JOURNAL = "journal = notebook.open_journal(journal_path)"
 # Yes/no parameters are read strictly before anything is read or sent: papermill passes
@@ -42,49 +75,37 @@ _WHERE = (
 )
 
 NOTEBOOKS["01_encryption_inventory.ipynb"] = [
-    (
-        "markdown",
-        "# Encryption inventory\n\nWhich trails are encrypted, with which key, and is "
-        "that key healthy? Every region of the account, each trail once.\n\n"
-        "Runs on the demo backend unless the kernel was started with real AWS credentials "
-        "(`trailkit lab --aws`).",
-    ),
+    _title("encryption-inventory"),
     (
         "code",
         "profile = None  # AWS profile; None: environment / demo\n"
         "endpoint_url = None  # None: $AWS_ENDPOINT_URL (set by `trailkit lab` for the demo)\n"
         'regions = None  # e.g. ["us-east-1", "eu-west-1"]; None: every enabled region\n'
-        'csv_path = "trails.csv"',
+        'csv_path = "trails.csv"\n'
+        f"{_LANG_PARAM}",
         ["parameters"],
     ),
     ("code", _IMPORTS),
-    ("markdown", "## Where am I?"),
+    ("code", _LANG),
+    _show("encryption-inventory.intro"),
+    _show("encryption-inventory.where"),
     ("code", _CONNECT),
     ("code", 'inventory = tk.scan(conn, regions, progress="notebook")'),
     ("code", "tk.widgets.ConnectionBanner(conn.info(), inventory)"),
-    (
-        "markdown",
-        "## Trails\n\nSSE-KMS in green, SSE-S3 in amber; an unusable key or an error in red. "
-        "Filter by home region and encryption.",
-    ),
+    _show("encryption-inventory.trails"),
     ("code", "tk.widgets.TrailsTable(inventory)"),
-    ("markdown", "## Keys in use"),
+    _show("encryption-inventory.keys"),
     ("code", "tk.tables.keys_frame(inventory)"),
-    ("markdown", "## Encrypted or not, by home region"),
+    _show("encryption-inventory.chart"),
     ("code", "notebook.encryption_chart(inventory)"),
-    ("markdown", "## Regions or calls that failed (empty when the result is complete)"),
+    _show("encryption-inventory.errors"),
     ("code", "tk.tables.errors_frame(inventory)"),
-    ("markdown", "## Export (every column)"),
+    _show("encryption-inventory.export"),
     ("code", "tk.tables.trails_frame(inventory).to_csv(csv_path, index=False)"),
 ]
 
 NOTEBOOKS["02_guided_update.ipynb"] = [
-    (
-        "markdown",
-        "# Guided update\n\nSwitch a CloudTrail trail to a KMS key (or back to SSE-S3): every "
-        "pre-flight check first, nothing sent until you confirm, each change verified, "
-        "recorded in the change journal and reversible.",
-    ),
+    _title("guided-update"),
     (
         "code",
         "# Interactive: leave these as they are and use the view below.\n"
@@ -98,10 +119,13 @@ NOTEBOOKS["02_guided_update.ipynb"] = [
         "accept_unverifiable = False  # also send a plan some of whose checks could not be verified (--accept-unverifiable)\n"
         f"{_READERS}\n"
         f"{_WHERE}\n"
-        "regions = None  # where to look for trails; None: every enabled region",
+        "regions = None  # where to look for trails; None: every enabled region\n"
+        f"{_LANG_PARAM}",
         ["parameters"],
     ),
     ("code", _IMPORTS),
+    ("code", _LANG),
+    _show("guided-update.intro"),
     (
         "code",
         _FLAGS.format(
@@ -140,12 +164,7 @@ NOTEBOOKS["02_guided_update.ipynb"] = [
 ]
 
 NOTEBOOKS["03_key_policy.ipynb"] = [
-    (
-        "markdown",
-        "# Key policy: inspect and repair\n\nDoes this key's policy let CloudTrail use it for "
-        "these trails? If not, trailkit appends the missing statements (it never edits or "
-        "removes one) and, once you confirm, updates the policy and records the change.",
-    ),
+    _title("key-policy"),
     (
         "code",
         "# Interactive: pick the trail and the key in the view below (these are the first choice).\n"
@@ -156,28 +175,26 @@ NOTEBOOKS["03_key_policy.ipynb"] = [
         "apply = False  # send the repaired policy\n"
         f"{_READERS}\n"
         f"{_WHERE}\n"
-        "regions = None  # where to look for trails; None: every enabled region",
+        "regions = None  # where to look for trails; None: every enabled region\n"
+        f"{_LANG_PARAM}",
         ["parameters"],
     ),
     ("code", _IMPORTS),
+    ("code", _LANG),
+    _show("key-policy.intro"),
     ("code", _FLAGS.format("apply=apply")),
     ("code", _CONNECT),
     ("code", _JOURNAL),
-    (
-        "markdown",
-        "## Choose the trail and the key\n\nThe pre-flight of the key (the one place its "
-        "findings are listed), the current policy and the statements to append; after a policy "
-        "change, the pre-flight again.",
-    ),
+    _show("key-policy.choose"),
     (
         "code",
         "panel = notebook.key_policy_view(conn, journal, key, trails, regions=regions, "
         "reader_accounts=reader_accounts)",
     ),
     ("code", "panel"),
-    ("markdown", "## Apply (headless: `apply=True`)"),
+    _show("key-policy.apply"),
     ("code", "panel.apply(apply)"),
-    ("markdown", "## After: the pre-flight again (empty until the key policy was changed)"),
+    _show("key-policy.after"),
     (
         "code",
         "notebook.check_trails(conn, panel.trail_names, panel.key, "
@@ -186,12 +203,7 @@ NOTEBOOKS["03_key_policy.ipynb"] = [
 ]
 
 NOTEBOOKS["04_bulk_update.ipynb"] = [
-    (
-        "markdown",
-        "# Bulk update\n\nSeveral trails at once: one target key per bucket region (a key must "
-        "be in the region of the trail's S3 bucket), one plan table for all, then apply the "
-        "ready plans. Blocked plans are never sent; every trail gets a result.",
-    ),
+    _title("bulk-update"),
     (
         "code",
         '# trails and keys below are demo examples\ntrails = ["org-trail", "stale-key-trail", '
@@ -202,21 +214,19 @@ NOTEBOOKS["04_bulk_update.ipynb"] = [
         "accept_unverifiable = False  # also send a plan some of whose checks could not be verified (--accept-unverifiable)\n"
         f"{_READERS}\n"
         f"{_WHERE}\n"
-        "regions = None  # where to look for trails; None: every enabled region",
+        "regions = None  # where to look for trails; None: every enabled region\n"
+        f"{_LANG_PARAM}",
         ["parameters"],
     ),
     ("code", _IMPORTS),
+    ("code", _LANG),
+    _show("bulk-update.intro"),
     ("code", _FLAGS.format("apply=apply, accept_unverifiable=accept_unverifiable")),
     ("code", _CONNECT),
     ("code", _JOURNAL),
     ("code", 'inventory = tk.scan(conn, regions, progress="notebook")'),
     ("code", "tk.widgets.ConnectionBanner(conn.info(), inventory)"),
-    (
-        "markdown",
-        "## Choose trails and keys, plan\n\nEach bucket region's key list is ranked for the "
-        "trails chosen there: ready keys first, then unverifiable, then blocked (with the code, "
-        "and for which trails when they differ).",
-    ),
+    _show("bulk-update.choose"),
     (
         "code",
         "bulk = notebook.bulk_update(conn, journal, inventory, reader_accounts=reader_accounts)",
@@ -227,36 +237,30 @@ NOTEBOOKS["04_bulk_update.ipynb"] = [
         "# headless: select the trails and keys of the parameters and plan\n"
         "bulk.choose(trails, keys_by_region)",
     ),
-    (
-        "markdown",
-        "## Apply (headless: `apply=True`): one result per trail\n\nEvery chosen trail is "
-        "listed: changed, unchanged, blocked or not sent (with the reason; nothing was sent), "
-        "failed (sent, not made) or unknown.",
-    ),
+    _show("bulk-update.apply"),
     ("code", "bulk.apply(apply, accept_unverifiable)"),
 ]
 
 NOTEBOOKS["05_change_journal.ipynb"] = [
-    (
-        "markdown",
-        "# Change journal\n\nEvery change trailkit sent: an intent written before the call, "
-        "the outcome after it. Roll a trail change back (or restore a key policy) from here.",
-    ),
+    _title("change-journal"),
     (
         "code",
         "rollback_change = None  # a change id from the table, to roll back\n"
         "accept_unverifiable = False  # also send a plan some of whose checks could not be verified (--accept-unverifiable)\n"
-        f"{_WHERE}",
+        f"{_WHERE}\n"
+        f"{_LANG_PARAM}",
         ["parameters"],
     ),
     ("code", _IMPORTS),
+    ("code", _LANG),
+    _show("change-journal.intro"),
     ("code", _CONNECT),
     ("code", _JOURNAL),
     ("code", "view = notebook.journal_view(conn, journal)"),
     ("code", "view"),
-    ("markdown", '## Roll back (headless: `rollback_change="chg-..."`)'),
+    _show("change-journal.rollback"),
     ("code", "view.rollback(rollback_change, accept_unverifiable)"),
-    ("markdown", "## Every change, as a table"),
+    _show("change-journal.table"),
     ("code", "notebook.changes_table(journal)"),
 ]
 

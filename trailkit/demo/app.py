@@ -26,6 +26,7 @@ from typing import TextIO
 from trailkit.demo.lab import _say, backend, new_token, supervise
 from trailkit.demo.server import HOST, LOCAL_OPENER
 from trailkit.errors import InputError
+from trailkit.i18n import _
 
 __all__ = ["APP_NOTEBOOK", "app_command", "app_url", "new_token", "notebook_path", "run_app"]
 
@@ -43,8 +44,8 @@ def notebook_path() -> Path:
         if candidate.is_file():
             return candidate
     raise InputError(
-        f"The app notebook {APP_NOTEBOOK} was not found next to trailkit.",
-        "run `trailkit app` from a source checkout (make app)",
+        _("The app notebook {name} was not found next to trailkit.").format(name=APP_NOTEBOOK),
+        _("run `trailkit app` from a source checkout (make app)"),
     )
 
 
@@ -128,7 +129,12 @@ def run_app(
         env["JUPYTER_TOKEN"] = token  # Voila's identity provider reads it
         env.pop("JUPYTER_TOKEN_FILE", None)
         url = app_url(port, token)
-        _say(out, f"trailkit app: starting Voila on port {port} ({notebook.name})")
+        _say(
+            out,
+            _("trailkit app: starting Voila on port {port} ({name})").format(
+                port=port, name=notebook.name
+            ),
+        )
         proc = subprocess.Popen(
             app_command(notebook, port),
             env=env,

@@ -40,6 +40,7 @@ from trailkit.aws.session import Connection
 from trailkit.demo.patches import patch_moto
 from trailkit.demo.server import as_account
 from trailkit.errors import InputError
+from trailkit.i18n import _
 from trailkit.rules.requests import CLOUDTRAIL_SERVICE
 
 __all__ = [
@@ -195,7 +196,9 @@ class EstateSpec:
         try:
             return self.accounts[role]
         except KeyError:
-            raise InputError(f"The demo estate has no {role!r} account.", "") from None
+            raise InputError(
+                _("The demo estate has no {role} account.").format(role=repr(role)), ""
+            ) from None
 
 
 def _read(name: str) -> dict[str, Any]:
@@ -642,12 +645,18 @@ class DemoEstate:
     def summary(self) -> str:
         """One line: how much there is."""
         if not self.trails and not self.keys:
-            return "Demo estate: empty (not seeded)."
+            return _("Demo estate: empty (not seeded).")
         keys = len(self.keys) + len(self.replica_keys)
-        return (
-            f"Demo estate: {len(self.trails)} trails, {keys} KMS keys, "
-            f"{len(self.buckets)} buckets in {len(self.accounts)} accounts and "
-            f"{len(self.regions)} regions (seeded in {self.seconds:.1f} s)."
+        return _(
+            "Demo estate: {trails} trails, {keys} KMS keys, {buckets} buckets in {accounts} "
+            "accounts and {regions} regions (seeded in {seconds} s)."
+        ).format(
+            trails=len(self.trails),
+            keys=keys,
+            buckets=len(self.buckets),
+            accounts=len(self.accounts),
+            regions=len(self.regions),
+            seconds=f"{self.seconds:.1f}",
         )
 
 

@@ -40,6 +40,7 @@ from trailkit.demo.server import (
     port_is_free,
 )
 from trailkit.errors import InputError
+from trailkit.i18n import _, language
 
 __all__ = [
     "LAB_CONFIG_DIR",
@@ -55,6 +56,8 @@ __all__ = [
 
 _STOP_GRACE_SECONDS = 10.0
 _PROXY_ENV = ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy")
+#: The variable that tells the notebooks (``lang = None``) which language to speak.
+LANG_ENV = "TRAILKIT_LANG"
 
 
 def start_demo(port: int = 0, seed: bool = True) -> tuple[DemoServer, DemoEstate]:
@@ -124,18 +127,23 @@ def run_demo(port: int = 0, *, out: TextIO = sys.stdout) -> int:
     with _stop_signals(stop):
         server, estate = start_demo(port)
         try:
-            _say(out, f"trailkit demo: local AWS (moto) listening on {server.endpoint}")
-            _say(out, "Point the AWS CLI, boto3 or trailkit at it from another shell:")
+            _say(
+                out,
+                _("trailkit demo: local AWS (moto) listening on {endpoint}").format(
+                    endpoint=server.endpoint
+                ),
+            )
+            _say(out, _("Point the AWS CLI, boto3 or trailkit at it from another shell:"))
             _say(out, f"  export AWS_ENDPOINT_URL={server.endpoint}")
             _say(out, "  export AWS_DEFAULT_REGION=us-east-1")
             _say(out, f"  export {JOURNAL_ENV}={os.environ.get(JOURNAL_ENV) or demo_path()}")
             _say(out, f"  export AWS_ACCESS_KEY_ID={PLACEHOLDER_CREDENTIAL}")
             _say(out, f"  export AWS_SECRET_ACCESS_KEY={PLACEHOLDER_CREDENTIAL}")
             _say(out, estate.summary())
-            _say(out, "Press Ctrl-C (or send SIGTERM) to stop.")
+            _say(out, _("Press Ctrl-C (or send SIGTERM) to stop."))
             while not stop.wait(0.5):
                 pass
-            _say(out, "trailkit demo: stopping.")
+            _say(out, _("trailkit demo: stopping."))
         finally:
             server.stop()
     return 0
@@ -155,15 +163,20 @@ def lab_environment(
     endpoint: str | None = None,
     profile: str | None = None,
     base: Mapping[str, str] | None = None,
+    lang: str | None = None,
 ) -> dict[str, str]:
     """The environment JupyterLab (and so every kernel) runs with.
+
+    Whatever the backend, ``TRAILKIT_LANG`` is the language chosen for this command
+    (``trailkit --lang ja lab``, ``TRAILKIT_LANG``, else the locale): the notebooks' ``lang``
+    parameter is None by default, which means ``TRAILKIT_LANG``, so they speak it too.
 
     Parameters
     ----------
     aws
         Real AWS: ``AWS_ENDPOINT_URL`` is removed, ``TRAILKIT_BACKEND=aws`` and ``AWS_PROFILE``
         (when ``profile`` is given) are set, and the demo's placeholder keys, if exported, are
-        dropped. Nothing else changes.
+        dropped. Nothing else changes (but ``TRAILKIT_LANG``, as for the demo).
     endpoint
         Demo: the demo server's URL. Sets ``AWS_ENDPOINT_URL``, ``AWS_DEFAULT_REGION=us-east-1``
         and ``TRAILKIT_BACKEND=demo``; removes per-service endpoint overrides and
@@ -176,6 +189,9 @@ def lab_environment(
         AWS profile for real AWS.
     base
         The starting environment (default: ``os.environ``).
+    lang
+        The language the kernels speak (default: :func:`trailkit.i18n.language`, the one
+        this process speaks).
 
     Returns
     -------
@@ -183,6 +199,7 @@ def lab_environment(
         A new environment; ``base`` is not modified.
     """
     env = dict(os.environ if base is None else base)
+    env[LANG_ENV] = lang or language()
     if aws:
         env.pop("AWS_ENDPOINT_URL", None)
         env["TRAILKIT_BACKEND"] = "aws"
@@ -193,7 +210,7 @@ def lab_environment(
             env.pop("AWS_SECRET_ACCESS_KEY", None)
     else:
         if not endpoint:
-            raise InputError("The demo environment needs the demo endpoint.", "")
+            raise InputError(_("The demo environment needs the demo endpoint."), "")
         for name in list(env):
             if name.startswith("AWS_ENDPOINT_URL_"):
                 del env[name]
@@ -305,12 +322,17 @@ def working_copies(source: Path, dest: Path, *, out: TextIO | None = None) -> Pa
             shutil.copyfile(original, copy)
             manifest[original.name] = fresh
             if out is not None:
-                _say(out, f"trailkit lab: {copy.name} refreshed from the repository.")
+                _say(
+                    out,
+                    _("trailkit lab: {name} refreshed from the repository.").format(name=copy.name),
+                )
         elif out is not None:
             _say(
                 out,
-                f"trailkit lab: kept your edited {copy} (the repository's version changed; "
-                "delete the copy to get it at the next start).",
+                _(
+                    "trailkit lab: kept your edited {path} (the repository's version changed; "
+                    "delete the copy to get it at the next start)."
+                ).format(path=copy),
             )
     manifest_path.write_text(json.dumps(manifest, indent=1, sort_keys=True) + "\n")
     return dest
@@ -380,15 +402,25 @@ def supervise(
         while proc.poll() is None and not stop.is_set():
             if not announced and ready():
                 announced = True
-                _say(out, f"trailkit {command}: {server_name} is ready at {url}")
-                _say(out, "Press Ctrl-C (or send SIGTERM) to stop.")
+                _say(
+                    out,
+                    _("trailkit {command}: {server} is ready at {url}").format(
+                        command=command, server=server_name, url=url
+                    ),
+                )
+                _say(out, _("Press Ctrl-C (or send SIGTERM) to stop."))
             stop.wait(0.25)
     finally:
         code = _stop_process(proc)
     if stop.is_set():
-        _say(out, f"trailkit {command}: stopped.")
+        _say(out, _("trailkit {command}: stopped.").format(command=command))
         return 0 if code in (0, -signal.SIGTERM) else _exit_code(code)
-    _say(out, f"trailkit {command}: {server_name} exited with code {code}.")
+    _say(
+        out,
+        _("trailkit {command}: {server} exited with code {code}.").format(
+            command=command, server=server_name, code=code
+        ),
+    )
     return _exit_code(code)
 
 
@@ -486,7 +518,10 @@ def backend(
     if port == 0:
         port = free_port()
     elif not port_is_free(port):
-        raise InputError(f"Port {port} on {HOST} is already in use.", "choose another --port")
+        raise InputError(
+            _("Port {port} on {host} is already in use.").format(port=port, host=HOST),
+            _("choose another --port"),
+        )
     if aws and profile:
         Connection(profile=profile)  # raises InputError for an unknown profile
     stop = threading.Event()
@@ -495,15 +530,28 @@ def backend(
         try:
             if aws:
                 env = lab_environment(aws=True, profile=profile)
-                where = f" (profile {profile})" if profile else ""
-                _say(out, f"trailkit {command}: REAL AWS{where}")
+                if profile:
+                    said = _("trailkit {command}: REAL AWS (profile {profile})")
+                else:
+                    said = _("trailkit {command}: REAL AWS")
+                _say(out, said.format(command=command, profile=profile))
             else:
                 if profile:
-                    _say(out, f"trailkit {command}: --profile {profile} is only used with --aws.")
+                    _say(
+                        out,
+                        _(
+                            "trailkit {command}: --profile {profile} is only used with --aws."
+                        ).format(command=command, profile=profile),
+                    )
                 server, estate = start_demo(demo_port)
                 # lab_environment also gives the demo its own journal (demo-journal.jsonl).
                 env = lab_environment(endpoint=server.endpoint)
-                _say(out, f"trailkit {command}: DEMO backend at {server.endpoint}")
+                _say(
+                    out,
+                    _("trailkit {command}: DEMO backend at {endpoint}").format(
+                        command=command, endpoint=server.endpoint
+                    ),
+                )
                 _say(out, estate.summary())
             yield Backend(env, port, stop)
         finally:
@@ -577,7 +625,10 @@ def run_lab(
         else:
             root = Path.cwd().resolve()
     if not root.is_dir():
-        raise InputError(f"The notebook directory {root} does not exist.", "pass --notebook-dir")
+        raise InputError(
+            _("The notebook directory {path} does not exist.").format(path=root),
+            _("pass --notebook-dir"),
+        )
     with backend("lab", aws=aws, profile=profile, demo_port=demo_port, port=port, out=out) as run:
         if run.stop.is_set():
             return 0
@@ -587,7 +638,12 @@ def run_lab(
         _with_lab_config(env)
         cmd = lab_command(port, root, open_browser=open_browser)
         url = f"http://{HOST}:{port}/lab?token={token}"
-        _say(out, f"trailkit lab: starting JupyterLab on port {port} (notebooks: {root})")
+        _say(
+            out,
+            _("trailkit lab: starting JupyterLab on port {port} (notebooks: {path})").format(
+                port=port, path=root
+            ),
+        )
         # Own session: a terminal's Ctrl-C reaches only us, and we stop Jupyter cleanly.
         proc = subprocess.Popen(cmd, env=env, cwd=root, start_new_session=True)
         return supervise(

@@ -17,6 +17,7 @@ from typing import Any
 from trailkit.aws.session import LOCAL_PLACEHOLDER_CREDENTIAL, Connection
 from trailkit.demo.patches import patch_moto
 from trailkit.errors import InputError
+from trailkit.i18n import _
 
 __all__ = [
     "HOST",
@@ -72,10 +73,13 @@ def demo_connection(
     hooks: list[tuple[str, Any]] = []
     if account is not None:
         if not (account.isdigit() and len(account) == 12):
-            raise InputError(f"{account[:40]!r} is not an AWS account id.", "use 12 digits")
+            raise InputError(
+                _("{account} is not an AWS account id.").format(account=repr(account[:40])),
+                _("use 12 digits"),
+            )
         chosen = account
 
-        def _account_header(request: Any, **_: Any) -> None:
+        def _account_header(request: Any, **kwargs: Any) -> None:
             request.headers[_ACCOUNT_HEADER] = chosen
 
         hooks.append(("before-send", _account_header))
@@ -111,7 +115,7 @@ def as_account(conn: Connection, account: str) -> Connection:
     """
     if not conn.endpoint_url:
         raise InputError(
-            "Only a demo (moto) endpoint can act as another account.", "pass --endpoint-url"
+            _("Only a demo (moto) endpoint can act as another account."), _("pass --endpoint-url")
         )
     return demo_connection(
         conn.endpoint_url,
@@ -162,7 +166,10 @@ class DemoServer:
 
     def __init__(self, port: int = 0) -> None:
         if not 0 <= port <= 65535:
-            raise InputError(f"{port} is not a TCP port.", "use a number between 0 and 65535")
+            raise InputError(
+                _("{port} is not a TCP port.").format(port=port),
+                _("use a number between 0 and 65535"),
+            )
         self._requested_port = port
         self._moto: Any = None
         self._port: int | None = None
@@ -181,13 +188,15 @@ class DemoServer:
             from moto.server import ThreadedMotoServer
         except ImportError as exc:  # pragma: no cover - depends on the installation
             raise InputError(
-                "The demo needs moto, which is not installed.",
+                _("The demo needs moto, which is not installed."),
                 "pip install 'trailkit[demo]'",
             ) from exc
         if self._requested_port and not port_is_free(self._requested_port):
             raise InputError(
-                f"Port {self._requested_port} on {HOST} is already in use.",
-                "choose another port, or 0 for a free one",
+                _("Port {port} on {host} is already in use.").format(
+                    port=self._requested_port, host=HOST
+                ),
+                _("choose another port, or 0 for a free one"),
             )
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
         patch_moto()
@@ -208,9 +217,10 @@ class DemoServer:
         server.start()
         if server.failure is not None:
             raise InputError(
-                f"The demo server could not listen on {HOST}:{self._requested_port} "
-                f"({server.failure!r}).",
-                "choose another port, or 0 for a free one",
+                _("The demo server could not listen on {host}:{port} ({failure}).").format(
+                    host=HOST, port=self._requested_port, failure=repr(server.failure)
+                ),
+                _("choose another port, or 0 for a free one"),
             )
         self._moto = server
         self._port = int(server.get_host_and_port()[1])
@@ -283,7 +293,10 @@ def reset(endpoint: str, *, timeout: float = 10.0) -> None:
         Seconds to wait for the answer.
     """
     if not endpoint.startswith(("http://", "https://")):
-        raise InputError(f"{endpoint!r} is not an http(s) URL.", "pass the demo endpoint URL")
+        raise InputError(
+            _("{endpoint} is not an http(s) URL.").format(endpoint=repr(endpoint)),
+            _("pass the demo endpoint URL"),
+        )
     url = endpoint.rstrip("/") + "/moto-api/reset"
     request = urllib.request.Request(url, method="POST")  # noqa: S310 - http(s) only
     with LOCAL_OPENER.open(request, timeout=timeout) as response:
