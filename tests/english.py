@@ -113,13 +113,13 @@ _FIRST = [
 ]
 _REMOVE = [
     re.compile(r"--[a-z][a-z0-9-]*(?:[ =][^\s,;()、。]+)?"),  # options, with their value
+    re.compile(r"\b[A-Za-z0-9_.-]+\.(?:jsonl|json|py|ipynb|md|txt|po|mo)\b"),  # files
     re.compile(r"\bchg-\d{8}T\d{6}Z-[0-9a-f]+\b"),  # change ids
     re.compile(r"\b[a-z0-9]+(?:-[a-z0-9]+)+\b"),  # kebab-case: codes, names, regions
     re.compile(r"\b[a-z0-9]+(?:_[a-z0-9]+)+\b"),  # snake_case: parameters, fields
     re.compile(r"\b[A-Z0-9]+(?:_[A-Z0-9]+)+\b"),  # API values: RSA_2048, SIGN_VERIFY
     re.compile(r"\b[a-z0-9]+:[A-Za-z0-9*]+\b"),  # actions: kms:Decrypt, s3:PutObject
     re.compile(r"\b(?:[A-Z][a-z0-9]+){2,}\b"),  # API operations, exceptions: UpdateTrail
-    re.compile(r"\b[A-Za-z0-9_.-]+\.(?:jsonl|json|py|ipynb|md|txt|po|mo)\b"),  # files
     re.compile(r"(?:~|\.{1,2})?/[\w./-]+"),  # paths
     re.compile(r"\b[0-9a-f]{8}-[0-9a-f-]{27,}\b"),  # key ids, change ids
     re.compile(r"\b[0-9a-f]{12,}\b"),  # hex ids
