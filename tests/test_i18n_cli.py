@@ -329,3 +329,33 @@ def test_an_interrupt_and_a_partial_inventory_are_said_in_japanese() -> None:
     assert cli._interrupted(cli._write_marks()) == "trailkit: interrupted"
     assert cli._failed_calls(errors) == "2 calls in 1 region"
     assert cli._failed_calls(errors[:1]) == "1 call in 1 region"
+
+
+def test_a_japanese_policy_repair_says_what_it_did_in_japanese(
+    demo_rw: Any, tmp_path: Path
+) -> None:
+    endpoint, _estate = demo_rw
+    base = ["--lang", "ja", "--endpoint-url", endpoint, "policy", "--trail", "org-trail"]
+    base += ["--key", "alias/encrypt-no-describe", "--journal", str(tmp_path / "j.jsonl")]
+    code, out, err = _cli(*base)
+    assert code == 0, err
+    assert "何も送信していません (送信するには --apply を付けてください)。" in out
+    code, out, err = _cli(*base, "--apply", "--yes")
+    assert code == 0, err
+    lines = out.splitlines()
+    assert "事前チェック org-trail: 適用可能" in lines
+    result = next(line for line in lines if line.startswith("完了: "))
+    assert "(変更 " in result
+    assert "Nothing sent" not in out and "pre-flight" not in out
+
+
+def test_codes_are_read_as_words_in_japanese_and_stay_codes_in_english() -> None:
+    i18n.set_language("ja")
+    assert cli._word("done", cli.OUTCOME_WORDS, upper=True) == "完了"
+    assert cli._word("ready", cli.VERDICT_WORDS) == "適用可能"
+    assert cli._word("pending", cli.STATUS_WORDS) == "結果未記録"
+    assert cli._word("something-new", cli.STATUS_WORDS) == "something-new"
+    i18n.set_language("en")
+    assert cli._word("done", cli.OUTCOME_WORDS, upper=True) == "DONE"
+    assert cli._word("ready", cli.VERDICT_WORDS) == "ready"
+    assert cli._word("reconciled-done", cli.STATUS_WORDS) == "reconciled-done"

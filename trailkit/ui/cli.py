@@ -78,6 +78,37 @@ ARGPARSE_MESSAGES = (
 )
 
 
+#: Codes a line of the command line shows, as a person reads them (the same message ids as the
+#: terminal's views, so one translation): English shows the code itself (outcomes in capitals),
+#: ``--format json`` and the journal keep the code.
+OUTCOME_WORDS = {
+    "done": N_("DONE"),
+    "unchanged": N_("UNCHANGED"),
+    "failed": N_("FAILED"),
+    "refused": N_("REFUSED"),
+    "unknown": N_("UNKNOWN"),
+}
+VERDICT_WORDS = {"ready": N_("ready"), "blocked": N_("blocked"), "unverifiable": N_("unverifiable")}
+STATUS_WORDS = {
+    "done": N_("done"),
+    "failed": N_("failed"),
+    "pending": N_("pending"),
+    "reconciled-done": N_("reconciled-done"),
+    "reconciled-not-applied": N_("reconciled-not-applied"),
+    "reconciled-changed": N_("reconciled-changed"),
+    "reconciled-target-gone": N_("reconciled-target-gone"),
+}
+
+
+def _word(value: Any, words: dict[str, str], *, upper: bool = False) -> str:
+    """A code (an enum member or its value) as a person reads it; an unknown code as it is."""
+    code = str(getattr(value, "value", value))
+    word = words.get(code.lower())
+    if word is not None:
+        return _(word)
+    return code.upper() if upper else code
+
+
 @contextlib.contextmanager
 def _argparse_speaks_ours() -> Iterator[None]:
     """argparse's ``_()`` and ``ngettext()`` are trailkit's inside the block (the language
@@ -658,7 +689,7 @@ def _interruption(marks: tuple[int, int]) -> str:
     return _(
         "interrupted after change {change} had its outcome: the journal records "
         "it as {status} (`trailkit journal`)."
-    ).format(change=change_id, status=status)
+    ).format(change=change_id, status=_word(status, STATUS_WORDS))
 
 
 def _json_out(value: Any, out: TextIO, **kw: Any) -> None:
@@ -1199,7 +1230,9 @@ def cmd_journal(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         for change, record in settled:
             err.write(
                 _("reconciled {change}: {status} ({note})").format(
-                    change=change.change_id, status=change.status, note=record.note
+                    change=change.change_id,
+                    status=_word(change.status, STATUS_WORDS),
+                    note=record.note,
                 )
                 + "\n"
             )
@@ -1327,7 +1360,7 @@ def cmd_policy(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         out.write(
             "\n"
             + _("{outcome}: {message} (change {change})").format(
-                outcome=result.outcome.value.upper(),
+                outcome=_word(result.outcome, OUTCOME_WORDS, upper=True),
                 message=result.message,
                 change=result.change_id,
             )
@@ -1342,7 +1375,7 @@ def cmd_policy(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         if args.format != "json":
             out.write(
                 _("pre-flight {trail}: {verdict}").format(
-                    trail=trail.name, verdict=report.verdict.value
+                    trail=trail.name, verdict=_word(report.verdict, VERDICT_WORDS)
                 )
                 + "\n"
             )
@@ -1407,7 +1440,7 @@ def _restore_policy(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             out.write(
                 "\n"
                 + _("{outcome}: {message}").format(
-                    outcome=result.outcome.value.upper(), message=result.message
+                    outcome=_word(result.outcome, OUTCOME_WORDS, upper=True), message=result.message
                 )
                 + "\n"
             )
