@@ -130,8 +130,10 @@ def _columns(text: str) -> int:
     return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
 
 
-#: Japanese punctuation a line never starts with (it stays with the character before it).
-_NO_LINE_START = frozenset("、。，．・：；？！）」』】〕ー々ぁぃぅぇぉっゃゅょァィゥェォッャュョ")
+#: Punctuation a line never starts with (it stays with the character before it).
+_NO_LINE_START = frozenset(
+    "),.:;]!?、。，．・：；？！）」』】〕ー々ぁぃぅぇぉっゃゅょァィゥェォッャュョ"
+)
 
 
 def _wrap_wide(text: str, width: int) -> list[str]:
