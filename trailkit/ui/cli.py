@@ -14,12 +14,14 @@ import io
 import json
 import os
 import sys
-from collections.abc import Sequence
+import unicodedata
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO, cast
 
 from trailkit import __version__
 from trailkit.errors import RefusedError, TrailkitError, UnverifiableError
+from trailkit.i18n import N_, _, ngettext
 
 if TYPE_CHECKING:
     from trailkit.records import Trail
@@ -49,12 +51,172 @@ JOURNAL_COLUMNS = (
 )
 
 
+#: argparse's own texts that a trailkit operator can meet (``usage:``, the group titles,
+#: ``-h``'s help, the usage errors), with argparse's exact message ids and %-placeholders:
+#: marked here so that they are extracted into trailkit's catalogue, and translated there.
+#: argparse looks them up with its module's ``_()`` (the stdlib ``argparse`` gettext domain,
+#: which has no Japanese); :func:`_argparse_speaks_ours` points that at trailkit's catalogue
+#: while a trailkit parser is built, formats its help or parses.
+ARGPARSE_MESSAGES = (
+    N_("usage: "),
+    N_("positional arguments"),
+    N_("options"),
+    N_("show this help message and exit"),
+    N_("argument %(argument_name)s: %(message)s"),
+    N_("unrecognized arguments: %s"),
+    N_("not allowed with argument %s"),
+    N_("ignored explicit argument %r"),
+    N_("the following arguments are required: %s"),
+    N_("one of the arguments %s is required"),
+    N_("expected one argument"),
+    N_("expected at most one argument"),
+    N_("expected at least one argument"),
+    N_("ambiguous option: %(option)s could match %(matches)s"),
+    N_("invalid choice: %(value)r (choose from %(choices)s)"),
+    N_("invalid %(type)s value: %(value)r"),
+    N_("unknown parser %(parser_name)r (choices: %(choices)s)"),
+)
+
+
+#: Codes a line of the command line shows, as a person reads them (the same message ids as the
+#: terminal's views, so one translation): English shows the code itself (outcomes in capitals),
+#: ``--format json`` and the journal keep the code.
+OUTCOME_WORDS = {
+    "done": N_("DONE"),
+    "unchanged": N_("UNCHANGED"),
+    "failed": N_("FAILED"),
+    "refused": N_("REFUSED"),
+    "unknown": N_("UNKNOWN"),
+}
+VERDICT_WORDS = {"ready": N_("ready"), "blocked": N_("blocked"), "unverifiable": N_("unverifiable")}
+STATUS_WORDS = {
+    "done": N_("done"),
+    "failed": N_("failed"),
+    "pending": N_("pending"),
+    "reconciled-done": N_("reconciled-done"),
+    "reconciled-not-applied": N_("reconciled-not-applied"),
+    "reconciled-changed": N_("reconciled-changed"),
+    "reconciled-target-gone": N_("reconciled-target-gone"),
+}
+
+
+def _word(value: Any, words: dict[str, str], *, upper: bool = False) -> str:
+    """A code (an enum member or its value) as a person reads it; an unknown code as it is."""
+    code = str(getattr(value, "value", value))
+    word = words.get(code.lower())
+    if word is not None:
+        return _(word)
+    return code.upper() if upper else code
+
+
+@contextlib.contextmanager
+def _argparse_speaks_ours() -> Iterator[None]:
+    """argparse's ``_()`` and ``ngettext()`` are trailkit's inside the block (the language
+    chosen by ``--lang``, ``TRAILKIT_LANG`` or the locale), then what they were (nesting is
+    safe: each block puts back what it found). A text trailkit's catalogue does not have stays
+    as argparse wrote it (English)."""
+    saved = (getattr(argparse, "_"), getattr(argparse, "ngettext"))  # noqa: B009
+    setattr(argparse, "_", _)  # noqa: B010
+    setattr(argparse, "ngettext", ngettext)  # noqa: B010
+    try:
+        yield
+    finally:
+        setattr(argparse, "_", saved[0])  # noqa: B010
+        setattr(argparse, "ngettext", saved[1])  # noqa: B010
+
+
+def _columns(text: str) -> int:
+    """How many terminal columns ``text`` takes: a wide character (Japanese) takes two."""
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+
+
+#: Punctuation a line never starts with (it stays with the character before it).
+_NO_LINE_START = frozenset(
+    "),.:;]!?、。，．・：；？！）」』】〕ー々ぁぃぅぇぉっゃゅょァィゥェォッャュョ"
+)
+
+
+def _wrap_wide(text: str, width: int) -> list[str]:
+    """``text`` (blanks already collapsed) in lines of at most ``width`` columns, counted as a
+    terminal shows them: a line may break between two wide characters (Japanese has no
+    spaces) or at a space, never inside a word of Latin letters, nor before closing
+    punctuation."""
+    units: list[str] = []
+    for char in text:
+        wide = unicodedata.east_asian_width(char) in "WF"
+        if units and (
+            char in _NO_LINE_START
+            or (
+                (char == " " or not wide)
+                and not (units[-1].endswith(" ") or _columns(units[-1][-1:]) == 2)
+            )
+        ):
+            units[-1] += char
+        else:
+            units.append(char)
+    lines: list[str] = []
+    line = ""
+    for unit in units:
+        if line and _columns(line + unit.rstrip()) > width:
+            lines.append(line.rstrip())
+            line = unit.lstrip()
+        else:
+            line += unit
+    if line.strip():
+        lines.append(line.rstrip())
+    return lines
+
+
+class _Formatter(argparse.HelpFormatter):
+    """argparse's help, with Japanese lines wrapped by the columns they take (argparse counts
+    characters, and a Japanese character takes two columns). English help is wrapped exactly
+    as argparse does."""
+
+    def _split_lines(self, text: str, width: int) -> list[str]:
+        if _columns(text) == len(text):
+            return super()._split_lines(text, width)
+        return _wrap_wide(" ".join(text.split()), width)
+
+    def _fill_text(self, text: str, width: int, indent: str) -> str:
+        if _columns(text) == len(text):
+            return super()._fill_text(text, width, indent)
+        return "\n".join(indent + line for line in _wrap_wide(" ".join(text.split()), width))
+
+
 class _Parser(argparse.ArgumentParser):
-    """argparse with the usage message and exit code 2 for every usage error."""
+    """argparse with the usage message and exit code 2 for every usage error, speaking the
+    chosen language (its own texts too: see :data:`ARGPARSE_MESSAGES`)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("formatter_class", _Formatter)
+        with _argparse_speaks_ours():  # the group titles and -h's help are made here
+            super().__init__(*args, **kwargs)
+
+    def parse_args(  # type: ignore[override]
+        self, args: Sequence[str] | None = None, namespace: argparse.Namespace | None = None
+    ) -> argparse.Namespace:
+        with _argparse_speaks_ours():  # "unrecognized arguments" is said here
+            return super().parse_args(args, namespace)
+
+    def parse_known_args(  # type: ignore[override]
+        self, args: Sequence[str] | None = None, namespace: argparse.Namespace | None = None
+    ) -> tuple[argparse.Namespace, list[str]]:
+        with _argparse_speaks_ours():
+            return super().parse_known_args(args, namespace)
+
+    def format_usage(self) -> str:
+        with _argparse_speaks_ours():
+            return super().format_usage()
+
+    def format_help(self) -> str:
+        with _argparse_speaks_ours():
+            return super().format_help()
 
     def error(self, message: str) -> Any:
         self.print_usage(sys.stderr)
-        self.exit(EXIT_ERROR, f"{self.prog}: error: {message}\n")
+        self.exit(
+            EXIT_ERROR, _("{prog}: error: {message}").format(prog=self.prog, message=message) + "\n"
+        )
 
 
 def _regions(text: str) -> list[str]:
@@ -67,13 +229,21 @@ def _regions(text: str) -> list[str]:
 
     regions = [r.strip() for r in text.split(",") if r.strip()]
     if not regions:
-        raise argparse.ArgumentTypeError("give at least one region, e.g. us-east-1,eu-west-1")
+        raise argparse.ArgumentTypeError(_("give at least one region, e.g. us-east-1,eu-west-1"))
     bad = [r for r in regions if not is_region(r)]
     if bad:
-        hint = f" (did you mean {bad[0].lower()}?)" if is_region(bad[0].lower()) else ""
+        names = ", ".join(map(repr, bad))
+        if is_region(bad[0].lower()):
+            raise argparse.ArgumentTypeError(
+                _(
+                    "{names} is not a region name (did you mean {region}?); give names such as "
+                    "us-east-1,eu-west-1"
+                ).format(names=names, region=bad[0].lower())
+            )
         raise argparse.ArgumentTypeError(
-            f"{', '.join(map(repr, bad))} is not a region name{hint}; give names such as "
-            "us-east-1,eu-west-1"
+            _("{names} is not a region name; give names such as us-east-1,eu-west-1").format(
+                names=names
+            )
         )
     return regions
 
@@ -84,9 +254,11 @@ def _endpoint_url(text: str) -> str:
         from trailkit.errors import InputError
 
         raise InputError(
-            f"--endpoint-url {text!r} is empty.",
-            "give http(s)://HOST[:PORT] (e.g. the demo's), or leave the option out to use "
-            "$AWS_ENDPOINT_URL or AWS itself",
+            _("--endpoint-url {value} is empty.").format(value=repr(text)),
+            _(
+                "give http(s)://HOST[:PORT] (e.g. the demo's), or leave the option out to use "
+                "$AWS_ENDPOINT_URL or AWS itself"
+            ),
         )
     return text
 
@@ -110,9 +282,13 @@ def _workers(text: str) -> int:
     try:
         value = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        raise argparse.ArgumentTypeError(
+            _("{value} is not a whole number").format(value=repr(text))
+        ) from None
     if not 1 <= value <= MAX_WORKERS:
-        raise argparse.ArgumentTypeError(f"must be between 1 and {MAX_WORKERS}, not {value}")
+        raise argparse.ArgumentTypeError(
+            _("must be between 1 and {most}, not {value}").format(most=MAX_WORKERS, value=value)
+        )
     return value
 
 
@@ -120,7 +296,7 @@ def _journal_path(text: str) -> Path:
     """``--journal``: a path; empty or blank text is not one (``Path("")`` would be ``.``)."""
     if not text.strip():
         raise argparse.ArgumentTypeError(
-            "The journal path is empty: give a file path, or leave --journal out for the default"
+            _("The journal path is empty: give a file path, or leave --journal out for the default")
         )
     return Path(text)
 
@@ -129,51 +305,55 @@ def _port(text: str) -> int:
     try:
         value = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a port number") from None
+        raise argparse.ArgumentTypeError(
+            _("{value} is not a port number").format(value=repr(text))
+        ) from None
     if not 0 <= value <= 65535:
-        raise argparse.ArgumentTypeError("a port is between 0 and 65535")
+        raise argparse.ArgumentTypeError(_("a port is between 0 and 65535"))
     return value
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (exposed for tests and documentation)."""
     common = _Parser(add_help=False)
-    g = common.add_argument_group("connection")
-    g.add_argument("--profile", default=argparse.SUPPRESS, help="AWS profile name")
+    g = common.add_argument_group(_("connection"))
+    g.add_argument("--profile", default=argparse.SUPPRESS, help=_("AWS profile name"))
     g.add_argument(
-        "--region", default=argparse.SUPPRESS, help="region for global calls (default: profile's)"
+        "--region",
+        default=argparse.SUPPRESS,
+        help=_("region for global calls (default: profile's)"),
     )
     g.add_argument(
         "--endpoint-url",
         type=_endpoint_url,
         default=argparse.SUPPRESS,
-        help="one endpoint for every service, e.g. the demo's (default: $AWS_ENDPOINT_URL)",
+        help=_("one endpoint for every service, e.g. the demo's (default: $AWS_ENDPOINT_URL)"),
     )
     g.add_argument(
         "--retry-mode",
         choices=["standard", "adaptive"],
         default=argparse.SUPPRESS,
-        help="botocore retry mode (default: standard)",
+        help=_("botocore retry mode (default: standard)"),
     )
     g.add_argument(
         "--workers",
         type=_workers,
         default=argparse.SUPPRESS,
-        help="concurrent AWS calls, 1-64 (default 32)",
+        help=_("concurrent AWS calls, 1-64 (default 32)"),
     )
     g.add_argument(
         "--lang",
         choices=["ja", "en"],
         type=str.lower,
         default=argparse.SUPPRESS,
-        help="language of the output: ja or en (default: $TRAILKIT_LANG, else the locale)",
+        help=_("language of the output: ja or en (default: $TRAILKIT_LANG, else the locale)"),
     )
     g.add_argument(
         "-v",
         "--verbose",
         action="store_true",
         default=argparse.SUPPRESS,
-        help="also print the API calls made, by operation",
+        help=_("also print the API calls made, by operation"),
     )
 
     readers = _Parser(add_help=False)
@@ -184,7 +364,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=[],
         type=_reader_account,
         metavar="ACCOUNT",
-        help=(
+        help=_(
             "also check that principals of this account can decrypt the logs (repeatable; a "
             "12-digit account id, e.g. the log-archive account). The trail's account and the "
             "bucket owner's are always checked"
@@ -193,151 +373,171 @@ def build_parser() -> argparse.ArgumentParser:
 
     parser = _Parser(
         prog="trailkit",
-        description="See, check and safely change the KMS encryption of CloudTrail trails.",
+        description=_("See, check and safely change the KMS encryption of CloudTrail trails."),
         parents=[common],
     )
-    parser.add_argument("--version", action="version", version=f"trailkit {__version__}")
+    parser.add_argument(
+        "--version",
+        action="version",
+        version=f"trailkit {__version__}",
+        help=_("show program's version number and exit"),
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     sub.required = True
 
     p = sub.add_parser(
-        "inventory", parents=[common], help="every trail with its encryption and key"
+        "inventory", parents=[common], help=_("every trail with its encryption and key")
     )
     p.add_argument("--format", choices=["table", "json", "csv"], default="table")
-    p.add_argument("--regions", type=_regions, help="comma-separated regions (default: all)")
+    p.add_argument("--regions", type=_regions, help=_("comma-separated regions (default: all)"))
     p.set_defaults(func=cmd_inventory)
 
-    p = sub.add_parser("demo", help="run the embedded demo AWS (local moto server)")
-    p.add_argument("--port", type=_port, default=0, help="port on 127.0.0.1 (default: free)")
+    p = sub.add_parser("demo", help=_("run the embedded demo AWS (local moto server)"))
+    p.add_argument("--port", type=_port, default=0, help=_("port on 127.0.0.1 (default: free)"))
     p.set_defaults(func=cmd_demo)
 
-    p = sub.add_parser("lab", help="JupyterLab on the demo estate (or real AWS with --aws)")
-    p.add_argument("--aws", action="store_true", help="use real AWS instead of the demo")
-    p.add_argument("--profile", dest="lab_profile", help="AWS profile (with --aws)")
-    p.add_argument("--port", type=_port, default=8888, help="JupyterLab port (default 8888)")
-    p.add_argument("--demo-port", type=_port, default=0, help="demo server port (default: free)")
-    p.add_argument("--notebook-dir", type=Path, help="notebooks folder (default: notebooks/)")
-    p.add_argument("--browser", action="store_true", help="open a browser")
+    p = sub.add_parser("lab", help=_("JupyterLab on the demo estate (or real AWS with --aws)"))
+    p.add_argument("--aws", action="store_true", help=_("use real AWS instead of the demo"))
+    p.add_argument("--profile", dest="lab_profile", help=_("AWS profile (with --aws)"))
+    p.add_argument("--port", type=_port, default=8888, help=_("JupyterLab port (default 8888)"))
+    p.add_argument("--demo-port", type=_port, default=0, help=_("demo server port (default: free)"))
+    p.add_argument("--notebook-dir", type=Path, help=_("notebooks folder (default: notebooks/)"))
+    p.add_argument("--browser", action="store_true", help=_("open a browser"))
     p.set_defaults(func=cmd_lab)
 
     p = sub.add_parser(
         "check",
         parents=[common, readers],
-        help="will this key work for this trail? (changes nothing)",
-        description="Pre-flight: every rule AWS applies when the trail is switched to the key. "
-        "Exit status: 0 ready, 1 blocked, 3 unverifiable (some rule could not be checked), "
-        "2 trailkit could not run the check (bad input, no connection).",
+        help=_("will this key work for this trail? (changes nothing)"),
+        description=_(
+            "Pre-flight: every rule AWS applies when the trail is switched to the key. "
+            "Exit status: 0 ready, 1 blocked, 3 unverifiable (some rule could not be checked), "
+            "2 trailkit could not run the check (bad input, no connection)."
+        ),
     )
-    p.add_argument("--trail", required=True, help="trail name or ARN")
+    p.add_argument("--trail", required=True, help=_("trail name or ARN"))
     p.add_argument(
         "--key",
         required=True,
-        help="key id, key ARN, alias name or alias ARN (to preview SSE-S3: disable --dry-run)",
+        help=_("key id, key ARN, alias name or alias ARN (to preview SSE-S3: disable --dry-run)"),
     )
     p.add_argument("--format", choices=["table", "json"], default="table")
     p.set_defaults(func=cmd_check)
 
     p = sub.add_parser(
-        "keys", parents=[common, readers], help="rank every candidate key for a trail: ready first"
+        "keys",
+        parents=[common, readers],
+        help=_("rank every candidate key for a trail: ready first"),
     )
-    p.add_argument("--trail", required=True, help="trail name or ARN")
+    p.add_argument("--trail", required=True, help=_("trail name or ARN"))
     p.add_argument("--format", choices=["table", "json", "csv"], default="table")
     p.set_defaults(func=cmd_keys)
 
     change = _Parser(add_help=False)
-    cg = change.add_argument_group("change")
-    cg.add_argument("--dry-run", action="store_true", help="show the plan, send nothing")
-    cg.add_argument("--yes", action="store_true", help="confirm without asking")
+    cg = change.add_argument_group(_("change"))
+    cg.add_argument("--dry-run", action="store_true", help=_("show the plan, send nothing"))
+    cg.add_argument("--yes", action="store_true", help=_("confirm without asking"))
     cg.add_argument(
         "--journal",
         type=_journal_path,
-        help="journal file (default: $TRAILKIT_JOURNAL or the user data dir)",
+        help=_("journal file (default: $TRAILKIT_JOURNAL or the user data dir)"),
     )
     cg.add_argument("--format", choices=["table", "json"], default="table")
     accept = _Parser(add_help=False)
-    accept.add_argument_group("unverifiable plans").add_argument(
+    accept.add_argument_group(_("unverifiable plans")).add_argument(
         "--accept-unverifiable",
         action="store_true",
-        help="send a plan whose verdict is UNVERIFIABLE (a rule trailkit could not check, e.g. "
-        "another account's key or bucket): only after its owner confirmed what trailkit could "
-        "not; without it such a plan is refused (exit 3)",
+        help=_(
+            "send a plan whose verdict is UNVERIFIABLE (a rule trailkit could not check, e.g. "
+            "another account's key or bucket): only after its owner confirmed what trailkit could "
+            "not; without it such a plan is refused (exit 3)"
+        ),
     )
 
     p = sub.add_parser(
         "update",
         parents=[common, change, readers, accept],
-        help="switch a trail to a key (plan, confirm, apply)",
+        help=_("switch a trail to a key (plan, confirm, apply)"),
     )
     p.add_argument(
         "--trail",
         required=True,
         action="append",
-        help="trail name or ARN (repeat for several trails)",
+        help=_("trail name or ARN (repeat for several trails)"),
     )
-    p.add_argument("--key", required=True, help="key id, key ARN, alias name or alias ARN")
+    p.add_argument("--key", required=True, help=_("key id, key ARN, alias name or alias ARN"))
     p.set_defaults(func=cmd_update)
 
-    p = sub.add_parser("disable", parents=[common, change, accept], help="return a trail to SSE-S3")
-    p.add_argument("--trail", required=True, action="append", help="trail name or ARN")
+    p = sub.add_parser(
+        "disable", parents=[common, change, accept], help=_("return a trail to SSE-S3")
+    )
+    p.add_argument("--trail", required=True, action="append", help=_("trail name or ARN"))
     p.set_defaults(func=cmd_disable)
 
     p = sub.add_parser(
         "rollback",
         parents=[common, change, accept],
-        help="restore the state before a recorded change",
+        help=_("restore the state before a recorded change"),
     )
     which = p.add_mutually_exclusive_group(required=True)
-    which.add_argument("--change", help="change id from `trailkit journal`")
-    which.add_argument("--last", action="store_true", help="the most recent completed change")
+    which.add_argument("--change", help=_("change id from `trailkit journal`"))
+    which.add_argument("--last", action="store_true", help=_("the most recent completed change"))
     p.set_defaults(func=cmd_rollback)
 
-    p = sub.add_parser("journal", parents=[common], help="the recorded changes")
-    p.add_argument("--journal", type=_journal_path, help="journal file")
+    p = sub.add_parser("journal", parents=[common], help=_("the recorded changes"))
+    p.add_argument("--journal", type=_journal_path, help=_("journal file"))
     p.add_argument(
-        "--reconcile", action="store_true", help="settle intents without an outcome by reading AWS"
+        "--reconcile",
+        action="store_true",
+        help=_("settle intents without an outcome by reading AWS"),
     )
     p.add_argument("--format", choices=["table", "json"], default="table")
     p.add_argument(
         "--all",
         action="store_true",
-        help=f"every change, one line each, values whole (default: the newest {JOURNAL_ROWS} "
-        "in a table that fits the terminal)",
+        help=_(
+            "every change, one line each, values whole (default: the newest {rows} "
+            "in a table that fits the terminal)"
+        ).format(rows=JOURNAL_ROWS),
     )
     p.set_defaults(func=cmd_journal)
 
     p = sub.add_parser(
-        "policy", parents=[common, change], help="add-only repair of a key policy for trails"
+        "policy", parents=[common, change], help=_("add-only repair of a key policy for trails")
     )
-    p.add_argument("--trail", action="append", default=[], help="trail name or ARN (repeatable)")
-    p.add_argument("--key", help="the key whose policy to repair")
+    p.add_argument("--trail", action="append", default=[], help=_("trail name or ARN (repeatable)"))
+    p.add_argument("--key", help=_("the key whose policy to repair"))
     p.add_argument(
         "--readers",
         action="append",
         default=[],
         metavar="PRINCIPAL",
-        help=(
+        help=_(
             "also let this principal decrypt the logs (repeatable): a 12-digit account id or "
             "an IAM role, user or root ARN, no wildcards"
         ),
     )
-    p.add_argument("--apply", action="store_true", help="send the repaired policy")
+    p.add_argument("--apply", action="store_true", help=_("send the repaired policy"))
     p.add_argument(
         "--restore",
         metavar="CHANGE_ID",
         nargs="?",
         const="last",
-        help="put back the policy recorded before a policy change (default: last; shows the "
-        "diff from the current policy first)",
+        help=_(
+            "put back the policy recorded before a policy change (default: last; shows the "
+            "diff from the current policy first)"
+        ),
     )
     p.set_defaults(func=cmd_policy)
 
     p = sub.add_parser(
-        "app", help="the guided update as a standalone web app (Voila, 127.0.0.1, behind a token)"
+        "app",
+        help=_("the guided update as a standalone web app (Voila, 127.0.0.1, behind a token)"),
     )
-    p.add_argument("--aws", action="store_true", help="use real AWS instead of the demo")
-    p.add_argument("--profile", dest="lab_profile", help="AWS profile (with --aws)")
-    p.add_argument("--port", type=_port, default=8866, help="app port (default 8866)")
-    p.add_argument("--demo-port", type=_port, default=0, help="demo server port (default: free)")
+    p.add_argument("--aws", action="store_true", help=_("use real AWS instead of the demo"))
+    p.add_argument("--profile", dest="lab_profile", help=_("AWS profile (with --aws)"))
+    p.add_argument("--port", type=_port, default=8866, help=_("app port (default 8866)"))
+    p.add_argument("--demo-port", type=_port, default=0, help=_("demo server port (default: free)"))
     p.set_defaults(func=cmd_app)
     return parser
 
@@ -378,23 +578,21 @@ def _require_key(key: str) -> str:
     return require_key(key)
 
 
-def _n(n: int, one: str, many: str | None = None) -> str:
-    """``n`` and the noun in the right number: ``1 region``, ``2 calls``."""
-    return f"{n} {one if n == 1 else many or one + 's'}"
-
-
 def _failed_calls(errors: Sequence[Any]) -> str:
     """What failed in a partial inventory, as the notebooks say it: ``1 call``, ``2 calls in
     1 region`` (each error is a call; those of a region that could not be scanned name it)."""
     regions = {e.region for e in errors if getattr(e, "region", None)}
-    where = f" in {_n(len(regions), 'region')}" if regions else ""
-    return f"{_n(len(errors), 'call')}{where}"
+    calls = ngettext("{n} call", "{n} calls", len(errors)).format(n=len(errors))
+    if not regions:
+        return calls
+    where = ngettext("{n} region", "{n} regions", len(regions)).format(n=len(regions))
+    return _("{calls} in {regions}").format(calls=calls, regions=where)
 
 
 def _print_calls(conn: Any, err: TextIO) -> None:
     calls = dict(sorted(conn.calls.items()))
     total = sum(calls.values())
-    err.write(f"API calls: {total}\n")
+    err.write(_("API calls: {total}").format(total=total) + "\n")
     for op, n in calls.items():
         err.write(f"  {op:<40} {n}\n")
 
@@ -424,7 +622,7 @@ def _print_table(rows: Sequence[dict[str, Any]], out: TextIO, columns: Sequence[
     from trailkit.ui.terminal import records_table
 
     if not rows:
-        out.write("(nothing)\n")
+        out.write(_("(nothing)") + "\n")
         return
     _print(out, records_table(rows, columns))
 
@@ -461,34 +659,39 @@ def _write_marks() -> tuple[int, int]:
 
 def _interrupted(marks: tuple[int, int]) -> str:
     """What an interrupt means: nothing, a change that may have been applied, or one that was."""
+    return "trailkit: " + _interruption(marks)
+
+
+def _interruption(marks: tuple[int, int]) -> str:
+    """:func:`_interrupted` without the ``trailkit:`` prefix."""
     journal = sys.modules.get("trailkit.change.journal")  # imported only if a write began
     if journal is None:
-        return "trailkit: interrupted"
+        return _("interrupted")
     flying = journal.interrupted_changes()[marks[0] :]
     if flying:
-        return (
-            f"trailkit: interrupted while change {flying[-1]} was being sent: it may have been "
+        return _(
+            "interrupted while change {change} was being sent: it may have been "
             "applied (its intent is in the journal, its outcome is not). Fix: run `trailkit "
             "journal --reconcile` to settle it from what AWS now holds, before anything else."
-        )
+        ).format(change=flying[-1])
     started = journal.started_changes()[marks[1] :]
     if not started:
-        return "trailkit: interrupted"
+        return _("interrupted")
     path, change_id = started[-1]
     try:
         status = journal.Journal(path).get(change_id).status
     except TrailkitError:
         status = "pending"
     if status == "pending":
-        return (
-            f"trailkit: interrupted after change {change_id} was journaled and before its "
+        return _(
+            "interrupted after change {change} was journaled and before its "
             "outcome: it may or may not have been sent. Fix: run `trailkit journal --reconcile` "
             "to settle it from what AWS now holds, before anything else."
-        )
-    return (
-        f"trailkit: interrupted after change {change_id} had its outcome: the journal records "
-        f"it as {status} (`trailkit journal`)."
-    )
+        ).format(change=change_id)
+    return _(
+        "interrupted after change {change} had its outcome: the journal records "
+        "it as {status} (`trailkit journal`)."
+    ).format(change=change_id, status=_word(status, STATUS_WORDS))
 
 
 def _json_out(value: Any, out: TextIO, **kw: Any) -> None:
@@ -504,7 +707,7 @@ def _write_plain_table(rows: list[dict[str, Any]], out: TextIO, columns: Sequenc
     None is shown as ``-``; columns are left-aligned and separated by two spaces.
     """
     if not rows:
-        out.write("(nothing)\n")
+        out.write(_("(nothing)") + "\n")
         return
     # Cells are built once and formatted with one format string: 100,000 rows in well under 1 s.
     cells = [["-" if v is None else str(v) for v in map(row.get, columns)] for row in rows]
@@ -529,21 +732,31 @@ def cmd_inventory(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         from trailkit.ui.terminal import KEY_TABLE, TRAIL_TABLE, key_rows, trail_rows
 
         _print_header(inv.connection, out)
-        _say(out, f"regions scanned: {len(inv.regions)} · trails: {len(inv.trails)}\n")
+        _say(
+            out,
+            _("regions scanned: {regions} · trails: {trails}").format(
+                regions=len(inv.regions), trails=len(inv.trails)
+            )
+            + "\n",
+        )
         _print_table(trail_rows(rows), out, TRAIL_TABLE)
         keys = keys_frame(inv)
         if len(keys):
-            out.write("\nKeys in use:\n")
+            out.write("\n" + _("Keys in use:") + "\n")
             _print_table(key_rows(keys.to_dict("records")), out, KEY_TABLE)
     else:
         write_records(rows, args.format, out, TRAIL_COLUMNS)
     for e in inv.errors:
-        err.write(f"warning: {e.message}\n")
+        err.write(_("warning: {problem}").format(problem=e.message) + "\n")
     if getattr(args, "verbose", False):
         _print_calls(conn, err)
     if inv.partial:
+        # "PARTIAL RESULT:" stays as it is in every language: a script may look for it.
         err.write(
-            f"PARTIAL RESULT: {_failed_calls(inv.errors)} failed; the table may be incomplete.\n"
+            _("PARTIAL RESULT: {calls} failed; the table may be incomplete.").format(
+                calls=_failed_calls(inv.errors)
+            )
+            + "\n"
         )
         return EXIT_NO
     return EXIT_OK
@@ -553,8 +766,10 @@ def _bucket_where(trail: Trail) -> str:
     """``in REGION``, ``(does not exist)`` or ``(region unknown)`` for a trail's bucket."""
     bucket = trail.bucket
     if bucket is not None and bucket.missing:
-        return "(does not exist)"
-    return f"in {trail.bucket_region}" if trail.bucket_region else "(region unknown)"
+        return _("(does not exist)")
+    if trail.bucket_region:
+        return _("in {region}").format(region=trail.bucket_region)
+    return _("(region unknown)")
 
 
 def cmd_check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
@@ -598,7 +813,7 @@ def cmd_keys(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     try:
         verdicts = book.rank(trail)  # UnverifiableError: exit 3 (_main)
     except RefusedError as exc:  # the bucket does not exist: no key can be used
-        err.write(f"trailkit: blocked: {exc}\n")
+        err.write("trailkit: " + _("blocked: {problem}").format(problem=_shown(exc)) + "\n")
         return EXIT_NO
     if args.format != "table":
         rows = [v.as_dict() for v in verdicts]
@@ -611,7 +826,11 @@ def cmd_keys(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
         _print_header(conn.info(), out)
         where = trail.bucket_region or _bucket_where(trail)
-        _say(out, f"trail: {trail.name} · bucket region: {where}\n")
+        _say(
+            out,
+            _("trail: {trail} · bucket region: {region}").format(trail=trail.name, region=where)
+            + "\n",
+        )
         _print_table(candidate_rows(verdicts), out, CANDIDATE_TABLE)
     if getattr(args, "verbose", False):
         _print_calls(conn, err)
@@ -640,32 +859,90 @@ def _report_unjournaled(results: Sequence[Any], err: TextIO) -> bool:
     missing = [r for r in results if getattr(r, "unjournaled", None)]
     for r in missing:
         err.write(
-            f"trailkit: the journal could not record the outcome of change {r.change_id}; "
-            "the outcome record follows (keep it):\n"
+            "trailkit: "
+            + _(
+                "the journal could not record the outcome of change {change}; "
+                "the outcome record follows (keep it):"
+            ).format(change=r.change_id)
+            + "\n"
         )
         err.write(r.unjournaled + "\n")
     return bool(missing)
 
 
-def _confirm(args: argparse.Namespace, conn: Any, what: str, names: list[str], err: TextIO) -> bool:
-    """--yes, or a question on a terminal; no terminal and no --yes is a usage error."""
+def _confirm_texts(action: str) -> tuple[str, str, str]:
+    """(no terminal to ask on, the demo's question, real AWS's question) for ``action``: whole
+    sentences in the language spoken (an action is never a fragment put into a sentence: the
+    word order differs in Japanese).
+
+    What the operator must type is the same in every language: ``yes`` on the demo, the names
+    given in the question (the trail's, or the key's for a policy) on real AWS. A translation
+    changes only the sentence around it, so an answer never depends on the language.
+    """
+    if action == "apply-unverifiable":
+        return (
+            _(
+                "Refusing to apply this UNVERIFIABLE change without confirmation: there is no "
+                "terminal to ask on."
+            ),
+            _("apply this UNVERIFIABLE change on the DEMO backend? Type 'yes' to confirm: "),
+            _(
+                "REAL AWS account {account}: type the trail name ({names}) to apply this "
+                "UNVERIFIABLE change: "
+            ),
+        )
+    if action == "replace-policy":
+        return (
+            _(
+                "Refusing to replace the key policy without confirmation: there is no terminal "
+                "to ask on."
+            ),
+            _("replace the key policy on the DEMO backend? Type 'yes' to confirm: "),
+            _(
+                "REAL AWS account {account}: type the trail name ({names}) to replace the key "
+                "policy: "
+            ),
+        )
+    if action == "restore-policy":
+        return (
+            _(
+                "Refusing to restore the key policy without confirmation: there is no terminal "
+                "to ask on."
+            ),
+            _("restore the key policy on the DEMO backend? Type 'yes' to confirm: "),
+            _(
+                "REAL AWS account {account}: type the trail name ({names}) to restore the key "
+                "policy: "
+            ),
+        )
+    return (
+        _("Refusing to apply this change without confirmation: there is no terminal to ask on."),
+        _("apply this change on the DEMO backend? Type 'yes' to confirm: "),
+        _("REAL AWS account {account}: type the trail name ({names}) to apply this change: "),
+    )
+
+
+def _confirm(
+    args: argparse.Namespace, conn: Any, action: str, names: list[str], err: TextIO
+) -> bool:
+    """--yes, or a question on a terminal; no terminal and no --yes is a usage error.
+
+    ``action``: ``apply``, ``apply-unverifiable``, ``replace-policy`` or ``restore-policy``
+    (:func:`_confirm_texts`). The answer to type (``yes``, or the names) is not translated.
+    """
     from trailkit.errors import InputError
 
     if args.yes:
         return True
+    refusal, demo_question, aws_question = _confirm_texts(action)
     if not sys.stdin.isatty():
-        raise InputError(
-            f"Refusing to {what} without confirmation: there is no terminal to ask on.",
-            "review the plan with --dry-run, then run again with --yes",
-        )
+        raise InputError(refusal, _("review the plan with --dry-run, then run again with --yes"))
     info = conn.info()
     if info.demo:
-        err.write(f"{what} on the DEMO backend? Type 'yes' to confirm: ")
+        err.write(demo_question)
         err.flush()
         return sys.stdin.readline().strip() == "yes"
-    err.write(
-        f"REAL AWS account {info.account}: type the trail name ({', '.join(names)}) to {what}: "
-    )
+    err.write(aws_question.format(account=info.account, names=", ".join(names)))
     err.flush()
     return sys.stdin.readline().strip() in (", ".join(names), *names[:1])
 
@@ -738,45 +1015,54 @@ def _send_plans(
         out.write("\n")
     for p in blocked:
         err.write(
-            f"refused: {p.trail.name}: blocking findings "
-            f"({', '.join(f.code for f in p.report.errors)}); nothing will be sent\n"
+            _("refused: {trail}: blocking findings ({codes}); nothing will be sent").format(
+                trail=p.trail.name, codes=", ".join(f.code for f in p.report.errors)
+            )
+            + "\n"
         )
     if blocked:
         others = [p.trail.name for p in todo]
         if others:
             err.write(
-                f"Nothing was sent to {', '.join(others)} either: a change to several trails is "
-                "sent whole or not at all. Fix the blocked trails, or leave them out.\n"
+                _(
+                    "Nothing was sent to {trails} either: a change to several trails is "
+                    "sent whole or not at all. Fix the blocked trails, or leave them out."
+                ).format(trails=", ".join(others))
+                + "\n"
             )
         return EXIT_NO
     if not todo:
         if args.format != "json":
-            out.write("\nNothing to do: every trail already is in the requested state.\n")
+            out.write(
+                "\n" + _("Nothing to do: every trail already is in the requested state.") + "\n"
+            )
         return EXIT_OK
     unverified = [p for p in todo if p.report.unverifiable]
     accepted = getattr(args, "accept_unverifiable", False) is True
     for p in unverified:
         codes = ", ".join(f.code for f in p.report.findings if f.code in UNVERIFIED_CODES)
-        err.write(
-            f"{'warning' if accepted else 'refused'}: {p.trail.name}: UNVERIFIABLE ({codes}): "
-            "trailkit could not check everything AWS will; "
-            + (
-                "sending anyway (--accept-unverifiable)\n"
-                if accepted
-                else "nothing will be sent without --accept-unverifiable, given once the key's "
-                "and the bucket's owners confirmed what could not be checked\n"
+        if accepted:
+            line = _(
+                "warning: {trail}: UNVERIFIABLE ({codes}): trailkit could not check everything "
+                "AWS will; sending anyway (--accept-unverifiable)"
             )
-        )
+        else:
+            line = _(
+                "refused: {trail}: UNVERIFIABLE ({codes}): trailkit could not check everything "
+                "AWS will; nothing will be sent without --accept-unverifiable, given once the "
+                "key's and the bucket's owners confirmed what could not be checked"
+            )
+        err.write(line.format(trail=p.trail.name, codes=codes) + "\n")
     if args.dry_run:
         if args.format != "json":
-            out.write("\nDry run: nothing was sent.\n")
+            out.write("\n" + _("Dry run: nothing was sent.") + "\n")
         return EXIT_UNVERIFIABLE if unverified and not accepted else EXIT_OK
     if unverified and not accepted:
         return EXIT_UNVERIFIABLE
     names = [p.trail.name for p in todo]
-    what = "apply this UNVERIFIABLE change" if unverified else "apply this change"
-    if not _confirm(args, conn, what, names, err):
-        err.write("Not confirmed: nothing was sent.\n")
+    action = "apply-unverifiable" if unverified else "apply"
+    if not _confirm(args, conn, action, names, err):
+        err.write(_("Not confirmed: nothing was sent.") + "\n")
         return EXIT_NO
     journal = book.journal
     results = book.apply_many(todo, confirmed=True)
@@ -796,7 +1082,7 @@ def _send_plans(
     if _report_unjournaled(results, err):
         return EXIT_ERROR
     if Outcome.UNKNOWN in outcomes:
-        err.write("outcome unknown for some changes: run `trailkit journal --reconcile`\n")
+        err.write(_("outcome unknown for some changes: run `trailkit journal --reconcile`") + "\n")
     if outcomes & {Outcome.FAILED, Outcome.UNKNOWN}:
         return EXIT_ERROR
     if Outcome.REFUSED in outcomes:
@@ -842,14 +1128,23 @@ def _plan_each(args: argparse.Namespace, book: Any, make: Any, out: TextIO, err:
     elif plans:
         _show_plans(plans, args, book, out)
     for trail, problem in failed:
-        err.write(f"trailkit: {trail}: cannot be planned: {problem}\n")
+        err.write(
+            "trailkit: "
+            + _("{trail}: cannot be planned: {problem}").format(trail=trail, problem=problem)
+            + "\n"
+        )
     planned = ", ".join(p.trail.name for p in plans)
-    err.write(
-        "Nothing was sent"
-        + (f", to {planned} either" if planned else "")
-        + ": a change to several trails is sent whole or not at all. Fix the trails named "
-        "above, or leave them out.\n"
-    )
+    if planned:
+        text = _(
+            "Nothing was sent, to {trails} either: a change to several trails is sent whole or "
+            "not at all. Fix the trails named above, or leave them out."
+        ).format(trails=planned)
+    else:
+        text = _(
+            "Nothing was sent: a change to several trails is sent whole or not at all. Fix the "
+            "trails named above, or leave them out."
+        )
+    err.write(text + "\n")
     return EXIT_ERROR
 
 
@@ -861,13 +1156,19 @@ def _warn_damage(journal: Any, err: TextIO) -> None:
     except TrailkitError:  # unreadable: the command's own error says so
         return
     for problem in problems:
-        err.write(f"warning: {journal.path}: {problem}\n")
+        err.write(_("warning: {path}: {problem}").format(path=journal.path, problem=problem) + "\n")
     if problems:
         err.write(
-            f"warning: {_n(len(problems), 'damaged line')} in the journal "
-            f"{'was' if len(problems) == 1 else 'were'} skipped: "
-            "`trailkit journal` lists them; a change whose outcome line was lost shows no "
-            "outcome there, and `trailkit journal --reconcile` settles it from AWS\n"
+            ngettext(
+                "warning: {n} damaged line in the journal was skipped: "
+                "`trailkit journal` lists them; a change whose outcome line was lost shows no "
+                "outcome there, and `trailkit journal --reconcile` settles it from AWS",
+                "warning: {n} damaged lines in the journal were skipped: "
+                "`trailkit journal` lists them; a change whose outcome line was lost shows no "
+                "outcome there, and `trailkit journal --reconcile` settles it from AWS",
+                len(problems),
+            ).format(n=len(problems))
+            + "\n"
         )
 
 
@@ -877,7 +1178,8 @@ def _nothing_to_undo(exc: Any, args: argparse.Namespace, out: TextIO) -> int:
         _json_out({"plans": [], "results": [], "message": exc.message}, out, indent=2)
         out.write("\n")
     else:
-        out.write(f"{exc.message} {exc.fix[:1].upper()}{exc.fix[1:]}.\n")
+        fix = f"{exc.fix[:1].upper()}{exc.fix[1:]}"
+        out.write(_("{message} {fix}.").format(message=exc.message, fix=fix) + "\n")
     return EXIT_OK
 
 
@@ -911,9 +1213,11 @@ def cmd_journal(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         from trailkit.errors import JournalError
 
         raise JournalError(
-            f"No journal at {journal.path}: nothing was recorded there.",
-            "check the path given with --journal (or $TRAILKIT_JOURNAL); without either, "
-            "`trailkit journal` shows the default journal",
+            _("No journal at {path}: nothing was recorded there.").format(path=journal.path),
+            _(
+                "check the path given with --journal (or $TRAILKIT_JOURNAL); without either, "
+                "`trailkit journal` shows the default journal"
+            ),
         )
     if args.reconcile:
         from trailkit.runbook import Runbook  # boto3 only when AWS is read (0.3-0.6 s)
@@ -921,17 +1225,26 @@ def cmd_journal(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         skipped: list[str] = []
         book = Runbook(_connect(args), journal)
         settled = book.reconcile(
-            on_skip=lambda change, why: skipped.append(f"left pending {change.change_id}: {why}\n")
+            on_skip=lambda change, why: skipped.append(
+                _("left pending {change}: {why}").format(change=change.change_id, why=why) + "\n"
+            )
         )
         for change, record in settled:
-            err.write(f"reconciled {change.change_id}: {change.status} ({record.note})\n")
+            err.write(
+                _("reconciled {change}: {status} ({note})").format(
+                    change=change.change_id,
+                    status=_word(change.status, STATUS_WORDS),
+                    note=record.note,
+                )
+                + "\n"
+            )
         for line in skipped:
             err.write(line)
         if not settled and not skipped:
-            err.write("nothing to reconcile\n")
+            err.write(_("nothing to reconcile") + "\n")
     result = journal.read()
     for problem in result.problems:
-        err.write(f"warning: {journal.path}: {problem}\n")
+        err.write(_("warning: {path}: {problem}").format(path=journal.path, problem=problem) + "\n")
     changes = journal.changes()
     if args.format == "json":
         _json_out(changes_frame(changes), out, indent=2, default=str)
@@ -939,31 +1252,46 @@ def cmd_journal(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     elif args.all:
         from trailkit.ui.terminal import sse_s3_shown
 
-        out.write(f"journal: {journal.path}\n")
+        out.write(_("journal: {path}").format(path=journal.path) + "\n")
         _write_plain_table(sse_s3_shown(changes_frame(changes)), out, JOURNAL_COLUMNS)
     else:
         from trailkit.ui.terminal import JOURNAL_TABLE, journal_rows
 
-        _say(out, f"journal: {journal.path}")
+        _say(out, _("journal: {path}").format(path=journal.path))
         shown = changes[-JOURNAL_ROWS:]
         rows = changes_frame(shown, undone_by(changes))
         _print_table(journal_rows(rows), out, JOURNAL_TABLE)
         left_out = changes[: len(changes) - len(shown)]
         if left_out:
             unsettled = sum(1 for c in left_out if not c.settled)
-            note = f" ({unsettled} of them without an outcome)" if unsettled else ""
+            if unsettled:
+                text = _(
+                    "Showing the newest {shown} of {total} changes: {older} older ones are not "
+                    "shown ({unsettled} of them without an outcome). Every change: `trailkit "
+                    "journal --all` (one line each) or `--format json`."
+                )
+            else:
+                text = _(
+                    "Showing the newest {shown} of {total} changes: {older} older ones are not "
+                    "shown. Every change: `trailkit journal --all` (one line each) or "
+                    "`--format json`."
+                )
             out.write("\n")
             _say(
                 out,
-                f"Showing the newest {len(shown)} of {len(changes)} changes: {len(left_out)} "
-                f"older ones are not shown{note}. Every change: `trailkit journal --all` (one "
-                "line each) or `--format json`.",
+                text.format(
+                    shown=len(shown), total=len(changes), older=len(left_out), unsettled=unsettled
+                ),
             )
     pending = [c for c in changes if not c.settled]
     if pending and not args.reconcile:
-        has = "has" if len(pending) == 1 else "have"
         err.write(
-            f"{_n(len(pending), 'change')} {has} no outcome: run `trailkit journal --reconcile`\n"
+            ngettext(
+                "{n} change has no outcome: run `trailkit journal --reconcile`",
+                "{n} changes have no outcome: run `trailkit journal --reconcile`",
+                len(pending),
+            ).format(n=len(pending))
+            + "\n"
         )
     return EXIT_OK
 
@@ -979,15 +1307,21 @@ def cmd_policy(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         if given or args.readers or args.apply:
             extra = given + (["--readers"] if args.readers else []) + (["--apply"] * args.apply)
             raise InputError(
-                f"--restore puts back a recorded policy; {' and '.join(extra)} would be ignored.",
-                "give --restore [CHANGE_ID] alone (the change names its key), or repair with "
-                "--trail and --key without --restore",
+                _("--restore puts back a recorded policy; {options} would be ignored.").format(
+                    options=_(" and ").join(extra)
+                ),
+                _(
+                    "give --restore [CHANGE_ID] alone (the change names its key), or repair with "
+                    "--trail and --key without --restore"
+                ),
             )
         return _restore_policy(args, out, err)
     if args.key is not None:
         _require_key(args.key)
     if not args.trail or not args.key:
-        raise InputError("policy needs --trail and --key (or --restore).", "see trailkit policy -h")
+        raise InputError(
+            _("policy needs --trail and --key (or --restore)."), _("see trailkit policy -h")
+        )
     parse_principals(args.readers)  # a bad --readers is a usage error, before any AWS call
     book = _runbook(args)
     conn = book.conn
@@ -1011,18 +1345,28 @@ def cmd_policy(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if not repair.needed or not args.apply or args.dry_run:
         if repair.needed and args.format != "json":
             out.write(
-                "\nDry run: nothing was sent.\n"
-                if args.dry_run
-                else "\nNothing sent (add --apply to send it).\n"
+                "\n"
+                + (
+                    _("Dry run: nothing was sent.")
+                    if args.dry_run
+                    else _("Nothing sent (add --apply to send it).")
+                )
+                + "\n"
             )
         return EXIT_OK
-    if not _confirm(args, conn, "replace the key policy", [repair.key.label], err):
-        err.write("Not confirmed: nothing was sent.\n")
+    if not _confirm(args, conn, "replace-policy", [repair.key.label], err):
+        err.write(_("Not confirmed: nothing was sent.") + "\n")
         return EXIT_NO
     result = book.apply_repair(repair, confirmed=True)
     if args.format != "json":
         out.write(
-            f"\n{result.outcome.value.upper()}: {result.message} (change {result.change_id})\n"
+            "\n"
+            + _("{outcome}: {message} (change {change})").format(
+                outcome=_word(result.outcome, OUTCOME_WORDS, upper=True),
+                message=result.message,
+                change=result.change_id,
+            )
+            + "\n"
         )
     if _report_unjournaled([result], err) or result.outcome in (Outcome.FAILED, Outcome.UNKNOWN):
         return EXIT_ERROR
@@ -1031,7 +1375,12 @@ def cmd_policy(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     for trail in repair.trails:
         report = book.check(trail.arn, repair.key.arn)
         if args.format != "json":
-            out.write(f"pre-flight {trail.name}: {report.verdict.value}\n")
+            out.write(
+                _("pre-flight {trail}: {verdict}").format(
+                    trail=trail.name, verdict=_word(report.verdict, VERDICT_WORDS)
+                )
+                + "\n"
+            )
         if report.errors:
             worst = EXIT_NO
     return worst
@@ -1071,23 +1420,32 @@ def _restore_policy(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     code = EXIT_OK
     if not restore.needed:
         if args.format != "json":
-            out.write("\nNothing to do: the key already has that policy.\n")
+            out.write("\n" + _("Nothing to do: the key already has that policy.") + "\n")
     elif restore.changed_since:
         err.write(
-            f"refused: the policy of {restore.key_arn} changed since change {restore.change_id}; "
-            "nothing will be sent (review it with `trailkit policy --trail T --key K`)\n"
+            _(
+                "refused: the policy of {key} changed since change {change}; nothing will be "
+                "sent (review it with `trailkit policy --trail T --key K`)"
+            ).format(key=restore.key_arn, change=restore.change_id)
+            + "\n"
         )
         code = EXIT_NO
     elif args.dry_run:
         if args.format != "json":
-            out.write("\nDry run: nothing was sent.\n")
-    elif not _confirm(args, conn, "restore the key policy", [restore.key_arn], err):
-        err.write("Not confirmed: nothing was sent.\n")
+            out.write("\n" + _("Dry run: nothing was sent.") + "\n")
+    elif not _confirm(args, conn, "restore-policy", [restore.key_arn], err):
+        err.write(_("Not confirmed: nothing was sent.") + "\n")
         code = EXIT_NO
     else:
         result = book.apply_restore(restore, confirmed=True)
         if args.format != "json":
-            out.write(f"\n{result.outcome.value.upper()}: {result.message}\n")
+            out.write(
+                "\n"
+                + _("{outcome}: {message}").format(
+                    outcome=_word(result.outcome, OUTCOME_WORDS, upper=True), message=result.message
+                )
+                + "\n"
+            )
         if _report_unjournaled([result], err):
             code = EXIT_ERROR
         elif result.outcome not in (Outcome.DONE, Outcome.UNCHANGED):
@@ -1256,9 +1614,15 @@ def _choose_language(argv: Sequence[str]) -> str | None:
         return None
     option, value = asked
     if value.strip().lower() not in LANGUAGES:
-        return (
-            f"trailkit: {option} {value!r} is not a language trailkit speaks: give "
-            f"{' or '.join(LANGUAGES)} (e.g. {option}{' ' if option == '--lang' else '='}ja)"
+        # Said in the language the environment asks for (the one asked for is not spoken).
+        set_language(None)
+        return "trailkit: " + _(
+            "{option} {value} is not a language trailkit speaks: give {languages} (e.g. {example})"
+        ).format(
+            option=option,
+            value=repr(value),
+            languages=_(" or ").join(LANGUAGES),
+            example=f"{option}{' ' if option == '--lang' else '='}ja",
         )
     set_language(value.strip().lower())
     return None
@@ -1296,10 +1660,10 @@ def _main(argv: Sequence[str] | None, out: TextIO, err: TextIO) -> int:
     try:
         return int(args.func(args, out, err))
     except RefusedError as exc:
-        err.write(f"trailkit: refused: {_shown(exc)}\n")
+        err.write("trailkit: " + _("refused: {problem}").format(problem=_shown(exc)) + "\n")
         return EXIT_NO
     except UnverifiableError as exc:
-        err.write(f"trailkit: unverifiable: {_shown(exc)}\n")
+        err.write("trailkit: " + _("unverifiable: {problem}").format(problem=_shown(exc)) + "\n")
         return EXIT_UNVERIFIABLE
     except TrailkitError as exc:
         err.write(f"trailkit: {_shown(exc)}\n")
