@@ -101,16 +101,21 @@ def _short(value: object, limit: int = 40) -> str:
 
 
 def _type_name(value: object) -> str:
+    """The JSON type of a value, in words (``null`` is JSON's own word in any language)."""
     if value is None:
         return "null"
-    return {
-        bool: "boolean",
-        int: "number",
-        float: "number",
-        str: "string",
-        list: "array",
-        dict: "object",
-    }.get(type(value), type(value).__name__)
+    name = _JSON_TYPES.get(type(value))
+    return _(name) if name is not None else type(value).__name__
+
+
+_JSON_TYPES: dict[type, str] = {
+    bool: N_("boolean"),
+    int: N_("number"),
+    float: N_("number"),
+    str: N_("string"),
+    list: N_("array"),
+    dict: N_("object"),
+}
 
 
 @dataclass(frozen=True, slots=True)
