@@ -271,7 +271,7 @@ def _write_all(fd: int, data: bytes) -> None:
     while view:
         written = os.write(fd, view)
         if written <= 0:
-            raise OSError(errno.EIO, "write returned no progress")
+            raise OSError(errno.EIO, _("write returned no progress"))
         view = view[written:]
 
 
