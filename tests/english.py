@@ -98,6 +98,11 @@ KEPT = frozenset(
         "UNVERIFIABLE",
         "PARTIAL",
         "RESULT",
+        # standards and units named as they are written
+        "ISO",
+        "UTF",
+        "KiB",
+        "NaN",
     }
 )
 

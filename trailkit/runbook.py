@@ -25,6 +25,7 @@ from trailkit.errors import (
     TrailkitError,
     UnverifiableError,
 )
+from trailkit.i18n import _
 from trailkit.records import (
     ApplyResult,
     Change,
@@ -79,9 +80,13 @@ def require_key(key: str) -> str:
     """
     if not isinstance(key, str) or not key.strip():
         raise InputError(
-            f"--key {key!r} is empty: an empty key identifier would turn SSE-KMS off.",
-            "give an alias, alias ARN, key ARN or key id; to turn encryption off use "
-            "`trailkit disable` (preview it with `trailkit disable --dry-run`)",
+            _("--key {value} is empty: an empty key identifier would turn SSE-KMS off.").format(
+                value=repr(key)
+            ),
+            _(
+                "give an alias, alias ARN, key ARN or key id; to turn encryption off use "
+                "`trailkit disable` (preview it with `trailkit disable --dry-run`)"
+            ),
         )
     return key
 
@@ -173,17 +178,26 @@ def candidates(
     region = found.bucket_region
     if found.bucket is not None and found.bucket.missing:
         raise RefusedError(
-            f"The bucket {found.bucket_name} of {found.name} does not exist, so no key can be "
-            "chosen for it: CloudTrail refuses to update the trail "
-            "(S3BucketDoesNotExistException).",
-            "create the bucket again, or point the trail at an existing bucket, then choose a key",
+            _(
+                "The bucket {bucket} of {trail} does not exist, so no key can be chosen for it: "
+                "CloudTrail refuses to update the trail (S3BucketDoesNotExistException)."
+            ).format(bucket=found.bucket_name, trail=found.name),
+            _(
+                "create the bucket again, or point the trail at an existing bucket, then choose "
+                "a key"
+            ),
         )
     if region is None:
         raise UnverifiableError(
-            f"The region of bucket {found.bucket_name} could not be read, so the candidate keys "
-            "are unknown.",
-            "grant s3:ListBucket (HeadBucket) or s3:GetBucketLocation (for another account's "
-            "bucket, its bucket policy must allow it too), or give a key ARN to `trailkit check`",
+            _(
+                "The region of bucket {bucket} could not be read, so the candidate keys are "
+                "unknown."
+            ).format(bucket=found.bucket_name),
+            _(
+                "grant s3:ListBucket (HeadBucket) or s3:GetBucketLocation (for another account's "
+                "bucket, its bucket policy must allow it too), or give a key ARN to "
+                "`trailkit check`"
+            ),
         )
     keys = reader.candidate_keys(region)
     return found, rank_candidates(found, keys, reader.conn.account, reader_accounts=reader_accounts)
@@ -209,13 +223,15 @@ def plan_policy_repair(
     parse_principals(readers)
     found = [t if isinstance(t, Trail) else reader.find_trail(t) for t in trails]
     if not found:
-        raise InputError("Name at least one trail.", "pass --trail")
+        raise InputError(_("Name at least one trail."), _("pass --trail"))
     ref = parse_key_id(require_key(key))
     lookup = reader.lookup_key(ref, found[0])
     if lookup.key is None:
         raise RefusedError(
-            f"The key {key!r} cannot be described from this account ({lookup.message}).",
-            "repair a key's policy from the key's own account",
+            _("The key {key} cannot be described from this account ({why}).").format(
+                key=repr(key), why=lookup.message
+            ),
+            _("repair a key's policy from the key's own account"),
         )
     return plan_repair(lookup.key, found, readers=readers)
 
@@ -300,14 +316,18 @@ def plan_rollback(
         change = update.last_undoable(journal, Kind.TRAIL_KEY, conn)
     if change.intent.kind is not Kind.TRAIL_KEY:
         raise RefusedError(
-            f"Change {change.change_id} is a key policy change; restore it with "
-            "`trailkit policy --restore`.",
+            _(
+                "Change {change_id} is a key policy change; restore it with "
+                "`trailkit policy --restore`."
+            ).format(change_id=change.change_id),
             "",
         )
     if not change.applied:
         raise RefusedError(
-            f"Change {change.change_id} is {change.status}; there is nothing to roll back.",
-            "run `trailkit journal --reconcile` first if it is pending",
+            _("Change {change_id} is {status}; there is nothing to roll back.").format(
+                change_id=change.change_id, status=change.status_text
+            ),
+            _("run `trailkit journal --reconcile` first if it is pending"),
         )
     update.check_undo(journal, change, conn)
     target = change.intent.before or ""
@@ -318,10 +338,19 @@ def plan_rollback(
         # Someone changed the trail after this change (the console, another tool, another
         # endpoint spelling): undoing it now would throw their change away.
         raise RefusedError(
-            f"{report.trail.name} changed since change {change.change_id}: it now uses "
-            f"{now or 'SSE-S3'}, the change left it on {left or 'SSE-S3'}. Nothing will be sent.",
-            "review the trail; to return it to the state before that change, run "
-            "`trailkit update` (or `trailkit disable`) with the key you want",
+            _(
+                "{trail} changed since change {change_id}: it now uses {now}, the change left "
+                "it on {left}. Nothing will be sent."
+            ).format(
+                trail=report.trail.name,
+                change_id=change.change_id,
+                now=now or "SSE-S3",
+                left=left or "SSE-S3",
+            ),
+            _(
+                "review the trail; to return it to the state before that change, run "
+                "`trailkit update` (or `trailkit disable`) with the key you want"
+            ),
         )
     return plan_change(report, rollback_of=change.change_id)
 
@@ -385,7 +414,7 @@ class Runbook:
     def _may_write(self) -> None:
         """Refuse every write of a dry run, before the journal or AWS is touched."""
         if self.dry_run:
-            raise RefusedError("Dry run: nothing was sent.", "run again without --dry-run")
+            raise RefusedError(_("Dry run: nothing was sent."), _("run again without --dry-run"))
 
     # -- who and where ---------------------------------------------------------------------
     def info(self) -> ConnectionInfo:
@@ -412,14 +441,18 @@ class Runbook:
             ``cloudtrail:DescribeTrails`` denied): "0 trails" would be a false answer. Regions
             that failed while others answered are left out, as in ``trailkit inventory``.
         """
-        trails, errors, _ = self.reader.scan_trails(self.regions)
+        trails, errors, _unused = self.reader.scan_trails(self.regions)
         if errors and not trails:
             first = errors[0]
             where = ", ".join(sorted({e.region or "?" for e in errors}))
-            message = (
-                f"No trail could be listed: {first.operation} failed in {where} ({first.message})."
+            message = _(
+                "No trail could be listed: {operation} failed in {regions} ({error})."
+            ).format(operation=first.operation, regions=where, error=first.message)
+            fix = (
+                _("grant {permission}").format(permission=first.permission)
+                if first.permission
+                else _("see the error and retry")
             )
-            fix = f"grant {first.permission}" if first.permission else "see the error and retry"
             if first.permission or first.code in ("AccessDenied", "AccessDeniedException"):
                 raise AccessDenied(
                     message,

@@ -46,6 +46,7 @@ from typing import BinaryIO
 import platformdirs
 
 from trailkit.errors import InputError, JournalError, NotFound, TrailkitError
+from trailkit.i18n import N_, _, language
 from trailkit.records.journal import (
     NOTE_APPLIED,
     NOTE_CHANGED,
@@ -177,15 +178,15 @@ def credential_shape(value: str) -> str | None:
         lo, hi = match.start() - _SECRET_NEAR, match.end() + _SECRET_NEAR
         for secret in _SECRET_KEY.finditer(value, max(lo, 0), min(hi, len(value))):
             if _looks_like_secret_key(secret.group()):
-                return "a secret access key"
+                return N_("a secret access key")
     if ids:
-        return "an AWS access key id"
+        return N_("an AWS access key id")
     for token in _SESSION_TOKEN.finditer(value):
         text = token.group()
         if text.startswith(_TOKEN_PREFIXES) or (
             _looks_like_secret_key(text) and len(set(text)) >= 20
         ):
-            return "a session token"
+            return N_("a session token")
     return None
 
 
@@ -197,9 +198,11 @@ def _check_no_credentials(record: Record) -> None:
         if what is not None:
             # Never echo the value: it may be the credential.
             raise JournalError(
-                f"Refusing to write change {record.change_id} to the journal: field "
-                f"{name!r} contains what looks like {what}.",
-                "remove credentials from the value; the journal must never hold them",
+                _(
+                    "Refusing to write change {change_id} to the journal: field {field} "
+                    "contains what looks like {what}."
+                ).format(change_id=record.change_id, field=repr(name), what=_(what)),
+                _("remove credentials from the value; the journal must never hold them"),
             )
 
 
@@ -268,7 +271,7 @@ def _write_all(fd: int, data: bytes) -> None:
     while view:
         written = os.write(fd, view)
         if written <= 0:
-            raise OSError(errno.EIO, "write returned no progress")
+            raise OSError(errno.EIO, _("write returned no progress"))
         view = view[written:]
 
 
@@ -280,6 +283,13 @@ class _Loaded:
 
 
 _EMPTY = _Loaded((), (), ())
+#: What could not be done to the journal file (:meth:`Journal._os_error`), one sentence each.
+_CANNOT = {
+    "create": N_("Cannot create the journal {path}: {error}."),
+    "write": N_("Cannot write the journal {path}: {error}."),
+    "open": N_("Cannot open the journal {path}: {error}."),
+    "read": N_("Cannot read the journal {path}: {error}."),
+}
 #: :meth:`Journal.tails`: the first tail read (bytes; about 90 records) and its growth factor.
 _TAIL_FIRST = 1 << 16
 _TAIL_GROWTH = 4
@@ -302,12 +312,15 @@ class Journal:
         if isinstance(path, str) and not path.strip():
             # Path("") is ".", which would read as "the journal . is a directory".
             raise JournalError(
-                "The journal path is empty.",
-                "give a file path (--journal PATH, TRAILKIT_JOURNAL), or leave it out for the "
-                "default journal",
+                _("The journal path is empty."),
+                _(
+                    "give a file path (--journal PATH, TRAILKIT_JOURNAL), or leave it out for "
+                    "the default journal"
+                ),
             )
         self.path: Path = default_path() if path is None else Path(path).expanduser()
-        self._cache: tuple[tuple[int, int, int, int], _Loaded] | None = None
+        # The parse of one version of the file, in one language (its problems are sentences).
+        self._cache: tuple[tuple[int, int, int, int], str, _Loaded] | None = None
 
     def __repr__(self) -> str:
         return f"Journal({str(self.path)!r})"
@@ -338,9 +351,11 @@ class Journal:
         data = record.as_json().encode("ascii") + b"\n"
         if len(data) - 1 > MAX_LINE_BYTES:
             raise JournalError(
-                f"Refusing to write change {record.change_id}: the record is {len(data) - 1} "
-                f"bytes, more than the journal's {MAX_LINE_BYTES}-byte line limit.",
-                "this is a bug in the caller; a key policy is at most 32 KiB",
+                _(
+                    "Refusing to write change {change_id}: the record is {size} bytes, more "
+                    "than the journal's {limit}-byte line limit."
+                ).format(change_id=record.change_id, size=len(data) - 1, limit=MAX_LINE_BYTES),
+                _("this is a bug in the caller; a key policy is at most 32 KiB"),
             )
         flags = os.O_RDWR | os.O_APPEND | os.O_CREAT | _OPEN_FLAGS
         with _PROCESS_LOCK:
@@ -371,10 +386,14 @@ class Journal:
 
     def _not_a_journal(self) -> JournalError:
         return JournalError(
-            f"{self.path} is not a trailkit journal: none of its first lines is a journal "
-            "record. Nothing was written to it and nothing was sent.",
-            f"point --journal or {JOURNAL_ENV} at the journal, or at a path that does not exist "
-            "yet; if it is a journal whose only record was cut short, move it aside",
+            _(
+                "{path} is not a trailkit journal: none of its first lines is a journal record. "
+                "Nothing was written to it and nothing was sent."
+            ).format(path=self.path),
+            _(
+                "point --journal or {variable} at the journal, or at a path that does not exist "
+                "yet; if it is a journal whose only record was cut short, move it aside"
+            ).format(variable=JOURNAL_ENV),
         )
 
     def _require_regular(self) -> None:
@@ -393,21 +412,23 @@ class Journal:
             raise self._not_regular(st.st_mode)
 
     def _not_regular(self, mode: int) -> JournalError:
-        what = (
-            "a directory"
+        message = (
+            _("The journal {path} is a directory, not a regular file.")
             if stat.S_ISDIR(mode)
-            else "a FIFO (named pipe)"
+            else _("The journal {path} is a FIFO (named pipe), not a regular file.")
             if stat.S_ISFIFO(mode)
-            else "a socket"
+            else _("The journal {path} is a socket, not a regular file.")
             if stat.S_ISSOCK(mode)
-            else "a device"
+            else _("The journal {path} is a device, not a regular file.")
             if stat.S_ISCHR(mode) or stat.S_ISBLK(mode)
-            else "not a regular file"
+            else _("The journal {path} is not a regular file, not a regular file.")
         )
         return JournalError(
-            f"The journal {self.path} is {what}, not a regular file.",
-            f"point --journal or {JOURNAL_ENV} at a regular file (or a path that does not exist "
-            "yet)",
+            message.format(path=self.path),
+            _(
+                "point --journal or {variable} at a regular file (or a path that does not exist "
+                "yet)"
+            ).format(variable=JOURNAL_ENV),
         )
 
     def _tighten(self, fd: int) -> None:
@@ -422,16 +443,22 @@ class Journal:
                     os.fchmod(fd, 0o600)
             except OSError as exc:
                 raise JournalError(
-                    f"The journal {self.path} is readable by others "
-                    f"(mode {st.st_mode & 0o777:04o}) and could not be made private: "
-                    f"{exc.strerror or exc}.",
-                    f"run `chmod 600 {self.path}` as its owner",
+                    _(
+                        "The journal {path} is readable by others (mode {mode}) and could not "
+                        "be made private: {error}."
+                    ).format(
+                        path=self.path, mode=f"{st.st_mode & 0o777:04o}", error=exc.strerror or exc
+                    ),
+                    # The command stays one line to copy: its path is not translated text.
+                    _("run {command} as its owner").format(command=f"`chmod 600 {self.path}`"),
                 ) from exc
 
     def _os_error(self, action: str, exc: OSError) -> JournalError:
         return JournalError(
-            f"Cannot {action} the journal {self.path}: {exc.strerror or exc}.",
-            f"check the path and its permissions, or set {JOURNAL_ENV} to a writable file",
+            _(_CANNOT[action]).format(path=self.path, error=exc.strerror or exc),
+            _("check the path and its permissions, or set {variable} to a writable file").format(
+                variable=JOURNAL_ENV
+            ),
         )
 
     def record_intent(
@@ -547,12 +574,16 @@ class Journal:
         """
         if intent.phase is not Phase.INTENT:
             raise InputError(
-                f"record_outcome needs the intent record of change {intent.change_id}, "
-                f"not its {intent.phase.value!r} record."
+                _(
+                    "record_outcome needs the intent record of change {change_id}, not its "
+                    "{phase} record."
+                ).format(change_id=intent.change_id, phase=repr(intent.phase.value))
             )
         phase = Phase(phase)
         if phase not in OUTCOME_PHASES:
-            raise InputError(f"an outcome cannot have phase {phase.value!r}.")
+            raise InputError(
+                _("an outcome cannot have phase {phase}.").format(phase=repr(phase.value))
+            )
         return dataclasses.replace(
             intent,
             phase=phase,
@@ -593,7 +624,9 @@ class Journal:
 
     def _cached(self, version: tuple[int, int, int, int]) -> _Loaded | None:
         cached = self._cache
-        return cached[1] if cached is not None and cached[0] == version else None
+        if cached is None or cached[0] != version or cached[1] != language():
+            return None
+        return cached[2]
 
     def _load(self) -> _Loaded:
         """Parse the file once per version of it (cached by device, inode, size and mtime).
@@ -608,7 +641,7 @@ class Journal:
             loaded = self._cached(version)
             if loaded is None:
                 loaded = _parse(fd)
-                self._cache = (version, loaded)
+                self._cache = (version, language(), loaded)
             return loaded
 
     def read(self) -> ReadResult:
@@ -624,7 +657,7 @@ class Journal:
             The file exists but cannot be read.
         """
         loaded = self._load()
-        return ReadResult(tuple(r for _, r in loaded.records), loaded.problems)
+        return ReadResult(tuple(r for _line, r in loaded.records), loaded.problems)
 
     def parsed_problems(self) -> tuple[str, ...]:
         """The problems :meth:`read` would report, when the whole file is parsed already.
@@ -652,7 +685,7 @@ class Journal:
         Records that cannot be folded (see :meth:`read`) are left out; :meth:`read` reports
         them.
         """
-        return [change for change, _ in self._load().changes]
+        return [change for change, _position in self._load().changes]
 
     def get(self, change_id: str) -> Change:
         """The change with this id.
@@ -666,8 +699,8 @@ class Journal:
             if change.change_id == change_id:
                 return change
         raise JournalError(
-            f"No change {change_id} in {self.path}.",
-            "check the change id against the journal's list of changes",
+            _("No change {change_id} in {path}.").format(change_id=change_id, path=self.path),
+            _("check the change id against the journal's list of changes"),
         )
 
     def last(self, *, kind: Kind | None = None, done_only: bool = True) -> Change:
@@ -694,12 +727,16 @@ class Journal:
             if best is None or position > best[0]:
                 best = (position, change)
         if best is None:
-            what = " ".join(
-                part
-                for part in ("applied" if done_only else "", kind.value if kind else "", "change")
-                if part
-            )
-            raise JournalError(f"no {what} in {self.path}", "")
+            if kind is None:
+                message = (
+                    _("no applied change in {path}") if done_only else _("no change in {path}")
+                )
+            elif done_only:
+                message = _("no applied {kind} change in {path}")
+            else:
+                message = _("no {kind} change in {path}")
+            kind_code = kind.value if kind else ""
+            raise JournalError(message.format(kind=kind_code, path=self.path), "")
         return best[1]
 
     def pending(self) -> list[Change]:
@@ -750,7 +787,7 @@ class Journal:
             fd, version = opened
             loaded = self._cached(version)
             if loaded is not None:
-                return [change for change, _ in loaded.changes], True
+                return [change for change, _position in loaded.changes], True
             file_size = version[2]
             if file_size <= 2 * size:
                 return None  # the tail would be most of the file: parse the file once
@@ -769,7 +806,7 @@ class Journal:
         changes, fold_problems = _fold(records, partial=True)
         if fold_problems:
             return None
-        return [change for change, _ in changes], False
+        return [change for change, _position in changes], False
 
 
 def _parse(fd: int) -> _Loaded:
@@ -830,10 +867,9 @@ def _skip_line(stream: BinaryIO, read: int) -> tuple[int, bool]:
 
 
 def _too_long(number: int, size: int) -> str:
-    return (
-        f"line {number}: {size} bytes, longer than the {MAX_LINE_BYTES}-byte limit for a "
-        "record; skipped"
-    )
+    return _(
+        "line {number}: {size} bytes, longer than the {limit}-byte limit for a record; skipped"
+    ).format(number=number, size=size, limit=MAX_LINE_BYTES)
 
 
 def _parse_line(
@@ -854,17 +890,21 @@ def _parse_line(
     try:
         text = chunk.decode("utf-8")
     except UnicodeDecodeError as exc:
-        problems.append(f"line {number}: not UTF-8 text (bad byte at offset {exc.start})")
+        problems.append(
+            _("line {number}: not UTF-8 text (bad byte at offset {offset})").format(
+                number=number, offset=exc.start
+            )
+        )
         return None
     if not text.strip():
         return None
     try:
         return Record.from_json(text, shared)
     except JournalError as exc:
-        message = exc.message.rstrip(".")
+        message = exc.message.rstrip(".。")
         if not complete and not _parses_as_json(text):
-            message = "truncated JSON (the last write may have been interrupted)"
-        problems.append(f"line {number}: {message}")
+            message = _("truncated JSON (the last write may have been interrupted)")
+        problems.append(_("line {number}: {problem}").format(number=number, problem=message))
         return None
 
 
@@ -896,8 +936,10 @@ def _fold(
         if record.change_id in intents:
             first = intents[record.change_id][0]
             problems.append(
-                f"line {number}: second intent for {record.change_id} (the first is on line "
-                f"{first}); ignored"
+                _(
+                    "line {number}: second intent for {change_id} (the first is on line "
+                    "{first}); ignored"
+                ).format(number=number, change_id=record.change_id, first=first)
             )
             continue
         intents[record.change_id] = (number, record)
@@ -910,14 +952,18 @@ def _fold(
             if partial:
                 continue
             problems.append(
-                f"line {number}: {record.phase.value} record for {cid} has no intent record"
+                _("line {number}: {phase} record for {change_id} has no intent record").format(
+                    number=number, phase=record.phase.value, change_id=cid
+                )
             )
             continue
         intent = intents[cid][1]
         if record.kind is not intent.kind or record.target_arn != intent.target_arn:
             problems.append(
-                f"line {number}: {record.phase.value} record for {cid} does not match its "
-                f"intent (kind or target differs); ignored"
+                _(
+                    "line {number}: {phase} record for {change_id} does not match its intent "
+                    "(kind or target differs); ignored"
+                ).format(number=number, phase=record.phase.value, change_id=cid)
             )
             continue
         if cid in outcomes and _supersedes(record, outcomes[cid][1]):
@@ -927,8 +973,10 @@ def _fold(
             continue
         if cid in outcomes:
             problems.append(
-                f"line {number}: second outcome for {cid} (the first is on line "
-                f"{outcomes[cid][0]}); ignored"
+                _(
+                    "line {number}: second outcome for {change_id} (the first is on line "
+                    "{first}); ignored"
+                ).format(number=number, change_id=cid, first=outcomes[cid][0])
             )
             continue
         outcomes[cid] = (number, record)
@@ -1037,16 +1085,23 @@ def writer_running(intent: Record, now: datetime) -> str | None:
         if intent.pid == os.getpid():
             with _IN_FLIGHT_LOCK:
                 running = intent.change_id in _IN_FLIGHT
-            return "this process is still sending it" if running else None
+            return _("this process is still sending it") if running else None
         if _pid_alive(intent.pid) and age < STALE_SECONDS:
-            return f"its writer (process {intent.pid} on this host) is still running"
+            return _("its writer (process {pid} on this host) is still running").format(
+                pid=intent.pid
+            )
         return None
     if age < LEASE_SECONDS:
-        who = f"process {intent.pid} on {intent.host}" if intent.host else "a process"
-        return (
-            f"it was started {max(int(age), 0)} s ago by {who} that cannot be checked from "
-            f"here; it may still be in flight (wait {LEASE_SECONDS} s)"
-        )
+        fields = {"age": max(int(age), 0), "lease": LEASE_SECONDS}
+        if intent.host:
+            return _(
+                "it was started {age} s ago by process {pid} on {host} that cannot be checked "
+                "from here; it may still be in flight (wait {lease} s)"
+            ).format(pid=intent.pid, host=intent.host, **fields)
+        return _(
+            "it was started {age} s ago by a process that cannot be checked from here; it may "
+            "still be in flight (wait {lease} s)"
+        ).format(**fields)
     return None
 
 

@@ -40,7 +40,7 @@ from typing import Any
 from trailkit.aws.writes import Sent
 from trailkit.change.journal import Journal, Kind, Phase, Record, in_flight
 from trailkit.errors import JournalError, RefusedError, TrailkitError
-from trailkit.i18n import N_, _
+from trailkit.i18n import N_, _, speaking
 from trailkit.records import ConnectionInfo, Outcome, WriteResult
 
 __all__ = ["NOTE_NOT_APPLIED", "NOTE_READ_BACK_FAILED", "Wording", "WriteSpec", "journaled_write"]
@@ -269,10 +269,15 @@ class _Write:
 
     def say(self, template: str, **fields: Any) -> str:
         """A sentence for the operator, in their language."""
-        return self.note(_(template), **fields)
+        return self._format(_(template), **fields)
 
     def note(self, template: str, **fields: Any) -> str:
-        """A note for the journal: English, as every journal record is."""
+        """A note for the journal: English, as every journal record is, whatever language the
+        operator reads (the states are described in English too)."""
+        with speaking("en"):
+            return self._format(template, **fields)
+
+    def _format(self, template: str, **fields: Any) -> str:
         spec = self.spec
         return template.format(
             name=spec.name, op=self.words.op, after=spec.describe(spec.after), **fields
@@ -295,7 +300,7 @@ class _Write:
                     now=spec.describe(current),
                     expected=spec.describe(spec.before),
                 ),
-                self.words.changed_fix,
+                _(self.words.changed_fix),
             )
         if spec.same(current, spec.after):
             return WriteResult(
@@ -413,7 +418,8 @@ class _Write:
                 Phase.DONE,
                 after=spec.after,
                 request_id=sent.request_id,
-                note=f"{NOTE_READ_BACK_FAILED}: {read_err}",
+                # journal records stay English
+                note=f"{NOTE_READ_BACK_FAILED}: {read_err.english()}",
             )
             return WriteResult(
                 Outcome.DONE,

@@ -32,6 +32,7 @@ from trailkit.errors import (
     RefusedError,
     TrailkitError,
 )
+from trailkit.i18n import _, ngettext
 from trailkit.permissions import requires
 from trailkit.records import (
     ApplyResult,
@@ -215,7 +216,9 @@ def apply_many(
                     ApplyResult(
                         rest,
                         Outcome.REFUSED,
-                        f"not attempted: the run stopped at {plan.trail.name} ({err.message})",
+                        _("not attempted: the run stopped at {trail} ({error})").format(
+                            trail=plan.trail.name, error=err.message
+                        ),
                     )
                 )
             break
@@ -257,10 +260,17 @@ def reconcile_journal(
     def read_state(intent: Record) -> str | None:
         if not same_place(intent, info.account, info.endpoint):
             raise RefusedError(
-                f"it was sent to account {intent.account} at {intent.endpoint or 'AWS'} "
-                f"({intent.backend}), not to this connection's account {info.account} at "
-                f"{info.endpoint}",
-                "reconcile it from a connection to that account and endpoint",
+                _(
+                    "it was sent to account {account} at {endpoint} ({backend}), not to this "
+                    "connection's account {here_account} at {here_endpoint}"
+                ).format(
+                    account=intent.account,
+                    endpoint=intent.endpoint or "AWS",
+                    backend=intent.backend,
+                    here_account=info.account,
+                    here_endpoint=info.endpoint,
+                ),
+                _("reconcile it from a connection to that account and endpoint"),
             )
         if intent.kind is Kind.TRAIL_KEY:
             return writes.read_trail_key(conn, intent.target_arn, intent.region)
@@ -287,13 +297,15 @@ def last_undoable(journal: Journal, kind: Kind, conn: Connection) -> Change:
         for change in undoable(changes, account=info.account, endpoint=info.endpoint):
             if change.intent.kind is kind:
                 return change
-    what = "trail change" if kind is Kind.TRAIL_KEY else "key policy change"
-    where = f"account {info.account} at {info.endpoint}"
+    trail = kind is Kind.TRAIL_KEY
+    where = {"account": info.account, "endpoint": info.endpoint, "path": journal.path}
     if not journal.path.exists():
         raise JournalError(
-            f"No journal at {journal.path}: no change was made with trailkit through this "
-            "journal, so there is nothing to undo.",
-            "give the journal the change was recorded in with --journal (or $TRAILKIT_JOURNAL)",
+            _(
+                "No journal at {path}: no change was made with trailkit through this journal, "
+                "so there is nothing to undo."
+            ).format(path=journal.path),
+            _("give the journal the change was recorded in with --journal (or $TRAILKIT_JOURNAL)"),
         )
     here = [
         c
@@ -302,25 +314,56 @@ def last_undoable(journal: Journal, kind: Kind, conn: Connection) -> Change:
     ]
     pending = [c for c in here if not c.settled]
     if pending:
+        message = (
+            _(
+                "No trail change to undo in {path} for account {account} at {endpoint}, but "
+                "{change_id} has no outcome: it may have been applied."
+            )
+            if trail
+            else _(
+                "No key policy change to undo in {path} for account {account} at {endpoint}, "
+                "but {change_id} has no outcome: it may have been applied."
+            )
+        )
         raise JournalError(
-            f"No {what} to undo in {journal.path} for {where}, but {pending[-1].change_id} has "
-            "no outcome: it may have been applied.",
-            "settle it with `trailkit journal --reconcile`, then run the rollback again",
+            message.format(change_id=pending[-1].change_id, **where),
+            _("settle it with `trailkit journal --reconcile`, then run the rollback again"),
         )
     if not here:
-        raise JournalError(
-            f"No {what} in {journal.path} was made on {where}: the journal holds none made "
-            "through this connection.",
-            "connect to the account and endpoint the change was made on, or name a change: "
-            + _undo_command(kind, "ID")
-            + " (see `trailkit journal`)",
+        message = (
+            _(
+                "No trail change in {path} was made on account {account} at {endpoint}: the "
+                "journal holds none made through this connection."
+            )
+            if trail
+            else _(
+                "No key policy change in {path} was made on account {account} at {endpoint}: "
+                "the journal holds none made through this connection."
+            )
         )
+        raise JournalError(
+            message.format(**where),
+            _(
+                "connect to the account and endpoint the change was made on, or name a change: "
+                "{command} (see `trailkit journal`)"
+            ).format(command=_undo_command(kind, "ID")),
+        )
+    message = (
+        _(
+            "Nothing to undo: every trail change made on account {account} at {endpoint} "
+            "recorded in {path} is undone already."
+        )
+        if trail
+        else _(
+            "Nothing to undo: every key policy change made on account {account} at {endpoint} "
+            "recorded in {path} is undone already."
+        )
+    )
     raise NothingToUndo(
-        f"Nothing to undo: every {what} made on {where} recorded in {journal.path} is undone "
-        "already.",
-        "to undo a rollback, name its change id: "
-        + _undo_command(kind, "ID")
-        + " (see `trailkit journal`)",
+        message.format(**where),
+        _("to undo a rollback, name its change id: {command} (see `trailkit journal`)").format(
+            command=_undo_command(kind, "ID")
+        ),
     )
 
 
@@ -349,24 +392,42 @@ def check_undo(journal: Journal, change: Change, conn: Connection) -> None:
     intent = change.intent
     if not same_place(intent, info.account, info.endpoint):
         raise RefusedError(
-            f"Change {change.change_id} was made on account {intent.account} at "
-            f"{intent.endpoint or 'AWS'} ({intent.backend}), not on this connection's account "
-            f"{info.account} at {info.endpoint}.",
-            "undo it from a connection to the account and endpoint it was made on",
+            _(
+                "Change {change_id} was made on account {account} at {endpoint} ({backend}), "
+                "not on this connection's account {here_account} at {here_endpoint}."
+            ).format(
+                change_id=change.change_id,
+                account=intent.account,
+                endpoint=intent.endpoint or "AWS",
+                backend=intent.backend,
+                here_account=info.account,
+                here_endpoint=info.endpoint,
+            ),
+            _("undo it from a connection to the account and endpoint it was made on"),
         )
     by = undone_by(changes).get(change.change_id)
     if by is not None:
         raise RefusedError(
-            f"Change {change.change_id} is already undone by {by.change_id}.",
-            f"to put it back, undo {by.change_id}: {_undo_command(intent.kind, by.change_id)}",
+            _("Change {change_id} is already undone by {by}.").format(
+                change_id=change.change_id, by=by.change_id
+            ),
+            _("to put it back, undo {by}: {command}").format(
+                by=by.change_id, command=_undo_command(intent.kind, by.change_id)
+            ),
         )
     newer = newer_change(changes, change)
     if newer is not None:
         raise RefusedError(
-            f"Change {change.change_id} is not the newest change to {intent.target_arn}: "
-            f"{newer.change_id} ({newer.intent.time}) changed it later. Undoing the older one "
-            "would throw that change away.",
-            f"undo {newer.change_id} first",
+            _(
+                "Change {change_id} is not the newest change to {target}: {newer} ({time}) "
+                "changed it later. Undoing the older one would throw that change away."
+            ).format(
+                change_id=change.change_id,
+                target=intent.target_arn,
+                newer=newer.change_id,
+                time=newer.intent.time,
+            ),
+            _("undo {newer} first").format(newer=newer.change_id),
         )
 
 
@@ -383,14 +444,18 @@ def describe_policy(text: str | None) -> str:
     str
     """
     if text is None:
-        return "no policy"
+        return _("no policy")
     size = len(text.encode("utf-8", "surrogatepass"))
     try:
         statements = json.loads(text).get("Statement")
     except (ValueError, RecursionError, AttributeError):
-        return f"policy ({size} bytes, not JSON)"
+        return _("policy ({size} bytes, not JSON)").format(size=size)
     count = len(statements) if isinstance(statements, list) else int(bool(statements))
-    return f"policy ({size} bytes, {count} statement{'' if count == 1 else 's'})"
+    return ngettext(
+        "policy ({size} bytes, {count} statement)",
+        "policy ({size} bytes, {count} statements)",
+        count,
+    ).format(size=size, count=count)
 
 
 def policy_spec(
@@ -503,10 +568,16 @@ def named_change(change_id: str | None, option: str) -> str | None:
     if change_id is None:
         return None
     if not isinstance(change_id, str) or not change_id.strip():
-        newest = "--restore alone" if option == "--restore" else "--last"
+        fix = (
+            _("give {option} CHANGE_ID, or --restore alone for the newest change made here")
+            if option == "--restore"
+            else _("give {option} CHANGE_ID, or --last for the newest change made here")
+        )
         raise InputError(
-            f"{option} {change_id!r} is empty: name a change id from `trailkit journal`.",
-            f"give {option} CHANGE_ID, or {newest} for the newest change made here",
+            _("{option} {value} is empty: name a change id from `trailkit journal`.").format(
+                option=option, value=repr(change_id)
+            ),
+            fix.format(option=option),
         )
     return change_id
 

@@ -17,6 +17,7 @@ from typing import Any
 import msgspec
 
 from trailkit.errors import JournalError
+from trailkit.i18n import N_, _
 
 __all__ = [
     "NOTE_APPLIED",
@@ -100,16 +101,21 @@ def _short(value: object, limit: int = 40) -> str:
 
 
 def _type_name(value: object) -> str:
+    """The JSON type of a value, in words (``null`` is JSON's own word in any language)."""
     if value is None:
         return "null"
-    return {
-        bool: "boolean",
-        int: "number",
-        float: "number",
-        str: "string",
-        list: "array",
-        dict: "object",
-    }.get(type(value), type(value).__name__)
+    name = _JSON_TYPES.get(type(value))
+    return _(name) if name is not None else type(value).__name__
+
+
+_JSON_TYPES: dict[type, str] = {
+    bool: N_("boolean"),
+    int: N_("number"),
+    float: N_("number"),
+    str: N_("string"),
+    list: N_("array"),
+    dict: N_("object"),
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -185,32 +191,47 @@ class Record:
         for name in _REQUIRED_STR:
             value: object = getattr(self, name)
             if type(value) is not str and not isinstance(value, str):
-                raise JournalError(f"field {name!r} must be a string, not {_type_name(value)}.")
+                raise JournalError(
+                    _("field {field} must be a string, not {type}.").format(
+                        field=repr(name), type=_type_name(value)
+                    )
+                )
         for name in _NULLABLE_STR:
             value = getattr(self, name)
             if value is not None and type(value) is not str and not isinstance(value, str):
                 raise JournalError(
-                    f"field {name!r} must be a string or null, not {_type_name(value)}."
+                    _("field {field} must be a string or null, not {type}.").format(
+                        field=repr(name), type=_type_name(value)
+                    )
                 )
         for name in _OPTIONAL_INT:
             value = getattr(self, name)
             if value is not None and (not isinstance(value, int) or isinstance(value, bool)):
                 raise JournalError(
-                    f"field {name!r} must be a whole number or null, not "
-                    + (_short(value) if isinstance(value, float) else _type_name(value))
-                    + "."
+                    _("field {field} must be a whole number or null, not {type}.").format(
+                        field=repr(name),
+                        type=_short(value) if isinstance(value, float) else _type_name(value),
+                    )
                 )
         for name in _NON_EMPTY:
             if not getattr(self, name).strip():
-                raise JournalError(f"field {name!r} must not be empty.")
+                raise JournalError(_("field {field} must not be empty.").format(field=repr(name)))
         phase = _PHASES.get(self.phase)
         if phase is None:
             known = ", ".join(p.value for p in Phase)
-            raise JournalError(f"unknown phase {_short(self.phase)} (expected one of {known}).")
+            raise JournalError(
+                _("unknown phase {value} (expected one of {known}).").format(
+                    value=_short(self.phase), known=known
+                )
+            )
         kind = _KINDS.get(self.kind)
         if kind is None:
             known = ", ".join(k.value for k in Kind)
-            raise JournalError(f"unknown kind {_short(self.kind)} (expected one of {known}).")
+            raise JournalError(
+                _("unknown kind {value} (expected one of {known}).").format(
+                    value=_short(self.kind), known=known
+                )
+            )
         object.__setattr__(self, "phase", phase)
         object.__setattr__(self, "kind", kind)
 
@@ -260,20 +281,27 @@ class Record:
         except json.JSONDecodeError as exc:
             stripped = line.rstrip()
             if exc.pos >= len(stripped) and stripped:
-                raise JournalError("truncated JSON (a write may have been interrupted).") from None
+                raise JournalError(
+                    _("truncated JSON (a write may have been interrupted).")
+                ) from None
             # json's messages "Unterminated string starting at" and "Invalid control character
             # at" end in "at" already: "starting at column 20", never "starting at at column".
             what = exc.msg.removesuffix(" at")
-            raise JournalError(f"not valid JSON ({what} at column {exc.colno}).") from None
+            raise JournalError(
+                _("not valid JSON ({what} at column {column}).").format(
+                    what=_(_JSON_ERRORS[what]) if what in _JSON_ERRORS else what,
+                    column=exc.colno,
+                )
+            ) from None
         except ValueError as exc:
-            raise JournalError(f"not valid JSON ({exc}).") from None
+            raise JournalError(_("not valid JSON ({error}).").format(error=exc)) from None
         except RecursionError:
-            raise JournalError("not valid JSON (nested too deeply).") from None
+            raise JournalError(_("not valid JSON (nested too deeply).")) from None
         if not isinstance(data, dict):
-            raise JournalError(f"not a JSON object (got {_type_name(data)}).")
+            raise JournalError(_("not a JSON object (got {type}).").format(type=_type_name(data)))
         if not data.keys() >= _REQUIRED_KEYS:
             missing = next(n for n in _REQUIRED_STR + _REQUIRED_OPTIONAL if n not in data)
-            raise JournalError(f"missing field {missing!r}.")
+            raise JournalError(_("missing field {field}.").format(field=repr(missing)))
         if shared is not None:
             for name in _SHARED:
                 value = data.get(name)
@@ -284,7 +312,9 @@ class Record:
             datetime.fromisoformat(record.time)
         except ValueError:
             raise JournalError(
-                f"field 'time' is not an ISO 8601 time ({_short(record.time)})."
+                _("field 'time' is not an ISO 8601 time ({value}).").format(
+                    value=_short(record.time)
+                )
             ) from None
         return record
 
@@ -311,7 +341,28 @@ _KINDS: dict[object, Kind] = {k.value: k for k in Kind}
 
 
 def _reject_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not allowed")
+    raise ValueError(_("{name} is not allowed").format(name=name))
+
+
+#: What Python's ``json`` says is wrong with a line (its messages, without a trailing " at"),
+#: in words the operator reads; a message not listed here is shown as ``json`` wrote it.
+_JSON_ERRORS = {
+    "Expecting value": N_("Expecting value"),
+    "Expecting property name enclosed in double quotes": N_(
+        "Expecting property name enclosed in double quotes"
+    ),
+    "Expecting ':' delimiter": N_("Expecting ':' delimiter"),
+    "Expecting ',' delimiter": N_("Expecting ',' delimiter"),
+    "Unterminated string starting": N_("Unterminated string starting"),
+    "Invalid control character": N_("Invalid control character"),
+    "Invalid \\escape": N_("Invalid \\escape"),
+    "Invalid \\uXXXX escape": N_("Invalid \\uXXXX escape"),
+    "Extra data": N_("Extra data"),
+    "Illegal trailing comma before end of object": N_(
+        "Illegal trailing comma before end of object"
+    ),
+    "Illegal trailing comma before end of array": N_("Illegal trailing comma before end of array"),
+}
 
 
 _DECODER = json.JSONDecoder(parse_constant=_reject_constant)
@@ -343,10 +394,10 @@ def _line_struct() -> type[msgspec.Struct]:
 
 
 _LINE_DECODER = msgspec.json.Decoder(_line_struct())
-_SETTERS = tuple(setter for _, setter in _SLOT_SETTERS)
+_SETTERS = tuple(setter for _name, setter in _SLOT_SETTERS)
 _SHARED_AT = tuple(i for i, (name, _) in enumerate(_SLOT_SETTERS) if name in _SHARED)
-_CHANGE_ID_AT = [name for name, _ in _SLOT_SETTERS].index("change_id")
-_TIME_AT = [name for name, _ in _SLOT_SETTERS].index("time")
+_CHANGE_ID_AT = [name for name, _setter in _SLOT_SETTERS].index("change_id")
+_TIME_AT = [name for name, _setter in _SLOT_SETTERS].index("time")
 
 
 def record_from_line(line: bytes | str, shared: dict[str, str] | None = None) -> Record | None:
@@ -406,6 +457,18 @@ def _build(cls: type[Record], values: dict[str, Any]) -> Record:
     return record
 
 
+#: :attr:`Change.status` in words: each code is its own English word.
+_STATUS_WORDS = {
+    "done": N_("done"),
+    "failed": N_("failed"),
+    "pending": N_("pending"),
+    "reconciled-done": N_("reconciled-done"),
+    "reconciled-not-applied": N_("reconciled-not-applied"),
+    "reconciled-changed": N_("reconciled-changed"),
+    "reconciled-target-gone": N_("reconciled-target-gone"),
+}
+
+
 @dataclass(frozen=True, slots=True)
 class Change:
     """The records of one ``change_id`` folded together.
@@ -445,6 +508,12 @@ class Change:
         if self.outcome.note == NOTE_TARGET_GONE:
             return "reconciled-target-gone"
         return "reconciled-changed"
+
+    @property
+    def status_text(self) -> str:
+        """:attr:`status` in the operator's language, for a sentence (the code stays English
+        in tables and JSON)."""
+        return _(_STATUS_WORDS[self.status])
 
     @property
     def settled(self) -> bool:

@@ -13,6 +13,7 @@ from types import MappingProxyType
 from typing import Any
 
 from trailkit.arn import arn_account, arn_partition, arn_region, resource_id, short_key_id
+from trailkit.i18n import _
 
 __all__ = [
     "BucketInfo",
@@ -44,13 +45,13 @@ class ConnectionInfo:
     def header_parts(self) -> tuple[str, ...]:
         """The parts of :meth:`header`, most important first: backend, account, endpoint,
         region, caller (a narrow terminal starts a new line between two parts)."""
-        kind = "DEMO (local moto server)" if self.demo else "REAL AWS"
+        kind = _("DEMO (local moto server)") if self.demo else _("REAL AWS")
         return (
             kind,
-            f"account {self.account}",
-            f"endpoint {self.endpoint}",
-            f"region {self.region}",
-            f"caller {self.caller_arn}",
+            _("account {account}").format(account=self.account),
+            _("endpoint {endpoint}").format(endpoint=self.endpoint),
+            _("region {region}").format(region=self.region),
+            _("caller {caller}").format(caller=self.caller_arn),
         )
 
     def header(self) -> str:
@@ -251,7 +252,9 @@ class KeyInfo:
     @property
     def display_name(self) -> str:
         """``alias (short id)``, or ``(no alias) (short id)``: for dropdowns and plans."""
-        return f"{self.alias or '(no alias)'} ({self.short_id})"
+        if self.alias is None:
+            return _("(no alias) ({short_id})").format(short_id=self.short_id)
+        return f"{self.alias} ({self.short_id})"
 
     @property
     def confirm_name(self) -> str:

@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
+from trailkit.i18n import _
 from trailkit.records.read import Trail, TrailStatus
 
 __all__ = ["ApplyResult", "Delivery", "Outcome", "PlanView", "PolicyResult", "WriteResult"]
@@ -94,11 +96,11 @@ class Delivery:
         s = self.status
         out = []
         if s.latest_delivery_error:
-            out.append(f"log delivery: {s.latest_delivery_error}")
+            out.append(_("log delivery: {error}").format(error=s.latest_delivery_error))
         if s.latest_digest_delivery_error:
-            out.append(f"digest delivery: {s.latest_digest_delivery_error}")
+            out.append(_("digest delivery: {error}").format(error=s.latest_digest_delivery_error))
         if s.error:
-            out.append(f"status unreadable: {s.error}")
+            out.append(_("status unreadable: {error}").format(error=s.error))
         return tuple(out)
 
     @property
@@ -109,9 +111,21 @@ class Delivery:
     def summary(self) -> str:
         """One line for the operator."""
         if not self.ok:
-            return "DELIVERY ERRORS: " + "; ".join(self.errors) + " — consider rolling back."
+            return _("DELIVERY ERRORS: {errors} — consider rolling back.").format(
+                errors="; ".join(self.errors)
+            )
         when = self.status.latest_delivery_time
-        return f"no delivery errors (latest delivery: {when or 'none yet'})"
+        if not when:
+            return _("no delivery errors (latest delivery: none yet)")
+        return _("no delivery errors (latest delivery: {time})").format(time=_when(when))
+
+
+def _when(value: object) -> str:
+    """A delivery time for a person: in the operator's timezone, with the zone shown."""
+    if isinstance(value, datetime):
+        moment = value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+        return moment.astimezone().isoformat(sep=" ", timespec="seconds")
+    return str(value)
 
 
 class PlanView(Protocol):
