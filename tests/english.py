@@ -49,6 +49,7 @@ KEPT = frozenset(
         "Chromium",
         "OK",
         "Ctrl-C", "aws", "cloudtrail",
+        "arn",  # the tail of a condition key: kms:EncryptionContext:aws:cloudtrail:arn
         "Ctrl",
         "PID",
         "HTTP",
@@ -86,6 +87,8 @@ KEPT = frozenset(
         "Resource",
         "Service",
         "Sid",
+        "Version",
+        "Id",
         "Statement",
         "Effect",
         # verdict and status codes shown as codes
