@@ -50,6 +50,7 @@ KEPT = frozenset(
         "OK",
         "Ctrl-C", "aws", "cloudtrail",
         "arn",  # the tail of a condition key: kms:EncryptionContext:aws:cloudtrail:arn
+        "mrk",  # the prefix of a multi-Region key id (mrk-)
         "Ctrl",
         "PID",
         "HTTP",

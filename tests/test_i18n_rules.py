@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import json
+import unicodedata
 from collections.abc import Iterator
 from typing import Any
 
@@ -13,6 +14,7 @@ import pytest
 from english import assert_japanese
 
 from trailkit import i18n
+from trailkit.arn import show
 from trailkit.ui.cli import main
 
 ORG_KEYS = [
@@ -228,3 +230,199 @@ def test_rank_reason_and_label_in_japanese(demo: Any) -> None:
     assert rows
     for row in rows:
         assert_japanese(row["reason"], _names(estate), what=f"keys reason {row['alias']}")
+
+
+# Texts the operator types that are not what they should be: each error in Japanese.
+BAD_KEYS = [
+    "mrk-12",
+    "mrk-zz34abcd12ab34cd56ef1234567890ab",
+    "1234abcd12ab34cd56ef1234567890ab",
+    "1234abcd-12ab-34cd-56ef-1234567890",
+    "1234abcd-12ab-34cd-56ef-1234567890ag",
+    "1234abcd-12ab-34cd-56ef1-234567890ab",
+    "Alias/x",
+    "alias:x",
+    "alias/",
+    "alias/" + "a" * 300,
+    "alias/bad key!",
+    "alias/bad$%^&*()",
+    '{"KeyId": "x"}',
+    '"alias/x"',
+    "<your-key>",
+    "arn:aws:cloudtrail:us-east-1:111122223333:trail/t",
+    "arn:aws:s3:::bucket",
+    "arn:aws:kms::111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+    "arn:aws:kms:us-east-1:aws:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+    "arn:aws:kms:us-east-1:111122223333:1234abcd-12ab-34cd-56ef-1234567890ab",
+    "arn:aws:kms:us-east-1:111122223333:thing",
+    "arn:aws:kms:us-east-1:111122223333:alias/",
+    "arn:aws:kms:us-east-1:111122223333:Key/x",
+    "arn:aws:kms:us-east-1:111122223333:key/",
+    "arn:aws:kms:us-east-1:111122223333:key/alias/x",
+    "arn:aws:kms:us-east-1:111122223333:key/mykey",
+    "arn:aws:kms:us-east-1:111122223333:key/1234",
+    "arn:aws:kms:us-east-1:1111:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+    "arn:aws:kms:us-east-1:11112222333x:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+    "arn:AWS:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+    "arn:aws:kms:US-EAST-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+    "arn:aws:kms:cn-north-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+    "ARN:aws:kms",
+    "arn:aws:kms",
+    "key/1234abcd-12ab-34cd-56ef-1234567890ab",
+    "mykey",
+    "my key",
+    "alias/x\u2013y",
+    "alias/x\x07",
+    "a" * 3000,
+]
+
+
+@pytest.mark.parametrize("text", BAD_KEYS)
+def test_key_id_errors_are_japanese(text: str) -> None:
+    from trailkit.errors import KeyIdError
+    from trailkit.rules.keyids import parse_key_id
+
+    with i18n.speaking("ja"), pytest.raises(KeyIdError) as caught:
+        parse_key_id(text)
+    # What stays as written: the text echoed (cut), the Unicode names of its characters, the
+    # literal syntax the messages quote ('key/', 'alias:' ...) and the API's field names.
+    names = [show(text), show(text, 60), show(text, 40), show(text, 30), show(text[4:], 50)]
+    names += [show(p, 30) for p in text.split(":")] + [show(text[:6].strip(), 30)]
+    names += [unicodedata.name(c, "") for c in text] + [repr(text[:6]), repr(text[:4])]
+    names += ["'key/...'", "'key/'", "key/KEY-ID", "'key'", "'alias'", "'alias:'", "'alias/'"]
+    names += ["KmsKeyId", "KeyId", "KeyArn", "ExampleAlias", "MyKey", "ASCII", "s3", "'Key'"]
+    names += [repr(c) for c in text] + [f"U+{ord(c):04X}" for c in text] + ["'mykey'"]
+    assert_japanese(caught.value.message, names, what=f"key id error for {text!r}")
+    assert_japanese(caught.value.fix, names, what=f"key id fix for {text!r}")
+
+
+def test_key_id_error_english_unchanged() -> None:
+    from trailkit.errors import KeyIdError
+    from trailkit.rules.keyids import parse_key_id
+
+    with pytest.raises(KeyIdError) as caught:
+        parse_key_id("1234abcd12ab34cd56ef1234567890ab")
+    assert caught.value.message == (
+        "'1234abcd12ab34cd56ef1234567890ab' is not a usable KMS key identifier: this is a key id "
+        "without its dashes (a key id is grouped 8-4-4-4-12)."
+    )
+    assert caught.value.fix.startswith(
+        "write it as 1234abcd-12ab-34cd-56ef-1234567890ab. Accepted forms are"
+    )
+
+
+BAD_PRINCIPALS = [
+    "",
+    "a b",
+    "arn:aws:iam::*:root",
+    "arn:aws:iam::111122223333:role/*",
+    "1234",
+    "someone",
+    "arn:aws:sts::111122223333:assumed-role/R/s",
+    "arn:aws:s3:::b",
+    "arn:aws:iam:us-east-1:111122223333:role/R",
+    "arn:aws:iam:::role/R",
+    "arn:aws:iam::111122223333:group/G",
+    "arn:aws:iam::111122223333:thing/G",
+    "arn:aws:iam::111122223333:role/",
+    "arn:aws:iam::111122223333:role/bad!name",
+]
+
+
+@pytest.mark.parametrize("text", BAD_PRINCIPALS)
+def test_principal_errors_are_japanese(text: str) -> None:
+    from trailkit.errors import InputError
+    from trailkit.rules.principals import parse_principal
+
+    with i18n.speaking("ja"), pytest.raises(InputError) as caught:
+        parse_principal(text)
+    with i18n.speaking("ja"):
+        said = str(caught.value)
+    # (role, user, group: IAM resource types, as written in ARNs)
+    names = [repr(text), "role", "user", "group", "'thing'", "'bad!name'", "s3", "sts", "root"]
+    assert_japanese(said, names, what=f"principal error for {text!r}")
+
+
+@pytest.mark.parametrize(
+    ("call", "value"),
+    [
+        ("flag", "maybe"),
+        ("text", 3),
+        ("names", 3),
+        ("names", [""]),
+        ("mapping", 3),
+        ("mapping", {"a": 1}),
+        ("account", "12"),
+        ("account", 12),
+        ("account", "000000000000"),
+        ("account", "arn:aws:iam::111122223333:root"),
+        ("account", "12345678901x"),
+        ("account", 1.5),
+        ("accounts", {"a": 1}),
+    ],
+)
+def test_parameter_errors_are_japanese(call: str, value: Any) -> None:
+    from trailkit.errors import InputError
+    from trailkit.rules import flags, principals
+
+    parse = {
+        "flag": flags.parse_flag,
+        "text": flags.parse_text,
+        "names": flags.parse_names,
+        "mapping": flags.parse_mapping,
+        "account": principals.parse_account,
+        "accounts": principals.parse_accounts,
+    }[call]
+    with i18n.speaking("ja"), pytest.raises(InputError) as caught:
+        parse(value, "reader_accounts")
+    with i18n.speaking("ja"):
+        said = str(caught.value)
+    names = ["reader_accounts", repr(value), "None", "True", "False", "dict", "float"]
+    names += ["true/false", '["a", "b"]', "'a'", "'x'", "U+0078", unicodedata.name("x")]
+    assert_japanese(said, names, what=f"{call} error for {value!r}")
+
+
+def test_not_found_keeps_aws_words_in_english_only() -> None:
+    """A NotFound error carries AWS's own English words in English only; the journal's
+    English text (``english()``) keeps them whatever the operator reads."""
+    from botocore.exceptions import ClientError
+
+    from trailkit.errors import translate
+
+    exc = ClientError(
+        {"Error": {"Code": "NotFoundException", "Message": "Alias alias/x is not found."}},
+        "DescribeKey",
+    )
+    with i18n.speaking("ja"):
+        err = translate(exc, "DescribeKey", region="us-east-1")
+        assert_japanese(str(err), what="NotFound")
+        assert err.english() == (
+            "DescribeKey in us-east-1 found nothing (NotFoundException). Alias alias/x is not "
+            "found."
+        )
+    assert str(translate(exc, "DescribeKey", region="us-east-1")) == err.english()
+
+
+def test_plan_drift_is_japanese(demo: Any) -> None:
+    """What changed between a plan and a fresh pre-flight, said in Japanese."""
+    import dataclasses
+
+    from trailkit.aws.reader import Reader
+    from trailkit.aws.session import Connection
+    from trailkit.rules.plan import plan_drift
+    from trailkit.runbook import check
+
+    endpoint, estate = demo
+    conn = Connection(endpoint_url=endpoint, region="us-east-1", workers=4)
+    with i18n.speaking("ja"):
+        reader = Reader(conn)
+        ready = check(reader, "org-trail", "alias/cloudtrail-good")
+        assert ready.key is not None and ready.trail is not None
+        blocked = dataclasses.replace(
+            check(reader, "org-trail", "alias/cloudtrail-disabled"),
+            trail=dataclasses.replace(ready.trail, log_file_validation=False, bucket_name="other"),
+        )
+        drift = plan_drift(ready, blocked)
+    assert drift
+    for line in drift:
+        assert_japanese(line, [*_names(estate), "other"], what="plan drift")

@@ -361,7 +361,8 @@ class Connection:
                 )
             except (ValueError, botocore.exceptions.BotoCoreError) as exc:
                 # botocore refuses a bad endpoint here with a bare ValueError ("Invalid endpoint")
-                raise translate(exc, f"creating the {service} client", region=where) from None
+                doing = _("creating the {service} client").format(service=service)
+                raise translate(exc, doing, region=where) from None
             client.meta.events.register("before-call", self._count)
             client.meta.events.register("before-parse", _generic_html_errors)
             for event, handler in self._hooks:

@@ -62,7 +62,7 @@ ACCEPTED_FORMS = N_(
 
 _EXAMPLE_ID = "1234abcd-12ab-34cd-56ef-1234567890ab"
 _EXAMPLE_MRK = "mrk-1234abcd12ab34cd56ef1234567890ab"
-_KMS_ARN_SHAPE = "arn:PARTITION:kms:REGION:ACCOUNT:key/KEY-ID or ...:alias/NAME"
+_KMS_ARN_SHAPE = N_("arn:PARTITION:kms:REGION:ACCOUNT:key/KEY-ID or ...:alias/NAME")
 
 _ALIAS_PREFIX = "alias/"
 _ALIAS_MAX = 256
@@ -348,7 +348,7 @@ def _parse_kms_arn(text: str, notes: tuple[str, ...]) -> KeyRef:
             )
         _fail(
             _("this is an ARN for {service}, not a KMS key ({shape})").format(
-                service=arn.service, shape=_KMS_ARN_SHAPE
+                service=arn.service, shape=_(_KMS_ARN_SHAPE)
             )
         )
     if not arn.region:
