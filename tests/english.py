@@ -51,6 +51,8 @@ KEPT = frozenset(
         "Ctrl-C",
         "aws",
         "cloudtrail",
+        "arn",  # the tail of a condition key: kms:EncryptionContext:aws:cloudtrail:arn
+        "mrk",  # the prefix of a multi-Region key id (mrk-)
         "Ctrl",
         "SIGTERM",
         "SIGINT",
@@ -90,6 +92,8 @@ KEPT = frozenset(
         "Resource",
         "Service",
         "Sid",
+        "Version",
+        "Id",
         "Statement",
         "Effect",
         # verdict and status codes shown as codes

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import NoReturn
 
 from trailkit.errors import InputError
+from trailkit.i18n import N_, _
 
 __all__ = [
     "KNOWN_PARTITIONS",
@@ -80,12 +81,12 @@ _REGION_PREFIXES: tuple[tuple[str, str], ...] = (
 
 
 _CHAR_NAMES = {
-    " ": "a space",
-    "\t": "a tab",
-    "\n": "a newline",
-    "\r": "a carriage return",
-    "\x00": "a NUL character",
-    "\u00a0": "a non-breaking space",
+    " ": N_("a space"),
+    "\t": N_("a tab"),
+    "\n": N_("a newline"),
+    "\r": N_("a carriage return"),
+    "\x00": N_("a NUL character"),
+    "\u00a0": N_("a non-breaking space"),
 }
 
 
@@ -140,12 +141,14 @@ def show(text: str, limit: int = 80) -> str:
     shown = repr(text)
     if len(shown) <= limit:
         return shown
-    return f"{shown[: limit - 10]}...{shown[0]} ({len(text)} characters)"
+    return _("{start}...{quote} ({count} characters)").format(
+        start=shown[: limit - 10], quote=shown[0], count=len(text)
+    )
 
 
 def describe_char(char: str) -> str:
     if char in _CHAR_NAMES:
-        return _CHAR_NAMES[char]
+        return _(_CHAR_NAMES[char])
     name = unicodedata.name(char, "")
     label = f" {name}" if name else ""
     return f"{char!r} (U+{ord(char):04X}{label})"
@@ -182,24 +185,40 @@ def _expected_partition(region: str) -> str | None:
 
 def check_partition(partition: str) -> None:
     if not partition:
-        fail(f"the partition field is empty (it is one of {', '.join(KNOWN_PARTITIONS)})")
-    if not _PARTITION_RE.fullmatch(partition):
-        case = "; partitions are lower case" if _PARTITION_RE.fullmatch(partition.lower()) else ""
         fail(
-            f"unknown partition {show(partition, 30)}{case} "
-            f"(known partitions: {', '.join(KNOWN_PARTITIONS)})"
+            _("the partition field is empty (it is one of {known})").format(
+                known=", ".join(KNOWN_PARTITIONS)
+            )
         )
+    if not _PARTITION_RE.fullmatch(partition):
+        said = (
+            _(
+                "unknown partition {partition}; partitions are lower case (known partitions: "
+                "{known})"
+            )
+            if _PARTITION_RE.fullmatch(partition.lower())
+            else _("unknown partition {partition} (known partitions: {known})")
+        )
+        fail(said.format(partition=show(partition, 30), known=", ".join(KNOWN_PARTITIONS)))
 
 
 def check_region(region: str, partition: str) -> None:
     if not REGION_RE.fullmatch(region):
-        case = "; region names are lower case" if REGION_RE.fullmatch(region.lower()) else ""
-        fail(f"{show(region, 30)} is not a region name like us-east-1{case}")
+        said = (
+            _("{region} is not a region name like us-east-1; region names are lower case")
+            if REGION_RE.fullmatch(region.lower())
+            else _("{region} is not a region name like us-east-1")
+        )
+        fail(said.format(region=show(region, 30)))
     expected = _expected_partition(region)
     if expected is not None and expected != partition:
         fail(
-            f"region {region} belongs to partition {expected}, not {partition}",
-            f"write arn:{expected}:... for a key in {region}",
+            _("region {region} belongs to partition {expected}, not {partition}").format(
+                region=region, expected=expected, partition=partition
+            ),
+            _("write arn:{expected}:... for a key in {region}").format(
+                expected=expected, region=region
+            ),
         )
 
 
@@ -207,11 +226,17 @@ def check_account(account: str) -> None:
     if _ACCOUNT_RE.fullmatch(account):
         return
     if not account:
-        fail("the account field is empty; it must be the 12-digit id of the key's owner")
+        fail(_("the account field is empty; it must be the 12-digit id of the key's owner"))
     if account.isascii() and account.isdigit():
-        fail(f"an account id is exactly 12 digits; this one has {len(account)}")
+        fail(
+            _("an account id is exactly 12 digits; this one has {count}").format(count=len(account))
+        )
     bad = next(c for c in account if not ("0" <= c <= "9"))
-    fail(f"an account id is exactly 12 digits; {show(account, 30)} contains {describe_char(bad)}")
+    fail(
+        _("an account id is exactly 12 digits; {account} contains {char}").format(
+            account=show(account, 30), char=describe_char(bad)
+        )
+    )
 
 
 def check_place(partition: str, region: str, account: str) -> None:
@@ -219,14 +244,19 @@ def check_place(partition: str, region: str, account: str) -> None:
     try:
         check_partition(partition)
         if not region:
-            fail("the region is empty")
+            fail(_("the region is empty"))
         check_region(region, partition)
         check_account(account)
     except Problem as exc:
         raise InputError(
-            f"Cannot build a KMS ARN for {show(partition, 20)}/{show(region, 30)}/"
-            f"{show(account, 30)}: {exc.problem}.",
-            exc.hint or "give a partition like aws, a region like us-east-1 and a 12-digit account",
+            _("Cannot build a KMS ARN for {partition}/{region}/{account}: {why}.").format(
+                partition=show(partition, 20),
+                region=show(region, 30),
+                account=show(account, 30),
+                why=exc.problem,
+            ),
+            exc.hint
+            or _("give a partition like aws, a region like us-east-1 and a 12-digit account"),
         ) from None
 
 
@@ -234,26 +264,32 @@ def split_arn(text: str) -> Arn:
     """Split and check the fields every ARN shares; raises :class:`Problem`."""
     if not text.startswith("arn:"):
         if text[:4].lower() == "arn:":
-            fail(f"ARNs are case-sensitive and start with lower-case 'arn:', not {text[:4]!r}")
-        fail(f"an ARN starts with 'arn:' ({_ARN_SHAPE})")
+            fail(
+                _("ARNs are case-sensitive and start with lower-case 'arn:', not {start}").format(
+                    start=repr(text[:4])
+                )
+            )
+        fail(_("an ARN starts with 'arn:' ({shape})").format(shape=_ARN_SHAPE))
     parts = text.split(":", 5)
     if len(parts) < 6:
         fail(
-            f"too few fields: an ARN has 6 fields separated by ':' ({_ARN_SHAPE}); "
-            f"this one has {len(parts)}"
+            _(
+                "too few fields: an ARN has 6 fields separated by ':' ({shape}); this one has "
+                "{count}"
+            ).format(shape=_ARN_SHAPE, count=len(parts))
         )
-    _, partition, service, region, account, resource = parts
+    _arn, partition, service, region, account, resource = parts
     check_partition(partition)
     if not service:
-        fail("the service field is empty")
+        fail(_("the service field is empty"))
     if not _SERVICE_RE.fullmatch(service):
-        fail(f"{show(service, 30)} is not a service name like kms or s3")
+        fail(_("{service} is not a service name like kms or s3").format(service=show(service, 30)))
     if region:
         check_region(region, partition)
     if account and account != "aws":
         check_account(account)
     if not resource:
-        fail("the resource part (after the fifth ':') is empty")
+        fail(_("the resource part (after the fifth ':') is empty"))
     return Arn(partition, service, region, account, resource)
 
 
@@ -278,16 +314,18 @@ def parse_arn(text: str) -> Arn:
     stripped = text.strip()
     if len(stripped) > MAX_LEN:
         raise InputError(
-            f"{show(stripped)} is not a valid ARN: it is {len(stripped)} characters long.",
-            f"an ARN looks like {_ARN_SHAPE}",
+            _("{text} is not a valid ARN: it is {count} characters long.").format(
+                text=show(stripped), count=len(stripped)
+            ),
+            _("an ARN looks like {shape}").format(shape=_ARN_SHAPE),
         )
     try:
         check_characters(stripped)
         return split_arn(stripped)
     except Problem as exc:
         raise InputError(
-            f"{show(stripped)} is not a valid ARN: {exc.problem}.",
-            exc.hint or f"an ARN looks like {_ARN_SHAPE}",
+            _("{text} is not a valid ARN: {why}.").format(text=show(stripped), why=exc.problem),
+            exc.hint or _("an ARN looks like {shape}").format(shape=_ARN_SHAPE),
         ) from None
 
 
@@ -296,17 +334,25 @@ def check_characters(text: str) -> None:
     for i, c in enumerate(text, start=1):
         if c.isspace():
             fail(
-                f"it contains whitespace ({describe_char(c)} at position {i}); a key identifier "
-                "never contains spaces or line breaks",
-                "give exactly one identifier, with nothing around it",
+                _(
+                    "it contains whitespace ({char} at position {position}); a key identifier "
+                    "never contains spaces or line breaks"
+                ).format(char=describe_char(c), position=i),
+                _("give exactly one identifier, with nothing around it"),
             )
         if unicodedata.category(c) in ("Cc", "Cf", "Cs", "Co", "Cn"):
-            fail(f"it contains a control character ({describe_char(c)} at position {i})")
+            fail(
+                _("it contains a control character ({char} at position {position})").format(
+                    char=describe_char(c), position=i
+                )
+            )
         if not c.isascii():
             fail(
-                f"it contains the non-ASCII character {describe_char(c)} at position {i}; key "
-                "identifiers are plain ASCII (text copied from a document may carry typographic "
-                "dashes or quotes)"
+                _(
+                    "it contains the non-ASCII character {char} at position {position}; key "
+                    "identifiers are plain ASCII (text copied from a document may carry "
+                    "typographic dashes or quotes)"
+                ).format(char=describe_char(c), position=i)
             )
 
 

@@ -28,7 +28,7 @@ import html
 import re
 from typing import Any
 
-from trailkit.i18n import N_, _, speaking
+from trailkit.i18n import N_, _, language, speaking
 
 __all__ = [
     "AccessDenied",
@@ -421,7 +421,11 @@ def _translate(
             return cls(message + said, _(fix), **kw)
         if code in _NOT_FOUND_CODES:
             message = _("{call} found nothing ({code}).").format(call=call, code=code)
-            return NotFound(f"{message} {text}".strip(), "", **kw)
+            # AWS's own words repeat the code in English ("Alias ... is not found."): shown to
+            # an operator who reads English, left out in another language (the code says it).
+            if text and language() == "en":
+                message = f"{message} {text}"
+            return NotFound(message, "", **kw)
         return AwsError(
             _("{call} failed ({code}): {text}.").format(
                 call=call, code=code or status, text=text or _("no message")

@@ -9,6 +9,7 @@ from __future__ import annotations
 from trailkit.aws.service import ServiceReader
 from trailkit.aws.session import Connection
 from trailkit.errors import AccessDenied, AwsError, NotFound, TrailkitError
+from trailkit.i18n import _
 from trailkit.permissions import requires
 from trailkit.records import Trail, TrailStatus
 
@@ -122,7 +123,7 @@ class Regions(ServiceReader):
         try:
             data = self.call("DescribeRegions", self.conn.region)
         except AccessDenied as err:
-            err.fix = "grant ec2:DescribeRegions or name the regions with --regions"
+            err.fix = _("grant ec2:DescribeRegions or name the regions with --regions")
             raise
         return sorted(
             str(r["RegionName"])

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 
 from trailkit.aws.service import ServiceReader
 from trailkit.errors import AccessDenied, AwsError, TrailkitError
+from trailkit.i18n import N_, _
 from trailkit.permissions import requires
 from trailkit.records import BucketInfo
 
@@ -55,7 +56,10 @@ _NO_SUCH_BUCKET = frozenset({"NoSuchBucket", "404", "NotFound"})
 
 #: Why a bucket of another account refuses a read: its owner has not allowed this caller (a
 #: cross-account read needs the bucket policy's permission as well as the caller's own).
-FOREIGN_REFUSAL = "the bucket belongs to another account, which does not let this caller read it"
+#: Marked for translation; shown with ``_()``.
+FOREIGN_REFUSAL = N_(
+    "the bucket belongs to another account, which does not let this caller read it"
+)
 
 
 def bucket_region(constraint: str | None) -> str:
@@ -205,7 +209,9 @@ class S3(ServiceReader):
         str
         """
         if foreign and isinstance(err, AccessDenied):
-            return f"{err.operation}: {err.code or 'AccessDenied'} ({FOREIGN_REFUSAL})"
+            return _("{operation}: {code} ({why})").format(
+                operation=err.operation, code=err.code or "AccessDenied", why=_(FOREIGN_REFUSAL)
+            )
         return self.noted(err, region=region, resource=f"s3://{name}")
 
     @requires("s3:GetEncryptionConfiguration")
@@ -337,15 +343,20 @@ def missing_bucket(name: str, code: str, operation: str) -> BucketInfo:
     BucketInfo
         ``missing`` True; region and Bucket Key unknown; nothing read.
     """
-    why = f"the bucket {name} does not exist (S3 answered {code} to {operation})"
+    said = {"bucket": name, "code": code, "operation": operation}
+    unread = _(
+        "not read: the bucket {bucket} does not exist (S3 answered {code} to {operation})"
+    ).format(**said)
     return BucketInfo(
         name=name,
         region=None,
         bucket_key=None,
-        error=why[0].upper() + why[1:] + ".",
+        error=_("The bucket {bucket} does not exist (S3 answered {code} to {operation}).").format(
+            **said
+        ),
         missing=True,
-        encryption_error=f"not read: {why}",
-        policy_error=f"not read: {why}",
+        encryption_error=unread,
+        policy_error=unread,
     )
 
 
@@ -369,12 +380,12 @@ def unlocated_bucket(
         Region and Bucket Key unknown (None); ``encryption_error`` and ``policy_error`` say
         that they were not read; ``error`` joins the failures.
     """
-    why = "not read: the bucket's region is unknown"
+    why = _("not read: the bucket's region is unknown")
     return BucketInfo(
         name=name,
         region=None,
         bucket_key=None,
-        error="; ".join(failures) or "The bucket's region could not be read.",
+        error="; ".join(failures) or _("The bucket's region could not be read."),
         encryption_error=why,
         policy_error=why,
         owner_account=owner_account,

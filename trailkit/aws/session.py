@@ -26,6 +26,7 @@ import botocore.exceptions
 
 from trailkit.arn import is_region
 from trailkit.errors import ConnectionFailed, InputError, translate
+from trailkit.i18n import _
 from trailkit.permissions import requires
 from trailkit.records import ConnectionInfo
 
@@ -69,13 +70,15 @@ def check_workers(workers: object) -> int:
     """
     if isinstance(workers, bool) or not isinstance(workers, int):
         raise InputError(
-            f"--workers must be a whole number, not {workers!r}.",
-            f"use a number from 1 to {MAX_WORKERS}, e.g. --workers 32",
+            _("--workers must be a whole number, not {value}.").format(value=repr(workers)),
+            _("use a number from 1 to {most}, e.g. --workers 32").format(most=MAX_WORKERS),
         )
     if not 1 <= workers <= MAX_WORKERS:
         raise InputError(
-            f"--workers must be between 1 and {MAX_WORKERS}, not {workers}.",
-            f"use a number from 1 to {MAX_WORKERS} (default 32)",
+            _("--workers must be between 1 and {most}, not {value}.").format(
+                most=MAX_WORKERS, value=workers
+            ),
+            _("use a number from 1 to {most} (default 32)").format(most=MAX_WORKERS),
         )
     return workers
 
@@ -98,19 +101,19 @@ def is_local_endpoint(endpoint: str | None) -> bool:
 def _endpoint_problem(url: str) -> str | None:
     """Why ``url`` cannot be an AWS endpoint URL, or None when it can."""
     if url != url.strip() or any(c.isspace() or not c.isprintable() for c in url):
-        return "it contains spaces or control characters"
+        return _("it contains spaces or control characters")
     try:
         parts = urlparse(url)
         port = parts.port  # raises for a port that is not a number or out of range
         host = parts.hostname
     except ValueError as exc:  # "Invalid IPv6 URL", "Port out of range 0-65535", ...
-        return f"it is not a URL ({exc})"
+        return _("it is not a URL ({error})").format(error=exc)
     if parts.scheme.lower() not in ("http", "https"):
-        return "it does not start with http:// or https://"
+        return _("it does not start with http:// or https://")
     if not host:
-        return "it names no host"
+        return _("it names no host")
     if port == 0:
-        return "port 0 cannot be connected to"
+        return _("port 0 cannot be connected to")
     if (
         parts.path not in ("", "/")
         or parts.params
@@ -119,9 +122,9 @@ def _endpoint_problem(url: str) -> str | None:
         or "?" in url
         or "#" in url  # a bare '?' or '#' parses as empty but is not an endpoint either
     ):
-        return "an endpoint is a scheme, host and port only, with no path or query"
+        return _("an endpoint is a scheme, host and port only, with no path or query")
     if parts.username is not None or parts.password is not None:
-        return "it contains a user name or password"
+        return _("it contains a user name or password")
     return None
 
 
@@ -154,9 +157,13 @@ def check_endpoint_url(url: str, option: str = "--endpoint-url") -> str:
     problem = _endpoint_problem(url)
     if problem is not None:
         raise InputError(
-            f"{option} {url[:80]!r} is not a usable endpoint URL: {problem}.",
-            "give http(s)://HOST[:PORT], e.g. http://127.0.0.1:5000 for the demo "
-            "(`trailkit demo` prints it), or leave it out for AWS",
+            _("{option} {url} is not a usable endpoint URL: {why}.").format(
+                option=option, url=repr(url[:80]), why=problem
+            ),
+            _(
+                "give http(s)://HOST[:PORT], e.g. http://127.0.0.1:5000 for the demo "
+                "(`trailkit demo` prints it), or leave it out for AWS"
+            ),
         )
     return url
 
@@ -287,11 +294,14 @@ class Connection:
     ) -> None:
         if retry_mode not in RETRY_MODES:
             raise InputError(
-                f"Unknown retry mode {retry_mode!r}.", f"use one of {', '.join(RETRY_MODES)}"
+                _("Unknown retry mode {mode}.").format(mode=repr(retry_mode)),
+                _("use one of {modes}").format(modes=", ".join(RETRY_MODES)),
             )
         check_workers(workers)
         if profile and credentials is not None:
-            raise InputError("Pass a profile or credentials, not both.", "leave out --profile")
+            raise InputError(
+                _("Pass a profile or credentials, not both."), _("leave out --profile")
+            )
         if endpoint_url:
             check_endpoint_url(endpoint_url, "--endpoint-url")
         elif os.environ.get("AWS_ENDPOINT_URL"):
@@ -312,8 +322,8 @@ class Connection:
             self._session = boto3.Session(**kwargs)
         except botocore.exceptions.ProfileNotFound as exc:
             raise InputError(
-                f"The AWS profile {profile!r} does not exist.",
-                "check `aws configure list-profiles` or leave out --profile",
+                _("The AWS profile {profile} does not exist.").format(profile=repr(profile)),
+                _("check `aws configure list-profiles` or leave out --profile"),
             ) from exc
         self.region = region or self._session.region_name or "us-east-1"
         self._config = botocore.config.Config(
@@ -337,7 +347,8 @@ class Connection:
             # e.g. the region of a hand-typed ARN: botocore would build a URL from it (or refuse
             # it with an unexplained error) and a local endpoint answers with a 500.
             raise InputError(
-                f"{where[:40]!r} is not an AWS region name.", "use a region such as us-east-1"
+                _("{region} is not an AWS region name.").format(region=repr(where[:40])),
+                _("use a region such as us-east-1"),
             )
         key = (service, where)
         with self._lock:
@@ -350,7 +361,8 @@ class Connection:
                 )
             except (ValueError, botocore.exceptions.BotoCoreError) as exc:
                 # botocore refuses a bad endpoint here with a bare ValueError ("Invalid endpoint")
-                raise translate(exc, f"creating the {service} client", region=where) from None
+                doing = _("creating the {service} client").format(service=service)
+                raise translate(exc, doing, region=where) from None
             client.meta.events.register("before-call", self._count)
             client.meta.events.register("before-parse", _generic_html_errors)
             for event, handler in self._hooks:

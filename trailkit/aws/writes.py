@@ -19,6 +19,7 @@ import botocore.validate
 
 from trailkit.aws.session import Connection
 from trailkit.errors import InputError, TrailkitError, translate
+from trailkit.i18n import _
 from trailkit.permissions import requires
 from trailkit.records import TrailStatus
 
@@ -116,8 +117,10 @@ def validate_request(
     report = botocore.validate.ParamValidator().validate(dict(params), model.input_shape)
     if report.has_errors():
         raise InputError(
-            f"The {operation} request is not valid: {report.generate_report()}",
-            "report this as a bug in trailkit: the plan produced an invalid request",
+            _("The {operation} request is not valid: {report}").format(
+                operation=operation, report=report.generate_report()
+            ),
+            _("report this as a bug in trailkit: the plan produced an invalid request"),
         )
 
 

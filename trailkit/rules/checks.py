@@ -22,7 +22,7 @@ from typing import Any
 
 from trailkit.arn import arn_account, arn_region
 from trailkit.errors import sentence
-from trailkit.i18n import N_, _
+from trailkit.i18n import N_, _, language
 from trailkit.records import BucketInfo, KeyInfo, Trail
 from trailkit.rules import policy as pol
 from trailkit.rules import readers
@@ -300,8 +300,12 @@ def check_trail(trail: Trail | None, trail_input: str, caller_account: str) -> l
     if bucket is not None and bucket.missing:
         # The reader's sentence (what S3 answered, to which call: "The bucket B does not exist
         # (S3 answered 404 to HeadBucket)."), so the inventory and the check say it alike.
-        gone = f"The bucket {trail.bucket_name} does not exist"
-        said = bucket.error if bucket.error and bucket.error.startswith(gone) else gone + "."
+        gone = _("The bucket {bucket} does not exist").format(bucket=trail.bucket_name)
+        said = (
+            bucket.error
+            if bucket.error and bucket.error.startswith(gone)
+            else _("The bucket {bucket} does not exist.").format(bucket=trail.bucket_name)
+        )
         out.append(
             _f(
                 "bucket-not-found",
@@ -485,7 +489,7 @@ def check_key(lookup: KeyLookup, trail: Trail) -> list[Finding]:
 #: some ids from others (``o-a*``, ``o-??????????``) answers differently for them.
 _ORG_STAND_INS = ("o-0000000000", "o-" + "z" * 32)
 #: What is unknown when an organization trail's organization id is not given.
-_ORG_UNKNOWN = (
+_ORG_UNKNOWN = N_(
     "the organization id of this organization trail (its files go to AWSLogs/ORG-ID/ACCOUNT/)"
 )
 
@@ -511,7 +515,7 @@ def _organization_ids(
 
 
 def _statement_label(ev: pol.Evaluation) -> str:
-    return ", ".join(s.label() for s in ev.deciding) or "a statement"
+    return _(", ").join(s.label() for s in ev.deciding) or _("a statement")
 
 
 def check_policy(key: KeyInfo, trail: Trail, organization_id: str | None = None) -> list[Finding]:
@@ -584,7 +588,7 @@ def check_policy(key: KeyInfo, trail: Trail, organization_id: str | None = None)
     unverifiable: list[str] = []
     not_known: list[str] = []  # actions needed only with a Bucket Key, which is unknown
     for name in requests:
-        ev = pol.evaluate_variants(parsed, [v[name] for v in variants], _ORG_UNKNOWN)
+        ev = pol.evaluate_variants(parsed, [v[name] for v in variants], _(_ORG_UNKNOWN))
         if ev.decision is pol.Decision.ALLOWED:
             continue
         need = required[name]
@@ -642,7 +646,7 @@ def check_policy(key: KeyInfo, trail: Trail, organization_id: str | None = None)
             )
         )
     if not_known and not bucket.missing:  # a missing bucket blocks already (bucket-not-found)
-        why = bucket.encryption_error or bucket.error or "the bucket could not be read"
+        why = bucket.encryption_error or bucket.error or _("the bucket could not be read")
         remedy = None
         if bucket.region is None:
             remedy = _(
@@ -712,7 +716,9 @@ def check_readers(
     accounts = readers.reader_accounts(trail, reader_accounts)
     s3_arns, unknown = _reader_s3_arns(trail, key.policy, organization_id)
     return list(
-        _readers_finding(key.policy, key.arn, trail.arn, trail.name, accounts, s3_arns, unknown)
+        _readers_finding(
+            key.policy, key.arn, trail.arn, trail.name, accounts, s3_arns, unknown, language()
+        )
     )
 
 
@@ -733,7 +739,7 @@ def _reader_s3_arns(
     if bucket_key is not True:
         orgs = _organization_ids(trail, policy, organization_id)
         if len(orgs) > 1:
-            unknowns.append(_ORG_UNKNOWN)
+            unknowns.append(_(_ORG_UNKNOWN))
         arns += [
             log_object_arn(
                 trail_arn=trail.arn,
@@ -747,8 +753,8 @@ def _reader_s3_arns(
     if bucket_key is not False:
         arns.append(f"arn:{trail.partition}:s3:::{trail.bucket_name}")
         if bucket_key is None:
-            unknowns.append("whether the bucket uses an S3 Bucket Key (S3 then sends its ARN)")
-    return tuple(arns), " and ".join(unknowns) or "the aws:s3:arn that S3 sends"
+            unknowns.append(_("whether the bucket uses an S3 Bucket Key (S3 then sends its ARN)"))
+    return tuple(arns), _(" and ").join(unknowns) or _("the aws:s3:arn that S3 sends")
 
 
 @functools.lru_cache(maxsize=1024)
@@ -760,9 +766,11 @@ def _readers_finding(
     accounts: tuple[tuple[str, str], ...],
     s3_arns: tuple[str, ...] = (),
     unknown: str = "",
+    lang: str = "en",
 ) -> tuple[Finding, ...]:
     """The readers rule, kept per policy, key, trail and accounts (ranking a region's keys for
-    many trails asks the same question many times)."""
+    many trails asks the same question many times), and per language: the finding is text in
+    ``lang``, the language spoken (:func:`trailkit.i18n.language`, passed by the caller)."""
     parsed = pol.parse_policy(policy)
     if isinstance(parsed, str):
         return ()
@@ -785,12 +793,14 @@ def _readers_finding(
     nobody = [r.account for r in found if r.access is readers.Access.NOBODY]
     remedy = None
     if nobody:
-        remedy = (
-            f"let them decrypt: trailkit policy --trail {trail_name} --key {key_arn} "
+        remedy = _(
+            "let them decrypt: `{command}` (an account id lets its principals decrypt via their "
+            "IAM policies; a role ARN lets that role)"
+        ).format(
+            command=f"trailkit policy --trail {trail_name} --key {key_arn} "
             + " ".join(f"--readers {a}" for a in nobody)
-            + " (an account id lets its principals decrypt via their IAM policies; a role ARN "
-            "lets that role)"
         )
+    # Kept in English (not shown; the repair reads findings' codes and details).
     detail = [
         f"account {r.account} ({r.why}): {r.access}"
         + (f": {', '.join(r.principals)}" if r.principals else "")
@@ -847,16 +857,19 @@ def check_aes256(trail: Trail) -> list[Finding]:
     bucket = trail.bucket
     if not trail.log_file_validation or bucket is None or not bucket.policy:
         return []
-    return list(_digest_upload_denied(bucket.policy, bucket.name, trail.arn, trail.s3_prefix))
+    return list(
+        _digest_upload_denied(bucket.policy, bucket.name, trail.arn, trail.s3_prefix, language())
+    )
 
 
 @functools.lru_cache(maxsize=256)
 def _digest_upload_denied(
-    policy: str, bucket: str, trail_arn: str, prefix: str | None
+    policy: str, bucket: str, trail_arn: str, prefix: str | None, lang: str
 ) -> tuple[Finding, ...]:
     """The AES256 digest rule, kept per bucket: it does not depend on the key, and ranking a
     region's keys runs it once per key. The digest object is under the trail's prefix (an
-    organization trail's path is not modelled here: this warning needs only a Deny's shape)."""
+    organization trail's path is not modelled here: this warning needs only a Deny's shape).
+    Kept per language too: the finding is text in ``lang``, the language spoken."""
     request = pol.Request(
         principal=pol.Principal(kind="Service", value=CLOUDTRAIL_SERVICE),
         action="s3:PutObject",
@@ -888,10 +901,16 @@ _FILES = {"log": N_("log files"), "digest": N_("digest files")}
 
 
 @functools.lru_cache(maxsize=4096)
-def _evaluate_bucket_policy(policy: str, request: pol.Request) -> pol.Evaluation:
+def _evaluate_in(policy: str, request: pol.Request, lang: str) -> pol.Evaluation:
     """A bucket policy evaluated for one delivery, kept: ranking a region's keys evaluates the
-    trail's current delivery once per key, and the same policy text for every trail."""
+    trail's current delivery once per key, and the same policy text for every trail. Kept per
+    language: the evaluation's reasons are text in ``lang``, the language spoken."""
     return pol.evaluate(policy, request)
+
+
+def _evaluate_bucket_policy(policy: str, request: pol.Request) -> pol.Evaluation:
+    """:func:`_evaluate_in` for the language spoken now."""
+    return _evaluate_in(policy, request, language())
 
 
 def _deliveries(
@@ -914,7 +933,7 @@ def _deliveries(
     ]
     return {
         name: pol.evaluate_variants(
-            policy, [v[name] for v in variants], _ORG_UNKNOWN, _evaluate_bucket_policy
+            policy, [v[name] for v in variants], _(_ORG_UNKNOWN), _evaluate_bucket_policy
         )
         for name in variants[0]
     }
@@ -955,7 +974,7 @@ def _refusals(denied: dict[str, pol.Evaluation]) -> tuple[list[str], list[str]]:
             )
         else:
             sentences.append(_("no statement allows the {files}").format(files=files))
-    return sentences, [label for label, _ in groups if label]
+    return sentences, [label for label, _miss in groups if label]
 
 
 def check_delivery(
@@ -1255,8 +1274,11 @@ class Verdict:
     @property
     def label(self) -> str:
         """``alias (short id) - ready`` / ``- blocked: code`` / ``- unverifiable``."""
-        tail = f"blocked: {self.code}" if self.kind is VerdictKind.BLOCKED else str(self.kind)
-        return f"{self.key.display_name} - {tail}"
+        if self.kind is VerdictKind.BLOCKED:
+            return _("{key} - blocked: {code}").format(key=self.key.display_name, code=self.code)
+        if self.kind is VerdictKind.UNVERIFIABLE:
+            return _("{key} - unverifiable").format(key=self.key.display_name)
+        return _("{key} - ready").format(key=self.key.display_name)
 
     @property
     def warnings(self) -> tuple[str, ...]:
@@ -1322,7 +1344,7 @@ def rank_candidates(
         elif report.unverifiable:
             reason = next(f.message for f in report.findings if f.code in UNVERIFIED_CODES)
         else:
-            reason = "AWS will accept this key for this trail."
+            reason = _("AWS will accept this key for this trail.")
         verdicts.append(
             Verdict(
                 key=key,

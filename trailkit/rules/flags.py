@@ -16,6 +16,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from trailkit.errors import InputError
+from trailkit.i18n import N_, _
 
 __all__ = ["FALSE_WORDS", "TRUE_WORDS", "parse_flag", "parse_mapping", "parse_names", "parse_text"]
 
@@ -24,7 +25,7 @@ TRUE_WORDS = frozenset({"true", "yes", "1"})
 #: The texts read as no (compared after ``strip().lower()``).
 FALSE_WORDS = frozenset({"false", "no", "0"})
 
-_FIX_FLAG = "pass True or False (or one of: true/false, yes/no, 1/0, in any case)"
+_FIX_FLAG = N_("pass True or False (or one of: true/false, yes/no, 1/0, in any case)")
 
 
 def _shown(value: object) -> str:
@@ -64,7 +65,10 @@ def parse_flag(value: object, name: str) -> bool:
             return True
         if word in FALSE_WORDS:
             return False
-    raise InputError(f"{name} must be yes or no; {_shown(value)} is neither.", _FIX_FLAG)
+    raise InputError(
+        _("{name} must be yes or no; {value} is neither.").format(name=name, value=_shown(value)),
+        _(_FIX_FLAG),
+    )
 
 
 def parse_text(value: object, name: str, *, optional: bool = True) -> str | None:
@@ -79,8 +83,15 @@ def parse_text(value: object, name: str, *, optional: bool = True) -> str | None
         return None
     if isinstance(value, str):
         return value
-    want = "a text or None" if optional else "a text"
-    raise InputError(f"{name} must be {want}, not {_shown(value)}.", f"pass {name} as {want}")
+    if optional:
+        raise InputError(
+            _("{name} must be a text or None, not {value}.").format(name=name, value=_shown(value)),
+            _("pass {name} as a text or None").format(name=name),
+        )
+    raise InputError(
+        _("{name} must be a text, not {value}.").format(name=name, value=_shown(value)),
+        _("pass {name} as a text").format(name=name),
+    )
 
 
 def parse_names(value: object, name: str, *, optional: bool = True) -> list[str] | None:
@@ -100,7 +111,9 @@ def parse_names(value: object, name: str, *, optional: bool = True) -> list[str]
         Anything else (a number, a mapping, a list with a non-text or blank item), naming the
         parameter.
     """
-    fix = f'pass {name} as a list of names, e.g. ["a", "b"] (one name alone is accepted)'
+    fix = _('pass {name} as a list of names, e.g. ["a", "b"] (one name alone is accepted)').format(
+        name=name
+    )
     if value is None and optional:
         return None
     if isinstance(value, str):
@@ -108,11 +121,21 @@ def parse_names(value: object, name: str, *, optional: bool = True) -> list[str]
     elif isinstance(value, Sequence | set | frozenset) and not isinstance(value, bytes):
         items = list(value)
     else:
-        raise InputError(f"{name} must be a list of names, not {_shown(value)}.", fix)
+        raise InputError(
+            _("{name} must be a list of names, not {value}.").format(
+                name=name, value=_shown(value)
+            ),
+            fix,
+        )
     names: list[str] = []
     for item in items:
         if not isinstance(item, str) or not item.strip():
-            raise InputError(f"{name} must hold names; {_shown(item)} is not one.", fix)
+            raise InputError(
+                _("{name} must hold names; {value} is not one.").format(
+                    name=name, value=_shown(item)
+                ),
+                fix,
+            )
         names.append(item.strip())
     return names
 
@@ -125,15 +148,25 @@ def parse_mapping(value: object, name: str, *, optional: bool = True) -> dict[st
     InputError
         Not a mapping, or a key or value that is not a text, naming the parameter.
     """
-    fix = f'pass {name} as a mapping of texts, e.g. {{"us-east-1": "alias/my-key"}}'
+    fix = _("pass {name} as a mapping of texts, e.g. {example}").format(
+        name=name, example='{"us-east-1": "alias/my-key"}'
+    )
     if value is None and optional:
         return None
     if not isinstance(value, Mapping):
-        raise InputError(f"{name} must be a mapping, not {_shown(value)}.", fix)
+        raise InputError(
+            _("{name} must be a mapping, not {value}.").format(name=name, value=_shown(value)),
+            fix,
+        )
     out: dict[str, str] = {}
     item: Any
     for item, text in value.items():
         if not isinstance(item, str) or not isinstance(text, str):
-            raise InputError(f"{name} must map texts to texts; {_shown(item)} does not.", fix)
+            raise InputError(
+                _("{name} must map texts to texts; {value} does not.").format(
+                    name=name, value=_shown(item)
+                ),
+                fix,
+            )
         out[item] = text
     return out

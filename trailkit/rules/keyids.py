@@ -40,6 +40,7 @@ from trailkit.arn import fail as _fail
 from trailkit.arn import show as _show
 from trailkit.arn import split_arn as _split_arn
 from trailkit.errors import KeyIdError
+from trailkit.i18n import N_, _
 
 __all__ = [
     "ACCEPTED_FORMS",
@@ -49,8 +50,9 @@ __all__ = [
     "parse_key_id",
 ]
 
-#: One line naming every form CloudTrail accepts; used in the ``fix`` of every :class:`KeyIdError`.
-ACCEPTED_FORMS = (
+#: One line naming every form CloudTrail accepts; used in the ``fix`` of every :class:`KeyIdError`
+#: (marked for translation; shown with ``_()``).
+ACCEPTED_FORMS = N_(
     "Accepted forms are an alias name (alias/ExampleAlias), an alias ARN "
     "(arn:aws:kms:us-east-2:111122223333:alias/ExampleAlias), a key ARN "
     "(arn:aws:kms:us-east-2:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab), a key id "
@@ -60,7 +62,7 @@ ACCEPTED_FORMS = (
 
 _EXAMPLE_ID = "1234abcd-12ab-34cd-56ef-1234567890ab"
 _EXAMPLE_MRK = "mrk-1234abcd12ab34cd56ef1234567890ab"
-_KMS_ARN_SHAPE = "arn:PARTITION:kms:REGION:ACCOUNT:key/KEY-ID or ...:alias/NAME"
+_KMS_ARN_SHAPE = N_("arn:PARTITION:kms:REGION:ACCOUNT:key/KEY-ID or ...:alias/NAME")
 
 _ALIAS_PREFIX = "alias/"
 _ALIAS_MAX = 256
@@ -200,8 +202,14 @@ class KeyRef:
 
 
 def _key_error(text: str, exc: _Problem) -> KeyIdError:
-    fix = f"{exc.hint}. {ACCEPTED_FORMS}" if exc.hint else ACCEPTED_FORMS
-    return KeyIdError(f"{_show(text)} is not a usable KMS key identifier: {exc.problem}.", fix)
+    forms = _(ACCEPTED_FORMS)
+    fix = _("{hint}. {forms}").format(hint=exc.hint, forms=forms) if exc.hint else forms
+    return KeyIdError(
+        _("{text} is not a usable KMS key identifier: {why}.").format(
+            text=_show(text), why=exc.problem
+        ),
+        fix,
+    )
 
 
 def _looks_like_key_id(text: str) -> bool:
@@ -221,13 +229,17 @@ def _check_key_id(text: str) -> str:
         bad = next((c for c in rest if c not in _HEX), None)
         if bad is not None:
             _fail(
-                f"a multi-Region key id is 'mrk-' and 32 hex digits (0-9, a-f) like "
-                f"{_EXAMPLE_MRK}; this one contains {_describe(bad)} after 'mrk-'"
+                _(
+                    "a multi-Region key id is 'mrk-' and 32 hex digits (0-9, a-f) like "
+                    "{example}; this one contains {char} after 'mrk-'"
+                ).format(example=_EXAMPLE_MRK, char=_describe(bad))
             )
         if len(rest) != 32:
             _fail(
-                f"a multi-Region key id is 'mrk-' and 32 hex digits like {_EXAMPLE_MRK}; "
-                f"this one has {len(rest)} after 'mrk-'"
+                _(
+                    "a multi-Region key id is 'mrk-' and 32 hex digits like {example}; this one "
+                    "has {count} after 'mrk-'"
+                ).format(example=_EXAMPLE_MRK, count=len(rest))
             )
         return low
     if _UUID_RE.fullmatch(low):
@@ -235,22 +247,36 @@ def _check_key_id(text: str) -> str:
     if len(low) == 32 and all(c in _HEX for c in low):
         dashed = f"{low[:8]}-{low[8:12]}-{low[12:16]}-{low[16:20]}-{low[20:]}"
         _fail(
-            "this is a key id without its dashes (a key id is grouped 8-4-4-4-12)",
-            f"write it as {dashed}",
+            _("this is a key id without its dashes (a key id is grouped 8-4-4-4-12)"),
+            _("write it as {key_id}").format(key_id=dashed),
         )
     bad_at = next((i for i, c in enumerate(low) if c not in _HEX and c != "-"), None)
     if len(low) != 36:
-        also = ""
         if bad_at is not None:
-            also = f", and {_describe(text[bad_at])} is not a hex digit"
-        _fail(f"a key id is 36 characters like {_EXAMPLE_ID}; this one has {len(low)}{also}")
+            _fail(
+                _(
+                    "a key id is 36 characters like {example}; this one has {count}, and {char} "
+                    "is not a hex digit"
+                ).format(example=_EXAMPLE_ID, count=len(low), char=_describe(text[bad_at]))
+            )
+        _fail(
+            _("a key id is 36 characters like {example}; this one has {count}").format(
+                example=_EXAMPLE_ID, count=len(low)
+            )
+        )
     if bad_at is not None:
         _fail(
-            f"a key id has only hex digits (0-9, a-f) and dashes; this one has "
-            f"{_describe(text[bad_at])} at position {bad_at + 1}"
+            _(
+                "a key id has only hex digits (0-9, a-f) and dashes; this one has {char} at "
+                "position {position}"
+            ).format(char=_describe(text[bad_at]), position=bad_at + 1)
         )
     groups = "-".join(str(len(g)) for g in low.split("-"))
-    _fail(f"a key id is grouped 8-4-4-4-12 like {_EXAMPLE_ID}; this one is grouped {groups}")
+    _fail(
+        _("a key id is grouped 8-4-4-4-12 like {example}; this one is grouped {groups}").format(
+            example=_EXAMPLE_ID, groups=groups
+        )
+    )
 
 
 def _check_alias(text: str) -> str:
@@ -259,30 +285,37 @@ def _check_alias(text: str) -> str:
         head = text[:6]
         if head.lower() == _ALIAS_PREFIX:
             _fail(
-                f"an alias name starts with lower-case 'alias/', not {head!r}",
-                f"write {_show('alias/' + text[6:], 60)}",
+                _("an alias name starts with lower-case 'alias/', not {start}").format(
+                    start=repr(head)
+                ),
+                _("write {text}").format(text=_show("alias/" + text[6:], 60)),
             )
         if head.lower() == "alias:":
-            _fail("an alias name starts with 'alias/', not 'alias:'")
-        _fail("an alias name starts with 'alias/'")
+            _fail(_("an alias name starts with 'alias/', not 'alias:'"))
+        _fail(_("an alias name starts with 'alias/'"))
     name = text[len(_ALIAS_PREFIX) :]
     if not name:
-        _fail("'alias/' alone names no alias; the alias name must follow it, as in alias/MyKey")
+        _fail(_("'alias/' alone names no alias; the alias name must follow it, as in alias/MyKey"))
     if len(text) > _ALIAS_MAX:
         _fail(
-            f"an alias name is too long: at most {_ALIAS_MAX} characters including 'alias/'; "
-            f"this one has {len(text)}"
+            _(
+                "an alias name is too long: at most {most} characters including 'alias/'; this "
+                "one has {count}"
+            ).format(most=_ALIAS_MAX, count=len(text))
         )
     bad: list[str] = []
     for c in name:
         if c not in _ALIAS_CHARS and c not in bad:
             bad.append(c)
     if bad:
-        listed = ", ".join(_describe(c) for c in bad[:5])
-        more = f" and {len(bad) - 5} more" if len(bad) > 5 else ""
+        listed = _(", ").join(_describe(c) for c in bad[:5])
+        if len(bad) > 5:
+            listed = _("{items} and {count} more").format(items=listed, count=len(bad) - 5)
         _fail(
-            f"an alias name has only letters, digits, '/', '_' and '-'; this one has bad "
-            f"characters: {listed}{more}"
+            _(
+                "an alias name has only letters, digits, '/', '_' and '-'; this one has bad "
+                "characters: {characters}"
+            ).format(characters=listed)
         )
     return text
 
@@ -292,14 +325,17 @@ def _check_junk(text: str) -> None:
     first, last = text[0], text[-1]
     if first in "{[":
         _fail(
-            "it looks like JSON, not a key identifier",
-            "give only the identifier itself (the value of KmsKeyId, KeyId or KeyArn)",
+            _("it looks like JSON, not a key identifier"),
+            _("give only the identifier itself (the value of KmsKeyId, KeyId or KeyArn)"),
         )
     if first in "\"'`":
         inner = text[1:-1] if len(text) > 1 and last == first else text[1:]
-        _fail("it is quoted", f"remove the quotes: {_show(inner.strip())}")
+        _fail(
+            _("it is quoted"),
+            _("remove the quotes: {text}").format(text=_show(inner.strip())),
+        )
     if first == "<" and last == ">":
-        _fail("it is a placeholder", "replace it with a real key identifier")
+        _fail(_("it is a placeholder"), _("replace it with a real key identifier"))
 
 
 def _parse_kms_arn(text: str, notes: tuple[str, ...]) -> KeyRef:
@@ -307,51 +343,64 @@ def _parse_kms_arn(text: str, notes: tuple[str, ...]) -> KeyRef:
     if arn.service != "kms":
         if arn.service == "cloudtrail":
             _fail(
-                "this is a CloudTrail trail ARN, not a KMS key",
-                "give the key the trail should be encrypted with, not the trail",
+                _("this is a CloudTrail trail ARN, not a KMS key"),
+                _("give the key the trail should be encrypted with, not the trail"),
             )
-        _fail(f"this is an ARN for {arn.service}, not a KMS key ({_KMS_ARN_SHAPE})")
+        _fail(
+            _("this is an ARN for {service}, not a KMS key ({shape})").format(
+                service=arn.service, shape=_(_KMS_ARN_SHAPE)
+            )
+        )
     if not arn.region:
-        _fail("the region field is missing; a KMS ARN names the key's region, e.g. us-east-1")
+        _fail(_("the region field is missing; a KMS ARN names the key's region, e.g. us-east-1"))
     if arn.account == "aws":
-        _fail("a KMS ARN needs the 12-digit account id of the key's owner, not 'aws'")
+        _fail(_("a KMS ARN needs the 12-digit account id of the key's owner, not 'aws'"))
     _check_account(arn.account)
     kind, sep, value = arn.resource.partition("/")
     place = f"arn:{arn.partition}:kms:{arn.region}:{arn.account}"
     if not sep:
         if _looks_like_key_id(arn.resource):
             _fail(
-                "the resource type is missing: the resource must be key/KEY-ID or alias/NAME",
-                f"write {_show(place + ':key/' + arn.resource)}",
+                _("the resource type is missing: the resource must be key/KEY-ID or alias/NAME"),
+                _("write {text}").format(text=_show(place + ":key/" + arn.resource)),
             )
-        _fail("the resource type is missing: the resource must be key/KEY-ID or alias/NAME")
+        _fail(_("the resource type is missing: the resource must be key/KEY-ID or alias/NAME"))
     if kind == "alias":
         try:
             alias = _check_alias(arn.resource)
         except _Problem as exc:
-            _fail(f"in the alias ARN, {exc.problem}", exc.hint)
+            _fail(_("in the alias ARN, {why}").format(why=exc.problem), exc.hint)
         return KeyRef(
             KeyIdKind.ALIAS_ARN, text, arn.partition, arn.region, arn.account, None, alias, notes
         )
     if kind != "key":
-        case = "; resource types are lower case" if kind.lower() in ("key", "alias") else ""
-        _fail(f"the resource type must be 'key' or 'alias'; this one is {_show(kind, 30)}{case}")
+        said = (
+            _(
+                "the resource type must be 'key' or 'alias'; this one is {kind}; resource types "
+                "are lower case"
+            )
+            if kind.lower() in ("key", "alias")
+            else _("the resource type must be 'key' or 'alias'; this one is {kind}")
+        )
+        _fail(said.format(kind=_show(kind, 30)))
     if not value:
-        _fail("the key id is missing after 'key/'")
+        _fail(_("the key id is missing after 'key/'"))
     if value.startswith(_ALIAS_PREFIX):
         _fail(
-            "an alias goes in an alias ARN (...:alias/NAME), not after 'key/'",
-            f"write {_show(place + ':' + value)}",
+            _("an alias goes in an alias ARN (...:alias/NAME), not after 'key/'"),
+            _("write {text}").format(text=_show(place + ":" + value)),
         )
     if not _looks_like_key_id(value):
         _fail(
-            f"after 'key/' comes a key id, but {_show(value, 40)} looks like an alias name",
-            f"for an alias write {_show(place + ':alias/' + value)}",
+            _("after 'key/' comes a key id, but {text} looks like an alias name").format(
+                text=_show(value, 40)
+            ),
+            _("for an alias write {text}").format(text=_show(place + ":alias/" + value)),
         )
     try:
         key_id = _check_key_id(value)
     except _Problem as exc:
-        _fail(f"in the key ARN, {exc.problem}", exc.hint)
+        _fail(_("in the key ARN, {why}").format(why=exc.problem), exc.hint)
     return KeyRef(
         KeyIdKind.KEY_ARN, text, arn.partition, arn.region, arn.account, key_id, None, notes
     )
@@ -368,17 +417,19 @@ def _parse(text: str, notes: tuple[str, ...]) -> KeyRef:
         return KeyRef(KeyIdKind.ALIAS_NAME, text, alias=alias, notes=notes)
     if head.startswith("key/"):
         _fail(
-            "'key/...' is only valid inside a key ARN",
-            f"give the key id alone ({_show(text[4:], 50)}) or the full key ARN",
+            _("'key/...' is only valid inside a key ARN"),
+            _("give the key id alone ({key_id}) or the full key ARN").format(
+                key_id=_show(text[4:], 50)
+            ),
         )
     if _looks_like_key_id(text):
         return KeyRef(KeyIdKind.KEY_ID, text, key_id=_check_key_id(text), notes=notes)
     if all(c in _ALIAS_CHARS for c in text):
         _fail(
-            "it is not a key id, alias or ARN",
-            f"if it is an alias name, write {_show('alias/' + text, 60)}",
+            _("it is not a key id, alias or ARN"),
+            _("if it is an alias name, write {text}").format(text=_show("alias/" + text, 60)),
         )
-    _fail("it is not a key id, alias or ARN")
+    _fail(_("it is not a key id, alias or ARN"))
 
 
 def parse_key_id(text: str) -> KeyRef:
@@ -404,22 +455,24 @@ def parse_key_id(text: str) -> KeyRef:
     """
     if not isinstance(text, str):
         raise KeyIdError(
-            f"A key identifier must be text, not {type(text).__name__}.", ACCEPTED_FORMS
+            _("A key identifier must be text, not {kind}.").format(kind=type(text).__name__),
+            _(ACCEPTED_FORMS),
         )
     stripped = text.strip()
     notes: tuple[str, ...] = ()
     if stripped != text:
-        notes = ("leading/trailing whitespace was removed",)
+        notes = (_("leading/trailing whitespace was removed"),)
     if not stripped:
         if text:
-            notes = ("only whitespace was given: treated as empty, which turns SSE-KMS off",)
+            notes = (_("only whitespace was given: treated as empty, which turns SSE-KMS off"),)
         return KeyRef(KeyIdKind.DISABLE, "", notes=notes)
     if len(stripped) > _MAX_LEN:
         raise _key_error(
             stripped,
             _Problem(
-                f"it is {len(stripped)} characters long, and no key identifier is longer than "
-                f"{_MAX_LEN}"
+                _(
+                    "it is {count} characters long, and no key identifier is longer than {most}"
+                ).format(count=len(stripped), most=_MAX_LEN)
             ),
         )
     try:

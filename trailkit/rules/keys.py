@@ -19,6 +19,7 @@ from collections.abc import Iterable
 
 from trailkit.arn import arn_account
 from trailkit.errors import AccessDenied, AwsError, NotFound, TrailkitError
+from trailkit.i18n import _
 from trailkit.records import KeyInfo, Trail
 from trailkit.rules.keyids import KeyRef
 
@@ -118,7 +119,9 @@ def foreign_policy_error(arn: str, caller: str) -> str | None:
     owner = arn_account(arn)
     if owner == caller:
         return None
-    return f"the key belongs to account {owner}; its key policy can only be read from that account"
+    return _(
+        "the key belongs to account {account}; its key policy can only be read from that account"
+    ).format(account=owner)
 
 
 def resolve_place(ref: KeyRef, trail: Trail, caller: str) -> tuple[str, str, str]:

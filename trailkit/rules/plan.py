@@ -20,6 +20,7 @@ from types import MappingProxyType
 from typing import Any
 
 from trailkit.errors import InputError, KeyIdError, RefusedError, UnverifiableError
+from trailkit.i18n import N_, _
 from trailkit.records import BucketInfo, KeyInfo, Trail
 from trailkit.rules.checks import UNVERIFIED_CODES, Report, Severity
 from trailkit.rules.keyids import KeyIdKind, parse_key_id
@@ -84,15 +85,25 @@ class Plan:
             trail, encryption, where it is sent, the exact request, the blocking findings.
         """
         return (
-            ("trail", self.trail.arn, self.trail.arn),
+            (_("trail"), self.trail.arn, self.trail.arn),
             (
-                "encryption",
+                _("encryption"),
                 self.describe_state(self.before_key),
                 self.describe_state(self.after_key),
             ),
-            ("sent to", "", f"UpdateTrail in {self.region} (account {self.account})"),
-            ("request", "", ", ".join(f"{k}={v!r}" for k, v in self.request.items())),
-            ("blocking findings", "", ", ".join(f.code for f in self.report.errors) or "none"),
+            (
+                _("sent to"),
+                "",
+                _("UpdateTrail in {region} (account {account})").format(
+                    region=self.region, account=self.account
+                ),
+            ),
+            (_("request"), "", ", ".join(f"{k}={v!r}" for k, v in self.request.items())),
+            (
+                _("blocking findings"),
+                "",
+                ", ".join(f.code for f in self.report.errors) or _("none"),
+            ),
         )
 
     def require_applicable(self) -> None:
@@ -100,8 +111,9 @@ class Plan:
         if self.blocked:
             codes = ", ".join(f.code for f in self.report.errors)
             raise RefusedError(
-                f"The plan for {self.trail.name} has blocking findings ({codes}); nothing was "
-                "sent.",
+                _("The plan for {trail} has blocking findings ({codes}); nothing was sent.").format(
+                    trail=self.trail.name, codes=codes
+                ),
                 self.report.errors[0].remedy,
             )
 
@@ -118,11 +130,23 @@ class Plan:
             return
         codes = tuple(f.code for f in self.report.findings if f.code in UNVERIFIED_CODES)
         n = len(codes)
+        said = (
+            _(
+                "The plan for {trail} is UNVERIFIABLE: {count} check could not be verified "
+                "({codes}). Nothing was sent."
+            )
+            if n == 1
+            else _(
+                "The plan for {trail} is UNVERIFIABLE: {count} checks could not be verified "
+                "({codes}). Nothing was sent."
+            )
+        )
         raise UnverifiableError(
-            f"The plan for {self.trail.name} is UNVERIFIABLE: {n} check{'s' if n != 1 else ''} "
-            f"could not be verified ({', '.join(codes)}). Nothing was sent.",
-            "once the key's and the bucket's owners confirmed them, accept the unverifiable "
-            "plan (--accept-unverifiable; in a notebook, its checkbox)",
+            said.format(trail=self.trail.name, count=n, codes=", ".join(codes)),
+            _(
+                "once the key's and the bucket's owners confirmed them, accept the unverifiable "
+                "plan (--accept-unverifiable; in a notebook, its checkbox)"
+            ),
             unverified=codes,
         )
 
@@ -144,9 +168,10 @@ class Plan:
         drift = plan_drift(self.report, fresh)
         if drift:
             raise RefusedError(
-                f"{self.trail.name} changed since the plan was made: {'; '.join(drift)}. "
-                "Nothing was sent.",
-                "check again and make a new plan from the current state",
+                _("{trail} changed since the plan was made: {changes}. Nothing was sent.").format(
+                    trail=self.trail.name, changes="; ".join(drift)
+                ),
+                _("check again and make a new plan from the current state"),
             )
 
     def as_dict(self) -> dict[str, Any]:
@@ -183,20 +208,35 @@ def bucket_region_key(trail: Trail, keys_by_region: Mapping[str, str]) -> str:
     if region is None:
         if bucket is not None and bucket.missing:
             raise RefusedError(
-                f"The bucket {trail.bucket_name} does not exist: the trail cannot deliver logs "
-                "and no key can be checked for it.",
-                "create the bucket, or point the trail at one that exists",
+                _(
+                    "The bucket {bucket} does not exist: the trail cannot deliver logs and no key "
+                    "can be checked for it."
+                ).format(bucket=trail.bucket_name),
+                _("create the bucket, or point the trail at one that exists"),
             )
-        why = f" ({bucket.error})" if bucket is not None and bucket.error else ""
+        unread = (
+            _(
+                "The region of the bucket {bucket} could not be read ({why}): no key can be "
+                "checked for it."
+            ).format(bucket=trail.bucket_name, why=bucket.error)
+            if bucket is not None and bucket.error
+            else _(
+                "The region of the bucket {bucket} could not be read: no key can be checked for it."
+            ).format(bucket=trail.bucket_name)
+        )
         raise RefusedError(
-            f"The region of the bucket {trail.bucket_name} could not be read{why}: no key "
-            "can be checked for it.",
-            "ask the bucket's owner to allow s3:ListBucket (or s3:GetBucketLocation) to this "
-            "caller",
+            unread,
+            _(
+                "ask the bucket's owner to allow s3:ListBucket (or s3:GetBucketLocation) to this "
+                "caller"
+            ),
         )
     key = keys_by_region.get(region)
     if key is None:
-        raise InputError(f"No key was chosen for {region}.", "choose a key for every bucket region")
+        raise InputError(
+            _("No key was chosen for {region}.").format(region=region),
+            _("choose a key for every bucket region"),
+        )
     return key
 
 
@@ -218,8 +258,8 @@ def plan_change(report: Report, *, rollback_of: str | None = None) -> Plan:
     trail = report.trail
     if trail is None:
         raise RefusedError(
-            f"No trail {report.trail_input!r}: there is nothing to plan.",
-            "check the trail name with `trailkit inventory`",
+            _("No trail {trail}: there is nothing to plan.").format(trail=repr(report.trail_input)),
+            _("check the trail name with `trailkit inventory`"),
         )
     after = None if report.disable else report.key_arn
     if not report.disable and after is None and not report.errors:
@@ -233,9 +273,10 @@ def plan_change(report: Report, *, rollback_of: str | None = None) -> Plan:
     if not report.disable and after is None:
         first = report.errors[0] if report.errors else None
         raise RefusedError(
-            f"The key {report.key_input!r} could not be resolved to a key ARN: "
-            f"{first.message if first else 'unknown key'}",
-            first.remedy if first else "give the key ARN",
+            _("The key {key} could not be resolved to a key ARN: {why}").format(
+                key=repr(report.key_input), why=first.message if first else _("unknown key")
+            ),
+            first.remedy if first else _("give the key ARN"),
         )
     return Plan(
         trail=trail,
@@ -284,51 +325,84 @@ def _policy(text: str | None) -> object:
 
 
 def _size(text: str | None) -> str:
-    return "unreadable" if text is None else f"{len(text.encode('utf-8', 'replace'))} bytes"
+    if text is None:
+        return _("unreadable")
+    return _("{count} bytes").format(count=len(text.encode("utf-8", "replace")))
 
 
 def _on(flag: bool | None) -> str:
-    return "unknown" if flag is None else "on" if flag else "off"
+    return _("unknown") if flag is None else _("on") if flag else _("off")
+
+
+#: A verdict's name for a person (the code stays English in JSON).
+_VERDICTS = {"ready": N_("ready"), "blocked": N_("blocked"), "unverifiable": N_("unverifiable")}
+#: "new error CODE: message", one whole phrase per severity.
+_NEW_FINDING = {
+    "error": N_("new error {code}: {message}"),
+    "warning": N_("new warning {code}: {message}"),
+    "info": N_("new info {code}: {message}"),
+}
 
 
 def _trail_facts(old: Trail, new: Trail) -> list[str]:
     out: list[str] = []
     if old.bucket_name != new.bucket_name:
-        out.append(f"the trail's bucket is now {new.bucket_name} (was {old.bucket_name})")
+        out.append(
+            _("the trail's bucket is now {bucket} (was {old})").format(
+                bucket=new.bucket_name, old=old.bucket_name
+            )
+        )
     if old.kms_key_id != new.kms_key_id:
         out.append(
-            f"the trail now uses {new.kms_key_id or 'SSE-S3'} (was {old.kms_key_id or 'SSE-S3'})"
+            _("the trail now uses {key} (was {old})").format(
+                key=new.kms_key_id or "SSE-S3", old=old.kms_key_id or "SSE-S3"
+            )
         )
     if old.log_file_validation != new.log_file_validation:
-        out.append(f"log file validation is now {_on(new.log_file_validation)}")
+        out.append(
+            _("log file validation is now {state}").format(state=_on(new.log_file_validation))
+        )
     empty = BucketInfo(name="", region=None)
     ob, nb = old.bucket or empty, new.bucket or empty
     if ob.region != nb.region:
         out.append(
-            f"the bucket's region is now {nb.region or 'unknown'} (was {ob.region or 'unknown'})"
+            _("the bucket's region is now {region} (was {old})").format(
+                region=nb.region or _("unknown"), old=ob.region or _("unknown")
+            )
         )
     if ob.bucket_key != nb.bucket_key:
-        out.append(f"the bucket's S3 Bucket Key is now {_on(nb.bucket_key)}")
+        out.append(_("the bucket's S3 Bucket Key is now {state}").format(state=_on(nb.bucket_key)))
     if _policy(ob.policy) != _policy(nb.policy):
-        out.append("the bucket policy changed")
+        out.append(_("the bucket policy changed"))
     return out
 
 
 def _key_facts(old: KeyInfo | None, new: KeyInfo | None) -> list[str]:
     if old is None or new is None:
         if old is not new:
-            now = new.arn if new is not None else "nothing that can be described"
-            return [f"the key now resolves to {now}"]
+            if new is None:
+                return [_("the key now resolves to nothing that can be described")]
+            return [_("the key now resolves to {arn}").format(arn=new.arn)]
         return []
     if old.arn != new.arn:
-        return [f"the key now resolves to {new.arn} (was {old.arn})"]
+        return [_("the key now resolves to {arn} (was {old})").format(arn=new.arn, old=old.arn)]
     out: list[str] = []
     if old.state != new.state:
-        out.append(f"the key is now {new.state or 'in an unknown state'} (was {old.state})")
+        out.append(
+            _("the key is now {state} (was {old})").format(state=new.state, old=old.state)
+            if new.state
+            else _("the key is now in an unknown state (was {old})").format(old=old.state)
+        )
     if (old.key_spec, old.key_usage) != (new.key_spec, new.key_usage):
-        out.append(f"the key is now {new.key_spec} for {new.key_usage}")
+        out.append(
+            _("the key is now {spec} for {usage}").format(spec=new.key_spec, usage=new.key_usage)
+        )
     if _policy(old.policy) != _policy(new.policy):
-        out.append(f"the key policy changed ({_size(old.policy)} -> {_size(new.policy)})")
+        out.append(
+            _("the key policy changed ({old} -> {new})").format(
+                old=_size(old.policy), new=_size(new.policy)
+            )
+        )
     return out
 
 
@@ -354,7 +428,7 @@ def plan_drift(planned: Report, fresh: Report) -> tuple[str, ...]:
         return ()
     out: list[str] = []
     if planned.trail is not None and fresh.trail is None:
-        out.append("the trail is no longer visible")
+        out.append(_("the trail is no longer visible"))
     elif planned.trail is not None and fresh.trail is not None:
         out += _trail_facts(planned.trail, fresh.trail)
     out += _key_facts(planned.key, fresh.key)
@@ -363,9 +437,14 @@ def plan_drift(planned: Report, fresh: Report) -> tuple[str, ...]:
     codes_new = basis_new[2] | basis_new[3]
     for f in fresh.findings:
         if f.code in codes_new - codes_old:
-            out.append(f"new {f.severity} {f.code}: {f.message}")
+            out.append(_(_NEW_FINDING[str(f.severity)]).format(code=f.code, message=f.message))
     for code in sorted(codes_old - codes_new):
-        out.append(f"{code} no longer applies")
+        out.append(_("{code} no longer applies").format(code=code))
     if basis_old[0] != basis_new[0]:
-        out.append(f"the verdict is now {basis_new[0]} (was {basis_old[0]})")
+        out.append(
+            _("the verdict is now {verdict} (was {old})").format(
+                verdict=_(_VERDICTS.get(basis_new[0], basis_new[0])),
+                old=_(_VERDICTS.get(basis_old[0], basis_old[0])),
+            )
+        )
     return tuple(out)

@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from trailkit.arn import arn_account, arn_partition
+from trailkit.i18n import _, language
 
 __all__ = [
     "ConditionClause",
@@ -214,8 +215,8 @@ class StatementRef:
             The label.
         """
         if self.sid:
-            return f'statement "{self.sid}"'
-        return f"statement #{self.index + 1}"
+            return _('statement "{sid}"').format(sid=self.sid)
+        return _("statement #{number}").format(number=self.index + 1)
 
 
 @dataclass(frozen=True)
@@ -241,25 +242,51 @@ class ConditionFailure:
             arn:aws:cloudtrail:*:111122223333:trail/* but the request has
             arn:aws:cloudtrail:us-east-1:444455556666:trail/t``.
         """
-        has = (
-            f"the request has no {self.key}"
-            if self.actual is None
-            else "the request has "
-            + (", ".join(self.actual) if self.actual else "an empty list of values")
-        )
+        # Whole sentences per case (a translation orders them): what the request has, then
+        # what the condition wants.
+        has = "none" if self.actual is None else ("values" if self.actual else "empty")
+        actual = ", ".join(self.actual or ())
         base = _split_operator(self.operator)
         base_name = base[1] if base else self.operator
         if base_name == "Null":
             wants_absent = any(v.lower() == "true" for v in self.expected)
-            want = "to be absent" if wants_absent else "to be present"
-            return f"Null {self.key} expects the key {want} but {has}"
+            null = {
+                (True, "none"): _(
+                    "Null {key} expects the key to be absent but the request has no {key}"
+                ),
+                (True, "values"): _(
+                    "Null {key} expects the key to be absent but the request has {actual}"
+                ),
+                (True, "empty"): _(
+                    "Null {key} expects the key to be absent but the request has an empty list "
+                    "of values"
+                ),
+                (False, "none"): _(
+                    "Null {key} expects the key to be present but the request has no {key}"
+                ),
+                (False, "values"): _(
+                    "Null {key} expects the key to be present but the request has {actual}"
+                ),
+                (False, "empty"): _(
+                    "Null {key} expects the key to be present but the request has an empty list "
+                    "of values"
+                ),
+            }[(wants_absent, has)]
+            return null.format(key=self.key, actual=actual)
         if len(self.expected) == 1:
             values = self.expected[0]
         else:
-            values = "one of " + ", ".join(self.expected)
+            values = _("one of {values}").format(values=", ".join(self.expected))
         if base_name in _NEGATED_OPS:
-            return f"{self.operator} {self.key} expects anything but {values} but {has}"
-        return f"{self.operator} {self.key} expects {values} but {has}"
+            values = _("anything but {values}").format(values=values)
+        text = {
+            "none": _("{operator} {key} expects {values} but the request has no {key}"),
+            "values": _("{operator} {key} expects {values} but the request has {actual}"),
+            "empty": _(
+                "{operator} {key} expects {values} but the request has an empty list of values"
+            ),
+        }[has]
+        return text.format(operator=self.operator, key=self.key, values=values, actual=actual)
 
 
 @dataclass(frozen=True)
@@ -337,7 +364,9 @@ def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, value in pairs:
         if key in out:
-            raise _Malformed(f'the element "{key}" appears twice in one JSON object')
+            raise _Malformed(
+                _('the element "{key}" appears twice in one JSON object').format(key=key)
+            )
         out[key] = value
     return out
 
@@ -346,15 +375,15 @@ def _kind(value: object) -> str:
     if value is None:
         return "null"
     if isinstance(value, bool):
-        return "a boolean"
+        return _("a boolean")
     if isinstance(value, int | float):
-        return "a number"
+        return _("a number")
     if isinstance(value, str):
-        return "a string"
+        return _("a string")
     if isinstance(value, Mapping):
-        return "an object"
+        return _("an object")
     if isinstance(value, list | tuple):
-        return "a list"
+        return _("a list")
     return type(value).__name__
 
 
@@ -378,14 +407,16 @@ def parse_policy(document: str | Mapping[str, Any]) -> Policy | str:
         on the statement and make it "cannot verify". Never raises.
     """
     if isinstance(document, str):
-        return _parse_text(document)
+        return _parse_text(document, language())
     return _parse_or_reason(document)
 
 
 @functools.lru_cache(maxsize=1024)
-def _parse_text(document: str) -> Policy | str:
+def _parse_text(document: str, lang: str) -> Policy | str:
     """Parsed policy texts are kept: ranking keys for many trails evaluates each key's policy
-    once per trail (a :class:`Policy` is immutable, so sharing it is safe)."""
+    once per trail (a :class:`Policy` is immutable, so sharing it is safe). The problems and
+    notes it holds are text in ``lang``, the language spoken when it was parsed: part of the
+    key, so that another language gets its own."""
     return _parse_or_reason(document)
 
 
@@ -395,11 +426,11 @@ def _parse_or_reason(document: object) -> Policy | str:
     except _Malformed as exc:
         return str(exc)
     except RecursionError:
-        return "the document is nested too deeply to read"
+        return _("the document is nested too deeply to read")
     except MemoryError:
-        return "the document is too large to read"
+        return _("the document is too large to read")
     except Exception as exc:  # parse_policy must never raise
-        return f"the document could not be read ({type(exc).__name__})"
+        return _("the document could not be read ({error})").format(error=type(exc).__name__)
 
 
 def _parse(document: object) -> Policy:
@@ -407,52 +438,72 @@ def _parse(document: object) -> Policy:
         try:
             document = bytes(document).decode("utf-8")
         except UnicodeDecodeError as exc:
-            raise _Malformed("the document is not UTF-8 text") from exc
+            raise _Malformed(_("the document is not UTF-8 text")) from exc
     if isinstance(document, str):
         if not document.strip():
-            raise _Malformed("the document is empty")
+            raise _Malformed(_("the document is empty"))
         try:
             data: object = json.loads(document, object_pairs_hook=_no_duplicates)
         except json.JSONDecodeError as exc:
             raise _Malformed(
-                f"it is not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})"
+                _("it is not valid JSON ({error} at line {line} column {column})").format(
+                    error=exc.msg, line=exc.lineno, column=exc.colno
+                )
             ) from exc
         except ValueError as exc:
             if isinstance(exc, _Malformed):
                 raise
-            raise _Malformed(f"it is not valid JSON ({_short(str(exc))})") from exc
+            raise _Malformed(
+                _("it is not valid JSON ({error})").format(error=_short(str(exc)))
+            ) from exc
     else:
         data = document
     if not isinstance(data, Mapping):
-        raise _Malformed(f"the document must be a JSON object, not {_kind(data)}")
+        raise _Malformed(
+            _("the document must be a JSON object, not {kind}").format(kind=_kind(data))
+        )
     unknown = [k for k in data if k not in _TOP_LEVEL]
     if unknown:
-        raise _Malformed(f'unknown top-level element "{_short(str(unknown[0]))}"')
+        raise _Malformed(
+            _('unknown top-level element "{element}"').format(element=_short(str(unknown[0])))
+        )
     version = data.get("Version")
     if version is not None and version not in _VERSIONS:
         shown = _short(version) if isinstance(version, str) else _kind(version)
-        raise _Malformed(f'unsupported Version "{shown}" (expected 2012-10-17)')
+        raise _Malformed(
+            _('unsupported Version "{version}" (expected 2012-10-17)').format(version=shown)
+        )
     policy_id = data.get("Id")
     if policy_id is not None and not isinstance(policy_id, str):
-        raise _Malformed(f"Id must be a string, not {_kind(policy_id)}")
+        raise _Malformed(_("Id must be a string, not {kind}").format(kind=_kind(policy_id)))
     if "Statement" not in data:
-        raise _Malformed("the document has no Statement")
+        raise _Malformed(_("the document has no Statement"))
     raw = data["Statement"]
     if isinstance(raw, Mapping):
         raw_statements: list[object] = [raw]
     elif isinstance(raw, list | tuple):
         raw_statements = list(raw)
     else:
-        raise _Malformed(f"Statement must be an object or a list of objects, not {_kind(raw)}")
+        raise _Malformed(
+            _("Statement must be an object or a list of objects, not {kind}").format(
+                kind=_kind(raw)
+            )
+        )
     statements: list[PolicyStatement] = []
     notes: list[str] = []
     for index, item in enumerate(raw_statements):
         if not isinstance(item, Mapping):
-            raise _Malformed(f"statement #{index + 1} must be an object, not {_kind(item)}")
+            raise _Malformed(
+                _("statement #{number} must be an object, not {kind}").format(
+                    number=index + 1, kind=_kind(item)
+                )
+            )
         statement = _parse_statement(index, item)
         if statement.resources is None:
             notes.append(
-                f"{statement.ref.label()} has no Resource; it is treated as matching any resource"
+                _("{statement} has no Resource; it is treated as matching any resource").format(
+                    statement=statement.ref.label()
+                )
             )
         statements.append(statement)
     return Policy(
@@ -472,19 +523,35 @@ def _parse_statement(index: int, raw: Mapping[Any, Any]) -> PolicyStatement:
     ref = StatementRef(index=index, sid=sid, effect=effect_text)
     label = ref.label()
     if sid_raw is not None and not isinstance(sid_raw, str):
-        problems.append(f"{label} has a Sid that is {_kind(sid_raw)}, not a string")
+        problems.append(
+            _("{statement} has a Sid that is {kind}, not a string").format(
+                statement=label, kind=_kind(sid_raw)
+            )
+        )
     for key in raw:
         if key not in _STATEMENT_ELEMENTS:
-            problems.append(f'{label} has an unknown element "{_short(str(key))}"')
+            problems.append(
+                _('{statement} has an unknown element "{element}"').format(
+                    statement=label, element=_short(str(key))
+                )
+            )
     effect: str | None = None
     if effect_raw is None:
-        problems.append(f"{label} has no Effect")
+        problems.append(_("{statement} has no Effect").format(statement=label))
     elif effect_raw in ("Allow", "Deny"):
         effect = effect_raw
     elif isinstance(effect_raw, str):
-        problems.append(f'{label} has Effect "{_short(effect_raw)}" (expected Allow or Deny)')
+        problems.append(
+            _('{statement} has Effect "{effect}" (expected Allow or Deny)').format(
+                statement=label, effect=_short(effect_raw)
+            )
+        )
     else:
-        problems.append(f"{label} has an Effect that is {_kind(effect_raw)}, not Allow or Deny")
+        problems.append(
+            _("{statement} has an Effect that is {kind}, not Allow or Deny").format(
+                statement=label, kind=_kind(effect_raw)
+            )
+        )
 
     principals, p_neg, p_problems = _parse_principal(label, raw)
     actions, a_neg, a_problems = _parse_pair(label, raw, "Action", "NotAction", required=True)
@@ -521,23 +588,43 @@ def _strings(label: str, element: str, value: object) -> tuple[tuple[str, ...], 
         return (value,), ()
     if isinstance(value, list | tuple):
         if not value:
-            return (), (f"{label} has an empty {element} list",)
+            return (), (
+                _("{statement} has an empty {element} list").format(
+                    statement=label, element=element
+                ),
+            )
         good: list[str] = []
         problems: list[str] = []
         for item in value:
             if isinstance(item, str):
                 good.append(item)
             else:
-                problems.append(f"{label} has a value in {element} that is {_kind(item)}")
+                problems.append(
+                    _("{statement} has a value in {element} that is {kind}").format(
+                        statement=label, element=element, kind=_kind(item)
+                    )
+                )
         return tuple(good), tuple(problems)
-    return (), (f"{label} has a {element} that is {_kind(value)}, not a string or list",)
+    return (), (
+        _("{statement} has a {element} that is {kind}, not a string or list").format(
+            statement=label, element=element, kind=_kind(value)
+        ),
+    )
 
 
 def _parse_pair(
     label: str, raw: Mapping[Any, Any], positive: str, negative: str, *, required: bool
 ) -> tuple[tuple[str, ...], bool, tuple[str, ...]]:
     if positive in raw and negative in raw:
-        return (), False, (f"{label} has both {positive} and {negative}",)
+        return (
+            (),
+            False,
+            (
+                _("{statement} has both {positive} and {negative}").format(
+                    statement=label, positive=positive, negative=negative
+                ),
+            ),
+        )
     if positive in raw:
         values, problems = _strings(label, positive, raw[positive])
         return values, False, problems
@@ -545,7 +632,15 @@ def _parse_pair(
         values, problems = _strings(label, negative, raw[negative])
         return values, True, problems
     if required:
-        return (), False, (f"{label} has neither {positive} nor {negative}",)
+        return (
+            (),
+            False,
+            (
+                _("{statement} has neither {positive} nor {negative}").format(
+                    statement=label, positive=positive, negative=negative
+                ),
+            ),
+        )
     return (), False, ()
 
 
@@ -553,13 +648,17 @@ def _parse_principal(
     label: str, raw: Mapping[Any, Any]
 ) -> tuple[tuple[tuple[str, str], ...], bool, tuple[str, ...]]:
     if "Principal" in raw and "NotPrincipal" in raw:
-        return (), False, (f"{label} has both Principal and NotPrincipal",)
+        return (
+            (),
+            False,
+            (_("{statement} has both Principal and NotPrincipal").format(statement=label),),
+        )
     if "Principal" in raw:
         element, negated = "Principal", False
     elif "NotPrincipal" in raw:
         element, negated = "NotPrincipal", True
     else:
-        return (), False, (f"{label} has no Principal",)
+        return (), False, (_("{statement} has no Principal").format(statement=label),)
     value = raw[element]
     if value == "*":
         return (("*", "*"),), negated, ()
@@ -567,15 +666,27 @@ def _parse_principal(
         return (
             (),
             negated,
-            (f'{label} has a {element} that is {_kind(value)}, not "*" or an object',),
+            (
+                _('{statement} has a {element} that is {kind}, not "*" or an object').format(
+                    statement=label, element=element, kind=_kind(value)
+                ),
+            ),
         )
     if not value:
-        return (), negated, (f"{label} has an empty {element}",)
+        return (
+            (),
+            negated,
+            (_("{statement} has an empty {element}").format(statement=label, element=element),),
+        )
     pairs: list[tuple[str, str]] = []
     problems: list[str] = []
     for kind, values in value.items():
         if kind not in _PRINCIPAL_KINDS:
-            problems.append(f'{label} has an unknown principal type "{_short(str(kind))}"')
+            problems.append(
+                _('{statement} has an unknown principal type "{kind}"').format(
+                    statement=label, kind=_short(str(kind))
+                )
+            )
             continue
         strings, bad = _strings(label, f"{element} {kind}", values)
         problems.extend(bad)
@@ -602,7 +713,7 @@ def _condition_values(base: str, value: object) -> tuple[tuple[str, ...], str | 
     """The values of one condition key as strings, or a problem."""
     items: list[object] = list(value) if isinstance(value, list | tuple) else [value]
     if not items:
-        return (), "an empty list of values"
+        return (), _("an empty list of values")
     out: list[str] = []
     for item in items:
         if isinstance(item, bool) and base in ("Bool", "Null"):
@@ -610,11 +721,11 @@ def _condition_values(base: str, value: object) -> tuple[tuple[str, ...], str | 
         elif isinstance(item, str):
             out.append(item)
         else:
-            return (), f"a value that is {_kind(item)}, not a string"
+            return (), _("a value that is {kind}, not a string").format(kind=_kind(item))
     if base in ("Bool", "Null"):
         for v in out:
             if v.lower() not in ("true", "false"):
-                return (), f'the value "{_short(v)}" (expected true or false)'
+                return (), _('the value "{value}" (expected true or false)').format(value=_short(v))
     return tuple(out), None
 
 
@@ -622,14 +733,22 @@ def _parse_conditions(label: str, raw: object, present: bool) -> tuple[Condition
     if not present:
         return ()
     if not isinstance(raw, Mapping):
-        return (ConditionClause("?", "?", (), f"{label} has a Condition that is {_kind(raw)}"),)
+        shape = _("{statement} has a Condition that is {kind}").format(
+            statement=label, kind=_kind(raw)
+        )
+        return (ConditionClause("?", "?", (), shape),)
     clauses: list[ConditionClause] = []
     for operator_raw, block in raw.items():
         operator = str(operator_raw)
         if not isinstance(block, Mapping):
             clauses.append(
                 ConditionClause(
-                    operator, "?", (), f"{label} has a {operator} block that is {_kind(block)}"
+                    operator,
+                    "?",
+                    (),
+                    _("{statement} has a {operator} block that is {kind}").format(
+                        statement=label, operator=operator, kind=_kind(block)
+                    ),
                 )
             )
             continue
@@ -639,28 +758,34 @@ def _parse_conditions(label: str, raw: object, present: bool) -> tuple[Condition
             problem: str | None = None
             values: tuple[str, ...] = ()
             if parts is None:
-                problem = (
-                    f'{label} uses the unknown condition operator "{_short(operator)}" '
-                    "(trailkit cannot evaluate it)"
-                )
+                problem = _(
+                    '{statement} uses the unknown condition operator "{operator}" (trailkit '
+                    "cannot evaluate it)"
+                ).format(statement=label, operator=_short(operator))
             elif parts[1] in _UNIMPLEMENTED_OPS:
-                problem = (
-                    f"{label} uses the condition operator {_short(operator)} on {_short(key)}, "
-                    "which trailkit does not evaluate"
-                )
+                problem = _(
+                    "{statement} uses the condition operator {operator} on {key}, which "
+                    "trailkit does not evaluate"
+                ).format(statement=label, operator=_short(operator), key=_short(key))
             elif parts[1] == "Null" and (parts[0] is not None or parts[2]):
-                problem = f"{label} uses {_short(operator)}, which is not a valid operator"
+                problem = _("{statement} uses {operator}, which is not a valid operator").format(
+                    statement=label, operator=_short(operator)
+                )
             else:
                 values, why = _condition_values(parts[1], value)
                 if why is not None:
-                    problem = f"{label} has {why} in {_short(operator)} {_short(key)}"
-                elif "${" in key or any("${" in v for v in values):
-                    problem = (
-                        f"{label} uses a policy variable in {_short(operator)} {_short(key)}, "
-                        "which trailkit does not substitute"
+                    problem = _("{statement} has {problem} in {operator} {key}").format(
+                        statement=label, problem=why, operator=_short(operator), key=_short(key)
                     )
+                elif "${" in key or any("${" in v for v in values):
+                    problem = _(
+                        "{statement} uses a policy variable in {operator} {key}, which trailkit "
+                        "does not substitute"
+                    ).format(statement=label, operator=_short(operator), key=_short(key))
             if problem is None and not isinstance(key_raw, str):
-                problem = f"{label} has a condition key that is not a string"
+                problem = _("{statement} has a condition key that is not a string").format(
+                    statement=label
+                )
             clauses.append(ConditionClause(operator, key, values, problem))
     return tuple(clauses)
 
@@ -817,7 +942,10 @@ def _match_list(
     for value in values:
         if "${" in value:
             local.append(
-                f"{label} uses a policy variable in {element}, which trailkit does not substitute"
+                _(
+                    "{statement} uses a policy variable in {element}, which trailkit does not "
+                    "substitute"
+                ).format(statement=label, element=element)
             )
             results.append(None)
         else:
@@ -880,7 +1008,9 @@ def _eval_clause(
         return None
     parts = _split_operator(clause.operator)
     if parts is None:  # pragma: no cover - caught at parse time
-        reasons.append(f"{ref.label()} uses an unknown condition operator")
+        reasons.append(
+            _("{statement} uses an unknown condition operator").format(statement=ref.label())
+        )
         return None
     qualifier, base, if_exists = parts
     actual = _lookup(context, clause.key)
@@ -935,8 +1065,10 @@ def _match_statement(statement: PolicyStatement, request: Request) -> _Outcome:
     local: list[str] = []
     if None in principal_results:
         local.append(
-            f"{label} names a principal with a wildcard or policy variable, "
-            "which trailkit does not evaluate"
+            _(
+                "{statement} names a principal with a wildcard or policy variable, which "
+                "trailkit does not evaluate"
+            ).format(statement=label)
         )
     if statement.principal_problems:
         local.extend(statement.principal_problems)
@@ -994,21 +1126,20 @@ def _dedupe(items: Iterable[str]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(items))
 
 
-def _sentence(text: str) -> str:
-    return text[:1].upper() + text[1:]
-
-
-def _verb(refs: Sequence[StatementRef], verb: str) -> str:
-    if len(refs) > 1:
-        return verb
-    return verb[:-1] + "ies" if verb.endswith("y") else verb + "s"
+def _sentence(text: str, lead: str) -> str:
+    """``text`` with ``lead`` (statement labels) capitalised when the sentence starts with it
+    (English: "Statement #1 allows ..."); a translation that starts otherwise is unchanged (a
+    principal or an action is never capitalised)."""
+    if lead and text.startswith(lead):
+        return lead[:1].upper() + text[1:]
+    return text
 
 
 def _labels(refs: Sequence[StatementRef]) -> str:
     labels = [r.label() for r in refs]
     if len(labels) <= 1:
         return "".join(labels)
-    return ", ".join(labels[:-1]) + " and " + labels[-1]
+    return _("{first} and {last}").format(first=_(", ").join(labels[:-1]), last=labels[-1])
 
 
 def evaluate(document: str | Mapping[str, Any] | Policy, request: Request) -> Evaluation:
@@ -1032,8 +1163,11 @@ def evaluate(document: str | Mapping[str, Any] | Policy, request: Request) -> Ev
     try:
         return _evaluate(document, request)
     except Exception as exc:  # evaluate must never raise
-        why = f"trailkit could not evaluate the policy ({type(exc).__name__})"
-        return Evaluation(Decision.UNVERIFIABLE, why[0].upper() + why[1:] + ".", (), (), (why,))
+        why = _("trailkit could not evaluate the policy ({error})").format(error=type(exc).__name__)
+        said = _("Trailkit could not evaluate the policy ({error}).").format(
+            error=type(exc).__name__
+        )
+        return Evaluation(Decision.UNVERIFIABLE, said, (), (), (why,))
 
 
 def evaluate_variants(
@@ -1070,22 +1204,29 @@ def evaluate_variants(
     first = answers[0]
     if all(a.decision is first.decision for a in answers[1:]):
         return first
-    why = f"the answer depends on {unknown}, which trailkit does not know"
+    why = _("the answer depends on {unknown}, which trailkit does not know").format(unknown=unknown)
     return Evaluation(
-        Decision.UNVERIFIABLE, _sentence(f"Cannot verify: {why}."), unverifiable=(why,)
+        Decision.UNVERIFIABLE,
+        _("Cannot verify: {why}.").format(why=why),
+        unverifiable=(why,),
     )
 
 
 def _evaluate(document: str | Mapping[str, Any] | Policy, request: Request) -> Evaluation:
     if not isinstance(request, Request):
-        why = f"the request is {_kind(request)}, not a Request"
-        return Evaluation(Decision.UNVERIFIABLE, f"Cannot verify: {why}.", unverifiable=(why,))
-    policy = document if isinstance(document, Policy) else parse_policy(document)
-    what = f"{request.action} by {_describe_principal(request.principal)}"
-    if isinstance(policy, str):
-        why = f"the policy is not a valid policy document: {policy}"
+        why = _("the request is {kind}, not a Request").format(kind=_kind(request))
         return Evaluation(
-            Decision.UNVERIFIABLE, f"Cannot verify {what}: {why}.", unverifiable=(why,)
+            Decision.UNVERIFIABLE, _("Cannot verify: {why}.").format(why=why), unverifiable=(why,)
+        )
+    policy = document if isinstance(document, Policy) else parse_policy(document)
+    # What is asked, as separate values: each sentence below is whole, so a translation orders it.
+    asked = {"action": request.action, "principal": _describe_principal(request.principal)}
+    if isinstance(policy, str):
+        why = _("the policy is not a valid policy document: {why}").format(why=policy)
+        return Evaluation(
+            Decision.UNVERIFIABLE,
+            _("Cannot verify {action} by {principal}: {why}.").format(why=why, **asked),
+            unverifiable=(why,),
         )
 
     outcomes = [_match_statement(s, request) for s in policy.statements]
@@ -1098,7 +1239,12 @@ def _evaluate(document: str | Mapping[str, Any] | Policy, request: Request) -> E
         return Evaluation(
             Decision.DENIED,
             _sentence(
-                f"{_labels(matched_denies)} explicitly {_verb(matched_denies, 'deny')} {what}."
+                (
+                    _("{statements} explicitly denies {action} by {principal}.")
+                    if len(matched_denies) == 1
+                    else _("{statements} explicitly deny {action} by {principal}.")
+                ).format(statements=_labels(matched_denies), **asked),
+                _labels(matched_denies),
             ),
             deciding=tuple(matched_denies),
         )
@@ -1109,29 +1255,45 @@ def _evaluate(document: str | Mapping[str, Any] | Policy, request: Request) -> E
     if matched_allows and not maybe_denies:
         return Evaluation(
             Decision.ALLOWED,
-            _sentence(f"{_labels(matched_allows)} {_verb(matched_allows, 'allow')} {what}."),
+            _sentence(
+                (
+                    _("{statements} allows {action} by {principal}.")
+                    if len(matched_allows) == 1
+                    else _("{statements} allow {action} by {principal}.")
+                ).format(statements=_labels(matched_allows), **asked),
+                _labels(matched_allows),
+            ),
             deciding=tuple(matched_allows),
         )
     if matched_allows or maybe_allows:
         unsure = maybe_denies if matched_allows else maybe_allows + maybe_denies
         reasons = _dedupe(r for o in unsure for r in o.reasons)
         if not reasons:  # pragma: no cover - an unknown outcome always has a reason
-            reasons = ("a statement could not be evaluated",)
+            reasons = (_("a statement could not be evaluated"),)
         if matched_allows:
-            lead = (
-                f"{_labels(matched_allows)} {_verb(matched_allows, 'allow')} {what}, but a Deny "
-                "that trailkit cannot evaluate might override it"
-            )
+            said = (
+                _(
+                    "{statements} allows {action} by {principal}, but a Deny that trailkit cannot "
+                    "evaluate might override it ({why})."
+                )
+                if len(matched_allows) == 1
+                else _(
+                    "{statements} allow {action} by {principal}, but a Deny that trailkit cannot "
+                    "evaluate might override it ({why})."
+                )
+            ).format(statements=_labels(matched_allows), why=reasons[0], **asked)
+            said = _sentence(said, _labels(matched_allows))
         else:
-            lead = f"Cannot verify {what}: no statement surely allows it, and one might"
-        return Evaluation(
-            Decision.UNVERIFIABLE,
-            _sentence(f"{lead} ({reasons[0]})."),
-            unverifiable=reasons,
-        )
+            said = _(
+                "Cannot verify {action} by {principal}: no statement surely allows it, and one "
+                "might ({why})."
+            ).format(why=reasons[0], **asked)
+        return Evaluation(Decision.UNVERIFIABLE, said, unverifiable=reasons)
     near = tuple(f for o in allows if o.core is True and o.state is False for f in o.failures)
     if near:
-        reason = f"No statement allows {what}; the closest fails a condition: {near[0].describe()}."
+        reason = _(
+            "No statement allows {action} by {principal}; the closest fails a condition: {why}."
+        ).format(why=near[0].describe(), **asked)
     else:
-        reason = f"No statement allows {what}."
+        reason = _("No statement allows {action} by {principal}.").format(**asked)
     return Evaluation(Decision.DENIED, reason, near_misses=near)

@@ -29,6 +29,7 @@ from collections.abc import Iterable
 
 from trailkit.arn import KNOWN_PARTITIONS, describe_char, parse_arn, show
 from trailkit.errors import InputError
+from trailkit.i18n import N_, _
 
 __all__ = [
     "ACCOUNT_FORM",
@@ -39,13 +40,13 @@ __all__ = [
     "parse_principals",
 ]
 
-#: The forms accepted, for messages.
-PRINCIPAL_FORMS = (
+#: The forms accepted, for messages (marked for translation; shown with ``_()``).
+PRINCIPAL_FORMS = N_(
     "a 12-digit account id, or arn:aws:iam::ACCOUNT:root, arn:aws:iam::ACCOUNT:role/NAME or "
     "arn:aws:iam::ACCOUNT:user/NAME"
 )
-#: The form of a reader account, for messages.
-ACCOUNT_FORM = "a 12-digit AWS account id, e.g. 444455556666"
+#: The form of a reader account, for messages (marked for translation; shown with ``_()``).
+ACCOUNT_FORM = N_("a 12-digit AWS account id, e.g. 444455556666")
 
 _ACCOUNT = re.compile(r"[0-9]{12}")
 # IAM user and role names: up to 64 of these characters; paths: segments of the same, up to 512.
@@ -56,8 +57,10 @@ _MAX_PATH = 512
 
 def _refuse(text: str, problem: str) -> InputError:
     return InputError(
-        f"{show(text)} is not a principal a key policy can name: {problem}.",
-        f"give {PRINCIPAL_FORMS}",
+        _("{text} is not a principal a key policy can name: {why}.").format(
+            text=show(text), why=problem
+        ),
+        _("give {forms}").format(forms=_(PRINCIPAL_FORMS)),
     )
 
 
@@ -83,45 +86,65 @@ def parse_principal(text: str, partition: str = "aws") -> str:
     """
     value = text.strip()
     if not value:
-        raise _refuse(text, "it is empty")
+        raise _refuse(text, _("it is empty"))
     blank = next((c for c in value if c.isspace()), None)
     if blank is not None:
-        raise _refuse(text, f"it contains whitespace ({describe_char(blank)})")
+        raise _refuse(text, _("it contains whitespace ({char})").format(char=describe_char(blank)))
     if "*" in value or "?" in value:
-        where = "the account" if _wild_account(value) else "it"
         raise _refuse(
             text,
-            f"{where} contains a wildcard; KMS does not accept wildcards in a principal, and a "
-            "wildcard account would admit every AWS account",
+            _(
+                "the account contains a wildcard; KMS does not accept wildcards in a principal, "
+                "and a wildcard account would admit every AWS account"
+            )
+            if _wild_account(value)
+            else _(
+                "it contains a wildcard; KMS does not accept wildcards in a principal, and a "
+                "wildcard account would admit every AWS account"
+            ),
         )
     if value.isascii() and value.isdigit():
         if not _ACCOUNT.fullmatch(value):
-            raise _refuse(text, f"an account id is exactly 12 digits; this one has {len(value)}")
+            raise _refuse(
+                text,
+                _("an account id is exactly 12 digits; this one has {count}").format(
+                    count=len(value)
+                ),
+            )
         return f"arn:{partition}:iam::{value}:root"
     if value[:4].lower() != "arn:":
-        raise _refuse(text, "it is neither a 12-digit account id nor an ARN")
+        raise _refuse(text, _("it is neither a 12-digit account id nor an ARN"))
     try:
         arn = parse_arn(value)
     except InputError as err:  # says which of the fields every ARN shares is wrong
-        raise InputError(err.message, f"give {PRINCIPAL_FORMS}") from None
+        raise InputError(err.message, _("give {forms}").format(forms=_(PRINCIPAL_FORMS))) from None
     if arn.partition not in KNOWN_PARTITIONS:
         raise _refuse(
             text,
-            f"unknown partition {arn.partition!r} "
-            f"(known partitions: {', '.join(KNOWN_PARTITIONS)})",
+            _("unknown partition {partition} (known partitions: {known})").format(
+                partition=repr(arn.partition), known=", ".join(KNOWN_PARTITIONS)
+            ),
         )
     if arn.service != "iam":
-        hint = (
-            "; name the role, not its session (arn:aws:iam::ACCOUNT:role/NAME)"
+        raise _refuse(
+            text,
+            _(
+                "it is an ARN of {service}, not of IAM; name the role, not its session "
+                "(arn:aws:iam::ACCOUNT:role/NAME)"
+            ).format(service=arn.service)
             if arn.service == "sts"
-            else ""
+            else _("it is an ARN of {service}, not of IAM").format(service=arn.service),
         )
-        raise _refuse(text, f"it is an ARN of {arn.service}, not of IAM{hint}")
     if arn.region:
-        raise _refuse(text, f"IAM ARNs have no region, but this one names {arn.region!r}")
+        raise _refuse(
+            text,
+            _("IAM ARNs have no region, but this one names {region}").format(
+                region=repr(arn.region)
+            ),
+        )
     if not _ACCOUNT.fullmatch(arn.account):
         raise _refuse(
-            text, "the account field is empty; it must be the principal's 12-digit account id"
+            text, _("the account field is empty; it must be the principal's 12-digit account id")
         )
     _check_resource(text, arn.resource)
     return value
@@ -135,24 +158,33 @@ def _wild_account(value: str) -> bool:
 def _check_resource(text: str, resource: str) -> None:
     if resource == "root":
         return
-    kind, _, rest = resource.partition("/")
+    kind, _slash, rest = resource.partition("/")
     if kind not in ("role", "user"):
         what = (
-            "an IAM group cannot be a principal in a key policy"
+            _("an IAM group cannot be a principal in a key policy")
             if kind == "group"
-            else f"{kind!r} is not a principal a key policy can name (root, role/NAME, user/NAME)"
+            else _(
+                "{kind} is not a principal a key policy can name (root, role/NAME, user/NAME)"
+            ).format(kind=repr(kind))
         )
         raise _refuse(text, what)
     if not rest:
-        raise _refuse(text, f"the {kind} name after '{kind}/' is missing")
+        raise _refuse(text, _("the {kind} name after '{kind}/' is missing").format(kind=kind))
     *path, name = rest.split("/")
     if not _NAME.fullmatch(name):
         raise _refuse(
             text,
-            f"{name!r} is not an IAM {kind} name (1-64 letters, digits and +=,.@_-)",
+            _("{name} is not an IAM {kind} name (1-64 letters, digits and +=,.@_-)").format(
+                name=repr(name), kind=kind
+            ),
         )
     if len(rest) - len(name) > _MAX_PATH or not all(_PATH_SEGMENT.fullmatch(p) for p in path):
-        raise _refuse(text, f"the {kind}'s path {'/'.join(path)!r} is not an IAM path")
+        raise _refuse(
+            text,
+            _("the {kind}'s path {path} is not an IAM path").format(
+                kind=kind, path=repr("/".join(path))
+            ),
+        )
 
 
 def parse_principals(texts: Iterable[str], partition: str = "aws") -> tuple[str, ...]:
@@ -204,26 +236,39 @@ def parse_account(value: object, name: str) -> str:
     InputError
         Anything else, naming ``name`` and saying what is wrong.
     """
-    return _account(value, name, "must be a 12-digit AWS account id")
+    return _account(value, name, N_("must be a 12-digit AWS account id"))
 
 
 def _account(value: object, name: str, must: str) -> str:
-    fix = f"give {name} as {ACCOUNT_FORM}"
+    """``must`` is a predicate marked with ``N_`` (translated here)."""
+    must = _(must)
+    fix = _("give {name} as {form}").format(name=name, form=_(ACCOUNT_FORM))
     if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
         text = str(value)
         if _ACCOUNT.fullmatch(text):
             return text
         raise InputError(
-            f"{name} {must}; the number {value} is not one: it has {len(text)} digits.",
-            f"{fix}, as text (quoted): written as a number, an id that starts with 0 loses its "
-            "leading zeros",
+            _("{name} {must}; the number {value} is not one: it has {count} digits.").format(
+                name=name, must=must, value=value, count=len(text)
+            ),
+            _(
+                "{fix}, as text (quoted): written as a number, an id that starts with 0 loses "
+                "its leading zeros"
+            ).format(fix=fix),
         )
     if not isinstance(value, str):
-        raise InputError(f"{name} {must}; {_shown(value)} is not a text.", fix)
+        raise InputError(
+            _("{name} {must}; {value} is not a text.").format(
+                name=name, must=must, value=_shown(value)
+            ),
+            fix,
+        )
     text = value.strip()
     if text == "0" * 12:
         raise InputError(
-            f"{name} {must}; 000000000000 is not one: no AWS account has that id.",
+            _("{name} {must}; 000000000000 is not one: no AWS account has that id.").format(
+                name=name, must=must
+            ),
             fix,
         )
     if _ACCOUNT.fullmatch(text):
@@ -232,19 +277,28 @@ def _account(value: object, name: str, must: str) -> str:
         fields = text.split(":")
         in_arn = fields[4] if len(fields) > 4 else ""
         raise InputError(
-            f"{name} {must}, not an ARN; {show(value, 60)} is an ARN.",
-            f"give the 12-digit account id from the ARN: {name} {in_arn}"
+            _("{name} {must}, not an ARN; {value} is an ARN.").format(
+                name=name, must=must, value=show(value, 60)
+            ),
+            _("give the 12-digit account id from the ARN: {name} {account}").format(
+                name=name, account=in_arn
+            )
             if _ACCOUNT.fullmatch(in_arn) and in_arn != "0" * 12
             else fix,
         )
     if not text:
-        problem = "it is empty"
+        problem = _("it is empty")
     elif text.isascii() and text.isdigit():
-        problem = f"it has {len(text)} digits"
+        problem = _("it has {count} digits").format(count=len(text))
     else:
         bad = next(c for c in text if not ("0" <= c <= "9"))
-        problem = f"it contains {describe_char(bad)}"
-    raise InputError(f"{name} {must}; {show(value, 60)} is not one: {problem}.", fix)
+        problem = _("it contains {char}").format(char=describe_char(bad))
+    raise InputError(
+        _("{name} {must}; {value} is not one: {why}.").format(
+            name=name, must=must, value=show(value, 60), why=problem
+        ),
+        fix,
+    )
 
 
 def parse_accounts(value: object, name: str) -> tuple[str, ...]:
@@ -281,9 +335,11 @@ def parse_accounts(value: object, name: str) -> tuple[str, ...]:
         items = list(value)
     else:
         raise InputError(
-            f"{name} must be a list of 12-digit AWS account ids or a text of ids separated by "
-            f"commas, not {type(value).__name__}.",
-            f'pass {name} as ["444455556666"] or "444455556666,777788889999"',
+            _(
+                "{name} must be a list of 12-digit AWS account ids or a text of ids separated "
+                "by commas, not {kind}."
+            ).format(name=name, kind=type(value).__name__),
+            _('pass {name} as ["444455556666"] or "444455556666,777788889999"').format(name=name),
         )
-    must = "must hold 12-digit AWS account ids"
+    must = N_("must hold 12-digit AWS account ids")
     return tuple(dict.fromkeys(_account(item, name, must) for item in items))

@@ -35,6 +35,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from trailkit.arn import arn_account, arn_resource
+from trailkit.i18n import N_, _
 from trailkit.records import Trail
 from trailkit.rules import policy as pol
 from trailkit.rules.requests import reader_request
@@ -47,10 +48,11 @@ __all__ = [
     "short_list",
 ]
 
-#: Why an account is checked (shown in messages).
-TRAIL_ACCOUNT = "the trail's account"
-BUCKET_OWNER = "the bucket owner's account"
-GIVEN = "given as a reader account"
+#: Why an account is checked (shown in messages, translated there; kept in English in a
+#: finding's ``detail``).
+TRAIL_ACCOUNT = N_("the trail's account")
+BUCKET_OWNER = N_("the bucket owner's account")
+GIVEN = N_("given as a reader account")
 
 _ACCOUNT = re.compile(r"[0-9]{12}")
 # Positive string and ARN operators: their values name the principals they admit.
@@ -96,10 +98,12 @@ def short_list(items: Sequence[str], few: int = 3) -> str:
         The list in words.
     """
     if len(items) > few:
-        return ", ".join(items[:few]) + f" and {len(items) - few} more"
+        return _("{items} and {count} more").format(
+            items=_(", ").join(items[:few]), count=len(items) - few
+        )
     if len(items) <= 1:
         return "".join(items)
-    return ", ".join(items[:-1]) + " and " + items[-1]
+    return _("{first} and {last}").format(first=_(", ").join(items[:-1]), last=items[-1])
 
 
 @dataclass(frozen=True)
@@ -137,36 +141,49 @@ class AccountReaders:
             For example ``In account 111122223333 (the trail's account) only
             arn:aws:iam::111122223333:role/SecOps may kms:Decrypt with this key; ...``.
         """
-        where = f"account {self.account} ({self.why})"
+        # Whole sentences, the account and why it is checked as values (a translation orders
+        # them); ``why`` is kept untranslated (:data:`TRAIL_ACCOUNT`) and translated here.
+        where = {"account": self.account, "why": _(self.why)}
         if self.access is Access.ANY:
-            return f"Any principal of {where} may kms:Decrypt with this key."
+            return _(
+                "Any principal of account {account} ({why}) may kms:Decrypt with this key."
+            ).format(**where)
         if self.access is Access.IAM:
-            named = (
-                f"; the key policy itself also names {short_list(self.principals, few)}"
-                if self.principals
-                else ""
-            )
-            return (
-                f"In {where} principals may kms:Decrypt via IAM policies of account "
-                f"{self.account} (the key policy names the account, so a reader needs an IAM "
-                f"policy that allows it){named}."
-            )
+            if self.principals:
+                return _(
+                    "In account {account} ({why}) principals may kms:Decrypt via IAM policies of "
+                    "account {account} (the key policy names the account, so a reader needs an "
+                    "IAM policy that allows it); the key policy itself also names {principals}."
+                ).format(principals=short_list(self.principals, few), **where)
+            return _(
+                "In account {account} ({why}) principals may kms:Decrypt via IAM policies of "
+                "account {account} (the key policy names the account, so a reader needs an IAM "
+                "policy that allows it)."
+            ).format(**where)
         if self.access is Access.NAMED:
-            text = (
-                f"In {where} only {short_list(self.principals, few)} may kms:Decrypt with this "
-                "key; other principals there cannot read the encrypted logs and digest files."
-            )
+            text = _(
+                "In account {account} ({why}) only {principals} may kms:Decrypt with this key; "
+                "other principals there cannot read the encrypted logs and digest files."
+            ).format(principals=short_list(self.principals, few), **where)
             if self.unknown:
-                text += f" Not evaluated: {self.unknown[0]}."
+                text += " " + _("Not evaluated: {why}.").format(why=self.unknown[0])
             return text
         if self.access is Access.UNKNOWN:
-            why = self.unknown[0] if self.unknown else "part of the policy cannot be evaluated"
-            return f"Whether anyone in {where} may kms:Decrypt with this key cannot be told: {why}."
-        deny = f" ({self.denied_by} explicitly denies it)" if self.denied_by else ""
-        return (
-            f"Nobody in {where} may kms:Decrypt with this key{deny}, so nobody there can read "
-            "the encrypted logs and digest files."
-        )
+            why = self.unknown[0] if self.unknown else _("part of the policy cannot be evaluated")
+            return _(
+                "Whether anyone in account {account} ({why}) may kms:Decrypt with this key cannot "
+                "be told: {reason}."
+            ).format(reason=why, **where)
+        if self.denied_by:
+            return _(
+                "Nobody in account {account} ({why}) may kms:Decrypt with this key ({statement} "
+                "explicitly denies it), so nobody there can read the encrypted logs and digest "
+                "files."
+            ).format(statement=self.denied_by, **where)
+        return _(
+            "Nobody in account {account} ({why}) may kms:Decrypt with this key, so nobody there "
+            "can read the encrypted logs and digest files."
+        ).format(**where)
 
 
 def reader_accounts(trail: Trail, given: Sequence[str] = ()) -> tuple[tuple[str, str], ...]:
@@ -232,7 +249,7 @@ def _candidates(policy: pol.Policy, account: str) -> list[_Candidate]:
                 if "*" in value or "?" in value:
                     # One principal the pattern admits stands for all of them.
                     sample = value.replace("*", "").replace("?", "x")
-                    shown = f"principals matching {value}"
+                    shown = _("principals matching {pattern}").format(pattern=value)
                 else:
                     sample, shown = value, value
                 if arn_account(sample) == account:
@@ -265,10 +282,12 @@ def _unknowable(evaluation: pol.Evaluation, who: str) -> list[str]:
     out = []
     for ref, failures in failing.items():
         if all(f.actual is None and f.key.lower() not in _KNOWN_ABSENT for f in failures):
-            keys = ", ".join(dict.fromkeys(f.key for f in failures))
+            keys = _(", ").join(dict.fromkeys(f.key for f in failures))
             out.append(
-                f"{ref.label()} allows it only under a condition on {keys}, which trailkit "
-                f"cannot know for {who}"
+                _(
+                    "{statement} allows it only under a condition on {keys}, which trailkit "
+                    "cannot know for {who}"
+                ).format(statement=ref.label(), keys=keys, who=who)
             )
     return out
 
@@ -281,7 +300,7 @@ def account_readers(
     key_arn: str,
     trail_arn: str,
     s3_arns: Sequence[str] = (),
-    unknown_fact: str = "the aws:s3:arn that S3 sends",
+    unknown_fact: str = "",
 ) -> AccountReaders:
     """Who in ``account`` may decrypt the trail's log files with the key.
 
@@ -307,7 +326,8 @@ def account_readers(
     s3_arns
         The values ``aws:s3:arn`` may have; empty: the request has none.
     unknown_fact
-        What decides between ``s3_arns`` (for the reason of an answer that depends on it).
+        What decides between ``s3_arns`` (for the reason of an answer that depends on it;
+        default "the aws:s3:arn that S3 sends").
 
     Returns
     -------
@@ -317,6 +337,8 @@ def account_readers(
         principals that may (:attr:`Access.NAMED`), :attr:`Access.UNKNOWN` when what decides
         cannot be evaluated, or :attr:`Access.NOBODY`.
     """
+
+    unknown_fact = unknown_fact or _("the aws:s3:arn that S3 sends")
 
     def ask(principal: str | None = None) -> pol.Evaluation:
         variants = [
@@ -341,19 +363,23 @@ def account_readers(
     unknown: list[str] = []
     if generic.decision is pol.Decision.UNVERIFIABLE:
         unknown.extend(generic.unverifiable or (generic.reason,))
-    unknown.extend(_unknowable(generic, f"principals of account {account}"))
+    unknown.extend(
+        _unknowable(generic, _("principals of account {account}").format(account=account))
+    )
     for candidate in _candidates(policy, account):
         answer = ask(candidate.arn)
         if answer.decision is pol.Decision.ALLOWED:
             principals.append(candidate.shown)
         elif answer.decision is pol.Decision.UNVERIFIABLE:
             reason = answer.unverifiable[0] if answer.unverifiable else answer.reason
-            unknown.append(f"{candidate.shown}: {reason}")
+            unknown.append(
+                _("{principal}: {reason}").format(principal=candidate.shown, reason=reason)
+            )
         else:
             unknown.extend(_unknowable(answer, candidate.shown))
     denied_by = None
     if generic.decision is pol.Decision.DENIED and generic.deciding:
-        denied_by = ", ".join(ref.label() for ref in generic.deciding)
+        denied_by = _(", ").join(ref.label() for ref in generic.deciding)
     access: Access
     if broad is not None:
         access = broad

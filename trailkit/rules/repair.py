@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from trailkit.errors import InputError, RefusedError
+from trailkit.i18n import _
 from trailkit.records import Change, KeyInfo, Kind, Trail
 from trailkit.rules import policy as pol
 from trailkit.rules.checks import Report, check_policy
@@ -99,7 +100,7 @@ class Repair:
 
     def diff(self) -> str:
         """A unified diff of the policy, before and after (additions only)."""
-        return policy_diff(self.original, self.repaired, "current policy", "repaired policy")
+        return policy_diff(self.original, self.repaired, _("current policy"), _("repaired policy"))
 
 
 def _policy_lines(policy: str | dict[str, Any]) -> list[str]:
@@ -116,8 +117,8 @@ def _policy_lines(policy: str | dict[str, Any]) -> list[str]:
 def policy_diff(
     before: str | dict[str, Any],
     after: str | dict[str, Any],
-    before_label: str = "current policy",
-    after_label: str = "new policy",
+    before_label: str = "",
+    after_label: str = "",
 ) -> str:
     """The unified diff between two key policies (the one diff every preview shows).
 
@@ -127,13 +128,16 @@ def policy_diff(
         Policy documents, as text (JSON is laid out with 2-space indents first, so spacing
         differences do not show) or parsed.
     before_label, after_label
-        The file names in the diff's header.
+        The file names in the diff's header (default "current policy", "new policy", in the
+        operator's language).
 
     Returns
     -------
     str
         Empty when the policies are laid out the same.
     """
+    before_label = before_label or _("current policy")
+    after_label = after_label or _("new policy")
     return "\n".join(
         difflib.unified_diff(
             _policy_lines(before), _policy_lines(after), before_label, after_label, lineterm=""
@@ -204,7 +208,7 @@ class Restore:
     def diff(self) -> str:
         """The unified diff from the current policy (else the expected one) to the restored one."""
         now = self.expected if self.current is None else self.current
-        return policy_diff(now, self.restored, "current policy", "restored policy")
+        return policy_diff(now, self.restored, _("current policy"), _("restored policy"))
 
     def as_dict(self) -> dict[str, Any]:
         """The preview as plain data (``--format json``)."""
@@ -239,10 +243,18 @@ def plan_restore(change: Change, current: str | None = None) -> Restore:
     """
     if change.intent.kind is not Kind.KEY_POLICY:
         raise RefusedError(
-            f"Change {change.change_id} is a trail change; undo it with `trailkit rollback`.", ""
+            _("Change {change_id} is a trail change; undo it with `trailkit rollback`.").format(
+                change_id=change.change_id
+            ),
+            "",
         )
     if not change.applied or change.outcome is None or change.intent.before is None:
-        raise RefusedError(f"Change {change.change_id} is {change.status}; nothing to restore.", "")
+        raise RefusedError(
+            _("Change {change_id} is {status}; nothing to restore.").format(
+                change_id=change.change_id, status=change.status
+            ),
+            "",
+        )
     return Restore(
         change_id=change.change_id,
         key_arn=change.intent.target_arn,
@@ -335,21 +347,27 @@ def plan_repair(
         administer the key afterwards, or the result would exceed the size limit.
     """
     if not trails:
-        raise InputError("Name at least one trail the key should serve.", "pass --trail")
+        raise InputError(_("Name at least one trail the key should serve."), _("pass --trail"))
     principals = parse_principals(readers, trails[0].partition)
     if key.policy is None:
         raise RefusedError(
-            f"The policy of {key.arn} cannot be read ({key.policy_error}); trailkit only repairs "
-            "policies it can read.",
-            "repair it from the key's own account",
+            _(
+                "The policy of {key} cannot be read ({why}); trailkit only repairs policies it "
+                "can read."
+            ).format(key=key.arn, why=key.policy_error),
+            _("repair it from the key's own account"),
         )
     try:
         original = json.loads(key.policy)
     except ValueError as exc:
-        raise RefusedError(f"The policy of {key.arn} is not valid JSON: {exc}.", "") from None
+        raise RefusedError(
+            _("The policy of {key} is not valid JSON: {error}.").format(key=key.arn, error=exc), ""
+        ) from None
     parsed = pol.parse_policy(original)
     if isinstance(parsed, str) or not isinstance(original, dict):
-        raise RefusedError(f"The policy of {key.arn} cannot be parsed: {parsed}.", "")
+        raise RefusedError(
+            _("The policy of {key} cannot be parsed: {why}.").format(key=key.arn, why=parsed), ""
+        )
     account = key.account
     admin = pol.evaluate(
         parsed,
@@ -364,16 +382,21 @@ def plan_repair(
     )
     if admin.decision is not pol.Decision.ALLOWED:
         raise RefusedError(
-            f"The policy of {key.arn} has no statement that lets account {account} administer the "
-            "key (kms:PutKeyPolicy for the account root); changing it could lock the account out.",
-            "fix the key's administration statement by hand first",
+            _(
+                "The policy of {key} has no statement that lets account {account} administer the "
+                "key (kms:PutKeyPolicy for the account root); changing it could lock the account "
+                "out."
+            ).format(key=key.arn, account=account),
+            _("fix the key's administration statement by hand first"),
         )
     failing: dict[str, list[Trail]] = {}
     for trail in trails:
         for finding in check_policy(key, trail):
             if finding.code == "policy-deny":
                 raise RefusedError(
-                    f"{finding.message} trailkit only adds statements; it will not edit the Deny.",
+                    _("{finding} trailkit only adds statements; it will not edit the Deny.").format(
+                        finding=finding.message
+                    ),
                     finding.remedy,
                 )
             if finding.code in _FIXABLE:
@@ -453,8 +476,10 @@ def plan_repair(
     )
     if repair.size > MAX_POLICY_BYTES:
         raise RefusedError(
-            f"The repaired policy would be {repair.size} bytes even without whitespace, over "
-            f"KMS's limit of {MAX_POLICY_BYTES}.",
-            "remove unused statements from the key policy first",
+            _(
+                "The repaired policy would be {size} bytes even without whitespace, over KMS's "
+                "limit of {limit}."
+            ).format(size=repair.size, limit=MAX_POLICY_BYTES),
+            _("remove unused statements from the key policy first"),
         )
     return repair

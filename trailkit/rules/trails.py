@@ -11,6 +11,7 @@ from dataclasses import dataclass, replace
 
 from trailkit.arn import arn_region, arn_resource, arn_service
 from trailkit.errors import InputError, NotFound
+from trailkit.i18n import _
 from trailkit.records import ScanError, Trail
 
 __all__ = ["TrailRef", "merge_trails", "parse_trail_ref", "the_one_trail"]
@@ -65,9 +66,11 @@ def parse_trail_ref(name_or_arn: str) -> TrailRef:
     text = name_or_arn.strip()
     if not text or len(text) > 2048 or any(c.isspace() for c in text):
         raise InputError(
-            f"{text[:60]!r} is not a trail name or ARN.",
-            "give a trail name (e.g. org-trail) or trail ARN "
-            "(arn:aws:cloudtrail:REGION:ACCOUNT:trail/NAME)",
+            _("{text} is not a trail name or ARN.").format(text=repr(text[:60])),
+            _(
+                "give a trail name (e.g. org-trail) or trail ARN "
+                "(arn:aws:cloudtrail:REGION:ACCOUNT:trail/NAME)"
+            ),
         )
     if not text.startswith("arn:"):
         return TrailRef(text)
@@ -75,8 +78,8 @@ def parse_trail_ref(name_or_arn: str) -> TrailRef:
     # it, and a name no trail has is "not found" (tests/test_fuzz.py pins both).
     if arn_service(text) != "cloudtrail" or not arn_resource(text).startswith("trail/"):
         raise InputError(
-            f"{text[:80]!r} is not a trail ARN.",
-            "a trail ARN looks like arn:aws:cloudtrail:REGION:ACCOUNT:trail/NAME",
+            _("{text} is not a trail ARN.").format(text=repr(text[:80])),
+            _("a trail ARN looks like arn:aws:cloudtrail:REGION:ACCOUNT:trail/NAME"),
         )
     return TrailRef(text, arn_region(text))
 
@@ -105,15 +108,18 @@ def the_one_trail(ref: TrailRef, found: Iterable[Trail]) -> Trail:
     unique = {t.arn: t for t in found if ref.matches(t)}
     if not unique:
         raise NotFound(
-            f"No trail named {ref.text!r} is visible to this caller.",
-            "list trails with `trailkit inventory`; use the trail ARN for trails of "
-            "other regions or accounts",
+            _("No trail named {trail} is visible to this caller.").format(trail=repr(ref.text)),
+            _(
+                "list trails with `trailkit inventory`; use the trail ARN for trails of "
+                "other regions or accounts"
+            ),
             code="TrailNotFound",
         )
     if len(unique) > 1:
         arns = ", ".join(sorted(unique))
         raise InputError(
-            f"Several trails are named {ref.text!r}: {arns}.", "give the trail ARN instead"
+            _("Several trails are named {trail}: {arns}.").format(trail=repr(ref.text), arns=arns),
+            _("give the trail ARN instead"),
         )
     return next(iter(unique.values()))
 
