@@ -156,11 +156,15 @@ def english_words(text: str, names: Iterable[str] = ()) -> list[tuple[str, list[
         heading or label.
     """
     plain = re.sub(r"\x1b\[[0-9;]*m", "", text)
+    ordered = sorted({n for n in names if n}, key=len, reverse=True)
+    # A name with a blank or punctuation in it (a bad key id echoed back) goes first, whole;
+    # other names after ARNs, so that a region or account inside an ARN cannot cut it in two.
+    for name in (n for n in ordered if not re.fullmatch(r"[\w/.:@+=,-]+", n)):
+        plain = plain.replace(name, " ")
     for pattern in _FIRST:
         plain = pattern.sub(" ", plain)
-    for name in sorted(set(names), key=len, reverse=True):
-        if name:
-            plain = plain.replace(name, " ")
+    for name in ordered:
+        plain = plain.replace(name, " ")
     out: list[tuple[str, list[str]]] = []
     for line in plain.splitlines():
         rest = _BOX.sub(" ", line)
