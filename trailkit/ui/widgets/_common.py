@@ -384,7 +384,8 @@ def error_html(err: BaseException) -> str:
         message, fix = err.message, err.fix
     else:
         message, fix = str(err), ""
-    todo = f"<div><b>{esc(_('What to do:'))}</b> {text_html(fix)}</div>" if fix else ""
+    what = esc(_("What to do:"))
+    todo = f"<div><b>{what}</b> {text_html(fix)}</div>" if fix else ""
     head = esc(_("{label}:").format(label=error_label(err)))
     return note_html("bad", f"<b>{head}</b> {text_html(message)}{todo}", "tk-error")
 

@@ -55,10 +55,11 @@ def _state(plan: PlanView, key: str | None) -> str:
 def request_html(request: Mapping[str, str]) -> str:
     """The exact request as its parameter names and full values (what is sent; copyable),
     one parameter per line; an empty value (SSE-KMS off) says so."""
+    empty = _("(empty: turns SSE-KMS off)")
     return "".join(
         f"<div>{esc(name)} <code>{esc(value)}</code></div>"
         if value
-        else f'<div>{esc(name)} <code>""</code> {esc(_("(empty: turns SSE-KMS off)"))}</div>'
+        else f'<div>{esc(name)} <code>""</code> {esc(empty)}</div>'
         for name, value in request.items()
     )
 
@@ -116,8 +117,9 @@ def result_html(result: ApplyResult, title: str | None = None) -> str:
         rows.append(
             (
                 _("delivery"),
-                f"{badge(kind, 'OK' if result.delivery.ok else _('ERRORS'))} "
-                f"{esc(result.delivery.summary())}",
+                badge(kind, "OK" if result.delivery.ok else _("ERRORS"))
+                + " "
+                + f"{esc(result.delivery.summary())}",
             )
         )
     if result.change_id:
@@ -151,7 +153,8 @@ def plan_note_html(plan: Plan, *, demo: bool, checklist: bool) -> str:
     if plan.nothing_to_do:
         return note_html(
             "info",
-            f"{badge('unchanged', _('NOTHING TO DO'))} "
+            badge("unchanged", _("NOTHING TO DO"))
+            + " "
             + esc(_("{trail} already is in this state.").format(trail=plan.trail.name)),
         )
     if demo:
@@ -176,7 +179,7 @@ def plan_note_html(plan: Plan, *, demo: bool, checklist: bool) -> str:
         off = esc(
             _("Turns SSE-KMS off: new log files of {trail} are encrypted with SSE-S3 only.")
         ).format(trail=esc(plan.trail.name))
-        return note_html("warn", f"{badge('warning', _('ENCRYPTION OFF'))} {off} {sends}")
+        return note_html("warn", badge("warning", _("ENCRYPTION OFF")) + f" {off} {sends}")
     return note_html("ok", f"{badge('ready')} {sends}")
 
 
@@ -475,7 +478,8 @@ class ChangePanel:
         ).format(trail=esc(trail_name), change=f"<code>{esc(change_id)}</code>")
         head = note_html(
             "warn",
-            f"{badge('warning', _('ROLLBACK'))} {restores} "
+            badge("warning", _("ROLLBACK"))
+            + f" {restores} "
             + text_html(_("Sends one `UpdateTrail`, reads the trail back and journals it.")),
         )
         plan = ""
@@ -615,7 +619,8 @@ class ChangePanel:
                 self._offer(None, None)
             self._w_result.value = (
                 f"{self._w_result.value}<details><summary>"
-                f"{esc(_('The change that was rolled back'))}</summary>{applied}</details>"
+                + esc(_("The change that was rolled back"))
+                + f"</summary>{applied}</details>"
             )
         self._refresh()
         if result is not None and self._on_done is not None:

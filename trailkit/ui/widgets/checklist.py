@@ -75,6 +75,7 @@ def passed_checks(report: Report) -> list[str]:
 
 
 def _finding_row(f: Finding) -> str:
+    what = esc(_("What to do:"))
     aws = (
         ' <span class="tk-hint">'
         + esc(_("(prevents AWS error {error})").format(error=f.aws_error))
@@ -87,7 +88,7 @@ def _finding_row(f: Finding) -> str:
         f'<span class="tk-icon">{_ICON[f.severity]}</span>'
         f'<span class="tk-message">{text_html(f.message)}<span class="tk-code">{esc(f.code)}'
         f"</span></span>"
-        f'<span class="tk-remedy">{esc(_("What to do:"))} {text_html(f.remedy)}{aws}</span></div>'
+        f'<span class="tk-remedy">{what} {text_html(f.remedy)}{aws}</span></div>'
     )
 
 

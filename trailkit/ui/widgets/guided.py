@@ -320,7 +320,7 @@ class GuidedUpdate:
             else:
                 self._set_policy_idle(
                     note_html(
-                        "ok", f"{badge('pass', 'OK')} {esc(_('The key policy needs no change.'))}"
+                        "ok", badge("pass", "OK") + " " + esc(_("The key policy needs no change."))
                     )
                 )
         self._w_status.value = ""
@@ -529,15 +529,16 @@ class GuidedUpdate:
         rows = [
             (_("trail"), id_html(fresh.arn)),
             (_("encryption now"), f"<b>{esc(fresh.encryption)}</b>"),
-            (_("key now"), f"<code>{id_html(fresh.kms_key_id or _('none (SSE-S3)'))}</code>"),
+            (_("key now"), "<code>" + id_html(fresh.kms_key_id or _("none (SSE-S3)")) + "</code>"),
         ]
         if delivery is not None:
             kind = "pass" if delivery.ok else "error"
             rows.append(
                 (
                     _("delivery"),
-                    f"{badge(kind, 'OK' if delivery.ok else _('ERRORS'))} "
-                    f"{esc(delivery.summary())}",
+                    badge(kind, "OK" if delivery.ok else _("ERRORS"))
+                    + " "
+                    + f"{esc(delivery.summary())}",
                 )
             )
         ok = delivery is None or delivery.ok
@@ -609,7 +610,7 @@ _RUNBOOK_METHODS = ("info", "list_trails", "check", "plan", "apply", "rollback",
 
 
 def _not_applicable(why_html: str) -> str:
-    return note_html("info", f"{badge('info', _('NOT APPLICABLE'))} {why_html}")
+    return note_html("info", badge("info", _("NOT APPLICABLE")) + f" {why_html}")
 
 
 def _unverifiable(why_html: str) -> str:
@@ -627,9 +628,10 @@ def _blocked_by(report: Report) -> str:
 
 def _no_plan_html(report: Report, err: TrailkitError) -> str:
     """Why there is no plan, in the checklist's words (its verdict, its codes)."""
-    todo = f" {esc(_('What to do:'))} {text_html(err.fix)}" if err.fix else ""
+    what = esc(_("What to do:"))
+    todo = f" {what} {text_html(err.fix)}" if err.fix else ""
     if report.errors:
-        return note_html("bad", f"{badge('blocked')} {esc(_('No plan: see the checklist.'))}")
+        return note_html("bad", badge("blocked") + " " + esc(_("No plan: see the checklist.")))
     unverified = [f.code for f in report.findings if f.code in UNVERIFIED_CODES]
     if unverified:
         said = _(

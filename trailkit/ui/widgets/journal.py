@@ -439,7 +439,7 @@ class JournalView:
             what = esc(
                 _("Restores the key policy of {target} recorded before this change.")
             ).format(target=target)
-        head = note_html("warn", f"{badge('warning', _('ROLLBACK'))} {what}")
+        head = note_html("warn", badge("warning", _("ROLLBACK")) + f" {what}")
         if self._preview_of is None or change_id is None:
             return head
         try:

@@ -258,7 +258,7 @@ class KeyPicker:
         text = self._w_text.value
         self._w_use.disabled = bool(problem) or not text.strip()
         self._w_error.value = (
-            note_html("bad", f"<b>{esc(_('Not a key identifier:'))}</b> {esc(problem)}")
+            note_html("bad", "<b>" + esc(_("Not a key identifier:")) + f"</b> {esc(problem)}")
             if problem
             else ""
         )
@@ -298,7 +298,9 @@ class KeyPicker:
                     value.report.findings[0],
                 )
                 remedy = (
-                    f'<div class="tk-hint">{esc(_("What to do:"))} {text_html(first.remedy)}</div>'
+                    '<div class="tk-hint">'
+                    + esc(_("What to do:"))
+                    + f" {text_html(first.remedy)}</div>"
                 )
             self._w_reason.value = note_html(
                 kind,

@@ -65,7 +65,7 @@ def restore_preview_html(restore: Restore) -> str:
         head = note_html("bad", f"{badge('blocked')} {text}")
     elif not restore.needed:
         text = esc(_("{key} already has the policy that would be put back.")).format(key=key)
-        head = note_html("info", f"{badge('unchanged', _('NOTHING TO DO'))} {text}")
+        head = note_html("info", badge("unchanged", _("NOTHING TO DO")) + f" {text}")
     else:
         text = text_html(
             _(
@@ -73,7 +73,7 @@ def restore_preview_html(restore: Restore) -> str:
                 "`PutKeyPolicy`, read back and journaled."
             )
         ).format(key=key, change=change)
-        head = note_html("warn", f"{badge('warning', _('RESTORE'))} {text}")
+        head = note_html("warn", badge("warning", _("RESTORE")) + f" {text}")
     return head + diff_html(restore.diff() or _("(no difference)"))
 
 
@@ -95,7 +95,7 @@ def policy_result_html(result: PolicyResult) -> str:
     # "Key policy updated…" says what it is about already: never "Key policy: Key policy…"
     first = " ".join(result.message.lower().split()[:3])
     said = "policy" in first or "キーポリシー" in result.message[:12]
-    what = "" if said else f"<b>{esc(_('Key policy:'))}</b> "
+    what = "" if said else "<b>" + esc(_("Key policy:")) + "</b> "
     head = note_html(kind, f"{badge(result.outcome.value)} {what}{text_html(result.message)}")
     return head + rows_html(rows)
 
@@ -264,7 +264,7 @@ class PolicyPanel:
             ).format(
                 key=f"<b>{esc(name)}</b>", trails=esc(trails), which=which, n=n, size=repair.size
             )
-            self._w_summary.value = note_html("warn", f"{badge('warning', _('REPAIR'))} {text}")
+            self._w_summary.value = note_html("warn", badge("warning", _("REPAIR")) + f" {text}")
             self._w_diff.value = diff_html(repair.diff())
             self._w_actions.layout.display = "flex"
         else:
@@ -278,7 +278,7 @@ class PolicyPanel:
             self._w_diff.value = ""
             self._w_actions.layout.display = "none"
         self._w_current.value = (
-            f"<details><summary>{esc(_('Current key policy'))}</summary>"
+            "<details><summary>" + esc(_("Current key policy")) + "</summary>"
             f"<pre>{esc(_pretty(repair.original_text))}</pre></details>"
         )
         self._confirm.require_typed(None if self._demo else self._expected_text(repair))

@@ -37,7 +37,7 @@ __all__ = ["KeyPolicyView"]
 
 
 def _hint() -> str:
-    return f'<div class="tk-hint">{esc(_("Choose a trail and a key above."))}</div>'
+    return '<div class="tk-hint">' + esc(_("Choose a trail and a key above.")) + "</div>"
 
 
 class KeyPolicyView:
@@ -315,7 +315,7 @@ class KeyPolicyView:
             "info",
             esc(_("Trails: {trails} · key: {key}")).format(
                 trails=f"<b>{esc(chosen)}</b>",
-                key=f"<code>{id_html(self.key or _('none'))}</code>",
+                key="<code>" + id_html(self.key or _("none")) + "</code>",
             ),
         )
         after = self._w_after.value if self._after else ""
