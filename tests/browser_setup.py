@@ -61,30 +61,66 @@ def _apt(*args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+def _apt_install(package: str, works: Callable[[], bool], what: str) -> None:
+    """``apt-get install -y PACKAGE`` until ``works()``; if that fails, ``apt-get update`` and
+    again. Needs root; the test FAILS, saying what to run, when it cannot be done."""
+    if not hasattr(os, "geteuid") or os.geteuid() != 0 or shutil.which("apt-get") is None:
+        pytest.fail(
+            f"{what} is missing and cannot be installed here (needs root and apt-get): "
+            f"run `apt-get install -y {package}` as root"
+        )
+    first = _apt("install", "-y", package)
+    if first.returncode != 0 or not works():
+        update = _apt("update")
+        second = _apt("install", "-y", package)
+        if second.returncode != 0 or not works():
+            pytest.fail(
+                f"could not install Debian's {package} ({what}); run "
+                f"`apt-get update && apt-get install -y {package}` as root:\n"
+                f"install: {first.stderr[-2000:]}\nupdate: {update.stderr[-2000:]}\n"
+                f"install again: {second.stderr[-2000:]}"
+            )
+
+
 def ensure_chromium() -> Path:
     """Debian's Chromium, installed with apt-get when missing; the test FAILS when it cannot be.
 
     ``apt-get install -y chromium`` first; if that fails, ``apt-get update`` and again. Needs
     root. Playwright's own browser download is never used.
     """
-    if _chromium_works():
-        return CHROMIUM
-    if not hasattr(os, "geteuid") or os.geteuid() != 0 or shutil.which("apt-get") is None:
-        pytest.fail(
-            f"{CHROMIUM} is missing and cannot be installed here (needs root and apt-get): "
-            "run `apt-get install -y chromium` as root"
-        )
-    first = _apt("install", "-y", "chromium")
-    if first.returncode != 0 or not _chromium_works():
-        update = _apt("update")
-        second = _apt("install", "-y", "chromium")
-        if second.returncode != 0 or not _chromium_works():
-            pytest.fail(
-                "could not install Debian's chromium:\n"
-                f"install: {first.stderr[-2000:]}\nupdate: {update.stderr[-2000:]}\n"
-                f"install again: {second.stderr[-2000:]}"
-            )
+    if not _chromium_works():
+        _apt_install("chromium", _chromium_works, str(CHROMIUM))
     return CHROMIUM
+
+
+#: Debian's package of the Noto CJK fonts, and the font Chromium then draws Japanese with.
+CJK_PACKAGE = "fonts-noto-cjk"
+CJK_FONT = "Noto Sans CJK JP"
+
+
+def japanese_fonts() -> list[str]:
+    """The font families fontconfig (which Chromium asks) has for Japanese, or [] when none
+    (or when ``fc-list`` is missing)."""
+    if shutil.which("fc-list") is None:
+        return []
+    proc = subprocess.run(
+        ["fc-list", ":lang=ja", "family"],
+        capture_output=True, text=True, check=False, timeout=60,
+    )  # fmt: skip
+    return sorted({line.strip() for line in proc.stdout.splitlines() if line.strip()})
+
+
+def _cjk_installed() -> bool:
+    return any(CJK_FONT in family for family in japanese_fonts())
+
+
+def ensure_cjk_fonts() -> str:
+    """Debian's ``fonts-noto-cjk``, installed with apt-get as :func:`ensure_chromium` installs
+    Chromium (the test FAILS, saying what to run, when it cannot be): without it Chromium draws
+    Japanese text as empty boxes (tofu). Returns the font family Japanese is drawn with."""
+    if not _cjk_installed():
+        _apt_install(CJK_PACKAGE, _cjk_installed, f"a Japanese font ({CJK_FONT})")
+    return CJK_FONT
 
 
 # -- servers -----------------------------------------------------------------------------------

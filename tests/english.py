@@ -48,7 +48,9 @@ KEPT = frozenset(
         "demo",
         "Chromium",
         "OK",
-        "Ctrl-C", "aws", "cloudtrail",
+        "Ctrl-C",
+        "aws",
+        "cloudtrail",
         "Ctrl",
         "PID",
         "HTTP",
@@ -97,12 +99,19 @@ KEPT = frozenset(
     }
 )
 
-_REMOVE = [
+#: Removed before names (a name inside an ARN must not cut the ARN in two).
+_FIRST = [
     re.compile(r"`[^`\n]*`"),  # commands and values in backticks
     re.compile(r"https?://\S+"),
     re.compile(r"\barn:[^\s,;()「」、。]+"),
     re.compile(r"\balias/[\w/+=,.@-]*"),
+    # a key named by the short form of its id (key/1234abcd…, (1234abcd)): the demo's key ids
+    # are new on every run, so they cannot be passed as names
+    re.compile(r"\bkey/(?:mrk-)?[0-9a-f]{8,}…?|\b(?:mrk-)?(?=[0-9a-f]{8}\b)[0-9a-f]*\d[0-9a-f]*\b"),
+]
+_REMOVE = [
     re.compile(r"--[a-z][a-z0-9-]*(?:[ =][^\s,;()、。]+)?"),  # options, with their value
+    re.compile(r"\bchg-\d{8}T\d{6}Z-[0-9a-f]+\b"),  # change ids
     re.compile(r"\b[a-z0-9]+(?:-[a-z0-9]+)+\b"),  # kebab-case: codes, names, regions
     re.compile(r"\b[a-z0-9]+(?:_[a-z0-9]+)+\b"),  # snake_case: parameters, fields
     re.compile(r"\b[A-Z0-9]+(?:_[A-Z0-9]+)+\b"),  # API values: RSA_2048, SIGN_VERIFY
@@ -136,6 +145,8 @@ def english_words(text: str, names: Iterable[str] = ()) -> list[tuple[str, list[
         heading or label.
     """
     plain = re.sub(r"\x1b\[[0-9;]*m", "", text)
+    for pattern in _FIRST:
+        plain = pattern.sub(" ", plain)
     for name in sorted(set(names), key=len, reverse=True):
         if name:
             plain = plain.replace(name, " ")
