@@ -52,6 +52,7 @@ KEPT = frozenset(
         "aws",
         "cloudtrail",
         "Ctrl",
+        "Shift",
         "PID",
         "HTTP",
         "HTTPS",

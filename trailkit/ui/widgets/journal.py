@@ -106,8 +106,9 @@ def _short(value: Any) -> str:
 
 
 def local_time(value: Any) -> str:
-    """A journal time (UTC ISO text) in the operator's timezone with the zone shown
-    (``2026-12-04 09:15:02 JST``); text that is not a time is returned as it is."""
+    """A journal time (UTC ISO text) in the operator's timezone with the zone shown as its
+    offset from UTC (``2026-12-04 09:15:02 UTC+09:00``, the same in every language; ``UTC`` for
+    UTC itself); text that is not a time is returned as it is."""
     text = "" if value is None else str(value)
     try:
         when = datetime.fromisoformat(text.replace("Z", "+00:00"))
@@ -115,7 +116,14 @@ def local_time(value: Any) -> str:
         return text
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
-    return when.astimezone().strftime("%Y-%m-%d %H:%M:%S %Z")
+    local = when.astimezone()
+    offset = local.utcoffset()
+    zone = "UTC"
+    if offset:
+        minutes = int(offset.total_seconds()) // 60
+        sign = "+" if minutes >= 0 else "-"
+        zone += f"{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
+    return f"{local:%Y-%m-%d %H:%M:%S} {zone}"
 
 
 _POLICY_SIZE = re.compile(r"^policy \((\d+) bytes, (\d+) statements?\)$")

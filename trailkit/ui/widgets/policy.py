@@ -45,7 +45,8 @@ def diff_html(diff: str) -> str:
             cls = "tk-hunk"
         else:
             cls = "tk-ctx"
-        lines.append(f'<span class="{cls}">{esc(line) or " "}</span>')
+        # each line as code: policy JSON and diff marks stay as they are in every language
+        lines.append(f'<span class="{cls}"><code>{esc(line) or " "}</code></span>')
     return f'<div class="tk-diff">{"".join(lines)}</div>'
 
 
@@ -279,7 +280,7 @@ class PolicyPanel:
             self._w_actions.layout.display = "none"
         self._w_current.value = (
             "<details><summary>" + esc(_("Current key policy")) + "</summary>"
-            f"<pre>{esc(_pretty(repair.original_text))}</pre></details>"
+            f"<pre><code>{esc(_pretty(repair.original_text))}</code></pre></details>"
         )
         self._confirm.require_typed(None if self._demo else self._expected_text(repair))
         self._refresh()
