@@ -54,27 +54,29 @@ _STATUS_BADGE = {
     "reconciled-changed": "warning",
     "reconciled-target-gone": "warning",
 }
-#: How each journal status is said on screen (the journal itself keeps the English code).
+#: How each journal status is said on screen: the code itself in English (the message ids are
+#: the codes), words in other languages; the journal keeps the code.
 _STATUS_TEXT = {
     "done": N_("done"),
-    "reconciled-done": N_("done (reconciled)"),
+    "reconciled-done": N_("reconciled-done"),
     "failed": N_("failed"),
     "pending": N_("pending"),
-    "reconciled-not-applied": N_("not applied (reconciled)"),
-    "reconciled-changed": N_("changed since (reconciled)"),
-    "reconciled-target-gone": N_("target gone (reconciled)"),
+    "reconciled-not-applied": N_("reconciled-not-applied"),
+    "reconciled-changed": N_("reconciled-changed"),
+    "reconciled-target-gone": N_("reconciled-target-gone"),
 }
-#: The table's column headings (the row keys of ``changes_frame`` stay as they are).
+#: The table's column headings: the field names in English (as before), words in other
+#: languages (the row keys of ``changes_frame`` stay as they are).
 _HEADINGS = {
-    "change_id": N_("change id"),
+    "change_id": N_("change_id"),
     "time": N_("time"),
     "kind": N_("kind"),
     "status": N_("status"),
     "target": N_("target"),
     "before": N_("before"),
     "after": N_("after"),
-    "rollback_of": N_("rolls back"),
-    "undone_by": N_("undone by"),
+    "rollback_of": N_("rollback_of"),
+    "undone_by": N_("undone_by"),
     "backend": N_("backend"),
     "endpoint": N_("endpoint"),
     "account": N_("account"),
