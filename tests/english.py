@@ -56,6 +56,7 @@ KEPT = frozenset(
         "Ctrl",
         "SIGTERM",
         "SIGINT",
+        "Shift",
         "PID",
         "HTTP",
         "HTTPS",

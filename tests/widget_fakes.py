@@ -33,6 +33,7 @@ from trailkit.demo.estate import (
     root_key_policy,
 )
 from trailkit.errors import JournalError, KeyIdError, NotFound, TrailkitError
+from trailkit.i18n import _
 from trailkit.records import (
     ApplyResult,
     BucketInfo,
@@ -536,7 +537,8 @@ class FakeRunbook:
         return ApplyResult(
             plan,
             Outcome.DONE,
-            f"{trail.name} now uses {now}; read back and verified.",
+            # the real layer's message ids, so that the fake speaks the operator's language too
+            _("{name} now uses {now}; read back and verified.").format(name=trail.name, now=now),
             change_id=change_id,
             key_after=plan.after_key,
             verified=True,
@@ -575,7 +577,10 @@ class FakeRunbook:
         )
         self.estate.keys[alias] = dataclasses.replace(repair.key, policy=repair.policy_text)
         return PolicyResult(
-            repair.key.arn, Outcome.DONE, "Key policy updated and read back.", change_id=change_id
+            repair.key.arn,
+            Outcome.DONE,
+            _("Key policy updated and read back."),
+            change_id=change_id,
         )
 
     def verify(self, trail: Trail) -> Delivery:

@@ -32,6 +32,7 @@ import pandas as pd
 from trailkit.aws.session import Connection, is_local_endpoint
 from trailkit.change.journal import Journal, default_path
 from trailkit.errors import InputError, TrailkitError
+from trailkit.i18n import _, ngettext
 from trailkit.records import Inventory
 from trailkit.records.journal import changes_frame
 from trailkit.rules.checks import Report
@@ -40,7 +41,7 @@ from trailkit.rules.principals import parse_accounts
 from trailkit.runbook import Runbook
 from trailkit.ui.tables import TableFrame, encryption_by_region
 from trailkit.ui.widgets import BulkUpdate, GuidedUpdate, JournalView, PolicyPanel, Step
-from trailkit.ui.widgets._common import note_html, plural
+from trailkit.ui.widgets._common import esc, note_html
 from trailkit.ui.widgets.checklist import checklist_html
 from trailkit.ui.widgets.policy_picker import KeyPolicyView
 
@@ -64,17 +65,19 @@ __all__ = [
 def _need(value: object, kind: type, name: str, fix: str) -> None:
     if not isinstance(value, kind):
         raise InputError(
-            f"{name} must be a {kind.__name__}, not {type(value).__name__}.",
+            _("{name} must be a {kind}, not {given}.").format(
+                name=name, kind=kind.__name__, given=type(value).__name__
+            ),
             fix,
         )
 
 
 def _conn(conn: object) -> None:
-    _need(conn, Connection, "conn", "pass conn = tk.connect(...)")
+    _need(conn, Connection, "conn", _("pass conn = tk.connect(...)"))
 
 
 def _journal(journal: object) -> None:
-    _need(journal, Journal, "journal", "pass journal = notebook.open_journal(journal_path)")
+    _need(journal, Journal, "journal", _("pass journal = notebook.open_journal(journal_path)"))
 
 
 def check_flags(**flags: object) -> None:
@@ -107,11 +110,11 @@ def open_journal(path: str | Path | None = None, *, demo: bool | None = None) ->
     """
     if path is not None and not isinstance(path, str | Path):
         raise InputError(
-            f"journal_path must be a path or None, not {type(path).__name__}.",
-            "pass a file path, or None for the default journal",
+            _("journal_path must be a path or None, not {kind}.").format(kind=type(path).__name__),
+            _("pass a file path, or None for the default journal"),
         )
     if isinstance(path, str) and not path.strip():
-        raise InputError("journal_path must not be blank.", "pass a file path, or None")
+        raise InputError(_("journal_path must not be blank."), _("pass a file path, or None"))
     if path is not None:
         return Journal(path)
     if demo is None:
@@ -185,11 +188,10 @@ def key_policy(
     names = parse_names(trails, "trails")
     panel = PolicyPanel(partial(book.apply_repair, confirmed=True), demo=book.demo)
     if not key or not names:
-        panel.show(
-            None,
-            '<div class="tk-hint">Set <code>key</code> and <code>trails</code> in the '
-            "parameters cell.</div>",
+        said = esc(_("Set {key} and {trails} in the parameters cell.")).format(
+            key="<code>key</code>", trails="<code>trails</code>"
         )
+        panel.show(None, f'<div class="tk-hint">{said}</div>')
         return panel
     try:
         panel.show(book.plan_repair(names, key))
@@ -264,7 +266,7 @@ def check_trails(
     """
     _conn(conn)
     if after is not None:
-        _need(after, KeyPolicyView, "after", "pass the view of notebook.key_policy_view")
+        _need(after, KeyPolicyView, "after", _("pass the view of notebook.key_policy_view"))
         if after.result is None or not after.result.outcome.succeeded:
             return None
     names = parse_names(trails, "trails")
@@ -276,7 +278,7 @@ def check_trails(
     reports: list[Report] = [book.check(name, key) for name in names]
     ok = all(r.ready for r in reports)
     html = "".join(checklist_html(r) for r in reports)
-    return Step(f"Pre-flight of {key}", ok, html, reports)
+    return Step(_("Pre-flight of {key}").format(key=key), ok, html, reports)
 
 
 def bulk_update(
@@ -299,7 +301,7 @@ def bulk_update(
         ``reader_accounts``: account ids).
     """
     book = runbook(conn, journal, reader_accounts=reader_accounts)
-    _need(inventory, Inventory, "inventory", "pass inventory = tk.scan(conn, regions)")
+    _need(inventory, Inventory, "inventory", _("pass inventory = tk.scan(conn, regions)"))
     return BulkUpdate(
         inventory.trails,
         keys=book.candidate_keys,
@@ -350,14 +352,18 @@ def encryption_chart(inventory: Inventory) -> Step | None:
     InputError
         ``inventory`` is not what ``tk.scan`` returned.
     """
-    _need(inventory, Inventory, "inventory", "pass inventory = tk.scan(conn, regions)")
+    _need(inventory, Inventory, "inventory", _("pass inventory = tk.scan(conn, regions)"))
     table = encryption_by_region(inventory)
     if table.empty:
-        why = "some regions failed: see below" if inventory.partial else "the account has none"
+        said = (
+            _("No trail to chart (some regions failed: see below).")
+            if inventory.partial
+            else _("No trail to chart (the account has none).")
+        )
         return Step(
-            "Trails by encryption",
+            _("Trails by encryption"),
             not inventory.partial,
-            note_html("warn" if inventory.partial else "info", f"No trail to chart ({why})."),
+            note_html("warn" if inventory.partial else "info", esc(said)),
             table,
         )
     _draw(table)
@@ -367,9 +373,14 @@ def encryption_chart(inventory: Inventory) -> Step | None:
 def _draw(table: pd.DataFrame) -> Any:
     from matplotlib.ticker import MaxNLocator
 
-    axes = table.plot.bar(stacked=True, color=["#2e7d32", "#f9a825"], title="Trails by encryption")
+    axes = table.plot.bar(
+        stacked=True, color=["#2e7d32", "#f9a825"], title=_("Trails by encryption")
+    )
     axes.yaxis.set_major_locator(MaxNLocator(integer=True))  # trails come whole
-    axes.set_ylabel("trails")
+    axes.set_ylabel(_("trails"))
+    axes.set_xlabel(_("home region"))
+    if axes.get_legend() is not None:
+        axes.get_legend().set_title(_("encryption"))
     return axes
 
 
@@ -389,14 +400,19 @@ def partial_banner(inventory: Inventory) -> str | None:
     InputError
         ``inventory`` is not what ``tk.scan`` returned.
     """
-    _need(inventory, Inventory, "inventory", "pass inventory = tk.scan(conn, regions)")
+    _need(inventory, Inventory, "inventory", _("pass inventory = tk.scan(conn, regions)"))
     if not inventory.partial:
         return None
     regions = ", ".join(sorted({e.region or "?" for e in inventory.errors}))
+    n = len(inventory.errors)
+    said = ngettext(
+        "PARTIAL RESULT: {n} call failed (regions: {regions}); see the errors table.",
+        "PARTIAL RESULT: {n} calls failed (regions: {regions}); see the errors table.",
+        n,
+    ).format(n=n, regions=regions)
     return (
         f'<div class="tk-banner-partial tk-note tk-note-warn" role="alert" '
-        f'style="{PARTIAL_STYLE}">PARTIAL RESULT: {plural(len(inventory.errors), "call")} failed '
-        f"(regions: {html.escape(regions)}); see the errors table.</div>"
+        f'style="{PARTIAL_STYLE}">{html.escape(said)}</div>'
     )
 
 

@@ -25,6 +25,7 @@ from trailkit.errors import (
     RefusedError,
     TrailkitError,
 )
+from trailkit.i18n import N_, _, ngettext
 
 __all__ = [
     "CSS",
@@ -195,7 +196,7 @@ def select_value(dropdown: Any, value: Any) -> None:
     placeholder ("— choose a trail —") is chosen by its index instead.
     """
     if value is None:
-        values = [v for _, v in dropdown.options]
+        values = [v for __, v in dropdown.options]
         # via None: a value that becomes None takes the index to None (ipywidgets), and only
         # then can the placeholder's index be set without the value changing again
         dropdown.index = None
@@ -235,9 +236,29 @@ def section_title(number: int | None, title: str) -> str:
     return f'<div class="tk-section-title">{no}{ids_html(title)}</div>'
 
 
+#: The words of the badges shown without a text of their own (translated when shown).
+_BADGE_WORDS = {
+    "ready": N_("READY"),
+    "blocked": N_("BLOCKED"),
+    "unverifiable": N_("UNVERIFIABLE"),
+    "done": N_("DONE"),
+    "unchanged": N_("UNCHANGED"),
+    "failed": N_("FAILED"),
+    "refused": N_("REFUSED"),
+    "unknown": N_("UNKNOWN"),
+    "pending": N_("PENDING"),
+    "warning": N_("WARNING"),
+    "error": N_("ERROR"),
+    "info": N_("INFO"),
+    "pass": N_("PASS"),
+}
+
+
 def badge(kind: str, text: str | None = None) -> str:
-    """A small coloured label (``ready``, ``blocked``, ``done``, ``warning``, ...)."""
-    return f'<span class="tk-badge tk-badge-{esc(kind)}">{esc(text or kind.upper())}</span>'
+    """A small coloured label (``ready``, ``blocked``, ``done``, ``warning``, ...); without
+    ``text`` the kind's word in the operator's language (``READY`` in English)."""
+    word = text or (_(_BADGE_WORDS[kind]) if kind in _BADGE_WORDS else kind.upper())
+    return f'<span class="tk-badge tk-badge-{esc(kind)}">{esc(word)}</span>'
 
 
 def note_html(kind: str, body_html: str, cls: str = "") -> str:
@@ -272,7 +293,7 @@ def state_html(plan: Any, key: str | None) -> str:
     and the full value on hover."""
     text = str(plan.describe_state(key))
     if key and key.startswith("arn:") and key in text:
-        before, _, after = text.partition(key)
+        before, __, after = text.partition(key)
         return f"{esc(before)}{id_html(key)}{esc(after)}"
     return esc(text)
 
@@ -323,25 +344,29 @@ def need_trails(trails: object, fix: str = "") -> None:
         or not all(isinstance(t, Trail) for t in trails)
     ):
         raise InputError(
-            f"trails must be a list of Trail records, not {type(trails).__name__}.", fix
+            _("trails must be a list of Trail records, not {kind}.").format(
+                kind=type(trails).__name__
+            ),
+            fix,
         )
 
 
 def plural(count: int, one: str, many: str | None = None) -> str:
-    """``1 check``, ``2 checks`` (``many`` defaults to ``one + "s"``)."""
+    """``1 check``, ``2 checks`` (``many`` defaults to ``one + "s"``): English only (a
+    Japanese text says its counts with :func:`~trailkit.i18n.ngettext`)."""
     return f"{count} {one if count == 1 else (many or one + 's')}"
 
 
 #: What an error is called on screen (never a Python class name); the first match counts.
 _ERROR_LABELS: tuple[tuple[type[BaseException], str], ...] = (
-    (AccessDenied, "Access denied"),
-    (NotFound, "Not found"),
-    (ConnectionFailed, "Cannot connect"),
-    (AwsError, "AWS refused"),
-    (InputError, "Not valid"),
-    (RefusedError, "Refused"),
-    (JournalError, "Change journal"),
-    (TrailkitError, "Error"),
+    (AccessDenied, N_("Access denied")),
+    (NotFound, N_("Not found")),
+    (ConnectionFailed, N_("Cannot connect")),
+    (AwsError, N_("AWS refused")),
+    (InputError, N_("Not valid")),
+    (RefusedError, N_("Refused")),
+    (JournalError, N_("Change journal")),
+    (TrailkitError, N_("Error")),
 )
 
 
@@ -349,8 +374,8 @@ def error_label(err: BaseException) -> str:
     """The word an error is shown under (``Refused``, ``Not valid``, ...)."""
     for cls, label in _ERROR_LABELS:
         if isinstance(err, cls):
-            return label
-    return "Unexpected error"
+            return _(label)
+    return _("Unexpected error")
 
 
 def error_html(err: BaseException) -> str:
@@ -359,10 +384,10 @@ def error_html(err: BaseException) -> str:
         message, fix = err.message, err.fix
     else:
         message, fix = str(err), ""
-    todo = f"<div><b>What to do:</b> {text_html(fix)}</div>" if fix else ""
-    return note_html(
-        "bad", f"<b>{esc(error_label(err))}:</b> {text_html(message)}{todo}", "tk-error"
-    )
+    what = esc(_("What to do:"))
+    todo = f"<div><b>{what}</b> {text_html(fix)}</div>" if fix else ""
+    head = esc(_("{label}:").format(label=error_label(err)))
+    return note_html("bad", f"<b>{head}</b> {text_html(message)}{todo}", "tk-error")
 
 
 def frame_html(frame: pd.DataFrame, cls: str = "", *, index: bool = False) -> str:
@@ -390,9 +415,10 @@ class Confirm:
     Parameters
     ----------
     label
-        The checkbox text.
+        The checkbox text (translated by the caller).
     typed_hint
-        What to type, shown as the text box placeholder (real AWS only).
+        What to type, shown as the text box placeholder (real AWS only; None: type the trail
+        name).
     on_change
         Called with no argument whenever the confirmation may have changed.
     """
@@ -400,7 +426,7 @@ class Confirm:
     def __init__(
         self,
         label: str,
-        typed_hint: str = "type the trail name to confirm",
+        typed_hint: str | None = None,
         on_change: Callable[[], None] | None = None,
     ) -> None:
         self._expected: str | None = None
@@ -411,7 +437,7 @@ class Confirm:
         self._w_box.add_class("tk-confirm")
         self._w_typed = widgets.Text(
             value="",
-            placeholder=typed_hint,
+            placeholder=_("type the trail name to confirm") if typed_hint is None else typed_hint,
             continuous_update=True,
             layout=widgets.Layout(width="360px", display="none"),
         )
@@ -430,9 +456,13 @@ class Confirm:
         self._w_typed.layout.display = shown
         self._w_typed_hint.layout.display = shown
         if expected is not None:
+            # the word to type stays as it is in every language: only the sentence is translated
             self._w_typed_hint.value = (
-                '<div class="tk-hint">This is <b>real AWS</b>: type '
-                f"<code>{esc(expected)}</code> to confirm.</div>"
+                '<div class="tk-hint">'
+                + _("This is <b>real AWS</b>: type {typed} to confirm.").format(
+                    typed=f"<code>{esc(expected)}</code>"
+                )
+                + "</div>"
             )
 
     @property
@@ -497,8 +527,13 @@ class AcceptUnverifiable:
         self._w_box.layout.display = "flex" if self._codes else "none"
         n = len(self._codes)
         self._w_box.description = (
-            f"{plural(n, 'check')} could not be verified ({', '.join(self._codes)}): the key's "
-            "and the bucket's owners confirmed them; send anyway"
+            ngettext(
+                "{n} check could not be verified ({codes}): the key's and the bucket's owners "
+                "confirmed them; send anyway",
+                "{n} checks could not be verified ({codes}): the key's and the bucket's owners "
+                "confirmed them; send anyway",
+                n,
+            ).format(n=n, codes=", ".join(self._codes))
             if n
             else ""
         )

@@ -6,8 +6,9 @@ import html
 
 import ipywidgets as widgets
 
+from trailkit.i18n import _, ngettext
 from trailkit.records import ConnectionInfo, Inventory
-from trailkit.ui.widgets._common import plural, show
+from trailkit.ui.widgets._common import show
 
 __all__ = ["ConnectionBanner"]
 
@@ -45,16 +46,16 @@ class ConnectionBanner:
 
     def _render(self) -> str:
         info = self._info
-        kind = "DEMO backend (local moto server)" if info.demo else "REAL AWS"
+        kind = html.escape(_("DEMO backend (local moto server)") if info.demo else _("REAL AWS"))
         style = _DEMO_STYLE if info.demo else _AWS_STYLE
         rows = [
-            ("Account", info.account),
-            ("Caller", info.caller_arn),
-            ("Endpoint", info.endpoint),
-            ("Region", info.region),
+            (_("Account:"), info.account),
+            (_("Caller:"), info.caller_arn),
+            (_("Endpoint:"), info.endpoint),
+            (_("Region:"), info.region),
         ]
         cells = "".join(
-            f"<div><b>{html.escape(k)}:</b> <code>{html.escape(v)}</code></div>" for k, v in rows
+            f"<div><b>{html.escape(k)}</b> <code>{html.escape(v)}</code></div>" for k, v in rows
         )
         partial = ""
         inv = self._inventory
@@ -65,8 +66,16 @@ class ConnectionBanner:
                 '<div class="tk-banner-partial tk-note-warn" role="alert" style="margin-top:6px;'
                 "font-weight:bold;padding:4px 8px;border-radius:3px;background:#fff8e1;"
                 'color:#8a5300;border-left:5px solid #f9a825">'
-                f"PARTIAL RESULT: {plural(len(inv.errors), 'call')} failed "
-                f"(regions: {html.escape(', '.join(regions))}); see the errors table.</div>"
+                + html.escape(
+                    ngettext(
+                        "PARTIAL RESULT: {n} call failed (regions: {regions}); see the errors "
+                        "table.",
+                        "PARTIAL RESULT: {n} calls failed (regions: {regions}); see the errors "
+                        "table.",
+                        len(inv.errors),
+                    ).format(n=len(inv.errors), regions=", ".join(regions))
+                )
+                + "</div>"
             )
         return (
             f'<div style="{style};padding:8px 12px;border-radius:4px;font-family:sans-serif">'

@@ -11,6 +11,7 @@ import ipywidgets as widgets
 
 from trailkit.arn import resource_id
 from trailkit.errors import InputError, RefusedError, TrailkitError
+from trailkit.i18n import N_, _, ngettext
 from trailkit.records import ApplyResult, KeyInfo, Outcome, Trail
 from trailkit.rules.checks import UNVERIFIED_CODES, Severity, Verdict, VerdictKind
 from trailkit.rules.flags import parse_flag, parse_mapping, parse_names
@@ -54,7 +55,8 @@ _NOTE_KIND = {VerdictKind.READY: "ok", VerdictKind.UNVERIFIABLE: "warn", Verdict
 
 
 def plural(n: int, word: str) -> str:
-    """``1 trail``, ``2 trails``, ``0 trails``."""
+    """``1 trail``, ``2 trails``, ``0 trails`` (English only: the views say their counts with
+    :func:`~trailkit.i18n.ngettext`)."""
     return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
 
@@ -62,11 +64,12 @@ def plural(n: int, word: str) -> str:
 class TrailOutcome:
     """What happened to one selected trail of a bulk update.
 
-    ``status`` is ``changed``, ``unchanged``, ``blocked`` (never sent; ``message`` is why),
+    ``status`` (a code, said on screen by :data:`_STATUS_BADGE`) is ``changed``,
+    ``unchanged``, ``blocked`` (never sent; ``message`` is why),
     ``not sent`` (no plan, e.g. the bucket does not exist, or a plan left out; ``message`` is
     why), ``failed`` (sent, and the change was not made) or ``unknown`` (the write's effect
     could not be read back: reconcile the journal). ``result`` is the apply result when it was
-    sent.
+    sent. ``message`` is in the operator's language.
     """
 
     trail: Trail
@@ -103,21 +106,36 @@ def outcomes_of(
         if r is not None:
             out.append(_sent(trail, r))
         elif isinstance(item, TrailkitError):
-            out.append(TrailOutcome(trail, "not sent", f"No plan: {item}"))
+            out.append(TrailOutcome(trail, "not sent", _("No plan: {why}").format(why=item)))
         elif item.blocked:
             out.append(TrailOutcome(trail, "blocked", _blocked_why(item)))
         elif item.nothing_to_do:
-            out.append(TrailOutcome(trail, "unchanged", "Already in this state: nothing to send."))
+            out.append(
+                TrailOutcome(trail, "unchanged", _("Already in this state: nothing to send."))
+            )
         else:
-            out.append(TrailOutcome(trail, "not sent", "Planned but not sent."))
+            out.append(TrailOutcome(trail, "not sent", _("Planned but not sent.")))
     return out
 
 
 def plans_html(rows: Sequence[PlanRow]) -> str:
     """The plan table of a bulk update."""
     if not rows:
-        return '<div class="tk-hint">Choose trails and a key per region, then press Plan.</div>'
-    head = ("trail", "home region", "bucket region", "before", "after", "verdict", "why")
+        return (
+            '<div class="tk-hint">'
+            + esc(_("Choose trails and a key per region, then press Plan."))
+            + "</div>"
+        )
+    why_head = _("why")
+    head = (
+        _("trail"),
+        _("home region"),
+        _("bucket region"),
+        _("before"),
+        _("after"),
+        _("verdict"),
+        why_head,
+    )
     body = []
     for trail, item in rows:
         if isinstance(item, Plan):
@@ -125,9 +143,10 @@ def plans_html(rows: Sequence[PlanRow]) -> str:
                 verdict = badge("blocked")
                 why = esc("; ".join(f"{f.code}: {f.message}" for f in item.report.errors))
             elif item.nothing_to_do:
-                verdict, why = badge("unchanged", "NOTHING TO DO"), "already in this state"
+                verdict = badge("unchanged", _("NOTHING TO DO"))
+                why = esc(_("already in this state"))
             elif item.report.unverifiable:
-                verdict, why = badge("unverifiable"), "part could not be verified"
+                verdict, why = badge("unverifiable"), esc(_("part could not be verified"))
             else:
                 verdict, why = badge("ready"), ""
             if not item.blocked and not item.nothing_to_do:
@@ -141,28 +160,37 @@ def plans_html(rows: Sequence[PlanRow]) -> str:
             before = state_html(item, item.before_key)
             after = state_html(item, item.after_key)
         else:
-            verdict, why, before, after = badge("error", "NO PLAN"), text_html(item), "", ""
+            verdict, why = badge("error", _("NO PLAN")), text_html(item)
+            before = after = ""
         body.append(
             (
                 f"<b>{esc(trail.name)}</b>",
                 esc(trail.home_region),
-                esc(trail.bucket_region or "unknown"),
+                esc(trail.bucket_region or _("unknown")),
                 before,
                 after,
                 verdict,
                 why,
             )
         )
-    return wide_table_html(head, body, "tk-bulk-table", text=("why",))
+    return wide_table_html(head, body, "tk-bulk-table", text=(why_head,))
 
 
 _STATUS_BADGE = {
-    "changed": ("done", "CHANGED"),
-    "unchanged": ("unchanged", "UNCHANGED"),
-    "blocked": ("blocked", "BLOCKED"),
-    "not sent": ("unchanged", "NOT SENT"),
-    "failed": ("failed", "FAILED"),
-    "unknown": ("unknown", "UNKNOWN"),
+    "changed": ("done", N_("CHANGED")),
+    "unchanged": ("unchanged", N_("UNCHANGED")),
+    "blocked": ("blocked", N_("BLOCKED")),
+    "not sent": ("unchanged", N_("NOT SENT")),
+    "failed": ("failed", N_("FAILED")),
+    "unknown": ("unknown", N_("UNKNOWN")),
+}
+#: The counts above the results, e.g. "1 blocked" (one form per status).
+_COUNT_TEXT = {
+    "unchanged": N_("{n} unchanged"),
+    "blocked": N_("{n} blocked"),
+    "not sent": N_("{n} not sent"),
+    "failed": N_("{n} failed"),
+    "unknown": N_("{n} unknown"),
 }
 
 
@@ -170,7 +198,8 @@ def results_html(results: Sequence[ApplyResult], rows: Sequence[PlanRow] | None 
     """One row per trail (every planned trail when ``rows`` are given): status, message,
     verified, change id; above it the counts, e.g. ``2 of 3 trails changed, 1 blocked.``"""
     outcomes = outcomes_of(rows, results)
-    head = ("trail", "status", "message", "verified", "change id")
+    message_head = _("message")
+    head = (_("trail"), _("status"), message_head, _("verified"), _("change id"))
     body = []
     for o in outcomes:
         r = o.result
@@ -179,22 +208,25 @@ def results_html(results: Sequence[ApplyResult], rows: Sequence[PlanRow] | None 
         body.append(
             (
                 f"<b>{esc(o.trail.name)}</b>",
-                badge(kind, text),
+                badge(kind, _(text)),
                 text_html(o.message),
-                "yes" if r is not None and r.verified else "-",
+                esc(_("yes")) if r is not None and r.verified else "-",
                 change,
             )
         )
     done = sum(o.status == "changed" for o in outcomes)
     others = [
-        f"{sum(o.status == status for o in outcomes)} {status}"
+        _(_COUNT_TEXT[status]).format(n=sum(o.status == status for o in outcomes))
         for status in ("unchanged", "blocked", "not sent", "failed", "unknown")
         if any(o.status == status for o in outcomes)
     ]
-    counts = ", ".join([f"{done} of {plural(len(outcomes), 'trail')} changed", *others])
+    changed = ngettext(
+        "{done} of {n} trail changed", "{done} of {n} trails changed", len(outcomes)
+    ).format(done=done, n=len(outcomes))
+    counts = ", ".join([changed, *others])
     kind = "ok" if all(o.status in ("changed", "unchanged") for o in outcomes) else "warn"
     summary = note_html(kind, f"{esc(counts)}.", "tk-bulk-counts")
-    return summary + wide_table_html(head, body, "tk-bulk-results-table", text=("message",))
+    return summary + wide_table_html(head, body, "tk-bulk-results-table", text=(message_head,))
 
 
 def key_choices(
@@ -225,7 +257,7 @@ def key_choices(
         v = worst[arn]
         label = v.label
         if len(kinds[arn]) > 1:
-            label += f" (for {', '.join(kinds[arn][v.kind])})"
+            label += _(" (for {trails})").format(trails=", ".join(kinds[arn][v.kind]))
         out.append(((label, arn), v.kind, v))
     return out
 
@@ -264,19 +296,27 @@ class BulkUpdate:
         rank: Callable[[Trail], Sequence[Verdict]] | None = None,
         demo: bool = True,
     ) -> None:
-        need_trails(trails, "pass inventory.trails")
+        need_trails(trails, _("pass inventory.trails"))
         for label, action in (("plan", plan), ("apply", apply)):
             if not callable(action):
-                raise InputError(f"{label} must be callable, not {type(action).__name__}.", "")
+                raise InputError(
+                    _("{name} must be callable, not {kind}.").format(
+                        name=label, kind=type(action).__name__
+                    ),
+                    "",
+                )
         for label, given in (("keys", keys), ("rank", rank)):
             if given is not None and not callable(given):
                 raise InputError(
-                    f"{label} must be callable or None, not {type(given).__name__}.", ""
+                    _("{name} must be callable or None, not {kind}.").format(
+                        name=label, kind=type(given).__name__
+                    ),
+                    "",
                 )
         if keys is None and rank is None:
             raise InputError(
-                "keys must be callable when no rank is given, not NoneType.",
-                "pass keys (a region's keys) or rank (a trail's keys, ranked)",
+                _("keys must be callable when no rank is given, not NoneType."),
+                _("pass keys (a region's keys) or rank (a trail's keys, ranked)"),
             )
         demo = parse_flag(demo, "demo")
         self._trails = list(trails)
@@ -307,14 +347,16 @@ class BulkUpdate:
         self._w_status.add_class("tk-status")
         self._w_keys = widgets.VBox()
         self._w_keys.add_class("tk-bulk-keys")
-        self._w_plan_button = widgets.Button(description="Plan", icon="list", button_style="info")
+        self._w_plan_button = widgets.Button(
+            description=_("Plan"), icon="list", button_style="info"
+        )
         self._w_plan_button.add_class("tk-bulk-plan")
         self._w_plan_button.on_click(self._do_plan)
         self._w_table = widgets.HTML(plans_html([]))
         self._w_table.add_class("tk-bulk-plans")
         self._confirm = Confirm(
-            "I have reviewed every plan and want to send the ready ones",
-            typed_hint="type the number of changes to confirm",
+            _("I have reviewed every plan and want to send the ready ones"),
+            typed_hint=_("type the number of changes to confirm"),
             on_change=self._refresh,
         )
         self._confirm._w_box.add_class("tk-bulk-confirm")
@@ -324,7 +366,7 @@ class BulkUpdate:
         self._accept = AcceptUnverifiable(on_change=self._refresh)
         self._w_accept = self._accept.layout
         self._w_apply = widgets.Button(
-            description="Apply the ready plans",
+            description=_("Apply the ready plans"),
             icon="check",
             button_style="success",
             disabled=True,
@@ -338,7 +380,11 @@ class BulkUpdate:
         self._w_results.add_class("tk-bulk-results")
         self.layout = widgets.VBox(
             [
-                widgets.HTML('<div class="tk-hint">Trails (Ctrl/Shift-click for several):</div>'),
+                widgets.HTML(
+                    '<div class="tk-hint">'
+                    + esc(_("Trails (Ctrl/Shift-click for several):"))
+                    + "</div>"
+                ),
                 self._w_trails,
                 self._w_status,
                 self._w_keys,
@@ -376,7 +422,7 @@ class BulkUpdate:
     @property
     def value(self) -> list[Plan]:
         """The plans made (trails without a plan are left out)."""
-        return [p for _, p in self._rows if isinstance(p, Plan)]
+        return [p for __, p in self._rows if isinstance(p, Plan)]
 
     @property
     def rows(self) -> list[PlanRow]:
@@ -474,17 +520,19 @@ class BulkUpdate:
                 self._rank is None or self._key_trails.get(region) == arns
             ):
                 continue
-            self._w_status.value = spinner_html(f"Reading the candidate keys of {region}…")
+            self._w_status.value = spinner_html(
+                _("Reading the candidate keys of {region}…").format(region=region)
+            )
             self._key_errors[region] = ""
             try:
                 choices, verdicts = self._region_choices(region, here)
             except TrailkitError as err:
                 self._key_errors[region] = error_html(err)
                 choices, verdicts = [], {}
-            options: list[tuple[str, str | None]] = [("— choose a key —", None), *choices]
+            options: list[tuple[str, str | None]] = [(_("— choose a key —"), None), *choices]
             old = self._key_widgets.get(region)
             keep = old.value if old is not None else None
-            if keep is not None and keep not in {v for _, v in options}:
+            if keep is not None and keep not in {v for __, v in options}:
                 keep = None
             w = widgets.Dropdown(
                 options=options,
@@ -504,11 +552,12 @@ class BulkUpdate:
             self._key_trails[region] = arns
             self._key_verdicts[region] = verdicts
             self._show_key_note(region)
-        self._w_status.value = (
-            f'<div class="tk-hint">{plural(len(selected), "trail")} selected; their buckets are '
-            f"in {esc(', '.join(regions) or 'no known region')}: choose one key per region."
-            "</div>"
-        )
+        said = ngettext(
+            "{n} trail selected; their buckets are in {regions}: choose one key per region.",
+            "{n} trails selected; their buckets are in {regions}: choose one key per region.",
+            len(selected),
+        ).format(n=len(selected), regions=", ".join(regions) or _("no known region"))
+        self._w_status.value = f'<div class="tk-hint">{esc(said)}</div>'
         self._w_keys.children = [self._key_boxes[r] for r in regions]
         self._clear_plans()
 
@@ -521,7 +570,9 @@ class BulkUpdate:
             note.value = errors
         elif found is None:
             note.value = errors + (
-                '<div class="tk-hint">The plan says whether this key will work.</div>'
+                '<div class="tk-hint">'
+                + esc(_("The plan says whether this key will work."))
+                + "</div>"
                 if self._rank is not None
                 else ""
             )
@@ -550,14 +601,22 @@ class BulkUpdate:
         self._w_apply.disabled = not self.can_apply
         n = len(self.ready)
         self._confirm.require_typed(None if self._demo or not n else str(n))
-        self._w_apply.description = f"Apply the {plural(n, 'ready plan')}" if n else "Apply"
+        self._w_apply.description = (
+            ngettext("Apply the {n} ready plan", "Apply the {n} ready plans", n).format(n=n)
+            if n
+            else _("Apply")
+        )
 
     def _do_plan(self, _button: Any = None) -> None:
         trails = self.selected
         if not trails:
-            self._w_table.value = note_html("warn", "Choose at least one trail.")
+            self._w_table.value = note_html("warn", esc(_("Choose at least one trail.")))
             return
-        self._w_progress.value = spinner_html(f"Checking {plural(len(trails), 'trail')}…")
+        self._w_progress.value = spinner_html(
+            ngettext("Checking {n} trail…", "Checking {n} trails…", len(trails)).format(
+                n=len(trails)
+            )
+        )
         try:
             self._rows = self._plan(trails, self.keys_by_region)
         except Exception as err:  # shown to the operator, never as a traceback
@@ -580,7 +639,9 @@ class BulkUpdate:
         self._busy = True
         self._refresh()
         self._w_progress.value = spinner_html(
-            f"Applying {plural(len(plans), 'change')}, one by one…"
+            ngettext(
+                "Applying {n} change, one by one…", "Applying {n} changes, one by one…", len(plans)
+            ).format(n=len(plans))
         )
         self._error = None
         try:
@@ -619,15 +680,24 @@ class BulkUpdate:
         for region, key in chosen_keys.items():
             if not region.strip():
                 raise InputError(
-                    f"keys_by_region has a region named {region!r}: every key is for a bucket "
-                    "region.",
-                    'give region names, e.g. {"us-east-1": "alias/cloudtrail"}',
+                    _(
+                        "keys_by_region has a region named {region}: every key is for a bucket "
+                        "region."
+                    ).format(region=repr(region)),
+                    _("give region names, e.g. {example}").format(
+                        example='{"us-east-1": "alias/cloudtrail"}'
+                    ),
                 )
             if not key.strip():
                 raise InputError(
-                    f"keys_by_region[{region!r}] is {key!r}: an empty key would turn SSE-KMS off.",
-                    "give an alias, alias ARN, key ARN or key id for each region; bulk updates "
-                    "never turn encryption off (use notebook 02 or `trailkit disable`)",
+                    _(
+                        "keys_by_region[{region}] is {key}: an empty key would turn SSE-KMS off."
+                    ).format(region=repr(region), key=repr(key)),
+                    _(
+                        "give an alias, alias ARN, key ARN or key id for each region; bulk "
+                        "updates never turn encryption off (use notebook 02 or `trailkit "
+                        "disable`)"
+                    ),
                 )
         if not names:
             return None
@@ -642,20 +712,22 @@ class BulkUpdate:
         if unknown:
             self._w_trails.value = ()
             self._clear_plans()
-            offered = ", ".join(t.name for t in self._trails) or "none: the inventory is empty"
+            offered = ", ".join(t.name for t in self._trails) or _("none: the inventory is empty")
             err = InputError(
-                f"Not among the trails offered: {', '.join(unknown)} (offered: {offered}).",
-                "give trail names or ARNs from the inventory (and the regions they are in)",
+                _("Not among the trails offered: {unknown} (offered: {offered}).").format(
+                    unknown=", ".join(unknown), offered=offered
+                ),
+                _("give trail names or ARNs from the inventory (and the regions they are in)"),
             )
             self._w_table.value = error_html(err)
-            nothing = note_html("warn", "Nothing was planned.")
-            return Step("Plans", False, error_html(err) + nothing, [])
+            nothing = note_html("warn", esc(_("Nothing was planned.")))
+            return Step(_("Plans"), False, error_html(err) + nothing, [])
         self._w_trails.value = tuple(arns)
         for region, key in chosen_keys.items():
             w = self._key_widgets.get(region)
             if w is None:
                 continue
-            values = {v for _, v in w.options}
+            values = {v for __, v in w.options}
             chosen = next(
                 (k for k in values if k and key in (k, resource_id(k))),
                 None,
@@ -669,8 +741,8 @@ class BulkUpdate:
                 chosen = key
             w.value = chosen
         self._w_plan_button.click()
-        ok = bool(self._rows) and all(isinstance(p, Plan) and not p.blocked for _, p in self._rows)
-        return Step("Plans", ok, str(self._w_table.value), self.value)
+        ok = bool(self._rows) and all(isinstance(p, Plan) and not p.blocked for __, p in self._rows)
+        return Step(_("Plans"), ok, str(self._w_table.value), self.value)
 
     def apply(self, confirm: object = False, accept_unverifiable: object = False) -> Step | None:
         """When ``confirm``: tick (and type), press Apply; returns the per-trail results.
@@ -694,14 +766,21 @@ class BulkUpdate:
             return None
         n = len(self.ready)
         if not n:
-            return Step("Apply", False, note_html("warn", "No ready plan: nothing was sent."), [])
+            return Step(
+                _("Apply"), False, note_html("warn", esc(_("No ready plan: nothing was sent."))), []
+            )
         unverified = self.unverified
         if unverified and not accepted:
             raise RefusedError(
-                f"{plural(len(unverified), 'check')} of the plans could not be verified "
-                f"({', '.join(unverified)}). Nothing was sent.",
-                "once the keys' and the buckets' owners confirmed them, pass "
-                "accept_unverifiable=True (the command line's --accept-unverifiable)",
+                ngettext(
+                    "{n} check of the plans could not be verified ({codes}). Nothing was sent.",
+                    "{n} checks of the plans could not be verified ({codes}). Nothing was sent.",
+                    len(unverified),
+                ).format(n=len(unverified), codes=", ".join(unverified)),
+                _(
+                    "once the keys' and the buckets' owners confirmed them, pass "
+                    "accept_unverifiable=True (the command line's --accept-unverifiable)"
+                ),
             )
         if unverified:
             self._accept.accept()
@@ -712,7 +791,7 @@ class BulkUpdate:
             raise self._error
         outcomes = self.outcomes
         ok = bool(outcomes) and all(o.status in ("changed", "unchanged") for o in outcomes)
-        return Step("Apply", ok, str(self._w_results.value), self.results)
+        return Step(_("Apply"), ok, str(self._w_results.value), self.results)
 
     def html(self) -> str:
         """Plans and results as HTML."""

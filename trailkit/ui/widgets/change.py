@@ -8,6 +8,7 @@ from typing import Any
 import ipywidgets as widgets
 
 from trailkit.errors import TrailkitError, UnverifiableError
+from trailkit.i18n import _
 from trailkit.records import ApplyResult, Outcome, PlanView
 from trailkit.rules.checks import UNVERIFIED_CODES
 from trailkit.rules.plan import Plan
@@ -54,10 +55,11 @@ def _state(plan: PlanView, key: str | None) -> str:
 def request_html(request: Mapping[str, str]) -> str:
     """The exact request as its parameter names and full values (what is sent; copyable),
     one parameter per line; an empty value (SSE-KMS off) says so."""
+    empty = _("(empty: turns SSE-KMS off)")
     return "".join(
         f"<div>{esc(name)} <code>{esc(value)}</code></div>"
         if value
-        else f'<div>{esc(name)} <code>""</code> (empty: turns SSE-KMS off)</div>'
+        else f'<div>{esc(name)} <code>""</code> {esc(empty)}</div>'
         for name, value in request.items()
     )
 
@@ -69,54 +71,71 @@ def plan_table_html(plan: Plan, *, checklist: bool = False) -> str:
     to it lists the findings, so this table refers to it instead of repeating their codes."""
     errors = plan.report.errors
     if not errors:
-        blocking = "none"
+        blocking = esc(_("none"))
     elif checklist:
-        blocking = "blocked: see the checklist"
+        blocking = esc(_("blocked: see the checklist"))
     else:
         blocking = codes_html(f.code for f in errors)
     rows = [
-        ("trail", id_html(plan.trail.arn), id_html(plan.trail.arn)),
-        ("encryption", _state(plan, plan.before_key), _state(plan, plan.after_key)),
-        ("sent to", "", esc(f"UpdateTrail in {plan.region} (account {plan.account})")),
-        ("request", "", request_html(plan.request)),
-        ("blocking findings", "", blocking),
+        (esc(_("trail")), id_html(plan.trail.arn), id_html(plan.trail.arn)),
+        (esc(_("encryption")), _state(plan, plan.before_key), _state(plan, plan.after_key)),
+        (
+            esc(_("sent to")),
+            "",
+            esc(
+                _("UpdateTrail in {region} (account {account})").format(
+                    region=plan.region, account=plan.account
+                )
+            ),
+        ),
+        (esc(_("request")), "", request_html(plan.request)),
+        (esc(_("blocking findings")), "", blocking),
     ]
-    return wide_table_html(("", "before", "after"), rows, "tk-plan-table")
+    return wide_table_html(("", _("before"), _("after")), rows, "tk-plan-table")
 
 
-def result_html(result: ApplyResult, title: str = "Result") -> str:
-    """One apply (or rollback) result: status, message, read-back, delivery, journal id."""
+def result_html(result: ApplyResult, title: str | None = None) -> str:
+    """One apply (or rollback) result: status, message, read-back, delivery, journal id
+    (``title``, translated by the caller; None: "Result")."""
     plan = result.plan
+    title = _("Result") if title is None else title
     rows: list[tuple[str, str]] = [
-        ("trail", id_html(plan.trail.arn)),
-        ("before", _state(plan, plan.before_key)),
+        (_("trail"), id_html(plan.trail.arn)),
+        (_("before"), _state(plan, plan.before_key)),
     ]
     if result.outcome in (Outcome.DONE, Outcome.UNCHANGED, Outcome.FAILED):
-        rows.append(("now (read back)", f"<b>{_state(plan, result.key_after)}</b>"))
+        rows.append((_("now (read back)"), f"<b>{_state(plan, result.key_after)}</b>"))
     if result.outcome is Outcome.DONE:
-        rows.append(("verified", "yes" if result.verified else "<b>NO</b>: read back differs"))
+        rows.append(
+            (
+                _("verified"),
+                esc(_("yes")) if result.verified else _("<b>NO</b>: read back differs"),
+            )
+        )
     if result.delivery is not None:
         kind = "pass" if result.delivery.ok else "error"
         rows.append(
             (
-                "delivery",
-                f"{badge(kind, 'OK' if result.delivery.ok else 'ERRORS')} "
-                f"{esc(result.delivery.summary())}",
+                _("delivery"),
+                badge(kind, "OK" if result.delivery.ok else _("ERRORS"))
+                + " "
+                + f"{esc(result.delivery.summary())}",
             )
         )
     if result.change_id:
-        rows.append(("journal change id", f"<code>{esc(result.change_id)}</code>"))
+        rows.append((_("journal change id"), f"<code>{esc(result.change_id)}</code>"))
     if result.request_id:
-        rows.append(("AWS request id", f"<code>{esc(result.request_id)}</code>"))
+        rows.append((_("AWS request id"), f"<code>{esc(result.request_id)}</code>"))
     if plan.rollback_of:
-        rows.append(("rolls back", f"<code>{esc(plan.rollback_of)}</code>"))
+        rows.append((_("rolls back"), f"<code>{esc(plan.rollback_of)}</code>"))
     kind = _OUTCOME_NOTE.get(result.outcome, "warn")
     if result.outcome is Outcome.DONE and not result.verified:
         kind = "warn"
     if result.delivery is not None and not result.delivery.ok:
         kind = "warn"
+    said = esc(_("{title}:").format(title=title))
     head = note_html(
-        kind, f"{badge(result.outcome.value)} <b>{esc(title)}:</b> {text_html(result.message)}"
+        kind, f"{badge(result.outcome.value)} <b>{said}</b> {text_html(result.message)}"
     )
     error = error_html(result.error) if result.error is not None else ""
     return f"{head}{error}{rows_html(rows)}"
@@ -128,34 +147,39 @@ def plan_note_html(plan: Plan, *, demo: bool, checklist: bool) -> str:
     off) or READY, with what will be sent where (``demo``: the demo backend, else REAL AWS)."""
     report = plan.report
     if plan.blocked:
-        why = "see the checklist." if checklist else text_html(report.errors[0].message)
-        return note_html("bad", f"{badge('blocked')} This plan cannot be applied: {why}")
+        why = esc(_("see the checklist.")) if checklist else text_html(report.errors[0].message)
+        cannot = esc(_("This plan cannot be applied: {why}")).format(why=why)
+        return note_html("bad", f"{badge('blocked')} {cannot}")
     if plan.nothing_to_do:
         return note_html(
             "info",
-            f"{badge('unchanged', 'NOTHING TO DO')} "
-            f"{esc(plan.trail.name)} already is in this state.",
+            badge("unchanged", _("NOTHING TO DO"))
+            + " "
+            + esc(_("{trail} already is in this state.").format(trail=plan.trail.name)),
         )
-    where = "the demo backend" if demo else "REAL AWS"
-    sends = (
-        f"Sends one <code>UpdateTrail</code> to {where} in {esc(plan.region)}, then "
-        "reads the trail back and checks delivery. Every step is written to the change "
-        "journal."
-    )
+    if demo:
+        text = _(
+            "Sends one `UpdateTrail` to the demo backend in {region}, then reads the trail back "
+            "and checks delivery. Every step is written to the change journal."
+        )
+    else:
+        text = _(
+            "Sends one `UpdateTrail` to REAL AWS in {region}, then reads the trail back and "
+            "checks delivery. Every step is written to the change journal."
+        )
+    sends = text_html(text).format(region=esc(plan.region))
     unverified = [f.code for f in report.findings if f.code in UNVERIFIED_CODES]
     if unverified:
-        which = "see the checklist" if checklist else codes_html(unverified)
-        return note_html(
-            "warn",
-            f"{badge('unverifiable')} Part of this could not be checked from here "
-            f"({which}): AWS may still refuse it. {sends}",
-        )
+        which = esc(_("see the checklist")) if checklist else codes_html(unverified)
+        part = esc(
+            _("Part of this could not be checked from here ({which}): AWS may still refuse it.")
+        ).format(which=which)
+        return note_html("warn", f"{badge('unverifiable')} {part} {sends}")
     if plan.disable:
-        return note_html(
-            "warn",
-            f"{badge('warning', 'ENCRYPTION OFF')} Turns SSE-KMS off: new log files of "
-            f"{esc(plan.trail.name)} are encrypted with SSE-S3 only. {sends}",
-        )
+        off = esc(
+            _("Turns SSE-KMS off: new log files of {trail} are encrypted with SSE-S3 only.")
+        ).format(trail=esc(plan.trail.name))
+        return note_html("warn", badge("warning", _("ENCRYPTION OFF")) + f" {off} {sends}")
     return note_html("ok", f"{badge('ready')} {sends}")
 
 
@@ -229,7 +253,7 @@ class ChangePanel:
         self._w_plan = widgets.HTML()
         self._w_plan.add_class("tk-plan")
         self._confirm = Confirm(
-            "I have reviewed this plan and want to send the change",
+            _("I have reviewed this plan and want to send the change"),
             on_change=self._refresh,
         )
         self._confirm._w_box.add_class("tk-apply-confirm")
@@ -238,7 +262,7 @@ class ChangePanel:
         self._accept = AcceptUnverifiable(on_change=self._refresh)
         self._w_accept = self._accept.layout
         self._w_apply = widgets.Button(
-            description="Apply", icon="check", button_style="success", disabled=True
+            description=_("Apply"), icon="check", button_style="success", disabled=True
         )
         self._w_apply.add_class("tk-apply")
         self._w_apply.on_click(self._do_apply)
@@ -253,14 +277,14 @@ class ChangePanel:
         self._w_rollback_preview = widgets.HTML()
         self._w_rollback_preview.add_class("tk-rollback-preview")
         self._rollback_confirm = Confirm(
-            "I have reviewed what Rollback restores and want to send it",
+            _("I have reviewed what Rollback restores and want to send it"),
             on_change=self._refresh,
         )
         self._rollback_confirm._w_box.add_class("tk-rollback-confirm")
         self._w_rollback_confirm = self._rollback_confirm._w_box
         self._w_rollback_typed = self._rollback_confirm._w_typed
         self._w_rollback = widgets.Button(
-            description="Roll back this change",
+            description=_("Roll back this change"),
             icon="undo",
             button_style="warning",
             disabled=True,
@@ -319,25 +343,25 @@ class ChangePanel:
         """Why Apply is disabled now (empty when it is enabled)."""
         plan = self._plan
         if plan is None:
-            return ["no plan yet"]
+            return [_("no plan yet")]
         if plan.blocked:
             if not self._explain:  # the checklist next to it lists the findings
-                return ["the plan is blocked: see the checklist"]
+                return [_("the plan is blocked: see the checklist")]
             codes = ", ".join(f.code for f in plan.report.errors)
-            return [f"the plan is BLOCKED ({codes})"]
+            return [_("the plan is BLOCKED ({codes})").format(codes=codes)]
         if self._spent:
-            return ["this plan was applied; choose again for a new plan"]
+            return [_("this plan was applied; choose again for a new plan")]
         if plan.nothing_to_do:
-            return ["nothing to change: the trail already is in this state"]
+            return [_("nothing to change: the trail already is in this state")]
         out = []
         if self._busy:
-            out.append("busy")
+            out.append(_("busy"))
         if not self._accept.accepted:
-            out.append("acknowledge what could not be verified")
+            out.append(_("acknowledge what could not be verified"))
         if not self._w_confirm.value:
-            out.append("tick the confirmation box")
+            out.append(_("tick the confirmation box"))
         if self._confirm.typed_required and not self._confirm.confirmed:
-            out.append("type the trail name")
+            out.append(_("type the trail name"))
         return out
 
     @property
@@ -389,8 +413,9 @@ class ChangePanel:
         )
         if plan is None:
             self._w_plan.value = note_html_text or (
-                '<div class="tk-hint">The plan appears here once a trail and a key are '
-                "chosen.</div>"
+                '<div class="tk-hint">'
+                + esc(_("The plan appears here once a trail and a key are chosen."))
+                + "</div>"
             )
             self._confirm.require_typed(None)
         else:
@@ -448,15 +473,14 @@ class ChangePanel:
         if change_id is None:
             self._w_rollback_preview.value = ""
             return
+        restores = preview or esc(
+            _("Restores the encryption {trail} had before change {change}.")
+        ).format(trail=esc(trail_name), change=f"<code>{esc(change_id)}</code>")
         head = note_html(
             "warn",
-            f"{badge('warning', 'ROLLBACK')} "
-            + (
-                preview
-                or f"Restores the encryption {esc(trail_name)} had before change "
-                f"<code>{esc(change_id)}</code>."
-            )
-            + " Sends one <code>UpdateTrail</code>, reads the trail back and journals it.",
+            badge("warning", _("ROLLBACK"))
+            + f" {restores} "
+            + text_html(_("Sends one `UpdateTrail`, reads the trail back and journals it.")),
         )
         plan = ""
         if self._preview_rollback is not None:
@@ -504,8 +528,9 @@ class ChangePanel:
         self._confirm.set_disabled(idle)
         self._accept.set_disabled(idle)
         self._w_why.value = (
-            f'<div class="tk-hint" style="margin-left:10px">Apply is disabled: '
-            f"{esc('; '.join(blockers))}.</div>"
+            '<div class="tk-hint" style="margin-left:10px">'
+            + esc(_("Apply is disabled: {why}.").format(why="; ".join(blockers)))
+            + "</div>"
             if blockers and self._plan is not None
             else ""
         )
@@ -543,9 +568,11 @@ class ChangePanel:
             return
         result = self._run(
             lambda: self._apply(plan),
-            f"Applying: UpdateTrail in {plan.region}, then reading {plan.trail.name} back and "
-            "checking delivery…",
-            "Apply",
+            _(
+                "Applying: UpdateTrail in {region}, then reading {trail} back and checking "
+                "delivery…"
+            ).format(region=plan.region, trail=plan.trail.name),
+            _("Apply"),
         )
         if result is not None:
             self._applied = result
@@ -558,9 +585,11 @@ class ChangePanel:
                 self._offer(
                     result.change_id,
                     plan.trail.name,
-                    f"Restores {esc(plan.trail.name)} from "
-                    f"<b>{_state(plan, result.key_after)}</b> to "
-                    f"<b>{_state(plan, plan.before_key)}</b>.",
+                    esc(_("Restores {trail} from {after} to {before}.")).format(
+                        trail=esc(plan.trail.name),
+                        after=f"<b>{_state(plan, result.key_after)}</b>",
+                        before=f"<b>{_state(plan, plan.before_key)}</b>",
+                    ),
                 )
         self._refresh()
         if result is not None and self._on_done is not None:
@@ -576,8 +605,10 @@ class ChangePanel:
             (lambda: self._rollback(change_id, accept_unverifiable=True))
             if accepted
             else (lambda: self._rollback(change_id)),
-            f"Rolling back {change_id}: restoring the previous encryption and verifying…",
-            "Rollback",
+            _("Rolling back {change}: restoring the previous encryption and verifying…").format(
+                change=change_id
+            ),
+            _("Rollback"),
             keep=True,
         )
         if isinstance(self._error, UnverifiableError):  # ask for the separate yes
@@ -587,8 +618,9 @@ class ChangePanel:
             if result.outcome.succeeded:
                 self._offer(None, None)
             self._w_result.value = (
-                f"{self._w_result.value}<details><summary>The change that was rolled back"
-                f"</summary>{applied}</details>"
+                f"{self._w_result.value}<details><summary>"
+                + esc(_("The change that was rolled back"))
+                + f"</summary>{applied}</details>"
             )
         self._refresh()
         if result is not None and self._on_done is not None:

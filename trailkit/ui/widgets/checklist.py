@@ -4,37 +4,44 @@ from __future__ import annotations
 
 import ipywidgets as widgets
 
+from trailkit.i18n import N_, _, ngettext
 from trailkit.rules.checks import Finding, Report, Severity, VerdictKind
-from trailkit.ui.widgets._common import esc, id_html, plural, root, show, text_html
+from trailkit.ui.widgets._common import esc, id_html, root, show, text_html
 
 __all__ = ["Checklist", "checklist_html", "passed_checks"]
 
 _ICON = {Severity.ERROR: "✖", Severity.WARNING: "!", Severity.INFO: "i"}
 _HEADLINE = {
-    VerdictKind.READY: ("READY", "AWS will accept this change."),
-    VerdictKind.BLOCKED: ("BLOCKED", "AWS would refuse this change: fix the red items first."),
+    VerdictKind.READY: (N_("READY"), N_("AWS will accept this change.")),
+    VerdictKind.BLOCKED: (
+        N_("BLOCKED"),
+        N_("AWS would refuse this change: fix the red items first."),
+    ),
     VerdictKind.UNVERIFIABLE: (
-        "UNVERIFIABLE",
-        "Nothing is known to be wrong, but part of it could not be checked from here.",
+        N_("UNVERIFIABLE"),
+        N_("Nothing is known to be wrong, but part of it could not be checked from here."),
     ),
 }
 
 # What a rule looks like when it passes; shown only when the rule really ran (see below).
 _PASS_TEXT = {
-    "trail-not-owned": "The trail belongs to the connected account.",
-    "key-aws-managed": "The key is customer managed (its policy can admit CloudTrail).",
-    "key-state": "The key is Enabled.",
-    "key-not-symmetric": "The key is a symmetric encryption key.",
-    "key-region-mismatch": "The key is in the region of the trail's S3 bucket.",
-    "policy-encrypt": "The key policy lets CloudTrail call kms:GenerateDataKey for this trail.",
-    "policy-describe": "The key policy lets CloudTrail call kms:DescribeKey.",
-    "policy-deny": "No Deny statement of the key policy matches CloudTrail.",
-    "policy-bucket-key-decrypt": "S3 Bucket Key: the key policy lets CloudTrail call kms:Decrypt.",
+    "trail-not-owned": N_("The trail belongs to the connected account."),
+    "key-aws-managed": N_("The key is customer managed (its policy can admit CloudTrail)."),
+    "key-state": N_("The key is Enabled."),
+    "key-not-symmetric": N_("The key is a symmetric encryption key."),
+    "key-region-mismatch": N_("The key is in the region of the trail's S3 bucket."),
+    "policy-encrypt": N_("The key policy lets CloudTrail call kms:GenerateDataKey for this trail."),
+    "policy-describe": N_("The key policy lets CloudTrail call kms:DescribeKey."),
+    "policy-deny": N_("No Deny statement of the key policy matches CloudTrail."),
+    "policy-bucket-key-decrypt": N_(
+        "S3 Bucket Key: the key policy lets CloudTrail call kms:Decrypt."
+    ),
 }
 
 
 def passed_checks(report: Report) -> list[str]:
-    """The rules that ran and found nothing wrong, as sentences (never a guess).
+    """The rules that ran and found nothing wrong, as sentences in the operator's language
+    (never a guess).
 
     Key rules count only when the key was described; policy rules only when the policy was
     read and evaluated (no ``policy-unverifiable``, not an AWS managed key), and the Allow rules
@@ -48,7 +55,7 @@ def passed_checks(report: Report) -> list[str]:
         out.append("trail-not-owned")
     key = report.key
     if key is None:
-        return [_PASS_TEXT[c] for c in out]
+        return [_(_PASS_TEXT[c]) for c in out]
     out += [c for c in ("key-aws-managed", "key-state", "key-not-symmetric") if c not in codes]
     if report.trail.bucket_region and "key-region-mismatch" not in codes:
         out.append("key-region-mismatch")
@@ -64,12 +71,15 @@ def passed_checks(report: Report) -> list[str]:
             if report.trail.bucket and report.trail.bucket.bucket_key:
                 rules.append("policy-bucket-key-decrypt")
         out += [c for c in rules if c not in codes]
-    return [_PASS_TEXT[c] for c in out]
+    return [_(_PASS_TEXT[c]) for c in out]
 
 
 def _finding_row(f: Finding) -> str:
+    what = esc(_("What to do:"))
     aws = (
-        f' <span class="tk-hint">(prevents AWS error {esc(f.aws_error)})</span>'
+        ' <span class="tk-hint">'
+        + esc(_("(prevents AWS error {error})").format(error=f.aws_error))
+        + "</span>"
         if f.aws_error and f.blocking
         else ""
     )
@@ -78,29 +88,35 @@ def _finding_row(f: Finding) -> str:
         f'<span class="tk-icon">{_ICON[f.severity]}</span>'
         f'<span class="tk-message">{text_html(f.message)}<span class="tk-code">{esc(f.code)}'
         f"</span></span>"
-        f'<span class="tk-remedy">What to do: {text_html(f.remedy)}{aws}</span></div>'
+        f'<span class="tk-remedy">{what} {text_html(f.remedy)}{aws}</span></div>'
     )
 
 
 def checklist_html(report: Report) -> str:
     """The checklist of one report as HTML (headline, failures, warnings, info, passes)."""
     kind = report.verdict
-    word, meaning = _HEADLINE[kind]
+    word, meaning = (_(text) for text in _HEADLINE[kind])
     style = kind.value
     if report.nothing_to_do:
-        meaning = "The trail already is in this state: nothing to change."
+        meaning = _("The trail already is in this state: nothing to change.")
         if kind is VerdictKind.READY:  # the plan says NOTHING TO DO: so does the checklist
-            word, style = "NOTHING TO DO", "info"
+            word, style = _("NOTHING TO DO"), "info"
     elif report.disable and kind is VerdictKind.READY:
         # AWS accepts it, but it lowers the protection of the logs: amber, never a green READY
-        word, style = "ENCRYPTION OFF", "warn"
-        meaning = "AWS will accept this change: new log files will be encrypted with SSE-S3 only."
-    target = "turn SSE-KMS off" if report.disable else (report.key_arn or report.key_input)
+        word, style = _("ENCRYPTION OFF"), "warn"
+        meaning = _(
+            "AWS will accept this change: new log files will be encrypted with SSE-S3 only."
+        )
+    target = _("turn SSE-KMS off") if report.disable else (report.key_arn or report.key_input)
     trail = report.trail.name if report.trail else report.trail_input
     head = (
-        f'<div class="tk-headline tk-{style}">{word}'
+        f'<div class="tk-headline tk-{style}">{esc(word)}'
         f"<small>{esc(meaning)}</small></div>"
-        f'<div class="tk-hint">Trail <b>{esc(trail)}</b> → <code>{id_html(target)}</code></div>'
+        '<div class="tk-hint">'
+        + _("Trail {trail} → {target}").format(
+            trail=f"<b>{esc(trail)}</b>", target=f"<code>{id_html(target)}</code>"
+        )
+        + "</div>"
     )
     order = {Severity.ERROR: 0, Severity.WARNING: 1, Severity.INFO: 2}
     rows = [_finding_row(f) for f in sorted(report.findings, key=lambda f: order[f.severity])]
@@ -111,8 +127,11 @@ def checklist_html(report: Report) -> str:
             for text in passes
         )
         rows.append(
-            f'<div class="tk-passes"><div class="tk-passes-title">✔ '
-            f"{plural(len(passes), 'check')} passed</div>"
+            '<div class="tk-passes"><div class="tk-passes-title">✔ '
+            + esc(
+                ngettext("{n} check passed", "{n} checks passed", len(passes)).format(n=len(passes))
+            )
+            + "</div>"
             f'<ul class="tk-pass-list">{items}</ul></div>'
         )
     return f'{head}<div class="tk-findings">{"".join(rows)}</div>'
@@ -145,8 +164,9 @@ class Checklist:
         self._w_html.value = (
             checklist_html(report)
             if report is not None
-            else '<div class="tk-hint">Choose a trail and a key: the pre-flight checks appear '
-            "here.</div>"
+            else '<div class="tk-hint">'
+            + esc(_("Choose a trail and a key: the pre-flight checks appear here."))
+            + "</div>"
         )
 
     def html(self) -> str:

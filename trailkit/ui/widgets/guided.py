@@ -18,6 +18,7 @@ import ipywidgets as widgets
 
 from trailkit.arn import resource_id
 from trailkit.errors import InputError, JournalError, RefusedError, TrailkitError
+from trailkit.i18n import _, ngettext
 from trailkit.records import ApplyResult, PolicyResult, Trail
 from trailkit.rules.checks import UNVERIFIED_CODES, Report
 from trailkit.rules.flags import parse_flag, parse_text
@@ -30,7 +31,6 @@ from trailkit.ui.widgets._common import (
     esc,
     id_html,
     note_html,
-    plural,
     root,
     rows_html,
     section_title,
@@ -75,15 +75,17 @@ class GuidedUpdate:
         missing = [m for m in _RUNBOOK_METHODS if not callable(getattr(runbook, m, None))]
         if missing:
             raise InputError(
-                f"runbook must be a Runbook; {type(runbook).__name__} lacks {', '.join(missing)}.",
-                "pass trailkit.runbook.Runbook(conn, journal)",
+                _("runbook must be a Runbook; {kind} lacks {missing}.").format(
+                    kind=type(runbook).__name__, missing=", ".join(missing)
+                ),
+                _("pass trailkit.runbook.Runbook(conn, journal)"),
             )
         if trails is not None and (
             isinstance(trails, str)
             or not isinstance(trails, Sequence)
             or not all(isinstance(t, Trail) for t in trails)
         ):
-            raise InputError("trails must be a list of Trail records or None.", "")
+            raise InputError(_("trails must be a list of Trail records or None."), "")
         policy = parse_flag(policy, "policy")
         self._runbook = runbook
         apply = partial(runbook.apply, confirmed=True)
@@ -126,24 +128,24 @@ class GuidedUpdate:
             return widgets.HTML(section_title(n, text))
 
         parts: list[Any] = [
-            widgets.HTML(section_title(1, "Connection")),
+            widgets.HTML(section_title(1, _("Connection"))),
             self.banner._w_html,
             self._w_status,
-            title(2, "Choose the trail"),
+            title(2, _("Choose the trail")),
             self.trails.layout,
-            title(3, "Choose the key"),
+            title(3, _("Choose the key")),
             self.keys.layout,
-            title(4, "Pre-flight checklist"),
+            title(4, _("Pre-flight checklist")),
             self.checklist.layout,
         ]
         n = 5
         if apply_policy is not None:
-            parts += [title(n, "Key policy (repair if needed)"), self.policy.layout]
+            parts += [title(n, _("Key policy (repair if needed)")), self.policy.layout]
             n += 1
         parts += [
-            title(n, "Plan, apply, verify, roll back"),
+            title(n, _("Plan, apply, verify, roll back")),
             self.change.layout,
-            title(n + 1, "Change journal"),
+            title(n + 1, _("Change journal")),
             self.journal.layout,
         ]
         self.layout = root(*parts)
@@ -178,8 +180,8 @@ class GuidedUpdate:
             return
         self._loaded = True
         regions = self._runbook.regions
-        where = ", ".join(regions) if regions else "every enabled region"
-        self._busy(f"Reading the trails of {where}…")
+        where = ", ".join(regions) if regions else _("every enabled region")
+        self._busy(_("Reading the trails of {where}…").format(where=where))
         try:
             found = (
                 self._given_trails
@@ -190,8 +192,9 @@ class GuidedUpdate:
             self._w_status.value = error_html(err)
             return
         self.trails.set_trails(found)
+        said = ngettext("{n} trail found in {where}.", "{n} trails found in {where}.", len(found))
         self._w_status.value = (
-            f'<div class="tk-hint">{plural(len(found), "trail")} found in {esc(where)}.</div>'
+            f'<div class="tk-hint">{esc(said.format(n=len(found), where=where))}</div>'
         )
 
     def _busy(self, text: str) -> None:
@@ -204,7 +207,7 @@ class GuidedUpdate:
             self.change.clear_result()  # another trail: the previous one's result goes
         self._trail = None
         if trail is not None:
-            self._busy(f"Reading {trail.name}, its bucket and its status…")
+            self._busy(_("Reading {trail}, its bucket and its status…").format(trail=trail.name))
             try:
                 trail = self._runbook.reread(trail)
             except TrailkitError as err:
@@ -227,7 +230,7 @@ class GuidedUpdate:
             self._set_policy_idle()
             self.change.set_plan(None)
             return
-        self._busy(f"Checking {key} for {trail.name}…")
+        self._busy(_("Checking {key} for {trail}…").format(key=key, trail=trail.name))
         try:
             report = self._runbook.check(trail, key)
         except TrailkitError as err:
@@ -250,14 +253,19 @@ class GuidedUpdate:
     def _set_policy_idle(self, text: str = "") -> None:
         self.policy.show(
             None,
-            text or '<div class="tk-hint">Shown when the key policy must admit CloudTrail.</div>',
+            text
+            or '<div class="tk-hint">'
+            + esc(_("Shown when the key policy must admit CloudTrail."))
+            + "</div>",
         )
 
     def _plan_policy(self, trail: Trail, report: Report) -> None:
         if self._apply_policy is None:
             return
         if report.disable:
-            self._set_policy_idle(_not_applicable("turning SSE-KMS off uses no key policy."))
+            self._set_policy_idle(
+                _not_applicable(esc(_("turning SSE-KMS off uses no key policy.")))
+            )
             return
         unverified = [f.code for f in report.findings if f.code in UNVERIFIED_CODES]
         if report.key is None:
@@ -266,14 +274,18 @@ class GuidedUpdate:
             elif unverified:
                 self._set_policy_idle(
                     _unverifiable(
-                        "the key could not be read from here, so its policy cannot "
-                        "be checked or repaired (see the checklist)."
+                        esc(
+                            _(
+                                "the key could not be read from here, so its policy cannot "
+                                "be checked or repaired (see the checklist)."
+                            )
+                        )
                     )
                 )
             else:
                 self._set_policy_idle()
             return
-        self._busy("Working out whether the key policy needs the add-only repair…")
+        self._busy(_("Working out whether the key policy needs the add-only repair…"))
         try:
             repair = self._runbook.repair_for(report)
         except RefusedError as err:
@@ -281,9 +293,13 @@ class GuidedUpdate:
             if deny:
                 self._set_policy_idle(
                     _not_applicable(
-                        "an explicit Deny of the key policy (see the checklist) can be narrowed "
-                        "only by its owner; trailkit only adds statements: it will not edit the "
-                        "Deny."
+                        esc(
+                            _(
+                                "an explicit Deny of the key policy (see the checklist) can be "
+                                "narrowed only by its owner; trailkit only adds statements: it "
+                                "will not edit the Deny."
+                            )
+                        )
                     )
                 )
             else:
@@ -297,11 +313,15 @@ class GuidedUpdate:
                 self._set_policy_idle(_not_applicable(_blocked_by(report)))
             elif "policy-unverifiable" in unverified:
                 self._set_policy_idle(
-                    _unverifiable("the key policy could not be read from here (see the checklist).")
+                    _unverifiable(
+                        esc(_("the key policy could not be read from here (see the checklist)."))
+                    )
                 )
             else:
                 self._set_policy_idle(
-                    note_html("ok", f"{badge('pass', 'OK')} The key policy needs no change.")
+                    note_html(
+                        "ok", badge("pass", "OK") + " " + esc(_("The key policy needs no change."))
+                    )
                 )
         self._w_status.value = ""
 
@@ -358,9 +378,11 @@ class GuidedUpdate:
         key = parse_text(key, "key")
         if key is not None and not key.strip():
             raise InputError(
-                f"key {key!r} is empty: an empty key would turn SSE-KMS off.",
-                "give an alias, alias ARN, key ARN or key id; to turn encryption off, say so: "
-                'key="SSE-S3"',
+                _("key {key} is empty: an empty key would turn SSE-KMS off.").format(key=repr(key)),
+                _(
+                    "give an alias, alias ARN, key ARN or key id; to turn encryption off, say "
+                    "so: {example}"
+                ).format(example='key="SSE-S3"'),
             )
         if key is not None and key.strip().upper() == "SSE-S3":
             key = DISABLE
@@ -375,19 +397,25 @@ class GuidedUpdate:
             self.trails.select(found.arn)
         if self._trail is None:
             raise InputError(
-                "Choose a trail before a key.", "pass the trail parameter (name or ARN)"
+                _("Choose a trail before a key."), _("pass the trail parameter (name or ARN)")
             )
         if key is not None:
             self.keys.select(key)
             if key.strip() and self.keys.value is None:
                 raise InputError(
-                    self.keys.typed_error or f"{key!r} is not a key identifier.",
-                    "give an alias name, alias ARN, key ARN or key id",
+                    self.keys.typed_error
+                    or _("{key} is not a key identifier.").format(key=repr(key)),
+                    _("give an alias name, alias ARN, key ARN or key id"),
                 )
         parts = [checklist_html(self._report)] if self._report else []
         parts.append(self.change.html())
         ok = self._report is not None and not self._report.errors
-        return Step(f"Pre-flight and plan for {self._trail.name}", ok, "".join(parts), self.value)
+        return Step(
+            _("Pre-flight and plan for {trail}").format(trail=self._trail.name),
+            ok,
+            "".join(parts),
+            self.value,
+        )
 
     def repair_policy(self, confirm: object = False) -> Step | None:
         """When ``confirm`` and the key policy needs the add-only repair: send it, re-check.
@@ -403,15 +431,15 @@ class GuidedUpdate:
         if not confirm or repair is None or not repair.needed:
             return None
         if self._apply_policy is None:
-            raise InputError("This view was built without a key policy action.", "")
+            raise InputError(_("This view was built without a key policy action."), "")
         typed = repair.key.confirm_name
         result = self.policy.confirm_and_apply(typed)
         if result is None:
             if self.policy.error is not None:
                 raise self.policy.error
-            raise RefusedError("The key policy update could not be started.", "")
+            raise RefusedError(_("The key policy update could not be started."), "")
         return Step(
-            "Key policy repair",
+            _("Key policy repair"),
             result.outcome.succeeded,
             policy_result_html(result) + (checklist_html(self._report) if self._report else ""),
             result,
@@ -442,27 +470,38 @@ class GuidedUpdate:
         plan = self.change.plan
         if plan is None:
             raise InputError(
-                "There is no plan to apply: choose a trail and a key first.",
-                "pass the trail and key parameters",
+                _("There is no plan to apply: choose a trail and a key first."),
+                _("pass the trail and key parameters"),
             )
         plan.require_applicable()
         if self.change.needs_acceptance:
             if not accepted:
                 codes = [f.code for f in plan.report.findings if f.code in UNVERIFIED_CODES]
                 raise RefusedError(
-                    f"The plan for {plan.trail.name} is UNVERIFIABLE: "
-                    f"{plural(len(codes), 'check')} could not be verified ({', '.join(codes)}). "
-                    "Nothing was sent.",
-                    "once the key's and the bucket's owners confirmed them, pass "
-                    "accept_unverifiable=True (the command line's --accept-unverifiable)",
+                    ngettext(
+                        "The plan for {trail} is UNVERIFIABLE: {n} check could not be verified "
+                        "({codes}). Nothing was sent.",
+                        "The plan for {trail} is UNVERIFIABLE: {n} checks could not be verified "
+                        "({codes}). Nothing was sent.",
+                        len(codes),
+                    ).format(trail=plan.trail.name, n=len(codes), codes=", ".join(codes)),
+                    _(
+                        "once the key's and the bucket's owners confirmed them, pass "
+                        "accept_unverifiable=True (the command line's --accept-unverifiable)"
+                    ),
                 )
             self.change.accept_unverifiable()
         if plan.nothing_to_do:
             return Step(
-                "Apply",
+                _("Apply"),
                 True,
                 note_html(
-                    "info", f"{esc(plan.trail.name)} already is in this state: nothing was sent."
+                    "info",
+                    esc(
+                        _("{trail} already is in this state: nothing was sent.").format(
+                            trail=plan.trail.name
+                        )
+                    ),
                 ),
                 None,
             )
@@ -470,10 +509,13 @@ class GuidedUpdate:
         if result is None:
             if self.change.error is not None:
                 raise self.change.error
-            raise RefusedError(f"Apply stayed disabled: {'; '.join(self.change.blockers)}.", "")
+            raise RefusedError(
+                _("Apply stayed disabled: {why}.").format(why="; ".join(self.change.blockers)),
+                "",
+            )
         if not result.outcome.succeeded:  # failed, or unknown (pending intent)
             raise result.error or TrailkitError(result.message)
-        return Step("Apply", result.changed, result_html(result, "Apply"), result)
+        return Step(_("Apply"), result.changed, result_html(result, _("Apply")), result)
 
     def verify(self) -> Step | None:
         """Re-read the chosen trail and its delivery status (None when no trail is chosen)."""
@@ -485,20 +527,24 @@ class GuidedUpdate:
         self.trails.replace(fresh)
         delivery = self._runbook.verify(fresh)
         rows = [
-            ("trail", id_html(fresh.arn)),
-            ("encryption now", f"<b>{esc(fresh.encryption)}</b>"),
-            ("key now", f"<code>{id_html(fresh.kms_key_id or 'none (SSE-S3)')}</code>"),
+            (_("trail"), id_html(fresh.arn)),
+            (_("encryption now"), f"<b>{esc(fresh.encryption)}</b>"),
+            (_("key now"), "<code>" + id_html(fresh.kms_key_id or _("none (SSE-S3)")) + "</code>"),
         ]
         if delivery is not None:
             kind = "pass" if delivery.ok else "error"
             rows.append(
                 (
-                    "delivery",
-                    f"{badge(kind, 'OK' if delivery.ok else 'ERRORS')} {esc(delivery.summary())}",
+                    _("delivery"),
+                    badge(kind, "OK" if delivery.ok else _("ERRORS"))
+                    + " "
+                    + f"{esc(delivery.summary())}",
                 )
             )
         ok = delivery is None or delivery.ok
-        return Step(f"Verify {fresh.name}", ok, rows_html(rows), (fresh, delivery))
+        return Step(
+            _("Verify {trail}").format(trail=fresh.name), ok, rows_html(rows), (fresh, delivery)
+        )
 
     def rollback(self, confirm: object = False, accept_unverifiable: object = False) -> Step | None:
         """When ``confirm``: roll back the change applied here, or else the last recorded,
@@ -526,8 +572,8 @@ class GuidedUpdate:
             changes = self._runbook.undoable(self._trail.arn if self._trail else None)
             if not changes:
                 raise JournalError(
-                    f"Nothing to roll back in {self._runbook.journal.path}.",
-                    "apply a change first (apply=True)",
+                    _("Nothing to roll back in {path}.").format(path=self._runbook.journal.path),
+                    _("apply a change first (apply=True)"),
                 )
             target = changes[0].intent.target_arn
             self.change.offer_rollback(changes[0].change_id, resource_id(target))
@@ -536,19 +582,20 @@ class GuidedUpdate:
         if result is None:
             if self.change.error is not None:
                 raise self.change.error
-            raise RefusedError("Rollback stayed disabled.", "")
+            raise RefusedError(_("Rollback stayed disabled."), "")
         if not result.outcome.succeeded:  # failed, or unknown (pending intent)
             raise result.error or TrailkitError(result.message)
         # the same preview as every write, before the result
-        html = preview + result_html(result, "Rollback")
-        return Step("Rollback", result.changed, html, result)
+        html = preview + result_html(result, _("Rollback"))
+        return Step(_("Rollback"), result.changed, html, result)
 
     # -- display ---------------------------------------------------------------------------
     def html(self) -> str:
         """A static summary (for notebooks saved without widget state)."""
         parts = [self.banner._render()]
         if self._trail is not None:
-            parts.append(f"<div>Trail: <b>{esc(self._trail.name)}</b></div>")
+            said = esc(_("Trail: {name}")).format(name=f"<b>{esc(self._trail.name)}</b>")
+            parts.append(f"<div>{said}</div>")
         if self._report is not None:
             parts.append(checklist_html(self._report))
         parts.append(self.change.html())
@@ -563,7 +610,7 @@ _RUNBOOK_METHODS = ("info", "list_trails", "check", "plan", "apply", "rollback",
 
 
 def _not_applicable(why_html: str) -> str:
-    return note_html("info", f"{badge('info', 'NOT APPLICABLE')} {why_html}")
+    return note_html("info", badge("info", _("NOT APPLICABLE")) + f" {why_html}")
 
 
 def _unverifiable(why_html: str) -> str:
@@ -571,25 +618,28 @@ def _unverifiable(why_html: str) -> str:
 
 
 def _blocked_by(report: Report) -> str:
-    return (
-        "AWS would refuse this key for a reason no key policy change can fix (see the checklist)."
+    return esc(
+        _(
+            "AWS would refuse this key for a reason no key policy change can fix (see the "
+            "checklist)."
+        )
     )
 
 
 def _no_plan_html(report: Report, err: TrailkitError) -> str:
     """Why there is no plan, in the checklist's words (its verdict, its codes)."""
-    todo = f" What to do: {text_html(err.fix)}" if err.fix else ""
+    what = esc(_("What to do:"))
+    todo = f" {what} {text_html(err.fix)}" if err.fix else ""
     if report.errors:
-        return note_html("bad", f"{badge('blocked')} No plan: see the checklist.")
+        return note_html("bad", badge("blocked") + " " + esc(_("No plan: see the checklist.")))
     unverified = [f.code for f in report.findings if f.code in UNVERIFIED_CODES]
     if unverified:
-        return note_html(
-            "warn",
-            f"{badge('unverifiable')} No plan: {esc(report.key_input)} could not be resolved "
-            f"to a key ARN from here (see the checklist).{todo}",
-        )
+        said = _(
+            "No plan: {key} could not be resolved to a key ARN from here (see the checklist)."
+        ).format(key=report.key_input)
+        return note_html("warn", f"{badge('unverifiable')} {esc(said)}{todo}")
     return error_html(err)
 
 
 def _no_policy_action(repair: Repair) -> PolicyResult:
-    raise InputError("This view was built without a key policy action.", "")
+    raise InputError(_("This view was built without a key policy action."), "")

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 import ipywidgets as widgets
@@ -15,6 +17,7 @@ from trailkit.errors import (
     TrailkitError,
     UnverifiableError,
 )
+from trailkit.i18n import N_, _, ngettext
 from trailkit.records import ApplyResult, Change, Kind, PolicyResult
 from trailkit.records.journal import changes_frame, undoable
 from trailkit.rules.flags import parse_flag, parse_text
@@ -30,7 +33,6 @@ from trailkit.ui.widgets._common import (
     esc,
     id_html,
     note_html,
-    plural,
     root,
     select_value,
     set_options,
@@ -51,6 +53,33 @@ _STATUS_BADGE = {
     "reconciled-not-applied": "unchanged",
     "reconciled-changed": "warning",
     "reconciled-target-gone": "warning",
+}
+#: How each journal status is said on screen: the code itself in English (the message ids are
+#: the codes), words in other languages; the journal keeps the code.
+_STATUS_TEXT = {
+    "done": N_("done"),
+    "reconciled-done": N_("reconciled-done"),
+    "failed": N_("failed"),
+    "pending": N_("pending"),
+    "reconciled-not-applied": N_("reconciled-not-applied"),
+    "reconciled-changed": N_("reconciled-changed"),
+    "reconciled-target-gone": N_("reconciled-target-gone"),
+}
+#: The table's column headings: the field names in English (as before), words in other
+#: languages (the row keys of ``changes_frame`` stay as they are).
+_HEADINGS = {
+    "change_id": N_("change_id"),
+    "time": N_("time"),
+    "kind": N_("kind"),
+    "status": N_("status"),
+    "target": N_("target"),
+    "before": N_("before"),
+    "after": N_("after"),
+    "rollback_of": N_("rollback_of"),
+    "undone_by": N_("undone_by"),
+    "backend": N_("backend"),
+    "endpoint": N_("endpoint"),
+    "account": N_("account"),
 }
 _COLUMNS = [
     "change_id",
@@ -78,6 +107,50 @@ def _short(value: Any) -> str:
     return text
 
 
+def local_time(value: Any) -> str:
+    """A journal time (UTC ISO text) in the operator's timezone with the zone shown as its
+    offset from UTC (``2026-12-04 09:15:02 UTC+09:00``, the same in every language; ``UTC`` for
+    UTC itself); text that is not a time is returned as it is."""
+    text = "" if value is None else str(value)
+    try:
+        when = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return text
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    local = when.astimezone()
+    offset = local.utcoffset()
+    zone = "UTC"
+    if offset:
+        minutes = int(offset.total_seconds()) // 60
+        sign = "+" if minutes >= 0 else "-"
+        zone += f"{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
+    return f"{local:%Y-%m-%d %H:%M:%S} {zone}"
+
+
+_POLICY_SIZE = re.compile(r"^policy \((\d+) bytes, (\d+) statements?\)$")
+_POLICY_NOT_JSON = re.compile(r"^policy \((\d+) bytes, not JSON\)$")
+
+
+def _policy_text(value: Any) -> Any:
+    """A key policy as the journal table abbreviates it, in the operator's language."""
+    if not isinstance(value, str):
+        return value
+    if match := _POLICY_SIZE.match(value):
+        size, count = int(match.group(1)), int(match.group(2))
+        return ngettext(
+            "policy ({size} bytes, {n} statement)", "policy ({size} bytes, {n} statements)", count
+        ).format(size=size, n=count)
+    if match := _POLICY_NOT_JSON.match(value):
+        return _("policy ({size} bytes, not JSON)").format(size=int(match.group(1)))
+    return value
+
+
+def _status(status: str) -> str:
+    text = _STATUS_TEXT.get(status)
+    return _(text) if text is not None else status
+
+
 def _code(value: Any) -> str:
     return f"<code>{esc(value)}</code>" if value else ""
 
@@ -87,22 +160,26 @@ def journal_html(changes: list[Change]) -> str:
     shortened with the full value on hover, a trail's missing key as SSE-S3), status
     coloured, scrolling sideways when wider than the page."""
     if not changes:
-        return '<div class="tk-hint">The journal is empty: no change was made yet.</div>'
-    head = "".join(f'<th style="{ONE_LINE}">{esc(c)}</th>' for c in _COLUMNS)
+        return (
+            '<div class="tk-hint">'
+            + esc(_("The journal is empty: no change was made yet."))
+            + "</div>"
+        )
+    head = "".join(f'<th style="{ONE_LINE}">{esc(_(_HEADINGS[c]))}</th>' for c in _COLUMNS)
     body = []
     for row in changes_frame(changes):
         cells = {
             "change_id": _code(row["change_id"]),
-            "time": esc(row["time"]),
+            "time": esc(local_time(row["time"])),
             "kind": esc(row["kind"]),
-            "status": badge(_STATUS_BADGE.get(row["status"], "info"), row["status"]),
+            "status": badge(_STATUS_BADGE.get(row["status"], "info"), _status(row["status"])),
             "target": cell_html("target_arn", row["target_arn"], row),
-            "before": cell_html("before", row["before"], row),
-            "after": cell_html("after", row["after"], row),
+            "before": cell_html("before", _policy_text(row["before"]), row),
+            "after": cell_html("after", _policy_text(row["after"]), row),
             "rollback_of": _code(row["rollback_of"]),
             "undone_by": _code(row["undone_by"]),
             "backend": badge("info", row["backend"]),
-            "endpoint": esc(row["endpoint"] or "AWS default"),
+            "endpoint": esc(row["endpoint"] or _("AWS default")),
             "account": esc(row["account"]),
         }
         body.append(
@@ -121,7 +198,7 @@ def _label(change: Change) -> str:
     if intent.kind is Kind.TRAIL_KEY:
         what = f"{_short(intent.before)} → {_short(intent.after)}"
     else:
-        what = "key policy"
+        what = _("key policy")
     return f"{change.change_id} · {intent.kind.value} · {target} · {what}"
 
 
@@ -158,11 +235,18 @@ class JournalView:
         missing = [m for m in ("read", "changes", "get") if not callable(getattr(journal, m, None))]
         if missing:
             raise InputError(
-                f"journal must be a Journal; {type(journal).__name__} lacks {', '.join(missing)}.",
-                "pass trailkit.ui.notebook.open_journal(path)",
+                _("journal must be a Journal; {kind} lacks {missing}.").format(
+                    kind=type(journal).__name__, missing=", ".join(missing)
+                ),
+                _("pass trailkit.ui.notebook.open_journal(path)"),
             )
         if undo is not None and not callable(undo):
-            raise InputError(f"undo must be callable or None, not {type(undo).__name__}.", "")
+            raise InputError(
+                _("{name} must be callable or None, not {kind}.").format(
+                    name="undo", kind=type(undo).__name__
+                ),
+                "",
+            )
         self._journal = journal
         self._undo = undo
         self._preview_of = preview
@@ -176,7 +260,7 @@ class JournalView:
         self._w_table.add_class("tk-journal")
         self._w_problems = widgets.HTML()
         self._w_select = widgets.Dropdown(
-            options=[("(nothing to roll back)", None)],
+            options=[(_("(nothing to roll back)"), None)],
             index=0,
             layout=widgets.Layout(width="min(760px, 100%)"),
         )
@@ -185,8 +269,8 @@ class JournalView:
         self._w_preview = widgets.HTML()
         self._w_preview.add_class("tk-journal-preview")
         self._confirm = Confirm(
-            "Roll this change back (restore the state recorded before it)",
-            typed_hint="type the change id to confirm",
+            _("Roll this change back (restore the state recorded before it)"),
+            typed_hint=_("type the change id to confirm"),
             on_change=self._refresh_buttons,
         )
         self._confirm._w_box.add_class("tk-journal-confirm")
@@ -196,7 +280,7 @@ class JournalView:
         self._accept = AcceptUnverifiable(on_change=self._refresh_buttons)
         self._w_accept = self._accept.layout
         self._w_rollback = widgets.Button(
-            description="Roll back the selected change",
+            description=_("Roll back the selected change"),
             icon="undo",
             button_style="warning",
             disabled=True,
@@ -260,17 +344,22 @@ class JournalView:
         self._w_problems.value = (
             note_html(
                 "warn",
-                "Some journal lines could not be read: " + esc("; ".join(read.problems)),
+                esc(
+                    _("Some journal lines could not be read: {problems}").format(
+                        problems="; ".join(read.problems)
+                    )
+                ),
             )
             if read.problems
             else ""
         )
-        self._w_table.value = (
-            f'<div class="tk-hint">Journal: <code>{esc(self._journal.path)}</code> · '
-            f"{plural(len(self._changes), 'change')}</div>{journal_html(self._changes)}"
-        )
+        n = len(self._changes)
+        said = esc(
+            ngettext("Journal: {path} · {n} change", "Journal: {path} · {n} changes", n)
+        ).format(path=f"<code>{esc(self._journal.path)}</code>", n=n)
+        self._w_table.value = f'<div class="tk-hint">{said}</div>{journal_html(self._changes)}'
         options = [(_label(c), c.change_id) for c in undoable(self._changes, rollbacks=True)]
-        first = "— choose a change to roll back —" if options else "(nothing to roll back)"
+        first = _("— choose a change to roll back —") if options else _("(nothing to roll back)")
         set_options(self._w_select, [(first, None), *options], None)
         self._confirm.reset()
         self._accept.require([])
@@ -298,13 +387,15 @@ class JournalView:
         change_id = parse_text(change_id, "rollback_change")
         if change_id is None:
             return None
-        offered = {value for _, value in self._w_select.options if value}
+        offered = {value for __, value in self._w_select.options if value}
         if change_id not in offered:
             change = self._journal.get(change_id)  # JournalError when unknown
             raise JournalError(
-                f"Change {change_id} ({change.status}) cannot be rolled back: it did not take "
-                "effect, or it was rolled back already.",
-                "choose a change from the journal table that is done and not rolled back",
+                _(
+                    "Change {change} ({status}) cannot be rolled back: it did not take effect, "
+                    "or it was rolled back already."
+                ).format(change=change_id, status=_status(change.status)),
+                _("choose a change from the journal table that is done and not rolled back"),
             )
         self.select(change_id)
         preview = str(self._w_preview.value)  # what is sent, shown before the result
@@ -321,15 +412,18 @@ class JournalView:
         if result is None or result is before:
             if self._error is not None:
                 raise self._error
-            raise RefusedError(f"The rollback of {change_id} did not run.", "")
+            raise RefusedError(
+                _("The rollback of {change} did not run.").format(change=change_id), ""
+            )
         if not result.outcome.succeeded:
             raise result.error or TrailkitError(result.message)
+        title = _("Rollback of {change}").format(change=change_id)
         html = (
-            result_html(result, f"Rollback of {change_id}")
+            result_html(result, title)
             if isinstance(result, ApplyResult)
             else policy_result_html(result)
         )
-        return Step(f"Rollback of {change_id}", True, preview + html, result)
+        return Step(title, True, preview + html, result)
 
     def _selected(self, _change: Any = None) -> None:
         self._w_preview.value = self._preview(self.selected)
@@ -346,13 +440,16 @@ class JournalView:
         intent = change.intent
         target = esc(resource_id(intent.target_arn))
         if intent.kind is Kind.TRAIL_KEY:
-            what = (
-                f"Restores {target} from <b>{id_html(intent.after or 'SSE-S3')}</b> to "
-                f"<b>{id_html(intent.before or 'SSE-S3')}</b>."
+            what = esc(_("Restores {trail} from {after} to {before}.")).format(
+                trail=target,
+                after=f"<b>{id_html(intent.after or 'SSE-S3')}</b>",
+                before=f"<b>{id_html(intent.before or 'SSE-S3')}</b>",
             )
         else:
-            what = f"Restores the key policy of {target} recorded before this change."
-        head = note_html("warn", f"{badge('warning', 'ROLLBACK')} {what}")
+            what = esc(
+                _("Restores the key policy of {target} recorded before this change.")
+            ).format(target=target)
+        head = note_html("warn", badge("warning", _("ROLLBACK")) + f" {what}")
         if self._preview_of is None or change_id is None:
             return head
         try:
@@ -372,7 +469,9 @@ class JournalView:
             return
         self._busy = True
         self._refresh_buttons()
-        self._w_progress.value = spinner_html(f"Rolling back {change_id} and verifying…")
+        self._w_progress.value = spinner_html(
+            _("Rolling back {change} and verifying…").format(change=change_id)
+        )
         undo = self._undo
         self._error = None
         accepted = self._accept.required and self._accept.accepted
@@ -384,7 +483,7 @@ class JournalView:
         else:
             self._result = result
             self._w_result.value = (
-                result_html(result, f"Rollback of {change_id}")
+                result_html(result, _("Rollback of {change}").format(change=change_id))
                 if isinstance(result, ApplyResult)
                 else policy_result_html(result)
             )

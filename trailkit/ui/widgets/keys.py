@@ -8,6 +8,7 @@ from typing import Any
 import ipywidgets as widgets
 
 from trailkit.errors import KeyIdError, TrailkitError
+from trailkit.i18n import N_, _, ngettext
 from trailkit.records import Trail
 from trailkit.rules.checks import Verdict, VerdictKind
 from trailkit.rules.keyids import parse_key_id
@@ -16,7 +17,6 @@ from trailkit.ui.widgets._common import (
     error_html,
     esc,
     note_html,
-    plural,
     root,
     select_value,
     set_options,
@@ -29,7 +29,7 @@ __all__ = ["DISABLE", "KeyChoice", "KeyPicker"]
 
 #: The choice that turns SSE-KMS off (``KmsKeyId=""``).
 DISABLE = ""
-_DISABLE_LABEL = "SSE-S3 — turn SSE-KMS off (no key)"
+_DISABLE_LABEL = N_("SSE-S3 — turn SSE-KMS off (no key)")
 _NOTE_KIND = {
     VerdictKind.READY: "ok",
     VerdictKind.BLOCKED: "bad",
@@ -91,14 +91,14 @@ class KeyPicker:
         self._w_reason.add_class("tk-key-reason")
         self._w_text = widgets.Text(
             value="",
-            placeholder="or type a key ARN / alias ARN (e.g. a key of another account)",
+            placeholder=_("or type a key ARN / alias ARN (e.g. a key of another account)"),
             continuous_update=True,
             layout=widgets.Layout(width="min(640px, 100%)"),
         )
         self._w_text.add_class("tk-key-text")
         self._w_text.observe(self._typing, names="value")
         self._w_use = widgets.Button(
-            description="Check this key",
+            description=_("Check this key"),
             disabled=True,
             icon="search",
             button_style="info",
@@ -122,15 +122,15 @@ class KeyPicker:
     # -- state ---------------------------------------------------------------------------
     def _options(self) -> list[tuple[str, Verdict | str | None]]:
         if self._trail is None:
-            first = "— choose a trail first —"
+            first = _("— choose a trail first —")
         elif not self._verdicts:
-            first = "— no customer key in the bucket's region —"
+            first = _("— no customer key in the bucket's region —")
         else:
-            first = "— choose a key —"
+            first = _("— choose a key —")
         options: list[tuple[str, Verdict | str | None]] = [(first, None)]
         options += [(self._label(v), v) for v in self._verdicts]
         if self._allow_disable and self._trail is not None and self._trail.kms_key_id:
-            options.append((_DISABLE_LABEL, DISABLE))
+            options.append((_(_DISABLE_LABEL), DISABLE))
         return options
 
     @property
@@ -148,7 +148,7 @@ class KeyPicker:
         blocked key says so without its code (one voice)."""
         if self._explain or verdict.kind is not VerdictKind.BLOCKED:
             return verdict.label
-        return f"{verdict.key.display_name} - blocked"
+        return _("{key} - blocked").format(key=verdict.key.display_name)
 
     @property
     def labels(self) -> list[str]:
@@ -189,7 +189,9 @@ class KeyPicker:
         self._w_reason.value = ""
         if trail is not None:
             self._w_status.value = spinner_html(
-                f"Reading the candidate keys of {trail.bucket_region or 'the bucket region'}…"
+                _("Reading the candidate keys of {region}…").format(region=trail.bucket_region)
+                if trail.bucket_region
+                else _("Reading the candidate keys of the bucket region…")
             )
             try:
                 self._verdicts = list(self._rank(trail))
@@ -197,13 +199,17 @@ class KeyPicker:
                 self._w_status.value = error_html(err)
             else:
                 ready = sum(v.kind is VerdictKind.READY for v in self._verdicts)
-                region = esc(trail.bucket_region or "?")
-                count = plural(len(self._verdicts), "customer key")
-                self._w_status.value = (
-                    f'<div class="tk-hint">{count} in {region} '
-                    f"(the region of bucket {esc(trail.bucket_name)}); {ready} ready. "
-                    "Ready keys come first.</div>"
+                n = len(self._verdicts)
+                text = ngettext(
+                    "{n} customer key in {region} (the region of bucket {bucket}); {ready} "
+                    "ready. Ready keys come first.",
+                    "{n} customer keys in {region} (the region of bucket {bucket}); {ready} "
+                    "ready. Ready keys come first.",
+                    n,
+                ).format(
+                    n=n, region=trail.bucket_region or "?", bucket=trail.bucket_name, ready=ready
                 )
+                self._w_status.value = f'<div class="tk-hint">{esc(text)}</div>'
         else:
             self._w_status.value = ""
         self._quiet = True
@@ -225,7 +231,7 @@ class KeyPicker:
             if text in (v.key.arn, v.key.key_id, *v.key.aliases):
                 self._w_select.value = v
                 return self.value
-        if text == DISABLE and any(value == DISABLE for _, value in self._w_select.options):
+        if text == DISABLE and any(value == DISABLE for __, value in self._w_select.options):
             self._w_select.value = DISABLE
             return self.value
         self._w_text.value = key
@@ -252,7 +258,9 @@ class KeyPicker:
         text = self._w_text.value
         self._w_use.disabled = bool(problem) or not text.strip()
         self._w_error.value = (
-            note_html("bad", f"<b>Not a key identifier:</b> {esc(problem)}") if problem else ""
+            note_html("bad", "<b>" + esc(_("Not a key identifier:")) + f"</b> {esc(problem)}")
+            if problem
+            else ""
         )
         if self._quiet:
             return
@@ -281,7 +289,7 @@ class KeyPicker:
             tail = f" <code>{esc(value.code)}</code>" if value.code else ""
             remedy = ""
             if not self._explain and value.kind is not VerdictKind.READY:
-                why = "see the checklist below."
+                why = esc(_("see the checklist below."))
                 self._w_reason.value = note_html(kind, f"{badge(str(value.kind))} {why}")
                 return
             if value.kind is not VerdictKind.READY and value.report.findings:
@@ -289,20 +297,28 @@ class KeyPicker:
                     (f for f in value.report.findings if f.code == value.code),
                     value.report.findings[0],
                 )
-                remedy = f'<div class="tk-hint">What to do: {text_html(first.remedy)}</div>'
+                remedy = (
+                    '<div class="tk-hint">'
+                    + esc(_("What to do:"))
+                    + f" {text_html(first.remedy)}</div>"
+                )
             self._w_reason.value = note_html(
                 kind,
                 f"{badge(str(value.kind))} {text_html(value.reason)}{tail}{remedy}",
             )
         elif value == DISABLE and self._typed is None:
             self._w_reason.value = note_html(
-                "warn", "The trail will go back to SSE-S3 (S3 managed encryption)."
+                "warn", esc(_("The trail will go back to SSE-S3 (S3 managed encryption)."))
             )
         elif isinstance(value, str):
             self._w_reason.value = note_html(
                 "info",
-                f"Typed identifier <code>{esc(value)}</code>: the pre-flight checks below say "
-                "whether it will work.",
+                esc(
+                    _(
+                        "Typed identifier {key}: the pre-flight checks below say whether it will "
+                        "work."
+                    )
+                ).format(key=f"<code>{esc(value)}</code>"),
             )
         else:
             self._w_reason.value = ""

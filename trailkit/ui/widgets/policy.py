@@ -9,6 +9,7 @@ from typing import Any
 import ipywidgets as widgets
 
 from trailkit.errors import InputError, RefusedError, TrailkitError
+from trailkit.i18n import _, ngettext
 from trailkit.records import Outcome, PolicyResult
 from trailkit.rules.flags import parse_flag
 from trailkit.rules.repair import Repair, Restore
@@ -20,7 +21,6 @@ from trailkit.ui.widgets._common import (
     esc,
     id_html,
     note_html,
-    plural,
     root,
     rows_html,
     show,
@@ -45,7 +45,8 @@ def diff_html(diff: str) -> str:
             cls = "tk-hunk"
         else:
             cls = "tk-ctx"
-        lines.append(f'<span class="{cls}">{esc(line) or " "}</span>')
+        # each line as code: policy JSON and diff marks stay as they are in every language
+        lines.append(f'<span class="{cls}"><code>{esc(line) or " "}</code></span>')
     return f'<div class="tk-diff">{"".join(lines)}</div>'
 
 
@@ -54,27 +55,27 @@ def restore_preview_html(restore: Restore) -> str:
     --restore`` shows it): the diff from the key's current policy to the restored one, and
     whether the restore would be refused (the policy changed since) or has nothing to do."""
     key = f"<code>{id_html(restore.key_arn)}</code>"
+    change = f"<code>{esc(restore.change_id)}</code>"
     if restore.changed_since:
-        head = note_html(
-            "bad",
-            f"{badge('blocked')} The policy of {key} changed since change "
-            f"<code>{esc(restore.change_id)}</code>: the restore will be refused (nothing is "
-            "sent).",
-        )
+        text = esc(
+            _(
+                "The policy of {key} changed since change {change}: the restore will be refused "
+                "(nothing is sent)."
+            )
+        ).format(key=key, change=change)
+        head = note_html("bad", f"{badge('blocked')} {text}")
     elif not restore.needed:
-        head = note_html(
-            "info",
-            f"{badge('unchanged', 'NOTHING TO DO')} {key} already has the policy that would be "
-            "put back.",
-        )
+        text = esc(_("{key} already has the policy that would be put back.")).format(key=key)
+        head = note_html("info", badge("unchanged", _("NOTHING TO DO")) + f" {text}")
     else:
-        head = note_html(
-            "warn",
-            f"{badge('warning', 'RESTORE')} Puts back the policy of {key} recorded before change "
-            f"<code>{esc(restore.change_id)}</code>: one <code>PutKeyPolicy</code>, read back "
-            "and journaled.",
-        )
-    return head + diff_html(restore.diff() or "(no difference)")
+        text = text_html(
+            _(
+                "Puts back the policy of {key} recorded before change {change}: one "
+                "`PutKeyPolicy`, read back and journaled."
+            )
+        ).format(key=key, change=change)
+        head = note_html("warn", badge("warning", _("RESTORE")) + f" {text}")
+    return head + diff_html(restore.diff() or _("(no difference)"))
 
 
 def _pretty(text: str) -> str:
@@ -87,14 +88,15 @@ def _pretty(text: str) -> str:
 def policy_result_html(result: PolicyResult) -> str:
     """One key policy change: status, message, journal id."""
     kind = {Outcome.DONE: "ok", Outcome.UNCHANGED: "info"}.get(result.outcome, "bad")
-    rows = [("key", f"<code>{id_html(result.key_arn)}</code>")]
+    rows = [(_("key"), f"<code>{id_html(result.key_arn)}</code>")]
     if result.change_id:
-        rows.append(("journal change id", f"<code>{esc(result.change_id)}</code>"))
+        rows.append((_("journal change id"), f"<code>{esc(result.change_id)}</code>"))
     if result.request_id:
-        rows.append(("AWS request id", f"<code>{esc(result.request_id)}</code>"))
+        rows.append((_("AWS request id"), f"<code>{esc(result.request_id)}</code>"))
     # "Key policy updated…" says what it is about already: never "Key policy: Key policy…"
-    said = "policy" in " ".join(result.message.lower().split()[:3])
-    what = "" if said else "<b>Key policy:</b> "
+    first = " ".join(result.message.lower().split()[:3])
+    said = "policy" in first or "キーポリシー" in result.message[:12]
+    what = "" if said else "<b>" + esc(_("Key policy:")) + "</b> "
     head = note_html(kind, f"{badge(result.outcome.value)} {what}{text_html(result.message)}")
     return head + rows_html(rows)
 
@@ -128,11 +130,26 @@ class PolicyPanel:
         explain: bool = True,
     ) -> None:
         if not callable(apply):
-            raise InputError(f"apply must be callable, not {type(apply).__name__}.", "")
+            raise InputError(
+                _("{name} must be callable, not {kind}.").format(
+                    name="apply", kind=type(apply).__name__
+                ),
+                "",
+            )
         if repair is not None and not isinstance(repair, Repair):
-            raise InputError(f"repair must be a Repair or None, not {type(repair).__name__}.", "")
+            raise InputError(
+                _("repair must be a Repair or None, not {kind}.").format(
+                    kind=type(repair).__name__
+                ),
+                "",
+            )
         if on_done is not None and not callable(on_done):
-            raise InputError(f"on_done must be callable or None, not {type(on_done).__name__}.", "")
+            raise InputError(
+                _("{name} must be callable or None, not {kind}.").format(
+                    name="on_done", kind=type(on_done).__name__
+                ),
+                "",
+            )
         self._apply = apply
         self._explain = explain
         self._demo = parse_flag(demo, "demo")
@@ -148,15 +165,15 @@ class PolicyPanel:
         self._w_diff = widgets.HTML()
         self._w_diff.add_class("tk-policy-diff")
         self._confirm = Confirm(
-            "I have reviewed the statements to add and want to update the key policy",
-            typed_hint="type the key's alias (or id) to confirm",
+            _("I have reviewed the statements to add and want to update the key policy"),
+            typed_hint=_("type the key's alias (or id) to confirm"),
             on_change=self._refresh,
         )
         self._confirm._w_box.add_class("tk-policy-confirm")
         self._w_confirm = self._confirm._w_box
         self._w_typed = self._confirm._w_typed
         self._w_apply = widgets.Button(
-            description="Update key policy",
+            description=_("Update key policy"),
             icon="shield",
             button_style="success",
             disabled=True,
@@ -229,27 +246,41 @@ class PolicyPanel:
         trails = ", ".join(t.name for t in repair.trails)
         if repair.needed:
             fixes = ", ".join(repair.fixes) or "readers"
-            which = f"fixes: <code>{esc(fixes)}</code>" if self._explain else "see the checklist"
-            self._w_summary.value = note_html(
-                "warn",
-                f"{badge('warning', 'REPAIR')} The policy of <b>{esc(name)}</b> must admit "
-                f"CloudTrail for {esc(trails)} ({which}). trailkit "
-                f"appends {plural(len(repair.added), 'statement')}; nothing existing is changed or "
-                f"removed. New size: {repair.size} bytes.",
+            which = (
+                esc(_("fixes: {codes}")).format(codes=f"<code>{esc(fixes)}</code>")
+                if self._explain
+                else esc(_("see the checklist"))
             )
+            n = len(repair.added)
+            text = esc(
+                ngettext(
+                    "The policy of {key} must admit CloudTrail for {trails} ({which}). trailkit "
+                    "appends {n} statement; nothing existing is changed or removed. New size: "
+                    "{size} bytes.",
+                    "The policy of {key} must admit CloudTrail for {trails} ({which}). trailkit "
+                    "appends {n} statements; nothing existing is changed or removed. New size: "
+                    "{size} bytes.",
+                    n,
+                )
+            ).format(
+                key=f"<b>{esc(name)}</b>", trails=esc(trails), which=which, n=n, size=repair.size
+            )
+            self._w_summary.value = note_html("warn", badge("warning", _("REPAIR")) + f" {text}")
             self._w_diff.value = diff_html(repair.diff())
             self._w_actions.layout.display = "flex"
         else:
-            self._w_summary.value = note_html(
-                "ok",
-                f"{badge('pass', 'OK')} The policy of <b>{esc(name)}</b> already lets CloudTrail "
-                f"use the key for {esc(trails)}: nothing to add.",
-            )
+            text = esc(
+                _(
+                    "The policy of {key} already lets CloudTrail use the key for {trails}: "
+                    "nothing to add."
+                )
+            ).format(key=f"<b>{esc(name)}</b>", trails=esc(trails))
+            self._w_summary.value = note_html("ok", f"{badge('pass', 'OK')} {text}")
             self._w_diff.value = ""
             self._w_actions.layout.display = "none"
         self._w_current.value = (
-            "<details><summary>Current key policy</summary>"
-            f"<pre>{esc(_pretty(repair.original_text))}</pre></details>"
+            "<details><summary>" + esc(_("Current key policy")) + "</summary>"
+            f"<pre><code>{esc(_pretty(repair.original_text))}</code></pre></details>"
         )
         self._confirm.require_typed(None if self._demo else self._expected_text(repair))
         self._refresh()
@@ -290,10 +321,10 @@ class PolicyPanel:
             return None
         result = self.confirm_and_apply(self._expected_text(repair))
         if result is None:
-            raise self._error or RefusedError("The key policy update did not run.", "")
+            raise self._error or RefusedError(_("The key policy update did not run."), "")
         if not result.outcome.succeeded:
             raise TrailkitError(result.message)
-        return Step("Key policy update", True, policy_result_html(result), result)
+        return Step(_("Key policy update"), True, policy_result_html(result), result)
 
     def _refresh(self) -> None:
         self._w_apply.disabled = not self.can_apply
@@ -308,7 +339,7 @@ class PolicyPanel:
             return
         self._busy = True
         self._refresh()
-        self._w_progress.value = spinner_html("Updating the key policy and reading it back…")
+        self._w_progress.value = spinner_html(_("Updating the key policy and reading it back…"))
         result: PolicyResult | None = None
         self._error = None
         try:

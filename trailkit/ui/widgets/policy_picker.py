@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 import ipywidgets as widgets
 
 from trailkit.errors import InputError, TrailkitError
+from trailkit.i18n import _
 from trailkit.records import PolicyResult, Trail
 from trailkit.rules.checks import Report, Verdict
 from trailkit.rules.flags import parse_flag, parse_names, parse_text
@@ -34,7 +35,9 @@ from trailkit.ui.widgets.trails import TrailPicker
 
 __all__ = ["KeyPolicyView"]
 
-_HINT = '<div class="tk-hint">Choose a trail and a key above.</div>'
+
+def _hint() -> str:
+    return '<div class="tk-hint">' + esc(_("Choose a trail and a key above.")) + "</div>"
 
 
 class KeyPolicyView:
@@ -83,7 +86,12 @@ class KeyPolicyView:
             ("apply", apply),
         ):
             if not callable(action):
-                raise InputError(f"{label} must be callable, not {type(action).__name__}.", "")
+                raise InputError(
+                    _("{name} must be callable, not {kind}.").format(
+                        name=label, kind=type(action).__name__
+                    ),
+                    "",
+                )
         self._rank = rank
         self._check = check
         self._plan_repair = plan_repair
@@ -106,24 +114,24 @@ class KeyPolicyView:
         )
         self._w_also = widgets.HTML()
         self._w_also.add_class("tk-policy-also")
-        self._w_before = widgets.HTML(_HINT)
+        self._w_before = widgets.HTML(_hint())
         self._w_before.add_class("tk-policy-before")
         self._w_after = widgets.HTML()
         self._w_after.add_class("tk-policy-after")
         self._w_after_box = widgets.VBox(
-            [widgets.HTML(section_title(5, "After: the pre-flight again")), self._w_after]
+            [widgets.HTML(section_title(5, _("After: the pre-flight again"))), self._w_after]
         )
         self._w_after_box.layout.display = "none"
         self.layout = widgets.VBox(
             [
-                widgets.HTML(section_title(1, "Choose the trail")),
+                widgets.HTML(section_title(1, _("Choose the trail"))),
                 self.trails.layout,
                 self._w_also,
-                widgets.HTML(section_title(2, "Choose the key")),
+                widgets.HTML(section_title(2, _("Choose the key"))),
                 self.keys.layout,
-                widgets.HTML(section_title(3, "Before: the pre-flight of the key")),
+                widgets.HTML(section_title(3, _("Before: the pre-flight of the key"))),
                 self._w_before,
-                widgets.HTML(section_title(4, "The add-only repair")),
+                widgets.HTML(section_title(4, _("The add-only repair"))),
                 self.policy.layout,
                 self._w_after_box,
             ]
@@ -193,16 +201,20 @@ class KeyPolicyView:
         self._w_after.value = ""
         self._w_after_box.layout.display = "none"
         self._w_also.value = (
-            '<div class="tk-hint">Also for: '
-            f"{esc(', '.join(t.name for t in self._also))} (from the parameters; a new pick "
-            "drops them).</div>"
+            '<div class="tk-hint">'
+            + esc(
+                _("Also for: {trails} (from the parameters; a new pick drops them).").format(
+                    trails=", ".join(t.name for t in self._also)
+                )
+            )
+            + "</div>"
             if self._also
             else ""
         )
         if not trails or not key:
             self._before = []
-            self._w_before.value = self._trail_error or _HINT
-            self.policy.show(None, _HINT)
+            self._w_before.value = self._trail_error or _hint()
+            self.policy.show(None, _hint())
             return
         try:
             self._before = [self._check(t, key) for t in trails]
@@ -269,11 +281,13 @@ class KeyPolicyView:
             self._quiet = False
         self._update()
         if unknown:
-            offered = ", ".join(t.name for t in self.trails.trails) or "none"
+            offered = ", ".join(t.name for t in self.trails.trails) or _("none")
             self._w_before.value = error_html(
                 InputError(
-                    f"Not among the trails offered: {', '.join(unknown)} (offered: {offered}).",
-                    "give trail names or ARNs of the regions listed",
+                    _("Not among the trails offered: {unknown} (offered: {offered}).").format(
+                        unknown=", ".join(unknown), offered=offered
+                    ),
+                    _("give trail names or ARNs of the regions listed"),
                 )
             )
 
@@ -288,7 +302,7 @@ class KeyPolicyView:
             return None
         ok = all(r.ready for r in self._after)
         return Step(
-            f"Pre-flight of {self.key} after the change",
+            _("Pre-flight of {key} after the change").format(key=self.key),
             ok,
             "".join(checklist_html(r) for r in self._after),
             list(self._after),
@@ -296,10 +310,13 @@ class KeyPolicyView:
 
     def html(self) -> str:
         """Choice, pre-flight, repair (and the pre-flight after a change) as HTML."""
-        chosen = ", ".join(self.trail_names) or "none"
+        chosen = ", ".join(self.trail_names) or _("none")
         head = note_html(
             "info",
-            f"Trails: <b>{esc(chosen)}</b> · key: <code>{id_html(self.key or 'none')}</code>",
+            esc(_("Trails: {trails} · key: {key}")).format(
+                trails=f"<b>{esc(chosen)}</b>",
+                key="<code>" + id_html(self.key or _("none")) + "</code>",
+            ),
         )
         after = self._w_after.value if self._after else ""
         return f"{head}{self._w_before.value}{self.policy.html()}{after}"

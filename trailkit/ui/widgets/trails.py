@@ -8,6 +8,7 @@ from typing import Any
 import ipywidgets as widgets
 import pandas as pd
 
+from trailkit.i18n import _
 from trailkit.records import Inventory, Trail
 from trailkit.ui import tables
 from trailkit.ui.widgets._common import esc, root, select_value, set_options, show
@@ -45,17 +46,17 @@ class TrailsTable:
         self._frame = tables.trails_frame(inventory)
         regions = sorted({str(r) for r in self._frame["home_region"].dropna()})
         self._w_region = widgets.Dropdown(
-            options=[_ALL, *regions],
+            options=[(_("(all)"), _ALL), *((r, r) for r in regions)],
             value=_ALL,
-            description="Home region",
+            description=_("Home region"),
             style={"description_width": "initial"},
             layout=widgets.Layout(width="260px"),
         )
         self._w_region.add_class("tk-filter-region")
         self._w_encryption = widgets.Dropdown(
-            options=[_ALL, "SSE-KMS", "SSE-S3"],
+            options=[(_("(all)"), _ALL), ("SSE-KMS", "SSE-KMS"), ("SSE-S3", "SSE-S3")],
             value=_ALL,
-            description="Encryption",
+            description=_("Encryption"),
             style={"description_width": "initial"},
             layout=widgets.Layout(width="220px"),
         )
@@ -99,8 +100,13 @@ class TrailsTable:
         shown, total = len(self.frame), len(self._frame)
         kms = int((self.frame["encryption"] == "SSE-KMS").sum())
         self._w_count.value = (
-            f'<div class="tk-hint" style="margin-left:12px">{shown} of {total} rows · '
-            f"{kms} SSE-KMS · {shown - kms} not</div>"
+            '<div class="tk-hint" style="margin-left:12px">'
+            + esc(
+                _("{shown} of {total} rows · {kms} SSE-KMS · {other} not").format(
+                    shown=shown, total=total, kms=kms, other=shown - kms
+                )
+            )
+            + "</div>"
         )
         self._w_table.value = self.html()
 
@@ -109,12 +115,13 @@ class TrailsTable:
 
 
 def trail_label(trail: Trail) -> str:
-    """``name · home region · encryption`` (and ``organization`` when it is one)."""
+    """``name · home region · encryption`` (and ``organization`` when it is one), in the
+    operator's language."""
     parts = [trail.name, trail.home_region, trail.encryption]
     if trail.organization:
-        parts.append("organization")
+        parts.append(_("organization"))
     if trail.account:
-        parts.append(f"account {trail.account}")
+        parts.append(_("account {account}").format(account=trail.account))
     return " · ".join(parts)
 
 
@@ -148,7 +155,7 @@ class TrailPicker:
         self.layout.add_class("tk-trail-picker")
 
     def _options(self) -> list[tuple[str, Trail | None]]:
-        first = "— choose a trail —" if self._trails else "(no trails found)"
+        first = _("— choose a trail —") if self._trails else _("(no trails found)")
         return [(first, None), *((trail_label(t), t) for t in self._trails)]
 
     @property
@@ -208,14 +215,18 @@ class TrailPicker:
         if t is None:
             self._w_info.value = ""
             return
-        key = f"<code>{esc(t.kms_key_id)}</code>" if t.kms_key_id else "none (SSE-S3)"
-        bucket = f"{esc(t.bucket_name)}" + (
-            f" in {esc(t.bucket_region)}" if t.bucket_region else ""
+        key = f"<code>{esc(t.kms_key_id)}</code>" if t.kms_key_id else esc(_("none (SSE-S3)"))
+        if t.bucket_region:
+            text = _("Now: {encryption} · key {key} · bucket {bucket} in {region}")
+        else:
+            text = _("Now: {encryption} · key {key} · bucket {bucket}")
+        now = esc(text).format(
+            encryption=f"<b>{esc(t.encryption)}</b>",
+            key=key,
+            bucket=esc(t.bucket_name),
+            region=esc(t.bucket_region),
         )
-        self._w_info.value = (
-            f'<div class="tk-current">Now: <b>{esc(t.encryption)}</b> · key {key} · '
-            f"bucket {bucket}</div>"
-        )
+        self._w_info.value = f'<div class="tk-current">{now}</div>'
 
     def _changed(self, _change: Any = None) -> None:
         self._show_info()
@@ -226,6 +237,10 @@ class TrailPicker:
     def _ipython_display_(self) -> None:
         show(
             root(self.layout),
-            f"<div>Trail: {esc(self.value.name if self.value else 'none chosen')}</div>",
+            "<div>"
+            + esc(
+                _("Trail: {name}").format(name=self.value.name if self.value else _("none chosen"))
+            )
+            + "</div>",
             f"<TrailPicker: {self.value.name if self.value else None}>",
         )
