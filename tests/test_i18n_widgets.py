@@ -273,10 +273,6 @@ def test_the_key_policy_view_in_japanese(estate: FakeEstate, book: FakeRunbook) 
     _judge(f"{after.title}\n{_html_text(after.html)}", estate, "pre-flight after the repair")
 
 
-@pytest.mark.xfail(
-    reason="the refusal to repair a Deny comes from trailkit/rules/repair.py, not translated yet",
-    strict=True,
-)
 def test_the_key_policy_view_of_a_denied_key_in_japanese(
     estate: FakeEstate, book: FakeRunbook
 ) -> None:
