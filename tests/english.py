@@ -35,6 +35,7 @@ KEPT = frozenset(
         "API",
         "URL",
         "UTC",
+        "JST",
         "CLI",
         "SCP",
         "STS",

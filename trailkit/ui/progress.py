@@ -15,6 +15,7 @@ from typing import Any
 from trailkit.aws.reader import Progress, Reader
 from trailkit.aws.session import Connection
 from trailkit.errors import InputError
+from trailkit.i18n import N_, _
 from trailkit.records import Inventory
 from trailkit.rules.flags import parse_names
 
@@ -23,17 +24,21 @@ __all__ = ["progress_bar", "scan"]
 
 #: What the bar says: the calls answered so far and the time taken, never tqdm's default
 #: ``0call [00:00, ?call/s]`` (no total is known, so there is no rate or estimate to give).
-BAR_FORMAT = "{desc}, API calls answered: {n_fmt} [{elapsed}]"
+#: Translated when a bar is drawn (tqdm fills in the placeholders).
+BAR_FORMAT = N_("{desc}, API calls answered: {n_fmt} [{elapsed}]")
+#: What the bar is doing.
+BAR_DESC = N_("reading AWS")
 
 
 def _bar(kind: bool | str) -> Any:
+    desc, bar_format = _(BAR_DESC), _(BAR_FORMAT)
     if kind == "notebook":
         from tqdm.notebook import tqdm as nb_tqdm
 
-        return nb_tqdm(desc="reading AWS", bar_format=BAR_FORMAT)
+        return nb_tqdm(desc=desc, bar_format=bar_format)
     from tqdm import tqdm
 
-    return tqdm(desc="reading AWS", bar_format=BAR_FORMAT, file=sys.stderr, leave=False)
+    return tqdm(desc=desc, bar_format=bar_format, file=sys.stderr, leave=False)
 
 
 @contextlib.contextmanager
@@ -106,7 +111,8 @@ def scan(
     """
     if not isinstance(conn, Connection):
         raise InputError(
-            f"conn must be a Connection, not {type(conn).__name__}.", "pass tk.connect(...)"
+            _("conn must be a Connection, not {type}.").format(type=type(conn).__name__),
+            _("pass tk.connect(...)"),
         )
     regions = parse_names(regions, "regions")
     reader = Reader(conn, workers=workers)

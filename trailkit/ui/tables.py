@@ -1,10 +1,13 @@
 """pandas views of the records: fixed column order, formatting only (no AWS calls).
 
 The frames keep the raw values (``None`` where a value is absent; the CSV export writes them as
-they are). Shown in a notebook they render as a trailkit table (:class:`TableFrame`): no
-``NaN`` (a missing key of an SSE-S3 trail says SSE-S3, elsewhere ``-`` or ``unknown``), names and
-ids never wrapped, ARNs and request ids shortened with the full value on hover, and a wrapper that
-scrolls sideways when the table is wider than the page.
+they are) and English column names: the fields of the JSON and CSV exports, whatever the
+language. Shown in a notebook they render as a trailkit table (:class:`TableFrame`): no ``NaN``
+(a missing key of an SSE-S3 trail says SSE-S3, elsewhere ``-`` or ``unknown``), names and ids
+never wrapped, ARNs and request ids shortened with the full value on hover, and a wrapper that
+scrolls sideways when the table is wider than the page. Only what a person reads there is
+translated: the headings (:data:`COLUMN_TITLES`), the texts for absent values, the notes under
+a table.
 """
 
 from __future__ import annotations
@@ -17,10 +20,12 @@ from typing import Any
 import pandas as pd
 
 from trailkit.arn import short_arn
+from trailkit.i18n import N_, _
 from trailkit.records import Inventory, KeyInfo, Trail
 from trailkit.rules.plan import Plan
 
 __all__ = [
+    "COLUMN_TITLES",
     "ERROR_COLUMNS",
     "FREE_TEXT",
     "KEY_COLUMNS",
@@ -30,6 +35,7 @@ __all__ = [
     "WRAPPER_STYLE",
     "TableFrame",
     "cell_html",
+    "column_title",
     "display_frame",
     "encryption_by_region",
     "errors_frame",
@@ -82,6 +88,52 @@ KEY_COLUMNS = [
 
 ERROR_COLUMNS = ["region", "operation", "code", "permission", "resource", "message"]
 
+#: The heading a notebook table shows for a column (the frame keeps the field name, which is
+#: also the English heading): marked here, translated where shown (:func:`column_title`).
+COLUMN_TITLES: dict[str, str] = {
+    "name": N_("name"),
+    "encryption": N_("encryption"),
+    "key_alias": N_("key_alias"),
+    "key_state": N_("key_state"),
+    "home_region": N_("home_region"),
+    "bucket": N_("bucket"),
+    "bucket_region": N_("bucket_region"),
+    "key_region": N_("key_region"),
+    "bucket_key": N_("bucket_key"),
+    "log_file_validation": N_("log_file_validation"),
+    "logging": N_("logging"),
+    "multi_region": N_("multi_region"),
+    "organization": N_("organization"),
+    "account": N_("account"),
+    "latest_delivery_error": N_("latest_delivery_error"),
+    "latest_digest_delivery_error": N_("latest_digest_delivery_error"),
+    "key_arn": N_("key_arn"),
+    "trail_arn": N_("trail_arn"),
+    "error": N_("error"),
+    "alias": N_("alias"),
+    "region": N_("region"),
+    "state": N_("state"),
+    "key_spec": N_("key_spec"),
+    "key_usage": N_("key_usage"),
+    "manager": N_("manager"),
+    "in_bucket_region": N_("in_bucket_region"),
+    "used_by": N_("used_by"),
+    "operation": N_("operation"),
+    "code": N_("code"),
+    "permission": N_("permission"),
+    "resource": N_("resource"),
+    "message": N_("message"),
+    "before": N_("before"),
+    "after": N_("after"),
+}
+
+
+def column_title(column: Any) -> str:
+    """The heading shown for ``column``: its title in the language spoken now when it is one
+    of :data:`COLUMN_TITLES`, else the column's name as it is."""
+    title = COLUMN_TITLES.get(str(column))
+    return _(title) if title else str(column)
+
 
 def trail_record(trail: Trail, key: KeyInfo | None = None) -> dict[str, Any]:
     """One trail as a flat, JSON-ready dict with the :data:`TRAIL_COLUMNS` fields."""
@@ -111,6 +163,14 @@ def trail_record(trail: Trail, key: KeyInfo | None = None) -> dict[str, Any]:
         "trail_arn": trail.arn,
         "error": "; ".join(errors) or None,
     }
+
+
+def _error_name(region: Any) -> str:
+    """The name a table shows for a region whose trails could not be listed, translated (the
+    record keeps the English text, for JSON and CSV)."""
+    if region:
+        return _("(region {region} could not be read)").format(region=region)
+    return _("(read failed)")
 
 
 def _error_row(region: str | None, message: str) -> dict[str, Any]:
@@ -195,9 +255,9 @@ _BAD = "background-color:#fdecea;color:#b71c1c;font-weight:bold"
 # -- how a frame looks in a notebook ----------------------------------------------------------
 
 #: What a trail's missing key is: it writes with SSE-S3 (the trails frame's key columns).
-NO_KEY = "none (SSE-S3)"
+NO_KEY = N_("none (SSE-S3)")
 _NOTHING = "-"
-_UNKNOWN = "unknown"
+_UNKNOWN = N_("unknown")
 
 #: Columns where an absent value means there is none (no error, no alias, not a rollback, no
 #: request sent, not undone), not that it could not be read.
@@ -258,12 +318,12 @@ def missing_text(column: str, row: Mapping[str, Any]) -> str:
     ):
         return _NOTHING  # a region that could not be listed: its row has no trail fields
     if row.get("encryption") == "SSE-S3" and column.startswith("key_"):
-        return NO_KEY if column in ("key_alias", "key_arn") else _NOTHING
+        return _(NO_KEY) if column in ("key_alias", "key_arn") else _NOTHING
     if row.get("kind") == "trail-key" and column in ("before", "after"):
         return "SSE-S3"
     if column == "key_alias" and not _is_missing(row.get("key_state")):
         return _NOTHING  # the key was read and has no alias
-    return _NOTHING if column in _NONE_MEANS_NOTHING else _UNKNOWN
+    return _NOTHING if column in _NONE_MEANS_NOTHING else _(_UNKNOWN)
 
 
 def _abbreviated(text: str, shown: str) -> str:
@@ -278,6 +338,10 @@ def cell_html(column: str, value: Any, row: Mapping[str, Any]) -> str:
     value as its ``title`` (shown on hover); everything escaped."""
     if _is_missing(value):
         return html.escape(missing_text(column, row))
+    if column == "name":  # a region that could not be read: the record's name is English
+        region = None if _is_missing(row.get("home_region")) else row.get("home_region")
+        if value == _error_row(region, "")["name"]:
+            return html.escape(_error_name(region))
     text = str(value)
     if text.startswith("arn:"):
         return _abbreviated(text, short_arn(text))
@@ -299,7 +363,7 @@ def display_frame(frame: pd.DataFrame) -> pd.DataFrame:
 def style_frame(frame: pd.DataFrame) -> Any:
     """A pandas Styler of :func:`display_frame`: one line per cell except free text (which wraps
     between words), the index hidden unless it means something."""
-    styler = display_frame(frame).style
+    styler = display_frame(frame).style.format_index(column_title, axis="columns", escape="html")
     if isinstance(frame.index, pd.RangeIndex):
         styler = styler.hide(axis="index")
     styles: dict[Any, list[dict[str, str]]] = {
@@ -342,12 +406,15 @@ def table_html(
         limit = max_rows if max_rows is not None else pd.get_option("display.max_rows")
         hidden = [c for c in table.columns if shown is not None and c not in shown]
         if len(hidden) == table.columns.size:
-            return '<div class="tk-table tk-wide"><i>(no columns)</i></div>'
+            none = html.escape(_("(no columns)"))
+            return f'<div class="tk-table tk-wide"><i>{none}</i></div>'
         if limit and len(table) > limit:
-            note = f"<div><i>First {limit} of {len(table)} rows.</i></div>"
+            first = _("First {limit} of {total} rows.").format(limit=limit, total=len(table))
+            note = f"<div><i>{html.escape(first)}</i></div>"
             table = table.head(limit)
         elif table.empty:
-            note = "<div><i>(no rows)</i></div>"
+            empty = _("(no rows)")
+            note = f"<div><i>{html.escape(empty)}</i></div>"
         table = (style or style_frame)(table)
         if hidden:
             table = table.hide(axis="columns", subset=hidden)

@@ -29,6 +29,7 @@ import os
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any, TextIO
 
 from rich.cells import cell_len
@@ -37,6 +38,7 @@ from rich.measure import Measurement
 from rich.text import Text
 
 from trailkit.arn import arn_account, arn_region, short_arn
+from trailkit.i18n import N_, _, ngettext
 from trailkit.records import ConnectionInfo
 
 __all__ = [
@@ -51,13 +53,16 @@ __all__ = [
     "console_for",
     "emit",
     "findings_table",
+    "header_parts",
     "header_text",
     "journal_rows",
+    "local_time",
     "plan_view",
     "records_table",
     "styled",
     "terminal_width",
     "use_colour",
+    "verdict_word",
 ]
 
 _ARN_RE = re.compile(r"arn:[^\s,;()]+")
@@ -106,6 +111,47 @@ OUTCOME_STYLES: Mapping[str, str] = {
 ENCRYPTION_STYLES: Mapping[str, str] = {"sse-kms": "green", "sse-s3": "yellow"}
 #: Yes/no columns where "no" deserves a look (a trail that is not logging).
 _NO_IS_BAD: Mapping[str, str] = {"no": "yellow"}
+
+#: What a person reads for a verdict (the code, e.g. ``ready``, stays in JSON): translated
+#: where shown (:func:`styled`'s ``words``), in capitals in English.
+VERDICT_WORDS: Mapping[str, str] = {
+    "ready": N_("READY"),
+    "blocked": N_("BLOCKED"),
+    "unverifiable": N_("UNVERIFIABLE"),
+}
+#: Finding severities as a person reads them.
+SEVERITY_WORDS: Mapping[str, str] = {
+    "error": N_("error"),
+    "warning": N_("warning"),
+    "info": N_("info"),
+}
+#: Journal statuses as a person reads them (``--format json`` keeps the status).
+STATUS_WORDS: Mapping[str, str] = {
+    "done": N_("done"),
+    "failed": N_("failed"),
+    "pending": N_("pending"),
+    "reconciled-done": N_("reconciled-done"),
+    "reconciled-not-applied": N_("reconciled-not-applied"),
+    "reconciled-changed": N_("reconciled-changed"),
+    "reconciled-target-gone": N_("reconciled-target-gone"),
+}
+#: Write outcomes as a person reads them, in capitals in English.
+OUTCOME_WORDS: Mapping[str, str] = {
+    "done": N_("DONE"),
+    "unchanged": N_("UNCHANGED"),
+    "failed": N_("FAILED"),
+    "refused": N_("REFUSED"),
+    "unknown": N_("UNKNOWN"),
+}
+
+
+def verdict_word(verdict: Any) -> str:
+    """A verdict (``ready``, a :class:`~trailkit.rules.checks.Verdict`) as a person reads it:
+    ``READY`` in English, 適用可能 in Japanese (the glossary's words); the code itself stays
+    in JSON."""
+    code = str(getattr(verdict, "value", verdict))
+    word = VERDICT_WORDS.get(code.lower())
+    return _(word) if word else code.upper()
 
 
 def _env(name: str) -> str:
@@ -196,7 +242,13 @@ def _rstrip(line: str) -> str:
     return line[: tail.start()] + "".join(_SGR_RE.findall(tail.group()))
 
 
-def styled(value: Any, styles: Mapping[str, str] | None = None, *, upper: bool = False) -> Text:
+def styled(
+    value: Any,
+    styles: Mapping[str, str] | None = None,
+    *,
+    upper: bool = False,
+    words: Mapping[str, str] | None = None,
+) -> Text:
     """``value`` as text (``None`` as ``-``, booleans as yes/no), styled by its lower-case text.
 
     Parameters
@@ -207,6 +259,9 @@ def styled(value: Any, styles: Mapping[str, str] | None = None, *, upper: bool =
         Lower-case text to rich style (e.g. :data:`VERDICT_STYLES`).
     upper
         Show the text in capitals (verdicts and outcomes, so they stand out without colour).
+    words
+        Lower-case text to the message a person reads instead (:data:`VERDICT_WORDS`),
+        translated here; the style is still chosen by the value itself.
     """
     if isinstance(value, Text):  # a cell laid out and styled already
         return value.copy()
@@ -217,8 +272,9 @@ def styled(value: Any, styles: Mapping[str, str] | None = None, *, upper: bool =
     else:
         text = str(value)
     style = (styles or {}).get(text.lower(), "")
+    word = (words or {}).get(text.lower())
     out = Text()  # the style covers this text only, not what a caller appends
-    out.append(text.upper() if upper else text, style=style)
+    out.append(_(word) if word else text.upper() if upper else text, style=style)
     return out
 
 
@@ -231,7 +287,8 @@ class Col:
     field
         The record's key.
     header
-        The column's title (default: ``field``; it may wrap at its spaces).
+        The column's title (default: ``field``; it may wrap at its spaces), marked with
+        ``N_()`` and translated where it is shown (:attr:`title`).
     styles
         Lower-case text to rich style, for the cells of this column.
     short
@@ -251,6 +308,8 @@ class Col:
     notes
         (Free text) a long remark in brackets that the column says more than once, e.g. the
         reason of two errors, is shown once, as a numbered footnote under the table.
+    words
+        Lower-case value to the word a person reads (:data:`VERDICT_WORDS`), translated.
     """
 
     field: str
@@ -262,18 +321,19 @@ class Col:
     lines: tuple[tuple[Col, ...], ...] = ()
     free: bool = False
     notes: bool = False
+    words: Mapping[str, str] | None = None
 
     @property
     def title(self) -> str:
-        """The column's header."""
-        return self.header or self.field
+        """The column's header, in the language spoken now."""
+        return _(self.header or self.field)
 
     def cell(self, row: Mapping[str, Any]) -> Text:
         """The cell of ``row`` in this column."""
         value = row.get(self.field)
         if self.short and isinstance(value, str):
             value = _short_all(value)
-        text = styled(value, self.styles, upper=self.upper)
+        text = styled(value, self.styles, upper=self.upper, words=self.words)
         if self.sub is not None and row.get(self.sub) is not None:
             text.append("\n")
             text.append(str(row[self.sub]), style="dim")
@@ -532,26 +592,52 @@ def _blocks(
             if cell.plain.strip() in ("", "-"):
                 continue
             label = f"{' ' * _UNDER}{col.title}:"
-            indent = len(label) + 1 if width - len(label) > _FREE_MIN else _UNDER * 2
+            size = cell_len(label)
+            indent = size + 1 if width - size > _FREE_MIN else _UNDER * 2
             out += _labelled(console, Text(label), cell, indent, width, whole=not col.free)
     return out
 
 
+_AWS_DEFAULT = " (AWS default)"
+
+
+def endpoint_text(endpoint: str | None) -> str:
+    """An endpoint as a person reads it: a URL as it is; AWS's own endpoints (``""``, or
+    ``https://*.<region>.amazonaws.com (AWS default)`` as the connection names them) say
+    that they are AWS's default, in the language spoken now."""
+    if not endpoint:
+        return _("AWS default")
+    if endpoint.endswith(_AWS_DEFAULT):
+        return _("{url} (AWS default)").format(url=endpoint[: -len(_AWS_DEFAULT)])
+    return endpoint
+
+
+def header_parts(info: ConnectionInfo) -> tuple[str, ...]:
+    """:meth:`ConnectionInfo.header_parts` in the language spoken now: backend, account,
+    endpoint, region, caller."""
+    return (
+        _("DEMO (local moto server)") if info.demo else _("REAL AWS"),
+        _("account {account}").format(account=info.account),
+        _("endpoint {endpoint}").format(endpoint=endpoint_text(info.endpoint)),
+        _("region {region}").format(region=info.region),
+        _("caller {caller}").format(caller=info.caller_arn),
+    )
+
+
 def header_text(info: ConnectionInfo, width: int) -> Text:
-    """Who and where, as lines of at most ``width`` characters broken between parts.
+    """Who and where, as lines of at most ``width`` cells broken between parts.
 
     The backend comes first (``REAL AWS`` in bold red on a terminal), then account, endpoint,
-    region and caller (:meth:`ConnectionInfo.header_parts`); a part longer than the line is
-    folded by rich.
+    region and caller (:func:`header_parts`); a part longer than the line is folded by rich.
     """
-    parts = info.header_parts()
+    parts = header_parts(info)
     lines: list[list[str]] = [[]]
     used = 0
     for part in parts:
-        need = len(part) + (3 if lines[-1] else 0)
+        need = cell_len(part) + (3 if lines[-1] else 0)
         if lines[-1] and used + need > width:
             lines.append([])
-            used, need = 0, len(part)
+            used, need = 0, cell_len(part)
         lines[-1].append(part)
         used += need
     text = Text()
@@ -626,7 +712,8 @@ def plan_view(
         uses now, which a disable or a rollback leaves): both sides name a key by its alias
         when it is known.
     """
-    title = Text(f"Plan {number} of {of}: " if of > 1 else "Plan: ", style="bold")
+    heading = _("Plan {number} of {of}:").format(number=number, of=of) if of > 1 else _("Plan:")
+    title = Text(heading + " ", style="bold")
     title.append(plan.trail.name, style="bold")
     known = dict(aliases or {})
     return Group(title, _AtWidth(lambda console, width: _plan_lines(console, plan, width, known)))
@@ -639,34 +726,43 @@ def plan_verdict(plan: Any) -> Text:
     READY (as the notebooks' headline says): it lowers the protection of the logs.
     """
     verdict = plan.report.verdict.value
+    text = styled(verdict, VERDICT_STYLES, upper=True, words=VERDICT_WORDS)
     if plan.nothing_to_do:
-        text = styled(verdict, VERDICT_STYLES, upper=True)
-        text.append(" (nothing to do: the trail already is in this state)")
+        text.append(" " + _("(nothing to do: the trail already is in this state)"))
     elif plan.blocked:
-        text = styled(verdict, VERDICT_STYLES, upper=True)
-        text.append(" (blocking findings: nothing will be sent)")
+        text.append(" " + _("(blocking findings: nothing will be sent)"))
     elif plan.report.unverifiable:
-        text = styled(verdict, VERDICT_STYLES, upper=True)
-        text.append(" (checks that could not be verified: sent only with --accept-unverifiable)")
+        text.append(
+            " " + _("(checks that could not be verified: sent only with --accept-unverifiable)")
+        )
     elif plan.disable:
-        text = Text("ENCRYPTION OFF", style=_WARN)
-        text.append(" (AWS will accept it: new log files will be encrypted with SSE-S3 only)")
-    else:
-        text = styled(verdict, VERDICT_STYLES, upper=True)
+        text = Text(_("ENCRYPTION OFF"), style=_WARN)
+        text.append(
+            " " + _("(AWS will accept it: new log files will be encrypted with SSE-S3 only)")
+        )
     return text
 
 
-#: The plan's labels.
-_PLAN_LABELS = ("trail", "rollback of", "encryption", "sent to", "verdict", "findings", "request")
+#: The plan's labels (translated where shown).
+_PLAN_LABELS = (
+    N_("trail"),
+    N_("rollback of"),
+    N_("encryption"),
+    N_("sent to"),
+    N_("verdict"),
+    N_("findings"),
+    N_("request"),
+)
 
 
 def _plan_lines(console: Console, plan: Any, width: int, aliases: Mapping[str, str]) -> list[Text]:
     labels = [label for label in _PLAN_LABELS if label != "rollback of" or plan.rollback_of]
-    indent = max(len(label) for label in labels) + _GAP
+    indent = max(cell_len(_(label)) for label in labels) + _GAP
     out: list[Text] = []
 
     def row(label: str, value: Text | list[Text], *, whole: bool = False) -> None:
-        out.extend(_labelled(console, Text(label, style="bold"), value, indent, width, whole=whole))
+        head = Text(_(label), style="bold")
+        out.extend(_labelled(console, head, value, indent, width, whole=whole))
 
     trail = Text()
     trail.append(plan.trail.name, style="bold")
@@ -678,13 +774,20 @@ def _plan_lines(console: Console, plan: Any, width: int, aliases: Mapping[str, s
     change.append("  →  ")
     change.append_text(_key_label(plan, plan.after_key, aliases))
     row("encryption", change)
-    row("sent to", Text(f"UpdateTrail in {plan.region} (account {plan.account})"))
+    row(
+        "sent to",
+        Text(
+            _("UpdateTrail in {region} (account {account})").format(
+                region=plan.region, account=plan.account
+            )
+        ),
+    )
     row("verdict", plan_verdict(plan))
     findings = [f.as_dict() for f in plan.report.findings]
     if findings:
         row("findings", _render_lines(console, findings_table(findings), width - indent))
     else:
-        row("findings", Text("none"))
+        row("findings", Text(_("none")))
     row("request", Text("UpdateTrail"))
     names = max([indent - _UNDER, *(len(name) + _GAP for name in plan.request)])
     for name, value in plan.request.items():  # the values in line with the plan's other values
@@ -748,67 +851,67 @@ def _rstripped(text: Text) -> Text:
 
 #: ``trailkit inventory``: the trails, each name with its region under it (JSON and CSV have
 #: every field of ``TRAIL_COLUMNS``); on a narrow terminal the encryption, key and key state
-#: share a column.
+#: share a column. Headers are marked with ``N_()`` and translated where shown.
 TRAIL_TABLE = Columns(
     (
-        Col("name", "trail", sub="home_region"),
-        Col("encryption", styles=ENCRYPTION_STYLES),
-        Col("key_alias", "key", short=True, sub="key_region"),
-        Col("key_state", "key state", styles=KEY_STATE_STYLES),
-        Col("bucket", sub="bucket_region"),
-        Col("problems", free=True, notes=True),
+        Col("name", N_("trail"), sub="home_region"),
+        Col("encryption", N_("encryption"), styles=ENCRYPTION_STYLES),
+        Col("key_alias", N_("key"), short=True, sub="key_region"),
+        Col("key_state", N_("key state"), styles=KEY_STATE_STYLES),
+        Col("bucket", N_("bucket"), sub="bucket_region"),
+        Col("problems", N_("problems"), free=True, notes=True),
     ),
     narrow=(
-        Col("name", "trail", sub="home_region"),
+        Col("name", N_("trail"), sub="home_region"),
         Col(
             "encryption",
-            "encryption / key",
+            N_("encryption / key"),
             styles=ENCRYPTION_STYLES,
             lines=(
                 (Col("key_alias", short=True),),
                 (Col("key_region"), Col("key_state", styles=KEY_STATE_STYLES)),
             ),
         ),
-        Col("bucket", sub="bucket_region"),
-        Col("problems", free=True, notes=True),
+        Col("bucket", N_("bucket"), sub="bucket_region"),
+        Col("problems", N_("problems"), free=True, notes=True),
     ),
 )
 #: ``trailkit inventory``: the keys in use.
 KEY_TABLE = Columns(
     (
-        Col("key", short=True, sub="region"),
-        Col("account"),
-        Col("state", styles=KEY_STATE_STYLES),
-        Col("manager"),
-        Col("used_by", "used by", free=True),
-        Col("problems", free=True, notes=True),
+        Col("key", N_("key"), short=True, sub="region"),
+        Col("account", N_("account")),
+        Col("state", N_("state"), styles=KEY_STATE_STYLES),
+        Col("manager", N_("manager")),
+        Col("used_by", N_("used by"), free=True),
+        Col("problems", N_("problems"), free=True, notes=True),
     ),
     narrow=(
-        Col("key", short=True, sub="region"),
-        Col("account", "account / manager", sub="manager"),
-        Col("state", styles=KEY_STATE_STYLES),
-        Col("used_by", "used by", free=True),
-        Col("problems", free=True, notes=True),
+        Col("key", N_("key"), short=True, sub="region"),
+        Col("account", N_("account / manager"), sub="manager"),
+        Col("state", N_("state"), styles=KEY_STATE_STYLES),
+        Col("used_by", N_("used by"), free=True),
+        Col("problems", N_("problems"), free=True, notes=True),
     ),
 )
 #: ``trailkit keys``: the candidates, ranked.
 CANDIDATE_TABLE: tuple[Col, ...] = (
-    Col("verdict", styles=VERDICT_STYLES, upper=True),
-    Col("key", short=True),
-    Col("code", "code / warnings"),
-    Col("reason", free=True),
+    Col("verdict", N_("verdict"), styles=VERDICT_STYLES, upper=True, words=VERDICT_WORDS),
+    Col("key", N_("key"), short=True),
+    Col("code", N_("code / warnings")),
+    Col("reason", N_("reason"), free=True),
 )
 #: ``trailkit journal``: one change per row (JSON and ``--all`` have every field whole).
 JOURNAL_TABLE: tuple[Col, ...] = (
-    Col("change_id", "change id / time", sub="time"),
-    Col("status", styles=STATUS_STYLES),
-    Col("what", "what / where", free=True),
+    Col("change_id", N_("change id / time"), sub="time"),
+    Col("status", N_("status"), styles=STATUS_STYLES, words=STATUS_WORDS),
+    Col("what", N_("what / where"), free=True),
 )
 #: Findings (``check``, the plans): the message with its remedy under it.
 FINDING_TABLE: tuple[Col, ...] = (
-    Col("severity", styles=SEVERITY_STYLES),
-    Col("code"),
-    Col("message", free=True),
+    Col("severity", N_("severity"), styles=SEVERITY_STYLES, words=SEVERITY_WORDS),
+    Col("code", N_("code")),
+    Col("message", N_("message"), free=True),
 )
 
 
@@ -848,27 +951,70 @@ def sse_s3_shown(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return rows
 
 
+def local_time(value: Any) -> str:
+    """A time as a person reads it: in the operator's timezone (``TZ`` respected), with the
+    zone shown, e.g. ``2026-11-29 14:12:00 JST``. ``value`` is a datetime or the UTC ISO text
+    the journal keeps (``2026-11-29T05:12:00Z``); a naive datetime is taken as UTC. Text that
+    is not a time is returned as it is; None is ``-``."""
+    if value is None:
+        return "-"
+    when = value
+    if not isinstance(when, datetime):
+        text = str(value).strip()
+        try:
+            when = datetime.fromisoformat(text[:-1] + "+00:00" if text.endswith("Z") else text)
+        except ValueError:
+            return str(value)
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    local = when.astimezone()
+    zone = local.strftime("%Z") or local.strftime("%z")
+    return f"{local:%Y-%m-%d %H:%M:%S} {zone}"
+
+
+#: A key policy as ``changes_frame`` abbreviates it (journal records stay English).
+_POLICY_RE = re.compile(r"^policy \((\d+) bytes, (?:(not JSON)|(\d+) statements?)\)$")
+
+
+def _policy_text(value: str) -> str:
+    """``policy (<n> bytes, <m> statements)`` in the language spoken now."""
+    m = _POLICY_RE.match(value)
+    if m is None:
+        return value
+    size = int(m.group(1))
+    if m.group(2):
+        return _("policy ({size} bytes, not JSON)").format(size=size)
+    count = int(m.group(3))
+    return ngettext(
+        "policy ({size} bytes, {count} statement)",
+        "policy ({size} bytes, {count} statements)",
+        count,
+    ).format(size=size, count=count)
+
+
 def journal_rows(records: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
     """``changes_frame`` rows with what changed (kind, target, before → after, the change it
     undoes, the rollback that undid it, why a failed change failed) and where (backend,
-    account, endpoint) in one cell each, ARNs shortened and a trail's missing key shown as
-    SSE-S3."""
+    account, endpoint) in one cell each, ARNs shortened, a trail's missing key shown as
+    SSE-S3, and the time in the operator's timezone (:func:`local_time`)."""
     rows = []
     for r in sse_s3_shown([dict(r) for r in records]):
-        what = (
-            f"{r.get('kind')} {_short_all(str(r.get('target_arn') or '-'))}: "
-            f"{_short_all(str(r.get('before') or '-'))} → "
-            f"{_short_all(str(r.get('after') or '-'))}"
+        before, after = (
+            _policy_text(_short_all(str(r.get(k) or "-"))) for k in ("before", "after")
         )
+        what = f"{r.get('kind')} {_short_all(str(r.get('target_arn') or '-'))}: {before} → {after}"
         if r.get("rollback_of"):
-            what += f"\nrollback of {r['rollback_of']}"
+            what += "\n" + _("rollback of {change}").format(change=r["rollback_of"])
         if r.get("undone_by"):
-            what += f"\nundone by {r['undone_by']}"
+            what += "\n" + _("undone by {change}").format(change=r["undone_by"])
         if r.get("status") == "failed" and r.get("error"):  # why it failed, wrapped with the rest
-            what += f"\nfailed: {r['error']}"
-        where = f"{r.get('backend') or '-'} · account {r.get('account') or '-'}"
-        where = f"{where} · {r.get('endpoint') or '-'}"
-        rows.append({**r, "what": f"{what}\n{where}", "where": where})
+            what += "\n" + _("failed: {error}").format(error=r["error"])
+        account = _("account {account}").format(account=r.get("account") or "-")
+        endpoint = endpoint_text(r["endpoint"]) if r.get("endpoint") else "-"
+        where = f"{r.get('backend') or '-'} · {account} · {endpoint}"
+        rows.append(
+            {**r, "time": local_time(r.get("time")), "what": f"{what}\n{where}", "where": where}
+        )
     return rows
 
 
@@ -877,16 +1023,19 @@ def trail_rows(records: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
     the trail (not logging, read errors, the latest delivery errors) in one ``problems`` cell."""
     rows = []
     for r in records:
-        problems = ["not logging"] if r.get("logging") is False else []
+        problems = [_("not logging")] if r.get("logging") is False else []
         if r.get("error"):
             problems.append(str(r["error"]))
         if r.get("latest_delivery_error"):
-            problems.append(f"delivery: {r['latest_delivery_error']}")
+            problems.append(_("delivery: {error}").format(error=r["latest_delivery_error"]))
         if r.get("latest_digest_delivery_error"):
-            problems.append(f"digest delivery: {r['latest_digest_delivery_error']}")
+            problems.append(
+                _("digest delivery: {error}").format(error=r["latest_digest_delivery_error"])
+            )
         rows.append(
             {
                 **r,
+                "name": trail_name_text(r),
                 "key_alias": r.get("key_alias") or r.get("key_arn"),
                 "problems": "; ".join(problems) or None,
             }
@@ -899,7 +1048,7 @@ def key_rows(records: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
     problems (a region other than its trails' buckets', a read error) in one cell."""
     rows = []
     for r in records:
-        problems = [] if r.get("in_bucket_region") is not False else ["not in the bucket region"]
+        problems = [] if r.get("in_bucket_region") is not False else [_("not in the bucket region")]
         if r.get("error"):
             problems.append(str(r["error"]))
         rows.append(
@@ -930,7 +1079,9 @@ def candidate_rows(verdicts: Iterable[Any]) -> list[dict[str, Any]]:
         for warning in getattr(v, "warnings", ()):
             if codes.plain:
                 codes.append("\n")
-            codes.append(f"warning: {warning}", style=SEVERITY_STYLES["warning"])
+            codes.append(
+                _("warning: {code}").format(code=warning), style=SEVERITY_STYLES["warning"]
+            )
         rows.append(
             {
                 "verdict": str(v.kind),
@@ -950,7 +1101,7 @@ def _key_line(key: Any, arn: str) -> Text:
     if region:
         text.append(f" · {region}")
     if account:
-        text.append(f" · account {account}")
+        text.append(" · " + _("account {account}").format(account=account))
     if key is not None and key.arn == arn and key.state:
         text.append(" · ")
         text.append(key.state, style=KEY_STATE_STYLES.get(key.state.lower(), ""))
@@ -968,26 +1119,23 @@ def check_view(report: Any) -> RenderableType:
     rows: list[tuple[str, Text]] = []
     trail = report.trail
     if trail is None:
-        rows.append(("trail:", Text(f"{report.trail_input!r} (not found)")))
+        found = _("{name} (not found)").format(name=repr(report.trail_input))
+        rows.append((_("trail:"), Text(found)))
     else:
-        rows.append(
-            ("trail:", Text(f"{trail.name} · {trail.home_region} · account {trail.account}"))
-        )
+        account = _("account {account}").format(account=trail.account)
+        rows.append((_("trail:"), Text(f"{trail.name} · {trail.home_region} · {account}")))
     typed = Text(repr(report.key_input))  # what was typed, whole and quoted: never shortened
     key = Text("→ ")
     if report.key_arn:
         key.append_text(_key_line(report.key, report.key_arn))
     else:
         key.append("-")
-    rows.append(("key:", typed))
+    rows.append((_("key:"), typed))
     if trail is not None:
-        if trail.bucket is not None and trail.bucket.missing:
-            where = "(does not exist)"
-        else:
-            where = f"in {trail.bucket_region}" if trail.bucket_region else "(region unknown)"
-        rows.append(("bucket:", Text(f"{trail.bucket_name} {where}")))
-    rows.append(("verdict:", styled(report.verdict.value, VERDICT_STYLES, upper=True)))
-    indent = max(len(label) for label, _ in rows) + 1
+        rows.append((_("bucket:"), Text(bucket_text(trail))))
+    verdict = styled(report.verdict.value, VERDICT_STYLES, upper=True, words=VERDICT_WORDS)
+    rows.append((_("verdict:"), verdict))
+    indent = max(cell_len(label) for label, __ in rows) + 1
 
     def head(console: Console, width: int) -> list[Text]:
         out = []
@@ -1004,7 +1152,7 @@ def check_view(report: Any) -> RenderableType:
         return out
 
     findings = [f.as_dict() for f in report.findings]
-    body = findings_table(findings) if findings else Text("No findings: every check passed.")
+    body = findings_table(findings) if findings else Text(_("No findings: every check passed."))
     return Group(_AtWidth(head), Text(""), body)
 
 
@@ -1023,14 +1171,35 @@ def _typed(console: Console, label: Text, value: Text, indent: int, width: int) 
     return head + [pad + line for line in value.wrap(console, room, overflow="fold")]
 
 
-def counted(n: int, one: str, many: str | None = None) -> str:
-    """``n`` and the noun in the right number: ``1 region``, ``2 calls``."""
-    return f"{n} {one if n == 1 else many or one + 's'}"
+def bucket_text(trail: Any) -> str:
+    """A trail's bucket and where it is: ``NAME in REGION``, ``NAME (does not exist)`` or
+    ``NAME (region unknown)``, in the language spoken now."""
+    name = trail.bucket_name
+    if trail.bucket is not None and trail.bucket.missing:
+        return _("{bucket} (does not exist)").format(bucket=name)
+    if trail.bucket_region:
+        return _("{bucket} in {region}").format(bucket=name, region=trail.bucket_region)
+    return _("{bucket} (region unknown)").format(bucket=name)
+
+
+def trail_name_text(row: Mapping[str, Any]) -> str:
+    """A trails-table row's name as a person reads it: the trail's name, or, for a region
+    whose trails could not be listed (the row :func:`trailkit.ui.tables.inventory_records`
+    adds, named in English for JSON and CSV), what could not be read, translated."""
+    name = row.get("name")
+    if name is None:
+        return "-"
+    region = row.get("home_region")
+    if region and name == f"(region {region} could not be read)":
+        return _("(region {region} could not be read)").format(region=region)
+    if name == "(read failed)":
+        return _("(read failed)")
+    return str(name)
 
 
 def _label_rows(rows: Sequence[tuple[str, Text]]) -> _AtWidth:
     """``label: value`` rows, the values in one column, wrapped between words at the width."""
-    indent = max((len(label) for label, _ in rows), default=0) + 1
+    indent = max((cell_len(label) for label, __ in rows), default=0) + 1
 
     def draw(console: Console, width: int) -> list[Text]:
         return [
@@ -1044,6 +1213,20 @@ def _label_rows(rows: Sequence[tuple[str, Text]]) -> _AtWidth:
 
 #: Diff lines: what a policy change adds, removes, and the diff's own headers.
 _DIFF_STYLES = (("+++", "bold"), ("---", "bold"), ("@@", "cyan"), ("+", "green"), ("-", "red"))
+#: The names :mod:`trailkit.rules.repair` gives the two sides of a policy diff (its
+#: ``---``/``+++`` lines), translated where shown.
+_DIFF_NAMES: Mapping[str, str] = {
+    "current policy": N_("current policy"),
+    "repaired policy": N_("repaired policy"),
+    "restored policy": N_("restored policy"),
+}
+
+
+def _diff_header(line: str) -> str:
+    """A diff's ``---``/``+++`` line with the side's name in the language spoken now."""
+    if line[:4] in ("--- ", "+++ ") and line[4:] in _DIFF_NAMES:
+        return line[:4] + _(_DIFF_NAMES[line[4:]])
+    return line
 
 
 def diff_view(diff: str) -> RenderableType:
@@ -1051,7 +1234,7 @@ def diff_view(diff: str) -> RenderableType:
     cyan) on a terminal. A line wider than the terminal is wrapped between words, its further
     lines starting with the same mark and indented 4 more than the line itself (a word longer
     than the room, e.g. a long ARN in quotes, stays whole)."""
-    lines = diff.split("\n")
+    lines = [_diff_header(line) for line in diff.split("\n")]
 
     def draw(console: Console, width: int) -> list[Text]:
         out = []
@@ -1097,20 +1280,28 @@ def policy_view(repair: Any) -> RenderableType:
         A :class:`trailkit.rules.repair.Repair`.
     """
     rows: list[tuple[str, Text]] = [
-        ("key:", _key_line(repair.key, repair.key.arn)),
-        ("trails:", Text(", ".join(t.name for t in repair.trails))),
+        (_("key:"), _key_line(repair.key, repair.key.arn)),
+        (_("trails:"), Text(", ".join(t.name for t in repair.trails))),
     ]
     if not repair.needed:
-        rows.append(("policy:", Text("it already lets CloudTrail use this key for these trails.")))
+        already = _("it already lets CloudTrail use this key for these trails.")
+        rows.append((_("policy:"), Text(already)))
         return _label_rows(rows)
     size = len(repair.original_text.encode())
+    added = len(repair.added)
     rows += [
-        ("fixes:", Text(", ".join(repair.fixes) or "readers")),
+        (_("fixes:"), Text(", ".join(repair.fixes) or _("readers"))),
         (
-            "change:",
-            Text(f"{counted(len(repair.added), 'statement')} added, none changed or removed"),
+            _("change:"),
+            Text(
+                ngettext(
+                    "{count} statement added, none changed or removed",
+                    "{count} statements added, none changed or removed",
+                    added,
+                ).format(count=added)
+            ),
         ),
-        ("size:", Text(f"{size} → {repair.size} bytes")),
+        (_("size:"), Text(_("{before} → {after} bytes").format(before=size, after=repair.size))),
     ]
     return Group(_label_rows(rows), Text(""), diff_view(repair.diff()))
 
@@ -1126,12 +1317,37 @@ def restore_view(restore: Any, key: Any = None) -> RenderableType:
     key
         The key's :class:`~trailkit.records.KeyInfo` when read (its alias is shown).
     """
+    recorded = _("the key policy recorded before change {change}").format(change=restore.change_id)
     rows = [
-        ("restore:", Text(f"the key policy recorded before change {restore.change_id}")),
-        ("key:", _key_line(key, restore.key_arn) if key is not None else Text(restore.key_arn)),
+        (_("restore:"), Text(recorded)),
+        (_("key:"), _key_line(key, restore.key_arn) if key is not None else Text(restore.key_arn)),
     ]
     diff = restore.diff()
-    return Group(_label_rows(rows), Text(""), diff_view(diff) if diff else Text("(no difference)"))
+    same = Text(_("(no difference)"))
+    return Group(_label_rows(rows), Text(""), diff_view(diff) if diff else same)
+
+
+def delivery_summary(delivery: Any) -> str:
+    """:meth:`trailkit.records.Delivery.summary` in the language spoken now, the latest
+    delivery's time in the operator's timezone (:func:`local_time`). The errors are AWS's
+    own text."""
+    s = delivery.status
+    if not delivery.ok:
+        errors = []
+        if s.latest_delivery_error:
+            errors.append(_("log delivery: {error}").format(error=s.latest_delivery_error))
+        if s.latest_digest_delivery_error:
+            errors.append(
+                _("digest delivery: {error}").format(error=s.latest_digest_delivery_error)
+            )
+        if s.error:
+            errors.append(_("status unreadable: {error}").format(error=s.error))
+        return _("DELIVERY ERRORS: {errors} — consider rolling back.").format(
+            errors="; ".join(errors)
+        )
+    when = s.latest_delivery_time
+    shown = local_time(when) if when else _("none yet")
+    return _("no delivery errors (latest delivery: {time})").format(time=shown)
 
 
 def results_view(results: Iterable[Any], journal_path: Any) -> RenderableType:
@@ -1148,13 +1364,20 @@ def results_view(results: Iterable[Any], journal_path: Any) -> RenderableType:
     for r in results:
         lines = [f"{r.plan.trail.name}: {r.message}"]
         if r.change_id:
-            lines.append(f"change id {r.change_id} (journal: {journal_path})")
+            lines.append(
+                _("change id {change} (journal: {path})").format(
+                    change=r.change_id, path=journal_path
+                )
+            )
         if r.delivery is not None:
-            lines.append(f"delivery: {r.delivery.summary()}")
+            lines.append(_("delivery: {summary}").format(summary=delivery_summary(r.delivery)))
             if not r.delivery.ok and r.change_id:
-                lines.append(f"undo: trailkit rollback --change {r.change_id}")
-        rows.append((styled(r.outcome.value, OUTCOME_STYLES, upper=True), Text("\n".join(lines))))
-    indent = max((cell_len(label.plain) for label, _ in rows), default=0) + 1
+                lines.append(
+                    _("undo: trailkit rollback --change {change}").format(change=r.change_id)
+                )
+        outcome = styled(r.outcome.value, OUTCOME_STYLES, upper=True, words=OUTCOME_WORDS)
+        rows.append((outcome, Text("\n".join(lines))))
+    indent = max((cell_len(label.plain) for label, __ in rows), default=0) + 1
 
     def draw(console: Console, width: int) -> list[Text]:
         return [
