@@ -98,6 +98,7 @@ KEPT = frozenset(
         "Id",
         "Statement",
         "Effect",
+        "Name",  # UpdateTrail's request parameter, shown as sent
         # verdict and status codes shown as codes
         "READY",
         "BLOCKED",
