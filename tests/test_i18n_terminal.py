@@ -233,7 +233,10 @@ def test_plan_apply_rollback_policy_and_journal_in_japanese(
     journal = _draw(records_table(journal_rows(changes_frame(changes)), JOURNAL_TABLE), width=100)
     assert_japanese(journal, names, what="journal")
     assert "のロールバック" in journal and "で元に戻されました" in journal
-    assert re.search(r"ポリシー \(\d+ バイト、ステートメント 3 個\)", journal), journal
+    shown = " ".join(
+        str(value) for row in journal_rows(changes_frame(changes)) for value in row.values()
+    )
+    assert re.search(r"ポリシー \(\d+ バイト、ステートメント 3 個\)", shown), shown
     for change in changes:  # the intent's UTC time, shown in Tokyo's (UTC+9)
         assert local_time(change.intent.time).endswith(" JST")
         assert local_time(change.intent.time) in journal
