@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -270,12 +271,16 @@ def trailkit_app(env: dict[str, str], log: Path) -> Iterator[tuple[str, Server]]
     server = Server(cmd, env, REPO, log)
     base = f"http://127.0.0.1:{port}"
     try:
+        printed = re.compile(rf"{re.escape(base)}/\?token=[\w-]+")  # in any language
         server.wait_until(
-            lambda: "ready at" in server.text() and http_ok(f"{base}/voila/static/voila.js"),
+            lambda: (
+                bool(printed.search(server.text())) and http_ok(f"{base}/voila/static/voila.js")
+            ),
             "trailkit app (Voila)",
         )
-        url = server.text().split("ready at ", 1)[1].split()[0]
-        assert url.startswith(f"{base}/?token="), url
+        match = printed.search(server.text())
+        assert match, server.text()
+        url = match.group(0)
         yield url, server
     finally:
         server.stop()
@@ -310,9 +315,11 @@ def trailkit_lab(
     server = Server([str(trailkit), "lab", "--port", str(port)], env, clone, log)
     base = f"http://127.0.0.1:{port}"
     try:
-        server.wait_until(lambda: "ready at " in _whole(log), "trailkit lab (JupyterLab)")
-        url = _whole(log).split("ready at ", 1)[1].split()[0]
-        assert url.startswith(f"{base}/lab?token="), url
+        printed = re.compile(rf"{re.escape(base)}/lab\?token=[\w-]+")  # in any language
+        server.wait_until(lambda: bool(printed.search(_whole(log))), "trailkit lab (JupyterLab)")
+        match = printed.search(_whole(log))
+        assert match, _whole(log)
+        url = match.group(0)
         yield url, server
     finally:
         server.stop()

@@ -149,10 +149,14 @@ def _choose(page: Any, select_css: str, name: str) -> None:
 
 def _names() -> list[str]:
     """What stays as it is in Japanese text: the demo's trails, buckets and aliases (account ids,
-    regions and ARNs the judge excepts by their form)."""
+    regions and ARNs the judge excepts by their form), and the English half of each notebook's
+    title cell, which is bilingual by design (``prose.bilingual_title``)."""
+    from trailkit.ui.prose import TITLES
+
     spec = load_estate_spec()
     return (
-        [t.name for t in spec.trails]
+        [f"{title} / " for title in TITLES.values()]
+        + [t.name for t in spec.trails]
         + [t.bucket for t in spec.trails]
         + [k.alias for k in spec.keys]
     )
