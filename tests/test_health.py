@@ -495,8 +495,22 @@ def test_health_column(demo: Any) -> None:
     stale = next(line for line in lines if line.startswith("stale-key-trail"))
     assert stale.split()[1] == "broken"
     assert "The key is Disabled" in out
-    assert "app-trail" not in out.split("Keys in use:")[0]
+    assert "app-trail" not in out
+    keys = out.split("Keys in use:")[1]
+    assert "alias/cloudtrail-disabled" in keys and "alias/cloudtrail-good" not in keys
     assert code == 0
+
+
+def test_health_under_the_name_on_a_narrow_terminal(demo: Any) -> None:
+    from trailkit.ui.terminal import TRAIL_TABLE, console_for, emit, records_table, trail_rows
+
+    _code, out, _err = _run(demo[0], "inventory", "--format", "json")
+    rows = trail_rows(json.loads(out))
+    text = io.StringIO()
+    emit(console_for(text, width=80, colour=False), records_table(rows, TRAIL_TABLE))
+    shown = text.getvalue()
+    assert "trail / health" in shown
+    assert "healthy" in shown and "broken" in shown
 
 
 def test_health_column_colours() -> None:

@@ -749,6 +749,9 @@ def _write_plain_table(rows: list[dict[str, Any]], out: TextIO, columns: Sequenc
 
 def cmd_inventory(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     """``trailkit inventory``."""
+    from dataclasses import replace
+    from types import MappingProxyType
+
     from trailkit.rules.health import inventory_health
     from trailkit.ui.progress import scan
     from trailkit.ui.tables import INVENTORY_COLUMNS, inventory_records, keys_frame
@@ -757,8 +760,15 @@ def cmd_inventory(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     inv = scan(conn, args.regions, progress=err.isatty())
     rows = inventory_records(inv, inventory_health(inv))
     wanted = getattr(args, "health", None)
+    shown = inv
     if wanted is not None:
         rows = [r for r in rows if r.get("health") in wanted]
+        # the keys table lists the keys of the trails shown, and says which of them use each
+        arns = {r["trail_arn"] for r in rows}
+        trails = tuple(t for t in inv.trails if t.arn in arns)
+        used = {t.kms_key_id for t in trails}
+        keys = MappingProxyType({a: k for a, k in inv.keys.items() if a in used})
+        shown = replace(inv, trails=trails, keys=keys)
     if args.format == "table":
         from trailkit.ui.terminal import KEY_TABLE, TRAIL_TABLE, key_rows, trail_rows
 
@@ -771,7 +781,7 @@ def cmd_inventory(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             + "\n",
         )
         _print_table(trail_rows(rows), out, TRAIL_TABLE)
-        keys = keys_frame(inv)
+        keys = keys_frame(shown)
         if len(keys):
             out.write("\n" + _("Keys in use:") + "\n")
             _print_table(key_rows(keys.to_dict("records")), out, KEY_TABLE)
