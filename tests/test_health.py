@@ -22,7 +22,7 @@ from trailkit.rules.health import HealthKind, health, parse_health_filter
 from trailkit.ui.cli import main
 
 MGMT, OTHER = "111111111111", "999999999999"
-TRAIL_ARN = f"arn:aws:cloudtrail:us-east-1:{MGMT}:trail/t"
+TRAIL_ARN = f"arn:aws:cloudtrail:us-east-1:{MGMT}:trail/ct-trail"
 KEY_ARN = f"arn:aws:kms:us-east-1:{MGMT}:key/1234abcd-12ab-34cd-56ef-1234567890ab"
 OTHER_KEY = f"arn:aws:kms:us-east-1:{OTHER}:key/1234abcd-12ab-34cd-56ef-1234567890ab"
 EU_KEY = f"arn:aws:kms:eu-west-1:{MGMT}:key/1234abcd-12ab-34cd-56ef-1234567890ab"
@@ -77,14 +77,14 @@ BUCKET_DENY = json.dumps(
                 "Effect": "Allow",
                 "Principal": {"Service": "cloudtrail.amazonaws.com"},
                 "Action": "s3:PutObject",
-                "Resource": "arn:aws:s3:::logs/*",
+                "Resource": "arn:aws:s3:::ct-logs/*",
             },
             {
                 "Sid": "OnlyOtherKey",
                 "Effect": "Deny",
                 "Principal": "*",
                 "Action": "s3:PutObject",
-                "Resource": "arn:aws:s3:::logs/*",
+                "Resource": "arn:aws:s3:::ct-logs/*",
                 "Condition": {
                     "StringNotEquals": {"s3:x-amz-server-side-encryption-aws-kms-key-id": EU_KEY}
                 },
@@ -103,18 +103,18 @@ GOOD = _policy(ROOT, ENCRYPT, DESCRIBE)
 
 def _trail(**kw: Any) -> Trail:
     base = Trail(
-        name="t",
+        name="ct-trail",
         arn=TRAIL_ARN,
         home_region="us-east-1",
         account=MGMT,
         multi_region=True,
         organization=False,
-        bucket_name="logs",
+        bucket_name="ct-logs",
         s3_prefix=None,
         kms_key_id=KEY_ARN,
         log_file_validation=False,
         status=TrailStatus(is_logging=True, latest_delivery_time=NOW - timedelta(minutes=5)),
-        bucket=BucketInfo(name="logs", region="us-east-1"),
+        bucket=BucketInfo(name="ct-logs", region="us-east-1"),
     )
     return replace(base, **kw)
 
@@ -149,14 +149,14 @@ CASES: list[tuple[str, Trail, KeyInfo | None, str, list[str]]] = [
     ("sse-s3", _trail(kms_key_id=None), None, "sse-s3", []),
     (
         "sse-s3 bucket gone",
-        _trail(kms_key_id=None, bucket=BucketInfo(name="logs", region=None, missing=True)),
+        _trail(kms_key_id=None, bucket=BucketInfo(name="ct-logs", region=None, missing=True)),
         None,
         "broken",
         ["bucket-not-found"],
     ),
     (
         "sse-s3 unreadable bucket is no reason",
-        _trail(kms_key_id=None, bucket=BucketInfo(name="logs", region=None, error="denied")),
+        _trail(kms_key_id=None, bucket=BucketInfo(name="ct-logs", region=None, error="denied")),
         None,
         "sse-s3",
         [],
@@ -223,14 +223,14 @@ CASES: list[tuple[str, Trail, KeyInfo | None, str, list[str]]] = [
     ),
     (
         "Bucket Key without Decrypt",
-        _trail(bucket=BucketInfo(name="logs", region="us-east-1", bucket_key=True)),
+        _trail(bucket=BucketInfo(name="ct-logs", region="us-east-1", bucket_key=True)),
         _key(),
         "broken",
         ["policy-bucket-key-decrypt"],
     ),
     (
         "Bucket Key without DescribeKey",
-        _trail(bucket=BucketInfo(name="logs", region="us-east-1", bucket_key=True)),
+        _trail(bucket=BucketInfo(name="ct-logs", region="us-east-1", bucket_key=True)),
         _key(policy=_policy(ROOT, ENCRYPT, DECRYPT)),
         "broken",
         ["policy-describe"],
@@ -251,7 +251,7 @@ CASES: list[tuple[str, Trail, KeyInfo | None, str, list[str]]] = [
     ),
     (
         "bucket policy refuses the deliveries",
-        _trail(bucket=BucketInfo(name="logs", region="us-east-1", policy=BUCKET_DENY)),
+        _trail(bucket=BucketInfo(name="ct-logs", region="us-east-1", policy=BUCKET_DENY)),
         _key(),
         "broken",
         ["bucket-policy-already-denies-delivery"],
@@ -314,7 +314,7 @@ CASES: list[tuple[str, Trail, KeyInfo | None, str, list[str]]] = [
     ),
     (
         "bucket region unknown",
-        _trail(bucket=BucketInfo(name="logs", region=None, bucket_key=None, error="denied")),
+        _trail(bucket=BucketInfo(name="ct-logs", region=None, bucket_key=None, error="denied")),
         _key(),
         "unverifiable",
         [
@@ -547,3 +547,29 @@ def test_health_in_japanese(demo: Any, ja: None) -> None:
     assert code == 2
     values = ["bogus", "--health", *DEMO_KINDS]  # the option's values stay as typed
     assert_japanese(err.splitlines()[-1].split(":", 2)[-1], values, what="usage")
+
+
+@pytest.mark.parametrize(
+    ("case", "trail", "key", "kind", "codes"), CASES, ids=[c[0] for c in CASES]
+)
+def test_health_reasons_in_japanese(
+    case: str, trail: Trail, key: KeyInfo | None, kind: str, codes: list[str], ja: None
+) -> None:
+    found = health(trail, key, MGMT, now=NOW)
+    assert (str(found.kind), list(found.codes)) == (kind, codes), case  # codes stay English
+    kept = [
+        "ct-trail",
+        "ct-logs",
+        "alias/ct",
+        "AccessDenied",
+        "AccessDeniedException",
+        "InsufficientEncryptionPolicyException",
+        "denied",
+        _GONE,
+        "NoCloudTrail",
+        "OnlyOtherKey",
+        "Root",
+    ]
+    for reason in found.reasons:
+        assert_japanese(reason.message, kept, what=f"{case}: {reason.code}")
+        assert_japanese(reason.fix, kept, what=f"{case}: {reason.code} fix")
