@@ -573,3 +573,13 @@ def test_health_reasons_in_japanese(
     for reason in found.reasons:
         assert_japanese(reason.message, kept, what=f"{case}: {reason.code}")
         assert_japanese(reason.fix, kept, what=f"{case}: {reason.code} fix")
+
+
+def test_health_counts_every_kind() -> None:
+    from trailkit.rules.health import health_counts
+
+    judged = {c[0]: health(c[1], c[2], MGMT, now=NOW) for c in CASES}
+    counts = health_counts(judged)
+    assert list(counts) == ["broken", "at-risk", "unverifiable", "healthy", "sse-s3"]
+    assert sum(counts.values()) == len(CASES)
+    assert counts == {k: sum(1 for c in CASES if c[3] == k) for k in counts}
