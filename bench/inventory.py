@@ -57,6 +57,7 @@ from trailkit.aws.session import Connection, ConnectionInfo
 from trailkit.demo import demo_connection
 from trailkit.records import Inventory
 from trailkit.rules.checks import Verdict, rank_candidates
+from trailkit.rules.health import inventory_health
 from trailkit.runbook import candidates
 from trailkit.ui.tables import trails_frame
 
@@ -129,6 +130,7 @@ class Run:
     server_cpu_s: float
     answer: str  # digest of what was read, to check that variants agree
     summary: dict[str, int] = field(default_factory=dict)
+    health_cpu_s: float = 0.0  # the inventory's health, judged on what the scan read
 
     @property
     def total_calls(self) -> int:
@@ -160,6 +162,10 @@ def trailkit_run(
         conn.reset_counts()
     reader = Reader(conn, workers=workers)
     inv = reader.scan(regions, candidates=prefetch)
+    # The inventory's health (issue 15): pure, on what the scan read; no API call of its own.
+    judged = time.process_time()
+    healths = inventory_health(inv)
+    health_cpu = time.process_time() - judged
     ranked: dict[str, list[tuple[str, str, str | None]]] = {}
     for trail in inv.trails:
         if trail.bucket_region is None:
@@ -174,7 +180,9 @@ def trailkit_run(
         "keys": sorted(inv.keys),
         "verdicts": ranked,
         "errors": [e.as_dict() for e in inv.errors],
+        "health": {arn: (str(h.kind), h.codes) for arn, h in sorted(healths.items())},
     }
+    health_kinds = Counter(str(h.kind) for h in healths.values())
     return Run(
         wall_s=wall,
         cpu_s=cpu,
@@ -187,7 +195,9 @@ def trailkit_run(
             "errors": len(inv.errors),
             "verdicts": sum(kinds.values()),
             **{f"verdicts_{k}": n for k, n in sorted(kinds.items())},
+            **{f"health_{k}": n for k, n in sorted(health_kinds.items())},
         },
+        health_cpu_s=health_cpu,
     )
 
 
@@ -295,6 +305,7 @@ def pure_benchmarks(repeat: int, *, pairs: int, trails: int, keys: int) -> dict[
         keys=MappingProxyType({k.arn: k for k in many_keys}),
     )
     table_s, frame = _cpu(lambda: trails_frame(inv), repeat)
+    health_s, judged = _cpu(lambda: inventory_health(inv), repeat)
     ranked: list[Verdict] = rank_candidates(table_trails[0], many_keys, ACCOUNT)
     labels_s, labels = _cpu(lambda: [v.label for v in ranked], repeat)
     return {
@@ -305,6 +316,8 @@ def pure_benchmarks(repeat: int, *, pairs: int, trails: int, keys: int) -> dict[
         "table_cpu_s": table_s,
         "dropdown_labels": len(labels),
         "dropdown_cpu_s": labels_s,
+        "health_trails": len(judged),
+        "health_cpu_s": health_s,
     }
 
 
@@ -322,6 +335,7 @@ def _row(name: str, runs: list[Run], baseline_s: float | None, bound_s: float) -
         "wall_s": wall,
         "wall_s_all": [round(r.wall_s, 4) for r in runs],
         "client_cpu_s": statistics.median(r.cpu_s for r in runs),
+        "health_cpu_s": statistics.median(r.health_cpu_s for r in runs),
         "server_cpu_s": statistics.median(r.server_cpu_s for r in runs),
         "api_calls": runs[0].total_calls,
         "calls_by_operation": runs[0].calls,
@@ -361,7 +375,14 @@ def print_report(report: dict[str, Any]) -> None:
         f"{pure['preflight_cpu_s']:.3f} s ({pure['preflight_per_verdict_ms']:.2f} ms each) · "
         f"trails table ({pure['table_trails']} trails) {pure['table_cpu_s'] * 1000:.1f} ms · "
         f"dropdown labels ({pure['dropdown_labels']} verdicts) "
-        f"{pure['dropdown_cpu_s'] * 1000:.1f} ms"
+        f"{pure['dropdown_cpu_s'] * 1000:.1f} ms · "
+        f"health ({pure['health_trails']} trails) {pure['health_cpu_s'] * 1000:.1f} ms"
+    )
+    main_row = next(r for r in report["rows"] if r.get("key") == "trailkit")
+    print(
+        f"inventory health (issue 15): {main_row['health_cpu_s'] * 1000:.1f} ms CPU for "
+        f"{main_row['summary'].get('trails', 0)} trails, no API call of its own "
+        f"({main_row['api_calls']} calls in all)"
     )
     print(
         "\ntargets"

@@ -690,6 +690,7 @@ class Reader:
                 region=arn_region(ident),
                 error=str(exc),
                 policy_error=str(exc),
+                missing=isinstance(exc, NotFound),
             )
 
         return then_done(self._key_f(ident, None, with_policy=True), outcome)

@@ -232,6 +232,9 @@ class KeyInfo:
     policy: str | None = None
     policy_error: str | None = None
     error: str | None = None
+    #: ``DescribeKey`` answered that the key does not exist (deleted, or never was): set only
+    #: with ``error``.
+    missing: bool = False
 
     # A key's names, computed here once for every view.
     @property

@@ -22,12 +22,14 @@ import pandas as pd
 from trailkit.arn import short_arn
 from trailkit.i18n import N_, _
 from trailkit.records import Inventory, KeyInfo, Trail
+from trailkit.rules.health import Health
 from trailkit.rules.plan import Plan
 
 __all__ = [
     "COLUMN_TITLES",
     "ERROR_COLUMNS",
     "FREE_TEXT",
+    "INVENTORY_COLUMNS",
     "KEY_COLUMNS",
     "NO_KEY",
     "ONE_LINE",
@@ -71,6 +73,10 @@ TRAIL_COLUMNS = [
     "error",
 ]
 
+#: ``trailkit inventory --format json|csv``: every trail field and its health (the reasons as a
+#: list in JSON, as JSON text in CSV).
+INVENTORY_COLUMNS = [*TRAIL_COLUMNS, "health", "health_reasons"]
+
 KEY_COLUMNS = [
     "alias",
     "region",
@@ -110,6 +116,8 @@ COLUMN_TITLES: dict[str, str] = {
     "key_arn": N_("key_arn"),
     "trail_arn": N_("trail_arn"),
     "error": N_("error"),
+    "health": N_("health"),
+    "health_reasons": N_("health_reasons"),
     "alias": N_("alias"),
     "region": N_("region"),
     "state": N_("state"),
@@ -185,11 +193,27 @@ def _error_row(region: str | None, message: str) -> dict[str, Any]:
     return row
 
 
-def inventory_records(inv: Inventory) -> list[dict[str, Any]]:
-    """Trails as records, then one record per region that could not be listed."""
+def inventory_records(
+    inv: Inventory, healths: Mapping[str, Health] | None = None
+) -> list[dict[str, Any]]:
+    """Trails as records, then one record per region that could not be listed.
+
+    With ``healths`` (:func:`trailkit.rules.health.inventory_health`), each trail record also
+    has ``health`` (its kind) and ``health_reasons`` (a list of reason dicts); a region's error
+    record has ``health`` None and no reasons.
+    """
     rows = [trail_record(t, inv.key_for(t)) for t in inv.trails]
-    rows += [_error_row(e.region, e.message) for e in inv.errors if e.operation == "DescribeTrails"]
-    return rows
+    if healths is not None:
+        for row, trail in zip(rows, inv.trails, strict=True):
+            found = healths.get(trail.arn)
+            row["health"] = str(found.kind) if found else None
+            row["health_reasons"] = [r.as_dict() for r in found.reasons] if found else []
+    listed = [e for e in inv.errors if e.operation == "DescribeTrails"]
+    errors = [_error_row(e.region, e.message) for e in listed]
+    if healths is not None:
+        for row in errors:
+            row["health"], row["health_reasons"] = None, []
+    return rows + errors
 
 
 def trails_frame(inv: Inventory) -> pd.DataFrame:

@@ -44,6 +44,8 @@ from trailkit.records import ConnectionInfo
 __all__ = [
     "DEFAULT_WIDTH",
     "ENCRYPTION_STYLES",
+    "HEALTH_STYLES",
+    "HEALTH_WORDS",
     "KEY_STATE_STYLES",
     "OUTCOME_STYLES",
     "SEVERITY_STYLES",
@@ -109,6 +111,21 @@ OUTCOME_STYLES: Mapping[str, str] = {
 }
 #: A trail's encryption (as the notebook's trails table colours it).
 ENCRYPTION_STYLES: Mapping[str, str] = {"sse-kms": "green", "sse-s3": "yellow"}
+#: Trail health (``trailkit.rules.health``): broken red, at-risk amber.
+HEALTH_STYLES: Mapping[str, str] = {
+    "broken": _BAD,
+    "at-risk": _WARN,
+    "unverifiable": "yellow",
+    "healthy": "green",
+}
+#: What a person reads for a health (the code stays in JSON and CSV), translated where shown.
+HEALTH_WORDS: Mapping[str, str] = {
+    "broken": N_("broken"),
+    "at-risk": N_("at risk"),
+    "unverifiable": N_("unverifiable"),
+    "healthy": N_("healthy"),
+    "sse-s3": N_("SSE-S3"),
+}
 #: Yes/no columns where "no" deserves a look (a trail that is not logging).
 _NO_IS_BAD: Mapping[str, str] = {"no": "yellow"}
 
@@ -849,12 +866,14 @@ def _rstripped(text: Text) -> Text:
     return text
 
 
-#: ``trailkit inventory``: the trails, each name with its region under it (JSON and CSV have
-#: every field of ``TRAIL_COLUMNS``); on a narrow terminal the encryption, key and key state
-#: share a column. Headers are marked with ``N_()`` and translated where shown.
+#: ``trailkit inventory``: the trails, each name with its region under it, and its health
+#: (JSON and CSV have every field of ``INVENTORY_COLUMNS``); on a narrow terminal the health goes
+#: under the name, and the encryption, key and key state share a column. Headers are marked
+#: with ``N_()`` and translated where shown.
 TRAIL_TABLE = Columns(
     (
         Col("name", N_("trail"), sub="home_region"),
+        Col("health", N_("health"), styles=HEALTH_STYLES, words=HEALTH_WORDS),
         Col("encryption", N_("encryption"), styles=ENCRYPTION_STYLES),
         Col("key_alias", N_("key"), short=True, sub="key_region"),
         Col("key_state", N_("key state"), styles=KEY_STATE_STYLES),
@@ -862,7 +881,12 @@ TRAIL_TABLE = Columns(
         Col("problems", N_("problems"), free=True, notes=True),
     ),
     narrow=(
-        Col("name", N_("trail"), sub="home_region"),
+        Col(
+            "name",
+            N_("trail / health"),
+            sub="home_region",
+            lines=((Col("health", styles=HEALTH_STYLES, words=HEALTH_WORDS),),),
+        ),
         Col(
             "encryption",
             N_("encryption / key"),
@@ -1032,6 +1056,14 @@ def trail_rows(records: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
             problems.append(
                 _("digest delivery: {error}").format(error=r["latest_digest_delivery_error"])
             )
+        for reason in r.get("health_reasons") or ():
+            # the health's reasons, but not a read error or delivery error said already
+            message = str(reason.get("message") or "")
+            if reason.get("code") in ("delivery-error", "digest-delivery-error"):
+                continue
+            if any(message.startswith(p) or p.startswith(message) for p in problems):
+                continue
+            problems.append(message)
         rows.append(
             {
                 **r,

@@ -1,0 +1,450 @@
+"""Health of a trail's current encryption: is what is in place still working? (pure)
+
+:func:`health` evaluates a trail *as it is now* with the rules of a change: the trail with its own
+key, as if it were applied again (:func:`trailkit.rules.checks.preflight`), plus what
+``GetTrailStatus`` says about the deliveries. No AWS call: it works on what the inventory read
+(the trail with its status and bucket facts, and its key with its policy).
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from trailkit.arn import arn_account, arn_region
+from trailkit.errors import InputError, KeyIdError
+from trailkit.i18n import _
+from trailkit.records import Inventory, KeyInfo, Trail
+from trailkit.rules.checks import Finding, KeyLookup, Severity, preflight
+from trailkit.rules.keyids import KeyIdKind, parse_key_id
+
+__all__ = [
+    "STALE_AFTER",
+    "Health",
+    "HealthKind",
+    "HealthReason",
+    "health",
+    "health_counts",
+    "inventory_health",
+    "parse_health_filter",
+]
+
+#: A logging trail whose last delivery is older than this is ``at-risk`` (``delivery-stale``).
+STALE_AFTER = timedelta(hours=2)
+
+
+class HealthKind(enum.StrEnum):
+    """The one-word health of a trail's encryption, most urgent first."""
+
+    BROKEN = "broken"
+    AT_RISK = "at-risk"
+    UNVERIFIABLE = "unverifiable"
+    HEALTHY = "healthy"
+    SSE_S3 = "sse-s3"
+
+
+#: Most urgent first: the health of a trail is the first of these that one of its reasons has.
+_ORDER = (HealthKind.BROKEN, HealthKind.AT_RISK, HealthKind.UNVERIFIABLE)
+
+#: Pre-flight finding codes that say CloudTrail cannot encrypt and deliver with the key now.
+_BROKEN = frozenset(
+    {
+        "bucket-not-found",
+        "key-not-found",
+        "key-state",
+        "key-not-symmetric",
+        "key-region-mismatch",
+        "key-aws-managed",
+        "policy-encrypt",
+        "policy-deny",
+        "policy-bucket-key-decrypt",
+        "bucket-policy-denies-delivery",
+        "bucket-policy-already-denies-delivery",
+    }
+)
+#: Pre-flight codes that are a documented risk while it works (``policy-describe`` is broken
+#: when it is an error: the bucket uses an S3 Bucket Key).
+_AT_RISK = frozenset({"policy-readers", "policy-describe"})
+#: Pre-flight codes that say something could not be read or evaluated.
+_UNVERIFIABLE = frozenset(
+    {
+        "key-unreadable",
+        "policy-unverifiable",
+        "key-region-unverified",
+        "bucket-key-unverified",
+        "bucket-policy-unverified",
+        "bucket-unreadable",
+        "key-id-format",
+        "key-id-needs-arn",
+    }
+)
+#: The codes a keyless (SSE-S3) trail is judged on: the deliveries, whatever the encryption.
+_DELIVERY = frozenset(
+    {"bucket-not-found", "bucket-policy-denies-delivery", "bucket-policy-already-denies-delivery"}
+)
+
+
+@dataclass(frozen=True)
+class HealthReason:
+    """Why a trail has its health: one finding.
+
+    Parameters
+    ----------
+    code
+        Stable kebab-case code: a pre-flight finding code (``rules/catalogue.json``) or one of
+        ``delivery-error``, ``digest-delivery-error``, ``delivery-stale``, ``status-unreadable``.
+    health
+        The health this reason alone gives (``broken``, ``at-risk``, ``unverifiable``).
+    message, fix
+        What is wrong and what to do, in the operator's language.
+    permission
+        For a reason that something could not be read: the IAM action that would let trailkit
+        read it (empty when no permission of the caller can: another account's key).
+    """
+
+    code: str
+    health: HealthKind
+    message: str
+    fix: str
+    permission: str = ""
+
+    def as_dict(self) -> dict[str, Any]:
+        """The JSON shape (``health_reasons`` of ``trailkit inventory --format json``)."""
+        return {
+            "code": self.code,
+            "health": str(self.health),
+            "message": self.message,
+            "fix": self.fix,
+            "permission": self.permission or None,
+        }
+
+
+@dataclass(frozen=True)
+class Health:
+    """A trail's health and its reasons, most urgent first."""
+
+    trail_arn: str
+    kind: HealthKind
+    reasons: tuple[HealthReason, ...] = ()
+
+    @property
+    def codes(self) -> tuple[str, ...]:
+        """The reasons' codes."""
+        return tuple(r.code for r in self.reasons)
+
+
+def _reason(finding: Finding, kind: HealthKind, permission: str = "") -> HealthReason:
+    return HealthReason(finding.code, kind, finding.message, finding.remedy, permission)
+
+
+def _kind_of(finding: Finding) -> HealthKind | None:
+    code = finding.code
+    if code in _BROKEN or (code == "policy-describe" and finding.severity is Severity.ERROR):
+        return HealthKind.BROKEN
+    if code in _AT_RISK:
+        return HealthKind.AT_RISK
+    if code in _UNVERIFIABLE:
+        return HealthKind.UNVERIFIABLE
+    return None
+
+
+def _permission(code: str, trail: Trail, key: KeyInfo | None, caller: str) -> str:
+    """The IAM action that would let trailkit read what ``code`` says it could not read."""
+    bucket = trail.bucket
+    own_key = key is not None and key.account == caller
+    if code == "key-unreadable":
+        return "kms:DescribeKey" if arn_account(trail.kms_key_id or "") == caller else ""
+    if code == "policy-unverifiable":
+        readable = own_key and key is not None and key.policy is None and not key.error
+        return "kms:GetKeyPolicy" if readable else ""
+    if code in ("bucket-unreadable", "key-region-unverified"):
+        return "s3:ListBucket, s3:GetBucketLocation"
+    if code == "bucket-key-unverified":
+        return "s3:GetEncryptionConfiguration"
+    if code == "bucket-policy-unverified" and bucket is not None and bucket.policy is None:
+        return "s3:GetBucketPolicy"
+    return ""
+
+
+def _lookup(trail: Trail, key: KeyInfo | None, caller: str) -> tuple[KeyLookup | None, str | None]:
+    """The key lookup the pre-flight needs, from what the inventory read about the trail's key
+    (CloudTrail stores a key ARN); or the parser's message when the stored value is not one."""
+    text = trail.kms_key_id or ""
+    try:
+        ref = parse_key_id(text)
+    except KeyIdError as err:
+        return None, err.message
+    place = (arn_account(text), arn_region(text)) if ref.kind is KeyIdKind.KEY_ARN else None
+    if key is None:
+        return KeyLookup(ref=ref, problem="unreadable", resolved_in=place), None
+    if key.error:
+        # DescribeKey answered "no such key" in the caller's account: deleted (or never was).
+        # In another account the same answer may mean "not allowed": it cannot be told.
+        gone = key.missing and key.account == caller
+        return (
+            KeyLookup(
+                ref=ref,
+                problem="not-found" if gone else "unreadable",
+                message=key.error,
+                resolved_in=place,
+            ),
+            None,
+        )
+    return KeyLookup(ref=ref, key=key, resolved_in=place), None
+
+
+def _status_reasons(trail: Trail, now: datetime, stale_after: timedelta) -> list[HealthReason]:
+    status = trail.status
+    if status is None:
+        return []
+    if status.error:
+        return [
+            HealthReason(
+                "status-unreadable",
+                HealthKind.UNVERIFIABLE,
+                _(
+                    "The delivery status of {trail} could not be read ({why}), so whether its "
+                    "logs arrive is unknown."
+                ).format(trail=trail.name, why=status.error),
+                _("grant cloudtrail:GetTrailStatus on {arn}").format(arn=trail.arn),
+                "cloudtrail:GetTrailStatus",
+            )
+        ]
+    out = []
+    if status.latest_delivery_error:
+        out.append(
+            HealthReason(
+                "delivery-error",
+                HealthKind.BROKEN,
+                _(
+                    "CloudTrail reports that its latest delivery of log files to bucket {bucket} "
+                    "failed: {error}."
+                ).format(bucket=trail.bucket_name, error=status.latest_delivery_error),
+                _(
+                    "fix what the error names (the key policy, the key's state, the bucket "
+                    "policy), then check that the next delivery succeeds"
+                ),
+            )
+        )
+    if status.latest_digest_delivery_error:
+        out.append(
+            HealthReason(
+                "digest-delivery-error",
+                HealthKind.AT_RISK,
+                _(
+                    "CloudTrail reports that its latest delivery of digest files to bucket "
+                    "{bucket} failed: {error}. Log file integrity cannot be validated."
+                ).format(bucket=trail.bucket_name, error=status.latest_digest_delivery_error),
+                _(
+                    "fix what the error names (the key policy, the key's state, the bucket "
+                    "policy), then check that the next delivery succeeds"
+                ),
+            )
+        )
+    last = status.latest_delivery_time
+    if status.is_logging and last is not None:
+        when = last if last.tzinfo else last.replace(tzinfo=UTC)
+        if now - when > stale_after:
+            hours = int(stale_after.total_seconds() // 3600)
+            out.append(
+                HealthReason(
+                    "delivery-stale",
+                    HealthKind.AT_RISK,
+                    _(
+                        "{trail} is logging but its last log file delivery was at {time} UTC, "
+                        "more than {hours} hours ago."
+                    ).format(
+                        trail=trail.name,
+                        time=when.astimezone(UTC).strftime("%Y-%m-%d %H:%M"),
+                        hours=hours,
+                    ),
+                    _(
+                        "look at the trail's delivery status (`aws cloudtrail get-trail-status`) "
+                        "and at the key and bucket it delivers with"
+                    ),
+                )
+            )
+    return out
+
+
+def health(
+    trail: Trail,
+    key: KeyInfo | None,
+    caller_account: str,
+    *,
+    now: datetime | None = None,
+    stale_after: timedelta = STALE_AFTER,
+    reader_accounts: Sequence[str] = (),
+    organization_id: str | None = None,
+) -> Health:
+    """The health of ``trail``'s current encryption, with every reason.
+
+    The trail is checked with its own key as if the change were applied again
+    (:func:`trailkit.rules.checks.preflight`: the same rules as a change, so the same answer as
+    ``trailkit check --trail T --key <its key>``), and its ``GetTrailStatus`` facts are read for
+    the deliveries. Sources: ``docs/cloudtrail-kms.md`` (CloudTrail user guide, "Configure AWS
+    KMS key policies for CloudTrail", "How AWS CloudTrail uses AWS KMS", "Amazon S3 bucket policy
+    for CloudTrail"; CloudTrail API reference, ``GetTrailStatus``; KMS ``DescribeKey``).
+
+    Decisions:
+
+    * ``broken``: CloudTrail cannot encrypt and deliver with that key now. The pre-flight codes
+      ``key-state`` (Disabled, PendingDeletion, ...: ``GenerateDataKey`` fails), ``key-not-found``
+      (``DescribeKey`` in the caller's account says the key does not exist: deleted),
+      ``key-not-symmetric``, ``key-aws-managed`` (its policy cannot admit CloudTrail),
+      ``key-region-mismatch`` (key not in the bucket's region), ``policy-encrypt`` (no
+      ``kms:GenerateDataKey*`` for the trail), ``policy-deny`` (an explicit Deny),
+      ``policy-bucket-key-decrypt`` and ``policy-describe`` as an error (the bucket uses an S3
+      Bucket Key, which needs ``kms:DescribeKey`` and ``kms:Decrypt``: the seed page and the
+      CloudTrail guide), ``bucket-not-found``, ``bucket-policy-already-denies-delivery`` (the
+      bucket policy refuses the uploads as the trail is now; ``bucket-policy-denies-delivery``
+      cannot occur for the same key but is mapped alike); and ``delivery-error``:
+      ``GetTrailStatus`` reports a ``LatestDeliveryError`` (AWS: it occurs "only when there is
+      a problem with the destination S3 bucket"; CloudTrail keeps retrying up to 30 days).
+    * ``at-risk``: working as far as can be told, with a documented risk: ``policy-readers`` (in
+      an account that reads the logs, not every principal, or nobody, may decrypt them),
+      ``policy-describe`` as a warning (no ``kms:DescribeKey`` for CloudTrail: best practice,
+      required with a Bucket Key), ``delivery-stale`` (the trail is logging and its
+      ``LatestDeliveryTime`` is older than ``stale_after``, 2 hours by default; no delivery time
+      at all, as for a trail that has not delivered yet, is no reason), and
+      ``digest-delivery-error`` (a ``LatestDigestDeliveryError``: the log files still arrive,
+      their validation does not).
+    * ``unverifiable``: something could not be read or evaluated (``key-unreadable``,
+      ``policy-unverifiable``, ``key-region-unverified``, ``bucket-key-unverified``,
+      ``bucket-policy-unverified``, ``bucket-unreadable``, ``status-unreadable``), each reason
+      with the IAM action that would let trailkit read it (``permission``; none for another
+      account's key, which only its owner can show). A key of another account that
+      ``DescribeKey`` says does not exist is unverifiable too: from outside, "not found" and "not
+      allowed" look alike.
+    * The health is the most urgent of its reasons' in the order broken, at-risk, unverifiable
+      (the issue's order: a known problem is named before what could not be checked; every
+      reason is listed whatever the health); none: ``healthy``.
+    * ``sse-s3``: a trail without a KMS key. Key rules do not apply; the delivery rules that do
+      not depend on the key still do: a bucket that does not exist, a bucket policy that refuses
+      the uploads, or a delivery error make it ``broken`` (its logs do not arrive). A stale
+      delivery, a digest delivery error or an unreadable status are listed as reasons and the
+      health stays ``sse-s3``; what could not be read about its bucket is not a reason (``sse-s3``
+      claims nothing about a key, and the inventory shows the read error already).
+    * Not reasons: ``trail-not-owned`` (an organization trail seen from a member account is
+      still checked), ``already-using-key``, ``digest-files``, ``bucket-policy-aes256`` (a
+      change's warning: since November 2025 digest files use the key, which the delivery rule
+      models), and a trail that is not logging (shown as such by the inventory, not an
+      encryption fault).
+
+    Parameters
+    ----------
+    trail
+        The trail with its status and bucket facts (``Reader.scan``).
+    key
+        Its key as the inventory read it (``Inventory.key_for``), with its policy; None when the
+        trail has no key or the key was not read.
+    caller_account
+        The account the facts were read from.
+    now
+        The time to judge the last delivery against (default: now, UTC).
+    stale_after
+        How old the last delivery of a logging trail may be.
+    reader_accounts, organization_id
+        As for :func:`~trailkit.rules.checks.preflight`.
+
+    Returns
+    -------
+    Health
+        Its kind and reasons (most urgent first, then in rule order).
+    """
+    now = now or datetime.now(UTC)
+    status = _status_reasons(trail, now, stale_after)
+    if trail.kms_key_id is None:
+        report = preflight(
+            trail=trail,
+            trail_input=trail.arn,
+            key_input="",
+            lookup=KeyLookup(ref=parse_key_id("")),
+            caller_account=caller_account,
+        )
+        reasons = [
+            _reason(f, kind)
+            for f in report.findings
+            if (kind := _kind_of(f)) is not None and f.code in _DELIVERY
+        ]
+        reasons = [*reasons, *status]
+        broken = [r for r in reasons if r.health is HealthKind.BROKEN]
+        kind = HealthKind.BROKEN if broken else HealthKind.SSE_S3
+        return Health(trail.arn, kind, tuple(_sorted(reasons)))
+    lookup, key_error = _lookup(trail, key, caller_account)
+    report = preflight(
+        trail=trail,
+        trail_input=trail.arn,
+        key_input=trail.kms_key_id,
+        lookup=lookup,
+        caller_account=caller_account,
+        key_error=key_error,
+        reader_accounts=reader_accounts,
+        organization_id=organization_id,
+    )
+    described = lookup.key if lookup is not None else None
+    reasons = [
+        _reason(f, kind, _permission(f.code, trail, described, caller_account))
+        for f in report.findings
+        if (kind := _kind_of(f)) is not None
+    ]
+    reasons = _sorted([*reasons, *status])
+    kind = next((k for k in _ORDER if any(r.health is k for r in reasons)), HealthKind.HEALTHY)
+    return Health(trail.arn, kind, tuple(reasons))
+
+
+def _sorted(reasons: list[HealthReason]) -> list[HealthReason]:
+    rank = {k: i for i, k in enumerate(_ORDER)}
+    return sorted(reasons, key=lambda r: rank.get(r.health, len(rank)))
+
+
+def inventory_health(
+    inv: Inventory, *, now: datetime | None = None, stale_after: timedelta = STALE_AFTER
+) -> dict[str, Health]:
+    """The health of every trail of an inventory, by trail ARN (no AWS call)."""
+    now = now or datetime.now(UTC)
+    caller = inv.connection.account
+    return {
+        t.arn: health(t, inv.key_for(t), caller, now=now, stale_after=stale_after)
+        for t in inv.trails
+    }
+
+
+def parse_health_filter(value: str) -> frozenset[HealthKind]:
+    """``--health broken,at-risk``: the kinds named, strictly.
+
+    Raises
+    ------
+    InputError
+        The text is empty, or names something that is not a health.
+    """
+    names = [part.strip() for part in value.split(",")]
+    known = {str(k): k for k in HealthKind}
+    choices = ", ".join(known)
+    if not value.strip() or any(not n for n in names):
+        raise InputError(
+            _("--health needs one or more of {choices}, separated by commas.").format(
+                choices=choices
+            ),
+            _("for example `--health broken,at-risk`"),
+        )
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        raise InputError(
+            _("{value} is not a health; choose from {choices}.").format(
+                value=repr(unknown[0]), choices=choices
+            ),
+            _("for example `--health broken,at-risk`"),
+        )
+    return frozenset(known[n] for n in names)
+
+
+def health_counts(healths: Mapping[str, Health]) -> dict[str, int]:
+    """How many trails have each health (every kind, zero included)."""
+    counts = {str(k): 0 for k in HealthKind}
+    for h in healths.values():
+        counts[str(h.kind)] += 1
+    return counts
