@@ -8,6 +8,7 @@ runs in an IPython shell of its own process, so this session never gets one).
 from __future__ import annotations
 
 import html
+import io
 import re
 import subprocess
 import sys
@@ -218,6 +219,35 @@ def test_the_chart_counts_whole_trails(inventory: Inventory) -> None:
     ticks = [t for t in axes.get_yticks() if axes.get_ylim()[0] <= t <= axes.get_ylim()[1]]
     assert ticks and all(float(t).is_integer() for t in ticks)
     plt.close("all")
+
+
+def test_a_japanese_chart_draws_its_labels_in_a_japanese_font(inventory: Inventory) -> None:
+    """Notebook 01 with ``-p lang ja``: the title and axis labels were boxes (DejaVu Sans has
+    no Japanese glyph, and matplotlib's font cache predated fonts-noto-cjk)."""
+    import warnings
+
+    import matplotlib.pyplot as plt
+    from matplotlib import font_manager
+
+    from trailkit.i18n import speaking
+
+    if not any(re.search(r"CJK|IPA|Takao", Path(f).name) for f in font_manager.findSystemFonts()):
+        pytest.skip("no Japanese font installed")
+    plt.close("all")
+    with speaking("ja"):
+        assert notebook.encryption_chart(inventory) is None
+    axes = plt.gca()
+    assert axes.get_title() == "暗号化別の証跡"
+    fonts = notebook.CJK_FONTS
+    for text in (axes.title, axes.xaxis.label, axes.yaxis.label, axes.get_legend().get_title()):
+        assert any(name in fonts for name in text.get_fontfamily()), text.get_text()
+    with warnings.catch_warnings(record=True) as said:
+        warnings.simplefilter("always")
+        axes.figure.savefig(io.BytesIO(), format="png")  # drawn after the cell, as inline does
+    assert not [w for w in said if "missing from font" in str(w.message)]
+    plt.close("all")
+    with speaking("en"):
+        assert not set(notebook.chart_fonts()) & set(fonts)  # English keeps matplotlib's own
 
 
 def test_nothing_to_chart_because_regions_failed_is_a_warning(inventory: Inventory) -> None:
