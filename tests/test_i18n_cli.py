@@ -289,7 +289,37 @@ def test_the_confirmations_are_japanese_and_the_answer_to_type_is_not_translated
     i18n.set_language("en")
     english = cli._confirm_texts(action)
     assert "Type 'yes' to confirm: " in english[1]
-    assert "type the trail name (org-trail)" in english[2].format(account="1", names="org-trail")
+    asked = english[2].format(account="1", names="org-trail")
+    if action.endswith("-policy"):  # the key is typed (cli._confirm gets the key's name)
+        assert "type the key" in asked and "trail name" not in asked
+    else:
+        assert "type the trail name (org-trail)" in asked
+
+
+@pytest.mark.parametrize(
+    ("action", "what", "said"),
+    [
+        ("replace-policy", "alias/no-cloudtrail", "キー (alias/no-cloudtrail)"),
+        ("restore-policy", "arn:aws:kms:us-east-1:1:key/k", "キー ARN (arn:aws:kms:"),
+    ],
+)
+@pytest.mark.parametrize("lang", ["en", "ja"])
+def test_a_key_policy_question_on_real_aws_asks_for_the_key_it_takes(
+    monkeypatch: pytest.MonkeyPatch, action: str, what: str, said: str, lang: str
+) -> None:
+    """The English question asked for "the trail name" while the answer taken is the key's
+    name (replace) or ARN (restore): an operator typing the trail name was always refused."""
+    i18n.set_language(lang)
+    conn = SimpleNamespace(info=lambda: SimpleNamespace(demo=False, account="123456789012"))
+    args = argparse.Namespace(yes=False)
+    err = io.StringIO()
+    _terminal(monkeypatch, what)
+    assert cli._confirm(args, conn, action, [what], err)
+    question = err.getvalue()
+    assert ("trail name" not in question) if lang == "en" else ("証跡" not in question)
+    assert (f"({what})" in question) if lang == "en" else (said in question)
+    _terminal(monkeypatch, "org-trail")
+    assert not cli._confirm(args, conn, action, [what], io.StringIO())
 
 
 def _terminal(monkeypatch: pytest.MonkeyPatch, answer: str) -> None:

@@ -898,10 +898,7 @@ def _confirm_texts(action: str) -> tuple[str, str, str]:
                 "to ask on."
             ),
             _("replace the key policy on the DEMO backend? Type 'yes' to confirm: "),
-            _(
-                "REAL AWS account {account}: type the trail name ({names}) to replace the key "
-                "policy: "
-            ),
+            _("REAL AWS account {account}: type the key ({names}) to replace the key policy: "),
         )
     if action == "restore-policy":
         return (
@@ -910,10 +907,7 @@ def _confirm_texts(action: str) -> tuple[str, str, str]:
                 "to ask on."
             ),
             _("restore the key policy on the DEMO backend? Type 'yes' to confirm: "),
-            _(
-                "REAL AWS account {account}: type the trail name ({names}) to restore the key "
-                "policy: "
-            ),
+            _("REAL AWS account {account}: type the key ARN ({names}) to restore the key policy: "),
         )
     return (
         _("Refusing to apply this change without confirmation: there is no terminal to ask on."),
