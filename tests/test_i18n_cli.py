@@ -389,3 +389,24 @@ def test_codes_are_read_as_words_in_japanese_and_stay_codes_in_english() -> None
     assert cli._word("done", cli.OUTCOME_WORDS, upper=True) == "DONE"
     assert cli._word("ready", cli.VERDICT_WORDS) == "ready"
     assert cli._word("reconciled-done", cli.STATUS_WORDS) == "reconciled-done"
+
+
+@pytest.mark.parametrize("words", [["--lan", "ja"], ["--la=ja"], ["--lang=ja"], ["--lan=JA"]])
+def test_an_abbreviated_lang_option_is_spoken(words: list[str]) -> None:
+    """argparse takes ``--lan ja``; it was parsed and ignored (English output, or Japanese for
+    ``TRAILKIT_LANG=ja --lan en``)."""
+    code, out, err = _cli(*words, "check", "--help")
+    assert code == 0, err
+    assert out.startswith("使い方: trailkit check")
+    code, out, err = _cli("check", *words, "--help")
+    assert code == 0 and out.startswith("使い方: trailkit check"), err
+
+
+def test_an_abbreviated_lang_option_wins_over_trailkit_lang(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("TRAILKIT_LANG", "ja")
+    code, out, err = _cli("--lan", "en", "check", "--help")
+    assert code == 0 and out.startswith("usage: trailkit check"), err
+    code, out, err = _cli("--la", "xx", "check", "--help")
+    assert code == 2 and "'xx'" in err and out == ""

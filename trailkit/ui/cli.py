@@ -1579,16 +1579,22 @@ def main(
 
 
 def _language_asked(argv: Sequence[str]) -> tuple[str, str] | None:
-    """(option, value) of the last ``--lang`` in ``argv``, else of ``TRAILKIT_LANG`` if set."""
+    """(option, value) of the last ``--lang`` in ``argv``, else of ``TRAILKIT_LANG`` if set.
+
+    argparse takes an abbreviation of an option (``--lan ja``, ``--la=ja``), so this does too:
+    else the language asked for would be parsed and never spoken."""
     asked: tuple[str, str] | None = None
     words = list(argv)
     for i, word in enumerate(words):
         if word == "--":
             break
-        if word == "--lang" and i + 1 < len(words):
+        option, equals, value = word.partition("=")
+        if len(option) < len("--la") or not "--lang".startswith(option):
+            continue
+        if equals:
+            asked = ("--lang", value)
+        elif i + 1 < len(words):
             asked = ("--lang", words[i + 1])
-        elif word.startswith("--lang="):
-            asked = ("--lang", word.partition("=")[2])
     if asked is None and "TRAILKIT_LANG" in os.environ:
         asked = ("TRAILKIT_LANG", os.environ["TRAILKIT_LANG"])
     return asked
