@@ -192,6 +192,47 @@ def test_the_journal_table_keeps_change_ids_whole(tmp_path: Path) -> None:
     assert row[columns.index("undone_by")] == "-" and "unknown" not in page
 
 
+def test_japanese_notebook_tables_have_japanese_headings_and_values(
+    tmp_path: Path, inventory: Inventory
+) -> None:
+    """Notebook 05 with ``-p lang ja``: the table of every change had English headings
+    (change_id, time, kind, status, target_arn, ...) beside Japanese ones and showed "done";
+    notebook 01's tables showed True/False."""
+    from english import english_words
+
+    from trailkit.i18n import speaking
+
+    journal = Journal(tmp_path / "j.jsonl")
+    intent = journal.record_intent(
+        kind=Kind.TRAIL_KEY,
+        target_arn=TRAIL,
+        region="us-east-1",
+        before=None,
+        after=LONG_KEY,
+        caller_arn="arn:aws:iam::123456789012:user/operator",
+        account="123456789012",
+        endpoint="",
+        backend="demo",
+    )
+    journal.record_outcome(intent, Phase.DONE, after=LONG_KEY, request_id=REQUEST)
+    frame = notebook.changes_table(journal)
+    with speaking("ja"):
+        page = frame._repr_html_()
+    headings = [html.unescape(h) for h in re.findall(r"<th [^>]*col_heading[^>]*>(.*?)</th>", page)]
+    assert len(headings) == len(frame.columns)
+    for heading in headings:
+        assert not english_words(heading), heading
+    row = row_of(page, intent.change_id)
+    assert row[list(frame.columns).index("status")] == "完了"
+    assert list(frame["status"]) == ["done"]  # the frame keeps the status
+    with speaking("ja"):
+        trails = tables.TableFrame(tables.trails_frame(inventory))._repr_html_()
+    assert ">True<" not in trails and ">False<" not in trails and ">はい<" in trails
+    with speaking("en"):
+        english = tables.TableFrame(tables.trails_frame(inventory))._repr_html_()
+        assert ">True<" in english and ">status<" in frame._repr_html_()
+
+
 def test_an_error_without_an_aws_code_says_its_kind_not_a_class_name() -> None:
     from trailkit.aws.service import scan_error
     from trailkit.errors import AwsError, InputError

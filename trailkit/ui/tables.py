@@ -125,7 +125,31 @@ COLUMN_TITLES: dict[str, str] = {
     "message": N_("message"),
     "before": N_("before"),
     "after": N_("after"),
+    # the journal's rows (changes_frame: notebook 05's table of every change)
+    "change_id": N_("change_id"),
+    "time": N_("time"),
+    "kind": N_("kind"),
+    "status": N_("status"),
+    "target_arn": N_("target_arn"),
+    "rollback_of": N_("rollback_of"),
+    "undone_by": N_("undone_by"),
+    "caller_arn": N_("caller_arn"),
+    "endpoint": N_("endpoint"),
+    "backend": N_("backend"),
+    "request_id": N_("request_id"),
 }
+#: A journal status as a person reads it (the frame keeps the status itself).
+STATUS_TITLES: dict[str, str] = {
+    "done": N_("done"),
+    "failed": N_("failed"),
+    "pending": N_("pending"),
+    "reconciled-done": N_("reconciled-done"),
+    "reconciled-not-applied": N_("reconciled-not-applied"),
+    "reconciled-changed": N_("reconciled-changed"),
+    "reconciled-target-gone": N_("reconciled-target-gone"),
+}
+#: A yes/no cell (logging, multi_region, ...) as a person reads it; the frame keeps the bool.
+BOOL_TITLES = {True: N_("True"), False: N_("False")}
 
 
 def column_title(column: Any) -> str:
@@ -342,7 +366,13 @@ def cell_html(column: str, value: Any, row: Mapping[str, Any]) -> str:
         region = None if _is_missing(row.get("home_region")) else row.get("home_region")
         if value == _error_row(region, "")["name"]:
             return html.escape(_error_name(region))
+    if isinstance(value, bool):  # numpy's bool_ too would be shown as True/False
+        return html.escape(_(BOOL_TITLES[value]))
+    if type(value).__name__ == "bool_":
+        return html.escape(_(BOOL_TITLES[bool(value)]))
     text = str(value)
+    if column == "status" and text in STATUS_TITLES:
+        return html.escape(_(STATUS_TITLES[text]))
     if text.startswith("arn:"):
         return _abbreviated(text, short_arn(text))
     if column.endswith("request_id") and len(text) > 12:
