@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import io
+import json
 import re
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -410,3 +411,40 @@ def test_an_abbreviated_lang_option_wins_over_trailkit_lang(
     assert code == 0 and out.startswith("usage: trailkit check"), err
     code, out, err = _cli("--la", "xx", "check", "--help")
     assert code == 2 and "'xx'" in err and out == ""
+
+
+def _json_differences(a: Any, b: Any, path: str = "") -> set[str]:
+    if isinstance(a, dict) and isinstance(b, dict):
+        assert set(a) == set(b), path  # field names never change with the language
+        return set().union(*(_json_differences(a[k], b[k], f"{path}.{k}") for k in a), set())
+    if isinstance(a, list) and isinstance(b, list):
+        assert len(a) == len(b), path
+        pairs = zip(a, b, strict=True)
+        return set().union(*(_json_differences(x, y, f"{path}[]") for x, y in pairs), set())
+    return set() if a == b else {path}
+
+
+@pytest.mark.parametrize(
+    ("argv", "translated"),
+    [
+        (["inventory"], {"[].error"}),
+        (["keys", "--trail", "org-trail"], {"[].reason"}),
+        (
+            ["check", "--trail", "org-trail", "--key", "alias/explicit-deny"],
+            {".findings[].message", ".findings[].remedy"},
+        ),
+    ],
+)
+def test_json_in_japanese_differs_only_in_its_human_text(
+    demo: Any, argv: list[str], translated: set[str]
+) -> None:
+    """What README(.ja).md says differs between the languages in ``--format json``: the
+    human text (a finding's message and remedy, a key's reason, a trail's error), nothing else
+    (README said message/remedy only)."""
+    endpoint, _estate = demo
+    said = {}
+    for lang in ("en", "ja"):
+        base = ["--lang", lang, "--endpoint-url", endpoint]
+        _code, out, _err = _cli(*base, *argv, "--format", "json")
+        said[lang] = json.loads(out)
+    assert _json_differences(said["en"], said["ja"]) == translated
