@@ -13,6 +13,7 @@ import re
 import subprocess
 import sys
 import textwrap
+import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -192,12 +193,19 @@ def test_the_journal_table_keeps_change_ids_whole(tmp_path: Path) -> None:
     assert row[columns.index("undone_by")] == "-" and "unknown" not in page
 
 
+def local_time_in_tokyo(text: str) -> str:
+    from datetime import datetime, timedelta
+
+    when = datetime.fromisoformat(text.replace("Z", "+00:00")) + timedelta(hours=9)
+    return f"{when:%Y-%m-%d %H:%M:%S} UTC+09:00"
+
+
 def test_japanese_notebook_tables_have_japanese_headings_and_values(
-    tmp_path: Path, inventory: Inventory
+    tmp_path: Path, inventory: Inventory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Notebook 05 with ``-p lang ja``: the table of every change had English headings
-    (change_id, time, kind, status, target_arn, ...) beside Japanese ones and showed "done";
-    notebook 01's tables showed True/False."""
+    (change_id, time, kind, status, target_arn, ...) beside Japanese ones, showed "done" and
+    UTC times; notebook 01's tables showed True/False."""
     from english import english_words
 
     from trailkit.i18n import speaking
@@ -225,6 +233,17 @@ def test_japanese_notebook_tables_have_japanese_headings_and_values(
     row = row_of(page, intent.change_id)
     assert row[list(frame.columns).index("status")] == "完了"
     assert list(frame["status"]) == ["done"]  # the frame keeps the status
+    monkeypatch.setenv("TZ", "Asia/Tokyo")
+    time.tzset()
+    try:
+        with speaking("ja"):
+            shown = row_of(frame._repr_html_(), intent.change_id)[list(frame.columns).index("time")]
+    finally:
+        monkeypatch.delenv("TZ")
+        time.tzset()
+    # the operator's timezone, with the zone, as the journal view shows it; the frame keeps UTC
+    assert shown == local_time_in_tokyo(intent.time) and shown.endswith(" UTC+09:00")
+    assert list(frame["time"]) == [intent.time]
     with speaking("ja"):
         trails = tables.TableFrame(tables.trails_frame(inventory))._repr_html_()
     assert ">True<" not in trails and ">False<" not in trails and ">はい<" in trails

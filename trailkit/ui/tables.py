@@ -15,6 +15,7 @@ from __future__ import annotations
 import html
 import math
 from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 import pandas as pd
@@ -356,6 +357,27 @@ def _abbreviated(text: str, shown: str) -> str:
     return f'<span title="{html.escape(text, quote=True)}">{html.escape(shown)}</span>'
 
 
+def local_time(value: Any) -> str:
+    """A journal time (UTC ISO text) in the operator's timezone with the zone shown as its
+    offset from UTC (``2026-12-04 09:15:02 UTC+09:00``, the same in every language; ``UTC`` for
+    UTC itself); text that is not a time is returned as it is."""
+    text = "" if value is None else str(value)
+    try:
+        when = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return text
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    local = when.astimezone()
+    offset = local.utcoffset()
+    zone = "UTC"
+    if offset:
+        minutes = int(offset.total_seconds()) // 60
+        sign = "+" if minutes >= 0 else "-"
+        zone += f"{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
+    return f"{local:%Y-%m-%d %H:%M:%S} {zone}"
+
+
 def cell_html(column: str, value: Any, row: Mapping[str, Any]) -> str:
     """One cell as HTML: absent values as :func:`missing_text`, ARNs shortened
     (:func:`trailkit.arn.short_arn`) and long request ids cut to 8 characters, each with the full
@@ -371,6 +393,8 @@ def cell_html(column: str, value: Any, row: Mapping[str, Any]) -> str:
     if type(value).__name__ == "bool_":
         return html.escape(_(BOOL_TITLES[bool(value)]))
     text = str(value)
+    if column == "time":  # a journal time, shown in the operator's timezone
+        return html.escape(local_time(text))
     if column == "status" and text in STATUS_TITLES:
         return html.escape(_(STATUS_TITLES[text]))
     if text.startswith("arn:"):
