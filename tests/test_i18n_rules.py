@@ -447,3 +447,17 @@ def test_one_runbook_speaks_the_language_of_each_call(demo: Any, tmp_path: Any) 
     assert "the bucket belongs to another account" in said["en"][0][0][0]
     for message, remedy in said["ja"][0]:
         assert_japanese(f"{message}\n{remedy or ''}", _names(estate), what="finding")
+
+
+@pytest.mark.parametrize("value", ["12", 12, "000000000000", "arn:aws:iam::111122223333:root"])
+def test_an_account_id_error_in_japanese_spaces_the_digits(value: Any) -> None:
+    """ "--reader-account は12 桁の ..." had no blank between the particle and the digits (the
+    catalogue puts one between Japanese and a number or a Latin word everywhere else)."""
+    from trailkit.errors import InputError
+    from trailkit.rules.principals import parse_account
+
+    with i18n.speaking("ja"), pytest.raises(InputError) as caught:
+        parse_account(value, "--reader-account")
+    with i18n.speaking("ja"):
+        said = str(caught.value)
+    assert said.startswith("--reader-account は 12 桁の AWS アカウント ID"), said
