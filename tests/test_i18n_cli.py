@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import io
+import json
 import re
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -289,7 +290,37 @@ def test_the_confirmations_are_japanese_and_the_answer_to_type_is_not_translated
     i18n.set_language("en")
     english = cli._confirm_texts(action)
     assert "Type 'yes' to confirm: " in english[1]
-    assert "type the trail name (org-trail)" in english[2].format(account="1", names="org-trail")
+    asked = english[2].format(account="1", names="org-trail")
+    if action.endswith("-policy"):  # the key is typed (cli._confirm gets the key's name)
+        assert "type the key" in asked and "trail name" not in asked
+    else:
+        assert "type the trail name (org-trail)" in asked
+
+
+@pytest.mark.parametrize(
+    ("action", "what", "said"),
+    [
+        ("replace-policy", "alias/no-cloudtrail", "キー (alias/no-cloudtrail)"),
+        ("restore-policy", "arn:aws:kms:us-east-1:1:key/k", "キー ARN (arn:aws:kms:"),
+    ],
+)
+@pytest.mark.parametrize("lang", ["en", "ja"])
+def test_a_key_policy_question_on_real_aws_asks_for_the_key_it_takes(
+    monkeypatch: pytest.MonkeyPatch, action: str, what: str, said: str, lang: str
+) -> None:
+    """The English question asked for "the trail name" while the answer taken is the key's
+    name (replace) or ARN (restore): an operator typing the trail name was always refused."""
+    i18n.set_language(lang)
+    conn = SimpleNamespace(info=lambda: SimpleNamespace(demo=False, account="123456789012"))
+    args = argparse.Namespace(yes=False)
+    err = io.StringIO()
+    _terminal(monkeypatch, what)
+    assert cli._confirm(args, conn, action, [what], err)
+    question = err.getvalue()
+    assert ("trail name" not in question) if lang == "en" else ("証跡" not in question)
+    assert (f"({what})" in question) if lang == "en" else (said in question)
+    _terminal(monkeypatch, "org-trail")
+    assert not cli._confirm(args, conn, action, [what], io.StringIO())
 
 
 def _terminal(monkeypatch: pytest.MonkeyPatch, answer: str) -> None:
@@ -359,3 +390,61 @@ def test_codes_are_read_as_words_in_japanese_and_stay_codes_in_english() -> None
     assert cli._word("done", cli.OUTCOME_WORDS, upper=True) == "DONE"
     assert cli._word("ready", cli.VERDICT_WORDS) == "ready"
     assert cli._word("reconciled-done", cli.STATUS_WORDS) == "reconciled-done"
+
+
+@pytest.mark.parametrize("words", [["--lan", "ja"], ["--la=ja"], ["--lang=ja"], ["--lan=JA"]])
+def test_an_abbreviated_lang_option_is_spoken(words: list[str]) -> None:
+    """argparse takes ``--lan ja``; it was parsed and ignored (English output, or Japanese for
+    ``TRAILKIT_LANG=ja --lan en``)."""
+    code, out, err = _cli(*words, "check", "--help")
+    assert code == 0, err
+    assert out.startswith("使い方: trailkit check")
+    code, out, err = _cli("check", *words, "--help")
+    assert code == 0 and out.startswith("使い方: trailkit check"), err
+
+
+def test_an_abbreviated_lang_option_wins_over_trailkit_lang(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("TRAILKIT_LANG", "ja")
+    code, out, err = _cli("--lan", "en", "check", "--help")
+    assert code == 0 and out.startswith("usage: trailkit check"), err
+    code, out, err = _cli("--la", "xx", "check", "--help")
+    assert code == 2 and "'xx'" in err and out == ""
+
+
+def _json_differences(a: Any, b: Any, path: str = "") -> set[str]:
+    if isinstance(a, dict) and isinstance(b, dict):
+        assert set(a) == set(b), path  # field names never change with the language
+        return set().union(*(_json_differences(a[k], b[k], f"{path}.{k}") for k in a), set())
+    if isinstance(a, list) and isinstance(b, list):
+        assert len(a) == len(b), path
+        pairs = zip(a, b, strict=True)
+        return set().union(*(_json_differences(x, y, f"{path}[]") for x, y in pairs), set())
+    return set() if a == b else {path}
+
+
+@pytest.mark.parametrize(
+    ("argv", "translated"),
+    [
+        (["inventory"], {"[].error"}),
+        (["keys", "--trail", "org-trail"], {"[].reason"}),
+        (
+            ["check", "--trail", "org-trail", "--key", "alias/explicit-deny"],
+            {".findings[].message", ".findings[].remedy"},
+        ),
+    ],
+)
+def test_json_in_japanese_differs_only_in_its_human_text(
+    demo: Any, argv: list[str], translated: set[str]
+) -> None:
+    """What README(.ja).md says differs between the languages in ``--format json``: the
+    human text (a finding's message and remedy, a key's reason, a trail's error), nothing else
+    (README said message/remedy only)."""
+    endpoint, _estate = demo
+    said = {}
+    for lang in ("en", "ja"):
+        base = ["--lang", lang, "--endpoint-url", endpoint]
+        _code, out, _err = _cli(*base, *argv, "--format", "json")
+        said[lang] = json.loads(out)
+    assert _json_differences(said["en"], said["ja"]) == translated

@@ -426,3 +426,38 @@ def test_plan_drift_is_japanese(demo: Any) -> None:
     assert drift
     for line in drift:
         assert_japanese(line, [*_names(estate), "other"], what="plan drift")
+
+
+def test_one_runbook_speaks_the_language_of_each_call(demo: Any, tmp_path: Any) -> None:
+    """A notebook that changes its language keeps its runbook (one reader): what could not be
+    read was cached as text in the first language (a bucket of another account: "HeadBucket:
+    403 (the bucket belongs to another account ...)" inside a Japanese finding)."""
+    from trailkit.aws.session import Connection
+    from trailkit.change.journal import Journal
+    from trailkit.runbook import Runbook
+
+    endpoint, estate = demo
+    book = Runbook(Connection(endpoint_url=endpoint, region="us-east-1"), Journal(tmp_path / "j"))
+    said = {}
+    for lang in ("en", "ja", "en"):
+        i18n.set_language(lang)
+        report = book.check("partner-bucket-trail", "alias/cloudtrail-good")
+        said.setdefault(lang, []).append([(f.message, f.remedy) for f in report.findings])
+    assert said["en"][0] == said["en"][1]
+    assert "the bucket belongs to another account" in said["en"][0][0][0]
+    for message, remedy in said["ja"][0]:
+        assert_japanese(f"{message}\n{remedy or ''}", _names(estate), what="finding")
+
+
+@pytest.mark.parametrize("value", ["12", 12, "000000000000", "arn:aws:iam::111122223333:root"])
+def test_an_account_id_error_in_japanese_spaces_the_digits(value: Any) -> None:
+    """ "--reader-account は12 桁の ..." had no blank between the particle and the digits (the
+    catalogue puts one between Japanese and a number or a Latin word everywhere else)."""
+    from trailkit.errors import InputError
+    from trailkit.rules.principals import parse_account
+
+    with i18n.speaking("ja"), pytest.raises(InputError) as caught:
+        parse_account(value, "--reader-account")
+    with i18n.speaking("ja"):
+        said = str(caught.value)
+    assert said.startswith("--reader-account は 12 桁の AWS アカウント ID"), said

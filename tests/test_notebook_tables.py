@@ -8,10 +8,12 @@ runs in an IPython shell of its own process, so this session never gets one).
 from __future__ import annotations
 
 import html
+import io
 import re
 import subprocess
 import sys
 import textwrap
+import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -191,6 +193,65 @@ def test_the_journal_table_keeps_change_ids_whole(tmp_path: Path) -> None:
     assert row[columns.index("undone_by")] == "-" and "unknown" not in page
 
 
+def local_time_in_tokyo(text: str) -> str:
+    from datetime import datetime, timedelta
+
+    when = datetime.fromisoformat(text.replace("Z", "+00:00")) + timedelta(hours=9)
+    return f"{when:%Y-%m-%d %H:%M:%S} UTC+09:00"
+
+
+def test_japanese_notebook_tables_have_japanese_headings_and_values(
+    tmp_path: Path, inventory: Inventory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Notebook 05 with ``-p lang ja``: the table of every change had English headings
+    (change_id, time, kind, status, target_arn, ...) beside Japanese ones, showed "done" and
+    UTC times; notebook 01's tables showed True/False."""
+    from english import english_words
+
+    from trailkit.i18n import speaking
+
+    journal = Journal(tmp_path / "j.jsonl")
+    intent = journal.record_intent(
+        kind=Kind.TRAIL_KEY,
+        target_arn=TRAIL,
+        region="us-east-1",
+        before=None,
+        after=LONG_KEY,
+        caller_arn="arn:aws:iam::123456789012:user/operator",
+        account="123456789012",
+        endpoint="",
+        backend="demo",
+    )
+    journal.record_outcome(intent, Phase.DONE, after=LONG_KEY, request_id=REQUEST)
+    frame = notebook.changes_table(journal)
+    with speaking("ja"):
+        page = frame._repr_html_()
+    headings = [html.unescape(h) for h in re.findall(r"<th [^>]*col_heading[^>]*>(.*?)</th>", page)]
+    assert len(headings) == len(frame.columns)
+    for heading in headings:
+        assert not english_words(heading), heading
+    row = row_of(page, intent.change_id)
+    assert row[list(frame.columns).index("status")] == "完了"
+    assert list(frame["status"]) == ["done"]  # the frame keeps the status
+    monkeypatch.setenv("TZ", "Asia/Tokyo")
+    time.tzset()
+    try:
+        with speaking("ja"):
+            shown = row_of(frame._repr_html_(), intent.change_id)[list(frame.columns).index("time")]
+    finally:
+        monkeypatch.delenv("TZ")
+        time.tzset()
+    # the operator's timezone, with the zone, as the journal view shows it; the frame keeps UTC
+    assert shown == local_time_in_tokyo(intent.time) and shown.endswith(" UTC+09:00")
+    assert list(frame["time"]) == [intent.time]
+    with speaking("ja"):
+        trails = tables.TableFrame(tables.trails_frame(inventory))._repr_html_()
+    assert ">True<" not in trails and ">False<" not in trails and ">はい<" in trails
+    with speaking("en"):
+        english = tables.TableFrame(tables.trails_frame(inventory))._repr_html_()
+        assert ">True<" in english and ">status<" in frame._repr_html_()
+
+
 def test_an_error_without_an_aws_code_says_its_kind_not_a_class_name() -> None:
     from trailkit.aws.service import scan_error
     from trailkit.errors import AwsError, InputError
@@ -218,6 +279,35 @@ def test_the_chart_counts_whole_trails(inventory: Inventory) -> None:
     ticks = [t for t in axes.get_yticks() if axes.get_ylim()[0] <= t <= axes.get_ylim()[1]]
     assert ticks and all(float(t).is_integer() for t in ticks)
     plt.close("all")
+
+
+def test_a_japanese_chart_draws_its_labels_in_a_japanese_font(inventory: Inventory) -> None:
+    """Notebook 01 with ``-p lang ja``: the title and axis labels were boxes (DejaVu Sans has
+    no Japanese glyph, and matplotlib's font cache predated fonts-noto-cjk)."""
+    import warnings
+
+    import matplotlib.pyplot as plt
+    from matplotlib import font_manager
+
+    from trailkit.i18n import speaking
+
+    if not any(re.search(r"CJK|IPA|Takao", Path(f).name) for f in font_manager.findSystemFonts()):
+        pytest.skip("no Japanese font installed")
+    plt.close("all")
+    with speaking("ja"):
+        assert notebook.encryption_chart(inventory) is None
+    axes = plt.gca()
+    assert axes.get_title() == "暗号化別の証跡"
+    fonts = notebook.CJK_FONTS
+    for text in (axes.title, axes.xaxis.label, axes.yaxis.label, axes.get_legend().get_title()):
+        assert any(name in fonts for name in text.get_fontfamily()), text.get_text()
+    with warnings.catch_warnings(record=True) as said:
+        warnings.simplefilter("always")
+        axes.figure.savefig(io.BytesIO(), format="png")  # drawn after the cell, as inline does
+    assert not [w for w in said if "missing from font" in str(w.message)]
+    plt.close("all")
+    with speaking("en"):
+        assert not set(notebook.chart_fonts()) & set(fonts)  # English keeps matplotlib's own
 
 
 def test_nothing_to_chart_because_regions_failed_is_a_warning(inventory: Inventory) -> None:

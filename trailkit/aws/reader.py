@@ -76,6 +76,7 @@ from trailkit.aws.scheduler import (
 from trailkit.aws.service import error_order, scan_error
 from trailkit.aws.session import Connection, ConnectionInfo, check_workers
 from trailkit.errors import NotFound, TrailkitError
+from trailkit.i18n import language
 from trailkit.permissions import requires
 from trailkit.records import (
     BucketInfo,
@@ -166,13 +167,13 @@ class Reader:
         self._s3 = S3(conn, self._note)
         self._kms = Kms(conn, self._note)
         # Single-flight caches: key -> future of the read (a done future is the cached value).
-        self._info: dict[str, Future[ConnectionInfo]] = {}
-        self._aliases: dict[str, Future[dict[str, tuple[str, ...]]]] = {}
-        self._described: dict[str, Future[KeyInfo]] = {}
-        self._policies: dict[str, Future[tuple[str | None, str | None]]] = {}
-        self._buckets: dict[str, Future[BucketInfo]] = {}
-        self._owned: dict[str, Future[frozenset[str] | None]] = {}
-        self._candidates: dict[str, Future[tuple[KeyInfo, ...]]] = {}
+        self._info: dict[tuple[str, str], Future[ConnectionInfo]] = {}
+        self._aliases: dict[tuple[str, str], Future[dict[str, tuple[str, ...]]]] = {}
+        self._described: dict[tuple[str, str], Future[KeyInfo]] = {}
+        self._policies: dict[tuple[str, str], Future[tuple[str | None, str | None]]] = {}
+        self._buckets: dict[tuple[str, str], Future[BucketInfo]] = {}
+        self._owned: dict[tuple[str, str], Future[frozenset[str] | None]] = {}
+        self._candidates: dict[tuple[str, str], Future[tuple[KeyInfo, ...]]] = {}
         #: What failed while reading for the inventory (trails, buckets, keys in use, keys asked
         #: for by name); :meth:`scan` reports these.
         self.errors: list[ScanError] = []
@@ -228,7 +229,13 @@ class Reader:
         key: Hashable,
         start: Callable[[], Future[T]],
     ) -> Future[T]:
-        """The read of ``key`` in ``table``: the cached or in-flight one, else ``start()``."""
+        """The read of ``key`` in ``table``: the cached or in-flight one, else ``start()``.
+
+        Kept per language spoken (:func:`trailkit.i18n.language`): what could not be read is
+        kept as text (``BucketInfo.error``, a key's ``policy_error``) in the language of the
+        read, so a notebook that changes its language reads again rather than showing the
+        other language's text."""
+        key = (language(), key)
         with self._lock:
             existing = table.get(key)
             if existing is not None:
@@ -609,11 +616,12 @@ class Reader:
             self._described, cache_key, lambda: self._read_key_f(key, where, candidate)
         )
         if not key.startswith("arn:"):
+            lang = language()  # the callback may run on a pool thread
 
             def by_arn(done: Future[KeyInfo]) -> None:
                 if done.exception() is None:
                     with self._lock:
-                        self._described.setdefault(done.result().arn, done)
+                        self._described.setdefault((lang, done.result().arn), done)
 
             fut.add_done_callback(by_arn)
         return fut
@@ -669,7 +677,7 @@ class Reader:
         if key.policy is not None or key.policy_error is not None:
             return key
         with self._lock:
-            policy = self._policies.get(key.arn)
+            policy = self._policies.get((language(), key.arn))
         if policy is None or not policy.done() or policy.exception() is not None:
             return key
         text, error = policy.result()

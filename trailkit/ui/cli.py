@@ -941,10 +941,7 @@ def _confirm_texts(action: str) -> tuple[str, str, str]:
                 "to ask on."
             ),
             _("replace the key policy on the DEMO backend? Type 'yes' to confirm: "),
-            _(
-                "REAL AWS account {account}: type the trail name ({names}) to replace the key "
-                "policy: "
-            ),
+            _("REAL AWS account {account}: type the key ({names}) to replace the key policy: "),
         )
     if action == "restore-policy":
         return (
@@ -953,10 +950,7 @@ def _confirm_texts(action: str) -> tuple[str, str, str]:
                 "to ask on."
             ),
             _("restore the key policy on the DEMO backend? Type 'yes' to confirm: "),
-            _(
-                "REAL AWS account {account}: type the trail name ({names}) to restore the key "
-                "policy: "
-            ),
+            _("REAL AWS account {account}: type the key ARN ({names}) to restore the key policy: "),
         )
     return (
         _("Refusing to apply this change without confirmation: there is no terminal to ask on."),
@@ -1628,16 +1622,22 @@ def main(
 
 
 def _language_asked(argv: Sequence[str]) -> tuple[str, str] | None:
-    """(option, value) of the last ``--lang`` in ``argv``, else of ``TRAILKIT_LANG`` if set."""
+    """(option, value) of the last ``--lang`` in ``argv``, else of ``TRAILKIT_LANG`` if set.
+
+    argparse takes an abbreviation of an option (``--lan ja``, ``--la=ja``), so this does too:
+    else the language asked for would be parsed and never spoken."""
     asked: tuple[str, str] | None = None
     words = list(argv)
     for i, word in enumerate(words):
         if word == "--":
             break
-        if word == "--lang" and i + 1 < len(words):
+        option, equals, value = word.partition("=")
+        if len(option) < len("--la") or not "--lang".startswith(option):
+            continue
+        if equals:
+            asked = ("--lang", value)
+        elif i + 1 < len(words):
             asked = ("--lang", words[i + 1])
-        elif word.startswith("--lang="):
-            asked = ("--lang", word.partition("=")[2])
     if asked is None and "TRAILKIT_LANG" in os.environ:
         asked = ("TRAILKIT_LANG", os.environ["TRAILKIT_LANG"])
     return asked

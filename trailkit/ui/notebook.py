@@ -32,7 +32,7 @@ import pandas as pd
 from trailkit.aws.session import Connection, is_local_endpoint
 from trailkit.change.journal import Journal, default_path
 from trailkit.errors import InputError, TrailkitError
-from trailkit.i18n import _, ngettext
+from trailkit.i18n import _, language, ngettext
 from trailkit.records import Inventory
 from trailkit.records.journal import changes_frame
 from trailkit.rules.checks import Report
@@ -371,17 +371,68 @@ def encryption_chart(inventory: Inventory) -> Step | None:
 
 
 def _draw(table: pd.DataFrame) -> Any:
+    import matplotlib
     from matplotlib.ticker import MaxNLocator
 
-    axes = table.plot.bar(
-        stacked=True, color=["#2e7d32", "#f9a825"], title=_("Trails by encryption")
-    )
-    axes.yaxis.set_major_locator(MaxNLocator(integer=True))  # trails come whole
-    axes.set_ylabel(_("trails"))
-    axes.set_xlabel(_("home region"))
-    if axes.get_legend() is not None:
-        axes.get_legend().set_title(_("encryption"))
+    # The texts are made inside the context, so they keep its fonts when the figure is drawn
+    # after the cell (the inline backend).
+    with matplotlib.rc_context({"font.family": chart_fonts()}):
+        axes = table.plot.bar(
+            stacked=True, color=["#2e7d32", "#f9a825"], title=_("Trails by encryption")
+        )
+        axes.yaxis.set_major_locator(MaxNLocator(integer=True))  # trails come whole
+        axes.set_ylabel(_("trails"))
+        axes.set_xlabel(_("home region"))
+        if axes.get_legend() is not None:
+            axes.get_legend().set_title(_("encryption"))
     return axes
+
+
+#: Fonts with Japanese glyphs, best first (matplotlib's default, DejaVu Sans, has none: a
+#: Japanese chart title would be drawn as boxes). Debian's ``fonts-noto-cjk`` gives the first.
+CJK_FONTS = (
+    "Noto Sans CJK JP",
+    "Noto Sans JP",
+    "Source Han Sans JP",
+    "IPAexGothic",
+    "IPAGothic",
+    "TakaoGothic",
+    "VL Gothic",
+    "Hiragino Sans",
+    "Yu Gothic",
+    "Meiryo",
+    "MS Gothic",
+)
+
+
+def chart_fonts() -> list[str]:
+    """``font.family`` for a chart in the language spoken: matplotlib's own, then, in Japanese,
+    the installed fonts of :data:`CJK_FONTS` (matplotlib falls back to them glyph by glyph).
+
+    matplotlib lists the system's fonts once, in a cache; fonts installed after it was made
+    (``fonts-noto-cjk`` added by the test setup) are not in it, so when it knows none of
+    :data:`CJK_FONTS` the system's CJK fonts are added to it first. No Japanese font at all:
+    matplotlib's own (the labels are then drawn as boxes, with matplotlib's warning).
+    """
+    import matplotlib
+    from matplotlib import font_manager
+
+    own = list(matplotlib.rcParams["font.family"])
+    if language() != "ja":
+        return own
+
+    def known() -> list[str]:
+        names = {f.name for f in font_manager.fontManager.ttflist}
+        return [name for name in CJK_FONTS if name in names]
+
+    found = known()
+    if not found:
+        for path in font_manager.findSystemFonts():
+            if re.search(r"CJK|IPA|Takao|VL-?Gothic|ipag|NotoSansJP", Path(path).name, re.I):
+                with suppress(Exception):  # an unreadable font file is not the chart's problem
+                    font_manager.fontManager.addfont(path)
+        found = known()
+    return own + [name for name in found if name not in own]
 
 
 #: The PARTIAL RESULT line: a warning (amber), never the blue of ordinary information.

@@ -15,6 +15,7 @@ from __future__ import annotations
 import html
 import math
 from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 import pandas as pd
@@ -133,7 +134,31 @@ COLUMN_TITLES: dict[str, str] = {
     "message": N_("message"),
     "before": N_("before"),
     "after": N_("after"),
+    # the journal's rows (changes_frame: notebook 05's table of every change)
+    "change_id": N_("change_id"),
+    "time": N_("time"),
+    "kind": N_("kind"),
+    "status": N_("status"),
+    "target_arn": N_("target_arn"),
+    "rollback_of": N_("rollback_of"),
+    "undone_by": N_("undone_by"),
+    "caller_arn": N_("caller_arn"),
+    "endpoint": N_("endpoint"),
+    "backend": N_("backend"),
+    "request_id": N_("request_id"),
 }
+#: A journal status as a person reads it (the frame keeps the status itself).
+STATUS_TITLES: dict[str, str] = {
+    "done": N_("done"),
+    "failed": N_("failed"),
+    "pending": N_("pending"),
+    "reconciled-done": N_("reconciled-done"),
+    "reconciled-not-applied": N_("reconciled-not-applied"),
+    "reconciled-changed": N_("reconciled-changed"),
+    "reconciled-target-gone": N_("reconciled-target-gone"),
+}
+#: A yes/no cell (logging, multi_region, ...) as a person reads it; the frame keeps the bool.
+BOOL_TITLES = {True: N_("True"), False: N_("False")}
 
 
 def column_title(column: Any) -> str:
@@ -356,6 +381,27 @@ def _abbreviated(text: str, shown: str) -> str:
     return f'<span title="{html.escape(text, quote=True)}">{html.escape(shown)}</span>'
 
 
+def local_time(value: Any) -> str:
+    """A journal time (UTC ISO text) in the operator's timezone with the zone shown as its
+    offset from UTC (``2026-12-04 09:15:02 UTC+09:00``, the same in every language; ``UTC`` for
+    UTC itself); text that is not a time is returned as it is."""
+    text = "" if value is None else str(value)
+    try:
+        when = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return text
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    local = when.astimezone()
+    offset = local.utcoffset()
+    zone = "UTC"
+    if offset:
+        minutes = int(offset.total_seconds()) // 60
+        sign = "+" if minutes >= 0 else "-"
+        zone += f"{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
+    return f"{local:%Y-%m-%d %H:%M:%S} {zone}"
+
+
 def cell_html(column: str, value: Any, row: Mapping[str, Any]) -> str:
     """One cell as HTML: absent values as :func:`missing_text`, ARNs shortened
     (:func:`trailkit.arn.short_arn`) and long request ids cut to 8 characters, each with the full
@@ -366,7 +412,15 @@ def cell_html(column: str, value: Any, row: Mapping[str, Any]) -> str:
         region = None if _is_missing(row.get("home_region")) else row.get("home_region")
         if value == _error_row(region, "")["name"]:
             return html.escape(_error_name(region))
+    if isinstance(value, bool):  # numpy's bool_ too would be shown as True/False
+        return html.escape(_(BOOL_TITLES[value]))
+    if type(value).__name__ == "bool_":
+        return html.escape(_(BOOL_TITLES[bool(value)]))
     text = str(value)
+    if column == "time":  # a journal time, shown in the operator's timezone
+        return html.escape(local_time(text))
+    if column == "status" and text in STATUS_TITLES:
+        return html.escape(_(STATUS_TITLES[text]))
     if text.startswith("arn:"):
         return _abbreviated(text, short_arn(text))
     if column.endswith("request_id") and len(text) > 12:

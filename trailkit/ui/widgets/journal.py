@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from datetime import UTC, datetime
 from typing import Any
 
 import ipywidgets as widgets
@@ -23,7 +22,7 @@ from trailkit.records.journal import changes_frame, undoable
 from trailkit.rules.flags import parse_flag, parse_text
 from trailkit.rules.plan import Plan
 from trailkit.rules.repair import Restore
-from trailkit.ui.tables import ONE_LINE, WRAPPER_STYLE, cell_html
+from trailkit.ui.tables import ONE_LINE, WRAPPER_STYLE, cell_html, local_time
 from trailkit.ui.widgets._common import (
     AcceptUnverifiable,
     Confirm,
@@ -105,27 +104,6 @@ def _short(value: Any) -> str:
     if text.startswith("arn:") and "/" in text:
         return short_arn(text)
     return text
-
-
-def local_time(value: Any) -> str:
-    """A journal time (UTC ISO text) in the operator's timezone with the zone shown as its
-    offset from UTC (``2026-12-04 09:15:02 UTC+09:00``, the same in every language; ``UTC`` for
-    UTC itself); text that is not a time is returned as it is."""
-    text = "" if value is None else str(value)
-    try:
-        when = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        return text
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    local = when.astimezone()
-    offset = local.utcoffset()
-    zone = "UTC"
-    if offset:
-        minutes = int(offset.total_seconds()) // 60
-        sign = "+" if minutes >= 0 else "-"
-        zone += f"{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
-    return f"{local:%Y-%m-%d %H:%M:%S} {zone}"
 
 
 _POLICY_SIZE = re.compile(r"^policy \((\d+) bytes, (\d+) statements?\)$")
