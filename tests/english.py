@@ -53,6 +53,9 @@ KEPT = frozenset(
         "aws",
         "cloudtrail",
         "arn",  # the tail of a condition key: kms:EncryptionContext:aws:cloudtrail:arn
+        "s3",  # the prefix of a condition key: s3:x-amz-acl
+        "amazonaws",  # a service principal: cloudtrail.amazonaws.com
+        "com",
         "mrk",  # the prefix of a multi-Region key id (mrk-)
         "Ctrl",
         "SIGTERM",

@@ -504,3 +504,411 @@ def test_cli_disable_refuses_a_trail_whose_bucket_accepts_only_aws_kms(demo: Any
     (finding,) = [f for f in plan["findings"] if f["code"] == "bucket-policy-denies-delivery"]
     assert 'statement "DenyNonKmsUploads"' in finding["message"]
     assert "AES256" in finding["message"]
+
+
+# --- Issue 15 item 2: delivery status that says what it means ------------------------------
+# ``LatestDeliveryError`` / ``LatestDigestDeliveryError`` mapped to a cause and fix
+# (:mod:`trailkit.rules.delivery`), in health, in the inventory's problem line and in JSON.
+
+from datetime import UTC, datetime, timedelta  # noqa: E402
+
+from botocore.stub import Stubber  # noqa: E402
+from english import assert_japanese  # noqa: E402
+
+from trailkit import i18n  # noqa: E402
+from trailkit.aws.reader import Reader  # noqa: E402
+from trailkit.aws.session import Connection, ConnectionInfo  # noqa: E402
+from trailkit.rules.delivery import UNKNOWN, delivery_cause, error_name  # noqa: E402
+from trailkit.rules.health import health  # noqa: E402
+from trailkit.ui.terminal import trail_rows  # noqa: E402
+
+NOW = datetime(2026, 12, 5, 12, 0, tzinfo=UTC)
+HEALTHY_POLICY = json.dumps(KEY_POLICY)
+CT_ARN = f"arn:aws:cloudtrail:us-east-1:{ACCOUNT}:trail/ct-trail"
+
+
+def _ct_trail(key: str | None = OLD, **status: Any) -> Trail:
+    return Trail(
+        name="ct-trail",
+        arn=CT_ARN,
+        home_region="us-east-1",
+        account=ACCOUNT,
+        multi_region=False,
+        organization=False,
+        bucket_name=BUCKET,
+        s3_prefix="pre",
+        kms_key_id=key,
+        log_file_validation=True,
+        status=TrailStatus(
+            is_logging=True, latest_delivery_time=NOW - timedelta(minutes=5), **status
+        ),
+        bucket=BucketInfo(name=BUCKET, region="us-east-1"),
+    )
+
+
+def _ct_key() -> KeyInfo:
+    return KeyInfo(
+        arn=OLD,
+        key_id=OLD.rsplit("/", 1)[1],
+        account=ACCOUNT,
+        region="us-east-1",
+        aliases=("alias/logs",),
+        state="Enabled",
+        key_spec="SYMMETRIC_DEFAULT",
+        key_usage="ENCRYPT_DECRYPT",
+        manager="CUSTOMER",
+        policy=HEALTHY_POLICY,
+    )
+
+
+OBJECT = f"arn:aws:s3:::{BUCKET}/pre/AWSLogs/{ACCOUNT}/*"
+
+#: error text, the trail's key, cause code, what the English cause and fix must name.
+CAUSE_TABLE: list[tuple[str, str | None, str, list[str], list[str]]] = [
+    ("KMS.DisabledException", OLD, "kms-disabled", [OLD, "is disabled", BUCKET], ["enable-key"]),
+    ("DisabledException", OLD, "kms-disabled", [OLD, "is disabled"], [f"--key-id {OLD}"]),
+    (
+        "KMS.KMSInvalidStateException: pending deletion",
+        OLD,
+        "kms-invalid-state",
+        [OLD, "pending deletion"],
+        ["cancel-key-deletion", "enable-key"],
+    ),
+    ("KMS.NotFoundException", OLD, "kms-not-found", [OLD, "cannot be found"], ["--trail ct-trail"]),
+    (
+        "KMS.AccessDeniedException",
+        OLD,
+        "kms-access-denied",
+        [OLD, "kms:GenerateDataKey*", CLOUDTRAIL_SERVICE, f"aws:SourceArn = {CT_ARN}"],
+        ["encrypt statement", "trailkit policy --apply"],
+    ),
+    (
+        "InsufficientEncryptionPolicyException",
+        OLD,
+        "kms-access-denied",
+        [f"arn:aws:cloudtrail:*:{ACCOUNT}:trail/*"],
+        ["trailkit policy --apply"],
+    ),
+    (
+        "AccessDenied",
+        OLD,
+        "s3-access-denied",
+        [BUCKET, "s3:PutObject", OBJECT, "bucket-owner-full-control", "s3:GetBucketAcl", OLD],
+        ["bucket policy", "trailkit policy --apply"],
+    ),
+    (
+        "AccessDenied",
+        None,
+        "s3-access-denied",
+        [BUCKET, "s3:PutObject", OBJECT, "s3:GetBucketAcl"],
+        ["bucket policy"],
+    ),
+    ("NoSuchBucket", OLD, "s3-no-such-bucket", [BUCKET, "does not exist"], ["update-trail"]),
+    (
+        "SlowDown: please reduce your request rate",
+        OLD,
+        UNKNOWN,
+        ["SlowDown: please reduce your request rate", "does not document", BUCKET],
+        ["check that the next delivery succeeds"],
+    ),
+    ("", OLD, UNKNOWN, ["does not document"], ["next delivery"]),
+]
+
+
+@pytest.mark.parametrize(("error", "key", "code", "says", "fix_says"), CAUSE_TABLE)
+@pytest.mark.parametrize("digest", [False, True])
+def test_delivery_error_has_a_cause_and_a_fix(
+    error: str, key: str | None, code: str, says: list[str], fix_says: list[str], digest: bool
+) -> None:
+    found = delivery_cause(_ct_trail(key), error, digest=digest)
+    assert found.code == code
+    assert found.error == error
+    for part in says:
+        assert part in found.cause, part
+    for part in fix_says:
+        assert part in found.fix, part
+    assert ("digest files" if digest else "log files") in found.cause or code == "kms-not-found"
+    assert found.as_dict()["cause"] == code
+    assert found.as_dict()["error"] == error
+
+
+@pytest.mark.parametrize(("error", "key", "code", "says", "fix_says"), CAUSE_TABLE)
+def test_delivery_cause_in_japanese(
+    error: str, key: str | None, code: str, says: list[str], fix_says: list[str]
+) -> None:
+    with i18n.speaking("ja"):
+        found = delivery_cause(_ct_trail(key), error)
+    assert found.code == code
+    names = ["ct-trail", BUCKET, error, "KEY", "BUCKET", "pre"]
+    assert_japanese(found.cause, names, what=f"cause of {error!r}")
+    assert_japanese(found.fix, names, what=f"fix of {error!r}")
+
+
+def test_a_digest_access_denied_names_the_same_objects_and_digest_files() -> None:
+    found = delivery_cause(_ct_trail(), "AccessDenied", digest=True)
+    assert OBJECT in found.cause
+    assert "upload of digest files" in found.cause
+
+
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        ("KMS.DisabledException", "DisabledException"),
+        ("kms.NotFoundException: gone", "NotFoundException"),
+        ("AccessDenied. ", "AccessDenied"),
+        ("  NoSuchBucket", "NoSuchBucket"),
+        ("", ""),
+        ("???", ""),
+    ],
+)
+def test_error_name(text: str, name: str) -> None:
+    assert error_name(text) == name
+
+
+def test_health_gives_the_cause_the_fix_and_the_times(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TZ", "Asia/Tokyo")
+    import time
+
+    time.tzset()
+    try:
+        trail = _ct_trail(latest_delivery_error="KMS.DisabledException")
+        found = health(trail, _ct_key(), ACCOUNT, now=NOW)
+        (reason,) = [r for r in found.reasons if r.code == "delivery-error"]
+        assert str(found.kind) == "broken"
+        assert "failed (KMS.DisabledException)" in reason.message
+        assert f"The KMS key {OLD} is disabled" in reason.message
+        # a time shown to a person is in the operator's timezone, with the zone
+        assert "The last successful delivery was at 2026-12-05 20:55:00 JST." in reason.message
+        assert reason.fix.startswith("enable the key")
+        out = reason.as_dict()
+        assert out["delivery"] == {
+            "error": "KMS.DisabledException",
+            "cause": "kms-disabled",
+            "last_delivery": "2026-12-05T11:55:00Z",
+            "failed_at": None,
+        }
+    finally:
+        monkeypatch.delenv("TZ")
+        time.tzset()
+
+
+def test_the_failure_time_comes_from_the_attempt_fields_when_aws_sends_them() -> None:
+    trail = _ct_trail(
+        latest_delivery_error="NoSuchBucket",
+        latest_delivery_attempt_time=NOW - timedelta(minutes=1),
+        latest_delivery_attempt_succeeded=NOW - timedelta(hours=3),
+    )
+    (reason,) = [r for r in health(trail, _ct_key(), ACCOUNT, now=NOW).reasons]
+    assert reason.code == "delivery-error"
+    assert "It failed at 2026-12-05 11:59:00" in reason.message
+    assert reason.as_dict()["delivery"]["failed_at"] == "2026-12-05T11:59:00Z"
+    assert reason.as_dict()["delivery"]["cause"] == "s3-no-such-bucket"
+
+
+def test_a_success_after_the_attempt_is_no_failure_time() -> None:
+    trail = _ct_trail(
+        latest_delivery_error="AccessDenied",
+        latest_delivery_attempt_time=NOW - timedelta(hours=1),
+        latest_delivery_attempt_succeeded=NOW - timedelta(hours=1),
+    )
+    (reason,) = health(trail, _ct_key(), ACCOUNT, now=NOW).reasons
+    assert reason.as_dict()["delivery"]["failed_at"] is None
+
+
+def test_digest_delivery_error_is_at_risk_with_its_own_time() -> None:
+    trail = _ct_trail(
+        latest_digest_delivery_error="AccessDenied",
+        latest_digest_delivery_time=datetime(2026, 12, 1, tzinfo=UTC),
+    )
+    found = health(trail, _ct_key(), ACCOUNT, now=NOW)
+    (reason,) = found.reasons
+    assert (str(found.kind), reason.code) == ("at-risk", "digest-delivery-error")
+    assert "log file integrity cannot be validated" in reason.message
+    assert "digest files to bucket logs" in reason.message
+    assert reason.as_dict()["delivery"]["last_delivery"] == "2026-12-01T00:00:00Z"
+
+
+def test_no_delivery_recorded_is_said() -> None:
+    trail = replace(
+        _ct_trail(),
+        status=TrailStatus(is_logging=True, latest_delivery_error="NoSuchBucket"),
+    )
+    (reason,) = [r for r in health(trail, _ct_key(), ACCOUNT, now=NOW).reasons]
+    assert "No successful delivery is recorded." in reason.message
+    assert reason.as_dict()["delivery"]["last_delivery"] is None
+
+
+def test_health_delivery_reason_in_japanese() -> None:
+    trail = _ct_trail(latest_delivery_error="KMS.AccessDeniedException")
+    with i18n.speaking("ja"):
+        (reason,) = health(trail, _ct_key(), ACCOUNT, now=NOW).reasons
+    assert_japanese(
+        reason.message, ["ct-trail", BUCKET, "KMS.AccessDeniedException"], what="reason"
+    )
+    assert_japanese(reason.fix, [], what="fix")
+
+
+def test_problem_line_shows_the_cause_not_the_raw_error() -> None:
+    trail = _ct_trail(latest_delivery_error="NoSuchBucket")
+    found = health(trail, _ct_key(), ACCOUNT, now=NOW)
+    record = {
+        "name": "ct-trail",
+        "latest_delivery_error": "NoSuchBucket",
+        "health_reasons": [r.as_dict() for r in found.reasons],
+    }
+    (row,) = trail_rows([record])
+    assert "delivery: NoSuchBucket" not in row["problems"]
+    assert (
+        "The bucket logs that ct-trail writes its log files to does not exist." in row["problems"]
+    )
+    assert "Fix: create bucket logs" in row["problems"]
+    # without health (no reasons), the raw text as before
+    (plain,) = trail_rows([{"name": "ct-trail", "latest_delivery_error": "NoSuchBucket"}])
+    assert plain["problems"] == "delivery: NoSuchBucket"
+
+
+def _stub_connection() -> Connection:
+    conn = Connection(endpoint_url="http://127.0.0.1:9", region="us-east-1", workers=1)
+    conn._info = ConnectionInfo(
+        account=ACCOUNT,
+        caller_arn=f"arn:aws:iam::{ACCOUNT}:user/test",
+        endpoint="stub",
+        region="us-east-1",
+        demo=True,
+    )
+    return conn
+
+
+def test_reader_keeps_every_documented_status_field_stubbed() -> None:
+    """GetTrailStatus as AWS sends it (the deprecated attempt fields still as ISO text)."""
+    conn = _stub_connection()
+    client = conn.client("cloudtrail", "us-east-1")
+    response = {
+        "IsLogging": True,
+        "LatestDeliveryError": "KMS.DisabledException",
+        "LatestDigestDeliveryError": "AccessDenied",
+        "LatestDeliveryTime": datetime(2026, 12, 5, 9, 0, tzinfo=UTC),
+        "LatestDigestDeliveryTime": datetime(2026, 12, 5, 8, 0, tzinfo=UTC),
+        "StartLoggingTime": datetime(2026, 11, 1, tzinfo=UTC),
+        "LatestDeliveryAttemptTime": "2026-12-05T11:58:00Z",
+        "LatestDeliveryAttemptSucceeded": "2026-12-05T09:00:00Z",
+        "LatestNotificationAttemptSucceeded": "",
+        "TimeLoggingStarted": "2026-11-01T00:00:00Z",
+    }
+    with Stubber(client) as stub:
+        stub.add_response("get_trail_status", response, {"Name": CT_ARN})
+        status = Reader(conn, workers=1).status(_ct_trail())
+        stub.assert_no_pending_responses()
+    assert status.latest_delivery_error == "KMS.DisabledException"
+    assert status.latest_digest_delivery_error == "AccessDenied"
+    assert status.latest_delivery_attempt_time == datetime(2026, 12, 5, 11, 58, tzinfo=UTC)
+    assert status.latest_delivery_attempt_succeeded == datetime(2026, 12, 5, 9, 0, tzinfo=UTC)
+    trail = replace(_ct_trail(), status=status)
+    reasons = {r.code: r.as_dict() for r in health(trail, _ct_key(), ACCOUNT, now=NOW).reasons}
+    assert reasons["delivery-error"]["delivery"] == {
+        "error": "KMS.DisabledException",
+        "cause": "kms-disabled",
+        "last_delivery": "2026-12-05T09:00:00Z",
+        "failed_at": "2026-12-05T11:58:00Z",
+    }
+    assert reasons["digest-delivery-error"]["delivery"]["cause"] == "s3-access-denied"
+
+
+def test_reader_without_the_deprecated_fields_stubbed() -> None:
+    conn = _stub_connection()
+    client = conn.client("cloudtrail", "us-east-1")
+    with Stubber(client) as stub:
+        stub.add_response(
+            "get_trail_status",
+            {"IsLogging": True, "LatestDeliveryError": "NoSuchBucket"},
+            {"Name": CT_ARN},
+        )
+        status = Reader(conn, workers=1).status(_ct_trail())
+    assert status.latest_delivery_attempt_time is None
+    assert status.latest_delivery_time is None
+    assert status.latest_delivery_error == "NoSuchBucket"
+
+
+@pytest.mark.parametrize("text", ["", "  ", "yesterday", None, 5])
+def test_unreadable_attempt_times_are_ignored(text: Any) -> None:
+    status = TrailStatus.from_api({"LatestDeliveryAttemptTime": text})
+    assert status.latest_delivery_attempt_time is None
+
+
+def _status_with_errors(monkeypatch: pytest.MonkeyPatch, trail_name: str, **errors: Any) -> None:
+    """moto cannot fail a delivery: the demo's GetTrailStatus for one trail, with errors added."""
+    from trailkit.aws.cloudtrail import CloudTrail
+
+    real = CloudTrail.trail_status
+
+    def status(self: CloudTrail, trail: Trail) -> TrailStatus:
+        found = real(self, trail)
+        return replace(found, **errors) if trail.name == trail_name else found
+
+    monkeypatch.setattr(CloudTrail, "trail_status", status)
+
+
+def test_cli_inventory_json_explains_a_delivery_error(
+    demo: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _status_with_errors(
+        monkeypatch,
+        "pinned-key-trail",
+        latest_delivery_error="AccessDenied",
+        latest_digest_delivery_error="KMS.DisabledException",
+    )
+    out, err = io.StringIO(), io.StringIO()
+    code = main(["--endpoint-url", demo[0], "inventory", "--format", "json"], out=out, err=err)
+    assert code == 0, err.getvalue()
+    row = next(r for r in json.loads(out.getvalue()) if r["name"] == "pinned-key-trail")
+    assert row["health"] == "broken"
+    assert row["latest_delivery_error"] == "AccessDenied"  # the raw text stays
+    reasons = {r["code"]: r for r in row["health_reasons"]}
+    log, digest = reasons["delivery-error"], reasons["digest-delivery-error"]
+    assert log["delivery"]["error"] == "AccessDenied"
+    assert log["delivery"]["cause"] == "s3-access-denied"
+    assert log["delivery"]["last_delivery"] is None or log["delivery"]["last_delivery"].endswith(
+        "Z"
+    )
+    assert "s3:PutObject" in log["message"]
+    assert digest["delivery"]["cause"] == "kms-disabled"
+    assert digest["fix"].startswith("enable the key")
+    # every other reason keeps its shape (no delivery field)
+    assert all("delivery" not in r for c, r in reasons.items() if "delivery-error" not in c)
+
+
+def test_cli_inventory_table_shows_the_cause_under_the_trail(
+    demo: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _status_with_errors(monkeypatch, "pinned-key-trail", latest_delivery_error="NoSuchBucket")
+    monkeypatch.setenv("COLUMNS", "400")
+    out, err = io.StringIO(), io.StringIO()
+    code = main(["--endpoint-url", demo[0], "inventory"], out=out, err=err)
+    text = " ".join(out.getvalue().split())
+    assert code == 0, err.getvalue()
+    assert "delivery: NoSuchBucket" not in text
+    # the cell wraps: look for short pieces
+    assert "does not exist." in text
+    assert "Fix:" in text
+    assert "--s3-bucket-name" in text
+
+
+def test_cli_inventory_table_in_japanese_explains_the_error(
+    demo: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _status_with_errors(
+        monkeypatch, "pinned-key-trail", latest_delivery_error="KMS.DisabledException"
+    )
+    monkeypatch.setenv("COLUMNS", "400")
+    out, err = io.StringIO(), io.StringIO()
+    try:
+        code = main(
+            ["--endpoint-url", demo[0], "--lang", "ja", "inventory", "--health", "broken"],
+            out=out,
+            err=err,
+        )
+    finally:
+        i18n.set_language("en")
+    assert code == 0, err.getvalue()
+    assert "KMS キー" in out.getvalue()
+    assert "無効になっている" in out.getvalue()

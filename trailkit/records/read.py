@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from types import MappingProxyType
 from typing import Any
 
@@ -145,17 +145,42 @@ class TrailStatus:
     latest_delivery_time: datetime | None = None
     latest_digest_delivery_time: datetime | None = None
     error: str | None = None
+    latest_delivery_attempt_time: datetime | None = None
+    latest_delivery_attempt_succeeded: datetime | None = None
 
     @classmethod
     def from_api(cls, data: Mapping[str, Any]) -> TrailStatus:
-        """From a ``GetTrailStatus`` response."""
+        """From a ``GetTrailStatus`` response.
+
+        ``LatestDeliveryAttemptTime`` and ``LatestDeliveryAttemptSucceeded`` are ISO text that
+        the API model says is "no longer in use"; CloudTrail may still send them (then an attempt
+        later than the last success is when the latest error happened), so they are read when
+        they parse as times and ignored otherwise.
+        """
         return cls(
             is_logging=data.get("IsLogging"),
             latest_delivery_error=data.get("LatestDeliveryError") or None,
             latest_digest_delivery_error=data.get("LatestDigestDeliveryError") or None,
             latest_delivery_time=data.get("LatestDeliveryTime"),
             latest_digest_delivery_time=data.get("LatestDigestDeliveryTime"),
+            latest_delivery_attempt_time=_iso_time(data.get("LatestDeliveryAttemptTime")),
+            latest_delivery_attempt_succeeded=_iso_time(data.get("LatestDeliveryAttemptSucceeded")),
         )
+
+
+def _iso_time(value: Any) -> datetime | None:
+    """A time from the ISO text of a deprecated ``GetTrailStatus`` field (``...Z`` is UTC); None
+    when absent, empty or not a time."""
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+    if not isinstance(value, str) or not value.strip():
+        return None
+    text = value.strip()
+    try:
+        when = datetime.fromisoformat(text[:-1] + "+00:00" if text.endswith("Z") else text)
+    except ValueError:
+        return None
+    return when if when.tzinfo else when.replace(tzinfo=UTC)
 
 
 @dataclass(frozen=True)

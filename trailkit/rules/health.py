@@ -17,8 +17,9 @@ from typing import Any
 from trailkit.arn import arn_account, arn_region
 from trailkit.errors import InputError, KeyIdError
 from trailkit.i18n import _
-from trailkit.records import Inventory, KeyInfo, Trail
+from trailkit.records import Inventory, KeyInfo, Trail, TrailStatus
 from trailkit.rules.checks import Finding, KeyLookup, Severity, preflight
+from trailkit.rules.delivery import delivery_cause, local_text
 from trailkit.rules.keyids import KeyIdKind, parse_key_id
 
 __all__ = [
@@ -110,16 +111,24 @@ class HealthReason:
     message: str
     fix: str
     permission: str = ""
+    delivery: Mapping[str, Any] | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        """The JSON shape (``health_reasons`` of ``trailkit inventory --format json``)."""
-        return {
+        """The JSON shape (``health_reasons`` of ``trailkit inventory --format json``); a
+        ``delivery-error`` / ``digest-delivery-error`` reason also has ``delivery``: the raw
+        ``error``, its ``cause`` code (:mod:`trailkit.rules.delivery`), ``last_delivery`` (UTC
+        ISO, or None) and ``failed_at`` (UTC ISO when CloudTrail still sends the attempt times,
+        else None)."""
+        out: dict[str, Any] = {
             "code": self.code,
             "health": str(self.health),
             "message": self.message,
             "fix": self.fix,
             "permission": self.permission or None,
         }
+        if self.delivery is not None:
+            out["delivery"] = dict(self.delivery)
+        return out
 
 
 @dataclass(frozen=True)
@@ -196,6 +205,68 @@ def _lookup(trail: Trail, key: KeyInfo | None, caller: str) -> tuple[KeyLookup |
     return KeyLookup(ref=ref, key=key, resolved_in=place), None
 
 
+def _iso(when: datetime | None) -> str | None:
+    if when is None:
+        return None
+    when = when if when.tzinfo else when.replace(tzinfo=UTC)
+    return when.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def _failed_at(status: TrailStatus) -> datetime | None:
+    """When the latest (failed) log delivery was attempted: only from the deprecated attempt
+    fields, and only when the attempt is later (to the second) than both the last successful
+    attempt and ``LatestDeliveryTime``."""
+    tried = status.latest_delivery_attempt_time
+    if tried is None:
+        return None
+
+    def second(when: datetime) -> datetime:
+        return (when if when.tzinfo else when.replace(tzinfo=UTC)).replace(microsecond=0)
+
+    done = [status.latest_delivery_attempt_succeeded, status.latest_delivery_time]
+    if any(d is not None and second(d) >= second(tried) for d in done):
+        return None
+    return tried
+
+
+def _delivery_reason(trail: Trail, error: str, *, digest: bool) -> HealthReason:
+    """A delivery error as a reason: its cause and fix (:func:`~trailkit.rules.delivery.
+    delivery_cause`), the time of the last delivery and, when known, of the failure."""
+    status = trail.status or TrailStatus()
+    cause = delivery_cause(trail, error, digest=digest)
+    last = status.latest_digest_delivery_time if digest else status.latest_delivery_time
+    failed = None if digest else _failed_at(status)
+    if digest:
+        first = _(
+            "CloudTrail's latest delivery of digest files to bucket {bucket} failed ({error}); "
+            "log file integrity cannot be validated."
+        ).format(bucket=trail.bucket_name, error=error)
+    else:
+        first = _(
+            "CloudTrail's latest delivery of log files to bucket {bucket} failed ({error})."
+        ).format(bucket=trail.bucket_name, error=error)
+    if failed is not None:
+        when = _("It failed at {failed}; the last successful delivery was at {last}.").format(
+            failed=local_text(failed), last=local_text(last) if last else _("(none recorded)")
+        )
+    elif last is not None:
+        when = _("The last successful delivery was at {last}.").format(last=local_text(last))
+    else:
+        when = _("No successful delivery is recorded.")
+    return HealthReason(
+        "digest-delivery-error" if digest else "delivery-error",
+        HealthKind.AT_RISK if digest else HealthKind.BROKEN,
+        _("{what} {cause} {when}").format(what=first, cause=cause.cause, when=when),
+        cause.fix,
+        delivery={
+            "error": error,
+            "cause": cause.code,
+            "last_delivery": _iso(last),
+            "failed_at": _iso(failed),
+        },
+    )
+
+
 def _status_reasons(trail: Trail, now: datetime, stale_after: timedelta) -> list[HealthReason]:
     status = trail.status
     if status is None:
@@ -215,35 +286,9 @@ def _status_reasons(trail: Trail, now: datetime, stale_after: timedelta) -> list
         ]
     out = []
     if status.latest_delivery_error:
-        out.append(
-            HealthReason(
-                "delivery-error",
-                HealthKind.BROKEN,
-                _(
-                    "CloudTrail reports that its latest delivery of log files to bucket {bucket} "
-                    "failed: {error}."
-                ).format(bucket=trail.bucket_name, error=status.latest_delivery_error),
-                _(
-                    "fix what the error names (the key policy, the key's state, the bucket "
-                    "policy), then check that the next delivery succeeds"
-                ),
-            )
-        )
+        out.append(_delivery_reason(trail, status.latest_delivery_error, digest=False))
     if status.latest_digest_delivery_error:
-        out.append(
-            HealthReason(
-                "digest-delivery-error",
-                HealthKind.AT_RISK,
-                _(
-                    "CloudTrail reports that its latest delivery of digest files to bucket "
-                    "{bucket} failed: {error}. Log file integrity cannot be validated."
-                ).format(bucket=trail.bucket_name, error=status.latest_digest_delivery_error),
-                _(
-                    "fix what the error names (the key policy, the key's state, the bucket "
-                    "policy), then check that the next delivery succeeds"
-                ),
-            )
-        )
+        out.append(_delivery_reason(trail, status.latest_digest_delivery_error, digest=True))
     last = status.latest_delivery_time
     if status.is_logging and last is not None:
         when = last if last.tzinfo else last.replace(tzinfo=UTC)

@@ -1044,22 +1044,29 @@ def journal_rows(records: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
 
 def trail_rows(records: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
     """Inventory records with the key shown by alias (else its short id) and every problem of
-    the trail (not logging, read errors, the latest delivery errors) in one ``problems`` cell."""
+    the trail (not logging, read errors, the latest delivery errors) in one ``problems`` cell.
+    A delivery error is shown by its health reason when the record has one (its cause, fix and
+    times, :mod:`trailkit.rules.delivery`), else as the raw text."""
     rows = []
     for r in records:
+        reasons = list(r.get("health_reasons") or ())
+        explained = {str(x.get("code")) for x in reasons}
         problems = [_("not logging")] if r.get("logging") is False else []
         if r.get("error"):
             problems.append(str(r["error"]))
-        if r.get("latest_delivery_error"):
+        if r.get("latest_delivery_error") and "delivery-error" not in explained:
             problems.append(_("delivery: {error}").format(error=r["latest_delivery_error"]))
-        if r.get("latest_digest_delivery_error"):
+        if r.get("latest_digest_delivery_error") and "digest-delivery-error" not in explained:
             problems.append(
                 _("digest delivery: {error}").format(error=r["latest_digest_delivery_error"])
             )
-        for reason in r.get("health_reasons") or ():
-            # the health's reasons, but not a read error or delivery error said already
+        for reason in reasons:
+            # the health's reasons, but not a read error said already
             message = str(reason.get("message") or "")
             if reason.get("code") in ("delivery-error", "digest-delivery-error"):
+                problems.append(
+                    _("{message} Fix: {fix}").format(message=message, fix=reason.get("fix"))
+                )
                 continue
             if any(message.startswith(p) or p.startswith(message) for p in problems):
                 continue
