@@ -80,10 +80,17 @@ def _comparable(inv: Inventory) -> dict[str, Any]:
 
 
 def _timeless(trail: Trail) -> Trail:
-    """moto's GetTrailStatus reports "now" as the latest delivery: not part of the comparison."""
+    """moto's GetTrailStatus reports "now" as the latest delivery and delivery attempt: not part of
+    the comparison."""
     if trail.status is None:
         return trail
-    status = replace(trail.status, latest_delivery_time=None, latest_digest_delivery_time=None)
+    status = replace(
+        trail.status,
+        latest_delivery_time=None,
+        latest_digest_delivery_time=None,
+        latest_delivery_attempt_time=None,
+        latest_delivery_attempt_succeeded=None,
+    )
     return replace(trail, status=status)
 
 
