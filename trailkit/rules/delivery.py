@@ -193,8 +193,8 @@ def delivery_cause(trail: Trail, error: str, *, digest: bool = False) -> Deliver
         ).format(trail=trail.name)
     elif code == "kms-access-denied":
         cause = _(
-            "The policy of KMS key {key} does not let CloudTrail encrypt the {files} for {trail}: "
-            "it lacks the statement {statement}."
+            "KMS refused CloudTrail the use of key {key} for the {files} of {trail}: the key "
+            "policy must have the statement {statement}, and no Deny that matches it."
         ).format(key=key, files=files, trail=trail.name, statement=_key_statement(trail))
         fix = _("add the CloudTrail encrypt statement (`trailkit policy --apply`)")
     elif code == "s3-access-denied":
