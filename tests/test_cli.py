@@ -131,6 +131,8 @@ def test_inventory_json_lists_every_demo_trail_once(demo_process: str) -> None:
         "key_arn",
         "trail_arn",
         "error",
+        "latest_delivery_time",  # issue 15: the last deliveries, UTC ISO
+        "latest_digest_delivery_time",
         "health",  # issue 15: the health of the trail's current encryption
         "health_reasons",
     }

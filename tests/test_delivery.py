@@ -863,6 +863,9 @@ def test_cli_inventory_json_explains_a_delivery_error(
     row = next(r for r in json.loads(out.getvalue()) if r["name"] == "pinned-key-trail")
     assert row["health"] == "broken"
     assert row["latest_delivery_error"] == "AccessDenied"  # the raw text stays
+    # moto reports "now" as the last delivery of a logging trail: UTC ISO text in JSON
+    assert row["latest_delivery_time"].endswith("Z")
+    assert datetime.fromisoformat(row["latest_delivery_time"][:-1] + "+00:00").tzinfo
     reasons = {r["code"]: r for r in row["health_reasons"]}
     log, digest = reasons["delivery-error"], reasons["digest-delivery-error"]
     assert log["delivery"]["error"] == "AccessDenied"

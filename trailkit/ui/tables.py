@@ -74,9 +74,16 @@ TRAIL_COLUMNS = [
     "error",
 ]
 
-#: ``trailkit inventory --format json|csv``: every trail field and its health (the reasons as a
+#: ``trailkit inventory --format json|csv``: every trail field, the times of the last log and
+#: digest file deliveries (``GetTrailStatus``, UTC ISO text) and its health (the reasons as a
 #: list in JSON, as JSON text in CSV).
-INVENTORY_COLUMNS = [*TRAIL_COLUMNS, "health", "health_reasons"]
+INVENTORY_COLUMNS = [
+    *TRAIL_COLUMNS,
+    "latest_delivery_time",
+    "latest_digest_delivery_time",
+    "health",
+    "health_reasons",
+]
 
 KEY_COLUMNS = [
     "alias",
@@ -218,19 +225,33 @@ def _error_row(region: str | None, message: str) -> dict[str, Any]:
     return row
 
 
+def _utc_text(when: datetime | None) -> str | None:
+    """A time as JSON keeps it: UTC ISO text (``2026-12-05T11:55:00Z``); a naive one is UTC."""
+    if when is None:
+        return None
+    aware = when if when.tzinfo else when.replace(tzinfo=UTC)
+    return aware.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
 def inventory_records(
     inv: Inventory, healths: Mapping[str, Health] | None = None
 ) -> list[dict[str, Any]]:
     """Trails as records, then one record per region that could not be listed.
 
     With ``healths`` (:func:`trailkit.rules.health.inventory_health`), each trail record also
-    has ``health`` (its kind) and ``health_reasons`` (a list of reason dicts); a region's error
-    record has ``health`` None and no reasons.
+    has ``health`` (its kind), ``health_reasons`` (a list of reason dicts) and the times of the
+    last log and digest file deliveries (UTC ISO text, None when ``GetTrailStatus`` gives none);
+    a region's error record has ``health`` None, no reasons and no times.
     """
     rows = [trail_record(t, inv.key_for(t)) for t in inv.trails]
     if healths is not None:
         for row, trail in zip(rows, inv.trails, strict=True):
             found = healths.get(trail.arn)
+            status = trail.status
+            row["latest_delivery_time"] = _utc_text(status.latest_delivery_time if status else None)
+            row["latest_digest_delivery_time"] = _utc_text(
+                status.latest_digest_delivery_time if status else None
+            )
             row["health"] = str(found.kind) if found else None
             row["health_reasons"] = [r.as_dict() for r in found.reasons] if found else []
     listed = [e for e in inv.errors if e.operation == "DescribeTrails"]
@@ -238,6 +259,7 @@ def inventory_records(
     if healths is not None:
         for row in errors:
             row["health"], row["health_reasons"] = None, []
+            row["latest_delivery_time"] = row["latest_digest_delivery_time"] = None
     return rows + errors
 
 
