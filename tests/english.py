@@ -144,6 +144,12 @@ _WORD = re.compile(r"[A-Za-z][A-Za-z0-9'’]*(?:-[A-Za-z0-9]+)*")
 _BOX = re.compile(r"[─━│┃┌┐└┘├┤┬┴┼╭╮╯╰═║╔╗╚╝▶▸•·…]")
 
 
+def _whole_word(name: str) -> re.Pattern[str]:
+    """``name`` where it stands on its own, not inside a longer word (``en`` must not cut
+    ``broken`` in two, nor ``TRAIL`` ``$TRAILKIT_LANG``)."""
+    return re.compile(rf"(?<![A-Za-z0-9_$]){re.escape(name)}(?![A-Za-z0-9_])")
+
+
 def english_words(text: str, names: Iterable[str] = ()) -> list[tuple[str, list[str]]]:
     """(line, English words left) for each line of ``text`` that still has English to read.
 
@@ -166,11 +172,11 @@ def english_words(text: str, names: Iterable[str] = ()) -> list[tuple[str, list[
     # A name with a blank or punctuation in it (a bad key id echoed back) goes first, whole;
     # other names after ARNs, so that a region or account inside an ARN cannot cut it in two.
     for name in (n for n in ordered if not re.fullmatch(r"[\w/.:@+=,-]+", n)):
-        plain = plain.replace(name, " ")
+        plain = _whole_word(name).sub(" ", plain)
     for pattern in _FIRST:
         plain = pattern.sub(" ", plain)
     for name in ordered:
-        plain = plain.replace(name, " ")
+        plain = _whole_word(name).sub(" ", plain)
     out: list[tuple[str, list[str]]] = []
     for line in plain.splitlines():
         rest = _BOX.sub(" ", line)
