@@ -1035,6 +1035,8 @@ def local_time(value: Any) -> str:
             when = datetime.fromisoformat(text[:-1] + "+00:00" if text.endswith("Z") else text)
         except ValueError:
             return str(value)
+    if hasattr(when, "to_pydatetime"):  # a pandas Timestamp (a frame's time column)
+        when = when.to_pydatetime()
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
     local = when.astimezone()
