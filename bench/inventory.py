@@ -552,7 +552,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "cold": "  same, new Connection each time (CLI start)",
         "on-demand": "  same, candidates on demand (no prefetch)",
         "no-latency": "  same, 0 ms latency (CPU cost of the calls)",
-        "no-rotation": "  same, before the key facts (no GetKeyRotationStatus)",
+        "no-rotation": "  same, before key facts (no rotation read)",
     }
     rows = []
     for key, name in names.items():
