@@ -356,3 +356,44 @@ def test_inventory_table_in_japanese_has_no_english_left(demo: Any) -> None:
     assert "自動ローテーション" in out
     names = ["Name", *estate.keys.values(), "S3BucketDoesNotExistException", "HeadBucket"]
     assert_japanese(out, names, what="inventory")
+
+
+def _pending_estate(endpoint: str) -> str:
+    """A trail whose key is pending deletion (7 days), in a clean moto: the key's alias."""
+    conn = Connection(endpoint_url=endpoint, region="us-east-1", workers=4)
+    conn.client("s3", "us-east-1").create_bucket(Bucket="kf-logs")
+    kms = conn.client("kms", "us-east-1")
+    meta = kms.create_key(Description="going")["KeyMetadata"]
+    kms.create_alias(AliasName="alias/going", TargetKeyId=meta["KeyId"])
+    conn.client("cloudtrail", "us-east-1").create_trail(
+        Name="kf-trail", S3BucketName="kf-logs", KmsKeyId=meta["Arn"]
+    )
+    kms.schedule_key_deletion(KeyId=meta["KeyId"], PendingWindowInDays=7)
+    return "alias/going"
+
+
+def test_pending_deletion_is_the_first_line_of_inventory_and_check(clean_moto: str) -> None:
+    alias = _pending_estate(clean_moto)
+    code, out, _err = _cli(clean_moto, "inventory", "--regions", "us-east-1")
+    assert "key deleted in 7 days" in out  # the red line under the trail
+    trail_part, keys_part = out.split("Keys in use:")
+    assert "Key deletion on " in trail_part and ": 7 days left." in trail_part
+    assert "Key deletion on " in keys_part
+    code, out, _err = _cli(clean_moto, "inventory", "--regions", "us-east-1", "--format", "json")
+    (row,) = json.loads(out)
+    assert row["key_days_left"] == 7 and row["key_deletion_date"].endswith("Z")
+    assert row["key_rotation"] == "not-read"  # KMS refuses it for a key pending deletion
+    code, out, _err = _cli(clean_moto, "check", "--trail", "kf-trail", "--key", alias)
+    assert code == 1  # blocked: key-state
+    lines = out.splitlines()
+    deletion = next(i for i, line in enumerate(lines) if line.startswith("deletion:"))
+    assert ": 7 days left." in lines[deletion]
+    assert deletion < next(i for i, line in enumerate(lines) if line.startswith("verdict:"))
+    with i18n.speaking("ja"):
+        code, out, _err = _cli(clean_moto, "--lang", "ja", "inventory", "--regions", "us-east-1")
+        assert "7 日後にキー削除" in out and "残り 7 日です。" in out
+        assert_japanese(out, ["kf-trail", "kf-logs", alias, "PendingDeletion"], what="inventory")
+        code, out, __ = _cli(
+            clean_moto, "--lang", "ja", "check", "--trail", "kf-trail", "--key", alias
+        )
+        assert "削除予定:" in out and "残り 7 日です。" in out
