@@ -397,3 +397,31 @@ def test_pending_deletion_is_the_first_line_of_inventory_and_check(clean_moto: s
             clean_moto, "--lang", "ja", "check", "--trail", "kf-trail", "--key", alias
         )
         assert "削除予定:" in out and "残り 7 日です。" in out
+
+
+def test_notebook_keys_table_shows_dates_locally_and_the_deletion_red(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from trailkit.ui.tables import table_html
+
+    monkeypatch.setenv("TZ", "Asia/Tokyo")
+    import time
+
+    time.tzset()
+    try:
+        going = _key(
+            state="PendingDeletion",
+            deletion_date=NOW + timedelta(days=7),
+            created=datetime(2026, 1, 1, tzinfo=UTC),
+        )
+        fine = _key(arn=ARN.replace("1111aaaa", "2222bbbb"), rotation=False)
+        html = table_html(keys_frame(_inventory(going, fine), NOW))
+        assert "2026-12-12 10:00:00 UTC+09:00" in html  # deletion date, operator's zone
+        assert "2026-01-01 09:00:00 UTC+09:00" in html  # creation date
+        assert "#b71c1c" in html  # the deletion cells are red
+        assert ">off<" in html
+        with i18n.speaking("ja"):
+            assert ">オフ<" in table_html(keys_frame(_inventory(going, fine), NOW))
+    finally:
+        monkeypatch.delenv("TZ")
+        time.tzset()

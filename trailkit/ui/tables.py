@@ -24,7 +24,7 @@ from trailkit.arn import short_arn
 from trailkit.i18n import N_, _
 from trailkit.records import Inventory, KeyInfo, Trail
 from trailkit.rules.health import Health
-from trailkit.rules.keyfacts import FACT_FIELDS, key_facts, pending_deletion
+from trailkit.rules.keyfacts import FACT_FIELDS, ROTATION_WORDS, key_facts, pending_deletion
 from trailkit.rules.plan import Plan
 
 __all__ = [
@@ -448,6 +448,10 @@ def local_time(value: Any) -> str:
     return f"{local:%Y-%m-%d %H:%M:%S} {zone}"
 
 
+#: Columns of times: a journal time (UTC ISO text), a key's creation and deletion dates.
+_TIME_COLUMNS = frozenset({"time", "created", "deletion_date"})
+
+
 def cell_html(column: str, value: Any, row: Mapping[str, Any]) -> str:
     """One cell as HTML: absent values as :func:`missing_text`, ARNs shortened
     (:func:`trailkit.arn.short_arn`) and long request ids cut to 8 characters, each with the full
@@ -463,8 +467,10 @@ def cell_html(column: str, value: Any, row: Mapping[str, Any]) -> str:
     if type(value).__name__ == "bool_":
         return html.escape(_(BOOL_TITLES[bool(value)]))
     text = str(value)
-    if column == "time":  # a journal time, shown in the operator's timezone
+    if column in _TIME_COLUMNS:  # shown in the operator's timezone
         return html.escape(local_time(text))
+    if column == "rotation" and text in ROTATION_WORDS:
+        return html.escape(_(ROTATION_WORDS[text]))
     if column == "status" and text in STATUS_TITLES:
         return html.escape(_(STATUS_TITLES[text]))
     if text.startswith("arn:"):
@@ -498,7 +504,19 @@ def style_frame(frame: pd.DataFrame) -> Any:
     )
     if styles:
         styler = styler.set_table_styles(styles, overwrite=False)
+    if "days_left" in frame.columns:  # a key pending deletion: the most urgent cells, red
+        styler = styler.apply(lambda __: _deletion_colours(frame), axis=None)
     return styler.set_table_attributes('class="tk-frame"')
+
+
+def _deletion_colours(frame: pd.DataFrame) -> pd.DataFrame:
+    """Red for the deletion date and days left of a key pending deletion (``frame``: the
+    values, not their HTML)."""
+    css = pd.DataFrame("", index=frame.index, columns=frame.columns, dtype=object)
+    for column in ("deletion_date", "days_left"):
+        if column in frame.columns:
+            css[column] = ["" if _is_missing(v) else _BAD for v in frame[column]]
+    return css
 
 
 def table_html(
