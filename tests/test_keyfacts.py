@@ -382,7 +382,7 @@ def test_pending_deletion_is_the_first_line_of_inventory_and_check(clean_moto: s
     code, out, _err = _cli(clean_moto, "inventory", "--regions", "us-east-1", "--format", "json")
     (row,) = json.loads(out)
     assert row["key_days_left"] == 7 and row["key_deletion_date"].endswith("Z")
-    assert row["key_rotation"] == "not-read"  # KMS refuses it for a key pending deletion
+    assert row["key_rotation"] == "not-read"  # KMS would say false: not asked
     code, out, _err = _cli(clean_moto, "check", "--trail", "kf-trail", "--key", alias)
     assert code == 1  # blocked: key-state
     lines = out.splitlines()

@@ -711,7 +711,8 @@ class Reader:
     def _with_rotation(self, key: KeyInfo) -> KeyInfo | Future[KeyInfo]:
         """A key in use by a trail with its rotation status (``GetKeyRotationStatus``), read
         once per key, only for customer managed keys not pending deletion (AWS rotates its own
-        keys; KMS refuses the call for a key pending deletion)."""
+        keys; for a key pending deletion KMS answers false whatever the setting: see
+        :func:`trailkit.rules.keyfacts.rotation_readable`)."""
 
         def read(caller: str) -> KeyInfo | Future[KeyInfo]:
             if not rotation_readable(key, caller):

@@ -46,7 +46,9 @@ def pending_deletion(key: KeyInfo) -> bool:
 def rotation_readable(key: KeyInfo, caller: str) -> bool:
     """Whether ``GetKeyRotationStatus`` is worth asking for ``key``: described, customer managed,
     in the caller's account (another account's key answers only if its policy says so: not a
-    fact to spend a call and a warning on) and not pending deletion (KMS refuses the call)."""
+    fact to spend a call and a warning on) and not pending deletion (KMS then answers false
+    whatever the setting was, and restores it if the deletion is cancelled: the answer would
+    mislead; GetKeyRotationStatus docs, "Pending deletion")."""
     return (
         key.error is None
         and key.manager == "CUSTOMER"
