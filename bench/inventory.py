@@ -14,7 +14,9 @@ run, medians of ``--repeat`` repetitions:
   of each bucket region are read once and cached);
 * the same with a new ``Connection`` per repetition (what one CLI invocation pays for creating
   boto3 clients), the same without the prefetch (candidates read on demand, trail by trail), and
-  the same with no latency at all (the CPU cost of the calls: client and server);
+  the same with no latency at all (the CPU cost of the calls: client and server), and the same
+  as before issue 15's key facts (no ``GetKeyRotationStatus``: the "before" figures, in the
+  same run);
 * the sequential baseline: what a straightforward script does, one call at a time: for every
   region, ``DescribeTrails``, ``GetTrailStatus`` per trail, ``ListKeys``, then ``DescribeKey``,
   ``ListAliases`` and ``GetKeyPolicy`` for every key;
