@@ -14,7 +14,9 @@ run, medians of ``--repeat`` repetitions:
   of each bucket region are read once and cached);
 * the same with a new ``Connection`` per repetition (what one CLI invocation pays for creating
   boto3 clients), the same without the prefetch (candidates read on demand, trail by trail), and
-  the same with no latency at all (the CPU cost of the calls: client and server);
+  the same with no latency at all (the CPU cost of the calls: client and server), and the same
+  as before issue 15's key facts (no ``GetKeyRotationStatus``: the "before" figures, in the
+  same run);
 * the sequential baseline: what a straightforward script does, one call at a time: for every
   region, ``DescribeTrails``, ``GetTrailStatus`` per trail, ``ListKeys``, then ``DescribeKey``,
   ``ListAliases`` and ``GetKeyPolicy`` for every key;
@@ -145,6 +147,14 @@ def _connection(endpoint: str, workers: int) -> Connection:
     return demo_connection(endpoint, region="us-east-1", workers=workers)
 
 
+class _NoRotationReader(Reader):
+    """The reader as it was before the key facts: keys in use without their rotation status
+    (the "before" figures of the same run)."""
+
+    def _with_rotation(self, key: Any) -> Any:
+        return key
+
+
 def trailkit_run(
     server: LatencyServer,
     regions: Sequence[str],
@@ -152,15 +162,17 @@ def trailkit_run(
     *,
     conn: Connection | None = None,
     prefetch: bool = True,
+    rotation: bool = True,
 ) -> Run:
-    """Inventory + ranked candidate keys of every trail; ``conn=None``: a new connection."""
+    """Inventory + ranked candidate keys of every trail; ``conn=None``: a new connection;
+    ``rotation=False``: as before issue 15's key facts (no ``GetKeyRotationStatus``)."""
     before = server.stats()
     started, cpu = time.perf_counter(), time.process_time()
     if conn is None:
         conn = _connection(server.endpoint, workers)
     else:
         conn.reset_counts()
-    reader = Reader(conn, workers=workers)
+    reader = (Reader if rotation else _NoRotationReader)(conn, workers=workers)
     inv = reader.scan(regions, candidates=prefetch)
     # The inventory's health (issue 15): pure, on what the scan read; no API call of its own.
     judged = time.process_time()
@@ -246,7 +258,9 @@ def baseline_formula(estate: dict[str, Any]) -> dict[str, int]:
     }
 
 
-def trailkit_formula(estate: dict[str, Any], *, cold: bool) -> dict[str, int]:
+def trailkit_formula(
+    estate: dict[str, Any], *, cold: bool, rotation: bool = True
+) -> dict[str, int]:
     """The fewest calls for the answer: each region's trails once, each trail's status once, each
     bucket once (3 calls: HeadBucket names the region, so no GetBucketLocation), ListBuckets once
     (who owns the buckets), and in each bucket region: ListKeys, ListAliases, DescribeKey per
@@ -266,6 +280,10 @@ def trailkit_formula(estate: dict[str, Any], *, cold: bool) -> dict[str, int]:
         "s3:HeadBucket": estate["buckets"],
         "s3:ListBuckets": 1,
     }
+    if rotation and estate.get("rotation_keys"):
+        # issue 15's key facts: GetKeyRotationStatus once per customer key a trail uses (not
+        # pending deletion)
+        calls["kms:GetKeyRotationStatus"] = estate["rotation_keys"]
     if cold:
         calls["sts:GetCallerIdentity"] = 1
     return dict(sorted(calls.items()))
@@ -492,13 +510,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         server.set_latency(0)
         trailkit_run(server, regions, workers, conn=warm)  # clients made, code paths warm
         server.set_latency(args.latency_ms)
-        runs: dict[str, list[Run]] = {"trailkit": [], "cold": [], "on-demand": [], "no-latency": []}
+        runs: dict[str, list[Run]] = {
+            "trailkit": [],
+            "cold": [],
+            "on-demand": [],
+            "no-latency": [],
+            "no-rotation": [],
+        }
         for i in range(args.repeat):
             say(f"trailkit, repetition {i + 1}/{args.repeat} ...")
             runs["trailkit"].append(trailkit_run(server, regions, workers, conn=warm))
             runs["cold"].append(trailkit_run(server, regions, workers))
             runs["on-demand"].append(
                 trailkit_run(server, regions, workers, conn=warm, prefetch=False)
+            )
+            runs["no-rotation"].append(
+                trailkit_run(server, regions, workers, conn=warm, rotation=False)
             )
         server.set_latency(0)
         for _ in range(args.repeat):
@@ -527,6 +554,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "cold": "  same, new Connection each time (CLI start)",
         "on-demand": "  same, candidates on demand (no prefetch)",
         "no-latency": "  same, 0 ms latency (CPU cost of the calls)",
+        "no-rotation": "  same, before key facts (no rotation read)",
     }
     rows = []
     for key, name in names.items():
@@ -565,6 +593,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "expected_calls": {
             "trailkit": trailkit_formula(estate, cold=False),
             "trailkit_cold": trailkit_formula(estate, cold=True),
+            "trailkit_no_rotation": trailkit_formula(estate, cold=False, rotation=False),
             "baseline": baseline_formula(estate),
         },
         "pure": pure,

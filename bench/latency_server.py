@@ -69,6 +69,8 @@ class Estate:
     aws_managed_keys: int = 0
     usable_keys: dict[str, int] = field(default_factory=dict)
     keys_per_region: int = 0
+    #: Keys trails use whose rotation status the inventory reads (not pending deletion).
+    rotation_keys: int = 0
     seconds: float = 0.0
 
 
@@ -124,6 +126,7 @@ def seed(spec: EstateSpec) -> Estate:
     estate.buckets = len(spec.buckets)
 
     writers: dict[str, list[str]] = {}
+    rotation_keys: set[str] = set()
     for plan in trail_plans(spec):
         key_arn = (
             key_arns[plan.bucket_region][plan.key_index] if plan.key_index is not None else None
@@ -148,6 +151,10 @@ def seed(spec: EstateSpec) -> Estate:
         estate.trails += 1
         estate.multi_region_trails += int(plan.multi_region)
         estate.kms_trails += int(key_arn is not None)
+        pending = plan.key_index is not None and key_kind(plan.key_index)[0] == "PendingDeletion"
+        if key_arn is not None and not pending:
+            rotation_keys.add(key_arn)
+    estate.rotation_keys = len(rotation_keys)
     for name, _ in spec.buckets:
         arns = writers.get(name) or [f"arn:aws:cloudtrail:us-east-1:{ACCOUNT}:trail/none"]
         s3.put_bucket_policy(name, json.dumps(bucket_policy(name, arns)).encode())

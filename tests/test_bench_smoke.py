@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-TRAILKIT_ROWS = ("trailkit", "cold", "on-demand", "no-latency")
+TRAILKIT_ROWS = ("trailkit", "cold", "on-demand", "no-latency", "no-rotation")
 
 
 @pytest.fixture(scope="module")
@@ -53,6 +53,8 @@ def test_trailkit_counts_add_up_and_are_the_fewest_for_the_estate(
     assert rows["no-latency"]["calls_by_operation"] == expected["trailkit"]
     assert rows["on-demand"]["calls_by_operation"] == expected["trailkit"]
     assert rows["cold"]["calls_by_operation"] == expected["trailkit_cold"]
+    # the same run before the key facts: only GetKeyRotationStatus less
+    assert rows["no-rotation"]["calls_by_operation"] == expected["trailkit_no_rotation"]
     # Prefetched, on demand, cold or warm: the same inventory and the same verdicts.
     assert len({rows[k]["answer"] for k in TRAILKIT_ROWS}) == 1
     estate = report["estate"]

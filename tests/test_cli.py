@@ -135,6 +135,17 @@ def test_inventory_json_lists_every_demo_trail_once(demo_process: str) -> None:
         "latest_digest_delivery_time",
         "health",  # issue 15: the health of the trail's current encryption
         "health_reasons",
+        # issue 15: the facts of the trail's key
+        "key_deletion_date",
+        "key_days_left",
+        "key_rotation",
+        "key_rotation_error",
+        "key_manager",
+        "key_origin",
+        "key_created",
+        "key_multi_region",
+        "key_primary_arn",
+        "key_replica_arns",
     }
 
 

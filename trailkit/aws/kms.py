@@ -1,4 +1,5 @@
-"""KMS reads: ``ListKeys``, ``ListAliases``, ``DescribeKey``, ``GetKeyPolicy``.
+"""KMS reads: ``ListKeys``, ``ListAliases``, ``DescribeKey``, ``GetKeyPolicy``,
+``GetKeyRotationStatus``.
 
 Each method makes one call (or one paginated listing); which keys are worth reading and how a
 described key becomes a :class:`~trailkit.records.KeyInfo` is decided in
@@ -110,3 +111,25 @@ class Kms(ServiceReader):
         except TrailkitError as err:
             return None, self.noted(err, region=region, resource=arn, candidate=candidate)
         return data.get("Policy"), None
+
+    @requires("kms:GetKeyRotationStatus")
+    def rotation_status(self, arn: str, region: str) -> tuple[bool | None, str | None]:
+        """Whether automatic rotation is on for ``arn`` (``GetKeyRotationStatus``).
+
+        Parameters
+        ----------
+        arn, region : str
+            The key and its region.
+
+        Returns
+        -------
+        tuple
+            (enabled, error): a failure (e.g. AccessDenied, naming ``kms:GetKeyRotationStatus``)
+            is noted and returned as the error, with ``enabled`` None: the fact is unknown, the
+            rest of the key is not affected.
+        """
+        try:
+            data = self.call("GetKeyRotationStatus", region, KeyId=arn)
+        except TrailkitError as err:
+            return None, self.noted(err, region=region, resource=arn)
+        return bool(data.get("KeyRotationEnabled")), None

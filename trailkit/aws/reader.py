@@ -16,7 +16,8 @@ A :class:`Reader` asks AWS only what the answer needs, and as early as it can:
 * **Once per thing.** ``DescribeTrails`` once per region, bucket facts once per bucket
   (``GetBucketLocation`` only when ``HeadBucket`` gave no region), ``ListBuckets`` once per
   reader, ``ListAliases``/``ListKeys`` once per region, ``DescribeKey`` and ``GetKeyPolicy``
-  once per key.
+  once per key; ``GetKeyRotationStatus`` once per customer managed key a trail uses (not for
+  candidate keys, nor a key pending deletion).
   Every read is *single-flight*: a second request for something already being read waits for the
   first instead of asking again. Results are cached for the life of the reader (a notebook
   session); :meth:`Reader.refresh` forgets them. A call that fails is reported (a
@@ -88,6 +89,7 @@ from trailkit.records import (
 )
 from trailkit.rules import keys as key_rules
 from trailkit.rules.checks import KeyLookup
+from trailkit.rules.keyfacts import rotation_readable
 from trailkit.rules.keyids import KeyRef
 from trailkit.rules.trails import merge_trails, parse_trail_ref, the_one_trail
 
@@ -171,6 +173,7 @@ class Reader:
         self._aliases: dict[tuple[str, str], Future[dict[str, tuple[str, ...]]]] = {}
         self._described: dict[tuple[str, str], Future[KeyInfo]] = {}
         self._policies: dict[tuple[str, str], Future[tuple[str | None, str | None]]] = {}
+        self._rotations: dict[tuple[str, str], Future[tuple[bool | None, str | None]]] = {}
         self._buckets: dict[tuple[str, str], Future[BucketInfo]] = {}
         self._owned: dict[tuple[str, str], Future[frozenset[str] | None]] = {}
         self._candidates: dict[tuple[str, str], Future[tuple[KeyInfo, ...]]] = {}
@@ -188,6 +191,7 @@ class Reader:
             self._aliases.clear()
             self._described.clear()
             self._policies.clear()
+            self._rotations.clear()
             self._buckets.clear()
             self._owned.clear()
             self._candidates.clear()
@@ -701,7 +705,26 @@ class Reader:
                 missing=isinstance(exc, NotFound),
             )
 
-        return then_done(self._key_f(ident, None, with_policy=True), outcome)
+        described = then(self._key_f(ident, None, with_policy=True), self._with_rotation)
+        return then_done(described, outcome)
+
+    def _with_rotation(self, key: KeyInfo) -> KeyInfo | Future[KeyInfo]:
+        """A key in use by a trail with its rotation status (``GetKeyRotationStatus``), read
+        once per key, only for customer managed keys not pending deletion (AWS rotates its own
+        keys; for a key pending deletion KMS answers false whatever the setting: see
+        :func:`trailkit.rules.keyfacts.rotation_readable`)."""
+
+        def read(caller: str) -> KeyInfo | Future[KeyInfo]:
+            if not rotation_readable(key, caller):
+                return key
+            status = self._once(
+                self._rotations,
+                key.arn,
+                lambda: self._submit(_P_INVENTORY, self._kms.rotation_status, key.arn, key.region),
+            )
+            return then(status, lambda r: replace(key, rotation=r[0], rotation_error=r[1]))
+
+        return then(self._account_f(), read)
 
     def keys(self, key_arns: Iterable[str], progress: Progress | None = None) -> dict[str, KeyInfo]:
         """Describe several keys concurrently; a key that fails is returned with ``error``.

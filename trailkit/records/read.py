@@ -257,6 +257,16 @@ class KeyInfo:
     policy: str | None = None
     policy_error: str | None = None
     error: str | None = None
+    #: ``Origin`` (``AWS_KMS``, ``EXTERNAL``, ``AWS_CLOUDHSM``, ``EXTERNAL_KEY_STORE``).
+    origin: str | None = None
+    #: ``CreationDate`` and ``DeletionDate`` (the latter only for a key pending deletion), UTC.
+    created: datetime | None = None
+    deletion_date: datetime | None = None
+    #: Automatic rotation (``GetKeyRotationStatus``): True/False; None when not read (keys not
+    #: in use by a trail, AWS managed keys, keys pending deletion) or when it could not be read
+    #: (then ``rotation_error`` says why and names the permission).
+    rotation: bool | None = None
+    rotation_error: str | None = None
     #: ``DescribeKey`` answered that the key does not exist (deleted, or never was): set only
     #: with ``error``.
     missing: bool = False
@@ -321,7 +331,19 @@ class KeyInfo:
             description=str(meta.get("Description") or ""),
             policy=policy,
             policy_error=policy_error,
+            origin=meta.get("Origin"),
+            created=_utc(meta.get("CreationDate")),
+            deletion_date=_utc(meta.get("DeletionDate")),
         )
+
+
+def _utc(value: Any) -> datetime | None:
+    """A time of an API response (botocore gives datetimes; a number is epoch seconds) in UTC."""
+    if isinstance(value, datetime):
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return datetime.fromtimestamp(value, UTC)
+    return None
 
 
 @dataclass(frozen=True)

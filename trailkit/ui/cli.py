@@ -16,6 +16,7 @@ import os
 import sys
 import unicodedata
 from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO, cast
 
@@ -758,7 +759,8 @@ def cmd_inventory(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
     conn = _connect(args)
     inv = scan(conn, args.regions, progress=err.isatty())
-    rows = inventory_records(inv, inventory_health(inv))
+    now = datetime.now(UTC)
+    rows = inventory_records(inv, inventory_health(inv), now=now)
     wanted = getattr(args, "health", None)
     shown = inv
     if wanted is not None:
@@ -781,13 +783,20 @@ def cmd_inventory(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             + "\n",
         )
         _print_table(trail_rows(rows), out, TRAIL_TABLE)
-        keys = keys_frame(shown)
+        keys = keys_frame(shown, now)
         if len(keys):
             out.write("\n" + _("Keys in use:") + "\n")
             _print_table(key_rows(keys.to_dict("records")), out, KEY_TABLE)
     else:
         if args.format == "csv":
-            rows = [{**r, "health_reasons": _json_text(r.get("health_reasons"))} for r in rows]
+            rows = [
+                {
+                    **r,
+                    "health_reasons": _json_text(r.get("health_reasons")),
+                    "key_replica_arns": _json_text(r.get("key_replica_arns")),
+                }
+                for r in rows
+            ]
         write_records(rows, args.format, out, INVENTORY_COLUMNS)
     for e in inv.errors:
         err.write(_("warning: {problem}").format(problem=e.message) + "\n")

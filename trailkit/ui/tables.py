@@ -24,6 +24,7 @@ from trailkit.arn import short_arn
 from trailkit.i18n import N_, _
 from trailkit.records import Inventory, KeyInfo, Trail
 from trailkit.rules.health import Health
+from trailkit.rules.keyfacts import FACT_FIELDS, ROTATION_WORDS, key_facts, pending_deletion
 from trailkit.rules.plan import Plan
 
 __all__ = [
@@ -75,14 +76,16 @@ TRAIL_COLUMNS = [
 ]
 
 #: ``trailkit inventory --format json|csv``: every trail field, the times of the last log and
-#: digest file deliveries (``GetTrailStatus``, UTC ISO text) and its health (the reasons as a
-#: list in JSON, as JSON text in CSV).
+#: digest file deliveries (``GetTrailStatus``, UTC ISO text), its health (the reasons as a list
+#: in JSON, as JSON text in CSV) and the facts of its key
+#: (:class:`trailkit.rules.keyfacts.KeyFacts`; None for a trail without a key).
 INVENTORY_COLUMNS = [
     *TRAIL_COLUMNS,
     "latest_delivery_time",
     "latest_digest_delivery_time",
     "health",
     "health_reasons",
+    *FACT_FIELDS,
 ]
 
 KEY_COLUMNS = [
@@ -96,6 +99,12 @@ KEY_COLUMNS = [
     "multi_region",
     "in_bucket_region",
     "used_by",
+    "deletion_date",
+    "days_left",
+    "rotation",
+    "origin",
+    "created",
+    "multi_region_role",
     "key_arn",
     "error",
 ]
@@ -134,6 +143,12 @@ COLUMN_TITLES: dict[str, str] = {
     "manager": N_("manager"),
     "in_bucket_region": N_("in_bucket_region"),
     "used_by": N_("used_by"),
+    "deletion_date": N_("deletion_date"),
+    "days_left": N_("days_left"),
+    "rotation": N_("rotation"),
+    "origin": N_("origin"),
+    "created": N_("created"),
+    "multi_region_role": N_("multi_region_role"),
     "operation": N_("operation"),
     "code": N_("code"),
     "permission": N_("permission"),
@@ -234,14 +249,16 @@ def _utc_text(when: datetime | None) -> str | None:
 
 
 def inventory_records(
-    inv: Inventory, healths: Mapping[str, Health] | None = None
+    inv: Inventory, healths: Mapping[str, Health] | None = None, now: datetime | None = None
 ) -> list[dict[str, Any]]:
     """Trails as records, then one record per region that could not be listed.
 
     With ``healths`` (:func:`trailkit.rules.health.inventory_health`), each trail record also
     has ``health`` (its kind), ``health_reasons`` (a list of reason dicts) and the times of the
     last log and digest file deliveries (UTC ISO text, None when ``GetTrailStatus`` gives none);
-    a region's error record has ``health`` None, no reasons and no times.
+    a region's error record has ``health`` None, no reasons and no times. With ``now``, each
+    record also has the facts of its key (:data:`~trailkit.rules.keyfacts.FACT_FIELDS`, days
+    left counted from ``now``; None for a trail without a described key).
     """
     rows = [trail_record(t, inv.key_for(t)) for t in inv.trails]
     if healths is not None:
@@ -254,12 +271,21 @@ def inventory_records(
             )
             row["health"] = str(found.kind) if found else None
             row["health_reasons"] = [r.as_dict() for r in found.reasons] if found else []
+    if now is not None:
+        for row, trail in zip(rows, inv.trails, strict=True):
+            key = inv.key_for(trail)
+            if key is not None and key.error is None:
+                row.update(key_facts(key, now).as_dict())
+            else:
+                row.update(dict.fromkeys(FACT_FIELDS))
     listed = [e for e in inv.errors if e.operation == "DescribeTrails"]
     errors = [_error_row(e.region, e.message) for e in listed]
-    if healths is not None:
-        for row in errors:
+    for row in errors:
+        if healths is not None:
             row["health"], row["health_reasons"] = None, []
             row["latest_delivery_time"] = row["latest_digest_delivery_time"] = None
+        if now is not None:
+            row.update(dict.fromkeys(FACT_FIELDS))
     return rows + errors
 
 
@@ -268,11 +294,15 @@ def trails_frame(inv: Inventory) -> pd.DataFrame:
     return TableFrame(inventory_records(inv), columns=TRAIL_COLUMNS)
 
 
-def keys_frame(inv: Inventory) -> pd.DataFrame:
-    """The keys in use: one row per key, with the trails that use it."""
+def keys_frame(inv: Inventory, now: datetime | None = None) -> pd.DataFrame:
+    """The keys in use: one row per key, with the trails that use it; keys pending deletion
+    first (the soonest deleted first), each with its date (UTC) and the days left at ``now``
+    (default: the current time)."""
+    now = now or datetime.now(UTC)
     rows = []
-    for arn, key in sorted(inv.keys.items()):
+    for arn, key in sorted(inv.keys.items(), key=_deletion_first):
         users = [t for t in inv.trails if t.kms_key_id == arn]
+        facts = key_facts(key, now)
         rows.append(
             {
                 "alias": ", ".join(key.aliases) or None,
@@ -285,11 +315,28 @@ def keys_frame(inv: Inventory) -> pd.DataFrame:
                 "multi_region": key.multi_region,
                 "in_bucket_region": _in_bucket_region(key, users),
                 "used_by": ", ".join(t.name for t in users),
+                "deletion_date": facts.deletion_date,
+                "days_left": facts.days_left,
+                "rotation": facts.rotation if key.error is None else None,
+                "origin": key.origin,
+                "created": key.created,
+                "multi_region_role": facts.multi_region,
                 "key_arn": arn,
                 "error": key.error,
             }
         )
-    return TableFrame(rows, columns=KEY_COLUMNS)
+    frame = TableFrame(rows, columns=KEY_COLUMNS)
+    # whole days (None where not pending), not the floats pandas makes of a column with gaps
+    frame["days_left"] = pd.Series([r["days_left"] for r in rows], index=frame.index, dtype=object)
+    return frame
+
+
+def _deletion_first(item: tuple[str, KeyInfo]) -> tuple[int, datetime, str]:
+    """Sort keys pending deletion first, soonest first, then the others by ARN."""
+    arn, key = item
+    if pending_deletion(key):
+        return (0, key.deletion_date or datetime.min.replace(tzinfo=UTC), arn)
+    return (1, datetime.min.replace(tzinfo=UTC), arn)
 
 
 def _in_bucket_region(key: KeyInfo, users: list[Trail]) -> bool | None:
@@ -424,6 +471,10 @@ def local_time(value: Any) -> str:
     return f"{local:%Y-%m-%d %H:%M:%S} {zone}"
 
 
+#: Columns of times: a journal time (UTC ISO text), a key's creation and deletion dates.
+_TIME_COLUMNS = frozenset({"time", "created", "deletion_date"})
+
+
 def cell_html(column: str, value: Any, row: Mapping[str, Any]) -> str:
     """One cell as HTML: absent values as :func:`missing_text`, ARNs shortened
     (:func:`trailkit.arn.short_arn`) and long request ids cut to 8 characters, each with the full
@@ -439,8 +490,10 @@ def cell_html(column: str, value: Any, row: Mapping[str, Any]) -> str:
     if type(value).__name__ == "bool_":
         return html.escape(_(BOOL_TITLES[bool(value)]))
     text = str(value)
-    if column == "time":  # a journal time, shown in the operator's timezone
+    if column in _TIME_COLUMNS:  # shown in the operator's timezone
         return html.escape(local_time(text))
+    if column == "rotation" and text in ROTATION_WORDS:
+        return html.escape(_(ROTATION_WORDS[text]))
     if column == "status" and text in STATUS_TITLES:
         return html.escape(_(STATUS_TITLES[text]))
     if text.startswith("arn:"):
@@ -474,7 +527,19 @@ def style_frame(frame: pd.DataFrame) -> Any:
     )
     if styles:
         styler = styler.set_table_styles(styles, overwrite=False)
+    if "days_left" in frame.columns:  # a key pending deletion: the most urgent cells, red
+        styler = styler.apply(lambda __: _deletion_colours(frame), axis=None)
     return styler.set_table_attributes('class="tk-frame"')
+
+
+def _deletion_colours(frame: pd.DataFrame) -> pd.DataFrame:
+    """Red for the deletion date and days left of a key pending deletion (``frame``: the
+    values, not their HTML)."""
+    css = pd.DataFrame("", index=frame.index, columns=frame.columns, dtype=object)
+    for column in ("deletion_date", "days_left"):
+        if column in frame.columns:
+            css[column] = ["" if _is_missing(v) else _BAD for v in frame[column]]
+    return css
 
 
 def table_html(

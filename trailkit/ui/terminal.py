@@ -40,6 +40,7 @@ from rich.text import Text
 from trailkit.arn import arn_account, arn_region, short_arn
 from trailkit.i18n import N_, _, ngettext
 from trailkit.records import ConnectionInfo
+from trailkit.rules.keyfacts import ROTATION_WORDS, days_left
 
 __all__ = [
     "DEFAULT_WIDTH",
@@ -866,13 +867,46 @@ def _rstripped(text: Text) -> Text:
     return text
 
 
+#: Automatic rotation: off is worth a look (yellow), unknown too (dim); on is plain.
+ROTATION_STYLES: Mapping[str, str] = {"disabled": _WARN, "unknown": "dim"}
+#: A key's deletion date: the most urgent line on the page.
+_DELETION_STYLE = "bold red"
+
+
+def deletion_text(deletion_date: Any, days: int) -> str:
+    """A key pending deletion's date (in the operator's timezone) and days left, translated."""
+    when = local_time(deletion_date)
+    if days == 0:
+        return _("Key deletion due {date}: today or overdue.").format(date=when)
+    return ngettext(
+        "Key deletion on {date}: {days} day left.",
+        "Key deletion on {date}: {days} days left.",
+        days,
+    ).format(date=when, days=days)
+
+
+def _with_role(region: Any, role: Any) -> Any:
+    """A key's region, with ``PRIMARY`` or ``REPLICA`` after it for a multi-Region key."""
+    return f"{region} · {role}" if isinstance(role, str) else region
+
+
+def _deletion_cell(days: Any) -> Text | None:
+    """The short red line under a trail or key pending deletion."""
+    if days is None or isinstance(days, float):  # None, or NaN from a frame
+        return None
+    if days == 0:
+        return Text(_("key deletion due"), style=_DELETION_STYLE)
+    text = ngettext("key deleted in {days} day", "key deleted in {days} days", int(days))
+    return Text(text.format(days=days), style=_DELETION_STYLE)
+
+
 #: ``trailkit inventory``: the trails, each name with its region under it, and its health
 #: (JSON and CSV have every field of ``INVENTORY_COLUMNS``); on a narrow terminal the health goes
 #: under the name, and the encryption, key and key state share a column. Headers are marked
 #: with ``N_()`` and translated where shown.
 TRAIL_TABLE = Columns(
     (
-        Col("name", N_("trail"), sub="home_region"),
+        Col("name", N_("trail"), sub="home_region", lines=((Col("key_deletion"),),)),
         Col("health", N_("health"), styles=HEALTH_STYLES, words=HEALTH_WORDS),
         Col("encryption", N_("encryption"), styles=ENCRYPTION_STYLES),
         Col("key_alias", N_("key"), short=True, sub="key_region"),
@@ -885,7 +919,10 @@ TRAIL_TABLE = Columns(
             "name",
             N_("trail / health"),
             sub="home_region",
-            lines=((Col("health", styles=HEALTH_STYLES, words=HEALTH_WORDS),),),
+            lines=(
+                (Col("key_deletion"),),
+                (Col("health", styles=HEALTH_STYLES, words=HEALTH_WORDS),),
+            ),
         ),
         Col(
             "encryption",
@@ -905,15 +942,24 @@ KEY_TABLE = Columns(
     (
         Col("key", N_("key"), short=True, sub="region"),
         Col("account", N_("account")),
-        Col("state", N_("state"), styles=KEY_STATE_STYLES),
-        Col("manager", N_("manager")),
+        Col("state", N_("state"), styles=KEY_STATE_STYLES, lines=((Col("deletion"),),)),
+        Col("rotation", N_("rotation"), styles=ROTATION_STYLES, words=ROTATION_WORDS),
+        Col("manager", N_("manager / origin"), sub="origin"),
         Col("used_by", N_("used by"), free=True),
         Col("problems", N_("problems"), free=True, notes=True),
     ),
     narrow=(
         Col("key", N_("key"), short=True, sub="region"),
         Col("account", N_("account / manager"), sub="manager"),
-        Col("state", N_("state"), styles=KEY_STATE_STYLES),
+        Col(
+            "state",
+            N_("state / rotation"),
+            styles=KEY_STATE_STYLES,
+            lines=(
+                (Col("deletion"),),
+                (Col("rotation", styles=ROTATION_STYLES, words=ROTATION_WORDS),),
+            ),
+        ),
         Col("used_by", N_("used by"), free=True),
         Col("problems", N_("problems"), free=True, notes=True),
     ),
@@ -989,6 +1035,8 @@ def local_time(value: Any) -> str:
             when = datetime.fromisoformat(text[:-1] + "+00:00" if text.endswith("Z") else text)
         except ValueError:
             return str(value)
+    if hasattr(when, "to_pydatetime"):  # a pandas Timestamp (a frame's time column)
+        when = when.to_pydatetime()
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
     local = when.astimezone()
@@ -1052,6 +1100,9 @@ def trail_rows(records: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
         reasons = list(r.get("health_reasons") or ())
         explained = {str(x.get("code")) for x in reasons}
         problems = [_("not logging")] if r.get("logging") is False else []
+        days = r.get("key_days_left")
+        if days is not None:  # the most urgent problem of all: first
+            problems.insert(0, deletion_text(r.get("key_deletion_date"), int(days)))
         if r.get("error"):
             problems.append(str(r["error"]))
         if r.get("latest_delivery_error") and "delivery-error" not in explained:
@@ -1075,6 +1126,7 @@ def trail_rows(records: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
             {
                 **r,
                 "name": trail_name_text(r),
+                "key_deletion": _deletion_cell(days),
                 "key_alias": r.get("key_alias") or r.get("key_arn"),
                 "problems": "; ".join(problems) or None,
             }
@@ -1088,11 +1140,23 @@ def key_rows(records: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
     rows = []
     for r in records:
         problems = [] if r.get("in_bucket_region") is not False else [_("not in the bucket region")]
+        days = r.get("days_left")
+        if isinstance(days, float):  # NaN: not pending deletion
+            days = None
+        if days is not None:  # the most urgent problem of all: first
+            problems.insert(0, deletion_text(r.get("deletion_date"), int(days)))
         if r.get("error"):
             problems.append(str(r["error"]))
+        multi = r.get("multi_region_role")
         rows.append(
             {
                 **r,
+                "deletion": _deletion_cell(days),
+                "rotation": r.get("rotation"),
+                "origin": r.get("origin") if isinstance(r.get("origin"), str) else None,
+                "region": f"{r.get('region')} · {multi}"
+                if isinstance(multi, str)
+                else r.get("region"),
                 "key": r.get("alias") or r.get("key_arn"),
                 "problems": "; ".join(problems) or None,
             }
@@ -1170,6 +1234,11 @@ def check_view(report: Any) -> RenderableType:
     else:
         key.append("-")
     rows.append((_("key:"), typed))
+    checked = report.key if report.key is not None and report.key.arn == report.key_arn else None
+    days = days_left(checked, datetime.now(UTC)) if checked is not None else None
+    if checked is not None and days is not None:
+        text = Text(deletion_text(checked.deletion_date, days), style=_DELETION_STYLE)
+        rows.append((_("deletion:"), text))
     if trail is not None:
         rows.append((_("bucket:"), Text(bucket_text(trail))))
     verdict = styled(report.verdict.value, VERDICT_STYLES, upper=True, words=VERDICT_WORDS)
