@@ -384,15 +384,17 @@ def test_a_japanese_policy_repair_says_what_it_did_in_japanese(
 
 
 def test_codes_are_read_as_words_in_japanese_and_stay_codes_in_english() -> None:
+    from trailkit.records.journal import STATUS_WORDS
+
     i18n.set_language("ja")
     assert cli._word("done", cli.OUTCOME_WORDS, upper=True) == "完了"
     assert cli._word("ready", cli.VERDICT_WORDS) == "適用可能"
-    assert cli._word("pending", cli.STATUS_WORDS) == "結果未記録"
-    assert cli._word("something-new", cli.STATUS_WORDS) == "something-new"
+    assert cli._word("pending", STATUS_WORDS) == "結果未記録"
+    assert cli._word("something-new", STATUS_WORDS) == "something-new"
     i18n.set_language("en")
     assert cli._word("done", cli.OUTCOME_WORDS, upper=True) == "DONE"
     assert cli._word("ready", cli.VERDICT_WORDS) == "ready"
-    assert cli._word("reconciled-done", cli.STATUS_WORDS) == "reconciled-done"
+    assert cli._word("reconciled-done", STATUS_WORDS) == "reconciled-done"
 
 
 @pytest.mark.parametrize("words", [["--lan", "ja"], ["--la=ja"], ["--lang=ja"], ["--lan=JA"]])

@@ -457,8 +457,9 @@ def _build(cls: type[Record], values: dict[str, Any]) -> Record:
     return record
 
 
-#: :attr:`Change.status` in words: each code is its own English word.
-_STATUS_WORDS = {
+#: :attr:`Change.status` in words (each code is its own English word): the one map every view
+#: that shows a status to a person uses (the journal, tables and JSON keep the code).
+STATUS_WORDS: Mapping[str, str] = {
     "done": N_("done"),
     "failed": N_("failed"),
     "pending": N_("pending"),
@@ -513,7 +514,7 @@ class Change:
     def status_text(self) -> str:
         """:attr:`status` in the operator's language, for a sentence (the code stays English
         in tables and JSON)."""
-        return _(_STATUS_WORDS[self.status])
+        return _(STATUS_WORDS[self.status])
 
     @property
     def settled(self) -> bool:

@@ -15,7 +15,7 @@ import json
 import os
 import sys
 import unicodedata
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO, cast
@@ -90,18 +90,9 @@ OUTCOME_WORDS = {
     "unknown": N_("UNKNOWN"),
 }
 VERDICT_WORDS = {"ready": N_("ready"), "blocked": N_("blocked"), "unverifiable": N_("unverifiable")}
-STATUS_WORDS = {
-    "done": N_("done"),
-    "failed": N_("failed"),
-    "pending": N_("pending"),
-    "reconciled-done": N_("reconciled-done"),
-    "reconciled-not-applied": N_("reconciled-not-applied"),
-    "reconciled-changed": N_("reconciled-changed"),
-    "reconciled-target-gone": N_("reconciled-target-gone"),
-}
 
 
-def _word(value: Any, words: dict[str, str], *, upper: bool = False) -> str:
+def _word(value: Any, words: Mapping[str, str], *, upper: bool = False) -> str:
     """A code (an enum member or its value) as a person reads it; an unknown code as it is."""
     code = str(getattr(value, "value", value))
     word = words.get(code.lower())
@@ -698,6 +689,8 @@ def _interruption(marks: tuple[int, int]) -> str:
     started = journal.started_changes()[marks[1] :]
     if not started:
         return _("interrupted")
+    from trailkit.records.journal import STATUS_WORDS
+
     path, change_id = started[-1]
     try:
         status = journal.Journal(path).get(change_id).status
@@ -1249,7 +1242,7 @@ def cmd_rollback(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 def cmd_journal(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     """``trailkit journal``."""
-    from trailkit.records.journal import changes_frame, undone_by
+    from trailkit.records.journal import STATUS_WORDS, changes_frame, undone_by
 
     journal = _journal(args)
     named = getattr(args, "journal", None) is not None or bool(

@@ -23,6 +23,7 @@ import pandas as pd
 from trailkit.arn import short_arn
 from trailkit.i18n import N_, _
 from trailkit.records import Inventory, KeyInfo, Trail
+from trailkit.records.journal import STATUS_WORDS
 from trailkit.rules.health import Health
 from trailkit.rules.keyfacts import FACT_FIELDS, ROTATION_WORDS, key_facts, pending_deletion
 from trailkit.rules.plan import Plan
@@ -168,16 +169,6 @@ COLUMN_TITLES: dict[str, str] = {
     "endpoint": N_("endpoint"),
     "backend": N_("backend"),
     "request_id": N_("request_id"),
-}
-#: A journal status as a person reads it (the frame keeps the status itself).
-STATUS_TITLES: dict[str, str] = {
-    "done": N_("done"),
-    "failed": N_("failed"),
-    "pending": N_("pending"),
-    "reconciled-done": N_("reconciled-done"),
-    "reconciled-not-applied": N_("reconciled-not-applied"),
-    "reconciled-changed": N_("reconciled-changed"),
-    "reconciled-target-gone": N_("reconciled-target-gone"),
 }
 #: A yes/no cell (logging, multi_region, ...) as a person reads it; the frame keeps the bool.
 BOOL_TITLES = {True: N_("True"), False: N_("False")}
@@ -494,8 +485,8 @@ def cell_html(column: str, value: Any, row: Mapping[str, Any]) -> str:
         return html.escape(local_time(text))
     if column == "rotation" and text in ROTATION_WORDS:
         return html.escape(_(ROTATION_WORDS[text]))
-    if column == "status" and text in STATUS_TITLES:
-        return html.escape(_(STATUS_TITLES[text]))
+    if column == "status" and text in STATUS_WORDS:  # the frame keeps the status itself
+        return html.escape(_(STATUS_WORDS[text]))
     if text.startswith("arn:"):
         return _abbreviated(text, short_arn(text))
     if column.endswith("request_id") and len(text) > 12:

@@ -40,6 +40,7 @@ from rich.text import Text
 from trailkit.arn import arn_account, arn_region, short_arn
 from trailkit.i18n import N_, _, ngettext
 from trailkit.records import ConnectionInfo
+from trailkit.records.journal import STATUS_WORDS
 from trailkit.rules.keyfacts import ROTATION_WORDS, days_left
 
 __all__ = [
@@ -142,16 +143,6 @@ SEVERITY_WORDS: Mapping[str, str] = {
     "error": N_("error"),
     "warning": N_("warning"),
     "info": N_("info"),
-}
-#: Journal statuses as a person reads them (``--format json`` keeps the status).
-STATUS_WORDS: Mapping[str, str] = {
-    "done": N_("done"),
-    "failed": N_("failed"),
-    "pending": N_("pending"),
-    "reconciled-done": N_("reconciled-done"),
-    "reconciled-not-applied": N_("reconciled-not-applied"),
-    "reconciled-changed": N_("reconciled-changed"),
-    "reconciled-target-gone": N_("reconciled-target-gone"),
 }
 #: Write outcomes as a person reads them, in capitals in English.
 OUTCOME_WORDS: Mapping[str, str] = {
