@@ -463,6 +463,17 @@ def test_health_filter(demo: Any) -> None:
     assert (code, json.loads(out)) == (0, [])
 
 
+def test_health_filter_repeated_adds_up(demo: Any) -> None:
+    """``--health broken --health sse-s3`` lists both kinds (as ``broken,sse-s3``): a repeated
+    option used to keep only its last value, silently dropping the broken trails."""
+    code, out, _err = _run(
+        demo[0], "inventory", "--format", "json", "--health", "broken", "--health", "sse-s3"
+    )
+    want = sorted(n for n, (h, _c) in DEMO_HEALTH.items() if h in ("broken", "sse-s3"))
+    assert code == 0
+    assert sorted(r["name"] for r in json.loads(out)) == want
+
+
 def test_health_csv(demo: Any) -> None:
     import csv
 
