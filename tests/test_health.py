@@ -354,6 +354,18 @@ def test_health_rule(
         assert reason.code == reason.code.lower() and " " not in reason.code
 
 
+def test_a_deleted_key_says_to_repoint_the_trail() -> None:
+    """The pre-flight's fix for key-not-found ("check the identifier and the region") speaks to
+    someone who typed a key; the trail's own key was deleted: point the trail at a key that
+    exists (and its old logs cannot be decrypted any more)."""
+    gone = _key(error=_GONE, policy=None, policy_error=_GONE, missing=True, state=None)
+    trail = _trail()
+    (reason,) = health(trail, gone, MGMT, now=NOW).reasons
+    assert reason.code == "key-not-found"
+    assert "check the identifier" not in reason.fix
+    assert f"trailkit update --trail {trail.name} --key KEY" in reason.fix
+
+
 def test_unverifiable_reasons_name_the_permission() -> None:
     found = health(_trail(status=TrailStatus(error="AccessDenied")), _key(error="denied"), MGMT)
     permissions = {r.code: r.permission for r in found.reasons}
