@@ -632,6 +632,22 @@ def test_delivery_error_has_a_cause_and_a_fix(
     assert found.as_dict()["error"] == error
 
 
+@pytest.mark.parametrize("error", ["KMS.DisabledException", "KMS.KMSInvalidStateException"])
+def test_kms_commands_in_the_fix_name_the_key_region(error: str) -> None:
+    """KMS is regional: `aws kms enable-key --key-id ARN` is sent to the shell's default region,
+    which does not know a key of another region (NotFoundException). The fix's commands say
+    ``--region`` of the key, whatever the operator's default."""
+    key = OLD.replace(":us-east-1:", ":eu-west-1:")
+    found = delivery_cause(_ct_trail(key), error)
+    commands = [c for c in found.fix.split("`") if c.startswith("aws kms ")]
+    assert commands
+    for command in commands:
+        assert command.endswith(f"--key-id {key} --region eu-west-1"), command
+    with i18n.speaking("ja"):
+        ja = delivery_cause(_ct_trail(key), error)
+    assert f"--key-id {key} --region eu-west-1`" in ja.fix
+
+
 @pytest.mark.parametrize(("error", "key", "code", "says", "fix_says"), CAUSE_TABLE)
 def test_delivery_cause_in_japanese(
     error: str, key: str | None, code: str, says: list[str], fix_says: list[str]

@@ -354,6 +354,18 @@ def test_health_rule(
         assert reason.code == reason.code.lower() and " " not in reason.code
 
 
+def test_a_deleted_key_says_to_repoint_the_trail() -> None:
+    """The pre-flight's fix for key-not-found ("check the identifier and the region") speaks to
+    someone who typed a key; the trail's own key was deleted: point the trail at a key that
+    exists (and its old logs cannot be decrypted any more)."""
+    gone = _key(error=_GONE, policy=None, policy_error=_GONE, missing=True, state=None)
+    trail = _trail()
+    (reason,) = health(trail, gone, MGMT, now=NOW).reasons
+    assert reason.code == "key-not-found"
+    assert "check the identifier" not in reason.fix
+    assert f"trailkit update --trail {trail.name} --key KEY" in reason.fix
+
+
 def test_unverifiable_reasons_name_the_permission() -> None:
     found = health(_trail(status=TrailStatus(error="AccessDenied")), _key(error="denied"), MGMT)
     permissions = {r.code: r.permission for r in found.reasons}
@@ -461,6 +473,17 @@ def test_health_filter(demo: Any) -> None:
     assert sorted(r["name"] for r in json.loads(out)) == want
     code, out, _err = _run(demo[0], "inventory", "--format", "json", "--health", "at-risk")
     assert (code, json.loads(out)) == (0, [])
+
+
+def test_health_filter_repeated_adds_up(demo: Any) -> None:
+    """``--health broken --health sse-s3`` lists both kinds (as ``broken,sse-s3``): a repeated
+    option used to keep only its last value, silently dropping the broken trails."""
+    code, out, _err = _run(
+        demo[0], "inventory", "--format", "json", "--health", "broken", "--health", "sse-s3"
+    )
+    want = sorted(n for n, (h, _c) in DEMO_HEALTH.items() if h in ("broken", "sse-s3"))
+    assert code == 0
+    assert sorted(r["name"] for r in json.loads(out)) == want
 
 
 def test_health_csv(demo: Any) -> None:

@@ -425,3 +425,18 @@ def test_notebook_keys_table_shows_dates_locally_and_the_deletion_red(
     finally:
         monkeypatch.delenv("TZ")
         time.tzset()
+
+
+def test_keys_table_names_a_key_without_alias_by_its_arn() -> None:
+    """``keys_frame(...).to_dict("records")`` gives NaN, not None, for the alias of a key that
+    has none (e.g. a multi-Region replica) when another key has one: the keys table showed "-"
+    in the key column, so the operator could not tell which key it was."""
+    from trailkit.ui.terminal import key_rows
+
+    records = [
+        {"alias": "alias/logs", "key_arn": ARN, "region": "us-east-1"},
+        {"alias": float("nan"), "key_arn": ARN.replace("us-east-1", "us-west-2")},
+    ]
+    rows = key_rows(records)
+    assert rows[0]["key"] == "alias/logs"
+    assert rows[1]["key"] == ARN.replace("us-east-1", "us-west-2")

@@ -41,7 +41,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from trailkit.arn import arn_account
+from trailkit.arn import arn_account, arn_region
 from trailkit.i18n import _
 from trailkit.records import Trail
 from trailkit.rules.requests import CLOUDTRAIL_SERVICE, log_object_arn
@@ -142,6 +142,13 @@ def _key_statement(trail: Trail) -> str:
     )
 
 
+def _kms_command(verb: str, key: str) -> str:
+    """``aws kms VERB --key-id KEY``, with ``--region`` of a key ARN: KMS is regional, and the
+    shell's default region does not know a key of another region."""
+    region = arn_region(key)
+    return f"aws kms {verb} --key-id {key}" + (f" --region {region}" if region else "")
+
+
 def delivery_cause(trail: Trail, error: str, *, digest: bool = False) -> DeliveryCause:
     """The cause and fix of ``trail``'s ``LatestDeliveryError`` (``digest``:
     ``LatestDigestDeliveryError``).
@@ -170,18 +177,21 @@ def delivery_cause(trail: Trail, error: str, *, digest: bool = False) -> Deliver
             "bucket {bucket}."
         ).format(key=key, files=files, bucket=bucket)
         fix = _(
-            "enable the key (`aws kms enable-key --key-id {key}`) or point the trail at an "
-            "enabled key in the bucket's region"
-        ).format(key=key)
+            "enable the key (`{command}`) or point the trail at an enabled key in the bucket's "
+            "region"
+        ).format(command=_kms_command("enable-key", key))
     elif code == "kms-invalid-state":
         cause = _(
             "The KMS key {key} is in a state that cannot encrypt (for example pending deletion), "
             "so CloudTrail cannot write {files} to bucket {bucket}."
         ).format(key=key, files=files, bucket=bucket)
         fix = _(
-            "cancel the key's deletion and enable it (`aws kms cancel-key-deletion --key-id "
-            "{key}`, then `aws kms enable-key --key-id {key}`), or point the trail at another key"
-        ).format(key=key)
+            "cancel the key's deletion and enable it (`{cancel}`, then `{enable}`), or point the "
+            "trail at another key"
+        ).format(
+            cancel=_kms_command("cancel-key-deletion", key),
+            enable=_kms_command("enable-key", key),
+        )
     elif code == "kms-not-found":
         cause = _(
             "The KMS key {key} cannot be found (deleted, or not in the region of bucket "

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -436,9 +436,21 @@ def health(
         for f in report.findings
         if (kind := _kind_of(f)) is not None
     ]
+    reasons = [_gone_fix(r, trail) if r.code == "key-not-found" else r for r in reasons]
     reasons = _sorted([*reasons, *status])
     kind = next((k for k in _ORDER if any(r.health is k for r in reasons)), HealthKind.HEALTHY)
     return Health(trail.arn, kind, tuple(reasons))
+
+
+def _gone_fix(reason: HealthReason, trail: Trail) -> HealthReason:
+    """``key-not-found`` for the trail's own key: the pre-flight's fix ("check the identifier")
+    speaks to someone who typed a key; here the key the trail uses is gone (deleted)."""
+    fix = _(
+        "the key no longer exists: point the trail at an existing key in the bucket's region "
+        "(`trailkit update --trail {trail} --key KEY`); the logs it encrypted can no longer be "
+        "decrypted"
+    ).format(trail=trail.name)
+    return replace(reason, fix=fix)
 
 
 def _sorted(reasons: list[HealthReason]) -> list[HealthReason]:

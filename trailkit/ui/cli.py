@@ -222,6 +222,20 @@ def _healths(text: str) -> frozenset[str]:
         raise argparse.ArgumentTypeError(err.message) from None
 
 
+class _Union(argparse.Action):
+    """A repeatable set option: ``--health broken --health at-risk`` means ``broken,at-risk``
+    (argparse's default would keep only the last)."""
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: Any,
+        option_string: str | None = None,
+    ) -> None:
+        setattr(namespace, self.dest, (getattr(namespace, self.dest, None) or frozenset()) | values)
+
+
 def _regions(text: str) -> list[str]:
     """``--regions``: comma-separated region names, each shaped like one (``us-east-1``).
 
@@ -396,6 +410,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--health",
         type=_healths,
+        action=_Union,
         metavar="HEALTH[,HEALTH]",
         help=_(
             "only the trails with this health: comma-separated broken, at-risk, unverifiable, "

@@ -1148,7 +1148,10 @@ def key_rows(records: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
                 "region": f"{r.get('region')} · {multi}"
                 if isinstance(multi, str)
                 else r.get("region"),
-                "key": r.get("alias") or r.get("key_arn"),
+                # NaN (a frame's missing alias) is truthy: only a text alias names the key
+                "key": alias
+                if isinstance(alias := r.get("alias"), str) and alias
+                else r.get("key_arn"),
                 "problems": "; ".join(problems) or None,
             }
         )
