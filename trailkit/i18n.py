@@ -28,6 +28,7 @@ import os
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
+from datetime import UTC, datetime, timedelta
 from functools import cache
 from pathlib import Path
 
@@ -40,6 +41,7 @@ __all__ = [
     "catalogue",
     "language",
     "language_from_environment",
+    "local_time",
     "ngettext",
     "normalise_language",
     "set_language",
@@ -202,3 +204,45 @@ def N_(message: str) -> str:
     """Mark ``message`` for extraction without translating it now (texts kept in tables and
     translated where they are shown, with ``_()``)."""
     return message
+
+
+def local_time(value: object, *, offset: bool = False, none: str = "-") -> str:
+    """A time as a person reads it: in the operator's timezone (``TZ`` respected), with the
+    zone shown (issue "日本語": dates in the operator's timezone where shown to a person; JSON
+    and the journal keep UTC).
+
+    Parameters
+    ----------
+    value : datetime, pandas Timestamp, str or None
+        A naive datetime is UTC; text is ISO 8601 as the journal keeps it
+        (``2026-11-29T05:12:00Z``).
+    offset : bool
+        Show the zone as its offset from UTC (``UTC+09:00``; ``UTC`` itself), as the notebook
+        tables do, instead of its name (``JST``, else ``+0900``), as the terminal does.
+    none : str
+        What None reads as.
+
+    Returns
+    -------
+    str
+        ``2026-11-29 14:12:00 JST``; text that is not a time is returned as it is.
+    """
+    if value is None:
+        return none
+    when = value
+    if hasattr(when, "to_pydatetime"):  # a pandas Timestamp (a frame's time column)
+        when = when.to_pydatetime()
+    if not isinstance(when, datetime):
+        text = str(value).strip()
+        try:
+            when = datetime.fromisoformat(text[:-1] + "+00:00" if text.endswith("Z") else text)
+        except ValueError:
+            return str(value)
+    local = (when if when.tzinfo else when.replace(tzinfo=UTC)).astimezone()
+    if not offset:
+        zone = local.strftime("%Z") or local.strftime("%z")
+    else:
+        minutes = int((local.utcoffset() or timedelta(0)).total_seconds()) // 60
+        sign = "+" if minutes >= 0 else "-"
+        zone = f"UTC{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}" if minutes else "UTC"
+    return f"{local:%Y-%m-%d %H:%M:%S} {zone}"

@@ -7,10 +7,9 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from trailkit.i18n import _
+from trailkit.i18n import _, local_time
 from trailkit.records.read import Trail, TrailStatus
 
 __all__ = ["ApplyResult", "Delivery", "Outcome", "PlanView", "PolicyResult", "WriteResult"]
@@ -117,15 +116,7 @@ class Delivery:
         when = self.status.latest_delivery_time
         if not when:
             return _("no delivery errors (latest delivery: none yet)")
-        return _("no delivery errors (latest delivery: {time})").format(time=_when(when))
-
-
-def _when(value: object) -> str:
-    """A delivery time for a person: in the operator's timezone, with the zone shown."""
-    if isinstance(value, datetime):
-        moment = value if value.tzinfo is not None else value.replace(tzinfo=UTC)
-        return moment.astimezone().isoformat(sep=" ", timespec="seconds")
-    return str(value)
+        return _("no delivery errors (latest delivery: {time})").format(time=local_time(when))
 
 
 class PlanView(Protocol):

@@ -38,7 +38,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 from trailkit.arn import arn_account, arn_region
@@ -46,7 +45,7 @@ from trailkit.i18n import _
 from trailkit.records import Trail
 from trailkit.rules.requests import CLOUDTRAIL_SERVICE, log_object_arn
 
-__all__ = ["CAUSES", "UNKNOWN", "DeliveryCause", "delivery_cause", "error_name", "local_text"]
+__all__ = ["CAUSES", "UNKNOWN", "DeliveryCause", "delivery_cause", "error_name"]
 
 #: The cause codes, each with the error names (case-insensitive, ``KMS.`` prefix optional) that
 #: map to it. The first match in this order wins.
@@ -87,14 +86,6 @@ class DeliveryCause:
     def as_dict(self) -> dict[str, Any]:
         """The JSON shape (codes and raw text are not translated)."""
         return {"error": self.error, "cause": self.code, "message": self.cause, "fix": self.fix}
-
-
-def local_text(when: datetime) -> str:
-    """A time as a person reads it: in the operator's timezone (``TZ`` respected) with the zone,
-    e.g. ``2026-11-29 14:12:00 JST`` (the format of ``ui.terminal.local_time``); naive is UTC."""
-    local = (when if when.tzinfo else when.replace(tzinfo=UTC)).astimezone()
-    zone = local.strftime("%Z") or local.strftime("%z")
-    return f"{local:%Y-%m-%d %H:%M:%S} {zone}"
 
 
 def error_name(error: str) -> str:

@@ -16,10 +16,10 @@ from typing import Any
 
 from trailkit.arn import arn_account, arn_region
 from trailkit.errors import InputError, KeyIdError
-from trailkit.i18n import _
+from trailkit.i18n import _, local_time
 from trailkit.records import Inventory, KeyInfo, Trail, TrailStatus
 from trailkit.rules.checks import Finding, KeyLookup, Severity, preflight
-from trailkit.rules.delivery import delivery_cause, local_text
+from trailkit.rules.delivery import delivery_cause
 from trailkit.rules.keyids import KeyIdKind, parse_key_id
 
 __all__ = [
@@ -247,10 +247,10 @@ def _delivery_reason(trail: Trail, error: str, *, digest: bool) -> HealthReason:
         ).format(bucket=trail.bucket_name, error=error)
     if failed is not None:
         when = _("It failed at {failed}; the last successful delivery was at {last}.").format(
-            failed=local_text(failed), last=local_text(last) if last else _("(none recorded)")
+            failed=local_time(failed), last=local_time(last) if last else _("(none recorded)")
         )
     elif last is not None:
-        when = _("The last successful delivery was at {last}.").format(last=local_text(last))
+        when = _("The last successful delivery was at {last}.").format(last=local_time(last))
     else:
         when = _("No successful delivery is recorded.")
     return HealthReason(

@@ -22,6 +22,7 @@ import pandas as pd
 
 from trailkit.arn import short_arn
 from trailkit.i18n import N_, _
+from trailkit.i18n import local_time as i18n_local_time
 from trailkit.records import Inventory, KeyInfo, Trail
 from trailkit.records.journal import STATUS_WORDS
 from trailkit.rules.health import Health
@@ -445,21 +446,7 @@ def local_time(value: Any) -> str:
     """A journal time (UTC ISO text) in the operator's timezone with the zone shown as its
     offset from UTC (``2026-12-04 09:15:02 UTC+09:00``, the same in every language; ``UTC`` for
     UTC itself); text that is not a time is returned as it is."""
-    text = "" if value is None else str(value)
-    try:
-        when = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        return text
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    local = when.astimezone()
-    offset = local.utcoffset()
-    zone = "UTC"
-    if offset:
-        minutes = int(offset.total_seconds()) // 60
-        sign = "+" if minutes >= 0 else "-"
-        zone += f"{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
-    return f"{local:%Y-%m-%d %H:%M:%S} {zone}"
+    return i18n_local_time(value, offset=True, none="")
 
 
 #: Columns of times: a journal time (UTC ISO text), a key's creation and deletion dates.

@@ -38,7 +38,7 @@ from rich.measure import Measurement
 from rich.text import Text
 
 from trailkit.arn import arn_account, arn_region, short_arn
-from trailkit.i18n import N_, _, ngettext
+from trailkit.i18n import N_, _, local_time, ngettext
 from trailkit.records import ConnectionInfo
 from trailkit.records.journal import STATUS_WORDS
 from trailkit.rules.keyfacts import ROTATION_WORDS, days_left
@@ -1010,29 +1010,6 @@ def sse_s3_shown(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
             if r.get("after") is None and r.get("status") != "reconciled-target-gone":
                 r["after"] = "SSE-S3"
     return rows
-
-
-def local_time(value: Any) -> str:
-    """A time as a person reads it: in the operator's timezone (``TZ`` respected), with the
-    zone shown, e.g. ``2026-11-29 14:12:00 JST``. ``value`` is a datetime or the UTC ISO text
-    the journal keeps (``2026-11-29T05:12:00Z``); a naive datetime is taken as UTC. Text that
-    is not a time is returned as it is; None is ``-``."""
-    if value is None:
-        return "-"
-    when = value
-    if not isinstance(when, datetime):
-        text = str(value).strip()
-        try:
-            when = datetime.fromisoformat(text[:-1] + "+00:00" if text.endswith("Z") else text)
-        except ValueError:
-            return str(value)
-    if hasattr(when, "to_pydatetime"):  # a pandas Timestamp (a frame's time column)
-        when = when.to_pydatetime()
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    local = when.astimezone()
-    zone = local.strftime("%Z") or local.strftime("%z")
-    return f"{local:%Y-%m-%d %H:%M:%S} {zone}"
 
 
 #: A key policy as ``changes_frame`` abbreviates it (journal records stay English).
