@@ -21,7 +21,6 @@ to ``docs/screenshots/02-guided-update-ja.png`` and ``docs/screenshots/app-ja.pn
 from __future__ import annotations
 
 import contextlib
-import re
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -57,12 +56,6 @@ APP_SHOT = SHOTS / "app-ja.png"
 #: says it in Japanese: "... explicitly denies CloudTrail ... for this trail."
 DENIES = "明示的に拒否しています"
 TRAIL = "証跡"  # docs/glossary.md: trail
-#: A key named by the short form of its id (``key/1234abcd…``, ``(1234abcd)`` in a key list): an
-#: id, not English (the ids are random on every run of the demo, so they cannot be passed as names).
-SHORT_KEY = re.compile(
-    r"\bkey/(?:mrk-)?[0-9a-f]{8,}…?|\b(?:mrk-)?(?=[0-9a-f]{8}\b)[0-9a-f]*\d[0-9a-f]*\b"
-)
-
 # What the operator reads: the outputs and the rendered markdown (never the code cells), as
 # shown: the text of every rendered text node (a dropdown's options when the dropdown is shown),
 # one line per block (so that a badge and the sentence after it stay two words, as seen); text in
@@ -211,7 +204,6 @@ def english_left(page: Any, root: str | None, what: str, text: str | None = None
         text = page.evaluate(VISIBLE_TEXT, root)
     if not text.strip():
         return [f"nothing visible in the {what}"]
-    text = SHORT_KEY.sub(" ", text)
     return [f"{what}: {words} in: {line}" for line, words in english_words(text, _names())]
 
 
