@@ -11,6 +11,7 @@ layer above it.
 
 from __future__ import annotations
 
+from trailkit.records.history import History, HistoryEvent
 from trailkit.records.journal import (
     NOTE_APPLIED,
     NOTE_CHANGED,
@@ -48,6 +49,8 @@ __all__ = [
     "Change",
     "ConnectionInfo",
     "Delivery",
+    "History",
+    "HistoryEvent",
     "Inventory",
     "KeyInfo",
     "Kind",
