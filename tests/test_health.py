@@ -606,3 +606,90 @@ def test_health_counts_every_kind() -> None:
     assert list(counts) == ["broken", "at-risk", "unverifiable", "healthy", "sse-s3"]
     assert sum(counts.values()) == len(CASES)
     assert counts == {k: sum(1 for c in CASES if c[3] == k) for k in counts}
+
+
+# -- the health of each code is data (rules/catalogue.json) ------------------------------------
+
+
+def test_the_catalogue_says_what_each_finding_means_for_health() -> None:
+    """Pinned from the issue's definitions (not read from the code under test): the pre-flight
+    codes that make a trail broken, at-risk or unverifiable, and the health-only codes."""
+    from trailkit.rules.checks import CATALOGUE, HEALTH_CODES
+
+    by_health: dict[str | None, set[str]] = {}
+    for code, check in CATALOGUE.items():
+        by_health.setdefault(check.health, set()).add(code)
+    assert by_health["broken"] == {
+        "bucket-not-found",
+        "key-not-found",
+        "key-state",
+        "key-not-symmetric",
+        "key-region-mismatch",
+        "key-aws-managed",
+        "policy-encrypt",
+        "policy-deny",
+        "policy-bucket-key-decrypt",
+        "bucket-policy-denies-delivery",
+        "bucket-policy-already-denies-delivery",
+    }
+    assert by_health["at-risk"] == {"policy-readers", "policy-describe"}
+    assert by_health["unverifiable"] == {
+        "key-unreadable",
+        "policy-unverifiable",
+        "key-region-unverified",
+        "bucket-key-unverified",
+        "bucket-policy-unverified",
+        "bucket-unreadable",
+        "key-id-format",
+        "key-id-needs-arn",
+    }
+    assert {c: h.health for c, h in HEALTH_CODES.items()} == {
+        "delivery-error": "broken",
+        "digest-delivery-error": "at-risk",
+        "delivery-stale": "at-risk",
+        "status-unreadable": "unverifiable",
+    }
+
+
+def test_every_reason_health_gives_is_catalogued_with_that_health() -> None:
+    """Each reason of the pure cases above has a catalogued code whose health is the reason's
+    (a finding that refuses the change, such as ``policy-describe`` with an S3 Bucket Key, may
+    be broken although catalogued at-risk)."""
+    from trailkit.rules.checks import CATALOGUE, HEALTH_CODES
+
+    seen = 0
+    for _name, trail, key, _kind, _codes in CASES:
+        for reason in health(trail, key, MGMT, now=NOW).reasons:
+            seen += 1
+            entry = CATALOGUE.get(reason.code) or HEALTH_CODES.get(reason.code)
+            assert entry is not None, reason.code
+            assert entry.health == str(reason.health) or (
+                entry.health == "at-risk" and reason.health is HealthKind.BROKEN
+            ), reason
+    assert seen > 20
+
+
+@pytest.mark.parametrize(
+    ("change", "error"),
+    [
+        (lambda e: e.update(health="fine"), "unknown health"),
+        (lambda e: e.pop("health"), "fields"),
+    ],
+)
+def test_a_bad_health_in_the_catalogue_is_refused(change: Any, error: str) -> None:
+    from importlib import resources
+
+    from trailkit.rules.checks import load_catalogue, load_health_codes
+
+    document = json.loads(
+        resources.files("trailkit.rules").joinpath("catalogue.json").read_text("utf-8")
+    )
+    change(document["checks"][0])
+    with pytest.raises(ValueError, match=error):
+        load_catalogue(json.dumps(document))
+    document = json.loads(
+        resources.files("trailkit.rules").joinpath("catalogue.json").read_text("utf-8")
+    )
+    change(document["health_codes"][0])
+    with pytest.raises(ValueError, match=error):
+        load_health_codes(json.dumps(document))

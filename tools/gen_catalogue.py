@@ -12,14 +12,20 @@ import sys
 from collections.abc import Iterable
 from pathlib import Path
 
-from trailkit.rules.checks import Check, load_catalogue
+from trailkit.rules.checks import Check, HealthCode, load_catalogue, load_health_codes
 
 ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"
 START = "<!-- catalogue:start -->"
 END = "<!-- catalogue:end -->"
 _HEADER = (
-    "| code | severity | meaning | AWS error it prevents | fix |\n| --- | --- | --- | --- | --- |\n"
+    "| code | severity | health | meaning | AWS error it prevents | fix |\n"
+    "| --- | --- | --- | --- | --- | --- |\n"
+)
+_HEALTH_HEADER = (
+    "\nHealth reasons that are not pre-flight findings (`health_reasons` of "
+    "`trailkit inventory --format json`; a finding above with a health is a reason too):\n\n"
+    "| code | health | meaning | from | fix |\n| --- | --- | --- | --- | --- |\n"
 )
 
 
@@ -27,13 +33,18 @@ def _cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
-def render_table(checks: Iterable[Check] | None = None) -> str:
-    """The Markdown table of the catalogue, one row per check in the catalogue's order.
+def render_table(
+    checks: Iterable[Check] | None = None, health_codes: Iterable[HealthCode] | None = None
+) -> str:
+    """The Markdown tables of the catalogue: one row per check in the catalogue's order (with
+    the health it gives a trail's current encryption), then one per health code.
 
     Parameters
     ----------
     checks
         :class:`trailkit.rules.checks.Check` records; default: the packaged catalogue.
+    health_codes
+        :class:`trailkit.rules.checks.HealthCode` records; default: the packaged catalogue's.
 
     Returns
     -------
@@ -42,13 +53,20 @@ def render_table(checks: Iterable[Check] | None = None) -> str:
     """
     if checks is None:
         checks = load_catalogue().values()
+    if health_codes is None:
+        health_codes = load_health_codes().values()
     rows = []
     for c in checks:
         error = f"`{_cell(c.aws_error)}`" if c.aws_error else "—"
         rows.append(
-            f"| `{c.code}` | {c.severity} | {_cell(c.meaning)} | {error} | {_cell(c.remedy)} |\n"
+            f"| `{c.code}` | {c.severity} | {c.health or '—'} | {_cell(c.meaning)} | {error} "
+            f"| {_cell(c.remedy)} |\n"
         )
-    return _HEADER + "".join(rows)
+    health_rows = [
+        f"| `{h.code}` | {h.health} | {_cell(h.meaning)} | {_cell(h.source)} | {_cell(h.remedy)} |\n"
+        for h in health_codes
+    ]
+    return _HEADER + "".join(rows) + (_HEALTH_HEADER + "".join(health_rows) if health_rows else "")
 
 
 def update_readme(text: str, table: str | None = None) -> str:

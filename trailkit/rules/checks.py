@@ -37,15 +37,19 @@ from trailkit.rules.requests import (
 
 __all__ = [
     "CATALOGUE",
+    "HEALTH_CODES",
+    "HEALTH_VALUES",
     "UNVERIFIED_CODES",
     "Check",
     "Finding",
+    "HealthCode",
     "KeyLookup",
     "Report",
     "Severity",
     "Verdict",
     "VerdictKind",
     "load_catalogue",
+    "load_health_codes",
     "preflight",
     "rank_candidates",
 ]
@@ -61,13 +65,34 @@ class Severity(enum.StrEnum):
 
 @dataclass(frozen=True)
 class Check:
-    """One entry of the catalogue: what a code means, the AWS error it prevents, the fix."""
+    """One entry of the catalogue: what a code means, the AWS error it prevents, the fix, and
+    what it means for a trail's current encryption (``health``: ``broken``, ``at-risk``,
+    ``unverifiable``, or None when it is not a health matter; :mod:`trailkit.rules.health`)."""
 
     code: str
     severity: Severity
     meaning: str
     remedy: str
     aws_error: str | None = None
+    health: str | None = None
+
+
+@dataclass(frozen=True)
+class HealthCode:
+    """A reason of a trail's health that is not a pre-flight finding (``health_codes`` of the
+    catalogue): its code, the health it gives, what it means, the AWS field it comes from and
+    the fix."""
+
+    code: str
+    health: str
+    meaning: str
+    source: str
+    remedy: str
+
+
+#: The values of a catalogue entry's ``health`` (the non-healthy kinds of
+#: :class:`trailkit.rules.health.HealthKind`).
+HEALTH_VALUES = ("broken", "at-risk", "unverifiable")
 
 
 _CATALOGUE_FILE = "catalogue.json"
@@ -95,7 +120,7 @@ def load_catalogue(text: str | None = None) -> dict[str, Check]:
     """
     if text is None:
         text = resources.files("trailkit.rules").joinpath(_CATALOGUE_FILE).read_text("utf-8")
-    fields = {"code", "severity", "meaning", "aws_error", "fix"}
+    fields = {"code", "severity", "health", "meaning", "aws_error", "fix"}
     catalogue: dict[str, Check] = {}
     for entry in json.loads(text)["checks"]:
         if set(entry) != fields:
@@ -105,18 +130,70 @@ def load_catalogue(text: str | None = None) -> dict[str, Check]:
         code = entry["code"]
         if not isinstance(code, str) or not _KEBAB.match(code) or code in catalogue:
             raise ValueError(f"{_CATALOGUE_FILE}: bad or repeated code {code!r}")
+        if entry["health"] is not None and entry["health"] not in HEALTH_VALUES:
+            raise ValueError(f"{_CATALOGUE_FILE}: {code}: unknown health {entry['health']!r}")
         catalogue[code] = Check(
             code=code,
             severity=Severity(entry["severity"]),
             meaning=str(entry["meaning"]),
             remedy=str(entry["fix"]),
             aws_error=None if entry["aws_error"] is None else str(entry["aws_error"]),
+            health=entry["health"],
         )
     return catalogue
 
 
+def load_health_codes(text: str | None = None) -> dict[str, HealthCode]:
+    """Read the catalogue's ``health_codes``: the health reasons that are not pre-flight findings
+    (``delivery-error``, ``digest-delivery-error``, ``delivery-stale``, ``status-unreadable``).
+
+    Parameters
+    ----------
+    text
+        The JSON document to read instead of the packaged file.
+
+    Returns
+    -------
+    dict[str, HealthCode]
+        Code -> entry, in the file's order.
+
+    Raises
+    ------
+    ValueError
+        A malformed entry, a code that is not kebab-case, repeats one of ``checks`` or itself, or
+        an unknown health.
+    """
+    if text is None:
+        text = resources.files("trailkit.rules").joinpath(_CATALOGUE_FILE).read_text("utf-8")
+    document = json.loads(text)
+    fields = {"code", "health", "meaning", "source", "fix"}
+    taken = {entry.get("code") for entry in document["checks"]}
+    codes: dict[str, HealthCode] = {}
+    for entry in document.get("health_codes", []):
+        if set(entry) != fields:
+            raise ValueError(
+                f"{_CATALOGUE_FILE}: health_codes fields {sorted(entry)}, "
+                f"not {sorted(fields)}"
+            )
+        code = entry["code"]
+        if not isinstance(code, str) or not _KEBAB.match(code) or code in codes or code in taken:
+            raise ValueError(f"{_CATALOGUE_FILE}: bad or repeated health code {code!r}")
+        if entry["health"] not in HEALTH_VALUES:
+            raise ValueError(f"{_CATALOGUE_FILE}: {code}: unknown health {entry['health']!r}")
+        codes[code] = HealthCode(
+            code,
+            str(entry["health"]),
+            str(entry["meaning"]),
+            str(entry["source"]),
+            str(entry["fix"]),
+        )
+    return codes
+
+
 #: Every finding code: what it means, its severity, the AWS error it prevents and the fix.
 CATALOGUE: dict[str, Check] = load_catalogue()
+#: The health reasons that are not findings (issue 15), from the same file.
+HEALTH_CODES: dict[str, HealthCode] = load_health_codes()
 
 #: The codes that say a rule could not be checked: a report with one of them is
 #: ``unverifiable``, never ``ready`` (a false "ready" is the worst answer).

@@ -18,7 +18,7 @@ from trailkit.arn import arn_account, arn_region
 from trailkit.errors import InputError, KeyIdError
 from trailkit.i18n import _, local_time
 from trailkit.records import Inventory, KeyInfo, Trail, TrailStatus
-from trailkit.rules.checks import Finding, KeyLookup, Severity, preflight
+from trailkit.rules.checks import CATALOGUE, Finding, KeyLookup, Severity, preflight
 from trailkit.rules.delivery import delivery_cause
 from trailkit.rules.keyids import KeyIdKind, parse_key_id
 
@@ -50,38 +50,20 @@ class HealthKind(enum.StrEnum):
 #: Most urgent first: the health of a trail is the first of these that one of its reasons has.
 _ORDER = (HealthKind.BROKEN, HealthKind.AT_RISK, HealthKind.UNVERIFIABLE)
 
-#: Pre-flight finding codes that say CloudTrail cannot encrypt and deliver with the key now.
-_BROKEN = frozenset(
-    {
-        "bucket-not-found",
-        "key-not-found",
-        "key-state",
-        "key-not-symmetric",
-        "key-region-mismatch",
-        "key-aws-managed",
-        "policy-encrypt",
-        "policy-deny",
-        "policy-bucket-key-decrypt",
-        "bucket-policy-denies-delivery",
-        "bucket-policy-already-denies-delivery",
-    }
-)
-#: Pre-flight codes that are a documented risk while it works (``policy-describe`` is broken
-#: when it is an error: the bucket uses an S3 Bucket Key).
-_AT_RISK = frozenset({"policy-readers", "policy-describe"})
-#: Pre-flight codes that say something could not be read or evaluated.
-_UNVERIFIABLE = frozenset(
-    {
-        "key-unreadable",
-        "policy-unverifiable",
-        "key-region-unverified",
-        "bucket-key-unverified",
-        "bucket-policy-unverified",
-        "bucket-unreadable",
-        "key-id-format",
-        "key-id-needs-arn",
-    }
-)
+
+def _codes(health: str) -> frozenset[str]:
+    return frozenset(code for code, check in CATALOGUE.items() if check.health == health)
+
+
+#: What each pre-flight finding means for a trail's current encryption is data: the ``health``
+#: of its entry in ``rules/catalogue.json`` (prowler keeps check metadata as data, too).
+#: Broken: CloudTrail cannot encrypt and deliver with the key now.
+_BROKEN = _codes("broken")
+#: A documented risk while it works; one that would refuse the change (severity error, e.g.
+#: ``policy-describe`` when the bucket uses an S3 Bucket Key) is broken.
+_AT_RISK = _codes("at-risk")
+#: Something could not be read or evaluated.
+_UNVERIFIABLE = _codes("unverifiable")
 #: The codes a keyless (SSE-S3) trail is judged on: the deliveries, whatever the encryption.
 _DELIVERY = frozenset(
     {"bucket-not-found", "bucket-policy-denies-delivery", "bucket-policy-already-denies-delivery"}
@@ -151,7 +133,7 @@ def _reason(finding: Finding, kind: HealthKind, permission: str = "") -> HealthR
 
 def _kind_of(finding: Finding) -> HealthKind | None:
     code = finding.code
-    if code in _BROKEN or (code == "policy-describe" and finding.severity is Severity.ERROR):
+    if code in _BROKEN or (code in _AT_RISK and finding.severity is Severity.ERROR):
         return HealthKind.BROKEN
     if code in _AT_RISK:
         return HealthKind.AT_RISK
@@ -299,17 +281,14 @@ def _status_reasons(trail: Trail, now: datetime, stale_after: timedelta) -> list
                     "delivery-stale",
                     HealthKind.AT_RISK,
                     _(
-                        "{trail} is logging but its last log file delivery was at {time} UTC, "
+                        "{trail} is logging but its last log file delivery was at {time}, "
                         "more than {hours} hours ago."
-                    ).format(
-                        trail=trail.name,
-                        time=when.astimezone(UTC).strftime("%Y-%m-%d %H:%M"),
-                        hours=hours,
-                    ),
+                    ).format(trail=trail.name, time=local_time(when), hours=hours),
                     _(
-                        "look at the trail's delivery status (`aws cloudtrail get-trail-status`) "
-                        "and at the key and bucket it delivers with"
-                    ),
+                        "look at the trail's delivery status (`aws cloudtrail get-trail-status "
+                        "--name {arn} --region {region}`) and at the key and bucket it delivers "
+                        "with"
+                    ).format(arn=trail.arn, region=trail.home_region),
                 )
             )
     return out
