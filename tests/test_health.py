@@ -693,3 +693,31 @@ def test_a_bad_health_in_the_catalogue_is_refused(change: Any, error: str) -> No
     change(document["health_codes"][0])
     with pytest.raises(ValueError, match=error):
         load_health_codes(json.dumps(document))
+
+
+def test_a_deleted_key_is_a_broken_trail_not_a_partial_inventory(clean_moto: str) -> None:
+    """A trail whose key KMS says does not exist is a fact the inventory read completely (as a
+    deleted bucket is): health ``broken`` with ``key-not-found``, no scan error, exit 0."""
+    from trailkit.aws.session import Connection
+
+    conn = Connection(endpoint_url=clean_moto, region="us-east-1", workers=4)
+    conn.client("s3", "us-east-1").create_bucket(Bucket="gone-key-logs")
+    kms = conn.client("kms", "us-east-1")
+    meta = kms.create_key(Description="soon gone")["KeyMetadata"]
+    conn.client("cloudtrail", "us-east-1").create_trail(
+        Name="gone-key-trail", S3BucketName="gone-key-logs", KmsKeyId=meta["Arn"]
+    )
+    # moto cannot delete a key at once: name a key id that never existed instead
+    gone = meta["Arn"].rsplit("/", 1)[0] + "/00000000-0000-4000-8000-000000000000"
+    conn.client("cloudtrail", "us-east-1").update_trail(Name="gone-key-trail", KmsKeyId=gone)
+    out, err = io.StringIO(), io.StringIO()
+    code = main(
+        ["inventory", "--endpoint-url", clean_moto, "--regions", "us-east-1", "--format", "json"],
+        out=out,
+        err=err,
+    )
+    (row,) = json.loads(out.getvalue())
+    assert row["health"] == "broken", row
+    assert [r["code"] for r in row["health_reasons"]] == ["key-not-found"]
+    assert code == 0, err.getvalue()
+    assert "PARTIAL" not in err.getvalue() + out.getvalue()

@@ -688,13 +688,18 @@ class Reader:
         return replace(key, policy=text, policy_error=error)
 
     def _used_key_f(self, ident: str) -> Future[KeyInfo]:
-        """A key a trail names, with its policy; a key that cannot be described has ``error``."""
+        """A key a trail names, with its policy; a key that cannot be described has ``error``.
+
+        A key KMS says does not exist is ``missing``: a fact read completely (the trail's health
+        says it is broken), not a failed read, so it is not noted as a scan error (as a trail's
+        deleted bucket is not); any other failure is."""
 
         def outcome(done: Future[KeyInfo]) -> KeyInfo:
             exc = done.exception()
             if not isinstance(exc, TrailkitError):
                 return done.result()  # (re-raises anything unexpected)
-            self._note(scan_error(exc, region=arn_region(ident), resource=ident))
+            if not isinstance(exc, NotFound):
+                self._note(scan_error(exc, region=arn_region(ident), resource=ident))
             return KeyInfo(
                 arn=ident,
                 key_id=resource_id(ident),
