@@ -27,6 +27,7 @@ from widget_fakes import (
     make_trail,
 )
 
+from tests.test_notebooks import cell_html, kernel_env, run
 from trailkit import i18n
 from trailkit.errors import AccessDenied
 from trailkit.records import Inventory, ScanError, Trail
@@ -34,6 +35,8 @@ from trailkit.rules.health import Health, HealthKind, HealthReason, health
 from trailkit.ui import tables
 from trailkit.ui.widgets import GuidedUpdate, HealthSummary, TrailsTable
 from trailkit.ui.widgets.health import health_warning_html
+
+__all__ = ["kernel_env"]  # the fixture (papermill kernels' environment), for the tests below
 
 _TAG = re.compile(r"<[^>]+>")
 _STYLE = re.compile(r"<style>.*?</style>", re.S)
@@ -426,3 +429,52 @@ def test_on_the_demo_the_guided_update_warns_about_stale_key_trail(
     book = notebook.runbook(conn, journal)
     app = book.find_trail("app-trail")
     assert notebook.current_health(book, app).kind is HealthKind.HEALTHY
+
+
+# -- the notebooks, run with papermill on the demo -------------------------------------------------
+
+
+def test_notebook_01_opens_with_the_summary_broken_first(
+    demo: Any, kernel_env: str, tmp_path: Any
+) -> None:
+    from trailkit.demo.estate import DEMO_REGIONS
+
+    nb = run(
+        "01_encryption_inventory.ipynb",
+        tmp_path,
+        kernel_env,
+        regions=list(DEMO_REGIONS),
+        csv_path=str(tmp_path / "trails.csv"),
+    )
+    sources = [c.source for c in nb.cells if c.cell_type == "code"]
+    banner = next(i for i, s in enumerate(sources) if "ConnectionBanner" in s)
+    summary_at = next(i for i, s in enumerate(sources) if "HealthSummary" in s)
+    between = sources[banner + 1 : summary_at]
+    assert all(s.startswith("prose.show(") for s in between)  # right after the banner
+    page = cell_html(nb, "HealthSummary")
+    cards = _cards(page)
+    assert cards[0][0] == "broken" and ("broken", "stale-key-trail") in cards
+    card = _text(_card(page, "stale-key-trail"))
+    assert "Disabled" in card and "What to do:" in card
+    table = cell_html(nb, "TrailsTable")
+    __, cells = _row(table, "stale-key-trail")
+    assert cells[0] == "broken"
+
+
+def test_notebook_02_warns_about_the_broken_trail_chosen(
+    demo: Any, kernel_env: str, tmp_path: Any
+) -> None:
+    nb = run(
+        "02_guided_update.ipynb",
+        tmp_path,
+        kernel_env,
+        trail="stale-key-trail",
+        regions=["us-east-1"],
+        journal_path=str(tmp_path / "journal.jsonl"),
+    )
+    chosen = _text(cell_html(nb, "guided.choose(trail, key)"))
+    assert "stale-key-trail is broken now" in chosen and "enable the key" in chosen
+    assert (
+        not (tmp_path / "journal.jsonl").exists()
+        or not (tmp_path / "journal.jsonl").read_text().strip()
+    )  # a warning, nothing sent
