@@ -91,8 +91,7 @@ SECTIONS: dict[str, Section] = {
         body=N_(
             "Switch a CloudTrail trail to a KMS key (or back to SSE-S3): every pre-flight check "
             "first, nothing sent until you confirm, each change verified, recorded in the "
-            "change journal and reversible. A trail whose encryption is broken as it is now is "
-            "warned about when chosen, with why and what to do."
+            "change journal and reversible."
         )
     ),
     # 03_key_policy
