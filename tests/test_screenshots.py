@@ -13,6 +13,7 @@ copies stay byte for byte as they were, and ``git status notebooks/`` does not c
 from __future__ import annotations
 
 import contextlib
+import re
 import shutil
 import subprocess
 import sys
@@ -213,6 +214,51 @@ def test_notebook_runs_and_is_pictured(lab: Lab, shot: Notebook) -> None:
     except BaseException:
         with contextlib.suppress(Exception):  # the first failure is the one to see
             screenshot(page, f"shot-{shot.image[:-4]}-failure.png")
+            page.evaluate(CLOSE_UNSAVED)
+        raise
+    page.evaluate(CLOSE_UNSAVED)
+    assert image.stat().st_size < 300_000
+
+
+#: Notebook 01's health summary alone (README, "Health"): what the notebook opens with.
+HEALTH_SUMMARY = SHOTS / "01-health-summary.png"
+
+
+def test_the_health_summary_is_pictured(lab: Lab) -> None:
+    """Notebook 01 on the demo opens, right after the connection banner, with the health
+    summary: the counts, then the broken trails first (stale-key-trail on its Disabled key),
+    each with its reason and what to do."""
+    from playwright.sync_api import expect
+
+    page = lab.page
+    summary_css = f"{PANEL} .tk-health-summary"
+    try:
+        run_all(page, "01_encryption_inventory.ipynb")
+        assert page.evaluate(PROBLEMS) == []
+        summary = page.locator(summary_css).first
+        expect(summary).to_be_visible()
+        expect(summary.locator(".tk-health-counts")).to_contain_text("broken")
+        first = summary.locator(".tk-health-trail").first
+        expect(first).to_have_class(re.compile(r"\btk-health-broken\b"))
+        stale = summary.locator('.tk-health-trail[data-trail="stale-key-trail"]')
+        expect(stale).to_have_class(re.compile(r"\btk-health-broken\b"))
+        expect(stale).to_contain_text("Disabled")
+        expect(stale).to_contain_text("What to do:")
+        # the banner comes first, the summary right after it
+        order = page.evaluate(
+            """(css) => {
+              const banner = document.querySelector(css + ' .tk-banner');
+              const summary = document.querySelector(css + ' .tk-health-summary');
+              return !!(banner && summary &&
+                banner.compareDocumentPosition(summary) & Node.DOCUMENT_POSITION_FOLLOWING);
+            }""",
+            PANEL,
+        )
+        assert order, "the health summary is not after the connection banner"
+        image = save_docs_image(page, HEALTH_SUMMARY, selector=summary_css)
+    except BaseException:
+        with contextlib.suppress(Exception):  # the first failure is the one to see
+            screenshot(page, "shot-01-health-summary-failure.png")
             page.evaluate(CLOSE_UNSAVED)
         raise
     page.evaluate(CLOSE_UNSAVED)

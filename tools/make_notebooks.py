@@ -92,6 +92,8 @@ NOTEBOOKS["01_encryption_inventory.ipynb"] = [
     ("code", _CONNECT),
     ("code", 'inventory = tk.scan(conn, regions, progress="notebook")'),
     ("code", "tk.widgets.ConnectionBanner(conn.info(), inventory)"),
+    _show("encryption-inventory.health"),
+    ("code", "tk.widgets.HealthSummary(inventory)"),
     _show("encryption-inventory.trails"),
     ("code", "tk.widgets.TrailsTable(inventory)"),
     _show("encryption-inventory.keys"),
@@ -143,7 +145,8 @@ NOTEBOOKS["02_guided_update.ipynb"] = [
     ("code", "guided"),
     (
         "code",
-        "# headless: choose the trail and the key (shows the checklist and the plan)\n"
+        "# headless: choose the trail and the key (shows the checklist and the plan; first a\n"
+        "# warning when the trail's current encryption is broken, with why and what to do)\n"
         "guided.choose(trail, key)",
     ),
     (

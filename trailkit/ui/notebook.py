@@ -33,10 +33,11 @@ from trailkit.aws.session import Connection, is_local_endpoint
 from trailkit.change.journal import Journal, default_path
 from trailkit.errors import InputError, TrailkitError
 from trailkit.i18n import _, language, ngettext
-from trailkit.records import Inventory
+from trailkit.records import Inventory, Trail
 from trailkit.records.journal import changes_frame
 from trailkit.rules.checks import Report
 from trailkit.rules.flags import parse_flag, parse_names, parse_text
+from trailkit.rules.health import Health, health
 from trailkit.rules.principals import parse_accounts
 from trailkit.runbook import Runbook
 from trailkit.ui.tables import TableFrame, encryption_by_region
@@ -50,6 +51,7 @@ __all__ = [
     "changes_table",
     "check_flags",
     "check_trails",
+    "current_health",
     "encryption_chart",
     "guided_update",
     "install_error_display",
@@ -163,6 +165,9 @@ def guided_update(
     """The guided update view of notebook 02 and the Voila app, on the runbook.
 
     Nothing is read until it is displayed (or a headless step runs), so progress is visible.
+    When a trail is chosen its encryption as it is now is judged (:func:`current_health`): a
+    broken trail is warned about, with why and what to do, and the key policy repair is
+    offered when that is the fix.
 
     Raises
     ------
@@ -170,7 +175,33 @@ def guided_update(
         ``conn`` or ``journal`` is not one, ``regions`` is not a list of region names, or
         ``reader_accounts`` is not a list of account ids (see :func:`runbook`).
     """
-    return GuidedUpdate(runbook(conn, journal, regions=regions, reader_accounts=reader_accounts))
+    book = runbook(conn, journal, regions=regions, reader_accounts=reader_accounts)
+    return GuidedUpdate(book, health=partial(current_health, book))
+
+
+def current_health(book: Runbook, trail: Trail) -> Health:
+    """The health of ``trail``'s encryption as it is now (:func:`trailkit.rules.health.health`):
+    its key read again with its policy, as the inventory reads it (``kms:DescribeKey``,
+    ``kms:GetKeyPolicy``; a key that cannot be described is judged from the error), the trail
+    as given (re-read by the caller, with its bucket and status), and the runbook's reader
+    accounts. What the guided update warns with.
+
+    Raises
+    ------
+    InputError
+        ``book`` is not a runbook or ``trail`` not a trail.
+    """
+    _need(book, Runbook, "book", _("pass book = notebook.runbook(conn, journal)"))
+    _need(trail, Trail, "trail", _("pass a trail the runbook read"))
+    key = None
+    if trail.kms_key_id:
+        key = book.reader.keys([trail.kms_key_id])[trail.kms_key_id]
+    return health(
+        trail,
+        key,
+        book.info().account,
+        reader_accounts=book.reader_accounts,
+    )
 
 
 def key_policy(

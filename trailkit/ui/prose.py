@@ -61,11 +61,23 @@ SECTIONS: dict[str, Section] = {
         )
     ),
     "encryption-inventory.where": Section(heading=N_("Where am I?")),
+    "encryption-inventory.health": Section(
+        heading=N_("Is what is in place still working?"),
+        body=N_(
+            "Each trail's encryption is checked as it is now, with the rules of a change: "
+            "broken (CloudTrail cannot deliver its logs with it), at risk (it works, with a "
+            "documented risk), unverifiable (something could not be read, and which "
+            "permission would let trailkit read it), healthy, or SSE-S3 (no KMS key). The "
+            "broken and at-risk trails come first, each with why and what to do."
+        ),
+    ),
     "encryption-inventory.trails": Section(
         heading=N_("Trails"),
         body=N_(
-            "SSE-KMS in green, SSE-S3 in amber; an unusable key or an error in red. Filter by "
-            "home region and encryption."
+            "Each row coloured by its health, which is also in words: broken in red, at risk "
+            "in amber, unverifiable in blue-grey, healthy in green, SSE-S3 uncoloured (its "
+            "encryption cell in amber); an unusable key or an error in red. Filter by home "
+            "region, encryption and health."
         ),
     ),
     "encryption-inventory.keys": Section(heading=N_("Keys in use")),

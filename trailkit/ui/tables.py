@@ -33,6 +33,8 @@ __all__ = [
     "COLUMN_TITLES",
     "ERROR_COLUMNS",
     "FREE_TEXT",
+    "HEALTH_CELL_STYLES",
+    "HEALTH_WORDS",
     "INVENTORY_COLUMNS",
     "KEY_COLUMNS",
     "NO_KEY",
@@ -45,6 +47,7 @@ __all__ = [
     "display_frame",
     "encryption_by_region",
     "errors_frame",
+    "health_word",
     "inventory_records",
     "keys_frame",
     "missing_text",
@@ -361,6 +364,42 @@ def encryption_by_region(inv: Inventory) -> pd.DataFrame:
 _GOOD = "background-color:#e8f5e9;color:#1b5e20;font-weight:bold"
 _WARN = "background-color:#fff8e1;color:#8d6e00;font-weight:bold"
 _BAD = "background-color:#fdecea;color:#b71c1c;font-weight:bold"
+_UNVERIFIED = "background-color:#eceff1;color:#37474f;font-weight:bold"
+
+#: A trail's health as its cells are coloured (the ``health`` cell, and ``encryption`` for a
+#: trail with a KMS key): broken red, at-risk amber, unverifiable blue-grey, healthy green,
+#: sse-s3 neutral. The word is in the ``health`` cell too, so the table reads without colour.
+HEALTH_CELL_STYLES: Mapping[str, str] = {
+    "broken": _BAD,
+    "at-risk": _WARN,
+    "unverifiable": _UNVERIFIED,
+    "healthy": _GOOD,
+    "sse-s3": "",
+}
+#: The left edge of a trail's name: its health at a glance, row by row.
+_HEALTH_EDGE: Mapping[str, str] = {
+    "broken": "border-left:5px solid #c62828",
+    "at-risk": "border-left:5px solid #f9a825",
+    "unverifiable": "border-left:5px solid #78909c",
+    "healthy": "border-left:5px solid #2e7d32",
+    "sse-s3": "border-left:5px solid #bdbdbd",
+}
+#: What a person reads for a health (the code stays in JSON and CSV), translated where shown.
+HEALTH_WORDS: Mapping[str, str] = {
+    "broken": N_("broken"),
+    "at-risk": N_("at risk"),
+    "unverifiable": N_("unverifiable"),
+    "healthy": N_("healthy"),
+    "sse-s3": N_("SSE-S3"),
+}
+
+
+def health_word(kind: Any) -> str:
+    """A health (``at-risk``) as a person reads it (``at risk``), in the operator's language;
+    anything else as it is."""
+    word = HEALTH_WORDS.get(str(kind))
+    return _(word) if word else str(kind)
+
 
 # -- how a frame looks in a notebook ----------------------------------------------------------
 
@@ -472,6 +511,8 @@ def cell_html(column: str, value: Any, row: Mapping[str, Any]) -> str:
         return html.escape(local_time(text))
     if column == "rotation" and text in ROTATION_WORDS:
         return html.escape(_(ROTATION_WORDS[text]))
+    if column == "health" and text in HEALTH_WORDS:  # the frame keeps the code
+        return html.escape(health_word(text))
     if column == "status" and text in STATUS_WORDS:  # the frame keeps the status itself
         return html.escape(_(STATUS_WORDS[text]))
     if text.startswith("arn:"):
@@ -579,31 +620,61 @@ class TableFrame(pd.DataFrame):  # type: ignore[misc]  # pandas has no type stub
 
 
 def _trail_colours(frame: pd.DataFrame) -> pd.DataFrame:
-    def encryption(value: Any) -> str:
-        return _GOOD if value == "SSE-KMS" else _WARN if value == "SSE-S3" else ""
+    """The colours of the trails table, read from the raw values.
 
-    def key_state(value: Any) -> str:
+    With a ``health`` column (the trails widget's frame) a trail is coloured by its health
+    (:data:`HEALTH_CELL_STYLES`): its health cell, the edge of its name and, for a trail with a
+    KMS key, its encryption cell, so a trail on a Disabled key is never the green of a healthy
+    one. Without it: SSE-KMS green unless its key is not Enabled (red), SSE-S3 amber. Either
+    way an unusable key state and every error are red.
+    """
+    has_health = "health" in frame.columns
+
+    def encryption(value: Any, row: Mapping[str, Any]) -> str:
+        if value == "SSE-S3":
+            return _WARN
+        if value != "SSE-KMS":
+            return ""
+        if has_health and not _is_missing(row.get("health")):
+            return HEALTH_CELL_STYLES.get(str(row["health"]), "")
+        state = row.get("key_state")
+        return _GOOD if _is_missing(state) or state == "Enabled" else _BAD
+
+    def key_state(value: Any, row: Mapping[str, Any]) -> str:
         return "" if _is_missing(value) or value == "Enabled" else _BAD
 
-    def error(value: Any) -> str:
+    def error(value: Any, row: Mapping[str, Any]) -> str:
         return _BAD if isinstance(value, str) and value else ""
 
-    css = pd.DataFrame("", index=frame.index, columns=frame.columns, dtype=object)
-    for column, rule in [
+    def health(value: Any, row: Mapping[str, Any]) -> str:
+        return "" if _is_missing(value) else HEALTH_CELL_STYLES.get(str(value), "")
+
+    def name(value: Any, row: Mapping[str, Any]) -> str:
+        found = row.get("health")
+        return "" if _is_missing(found) else _HEALTH_EDGE.get(str(found), "")
+
+    rules: list[tuple[str, Callable[[Any, Mapping[str, Any]], str]]] = [
         ("encryption", encryption),
         ("key_state", key_state),
         ("error", error),
         ("latest_delivery_error", error),
         ("latest_digest_delivery_error", error),
-    ]:
+    ]
+    if has_health:
+        rules += [("health", health), ("name", name)]
+    css = pd.DataFrame("", index=frame.index, columns=frame.columns, dtype=object)
+    records = frame.to_dict("records")
+    for column, rule in rules:
         if column in frame.columns:
-            css[column] = [rule(v) for v in frame[column]]
+            css[column] = [rule(r[column], r) for r in records]
     return css
 
 
 def style_trails(frame: pd.DataFrame) -> Any:
-    """A pandas Styler of the trails frame (:func:`style_frame`) that highlights encryption
-    state, unusable keys and errors; the colours are read from the raw values."""
+    """A pandas Styler of the trails frame (:func:`style_frame`) that colours each trail by its
+    health when the frame has a ``health`` column (:func:`_trail_colours`), else by its
+    encryption state, and highlights unusable keys and errors; the colours are read from the
+    raw values."""
     colours = _trail_colours(frame)
     styler = style_frame(frame).apply(lambda _: colours, axis=None)
     return styler.set_table_attributes('class="tk-frame tk-trails-table"')

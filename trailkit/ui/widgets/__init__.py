@@ -7,7 +7,8 @@ calls AWS itself.
 
 =================  ==========================================================================
 ConnectionBanner   account, caller, endpoint; blue on the demo, red on real AWS
-TrailsTable        the inventory's trails, filterable by home region and encryption
+TrailsTable        the inventory's trails coloured by health, filterable by region, encryption
+                   and health
 TrailPicker        one trail (``value`` -> Trail)
 KeyPicker          ranked candidate keys (ready first) or a typed key ARN/alias
 Checklist          READY / BLOCKED / UNVERIFIABLE and every finding with its remedy
@@ -16,6 +17,7 @@ PolicyPanel        current key policy, the add-only diff, confirmation, apply
 JournalView        the recorded changes, rollback of a chosen one
 BulkUpdate         several trails, one key per bucket region, one plan table, apply all
 GuidedUpdate       the whole runbook for one trail, wired (notebook 02 and the Voila app)
+HealthSummary      counts per health; broken and at-risk trails first, with reasons and fixes
 KeyPolicyView      trail and key pickers, the key's pre-flight and the add-only repair (03)
 =================  ==========================================================================
 """
@@ -28,6 +30,7 @@ from trailkit.ui.widgets.bulk import BulkUpdate
 from trailkit.ui.widgets.change import ChangePanel
 from trailkit.ui.widgets.checklist import Checklist
 from trailkit.ui.widgets.guided import GuidedUpdate
+from trailkit.ui.widgets.health import HealthSummary
 from trailkit.ui.widgets.journal import JournalView
 from trailkit.ui.widgets.keys import KeyPicker
 from trailkit.ui.widgets.policy import PolicyPanel
@@ -40,6 +43,7 @@ __all__ = [
     "Checklist",
     "ConnectionBanner",
     "GuidedUpdate",
+    "HealthSummary",
     "JournalView",
     "KeyPicker",
     "KeyPolicyView",

@@ -10,7 +10,7 @@ included.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from functools import partial
 from typing import Any
 
@@ -22,6 +22,7 @@ from trailkit.i18n import _, ngettext
 from trailkit.records import ApplyResult, PolicyResult, Trail
 from trailkit.rules.checks import UNVERIFIED_CODES, Report
 from trailkit.rules.flags import parse_flag, parse_text
+from trailkit.rules.health import Health, HealthKind
 from trailkit.rules.plan import Plan
 from trailkit.rules.repair import Repair
 from trailkit.ui.widgets._common import (
@@ -42,6 +43,7 @@ from trailkit.ui.widgets._ports import GuidedRunbook
 from trailkit.ui.widgets.banner import ConnectionBanner
 from trailkit.ui.widgets.change import ChangePanel, result_html
 from trailkit.ui.widgets.checklist import Checklist, checklist_html
+from trailkit.ui.widgets.health import REPAIRABLE_HEALTH_CODES, health_warning_html
 from trailkit.ui.widgets.journal import JournalView
 from trailkit.ui.widgets.keys import DISABLE, KeyChoice, KeyPicker, choice_text
 from trailkit.ui.widgets.policy import PolicyPanel, policy_result_html
@@ -63,6 +65,12 @@ class GuidedUpdate:
         The trails to offer (default: every trail the runbook lists).
     policy
         Show the key policy repair step.
+    health
+        The health of a trail's encryption as it is now (in practice
+        :func:`trailkit.rules.health.health` of the trail, its key and the caller, read by the
+        notebook glue): when the chosen trail is broken (or at risk) the view warns, says why
+        and what to do, and when the fix is the add-only key policy repair, offers it (the same
+        repair step as any key: preview, confirmation, journal). None: no warning.
     """
 
     def __init__(
@@ -71,6 +79,7 @@ class GuidedUpdate:
         *,
         trails: Sequence[Trail] | None = None,
         policy: bool = True,
+        health: Callable[[Trail], Health] | None = None,
     ) -> None:
         missing = [m for m in _RUNBOOK_METHODS if not callable(getattr(runbook, m, None))]
         if missing:
@@ -96,6 +105,8 @@ class GuidedUpdate:
         self._loaded = False
         self._trail: Trail | None = None
         self._report: Report | None = None
+        self._health_of = health
+        self._health: Health | None = None
         self._quiet = False
 
         info = runbook.info()
@@ -123,6 +134,15 @@ class GuidedUpdate:
         self.journal = JournalView(runbook.journal, demo=self._demo)
         self._w_status = widgets.HTML()
         self._w_status.add_class("tk-status")
+        self._w_health = widgets.HTML()
+        self._w_health.add_class("tk-health-current")
+        self._w_fix = widgets.Button(
+            description=_("Check the current key and its repair"),
+            button_style="warning",
+            layout=widgets.Layout(width="auto", display="none"),
+        )
+        self._w_fix.add_class("tk-health-repair")
+        self._w_fix.on_click(lambda _b: self.check_current_key())
 
         def title(n: int, text: str) -> Any:
             return widgets.HTML(section_title(n, text))
@@ -133,6 +153,8 @@ class GuidedUpdate:
             self._w_status,
             title(2, _("Choose the trail")),
             self.trails.layout,
+            self._w_health,
+            self._w_fix,
             title(3, _("Choose the key")),
             self.keys.layout,
             title(4, _("Pre-flight checklist")),
@@ -172,6 +194,33 @@ class GuidedUpdate:
     def demo(self) -> bool:
         """True on the demo backend."""
         return self._demo
+
+    @property
+    def health(self) -> Health | None:
+        """The health of the chosen trail's encryption as it is now (None: no trail chosen,
+        the view was built without ``health``, or it could not be read)."""
+        return self._health
+
+    @property
+    def repair_offered(self) -> bool:
+        """True when the chosen trail is broken for a reason the add-only key policy repair
+        fixes (:data:`~trailkit.ui.widgets.health.REPAIRABLE_HEALTH_CODES`)."""
+        found, trail = self._health, self._trail
+        return (
+            self._apply_policy is not None
+            and trail is not None
+            and trail.kms_key_id is not None
+            and found is not None
+            and found.kind is HealthKind.BROKEN
+            and bool(set(found.codes) & REPAIRABLE_HEALTH_CODES)
+        )
+
+    def health_html(self) -> str:
+        """The warning about the chosen trail's encryption as it is now (empty when it is
+        neither broken nor at risk)."""
+        if self._trail is None or self._health is None:
+            return ""
+        return health_warning_html(self._trail, self._health, repair=self.repair_offered)
 
     # -- loading ---------------------------------------------------------------------------
     def load(self) -> None:
@@ -217,7 +266,34 @@ class GuidedUpdate:
                 self._w_status.value = ""
                 self._trail = trail
                 self.trails.replace(trail)
+        self._show_health()
         self.keys.set_trail(self._trail)
+
+    def _show_health(self) -> None:
+        """Judge the chosen trail's encryption as it is now, and warn when it is broken."""
+        self._health = None
+        self._w_health.value = ""
+        trail = self._trail
+        if trail is not None and self._health_of is not None:
+            try:
+                self._health = self._health_of(trail)
+            except TrailkitError as err:
+                self._w_health.value = error_html(err)
+            else:
+                self._w_health.value = self.health_html()
+        self._w_fix.layout.display = None if self.repair_offered else "none"
+
+    def check_current_key(self) -> Step | None:
+        """The offered fix of a broken key policy: choose the trail's current key, so its
+        pre-flight, the add-only repair (key policy step) and the plan are shown. Nothing is
+        sent: the repair waits for its own confirmation (headless: ``repair_policy(True)``).
+
+        Returns what :meth:`choose` returns, or None when no trail with a key is chosen.
+        """
+        trail = self._trail
+        if trail is None or trail.kms_key_id is None:
+            return None
+        return self.choose(None, trail.kms_key_id)
 
     def _key_chosen(self, choice: KeyChoice) -> None:
         if self._quiet:
@@ -407,7 +483,9 @@ class GuidedUpdate:
                     or _("{key} is not a key identifier.").format(key=repr(key)),
                     _("give an alias name, alias ARN, key ARN or key id"),
                 )
-        parts = [checklist_html(self._report)] if self._report else []
+        parts = [self.health_html()]
+        if self._report:
+            parts.append(checklist_html(self._report))
         parts.append(self.change.html())
         ok = self._report is not None and not self._report.errors
         return Step(
@@ -596,6 +674,7 @@ class GuidedUpdate:
         if self._trail is not None:
             said = esc(_("Trail: {name}")).format(name=f"<b>{esc(self._trail.name)}</b>")
             parts.append(f"<div>{said}</div>")
+            parts.append(self.health_html())
         if self._report is not None:
             parts.append(checklist_html(self._report))
         parts.append(self.change.html())

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import ipywidgets as widgets
@@ -10,6 +10,7 @@ import pandas as pd
 
 from trailkit.i18n import _
 from trailkit.records import Inventory, Trail
+from trailkit.rules.health import Health, HealthKind, inventory_health
 from trailkit.ui import tables
 from trailkit.ui.widgets._common import esc, root, select_value, set_options, show
 
@@ -19,6 +20,7 @@ _ALL = "(all)"
 #: The columns the table shows (the CSV export keeps all of :data:`tables.TRAIL_COLUMNS`).
 SHOWN_COLUMNS = [
     "name",
+    "health",
     "encryption",
     "key_alias",
     "key_state",
@@ -31,19 +33,34 @@ SHOWN_COLUMNS = [
     "error",
 ]
 
+#: The widget's frame: every trail field, its health second (a table shows columns in order).
+_COLUMNS = ["name", "health", *(c for c in tables.TRAIL_COLUMNS if c != "name")]
+
 
 class TrailsTable:
-    """Every trail once, encryption highlighted, filtered by region and encryption state.
+    """Every trail once, coloured by its health, filtered by region, encryption and health.
+
+    Each trail's health (:mod:`trailkit.rules.health`) is in its own column, in words, and
+    colours the row: broken red, at-risk amber, unverifiable blue-grey, healthy green, SSE-S3
+    neutral (:func:`tables.style_trails`); a trail on a Disabled key is never the green of a
+    healthy one.
 
     Parameters
     ----------
     inventory
         A scan result (:func:`trailkit.scan`).
+    healths
+        The health of each trail by ARN (default:
+        :func:`~trailkit.rules.health.inventory_health` of ``inventory``, now).
     """
 
-    def __init__(self, inventory: Inventory) -> None:
+    def __init__(self, inventory: Inventory, healths: Mapping[str, Health] | None = None) -> None:
         self._inventory = inventory
-        self._frame = tables.trails_frame(inventory)
+        self._healths = dict(healths if healths is not None else inventory_health(inventory))
+        self._frame = tables.TableFrame(
+            tables.inventory_records(inventory, self._healths),
+            columns=_COLUMNS,
+        )
         regions = sorted({str(r) for r in self._frame["home_region"].dropna()})
         self._w_region = widgets.Dropdown(
             options=[(_("(all)"), _ALL), *((r, r) for r in regions)],
@@ -61,27 +78,58 @@ class TrailsTable:
             layout=widgets.Layout(width="220px"),
         )
         self._w_encryption.add_class("tk-filter-encryption")
+        self._w_health = widgets.Dropdown(
+            options=[
+                (_("(all)"), _ALL),
+                *((tables.health_word(k), str(k)) for k in HealthKind),
+            ],
+            value=_ALL,
+            description=_("Health"),
+            style={"description_width": "initial"},
+            layout=widgets.Layout(width="220px"),
+        )
+        self._w_health.add_class("tk-filter-health")
         self._w_count = widgets.HTML()
         self._w_count.add_class("tk-trails-count")
         self._w_table = widgets.HTML()
         self._w_table.add_class("tk-trails")
-        for w in (self._w_region, self._w_encryption):
+        for w in (self._w_region, self._w_encryption, self._w_health):
             w.observe(self._render, names="value")
         self.layout = root(
-            widgets.HBox([self._w_region, self._w_encryption, self._w_count]), self._w_table
+            widgets.HBox([self._w_region, self._w_encryption, self._w_health, self._w_count]),
+            self._w_table,
         )
         self.layout.add_class("tk-trails-table")
         self._render()
 
     @property
     def frame(self) -> pd.DataFrame:
-        """The rows currently shown (all of :data:`tables.TRAIL_COLUMNS`)."""
+        """The rows currently shown (all of :data:`tables.TRAIL_COLUMNS`, and ``health``)."""
         frame = self._frame
         if self._w_region.value != _ALL:
             frame = frame[frame["home_region"] == self._w_region.value]
         if self._w_encryption.value != _ALL:
             frame = frame[frame["encryption"] == self._w_encryption.value]
+        if self._w_health.value != _ALL:
+            frame = frame[frame["health"] == self._w_health.value]
         return frame
+
+    @property
+    def healths(self) -> dict[str, Health]:
+        """The health of every trail of the inventory, by trail ARN."""
+        return dict(self._healths)
+
+    def filter(
+        self,
+        *,
+        region: str | None = None,
+        encryption: str | None = None,
+        health: str | None = None,
+    ) -> None:
+        """Set the filters like the operator (None: all); e.g. ``health="broken"``."""
+        self._w_region.value = region or _ALL
+        self._w_encryption.value = encryption or _ALL
+        self._w_health.value = health or _ALL
 
     @property
     def value(self) -> list[Trail]:
