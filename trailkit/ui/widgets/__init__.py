@@ -17,6 +17,7 @@ JournalView        the recorded changes, rollback of a chosen one
 BulkUpdate         several trails, one key per bucket region, one plan table, apply all
 GuidedUpdate       the whole runbook for one trail, wired (notebook 02 and the Voila app)
 KeyPolicyView      trail and key pickers, the key's pre-flight and the add-only repair (03)
+TrailExplorer      a trail picker (broken, at-risk first) and its drill-down (``explain``)
 =================  ==========================================================================
 """
 
@@ -27,6 +28,7 @@ from trailkit.ui.widgets.banner import ConnectionBanner
 from trailkit.ui.widgets.bulk import BulkUpdate
 from trailkit.ui.widgets.change import ChangePanel
 from trailkit.ui.widgets.checklist import Checklist
+from trailkit.ui.widgets.explore import TrailExplorer
 from trailkit.ui.widgets.guided import GuidedUpdate
 from trailkit.ui.widgets.journal import JournalView
 from trailkit.ui.widgets.keys import KeyPicker
@@ -45,6 +47,7 @@ __all__ = [
     "KeyPolicyView",
     "PolicyPanel",
     "Step",
+    "TrailExplorer",
     "TrailPicker",
     "TrailsTable",
 ]
