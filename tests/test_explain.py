@@ -661,6 +661,9 @@ def test_explain_in_japanese(demo: Any, history: FakeHistory, ja: None) -> None:
     code, out, err = _cli(endpoint, "--lang", "ja", "explain", "--trail", "stale-key-trail")
     assert code == 0, err
     names = [
+        "user/mallory",
+        "role/Automation",
+        "cloudformation.amazonaws.com",
         *estate.keys.values(),
         "Allow CloudTrail to encrypt logs",
         "Allow CloudTrail to describe key",

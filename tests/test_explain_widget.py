@@ -156,6 +156,7 @@ def test_explorer_in_japanese(ja: None) -> None:
     text = html_lib.unescape(re.sub(r"<[^>]+>", "\n", explorer.html()))
     estate = FakeEstate()
     names = [
+        "user/mallory",
         *(k.aliases[0] for k in estate.keys.values()),
         "Allow CloudTrail to encrypt logs",
         "Allow CloudTrail to describe key",

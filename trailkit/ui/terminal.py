@@ -1504,17 +1504,44 @@ HISTORY_TABLE: tuple[Col, ...] = (
 )
 
 
-def _yes_no(value: bool | None, *, bad: bool | None = None) -> Text:
-    """``yes`` / ``no`` / ``unknown``, translated; ``bad``: the value that deserves a look
-    (yellow)."""
+def _flag(value: bool | None, yes: str, no: str, *, bad: bool | None = None) -> Text:
+    """``yes`` or ``no`` (messages marked by the caller, translated here), ``unknown`` for None;
+    ``bad``: the value that deserves a look (yellow)."""
     if value is None:
         return Text(_("unknown"), style="dim")
-    text = _("yes") if value else _("no")
-    return Text(text, style="yellow" if bad is not None and value is bad else "")
+    return Text(_(yes) if value else _(no), style="yellow" if value is bad else "")
+
+
+#: How the drill-down says its yes/no facts (one pair of words per fact).
+FLAG_WORDS: Mapping[str, tuple[str, str]] = {
+    "multi_region": (N_("all regions"), N_("home region only")),
+    "organization": (N_("organization trail"), N_("this account only")),
+    "on_off": (N_("on"), N_("off")),
+}
 
 
 def _section(title: str) -> Text:
     return Text(title, style="bold underline")
+
+
+def _facts(rows: Sequence[tuple[str, Text]], whole: Sequence[str] = ()) -> _AtWidth:
+    """:func:`_label_rows`, with the values of the labels in ``whole`` (ARNs) shown whole, to be
+    copied: after the label when they fit, else on the next line, indented as far as the width
+    allows (wider than the terminal: on a line of its own, as a plan's request values)."""
+    indent = max((cell_len(label) for label, __ in rows), default=0) + 1
+
+    def draw(console: Console, width: int) -> list[Text]:
+        out: list[Text] = []
+        for label, value in rows:
+            if label in whole and indent + cell_len(value.plain) > width:
+                out += [Text(label), *_hung(value, indent, width)]
+            elif label in whole:
+                out += _labelled(console, Text(label), value, indent, width, whole=True)
+            else:
+                out += _labelled(console, Text(label), value, indent, width)
+        return out
+
+    return _AtWidth(draw)
 
 
 def _trail_rows(ex: Any) -> list[tuple[str, Text]]:
@@ -1525,11 +1552,14 @@ def _trail_rows(ex: Any) -> list[tuple[str, Text]]:
     return [
         (_("trail:"), Text(f"{trail.name} · {trail.home_region} · {account}")),
         (_("ARN:"), Text(trail.arn)),
-        (_("multi-Region:"), _yes_no(trail.multi_region)),
-        (_("organization:"), _yes_no(trail.organization)),
-        (_("logging:"), _yes_no(logging, bad=False)),
+        (_("multi-Region:"), _flag(trail.multi_region, *FLAG_WORDS["multi_region"])),
+        (_("organization:"), _flag(trail.organization, *FLAG_WORDS["organization"])),
+        (_("logging:"), _flag(logging, *FLAG_WORDS["on_off"], bad=False)),
         (_("bucket:"), Text(bucket_text(trail))),
-        (_("S3 Bucket Key:"), _yes_no(bucket.bucket_key if bucket is not None else None)),
+        (
+            _("S3 Bucket Key:"),
+            _flag(bucket.bucket_key if bucket is not None else None, *FLAG_WORDS["on_off"]),
+        ),
         (_("prefix:"), Text(trail.s3_prefix or _("(none)"))),
     ]
 
@@ -1562,7 +1592,7 @@ def _key_rows(ex: Any) -> list[tuple[str, Text]]:
         said = _("replica of {primary}").format(primary=facts.primary_arn or "-")
         rows.append((_("multi-Region:"), Text(said)))
     else:
-        rows.append((_("multi-Region:"), _yes_no(False)))
+        rows.append((_("multi-Region:"), Text(_("single-Region key"))))
     rows.append((_("created:"), Text(local_time(facts.created))))
     return rows
 
@@ -1621,7 +1651,7 @@ def _delivery_rows(ex: Any) -> list[tuple[str, Text]]:
         return [(_("status:"), Text(said, style="yellow"))]
     none = _("(none recorded)")
     rows = [
-        (_("logging:"), _yes_no(d.logging, bad=False)),
+        (_("logging:"), _flag(d.logging, *FLAG_WORDS["on_off"], bad=False)),
         (_("last delivery:"), Text(local_time(d.latest_delivery, none=none))),
         (_("last digest delivery:"), Text(local_time(d.latest_digest_delivery, none=none))),
     ]
@@ -1683,13 +1713,14 @@ def explain_view(ex: Any) -> RenderableType:
     ex
         A :class:`trailkit.rules.explain.Explanation`.
     """
+    arn = (_("ARN:"),)
     parts: list[RenderableType] = [
         Text(""),
         _section(_("Trail and bucket")),
-        _label_rows(_trail_rows(ex)),
+        _facts(_trail_rows(ex), arn),
     ]
     if ex.trail.kms_key_id is not None:
-        parts += [Text(""), _section(_("Key")), _label_rows(_key_rows(ex))]
+        parts += [Text(""), _section(_("Key")), _facts(_key_rows(ex), arn)]
     else:
         parts += [Text(""), _section(_("Key")), Text(_("none: the trail uses SSE-S3"))]
     kind = str(ex.health.kind)

@@ -78,6 +78,12 @@ _DECISION = {
     "cannot-verify": ("unverifiable", N_("cannot verify")),
 }
 _GREEN, _RED, _AMBER = "#1b5e20", "#b71c1c", "#7a5d00"
+#: How a yes/no fact is said (the terminal view's words, the same messages).
+_FLAG_WORDS = {
+    "multi_region": (N_("all regions"), N_("home region only")),
+    "organization": (N_("organization trail"), N_("this account only")),
+    "on_off": (N_("on"), N_("off")),
+}
 
 
 def trail_order(
@@ -101,10 +107,13 @@ def _label(trail: Trail, found: Health | None) -> str:
     return " · ".join(parts)
 
 
-def _yes_no(value: bool | None) -> str:
+def _flag(value: bool | None, words: str) -> str:
+    """A yes/no fact in the drill-down's words for it (``FLAG_WORDS`` of the terminal view:
+    the same messages), ``unknown`` for None."""
     if value is None:
         return esc(_("unknown"))
-    return esc(_("yes") if value else _("no"))
+    yes, no = _FLAG_WORDS[words]
+    return esc(_(yes) if value else _(no))
 
 
 def _time(value: Any) -> str:
@@ -126,11 +135,11 @@ def _trail_html(ex: Explanation) -> str:
         (_("trail"), f"<b>{esc(trail.name)}</b> · {esc(trail.home_region)}"),
         (_("ARN"), f"<code>{esc(trail.arn)}</code>"),
         (_("account"), esc(trail.account)),
-        (_("multi-Region"), _yes_no(trail.multi_region)),
-        (_("organization"), _yes_no(trail.organization)),
-        (_("logging"), _yes_no(logging)),
+        (_("multi-Region"), _flag(trail.multi_region, "multi_region")),
+        (_("organization"), _flag(trail.organization, "organization")),
+        (_("logging"), _flag(logging, "on_off")),
         (_("bucket"), where),
-        (_("S3 Bucket Key"), _yes_no(bucket.bucket_key if bucket is not None else None)),
+        (_("S3 Bucket Key"), _flag(bucket.bucket_key if bucket is not None else None, "on_off")),
         (_("prefix"), esc(trail.s3_prefix or _("(none)"))),
     ]
     return section_title(None, _("Trail and bucket")) + rows_html(rows)
@@ -173,7 +182,7 @@ def _key_html(ex: Explanation) -> str:
         elif facts.multi_region == "REPLICA":
             multi = _("replica of {primary}").format(primary=facts.primary_arn or "-")
         else:
-            multi = _("no")
+            multi = _("single-Region key")
         rows += [
             (_("rotation"), esc(rotation_text(key))),
             (_("manager / origin"), esc(manager)),
@@ -185,9 +194,10 @@ def _key_html(ex: Explanation) -> str:
 
 def _health_html(ex: Explanation) -> str:
     kind = ex.health.kind
+    said = esc(_("Health:")) + " " + esc(_(_HEALTH_WORDS[kind]))
     head = (
         f'<div class="tk-headline tk-{_HEADLINE[kind]} tk-health" data-health="{esc(str(kind))}">'
-        f"{esc(_('Health:'))} {esc(_(_HEALTH_WORDS[kind]))}</div>"
+        f"{said}</div>"
     )
     if not ex.health.reasons:
         return head + f'<div class="tk-hint">{esc(_("No problem found."))}</div>'
@@ -211,9 +221,8 @@ def _statement_html(note: Any) -> str:
     doc = ""
     if note.statement is not None:
         text = json.dumps(note.statement, indent=2, ensure_ascii=False)
-        doc = (
-            f"<details><summary>{esc(_('the statement'))}</summary><pre>{esc(text)}</pre></details>"
-        )
+        summary = esc(_("the statement as written"))
+        doc = f"<details><summary>{summary}</summary><pre>{esc(text)}</pre></details>"
     return (
         f'<div class="tk-statement tk-statement-{esc(note.role)}" style="color:{colour};'
         f'border-left:4px solid {colour};padding-left:6px;margin:2px 0">'
@@ -272,7 +281,7 @@ def _delivery_html(ex: Explanation) -> str:
         ).format(why=d.unread, permission=d.permission)
         return out + note_html("warn", esc(said))
     rows = [
-        (_("logging"), _yes_no(d.logging)),
+        (_("logging"), _flag(d.logging, "on_off")),
         (_("last delivery"), _time(d.latest_delivery)),
         (_("last digest delivery"), _time(d.latest_digest_delivery)),
     ]
