@@ -679,3 +679,13 @@ def test_explain_in_japanese(demo: Any, history: FakeHistory, ja: None) -> None:
         "mallory",
     ]
     assert_japanese(out, names, what="explain")
+
+
+def test_the_help_is_japanese(ja: None) -> None:
+    from test_i18n_cli import _assert_help_japanese
+
+    out, err = io.StringIO(), io.StringIO()
+    code = main(["--lang", "ja", "explain", "--help"], out=out, err=err)
+    assert code == 0 and err.getvalue() == ""
+    assert out.getvalue().startswith("使い方: trailkit explain")
+    _assert_help_japanese(out.getvalue(), "trailkit explain --help", ["30d", "12h"])

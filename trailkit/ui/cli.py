@@ -944,7 +944,7 @@ def cmd_explain(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         _print_header(conn.info(), out)  # who and where first, before anything is read
     found = book.explain(args.trail, since=since, history=args.history)
     if args.format == "json":
-        _json_out(found.as_dict(), out, indent=2, ensure_ascii=False, default=str)
+        _json_out(found.as_dict(), out, indent=2, default=str)
         out.write("\n")
     else:
         from trailkit.ui.terminal import explain_view
