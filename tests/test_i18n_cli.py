@@ -27,7 +27,8 @@ from trailkit.ui import cli
 from trailkit.ui.cli import build_parser, main
 
 GOOD = "alias/cloudtrail-good"
-COMMANDS = ("inventory", "demo", "lab", "check", "keys", "update", "disable", "rollback", "journal")
+COMMANDS = ("inventory", "demo", "lab", "check", "keys", "explain", "update", "disable", "rollback")
+COMMANDS += ("journal",)
 COMMANDS += ("policy", "app")
 
 

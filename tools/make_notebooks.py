@@ -96,6 +96,8 @@ NOTEBOOKS["01_encryption_inventory.ipynb"] = [
     ("code", "tk.widgets.HealthSummary(inventory)"),
     _show("encryption-inventory.trails"),
     ("code", "tk.widgets.TrailsTable(inventory)"),
+    _show("encryption-inventory.explore"),
+    ("code", "notebook.trail_explorer(conn, inventory)"),
     _show("encryption-inventory.keys"),
     ("code", "tk.tables.keys_frame(inventory)"),
     _show("encryption-inventory.chart"),

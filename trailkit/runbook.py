@@ -10,8 +10,10 @@ journal and adds the writes, which go through the one journaled write
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC, datetime
 
 from trailkit.aws.reader import Reader
+from trailkit.aws.service import scan_error
 from trailkit.aws.session import Connection
 from trailkit.change import update
 from trailkit.change.journal import Journal
@@ -37,8 +39,10 @@ from trailkit.records import (
     Record,
     Trail,
 )
+from trailkit.records.history import History
 from trailkit.records.journal import undoable
 from trailkit.rules.checks import KeyLookup, Report, Verdict, preflight, rank_candidates
+from trailkit.rules.explain import HISTORY_WINDOW, Explanation, explain
 from trailkit.rules.keyids import parse_key_id
 from trailkit.rules.plan import Plan, bucket_region_key, plan_change
 from trailkit.rules.principals import parse_accounts, parse_principals
@@ -476,6 +480,70 @@ class Runbook:
     def rank(self, trail: Trail) -> list[Verdict]:
         """The candidate keys of the trail's bucket region, ranked (see :func:`candidates`)."""
         return candidates(self.reader, trail, reader_accounts=self.reader_accounts)[1]
+
+    def explain(
+        self, trail: str | Trail, *, since: datetime | None = None, history: bool = True
+    ) -> Explanation:
+        """One trail's drill-down, read fresh (``trailkit explain``, the notebook's trail
+        explorer): the trail with its status and bucket, its key as the inventory reads it (with
+        its policy and rotation status), and, with ``history``, what CloudTrail's event history
+        says about both since ``since`` (:meth:`Reader.history`).
+
+        Parameters
+        ----------
+        trail
+            Trail name, ARN, or a :class:`Trail` (read again by its ARN).
+        since
+            Start of the history window (aware); None: the last
+            :data:`~trailkit.rules.explain.HISTORY_WINDOW` (30 days).
+        history
+            Look the change history up (``cloudtrail:LookupEvents``); False makes no such call.
+
+        Returns
+        -------
+        Explanation
+            What could not be read is in it (``errors``, the history's ``errors``): a partial
+            result, never an exception.
+
+        Raises
+        ------
+        InputError
+            The trail text cannot be a trail name or ARN.
+        NotFound
+            No visible trail has that name or ARN.
+        AwsError
+            AWS cannot be reached, or the trail cannot be looked up at all.
+        """
+        # An investigation asks about now: nothing cached from an earlier read is used.
+        self.reader.refresh()
+        found = self.reader.find_trail(trail.arn if isinstance(trail, Trail) else trail)
+        key = None
+        if found.kms_key_id:
+            key = self.reader.keys([found.kms_key_id])[found.kms_key_id]
+        errors = tuple(self.reader.errors)
+        now = datetime.now(UTC)
+        events: History | None = None
+        if history:
+            start = since if since is not None else now - HISTORY_WINDOW
+            try:
+                events = self.reader.history(found, key, since=start)  # type: ignore[attr-defined]
+            except TrailkitError as exc:  # the lookup could not be made at all: said, not raised
+                events = History(
+                    events=(),
+                    since=start,
+                    until=now,
+                    regions=(found.home_region,),
+                    errors=(scan_error(exc, region=found.home_region, resource=found.arn),),
+                )
+        return explain(
+            found,
+            key,
+            self.conn.account,
+            events,
+            now,
+            reader_accounts=self.reader_accounts,
+            errors=errors,
+        )
 
     def candidate_keys(self, region: str) -> tuple[KeyInfo, ...]:
         """Every customer key of ``region`` that could encrypt a trail (cheap filters applied)."""

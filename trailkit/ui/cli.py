@@ -460,6 +460,35 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=["table", "json", "csv"], default="table")
     p.set_defaults(func=cmd_keys)
 
+    p = sub.add_parser(
+        "explain",
+        parents=[common, readers],
+        help=_("one trail's drill-down: key, health, key policy, delivery, history"),
+        description=_(
+            "Everything about one trail's encryption as it is now: the trail and its bucket, the "
+            "key and its facts, the health with each reason and fix, the key policy statements "
+            "that decide CloudTrail's access, who may decrypt the logs, the delivery status and "
+            "the recent change history (cloudtrail:LookupEvents). Changes nothing. Exit status: "
+            "0 done, 1 partial result (something could not be read), 2 trailkit could not run "
+            "(bad input, unknown trail, no connection)."
+        ),
+    )
+    p.add_argument("--trail", required=True, help=_("trail name or ARN"))
+    window = p.add_mutually_exclusive_group()
+    window.add_argument(
+        "--since",
+        metavar="WHEN",
+        help=_("history from this time: 30d, 12h, or a date (default: the last 30 days)"),
+    )
+    window.add_argument(
+        "--no-history",
+        dest="history",
+        action="store_false",
+        help=_("do not look the change history up (no cloudtrail:LookupEvents call)"),
+    )
+    p.add_argument("--format", choices=["table", "json"], default="table")
+    p.set_defaults(func=cmd_explain)
+
     change = _Parser(add_help=False)
     cg = change.add_argument_group(_("change"))
     cg.add_argument("--dry-run", action="store_true", help=_("show the plan, send nothing"))
@@ -898,6 +927,43 @@ def cmd_keys(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if VerdictKind.READY in kinds:
         return EXIT_OK
     return EXIT_UNVERIFIABLE if VerdictKind.UNVERIFIABLE in kinds else EXIT_NO
+
+
+def cmd_explain(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    """``trailkit explain``: one trail's drill-down. Exit 0, or 1 for a partial result (a read
+    or a history lookup failed: said on stderr as ``PARTIAL RESULT``); 2 for trailkit's own
+    errors (usage, an unknown trail, no connection)."""
+    since = None
+    if args.since is not None:
+        from trailkit.rules.history import parse_since  # type: ignore[import-not-found]
+
+        since = parse_since(args.since, datetime.now(UTC))  # InputError: exit 2, nothing read
+    book = _runbook(args)
+    conn = book.conn
+    if args.format == "table":
+        _print_header(conn.info(), out)  # who and where first, before anything is read
+    found = book.explain(args.trail, since=since, history=args.history)
+    if args.format == "json":
+        _json_out(found.as_dict(), out, indent=2, default=str)
+        out.write("\n")
+    else:
+        from trailkit.ui.terminal import explain_view
+
+        _print(out, explain_view(found))
+    for e in found.all_errors:
+        err.write(_("warning: {problem}").format(problem=e.message) + "\n")
+    if getattr(args, "verbose", False):
+        _print_calls(conn, err)
+    if found.partial:
+        # "PARTIAL RESULT:" stays as it is in every language: a script may look for it.
+        err.write(
+            _("PARTIAL RESULT: {calls} failed; the drill-down may be incomplete.").format(
+                calls=_failed_calls(found.all_errors)
+            )
+            + "\n"
+        )
+        return EXIT_NO
+    return EXIT_OK
 
 
 def _journal(args: argparse.Namespace) -> Any:

@@ -36,12 +36,20 @@ from trailkit.i18n import _, language, ngettext
 from trailkit.records import Inventory, Trail
 from trailkit.records.journal import changes_frame
 from trailkit.rules.checks import Report
+from trailkit.rules.explain import Explanation
 from trailkit.rules.flags import parse_flag, parse_names, parse_text
-from trailkit.rules.health import Health, health
+from trailkit.rules.health import Health, health, inventory_health
 from trailkit.rules.principals import parse_accounts
 from trailkit.runbook import Runbook
 from trailkit.ui.tables import TableFrame, encryption_by_region
-from trailkit.ui.widgets import BulkUpdate, GuidedUpdate, JournalView, PolicyPanel, Step
+from trailkit.ui.widgets import (
+    BulkUpdate,
+    GuidedUpdate,
+    JournalView,
+    PolicyPanel,
+    Step,
+    TrailExplorer,
+)
 from trailkit.ui.widgets._common import esc, note_html
 from trailkit.ui.widgets.checklist import checklist_html
 from trailkit.ui.widgets.policy_picker import KeyPolicyView
@@ -61,6 +69,7 @@ __all__ = [
     "open_journal",
     "partial_banner",
     "runbook",
+    "trail_explorer",
 ]
 
 
@@ -341,6 +350,41 @@ def bulk_update(
         apply=partial(book.apply_many, confirmed=True),
         demo=book.demo,
     )
+
+
+def trail_explorer(
+    source: Runbook | Connection,
+    inventory: Inventory,
+    *,
+    history: bool = True,
+    reader_accounts: Sequence[str] | str | None = None,
+) -> TrailExplorer:
+    """Notebook 01: a picker of ``inventory``'s trails (broken and at-risk first) showing the
+    chosen trail's drill-down, the same as ``trailkit explain --trail T``.
+
+    ``source`` is a runbook (:func:`runbook`) or a connection (then a runbook of its own, with
+    the default journal: the explorer writes nothing). Each choice reads the trail fresh
+    (:meth:`Runbook.explain`); ``history`` (yes/no) looks its change history up too.
+    ``reader_accounts`` as for :func:`runbook` (with a connection only; a runbook has its own).
+
+    Raises
+    ------
+    InputError
+        ``source`` is neither, ``inventory`` is not what ``tk.scan`` returned, ``history`` is no
+        clear yes or no, or ``reader_accounts`` is not a list of account ids.
+    """
+    _need(inventory, Inventory, "inventory", _("pass inventory = tk.scan(conn, regions)"))
+    wanted = parse_flag(history, "history")
+    if isinstance(source, Runbook):
+        book = source
+    else:
+        _need(source, Connection, "source", _("pass conn = tk.connect(...) or a runbook"))
+        book = Runbook(source, Journal(), reader_accounts=reader_accounts)
+
+    def explain(arn: str) -> Explanation:
+        return book.explain(arn, history=wanted)
+
+    return TrailExplorer(inventory.trails, explain, healths=inventory_health(inventory))
 
 
 def journal_view(conn: Connection, journal: Journal) -> JournalView:

@@ -80,6 +80,15 @@ SECTIONS: dict[str, Section] = {
             "region, encryption and health."
         ),
     ),
+    "encryption-inventory.explore": Section(
+        heading=N_("One trail, in detail"),
+        body=N_(
+            "Pick a trail (broken and at-risk first) to see what `trailkit explain` prints: "
+            "the trail and its bucket, the key card, the health, the key policy statements "
+            "that decide CloudTrail's access, who may decrypt the logs, the delivery status and "
+            "who changed the trail or its key in the last 30 days (read when you pick it)."
+        ),
+    ),
     "encryption-inventory.keys": Section(heading=N_("Keys in use")),
     "encryption-inventory.chart": Section(heading=N_("Encrypted or not, by home region")),
     "encryption-inventory.errors": Section(

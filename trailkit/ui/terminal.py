@@ -56,6 +56,7 @@ __all__ = [
     "Col",
     "console_for",
     "emit",
+    "explain_view",
     "findings_table",
     "header_parts",
     "header_text",
@@ -1466,3 +1467,305 @@ def results_view(results: Iterable[Any], journal_path: Any) -> RenderableType:
         ]
 
     return _AtWidth(draw)
+
+
+# -- trailkit explain ------------------------------------------------------------------------
+
+#: A key policy's answer to one of CloudTrail's requests (``rules.policy.Decision`` values).
+DECISION_STYLES: Mapping[str, str] = {"allowed": "green", "denied": _BAD, "cannot-verify": _WARN}
+#: What a person reads for a decision (the code stays in JSON).
+DECISION_WORDS: Mapping[str, str] = {
+    "allowed": N_("allowed"),
+    "denied": N_("denied"),
+    "cannot-verify": N_("cannot verify"),
+}
+#: A deciding statement's colour: an Allow that allows, a Deny that denies, an Allow that
+#: fails a condition.
+_STATEMENT_STYLES: Mapping[str, str] = {"Allow": "green", "Deny": _BAD, "near-miss": "yellow"}
+
+#: ``trailkit explain``: the health's reasons (the fix and the permission under the message).
+REASON_TABLE: tuple[Col, ...] = (
+    Col("health", N_("health"), styles=HEALTH_STYLES, words=HEALTH_WORDS),
+    Col("code", N_("code")),
+    Col("message", N_("message"), free=True),
+)
+#: ``trailkit explain``: each request CloudTrail makes of KMS and the key policy's answer.
+REQUEST_TABLE: tuple[Col, ...] = (
+    Col("action", N_("request"), sub="required"),
+    Col("decision", N_("decision"), styles=DECISION_STYLES, upper=True, words=DECISION_WORDS),
+    Col("why", N_("deciding statements"), free=True),
+)
+#: ``trailkit explain``: the change history, newest first.
+HISTORY_TABLE: tuple[Col, ...] = (
+    Col("time", N_("time")),
+    Col("event", N_("event"), sub="failed"),
+    Col("actor", N_("who / from where"), short=True, sub="source_ip"),
+    Col("region", N_("region")),
+)
+
+
+def _flag(value: bool | None, yes: str, no: str, *, bad: bool | None = None) -> Text:
+    """``yes`` or ``no`` (messages marked by the caller, translated here), ``unknown`` for None;
+    ``bad``: the value that deserves a look (yellow)."""
+    if value is None:
+        return Text(_("unknown"), style="dim")
+    return Text(_(yes) if value else _(no), style="yellow" if value is bad else "")
+
+
+#: How the drill-down says its yes/no facts (one pair of words per fact).
+FLAG_WORDS: Mapping[str, tuple[str, str]] = {
+    "multi_region": (N_("all regions"), N_("home region only")),
+    "organization": (N_("organization trail"), N_("this account only")),
+    "on_off": (N_("on"), N_("off")),
+}
+
+
+def _section(title: str) -> Text:
+    return Text(title, style="bold underline")
+
+
+def _facts(rows: Sequence[tuple[str, Text]], whole: Sequence[str] = ()) -> _AtWidth:
+    """:func:`_label_rows`, with the values of the labels in ``whole`` (ARNs) shown whole, to be
+    copied: after the label when they fit, else on the next line, indented as far as the width
+    allows (wider than the terminal: on a line of its own, as a plan's request values)."""
+    indent = max((cell_len(label) for label, __ in rows), default=0) + 1
+
+    def draw(console: Console, width: int) -> list[Text]:
+        out: list[Text] = []
+        for label, value in rows:
+            if label in whole and indent + cell_len(value.plain) > width:
+                out += [Text(label), *_hung(value, indent, width)]
+            elif label in whole:
+                out += _labelled(console, Text(label), value, indent, width, whole=True)
+            else:
+                out += _labelled(console, Text(label), value, indent, width)
+        return out
+
+    return _AtWidth(draw)
+
+
+def _trail_rows(ex: Any) -> list[tuple[str, Text]]:
+    trail = ex.trail
+    account = _("account {account}").format(account=trail.account)
+    bucket = trail.bucket
+    logging = trail.status.is_logging if trail.status is not None else None
+    return [
+        (_("trail:"), Text(f"{trail.name} · {trail.home_region} · {account}")),
+        (_("ARN:"), Text(trail.arn)),
+        (_("multi-Region:"), _flag(trail.multi_region, *FLAG_WORDS["multi_region"])),
+        (_("organization:"), _flag(trail.organization, *FLAG_WORDS["organization"])),
+        (_("logging:"), _flag(logging, *FLAG_WORDS["on_off"], bad=False)),
+        (_("bucket:"), Text(bucket_text(trail))),
+        (
+            _("S3 Bucket Key:"),
+            _flag(bucket.bucket_key if bucket is not None else None, *FLAG_WORDS["on_off"]),
+        ),
+        (_("prefix:"), Text(trail.s3_prefix or _("(none)"))),
+    ]
+
+
+def _key_rows(ex: Any) -> list[tuple[str, Text]]:
+    """The key card: the deletion date first (red), then the key and its facts."""
+    trail, key, facts = ex.trail, ex.key, ex.facts
+    arn = key.arn if key is not None else trail.kms_key_id
+    rows: list[tuple[str, Text]] = []
+    if facts is not None and facts.days_left is not None:
+        text = deletion_text(facts.deletion_date, facts.days_left)
+        rows.append((_("deletion:"), Text(text, style=_DELETION_STYLE)))
+    rows.append((_("key:"), _key_line(key, arn)))
+    rows.append((_("ARN:"), Text(arn)))
+    if key is not None and key.error:
+        rows.append((_("error:"), Text(key.error, style="yellow")))
+    if facts is None or key is None:
+        return rows
+    from trailkit.rules.keyfacts import rotation_text
+
+    rotation = Text(rotation_text(key), style=ROTATION_STYLES.get(facts.rotation, ""))
+    rows.append((_("rotation:"), rotation))
+    manager = " · ".join(v for v in (facts.manager, facts.origin) if v) or "-"
+    rows.append((_("manager / origin:"), Text(manager)))
+    if facts.multi_region == "PRIMARY":
+        replicas = ", ".join(facts.replica_arns) or _("(none)")
+        said = _("primary key; replicas: {replicas}").format(replicas=replicas)
+        rows.append((_("multi-Region:"), Text(said)))
+    elif facts.multi_region == "REPLICA":
+        said = _("replica of {primary}").format(primary=facts.primary_arn or "-")
+        rows.append((_("multi-Region:"), Text(said)))
+    else:
+        rows.append((_("multi-Region:"), Text(_("single-Region key"))))
+    rows.append((_("created:"), Text(local_time(facts.created))))
+    return rows
+
+
+def _reason_rows(ex: Any) -> list[dict[str, Any]]:
+    rows = []
+    for r in ex.health.reasons:
+        message = r.message
+        if r.fix:
+            message += f"\n→ {r.fix}"
+        if r.permission:
+            message += "\n" + _("permission that would let trailkit read it: {permission}").format(
+                permission=r.permission
+            )
+        rows.append({"health": str(r.health), "code": r.code, "message": message})
+    return rows
+
+
+def _request_rows(ex: Any) -> list[dict[str, Any]]:
+    from trailkit.rules.explain import REQUIRED_WORDS
+
+    rows = []
+    for d in ex.policy.decisions:
+        # the deciding statements (else the closest that fail), each with why; the evaluator's
+        # sentence when there is none
+        why = Text() if d.statements else Text(d.reason)
+        for note in d.statements:
+            style = _STATEMENT_STYLES["near-miss" if note.role == "near-miss" else note.effect]
+            if why.plain:
+                why.append("\n")
+            line = _("{statement} · {effect}: {why}").format(
+                statement=note.label, effect=note.effect, why=note.why
+            )
+            why.append(line, style=style)
+        for reason in d.unverifiable:
+            if reason not in why.plain:
+                why.append("\n")
+                why.append(reason, style="yellow")
+        rows.append(
+            {
+                "action": d.action,
+                "required": _(REQUIRED_WORDS[d.required]),
+                "decision": d.decision,
+                "why": why,
+            }
+        )
+    return rows
+
+
+def _delivery_rows(ex: Any) -> list[tuple[str, Text]]:
+    d = ex.delivery
+    if d.unread is not None:
+        said = _(
+            "could not be read ({why}); permission that would let trailkit read it: {permission}"
+        ).format(why=d.unread, permission=d.permission)
+        return [(_("status:"), Text(said, style="yellow"))]
+    none = _("(none recorded)")
+    rows = [
+        (_("logging:"), _flag(d.logging, *FLAG_WORDS["on_off"], bad=False)),
+        (_("last delivery:"), Text(local_time(d.latest_delivery, none=none))),
+        (_("last digest delivery:"), Text(local_time(d.latest_digest_delivery, none=none))),
+    ]
+    for p in d.problems:
+        label = _("digest delivery error:") if p.digest else _("delivery error:")
+        text = Text(p.cause.error, style=_BAD)
+        text.append("\n" + p.cause.cause)
+        text.append("\n→ " + p.cause.fix)
+        rows.append((label, text))
+    if not d.problems:
+        rows.append((_("delivery errors:"), Text(_("none"))))
+    return rows
+
+
+def _history_rows(ex: Any) -> list[dict[str, Any]]:
+    rows = []
+    for e in ex.events:
+        failed = None
+        if e.error_code:
+            failed = Text(_("FAILED: {code}").format(code=e.error_code), style=_BAD)
+        rows.append(
+            {
+                "time": local_time(e.time),
+                "event": e.name,
+                "failed": failed,
+                "actor": e.actor or "-",
+                "source_ip": e.source_ip or None,
+                "region": e.region,
+            }
+        )
+    return rows
+
+
+def _unread_lines(errors: Iterable[Any]) -> list[tuple[str, Text]]:
+    rows = []
+    for e in errors:
+        text = Text(e.message, style="yellow")
+        if e.permission:
+            text.append(
+                "\n"
+                + _("permission that would let trailkit read it: {permission}").format(
+                    permission=e.permission
+                )
+            )
+        rows.append((_("could not be read:"), text))
+    return rows
+
+
+def explain_view(ex: Any) -> RenderableType:
+    """``trailkit explain``: one trail's drill-down, top to bottom: the trail and its bucket,
+    the key card (a pending deletion first, in red), the health and its reasons with their
+    fixes, the key policy's answer to each request CloudTrail makes of KMS with the deciding
+    statements highlighted (an Allow green, a Deny red, an Allow that fails a condition yellow),
+    who may decrypt the logs, the delivery status, the change history (newest first, failed
+    calls marked) and what could not be read.
+
+    Parameters
+    ----------
+    ex
+        A :class:`trailkit.rules.explain.Explanation`.
+    """
+    arn = (_("ARN:"),)
+    parts: list[RenderableType] = [
+        Text(""),
+        _section(_("Trail and bucket")),
+        _facts(_trail_rows(ex), arn),
+    ]
+    if ex.trail.kms_key_id is not None:
+        parts += [Text(""), _section(_("Key")), _facts(_key_rows(ex), arn)]
+    else:
+        parts += [Text(""), _section(_("Key")), Text(_("none: the trail uses SSE-S3"))]
+    kind = str(ex.health.kind)
+    headline = Text(_("Health:") + " ", style="bold")
+    headline.append_text(styled(kind, HEALTH_STYLES, words=HEALTH_WORDS))
+    parts += [Text(""), headline]
+    reasons = _reason_rows(ex)
+    parts.append(records_table(reasons, REASON_TABLE) if reasons else Text(_("No problem found.")))
+    if ex.trail.kms_key_id is not None:
+        parts += [Text(""), _section(_("Key policy: what CloudTrail asks of KMS"))]
+        if ex.policy.unread is not None:
+            said = Text(ex.policy.unread, style="yellow")
+            if ex.policy.permission:
+                said.append(
+                    "\n"
+                    + _("permission that would let trailkit read it: {permission}").format(
+                        permission=ex.policy.permission
+                    )
+                )
+            parts.append(said)
+        else:
+            parts.append(records_table(_request_rows(ex), REQUEST_TABLE))
+        parts += [Text(""), _section(_("Who may decrypt the logs"))]
+        if ex.readers:
+            parts.append(_label_rows([("•", Text(r.describe())) for r in ex.readers]))
+        else:
+            parts.append(Text(_("cannot be told: the key policy was not read")))
+    parts += [Text(""), _section(_("Delivery")), _label_rows(_delivery_rows(ex))]
+    parts += [Text(""), _section(_("Change history"))]
+    history = ex.history
+    if history is None:
+        parts.append(Text(_("not looked up (--no-history)")))
+    else:
+        window = _("since {since} · regions: {regions}").format(
+            since=local_time(history.since), regions=", ".join(history.regions) or "-"
+        )
+        parts.append(Text(window, style="dim"))
+        rows = _history_rows(ex)
+        if rows:
+            parts.append(records_table(rows, HISTORY_TABLE))
+        elif history.complete:
+            parts.append(Text(_("No change to the trail or its key in this window.")))
+        if history.errors:
+            parts.append(_label_rows(_unread_lines(history.errors)))
+    if ex.errors:
+        parts += [Text(""), _section(_("What could not be read"))]
+        parts.append(_label_rows(_unread_lines(ex.errors)))
+    return Group(*parts)

@@ -19,6 +19,7 @@ BulkUpdate         several trails, one key per bucket region, one plan table, ap
 GuidedUpdate       the whole runbook for one trail, wired (notebook 02 and the Voila app)
 HealthSummary      counts per health; broken and at-risk trails first, with reasons and fixes
 KeyPolicyView      trail and key pickers, the key's pre-flight and the add-only repair (03)
+TrailExplorer      a trail picker (broken, at-risk first) and its drill-down (``explain``)
 =================  ==========================================================================
 """
 
@@ -29,6 +30,7 @@ from trailkit.ui.widgets.banner import ConnectionBanner
 from trailkit.ui.widgets.bulk import BulkUpdate
 from trailkit.ui.widgets.change import ChangePanel
 from trailkit.ui.widgets.checklist import Checklist
+from trailkit.ui.widgets.explore import TrailExplorer
 from trailkit.ui.widgets.guided import GuidedUpdate
 from trailkit.ui.widgets.health import HealthSummary
 from trailkit.ui.widgets.journal import JournalView
@@ -49,6 +51,7 @@ __all__ = [
     "KeyPolicyView",
     "PolicyPanel",
     "Step",
+    "TrailExplorer",
     "TrailPicker",
     "TrailsTable",
 ]
