@@ -48,10 +48,13 @@ __all__ = [
     "Severity",
     "Verdict",
     "VerdictKind",
+    "cloudtrail_answers",
     "load_catalogue",
     "load_health_codes",
     "preflight",
     "rank_candidates",
+    "reader_s3_arns",
+    "trail_bucket_key",
 ]
 
 
@@ -172,8 +175,7 @@ def load_health_codes(text: str | None = None) -> dict[str, HealthCode]:
     for entry in document.get("health_codes", []):
         if set(entry) != fields:
             raise ValueError(
-                f"{_CATALOGUE_FILE}: health_codes fields {sorted(entry)}, "
-                f"not {sorted(fields)}"
+                f"{_CATALOGUE_FILE}: health_codes fields {sorted(entry)}, not {sorted(fields)}"
             )
         code = entry["code"]
         if not isinstance(code, str) or not _KEBAB.match(code) or code in codes or code in taken:
@@ -595,6 +597,65 @@ def _statement_label(ev: pol.Evaluation) -> str:
     return _(", ").join(s.label() for s in ev.deciding) or _("a statement")
 
 
+def trail_bucket_key(trail: Trail) -> bool | None:
+    """Whether ``trail``'s bucket uses an S3 Bucket Key, as far as it is known: None when it
+    could not be read, or the bucket is missing or its region unknown (then what was read of it
+    is not trusted to say "no")."""
+    bucket = trail.bucket or BucketInfo(name=trail.bucket_name, region=None, bucket_key=None)
+    bucket_key = bucket.bucket_key
+    if bucket.missing or bucket.region is None:
+        bucket_key = None if bucket_key is False else bucket_key
+    return bucket_key
+
+
+def cloudtrail_answers(
+    trail: Trail,
+    key_arn: str,
+    policy: str,
+    parsed: pol.Policy,
+    organization_id: str | None = None,
+) -> tuple[bool | None, dict[str, pol.Evaluation]]:
+    """The key policy's answer to each request CloudTrail makes of KMS for ``trail``: the one
+    evaluation behind ``check_policy`` and ``trailkit explain``.
+
+    Parameters
+    ----------
+    trail : Trail
+        The trail, with its bucket facts (the S3 Bucket Key decides whether Decrypt is asked).
+    key_arn : str
+        The key.
+    policy, parsed : str, Policy
+        The key policy's text (for the organization ids it names) and its parsed form.
+    organization_id : str, optional
+        An organization trail's organization id; unknown: every id the policy names is asked
+        (:func:`evaluate_variants`: an answer that depends on it cannot be verified).
+
+    Returns
+    -------
+    tuple
+        :func:`trail_bucket_key`, and request name (``encrypt``, ``describe``, ``decrypt``) ->
+        evaluation, in :func:`~trailkit.rules.requests.cloudtrail_requests`'s order.
+    """
+    bucket_key = trail_bucket_key(trail)
+    variants = [
+        cloudtrail_requests(
+            trail_arn=trail.arn,
+            bucket_name=trail.bucket_name,
+            key_arn=key_arn,
+            source_account=trail.account,
+            bucket_key=bucket_key is not False,  # unknown: ask about Decrypt too
+            prefix=trail.s3_prefix,
+            organization_id=org,
+        )
+        for org in _organization_ids(trail, policy, organization_id)
+    ]
+    answers = {
+        name: pol.evaluate_variants(parsed, [v[name] for v in variants], _(_ORG_UNKNOWN))
+        for name in variants[0]
+    }
+    return bucket_key, answers
+
+
 def check_policy(key: KeyInfo, trail: Trail, organization_id: str | None = None) -> list[Finding]:
     """policy-encrypt, policy-describe, policy-deny, policy-bucket-key-decrypt,
     bucket-key-unverified, policy-unverifiable.
@@ -619,10 +680,6 @@ def check_policy(key: KeyInfo, trail: Trail, organization_id: str | None = None)
         return [
             _f("policy-unverifiable", _("The key policy cannot be read: {why}.").format(why=why))
         ]
-    bucket = trail.bucket or BucketInfo(name=trail.bucket_name, region=None, bucket_key=None)
-    bucket_key = bucket.bucket_key
-    if bucket.missing or bucket.region is None:
-        bucket_key = None if bucket_key is False else bucket_key
     parsed = pol.parse_policy(key.policy)
     if isinstance(parsed, str):
         return [
@@ -631,19 +688,8 @@ def check_policy(key: KeyInfo, trail: Trail, organization_id: str | None = None)
                 _("The key policy is not a valid policy: {why}.").format(why=parsed),
             )
         ]
-    variants = [
-        cloudtrail_requests(
-            trail_arn=trail.arn,
-            bucket_name=trail.bucket_name,
-            key_arn=key.arn,
-            source_account=trail.account,
-            bucket_key=bucket_key is not False,  # unknown: ask about Decrypt too
-            prefix=trail.s3_prefix,
-            organization_id=org,
-        )
-        for org in _organization_ids(trail, key.policy, organization_id)
-    ]
-    requests = variants[0]
+    bucket = trail.bucket or BucketInfo(name=trail.bucket_name, region=None, bucket_key=None)
+    bucket_key, answers = cloudtrail_answers(trail, key.arn, key.policy, parsed, organization_id)
     # Which requests AWS requires: True (required), None (required if the bucket has a Bucket
     # Key, which is unknown), False (best practice only).
     required: dict[str, bool | None] = {
@@ -664,8 +710,7 @@ def check_policy(key: KeyInfo, trail: Trail, organization_id: str | None = None)
     out: list[Finding] = []
     unverifiable: list[str] = []
     not_known: list[str] = []  # actions needed only with a Bucket Key, which is unknown
-    for name in requests:
-        ev = pol.evaluate_variants(parsed, [v[name] for v in variants], _(_ORG_UNKNOWN))
+    for name, ev in answers.items():
         if ev.decision is pol.Decision.ALLOWED:
             continue
         need = required[name]
@@ -776,7 +821,7 @@ def check_readers(
     AWS KMS"): ``aws:s3:arn`` is a log file's ARN (with the trail's prefix and, for an
     organization trail, its organization path), or the bucket's ARN when the bucket uses an S3
     Bucket Key (S3 user guide, "Reducing the cost of SSE-KMS with Amazon S3 Bucket Keys"). Each
-    value that fact can have is asked (:func:`_reader_s3_arns`); an answer that depends on an
+    value that fact can have is asked (:func:`reader_s3_arns`); an answer that depends on an
     unknown fact is "cannot be told".
 
     Returns
@@ -791,7 +836,7 @@ def check_readers(
     if key.policy is None:
         return []
     accounts = readers.reader_accounts(trail, reader_accounts)
-    s3_arns, unknown = _reader_s3_arns(trail, key.policy, organization_id)
+    s3_arns, unknown = reader_s3_arns(trail, key.policy, organization_id)
     return list(
         _readers_finding(
             key.policy, key.arn, trail.arn, trail.name, accounts, s3_arns, unknown, language()
@@ -799,7 +844,7 @@ def check_readers(
     )
 
 
-def _reader_s3_arns(
+def reader_s3_arns(
     trail: Trail, policy: str, organization_id: str | None
 ) -> tuple[tuple[str, ...], str]:
     """The values ``aws:s3:arn`` may have when a reader decrypts ``trail``'s log files, and what

@@ -42,11 +42,10 @@ from trailkit.rules import readers as rd
 
 # The organization-path variants and the reader's aws:s3:arn values are the ones check uses
 # (one rule, one place); they are private to checks today.
-from trailkit.rules.checks import _ORG_UNKNOWN, _organization_ids, _reader_s3_arns
+from trailkit.rules.checks import cloudtrail_answers, reader_s3_arns
 from trailkit.rules.delivery import DeliveryCause, delivery_cause
 from trailkit.rules.health import Health, health
 from trailkit.rules.keyfacts import KeyFacts, key_facts
-from trailkit.rules.requests import cloudtrail_requests
 
 __all__ = [
     "HISTORY_WINDOW",
@@ -425,30 +424,14 @@ def _policy_access(
         return PolicyAccess(
             unread=_("The key policy is not a valid policy: {why}.").format(why=parsed)
         )
-    bucket = trail.bucket
-    bucket_key = bucket.bucket_key if bucket is not None else None
-    if bucket is None or bucket.missing or bucket.region is None:
-        bucket_key = None if bucket_key is False else bucket_key
-    variants = [
-        cloudtrail_requests(
-            trail_arn=trail.arn,
-            bucket_name=trail.bucket_name,
-            key_arn=key.arn,
-            source_account=trail.account,
-            bucket_key=bucket_key is not False,  # unknown: ask about Decrypt too
-            prefix=trail.s3_prefix,
-            organization_id=org,
-        )
-        for org in _organization_ids(trail, key.policy, organization_id)
-    ]
+    bucket_key, answers = cloudtrail_answers(trail, key.arn, key.policy, parsed, organization_id)
     need = {
         "encrypt": "required",
         "describe": {True: "required", None: "if-bucket-key", False: "best-practice"}[bucket_key],
         "decrypt": "required" if bucket_key else "if-bucket-key",
     }
     decisions = []
-    for name in variants[0]:
-        ev = pol.evaluate_variants(parsed, [v[name] for v in variants], _(_ORG_UNKNOWN))
+    for name, ev in answers.items():
         decisions.append(
             RequestDecision(
                 request=name,
@@ -476,7 +459,7 @@ def _readers(
     parsed = pol.parse_policy(key.policy)
     if isinstance(parsed, str):
         return ()
-    s3_arns, unknown = _reader_s3_arns(trail, key.policy, organization_id)
+    s3_arns, unknown = reader_s3_arns(trail, key.policy, organization_id)
     return tuple(
         rd.account_readers(
             parsed,

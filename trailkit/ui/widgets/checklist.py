@@ -74,7 +74,8 @@ def passed_checks(report: Report) -> list[str]:
     return [_(_PASS_TEXT[c]) for c in out]
 
 
-def _finding_row(f: Finding) -> str:
+def finding_row(f: Finding) -> str:
+    """One finding as the checklist shows it (message, code, what to do), as HTML."""
     what = esc(_("What to do:"))
     aws = (
         ' <span class="tk-hint">'
@@ -119,7 +120,7 @@ def checklist_html(report: Report) -> str:
         + "</div>"
     )
     order = {Severity.ERROR: 0, Severity.WARNING: 1, Severity.INFO: 2}
-    rows = [_finding_row(f) for f in sorted(report.findings, key=lambda f: order[f.severity])]
+    rows = [finding_row(f) for f in sorted(report.findings, key=lambda f: order[f.severity])]
     passes = passed_checks(report)
     if passes:
         items = "".join(

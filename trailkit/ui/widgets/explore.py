@@ -38,7 +38,7 @@ from trailkit.ui.widgets._common import (
     text_html,
     wide_table_html,
 )
-from trailkit.ui.widgets.checklist import _finding_row
+from trailkit.ui.widgets.checklist import finding_row
 
 __all__ = ["TrailExplorer", "explanation_html", "trail_order"]
 
@@ -203,7 +203,7 @@ def _health_html(ex: Explanation) -> str:
         return head + f'<div class="tk-hint">{esc(_("No problem found."))}</div>'
     rows = []
     for r in ex.health.reasons:
-        row = _finding_row(Finding(r.code, _SEVERITY[r.health], r.message, r.fix))
+        row = finding_row(Finding(r.code, _SEVERITY[r.health], r.message, r.fix))
         if r.permission:
             said = _("permission that would let trailkit read it: {permission}").format(
                 permission=r.permission
