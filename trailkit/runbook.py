@@ -43,6 +43,8 @@ from trailkit.records.history import History
 from trailkit.records.journal import undoable
 from trailkit.rules.checks import KeyLookup, Report, Verdict, preflight, rank_candidates
 from trailkit.rules.explain import HISTORY_WINDOW, Explanation, explain
+from trailkit.rules.health import Health
+from trailkit.rules.health import health as judge_health
 from trailkit.rules.keyids import parse_key_id
 from trailkit.rules.plan import Plan, bucket_region_key, plan_change
 from trailkit.rules.principals import parse_accounts, parse_principals
@@ -480,6 +482,28 @@ class Runbook:
     def rank(self, trail: Trail) -> list[Verdict]:
         """The candidate keys of the trail's bucket region, ranked (see :func:`candidates`)."""
         return candidates(self.reader, trail, reader_accounts=self.reader_accounts)[1]
+
+    def health(self, trail: Trail) -> Health:
+        """The health of ``trail``'s encryption as it is now (:func:`trailkit.rules.health.health`):
+        its key read as the inventory reads it (``kms:DescribeKey``, ``kms:GetKeyPolicy``,
+        ``kms:GetKeyRotationStatus``; a key that cannot be described is judged from the error),
+        the trail as given (read by the caller, with its bucket and status), and the runbook's
+        reader accounts. What the guided update warns with.
+
+        Parameters
+        ----------
+        trail : Trail
+            The trail as read (its ``status`` and ``bucket`` are used when present).
+
+        Returns
+        -------
+        Health
+            Never raises for a key that cannot be read: that is a reason (``unverifiable``).
+        """
+        key = None
+        if trail.kms_key_id:
+            key = self.reader.keys([trail.kms_key_id])[trail.kms_key_id]
+        return judge_health(trail, key, self.info().account, reader_accounts=self.reader_accounts)
 
     def explain(
         self, trail: str | Trail, *, since: datetime | None = None, history: bool = True

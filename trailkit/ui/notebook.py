@@ -38,7 +38,7 @@ from trailkit.records.journal import changes_frame
 from trailkit.rules.checks import Report
 from trailkit.rules.explain import Explanation
 from trailkit.rules.flags import parse_flag, parse_names, parse_text
-from trailkit.rules.health import Health, health, inventory_health
+from trailkit.rules.health import Health, inventory_health
 from trailkit.rules.principals import parse_accounts
 from trailkit.runbook import Runbook
 from trailkit.ui.tables import TableFrame, encryption_by_region
@@ -202,15 +202,7 @@ def current_health(book: Runbook, trail: Trail) -> Health:
     """
     _need(book, Runbook, "book", _("pass book = notebook.runbook(conn, journal)"))
     _need(trail, Trail, "trail", _("pass a trail the runbook read"))
-    key = None
-    if trail.kms_key_id:
-        key = book.reader.keys([trail.kms_key_id])[trail.kms_key_id]
-    return health(
-        trail,
-        key,
-        book.info().account,
-        reader_accounts=book.reader_accounts,
-    )
+    return book.health(trail)
 
 
 def key_policy(
