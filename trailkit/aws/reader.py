@@ -17,7 +17,9 @@ A :class:`Reader` asks AWS only what the answer needs, and as early as it can:
   (``GetBucketLocation`` only when ``HeadBucket`` gave no region), ``ListBuckets`` once per
   reader, ``ListAliases``/``ListKeys`` once per region, ``DescribeKey`` and ``GetKeyPolicy``
   once per key; ``GetKeyRotationStatus`` once per customer managed key a trail uses (not for
-  candidate keys, nor a key pending deletion).
+  candidate keys, nor a key pending deletion). Change history (:meth:`Reader.history`, only
+  when asked for, never by :meth:`Reader.scan`): ``LookupEvents`` once per Region and event name
+  for a window (a later request inside a window already read is answered from it).
   Every read is *single-flight*: a second request for something already being read waits for the
   first instead of asking again. Results are cached for the life of the reader (a notebook
   session); :meth:`Reader.refresh` forgets them. A call that fails is reported (a
