@@ -411,7 +411,8 @@ def lookup_events(self: Any) -> str:
         )
     wanted: tuple[str, str] | None = None
     if attributes:
-        key, value = attributes[0].get("AttributeKey"), attributes[0].get("AttributeValue")
+        first = attributes[0] if isinstance(attributes[0], dict) else {}
+        key, value = first.get("AttributeKey"), first.get("AttributeValue")
         if key not in _ATTRIBUTE_KEYS or not isinstance(value, str):
             raise _fail("InvalidLookupAttributesException", f"{key} is not a lookup attribute.")
         wanted = (key, value)
