@@ -567,3 +567,52 @@ def test_demo_lookup_events_refuses_as_aws_does(
 def test_a_reset_forgets_the_history(conn: Connection) -> None:
     ct = conn.client("cloudtrail", "us-east-1")
     assert ct.lookup_events()["Events"] == []
+
+
+def test_the_seeded_story_skips_what_the_estate_does_not_have() -> None:
+    """The story names trails other work adds (``stripped-policy-trail``,
+    ``retiring-key-trail``): without them their events are left out, with them they are told."""
+    from trailkit.demo.estate import DemoEstate
+    from trailkit.demo.history import history_records
+
+    now = datetime(2026, 12, 5, 12, 0, tzinfo=UTC)
+    account = "123456789012"
+    trail = f"arn:aws:cloudtrail:us-east-1:{account}:trail/stale-key-trail"
+    disabled = f"arn:aws:kms:us-east-1:{account}:key/11111111-2222-3333-4444-555555555555"
+    stripped_key = f"arn:aws:kms:us-east-1:{account}:key/66666666-2222-3333-4444-555555555555"
+    small = DemoEstate(
+        endpoint=None,
+        trails={"stale-key-trail": trail},
+        keys={"alias/cloudtrail-disabled": disabled, "alias/no-cloudtrail": stripped_key},
+        accounts={account: "management"},
+    )
+    records, accounts = history_records(object(), small, now)  # type: ignore[arg-type]
+    assert accounts == [account]
+    assert [r["eventName"] for r in records] == [
+        "CreateTrail",
+        "StartLogging",
+        "DisableKey",
+        "EnableKey",
+        "StopLogging",
+    ]
+    assert all(r["recipientAccountId"] == account for r in records)
+    # With the trail whose key policy was replaced, the pipeline's PutKeyPolicy is told.
+    bigger = DemoEstate(
+        endpoint=None,
+        trails={
+            "stale-key-trail": trail,
+            "stripped-policy-trail": trail.replace("stale-key", "stripped-policy"),
+        },
+        keys=small.keys,
+        accounts=small.accounts,
+    )
+    records, _accounts = history_records(object(), bigger, now)  # type: ignore[arg-type]
+    (put,) = [r for r in records if r["eventName"] == "PutKeyPolicy"]
+    assert put["sourceIPAddress"] == "cloudformation.amazonaws.com"
+    assert put["userIdentity"]["invokedBy"] == "cloudformation.amazonaws.com"
+    assert put["userIdentity"]["arn"].endswith(
+        ":assumed-role/DeploymentPipelineRole/AWSCloudFormation"
+    )
+    assert put["resources"][0]["ARN"] == stripped_key
+    assert put["eventTime"] == "2026-12-03T12:00:00Z"  # two days before the seeding
+    assert put["requestParameters"]["keyId"] == "66666666-2222-3333-4444-555555555555"
