@@ -22,6 +22,13 @@ run, medians of ``--repeat`` repetitions:
   ``ListAliases`` and ``GetKeyPolicy`` for every key;
 * the lower bound: the longest chain of calls that depend on each other, times the latency.
 
+And the change history (issue 15; fetched only when asked for, never by the inventory):
+``Reader.history`` of every trail of the estate (30 days, several trails at a time), its
+``LookupEvents`` calls and wall time next to the inventory's, with one reader (each Region's
+lookups made once) and with a new reader per trail (no cache), both paced to the two lookups a
+second per Region that AWS accepts. (The latency server seeds through moto's backends, so the
+history it answers is empty: one page per lookup, what the calls and the pacing cost.)
+
 And the pure layer (no AWS, CPU time): pre-flight verdicts for 1,000 trail/key pairs
 (``rank_candidates``, which runs ``preflight`` for each pair), and the trails table and key
 dropdown of a large estate (``tables.trails_frame`` for 500 trails, ``Verdict.label`` for 2,000
@@ -46,7 +53,9 @@ import time
 import urllib.request
 from collections import Counter
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -54,12 +63,14 @@ from typing import Any
 import botocore.exceptions
 from estate import ACCOUNT, REGIONS, key_records, trail_records
 
+from trailkit.aws import history as aws_history
 from trailkit.aws.reader import Reader
 from trailkit.aws.session import Connection, ConnectionInfo
 from trailkit.demo import demo_connection
 from trailkit.records import Inventory
 from trailkit.rules.checks import Verdict, rank_candidates
 from trailkit.rules.health import inventory_health
+from trailkit.rules.history import DEFAULT_SINCE, KEY_EVENTS, TRAIL_EVENTS
 from trailkit.runbook import candidates
 from trailkit.ui.tables import trails_frame
 
@@ -211,6 +222,50 @@ def trailkit_run(
         },
         health_cpu_s=health_cpu,
     )
+
+
+def history_run(
+    server: LatencyServer, regions: Sequence[str], workers: int, *, shared: bool = True
+) -> dict[str, Any]:
+    """``Reader.history`` of every trail (the last 30 days), ``workers`` trails at a time, on a
+    new connection (so a fresh pacer); ``shared``: one reader for all (each Region's lookups made
+    once), else a new reader per trail. The scan that finds the trails is not timed."""
+    conn = _connection(server.endpoint, workers)
+    reader = Reader(conn, workers=workers)
+    inv = reader.scan(regions)
+    conn.reset_counts()
+    # The latency server is on loopback, which trailkit treats as the demo and does not pace:
+    # measure what AWS costs, with AWS's pacing.
+    pacer = aws_history.Pacer()
+    aws_history.pacer_for = lambda _conn: pacer  # type: ignore[assignment]
+    since = datetime.now(UTC) - DEFAULT_SINCE
+    trail_regions = {t.home_region for t in inv.trails}
+    key_regions = {inv.keys[t.kms_key_id].region for t in inv.trails if t.kms_key_id in inv.keys}
+
+    def one(trail: Any) -> Any:
+        mine = reader if shared else Reader(conn, workers=workers)
+        return mine.history(trail, inv.keys.get(trail.kms_key_id or ""), since=since)
+
+    before = server.stats()
+    started, cpu = time.perf_counter(), time.process_time()
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        histories = list(pool.map(one, inv.trails))
+    wall, cpu = time.perf_counter() - started, time.process_time() - cpu
+    after = server.stats()
+    return {
+        "wall_s": wall,
+        "client_cpu_s": cpu,
+        "server_cpu_s": after["cpu_s"] - before["cpu_s"],
+        "trails": len(inv.trails),
+        "api_calls": conn.total_calls,
+        "calls_by_operation": dict(sorted(conn.calls.items())),
+        "expected_lookups": len(TRAIL_EVENTS) * len(trail_regions)
+        + len(KEY_EVENTS) * len(key_regions),
+        "trail_regions": len(trail_regions),
+        "key_regions": len(key_regions),
+        "events": sum(len(h.events) for h in histories),
+        "errors": sum(len(h.errors) for h in histories),
+    }
 
 
 def baseline_run(server: LatencyServer, regions: Sequence[str], conn: Connection) -> Run:
@@ -402,6 +457,26 @@ def print_report(report: dict[str, Any]) -> None:
         f"{main_row['summary'].get('trails', 0)} trails, no API call of its own "
         f"({main_row['api_calls']} calls in all)"
     )
+    history = report.get("history") or {}
+    if history:
+        shared = history["shared"]
+        print(
+            f"change history (issue 15, on demand, never in the inventory): Reader.history of "
+            f"{shared['trails']} trails (last 30 days): {shared['api_calls']} LookupEvents calls "
+            f"(5 event names x ({shared['trail_regions']} trail regions + "
+            f"{shared['key_regions']} key regions) = {shared['expected_lookups']}), "
+            f"{shared['wall_s']:.2f} s wall, {shared['errors']} errors; "
+            f"{shared['api_calls'] / max(1, main_row['api_calls']):.2f}x the inventory's calls, "
+            f"{shared['wall_s'] / main_row['wall_s']:.1f}x its wall time "
+            f"(paced to 2 lookups/s per region)"
+        )
+        alone = history.get("per_trail")
+        if alone:
+            print(
+                f"  a new reader per trail (no cache): {alone['api_calls']} calls "
+                f"({alone['api_calls'] / max(1, shared['api_calls']):.1f}x), "
+                f"{alone['wall_s']:.2f} s ({alone['wall_s'] / shared['wall_s']:.1f}x)"
+            )
     print(
         "\ntargets"
         + (" (smoke sizes: not the estate the targets are about)" if cfg["smoke"] else "")
@@ -471,6 +546,12 @@ def _parser() -> argparse.ArgumentParser:
         help="repetitions of the slow baseline (default 1; 0 skips it)",
     )
     p.add_argument("--workers", type=int, default=None, help="trailkit's pool (default: 16)")
+    p.add_argument(
+        "--history",
+        choices=("both", "shared", "none"),
+        default="both",
+        help="change history: one reader and a reader per trail (both), one reader, or none",
+    )
     p.add_argument("--json", type=Path, default=DEFAULT_JSON, help=f"default {DEFAULT_JSON}")
     p.add_argument("--smoke", action="store_true", help="tiny sizes (the test suite's run)")
     return p
@@ -531,6 +612,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         for _ in range(args.repeat):
             runs["no-latency"].append(trailkit_run(server, regions, workers, conn=warm))
         server.set_latency(args.latency_ms)
+        history: dict[str, Any] = {}
+        if args.history != "none":
+            say("change history of every trail, one reader ...")
+            history["shared"] = history_run(server, regions, workers)
+            if args.history == "both" and not args.smoke:
+                say("change history of every trail, a new reader per trail ...")
+                history["per_trail"] = history_run(server, regions, workers, shared=False)
         baseline: list[Run] = []
         if args.baseline_repeat > 0:
             sequential = _connection(server.endpoint, 1)
@@ -597,6 +685,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "baseline": baseline_formula(estate),
         },
         "pure": pure,
+        "history": history,
     }
     report["targets"] = _targets(report)
     if args.json:

@@ -442,6 +442,7 @@ def _flow(journal: Path) -> list[list[str]]:
         ["inventory"],
         ["keys", "--trail", "org-trail"],
         ["check", "--trail", "org-trail", "--key", "alias/cloudtrail-good"],
+        ["explain", "--trail", "stale-key-trail"],
         ["update", "--trail", "org-trail", "--key", "alias/cloudtrail-good", "--yes", *j],
         ["rollback", "--last", "--yes", *j],
         ["policy", "--trail", "org-trail", "--key", "alias/no-cloudtrail", "--apply", "--yes", *j],
@@ -501,7 +502,7 @@ def test_the_read_only_policy_reads_but_cannot_change(
 ) -> None:
     before = _state(iam_server)
     passed, code, text = _run_flow(iam_server, "read-only", tmp_path / "j.jsonl", monkeypatch)
-    assert passed == ["inventory", "keys", "check"]
+    assert passed == ["inventory", "keys", "check", "explain"]
     assert code == 2
     assert "UpdateTrail in us-east-1 was denied: the caller lacks cloudtrail:UpdateTrail" in text
     assert _state(iam_server) == before

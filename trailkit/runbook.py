@@ -42,9 +42,10 @@ from trailkit.records import (
 from trailkit.records.history import History
 from trailkit.records.journal import undoable
 from trailkit.rules.checks import KeyLookup, Report, Verdict, preflight, rank_candidates
-from trailkit.rules.explain import HISTORY_WINDOW, Explanation, explain
+from trailkit.rules.explain import Explanation, explain
 from trailkit.rules.health import Health
 from trailkit.rules.health import health as judge_health
+from trailkit.rules.history import DEFAULT_SINCE
 from trailkit.rules.keyids import parse_key_id
 from trailkit.rules.plan import Plan, bucket_region_key, plan_change
 from trailkit.rules.principals import parse_accounts, parse_principals
@@ -519,7 +520,7 @@ class Runbook:
             Trail name, ARN, or a :class:`Trail` (read again by its ARN).
         since
             Start of the history window (aware); None: the last
-            :data:`~trailkit.rules.explain.HISTORY_WINDOW` (30 days).
+            :data:`~trailkit.rules.history.DEFAULT_SINCE` (30 days).
         history
             Look the change history up (``cloudtrail:LookupEvents``); False makes no such call.
 
@@ -548,9 +549,9 @@ class Runbook:
         now = datetime.now(UTC)
         events: History | None = None
         if history:
-            start = since if since is not None else now - HISTORY_WINDOW
+            start = since if since is not None else now - DEFAULT_SINCE
             try:
-                events = self.reader.history(found, key, since=start)  # type: ignore[attr-defined]
+                events = self.reader.history(found, key, since=start)
             except TrailkitError as exc:  # the lookup could not be made at all: said, not raised
                 events = History(
                     events=(),

@@ -17,7 +17,9 @@ A :class:`Reader` asks AWS only what the answer needs, and as early as it can:
   (``GetBucketLocation`` only when ``HeadBucket`` gave no region), ``ListBuckets`` once per
   reader, ``ListAliases``/``ListKeys`` once per region, ``DescribeKey`` and ``GetKeyPolicy``
   once per key; ``GetKeyRotationStatus`` once per customer managed key a trail uses (not for
-  candidate keys, nor a key pending deletion).
+  candidate keys, nor a key pending deletion). Change history (:meth:`Reader.history`, only
+  when asked for, never by :meth:`Reader.scan`): ``LookupEvents`` once per Region and event name
+  for a window (a later request inside a window already read is answered from it).
   Every read is *single-flight*: a second request for something already being read waits for the
   first instead of asking again. Results are cached for the life of the reader (a notebook
   session); :meth:`Reader.refresh` forgets them. A call that fails is reported (a
@@ -56,11 +58,13 @@ import threading
 from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
 from concurrent.futures import Future
 from dataclasses import replace
+from datetime import UTC, datetime
 from types import MappingProxyType
 from typing import Any, TypeVar, cast
 
 from trailkit.arn import arn_account, arn_region, resource_id
 from trailkit.aws.cloudtrail import CloudTrail, list_regions
+from trailkit.aws.history import EventHistory
 from trailkit.aws.kms import Kms
 from trailkit.aws.s3 import S3, Located, bucket_info, missing_bucket, unlocated_bucket
 from trailkit.aws.scheduler import (
@@ -77,16 +81,18 @@ from trailkit.aws.scheduler import (
 from trailkit.aws.service import error_order, scan_error
 from trailkit.aws.session import Connection, ConnectionInfo, check_workers
 from trailkit.errors import NotFound, TrailkitError
-from trailkit.i18n import language
+from trailkit.i18n import _, language
 from trailkit.permissions import requires
 from trailkit.records import (
     BucketInfo,
+    History,
     Inventory,
     KeyInfo,
     ScanError,
     Trail,
     TrailStatus,
 )
+from trailkit.rules import history as history_rules
 from trailkit.rules import keys as key_rules
 from trailkit.rules.checks import KeyLookup
 from trailkit.rules.keyfacts import rotation_readable
@@ -100,6 +106,10 @@ _log = logging.getLogger(__name__)
 
 #: ``progress(done, total)``: calls finished and calls started so far by a blocking method.
 Progress = Callable[[int, int], None]
+#: What one ``LookupEvents`` lookup found: its events, and why they are incomplete (or None).
+_Found = tuple[list[dict[str, Any]], ScanError | None]
+#: A lookup made (or under way): its window, whether it was "until now", and its answer.
+_Looked = tuple[datetime, datetime, bool, Future[_Found]]
 
 # Queue priorities, most urgent first. The calls that start chains come first (the longest chain
 # is DescribeTrails -> HeadBucket -> ListKeys -> DescribeKey -> GetKeyPolicy), then what
@@ -177,6 +187,9 @@ class Reader:
         self._buckets: dict[tuple[str, str], Future[BucketInfo]] = {}
         self._owned: dict[tuple[str, str], Future[frozenset[str] | None]] = {}
         self._candidates: dict[tuple[str, str], Future[tuple[KeyInfo, ...]]] = {}
+        self._events = EventHistory(conn)
+        #: (language, region, event name) -> the lookups made or under way.
+        self._lookups: dict[tuple[str, str, str], list[_Looked]] = {}
         #: What failed while reading for the inventory (trails, buckets, keys in use, keys asked
         #: for by name); :meth:`scan` reports these.
         self.errors: list[ScanError] = []
@@ -195,6 +208,7 @@ class Reader:
             self._buckets.clear()
             self._owned.clear()
             self._candidates.clear()
+            self._lookups.clear()
             self.errors.clear()
             self.candidate_errors.clear()
 
@@ -878,6 +892,143 @@ class Reader:
             return self.key(ref.canonical, region)
         except TrailkitError:
             return None
+
+    # -- change history ------------------------------------------------------------------
+    @requires("cloudtrail:LookupEvents")
+    def history(
+        self,
+        trail: Trail,
+        key: KeyInfo | None,
+        *,
+        since: datetime,
+        until: datetime | None = None,
+    ) -> History:
+        """Who changed ``trail`` and its key, when and from where (CloudTrail's event history).
+
+        Looks up, with ``LookupEvents``, each event of
+        :data:`~trailkit.rules.history.TRAIL_EVENTS` in the trail's home Region and of
+        :data:`~trailkit.rules.history.KEY_EVENTS` in the key's Region, and keeps those about
+        this trail and key (see :mod:`trailkit.rules.history` for why by event name). Never part
+        of :meth:`scan`: history is read only when asked for.
+
+        Like every read of a reader, a lookup is made once: another trail or key of the same
+        Region, or a window inside one already read, is answered from what was read (until
+        :meth:`refresh`). The lookups run concurrently on the pool, paced to the two requests a
+        second per Region that AWS accepts (:class:`~trailkit.aws.history.Pacer`).
+
+        Parameters
+        ----------
+        trail : Trail
+        key : KeyInfo or None
+            The trail's key (None: the trail's ``KmsKeyId`` when it is a key ARN, else no key
+            lookups).
+        since : datetime
+            The start of the window (e.g. :func:`~trailkit.rules.history.parse_since`); not
+            earlier than 90 days ago (``LookupEvents`` keeps 90 days). A naive time is UTC.
+        until : datetime, optional
+            The end of the window (default: now).
+
+        Returns
+        -------
+        History
+            The events, newest first, each once; ``errors`` says what could not be read (a
+            lookup denied, naming ``cloudtrail:LookupEvents``; throttled on every attempt; more
+            events than :data:`~trailkit.rules.history.MAX_PAGES` pages; a trail or key of
+            another account, whose changes are in that account's event history). Never raises
+            for an AWS failure.
+
+        Raises
+        ------
+        InputError
+            ``since`` is after ``until``.
+        """
+        start, end = history_rules.window(since, until, datetime.now(UTC))
+        try:
+            caller: str | None = self._wait(self._account_f())
+        except TrailkitError:
+            caller = None  # unknown: every lookup is made; failures show in their own errors
+        errors: list[ScanError] = []
+        followed = history_rules.followed_key(trail, key)
+        trail_region: str | None = trail.home_region
+        if caller is not None and trail.account and trail.account != caller:
+            errors.append(self._elsewhere_note(trail.arn, trail.account, caller, trail.home_region))
+            trail_region = None
+        key_region: str | None = None
+        if followed is not None:
+            key_region = followed[2]
+            if caller is not None and followed[3] and followed[3] != caller:
+                errors.append(self._elsewhere_note(followed[0], followed[3], caller, key_region))
+                key_region = None
+        planned = history_rules.lookups(trail_region or "", key_region)
+        if trail_region is None:
+            planned = tuple(p for p in planned if p.for_key)
+        looked = [self._lookup_f(p, start, end, open_ended=until is None) for p in planned]
+        found = self._wait(gather([answer for answer, _until in looked]))
+        covered = min([end, *(upto for _answer, upto in looked)])
+        batches = []
+        for lookup, (events, error) in zip(planned, found, strict=True):
+            if error is not None:
+                errors.append(error)
+            batches.append(
+                history_rules.select(
+                    events,
+                    lookup,
+                    trail,
+                    followed[:2] if followed is not None else None,
+                    since=start,
+                    until=covered,
+                )
+            )
+        return History(
+            events=history_rules.merge_events(batches),
+            since=start,
+            until=covered,
+            regions=tuple(dict.fromkeys(p.region for p in planned)),
+            errors=tuple(sorted(dict.fromkeys(errors), key=error_order)),
+        )
+
+    @staticmethod
+    def _elsewhere_note(arn: str, account: str, caller: str, region: str) -> ScanError:
+        """The history of another account's trail or key is not in the caller's."""
+        return ScanError(
+            operation="LookupEvents",
+            code="OtherAccount",
+            message=_(
+                "The changes to {arn} are in the event history of account {account}, not of "
+                "account {caller}: connect with that account to see them."
+            ).format(arn=arn, account=account, caller=caller),
+            region=region,
+            resource=arn,
+        )
+
+    def _lookup_f(
+        self, lookup: history_rules.Lookup, start: datetime, end: datetime, *, open_ended: bool
+    ) -> tuple[Future[_Found], datetime]:
+        """The lookup's answer (single-flight) and the time up to which it covers the window.
+
+        A lookup made before serves a window inside its own, and a request "until now" is
+        served by an earlier one "until now" (up to when that one was made). A lookup that
+        failed or was cut short is not kept."""
+        table_key = (language(), lookup.region, lookup.event_name)
+        with self._lock:
+            entries = self._lookups.setdefault(table_key, [])
+            for s, e, o, existing in entries:
+                if s <= start and (end <= e or (open_ended and o)):
+                    return existing, min(e, end)
+            mine: Future[_Found] = Future()
+            entry: _Looked = (start, end, open_ended, mine)
+            entries.append(entry)
+
+        def forget_incomplete(done: Future[_Found]) -> None:
+            if done.exception() is not None or done.result()[1] is not None:
+                with self._lock:
+                    kept = self._lookups.get(table_key, [])
+                    if entry in kept:
+                        kept.remove(entry)
+
+        mine.add_done_callback(forget_incomplete)
+        forward(self._submit(_P_INVENTORY, self._events.lookup, lookup, start, end), mine)
+        return mine, end
 
     # -- whole account -------------------------------------------------------------------
     def scan(

@@ -37,6 +37,7 @@ import botocore.exceptions
 
 from trailkit.arn import arn_region, resource_id
 from trailkit.aws.session import Connection
+from trailkit.demo.history import seed_history
 from trailkit.demo.patches import patch_moto
 from trailkit.demo.server import as_account
 from trailkit.errors import InputError
@@ -841,7 +842,7 @@ def seed_demo(conn: Connection) -> DemoEstate:
             )
             del buckets[trail.bucket]
 
-    return DemoEstate(
+    seeded = DemoEstate(
         endpoint=conn.endpoint_url,
         trails=trails,
         trail_buckets=trail_buckets,
@@ -852,3 +853,5 @@ def seed_demo(conn: Connection) -> DemoEstate:
         regions=estate.regions,
         seconds=time.perf_counter() - started,
     )
+    seed_history(conn, seeded)  # the story of the estate, in CloudTrail's event history
+    return seeded

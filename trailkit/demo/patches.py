@@ -15,6 +15,8 @@ moto quirks the demo handles:
   replica by comparing the key ARN with ``MultiRegionConfiguration.PrimaryKey.Arn`` (always right),
   and the replica's alias is reported as already existing (the seeding tolerates that).
 * Multi-Region key ids and the per-key RSA private keys: see :func:`patch_moto`.
+* moto has no CloudTrail ``LookupEvents``: :mod:`trailkit.demo.history` adds one (installed by
+  :func:`patch_moto`) that serves a seeded history and the changes made through the demo.
 * moto lets every account read every other account's buckets (``MOTO_S3_ALLOW_CROSSACCOUNT_ACCESS``
   defaults to true, and turning it off also hides them from CloudTrail's ``CreateTrail``). AWS
   refuses a cross-account read unless the bucket policy allows it, and no demo bucket policy
@@ -102,6 +104,9 @@ def patch_moto() -> None:
             hasattr(kms_responses.KmsResponse, "_validate_cmk_id"),
         )
         _patch_s3_cross_account()
+        from trailkit.demo.history import install as install_history
+
+        install_history()  # LookupEvents, and the changes made through the demo recorded
         if not all(needed):  # pragma: no cover - a moto this module does not know
             _log.warning("moto's KMS internals changed; the demo runs without its fixes")
             _patched = True

@@ -31,7 +31,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from trailkit.i18n import N_, _
@@ -48,7 +48,6 @@ from trailkit.rules.health import Health, health
 from trailkit.rules.keyfacts import KeyFacts, key_facts
 
 __all__ = [
-    "HISTORY_WINDOW",
     "REQUIRED_WORDS",
     "DeliveryProblem",
     "DeliveryView",
@@ -58,10 +57,6 @@ __all__ = [
     "StatementNote",
     "explain",
 ]
-
-#: How far back the change history goes when no ``since`` is given (``LookupEvents`` keeps 90
-#: days; the issue's default is 30).
-HISTORY_WINDOW = timedelta(days=30)
 
 #: The KMS action of each request CloudTrail makes (:func:`cloudtrail_requests`' names).
 _ACTIONS = {

@@ -935,7 +935,7 @@ def cmd_explain(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     errors (usage, an unknown trail, no connection)."""
     since = None
     if args.since is not None:
-        from trailkit.rules.history import parse_since  # type: ignore[import-not-found]
+        from trailkit.rules.history import parse_since
 
         since = parse_since(args.since, datetime.now(UTC))  # InputError: exit 2, nothing read
     book = _runbook(args)
