@@ -35,6 +35,21 @@ EXPECTED = {
     # The management account cannot read this bucket (account 444455556666's): region unknown.
     "partner-bucket-trail": ("SSE-S3", None, None, None, "us-west-2"),
     "deleted-bucket-trail": ("SSE-S3", None, None, None, "us-east-1"),  # its bucket is gone
+    "stripped-policy-trail": (
+        "SSE-KMS",
+        "alias/no-cloudtrail",
+        "Enabled",
+        "us-east-1",
+        "us-east-1",
+    ),
+    "retiring-key-trail": (
+        "SSE-KMS",
+        "alias/pending-deletion",
+        "PendingDeletion",
+        "us-east-1",
+        "us-east-1",
+    ),
+    "no-readers-trail": ("SSE-KMS", "alias/no-readers", "Enabled", "us-east-1", "us-east-1"),
 }
 #: What the error column says for the trails whose bucket cannot be read.
 BUCKET_ERRORS = {

@@ -286,8 +286,8 @@ def test_demo_estate_policies_are_read_for_used_and_usable_keys_only(demo: Any) 
     policy_reads = {p["KeyId"] for op, _, p in calls if op == "GetKeyPolicy"}
     keys = estate.keys
     assert keys["alias/cloudtrail-disabled"] in policy_reads  # disabled, but a trail uses it
-    for alias in ("alias/pending-deletion", "alias/rsa-signing"):
-        assert keys[alias] not in policy_reads  # blocked whatever the policy: not read
+    assert keys["alias/pending-deletion"] in policy_reads  # pending deletion, used (retiring-key)
+    assert keys["alias/rsa-signing"] not in policy_reads  # blocked whatever the policy: not read
     assert keys["alias/cloudtrail-good"] in policy_reads  # usable candidate of us-east-1
     assert keys["alias/cloudtrail-good-apne1"] not in policy_reads  # no bucket in ap-northeast-1
     assert estate.keys["alias/shared-logs-key"] not in policy_reads  # another account's key

@@ -46,6 +46,9 @@ MAIN_TRAILS = {
     "bucketkey-trail": ("us-west-2", "tk-bucketkey-logs-usw2", "us-west-2"),
     "stale-key-trail": ("us-east-1", "tk-stale-logs-use1", "us-east-1"),
     "pinned-key-trail": ("us-east-1", "tk-pinned-logs-use1", "us-east-1"),
+    "stripped-policy-trail": ("us-east-1", "tk-stripped-logs-use1", "us-east-1"),
+    "retiring-key-trail": ("us-east-1", "tk-retiring-logs-use1", "us-east-1"),
+    "no-readers-trail": ("us-east-1", "tk-no-readers-logs-use1", "us-east-1"),
 }
 #: Management trails whose bucket the management account cannot read: same shape.
 BUCKET_TRAILS = {
@@ -200,7 +203,7 @@ def test_seeding_is_recorded(estate: DemoEstate) -> None:
     assert estate.trail_region("tokyo-trail") == "ap-northeast-1"
     assert estate.trail_buckets["tokyo-trail"] == "tk-tokyo-logs-usw2"
     assert estate.key_id("alias/cloudtrail-good") == estate.keys["alias/cloudtrail-good"][-36:]
-    assert "9 trails" in estate.summary() and "in 3 accounts" in estate.summary()
+    assert "12 trails" in estate.summary() and "in 3 accounts" in estate.summary()
     for alias, (region, *_) in KEYS.items():
         assert estate.keys[alias].startswith(f"arn:aws:kms:{region}:{DEMO_ACCOUNT}:key/"), alias
     assert estate.keys["alias/shared-logs-key"].startswith(
@@ -240,6 +243,13 @@ def test_trail_settings(conn: Connection, estate: DemoEstate) -> None:
     stale = trails["stale-key-trail"]
     assert stale["KmsKeyId"] == estate.keys["alias/cloudtrail-disabled"]
     assert stale["LogFileValidationEnabled"] is False
+
+    for name, alias in (
+        ("stripped-policy-trail", "alias/no-cloudtrail"),
+        ("retiring-key-trail", "alias/pending-deletion"),
+        ("no-readers-trail", "alias/no-readers"),
+    ):
+        assert trails[name]["KmsKeyId"] == estate.keys[alias], name
 
     for name in ("tokyo-trail", "bucketkey-trail"):
         assert not trails[name].get("KmsKeyId"), name
@@ -642,7 +652,7 @@ def test_run_demo_prints_settings_and_stops_on_sigterm(tmp_path: Path) -> None:
         assert "export AWS_DEFAULT_REGION=us-east-1" in text
         assert "export AWS_ACCESS_KEY_ID=trailkit-demo" in text
         assert "export AWS_SECRET_ACCESS_KEY=trailkit-demo" in text
-        assert "9 trails" in text
+        assert "12 trails" in text
         names = _trails(Connection(endpoint_url=endpoint), "us-east-1")
         assert {"org-trail", "stale-key-trail"} <= set(names)
 

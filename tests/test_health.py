@@ -425,7 +425,7 @@ def test_parse_health_filter_refuses(text: str) -> None:
 # -- the demo estate ---------------------------------------------------------------------------
 
 #: Every demo trail's health and reasons (issue 15, acceptance: "a test pins every demo trail's
-#: health"); the estate is not changed by this step.
+#: health"; tests/test_demo_health.py has each reason's own health and the estate's stories).
 DEMO_HEALTH = {
     "tokyo-trail": ("sse-s3", []),
     "app-trail": ("healthy", []),
@@ -435,6 +435,9 @@ DEMO_HEALTH = {
     "stale-key-trail": ("broken", ["key-state"]),
     "bucketkey-trail": ("sse-s3", []),
     "partner-bucket-trail": ("sse-s3", []),
+    "stripped-policy-trail": ("broken", ["policy-encrypt", "policy-describe"]),
+    "retiring-key-trail": ("broken", ["key-state"]),
+    "no-readers-trail": ("at-risk", ["policy-readers"]),
 }
 
 
@@ -467,12 +470,17 @@ def test_demo_health_pinned(demo: Any) -> None:
 def test_health_filter(demo: Any) -> None:
     code, out, _err = _run(demo[0], "inventory", "--format", "json", "--health", "broken")
     assert code == 0
-    assert sorted(r["name"] for r in json.loads(out)) == ["deleted-bucket-trail", "stale-key-trail"]
+    assert sorted(r["name"] for r in json.loads(out)) == [
+        "deleted-bucket-trail",
+        "retiring-key-trail",
+        "stale-key-trail",
+        "stripped-policy-trail",
+    ]
     code, out, _err = _run(demo[0], "inventory", "--format", "json", "--health", "healthy,sse-s3")
     want = sorted(n for n, (h, _c) in DEMO_HEALTH.items() if h in ("healthy", "sse-s3"))
     assert sorted(r["name"] for r in json.loads(out)) == want
     code, out, _err = _run(demo[0], "inventory", "--format", "json", "--health", "at-risk")
-    assert (code, json.loads(out)) == (0, [])
+    assert (code, [r["name"] for r in json.loads(out)]) == (0, ["no-readers-trail"])
 
 
 def test_health_filter_repeated_adds_up(demo: Any) -> None:
@@ -495,6 +503,8 @@ def test_health_csv(demo: Any) -> None:
     assert {r["name"]: r["health"] for r in rows} == {
         "deleted-bucket-trail": "broken",
         "stale-key-trail": "broken",
+        "stripped-policy-trail": "broken",
+        "retiring-key-trail": "broken",
     }
     stale = next(r for r in rows if r["name"] == "stale-key-trail")
     assert [x["code"] for x in json.loads(stale["health_reasons"])] == ["key-state"]

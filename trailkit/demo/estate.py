@@ -4,7 +4,8 @@ Which accounts, regions, keys (alias, region, key policy template and its option
 trails (home region, bucket, bucket policy template, default encryption) exist is data:
 ``trailkit/demo/resources/{accounts,keys,trails}.json``, read with :mod:`importlib.resources`
 (see :func:`load_estate_spec`). This module keeps the policy templates and the seeding logic.
-The estate (three accounts, four regions) is built to exercise every pre-check of the product::
+The estate (three accounts, four regions) is built to exercise every pre-check of the product
+and every health of a trail's encryption (``trailkit inventory``'s ``health``)::
 
     trail                 home            bucket (its region)                encryption
     org-trail             us-east-1 (MR)  tk-org-logs-123456789012 (use1)    SSE-S3, organization
@@ -17,8 +18,27 @@ The estate (three accounts, four regions) is built to exercise every pre-check o
     partner-bucket-trail  us-west-2       tk-partner-logs-use1 (use1)        SSE-S3; the bucket is
                                                                              444455556666's, unread
     deleted-bucket-trail  us-east-1       tk-deleted-logs-use1 (deleted)     SSE-S3; no bucket
+    stripped-policy-trail us-east-1       tk-stripped-logs-use1 (use1)       no-cloudtrail: set up
+                                                                             with CloudTrail's key
+                                                                             policy, then stripped
+                                                                             to root only (broken)
+    retiring-key-trail    us-east-1       tk-retiring-logs-use1 (use1)       pending-deletion: the
+                                                                             deletion scheduled (7
+                                                                             days) after set-up
+    no-readers-trail      us-east-1       tk-no-readers-logs-use1 (use1)     no-readers: CloudTrail
+                                                                             encrypts, nobody may
+                                                                             decrypt (at-risk)
     archive-trail         us-east-1       tk-archive-logs-210987654321 (use1)
                                                                              SSE-S3 (second account)
+
+What happens to a key after the trails are set up is seeded after them, in this order: a key
+policy replaced (``setup_policy`` then ``policy`` in ``keys.json``), a key disabled or scheduled
+for deletion (``state``); then the deleted buckets are deleted. So every trail was created on a
+key CloudTrail could use, as in AWS, where ``CreateTrail`` refuses a key it cannot use.
+
+Their health (``tests/test_demo_health.py`` pins it): broken: stale-key-trail, deleted-bucket-trail,
+stripped-policy-trail, retiring-key-trail; at-risk: no-readers-trail; healthy: app-trail,
+pinned-key-trail; sse-s3: the others.
 """
 
 from __future__ import annotations
@@ -65,6 +85,8 @@ __all__ = [
 
 _RESOURCES = "trailkit.demo.resources"
 _DEMO_TAG = "trailkit:demo"
+#: ``KeySpec.state`` values.
+_KEY_STATES = ("enabled", "disabled", "pending-deletion")
 _log = logging.getLogger(__name__)
 
 
@@ -93,7 +115,12 @@ class KeySpec:
         ``cloudtrail`` template: names of extra statements (``deny-cloudtrail-encrypt``,
         ``bucket-key-decrypt``).
     state
-        ``enabled``, ``disabled`` or ``pending-deletion`` (7 days).
+        ``enabled``, ``disabled`` or ``pending-deletion`` (7 days), applied once the trails exist
+        (a trail is set up on a usable key, which is disabled or scheduled for deletion later).
+    setup_policy
+        Key policy template the key is created with, if not ``policy``: the trails are set up
+        with it, then ``policy`` replaces it (``PutKeyPolicy``), as when a key policy is
+        overwritten after set-up (``alias/no-cloudtrail``: CloudTrail's policy, then root only).
     key_spec, key_usage
         As in ``CreateKey``.
     multi_region
@@ -110,6 +137,7 @@ class KeySpec:
     trail_account: str | None = None
     extra: tuple[str, ...] = ()
     state: str = "enabled"
+    setup_policy: str | None = None
     key_spec: str = "SYMMETRIC_DEFAULT"
     key_usage: str = "ENCRYPT_DECRYPT"
     multi_region: bool = False
@@ -243,8 +271,11 @@ def load_estate_spec() -> EstateSpec:
     aliases = {k.alias for k in keys}
     for k in keys:
         roles = {k.account, k.trail_account or k.account}
-        if not roles <= set(accounts) or k.policy not in KEY_POLICIES:
+        templates = {k.policy, k.setup_policy or k.policy}
+        if not roles <= set(accounts) or not templates <= set(KEY_POLICIES):
             raise ValueError(f"keys.json: unknown account or template in {k}")
+        if k.state not in _KEY_STATES:
+            raise ValueError(f"keys.json: unknown state {k.state!r} of {k.alias}")
         if not set(k.extra) <= set(_EXTRA_STATEMENTS):
             raise ValueError(f"keys.json: unknown extra statement in {k}")
     resolved = []
@@ -692,8 +723,9 @@ def _seed_key(
     keys: dict[str, str],
     replicas: dict[str, str],
 ) -> None:
+    """Create the key of ``spec`` (and its replicas) with its set-up policy, enabled."""
     account = estate.account(spec.account)
-    template = KEY_POLICIES[spec.policy]
+    template = KEY_POLICIES[spec.setup_policy or spec.policy]
     key_id, keys[spec.alias] = _create_key(
         conn,
         spec.region,
@@ -704,12 +736,6 @@ def _seed_key(
         multi_region=spec.multi_region,
     )
     kms = conn.client("kms", spec.region)
-    if spec.state == "disabled":
-        kms.disable_key(KeyId=key_id)  # moto: bare key id only
-    elif spec.state == "pending-deletion":
-        kms.schedule_key_deletion(KeyId=key_id, PendingWindowInDays=7)
-    elif spec.state != "enabled":
-        raise ValueError(f"keys.json: unknown state {spec.state!r} of {spec.alias}")
     for region in spec.replicas:
         # The replica gets the template for its own region, and the same alias there.
         policy = json.dumps(template(account, region, spec, estate))
@@ -726,6 +752,27 @@ def _seed_key(
             _log.warning(
                 "moto shares aliases between %s and its replica (unpatched moto)", spec.alias
             )
+
+
+def _finish_key(
+    conn: Connection, estate: EstateSpec, spec: KeySpec, keys: Mapping[str, str]
+) -> None:
+    """What happened to the key after the trails were set up with it: its set-up policy
+    replaced by its final one (``PutKeyPolicy``), then its state (``DisableKey``,
+    ``ScheduleKeyDeletion`` with the shortest window, 7 days: ``DeletionDate`` is a week away)."""
+    key_id = resource_id(keys[spec.alias])  # moto: bare key id only
+    if spec.setup_policy is not None and spec.setup_policy != spec.policy:
+        account = estate.account(spec.account)
+        for region in (spec.region, *spec.replicas):
+            policy = KEY_POLICIES[spec.policy](account, region, spec, estate)
+            conn.client("kms", region).put_key_policy(
+                KeyId=key_id, PolicyName="default", Policy=json.dumps(policy)
+            )
+    kms = conn.client("kms", spec.region)
+    if spec.state == "disabled":
+        kms.disable_key(KeyId=key_id)
+    elif spec.state == "pending-deletion":
+        kms.schedule_key_deletion(KeyId=key_id, PendingWindowInDays=7)
 
 
 def _seed_bucket(conn: Connection, account: str, spec: TrailSpec, keys: Mapping[str, str]) -> None:
@@ -825,7 +872,8 @@ def seed_demo(conn: Connection) -> DemoEstate:
         return acting[account]
 
     # Keys first (bucket default encryption names them), then every bucket in its owner's
-    # account (a trail needs its bucket to exist), then the trails, then the deletions.
+    # account (a trail needs its bucket to exist), then the trails, then what happened later:
+    # key policies stripped, keys disabled or scheduled for deletion, buckets deleted.
     for role in estate.accounts:
         for key in (k for k in estate.keys if k.account == role):
             _seed_key(as_role(role), estate, key, keys, replicas)
@@ -835,6 +883,9 @@ def seed_demo(conn: Connection) -> DemoEstate:
     for trail in estate.trails:
         trails[trail.name] = _seed_trail(as_role(trail.account), trail, keys)
         trail_buckets[trail.name] = trail.bucket
+    for role in estate.accounts:
+        for key in (k for k in estate.keys if k.account == role):
+            _finish_key(as_role(role), estate, key, keys)
     for trail in estate.trails:
         if trail.bucket_deleted:
             as_role(trail.bucket_owner).client("s3", trail.bucket_region).delete_bucket(
