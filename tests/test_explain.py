@@ -618,8 +618,15 @@ def test_notebook_explorer_on_the_demo(demo_conn: Any, history: FakeHistory) -> 
 
     inventory = scan(demo_conn)
     explorer = notebook.trail_explorer(demo_conn, inventory)
-    first = explorer.trails[:2]
-    assert {t.name for t in first} == {"deleted-bucket-trail", "stale-key-trail"}  # broken first
+    broken = {
+        "deleted-bucket-trail",
+        "stale-key-trail",
+        "stripped-policy-trail",
+        "retiring-key-trail",
+    }
+    first = explorer.trails[: len(broken)]
+    assert {t.name for t in first} == broken  # broken first
+    assert explorer.trails[len(broken)].name == "no-readers-trail"  # then at-risk
     found = explorer.select("stale-key-trail")
     assert found is not None and str(found.health.kind) == "broken"
     assert "Disabled" in explorer.html() and "DisableKey" in explorer.html()

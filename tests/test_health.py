@@ -731,3 +731,25 @@ def test_a_deleted_key_is_a_broken_trail_not_a_partial_inventory(clean_moto: str
     assert [r["code"] for r in row["health_reasons"]] == ["key-not-found"]
     assert code == 0, err.getvalue()
     assert "PARTIAL" not in err.getvalue() + out.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("problems", "cell"),
+    [
+        ([], None),
+        (["one"], "one"),
+        (["Key deletion on X: 7 days left.", "The key is PendingDeletion."], None),
+        (["not in the bucket region", "denied"], "not in the bucket region; denied"),
+        (["残り 7 日です。", "キーは無効です。"], "残り 7 日です。 キーは無効です。"),
+    ],
+)
+def test_problems_cell_never_puts_a_semicolon_after_a_full_stop(
+    problems: list[str], cell: str | None
+) -> None:
+    from trailkit.ui.terminal import join_problems
+
+    joined = join_problems(problems)
+    if cell is not None or not problems:
+        assert joined == cell
+    else:
+        assert joined == " ".join(problems) and ".;" not in joined

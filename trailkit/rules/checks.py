@@ -597,6 +597,16 @@ def _statement_label(ev: pol.Evaluation) -> str:
     return _(", ").join(s.label() for s in ev.deciding) or _("a statement")
 
 
+def _statement_remedy(request: str) -> str:
+    """The fix of a missing CloudTrail statement, with the command that adds it (the add-only
+    repair of :mod:`trailkit.rules.repair`); ``{command}`` is filled in by the caller."""
+    if request == "encrypt":
+        return _("add the CloudTrail encrypt statement: `{command}`")
+    if request == "describe":
+        return _("add the CloudTrail describe statement: `{command}`")
+    return _("add the CloudTrail decrypt statement: `{command}`")
+
+
 def trail_bucket_key(trail: Trail) -> bool | None:
     """Whether ``trail``'s bucket uses an S3 Bucket Key, as far as it is known: None when it
     could not be read, or the bucket is missing or its region unknown (then what was read of it
@@ -755,6 +765,7 @@ def check_policy(key: KeyInfo, trail: Trail, organization_id: str | None = None)
             if misses
             else _("No statement allows it.")
         )
+        command = f"trailkit policy --trail {trail.name} --key {key.arn} --apply"
         out.append(
             _f(
                 codes[name],
@@ -763,6 +774,7 @@ def check_policy(key: KeyInfo, trail: Trail, organization_id: str | None = None)
                 )
                 + why
                 + advice,
+                remedy=_statement_remedy(name).format(command=command),
                 detail=misses,
                 severity=severity,
             )

@@ -1097,10 +1097,21 @@ def trail_rows(records: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
                 "name": trail_name_text(r),
                 "key_deletion": _deletion_cell(days),
                 "key_alias": r.get("key_alias") or r.get("key_arn"),
-                "problems": "; ".join(problems) or None,
+                "problems": join_problems(problems),
             }
         )
     return rows
+
+
+def join_problems(problems: Sequence[str]) -> str | None:
+    """Problems in one cell: a sentence (ending in ``.`` or ``。``) is followed by a space, a
+    phrase by ``"; "``, so a full stop is never followed by a semicolon; None when there is none."""
+    if not problems:
+        return None
+    text = problems[0]
+    for problem in problems[1:]:
+        text += (" " if text.rstrip().endswith((".", "。")) else "; ") + problem
+    return text
 
 
 def key_rows(records: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
@@ -1130,7 +1141,7 @@ def key_rows(records: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
                 "key": alias
                 if isinstance(alias := r.get("alias"), str) and alias
                 else r.get("key_arn"),
-                "problems": "; ".join(problems) or None,
+                "problems": join_problems(problems),
             }
         )
     return rows
