@@ -394,6 +394,7 @@ def health(
             for f in report.findings
             if (kind := _kind_of(f)) is not None and f.code in _DELIVERY
         ]
+        reasons = [_refused_now(r, trail, report.findings) for r in reasons]
         reasons = [*reasons, *status]
         broken = [r for r in reasons if r.health is HealthKind.BROKEN]
         kind = HealthKind.BROKEN if broken else HealthKind.SSE_S3
@@ -416,6 +417,7 @@ def health(
         if (kind := _kind_of(f)) is not None
     ]
     reasons = [_gone_fix(r, trail) if r.code == "key-not-found" else r for r in reasons]
+    reasons = [_refused_now(r, trail, report.findings) for r in reasons]
     reasons = _sorted([*reasons, *status])
     kind = next((k for k in _ORDER if any(r.health is k for r in reasons)), HealthKind.HEALTHY)
     return Health(trail.arn, kind, tuple(reasons))
@@ -430,6 +432,33 @@ def _gone_fix(reason: HealthReason, trail: Trail) -> HealthReason:
         "decrypted"
     ).format(trail=trail.name)
     return replace(reason, fix=fix)
+
+
+def _refused_now(reason: HealthReason, trail: Trail, findings: Sequence[Finding]) -> HealthReason:
+    """``bucket-policy-already-denies-delivery``: the pre-flight's message speaks of a change
+    ("they stay refused after the change, which is not the cause"); a health judges the trail as
+    it is, so it says only that the bucket policy refuses its uploads now."""
+    if reason.code != "bucket-policy-already-denies-delivery":
+        return reason
+    found = next((f for f in findings if f.code == reason.code), None)
+    if found is None or not found.detail:
+        return reason
+    key = trail.kms_key_id
+    message = _(
+        "The policy of bucket {bucket} refuses CloudTrail's uploads as {trail} is now "
+        "({encryption}): {why}."
+    ).format(
+        bucket=trail.bucket_name,
+        trail=trail.name,
+        encryption="AES256" if key is None else _("aws:kms, key {arn}").format(arn=key),
+        why="; ".join(found.detail),
+    )
+    error = trail.status.latest_delivery_error if trail.status else None
+    if error:
+        message += " " + _("GetTrailStatus reports LatestDeliveryError {error}.").format(
+            error=error
+        )
+    return replace(reason, message=message)
 
 
 def _sorted(reasons: list[HealthReason]) -> list[HealthReason]:

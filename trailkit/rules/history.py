@@ -99,7 +99,7 @@ MAX_PAGES = 20
 #: ``LookupEvents`` requests per second, per account and Region, that AWS accepts.
 LOOKUP_RATE = 2.0
 
-_RELATIVE = re.compile(r"(\d{1,5})\s*([hdw])", re.IGNORECASE)
+_RELATIVE = re.compile(r"(\d+)\s*([hdw])", re.IGNORECASE)
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _UNITS = {"h": timedelta(hours=1), "d": timedelta(days=1), "w": timedelta(weeks=1)}
 
@@ -141,7 +141,8 @@ def parse_since(value: str, now: datetime) -> datetime:
         raise InputError(_("--since needs a value."), _what_to_type())
     relative = _RELATIVE.fullmatch(text)
     if relative is not None:
-        count = int(relative.group(1))
+        digits = relative.group(1)
+        count = int(digits) if len(digits) <= 9 else 10**9  # past 90 days either way
         if count == 0:
             raise InputError(
                 _("--since {value} is an empty window.").format(value=text), _what_to_type()
