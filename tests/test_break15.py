@@ -9,6 +9,7 @@ from io import StringIO
 from pathlib import Path
 from typing import Any
 
+import boto3
 import pytest
 
 from tests.english import assert_japanese
@@ -89,3 +90,37 @@ def test_health_of_a_refusing_bucket_does_not_speak_of_a_change(demo_rw: Any) ->
             "Allow CloudTrail to describe key",
         ],
     )
+
+
+def test_health_of_another_accounts_key_does_not_speak_of_a_change(demo_rw: Any) -> None:
+    # A trail on a key of another account: the key cannot be described from here. The health
+    # reason says so, not that "its state is checked by AWS only when the change is sent"
+    # (there is no change in a health).
+    endpoint, _estate = demo_rw
+    conn = Connection(endpoint_url=endpoint, region="us-east-1")
+    sts = conn.client("sts", "us-east-1")
+    creds = sts.assume_role(RoleArn="arn:aws:iam::444455556666:role/x", RoleSessionName="break")[
+        "Credentials"
+    ]
+    other = boto3.client(
+        "kms",
+        region_name="us-east-1",
+        endpoint_url=endpoint,
+        aws_access_key_id=creds["AccessKeyId"],
+        aws_secret_access_key=creds["SecretAccessKey"],
+        aws_session_token=creds["SessionToken"],
+    )
+    key = other.create_key()["KeyMetadata"]["Arn"]
+    conn.client("cloudtrail", "us-east-1").create_trail(
+        Name="xaccount-trail", S3BucketName="tk-no-readers-logs-use1", KmsKeyId=key
+    )
+    out = StringIO()
+    main(
+        ["inventory", "--endpoint-url", endpoint, "--region", "us-east-1", "--format", "json"],
+        out=out,
+        err=StringIO(),
+    )
+    (trail,) = [t for t in json.loads(out.getvalue()) if t["name"] == "xaccount-trail"]
+    (unreadable,) = [r for r in trail["health_reasons"] if r["code"] == "key-unreadable"]
+    assert key in unreadable["message"]
+    assert "change" not in unreadable["message"]

@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from trailkit.arn import arn_account, arn_region
-from trailkit.errors import InputError, KeyIdError
+from trailkit.errors import InputError, KeyIdError, sentence
 from trailkit.i18n import _, local_time
 from trailkit.records import Inventory, KeyInfo, Trail, TrailStatus
 from trailkit.rules.checks import CATALOGUE, Finding, KeyLookup, Severity, preflight
@@ -418,6 +418,7 @@ def health(
     ]
     reasons = [_gone_fix(r, trail) if r.code == "key-not-found" else r for r in reasons]
     reasons = [_refused_now(r, trail, report.findings) for r in reasons]
+    reasons = [_unreadable_now(r, lookup) for r in reasons]
     reasons = _sorted([*reasons, *status])
     kind = next((k for k in _ORDER if any(r.health is k for r in reasons)), HealthKind.HEALTHY)
     return Health(trail.arn, kind, tuple(reasons))
@@ -458,6 +459,18 @@ def _refused_now(reason: HealthReason, trail: Trail, findings: Sequence[Finding]
         message += " " + _("GetTrailStatus reports LatestDeliveryError {error}.").format(
             error=error
         )
+    return replace(reason, message=message)
+
+
+def _unreadable_now(reason: HealthReason, lookup: KeyLookup | None) -> HealthReason:
+    """``key-unreadable``: the pre-flight's message says the key "is checked by AWS only when
+    the change is sent"; a health sends no change, so it says what cannot be told from here."""
+    if reason.code != "key-unreadable" or lookup is None or lookup.key is not None:
+        return reason
+    message = _(
+        "{key} could not be described from this account: {why} Its state, type and region "
+        "cannot be checked from here."
+    ).format(key=lookup.ref.text, why=sentence(lookup.message))
     return replace(reason, message=message)
 
 
