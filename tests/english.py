@@ -138,6 +138,7 @@ _REMOVE = [
     re.compile(r"(?:~|\.{1,2})?/[\w./-]+"),  # paths
     re.compile(r"\b[0-9a-f]{8}-[0-9a-f-]{27,}\b"),  # key ids, change ids
     re.compile(r"\b[0-9a-f]{12,}\b"),  # hex ids
+    re.compile(r"\b\d+[hdw]\b"),  # durations as typed: --since 30d, 12h, 2w
     re.compile(r"\b\d[\d:.TZ+-]*\b"),  # numbers, dates, times
 ]
 _WORD = re.compile(r"[A-Za-z][A-Za-z0-9'’]*(?:-[A-Za-z0-9]+)*")
