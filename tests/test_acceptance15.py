@@ -89,3 +89,25 @@ def test_inventory_never_reads_history_explain_does(demo: Any) -> None:
 
 def _days_ago(days: int) -> datetime:
     return datetime.now(UTC) - timedelta(days=days)
+
+
+def test_another_accounts_key_is_a_note_not_a_failed_call(demo_rw: Any) -> None:
+    """A trail on a key of another account: its key's history is in that account (not looked
+    up). The result is partial (exit 1), said once in the view, and PARTIAL RESULT does not
+    claim a call failed."""
+    from trailkit.aws.session import Connection
+
+    endpoint, estate = demo_rw
+    shared = estate.keys["alias/shared-logs-key"]
+    conn = Connection(endpoint_url=endpoint, region="us-east-1")
+    conn.client("cloudtrail", "us-east-1").create_trail(
+        Name="xacct-trail", S3BucketName="tk-stale-logs-use1", KmsKeyId=shared
+    )
+    code, out, err = _cli(endpoint, "explain", "--trail", "xacct-trail")
+    assert code == 1
+    assert "PARTIAL RESULT: part of the change history was not read" in err
+    assert "failed" not in err and "warning:" not in err
+    assert out.count(shared.split(":")[4]) >= 1 and "Traceback" not in out + err
+    code, out, err = _cli(endpoint, "explain", "--trail", "xacct-trail", "--format", "json")
+    assert code == 1 and json.loads(out)["partial"] is True
+    assert "warning:" in err  # JSON on stdout: what is missing is said on stderr

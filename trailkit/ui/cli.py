@@ -950,20 +950,32 @@ def cmd_explain(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         from trailkit.ui.terminal import explain_view
 
         _print(out, explain_view(found))
-    for e in found.all_errors:
-        err.write(_("warning: {problem}").format(problem=e.message) + "\n")
+    if args.format == "json":  # (the table shows them in its "could not be read" lines)
+        for e in found.all_errors:
+            err.write(_("warning: {problem}").format(problem=e.message) + "\n")
     if getattr(args, "verbose", False):
         _print_calls(conn, err)
     if found.partial:
+        # Notes of the history that are no failed call: another account's trail or key (not
+        # looked up), more events than trailkit reads.
+        failed = [e for e in found.all_errors if e.code not in _HISTORY_NOTES]
         # "PARTIAL RESULT:" stays as it is in every language: a script may look for it.
-        err.write(
-            _("PARTIAL RESULT: {calls} failed; the drill-down may be incomplete.").format(
-                calls=_failed_calls(found.all_errors)
+        if failed:
+            text = _("PARTIAL RESULT: {calls} failed; the drill-down may be incomplete.").format(
+                calls=_failed_calls(failed)
             )
-            + "\n"
-        )
+        else:
+            text = _(
+                "PARTIAL RESULT: part of the change history was not read (said above); the "
+                "drill-down may be incomplete."
+            )
+        err.write(text + "\n")
         return EXIT_NO
     return EXIT_OK
+
+
+#: History errors that are notes, not failed calls (``aws.reader``, ``aws.history``).
+_HISTORY_NOTES = frozenset({"OtherAccount", "TooManyEvents"})
 
 
 def _journal(args: argparse.Namespace) -> Any:
