@@ -184,3 +184,12 @@ def test_explorer_in_japanese(ja: None) -> None:
     assert_japanese(shown, names, what="trail explorer")
     labels = " ".join(label for label, __ in explorer._w_select.options)
     assert_japanese(labels, [t.name for t in explorer.trails], what="trail explorer picker")
+
+
+def test_an_unknown_trail_says_so() -> None:
+    explorer, action = _explorer()
+    explorer.select("stale-key-trail")
+    assert explorer.select("no-such-trail") is None
+    assert explorer.value is None and explorer.error is not None
+    assert "no-such-trail" in explorer.error.message and "no-such-trail" in explorer.html()
+    assert len(action.calls) == 1  # nothing read for it

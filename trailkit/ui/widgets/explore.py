@@ -16,7 +16,7 @@ from typing import Any
 
 import ipywidgets as widgets
 
-from trailkit.errors import TrailkitError
+from trailkit.errors import InputError, TrailkitError
 from trailkit.i18n import N_, _, local_time, ngettext
 from trailkit.records import ScanError, Trail
 from trailkit.rules.checks import Finding, Severity
@@ -427,7 +427,17 @@ class TrailExplorer:
         arn = None
         if name_or_arn:
             named = [t for t in self._trails if name_or_arn in (t.arn, t.name)]
-            arn = named[0].arn if len(named) == 1 else None
+            if len(named) != 1:
+                select_value(self._w_select, None)
+                self._error = InputError(
+                    _("No trail {trail} is offered here.").format(trail=name_or_arn)
+                    if not named
+                    else _("{trail} names trails in several regions.").format(trail=name_or_arn),
+                    _("give one of the trails listed, by name or ARN"),
+                )
+                self._w_view.value = error_html(self._error)
+                return None
+            arn = named[0].arn
         select_value(self._w_select, arn)
         return self._value
 
