@@ -20,24 +20,16 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from trailkit.records.read import ScanError
+from trailkit.records.read import ScanError, _iso_time
+from trailkit.records.read import _utc as _api_time
 
 __all__ = ["History", "HistoryEvent"]
 
 
 def _utc(value: Any) -> datetime | None:
-    if isinstance(value, datetime):
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return datetime.fromtimestamp(value, UTC)
-    if isinstance(value, str) and value.strip():
-        text = value.strip()
-        try:
-            when = datetime.fromisoformat(text[:-1] + "+00:00" if text.endswith("Z") else text)
-        except ValueError:
-            return None
-        return when if when.tzinfo else when.replace(tzinfo=UTC)
-    return None
+    """A time of a ``LookupEvents`` answer (a datetime from botocore, epoch seconds, or the ISO
+    text of a record's ``eventTime``) in UTC, as :mod:`trailkit.records.read` reads times."""
+    return _api_time(value) or _iso_time(value)
 
 
 def _iso(when: datetime | None) -> str | None:

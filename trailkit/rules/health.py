@@ -16,13 +16,14 @@ from typing import Any
 
 from trailkit.arn import arn_account, arn_region
 from trailkit.errors import InputError, KeyIdError, sentence
-from trailkit.i18n import _, local_time
+from trailkit.i18n import N_, _, local_time
 from trailkit.records import Inventory, KeyInfo, Trail, TrailStatus
 from trailkit.rules.checks import CATALOGUE, Finding, KeyLookup, Severity, preflight
 from trailkit.rules.delivery import delivery_cause
 from trailkit.rules.keyids import KeyIdKind, parse_key_id
 
 __all__ = [
+    "HEALTH_WORDS",
     "STALE_AFTER",
     "Health",
     "HealthKind",
@@ -46,6 +47,16 @@ class HealthKind(enum.StrEnum):
     HEALTHY = "healthy"
     SSE_S3 = "sse-s3"
 
+
+#: A health as a person reads it (the code stays in JSON and CSV), translated where shown: the
+#: one map every view uses (terminal, notebook tables, widgets).
+HEALTH_WORDS: Mapping[str, str] = {
+    HealthKind.BROKEN: N_("broken"),
+    HealthKind.AT_RISK: N_("at risk"),
+    HealthKind.UNVERIFIABLE: N_("unverifiable"),
+    HealthKind.HEALTHY: N_("healthy"),
+    HealthKind.SSE_S3: N_("SSE-S3"),
+}
 
 #: Most urgent first: the health of a trail is the first of these that one of its reasons has.
 _ORDER = (HealthKind.BROKEN, HealthKind.AT_RISK, HealthKind.UNVERIFIABLE)

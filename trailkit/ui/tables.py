@@ -25,7 +25,7 @@ from trailkit.i18n import N_, _
 from trailkit.i18n import local_time as i18n_local_time
 from trailkit.records import Inventory, KeyInfo, Trail
 from trailkit.records.journal import STATUS_WORDS
-from trailkit.rules.health import Health
+from trailkit.rules.health import HEALTH_WORDS, Health
 from trailkit.rules.keyfacts import FACT_FIELDS, ROTATION_WORDS, key_facts, pending_deletion
 from trailkit.rules.plan import Plan
 
@@ -383,14 +383,6 @@ _HEALTH_EDGE: Mapping[str, str] = {
     "unverifiable": "border-left:5px solid #78909c",
     "healthy": "border-left:5px solid #2e7d32",
     "sse-s3": "border-left:5px solid #bdbdbd",
-}
-#: What a person reads for a health (the code stays in JSON and CSV), translated where shown.
-HEALTH_WORDS: Mapping[str, str] = {
-    "broken": N_("broken"),
-    "at-risk": N_("at risk"),
-    "unverifiable": N_("unverifiable"),
-    "healthy": N_("healthy"),
-    "sse-s3": N_("SSE-S3"),
 }
 
 

@@ -41,6 +41,7 @@ from trailkit.arn import arn_account, arn_region, short_arn
 from trailkit.i18n import N_, _, local_time, ngettext
 from trailkit.records import ConnectionInfo
 from trailkit.records.journal import STATUS_WORDS
+from trailkit.rules.health import HEALTH_WORDS
 from trailkit.rules.keyfacts import ROTATION_WORDS, days_left
 
 __all__ = [
@@ -120,14 +121,6 @@ HEALTH_STYLES: Mapping[str, str] = {
     "at-risk": _WARN,
     "unverifiable": "yellow",
     "healthy": "green",
-}
-#: What a person reads for a health (the code stays in JSON and CSV), translated where shown.
-HEALTH_WORDS: Mapping[str, str] = {
-    "broken": N_("broken"),
-    "at-risk": N_("at risk"),
-    "unverifiable": N_("unverifiable"),
-    "healthy": N_("healthy"),
-    "sse-s3": N_("SSE-S3"),
 }
 #: Yes/no columns where "no" deserves a look (a trail that is not logging).
 _NO_IS_BAD: Mapping[str, str] = {"no": "yellow"}

@@ -21,7 +21,7 @@ from trailkit.i18n import N_, _, local_time, ngettext
 from trailkit.records import ScanError, Trail
 from trailkit.rules.checks import Finding, Severity
 from trailkit.rules.explain import REQUIRED_WORDS, Explanation
-from trailkit.rules.health import Health, HealthKind
+from trailkit.rules.health import HEALTH_WORDS, Health, HealthKind
 from trailkit.rules.keyfacts import rotation_text
 from trailkit.ui.widgets._common import (
     badge,
@@ -49,14 +49,6 @@ _RANK = {
     HealthKind.UNVERIFIABLE: 2,
     HealthKind.HEALTHY: 3,
     HealthKind.SSE_S3: 4,
-}
-#: A health as a person reads it (the same words as the terminal's).
-_HEALTH_WORDS = {
-    HealthKind.BROKEN: N_("broken"),
-    HealthKind.AT_RISK: N_("at risk"),
-    HealthKind.UNVERIFIABLE: N_("unverifiable"),
-    HealthKind.HEALTHY: N_("healthy"),
-    HealthKind.SSE_S3: N_("SSE-S3"),
 }
 #: The headline's colour for a health (the classes of ``tk-headline``).
 _HEADLINE = {
@@ -103,7 +95,7 @@ def trail_order(
 def _label(trail: Trail, found: Health | None) -> str:
     parts = [trail.name, trail.home_region]
     if found is not None:
-        parts.insert(1, _(_HEALTH_WORDS[found.kind]))
+        parts.insert(1, _(HEALTH_WORDS[found.kind]))
     return " · ".join(parts)
 
 
@@ -194,7 +186,7 @@ def _key_html(ex: Explanation) -> str:
 
 def _health_html(ex: Explanation) -> str:
     kind = ex.health.kind
-    said = esc(_("Health:")) + " " + esc(_(_HEALTH_WORDS[kind]))
+    said = esc(_("Health:")) + " " + esc(_(HEALTH_WORDS[kind]))
     head = (
         f'<div class="tk-headline tk-{_HEADLINE[kind]} tk-health" data-health="{esc(str(kind))}">'
         f"{said}</div>"
