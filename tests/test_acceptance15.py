@@ -67,10 +67,13 @@ def test_history_of_the_new_trails(demo: Any) -> None:
     assert code == 0, err
     assert "policy-encrypt" in out and "PutKeyPolicy" in out
     assert "cloudformation.amazonaws.com" in out
+    assert "key policy replaced" in out  # what the event changed
     code, out, err = _cli(demo[0], "explain", "--trail", "retiring-key-trail")
     assert code == 0, err
     assert out.index("deletion:") < out.index("key:")  # the most urgent line first
     assert "7 days left" in out and "ScheduleKeyDeletion" in out
+    assert "deleted after 8 days" in out  # scheduled a day ago with 8 days: 7 left
+    assert "no KMS key (SSE-S3)" not in out  # the trail was created with its key
 
 
 def test_inventory_never_reads_history_explain_does(demo: Any) -> None:

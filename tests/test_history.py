@@ -464,3 +464,60 @@ def test_pacer_spaces_requests_per_region_to_the_rate() -> None:
     clock.now += 10  # a quiet period refills the burst, not more
     assert [pacer.wait("us-east-1") for _i in range(3)] == [0.0, 0.0, 0.5]
     assert clock.slept == [0.5, 0.5, 0.5, 0.5]
+
+
+# -- what an event changed, in a few words --------------------------------------------------------
+
+
+def _changed(event_name: str, error: str = "", /, **detail: Any) -> HistoryEvent:
+    return HistoryEvent(
+        time=datetime(2026, 12, 1, tzinfo=UTC),
+        name=event_name,
+        source="cloudtrail.amazonaws.com",
+        region="us-east-1",
+        resource="arn:aws:cloudtrail:us-east-1:123456789012:trail/t",
+        error_code=error,
+        detail=detail,
+    )
+
+
+@pytest.mark.parametrize(
+    ("event", "said"),
+    [
+        (_changed("UpdateTrail", kmsKeyId="alias/new", name="t"), "key: alias/new"),
+        (_changed("UpdateTrail", kmsKeyId="", name="t"), "SSE-KMS turned off (SSE-S3)"),
+        (_changed("UpdateTrail", name="t", s3BucketName="b2"), "bucket: b2"),
+        (
+            _changed("UpdateTrail", name="t", kmsKeyId="k", s3BucketName="b2"),
+            "key: k · bucket: b2",
+        ),
+        (_changed("UpdateTrail", name="t"), None),  # encryption not touched
+        (_changed("CreateTrail", name="t", s3BucketName="b"), "no KMS key (SSE-S3)"),
+        (_changed("CreateTrail", name="t", kmsKeyId="arn:k"), "key: arn:k"),
+        (_changed("ScheduleKeyDeletion", keyId="k", pendingWindowInDays=7), "deleted after 7 days"),
+        (_changed("ScheduleKeyDeletion", keyId="k", pendingWindowInDays=1), "deleted after 1 day"),
+        (_changed("PutKeyPolicy", keyId="k", policy="{...}"), "key policy replaced"),
+        (_changed("DisableKey", keyId="k"), None),
+        (_changed("UpdateTrail", "AccessDenied", kmsKeyId="alias/new"), None),  # nothing changed
+    ],
+)
+def test_change_detail(event: HistoryEvent, said: str | None) -> None:
+    from trailkit.rules.history import change_detail
+
+    assert change_detail(event) == said
+
+
+def test_change_detail_in_japanese() -> None:
+
+    from trailkit.rules.history import change_detail
+
+    with i18n.speaking("ja"):
+        for event in (
+            _changed("UpdateTrail", kmsKeyId="", name="t"),
+            _changed("ScheduleKeyDeletion", keyId="k", pendingWindowInDays=7),
+            _changed("PutKeyPolicy", keyId="k"),
+            _changed("CreateTrail", name="t"),
+        ):
+            said = change_detail(event)
+            assert said is not None
+            assert_japanese(said, [], what=event.name)

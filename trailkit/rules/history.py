@@ -52,7 +52,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from trailkit.errors import InputError
-from trailkit.i18n import _, local_time
+from trailkit.i18n import _, local_time, ngettext
 from trailkit.records import HistoryEvent, KeyInfo, Trail
 
 __all__ = [
@@ -68,6 +68,7 @@ __all__ = [
     "Lookup",
     "about_key",
     "about_trail",
+    "change_detail",
     "followed_key",
     "lookups",
     "merge_events",
@@ -370,3 +371,47 @@ def merge_events(batches: Iterable[Iterable[HistoryEvent]]) -> tuple[HistoryEven
             seen.setdefault(ident, event)
     ordered = sorted(seen.values(), key=lambda e: (e.name, e.event_id))
     return tuple(sorted(ordered, key=lambda e: e.time, reverse=True))
+
+
+def change_detail(event: HistoryEvent) -> str | None:
+    """What an event changed, in a few words, from its request parameters: the key a
+    ``CreateTrail`` / ``UpdateTrail`` named (or that it turned SSE-KMS off: an empty
+    ``kmsKeyId``; CloudTrail API reference, ``UpdateTrail``: "To remove encryption, specify an
+    empty string"), the bucket an ``UpdateTrail`` named, a ``ScheduleKeyDeletion``'s waiting
+    period (``pendingWindowInDays``), that a ``PutKeyPolicy`` replaced the key policy (the
+    policy text is not shown). None when there is nothing to add (a refused call changed
+    nothing: its ``errorCode`` is shown instead).
+
+    Parameters
+    ----------
+    event : HistoryEvent
+
+    Returns
+    -------
+    str or None
+        In the operator's language.
+    """
+    if event.error_code:
+        return None
+    detail = event.detail
+    parts: list[str] = []
+    if event.name in ("CreateTrail", "UpdateTrail"):
+        if "kmsKeyId" in detail:
+            key = str(detail.get("kmsKeyId") or "").strip()
+            parts.append(
+                _("key: {key}").format(key=key) if key else _("SSE-KMS turned off (SSE-S3)")
+            )
+        elif event.name == "CreateTrail":
+            parts.append(_("no KMS key (SSE-S3)"))
+        bucket = detail.get("s3BucketName")
+        if event.name == "UpdateTrail" and isinstance(bucket, str) and bucket:
+            parts.append(_("bucket: {bucket}").format(bucket=bucket))
+    elif event.name == "ScheduleKeyDeletion":
+        days = detail.get("pendingWindowInDays")
+        if isinstance(days, int) and not isinstance(days, bool):
+            parts.append(
+                ngettext("deleted after {n} day", "deleted after {n} days", days).format(n=days)
+            )
+    elif event.name == "PutKeyPolicy":
+        parts.append(_("key policy replaced"))
+    return " · ".join(parts) or None

@@ -42,6 +42,7 @@ from trailkit.i18n import N_, _, local_time, ngettext
 from trailkit.records import ConnectionInfo
 from trailkit.records.journal import STATUS_WORDS
 from trailkit.rules.health import HEALTH_WORDS
+from trailkit.rules.history import change_detail
 from trailkit.rules.keyfacts import ROTATION_WORDS, days_left
 
 __all__ = [
@@ -1676,6 +1677,8 @@ def _history_rows(ex: Any) -> list[dict[str, Any]]:
         failed = None
         if e.error_code:
             failed = Text(_("FAILED: {code}").format(code=e.error_code), style=_BAD)
+        elif (what := change_detail(e)) is not None:
+            failed = Text(what)
         rows.append(
             {
                 "time": local_time(e.time),

@@ -22,6 +22,7 @@ from trailkit.records import ScanError, Trail
 from trailkit.rules.checks import Finding, Severity
 from trailkit.rules.explain import REQUIRED_WORDS, Explanation
 from trailkit.rules.health import HEALTH_WORDS, Health, HealthKind
+from trailkit.rules.history import change_detail
 from trailkit.rules.keyfacts import rotation_text
 from trailkit.ui.widgets._common import (
     badge,
@@ -319,10 +320,11 @@ def _history_html(ex: Explanation) -> str:
     if events:
         rows = []
         for e in events:
+            what = change_detail(e)
             failed = (
                 " " + badge("failed", _("FAILED: {code}").format(code=e.error_code))
                 if e.error_code
-                else ""
+                else (f'<div class="tk-hint">{esc(what)}</div>' if what else "")
             )
             rows.append(
                 [
