@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import io
 import json
-import sys
-import types
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -523,8 +521,8 @@ def test_unknown_trail_is_a_clear_error(demo: Any, history: FakeHistory) -> None
 
 @pytest.fixture
 def since_module(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """A stand-in for ``trailkit.rules.history`` (written elsewhere): ``parse_since("3d")`` is 3
-    days before ``now``; anything else is an InputError."""
+    """``trailkit.rules.history.parse_since`` recorded: ``parse_since("3d")`` is 3 days before
+    ``now``; anything else is an InputError (the real parser is tested in test_history.py)."""
     from trailkit.errors import InputError
 
     asked: list[str] = []
@@ -535,9 +533,9 @@ def since_module(monkeypatch: pytest.MonkeyPatch) -> list[str]:
             raise InputError(f"--since {value!r} is not a time.", "for example `--since 30d`")
         return now - timedelta(days=3)
 
-    module = types.ModuleType("trailkit.rules.history")
-    module.parse_since = parse_since  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "trailkit.rules.history", module)
+    from trailkit.rules import history as history_rules
+
+    monkeypatch.setattr(history_rules, "parse_since", parse_since)
     return asked
 
 

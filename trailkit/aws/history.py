@@ -29,7 +29,7 @@ from trailkit.errors import TrailkitError
 from trailkit.i18n import _, local_time
 from trailkit.permissions import requires
 from trailkit.records import ScanError
-from trailkit.rules.history import LOOKUP_RATE, MAX_PAGES, PAGE_SIZE, Lookup
+from trailkit.rules.history import LOOKUP_RATE, MAX_PAGES, PAGE_SIZE, TOO_MANY_EVENTS, Lookup
 
 __all__ = ["EventHistory", "Pacer", "pacer_for"]
 
@@ -144,7 +144,7 @@ class EventHistory(ServiceReader):
             kwargs["NextToken"] = token
         return events, ScanError(
             operation="LookupEvents",
-            code="TooManyEvents",
+            code=TOO_MANY_EVENTS,
             message=_(
                 "More than {count} {event} events in {region} since {since}: only the newest "
                 "{count} were read. Narrow the window with --since."

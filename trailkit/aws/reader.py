@@ -992,7 +992,7 @@ class Reader:
         """The history of another account's trail or key is not in the caller's."""
         return ScanError(
             operation="LookupEvents",
-            code="OtherAccount",
+            code=history_rules.OTHER_ACCOUNT,
             message=_(
                 "The changes to {arn} are in the event history of account {account}, not of "
                 "account {caller}: connect with that account to see them."

@@ -30,6 +30,7 @@ from trailkit.records.read import (
     ScanError,
     Trail,
     TrailStatus,
+    utc_iso,
 )
 from trailkit.records.results import (
     ApplyResult,
@@ -64,4 +65,5 @@ __all__ = [
     "Trail",
     "TrailStatus",
     "WriteResult",
+    "utc_iso",
 ]

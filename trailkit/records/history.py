@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from trailkit.records.read import ScanError, _iso_time
+from trailkit.records.read import ScanError, _iso_time, utc_iso
 from trailkit.records.read import _utc as _api_time
 
 __all__ = ["History", "HistoryEvent"]
@@ -30,12 +30,6 @@ def _utc(value: Any) -> datetime | None:
     """A time of a ``LookupEvents`` answer (a datetime from botocore, epoch seconds, or the ISO
     text of a record's ``eventTime``) in UTC, as :mod:`trailkit.records.read` reads times."""
     return _api_time(value) or _iso_time(value)
-
-
-def _iso(when: datetime | None) -> str | None:
-    if when is None:
-        return None
-    return when.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 @dataclass(frozen=True)
@@ -140,7 +134,7 @@ class HistoryEvent:
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready form (times as UTC ISO text)."""
         return {
-            "time": _iso(self.time),
+            "time": utc_iso(self.time),
             "event": self.name,
             "source": self.source,
             "region": self.region,
@@ -186,8 +180,8 @@ class History:
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
         return {
-            "since": _iso(self.since),
-            "until": _iso(self.until),
+            "since": utc_iso(self.since),
+            "until": utc_iso(self.until),
             "regions": list(self.regions),
             "events": [e.as_dict() for e in self.events],
             "errors": [e.as_dict() for e in self.errors],

@@ -337,6 +337,16 @@ class KeyInfo:
         )
 
 
+def utc_iso(when: datetime | None) -> str | None:
+    """A time as JSON and the journal keep it: UTC ISO text (``2026-12-05T11:55:00Z``); a naive
+    time is UTC; None stays None. (A time shown to a person is :func:`trailkit.i18n.local_time`.)
+    """
+    if when is None:
+        return None
+    aware = when if when.tzinfo else when.replace(tzinfo=UTC)
+    return aware.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
 def _utc(value: Any) -> datetime | None:
     """A time of an API response (botocore gives datetimes; a number is epoch seconds) in UTC."""
     if isinstance(value, datetime):

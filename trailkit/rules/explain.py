@@ -31,11 +31,11 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from trailkit.i18n import N_, _
-from trailkit.records import KeyInfo, ScanError, Trail
+from trailkit.records import KeyInfo, ScanError, Trail, utc_iso
 from trailkit.records.history import History, HistoryEvent
 from trailkit.rules import policy as pol
 from trailkit.rules import readers as rd
@@ -71,13 +71,6 @@ REQUIRED_WORDS = {
     "if-bucket-key": N_("required with an S3 Bucket Key"),
     "best-practice": N_("best practice"),
 }
-
-
-def _iso(when: datetime | None) -> str | None:
-    if when is None:
-        return None
-    when = when if when.tzinfo else when.replace(tzinfo=UTC)
-    return when.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 @dataclass(frozen=True)
@@ -219,8 +212,8 @@ class DeliveryView:
         """JSON form (times UTC ISO)."""
         return {
             "logging": self.logging,
-            "latest_delivery_time": _iso(self.latest_delivery),
-            "latest_digest_delivery_time": _iso(self.latest_digest_delivery),
+            "latest_delivery_time": utc_iso(self.latest_delivery),
+            "latest_digest_delivery_time": utc_iso(self.latest_digest_delivery),
             "errors": [p.as_dict() for p in self.problems],
             "unread": self.unread,
             "permission": self.permission or None,
@@ -283,7 +276,7 @@ class Explanation:
             key.update({name.removeprefix("key_"): value for name, value in facts.items()})
         return {
             "account": self.caller,
-            "generated_at": _iso(self.now),
+            "generated_at": utc_iso(self.now),
             "trail": {
                 "name": trail.name,
                 "arn": trail.arn,

@@ -17,7 +17,7 @@ from typing import Any
 from trailkit.arn import arn_account, arn_region
 from trailkit.errors import InputError, KeyIdError, sentence
 from trailkit.i18n import N_, _, local_time
-from trailkit.records import Inventory, KeyInfo, Trail, TrailStatus
+from trailkit.records import Inventory, KeyInfo, Trail, TrailStatus, utc_iso
 from trailkit.rules.checks import CATALOGUE, Finding, KeyLookup, Severity, preflight
 from trailkit.rules.delivery import delivery_cause
 from trailkit.rules.keyids import KeyIdKind, parse_key_id
@@ -198,13 +198,6 @@ def _lookup(trail: Trail, key: KeyInfo | None, caller: str) -> tuple[KeyLookup |
     return KeyLookup(ref=ref, key=key, resolved_in=place), None
 
 
-def _iso(when: datetime | None) -> str | None:
-    if when is None:
-        return None
-    when = when if when.tzinfo else when.replace(tzinfo=UTC)
-    return when.astimezone(UTC).isoformat().replace("+00:00", "Z")
-
-
 def _failed_at(status: TrailStatus) -> datetime | None:
     """When the latest (failed) log delivery was attempted: only from the deprecated attempt
     fields, and only when the attempt is later (to the second) than both the last successful
@@ -254,8 +247,8 @@ def _delivery_reason(trail: Trail, error: str, *, digest: bool) -> HealthReason:
         delivery={
             "error": error,
             "cause": cause.code,
-            "last_delivery": _iso(last),
-            "failed_at": _iso(failed),
+            "last_delivery": utc_iso(last),
+            "failed_at": utc_iso(failed),
         },
     )
 

@@ -62,7 +62,10 @@ __all__ = [
     "LOOKUP_RATE",
     "MAX_LOOKBACK",
     "MAX_PAGES",
+    "NOTE_CODES",
+    "OTHER_ACCOUNT",
     "PAGE_SIZE",
+    "TOO_MANY_EVENTS",
     "TRAIL_EVENTS",
     "TRAIL_SOURCE",
     "Lookup",
@@ -97,6 +100,12 @@ PAGE_SIZE = 50
 #: Pages read per lookup at most (1,000 events of one name in one Region): beyond, the newest
 #: are kept and the history says it is incomplete.
 MAX_PAGES = 20
+#: Codes of a history's errors that are trailkit's notes, not AWS errors, and no failed call:
+#: a trail or key of another account is not looked up (its history is in that account), and
+#: more events than :data:`MAX_PAGES` pages were found (the newest are kept).
+OTHER_ACCOUNT = "OtherAccount"
+TOO_MANY_EVENTS = "TooManyEvents"
+NOTE_CODES = frozenset({OTHER_ACCOUNT, TOO_MANY_EVENTS})
 #: ``LookupEvents`` requests per second, per account and Region, that AWS accepts.
 LOOKUP_RATE = 2.0
 

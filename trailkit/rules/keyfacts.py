@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from trailkit.i18n import N_, _
-from trailkit.records import KeyInfo
+from trailkit.records import KeyInfo, utc_iso
 
 __all__ = [
     "FACT_FIELDS",
@@ -125,13 +125,13 @@ class KeyFacts:
     def as_dict(self) -> dict[str, Any]:
         """JSON fields (``key_`` prefixed, times as UTC ISO text)."""
         return {
-            "key_deletion_date": _iso(self.deletion_date),
+            "key_deletion_date": utc_iso(self.deletion_date),
             "key_days_left": self.days_left,
             "key_rotation": self.rotation,
             "key_rotation_error": self.rotation_error,
             "key_manager": self.manager,
             "key_origin": self.origin,
-            "key_created": _iso(self.created),
+            "key_created": utc_iso(self.created),
             "key_multi_region": self.multi_region,
             "key_primary_arn": self.primary_arn,
             "key_replica_arns": list(self.replica_arns),
@@ -151,12 +151,6 @@ FACT_FIELDS = (
     "key_primary_arn",
     "key_replica_arns",
 )
-
-
-def _iso(when: datetime | None) -> str | None:
-    if when is None:
-        return None
-    return when.isoformat().replace("+00:00", "Z")
 
 
 def key_facts(key: KeyInfo, now: datetime) -> KeyFacts:

@@ -933,10 +933,10 @@ def cmd_explain(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     """``trailkit explain``: one trail's drill-down. Exit 0, or 1 for a partial result (a read
     or a history lookup failed: said on stderr as ``PARTIAL RESULT``); 2 for trailkit's own
     errors (usage, an unknown trail, no connection)."""
+    from trailkit.rules.history import NOTE_CODES, parse_since
+
     since = None
     if args.since is not None:
-        from trailkit.rules.history import parse_since
-
         since = parse_since(args.since, datetime.now(UTC))  # InputError: exit 2, nothing read
     book = _runbook(args)
     conn = book.conn
@@ -958,7 +958,7 @@ def cmd_explain(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if found.partial:
         # Notes of the history that are no failed call: another account's trail or key (not
         # looked up), more events than trailkit reads.
-        failed = [e for e in found.all_errors if e.code not in _HISTORY_NOTES]
+        failed = [e for e in found.all_errors if e.code not in NOTE_CODES]
         # "PARTIAL RESULT:" stays as it is in every language: a script may look for it.
         if failed:
             text = _("PARTIAL RESULT: {calls} failed; the drill-down may be incomplete.").format(
@@ -972,10 +972,6 @@ def cmd_explain(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         err.write(text + "\n")
         return EXIT_NO
     return EXIT_OK
-
-
-#: History errors that are notes, not failed calls (``aws.reader``, ``aws.history``).
-_HISTORY_NOTES = frozenset({"OtherAccount", "TooManyEvents"})
 
 
 def _journal(args: argparse.Namespace) -> Any:

@@ -23,7 +23,7 @@ import pandas as pd
 from trailkit.arn import short_arn
 from trailkit.i18n import N_, _
 from trailkit.i18n import local_time as i18n_local_time
-from trailkit.records import Inventory, KeyInfo, Trail
+from trailkit.records import Inventory, KeyInfo, Trail, utc_iso
 from trailkit.records.journal import STATUS_WORDS
 from trailkit.rules.health import HEALTH_WORDS, Health
 from trailkit.rules.keyfacts import FACT_FIELDS, ROTATION_WORDS, key_facts, pending_deletion
@@ -235,14 +235,6 @@ def _error_row(region: str | None, message: str) -> dict[str, Any]:
     return row
 
 
-def _utc_text(when: datetime | None) -> str | None:
-    """A time as JSON keeps it: UTC ISO text (``2026-12-05T11:55:00Z``); a naive one is UTC."""
-    if when is None:
-        return None
-    aware = when if when.tzinfo else when.replace(tzinfo=UTC)
-    return aware.astimezone(UTC).isoformat().replace("+00:00", "Z")
-
-
 def inventory_records(
     inv: Inventory, healths: Mapping[str, Health] | None = None, now: datetime | None = None
 ) -> list[dict[str, Any]]:
@@ -260,8 +252,8 @@ def inventory_records(
         for row, trail in zip(rows, inv.trails, strict=True):
             found = healths.get(trail.arn)
             status = trail.status
-            row["latest_delivery_time"] = _utc_text(status.latest_delivery_time if status else None)
-            row["latest_digest_delivery_time"] = _utc_text(
+            row["latest_delivery_time"] = utc_iso(status.latest_delivery_time if status else None)
+            row["latest_digest_delivery_time"] = utc_iso(
                 status.latest_digest_delivery_time if status else None
             )
             row["health"] = str(found.kind) if found else None
