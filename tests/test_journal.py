@@ -874,3 +874,26 @@ def test_reconcile_settles_a_change_whose_target_is_gone(journal: Journal, jpath
     fresh = Journal(jpath)
     assert [c.change_id for c in fresh.pending()] == ["chg-down"]
     assert changes_frame(fresh.changes())[0]["status"] == "reconciled-target-gone"
+
+
+def test_a_change_id_drawn_twice_in_one_second_is_drawn_again(
+    journal: Journal, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The random part is 6 hex digits; when it repeats within a second (about once in 130
+    runs of 500 ids), the second draw is not issued again."""
+    import uuid
+    from datetime import UTC, datetime
+
+    draws = iter(["aaaaaa" + "0" * 26, "aaaaaa" + "0" * 26, "bbbbbb" + "0" * 26])
+    monkeypatch.setattr(uuid, "uuid4", lambda: uuid.UUID(next(draws)))
+    frozen = datetime(2026, 12, 5, 5, 40, 0, tzinfo=UTC)
+
+    class _Clock(datetime):
+        @classmethod
+        def now(cls, tz: Any = None) -> datetime:  # type: ignore[override]
+            return frozen
+
+    monkeypatch.setattr("trailkit.change.journal.datetime", _Clock)
+    first, second = journal.new_change_id(), journal.new_change_id()
+    assert first == "chg-20261205T054000Z-aaaaaa"
+    assert second == "chg-20261205T054000Z-bbbbbb"
