@@ -338,6 +338,11 @@ class Connection:
         self._lock = threading.Lock()
         self._info: ConnectionInfo | None = None
         self.calls: Counter[str] = Counter()
+        # Shared with the connections made by :meth:`assumed`, so that the calls of a scan of
+        # several accounts are counted in one place.
+        self._calls_lock = threading.Lock()
+        #: The role this connection acts through (:meth:`assumed`), or None.
+        self.role_arn: str | None = None
 
     # -- clients -------------------------------------------------------------------------
     def client(self, service: str, region: str | None = None) -> Any:
@@ -371,13 +376,117 @@ class Connection:
             return client
 
     def _count(self, model: Any, **_: Any) -> None:
-        with self._lock:
+        with self._calls_lock:
             self.calls[f"{model.service_model.service_name}:{model.name}"] += 1
 
     def reset_counts(self) -> None:
         """Forget the API call counts."""
-        with self._lock:
+        with self._calls_lock:
             self.calls.clear()
+
+    # -- another account -------------------------------------------------------------------
+    @requires("sts:AssumeRole")
+    def assumed(
+        self,
+        role_arn: str,
+        *,
+        external_id: str | None = None,
+        session_name: str = "trailkit",
+        duration: int = 3600,
+    ) -> Connection:
+        """A connection acting in the role's account through ``sts:AssumeRole``.
+
+        The role is assumed once here (so that a role that cannot be assumed fails here, with
+        its reason) and again by botocore before the credentials expire
+        (:class:`botocore.credentials.RefreshableCredentials`), so a long scan never uses
+        expired credentials. The new connection shares this one's endpoint, retry
+        configuration, hooks, worker count, call counts and botocore's loader (the service
+        models are parsed once, not once per account); it has its own clients.
+
+        Parameters
+        ----------
+        role_arn : str
+            ``arn:PARTITION:iam::ACCOUNT:role/NAME``.
+        external_id : str, optional
+            ``ExternalId`` the role's trust policy asks for.
+        session_name : str
+            ``RoleSessionName``: what the member account's CloudTrail records as the session.
+        duration : int
+            Seconds the credentials last (``DurationSeconds``, 900 to the role's maximum).
+
+        Returns
+        -------
+        Connection
+            Its :meth:`info` (account, the assumed-role session ARN, ``role_arn``) comes from
+            the ``AssumeRole`` answer: no ``GetCallerIdentity`` call.
+
+        Raises
+        ------
+        AwsError
+            The role cannot be assumed (translated by :func:`trailkit.errors.translate`).
+        """
+        import botocore.credentials
+        import botocore.session
+
+        sts = self.client("sts")
+        request: dict[str, Any] = {
+            "RoleArn": role_arn,
+            "RoleSessionName": session_name,
+            "DurationSeconds": duration,
+        }
+        if external_id is not None:
+            request["ExternalId"] = external_id
+
+        def fetch() -> tuple[dict[str, str], dict[str, Any]]:
+            answer = sts.assume_role(**request)
+            creds = answer["Credentials"]
+            expiry = creds["Expiration"]
+            metadata = {
+                "access_key": creds["AccessKeyId"],
+                "secret_key": creds["SecretAccessKey"],
+                "token": creds["SessionToken"],
+                "expiry_time": expiry.isoformat() if hasattr(expiry, "isoformat") else expiry,
+            }
+            return metadata, answer
+
+        try:
+            metadata, answer = fetch()
+        except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
+            raise translate(exc, "AssumeRole", permission="sts:AssumeRole") from None
+        credentials = botocore.credentials.RefreshableCredentials.create_from_metadata(
+            metadata=metadata,
+            refresh_using=lambda: fetch()[0],
+            method="sts-assume-role",
+        )
+        core = botocore.session.Session()
+        core.register_component("data_loader", self._session._session.get_component("data_loader"))
+        core._credentials = credentials  # botocore reads a session's credentials from here
+        core.set_config_variable("region", self.region)
+        child = Connection.__new__(Connection)
+        child.endpoint_url = self.endpoint_url
+        child.profile = self.profile
+        child.workers = self.workers
+        child.retry_mode = self.retry_mode
+        child._hooks = self._hooks
+        child._session = boto3.Session(botocore_session=core)
+        child.region = self.region
+        child._config = self._config
+        child._clients = {}
+        child._lock = threading.Lock()
+        child.calls = self.calls
+        child._calls_lock = self._calls_lock
+        child.role_arn = role_arn
+        mine = self.info()
+        child._info = ConnectionInfo(
+            account=role_arn.split(":")[4],
+            caller_arn=str(answer["AssumedRoleUser"]["Arn"]),
+            endpoint=mine.endpoint,
+            region=self.region,
+            demo=self.demo,
+            profile=self.profile,
+            role_arn=role_arn,
+        )
+        return child
 
     @property
     def total_calls(self) -> int:

@@ -3,7 +3,8 @@
 * :mod:`trailkit.records.read`: what the read layer saw (connection, trails, buckets, keys);
 * :mod:`trailkit.records.results`: what a change did (:class:`Outcome` and the results);
 * :mod:`trailkit.records.journal`: the change journal's records (:class:`Record`,
-  :class:`Change`).
+  :class:`Change`);
+* :mod:`trailkit.records.org`: the accounts of a scan of several accounts (:class:`Account`).
 
 Import from here (``from trailkit.records import Trail``); nothing in this package imports a
 layer above it.
@@ -22,6 +23,7 @@ from trailkit.records.journal import (
     ReadResult,
     Record,
 )
+from trailkit.records.org import Account
 from trailkit.records.read import (
     BucketInfo,
     ConnectionInfo,
@@ -45,6 +47,7 @@ __all__ = [
     "NOTE_APPLIED",
     "NOTE_CHANGED",
     "NOTE_NOT_APPLIED",
+    "Account",
     "ApplyResult",
     "BucketInfo",
     "Change",

@@ -14,6 +14,7 @@ from typing import Any
 
 from trailkit.arn import arn_account, arn_partition, arn_region, resource_id, short_key_id
 from trailkit.i18n import _
+from trailkit.records.org import Account
 
 __all__ = [
     "BucketInfo",
@@ -36,6 +37,10 @@ class ConnectionInfo:
     region: str
     demo: bool
     profile: str | None = None
+    #: The role assumed to act in ``account`` (``arn:aws:iam::ACCOUNT:role/NAME``) when the
+    #: connection is another account's, reached through a role (issue 16); None for the
+    #: caller's own credentials.
+    role_arn: str | None = None
 
     @property
     def backend(self) -> str:
@@ -67,6 +72,7 @@ class ConnectionInfo:
             "region": self.region,
             "backend": self.backend,
             "profile": self.profile,
+            "role_arn": self.role_arn,
         }
 
 
@@ -80,10 +86,14 @@ class ScanError:
     region: str | None = None
     permission: str = ""
     resource: str | None = None
+    #: The account the failed call was made in, on a scan of several accounts (``--org``,
+    #: ``--accounts``); None on a scan of the caller's own account only.
+    account: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
         return {
+            "account": self.account,
             "region": self.region,
             "operation": self.operation,
             "code": self.code,
@@ -366,6 +376,23 @@ class Inventory:
     keys: Mapping[str, KeyInfo] = field(default_factory=lambda: MappingProxyType({}))
     errors: tuple[ScanError, ...] = ()
     calls: Mapping[str, int] = field(default_factory=lambda: MappingProxyType({}))
+    #: The accounts a scan of several accounts looked at (``--org``, ``--accounts``), in the
+    #: order asked; empty for a scan of the caller's account only. An account whose role could
+    #: not be assumed is here too, and its reason is an error (``ScanError.account``).
+    accounts: tuple[Account, ...] = ()
+    #: Organization trail ARN -> member account id -> the trail's status read in that member
+    #: account (``GetTrailStatus`` there: delivery errors of a member show only in the member,
+    #: https://docs.aws.amazon.com/awscloudtrail/latest/userguide/creating-trail-organization.html).
+    member_status: Mapping[str, Mapping[str, TrailStatus]] = field(
+        default_factory=lambda: MappingProxyType({})
+    )
+
+    def account_name(self, account_id: str) -> str | None:
+        """The name of ``account_id`` when the scan knows it (Organizations' account name)."""
+        for account in self.accounts:
+            if account.account_id == account_id:
+                return account.name
+        return None
 
     @property
     def partial(self) -> bool:

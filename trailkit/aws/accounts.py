@@ -1,0 +1,161 @@
+"""The accounts of an organization, and a connection into each through a role (issue 16).
+
+:func:`list_accounts` lists the organization's accounts (``organizations:ListAccounts``, from
+the management account or a delegated administrator); :class:`AccountAccess` gives a
+:class:`~trailkit.aws.session.Connection` acting in each account: the caller's own account
+directly, every other one through ``sts:AssumeRole`` into ``--role-name`` (default
+``OrganizationAccountAccessRole``) with the session name ``trailkit``. Which accounts to look at
+is decided by :func:`trailkit.rules.accounts.select_accounts`.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable
+from typing import Any
+
+import botocore.exceptions
+
+from trailkit.arn import arn_partition
+from trailkit.aws.session import Connection
+from trailkit.errors import translate
+from trailkit.permissions import requires
+from trailkit.records import Account
+from trailkit.rules.accounts import (
+    DEFAULT_ROLE_NAME,
+    SESSION_NAME,
+    check_external_id,
+    check_role_name,
+    role_arn,
+    select_accounts,
+)
+
+__all__ = ["AccountAccess", "list_accounts"]
+
+
+@requires("organizations:ListAccounts")
+def list_accounts(conn: Connection) -> list[Account]:
+    """Every account of the caller's organization (``ListAccounts``, every page).
+
+    Parameters
+    ----------
+    conn : Connection
+        The management account's or a delegated administrator's connection.
+
+    Returns
+    -------
+    list of Account
+        Id, name and status (``Status``; ``State`` when AWS sends it instead), no role yet.
+
+    Raises
+    ------
+    AwsError
+        The organization cannot be listed (translated by :func:`trailkit.errors.translate`).
+    """
+    accounts: list[Account] = []
+    try:
+        pages = conn.client("organizations").get_paginator("list_accounts").paginate()
+        for page in pages:
+            for item in page.get("Accounts", []):
+                accounts.append(
+                    Account(
+                        str(item["Id"]),
+                        name=item.get("Name"),
+                        status=item.get("Status") or item.get("State"),
+                    )
+                )
+    except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
+        raise translate(
+            exc, "ListAccounts", permission="organizations:ListAccounts", region=conn.region
+        ) from None
+    return accounts
+
+
+class AccountAccess:
+    """A connection into each account: the caller's own directly, the others through a role.
+
+    Parameters
+    ----------
+    conn : Connection
+        The caller's connection.
+    role_name : str
+        The role assumed in every other account (``--role-name``).
+    external_id : str, optional
+        ``--external-id``.
+
+    Raises
+    ------
+    InputError
+        ``role_name`` or ``external_id`` cannot be what IAM and STS accept.
+    """
+
+    def __init__(
+        self,
+        conn: Connection,
+        *,
+        role_name: str = DEFAULT_ROLE_NAME,
+        external_id: str | None = None,
+    ) -> None:
+        self.conn = conn
+        self.role_name = check_role_name(role_name)
+        self.external_id = check_external_id(external_id)
+        self._lock = threading.Lock()
+        self._connections: dict[str, Connection] = {}
+
+    @property
+    def caller(self) -> str:
+        """The caller's own account."""
+        return self.conn.info().account
+
+    @property
+    def partition(self) -> str:
+        """The caller's partition (``aws``, ``aws-cn``, ...)."""
+        return arn_partition(self.conn.info().caller_arn) or "aws"
+
+    def role_arn(self, account_id: str) -> str | None:
+        """The role assumed in ``account_id``; None for the caller's own account."""
+        if account_id == self.caller:
+            return None
+        return role_arn(account_id, self.role_name, self.partition)
+
+    def accounts(
+        self, *, org: bool = False, given: Iterable[str] = (), exclude: Iterable[str] = ()
+    ) -> list[Account]:
+        """The accounts to look at (:func:`~trailkit.rules.accounts.select_accounts`).
+
+        ``org``: list the organization (``ListAccounts``) and keep its active accounts (or,
+        with ``given``, those of them).
+        """
+        listed = list_accounts(self.conn) if org else None
+        return select_accounts(
+            self.caller,
+            listed=listed,
+            given=given,
+            exclude=exclude,
+            role_name=self.role_name,
+            partition=self.partition,
+        )
+
+    def connection(self, account: str | Account) -> Connection:
+        """A connection acting in ``account`` (cached: the role is assumed once per account).
+
+        Raises
+        ------
+        AwsError
+            The role cannot be assumed in that account.
+        """
+        account_id = account.account_id if isinstance(account, Account) else account
+        arn = self.role_arn(account_id)
+        if arn is None:
+            return self.conn
+        with self._lock:
+            known = self._connections.get(account_id)
+        if known is not None:
+            return known
+        made = self.conn.assumed(arn, external_id=self.external_id, session_name=SESSION_NAME)
+        with self._lock:
+            return self._connections.setdefault(account_id, made)
+
+    def describe(self) -> dict[str, Any]:
+        """JSON-ready: the role name and whether an external id is used (never its value)."""
+        return {"role_name": self.role_name, "external_id": self.external_id is not None}

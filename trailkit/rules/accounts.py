@@ -1,0 +1,255 @@
+"""Which accounts a scan of several accounts looks at, and the role it assumes in each (issue 16).
+
+Pure: the options ``--accounts`` (ids separated by commas, or the text of a file: one or more
+ids a line, ``#`` comments), ``--exclude-accounts``, ``--role-name`` and ``--external-id`` are
+read here, and :func:`select_accounts` turns the organization's account list (or the ids given)
+into the :class:`~trailkit.records.Account` records a scan works through. Listing the
+organization and assuming the roles is :mod:`trailkit.aws.accounts`.
+
+Sources
+-------
+* Role names: IAM ``CreateRole`` ``RoleName``, pattern ``[\\w+=,.@-]+``, 1 to 64 characters;
+  ``Path`` ``/`` or ``/.../``
+  (https://docs.aws.amazon.com/IAM/latest/APIReference/API_CreateRole.html).
+* ``AssumeRole``: ``ExternalId`` 2 to 1224 characters of ``[\\w+=,.@:\\/-]``,
+  ``RoleSessionName`` 2 to 64 of ``[\\w+=,.@-]``
+  (https://docs.aws.amazon.com/STS/latest/APIReference/API_AssumeRole.html).
+* ``OrganizationAccountAccessRole`` is the role Organizations creates in an account it creates;
+  ``AWSControlTowerExecution`` the one AWS Control Tower uses
+  (https://docs.aws.amazon.com/organizations/latest/userguide/orgs_manage_accounts_access.html,
+  https://docs.aws.amazon.com/controltower/latest/userguide/awscontroltowerexecution.html).
+* ``ListAccounts`` gives each account's ``Status`` (``ACTIVE``, ``SUSPENDED``,
+  ``PENDING_CLOSURE``); only active accounts can be looked at
+  (https://docs.aws.amazon.com/organizations/latest/APIReference/API_Account.html).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+
+from trailkit.errors import InputError
+from trailkit.i18n import _
+from trailkit.records import Account
+from trailkit.rules.principals import parse_accounts
+
+__all__ = [
+    "ACTIVE",
+    "DEFAULT_ROLE_NAME",
+    "SESSION_NAME",
+    "check_external_id",
+    "check_role_name",
+    "parse_account_text",
+    "role_arn",
+    "select_accounts",
+]
+
+#: The role assumed in each account unless ``--role-name`` says otherwise.
+DEFAULT_ROLE_NAME = "OrganizationAccountAccessRole"
+#: ``RoleSessionName`` of every role trailkit assumes: what CloudTrail records as the session.
+SESSION_NAME = "trailkit"
+#: Organizations' status of an account that can be looked at.
+ACTIVE = "ACTIVE"
+
+_ROLE_NAME = re.compile(r"[\w+=,.@-]{1,64}")
+_PATH_PART = re.compile(r"[\w+=,.@-]+")
+_EXTERNAL_ID = re.compile(r"[\w+=,.@:/-]{2,1224}")
+
+
+def check_role_name(value: object) -> str:
+    """``value`` if it can be the name of an IAM role (``--role-name``), optionally with a path.
+
+    Parameters
+    ----------
+    value
+        ``OrganizationAccountAccessRole``, ``AWSControlTowerExecution``, or ``PATH/NAME``
+        (``service-role/Audit``) for a role with a path.
+
+    Returns
+    -------
+    str
+        The name, unchanged.
+
+    Raises
+    ------
+    InputError
+        Not a text, empty, a full ARN, or characters IAM does not allow in a role name.
+    """
+    if not isinstance(value, str) or not value.strip():
+        raise InputError(
+            _("--role-name must name an IAM role, not {value}.").format(value=repr(value)),
+            _("give the role's name, e.g. --role-name OrganizationAccountAccessRole"),
+        )
+    if value.startswith("arn:"):
+        raise InputError(
+            _("--role-name takes the role's name, not its ARN ({value}).").format(
+                value=repr(value[:80])
+            ),
+            _(
+                "give only the name, e.g. --role-name AWSControlTowerExecution: trailkit builds "
+                "the ARN for each account"
+            ),
+        )
+    *path, name = value.strip("/").split("/")
+    if not _ROLE_NAME.fullmatch(name) or not all(_PATH_PART.fullmatch(p) for p in path):
+        raise InputError(
+            _("{value} is not an IAM role name.").format(value=repr(value[:80])),
+            _(
+                "a role name is 1 to 64 letters, digits and the characters + = , . @ - _ "
+                "(a path before it is separated by /)"
+            ),
+        )
+    return value.strip("/")
+
+
+def check_external_id(value: object) -> str | None:
+    """``value`` if it can be an ``AssumeRole`` ``ExternalId`` (``--external-id``), or None.
+
+    Parameters
+    ----------
+    value
+        None (no external id) or the text the role's trust policy expects.
+
+    Returns
+    -------
+    str or None
+
+    Raises
+    ------
+    InputError
+        An empty text (an empty value never means "none"), or not 2 to 1224 of the characters
+        STS allows.
+    """
+    if value is None:
+        return None
+    if not isinstance(value, str) or not _EXTERNAL_ID.fullmatch(value):
+        raise InputError(
+            _("--external-id {value} is not an external id STS accepts.").format(
+                value=repr(value)[:80]
+            ),
+            _(
+                "give the external id the role's trust policy expects: 2 to 1224 letters, "
+                "digits and + = , . @ : / - _; leave the option out when the role needs none"
+            ),
+        )
+    return value
+
+
+def role_arn(account_id: str, role_name: str, partition: str = "aws") -> str:
+    """The ARN of role ``role_name`` (possibly ``PATH/NAME``) in ``account_id``."""
+    return f"arn:{partition}:iam::{account_id}:role/{role_name}"
+
+
+def parse_account_text(text: str, option: str = "--accounts") -> tuple[str, ...]:
+    """Account ids from a text: separated by commas, spaces or lines; ``#`` starts a comment.
+
+    Parameters
+    ----------
+    text
+        ``111122223333,444455556666`` or a file's text (one or more ids a line).
+    option
+        The option named in the message.
+
+    Returns
+    -------
+    tuple of str
+        The ids in the order given, each once.
+
+    Raises
+    ------
+    InputError
+        A piece that is not a 12-digit account id, or no id at all (an empty list never means
+        "every account").
+    """
+    pieces = [
+        piece
+        for line in text.splitlines()
+        for piece in re.split(r"[,\s]+", line.split("#", 1)[0])
+        if piece
+    ]
+    if not pieces:
+        raise InputError(
+            _("{option} names no account.").format(option=option),
+            _("give 12-digit account ids separated by commas, e.g. {option} 111122223333").format(
+                option=option
+            ),
+        )
+    return parse_accounts(pieces, option)
+
+
+def select_accounts(
+    caller: str,
+    *,
+    listed: Sequence[Account] | None = None,
+    given: Iterable[str] = (),
+    exclude: Iterable[str] = (),
+    role_name: str = DEFAULT_ROLE_NAME,
+    partition: str = "aws",
+) -> list[Account]:
+    """The accounts to look at, each with the role to assume in it (none for ``caller``).
+
+    Parameters
+    ----------
+    caller
+        The caller's own account: read directly, never through a role.
+    listed
+        The organization's accounts (``ListAccounts``) for ``--org``; only ``ACTIVE`` ones are
+        kept (a suspended or closing account cannot be read). None when not listed.
+    given
+        ``--accounts``: the ids to look at (with ``listed``: only those of the organization).
+    exclude
+        ``--exclude-accounts``: ids left out.
+    role_name
+        ``--role-name``.
+    partition
+        The caller's partition, for the role ARNs.
+
+    Returns
+    -------
+    list of Account
+        In the order listed or given, each once; the caller's account first when it is one
+        of them.
+
+    Raises
+    ------
+    InputError
+        Neither ``listed`` nor ``given``; an id of ``given`` that ``listed`` does not hold;
+        nothing left after ``exclude``.
+    """
+    given = tuple(given)
+    excluded = set(exclude)
+    if listed is None and not given:
+        raise InputError(
+            _("No account to look at."),
+            _("give --org (every account of the organization) or --accounts ID[,ID]"),
+        )
+    if listed is not None:
+        known = {a.account_id: a for a in listed}
+        strangers = [a for a in given if a not in known]
+        if strangers:
+            raise InputError(
+                _("The organization has no account {accounts}.").format(
+                    accounts=", ".join(strangers)
+                ),
+                _("check the ids against `trailkit inventory --org`, or leave out --org"),
+            )
+        pool = [known[a] for a in given] if given else [a for a in listed if a.status == ACTIVE]
+    else:
+        pool = [Account(a) for a in given]
+    chosen: dict[str, Account] = {}
+    for account in pool:
+        if account.account_id in excluded or account.account_id in chosen:
+            continue
+        arn = (
+            None
+            if account.account_id == caller
+            else role_arn(account.account_id, role_name, partition)
+        )
+        chosen[account.account_id] = Account(account.account_id, account.name, account.status, arn)
+    if not chosen:
+        raise InputError(
+            _("Every account was excluded: nothing is left to look at."),
+            _("check --exclude-accounts"),
+        )
+    ordered = sorted(chosen.values(), key=lambda a: a.account_id != caller)
+    return ordered
