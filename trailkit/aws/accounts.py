@@ -54,8 +54,11 @@ def list_accounts(conn: Connection) -> list[Account]:
     """
     accounts: list[Account] = []
     try:
-        pages = conn.client("organizations").get_paginator("list_accounts").paginate()
-        for page in pages:
+        token: str | None = None
+        while True:
+            page = conn.client("organizations").list_accounts(
+                **({"NextToken": token} if token else {})
+            )
             for item in page.get("Accounts", []):
                 accounts.append(
                     Account(
@@ -64,6 +67,9 @@ def list_accounts(conn: Connection) -> list[Account]:
                         status=item.get("Status") or item.get("State"),
                     )
                 )
+            token = page.get("NextToken")
+            if not token:
+                break
     except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
         raise translate(
             exc, "ListAccounts", permission="organizations:ListAccounts", region=conn.region

@@ -428,7 +428,6 @@ class Connection:
         import botocore.credentials
         import botocore.session
 
-        sts = self.client("sts")
         request: dict[str, Any] = {
             "RoleArn": role_arn,
             "RoleSessionName": session_name,
@@ -438,7 +437,7 @@ class Connection:
             request["ExternalId"] = external_id
 
         def fetch() -> tuple[dict[str, str], dict[str, Any]]:
-            answer = sts.assume_role(**request)
+            answer = self.client("sts").assume_role(**request)
             creds = answer["Credentials"]
             expiry = creds["Expiration"]
             metadata = {
