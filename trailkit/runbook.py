@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 
+from trailkit.aws.accounts import AccountAccess
 from trailkit.aws.reader import Reader
 from trailkit.aws.service import scan_error
 from trailkit.aws.session import Connection
@@ -393,6 +394,11 @@ class Runbook:
         decrypt the logs (``--reader-account``, the notebooks' ``reader_accounts``): every
         pre-flight of this runbook checks them (rule ``policy-readers``). A list of 12-digit
         account ids, or one text of ids separated by commas.
+    access
+        How other accounts are reached (``--role-name``, ``--external-id``): a trail of another
+        account is read and changed through the role this gives (issue 16). Default: an
+        :class:`~trailkit.aws.accounts.AccountAccess` on ``conn`` with
+        ``OrganizationAccountAccessRole``.
 
     Raises
     ------
@@ -410,8 +416,10 @@ class Runbook:
         regions: Sequence[str] | None = None,
         dry_run: bool = False,
         reader_accounts: Sequence[str] | str | None = None,
+        access: AccountAccess | None = None,
     ) -> None:
         self.reader_accounts = parse_accounts(reader_accounts, "reader_accounts")
+        self.access = access if access is not None else AccountAccess(conn)
         self.conn = conn
         self.journal = journal
         self.reader = reader or Reader(conn)

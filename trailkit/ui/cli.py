@@ -15,7 +15,7 @@ import json
 import os
 import sys
 import unicodedata
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO, cast
@@ -292,6 +292,46 @@ def _reader_account(text: str) -> str:
     return parse_account(text, "--reader-account")
 
 
+def _account_list(option: str) -> Callable[[str], tuple[str, ...]]:
+    """``--accounts`` / ``--exclude-accounts``: ids separated by commas, or ``@FILE`` (a file of
+    ids: separated by commas, spaces or lines, ``#`` starts a comment)."""
+
+    def parse(text: str) -> tuple[str, ...]:
+        from trailkit.errors import InputError
+        from trailkit.rules.accounts import parse_account_text
+
+        if text.startswith("@"):
+            path = Path(text[1:]).expanduser()
+            try:
+                text = path.read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError) as exc:
+                raise InputError(
+                    _("{option}: the file {path} cannot be read ({error}).").format(
+                        option=option, path=str(path), error=exc.__class__.__name__
+                    ),
+                    _("give @PATH of a text file of account ids, or the ids themselves"),
+                ) from None
+        return parse_account_text(text, option)
+
+    return parse
+
+
+def _role_name(text: str) -> str:
+    """``--role-name``: an IAM role name (optionally PATH/NAME)."""
+    from trailkit.rules.accounts import check_role_name
+
+    return check_role_name(text)
+
+
+def _external_id(text: str) -> str:
+    """``--external-id``: never empty (an empty value never means "none")."""
+    from trailkit.rules.accounts import check_external_id
+
+    value = check_external_id(text)
+    assert value is not None
+    return value
+
+
 def _workers(text: str) -> int:
     """``--workers``: 1 to ``MAX_WORKERS`` concurrent calls (the same bound as ``Connection``)."""
     from trailkit.aws.session import MAX_WORKERS
@@ -386,6 +426,52 @@ def build_parser() -> argparse.ArgumentParser:
             "12-digit account id, e.g. the log-archive account). The trail's account and the "
             "bucket owner's are always checked"
         ),
+    )
+
+    # The role trailkit assumes in another account (issue 16): every command that reads or
+    # changes a trail of another account, and the scans of several accounts.
+    roles = _Parser(add_help=False)
+    g = roles.add_argument_group(_("other accounts"))
+    g.add_argument(
+        "--role-name",
+        type=_role_name,
+        default=argparse.SUPPRESS,
+        help=_(
+            "the role assumed in each other account (default OrganizationAccountAccessRole; "
+            "AWSControlTowerExecution in AWS Control Tower)"
+        ),
+    )
+    g.add_argument(
+        "--external-id",
+        type=_external_id,
+        default=argparse.SUPPRESS,
+        help=_("the external id the role's trust policy asks for"),
+    )
+    # Which accounts a scan of several accounts looks at (issue 16).
+    fanout = _Parser(add_help=False)
+    g = fanout.add_argument_group(_("accounts"))
+    g.add_argument(
+        "--org",
+        action="store_true",
+        default=False,
+        help=_(
+            "every active account of the organization (organizations:ListAccounts, from the "
+            "management or a delegated administrator account)"
+        ),
+    )
+    g.add_argument(
+        "--accounts",
+        type=_account_list("--accounts"),
+        default=None,
+        metavar="ID[,ID]|@FILE",
+        help=_("these accounts (12-digit ids separated by commas, or @FILE of ids)"),
+    )
+    g.add_argument(
+        "--exclude-accounts",
+        type=_account_list("--exclude-accounts"),
+        default=None,
+        metavar="ID[,ID]|@FILE",
+        help=_("leave these accounts out"),
     )
 
     parser = _Parser(
@@ -614,16 +700,30 @@ def _connect(args: argparse.Namespace) -> Any:
     )
 
 
+def _access(args: argparse.Namespace, conn: Any) -> Any:
+    """How other accounts are reached: ``--role-name`` / ``--external-id`` (issue 16)."""
+    from trailkit.aws.accounts import AccountAccess
+    from trailkit.rules.accounts import DEFAULT_ROLE_NAME
+
+    return AccountAccess(
+        conn,
+        role_name=getattr(args, "role_name", DEFAULT_ROLE_NAME),
+        external_id=getattr(args, "external_id", None),
+    )
+
+
 def _runbook(args: argparse.Namespace) -> Any:
     """The use cases on this command's connection and journal (nothing is read yet)."""
     from trailkit.runbook import Runbook
 
+    conn = _connect(args)
     # A dry run's Runbook refuses every write itself, whatever the command goes on to do.
     return Runbook(
-        _connect(args),
+        conn,
         _journal(args),
         dry_run=bool(getattr(args, "dry_run", False)),
         reader_accounts=getattr(args, "reader_accounts", None),
+        access=_access(args, conn),
     )
 
 
