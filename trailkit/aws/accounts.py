@@ -18,7 +18,7 @@ import botocore.exceptions
 
 from trailkit.arn import arn_partition
 from trailkit.aws.session import Connection
-from trailkit.errors import translate
+from trailkit.errors import list_accounts_error
 from trailkit.permissions import requires
 from trailkit.records import Account
 from trailkit.rules.accounts import (
@@ -50,7 +50,15 @@ def list_accounts(conn: Connection) -> list[Account]:
     Raises
     ------
     AwsError
-        The organization cannot be listed (translated by :func:`trailkit.errors.translate`).
+        The caller's account is in no organization (``AWSOrganizationsNotInUseException``).
+    AccessDenied
+        Not the management account nor a delegated administrator, or no
+        ``organizations:ListAccounts`` (``AccessDeniedException``).
+    ConnectionFailed
+        The caller's credentials are expired or invalid.
+
+    The first two name ``--accounts`` as the way on
+    (:func:`trailkit.errors.list_accounts_error`).
     """
     accounts: list[Account] = []
     try:
@@ -71,9 +79,7 @@ def list_accounts(conn: Connection) -> list[Account]:
             if not token:
                 break
     except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
-        raise translate(
-            exc, "ListAccounts", permission="organizations:ListAccounts", region=conn.region
-        ) from None
+        raise list_accounts_error(exc, region=conn.region) from None
     return accounts
 
 
@@ -147,8 +153,12 @@ class AccountAccess:
 
         Raises
         ------
-        AwsError
-            The role cannot be assumed in that account.
+        AssumeRoleFailed
+            The role cannot be assumed in that account (``.account``, ``.role_arn``, ``.code``;
+            the message says why): one account's failure, the others can go on.
+        ConnectionFailed
+            The caller's own credentials are expired or invalid: every account would fail
+            (:func:`trailkit.errors.caller_expired`).
         """
         account_id = account.account_id if isinstance(account, Account) else account
         arn = self.role_arn(account_id)
