@@ -672,8 +672,9 @@ def assume_role_error(
                 "{why}."
             ).format(role=role_arn, account=account, code=general.code, why=why),
             _(
-                "check that the role exists in account {account} and trusts the caller (see "
-                "iam/trailkit-member-trust.json), and that the caller may call sts:AssumeRole on "
+                "check that the role exists in account {account} and trusts the caller "
+                "(see `iam/trailkit-member-trust.json`), and that the caller may call "
+                "sts:AssumeRole on "
                 "it; name another role with --role-name, or leave the account out with "
                 "--exclude-accounts {account}"
             ).format(account=account),

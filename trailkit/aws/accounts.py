@@ -18,7 +18,7 @@ import botocore.exceptions
 
 from trailkit.arn import arn_partition
 from trailkit.aws.session import Connection
-from trailkit.errors import list_accounts_error
+from trailkit.errors import AssumeRoleFailed, list_accounts_error
 from trailkit.permissions import requires
 from trailkit.records import Account
 from trailkit.rules.accounts import (
@@ -112,7 +112,8 @@ class AccountAccess:
         self.role_name = check_role_name(role_name)
         self.external_id = check_external_id(external_id)
         self._lock = threading.Lock()
-        self._connections: dict[str, Connection] = {}
+        self._account_locks: dict[str, threading.Lock] = {}
+        self._connections: dict[str, Connection | AssumeRoleFailed] = {}
 
     @property
     def caller(self) -> str:
@@ -149,7 +150,12 @@ class AccountAccess:
         )
 
     def connection(self, account: str | Account) -> Connection:
-        """A connection acting in ``account`` (cached: the role is assumed once per account).
+        """A connection acting in ``account``: the role is assumed once per account.
+
+        The answer is kept, a refusal too: a scan that asks again for the same account (one
+        region after another) gets the same connection, or the same :class:`AssumeRoleFailed`,
+        without another ``AssumeRole``. Threads asking for the same account wait for one
+        ``AssumeRole``; different accounts are assumed in parallel.
 
         Raises
         ------
@@ -158,19 +164,34 @@ class AccountAccess:
             the message says why): one account's failure, the others can go on.
         ConnectionFailed
             The caller's own credentials are expired or invalid: every account would fail
-            (:func:`trailkit.errors.caller_expired`).
+            (:func:`trailkit.errors.caller_expired`). Not kept: asking again tries again.
         """
         account_id = account.account_id if isinstance(account, Account) else account
         arn = self.role_arn(account_id)
         if arn is None:
             return self.conn
         with self._lock:
+            lock = self._account_locks.setdefault(account_id, threading.Lock())
+        with lock:
             known = self._connections.get(account_id)
-        if known is not None:
-            return known
-        made = self.conn.assumed(arn, external_id=self.external_id, session_name=SESSION_NAME)
+            if isinstance(known, AssumeRoleFailed):
+                raise known
+            if known is not None:
+                return known
+            try:
+                made = self.conn.assumed(
+                    arn, external_id=self.external_id, session_name=SESSION_NAME
+                )
+            except AssumeRoleFailed as refused:
+                self._connections[account_id] = refused
+                raise
+            self._connections[account_id] = made
+            return made
+
+    def refused(self) -> dict[str, AssumeRoleFailed]:
+        """The accounts whose role could not be assumed so far, with why."""
         with self._lock:
-            return self._connections.setdefault(account_id, made)
+            return {a: c for a, c in self._connections.items() if isinstance(c, AssumeRoleFailed)}
 
     def describe(self) -> dict[str, Any]:
         """JSON-ready: the role name and whether an external id is used (never its value)."""
