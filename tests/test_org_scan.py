@@ -20,8 +20,8 @@ from trailkit.aws.org import scan_accounts
 from trailkit.aws.session import Connection
 from trailkit.demo.patches import set_member_trail_status
 from trailkit.errors import ConnectionFailed
-from trailkit.records import Account
-from trailkit.rules.health import inventory_health
+from trailkit.records import Account, Trail, TrailStatus
+from trailkit.rules.health import health, inventory_health
 
 MANAGEMENT = "123456789012"
 
@@ -221,3 +221,65 @@ def test_progress_counts_every_call_of_every_account(org: Org) -> None:
     # from a cache, e.g. the caller's identity, is counted too)
     assert total >= sum(inv.calls.values()) - inv.calls["ec2:DescribeRegions"]
     assert [d for d, _t in seen] == list(range(1, done + 1))
+
+
+# -- the health of an organization trail from its member statuses (pure) -------------------------
+
+_ORG_TRAIL = Trail(
+    name="org-trail",
+    arn=f"arn:aws:cloudtrail:us-east-1:{MANAGEMENT}:trail/org-trail",
+    home_region="us-east-1",
+    account=MANAGEMENT,
+    multi_region=True,
+    organization=True,
+    bucket_name="org-logs",
+    s3_prefix=None,
+    kms_key_id=None,
+    log_file_validation=True,
+    status=TrailStatus(is_logging=True),
+)
+
+
+@pytest.mark.parametrize(
+    ("members", "codes", "kind"),
+    [
+        ({}, [], "sse-s3"),
+        ({"111111111111": TrailStatus(is_logging=True)}, [], "sse-s3"),
+        (
+            {
+                "111111111111": TrailStatus(is_logging=True, latest_delivery_error="AccessDenied"),
+                "222222222222": TrailStatus(is_logging=True),
+            },
+            ["member-delivery-error"],
+            "broken",
+        ),
+        (
+            {"111111111111": TrailStatus(error="denied")},
+            ["member-status-unreadable"],
+            "sse-s3",
+        ),
+    ],
+)
+def test_member_statuses_make_at_most_one_line_each(
+    members: dict[str, TrailStatus], codes: list[str], kind: str
+) -> None:
+    found = health(_ORG_TRAIL, None, MANAGEMENT, members=members)
+    assert [r.code for r in found.reasons] == codes
+    assert str(found.kind) == kind
+
+
+def test_every_failing_member_is_named_in_the_one_line() -> None:
+    members = {
+        "111111111111": TrailStatus(latest_delivery_error="AccessDenied"),
+        "222222222222": TrailStatus(latest_delivery_error="KMS.DisabledException"),
+        "333333333333": TrailStatus(),
+    }
+    found = health(
+        _ORG_TRAIL, None, MANAGEMENT, members=members, account_names={"111111111111": "prod"}
+    )
+    (reason,) = found.reasons
+    assert "2 of 3 member accounts" in reason.message
+    assert "prod (111111111111)" in reason.message
+    assert "222222222222" in reason.message
+    assert "333333333333" not in reason.message
+    assert reason.fix
