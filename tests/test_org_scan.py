@@ -125,14 +125,26 @@ def test_member_delivery_errors_are_one_health_line_naming_the_member(org: Org) 
 def test_listtrails_replaces_describetrails_in_every_region(org: Org) -> None:
     inv = scan_accounts(org.access, org.accounts)
     calls = inv.calls
-    # one ListTrails per account read; DescribeTrails only where trails live:
-    # management us-east-1; prod eu-west-1 and us-east-1 (the organization trail); dev us-east-1
+    # one ListTrails per account read; DescribeTrails only where the account's own trails live:
+    # management us-east-1, prod eu-west-1, dev none (the organization trail it sees is
+    # described by its owner, read in the same scan: only its status is read in dev)
     assert calls["cloudtrail:ListTrails"] == 3
-    assert calls["cloudtrail:DescribeTrails"] == 4
+    assert calls["cloudtrail:DescribeTrails"] == 2
     assert calls["sts:AssumeRole"] == 3
     assert calls["ec2:DescribeRegions"] == 1  # once, for the caller: only a fallback
     # each trail's status in each account that sees it
     assert calls["cloudtrail:GetTrailStatus"] == 4
+
+
+def test_without_its_owner_the_organization_trail_is_described_by_a_member(org: Org) -> None:
+    prod = [a for a in org.accounts if a.account_id == org.prod]
+    inv = scan_accounts(org.access, prod)
+    by_arn = {t.arn: t for t in inv.trails}
+    assert set(by_arn) == {org.org_trail, org.prod_trail}
+    assert by_arn[org.org_trail].bucket_name == "org-logs"  # described (DescribeTrails in prod)
+    assert by_arn[org.org_trail].status is None  # prod's status is a member's, kept apart
+    assert set(inv.member_status[org.org_trail]) == {org.prod}
+    assert inv.calls["cloudtrail:DescribeTrails"] == 2  # eu-west-1 and us-east-1
 
 
 def test_with_regions_every_account_is_asked_in_each_region(org: Org) -> None:

@@ -14,10 +14,13 @@ How it is scheduled
   the calls that depend on it), so no pool thread ever waits for another task.
 * **Fewest calls.** Without ``regions``, each account is read from ``ListTrails`` (one call in
   one region names every trail of the account with its home region, organization trails seen
-  from a member included) and ``DescribeTrails`` is asked only in the home regions found,
-  instead of in every region (17 calls per account). The enabled regions are listed once, for
-  the caller, and used only when an account refuses ``ListTrails``. With ``regions``, every
-  account is asked ``DescribeTrails`` in each of those regions (the single-account way).
+  from a member included) and ``DescribeTrails`` is asked only in the home regions of the
+  account's own trails, instead of in every region (17 calls per account). An organization
+  trail a member lists is not described there when its owner is read in the same scan: only
+  ``GetTrailStatus`` by ARN. The enabled regions are listed once, for the caller, and used only
+  when an account refuses ``ListTrails``. With ``regions``, every account is asked
+  ``DescribeTrails`` in each of those regions (the single-account way). Bucket and key reads
+  stay as in one account (once per bucket and key per account); change history is never read.
 * **An organization trail once.** Its owner (the management account) reads it as its own
   (status, bucket, key); every member account in the scan reads only its status there
   (``GetTrailStatus`` by ARN: a member's delivery errors show only in the member), kept in
@@ -125,6 +128,7 @@ def scan_accounts(
     size = check_workers(conn.workers if workers is None else workers)
     caller = conn.info()  # ConnectionFailed here: nothing is worth starting
     wanted = list(dict.fromkeys(accounts))
+    read_ids = frozenset(a.account_id for a in wanted)
     pool = Pool(size, "trailkit-org") if size > 1 else None
     counter = CallCounter(progress) if progress is not None else None
     fallback: list[str] = []
@@ -152,7 +156,7 @@ def scan_accounts(
         reader.stop_on_connection = True
         reader.count_into(counter)
         if regions is None:
-            return reader.listed_scan_f(fallback, account=account.account_id)
+            return reader.listed_scan_f(fallback, account=account.account_id, owners_read=read_ids)
         return reader.regions_scan_f(fallback, account=account.account_id)
 
     def start(account: Account) -> Future[Inventory]:
