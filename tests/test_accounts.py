@@ -28,7 +28,9 @@ from trailkit.errors import (
     ConnectionFailed,
     assume_role_error,
     caller_expired,
+    credentials_refused,
     list_accounts_error,
+    translate,
 )
 from trailkit.i18n import speaking
 from trailkit.records import Account, ScanError
@@ -476,3 +478,23 @@ def test_a_member_without_the_role_is_one_refused_account(
         "AccessDenied): "
     )
     assert not caller_expired(error)
+
+
+def test_a_scan_row_of_expired_credentials_becomes_the_one_message_translate_gives() -> None:
+    row = ScanError("DescribeTrails", "ExpiredToken", "expired", "eu-west-1", account=MEMBER)
+    assert caller_expired(row)
+    error = credentials_refused(row.operation, row.code, region=row.region)
+    direct = translate(
+        _client_error("ExpiredToken", "expired", "DescribeTrails"),
+        "DescribeTrails",
+        region="eu-west-1",
+    )
+    assert str(error) == str(direct)
+    assert (error.operation, error.code, error.region) == (
+        "DescribeTrails",
+        "ExpiredToken",
+        "eu-west-1",
+    )
+    assert "aws sso login" in error.fix
+    with speaking("ja"):
+        assert_japanese(str(credentials_refused("DescribeTrails", "ExpiredToken")), [])
