@@ -246,6 +246,31 @@ def test_assume_role_into_a_role_that_does_not_exist_is_access_denied(
     assert caught.value.response["ResponseMetadata"]["HTTPStatusCode"] == 403
 
 
+def test_create_account_takes_its_id_from_the_demo_tag(small_org: dict[str, Any]) -> None:
+    from trailkit.demo.patches import ACCOUNT_ID_TAG
+
+    endpoint = small_org["endpoint"]
+    org = _client(endpoint, "organizations")
+
+    def create(name: str, tags: list[dict[str, str]]) -> str:
+        made = org.create_account(AccountName=name, Email=f"{name}@example.com", Tags=tags)
+        return str(made["CreateAccountStatus"]["AccountId"])
+
+    fixed = create(
+        "fixed", [{"Key": ACCOUNT_ID_TAG, "Value": "777788889999"}, {"Key": "k", "Value": "v"}]
+    )
+    assert fixed == "777788889999"
+    assert org.list_tags_for_resource(ResourceId=fixed)["Tags"] == [{"Key": "k", "Value": "v"}]
+    # The role is made in that account.
+    make = _assumed(endpoint, f"arn:aws:iam::{fixed}:role/OrganizationAccountAccessRole")
+    assert make("sts").get_caller_identity()["Account"] == fixed
+    # An id already in the organization, or not 12 digits: a random id, as moto gives.
+    for value in ("777788889999", small_org["member"], "12345"):
+        other = create(f"again-{value}", [{"Key": ACCOUNT_ID_TAG, "Value": value}])
+        assert other != value and len(other) == 12 and other.isdigit()
+    assert len(create("plain", [])) == 12
+
+
 def test_a_reset_forgets_the_organization_memberships(small_org: dict[str, Any]) -> None:
     import requests
 
