@@ -25,9 +25,11 @@ moto quirks the demo handles:
 * moto's ``ListTrails`` answers like ``DescribeTrails`` (the region's trails and the multi-Region
   ones); an organization trail is only a flag, invisible in the member accounts; ``AssumeRole``
   succeeds into any role ARN, existing or not; and a moto reset forgets organizations but not
-  which account belongs to which. :func:`patch_moto` makes the four behave as in AWS (see there),
-  and :func:`set_member_trail_status` gives an organization trail its own status in one member
-  account (e.g. a delivery error that only that member shows).
+  which account belongs to which. :func:`patch_moto` makes the four behave as in AWS (see there).
+  An organization trail's own status in one member account (e.g. a delivery error that only that
+  member shows) comes from a :data:`MEMBER_STATUS_TAG` tag of the trail, or
+  :func:`set_member_trail_status` (moto in this process); ``CreateAccount`` takes the account id
+  given as :data:`ACCOUNT_ID_TAG` (the demo's accounts have fixed ids).
 """
 
 from __future__ import annotations
