@@ -131,7 +131,7 @@ def test_listtrails_replaces_describetrails_in_every_region(org: Org) -> None:
     assert calls["cloudtrail:ListTrails"] == 3
     assert calls["cloudtrail:DescribeTrails"] == 2
     assert calls["sts:AssumeRole"] == 3
-    assert calls["ec2:DescribeRegions"] == 1  # once, for the caller: only a fallback
+    assert "ec2:DescribeRegions" not in calls  # ListTrails names the regions that matter
     # each trail's status in each account that sees it
     assert calls["cloudtrail:GetTrailStatus"] == 4
 
@@ -187,13 +187,14 @@ def test_every_account_shares_one_bounded_pool(clean_moto: str) -> None:
     inv = scan_accounts(built.access, built.accounts, workers=3)
     assert inv.trails
     assert state["most"] <= 3
-    # every call of every account ran on the one pool of the scan (none on a reader's own);
-    # only the caller's region list is asked from the calling thread, before the scan starts
+    # every call of every account ran on the one pool of the scan (none on a reader's own,
+    # none in the calling thread)
+    assert "MainThread" not in threads
     pools = {name for name in threads if name.startswith("trailkit")}
     assert pools == {"trailkit-org"}
 
 
-def test_an_account_that_refuses_listtrails_is_read_region_by_region(org: Org) -> None:
+def test_an_account_that_refuses_listtrails_is_one_error_row_naming_it(org: Org) -> None:
     original = org.access.connection
     broken: set[str] = set()
 
@@ -207,8 +208,13 @@ def test_an_account_that_refuses_listtrails_is_read_region_by_region(org: Org) -
 
     org.access.connection = connection  # type: ignore[method-assign]
     inv = scan_accounts(org.access, org.accounts)
-    assert org.prod_trail in {t.arn for t in inv.trails}
-    assert [e.account for e in inv.errors] == [org.sandbox]  # the fallback was complete
+    assert org.prod_trail not in {t.arn for t in inv.trails}
+    assert org.org_trail in {t.arn for t in inv.trails}  # the other accounts are complete
+    rows = {e.account: e for e in inv.errors}
+    assert set(rows) == {org.prod, org.sandbox}
+    assert rows[org.prod].operation == "ListTrails"
+    assert rows[org.prod].permission == "cloudtrail:ListTrails"
+    assert "--regions" in rows[org.prod].message
 
 
 def test_the_callers_expired_credentials_stop_the_scan_once(org: Org) -> None:
@@ -231,7 +237,7 @@ def test_progress_counts_every_call_of_every_account(org: Org) -> None:
     assert done == total  # every task started was reported finished, the last one last
     # at least one report per API call of the accounts (AssumeRole included; a task answered
     # from a cache, e.g. the caller's identity, is counted too)
-    assert total >= sum(inv.calls.values()) - inv.calls["ec2:DescribeRegions"]
+    assert total >= sum(inv.calls.values())
     assert [d for d, _t in seen] == list(range(1, done + 1))
 
 
