@@ -301,3 +301,17 @@ def test_every_failing_member_is_named_in_the_one_line() -> None:
     assert "222222222222" in reason.message
     assert "333333333333" not in reason.message
     assert reason.fix
+
+
+def test_the_runbook_scans_the_accounts_it_is_given(org: Org, tmp_path: Any) -> None:
+    from trailkit.change.journal import Journal
+    from trailkit.runbook import Runbook
+
+    book = Runbook(org.conn, Journal(tmp_path / "j.jsonl"), access=org.access)
+    inv = book.scan_accounts(org=True, exclude=(org.sandbox,))
+    assert {a.account_id for a in inv.accounts} == {MANAGEMENT, org.prod, org.dev}
+    assert not inv.errors
+    assert {t.arn for t in inv.trails} == {org.org_trail, org.prod_trail}
+    only = book.scan_accounts(accounts=(org.dev,))
+    assert [a.account_id for a in only.accounts] == [org.dev]
+    assert set(only.member_status[org.org_trail]) == {org.dev}
