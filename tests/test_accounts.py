@@ -299,6 +299,8 @@ def test_access_denied_is_one_account_refused_with_the_reasons_aws_does_not_tell
     with speaking("ja"):
         assert_japanese(str(error.remake() if error.remake else ""), [ROLE, "AccessDenied"])
         assert error.english() == english
+        assert error.title == "アカウントにアクセスできません"
+    assert error.title == "Cannot reach the account"
 
 
 def test_access_denied_with_an_external_id_names_it() -> None:
