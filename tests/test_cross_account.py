@@ -320,3 +320,36 @@ def test_the_plan_names_the_role_in_japanese(org: Org, tmp_path: Path) -> None:
         text = console.file.getvalue()  # type: ignore[attr-defined]
     assert org.role_arn in text and "workload-prod" in text
     assert_japanese(text, names=("workload-trail", "workload-prod"), what="plan")
+
+
+def test_a_member_whose_role_cannot_be_assumed_is_refused_before_anything_is_read(
+    org: Org, tmp_path: Path
+) -> None:
+    """A member account created with another role name: AssumeRole is refused (AccessDenied),
+    the command says which account and role, and nothing is journaled or sent; the bulk
+    update's rows name the error per trail."""
+    orgs = org.management.client("organizations", REGION)
+    status = orgs.create_account(
+        Email="sandbox@example.com", AccountName="sandbox", RoleName="SandboxAdmin"
+    )
+    sandbox = status["CreateAccountStatus"]["AccountId"]
+    arn = f"arn:aws:cloudtrail:{REGION}:{sandbox}:trail/sandbox-trail"
+    journal = tmp_path / "journal.jsonl"
+    code, out, err = _cli(
+        org, "update", "--trail", arn, "--key", org.key_arn, "--yes", "--journal", str(journal)
+    )
+    assert code == 2, err + out
+    assert sandbox in err and f"role/{ROLE}" in err
+    assert "Traceback" not in err
+    assert not journal.exists()
+    book = Runbook(org.management, Journal(journal))
+    member_trail = book.find_trail(org.trail_arn)
+    from trailkit.records import Trail
+
+    ghost = Trail.from_api(
+        {"Name": "sandbox-trail", "TrailARN": arn, "HomeRegion": REGION, "S3BucketName": "b"}
+    )
+    rows = book.plan_many([member_trail, ghost], {REGION: org.key_arn})
+    assert [t.arn for t, _p in rows] == [org.trail_arn, arn]
+    assert not isinstance(rows[0][1], Exception)
+    assert isinstance(rows[1][1], Exception) and sandbox in str(rows[1][1])
