@@ -109,6 +109,10 @@ def test_update_and_rollback_last_act_through_the_members_role(org: Org, tmp_pat
         assert record["caller_arn"] == f"arn:aws:sts::{org.member}:assumed-role/{ROLE}/trailkit"
         assert record["target_arn"] == org.trail_arn
     assert records[0]["before"] is None and records[1]["after"] == org.key_arn
+    code, out, err = _cli(org, "journal", "--all", "--journal", str(journal))
+    assert code == 0, err
+    (line,) = [row for row in out.splitlines() if row.startswith("chg-")]
+    assert line.split()[-2:] == [org.member, org.role_arn]
 
     code, out, err = _cli(org, "rollback", "--last", "--yes", "--journal", str(journal))
     assert code == 0, err + out
