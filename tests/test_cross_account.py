@@ -357,3 +357,48 @@ def test_a_member_whose_role_cannot_be_assumed_is_refused_before_anything_is_rea
     assert [t.arn for t, _p in rows] == [org.trail_arn, arn]
     assert not isinstance(rows[0][1], Exception)
     assert isinstance(rows[1][1], Exception) and sandbox in str(rows[1][1])
+
+
+# -- on the demo organization (trailkit/demo/estate.py) -----------------------------------------
+
+PROD = "333344445555"  # workload-prod: a member with its own trail, bucket and key
+PROD_TRAIL = f"arn:aws:cloudtrail:{REGION}:{PROD}:trail/prod-trail"
+
+
+def test_on_the_demo_a_member_trail_is_updated_and_rolled_back_through_its_role(
+    demo_rw: tuple[str, object], tmp_path: Path
+) -> None:
+    """The issue's acceptance on the demo: ``update --trail <member trail ARN> --key <key ARN
+    in that account> --yes`` changes workload-prod's trail through its role, and
+    ``rollback --last --yes`` puts its key back."""
+    endpoint = demo_rw[0]
+    management = Connection(endpoint_url=endpoint, region=REGION, workers=4)
+    role_arn = f"arn:aws:iam::{PROD}:role/{ROLE}"
+    prod = management.assumed(role_arn)  # the test's own view of the member
+    cloudtrail = prod.client("cloudtrail", REGION)
+    before = cloudtrail.get_trail(Name=PROD_TRAIL)["Trail"]["KmsKeyId"]
+    assert before.split(":")[4] == PROD
+    policy = json.dumps(cloudtrail_key_policy(PROD, region=REGION))
+    new_key = prod.client("kms", REGION).create_key(Policy=policy)["KeyMetadata"]["Arn"]
+    journal = tmp_path / "journal.jsonl"
+
+    def cli(*argv: str) -> tuple[int, str, str]:
+        out, err = io.StringIO(), io.StringIO()
+        code = main(["--endpoint-url", endpoint, *argv, "--journal", str(journal)], out, err)
+        return code, out.getvalue(), err.getvalue()
+
+    code, out, err = cli("update", "--trail", PROD_TRAIL, "--key", new_key, "--yes")
+    assert code == 0, err + out
+    assert cloudtrail.get_trail(Name=PROD_TRAIL)["Trail"]["KmsKeyId"] == new_key
+    assert role_arn in out and f"(account {PROD})" in out
+    intent, done = _lines(journal)
+    assert (intent["account"], intent["role_arn"], done["role_arn"]) == (PROD, role_arn, role_arn)
+    assert (intent["before"], done["after"]) == (before, new_key)
+
+    code, out, err = cli("rollback", "--last", "--yes")
+    assert code == 0, err + out
+    assert cloudtrail.get_trail(Name=PROD_TRAIL)["Trail"]["KmsKeyId"] == before
+    undo = _lines(journal)[2:]
+    assert [r["phase"] for r in undo] == ["intent", "done"]
+    assert all(r["rollback_of"] == intent["change_id"] for r in undo)
+    assert all((r["account"], r["role_arn"]) == (PROD, role_arn) for r in undo)
