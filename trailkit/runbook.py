@@ -841,6 +841,9 @@ class Runbook:
         the key's account (its ARN's, else the first trail's): a key policy is changed only
         there."""
         book = self.for_key(key, trails)
+        if book is not self:  # each trail read where it lives, the key in its own account
+            parse_principals(readers)
+            trails = [t if isinstance(t, Trail) else self.find_trail(t) for t in trails]
         return plan_policy_repair(book.reader, trails, key, readers=readers)
 
     def repair_for(self, report: Report) -> Repair | None:
