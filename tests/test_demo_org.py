@@ -202,6 +202,20 @@ def test_a_member_reads_an_organization_trail_by_arn_with_its_own_status(
         set_member_trail_status(small_org["own_arn"], member, LatestDeliveryError="x")
 
 
+def test_a_member_status_tag_gives_the_status_in_that_member(small_org: dict[str, Any]) -> None:
+    from trailkit.demo.patches import MEMBER_STATUS_TAG
+
+    endpoint, member, arn = small_org["endpoint"], small_org["member"], small_org["euw1_arn"]
+    fields = {"LatestDeliveryError": "NoSuchBucket", "LatestDigestDeliveryError": "NoSuchBucket"}
+    _client(endpoint, "cloudtrail", "eu-west-1").add_tags(
+        ResourceId=arn, TagsList=[{"Key": MEMBER_STATUS_TAG + member, "Value": json.dumps(fields)}]
+    )
+    status = _client(endpoint, "cloudtrail", "eu-west-1", member).get_trail_status(Name=arn)
+    assert {k: status.get(k) for k in fields} == fields
+    other = _client(endpoint, "cloudtrail", "eu-west-1", small_org["other"])
+    assert "LatestDeliveryError" not in other.get_trail_status(Name=arn)
+
+
 def test_a_member_cannot_change_the_organization_trail(small_org: dict[str, Any]) -> None:
     ct = _client(small_org["endpoint"], "cloudtrail", "us-east-1", small_org["member"])
     for call in (ct.stop_logging, ct.start_logging):
@@ -269,6 +283,39 @@ def test_create_account_takes_its_id_from_the_demo_tag(small_org: dict[str, Any]
         other = create(f"again-{value}", [{"Key": ACCOUNT_ID_TAG, "Value": value}])
         assert other != value and len(other) == 12 and other.isdigit()
     assert len(create("plain", [])) == 12
+
+
+def test_a_role_whose_trust_policy_asks_for_an_external_id_needs_it(
+    small_org: dict[str, Any],
+) -> None:
+    endpoint, member = small_org["endpoint"], small_org["member"]
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"AWS": f"arn:aws:iam::{MANAGEMENT}:root"},
+                "Action": "sts:AssumeRole",
+                "Condition": {"StringEquals": {"sts:ExternalId": "trailkit-demo-42"}},
+            }
+        ],
+    }
+    arn = _client(endpoint, "iam", account=member).create_role(
+        RoleName="TrailkitMember", AssumeRolePolicyDocument=json.dumps(trust)
+    )["Role"]["Arn"]
+    sts = _client(endpoint, "sts")
+    for given in ({}, {"ExternalId": "wrong-id"}):
+        with pytest.raises(botocore.exceptions.ClientError) as caught:
+            sts.assume_role(RoleArn=arn, RoleSessionName="trailkit", **given)
+        assert caught.value.response["Error"]["Code"] == "AccessDenied"
+    made = sts.assume_role(RoleArn=arn, RoleSessionName="trailkit", ExternalId="trailkit-demo-42")
+    assert made["AssumedRoleUser"]["Arn"].startswith(f"arn:aws:sts::{member}:assumed-role/")
+    # The roles Organizations made ask for none.
+    sts.assume_role(
+        RoleArn=f"arn:aws:iam::{member}:role/OrganizationAccountAccessRole",
+        RoleSessionName="trailkit",
+        ExternalId="anything",
+    )
 
 
 def test_a_reset_forgets_the_organization_memberships(small_org: dict[str, Any]) -> None:

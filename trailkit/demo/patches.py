@@ -25,9 +25,11 @@ moto quirks the demo handles:
 * moto's ``ListTrails`` answers like ``DescribeTrails`` (the region's trails and the multi-Region
   ones); an organization trail is only a flag, invisible in the member accounts; ``AssumeRole``
   succeeds into any role ARN, existing or not; and a moto reset forgets organizations but not
-  which account belongs to which. :func:`patch_moto` makes the four behave as in AWS (see there),
-  and :func:`set_member_trail_status` gives an organization trail its own status in one member
-  account (e.g. a delivery error that only that member shows).
+  which account belongs to which. :func:`patch_moto` makes the four behave as in AWS (see there).
+  An organization trail's own status in one member account (e.g. a delivery error that only that
+  member shows) comes from a :data:`MEMBER_STATUS_TAG` tag of the trail, or
+  :func:`set_member_trail_status` (moto in this process); ``CreateAccount`` takes the account id
+  given as :data:`ACCOUNT_ID_TAG` (the demo's accounts have fixed ids).
 """
 
 from __future__ import annotations
@@ -43,11 +45,18 @@ from typing import Any
 
 __all__ = [
     "ACCOUNT_ID_TAG",
+    "MEMBER_STATUS_TAG",
     "name_organization_account",
     "patch_moto",
     "set_member_trail_status",
 ]
 
+#: Prefix of an organization trail's tag whose value (a JSON object of ``GetTrailStatus``
+#: fields) is the trail's status in the member account that ends the key, e.g.
+#: ``trailkit:demo:member-status:555566667777`` = ``{"LatestDeliveryError": "AccessDenied"}``
+#: (after :func:`patch_moto`; works with moto in another process, unlike
+#: :func:`set_member_trail_status`).
+MEMBER_STATUS_TAG = "trailkit:demo:member-status:"
 #: A ``CreateAccount`` tag that, after :func:`patch_moto`, gives the new account this id instead
 #: of a random one (the tag itself is not kept). The demo's accounts have fixed ids.
 ACCOUNT_ID_TAG = "trailkit:demo:account-id"
@@ -112,13 +121,17 @@ def patch_moto() -> None:
       when it is multi-Region (without ``includeShadowTrails``, "organization trails in a member
       account ... will not be returned"); ``ListTrails`` lists it; ``GetTrail`` and
       ``GetTrailStatus`` answer for it by ARN (not by name) where it is listed, the status being
-      the one in that member (:func:`set_member_trail_status`). A member cannot change it:
+      the one in that member (its :data:`MEMBER_STATUS_TAG` tag for that member, or
+      :func:`set_member_trail_status`, laid over moto's status). A member cannot change it:
       ``UpdateTrail``, ``StartLogging``, ... still answer ``TrailNotFoundException`` there.
     * ``AssumeRole`` into a role that does not exist in the role's account answers 403
       ``AccessDenied`` "User: CALLER is not authorized to perform: sts:AssumeRole on resource:
       ROLE", as AWS does (it does not say whether the role is missing, its trust policy does not
       name the caller, or an SCP refuses). Roles that exist are assumed as before: their trust
-      policy is not evaluated (moto's, unchanged), so any caller may assume them. An account
+      policy is not evaluated (moto's, unchanged), so any caller may assume them, except that a
+      trust policy whose every statement allowing ``sts:AssumeRole`` asks for an
+      ``sts:ExternalId`` (``StringEquals``) refuses a request without one of those ids, with the
+      same ``AccessDenied``. An account
       created with Organizations' ``CreateAccount`` has the role it was created with
       (``OrganizationAccountAccessRole`` unless ``RoleName`` says otherwise).
     * ``CreateAccount`` with the tag :data:`ACCOUNT_ID_TAG` (12 digits, not yet an account of
@@ -396,6 +409,24 @@ def set_member_trail_status(trail_arn: str, account: str, **fields: Any) -> None
     statuses[account] = dict(fields)
 
 
+def _member_status_tags(trail: Any, account: str) -> dict[str, Any]:
+    """The fields of ``trail``'s :data:`MEMBER_STATUS_TAG` tag for ``account`` (or none)."""
+    from moto.cloudtrail.models import cloudtrail_backends
+
+    backend = cloudtrail_backends[trail.account_id][trail.region_name]
+    tags = backend.tagging_service.list_tags_for_resource(trail.arn).get("TagsList", [])
+    fields: dict[str, Any] = {}
+    for tag in tags:
+        if tag.get("Key") == MEMBER_STATUS_TAG + account:
+            try:
+                value = json.loads(tag.get("Value") or "{}")
+            except ValueError:
+                continue
+            if isinstance(value, dict):
+                fields.update(value)
+    return fields
+
+
 def _patch_cloudtrail_organization() -> None:
     """``ListTrails`` account-wide, organization trails seen in member accounts (see
     :func:`patch_moto`)."""
@@ -458,7 +489,10 @@ def _patch_cloudtrail_organization() -> None:
             if trail is None:
                 raise
             status = trail.status.description()
-            mine = trail.__dict__.get("_trailkit_member_status", {}).get(self.current_account, {})
+            mine = _member_status_tags(trail, self.current_account)
+            mine.update(
+                trail.__dict__.get("_trailkit_member_status", {}).get(self.current_account, {})
+            )
             for name, value in mine.items():
                 if value is None:
                     status.pop(name, None)
@@ -475,6 +509,30 @@ def _patch_cloudtrail_organization() -> None:
 # -- sts -----------------------------------------------------------------------------------------
 
 _ROLE_ARN = re.compile(r"arn:(aws[a-z-]*):iam::(\d{12}):role/.+")
+
+
+def _external_ids(document: Any) -> set[str] | None:
+    """The ``sts:ExternalId`` values a role's trust policy accepts, or None when one of its
+    statements allowing ``sts:AssumeRole`` asks for none (or the document cannot be read)."""
+    try:
+        policy = json.loads(document) if isinstance(document, str) else document
+        statements = policy["Statement"]
+    except (ValueError, TypeError, KeyError):
+        return None
+    ids: set[str] = set()
+    for statement in statements if isinstance(statements, list) else [statements]:
+        if not isinstance(statement, dict) or statement.get("Effect") != "Allow":
+            continue
+        actions = statement.get("Action", [])
+        actions = [actions] if isinstance(actions, str) else actions
+        if not {"sts:AssumeRole", "sts:*", "*"} & set(actions):
+            continue
+        condition = statement.get("Condition") or {}
+        values = (condition.get("StringEquals") or {}).get("sts:ExternalId")
+        if values is None:
+            return None
+        ids.update([values] if isinstance(values, str) else values)
+    return ids or None
 
 
 def _patch_sts_assume_role() -> None:
@@ -502,7 +560,9 @@ def _patch_sts_assume_role() -> None:
         if match is not None:
             partition, account = match.groups()
             roles = iam_models.iam_backends[account][partition].get_roles()
-            if not any(role.arn == role_arn for role in roles):
+            role = next((r for r in roles if r.arn == role_arn), None)
+            wanted = None if role is None else _external_ids(role.assume_role_policy_document)
+            if role is None or (wanted is not None and self._get_param("ExternalId") not in wanted):
                 caller = self.backend.get_caller_identity(self.get_access_key(), self.region)[1]
                 raise denied(caller, f"sts:AssumeRole on resource: {role_arn}")
         return original(self)
