@@ -181,6 +181,11 @@ def test_check_keys_and_disable_read_the_member_trail_through_its_role(
 ) -> None:
     code, out, err = _cli(org, "check", "--trail", org.trail_arn, "--key", org.key_arn)
     assert code == 0, err + out
+    code, out, err = _cli(
+        org, "explain", "--trail", org.trail_arn, "--no-history", "--format", "json"
+    )
+    assert code == 0, err + out
+    assert org.trail_arn in out and f"assumed-role/{ROLE}" not in err
     code, out, err = _cli(org, "keys", "--trail", org.trail_arn, "--format", "json")
     assert code == 0, err
     ranked = {row["key_arn"] for row in json.loads(out)} if out.strip() else set()
