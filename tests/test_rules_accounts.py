@@ -84,22 +84,12 @@ def test_role_names_iam_refuses(given: object, says: str) -> None:
     assert "role" in caught.value.fix
 
 
-# AWS's patterns mean ASCII by \w ("alphanumeric": IAM CreateRole RoleName, STS AssumeRole
-# ExternalId); Python's \w also matches other letters. rules/accounts.py compiles them without
-# re.ASCII (not this helper's file: reported for a fix). Strict: passes once it is fixed.
-NOT_ASCII = pytest.mark.xfail(
-    strict=True, reason="rules/accounts.py: \\w without re.ASCII accepts non-ASCII letters"
-)
-
-
-@NOT_ASCII
 @pytest.mark.parametrize("given", ["Rôle", "ロール"])
 def test_role_names_are_ascii(given: str) -> None:
     with pytest.raises(InputError, match="is not an IAM role name"):
         check_role_name(given)
 
 
-@NOT_ASCII
 @pytest.mark.parametrize("given", ["naïve-id", "外部ID12"])
 def test_external_ids_are_ascii(given: str) -> None:
     with pytest.raises(InputError, match="is not an external id STS accepts"):

@@ -57,6 +57,7 @@ from trailkit.errors import (
     ConnectionFailed,
     TrailkitError,
     caller_expired,
+    credentials_refused,
 )
 from trailkit.permissions import requires
 from trailkit.records import Account, Inventory, KeyInfo, ScanError, Trail, TrailStatus
@@ -213,7 +214,7 @@ def _merge(
         mine: list[ScanError] = []
         for err in inv.errors:
             if caller_expired(err):
-                raise ConnectionFailed(err.message, operation=err.operation)
+                raise credentials_refused(err.operation, err.code, region=err.region)
             mine.append(replace(err, account=account.account_id))
         errors.extend(sorted(mine, key=error_order))
         for trail in inv.trails:

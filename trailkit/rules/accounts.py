@@ -51,9 +51,9 @@ SESSION_NAME = "trailkit"
 #: Organizations' status of an account that can be looked at.
 ACTIVE = "ACTIVE"
 
-_ROLE_NAME = re.compile(r"[\w+=,.@-]{1,64}")
-_PATH_PART = re.compile(r"[\w+=,.@-]+")
-_EXTERNAL_ID = re.compile(r"[\w+=,.@:/-]{2,1224}")
+_ROLE_NAME = re.compile(r"[\w+=,.@-]{1,64}", re.ASCII)
+_PATH_PART = re.compile(r"[\w+=,.@-]+", re.ASCII)
+_EXTERNAL_ID = re.compile(r"[\w+=,.@:/-]{2,1224}", re.ASCII)
 
 
 def check_role_name(value: object) -> str:
@@ -93,7 +93,7 @@ def check_role_name(value: object) -> str:
     *path, name = value.strip("/").split("/")
     if not _ROLE_NAME.fullmatch(name) or not all(_PATH_PART.fullmatch(p) for p in path):
         raise InputError(
-            _("{value} is not an IAM role name.").format(value=repr(value[:80])),
+            _("--role-name {value} is not an IAM role name.").format(value=repr(value[:80])),
             _(
                 "a role name is 1 to 64 letters, digits and the characters + = , . @ - _ "
                 "(a path before it is separated by /)"
