@@ -74,6 +74,24 @@ _WHERE = (
     "profile = None  # AWS profile; None: environment / demo"
 )
 
+# Which accounts notebook 01 reads, and how it reaches them (issue 16): the options of
+# `trailkit inventory` of the same names. None is "not given"; an empty value is refused
+# (never "every account" nor "none"); see trailkit.ui.notebook.account_choice.
+_ACCOUNT_PARAMS = (
+    "org = False  # True: every active account of the organization (organizations:ListAccounts,"
+    " from the management or a delegated administrator account)\n"
+    'accounts = None  # these accounts: ["111122223333", "444455556666"], '
+    '"111122223333,444455556666" or "@accounts.txt"; None: only yours (unless org)\n'
+    "exclude_accounts = None  # leave these accounts out (the same forms); None: none\n"
+    "role_name = None  # the role assumed in every other account; None: "
+    "OrganizationAccountAccessRole (AWS Control Tower: AWSControlTowerExecution)\n"
+    "external_id = None  # the external id the role's trust policy asks for; None: none"
+)
+_ORG_RUNBOOK = (
+    "# reads your account directly, every other one through role_name (nothing is written)\n"
+    "book = notebook.org_runbook(conn, role_name=role_name, external_id=external_id)"
+)
+
 NOTEBOOKS["01_encryption_inventory.ipynb"] = [
     _title("encryption-inventory"),
     (
@@ -81,6 +99,7 @@ NOTEBOOKS["01_encryption_inventory.ipynb"] = [
         "profile = None  # AWS profile; None: environment / demo\n"
         "endpoint_url = None  # None: $AWS_ENDPOINT_URL (set by `trailkit lab` for the demo)\n"
         'regions = None  # e.g. ["us-east-1", "eu-west-1"]; None: every enabled region\n'
+        f"{_ACCOUNT_PARAMS}\n"
         'csv_path = "trails.csv"\n'
         f"{_LANG_PARAM}",
         ["parameters"],
@@ -88,16 +107,24 @@ NOTEBOOKS["01_encryption_inventory.ipynb"] = [
     ("code", _IMPORTS),
     ("code", _LANG),
     _show("encryption-inventory.intro"),
+    ("code", _FLAGS.format("org=org")),
     _show("encryption-inventory.where"),
     ("code", _CONNECT),
-    ("code", 'inventory = tk.scan(conn, regions, progress="notebook")'),
+    ("code", _ORG_RUNBOOK),
+    (
+        "code",
+        "inventory = notebook.org_inventory(book, regions, org=org, accounts=accounts, "
+        "exclude_accounts=exclude_accounts)",
+    ),
     ("code", "tk.widgets.ConnectionBanner(conn.info(), inventory)"),
+    _show("encryption-inventory.accounts"),
+    ("code", "tk.widgets.AccountSummary(inventory)"),
     _show("encryption-inventory.health"),
     ("code", "tk.widgets.HealthSummary(inventory)"),
     _show("encryption-inventory.trails"),
     ("code", "tk.widgets.TrailsTable(inventory)"),
     _show("encryption-inventory.explore"),
-    ("code", "notebook.trail_explorer(conn, inventory)"),
+    ("code", "notebook.trail_explorer(book, inventory)"),
     _show("encryption-inventory.keys"),
     ("code", "tk.tables.keys_frame(inventory)"),
     _show("encryption-inventory.chart"),

@@ -1,0 +1,332 @@
+"""Notebook 01 over several accounts (issue 16 item 6): the account summary, headless, and the
+strict reading of the notebook's account parameters.
+
+The inventory here is built by hand (records only, no AWS): what ``Runbook.scan_accounts``
+returns for a small organization. The papermill run on the demo organization is in
+tests/test_notebooks.py.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import html
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+import pytest
+from english import assert_japanese
+from widget_fakes import ACCOUNT, INFO, FakeEstate, make_trail
+
+from trailkit import i18n
+from trailkit.aws.session import Connection
+from trailkit.errors import AccessDenied, InputError
+from trailkit.records import Account, Inventory, ScanError, Trail, TrailStatus
+from trailkit.rules.accounts import DEFAULT_ROLE_NAME
+from trailkit.rules.health import Health, HealthKind
+from trailkit.runbook import Runbook
+from trailkit.ui import notebook
+from trailkit.ui.widgets import AccountSummary, HealthSummary
+from trailkit.ui.widgets.accounts import account_rows
+
+PROD, DEV, SANDBOX = "333344445555", "444455556666", "555566667777"
+ROLE = "arn:aws:iam::{}:role/OrganizationAccountAccessRole"
+DENIED = (
+    f"User: arn:aws:iam::{ACCOUNT}:user/operator is not authorized to perform: sts:AssumeRole "
+    f"on resource: {ROLE.format(SANDBOX)}"
+)
+
+
+def _in(trail: Trail, account: str) -> Trail:
+    """``trail`` as if it were in ``account``."""
+    arn = trail.arn.replace(f":{ACCOUNT}:", f":{account}:")
+    return dataclasses.replace(trail, arn=arn, account=account)
+
+
+@pytest.fixture
+def org() -> Inventory:
+    """The management account (an organization trail and an own trail), workload-prod (one
+    healthy trail), workload-dev (a broken trail, one failed region, the organization trail's
+    delivery failing there) and sandbox (its role cannot be assumed)."""
+    org_trail = make_trail("org-trail", "us-east-1", "org-logs", "us-east-1", organization=True)
+    own = make_trail("mgmt-trail", "us-east-1", "mgmt-logs", "us-east-1", key="k")
+    prod = _in(make_trail("prod-trail", "eu-west-1", "prod-logs", "eu-west-1", key="k"), PROD)
+    dev = _in(make_trail("dev-trail", "us-west-2", "dev-logs", "us-west-2", key="k"), DEV)
+    return Inventory(
+        connection=INFO,
+        regions=("us-east-1", "eu-west-1", "us-west-2"),
+        trails=(org_trail, own, prod, dev),
+        errors=(
+            ScanError("DescribeTrails", "AccessDenied", "denied", "eu-west-1", account=DEV),
+            ScanError("AssumeRole", "AccessDenied", DENIED, "us-east-1", account=SANDBOX),
+        ),
+        accounts=(
+            Account(ACCOUNT, "management", "ACTIVE"),
+            Account(PROD, "workload-prod", "ACTIVE", ROLE.format(PROD)),
+            Account(DEV, "workload-dev", "ACTIVE", ROLE.format(DEV)),
+            Account(SANDBOX, "sandbox", "ACTIVE", ROLE.format(SANDBOX)),
+        ),
+        member_status=MappingProxyType(
+            {
+                org_trail.arn: MappingProxyType(
+                    {
+                        PROD: TrailStatus(is_logging=True),
+                        DEV: TrailStatus(is_logging=True, latest_delivery_error="AccessDenied"),
+                    }
+                )
+            }
+        ),
+    )
+
+
+def _healths(inv: Inventory) -> dict[str, Health]:
+    kinds = {
+        "org-trail": HealthKind.SSE_S3,
+        "mgmt-trail": HealthKind.AT_RISK,
+        "prod-trail": HealthKind.HEALTHY,
+        "dev-trail": HealthKind.BROKEN,
+    }
+    return {t.arn: Health(t.arn, kinds[t.name]) for t in inv.trails}
+
+
+def _text(page: str) -> str:
+    page = re.sub(r"<style>.*?</style>", " ", page, flags=re.S)
+    page = re.sub(r"<(?:br|/div|/li|/tr|/p)[^>]*>", "\n", page)
+    return html.unescape(re.sub(r"<[^>]+>", " ", page))
+
+
+def _row_html(page: str, account: str) -> str:
+    start = page.index(f'data-account="{account}"')
+    return page[start : page.find("</tr>", start)]
+
+
+# -- the summary ---------------------------------------------------------------------------------
+
+
+def test_one_row_per_account_in_the_order_asked_with_its_trails_and_health_counts(
+    org: Inventory,
+) -> None:
+    summary = AccountSummary(org, _healths(org))
+    rows = summary.value
+    assert [r.account_id for r in rows] == [ACCOUNT, PROD, DEV, SANDBOX]
+    mgmt, prod, dev, sandbox = rows
+    # the organization trail is counted once, in its management account
+    assert [t.name for t in mgmt.trails] == ["org-trail", "mgmt-trail"]
+    assert mgmt.counts["sse-s3"] == 1 and mgmt.counts["at-risk"] == 1
+    assert [t.name for t in prod.trails] == ["prod-trail"] and prod.counts["healthy"] == 1
+    assert dev.counts["broken"] == 1 and sum(dev.counts.values()) == 1
+    assert sandbox.trails == () and sum(sandbox.counts.values()) == 0
+    assert [r.state for r in rows] == ["complete", "complete", "partial", "unreadable"]
+    assert summary.unreadable == [sandbox]
+    assert summary.row(SANDBOX) is sandbox and summary.row("999999999999") is None
+    # every error is on the row of the account it was made in
+    assert [e.operation for e in dev.errors] == ["DescribeTrails"]
+    assert (
+        sandbox.assume_role_error is not None and sandbox.assume_role_error.code == "AccessDenied"
+    )
+    # the organization trail's status in each member: delivery errors only where reported
+    org_arn = org.trails[0].arn
+    assert dev.delivery_errors == {org_arn: "AccessDenied"} and prod.delivery_errors == {}
+    assert dev.as_dict()["organization_trail_delivery_errors"] == {org_arn: "AccessDenied"}
+    assert sandbox.as_dict()["state"] == "unreadable" and sandbox.as_dict()["account"] == SANDBOX
+
+
+def test_an_account_that_could_not_be_read_says_why_and_counts_nothing(org: Inventory) -> None:
+    page = AccountSummary(org, _healths(org)).html()
+    row = _text(_row_html(page, SANDBOX))
+    assert "sandbox" in row and "not read" in row
+    assert "the role could not be assumed (AccessDenied)" in row and "sts:AssumeRole" in row
+    assert " 0 " not in row  # no zero that would read as "nothing wrong"
+    assert 'data-state="unreadable"' in page
+    head = _text(page.split("<table", 1)[0])
+    assert "4 accounts looked at." in head and "1 of them could not be read" in head
+    assert "1 account has a broken trail." in head
+    assert "1 account reports delivery errors of an organization trail." in head
+    assert "tk-headline tk-blocked" in page
+
+
+def test_a_member_row_notes_its_failed_calls_and_the_organization_trails_delivery_error(
+    org: Inventory,
+) -> None:
+    page = AccountSummary(org, _healths(org)).html()
+    dev = _text(_row_html(page, DEV))
+    assert "1 call failed (regions: eu-west-1)" in dev
+    assert "Organization trail org-trail: delivery error in this account: AccessDenied" in dev
+    assert "partly read" in dev
+    prod = _text(_row_html(page, PROD))
+    assert "delivery error" not in prod and "failed" not in prod
+    # the live widget shows the same HTML
+    summary = AccountSummary(org, _healths(org))
+    assert summary._w_html.value == summary.html()
+    assert "tk-account-summary" in summary._w_html._dom_classes
+
+
+def test_one_account_scanned_is_one_row_whose_counts_are_the_health_summarys() -> None:
+    inv = FakeEstate().inventory()
+    (row,) = AccountSummary(inv).value
+    assert row.account_id == ACCOUNT and row.account.name is None and row.state == "complete"
+    assert dict(row.counts) == HealthSummary(inv).counts
+    assert len(row.trails) == len(inv.trails)
+
+
+def test_errors_without_an_account_are_the_callers_and_no_account_is_dropped(
+    org: Inventory,
+) -> None:
+    stray = _in(make_trail("stray", "us-east-1", "b", "us-east-1"), "666677778888")
+    inv = dataclasses.replace(
+        org,
+        trails=(*org.trails, stray),
+        errors=(*org.errors, ScanError("ListTrails", "Throttling", "slow down", "us-east-1")),
+    )
+    rows = account_rows(inv, {})
+    assert [r.account_id for r in rows] == [ACCOUNT, PROD, DEV, SANDBOX, "666677778888"]
+    assert [e.code for e in rows[0].errors] == ["Throttling"]
+    assert rows[-1].trails == (stray,)
+    assert sum(len(r.trails) for r in rows) == len(inv.trails)
+    assert sum(len(r.errors) for r in rows) == len(inv.errors)
+
+
+@pytest.fixture
+def ja() -> Iterator[None]:
+    i18n.set_language("ja")
+    yield
+    i18n.set_language(None)
+
+
+def test_the_account_summary_in_japanese(org: Inventory, ja: None) -> None:
+    page = _text(AccountSummary(org, _healths(org)).html())
+    assert "アカウント" in page and "読み取れていません" in page
+    names = ["management", "workload-prod", "workload-dev", "sandbox", "org-trail"]
+    names += [DENIED, "AccessDenied", "denied"]
+    assert_japanese(page, names, what="account summary")
+
+
+# -- the notebook's account parameters: strict ------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("org_", "accounts", "exclude", "expected"),
+    [
+        (False, None, None, (False, (), ())),
+        ("false", None, None, (False, (), ())),
+        (True, None, None, (True, (), ())),
+        ("yes", None, [DEV], (True, (), (DEV,))),
+        (False, PROD, None, (False, (PROD,), ())),
+        (False, int(PROD), None, (False, (PROD,), ())),  # papermill -p accounts 333344445555
+        (False, f"{PROD}, {DEV}\n{SANDBOX} # lab", None, (False, (PROD, DEV, SANDBOX), ())),
+        (False, [PROD, DEV, PROD], f"{DEV}", (False, (PROD, DEV), (DEV,))),
+    ],
+)
+def test_the_account_parameters_mean_what_the_options_mean(
+    org_: object, accounts: object, exclude: object, expected: tuple[Any, ...]
+) -> None:
+    chosen = notebook.account_choice(org_, accounts, exclude)
+    assert (chosen.org, chosen.accounts, chosen.exclude) == expected
+    assert chosen.several is (expected[0] or bool(expected[1]))
+
+
+@pytest.mark.parametrize(
+    ("org_", "accounts", "exclude", "named"),
+    [
+        (None, None, None, "org"),  # None is not "no"
+        ("maybe", None, None, "org"),
+        (False, "", None, "accounts"),  # empty never means "every account" nor "none"
+        (False, "  , ", None, "accounts"),
+        (False, [], None, "accounts"),
+        (True, None, "", "exclude_accounts"),
+        (True, None, [], "exclude_accounts"),
+        (False, "12345", None, "accounts"),
+        (False, ["333344445555", None], None, "accounts"),
+        (False, {"a": 1}, None, "accounts"),
+        (False, None, [DEV], "exclude_accounts"),  # nothing to leave out of
+        (False, "@/nonexistent/accounts.txt", None, "accounts"),
+    ],
+)
+def test_the_account_parameters_refuse_what_they_cannot_read(
+    org_: object, accounts: object, exclude: object, named: str
+) -> None:
+    with pytest.raises(InputError, match=named):
+        notebook.account_choice(org_, accounts, exclude)
+
+
+def test_accounts_may_be_read_from_a_file_as_with_at_file(tmp_path: Path) -> None:
+    listed = tmp_path / "accounts.txt"
+    listed.write_text(f"# members\n{PROD}\n{DEV},{SANDBOX}\n", encoding="utf-8")
+    chosen = notebook.account_choice(False, f"@{listed}", None)
+    assert chosen.accounts == (PROD, DEV, SANDBOX)
+
+
+@pytest.fixture
+def conn() -> Connection:
+    return Connection(endpoint_url="http://127.0.0.1:9", region="us-east-1")
+
+
+def test_role_name_and_external_id_none_means_the_default_and_none(conn: Connection) -> None:
+    access = notebook.account_access(conn)
+    assert access.role_name == DEFAULT_ROLE_NAME and access.external_id is None
+    given = notebook.account_access(
+        conn, role_name="AWSControlTowerExecution", external_id="trailkit-ext-1"
+    )
+    assert given.role_name == "AWSControlTowerExecution" and given.external_id == "trailkit-ext-1"
+    book = notebook.org_runbook(conn, role_name="service-role/Audit", external_id="xy")
+    assert book.access.role_name == "service-role/Audit" and book.access.external_id == "xy"
+
+
+@pytest.mark.parametrize(
+    ("role_name", "external_id", "named"),
+    [
+        ("", None, "role_name"),  # empty is never "the default"
+        ("   ", None, "role_name"),
+        (7, None, "role_name"),
+        ("arn:aws:iam::333344445555:role/Audit", None, "role-name"),
+        ("bad name!", None, "IAM role name"),
+        (None, "", "external_id"),  # empty is never "none"
+        (None, " ", "external_id"),
+        (None, "x", "external-id"),  # STS: 2 characters at least
+        (None, 12, "external_id"),
+    ],
+)
+def test_role_name_and_external_id_are_read_strictly(
+    conn: Connection, role_name: object, external_id: object, named: str
+) -> None:
+    with pytest.raises(InputError, match=named):
+        notebook.account_access(conn, role_name=role_name, external_id=external_id)
+
+
+def test_org_inventory_wants_the_runbook_and_reads_its_parameters_first(conn: Connection) -> None:
+    with pytest.raises(InputError, match="book"):
+        notebook.org_inventory(conn, org=True)  # type: ignore[arg-type]
+    book = notebook.org_runbook(conn)
+    with pytest.raises(InputError, match="org"):  # refused before anything is read
+        notebook.org_inventory(book, org="maybe")
+    with pytest.raises(InputError, match="accounts"):
+        notebook.org_inventory(book, accounts="")
+
+
+# -- the drill-down of a member trail ------------------------------------------------------------
+
+
+class _Book(Runbook):
+    """A runbook that records which account each trail is explained in (nothing read)."""
+
+    def __init__(self) -> None:  # no connection: nothing here reads
+        self.accounts: list[str] = []
+
+    def in_account(self, account_id: str) -> Runbook:
+        self.accounts.append(account_id)
+        return self
+
+    def explain(self, trail: Any, **kwargs: Any) -> Any:
+        raise AccessDenied(f"explain {trail}", "fix")
+
+
+def test_a_member_trail_is_explained_in_its_own_account(org: Inventory) -> None:
+    book = _Book()
+    explorer = notebook.trail_explorer(book, org, history=False)
+    assert explorer.select("dev-trail") is None
+    assert book.accounts == [DEV]
+    assert explorer.error is not None and "dev-trail" in str(explorer.error)
+    explorer.select("mgmt-trail")
+    assert book.accounts == [DEV, ACCOUNT]
