@@ -330,3 +330,12 @@ def test_a_member_trail_is_explained_in_its_own_account(org: Inventory) -> None:
     assert explorer.error is not None and "dev-trail" in str(explorer.error)
     explorer.select("mgmt-trail")
     assert book.accounts == [DEV, ACCOUNT]
+
+
+def test_the_partial_banner_names_the_accounts_that_failed(org: Inventory) -> None:
+    banner = notebook.partial_banner(org)
+    assert banner is not None
+    assert (
+        f"PARTIAL RESULT: 2 calls failed (accounts: workload-dev ({DEV}), sandbox ({SANDBOX})"
+        in (html.unescape(banner))
+    )

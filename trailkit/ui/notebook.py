@@ -768,7 +768,8 @@ PARTIAL_STYLE = (
 
 def partial_banner(inventory: Inventory) -> str | None:
     """The PARTIAL RESULT warning for ``inventory`` as HTML (amber, class ``tk-note-warn``), or
-    None when the scan is complete. The style is inline, so it shows inside any banner.
+    None when the scan is complete. The style is inline, so it shows inside any banner. On a
+    scan of several accounts it names the accounts the failed calls were made in.
 
     Raises
     ------
@@ -780,11 +781,25 @@ def partial_banner(inventory: Inventory) -> str | None:
         return None
     regions = ", ".join(sorted({e.region or "?" for e in inventory.errors}))
     n = len(inventory.errors)
-    said = ngettext(
-        "PARTIAL RESULT: {n} call failed (regions: {regions}); see the errors table.",
-        "PARTIAL RESULT: {n} calls failed (regions: {regions}); see the errors table.",
-        n,
-    ).format(n=n, regions=regions)
+    accounts = sorted({e.account for e in inventory.errors if e.account})
+    if accounts:  # a scan of several accounts: which accounts, by name when known
+        named = ", ".join(
+            f"{inventory.account_name(a)} ({a})" if inventory.account_name(a) else a
+            for a in accounts
+        )
+        said = ngettext(
+            "PARTIAL RESULT: {n} call failed (accounts: {accounts}; regions: {regions}); see "
+            "the errors table.",
+            "PARTIAL RESULT: {n} calls failed (accounts: {accounts}; regions: {regions}); see "
+            "the errors table.",
+            n,
+        ).format(n=n, accounts=named, regions=regions)
+    else:
+        said = ngettext(
+            "PARTIAL RESULT: {n} call failed (regions: {regions}); see the errors table.",
+            "PARTIAL RESULT: {n} calls failed (regions: {regions}); see the errors table.",
+            n,
+        ).format(n=n, regions=regions)
     return (
         f'<div class="tk-banner-partial tk-note tk-note-warn" role="alert" '
         f'style="{PARTIAL_STYLE}">{html.escape(said)}</div>'
