@@ -80,7 +80,14 @@ class AccountRow:
     @property
     def assume_role_error(self) -> ScanError | None:
         """The error of ``AssumeRole`` into the account (then nothing of it was read)."""
-        return next((e for e in self.errors if e.operation == ASSUME_ROLE), None)
+        return next(
+            (
+                e
+                for e in self.errors
+                if e.operation == ASSUME_ROLE or e.permission == f"sts:{ASSUME_ROLE}"
+            ),
+            None,
+        )
 
     @property
     def state(self) -> str:
