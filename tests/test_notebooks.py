@@ -401,3 +401,49 @@ def test_04_bulk_update_applies_the_ready_plans(
     assert "policy-bucket-key-decrypt" in plans and "tk-badge-blocked" in plans
     assert "policy-readers: Nobody in account 444455556666" in plans
     assert "2 of 3 trails changed, 1 blocked" in cell_html(nb, "bulk.apply(")
+
+
+def test_01_with_org_shows_every_account_of_the_organization(
+    demo: Any, kernel_env: str, tmp_path: Path
+) -> None:
+    """Issue 16 item 6: ``-p org True`` reads every active account of the demo organization
+    through its role; the account whose role cannot be assumed is a row that says why (and an
+    error row), the others are complete, and the notebook runs to its export."""
+    from trailkit.aws.accounts import list_accounts
+
+    conn = Connection(endpoint_url=kernel_env, region="us-east-1")
+    active = [a for a in list_accounts(conn) if a.status == "ACTIVE"]
+    assert len(active) >= 4  # the management account, log-archive and three members at least
+    nb = run(
+        "01_encryption_inventory.ipynb",
+        tmp_path,
+        kernel_env,
+        org=True,
+        regions=list(DEMO_REGIONS),
+        csv_path=str(tmp_path / "trails.csv"),
+    )
+    summary = cell_html(nb, "AccountSummary(")
+    shown = re.findall(r'data-account="(\d{12})" data-state="(\w+)"', summary)
+    assert sorted(a for a, _ in shown) == sorted(a.account_id for a in active)
+    unread = [a for a, state in shown if state == "unreadable"]
+    assert len(unread) == 1, shown  # the member created without OrganizationAccountAccessRole
+    row = summary[summary.index(f'data-account="{unread[0]}"') :].split("</tr>")[0]
+    assert "AssumeRole" in row or "AccessDenied" in row
+    assert "could not be read" in summary
+    names = {a.name for a in active if a.name}
+    assert all(name in summary for name in names)
+    # the trails of every readable account, each trail once, with its account
+    with (tmp_path / "trails.csv").open() as f:
+        rows = list(csv.DictReader(f))
+    arns = [r["arn"] for r in rows]
+    assert len(arns) == len(set(arns))
+    owners = {r["account"] for r in rows}
+    assert owners <= {a for a, state in shown if state != "unreadable"}
+    assert len(owners) >= 3  # the management account's, log-archive's, the members' own
+    assert sum(r["name"] == "org-trail" for r in rows) == 1
+    assert "PARTIAL RESULT" in cell_html(nb, "ConnectionBanner")
+    assert unread[0] in cell_html(nb, "errors_frame(")
+    explorer = cells_html(nb, "trail_explorer(")
+    assert explorer and all(
+        c.execution_count is not None for c in nb.cells if c.cell_type == "code"
+    )
