@@ -171,6 +171,22 @@ def test_one_account_scanned_is_one_row_whose_counts_are_the_health_summarys() -
     assert len(row.trails) == len(inv.trails)
 
 
+def test_an_account_whose_trails_could_not_be_listed_is_not_read(org: Inventory) -> None:
+    listed = ScanError("ListTrails", "AccessDenied", "no ListTrails", "us-east-1", account=PROD)
+    gone = dataclasses.replace(
+        org, trails=tuple(t for t in org.trails if t.account != PROD), errors=(listed,)
+    )
+    summary = AccountSummary(gone, {})
+    row = summary.row(PROD)
+    assert row is not None and row.state == "unreadable" and row.unread_error is listed
+    assert row.assume_role_error is None
+    assert "Not read: ListTrails failed (AccessDenied)." in _text(summary.html())
+    # a ListTrails failure after which trails were still read (in their regions) is partial
+    kept = dataclasses.replace(org, errors=(listed,))
+    row = AccountSummary(kept, {}).row(PROD)
+    assert row is not None and row.state == "partial" and row.unread_error is None
+
+
 def test_errors_without_an_account_are_the_callers_and_no_account_is_dropped(
     org: Inventory,
 ) -> None:

@@ -90,10 +90,20 @@ class AccountRow:
         )
 
     @property
+    def unread_error(self) -> ScanError | None:
+        """The error that left nothing of the account read: ``AssumeRole`` refused, or
+        ``ListTrails`` failed and no trail was read after it
+        (:data:`trailkit.ui.tables.ACCOUNT_OPERATIONS`)."""
+        assumed = self.assume_role_error
+        if assumed is not None or self.trails:
+            return assumed
+        return next((e for e in self.errors if e.operation in tables.ACCOUNT_OPERATIONS), None)
+
+    @property
     def state(self) -> str:
-        """``unreadable`` (its role could not be assumed), ``partial`` (some call failed) or
-        ``complete``."""
-        if self.assume_role_error is not None:
+        """``unreadable`` (its role could not be assumed, or its trails could not be listed),
+        ``partial`` (some call failed) or ``complete``."""
+        if self.unread_error is not None:
             return UNREADABLE
         return PARTIAL if self.errors else COMPLETE
 
@@ -237,7 +247,8 @@ class AccountSummary:
 
     @property
     def unreadable(self) -> list[AccountRow]:
-        """The accounts that could not be read at all (their role could not be assumed)."""
+        """The accounts that could not be read at all (their role could not be assumed, or
+        their trails could not be listed)."""
         return [r for r in self._rows if r.state == UNREADABLE]
 
     def _headline(self) -> str:
@@ -279,9 +290,16 @@ class AccountSummary:
 
     def _notes(self, row: AccountRow) -> str:
         notes = []
-        failed = row.assume_role_error
+        failed = row.unread_error
         if failed is not None:
-            said = _("Not read: the role could not be assumed ({code}).").format(code=failed.code)
+            if failed is row.assume_role_error:
+                said = _("Not read: the role could not be assumed ({code}).").format(
+                    code=failed.code
+                )
+            else:
+                said = _("Not read: {operation} failed ({code}).").format(
+                    operation=failed.operation, code=failed.code
+                )
             notes.append(
                 f'<div class="tk-account-unreadable" style="color:#b71c1c">'
                 f"<b>{esc(said)}</b> {text_html(failed.message)}</div>"
