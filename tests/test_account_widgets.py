@@ -355,3 +355,32 @@ def test_the_partial_banner_names_the_accounts_that_failed(org: Inventory) -> No
         f"PARTIAL RESULT: 2 calls failed (accounts: workload-dev ({DEV}), sandbox ({SANDBOX})"
         in (html.unescape(banner))
     )
+
+
+# -- on the demo organization (moto) ---------------------------------------------------------------
+
+
+def test_on_the_demo_organization_every_account_has_a_row_and_a_member_trail_opens(
+    demo: Any, demo_conn: Connection
+) -> None:
+    """The glue of notebook 01 with ``org=True``: every active account of the demo organization
+    has a row (the one whose role cannot be assumed says so), and a member account's own trail
+    is explained in that account, through its role."""
+    from trailkit.aws.accounts import list_accounts
+    from trailkit.demo import DEMO_REGIONS
+
+    active = {a.account_id for a in list_accounts(demo_conn) if a.status == "ACTIVE"}
+    book = notebook.org_runbook(demo_conn)
+    inv = notebook.org_inventory(book, list(DEMO_REGIONS), org=True, progress=False)
+    summary = AccountSummary(inv)
+    assert {r.account_id for r in summary.value} == active
+    (unread,) = summary.unreadable
+    assert unread.assume_role_error is not None and not unread.trails
+    assert sum(len(r.trails) for r in summary.value) == len(inv.trails)
+    member = next(
+        t for t in inv.trails if t.account != demo_conn.info().account and not t.organization
+    )
+    explorer = notebook.trail_explorer(book, inv, history=False)
+    found = explorer.select(member.arn)
+    assert explorer.error is None and found is not None
+    assert found.trail.arn == member.arn and found.trail.account == member.account
