@@ -14,10 +14,14 @@ How it is scheduled
   the calls that depend on it), so no pool thread ever waits for another task.
 * **Fewest calls.** Without ``regions``, each account is read from ``ListTrails`` (one call in
   one region names every trail of the account with its home region, organization trails seen
-  from a member included) and ``DescribeTrails`` is asked only in the home regions found,
-  instead of in every region (17 calls per account). The enabled regions are listed once, for
-  the caller, and used only when an account refuses ``ListTrails``. With ``regions``, every
-  account is asked ``DescribeTrails`` in each of those regions (the single-account way).
+  from a member included) and ``DescribeTrails`` is asked only in the home regions of the
+  account's own trails, instead of in every region (17 calls per account). An organization
+  trail a member lists is not described there when its owner is read in the same scan: only
+  ``GetTrailStatus`` by ARN. The regions are not listed at all (no ``DescribeRegions``). An
+  account that refuses ``ListTrails`` is an error row naming ``cloudtrail:ListTrails`` (its fix:
+  grant it, or name the regions). With ``regions``, every account is asked ``DescribeTrails``
+  in each of those regions (the single-account way). Bucket and key reads
+  stay as in one account (once per bucket and key per account); change history is never read.
 * **An organization trail once.** Its owner (the management account) reads it as its own
   (status, bucket, key); every member account in the scan reads only its status there
   (``GetTrailStatus`` by ARN: a member's delivery errors show only in the member), kept in
@@ -38,31 +42,21 @@ from types import MappingProxyType
 from typing import Any
 
 from trailkit.aws.accounts import AccountAccess
-from trailkit.aws.cloudtrail import list_regions
 from trailkit.aws.reader import CallCounter, Progress, Reader
 from trailkit.aws.scheduler import Pool, gather, on_pool_thread, run_now, settled, then
 from trailkit.aws.service import error_order, scan_error
 from trailkit.aws.session import Connection, check_workers
-from trailkit.errors import AwsError, ConnectionFailed, TrailkitError
+from trailkit.errors import (
+    AssumeRoleFailed,
+    AwsError,
+    ConnectionFailed,
+    TrailkitError,
+    caller_expired,
+)
 from trailkit.permissions import requires
 from trailkit.records import Account, Inventory, KeyInfo, ScanError, Trail, TrailStatus
 
-__all__ = ["CALLER_CODES", "scan_accounts"]
-
-#: Error codes that mean the caller's own credentials no longer work (expired, or refused):
-#: every later call in every account would fail the same way, so the scan stops once.
-CALLER_CODES = frozenset(
-    {
-        "ExpiredToken",
-        "ExpiredTokenException",
-        "InvalidClientTokenId",
-        "UnrecognizedClientException",
-        "InvalidAccessKeyId",
-        "SignatureDoesNotMatch",
-        "AuthFailure",
-        "RequestExpired",
-    }
-)
+__all__ = ["scan_accounts"]
 
 #: ``AssumeRole`` first: every read of an account waits for it.
 _P_ASSUME = 7
@@ -80,9 +74,7 @@ def _assume_error(err: TrailkitError, account: Account, role_arn: str | None) ->
 
 
 def _stops(err: BaseException) -> bool:
-    return isinstance(err, ConnectionFailed) or (
-        isinstance(err, AwsError) and err.code in CALLER_CODES
-    )
+    return isinstance(err, ConnectionFailed) or caller_expired(err)
 
 
 @requires("sts:AssumeRole", "cloudtrail:ListTrails", "cloudtrail:DescribeTrails")
@@ -104,7 +96,8 @@ def scan_accounts(
         The accounts to read (:meth:`AccountAccess.accounts`), each once, in this order.
     regions : sequence of str, optional
         Ask ``DescribeTrails`` in these regions of every account. Default: each account's
-        ``ListTrails`` (every trail, any region) and ``DescribeTrails`` in the home regions only.
+        ``ListTrails`` (every trail, any region) and ``DescribeTrails`` in the home regions only;
+        the inventory's ``regions`` are then the regions read.
     workers : int, optional
         Calls in flight at most, for all accounts together (default: the connection's).
         ``1`` reads one call at a time in the calling thread.
@@ -136,18 +129,11 @@ def scan_accounts(
     size = check_workers(conn.workers if workers is None else workers)
     caller = conn.info()  # ConnectionFailed here: nothing is worth starting
     wanted = list(dict.fromkeys(accounts))
+    read_ids = frozenset(a.account_id for a in wanted)
     pool = Pool(size, "trailkit-org") if size > 1 else None
     counter = CallCounter(progress) if progress is not None else None
-    fallback: list[str] = []
-    if regions is None:
-        try:
-            fallback = list_regions(conn)
-        except ConnectionFailed:
-            raise
-        except TrailkitError:
-            fallback = []  # only needed when an account refuses ListTrails
-    else:
-        fallback = list(dict.fromkeys(regions))
+    # Without regions, nothing asks for the region list: ListTrails names each account's.
+    asked = list(dict.fromkeys(regions)) if regions is not None else []
 
     def reach(account: Account) -> Connection:
         if counter is not None:
@@ -163,8 +149,8 @@ def scan_accounts(
         reader.stop_on_connection = True
         reader.count_into(counter)
         if regions is None:
-            return reader.listed_scan_f(fallback, account=account.account_id)
-        return reader.regions_scan_f(fallback, account=account.account_id)
+            return reader.listed_scan_f(account=account.account_id, owners_read=read_ids)
+        return reader.regions_scan_f(asked, account=account.account_id)
 
     def start(account: Account) -> Future[Inventory]:
         if pool is None:
@@ -174,7 +160,7 @@ def scan_accounts(
         return then(reached, lambda member: read(account, member))
 
     outcomes = gather([settled(start(account)) for account in wanted]).result()
-    return _merge(access, caller, wanted, outcomes, fallback, dict(conn.calls))
+    return _merge(access, caller, wanted, outcomes, asked, dict(conn.calls))
 
 
 def _merge(
@@ -199,7 +185,9 @@ def _merge(
                 raise exc
             if not isinstance(exc, TrailkitError):
                 raise exc
-            if isinstance(exc, AwsError) and exc.operation == "AssumeRole":
+            if isinstance(exc, AssumeRoleFailed) or (
+                isinstance(exc, AwsError) and exc.operation == "AssumeRole"
+            ):
                 errors.append(_assume_error(exc, account, access.role_arn(account.account_id)))
             else:
                 errors.append(replace(scan_error(exc, region=None), account=account.account_id))
@@ -208,7 +196,7 @@ def _merge(
         read_regions.update(inv.regions)
         mine: list[ScanError] = []
         for err in inv.errors:
-            if err.code in CALLER_CODES:
+            if caller_expired(err):
                 raise ConnectionFailed(err.message, operation=err.operation)
             mine.append(replace(err, account=account.account_id))
         errors.extend(sorted(mine, key=error_order))

@@ -1105,6 +1105,7 @@ class Reader:
         *,
         candidates: bool = False,
         account: str | None = None,
+        seen: Sequence[Trail] = (),
     ) -> Future[Inventory]:
         """The inventory of what ``region_results`` (``DescribeTrails`` of ``regions``) list.
 
@@ -1112,7 +1113,9 @@ class Reader:
         ``account``: the account read (a scan of several accounts); a trail of another account
         that it sees (an organization trail, seen from a member) is not read again here: only
         its status in ``account`` (``GetTrailStatus`` by ARN), kept as the trail's ``status``,
-        its bucket and key are its owner's to read.
+        its bucket and key are its owner's to read. ``seen``: such trails known from
+        ``ListTrails`` alone (not described here), kept in the inventory's trails with their
+        status.
         """
         info = self._info_f()
         started: set[str] = set()
@@ -1148,11 +1151,15 @@ class Reader:
             return gather(waits)
 
         waits: list[Future[Any]] = [then(r, found) for r in region_results]
+        if seen:
+            waits.append(cast("Future[Any]", found(list(seen))))
 
         def build(parts: list[Any]) -> Inventory:
             ident = cast("ConnectionInfo", parts[-1])
             results = [r.result() for r in region_results]
             trails, errors = merge_trails(regions, results)
+            listed = {t.arn for t in trails}
+            trails += [enriched.get(t.arn, t) for t in seen if t.arn not in listed]
             trails = [
                 replace(enriched[t.arn], seen_in=t.seen_in) if t.arn in enriched else t
                 for t in trails
@@ -1190,7 +1197,11 @@ class Reader:
 
     @requires("cloudtrail:ListTrails", "cloudtrail:DescribeTrails")
     def listed_scan_f(
-        self, fallback: Sequence[str] = (), *, account: str | None = None
+        self,
+        fallback: Sequence[str] = (),
+        *,
+        account: str | None = None,
+        owners_read: Iterable[str] = (),
     ) -> Future[Inventory]:
         """The inventory of the account from ``ListTrails``: never blocks (for the pool).
 
@@ -1207,6 +1218,10 @@ class Reader:
         account : str, optional
             As for a scan of several accounts: another account's trail seen here (an
             organization trail in a member) gets only its status in this account.
+        owners_read : iterable of str
+            Accounts whose own trails the same scan reads (the management account): a trail of
+            theirs that ``ListTrails`` shows here is not described again (no ``DescribeTrails``
+            in its home region for it): only its status here is read, by ARN.
 
         Returns
         -------
@@ -1219,6 +1234,7 @@ class Reader:
             self.errors.clear()
         self._info_f()
         listed = self._submit(_P_TRAILS, self._cloudtrail.list_trails, self.conn.region)
+        owners = frozenset(owners_read)
 
         def plan(done: Future[list[tuple[str, str]]]) -> Future[Inventory]:
             exc = done.exception()
@@ -1226,10 +1242,18 @@ class Reader:
                 if not isinstance(exc, TrailkitError) or not fallback or self._stops(exc):
                     raise exc
                 regions = list(dict.fromkeys(fallback))
+                seen: list[Trail] = []
             else:
-                regions = sorted({home for _arn, home in done.result()})
+                listed_here = done.result()
+                seen = [
+                    _seen_trail(arn, home)
+                    for arn, home in listed_here
+                    if arn_account(arn) in owners and arn_account(arn) != account
+                ]
+                skipped = {t.arn for t in seen}
+                regions = sorted({home for arn, home in listed_here if arn not in skipped})
             results = [self._trails_f(region) for region in regions]
-            return self._inventory_f(regions, results, account=account)
+            return self._inventory_f(regions, results, account=account, seen=seen)
 
         return then_done(listed, plan)
 
@@ -1255,6 +1279,23 @@ class Reader:
         if not bucket.region:
             return None
         return settled(self._candidates_f(bucket.region))
+
+
+def _seen_trail(arn: str, home: str) -> Trail:
+    """Another account's trail as ``ListTrails`` names it (ARN and home region only): an
+    organization trail seen from a member, whose description its owner reads."""
+    return Trail(
+        name=resource_id(arn),
+        arn=arn,
+        home_region=home,
+        account=arn_account(arn),
+        multi_region=False,
+        organization=True,
+        bucket_name="",
+        s3_prefix=None,
+        kms_key_id=None,
+        log_file_validation=False,
+    )
 
 
 def scan(

@@ -1116,7 +1116,11 @@ def trail_rows(records: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
         for reason in reasons:
             # the health's reasons, but not a read error said already
             message = str(reason.get("message") or "")
-            if reason.get("code") in ("delivery-error", "digest-delivery-error"):
+            if reason.get("code") in (
+                "delivery-error",
+                "digest-delivery-error",
+                "member-delivery-error",
+            ):
                 problems.append(
                     _("{message} Fix: {fix}").format(message=message, fix=reason.get("fix"))
                 )
