@@ -357,6 +357,40 @@ def test_the_partial_banner_names_the_accounts_that_failed(org: Inventory) -> No
     )
 
 
+# -- on an organization in moto ------------------------------------------------------------------
+
+
+def test_the_glue_over_an_organization_in_moto(clean_moto: str) -> None:
+    """Notebook 01's calls on the organization of tests/test_org_scan.py: prod (a trail of its
+    own, in eu-west-1), dev (the organization trail's delivery fails there) and sandbox (its
+    role does not exist)."""
+    from tests.test_org_scan import _build
+
+    org = _build(clean_moto)
+    book = notebook.org_runbook(org.conn)
+    inv = notebook.org_inventory(book, org=True, progress=False)
+    summary = AccountSummary(inv)
+    rows = {r.account_id: r for r in summary.value}
+    assert set(rows) == {a.account_id for a in org.accounts}
+    assert [r.account_id for r in summary.unreadable] == [org.sandbox]
+    assert [t.arn for t in rows[org.prod].trails] == [org.prod_trail]
+    assert rows[org.dev].delivery_errors == {org.org_trail: "AccessDenied"}
+    page = _text(summary.html())
+    assert "Organization trail org-trail: delivery error in this account: AccessDenied" in page
+    assert f"{org.sandbox}" in page and "the role could not be assumed" in page
+    # only the named accounts, and the caller's when excluded is left out
+    only = notebook.org_inventory(
+        book, accounts=[org.prod, org.sandbox], exclude_accounts=org.sandbox, progress=False
+    )
+    assert [a.account_id for a in only.accounts] == [org.prod] and not only.errors
+    # the member's trail opens in its own account, through its role
+    explorer = notebook.trail_explorer(book, inv, history=False)
+    found = explorer.select(org.prod_trail)
+    assert explorer.error is None and found is not None
+    assert found.trail.account == org.prod and found.key is not None
+    assert found.key.arn == org.prod_key
+
+
 # -- on the demo organization (moto) ---------------------------------------------------------------
 
 
