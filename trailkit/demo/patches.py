@@ -25,9 +25,11 @@ moto quirks the demo handles:
 * moto's ``ListTrails`` answers like ``DescribeTrails`` (the region's trails and the multi-Region
   ones); an organization trail is only a flag, invisible in the member accounts; ``AssumeRole``
   succeeds into any role ARN, existing or not; and a moto reset forgets organizations but not
-  which account belongs to which. :func:`patch_moto` makes the four behave as in AWS (see there),
-  and :func:`set_member_trail_status` gives an organization trail its own status in one member
-  account (e.g. a delivery error that only that member shows).
+  which account belongs to which. :func:`patch_moto` makes the four behave as in AWS (see there).
+  An organization trail's own status in one member account (e.g. a delivery error that only that
+  member shows) comes from a :data:`MEMBER_STATUS_TAG` tag of the trail, or
+  :func:`set_member_trail_status` (moto in this process); ``CreateAccount`` takes the account id
+  given as :data:`ACCOUNT_ID_TAG` (the demo's accounts have fixed ids).
 """
 
 from __future__ import annotations
@@ -35,12 +37,29 @@ from __future__ import annotations
 import json
 import logging
 import re
+import sys
 import threading
 import uuid
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["patch_moto", "set_member_trail_status"]
+__all__ = [
+    "ACCOUNT_ID_TAG",
+    "MEMBER_STATUS_TAG",
+    "name_organization_account",
+    "patch_moto",
+    "set_member_trail_status",
+]
+
+#: Prefix of an organization trail's tag whose value (a JSON object of ``GetTrailStatus``
+#: fields) is the trail's status in the member account that ends the key, e.g.
+#: ``trailkit:demo:member-status:555566667777`` = ``{"LatestDeliveryError": "AccessDenied"}``
+#: (after :func:`patch_moto`; works with moto in another process, unlike
+#: :func:`set_member_trail_status`).
+MEMBER_STATUS_TAG = "trailkit:demo:member-status:"
+#: A ``CreateAccount`` tag that, after :func:`patch_moto`, gives the new account this id instead
+#: of a random one (the tag itself is not kept). The demo's accounts have fixed ids.
+ACCOUNT_ID_TAG = "trailkit:demo:account-id"
 
 _log = logging.getLogger(__name__)
 
@@ -102,7 +121,8 @@ def patch_moto() -> None:
       when it is multi-Region (without ``includeShadowTrails``, "organization trails in a member
       account ... will not be returned"); ``ListTrails`` lists it; ``GetTrail`` and
       ``GetTrailStatus`` answer for it by ARN (not by name) where it is listed, the status being
-      the one in that member (:func:`set_member_trail_status`). A member cannot change it:
+      the one in that member (its :data:`MEMBER_STATUS_TAG` tag for that member, or
+      :func:`set_member_trail_status`, laid over moto's status). A member cannot change it:
       ``UpdateTrail``, ``StartLogging``, ... still answer ``TrailNotFoundException`` there.
     * ``AssumeRole`` into a role that does not exist in the role's account answers 403
       ``AccessDenied`` "User: CALLER is not authorized to perform: sts:AssumeRole on resource:
@@ -111,6 +131,9 @@ def patch_moto() -> None:
       policy is not evaluated (moto's, unchanged), so any caller may assume them. An account
       created with Organizations' ``CreateAccount`` has the role it was created with
       (``OrganizationAccountAccessRole`` unless ``RoleName`` says otherwise).
+    * ``CreateAccount`` with the tag :data:`ACCOUNT_ID_TAG` (12 digits, not yet an account of
+      the organization) gives the account that id, and the role it creates is made in that
+      account (moto draws a random id); the tag is dropped.
     * A moto reset (``POST /moto-api/reset``) also forgets which account belongs to which
       organization (moto keeps that map across resets, so an account of a previous organization
       could not join a new one and its organization calls fail).
@@ -133,6 +156,7 @@ def patch_moto() -> None:
         )
         _patch_s3_cross_account()
         _patch_organizations_reset()
+        _patch_organizations_account_ids()
         _patch_cloudtrail_organization()
         _patch_sts_assume_role()
         from trailkit.demo.history import install as install_history
@@ -247,6 +271,72 @@ def _patch_organizations_reset() -> None:
     dict_cls.clear = clear
 
 
+_chosen_id = threading.local()
+_ACCOUNT_ID = re.compile(r"\d{12}")
+
+
+def _patch_organizations_account_ids() -> None:
+    """``CreateAccount`` takes its id from :data:`ACCOUNT_ID_TAG` (see :func:`patch_moto`)."""
+    from moto.organizations import models as _org_models
+    from moto.organizations import utils as _org_utils
+
+    org_models: Any = _org_models
+    org_utils: Any = _org_utils
+    backend_cls: Any = org_models.OrganizationsBackend
+    if not hasattr(org_utils, "make_random_account_id") or not hasattr(
+        backend_cls, "create_account"
+    ):  # pragma: no cover - a moto this module does not know
+        _log.warning("moto's Organizations internals changed; demo account ids are random")
+        return
+    make_random: Callable[[], str] = org_utils.make_random_account_id
+
+    def make_random_account_id() -> str:
+        chosen: str | None = getattr(_chosen_id, "value", None)
+        if chosen is not None:
+            _chosen_id.value = None
+            return chosen
+        return make_random()
+
+    org_utils.make_random_account_id = make_random_account_id
+    original: Callable[..., Any] = backend_cls.create_account
+
+    def create_account(self: Any, **kwargs: Any) -> Any:
+        tags = list(kwargs.get("Tags") or [])
+        wanted = [t.get("Value") for t in tags if t.get("Key") == ACCOUNT_ID_TAG]
+        taken = {a.id for a in self.accounts}
+        chosen = wanted[-1] if wanted else None
+        if chosen is not None and _ACCOUNT_ID.fullmatch(str(chosen)) and chosen not in taken:
+            kwargs["Tags"] = [t for t in tags if t.get("Key") != ACCOUNT_ID_TAG]
+            _chosen_id.value = chosen
+        try:
+            return original(self, **kwargs)
+        finally:
+            _chosen_id.value = None
+
+    backend_cls.create_account = create_account
+
+
+def name_organization_account(management: str, account: str, name: str) -> bool:
+    """Rename ``account`` in the organization of ``management`` (moto in this process only;
+    moto names the management account ``master``).
+
+    Returns
+    -------
+    bool
+        Whether it was renamed (False: no such organization or account in this process).
+    """
+    if "moto" not in sys.modules:
+        return False
+    from moto.organizations.models import organizations_backends
+
+    backend = organizations_backends[management]["aws"]
+    for found in backend.accounts if backend.org is not None else []:
+        if found.id == account:
+            found.name = name
+            return True
+    return False
+
+
 def _management_of(account: str) -> tuple[str, str] | None:
     """(management account, partition) of the organization ``account`` is a member of, or None
     (not in an organization, or its management account)."""
@@ -316,6 +406,24 @@ def set_member_trail_status(trail_arn: str, account: str, **fields: Any) -> None
     statuses[account] = dict(fields)
 
 
+def _member_status_tags(trail: Any, account: str) -> dict[str, Any]:
+    """The fields of ``trail``'s :data:`MEMBER_STATUS_TAG` tag for ``account`` (or none)."""
+    from moto.cloudtrail.models import cloudtrail_backends
+
+    backend = cloudtrail_backends[trail.account_id][trail.region_name]
+    tags = backend.tagging_service.list_tags_for_resource(trail.arn).get("TagsList", [])
+    fields: dict[str, Any] = {}
+    for tag in tags:
+        if tag.get("Key") == MEMBER_STATUS_TAG + account:
+            try:
+                value = json.loads(tag.get("Value") or "{}")
+            except ValueError:
+                continue
+            if isinstance(value, dict):
+                fields.update(value)
+    return fields
+
+
 def _patch_cloudtrail_organization() -> None:
     """``ListTrails`` account-wide, organization trails seen in member accounts (see
     :func:`patch_moto`)."""
@@ -378,7 +486,10 @@ def _patch_cloudtrail_organization() -> None:
             if trail is None:
                 raise
             status = trail.status.description()
-            mine = trail.__dict__.get("_trailkit_member_status", {}).get(self.current_account, {})
+            mine = _member_status_tags(trail, self.current_account)
+            mine.update(
+                trail.__dict__.get("_trailkit_member_status", {}).get(self.current_account, {})
+            )
             for name, value in mine.items():
                 if value is None:
                     status.pop(name, None)
