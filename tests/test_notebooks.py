@@ -434,9 +434,11 @@ def test_01_with_org_shows_every_account_of_the_organization(
     assert all(name in summary for name in names)
     # the trails of every readable account, each trail once, with its account
     with (tmp_path / "trails.csv").open() as f:
-        rows = list(csv.DictReader(f))
-    arns = [r["arn"] for r in rows]
+        every = list(csv.DictReader(f))
+    rows = [r for r in every if r["trail_arn"]]  # without the error rows
+    arns = [r["trail_arn"] for r in rows]
     assert len(arns) == len(set(arns))
+    assert any(r["account"] == unread[0] and r["error"] for r in every)  # its error row
     owners = {r["account"] for r in rows}
     assert owners <= {a for a, state in shown if state != "unreadable"}
     assert len(owners) >= 3  # the management account's, log-archive's, the members' own
