@@ -418,3 +418,24 @@ def test_on_the_demo_organization_every_account_has_a_row_and_a_member_trail_ope
     found = explorer.select(member.arn)
     assert explorer.error is None and found is not None
     assert found.trail.arn == member.arn and found.trail.account == member.account
+
+
+def test_role_name_chooses_the_role_assumed_in_every_other_account(
+    demo: Any, demo_conn: Connection
+) -> None:
+    """The demo's sandbox was created with AWSControlTowerExecution only: with that role_name
+    it is the one member read, and every other member is one that could not be read."""
+    from trailkit.demo import DEMO_REGIONS
+
+    book = notebook.org_runbook(demo_conn, role_name="AWSControlTowerExecution")
+    inv = notebook.org_inventory(book, list(DEMO_REGIONS), org=True, progress=False)
+    rows = AccountSummary(inv).value
+    caller = demo_conn.info().account
+    read = [r.account_id for r in rows if r.state != "unreadable"]
+    unread = [r for r in rows if r.state == "unreadable"]
+    assert len(read) == 2 and read[0] == caller
+    sandbox = next(r for r in rows if r.account_id == read[1])
+    assert sandbox.account.role_arn is not None
+    assert sandbox.account.role_arn.endswith(":role/AWSControlTowerExecution")
+    assert sandbox.trails and all(t.account == sandbox.account_id for t in sandbox.trails)
+    assert len(unread) == len(rows) - 2 and all(r.assume_role_error for r in unread)
