@@ -348,6 +348,17 @@ def test_a_member_trail_is_explained_in_its_own_account(org: Inventory) -> None:
     assert book.accounts == [DEV, ACCOUNT]
 
 
+def test_the_partial_banner_names_the_accounts_and_no_unknown_region(org: Inventory) -> None:
+    refused = dataclasses.replace(org, errors=org.errors[1:2])
+    assert refused.errors[0].operation == "AssumeRole"
+    refused = dataclasses.replace(
+        refused, errors=(dataclasses.replace(refused.errors[0], region=None),)
+    )
+    banner = html.unescape(notebook.partial_banner(refused) or "")
+    assert f"PARTIAL RESULT: 1 call failed (accounts: sandbox ({SANDBOX})); see" in banner
+    assert "?" not in banner and "regions" not in banner
+
+
 def test_the_partial_banner_names_the_accounts_that_failed(org: Inventory) -> None:
     banner = notebook.partial_banner(org)
     assert banner is not None

@@ -787,13 +787,21 @@ def partial_banner(inventory: Inventory) -> str | None:
             f"{inventory.account_name(a)} ({a})" if inventory.account_name(a) else a
             for a in accounts
         )
-        said = ngettext(
-            "PARTIAL RESULT: {n} call failed (accounts: {accounts}; regions: {regions}); see "
-            "the errors table.",
-            "PARTIAL RESULT: {n} calls failed (accounts: {accounts}; regions: {regions}); see "
-            "the errors table.",
-            n,
-        ).format(n=n, accounts=named, regions=regions)
+        where = ", ".join(sorted({e.region for e in inventory.errors if e.region}))
+        if where:
+            said = ngettext(
+                "PARTIAL RESULT: {n} call failed (accounts: {accounts}; regions: {regions}); "
+                "see the errors table.",
+                "PARTIAL RESULT: {n} calls failed (accounts: {accounts}; regions: {regions}); "
+                "see the errors table.",
+                n,
+            ).format(n=n, accounts=named, regions=where)
+        else:  # an account's role refused: no region to name
+            said = ngettext(
+                "PARTIAL RESULT: {n} call failed (accounts: {accounts}); see the errors table.",
+                "PARTIAL RESULT: {n} calls failed (accounts: {accounts}); see the errors table.",
+                n,
+            ).format(n=n, accounts=named)
     else:
         said = ngettext(
             "PARTIAL RESULT: {n} call failed (regions: {regions}); see the errors table.",
