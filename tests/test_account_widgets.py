@@ -217,6 +217,9 @@ def test_the_account_summary_in_japanese(org: Inventory, ja: None) -> None:
     names = ["management", "workload-prod", "workload-dev", "sandbox", "org-trail"]
     names += [DENIED, "AccessDenied", "denied"]
     assert_japanese(page, names, what="account summary")
+    banner = _text(notebook.partial_banner(org) or "")
+    assert "アカウント: workload-dev" in banner
+    assert_japanese(banner, names, what="partial banner")
 
 
 # -- the notebook's account parameters: strict ------------------------------------------------
