@@ -301,3 +301,41 @@ def test_every_failing_member_is_named_in_the_one_line() -> None:
     assert "222222222222" in reason.message
     assert "333333333333" not in reason.message
     assert reason.fix
+
+
+def test_the_runbook_scans_the_accounts_it_is_given(org: Org, tmp_path: Any) -> None:
+    from trailkit.change.journal import Journal
+    from trailkit.runbook import Runbook
+
+    book = Runbook(org.conn, Journal(tmp_path / "j.jsonl"), access=org.access)
+    inv = book.scan_accounts(org=True, exclude=(org.sandbox,))
+    assert {a.account_id for a in inv.accounts} == {MANAGEMENT, org.prod, org.dev}
+    assert not inv.errors
+    assert {t.arn for t in inv.trails} == {org.org_trail, org.prod_trail}
+    only = book.scan_accounts(accounts=(org.dev,))
+    assert [a.account_id for a in only.accounts] == [org.dev]
+    assert set(only.member_status[org.org_trail]) == {org.dev}
+
+
+def test_a_key_of_another_account_of_the_scan_is_read_once_by_its_owner(org: Org) -> None:
+    dev = org.access.connection(org.dev)
+    dev.client("s3", "eu-west-1").create_bucket(
+        Bucket="dev-logs", CreateBucketConfiguration={"LocationConstraint": "eu-west-1"}
+    )
+    dev_trail = dev.client("cloudtrail", "eu-west-1").create_trail(
+        Name="dev-trail", S3BucketName="dev-logs", KmsKeyId=org.prod_key
+    )["TrailARN"]
+    org.conn.reset_counts()
+    inv = scan_accounts(org.access, org.accounts)
+    assert {t.arn for t in inv.trails} == {org.org_trail, org.prod_trail, dev_trail}
+    key = inv.keys[org.prod_key]
+    assert key.account == org.prod
+    assert key.policy is not None  # read with its owner's rights, not "another account's key"
+    assert key.policy_error is None
+    # two trails in two accounts use it: described, its policy and rotation read once
+    assert inv.calls["kms:DescribeKey"] == 1
+    assert inv.calls["kms:GetKeyPolicy"] == 1
+    assert inv.calls["kms:GetKeyRotationStatus"] == 1
+    # without its owner in the scan, dev reads it itself (as one account would)
+    alone = scan_accounts(org.access, [a for a in org.accounts if a.account_id == org.dev])
+    assert alone.keys[org.prod_key].policy is None

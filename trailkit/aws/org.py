@@ -26,6 +26,11 @@ How it is scheduled
   (status, bucket, key); every member account in the scan reads only its status there
   (``GetTrailStatus`` by ARN: a member's delivery errors show only in the member), kept in
   :attr:`Inventory.member_status`. Its bucket and key are not read again from each member.
+* **A key shared by accounts is read once, by its owner.** A trail whose key is in another
+  account of the scan (the log-archive account's key, used by every member's trail) has its key
+  read by that account's reader: ``DescribeKey``, ``GetKeyPolicy`` and
+  ``GetKeyRotationStatus`` once for the whole scan, with the owner's rights (its policy is then
+  known, where a member could not read it).
 * **Failures.** An account whose role cannot be assumed is one error row (``AssumeRole``,
   ``ScanError.account``); its other rows are absent and every other account is complete
   (PARTIAL RESULT). The caller's own credentials expiring or refused
@@ -144,10 +149,14 @@ def scan_accounts(
             if counter is not None:
                 counter.finished()
 
+    readers: dict[str, Future[Reader]] = {a.account_id: Future() for a in wanted}
+
     def read(account: Account, member: Connection) -> Future[Inventory]:
         reader = Reader(member, workers=size, pool=pool)
         reader.stop_on_connection = True
         reader.count_into(counter)
+        reader.key_owner = readers.get
+        readers[account.account_id].set_result(reader)
         if regions is None:
             return reader.listed_scan_f(account=account.account_id, owners_read=read_ids)
         return reader.regions_scan_f(asked, account=account.account_id)
@@ -157,6 +166,13 @@ def scan_accounts(
             reached: Future[Connection] = run_now(reach, account)
         else:
             reached = pool.run(_P_ASSUME, reach, account)
+
+        def unreached(done: Future[Connection]) -> None:
+            exc = done.exception()
+            if exc is not None:
+                readers[account.account_id].set_exception(exc)
+
+        reached.add_done_callback(unreached)
         return then(reached, lambda member: read(account, member))
 
     outcomes = gather([settled(start(account)) for account in wanted]).result()

@@ -42,6 +42,12 @@ A :class:`Reader` asks AWS only what the answer needs, and as early as it can:
   rest of the inventory, then candidate keys, a key's policy before the next key's description so
   that bucket regions complete one after another. ``workers=1`` runs every call in the calling
   thread, one at a time.
+* **Several accounts, one pool.** A scan of several accounts
+  (:func:`trailkit.aws.org.scan_accounts`) gives every account's reader the same pool (the
+  ``pool`` argument), so ``workers`` bounds the calls of all accounts together; each account
+  is read without blocking (:meth:`Reader.listed_scan_f`: ``ListTrails``, then
+  ``DescribeTrails`` only in the home regions of its own trails), and a key of another account
+  of the scan is read by that account's reader (:attr:`Reader.key_owner`).
 * **Throttling slows, never fails.** Retries are botocore's (``standard`` or ``adaptive`` mode,
   see :class:`trailkit.aws.session.Connection`); ``Connection.calls`` counts each API call once by
   ``"service:Operation"``, retries excluded.
@@ -206,6 +212,10 @@ class Reader:
         #: What failed while reading for the inventory (trails, buckets, keys in use, keys asked
         #: for by name); :meth:`scan` reports these.
         self.errors: list[ScanError] = []
+        #: On a scan of several accounts: account id -> the future of the reader of that
+        #: account in the same scan (None: not read), so that a key of another account that a
+        #: trail uses is read by its owner (:meth:`_key_in_use_f`).
+        self.key_owner: Callable[[str], Future[Reader] | None] | None = None
         #: Raise ``ConnectionFailed`` instead of making it a region's error row (a scan of
         #: several accounts stops once rather than showing one row per account and region).
         self.stop_on_connection = False
@@ -750,6 +760,43 @@ class Reader:
         described = then(self._key_f(ident, None, with_policy=True), self._with_rotation)
         return then_done(described, outcome)
 
+    def _key_in_use_f(self, ident: str, account: str | None) -> Future[KeyInfo]:
+        """A key a trail of ``account`` uses: read by its owner's reader when the scan of several
+        accounts reads that account too (:attr:`key_owner`), so that a key shared by many
+        accounts (the log-archive account's) is described, and its policy read, once and with
+        its owner's rights; else read here (:meth:`_used_key_f`)."""
+        owner = arn_account(ident) if ident.startswith("arn:") else None
+        route = self.key_owner
+        if route is None or account is None or not owner or owner == account:
+            return self._used_key_f(ident)
+        theirs = route(owner)
+        if theirs is None:
+            return self._used_key_f(ident)
+
+        def read(done: Future[Reader]) -> Future[KeyInfo]:
+            if done.exception() is not None:  # its role could not be assumed: read from here
+                return self._used_key_f(ident)
+            other = done.result()
+
+            def noted(key: KeyInfo) -> KeyInfo:
+                if key.error and not key.missing:
+                    # noted here too: the owner's inventory may be complete already
+                    self._note(
+                        ScanError(
+                            operation="DescribeKey",
+                            code="",
+                            message=key.error,
+                            region=key.region,
+                            permission="kms:DescribeKey",
+                            resource=ident,
+                        )
+                    )
+                return key
+
+            return then(other._used_key_f(ident), noted)
+
+        return then_done(theirs, read)
+
     def _with_rotation(self, key: KeyInfo) -> KeyInfo | Future[KeyInfo]:
         """A key in use by a trail with its rotation status (``GetKeyRotationStatus``), read
         once per key, only for customer managed keys not pending deletion (AWS rotates its own
@@ -1143,7 +1190,9 @@ class Reader:
                         if fresh:
                             used[trail.kms_key_id] = Future()
                     if fresh:
-                        forward(self._used_key_f(trail.kms_key_id), used[trail.kms_key_id])
+                        forward(
+                            self._key_in_use_f(trail.kms_key_id, account), used[trail.kms_key_id]
+                        )
                         waits.append(used[trail.kms_key_id])
                 if candidates and trail.bucket_name:
                     # Not waited for: the inventory does not need them.
