@@ -234,6 +234,29 @@ def test_assume_role_request_and_the_connection_it_gives() -> None:
     assert frozen.token == "token"
 
 
+def test_a_recorded_role_is_assumed_and_kept_apart_from_the_access_role() -> None:
+    """``role_arn=``: a journal's role for a rollback, whatever --role-name is now."""
+    conn = _conn()
+    access = AccountAccess(conn, role_name="AWSControlTowerExecution")
+    recorded = f"arn:aws:iam::{MEMBER}:role/OrganizationAccountAccessRole"
+    with Stubber(conn.client("sts")) as stub:
+        stub.add_response("assume_role", _assumed(), _request(recorded))
+        stub.add_response(
+            "assume_role",
+            _assumed(),
+            _request(f"arn:aws:iam::{MEMBER}:role/AWSControlTowerExecution"),
+        )
+        by_record = access.connection(MEMBER, role_arn=recorded)
+        assert access.connection(MEMBER, role_arn=recorded) is by_record
+        own = access.connection(MEMBER)
+        assert access.connection(MEMBER, role_arn=access.role_arn(MEMBER)) is own
+        stub.assert_no_pending_responses()
+    assert own is not by_record
+    assert by_record.role_arn == recorded
+    with pytest.raises(ValueError, match="not a role of account"):
+        access.connection(OTHER, role_arn=recorded)
+
+
 def test_access_denied_is_one_account_refused_with_the_reasons_aws_does_not_tell_apart() -> None:
     conn = _conn()
     access = AccountAccess(conn)

@@ -109,6 +109,10 @@ def test_update_and_rollback_last_act_through_the_members_role(org: Org, tmp_pat
         assert record["caller_arn"] == f"arn:aws:sts::{org.member}:assumed-role/{ROLE}/trailkit"
         assert record["target_arn"] == org.trail_arn
     assert records[0]["before"] is None and records[1]["after"] == org.key_arn
+    code, out, err = _cli(org, "journal", "--all", "--journal", str(journal))
+    assert code == 0, err
+    (line,) = [row for row in out.splitlines() if row.startswith("chg-")]
+    assert line.split()[-2:] == [org.member, org.role_arn]
 
     code, out, err = _cli(org, "rollback", "--last", "--yes", "--journal", str(journal))
     assert code == 0, err + out
@@ -177,6 +181,11 @@ def test_check_keys_and_disable_read_the_member_trail_through_its_role(
 ) -> None:
     code, out, err = _cli(org, "check", "--trail", org.trail_arn, "--key", org.key_arn)
     assert code == 0, err + out
+    code, out, err = _cli(
+        org, "explain", "--trail", org.trail_arn, "--no-history", "--format", "json"
+    )
+    assert code == 0, err + out
+    assert org.trail_arn in out and f"assumed-role/{ROLE}" not in err
     code, out, err = _cli(org, "keys", "--trail", org.trail_arn, "--format", "json")
     assert code == 0, err
     ranked = {row["key_arn"] for row in json.loads(out)} if out.strip() else set()
@@ -320,3 +329,81 @@ def test_the_plan_names_the_role_in_japanese(org: Org, tmp_path: Path) -> None:
         text = console.file.getvalue()  # type: ignore[attr-defined]
     assert org.role_arn in text and "workload-prod" in text
     assert_japanese(text, names=("workload-trail", "workload-prod"), what="plan")
+
+
+def test_a_member_whose_role_cannot_be_assumed_is_refused_before_anything_is_read(
+    org: Org, tmp_path: Path
+) -> None:
+    """A member account created with another role name: AssumeRole is refused (AccessDenied),
+    the command says which account and role, and nothing is journaled or sent; the bulk
+    update's rows name the error per trail."""
+    orgs = org.management.client("organizations", REGION)
+    status = orgs.create_account(
+        Email="sandbox@example.com", AccountName="sandbox", RoleName="SandboxAdmin"
+    )
+    sandbox = status["CreateAccountStatus"]["AccountId"]
+    arn = f"arn:aws:cloudtrail:{REGION}:{sandbox}:trail/sandbox-trail"
+    journal = tmp_path / "journal.jsonl"
+    code, out, err = _cli(
+        org, "update", "--trail", arn, "--key", org.key_arn, "--yes", "--journal", str(journal)
+    )
+    assert code == 2, err + out
+    assert sandbox in err and f"role/{ROLE}" in err
+    assert "Traceback" not in err
+    assert not journal.exists()
+    book = Runbook(org.management, Journal(journal))
+    member_trail = book.find_trail(org.trail_arn)
+    from trailkit.records import Trail
+
+    ghost = Trail.from_api(
+        {"Name": "sandbox-trail", "TrailARN": arn, "HomeRegion": REGION, "S3BucketName": "b"}
+    )
+    rows = book.plan_many([member_trail, ghost], {REGION: org.key_arn})
+    assert [t.arn for t, _p in rows] == [org.trail_arn, arn]
+    assert not isinstance(rows[0][1], Exception)
+    assert isinstance(rows[1][1], Exception) and sandbox in str(rows[1][1])
+
+
+# -- on the demo organization (trailkit/demo/estate.py) -----------------------------------------
+
+PROD = "333344445555"  # workload-prod: a member with its own trail, bucket and key
+PROD_TRAIL = f"arn:aws:cloudtrail:{REGION}:{PROD}:trail/prod-trail"
+
+
+def test_on_the_demo_a_member_trail_is_updated_and_rolled_back_through_its_role(
+    demo_rw: tuple[str, object], tmp_path: Path
+) -> None:
+    """The issue's acceptance on the demo: ``update --trail <member trail ARN> --key <key ARN
+    in that account> --yes`` changes workload-prod's trail through its role, and
+    ``rollback --last --yes`` puts its key back."""
+    endpoint = demo_rw[0]
+    management = Connection(endpoint_url=endpoint, region=REGION, workers=4)
+    role_arn = f"arn:aws:iam::{PROD}:role/{ROLE}"
+    prod = management.assumed(role_arn)  # the test's own view of the member
+    cloudtrail = prod.client("cloudtrail", REGION)
+    before = cloudtrail.get_trail(Name=PROD_TRAIL)["Trail"]["KmsKeyId"]
+    assert before.split(":")[4] == PROD
+    policy = json.dumps(cloudtrail_key_policy(PROD, region=REGION))
+    new_key = prod.client("kms", REGION).create_key(Policy=policy)["KeyMetadata"]["Arn"]
+    journal = tmp_path / "journal.jsonl"
+
+    def cli(*argv: str) -> tuple[int, str, str]:
+        out, err = io.StringIO(), io.StringIO()
+        code = main(["--endpoint-url", endpoint, *argv, "--journal", str(journal)], out, err)
+        return code, out.getvalue(), err.getvalue()
+
+    code, out, err = cli("update", "--trail", PROD_TRAIL, "--key", new_key, "--yes")
+    assert code == 0, err + out
+    assert cloudtrail.get_trail(Name=PROD_TRAIL)["Trail"]["KmsKeyId"] == new_key
+    assert role_arn in out and f"(account {PROD})" in out
+    intent, done = _lines(journal)
+    assert (intent["account"], intent["role_arn"], done["role_arn"]) == (PROD, role_arn, role_arn)
+    assert (intent["before"], done["after"]) == (before, new_key)
+
+    code, out, err = cli("rollback", "--last", "--yes")
+    assert code == 0, err + out
+    assert cloudtrail.get_trail(Name=PROD_TRAIL)["Trail"]["KmsKeyId"] == before
+    undo = _lines(journal)[2:]
+    assert [r["phase"] for r in undo] == ["intent", "done"]
+    assert all(r["rollback_of"] == intent["change_id"] for r in undo)
+    assert all((r["account"], r["role_arn"]) == (PROD, role_arn) for r in undo)

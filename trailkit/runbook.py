@@ -46,7 +46,6 @@ from trailkit.records.history import History
 from trailkit.records.journal import same_place, undoable
 from trailkit.records.org import Account
 from trailkit.records.read import Inventory
-from trailkit.rules.accounts import SESSION_NAME
 from trailkit.rules.checks import KeyLookup, Report, Verdict, preflight, rank_candidates
 from trailkit.rules.explain import Explanation, explain
 from trailkit.rules.health import Health
@@ -479,12 +478,7 @@ class Runbook:
             known = self._books.get(key)
         if known is not None:
             return known
-        if role_arn is None:
-            conn = self.access.connection(account_id)
-        else:
-            conn = self.access.conn.assumed(
-                role_arn, external_id=self.access.external_id, session_name=SESSION_NAME
-            )
+        conn = self.access.connection(account_id, role_arn=role_arn)
         if conn is self.conn:
             return self
         book = Runbook(
@@ -847,6 +841,9 @@ class Runbook:
         the key's account (its ARN's, else the first trail's): a key policy is changed only
         there."""
         book = self.for_key(key, trails)
+        if book is not self:  # each trail read where it lives, the key in its own account
+            parse_principals(readers)
+            trails = [t if isinstance(t, Trail) else self.find_trail(t) for t in trails]
         return plan_policy_repair(book.reader, trails, key, readers=readers)
 
     def repair_for(self, report: Report) -> Repair | None:

@@ -35,7 +35,8 @@ EXIT_UNVERIFIABLE = 3
 #: ``trailkit journal``: the newest changes shown in the table (rich lays out a few hundred rows
 #: a second; ``--all`` prints every change one line each, ``--format json`` every field).
 JOURNAL_ROWS = 50
-#: ``trailkit journal --all``: the fields of each line.
+#: ``trailkit journal --all``: the fields of each line (``role_arn``: the role assumed to make
+#: a change in another account, ``-`` for the caller's own).
 JOURNAL_COLUMNS = (
     "change_id",
     "time",
@@ -49,6 +50,7 @@ JOURNAL_COLUMNS = (
     "backend",
     "endpoint",
     "account",
+    "role_arn",
 )
 
 
