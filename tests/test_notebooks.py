@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ast
 import csv
+import html
 import re
 import subprocess
 import sys
@@ -18,6 +19,7 @@ from typing import Any
 import nbformat
 import papermill
 import pytest
+from english import assert_japanese
 
 from trailkit.aws.reader import Reader
 from trailkit.aws.session import Connection
@@ -449,3 +451,32 @@ def test_01_with_org_shows_every_account_of_the_organization(
     assert explorer and all(
         c.execution_count is not None for c in nb.cells if c.cell_type == "code"
     )
+
+
+def test_01_with_org_in_japanese_says_each_account_in_japanese(
+    demo: Any, kernel_env: str, tmp_path: Path
+) -> None:
+    """The account summary of ``-p org True -p lang ja``: Japanese but for names, ids, codes
+    and ARNs (the unread account's reason included: translated where it was read)."""
+    from trailkit.aws.accounts import list_accounts
+
+    _, estate = demo
+    conn = Connection(endpoint_url=kernel_env, region="us-east-1")
+    accounts = [a.name for a in list_accounts(conn) if a.name]
+    nb = run(
+        "01_encryption_inventory.ipynb",
+        tmp_path,
+        kernel_env,
+        org=True,
+        lang="ja",
+        regions=list(DEMO_REGIONS),
+        csv_path=str(tmp_path / "trails.csv"),
+    )
+    page = cell_html(nb, "AccountSummary(")
+    page = re.sub(r"<style>.*?</style>", " ", page, flags=re.S)
+    page = re.sub(r"<code[^>]*>(.*?)</code>", r"`\1`", page, flags=re.S)
+    text = re.sub(r"<(?:br|/div|/li|/tr|/p)[^>]*>", "\n", page)
+    text = html.unescape(re.sub(r"<[^>]+>", " ", text))
+    assert "読み取れていません" in text
+    names = [*accounts, *estate.trails, *estate.keys, *DEMO_REGIONS]
+    assert_japanese(text, names, what="notebook 01's account summary")
