@@ -480,3 +480,42 @@ def test_01_with_org_in_japanese_says_each_account_in_japanese(
     assert "読み取れていません" in text
     names = [*accounts, *estate.trails, *estate.keys, *DEMO_REGIONS]
     assert_japanese(text, names, what="notebook 01's account summary")
+
+
+def test_02_changes_a_member_accounts_trail_through_its_role_and_rolls_it_back(
+    demo_rw: Any, kernel_env: str, tmp_path: Path
+) -> None:
+    """Issue 16: notebook 02 given a member trail's ARN (workload-prod's) and a key of that
+    account applies the change through the role (the notebook's ``role_name``, here the
+    default given explicitly) and rolls it back the same way."""
+    import json
+
+    from trailkit.demo.estate import cloudtrail_key_policy
+
+    prod_id = "333344445555"
+    arn = f"arn:aws:cloudtrail:us-east-1:{prod_id}:trail/prod-trail"
+    role = f"arn:aws:iam::{prod_id}:role/OrganizationAccountAccessRole"
+    prod = Connection(endpoint_url=kernel_env, region="us-east-1").assumed(role)
+    before = prod.client("cloudtrail").get_trail(Name=arn)["Trail"]["KmsKeyId"]
+    policy = json.dumps(cloudtrail_key_policy(prod_id, region="us-east-1"))
+    key = prod.client("kms").create_key(Policy=policy)["KeyMetadata"]["Arn"]
+    journal = _journal(tmp_path)
+    nb = run(
+        "02_guided_update.ipynb",
+        tmp_path,
+        kernel_env,
+        trail=arn,
+        key=key,
+        apply=True,
+        rollback=True,
+        journal_path=str(journal),
+        role_name="OrganizationAccountAccessRole",
+        regions=list(DEMO_REGIONS),
+    )
+    first, second = Journal(journal).changes()
+    assert first.status == second.status == "done"
+    assert first.intent.target_arn == arn and first.intent.after == key
+    assert first.intent.role_arn == second.intent.role_arn == role  # through the role
+    assert second.intent.rollback_of == first.change_id and second.intent.after == before
+    assert prod.client("cloudtrail").get_trail(Name=arn)["Trail"]["KmsKeyId"] == before
+    assert "read back and verified" in cell_html(nb, "guided.apply(")

@@ -67,6 +67,14 @@ _READERS = (
     "reader_accounts = None  # accounts that must decrypt the logs, e.g. a log archive: "
     '["444455556666"] or "444455556666,777788889999"'
 )
+# How a trail of another account (given by ARN) is reached (issue 16): `--role-name` and
+# `--external-id` on the command line.
+_ROLES = (
+    "role_name = None  # the role assumed in another account's trail (by ARN); None: "
+    "OrganizationAccountAccessRole\n"
+    "external_id = None  # the external id that role's trust policy asks for; None: none"
+)
+_ROLE_ARGS = "role_name=role_name, external_id=external_id"
 _WHERE = (
     "journal_path = None  # None: $TRAILKIT_JOURNAL, else the user data directory "
     "(the demo: its own demo-journal.jsonl)\n"
@@ -149,6 +157,7 @@ NOTEBOOKS["02_guided_update.ipynb"] = [
         "rollback = False  # undo the change applied here (else the trail's last one)\n"
         "accept_unverifiable = False  # also send a plan some of whose checks could not be verified (--accept-unverifiable)\n"
         f"{_READERS}\n"
+        f"{_ROLES}\n"
         f"{_WHERE}\n"
         "regions = None  # where to look for trails; None: every enabled region\n"
         f"{_LANG_PARAM}",
@@ -169,7 +178,7 @@ NOTEBOOKS["02_guided_update.ipynb"] = [
     (
         "code",
         "guided = notebook.guided_update(conn, journal, regions=regions, "
-        "reader_accounts=reader_accounts)",
+        f"reader_accounts=reader_accounts, {_ROLE_ARGS})",
     ),
     ("code", "guided"),
     (
@@ -206,6 +215,7 @@ NOTEBOOKS["03_key_policy.ipynb"] = [
         'trails = ["org-trail"]  # the trails that should use it (demo example)\n'
         "apply = False  # send the repaired policy\n"
         f"{_READERS}\n"
+        f"{_ROLES}\n"
         f"{_WHERE}\n"
         "regions = None  # where to look for trails; None: every enabled region\n"
         f"{_LANG_PARAM}",
@@ -221,7 +231,7 @@ NOTEBOOKS["03_key_policy.ipynb"] = [
     (
         "code",
         "panel = notebook.key_policy_view(conn, journal, key, trails, regions=regions, "
-        "reader_accounts=reader_accounts)",
+        f"reader_accounts=reader_accounts, {_ROLE_ARGS})",
     ),
     ("code", "panel"),
     _show("key-policy.apply"),
@@ -245,6 +255,7 @@ NOTEBOOKS["04_bulk_update.ipynb"] = [
         "apply = False  # send the ready plans\n"
         "accept_unverifiable = False  # also send a plan some of whose checks could not be verified (--accept-unverifiable)\n"
         f"{_READERS}\n"
+        f"{_ROLES}\n"
         f"{_WHERE}\n"
         "regions = None  # where to look for trails; None: every enabled region\n"
         f"{_LANG_PARAM}",
@@ -261,7 +272,8 @@ NOTEBOOKS["04_bulk_update.ipynb"] = [
     _show("bulk-update.choose"),
     (
         "code",
-        "bulk = notebook.bulk_update(conn, journal, inventory, reader_accounts=reader_accounts)",
+        "bulk = notebook.bulk_update(conn, journal, inventory, reader_accounts=reader_accounts, "
+        f"{_ROLE_ARGS})",
     ),
     ("code", "bulk"),
     (
@@ -279,6 +291,7 @@ NOTEBOOKS["05_change_journal.ipynb"] = [
         "code",
         "rollback_change = None  # a change id from the table, to roll back\n"
         "accept_unverifiable = False  # also send a plan some of whose checks could not be verified (--accept-unverifiable)\n"
+        f"{_ROLES}\n"
         f"{_WHERE}\n"
         f"{_LANG_PARAM}",
         ["parameters"],
@@ -288,7 +301,7 @@ NOTEBOOKS["05_change_journal.ipynb"] = [
     _show("change-journal.intro"),
     ("code", _CONNECT),
     ("code", _JOURNAL),
-    ("code", "view = notebook.journal_view(conn, journal)"),
+    ("code", f"view = notebook.journal_view(conn, journal, {_ROLE_ARGS})"),
     ("code", "view"),
     _show("change-journal.rollback"),
     ("code", "view.rollback(rollback_change, accept_unverifiable)"),

@@ -421,8 +421,13 @@ def guided_update(
     *,
     regions: Sequence[str] | None = None,
     reader_accounts: Sequence[str] | str | None = None,
+    role_name: str | None = None,
+    external_id: str | None = None,
 ) -> GuidedUpdate:
     """The guided update view of notebook 02 and the Voila app, on the runbook.
+
+    A trail of another account, given by ARN, is read and changed through ``role_name`` in
+    that account (with ``external_id``; see :func:`account_access`).
 
     Nothing is read until it is displayed (or a headless step runs), so progress is visible.
     When a trail is chosen its encryption as it is now is judged (:func:`current_health`): a
@@ -435,7 +440,14 @@ def guided_update(
         ``conn`` or ``journal`` is not one, ``regions`` is not a list of region names, or
         ``reader_accounts`` is not a list of account ids (see :func:`runbook`).
     """
-    book = runbook(conn, journal, regions=regions, reader_accounts=reader_accounts)
+    book = runbook(
+        conn,
+        journal,
+        regions=regions,
+        reader_accounts=reader_accounts,
+        role_name=role_name,
+        external_id=external_id,
+    )
     return GuidedUpdate(book, health=partial(current_health, book))
 
 
@@ -491,9 +503,13 @@ def key_policy_view(
     *,
     regions: Sequence[str] | None = None,
     reader_accounts: Sequence[str] | str | None = None,
+    role_name: str | None = None,
+    external_id: str | None = None,
 ) -> KeyPolicyView:
     """Notebook 03: trail and key pickers (notebook 02's), the key's pre-flight, the add-only
     repair of its policy, and the pre-flight again once the policy was changed.
+    A trail or key of another account is read (and the key policy changed) through
+    ``role_name`` there (with ``external_id``; see :func:`account_access`).
 
     ``key`` and ``trails`` are the initial choice (papermill's parameters); the first trail is
     picked, further ones are repaired for too until another trail is picked. The trails offered
@@ -504,7 +520,14 @@ def key_policy_view(
     InputError
         An argument of the wrong kind (see :func:`runbook`; ``trails``: a list of names).
     """
-    book = runbook(conn, journal, regions=regions, reader_accounts=reader_accounts)
+    book = runbook(
+        conn,
+        journal,
+        regions=regions,
+        reader_accounts=reader_accounts,
+        role_name=role_name,
+        external_id=external_id,
+    )
     key = parse_text(key, "key")
     names = parse_names(trails, "trails") or []
     offered = book.list_trails()
@@ -570,8 +593,13 @@ def bulk_update(
     inventory: Inventory,
     *,
     reader_accounts: Sequence[str] | str | None = None,
+    role_name: str | None = None,
+    external_id: str | None = None,
 ) -> BulkUpdate:
     """Notebook 04: several trails of ``inventory``, one key per bucket region, apply all.
+
+    Trails of other accounts are planned and changed through ``role_name`` there (with
+    ``external_id``; see :func:`account_access`).
 
     Each region's key list is ranked for the selected trails whose bucket is there (ready,
     unverifiable, blocked); after Apply every selected trail has a result.
@@ -583,7 +611,13 @@ def bulk_update(
         An argument of the wrong kind (``inventory``: what ``tk.scan`` returned;
         ``reader_accounts``: account ids).
     """
-    book = runbook(conn, journal, reader_accounts=reader_accounts)
+    book = runbook(
+        conn,
+        journal,
+        reader_accounts=reader_accounts,
+        role_name=role_name,
+        external_id=external_id,
+    )
     _need(inventory, Inventory, "inventory", _("pass inventory = tk.scan(conn, regions)"))
     return BulkUpdate(
         inventory.trails,
@@ -636,15 +670,24 @@ def trail_explorer(
     return TrailExplorer(inventory.trails, explain, healths=inventory_health(inventory))
 
 
-def journal_view(conn: Connection, journal: Journal) -> JournalView:
+def journal_view(
+    conn: Connection,
+    journal: Journal,
+    *,
+    role_name: str | None = None,
+    external_id: str | None = None,
+) -> JournalView:
     """Notebook 05: the recorded changes, with rollback (policy changes: restore).
+
+    A change made in another account is undone through the role it recorded; ``role_name``
+    (and ``external_id``) only for a change that recorded none (see :func:`account_access`).
 
     Raises
     ------
     InputError
         ``conn`` or ``journal`` is not one.
     """
-    book = runbook(conn, journal)
+    book = runbook(conn, journal, role_name=role_name, external_id=external_id)
     return JournalView(
         journal, partial(book.undo, confirmed=True), demo=book.demo, preview=book.preview_undo
     )
