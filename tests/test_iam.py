@@ -14,11 +14,12 @@ actions IAM does not check (``GetBucketEncryption`` as ``s3:ListBucket`` before 
 cn-* and us-gov-* too, where the IAM user does not exist). The demo's moto fixes
 (``patch_moto``) apply as well.
 
-The estate is an organization (made here when the demo does not make one): the flow's
-``inventory --org --accounts MEMBER`` lists it (``organizations:ListAccounts``), assumes the role
+The estate is the demo organization: the flow's ``inventory --org --accounts MANAGEMENT,MEMBER``
+lists it (``organizations:ListAccounts``), assumes the role
 in a member account (``sts:AssumeRole``) and reads that member's inventory with the role's
 policy set to the generated ``iam/trailkit-member-read-only.json`` (moto evaluates an assumed
-role's own policies; it does not evaluate trust policies).
+role's own policies; it does not evaluate trust policies); and it changes workload-prod's trail
+and rolls it back through its role, whose policy is ``iam/trailkit-member-operator.json``.
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ from botocore import xform_name
 from trailkit.aws.session import Connection
 from trailkit.change.journal import Journal
 from trailkit.demo import seed_demo
+from trailkit.demo.estate import cloudtrail_key_policy
 from trailkit.errors import ConnectionFailed, TrailkitError
 from trailkit.permissions import CALLER_ONLY
 from trailkit.rules.accounts import DEFAULT_ROLE_NAME, role_arn
@@ -122,6 +124,7 @@ class IamServer:
     endpoint: str
     keys: dict[str, tuple[str, str]]  # user -> (access key id, secret)
     member: str  # a member account whose role has iam/trailkit-member-read-only.json
+    new_key: str  # a key of PROD (whose role has iam/trailkit-member-operator.json) for its trail
 
     def admin(self) -> Connection:
         key, secret = self.keys["admin"]
@@ -135,6 +138,8 @@ def _as(endpoint: str, key: str, secret: str) -> Connection:
 
 
 MANAGEMENT = "123456789012"  # the demo's account, where the users are
+PROD = "333344445555"  # the demo's workload-prod: a member with its own trail, bucket and key
+PROD_TRAIL = f"arn:aws:cloudtrail:us-east-1:{PROD}:trail/prod-trail"
 OPERATOR = json.loads((ROOT / "iam" / "trailkit-operator.json").read_text())
 READ_ONLY = json.loads((ROOT / "iam" / "trailkit-read-only.json").read_text())
 MEMBER_OPERATOR = json.loads((ROOT / "iam" / "trailkit-member-operator.json").read_text())
@@ -165,7 +170,7 @@ def iam_server() -> Iterator[IamServer]:
         # Enforcement is off until reset-auth: seed the demo and create the users as "root".
         root = Connection(endpoint_url=endpoint, region="us-east-1")
         seed_demo(root)
-        member = _organization(root)
+        member, new_key = _organization(root)
         iam = root.client("iam")
         users = {
             "admin": ["*"],
@@ -194,7 +199,7 @@ def iam_server() -> Iterator[IamServer]:
             keys[user] = (key["AccessKeyId"], key["SecretAccessKey"])
         response = requests.post(f"{endpoint}/moto-api/reset-auth", data=b"0", timeout=10)
         assert response.ok
-        yield IamServer(endpoint, keys, member)
+        yield IamServer(endpoint, keys, member, new_key)
     finally:
         proc.stdin.close()
         try:
@@ -204,21 +209,28 @@ def iam_server() -> Iterator[IamServer]:
             proc.wait()
 
 
-def _organization(root: Connection) -> str:
-    """Make the estate an organization (unless the demo made one) and give the role in one
-    member account the member read-only policy; the member's id."""
+def _organization(root: Connection) -> tuple[str, str]:
+    """In the demo organization, give the role in one member account the member read-only
+    policy and the role in workload-prod the member operator policy, and make a key there that
+    its trail can use: (the read-only member's id, the new key's ARN)."""
     org = root.client("organizations")
-    try:
-        org.describe_organization()
-    except org.exceptions.AWSOrganizationsNotInUseException:
-        org.create_organization(FeatureSet="ALL")
-        org.create_account(AccountName="member", Email="member@example.com")
     caller = root.info().account
-    for account in org.list_accounts()["Accounts"]:
-        if account["Id"] == caller or account["Status"] != "ACTIVE":
-            continue
+    members = [
+        str(a["Id"])
+        for a in org.list_accounts()["Accounts"]
+        if a["Id"] not in (caller, PROD) and a["Status"] == "ACTIVE"
+    ]
+    prod = root.assumed(role_arn(PROD, DEFAULT_ROLE_NAME))
+    prod.client("iam").put_role_policy(
+        RoleName=DEFAULT_ROLE_NAME,
+        PolicyName="trailkit-member-operator",
+        PolicyDocument=json.dumps(MEMBER_OPERATOR),
+    )
+    policy = json.dumps(cloudtrail_key_policy(PROD, region="us-east-1"))
+    new_key = prod.client("kms", "us-east-1").create_key(Policy=policy)["KeyMetadata"]["Arn"]
+    for account in members:
         try:
-            member = root.assumed(role_arn(account["Id"], DEFAULT_ROLE_NAME))
+            member = root.assumed(role_arn(account, DEFAULT_ROLE_NAME))
         except TrailkitError:
             continue  # the demo's account whose role cannot be assumed
         member.client("iam").put_role_policy(
@@ -226,7 +238,7 @@ def _organization(root: Connection) -> str:
             PolicyName="trailkit-member-read-only",
             PolicyDocument=json.dumps(MEMBER_READ_ONLY),
         )
-        return str(account["Id"])
+        return account, str(new_key)
     raise AssertionError("no member account whose role can be assumed")
 
 
@@ -510,7 +522,7 @@ def test_the_audit_finds_undeclared_calls(tmp_path: Path) -> None:
 # -- the full flow under IAM enforcement ---------------------------------------------------------
 
 
-def _flow(journal: Path, member: str) -> list[list[str]]:
+def _flow(journal: Path, member: str, new_key: str) -> list[list[str]]:
     j = ["--journal", str(journal)]
     return [
         ["inventory"],
@@ -522,6 +534,10 @@ def _flow(journal: Path, member: str) -> list[list[str]]:
         ["check", "--trail", "org-trail", "--key", "alias/cloudtrail-good"],
         ["explain", "--trail", "stale-key-trail"],
         ["update", "--trail", "org-trail", "--key", "alias/cloudtrail-good", "--yes", *j],
+        ["rollback", "--last", "--yes", *j],
+        # A member's trail changed and put back through its role, under
+        # iam/trailkit-member-operator.json.
+        ["update", "--trail", PROD_TRAIL, "--key", new_key, "--yes", *j],
         ["rollback", "--last", "--yes", *j],
         ["policy", "--trail", "org-trail", "--key", "alias/no-cloudtrail", "--apply", "--yes", *j],
         ["policy", "--restore", "--yes", *j],
@@ -538,7 +554,7 @@ def _run_flow(
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", secret)
     monkeypatch.delenv("AWS_SESSION_TOKEN", raising=False)
     passed: list[str] = []
-    for argv in _flow(journal, server.member):
+    for argv in _flow(journal, server.member, server.new_key):
         out, err = io.StringIO(), io.StringIO()
         code = main(["--endpoint-url", server.endpoint, *argv], out=out, err=err)
         text = out.getvalue() + err.getvalue()
@@ -550,14 +566,20 @@ def _run_flow(
     return passed, 0, ""
 
 
-def _state(server: IamServer) -> tuple[str | None, str]:
+def _state(server: IamServer) -> tuple[str | None, str, str | None]:
     admin = server.admin()
     trail = admin.client("cloudtrail", "us-east-1").get_trail(Name="org-trail")["Trail"]
     key = admin.client("kms", "us-east-1").describe_key(KeyId="alias/no-cloudtrail")
     policy = admin.client("kms", "us-east-1").get_key_policy(
         KeyId=key["KeyMetadata"]["KeyId"], PolicyName="default"
     )["Policy"]
-    return trail.get("KmsKeyId") or None, json.dumps(json.loads(policy), sort_keys=True)
+    prod = admin.assumed(role_arn(PROD, DEFAULT_ROLE_NAME))
+    member_trail = prod.client("cloudtrail", "us-east-1").get_trail(Name=PROD_TRAIL)["Trail"]
+    return (
+        trail.get("KmsKeyId") or None,
+        json.dumps(json.loads(policy), sort_keys=True),
+        member_trail.get("KmsKeyId") or None,
+    )
 
 
 def test_enforcement_is_on(iam_server: IamServer) -> None:
@@ -574,6 +596,13 @@ def test_the_operator_policy_is_enough_for_the_full_flow(
     passed, code, text = _run_flow(iam_server, "operator", tmp_path / "j.jsonl", monkeypatch)
     assert code == 0, f"failed after {passed}: {text}"
     assert _state(iam_server) == before  # rollback and restore put everything back
+    made = [
+        (c.intent.account, c.intent.role_arn, c.status)
+        for c in Journal(tmp_path / "j.jsonl").changes()
+        if c.intent.account == PROD
+    ]
+    role = role_arn(PROD, DEFAULT_ROLE_NAME)
+    assert made == [(PROD, role, "done"), (PROD, role, "done")]  # the update and its rollback
 
 
 def test_the_read_only_policy_reads_but_cannot_change(
