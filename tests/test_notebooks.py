@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ast
 import csv
+import html
 import re
 import subprocess
 import sys
@@ -18,6 +19,7 @@ from typing import Any
 import nbformat
 import papermill
 import pytest
+from english import assert_japanese
 
 from trailkit.aws.reader import Reader
 from trailkit.aws.session import Connection
@@ -401,3 +403,119 @@ def test_04_bulk_update_applies_the_ready_plans(
     assert "policy-bucket-key-decrypt" in plans and "tk-badge-blocked" in plans
     assert "policy-readers: Nobody in account 444455556666" in plans
     assert "2 of 3 trails changed, 1 blocked" in cell_html(nb, "bulk.apply(")
+
+
+def test_01_with_org_shows_every_account_of_the_organization(
+    demo: Any, kernel_env: str, tmp_path: Path
+) -> None:
+    """Issue 16 item 6: ``-p org True`` reads every active account of the demo organization
+    through its role; the account whose role cannot be assumed is a row that says why (and an
+    error row), the others are complete, and the notebook runs to its export."""
+    from trailkit.aws.accounts import list_accounts
+
+    conn = Connection(endpoint_url=kernel_env, region="us-east-1")
+    active = [a for a in list_accounts(conn) if a.status == "ACTIVE"]
+    assert len(active) >= 4  # the management account, log-archive and three members at least
+    nb = run(
+        "01_encryption_inventory.ipynb",
+        tmp_path,
+        kernel_env,
+        org=True,
+        regions=list(DEMO_REGIONS),
+        csv_path=str(tmp_path / "trails.csv"),
+    )
+    summary = cell_html(nb, "AccountSummary(")
+    shown = re.findall(r'data-account="(\d{12})" data-state="(\w+)"', summary)
+    assert sorted(a for a, _ in shown) == sorted(a.account_id for a in active)
+    unread = [a for a, state in shown if state == "unreadable"]
+    assert len(unread) == 1, shown  # the member created without OrganizationAccountAccessRole
+    row = summary[summary.index(f'data-account="{unread[0]}"') :].split("</tr>")[0]
+    assert "AssumeRole" in row or "AccessDenied" in row
+    assert "could not be read" in summary
+    names = {a.name for a in active if a.name}
+    assert all(name in summary for name in names)
+    # the trails of every readable account, each trail once, with its account
+    with (tmp_path / "trails.csv").open() as f:
+        every = list(csv.DictReader(f))
+    rows = [r for r in every if r["trail_arn"]]  # without the error rows
+    arns = [r["trail_arn"] for r in rows]
+    assert len(arns) == len(set(arns))
+    assert any(r["account"] == unread[0] and r["error"] for r in every)  # its error row
+    owners = {r["account"] for r in rows}
+    assert owners <= {a for a, state in shown if state != "unreadable"}
+    assert len(owners) >= 3  # the management account's, log-archive's, the members' own
+    assert sum(r["name"] == "org-trail" for r in rows) == 1
+    assert "PARTIAL RESULT" in cell_html(nb, "ConnectionBanner")
+    assert unread[0] in cell_html(nb, "errors_frame(")
+    explorer = cells_html(nb, "trail_explorer(")
+    assert explorer and all(
+        c.execution_count is not None for c in nb.cells if c.cell_type == "code"
+    )
+
+
+def test_01_with_org_in_japanese_says_each_account_in_japanese(
+    demo: Any, kernel_env: str, tmp_path: Path
+) -> None:
+    """The account summary of ``-p org True -p lang ja``: Japanese but for names, ids, codes
+    and ARNs (the unread account's reason included: translated where it was read)."""
+    from trailkit.aws.accounts import list_accounts
+
+    _, estate = demo
+    conn = Connection(endpoint_url=kernel_env, region="us-east-1")
+    accounts = [a.name for a in list_accounts(conn) if a.name]
+    nb = run(
+        "01_encryption_inventory.ipynb",
+        tmp_path,
+        kernel_env,
+        org=True,
+        lang="ja",
+        regions=list(DEMO_REGIONS),
+        csv_path=str(tmp_path / "trails.csv"),
+    )
+    page = cell_html(nb, "AccountSummary(")
+    page = re.sub(r"<style>.*?</style>", " ", page, flags=re.S)
+    page = re.sub(r"<code[^>]*>(.*?)</code>", r"`\1`", page, flags=re.S)
+    text = re.sub(r"<(?:br|/div|/li|/tr|/p)[^>]*>", "\n", page)
+    text = html.unescape(re.sub(r"<[^>]+>", " ", text))
+    assert "読み取れていません" in text
+    names = [*accounts, *estate.trails, *estate.keys, *DEMO_REGIONS]
+    assert_japanese(text, names, what="notebook 01's account summary")
+
+
+def test_02_changes_a_member_accounts_trail_through_its_role_and_rolls_it_back(
+    demo_rw: Any, kernel_env: str, tmp_path: Path
+) -> None:
+    """Issue 16: notebook 02 given a member trail's ARN (workload-prod's) and a key of that
+    account applies the change through the role (the notebook's ``role_name``, here the
+    default given explicitly) and rolls it back the same way."""
+    import json
+
+    from trailkit.demo.estate import cloudtrail_key_policy
+
+    prod_id = "333344445555"
+    arn = f"arn:aws:cloudtrail:us-east-1:{prod_id}:trail/prod-trail"
+    role = f"arn:aws:iam::{prod_id}:role/OrganizationAccountAccessRole"
+    prod = Connection(endpoint_url=kernel_env, region="us-east-1").assumed(role)
+    before = prod.client("cloudtrail").get_trail(Name=arn)["Trail"]["KmsKeyId"]
+    policy = json.dumps(cloudtrail_key_policy(prod_id, region="us-east-1"))
+    key = prod.client("kms").create_key(Policy=policy)["KeyMetadata"]["Arn"]
+    journal = _journal(tmp_path)
+    nb = run(
+        "02_guided_update.ipynb",
+        tmp_path,
+        kernel_env,
+        trail=arn,
+        key=key,
+        apply=True,
+        rollback=True,
+        journal_path=str(journal),
+        role_name="OrganizationAccountAccessRole",
+        regions=list(DEMO_REGIONS),
+    )
+    first, second = Journal(journal).changes()
+    assert first.status == second.status == "done"
+    assert first.intent.target_arn == arn and first.intent.after == key
+    assert first.intent.role_arn == second.intent.role_arn == role  # through the role
+    assert second.intent.rollback_of == first.change_id and second.intent.after == before
+    assert prod.client("cloudtrail").get_trail(Name=arn)["Trail"]["KmsKeyId"] == before
+    assert "read back and verified" in cell_html(nb, "guided.apply(")

@@ -67,11 +67,37 @@ _READERS = (
     "reader_accounts = None  # accounts that must decrypt the logs, e.g. a log archive: "
     '["444455556666"] or "444455556666,777788889999"'
 )
+# How a trail of another account (given by ARN) is reached (issue 16): `--role-name` and
+# `--external-id` on the command line.
+_ROLES = (
+    "role_name = None  # the role assumed in another account's trail (by ARN); None: "
+    "OrganizationAccountAccessRole\n"
+    "external_id = None  # the external id that role's trust policy asks for; None: none"
+)
+_ROLE_ARGS = "role_name=role_name, external_id=external_id"
 _WHERE = (
     "journal_path = None  # None: $TRAILKIT_JOURNAL, else the user data directory "
     "(the demo: its own demo-journal.jsonl)\n"
     "endpoint_url = None  # None: $AWS_ENDPOINT_URL (set by `trailkit lab` for the demo)\n"
     "profile = None  # AWS profile; None: environment / demo"
+)
+
+# Which accounts notebook 01 reads, and how it reaches them (issue 16): the options of
+# `trailkit inventory` of the same names. None is "not given"; an empty value is refused
+# (never "every account" nor "none"); see trailkit.ui.notebook.account_choice.
+_ACCOUNT_PARAMS = (
+    "org = False  # True: every active account of the organization (organizations:ListAccounts,"
+    " from the management or a delegated administrator account)\n"
+    'accounts = None  # these accounts: ["111122223333", "444455556666"], '
+    '"111122223333,444455556666" or "@accounts.txt"; None: only yours (unless org)\n'
+    "exclude_accounts = None  # leave these accounts out (the same forms); None: none\n"
+    "role_name = None  # the role assumed in every other account; None: "
+    "OrganizationAccountAccessRole (AWS Control Tower: AWSControlTowerExecution)\n"
+    "external_id = None  # the external id the role's trust policy asks for; None: none"
+)
+_ORG_RUNBOOK = (
+    "# reads your account directly, every other one through role_name (nothing is written)\n"
+    "book = notebook.org_runbook(conn, role_name=role_name, external_id=external_id)"
 )
 
 NOTEBOOKS["01_encryption_inventory.ipynb"] = [
@@ -81,6 +107,7 @@ NOTEBOOKS["01_encryption_inventory.ipynb"] = [
         "profile = None  # AWS profile; None: environment / demo\n"
         "endpoint_url = None  # None: $AWS_ENDPOINT_URL (set by `trailkit lab` for the demo)\n"
         'regions = None  # e.g. ["us-east-1", "eu-west-1"]; None: every enabled region\n'
+        f"{_ACCOUNT_PARAMS}\n"
         'csv_path = "trails.csv"\n'
         f"{_LANG_PARAM}",
         ["parameters"],
@@ -88,16 +115,24 @@ NOTEBOOKS["01_encryption_inventory.ipynb"] = [
     ("code", _IMPORTS),
     ("code", _LANG),
     _show("encryption-inventory.intro"),
+    ("code", _FLAGS.format("org=org")),
     _show("encryption-inventory.where"),
     ("code", _CONNECT),
-    ("code", 'inventory = tk.scan(conn, regions, progress="notebook")'),
+    ("code", _ORG_RUNBOOK),
+    (
+        "code",
+        "inventory = notebook.org_inventory(book, regions, org=org, accounts=accounts, "
+        "exclude_accounts=exclude_accounts)",
+    ),
     ("code", "tk.widgets.ConnectionBanner(conn.info(), inventory)"),
     _show("encryption-inventory.health"),
     ("code", "tk.widgets.HealthSummary(inventory)"),
+    _show("encryption-inventory.accounts"),
+    ("code", "tk.widgets.AccountSummary(inventory)"),
     _show("encryption-inventory.trails"),
     ("code", "tk.widgets.TrailsTable(inventory)"),
     _show("encryption-inventory.explore"),
-    ("code", "notebook.trail_explorer(conn, inventory)"),
+    ("code", "notebook.trail_explorer(book, inventory)"),
     _show("encryption-inventory.keys"),
     ("code", "tk.tables.keys_frame(inventory)"),
     _show("encryption-inventory.chart"),
@@ -122,6 +157,7 @@ NOTEBOOKS["02_guided_update.ipynb"] = [
         "rollback = False  # undo the change applied here (else the trail's last one)\n"
         "accept_unverifiable = False  # also send a plan some of whose checks could not be verified (--accept-unverifiable)\n"
         f"{_READERS}\n"
+        f"{_ROLES}\n"
         f"{_WHERE}\n"
         "regions = None  # where to look for trails; None: every enabled region\n"
         f"{_LANG_PARAM}",
@@ -142,7 +178,7 @@ NOTEBOOKS["02_guided_update.ipynb"] = [
     (
         "code",
         "guided = notebook.guided_update(conn, journal, regions=regions, "
-        "reader_accounts=reader_accounts)",
+        f"reader_accounts=reader_accounts, {_ROLE_ARGS})",
     ),
     ("code", "guided"),
     (
@@ -179,6 +215,7 @@ NOTEBOOKS["03_key_policy.ipynb"] = [
         'trails = ["org-trail"]  # the trails that should use it (demo example)\n'
         "apply = False  # send the repaired policy\n"
         f"{_READERS}\n"
+        f"{_ROLES}\n"
         f"{_WHERE}\n"
         "regions = None  # where to look for trails; None: every enabled region\n"
         f"{_LANG_PARAM}",
@@ -194,7 +231,7 @@ NOTEBOOKS["03_key_policy.ipynb"] = [
     (
         "code",
         "panel = notebook.key_policy_view(conn, journal, key, trails, regions=regions, "
-        "reader_accounts=reader_accounts)",
+        f"reader_accounts=reader_accounts, {_ROLE_ARGS})",
     ),
     ("code", "panel"),
     _show("key-policy.apply"),
@@ -218,6 +255,7 @@ NOTEBOOKS["04_bulk_update.ipynb"] = [
         "apply = False  # send the ready plans\n"
         "accept_unverifiable = False  # also send a plan some of whose checks could not be verified (--accept-unverifiable)\n"
         f"{_READERS}\n"
+        f"{_ROLES}\n"
         f"{_WHERE}\n"
         "regions = None  # where to look for trails; None: every enabled region\n"
         f"{_LANG_PARAM}",
@@ -234,7 +272,8 @@ NOTEBOOKS["04_bulk_update.ipynb"] = [
     _show("bulk-update.choose"),
     (
         "code",
-        "bulk = notebook.bulk_update(conn, journal, inventory, reader_accounts=reader_accounts)",
+        "bulk = notebook.bulk_update(conn, journal, inventory, reader_accounts=reader_accounts, "
+        f"{_ROLE_ARGS})",
     ),
     ("code", "bulk"),
     (
@@ -252,6 +291,7 @@ NOTEBOOKS["05_change_journal.ipynb"] = [
         "code",
         "rollback_change = None  # a change id from the table, to roll back\n"
         "accept_unverifiable = False  # also send a plan some of whose checks could not be verified (--accept-unverifiable)\n"
+        f"{_ROLES}\n"
         f"{_WHERE}\n"
         f"{_LANG_PARAM}",
         ["parameters"],
@@ -261,7 +301,7 @@ NOTEBOOKS["05_change_journal.ipynb"] = [
     _show("change-journal.intro"),
     ("code", _CONNECT),
     ("code", _JOURNAL),
-    ("code", "view = notebook.journal_view(conn, journal)"),
+    ("code", f"view = notebook.journal_view(conn, journal, {_ROLE_ARGS})"),
     ("code", "view"),
     _show("change-journal.rollback"),
     ("code", "view.rollback(rollback_change, accept_unverifiable)"),

@@ -13,6 +13,13 @@ iterated by character): yes/no parameters are read by :func:`trailkit.rules.flag
 principals must be able to decrypt the logs, like ``--reader-account``) is a list of 12-digit
 account ids or one text of ids separated by commas
 (:func:`trailkit.rules.principals.parse_accounts`).
+
+Other accounts (issue 16; the options of ``trailkit inventory`` of the same names):
+``role_name`` (None: ``OrganizationAccountAccessRole``) and ``external_id`` (None: none) say how
+another account is reached (:func:`org_runbook`); ``org`` (yes/no), ``accounts`` and
+``exclude_accounts`` which accounts :func:`org_inventory` reads. An empty value is never read as
+"none" or "every": ``""``, ``[]`` or a blank text is an :class:`~trailkit.errors.InputError`
+naming the parameter (None is the way to say "not given").
 """
 
 from __future__ import annotations
@@ -29,18 +36,27 @@ from typing import Any
 
 import pandas as pd
 
+from trailkit.arn import arn_account
+from trailkit.aws.accounts import AccountAccess
 from trailkit.aws.session import Connection, is_local_endpoint
 from trailkit.change.journal import Journal, default_path
 from trailkit.errors import InputError, TrailkitError
 from trailkit.i18n import _, language, ngettext
 from trailkit.records import Inventory, Trail
 from trailkit.records.journal import changes_frame
+from trailkit.rules.accounts import (
+    DEFAULT_ROLE_NAME,
+    check_external_id,
+    check_role_name,
+    parse_account_text,
+)
 from trailkit.rules.checks import Report
 from trailkit.rules.explain import Explanation
 from trailkit.rules.flags import parse_flag, parse_names, parse_text
 from trailkit.rules.health import Health, inventory_health
 from trailkit.rules.principals import parse_accounts
 from trailkit.runbook import Runbook
+from trailkit.ui.progress import progress_bar, scan
 from trailkit.ui.tables import TableFrame, encryption_by_region
 from trailkit.ui.widgets import (
     BulkUpdate,
@@ -55,6 +71,9 @@ from trailkit.ui.widgets.checklist import checklist_html
 from trailkit.ui.widgets.policy_picker import KeyPolicyView
 
 __all__ = [
+    "AccountChoice",
+    "account_access",
+    "account_choice",
     "bulk_update",
     "changes_table",
     "check_flags",
@@ -67,6 +86,8 @@ __all__ = [
     "key_policy",
     "key_policy_view",
     "open_journal",
+    "org_inventory",
+    "org_runbook",
     "partial_banner",
     "runbook",
     "trail_explorer",
@@ -142,17 +163,22 @@ def runbook(
     *,
     regions: Sequence[str] | None = None,
     reader_accounts: Sequence[str] | str | None = None,
+    role_name: str | None = None,
+    external_id: str | None = None,
 ) -> Runbook:
     """The use cases bound to ``conn`` and ``journal`` (what every view below is given).
 
     ``reader_accounts``: accounts, besides the trail's and the bucket owner's, whose principals
     must be able to decrypt the logs; every pre-flight of the runbook checks them.
+    ``role_name``, ``external_id``: how a trail of another account is reached (see
+    :func:`account_access`).
 
     Raises
     ------
     InputError
-        ``conn`` or ``journal`` is not one, ``regions`` is not a list of region names, or
-        ``reader_accounts`` holds something that is not a 12-digit account id.
+        ``conn`` or ``journal`` is not one, ``regions`` is not a list of region names,
+        ``reader_accounts`` holds something that is not a 12-digit account id, or
+        ``role_name`` / ``external_id`` cannot be what IAM and STS accept.
     """
     _conn(conn)
     _journal(journal)
@@ -161,7 +187,232 @@ def runbook(
         journal,
         regions=parse_names(regions, "regions"),
         reader_accounts=reader_accounts,
+        access=account_access(conn, role_name=role_name, external_id=external_id),
     )
+
+
+# -- other accounts (issue 16) -----------------------------------------------------------------
+
+
+def account_access(
+    conn: Connection, *, role_name: object = None, external_id: object = None
+) -> AccountAccess:
+    """How another account is reached: the caller's own directly, every other one through
+    ``sts:AssumeRole`` into ``role_name`` (``--role-name``) with ``external_id``
+    (``--external-id``) and the session name ``trailkit``.
+
+    Parameters
+    ----------
+    conn : Connection
+        The caller's connection.
+    role_name : str or None
+        The role's name in each other account, optionally ``PATH/NAME``; None:
+        ``OrganizationAccountAccessRole`` (``AWSControlTowerExecution`` in AWS Control Tower).
+    external_id : str or None
+        The external id the role's trust policy asks for; None: none is sent.
+
+    Raises
+    ------
+    InputError
+        ``conn`` is not a connection; ``role_name`` or ``external_id`` is an empty or blank
+        text (never read as "the default" or "none": leave the parameter None), not a text,
+        or not what IAM (a role name: 1 to 64 of ``[\\w+=,.@-]``) or STS (an external id: 2 to
+        1224 of ``[\\w+=,.@:/-]``) accepts.
+    """
+    _conn(conn)
+    if role_name is not None and (not isinstance(role_name, str) or not role_name.strip()):
+        raise InputError(
+            _("role_name must name an IAM role, not {value}.").format(value=repr(role_name)[:80]),
+            _("give the role's name, e.g. AWSControlTowerExecution, or None for {default}").format(
+                default=DEFAULT_ROLE_NAME
+            ),
+        )
+    if external_id is not None and (not isinstance(external_id, str) or not external_id.strip()):
+        raise InputError(
+            _("external_id must be the external id the role asks for, not {value}.").format(
+                value=repr(external_id)[:80]
+            ),
+            _("give the external id of the role's trust policy, or None when it needs none"),
+        )
+    return AccountAccess(
+        conn,
+        role_name=check_role_name(role_name) if role_name is not None else DEFAULT_ROLE_NAME,
+        external_id=check_external_id(external_id),
+    )
+
+
+def org_runbook(
+    conn: Connection,
+    *,
+    role_name: str | None = None,
+    external_id: str | None = None,
+    regions: Sequence[str] | None = None,
+    reader_accounts: Sequence[str] | str | None = None,
+) -> Runbook:
+    """Notebook 01: the runbook that reads every account (nothing is written: its journal is
+    the default one and is never appended to), reaching the other accounts as
+    :func:`account_access` says.
+
+    Raises
+    ------
+    InputError
+        As :func:`runbook` and :func:`account_access`.
+    """
+    _conn(conn)
+    return runbook(
+        conn,
+        Journal(),
+        regions=regions,
+        reader_accounts=reader_accounts,
+        role_name=role_name,
+        external_id=external_id,
+    )
+
+
+def _account_ids(value: object, name: str) -> tuple[str, ...] | None:
+    """``accounts`` / ``exclude_accounts``: None (not given), a list of 12-digit ids, one id
+    (text or whole number), a text of ids separated by commas, spaces or lines (``#`` starts a
+    comment), or ``@PATH`` of a file of such ids (the command line's ``@FILE``)."""
+    if value is None:
+        return None
+    fix = _(
+        'pass {name} as ["111122223333", "444455556666"], "111122223333,444455556666" or '
+        '"@accounts.txt"; None when not wanted'
+    ).format(name=name)
+    if isinstance(value, str):
+        text = value
+        if text.strip().startswith("@"):
+            path = Path(text.strip()[1:]).expanduser()
+            try:
+                text = path.read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError) as exc:
+                raise InputError(
+                    _("{option}: the file {path} cannot be read ({error}).").format(
+                        option=name, path=str(path), error=exc.__class__.__name__
+                    ),
+                    fix,
+                ) from None
+        if not text.replace(",", " ").strip():
+            raise InputError(
+                _("{name} is empty; an empty value never means every account or none.").format(
+                    name=name
+                ),
+                fix,
+            )
+        return parse_account_text(text, name)
+    if isinstance(value, list | tuple | set | frozenset) and not value:
+        raise InputError(
+            _("{name} is empty; an empty value never means every account or none.").format(
+                name=name
+            ),
+            fix,
+        )
+    return parse_accounts(value, name)
+
+
+class AccountChoice:
+    """Which accounts notebook 01 reads, from its parameters (:func:`account_choice`).
+
+    ``org``: every active account of the organization; ``accounts``: these (with ``org``:
+    only those of the organization); ``exclude``: left out; ``several``: False for the
+    caller's own account only (the scan of one account, as before issue 16).
+    """
+
+    def __init__(self, org: bool, accounts: tuple[str, ...], exclude: tuple[str, ...]) -> None:
+        self.org = org
+        self.accounts = accounts
+        self.exclude = exclude
+
+    @property
+    def several(self) -> bool:
+        """True when other accounts than the caller's are asked for."""
+        return self.org or bool(self.accounts)
+
+    def __repr__(self) -> str:
+        return (
+            f"AccountChoice(org={self.org!r}, accounts={self.accounts!r}, exclude={self.exclude!r})"
+        )
+
+
+def account_choice(
+    org: object = False, accounts: object = None, exclude_accounts: object = None
+) -> AccountChoice:
+    """Read notebook 01's ``org``, ``accounts`` and ``exclude_accounts`` strictly, before
+    anything is read (the meaning of ``--org``, ``--accounts``, ``--exclude-accounts``).
+
+    Raises
+    ------
+    InputError
+        ``org`` is no clear yes or no (None included); ``accounts`` or ``exclude_accounts`` is
+        empty (``""``, ``[]``: never "every account" nor "none"), holds something that is not a
+        12-digit account id, or names a file that cannot be read; ``exclude_accounts`` without
+        ``org`` or ``accounts`` (there is nothing to leave out of).
+    """
+    wanted = parse_flag(org, "org")
+    given = _account_ids(accounts, "accounts")
+    excluded = _account_ids(exclude_accounts, "exclude_accounts")
+    if excluded and not wanted and given is None:
+        raise InputError(
+            _("exclude_accounts leaves accounts out of org=True or accounts, and neither is set."),
+            _(
+                "set org=True (every account of the organization) or accounts, or leave "
+                "exclude_accounts None"
+            ),
+        )
+    return AccountChoice(wanted, given or (), excluded or ())
+
+
+def org_inventory(
+    book: Runbook,
+    regions: Sequence[str] | str | None = None,
+    *,
+    org: object = False,
+    accounts: object = None,
+    exclude_accounts: object = None,
+    progress: bool | str = "notebook",
+) -> Inventory:
+    """Notebook 01: the inventory of the caller's account, or of several accounts in one
+    (``org=True``: every active account of the organization; ``accounts``: those given).
+
+    Without ``org`` and ``accounts`` this is ``tk.scan(book.conn, regions)``, the scan of one
+    account. Otherwise every account is read through its role (:meth:`Runbook.scan_accounts`)
+    into one inventory: each trail once with its ``account``, an organization trail once with
+    its status in each member account, and an account whose role could not be assumed as an
+    error row naming it (a PARTIAL RESULT, shown by :class:`~trailkit.ui.widgets.AccountSummary`
+    and the errors table; the other accounts are complete).
+
+    Parameters
+    ----------
+    book : Runbook
+        :func:`org_runbook` (its role name and external id reach the other accounts).
+    regions : list of str, str or None
+        Regions to read in every account; None: every enabled region.
+    org, accounts, exclude_accounts
+        As :func:`account_choice` reads them.
+    progress : bool or str
+        ``"notebook"`` (a notebook bar counting API calls), ``True`` (on stderr) or ``False``.
+
+    Raises
+    ------
+    InputError
+        A parameter of the wrong kind or value (see :func:`account_choice`).
+    TrailkitError
+        The organization cannot be listed (``org=True`` outside the management or a delegated
+        administrator account), or the caller's own credentials failed (one message).
+    """
+    _need(book, Runbook, "book", _("pass book = notebook.org_runbook(conn)"))
+    chosen = account_choice(org, accounts, exclude_accounts)
+    names = parse_names(regions, "regions")
+    if not chosen.several:
+        return scan(book.conn, names, progress=progress)
+    with progress_bar(progress) as report:
+        return book.scan_accounts(
+            org=chosen.org,
+            accounts=chosen.accounts,
+            exclude=chosen.exclude,
+            regions=names,
+            progress=report,
+        )
 
 
 def guided_update(
@@ -170,8 +421,13 @@ def guided_update(
     *,
     regions: Sequence[str] | None = None,
     reader_accounts: Sequence[str] | str | None = None,
+    role_name: str | None = None,
+    external_id: str | None = None,
 ) -> GuidedUpdate:
     """The guided update view of notebook 02 and the Voila app, on the runbook.
+
+    A trail of another account, given by ARN, is read and changed through ``role_name`` in
+    that account (with ``external_id``; see :func:`account_access`).
 
     Nothing is read until it is displayed (or a headless step runs), so progress is visible.
     When a trail is chosen its encryption as it is now is judged (:func:`current_health`): a
@@ -184,7 +440,14 @@ def guided_update(
         ``conn`` or ``journal`` is not one, ``regions`` is not a list of region names, or
         ``reader_accounts`` is not a list of account ids (see :func:`runbook`).
     """
-    book = runbook(conn, journal, regions=regions, reader_accounts=reader_accounts)
+    book = runbook(
+        conn,
+        journal,
+        regions=regions,
+        reader_accounts=reader_accounts,
+        role_name=role_name,
+        external_id=external_id,
+    )
     return GuidedUpdate(book, health=partial(current_health, book))
 
 
@@ -240,9 +503,13 @@ def key_policy_view(
     *,
     regions: Sequence[str] | None = None,
     reader_accounts: Sequence[str] | str | None = None,
+    role_name: str | None = None,
+    external_id: str | None = None,
 ) -> KeyPolicyView:
     """Notebook 03: trail and key pickers (notebook 02's), the key's pre-flight, the add-only
     repair of its policy, and the pre-flight again once the policy was changed.
+    A trail or key of another account is read (and the key policy changed) through
+    ``role_name`` there (with ``external_id``; see :func:`account_access`).
 
     ``key`` and ``trails`` are the initial choice (papermill's parameters); the first trail is
     picked, further ones are repaired for too until another trail is picked. The trails offered
@@ -253,7 +520,14 @@ def key_policy_view(
     InputError
         An argument of the wrong kind (see :func:`runbook`; ``trails``: a list of names).
     """
-    book = runbook(conn, journal, regions=regions, reader_accounts=reader_accounts)
+    book = runbook(
+        conn,
+        journal,
+        regions=regions,
+        reader_accounts=reader_accounts,
+        role_name=role_name,
+        external_id=external_id,
+    )
     key = parse_text(key, "key")
     names = parse_names(trails, "trails") or []
     offered = book.list_trails()
@@ -319,8 +593,13 @@ def bulk_update(
     inventory: Inventory,
     *,
     reader_accounts: Sequence[str] | str | None = None,
+    role_name: str | None = None,
+    external_id: str | None = None,
 ) -> BulkUpdate:
     """Notebook 04: several trails of ``inventory``, one key per bucket region, apply all.
+
+    Trails of other accounts are planned and changed through ``role_name`` there (with
+    ``external_id``; see :func:`account_access`).
 
     Each region's key list is ranked for the selected trails whose bucket is there (ready,
     unverifiable, blocked); after Apply every selected trail has a result.
@@ -332,7 +611,13 @@ def bulk_update(
         An argument of the wrong kind (``inventory``: what ``tk.scan`` returned;
         ``reader_accounts``: account ids).
     """
-    book = runbook(conn, journal, reader_accounts=reader_accounts)
+    book = runbook(
+        conn,
+        journal,
+        reader_accounts=reader_accounts,
+        role_name=role_name,
+        external_id=external_id,
+    )
     _need(inventory, Inventory, "inventory", _("pass inventory = tk.scan(conn, regions)"))
     return BulkUpdate(
         inventory.trails,
@@ -352,7 +637,9 @@ def trail_explorer(
     reader_accounts: Sequence[str] | str | None = None,
 ) -> TrailExplorer:
     """Notebook 01: a picker of ``inventory``'s trails (broken and at-risk first) showing the
-    chosen trail's drill-down, the same as ``trailkit explain --trail T``.
+    chosen trail's drill-down, the same as ``trailkit explain --trail T``. A trail of another
+    account (an inventory of several accounts) is read in its account, through the runbook's
+    role there (:meth:`Runbook.in_account`).
 
     ``source`` is a runbook (:func:`runbook`) or a connection (then a runbook of its own, with
     the default journal: the explorer writes nothing). Each choice reads the trail fresh
@@ -374,20 +661,33 @@ def trail_explorer(
         book = Runbook(source, Journal(), reader_accounts=reader_accounts)
 
     def explain(arn: str) -> Explanation:
-        return book.explain(arn, history=wanted)
+        # A trail of another account is read in that account, through its role (a role that
+        # cannot be assumed is an error the explorer shows).
+        trail = inventory.trail(arn)
+        account = trail.account if trail is not None else arn_account(arn)
+        return book.in_account(account).explain(arn, history=wanted)
 
     return TrailExplorer(inventory.trails, explain, healths=inventory_health(inventory))
 
 
-def journal_view(conn: Connection, journal: Journal) -> JournalView:
+def journal_view(
+    conn: Connection,
+    journal: Journal,
+    *,
+    role_name: str | None = None,
+    external_id: str | None = None,
+) -> JournalView:
     """Notebook 05: the recorded changes, with rollback (policy changes: restore).
+
+    A change made in another account is undone through the role it recorded; ``role_name``
+    (and ``external_id``) only for a change that recorded none (see :func:`account_access`).
 
     Raises
     ------
     InputError
         ``conn`` or ``journal`` is not one.
     """
-    book = runbook(conn, journal)
+    book = runbook(conn, journal, role_name=role_name, external_id=external_id)
     return JournalView(
         journal, partial(book.undo, confirmed=True), demo=book.demo, preview=book.preview_undo
     )
@@ -511,7 +811,8 @@ PARTIAL_STYLE = (
 
 def partial_banner(inventory: Inventory) -> str | None:
     """The PARTIAL RESULT warning for ``inventory`` as HTML (amber, class ``tk-note-warn``), or
-    None when the scan is complete. The style is inline, so it shows inside any banner.
+    None when the scan is complete. The style is inline, so it shows inside any banner. On a
+    scan of several accounts it names the accounts the failed calls were made in.
 
     Raises
     ------
@@ -523,11 +824,33 @@ def partial_banner(inventory: Inventory) -> str | None:
         return None
     regions = ", ".join(sorted({e.region or "?" for e in inventory.errors}))
     n = len(inventory.errors)
-    said = ngettext(
-        "PARTIAL RESULT: {n} call failed (regions: {regions}); see the errors table.",
-        "PARTIAL RESULT: {n} calls failed (regions: {regions}); see the errors table.",
-        n,
-    ).format(n=n, regions=regions)
+    accounts = sorted({e.account for e in inventory.errors if e.account})
+    if accounts:  # a scan of several accounts: which accounts, by name when known
+        named = ", ".join(
+            f"{inventory.account_name(a)} ({a})" if inventory.account_name(a) else a
+            for a in accounts
+        )
+        where = ", ".join(sorted({e.region for e in inventory.errors if e.region}))
+        if where:
+            said = ngettext(
+                "PARTIAL RESULT: {n} call failed (accounts: {accounts}; regions: {regions}); "
+                "see the errors table.",
+                "PARTIAL RESULT: {n} calls failed (accounts: {accounts}; regions: {regions}); "
+                "see the errors table.",
+                n,
+            ).format(n=n, accounts=named, regions=where)
+        else:  # an account's role refused: no region to name
+            said = ngettext(
+                "PARTIAL RESULT: {n} call failed (accounts: {accounts}); see the errors table.",
+                "PARTIAL RESULT: {n} calls failed (accounts: {accounts}); see the errors table.",
+                n,
+            ).format(n=n, accounts=named)
+    else:
+        said = ngettext(
+            "PARTIAL RESULT: {n} call failed (regions: {regions}); see the errors table.",
+            "PARTIAL RESULT: {n} calls failed (regions: {regions}); see the errors table.",
+            n,
+        ).format(n=n, regions=regions)
     return (
         f'<div class="tk-banner-partial tk-note tk-note-warn" role="alert" '
         f'style="{PARTIAL_STYLE}">{html.escape(said)}</div>'

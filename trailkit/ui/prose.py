@@ -61,6 +61,17 @@ SECTIONS: dict[str, Section] = {
         )
     ),
     "encryption-inventory.where": Section(heading=N_("Where am I?")),
+    "encryption-inventory.accounts": Section(
+        heading=N_("Accounts"),
+        body=N_(
+            "One row per account read: its trails and how many of them have each health. "
+            "With `org=True` (every active account of the organization) or `accounts`, each "
+            "other account is read through the role `role_name`; an account whose role could "
+            "not be assumed says why, and nothing of it is counted: its row is no sign of "
+            "health. An organization trail is counted in its management account, and its "
+            "delivery errors in a member account are noted on that member's row."
+        ),
+    ),
     "encryption-inventory.health": Section(
         heading=N_("Is what is in place still working?"),
         body=N_(

@@ -20,12 +20,15 @@ GuidedUpdate       the whole runbook for one trail, wired (notebook 02 and the V
 HealthSummary      counts per health; broken and at-risk trails first, with reasons and fixes
 KeyPolicyView      trail and key pickers, the key's pre-flight and the add-only repair (03)
 TrailExplorer      a trail picker (broken, at-risk first) and its drill-down (``explain``)
+AccountSummary     one row per account of a scan of several accounts: trails, health counts,
+                   or why the account could not be read (01 with ``org=True``)
 =================  ==========================================================================
 """
 
 from __future__ import annotations
 
 from trailkit.ui.widgets._common import Step
+from trailkit.ui.widgets.accounts import AccountSummary
 from trailkit.ui.widgets.banner import ConnectionBanner
 from trailkit.ui.widgets.bulk import BulkUpdate
 from trailkit.ui.widgets.change import ChangePanel
@@ -40,6 +43,7 @@ from trailkit.ui.widgets.policy_picker import KeyPolicyView
 from trailkit.ui.widgets.trails import TrailPicker, TrailsTable
 
 __all__ = [
+    "AccountSummary",
     "BulkUpdate",
     "ChangePanel",
     "Checklist",
