@@ -259,7 +259,7 @@ def test_select_accounts_uses_the_role_name_and_partition() -> None:
         (None, (A, B), (A, B), "Every account was excluded"),
         (ORG, (), (CALLER, A, "210987654321"), "Every account was excluded"),
         # an organization where no account is active (only suspended or closing ones)
-        ((Account(B, "old", "SUSPENDED"),), (), (), "Every account was excluded"),
+        ((Account(B, "old", "SUSPENDED"),), (), (), "lists no active account"),
     ],
 )
 def test_select_accounts_refused(
@@ -286,3 +286,17 @@ def test_the_rules_speak_japanese() -> None:
             with pytest.raises(InputError) as caught:
                 call()
             assert_japanese(str(caught.value), ["Org Access", "ID[,ID]"])
+
+
+def test_an_organization_without_an_active_account_is_not_called_excluded() -> None:
+    """An organization listing only suspended accounts has nothing to look at, and says that
+    (not "every account was excluded", which names an option that was not given)."""
+    listed = [Account("111122223333", "gone", "SUSPENDED")]
+    with pytest.raises(InputError, match="lists no active account"):
+        select_accounts("999988887777", listed=listed)
+    with pytest.raises(InputError, match="Every account was excluded"):
+        select_accounts(
+            "999988887777",
+            listed=[Account("111122223333", "ok", "ACTIVE")],
+            exclude=["111122223333"],
+        )

@@ -246,6 +246,11 @@ def select_accounts(
             else role_arn(account.account_id, role_name, partition)
         )
         chosen[account.account_id] = Account(account.account_id, account.name, account.status, arn)
+    if not chosen and not pool:
+        raise InputError(
+            _("The organization lists no active account."),
+            _("check that the caller is in an organization, or name the accounts with --accounts"),
+        )
     if not chosen:
         raise InputError(
             _("Every account was excluded: nothing is left to look at."),
