@@ -1,0 +1,736 @@
+"""Benchmark of an organization scan (issue 16): one inventory across N accounts x 17 regions,
+on a local AWS with latency (not a test: it measures, and prints what it measured).
+
+    .venv/bin/python bench/org.py                    # N = 25, 50, 100 + the sequential N = 25
+    .venv/bin/python bench/org.py --sizes 25 --baseline-accounts 0   # one size, no baseline
+    .venv/bin/python bench/org.py --smoke            # tiny sizes, a few seconds
+
+It starts a moto server in a process of its own (this file with ``--serve``: moto's server app
+behind ``bench/latency_server.py``'s :class:`LatencyApp`, every AWS request delayed by
+``--latency-ms``) and seeds a synthetic organization there once, for the largest size:
+
+* the management account ``123456789012`` (the caller) creates the organization with
+  Organizations' own ``CreateAccount`` (moto creates ``OrganizationAccountAccessRole`` in each
+  new account, trusting the management account); account 1 is ``log-archive`` (the two log
+  buckets), the others ``member-NNN``;
+* one organization trail in the management account (multi-Region, SSE-KMS with a key of the
+  management account, writing to ``log-archive``'s organization bucket);
+* in every account (management and log-archive included) two trails of its own writing to
+  ``log-archive``'s member bucket: a multi-Region trail in us-east-1 encrypted with a key of its
+  own account, and a single-Region trail (its home region rotates over the regions) without KMS;
+* ``--keys-per-region`` customer keys (default 10) per region per account (half with
+  CloudTrail's key policy, half root only).
+
+Each measurement runs in a child process of its own (this file with ``--measure``), cold, as one
+CLI run would be: a new ``Connection`` (demo credentials, moto's default account, the management
+account), then, timed, ``AccountAccess(conn).accounts(org=True, given=<the first N accounts>)``
+(``ListAccounts``) and ``trailkit.aws.org.scan_accounts(access, accounts, regions,
+workers=...)``. The child reports wall time, client CPU seconds (every thread), API calls by
+operation (``Connection.calls``: the assumed connections share the count), botocore clients
+created (``botocore.session.Session.create_client`` counted), peak RSS (``ru_maxrss`` of the
+child), the moto server's CPU seconds during the scan, and what was read (trails per account,
+member statuses of the organization trail, errors by code) with a digest to check that the
+sequential and concurrent runs read the same thing.
+
+Measured, in one run: N = ``--sizes`` (default 25, 50, 100) with ``--workers`` (default:
+trailkit's), the sequential baseline (``workers=1``) for N = ``--baseline-accounts`` (25), and
+the lower bound: the longest chain of calls that depend on each other
+(``GetCallerIdentity`` -> ``ListAccounts`` -> ``AssumeRole`` -> [``ListTrails`` ->]
+``DescribeTrails`` -> ``DescribeKey`` -> ``GetKeyPolicy`` -> ``GetKeyRotationStatus``, the
+operations the scan actually made) times the latency. Prints the figures with the goals of
+issue 16 (N = 50 in at most 15 s; at least 50x faster than sequential; wall time no faster than
+linear in N, with the slope; peak RSS at most 1 GiB at N = 100; a projection for 1,000 accounts)
+and writes the same as JSON (``--json``, default ``bench/results/org.json``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import inspect
+import json
+import math
+import os
+import platform
+import resource
+import subprocess
+import sys
+import time
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from estate import region_names
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+DEFAULT_JSON = HERE / "results" / "org.json"
+MANAGEMENT = "123456789012"
+#: Goals of issue 16 (Performance).
+GOAL_N50_S = 15.0
+GOAL_SPEEDUP = 50.0
+GOAL_RSS_MIB = 1024.0
+GOAL_EXPONENT = 1.1  # wall ~ N^k: "no faster than linearly", with 10 % for noise
+PROJECT_TO = 1000
+#: The chain of dependent calls of an organization inventory, in order; the lower bound counts
+#: those the scan made (ListTrails only if the fan-out uses it).
+CHAIN = (
+    "sts:GetCallerIdentity",  # the caller's account: read directly, never through a role
+    "organizations:ListAccounts",  # which accounts
+    "sts:AssumeRole",  # into each
+    "cloudtrail:ListTrails",  # every trail of the account with its home region
+    "cloudtrail:DescribeTrails",  # the trail names its key
+    "kms:DescribeKey",  # the key in use
+    "kms:GetKeyPolicy",  # after DescribeKey (the key's ARN and manager)
+    "kms:GetKeyRotationStatus",  # after the key is known to be customer managed
+)
+
+
+# -- the organization ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OrgSpec:
+    """The size of the synthetic organization."""
+
+    accounts: int = 100
+    regions: int = 17
+    keys_per_region: int = 10
+
+    @property
+    def region_names(self) -> tuple[str, ...]:
+        return region_names(self.regions)
+
+    @property
+    def account_ids(self) -> list[str]:
+        """The management account first, then log-archive, then the members."""
+        return [MANAGEMENT] + [f"{200000000000 + i:012d}" for i in range(1, self.accounts)]
+
+
+def account_name(index: int) -> str:
+    return {0: "management", 1: "log-archive"}.get(index, f"member-{index:03d}")
+
+
+ORG_BUCKET = "bench-org-trail-logs"
+MEMBER_BUCKET = "bench-member-trail-logs"
+ORG_TRAIL = "bench-org-trail"
+
+
+@dataclass
+class OrgEstate:
+    """What was seeded (JSON-ready)."""
+
+    accounts: list[str]
+    regions: list[str]
+    keys_per_region: int
+    trails: int = 0
+    own_trails_per_account: int = 2
+    organization_trails: int = 0
+    keys: int = 0
+    buckets: int = 0
+    seconds: float = 0.0
+    names: dict[str, str] = field(default_factory=dict)
+
+
+def seed(spec: OrgSpec) -> OrgEstate:
+    """Build the organization in this process's moto backends (moto must run in this process)."""
+    from moto.cloudtrail.models import cloudtrail_backends
+    from moto.kms.models import kms_backends
+    from moto.organizations import utils as org_utils
+    from moto.organizations.models import organizations_backends
+    from moto.s3.models import s3_backends
+
+    from trailkit.demo import cloudtrail_bucket_policy, cloudtrail_key_policy, patch_moto
+    from trailkit.demo import root_key_policy as _root_key_policy
+
+    started = time.perf_counter()
+    patch_moto()
+    ids = spec.account_ids
+    regions = list(spec.region_names)
+    estate = OrgEstate(accounts=ids, regions=regions, keys_per_region=spec.keys_per_region)
+    estate.names = {a: account_name(i) for i, a in enumerate(ids)}
+
+    org = organizations_backends[MANAGEMENT]["aws"]
+    org.create_organization(region="us-east-1", FeatureSet="ALL")
+    pending = iter(ids[1:])
+    original = org_utils.make_random_account_id
+    org_utils.make_random_account_id = lambda: next(pending)  # the estate's ids, seeding only
+    try:
+        for i in range(1, len(ids)):
+            name = account_name(i)
+            org.create_account(AccountName=name, Email=f"{name}@example.com")
+    finally:
+        org_utils.make_random_account_id = original
+
+    log_archive = ids[1] if len(ids) > 1 else MANAGEMENT
+    s3 = s3_backends[log_archive]["aws"]
+    org_trail_arn = f"arn:aws:cloudtrail:us-east-1:{MANAGEMENT}:trail/{ORG_TRAIL}"
+    for bucket in (ORG_BUCKET, MEMBER_BUCKET):
+        s3.create_bucket(bucket, "us-east-1")
+        policy = cloudtrail_bucket_policy(bucket, log_archive, org_trail_arn)
+        s3.put_bucket_policy(bucket, json.dumps(policy).encode())
+    estate.buckets = 2
+
+    used_key: dict[str, str] = {}
+    for account in ids:
+        for region in regions:
+            kms = kms_backends[account][region]
+            for j in range(spec.keys_per_region):
+                doc = (
+                    cloudtrail_key_policy(account, region=region)
+                    if j % 2 == 0
+                    else _root_key_policy(account)
+                )
+                key = kms.create_key(
+                    json.dumps(doc), "ENCRYPT_DECRYPT", "SYMMETRIC_DEFAULT", f"bench {j}", []
+                )
+                if j % 5 != 4:
+                    kms.create_alias(key.id, f"alias/bench-{account}-{region}-{j:02d}")
+                if region == "us-east-1" and j == 0:
+                    used_key[account] = key.arn
+                estate.keys += 1
+
+    for i, account in enumerate(ids):
+        main = cloudtrail_backends[account]["us-east-1"]
+        # positional: name, bucket, prefix, SNS topic, global events, multi-Region,
+        # validation, organization trail, CloudWatch Logs group, CloudWatch Logs role, key, tags
+        main.create_trail(
+            f"bench-{i:03d}-main", MEMBER_BUCKET, account, None, True, True, True, False,
+            None, None, used_key.get(account), [],
+        )  # fmt: skip
+        main.start_logging(f"bench-{i:03d}-main")
+        home = regions[1 + i % (len(regions) - 1)] if len(regions) > 1 else regions[0]
+        regional = cloudtrail_backends[account][home]
+        regional.create_trail(
+            f"bench-{i:03d}-{home}", MEMBER_BUCKET, account, None, False, False, False, False,
+            None, None, None, [],
+        )  # fmt: skip
+        regional.start_logging(f"bench-{i:03d}-{home}")
+        estate.trails += 2
+    management = cloudtrail_backends[MANAGEMENT]["us-east-1"]
+    management.create_trail(
+        ORG_TRAIL, ORG_BUCKET, None, None, True, True, True, True,
+        None, None, used_key.get(MANAGEMENT), [],
+    )  # fmt: skip
+    management.start_logging(ORG_TRAIL)
+    estate.trails += 1
+    estate.organization_trails = 1
+    estate.seconds = time.perf_counter() - started
+    return estate
+
+
+def serve(spec: OrgSpec) -> None:
+    """Seed, print ``{"port", "estate"}`` as one JSON line, serve until killed."""
+    import logging
+
+    from latency_server import LatencyApp, _speed_up_moto
+    from moto.server import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+    from werkzeug.serving import make_server
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    _speed_up_moto()
+    estate = seed(spec)
+    app = LatencyApp(DomainDispatcherApplication(create_backend_app))
+    server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=MotoRequestHandler)
+    server.daemon_threads = True  # type: ignore[attr-defined]
+    print(json.dumps({"port": server.server_address[1], "estate": asdict(estate)}), flush=True)
+    server.serve_forever()
+
+
+class OrgServer:
+    """This file's ``--serve`` in a child process (the moto server with latency)."""
+
+    def __init__(self, spec: OrgSpec) -> None:
+        from inventory import LatencyServer
+
+        env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+        self.proc = subprocess.Popen(
+            [sys.executable, __file__, "--serve", json.dumps(asdict(spec))],
+            stdout=subprocess.PIPE,
+            text=True,
+            env=env,
+        )
+        assert self.proc.stdout is not None
+        line = self.proc.stdout.readline()
+        if not line:
+            self.proc.wait(timeout=10)
+            raise SystemExit(f"the org server did not start (exit {self.proc.returncode})")
+        ready = json.loads(line)
+        self.endpoint = f"http://127.0.0.1:{ready['port']}"
+        self.estate: dict[str, Any] = ready["estate"]
+        # the control routes of bench/latency_server.py
+        self._control = LatencyServer.__new__(LatencyServer)
+        self._control.endpoint = self.endpoint
+
+    def set_latency(self, ms: float) -> None:
+        self._control.set_latency(ms)
+
+    def stats(self) -> dict[str, Any]:
+        return self._control.stats()
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+
+# -- one measurement (in a child process) ----------------------------------------------------
+
+
+def _rss_mib() -> float:
+    try:
+        with open("/proc/self/statm", encoding="ascii") as f:
+            pages = int(f.read().split()[1])
+        return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
+    except OSError:  # pragma: no cover - not Linux
+        return float("nan")
+
+
+def _digest(value: Any) -> str:
+    return hashlib.sha256(json.dumps(value, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def measure(cfg: dict[str, Any]) -> dict[str, Any]:
+    """Scan the first ``cfg["accounts"]`` accounts of the organization at ``cfg["endpoint"]``
+    with ``cfg["workers"]`` workers, cold; return the figures (JSON-ready)."""
+    for name in [n for n in os.environ if n.startswith("AWS_")]:
+        del os.environ[name]  # only the local server is asked, with the demo's credentials
+    import botocore.session
+
+    clients: Counter[str] = Counter()
+    client_s = [0.0]
+    create = botocore.session.Session.create_client
+
+    def counted(self: Any, service_name: str, *args: Any, **kwargs: Any) -> Any:
+        started = time.process_time()
+        try:
+            return create(self, service_name, *args, **kwargs)
+        finally:
+            client_s[0] += time.process_time() - started
+            clients[service_name] += 1
+
+    botocore.session.Session.create_client = counted  # type: ignore[method-assign]
+
+    from inventory import LatencyServer
+
+    from trailkit.aws.accounts import AccountAccess
+    from trailkit.demo import demo_connection
+    from trailkit.rules.health import inventory_health
+
+    control = LatencyServer.__new__(LatencyServer)
+    control.endpoint = cfg["endpoint"]
+    wanted = list(cfg["ids"])
+    regions = list(cfg["regions"])
+    workers = int(cfg["workers"])
+    scanner, scan_accounts = _scanner()
+    rss_before = _rss_mib()
+    server_before = control.stats()
+    conn = demo_connection(cfg["endpoint"], region="us-east-1", workers=max(workers, 1))
+    started, cpu = time.perf_counter(), time.process_time()
+    access = AccountAccess(conn)
+    accounts = access.accounts(org=True, given=wanted)
+    inv = scan_accounts(access, accounts, regions, workers=workers)
+    wall, cpu = time.perf_counter() - started, time.process_time() - cpu
+    server_after = control.stats()
+    judged = time.process_time()
+    healths = inventory_health(inv)
+    health_cpu = time.process_time() - judged
+    peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+    per_account = Counter(t.account for t in inv.trails)
+    errors = Counter(f"{e.operation}:{e.code}" for e in inv.errors)
+    member_status = {arn: len(m) for arn, m in inv.member_status.items()}
+    answer = {
+        "trails": sorted((t.arn, t.kms_key_id, t.account) for t in inv.trails),
+        "keys": sorted(inv.keys),
+        "errors": sorted(errors.items()),
+        "member_status": sorted(
+            (arn, acct, s.is_logging, s.latest_delivery_error)
+            for arn, members in inv.member_status.items()
+            for acct, s in members.items()
+        ),
+    }
+    return {
+        "scanner": scanner,
+        "accounts": len(accounts),
+        "workers": workers,
+        "wall_s": wall,
+        "client_cpu_s": cpu,
+        "health_cpu_s": health_cpu,
+        "server_cpu_s": server_after["cpu_s"] - server_before["cpu_s"],
+        "server_requests": server_after["requests"] - server_before["requests"],
+        "api_calls": sum(conn.calls.values()),
+        "calls_by_operation": dict(sorted(conn.calls.items())),
+        "clients": sum(clients.values()),
+        "clients_by_service": dict(sorted(clients.items())),
+        "client_creation_cpu_s": client_s[0],
+        "rss_before_mib": rss_before,
+        "peak_rss_mib": peak_mib,
+        "summary": {
+            "trails": len(inv.trails),
+            "accounts_with_trails": len(per_account),
+            "organization_trails": sum(1 for t in inv.trails if t.organization),
+            "member_status": member_status,
+            "keys": len(inv.keys),
+            "errors": sum(errors.values()),
+            "errors_by_code": dict(sorted(errors.items())),
+            "health": dict(sorted(Counter(str(h.kind) for h in healths.values()).items())),
+        },
+        "answer": _digest(answer),
+    }
+
+
+def _scanner() -> tuple[str, Any]:
+    """``trailkit.aws.org.scan_accounts``, or (before it exists) a stand-in that scans the
+    accounts with one ``Reader`` each, a few accounts at a time: the harness can be run, and the
+    report says which was measured."""
+    try:
+        from trailkit.aws.org import scan_accounts
+    except ImportError:
+        return "stand-in (Reader.scan per account)", _stand_in
+    return "trailkit.aws.org.scan_accounts", scan_accounts
+
+
+def _stand_in(access: Any, accounts: Sequence[Any], regions: Sequence[str], *, workers: int) -> Any:
+    from concurrent.futures import ThreadPoolExecutor
+    from types import MappingProxyType
+
+    from trailkit.aws.reader import Reader
+    from trailkit.errors import TrailkitError
+    from trailkit.records import Inventory, ScanError
+
+    def one(account: Any) -> Inventory | ScanError:
+        try:
+            conn = access.connection(account)
+        except TrailkitError as exc:
+            return ScanError("AssumeRole", type(exc).__name__, str(exc), account=account.account_id)
+        return Reader(conn, workers=workers).scan(regions)
+
+    with ThreadPoolExecutor(max_workers=min(len(accounts), 4 if workers > 1 else 1)) as pool:
+        parts = list(pool.map(one, accounts))
+    inventories = [p for p in parts if isinstance(p, Inventory)]
+    return Inventory(
+        connection=access.conn.info(),
+        regions=tuple(regions),
+        trails=tuple(t for inv in inventories for t in inv.trails),
+        keys=MappingProxyType({k: v for inv in inventories for k, v in inv.keys.items()}),
+        errors=tuple(e for inv in inventories for e in inv.errors)
+        + tuple(p for p in parts if isinstance(p, ScanError)),
+        calls=MappingProxyType(dict(access.conn.calls)),
+        accounts=tuple(accounts),
+    )
+
+
+def run_child(server: OrgServer, ids: Sequence[str], workers: int) -> dict[str, Any]:
+    cfg = {
+        "endpoint": server.endpoint,
+        "ids": list(ids),
+        "regions": server.estate["regions"],
+        "workers": workers,
+    }
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), str(HERE)])}
+    done = subprocess.run(
+        [sys.executable, __file__, "--measure", json.dumps(cfg)],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise SystemExit(f"the measurement failed (exit {done.returncode}):\n{done.stderr}")
+    return dict(json.loads(done.stdout.strip().splitlines()[-1]))
+
+
+# -- the report --------------------------------------------------------------------------------
+
+
+def fit(points: Sequence[tuple[float, float]]) -> dict[str, float | None]:
+    """Least squares ``wall = intercept + slope x N`` and ``wall ~ N^exponent`` (log-log)."""
+    n = len(points)
+    if n < 2:
+        return {"slope_s": None, "intercept_s": None, "r2": None, "exponent": None}
+    xs, ys = [p[0] for p in points], [p[1] for p in points]
+    mx, my = sum(xs) / n, sum(ys) / n
+    sxx = sum((x - mx) ** 2 for x in xs)
+    slope = sum((x - mx) * (y - my) for x, y in points) / sxx
+    intercept = my - slope * mx
+    ss_tot = sum((y - my) ** 2 for y in ys)
+    ss_res = sum((y - intercept - slope * x) ** 2 for x, y in points)
+    lx, ly = [math.log(x) for x in xs], [math.log(y) for y in ys]
+    mlx, mly = sum(lx) / n, sum(ly) / n
+    exponent = sum((a - mlx) * (b - mly) for a, b in zip(lx, ly, strict=True)) / sum(
+        (a - mlx) ** 2 for a in lx
+    )
+    return {
+        "slope_s": slope,
+        "intercept_s": intercept,
+        "r2": 1 - ss_res / ss_tot if ss_tot else 1.0,
+        "exponent": exponent,
+    }
+
+
+def chain_of(calls: dict[str, int]) -> list[str]:
+    """The dependent chain, limited to the operations the scan made."""
+    return [op for op in CHAIN if calls.get(op)]
+
+
+def _fmt(value: float | None, spec: str, suffix: str = "") -> str:
+    return "-" if value is None else f"{value:{spec}}{suffix}"
+
+
+def goals(report: dict[str, Any]) -> list[dict[str, Any]]:
+    runs = {r["accounts"]: r for r in report["runs"]}
+    base = report.get("baseline")
+    trend = report["fit"]
+    out = []
+    n50 = runs.get(50)
+    out.append(
+        {
+            "goal": f"N = 50 in at most {GOAL_N50_S:g} s",
+            "met": None if n50 is None else n50["wall_s"] <= GOAL_N50_S,
+            "measured": "-"
+            if n50 is None
+            else f"{n50['wall_s']:.1f} s ({n50['wall_s'] / GOAL_N50_S:.2f}x the goal)",
+        }
+    )
+    same = runs.get(base["accounts"]) if base else None
+    speed = base["wall_s"] / same["wall_s"] if base and same else None
+    out.append(
+        {
+            "goal": f"at least {GOAL_SPEEDUP:g}x faster than the sequential baseline",
+            "met": None if speed is None else speed >= GOAL_SPEEDUP,
+            "measured": "-"
+            if speed is None or base is None or same is None
+            else f"{speed:.1f}x (N = {base['accounts']}: {same['wall_s']:.1f} s vs "
+            f"{base['wall_s']:.1f} s sequential)",
+        }
+    )
+    k = trend["exponent"]
+    out.append(
+        {
+            "goal": "wall time growing no faster than linearly in N",
+            "met": None if k is None else k <= GOAL_EXPONENT,
+            "measured": "-"
+            if k is None
+            else f"wall ~ N^{k:.2f}; slope {trend['slope_s']:.3f} s per account, "
+            f"intercept {trend['intercept_s']:.2f} s, R^2 {trend['r2']:.3f}",
+        }
+    )
+    biggest = runs[max(runs)] if runs else None
+    out.append(
+        {
+            "goal": f"peak RSS at most {GOAL_RSS_MIB:g} MiB at N = 100",
+            "met": None
+            if biggest is None or biggest["accounts"] < 100
+            else biggest["peak_rss_mib"] <= GOAL_RSS_MIB,
+            "measured": "-"
+            if biggest is None
+            else f"{biggest['peak_rss_mib']:.0f} MiB at N = {biggest['accounts']} "
+            f"({biggest['rss_before_mib']:.0f} MiB before the scan)",
+        }
+    )
+    proj = report["projection"]
+    out.append(
+        {
+            "goal": f"projection for {PROJECT_TO:,} accounts (from the slope)",
+            "met": None,
+            "measured": "-"
+            if proj["wall_s"] is None
+            else f"{proj['wall_s']:.0f} s ({proj['wall_s'] / 60:.1f} min), about "
+            f"{proj['api_calls']:,.0f} calls",
+        }
+    )
+    return out
+
+
+def print_report(report: dict[str, Any]) -> None:
+    cfg, est = report["config"], report["estate"]
+    print(
+        f"\ntrailkit organization benchmark · {len(est['accounts'])} accounts seeded · "
+        f"{len(est['regions'])} regions · {est['trails']} trails (1 organization trail, 2 per "
+        f"account) · {est['keys']:,} KMS keys ({est['keys_per_region']} per region per account) "
+        f"· latency {cfg['latency_ms']:g} ms · workers {cfg['workers']} · load {cfg['load']}"
+    )
+    print(f"measured: {report['runs'][0]['scanner']}, each run a new process (cold, as a CLI run)")
+    header = (
+        f"{'scenario':<30} {'wall s':>7} {'s/acct':>7} {'calls':>6} {'clients':>7} "
+        f"{'cli CPU s':>9} {'srv CPU s':>9} {'peak MiB':>8} {'vs bound':>8} {'errors':>6}"
+    )
+    print(header)
+    print("-" * len(header))
+    rows = [(f"trailkit, N = {r['accounts']}", r) for r in report["runs"]]
+    if report.get("baseline"):
+        b = report["baseline"]
+        rows.append((f"sequential (workers=1), N = {b['accounts']}", b))
+    for name, r in rows:
+        print(
+            f"{name:<30} {r['wall_s']:>7.2f} {r['wall_s'] / r['accounts']:>7.3f} "
+            f"{r['api_calls']:>6} {r['clients']:>7} {r['client_cpu_s']:>9.2f} "
+            f"{r['server_cpu_s']:>9.2f} {r['peak_rss_mib']:>8.0f} "
+            f"{r['wall_s'] / r['lower_bound_s']:>7.1f}x {r['summary']['errors']:>6}"
+        )
+    first = report["runs"][0]
+    print(
+        f"lower bound: {len(first['chain'])} dependent calls x {cfg['latency_ms']:g} ms = "
+        f"{first['lower_bound_s']:.2f} s ({' -> '.join(first['chain'])}); "
+        f"the pool alone needs calls x latency / workers "
+        f"(N = {report['runs'][-1]['accounts']}: {report['runs'][-1]['pool_bound_s']:.2f} s)"
+    )
+    ops = sorted({op for _, r in rows for op in r["calls_by_operation"]})
+    print("\nAPI calls by operation (per account in brackets)")
+    head = f"{'operation':<36}" + "".join(f"{name.split(', ')[-1]:>18}" for name, _ in rows)
+    print(head)
+    for op in ops:
+        counts = [(r["calls_by_operation"].get(op, 0), r["accounts"]) for _, r in rows]
+        cells = "".join(f"{c:>9} ({c / n:>5.1f})" for c, n in counts)
+        print(f"{op:<36}{cells}")
+    print(
+        "\nclients by service: "
+        + "; ".join(
+            f"{name}: {r['clients']} ({r['client_creation_cpu_s']:.2f} s CPU creating them)"
+            for name, r in rows
+        )
+    )
+    print(
+        "what was read: "
+        + "; ".join(
+            f"{name}: {r['summary']['trails']} trails in {r['summary']['accounts_with_trails']} "
+            f"accounts, organization trail status in "
+            f"{sum(r['summary']['member_status'].values())} members, "
+            f"{r['summary']['errors']} errors {r['summary']['errors_by_code'] or ''}"
+            for name, r in rows
+        )
+    )
+    if report.get("baseline"):
+        print(f"sequential and concurrent read the same: {report['answers_agree']}")
+    print(
+        "\ngoals"
+        + (" (smoke sizes: not the organization the goals are about)" if cfg["smoke"] else "")
+        + ":"
+    )
+    for goal in report["goals"]:
+        mark = {True: "met", False: "NOT met", None: "-"}[goal["met"]]
+        print(f"  [{mark}] {goal['goal']}: {goal['measured']}")
+    if report.get("json"):
+        print(f"\nwritten: {report['json']}")
+
+
+# -- main --------------------------------------------------------------------------------------
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
+    p.add_argument("--latency-ms", type=float, default=50.0, help="per request (default 50)")
+    p.add_argument("--sizes", default="25,50,100", help="accounts per run (default 25,50,100)")
+    p.add_argument("--regions", type=int, default=17, help="regions (default 17)")
+    p.add_argument("--keys-per-region", type=int, default=10, help="per account (default 10)")
+    p.add_argument(
+        "--baseline-accounts",
+        type=int,
+        default=25,
+        help="accounts of the sequential baseline (workers=1; default 25, 0 skips it)",
+    )
+    p.add_argument("--workers", type=int, default=None, help="trailkit's pool (default: its own)")
+    p.add_argument("--json", type=Path, default=DEFAULT_JSON, help=f"default {DEFAULT_JSON}")
+    p.add_argument("--smoke", action="store_true", help="tiny sizes (the test suite's run)")
+    p.add_argument("--serve", metavar="SPEC", help=argparse.SUPPRESS)
+    p.add_argument("--measure", metavar="CFG", help=argparse.SUPPRESS)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    if args.serve:
+        serve(OrgSpec(**json.loads(args.serve)))
+        return 0
+    if args.measure:
+        print(json.dumps(measure(json.loads(args.measure))), flush=True)
+        return 0
+    if args.smoke:
+        args.sizes, args.regions, args.keys_per_region = "2,3", 3, 2
+        args.baseline_accounts, args.latency_ms = 2, min(args.latency_ms, 5.0)
+    sizes = sorted({int(s) for s in args.sizes.split(",") if s.strip()})
+    from trailkit.aws.session import Connection
+
+    workers = args.workers or int(inspect.signature(Connection).parameters["workers"].default)
+
+    def say(text: str) -> None:
+        print(text, file=sys.stderr, flush=True)
+
+    spec = OrgSpec(
+        accounts=max([*sizes, args.baseline_accounts]),
+        regions=args.regions,
+        keys_per_region=args.keys_per_region,
+    )
+    say(f"starting the server and seeding {asdict(spec)} ...")
+    server = OrgServer(spec)
+    runs: list[dict[str, Any]] = []
+    baseline: dict[str, Any] | None = None
+    try:
+        estate = server.estate
+        say(f"seeded in {estate['seconds']:.1f} s")
+        ids = estate["accounts"]
+        say("warming the server up (moto imports each service on its first request) ...")
+        server.set_latency(0)
+        run_child(server, ids[: min(sizes)], workers)  # not reported
+        server.set_latency(args.latency_ms)
+        for n in sizes:
+            say(f"trailkit, N = {n}, {workers} workers ...")
+            runs.append(run_child(server, ids[:n], workers))
+        if args.baseline_accounts > 0:
+            say(f"sequential baseline, N = {args.baseline_accounts} (workers=1) ...")
+            baseline = run_child(server, ids[: args.baseline_accounts], 1)
+    finally:
+        server.stop()
+
+    latency_s = args.latency_ms / 1000
+    for r in [*runs, *([baseline] if baseline else [])]:
+        r["chain"] = chain_of(r["calls_by_operation"])
+        r["lower_bound_s"] = len(r["chain"]) * latency_s
+        r["pool_bound_s"] = r["api_calls"] * latency_s / r["workers"]
+    trend = fit([(r["accounts"], r["wall_s"]) for r in runs])
+    calls_fit = fit([(r["accounts"], r["api_calls"]) for r in runs])
+    projection: dict[str, float | None] = {
+        "accounts": PROJECT_TO,
+        "wall_s": None,
+        "api_calls": None,
+    }
+    if trend["slope_s"] is not None and calls_fit["slope_s"] is not None:
+        assert trend["intercept_s"] is not None and calls_fit["intercept_s"] is not None
+        projection["wall_s"] = trend["intercept_s"] + trend["slope_s"] * PROJECT_TO
+        projection["api_calls"] = calls_fit["intercept_s"] + calls_fit["slope_s"] * PROJECT_TO
+    same = next((r for r in runs if baseline and r["accounts"] == baseline["accounts"]), None)
+    report: dict[str, Any] = {
+        "config": {
+            "latency_ms": args.latency_ms,
+            "workers": workers,
+            "sizes": sizes,
+            "baseline_accounts": args.baseline_accounts,
+            "smoke": args.smoke,
+            "python": platform.python_version(),
+            "cpus": os.cpu_count(),
+            "load": " ".join(f"{x:.2f}" for x in os.getloadavg()),
+        },
+        "estate": estate,
+        "runs": runs,
+        "baseline": baseline,
+        "answers_agree": None if not (baseline and same) else baseline["answer"] == same["answer"],
+        "fit": trend,
+        "calls_fit": calls_fit,
+        "projection": projection,
+    }
+    report["goals"] = goals(report)
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+        report["json"] = str(args.json)
+    print_report(report)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
