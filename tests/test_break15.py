@@ -9,11 +9,11 @@ from io import StringIO
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 
 from tests.english import assert_japanese
 from trailkit.aws.session import Connection
+from trailkit.demo.server import as_account
 from trailkit.errors import InputError
 from trailkit.rules.history import parse_since
 from trailkit.ui.cli import main
@@ -98,18 +98,8 @@ def test_health_of_another_accounts_key_does_not_speak_of_a_change(demo_rw: Any)
     # (there is no change in a health).
     endpoint, _estate = demo_rw
     conn = Connection(endpoint_url=endpoint, region="us-east-1")
-    sts = conn.client("sts", "us-east-1")
-    creds = sts.assume_role(RoleArn="arn:aws:iam::444455556666:role/x", RoleSessionName="break")[
-        "Credentials"
-    ]
-    other = boto3.client(
-        "kms",
-        region_name="us-east-1",
-        endpoint_url=endpoint,
-        aws_access_key_id=creds["AccessKeyId"],
-        aws_secret_access_key=creds["SecretAccessKey"],
-        aws_session_token=creds["SessionToken"],
-    )
+    # Act as 444455556666 (outside the demo organization: no role there to assume).
+    other = as_account(conn, "444455556666").client("kms", "us-east-1")
     key = other.create_key()["KeyMetadata"]["Arn"]
     conn.client("cloudtrail", "us-east-1").create_trail(
         Name="xaccount-trail", S3BucketName="tk-no-readers-logs-use1", KmsKeyId=key

@@ -22,10 +22,17 @@ moto quirks the demo handles:
   refuses a cross-account read unless the bucket policy allows it, and no demo bucket policy
   allows one: after :func:`patch_moto`, a bucket request from another account answers 403
   ``AccessDenied`` (see :func:`patch_moto` for the one deliberate difference from AWS).
+* moto's ``ListTrails`` answers like ``DescribeTrails`` (the region's trails and the multi-Region
+  ones); an organization trail is only a flag, invisible in the member accounts; ``AssumeRole``
+  succeeds into any role ARN, existing or not; and a moto reset forgets organizations but not
+  which account belongs to which. :func:`patch_moto` makes the four behave as in AWS (see there),
+  and :func:`set_member_trail_status` gives an organization trail its own status in one member
+  account (e.g. a delivery error that only that member shows).
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import threading
@@ -33,7 +40,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["patch_moto"]
+__all__ = ["patch_moto", "set_member_trail_status"]
 
 _log = logging.getLogger(__name__)
 
@@ -86,6 +93,27 @@ def patch_moto() -> None:
       ``HeadBucket``): so the demo shows the case where a bucket's region cannot be learned at
       all (when the header is missing, e.g. stripped on the way, and ``GetBucketLocation`` is
       refused too). Object requests are not changed.
+    * ``ListTrails`` lists every trail of the calling account, whatever their home region, each
+      with its ``HomeRegion`` ("Lists trails that are in the current account", CloudTrail API
+      reference), plus the organization trails the account sees as a member.
+    * An organization trail (``IsOrganizationTrail``) of the management account is visible in
+      every member account of that organization, as in AWS: ``DescribeTrails`` with
+      ``includeShadowTrails`` (the default) lists it in its home region, and in every region
+      when it is multi-Region (without ``includeShadowTrails``, "organization trails in a member
+      account ... will not be returned"); ``ListTrails`` lists it; ``GetTrail`` and
+      ``GetTrailStatus`` answer for it by ARN (not by name) where it is listed, the status being
+      the one in that member (:func:`set_member_trail_status`). A member cannot change it:
+      ``UpdateTrail``, ``StartLogging``, ... still answer ``TrailNotFoundException`` there.
+    * ``AssumeRole`` into a role that does not exist in the role's account answers 403
+      ``AccessDenied`` "User: CALLER is not authorized to perform: sts:AssumeRole on resource:
+      ROLE", as AWS does (it does not say whether the role is missing, its trust policy does not
+      name the caller, or an SCP refuses). Roles that exist are assumed as before: their trust
+      policy is not evaluated (moto's, unchanged), so any caller may assume them. An account
+      created with Organizations' ``CreateAccount`` has the role it was created with
+      (``OrganizationAccountAccessRole`` unless ``RoleName`` says otherwise).
+    * A moto reset (``POST /moto-api/reset``) also forgets which account belongs to which
+      organization (moto keeps that map across resets, so an account of a previous organization
+      could not join a new one and its organization calls fail).
     """
     global _patched
     with _patch_lock:
@@ -104,6 +132,9 @@ def patch_moto() -> None:
             hasattr(kms_responses.KmsResponse, "_validate_cmk_id"),
         )
         _patch_s3_cross_account()
+        _patch_organizations_reset()
+        _patch_cloudtrail_organization()
+        _patch_sts_assume_role()
         from trailkit.demo.history import install as install_history
 
         install_history()  # LookupEvents, and the changes made through the demo recorded
@@ -193,3 +224,207 @@ def _patch_s3_cross_account() -> None:
         return original(self, request, full_url)
 
     response_cls._bucket_response = _bucket_response
+
+
+# -- organizations -------------------------------------------------------------------------------
+
+
+def _patch_organizations_reset() -> None:
+    """Forget the member -> management account map when moto is reset (see :func:`patch_moto`)."""
+    from moto.organizations import models as _org_models
+
+    org_models: Any = _org_models
+    dict_cls: Any = getattr(org_models, "OrganizationsBackendDict", None)
+    if dict_cls is None or not hasattr(org_models.organizations_backends, "master_accounts"):
+        _log.warning("moto's Organizations internals changed; a reset keeps old memberships")
+        return
+    original_clear: Callable[..., None] = dict_cls.clear
+
+    def clear(self: Any) -> None:
+        original_clear(self)
+        self.master_accounts.clear()
+
+    dict_cls.clear = clear
+
+
+def _management_of(account: str) -> tuple[str, str] | None:
+    """(management account, partition) of the organization ``account`` is a member of, or None
+    (not in an organization, or its management account)."""
+    from moto.organizations.models import organizations_backends
+
+    entry = organizations_backends.master_accounts.get(account)
+    if entry is None or entry[0] == account:
+        return None
+    management, partition = entry
+    backend = organizations_backends[management][partition]
+    if backend.org is None or not any(a.id == account for a in backend.accounts):
+        return None  # pragma: no cover - a stale entry (an account removed another way)
+    return management, partition
+
+
+def _organization_trails(account: str) -> list[Any]:
+    """The organization trails ``account`` sees as a member (moto ``Trail`` objects)."""
+    from moto.cloudtrail.models import cloudtrail_backends
+
+    found = _management_of(account)
+    if found is None:
+        return []
+    management, partition = found
+    return [
+        trail
+        for backend in list(cloudtrail_backends[management].values())
+        for trail in list(backend.trails.values())
+        if trail.is_org_trail and trail.partition == partition
+    ]
+
+
+def _visible_in(trail: Any, region: str) -> bool:
+    return bool(trail.is_multi_region or trail.region_name == region)
+
+
+def _member_trail(account: str, region: str, arn: str) -> Any | None:
+    """The organization trail ``arn`` as member ``account`` sees it in ``region``, or None."""
+    for trail in _organization_trails(account):
+        if trail.arn == arn and _visible_in(trail, region):
+            return trail
+    return None
+
+
+def set_member_trail_status(trail_arn: str, account: str, **fields: Any) -> None:
+    """Give organization trail ``trail_arn`` its own ``GetTrailStatus`` fields in member
+    ``account`` (moto in this process only; forgotten when moto is reset).
+
+    Parameters
+    ----------
+    trail_arn
+        The organization trail's ARN (in the management account).
+    account
+        The member account.
+    **fields
+        ``GetTrailStatus`` fields laid over the trail's own status in that member, e.g.
+        ``LatestDeliveryError="AccessDenied"``; a field set to ``None`` is left out.
+
+    Raises
+    ------
+    LookupError
+        No organization trail ``trail_arn`` is visible in ``account``.
+    """
+    trail = next((t for t in _organization_trails(account) if t.arn == trail_arn), None)
+    if trail is None:
+        raise LookupError(f"no organization trail {trail_arn} is visible in account {account}")
+    statuses = trail.__dict__.setdefault("_trailkit_member_status", {})
+    statuses[account] = dict(fields)
+
+
+def _patch_cloudtrail_organization() -> None:
+    """``ListTrails`` account-wide, organization trails seen in member accounts (see
+    :func:`patch_moto`)."""
+    from moto.cloudtrail import exceptions as _ct_exceptions
+    from moto.cloudtrail import models as _ct_models
+    from moto.cloudtrail import responses as _ct_responses
+
+    ct_models: Any = _ct_models
+    response_cls: Any = _ct_responses.CloudTrailResponse
+    not_found: Any = getattr(_ct_exceptions, "TrailNotFoundException", None)
+    needed = (
+        hasattr(ct_models, "cloudtrail_backends"),
+        all(
+            hasattr(response_cls, name)
+            for name in ("list_trails", "describe_trails", "get_trail", "get_trail_status")
+        ),
+        not_found is not None,
+    )
+    if not all(needed):  # pragma: no cover - a moto this module does not know
+        _log.warning("moto's CloudTrail internals changed; organization trails stay invisible")
+        return
+    original_describe: Callable[..., str] = response_cls.describe_trails
+    original_get: Callable[..., str] = response_cls.get_trail
+    original_status: Callable[..., str] = response_cls.get_trail_status
+
+    def list_trails(self: Any) -> str:
+        own = [
+            trail
+            for backend in list(ct_models.cloudtrail_backends[self.current_account].values())
+            for trail in list(backend.trails.values())
+            if trail.partition == self.partition
+        ]
+        seen = own + _organization_trails(self.current_account)
+        return json.dumps({"Trails": [trail.short() for trail in seen]})
+
+    def describe_trails(self: Any) -> str:
+        answer = json.loads(original_describe(self))
+        if self._get_bool_param("includeShadowTrails", True):
+            answer["trailList"] += [
+                trail.description(include_region=True)
+                for trail in _organization_trails(self.current_account)
+                if _visible_in(trail, self.region)
+            ]
+        return json.dumps(answer)
+
+    def get_trail(self: Any) -> str:
+        try:
+            return original_get(self)
+        except not_found:
+            trail = _member_trail(self.current_account, self.region, self._get_param("Name"))
+            if trail is None:
+                raise
+            return json.dumps({"Trail": trail.description()})
+
+    def get_trail_status(self: Any) -> str:
+        try:
+            return original_status(self)
+        except not_found:
+            trail = _member_trail(self.current_account, self.region, self._get_param("Name"))
+            if trail is None:
+                raise
+            status = trail.status.description()
+            mine = trail.__dict__.get("_trailkit_member_status", {}).get(self.current_account, {})
+            for name, value in mine.items():
+                if value is None:
+                    status.pop(name, None)
+                else:
+                    status[name] = value
+            return json.dumps(status)
+
+    response_cls.list_trails = list_trails
+    response_cls.describe_trails = describe_trails
+    response_cls.get_trail = get_trail
+    response_cls.get_trail_status = get_trail_status
+
+
+# -- sts -----------------------------------------------------------------------------------------
+
+_ROLE_ARN = re.compile(r"arn:(aws[a-z-]*):iam::(\d{12}):role/.+")
+
+
+def _patch_sts_assume_role() -> None:
+    """``AssumeRole`` refused for a role that does not exist (see :func:`patch_moto`)."""
+    from moto.core import exceptions as _core_exceptions
+    from moto.iam import models as _iam_models
+    from moto.sts import responses as _sts_responses
+
+    iam_models: Any = _iam_models
+    response_cls: Any = _sts_responses.TokenResponse
+    denied: Any = getattr(_core_exceptions, "AccessDeniedError", None)
+    needed = (
+        hasattr(iam_models, "iam_backends"),
+        hasattr(response_cls, "assume_role"),
+        denied is not None,
+    )
+    if not all(needed):  # pragma: no cover - a moto this module does not know
+        _log.warning("moto's STS internals changed; AssumeRole accepts any role")
+        return
+    original: Callable[..., Any] = response_cls.assume_role
+
+    def assume_role(self: Any) -> Any:
+        role_arn = self._get_param("RoleArn") or ""
+        match = _ROLE_ARN.fullmatch(role_arn)
+        if match is not None:
+            partition, account = match.groups()
+            roles = iam_models.iam_backends[account][partition].get_roles()
+            if not any(role.arn == role_arn for role in roles):
+                caller = self.backend.get_caller_identity(self.get_access_key(), self.region)[1]
+                raise denied(caller, f"sts:AssumeRole on resource: {role_arn}")
+        return original(self)
+
+    response_cls.assume_role = assume_role

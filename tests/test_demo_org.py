@@ -1,0 +1,256 @@
+"""The demo as an organization: moto patches (trailkit.demo.patches) and the estate.
+
+Pinned with boto3 only (no trailkit scan code): what a member account sees of the management
+account's organization trail, ``ListTrails`` account-wide, ``AssumeRole`` refused for a role that
+does not exist, and the demo organization's accounts, trails, keys and roles.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import boto3
+import botocore.exceptions
+import pytest
+
+MANAGEMENT = "123456789012"
+
+
+def _client(
+    endpoint: str, service: str, region: str = "us-east-1", account: str | None = None
+) -> Any:
+    client = boto3.client(
+        service,
+        region_name=region,
+        endpoint_url=endpoint,
+        aws_access_key_id="trailkit-demo",
+        aws_secret_access_key="trailkit-demo",
+    )
+    if account is not None:
+
+        def header(request: Any, **kwargs: Any) -> None:
+            request.headers["x-moto-account-id"] = account
+
+        client.meta.events.register("before-send", header)
+    return client
+
+
+def _assumed(endpoint: str, role_arn: str) -> Callable[..., Any]:
+    """Clients acting through ``role_arn`` (assumed from the management account)."""
+    creds = _client(endpoint, "sts").assume_role(RoleArn=role_arn, RoleSessionName="trailkit")[
+        "Credentials"
+    ]
+
+    def make(service: str, region: str = "us-east-1") -> Any:
+        return boto3.client(
+            service,
+            region_name=region,
+            endpoint_url=endpoint,
+            aws_access_key_id=creds["AccessKeyId"],
+            aws_secret_access_key=creds["SecretAccessKey"],
+            aws_session_token=creds["SessionToken"],
+        )
+
+    return make
+
+
+def _bucket(endpoint: str, name: str, account: str | None = None) -> None:
+    _client(endpoint, "s3", account=account).create_bucket(Bucket=name)
+
+
+# -- the patches, on a small organization made here ------------------------------------------
+
+
+@pytest.fixture
+def small_org(clean_moto: str) -> dict[str, Any]:
+    """Management account with an organization, two members (one created with another role
+    name), an organization trail (multi-Region, us-east-1), a single-Region organization trail
+    (eu-west-1), and trails of the management account and of a member."""
+    endpoint = clean_moto
+    org = _client(endpoint, "organizations")
+    org.create_organization(FeatureSet="ALL")
+    member = org.create_account(AccountName="member", Email="m@example.com")
+    member_id = member["CreateAccountStatus"]["AccountId"]
+    other = org.create_account(AccountName="other", Email="o@example.com", RoleName="OtherRole")
+    other_id = other["CreateAccountStatus"]["AccountId"]
+    _bucket(endpoint, "org-logs")
+    east = _client(endpoint, "cloudtrail")
+    west = _client(endpoint, "cloudtrail", "eu-west-1")
+    org_arn = east.create_trail(
+        Name="org-trail", S3BucketName="org-logs", IsMultiRegionTrail=True, IsOrganizationTrail=True
+    )["TrailARN"]
+    east.start_logging(Name="org-trail")
+    euw1_arn = west.create_trail(
+        Name="org-euw1", S3BucketName="org-logs", IsOrganizationTrail=True
+    )["TrailARN"]
+    own_arn = west.create_trail(Name="own-euw1", S3BucketName="org-logs")["TrailARN"]
+    _bucket(endpoint, "member-logs", member_id)
+    member_arn = _client(endpoint, "cloudtrail", "ap-northeast-1", member_id).create_trail(
+        Name="member-trail", S3BucketName="member-logs"
+    )["TrailARN"]
+    return {
+        "endpoint": endpoint,
+        "member": member_id,
+        "other": other_id,
+        "org_arn": org_arn,
+        "euw1_arn": euw1_arn,
+        "own_arn": own_arn,
+        "member_arn": member_arn,
+    }
+
+
+def _arns(answer: dict[str, Any], key: str) -> dict[str, str]:
+    return {t["TrailARN"]: t["HomeRegion"] for t in answer[key]}
+
+
+def test_list_trails_lists_every_trail_of_the_account_in_every_region(
+    small_org: dict[str, Any],
+) -> None:
+    endpoint = small_org["endpoint"]
+    for region in ("us-east-1", "eu-west-1", "us-west-2"):
+        listed = _arns(_client(endpoint, "cloudtrail", region).list_trails(), "Trails")
+        assert listed == {
+            small_org["org_arn"]: "us-east-1",
+            small_org["euw1_arn"]: "eu-west-1",
+            small_org["own_arn"]: "eu-west-1",
+        }, region
+
+
+def test_a_member_lists_its_own_trails_and_the_organization_trails(
+    small_org: dict[str, Any],
+) -> None:
+    endpoint, member = small_org["endpoint"], small_org["member"]
+    listed = _arns(_client(endpoint, "cloudtrail", "us-west-2", member).list_trails(), "Trails")
+    assert listed == {
+        small_org["member_arn"]: "ap-northeast-1",
+        small_org["org_arn"]: "us-east-1",
+        small_org["euw1_arn"]: "eu-west-1",
+    }
+
+
+def test_a_member_describes_organization_trails_where_they_are_shadowed(
+    small_org: dict[str, Any],
+) -> None:
+    endpoint, member = small_org["endpoint"], small_org["member"]
+    org_arn, euw1_arn = small_org["org_arn"], small_org["euw1_arn"]
+    seen = {
+        region: _arns(
+            _client(endpoint, "cloudtrail", region, member).describe_trails(), "trailList"
+        )
+        for region in ("us-east-1", "eu-west-1", "ap-northeast-1")
+    }
+    assert seen["us-east-1"] == {org_arn: "us-east-1"}
+    assert seen["eu-west-1"] == {org_arn: "us-east-1", euw1_arn: "eu-west-1"}
+    assert seen["ap-northeast-1"] == {
+        org_arn: "us-east-1",
+        small_org["member_arn"]: "ap-northeast-1",
+    }
+    described = _client(endpoint, "cloudtrail", "eu-west-1", member).describe_trails()
+    org_trail = next(t for t in described["trailList"] if t["TrailARN"] == org_arn)
+    assert org_trail["IsOrganizationTrail"] is True
+    assert org_trail["S3BucketName"] == "org-logs"
+    # "If you do not include shadow trails, organization trails in a member account ... will not
+    # be returned."
+    own_only = _client(endpoint, "cloudtrail", "eu-west-1", member).describe_trails(
+        includeShadowTrails=False
+    )
+    assert own_only["trailList"] == []
+
+
+def test_an_account_outside_the_organization_does_not_see_its_trails(
+    small_org: dict[str, Any],
+) -> None:
+    endpoint = small_org["endpoint"]
+    outside = _client(endpoint, "cloudtrail", account="999988887777")
+    assert outside.list_trails()["Trails"] == []
+    assert outside.describe_trails()["trailList"] == []
+    with pytest.raises(botocore.exceptions.ClientError) as caught:
+        outside.get_trail_status(Name=small_org["org_arn"])
+    assert caught.value.response["Error"]["Code"] == "TrailNotFoundException"
+
+
+def test_a_member_reads_an_organization_trail_by_arn_with_its_own_status(
+    small_org: dict[str, Any],
+) -> None:
+    from trailkit.demo.patches import set_member_trail_status
+
+    endpoint, member, org_arn = small_org["endpoint"], small_org["member"], small_org["org_arn"]
+    ct = _client(endpoint, "cloudtrail", "eu-west-1", member)
+    trail = ct.get_trail(Name=org_arn)["Trail"]
+    assert trail["TrailARN"] == org_arn
+    assert trail["IsOrganizationTrail"] is True
+    status = ct.get_trail_status(Name=org_arn)
+    assert status["IsLogging"] is True
+    assert "LatestDeliveryError" not in status
+    set_member_trail_status(org_arn, member, LatestDeliveryError="AccessDenied")
+    assert ct.get_trail_status(Name=org_arn)["LatestDeliveryError"] == "AccessDenied"
+    # Only in that member: the management account's own status is unchanged.
+    assert "LatestDeliveryError" not in _client(endpoint, "cloudtrail").get_trail_status(
+        Name=org_arn
+    )
+    # Not by name (the name is another account's), not where it is not shadowed.
+    with pytest.raises(botocore.exceptions.ClientError) as caught:
+        ct.get_trail(Name="org-trail")
+    assert caught.value.response["Error"]["Code"] == "TrailNotFoundException"
+    with pytest.raises(botocore.exceptions.ClientError):
+        _client(endpoint, "cloudtrail", "us-east-1", member).get_trail_status(
+            Name=small_org["euw1_arn"]
+        )
+    with pytest.raises(LookupError):
+        set_member_trail_status(small_org["own_arn"], member, LatestDeliveryError="x")
+
+
+def test_a_member_cannot_change_the_organization_trail(small_org: dict[str, Any]) -> None:
+    ct = _client(small_org["endpoint"], "cloudtrail", "us-east-1", small_org["member"])
+    for call in (ct.stop_logging, ct.start_logging):
+        with pytest.raises(botocore.exceptions.ClientError) as caught:
+            call(Name=small_org["org_arn"])
+        assert caught.value.response["Error"]["Code"] == "TrailNotFoundException"
+
+
+def test_assume_role_into_a_role_that_exists_acts_in_that_account(
+    small_org: dict[str, Any],
+) -> None:
+    endpoint, member = small_org["endpoint"], small_org["member"]
+    make = _assumed(endpoint, f"arn:aws:iam::{member}:role/OrganizationAccountAccessRole")
+    assert make("sts").get_caller_identity()["Account"] == member
+    assert small_org["member_arn"] in _arns(make("cloudtrail").list_trails(), "Trails")
+    other = _assumed(endpoint, f"arn:aws:iam::{small_org['other']}:role/OtherRole")
+    assert other("sts").get_caller_identity()["Account"] == small_org["other"]
+
+
+@pytest.mark.parametrize(
+    "role",
+    [
+        "arn:aws:iam::{other}:role/OrganizationAccountAccessRole",  # created with OtherRole
+        "arn:aws:iam::{member}:role/NoSuchRole",
+        "arn:aws:iam::999988887777:role/OrganizationAccountAccessRole",  # outside
+        "arn:aws:iam::{member}:role/some/path/OrganizationAccountAccessRole",  # another path
+    ],
+)
+def test_assume_role_into_a_role_that_does_not_exist_is_access_denied(
+    small_org: dict[str, Any], role: str
+) -> None:
+    arn = role.format(member=small_org["member"], other=small_org["other"])
+    sts = _client(small_org["endpoint"], "sts")
+    caller = sts.get_caller_identity()["Arn"]
+    with pytest.raises(botocore.exceptions.ClientError) as caught:
+        sts.assume_role(RoleArn=arn, RoleSessionName="trailkit")
+    error = caught.value.response["Error"]
+    assert error["Code"] == "AccessDenied"
+    assert error["Message"] == (
+        f"User: {caller} is not authorized to perform: sts:AssumeRole on resource: {arn}"
+    )
+    assert caught.value.response["ResponseMetadata"]["HTTPStatusCode"] == 403
+
+
+def test_a_reset_forgets_the_organization_memberships(small_org: dict[str, Any]) -> None:
+    import requests
+
+    endpoint, member = small_org["endpoint"], small_org["member"]
+    requests.post(f"{endpoint}/moto-api/reset", timeout=10)
+    # The former member can found an organization of its own (moto refused: "already in one").
+    org = _client(endpoint, "organizations", account=member)
+    assert org.create_organization(FeatureSet="ALL")["Organization"]["MasterAccountId"] == member
+    requests.post(f"{endpoint}/moto-api/reset", timeout=10)
