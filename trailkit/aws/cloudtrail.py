@@ -1,4 +1,4 @@
-"""CloudTrail reads (``DescribeTrails``, ``GetTrailStatus``, ``GetTrail``) and the list of regions.
+"""CloudTrail reads (``ListTrails``, ``DescribeTrails``, ``GetTrailStatus``, ``GetTrail``), regions.
 
 Each method makes one call and turns the response into :mod:`trailkit.records`; caching and
 scheduling are :class:`trailkit.aws.reader.Reader`'s.
@@ -42,6 +42,37 @@ class CloudTrail(ServiceReader):
         """
         data = self.call("DescribeTrails", region, includeShadowTrails=True)
         return [Trail.from_api(t, seen_in=region) for t in data.get("trailList") or []]
+
+    @requires("cloudtrail:ListTrails")
+    def list_trails(self, region: str) -> list[tuple[str, str]]:
+        """Every trail of the account, whatever its home region (``ListTrails``, every page).
+
+        AWS: ``ListTrails`` "lists trails that are in the current account", each with its
+        ``HomeRegion``, from any one region; the organization trails a member account sees are
+        listed in that member too. One call (per page of 50) replaces a ``DescribeTrails`` in
+        every region when only the home regions are needed.
+
+        Parameters
+        ----------
+        region : str
+            The region asked (any enabled region answers for the whole account).
+
+        Returns
+        -------
+        list of (str, str)
+            (trail ARN, home region), in the order AWS listed them.
+
+        Raises
+        ------
+        TrailkitError
+            The call failed.
+        """
+        items = self.pages("ListTrails", region, "Trails")
+        return [
+            (str(t["TrailARN"]), str(t.get("HomeRegion") or region))
+            for t in items
+            if t.get("TrailARN")
+        ]
 
     @requires("cloudtrail:GetTrailStatus")
     def trail_status(self, trail: Trail) -> TrailStatus:

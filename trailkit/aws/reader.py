@@ -80,7 +80,7 @@ from trailkit.aws.scheduler import (
 )
 from trailkit.aws.service import error_order, scan_error
 from trailkit.aws.session import Connection, ConnectionInfo, check_workers
-from trailkit.errors import NotFound, TrailkitError
+from trailkit.errors import ConnectionFailed, NotFound, TrailkitError
 from trailkit.i18n import _, language
 from trailkit.permissions import requires
 from trailkit.records import (
@@ -99,7 +99,7 @@ from trailkit.rules.keyfacts import rotation_readable
 from trailkit.rules.keyids import KeyRef
 from trailkit.rules.trails import merge_trails, parse_trail_ref, the_one_trail
 
-__all__ = ["Progress", "Reader", "list_regions", "scan"]
+__all__ = ["CallCounter", "Progress", "Reader", "list_regions", "scan"]
 
 T = TypeVar("T")
 _log = logging.getLogger(__name__)
@@ -145,6 +145,10 @@ class _Counter:
                 _log.exception("trailkit progress callback failed")
 
 
+#: Counts the calls of one or several readers for one ``progress`` callback.
+CallCounter = _Counter
+
+
 class Reader:
     """Reads trails, buckets and keys through one connection, caching what it has read.
 
@@ -154,7 +158,11 @@ class Reader:
         The connection (from :func:`trailkit.aws.session.connect`).
     workers : int, optional
         Concurrent calls, 1 to :data:`~trailkit.aws.session.MAX_WORKERS`; defaults to
-        ``conn.workers``. ``1`` reads strictly one call at a time, in the calling thread.
+        ``conn.workers`` (``pool.size`` when a pool is given). ``1`` reads strictly one call at a
+        time, in the calling thread.
+    pool : Pool, optional
+        Run the calls on this pool instead of the reader's own: the readers of several accounts
+        share one bound on the calls in flight (:func:`trailkit.aws.org.scan_accounts`).
 
     Raises
     ------
@@ -168,12 +176,17 @@ class Reader:
     own pool threads. Results of ``workers=1`` and ``workers=N`` are identical.
     """
 
-    def __init__(self, conn: Connection, *, workers: int | None = None) -> None:
+    def __init__(
+        self, conn: Connection, *, workers: int | None = None, pool: Pool | None = None
+    ) -> None:
         self.conn = conn
         # ``workers=0`` is an error, not "the connection's default".
-        self.workers = check_workers(conn.workers if workers is None else workers)
+        self.workers = check_workers(
+            (pool.size if pool is not None else conn.workers) if workers is None else workers
+        )
         self._lock = threading.Lock()
-        self._pool_: Pool | None = None
+        #: Shared by the readers of a scan of several accounts (:mod:`trailkit.aws.org`).
+        self._pool_: Pool | None = pool
         self._progress: _Counter | None = None
         self._cloudtrail = CloudTrail(conn, self._note)
         self._s3 = S3(conn, self._note)
@@ -193,6 +206,9 @@ class Reader:
         #: What failed while reading for the inventory (trails, buckets, keys in use, keys asked
         #: for by name); :meth:`scan` reports these.
         self.errors: list[ScanError] = []
+        #: Raise ``ConnectionFailed`` instead of making it a region's error row (a scan of
+        #: several accounts stops once rather than showing one row per account and region).
+        self.stop_on_connection = False
         #: What failed while reading candidate keys (a key that could not be described is left
         #: out of the candidates; a policy that could not be read makes the key unverifiable).
         self.candidate_errors: list[ScanError] = []
@@ -382,11 +398,18 @@ class Reader:
 
         def outcome(done: Future[list[Trail]]) -> list[Trail] | ScanError:
             exc = done.exception()
-            if isinstance(exc, TrailkitError):
+            if isinstance(exc, TrailkitError) and not self._stops(exc):
                 return scan_error(exc, region=region)
             return done.result()
 
         return then_done(self._submit(_P_TRAILS, self.trails_in, region), outcome)
+
+    def _stops(self, exc: BaseException) -> bool:
+        """Whether ``exc`` ends the whole scan instead of making a row: on a scan of several
+        accounts (:attr:`stop_on_connection`), the caller's credentials expired or were refused
+        (``ConnectionFailed``: ``ExpiredToken``, ``InvalidClientTokenId``, ...), which every
+        later call in every account would meet again."""
+        return self.stop_on_connection and isinstance(exc, ConnectionFailed)
 
     def scan_trails(
         self, regions: Sequence[str] | None = None, progress: Progress | None = None
@@ -1068,64 +1091,161 @@ class Reader:
         with self._lock:
             self.errors.clear()
         with self._reporting(progress):
-            info = self._info_f()
+            self._info_f()  # asked while the regions are listed
             if regions is None:
                 regions = list_regions(self.conn)
             regions = list(dict.fromkeys(regions))
-            started: set[str] = set()
-            enriched: dict[str, Trail] = {}
-            used: dict[str, Future[KeyInfo]] = {}
-
-            def found(result: list[Trail] | ScanError) -> list[Any] | Future[list[Any]]:
-                """Start the reads a region's trails need, each trail once."""
-                if isinstance(result, ScanError):
-                    return []
-                waits: list[Future[Any]] = []
-                for trail in result:
-                    with self._lock:
-                        if trail.arn in started:
-                            continue
-                        started.add(trail.arn)
-                    waits.append(then(self._enrich_f(trail), self._keep(enriched)))
-                    if trail.kms_key_id:
-                        with self._lock:
-                            fresh = trail.kms_key_id not in used
-                            if fresh:
-                                used[trail.kms_key_id] = Future()
-                        if fresh:
-                            forward(self._used_key_f(trail.kms_key_id), used[trail.kms_key_id])
-                            waits.append(used[trail.kms_key_id])
-                    if candidates and trail.bucket_name:
-                        # Not waited for: the inventory does not need them.
-                        then(self._bucket_f(trail.bucket_name), self._prefetch_candidates)
-                return gather(waits)
-
             region_results = [self._trails_f(region) for region in regions]
-            waits: list[Future[list[Any]]] = [then(r, found) for r in region_results]
-            self._wait(gather(waits))
+            return self._wait(self._inventory_f(regions, region_results, candidates=candidates))
+
+    def _inventory_f(
+        self,
+        regions: list[str],
+        region_results: list[Future[list[Trail] | ScanError]],
+        *,
+        candidates: bool = False,
+        account: str | None = None,
+    ) -> Future[Inventory]:
+        """The inventory of what ``region_results`` (``DescribeTrails`` of ``regions``) list.
+
+        Never blocks: each region's trails start their reads as soon as the region answered.
+        ``account``: the account read (a scan of several accounts); a trail of another account
+        that it sees (an organization trail, seen from a member) is not read again here: only
+        its status in ``account`` (``GetTrailStatus`` by ARN), kept as the trail's ``status``,
+        its bucket and key are its owner's to read.
+        """
+        info = self._info_f()
+        started: set[str] = set()
+        enriched: dict[str, Trail] = {}
+        used: dict[str, Future[KeyInfo]] = {}
+
+        def found(result: list[Trail] | ScanError) -> list[Any] | Future[list[Any]]:
+            """Start the reads a region's trails need, each trail once."""
+            if isinstance(result, ScanError):
+                return []
+            waits: list[Future[Any]] = []
+            for trail in result:
+                with self._lock:
+                    if trail.arn in started:
+                        continue
+                    started.add(trail.arn)
+                if account is not None and trail.account and trail.account != account:
+                    status = self._submit(_P_INVENTORY, self.status, trail)
+                    waits.append(then(status, self._keep_status(enriched, trail)))
+                    continue
+                waits.append(then(self._enrich_f(trail), self._keep(enriched)))
+                if trail.kms_key_id:
+                    with self._lock:
+                        fresh = trail.kms_key_id not in used
+                        if fresh:
+                            used[trail.kms_key_id] = Future()
+                    if fresh:
+                        forward(self._used_key_f(trail.kms_key_id), used[trail.kms_key_id])
+                        waits.append(used[trail.kms_key_id])
+                if candidates and trail.bucket_name:
+                    # Not waited for: the inventory does not need them.
+                    then(self._bucket_f(trail.bucket_name), self._prefetch_candidates)
+            return gather(waits)
+
+        waits: list[Future[Any]] = [then(r, found) for r in region_results]
+
+        def build(parts: list[Any]) -> Inventory:
+            ident = cast("ConnectionInfo", parts[-1])
             results = [r.result() for r in region_results]
-            ident = self._wait(info)
-        trails, errors = merge_trails(regions, results)
-        trails = [
-            replace(enriched[t.arn], seen_in=t.seen_in) if t.arn in enriched else t for t in trails
-        ]
-        keys = {k: used[k].result() for k in sorted(used)}
+            trails, errors = merge_trails(regions, results)
+            trails = [
+                replace(enriched[t.arn], seen_in=t.seen_in) if t.arn in enriched else t
+                for t in trails
+            ]
+            keys = {k: used[k].result() for k in sorted(used)}
+            with self._lock:
+                noted = sorted(dict.fromkeys(self.errors), key=error_order)
+            return Inventory(
+                connection=ident,
+                regions=tuple(regions),
+                trails=tuple(trails),
+                keys=MappingProxyType(keys),
+                errors=tuple(errors) + tuple(noted),
+                calls=MappingProxyType(dict(self.conn.calls)),
+            )
+
+        return then(gather([*waits, info]), build)
+
+    def count_into(self, counter: _Counter | None) -> None:
+        """Report the calls started from now on to ``counter`` (shared by several readers: the
+        progress of a scan of several accounts), or to nobody (None)."""
+        self._progress = counter
+
+    def regions_scan_f(
+        self, regions: Sequence[str], *, account: str | None = None
+    ) -> Future[Inventory]:
+        """The inventory of ``regions`` (``DescribeTrails`` in each, as :meth:`scan`), never
+        blocking: for a scan of several accounts on a shared pool (``account`` as for
+        :meth:`listed_scan_f`)."""
         with self._lock:
-            noted = sorted(dict.fromkeys(self.errors), key=error_order)
-        return Inventory(
-            connection=ident,
-            regions=tuple(regions),
-            trails=tuple(trails),
-            keys=MappingProxyType(keys),
-            errors=tuple(errors) + tuple(noted),
-            calls=MappingProxyType(dict(self.conn.calls)),
-        )
+            self.errors.clear()
+        wanted = list(dict.fromkeys(regions))
+        results = [self._trails_f(region) for region in wanted]
+        return self._inventory_f(wanted, results, account=account)
+
+    @requires("cloudtrail:ListTrails", "cloudtrail:DescribeTrails")
+    def listed_scan_f(
+        self, fallback: Sequence[str] = (), *, account: str | None = None
+    ) -> Future[Inventory]:
+        """The inventory of the account from ``ListTrails``: never blocks (for the pool).
+
+        ``ListTrails`` (one call, in the connection's region) names every trail of the account
+        with its home region; ``DescribeTrails`` is then asked only in those home regions
+        (usually one or two) instead of in every region. When ``ListTrails`` fails (e.g. a role
+        without ``cloudtrail:ListTrails``) and ``fallback`` regions are given, ``DescribeTrails``
+        is asked in each of them, as :meth:`scan` does.
+
+        Parameters
+        ----------
+        fallback : sequence of str
+            The regions to ask when ``ListTrails`` fails.
+        account : str, optional
+            As for a scan of several accounts: another account's trail seen here (an
+            organization trail in a member) gets only its status in this account.
+
+        Returns
+        -------
+        Future of Inventory
+            Its ``regions``: the regions asked. Fails with the ``TrailkitError`` of
+            ``ListTrails`` when there is no fallback, or when the caller's own credentials
+            expired.
+        """
+        with self._lock:
+            self.errors.clear()
+        self._info_f()
+        listed = self._submit(_P_TRAILS, self._cloudtrail.list_trails, self.conn.region)
+
+        def plan(done: Future[list[tuple[str, str]]]) -> Future[Inventory]:
+            exc = done.exception()
+            if exc is not None:
+                if not isinstance(exc, TrailkitError) or not fallback or self._stops(exc):
+                    raise exc
+                regions = list(dict.fromkeys(fallback))
+            else:
+                regions = sorted({home for _arn, home in done.result()})
+            results = [self._trails_f(region) for region in regions]
+            return self._inventory_f(regions, results, account=account)
+
+        return then_done(listed, plan)
 
     @staticmethod
     def _keep(table: dict[str, Trail]) -> Callable[[Trail], Trail]:
         def keep(trail: Trail) -> Trail:
             table[trail.arn] = trail
             return trail
+
+        return keep
+
+    @staticmethod
+    def _keep_status(table: dict[str, Trail], trail: Trail) -> Callable[[TrailStatus], Trail]:
+        def keep(status: TrailStatus) -> Trail:
+            table[trail.arn] = replace(trail, status=status)
+            return table[trail.arn]
 
         return keep
 
