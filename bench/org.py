@@ -319,15 +319,15 @@ def measure(cfg: dict[str, Any]) -> dict[str, Any]:
     from inventory import LatencyServer
 
     from trailkit.aws.accounts import AccountAccess
+    from trailkit.aws.org import scan_accounts
     from trailkit.demo import demo_connection
     from trailkit.rules.health import inventory_health
 
     control = LatencyServer.__new__(LatencyServer)
     control.endpoint = cfg["endpoint"]
     wanted = list(cfg["ids"])
-    regions = list(cfg["regions"])
+    regions = list(cfg["regions"]) if cfg.get("regions") else None
     workers = int(cfg["workers"])
-    scanner, scan_accounts = _scanner()
     rss_before = _rss_mib()
     server_before = control.stats()
     conn = demo_connection(cfg["endpoint"], region="us-east-1", workers=max(workers, 1))
@@ -355,7 +355,8 @@ def measure(cfg: dict[str, Any]) -> dict[str, Any]:
         ),
     }
     return {
-        "scanner": scanner,
+        "scanner": f"{scan_accounts.__module__}.{scan_accounts.__name__}",
+        "regions_given": regions is not None,
         "accounts": len(accounts),
         "workers": workers,
         "wall_s": wall,
@@ -384,52 +385,16 @@ def measure(cfg: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _scanner() -> tuple[str, Any]:
-    """``trailkit.aws.org.scan_accounts``, or (before it exists) a stand-in that scans the
-    accounts with one ``Reader`` each, a few accounts at a time: the harness can be run, and the
-    report says which was measured."""
-    try:
-        from trailkit.aws.org import scan_accounts
-    except ImportError:
-        return "stand-in (Reader.scan per account)", _stand_in
-    return "trailkit.aws.org.scan_accounts", scan_accounts
-
-
-def _stand_in(access: Any, accounts: Sequence[Any], regions: Sequence[str], *, workers: int) -> Any:
-    from concurrent.futures import ThreadPoolExecutor
-    from types import MappingProxyType
-
-    from trailkit.aws.reader import Reader
-    from trailkit.errors import TrailkitError
-    from trailkit.records import Inventory, ScanError
-
-    def one(account: Any) -> Inventory | ScanError:
-        try:
-            conn = access.connection(account)
-        except TrailkitError as exc:
-            return ScanError("AssumeRole", type(exc).__name__, str(exc), account=account.account_id)
-        return Reader(conn, workers=workers).scan(regions)
-
-    with ThreadPoolExecutor(max_workers=min(len(accounts), 4 if workers > 1 else 1)) as pool:
-        parts = list(pool.map(one, accounts))
-    inventories = [p for p in parts if isinstance(p, Inventory)]
-    return Inventory(
-        connection=access.conn.info(),
-        regions=tuple(regions),
-        trails=tuple(t for inv in inventories for t in inv.trails),
-        keys=MappingProxyType({k: v for inv in inventories for k, v in inv.keys.items()}),
-        errors=tuple(e for inv in inventories for e in inv.errors)
-        + tuple(p for p in parts if isinstance(p, ScanError)),
-        calls=MappingProxyType(dict(access.conn.calls)),
-        accounts=tuple(accounts),
-    )
-
-
-def run_child(server: OrgServer, ids: Sequence[str], workers: int) -> dict[str, Any]:
+def run_child(
+    server: OrgServer, ids: Sequence[str], workers: int, *, every_region: bool = False
+) -> dict[str, Any]:
+    """One measurement in a new process; ``every_region``: pass the regions to
+    ``scan_accounts`` (``DescribeTrails`` in every region of every account) instead of letting
+    it find the trails with ``ListTrails``."""
     cfg = {
         "endpoint": server.endpoint,
         "ids": list(ids),
-        "regions": server.estate["regions"],
+        "regions": server.estate["regions"] if every_region else None,
         "workers": workers,
     }
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), str(HERE)])}
@@ -563,6 +528,9 @@ def print_report(report: dict[str, Any]) -> None:
     print(header)
     print("-" * len(header))
     rows = [(f"trailkit, N = {r['accounts']}", r) for r in report["runs"]]
+    if report.get("every_region"):
+        e = report["every_region"]
+        rows.append((f"DescribeTrails x {len(est['regions'])}, N = {e['accounts']}", e))
     if report.get("baseline"):
         b = report["baseline"]
         rows.append((f"sequential (workers=1), N = {b['accounts']}", b))
@@ -634,6 +602,12 @@ def _parser() -> argparse.ArgumentParser:
         default=25,
         help="accounts of the sequential baseline (workers=1; default 25, 0 skips it)",
     )
+    p.add_argument(
+        "--no-every-region",
+        dest="every_region",
+        action="store_false",
+        help="skip the comparison run with DescribeTrails in every region (first size)",
+    )
     p.add_argument("--workers", type=int, default=None, help="trailkit's pool (default: its own)")
     p.add_argument("--json", type=Path, default=DEFAULT_JSON, help=f"default {DEFAULT_JSON}")
     p.add_argument("--smoke", action="store_true", help="tiny sizes (the test suite's run)")
@@ -670,6 +644,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     server = OrgServer(spec)
     runs: list[dict[str, Any]] = []
     baseline: dict[str, Any] | None = None
+    every: dict[str, Any] | None = None
     try:
         estate = server.estate
         say(f"seeded in {estate['seconds']:.1f} s")
@@ -681,6 +656,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         for n in sizes:
             say(f"trailkit, N = {n}, {workers} workers ...")
             runs.append(run_child(server, ids[:n], workers))
+        if args.every_region:
+            say(f"trailkit, N = {sizes[0]}, DescribeTrails in every region ...")
+            every = run_child(server, ids[: sizes[0]], workers, every_region=True)
         if args.baseline_accounts > 0:
             say(f"sequential baseline, N = {args.baseline_accounts} (workers=1) ...")
             baseline = run_child(server, ids[: args.baseline_accounts], 1)
@@ -688,7 +666,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         server.stop()
 
     latency_s = args.latency_ms / 1000
-    for r in [*runs, *([baseline] if baseline else [])]:
+    for r in [*runs, *([every] if every else []), *([baseline] if baseline else [])]:
         r["chain"] = chain_of(r["calls_by_operation"])
         r["lower_bound_s"] = len(r["chain"]) * latency_s
         r["pool_bound_s"] = r["api_calls"] * latency_s / r["workers"]
@@ -718,6 +696,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "estate": estate,
         "runs": runs,
         "baseline": baseline,
+        "every_region": every,
         "answers_agree": None if not (baseline and same) else baseline["answer"] == same["answer"],
         "fit": trend,
         "calls_fit": calls_fit,
