@@ -55,6 +55,7 @@ import platform
 import resource
 import subprocess
 import sys
+import threading
 import time
 from collections import Counter
 from collections.abc import Sequence
@@ -79,6 +80,7 @@ PROJECT_TO = 1000
 CHAIN = (
     "sts:GetCallerIdentity",  # the caller's account: read directly, never through a role
     "organizations:ListAccounts",  # which accounts
+    "ec2:DescribeRegions",  # scan_accounts lists the regions before it starts (a fallback)
     "sts:AssumeRole",  # into each
     "cloudtrail:ListTrails",  # every trail of the account with its home region
     "cloudtrail:DescribeTrails",  # the trail names its key
@@ -302,19 +304,36 @@ def measure(cfg: dict[str, Any]) -> dict[str, Any]:
         del os.environ[name]  # only the local server is asked, with the demo's credentials
     import botocore.session
 
+    lock = threading.Lock()
     clients: Counter[str] = Counter()
     client_s = [0.0]
     create = botocore.session.Session.create_client
 
     def counted(self: Any, service_name: str, *args: Any, **kwargs: Any) -> Any:
-        started = time.process_time()
+        started = time.thread_time()  # this thread's CPU: other threads run meanwhile
         try:
             return create(self, service_name, *args, **kwargs)
         finally:
-            client_s[0] += time.process_time() - started
-            clients[service_name] += 1
+            with lock:
+                client_s[0] += time.thread_time() - started
+                clients[service_name] += 1
 
     botocore.session.Session.create_client = counted  # type: ignore[method-assign]
+
+    from trailkit.aws.session import Connection
+
+    assumed_s = [0.0]
+    assumed = Connection.assumed
+
+    def timed_assumed(self: Any, *args: Any, **kwargs: Any) -> Any:
+        started = time.thread_time()
+        try:
+            return assumed(self, *args, **kwargs)
+        finally:
+            with lock:
+                assumed_s[0] += time.thread_time() - started
+
+    Connection.assumed = timed_assumed  # type: ignore[method-assign]
 
     from inventory import LatencyServer
 
@@ -328,6 +347,7 @@ def measure(cfg: dict[str, Any]) -> dict[str, Any]:
     wanted = list(cfg["ids"])
     regions = list(cfg["regions"]) if cfg.get("regions") else None
     workers = int(cfg["workers"])
+    load = os.getloadavg()[0]
     rss_before = _rss_mib()
     server_before = control.stats()
     conn = demo_connection(cfg["endpoint"], region="us-east-1", workers=max(workers, 1))
@@ -369,6 +389,9 @@ def measure(cfg: dict[str, Any]) -> dict[str, Any]:
         "clients": sum(clients.values()),
         "clients_by_service": dict(sorted(clients.items())),
         "client_creation_cpu_s": client_s[0],
+        # AssumeRole's CPU, its botocore session and its STS client included (not the wait)
+        "assume_role_cpu_s": assumed_s[0],
+        "load_before": load,
         "rss_before_mib": rss_before,
         "peak_rss_mib": peak_mib,
         "summary": {
@@ -523,7 +546,8 @@ def print_report(report: dict[str, Any]) -> None:
     print(f"measured: {report['runs'][0]['scanner']}, each run a new process (cold, as a CLI run)")
     header = (
         f"{'scenario':<30} {'wall s':>7} {'s/acct':>7} {'calls':>6} {'clients':>7} "
-        f"{'cli CPU s':>9} {'srv CPU s':>9} {'peak MiB':>8} {'vs bound':>8} {'errors':>6}"
+        f"{'cli CPU s':>9} {'srv CPU s':>9} {'peak MiB':>8} {'vs bound':>8} {'errors':>6} "
+        f"{'load':>5}"
     )
     print(header)
     print("-" * len(header))
@@ -539,7 +563,8 @@ def print_report(report: dict[str, Any]) -> None:
             f"{name:<30} {r['wall_s']:>7.2f} {r['wall_s'] / r['accounts']:>7.3f} "
             f"{r['api_calls']:>6} {r['clients']:>7} {r['client_cpu_s']:>9.2f} "
             f"{r['server_cpu_s']:>9.2f} {r['peak_rss_mib']:>8.0f} "
-            f"{r['wall_s'] / r['lower_bound_s']:>7.1f}x {r['summary']['errors']:>6}"
+            f"{r['wall_s'] / r['lower_bound_s']:>7.1f}x {r['summary']['errors']:>6} "
+            f"{r['load_before']:>5.1f}"
         )
     first = report["runs"][0]
     print(
@@ -559,7 +584,8 @@ def print_report(report: dict[str, Any]) -> None:
     print(
         "\nclients by service: "
         + "; ".join(
-            f"{name}: {r['clients']} ({r['client_creation_cpu_s']:.2f} s CPU creating them)"
+            f"{name}: {r['clients']} ({r['client_creation_cpu_s']:.2f} s CPU creating them; "
+            f"AssumeRole {r['assume_role_cpu_s']:.2f} s CPU)"
             for name, r in rows
         )
     )
