@@ -408,6 +408,15 @@ def measure(cfg: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _median_run(tries: list[dict[str, Any]]) -> dict[str, Any]:
+    """The run with the median wall time, with every try's wall time."""
+    ordered = sorted(tries, key=lambda r: r["wall_s"])
+    median = dict(ordered[(len(ordered) - 1) // 2])
+    median["wall_s_all"] = [round(r["wall_s"], 3) for r in tries]
+    median["answers_agree"] = len({r["answer"] for r in tries}) == 1
+    return median
+
+
 def run_child(
     server: OrgServer, ids: Sequence[str], workers: int, *, every_region: bool = False
 ) -> dict[str, Any]:
@@ -440,7 +449,7 @@ def fit(points: Sequence[tuple[float, float]]) -> dict[str, float | None]:
     """Least squares ``wall = intercept + slope x N`` and ``wall ~ N^exponent`` (log-log)."""
     n = len(points)
     if n < 2:
-        return {"slope_s": None, "intercept_s": None, "r2": None, "exponent": None}
+        return {"slope": None, "intercept": None, "r2": None, "exponent": None}
     xs, ys = [p[0] for p in points], [p[1] for p in points]
     mx, my = sum(xs) / n, sum(ys) / n
     sxx = sum((x - mx) ** 2 for x in xs)
@@ -454,8 +463,8 @@ def fit(points: Sequence[tuple[float, float]]) -> dict[str, float | None]:
         (a - mlx) ** 2 for a in lx
     )
     return {
-        "slope_s": slope,
-        "intercept_s": intercept,
+        "slope": slope,
+        "intercept": intercept,
         "r2": 1 - ss_res / ss_tot if ss_tot else 1.0,
         "exponent": exponent,
     }
@@ -504,8 +513,8 @@ def goals(report: dict[str, Any]) -> list[dict[str, Any]]:
             "met": None if k is None else k <= GOAL_EXPONENT,
             "measured": "-"
             if k is None
-            else f"wall ~ N^{k:.2f}; slope {trend['slope_s']:.3f} s per account, "
-            f"intercept {trend['intercept_s']:.2f} s, R^2 {trend['r2']:.3f}",
+            else f"wall ~ N^{k:.2f}; slope {trend['slope']:.3f} s per account, "
+            f"intercept {trend['intercept']:.2f} s, R^2 {trend['r2']:.3f}",
         }
     )
     biggest = runs[max(runs)] if runs else None
@@ -529,7 +538,7 @@ def goals(report: dict[str, Any]) -> list[dict[str, Any]]:
             "measured": "-"
             if proj["wall_s"] is None
             else f"{proj['wall_s']:.0f} s ({proj['wall_s'] / 60:.1f} min), about "
-            f"{proj['api_calls']:,.0f} calls",
+            f"{proj['api_calls']:,.0f} calls, peak RSS about {proj['peak_rss_mib'] or 0:,.0f} MiB",
         }
     )
     return out
@@ -635,6 +644,9 @@ def _parser() -> argparse.ArgumentParser:
         help="skip the comparison run with DescribeTrails in every region (first size)",
     )
     p.add_argument("--workers", type=int, default=None, help="trailkit's pool (default: its own)")
+    p.add_argument(
+        "--repeat", type=int, default=1, help="runs per size, the median kept (default 1)"
+    )
     p.add_argument("--json", type=Path, default=DEFAULT_JSON, help=f"default {DEFAULT_JSON}")
     p.add_argument("--smoke", action="store_true", help="tiny sizes (the test suite's run)")
     p.add_argument("--serve", metavar="SPEC", help=argparse.SUPPRESS)
@@ -680,8 +692,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         run_child(server, ids[: min(sizes)], workers)  # not reported
         server.set_latency(args.latency_ms)
         for n in sizes:
-            say(f"trailkit, N = {n}, {workers} workers ...")
-            runs.append(run_child(server, ids[:n], workers))
+            tries = []
+            for i in range(args.repeat):
+                say(f"trailkit, N = {n}, {workers} workers ({i + 1}/{args.repeat}) ...")
+                tries.append(run_child(server, ids[:n], workers))
+            runs.append(_median_run(tries))
         if args.every_region:
             say(f"trailkit, N = {sizes[0]}, DescribeTrails in every region ...")
             every = run_child(server, ids[: sizes[0]], workers, every_region=True)
@@ -698,15 +713,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         r["pool_bound_s"] = r["api_calls"] * latency_s / r["workers"]
     trend = fit([(r["accounts"], r["wall_s"]) for r in runs])
     calls_fit = fit([(r["accounts"], r["api_calls"]) for r in runs])
+    rss_fit = fit([(r["accounts"], r["peak_rss_mib"]) for r in runs])
     projection: dict[str, float | None] = {
         "accounts": PROJECT_TO,
         "wall_s": None,
         "api_calls": None,
+        "peak_rss_mib": None,
     }
-    if trend["slope_s"] is not None and calls_fit["slope_s"] is not None:
-        assert trend["intercept_s"] is not None and calls_fit["intercept_s"] is not None
-        projection["wall_s"] = trend["intercept_s"] + trend["slope_s"] * PROJECT_TO
-        projection["api_calls"] = calls_fit["intercept_s"] + calls_fit["slope_s"] * PROJECT_TO
+    if trend["slope"] is not None and calls_fit["slope"] is not None:
+        assert trend["intercept"] is not None and calls_fit["intercept"] is not None
+        projection["wall_s"] = trend["intercept"] + trend["slope"] * PROJECT_TO
+        projection["api_calls"] = calls_fit["intercept"] + calls_fit["slope"] * PROJECT_TO
+        if rss_fit["slope"] is not None and rss_fit["intercept"] is not None:
+            projection["peak_rss_mib"] = rss_fit["intercept"] + rss_fit["slope"] * PROJECT_TO
     same = next((r for r in runs if baseline and r["accounts"] == baseline["accounts"]), None)
     report: dict[str, Any] = {
         "config": {
@@ -726,6 +745,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "answers_agree": None if not (baseline and same) else baseline["answer"] == same["answer"],
         "fit": trend,
         "calls_fit": calls_fit,
+        "rss_fit": rss_fit,
         "projection": projection,
     }
     report["goals"] = goals(report)
