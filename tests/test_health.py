@@ -658,6 +658,8 @@ def test_the_catalogue_says_what_each_finding_means_for_health() -> None:
         "digest-delivery-error": "at-risk",
         "delivery-stale": "at-risk",
         "status-unreadable": "unverifiable",
+        "member-delivery-error": "broken",
+        "member-status-unreadable": "unverifiable",
     }
 
 

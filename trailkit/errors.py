@@ -16,22 +16,30 @@ a traceback. The command line prints ``str(error)`` (one line plus the fix); a n
     └── AwsError             a translated AWS error (``.operation``, ``.code``)
         ├── AccessDenied     names the missing permission
         ├── NotFound         the named resource does not exist where it was looked for
-        └── ConnectionFailed no credentials, expired credentials, or the endpoint cannot be reached
+        ├── ConnectionFailed no credentials, expired credentials, or the endpoint cannot be reached
+        └── AssumeRoleFailed the role in another account cannot be assumed (``.account``)
 
 AWS errors are translated in exactly one place, :func:`translate`, which works on the shape of
-botocore's exceptions (``.response``) so that this module does not import botocore.
+botocore's exceptions (``.response``) so that this module does not import botocore. Two calls
+that reach other accounts say more than it can: :func:`assume_role_error` (``AssumeRole``: which
+account, and the reasons AWS does not tell apart) and :func:`list_accounts_error`
+(``ListAccounts``: not in an organization, or not its management account). A scan of several
+accounts or regions asks :func:`caller_expired` whether a failure is the caller's own
+credentials, which stops the whole scan with one message instead of a row per account.
 """
 
 from __future__ import annotations
 
 import html
 import re
+from collections.abc import Callable
 from typing import Any
 
 from trailkit.i18n import N_, _, language, speaking
 
 __all__ = [
     "AccessDenied",
+    "AssumeRoleFailed",
     "AwsError",
     "ConnectionFailed",
     "InputError",
@@ -42,6 +50,9 @@ __all__ = [
     "RefusedError",
     "TrailkitError",
     "UnverifiableError",
+    "assume_role_error",
+    "caller_expired",
+    "list_accounts_error",
     "sentence",
     "translate",
 ]
@@ -91,10 +102,18 @@ class TrailkitError(Exception):
     #: What :func:`translate` was given, so that the same error can be said in English.
     source: tuple[BaseException, str, str, str | None] | None = None
 
+    #: Makes the same error again (in the language spoken then), for :meth:`english`, when it
+    #: was made by a translator other than :func:`translate`.
+    remake: Callable[[], TrailkitError] | None = None
+
     def english(self) -> str:
         """``str(self)`` in English, whatever the operator's language: what the journal keeps
-        (journal records stay English). Errors made by :func:`translate` are translated again;
-        others were made in one language and are returned as they are."""
+        (journal records stay English). Errors made by :func:`translate` (or another translator
+        of this module) are translated again; others were made in one language and are returned
+        as they are."""
+        if self.remake is not None:
+            with speaking("en"):
+                return str(self.remake())
         if self.source is None:
             return str(self)
         exc, operation, permission, region = self.source
@@ -226,6 +245,35 @@ class ConnectionFailed(AwsError):
     """No usable credentials, or the endpoint cannot be reached."""
 
     label = N_("Cannot connect")
+
+
+class AssumeRoleFailed(AwsError):
+    """The role in another account cannot be assumed (``sts:AssumeRole``).
+
+    Raised for one account: a scan of several accounts shows it as that account's error row
+    and goes on with the others. The caller's own credentials being expired or invalid is not
+    this error but :class:`ConnectionFailed` (see :func:`caller_expired`).
+
+    Parameters
+    ----------
+    message, fix
+        As for :class:`TrailkitError`.
+    account
+        The 12-digit id of the account the role is in.
+    role_arn
+        The role that could not be assumed.
+    **kw
+        As for :class:`AwsError` (``operation`` is ``AssumeRole``, ``code`` AWS's error code).
+    """
+
+    label = N_("Cannot reach the account")
+
+    def __init__(
+        self, message: str, fix: str = "", *, account: str, role_arn: str, **kw: Any
+    ) -> None:
+        super().__init__(message, fix, **kw)
+        self.account = account
+        self.role_arn = role_arn
 
 
 _ACCESS_CODES = {
@@ -502,3 +550,218 @@ def _translate(
         code=name,
         region=region,
     )
+
+
+#: Failures that are the caller's own credentials (botocore's exception names): no account or
+#: region can be read with them.
+_CREDENTIAL_NAMES = {
+    "NoCredentialsError",
+    "PartialCredentialsError",
+    "CredentialRetrievalError",
+    "TokenRetrievalError",
+    "SSOTokenLoadError",
+    "UnauthorizedSSOTokenError",
+}
+
+
+def _code_of(exc: object) -> str:
+    """AWS's error code of ``exc``: a code as text, an :class:`AwsError` (or a record with
+    ``.code``, e.g. a ``ScanError``), or a botocore exception (``.response``, else its name)."""
+    if isinstance(exc, str):
+        return exc
+    code = getattr(exc, "code", None)
+    if isinstance(code, str) and code:
+        return code
+    response = getattr(exc, "response", None)
+    if isinstance(response, dict):
+        return str((response.get("Error") or {}).get("Code") or "")
+    return type(exc).__name__ if isinstance(exc, BaseException) else ""
+
+
+def caller_expired(exc: object) -> bool:
+    """Whether a failure is the caller's own credentials: expired, invalid or missing.
+
+    A scan of several accounts or regions stops at the first such failure and shows one
+    :class:`ConnectionFailed` (what :func:`translate` makes of it) instead of an error row per
+    account or region: every other call would fail the same way. ``AssumeRole`` refused for a
+    role (``AccessDenied``) is not one: that is one account's error row.
+
+    Parameters
+    ----------
+    exc : str, TrailkitError, ScanError or botocore exception
+        An error code (``ExpiredToken``), a translated error, a scan's error row, or what a
+        boto3 call raised.
+
+    Returns
+    -------
+    bool
+        True for ``ExpiredToken``, ``ExpiredTokenException``, ``InvalidClientTokenId``,
+        ``UnrecognizedClientException``, ``InvalidAccessKeyId``, ``SignatureDoesNotMatch``,
+        ``AuthFailure``, ``RequestExpired`` (AWS's codes for credentials that are expired, unknown
+        or mis-signed; STS API reference, "Common Errors") and botocore's missing-credentials
+        and expired-SSO-token exceptions.
+    """
+    code = _code_of(exc)
+    return code in _CREDENTIAL_CODES or code in _CREDENTIAL_NAMES
+
+
+def assume_role_error(
+    exc: BaseException,
+    role_arn: str,
+    *,
+    external_id: bool = False,
+    region: str | None = None,
+) -> TrailkitError:
+    """Translate a failed ``AssumeRole`` of ``role_arn``: what failed, why, what to do.
+
+    Parameters
+    ----------
+    exc
+        What the ``AssumeRole`` call raised.
+    role_arn
+        ``arn:PARTITION:iam::ACCOUNT:role/NAME``.
+    external_id
+        Whether an ``ExternalId`` was sent (``--external-id``): a wrong one is refused as
+        ``AccessDenied`` too.
+    region
+        The region of the STS endpoint called.
+
+    Returns
+    -------
+    TrailkitError
+        :class:`ConnectionFailed` when the caller's own credentials are expired or invalid, or
+        the endpoint cannot be reached (the whole scan stops: :func:`caller_expired`);
+        :class:`AssumeRoleFailed` otherwise: ``AccessDenied`` (the caller lacks
+        ``sts:AssumeRole``, the role's trust policy does not name the caller, an SCP refuses
+        it, the role does not exist there, or the account is suspended: AWS gives the same
+        answer for each, STS API reference, ``AssumeRole``), ``RegionDisabledException`` (STS
+        is not activated in that region for the role's account: "Activating and deactivating
+        AWS STS in an AWS Region", IAM user guide) or any other code, with AWS's words.
+    """
+    general = translate(exc, "AssumeRole", permission="sts:AssumeRole", region=region)
+    if isinstance(general, ConnectionFailed | InputError) or not isinstance(general, AwsError):
+        return general
+    parts = role_arn.split(":")
+    account = parts[4] if len(parts) > 5 else ""
+    kw: dict[str, Any] = {
+        "operation": "AssumeRole",
+        "code": general.code,
+        "region": region,
+        "request_id": general.request_id,
+        "account": account,
+        "role_arn": role_arn,
+    }
+    if general.code in _ACCESS_CODES:
+        if external_id:
+            why = _(
+                "the caller lacks sts:AssumeRole, the role's trust policy does not name the "
+                "caller or expects another external id, a service control policy (SCP) refuses "
+                "it, the role does not exist there, or the account is suspended; AWS does not "
+                "say which"
+            )
+        else:
+            why = _(
+                "the caller lacks sts:AssumeRole, the role's trust policy does not name the "
+                "caller (or asks for an external id), a service control policy (SCP) refuses "
+                "it, the role does not exist there, or the account is suspended; AWS does not "
+                "say which"
+            )
+        error: AwsError = AssumeRoleFailed(
+            _(
+                "The role {role} in account {account} cannot be assumed (AssumeRole, {code}): "
+                "{why}."
+            ).format(role=role_arn, account=account, code=general.code, why=why),
+            _(
+                "check that the role exists in account {account} and trusts the caller "
+                "(see `iam/trailkit-member-trust.json`), and that the caller may call "
+                "sts:AssumeRole on "
+                "it; name another role with --role-name, or leave the account out with "
+                "--exclude-accounts {account}"
+            ).format(account=account),
+            **kw,
+        )
+    elif general.code == "RegionDisabledException":
+        error = AssumeRoleFailed(
+            _(
+                "The role {role} in account {account} cannot be assumed (AssumeRole, {code}): "
+                "STS is not activated in {region} for that account."
+            ).format(role=role_arn, account=account, code=general.code, region=region or "-"),
+            _(
+                "an administrator of account {account} can activate STS in {region} (IAM "
+                "console, Account settings); or run trailkit with --region set to a region where "
+                "STS is active, e.g. us-east-1"
+            ).format(account=account, region=region or "-"),
+            **kw,
+        )
+    else:
+        error = AssumeRoleFailed(
+            _("The role {role} in account {account} cannot be assumed: {reason}").format(
+                role=role_arn, account=account, reason=sentence(general.message)
+            ),
+            general.fix,
+            **kw,
+        )
+    error.remake = lambda: assume_role_error(exc, role_arn, external_id=external_id, region=region)
+    return error
+
+
+def list_accounts_error(exc: BaseException, *, region: str | None = None) -> TrailkitError:
+    """Translate a failed ``ListAccounts`` (``--org``): what failed, why, what to do.
+
+    Parameters
+    ----------
+    exc
+        What the ``ListAccounts`` call raised.
+    region
+        The region the call went to.
+
+    Returns
+    -------
+    TrailkitError
+        ``AWSOrganizationsNotInUseException``: an :class:`AwsError` saying the caller's
+        account is in no organization; ``AccessDeniedException``: :class:`AccessDenied` saying
+        that only the management account or a delegated administrator can list the accounts
+        (Organizations API reference, ``ListAccounts``); both with ``--accounts`` as the fix.
+        Anything else as :func:`translate` says it.
+    """
+    general = translate(exc, "ListAccounts", permission="organizations:ListAccounts", region=region)
+    if not isinstance(general, AwsError) or isinstance(general, ConnectionFailed):
+        return general
+    kw: dict[str, Any] = {
+        "operation": "ListAccounts",
+        "code": general.code,
+        "region": region,
+        "request_id": general.request_id,
+    }
+    error: AwsError
+    if general.code == "AWSOrganizationsNotInUseException":
+        error = AwsError(
+            _(
+                "--org cannot list the organization's accounts: the caller's account is not a "
+                "member of an organization (ListAccounts, {code})."
+            ).format(code=general.code),
+            _(
+                "name the accounts to look at with --accounts 111122223333,444455556666 (or "
+                "--accounts @FILE), or connect with an account of the organization"
+            ),
+            **kw,
+        )
+    elif general.code in _ACCESS_CODES:
+        error = AccessDenied(
+            _(
+                "--org cannot list the organization's accounts (ListAccounts, {code}): only the "
+                "management account or a delegated administrator may, with "
+                "organizations:ListAccounts."
+            ).format(code=general.code),
+            _(
+                "connect with the management account (or a delegated administrator) and grant "
+                "it organizations:ListAccounts, or name the accounts with --accounts "
+                "111122223333,444455556666"
+            ),
+            permission="organizations:ListAccounts",
+            **kw,
+        )
+    else:
+        return general
+    error.remake = lambda: list_accounts_error(exc, region=region)
+    return error

@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 
 from trailkit.aws.accounts import AccountAccess
-from trailkit.aws.reader import Reader
+from trailkit.aws.reader import Progress, Reader
 from trailkit.aws.service import scan_error
 from trailkit.aws.session import Connection
 from trailkit.change import update
@@ -42,6 +42,7 @@ from trailkit.records import (
 )
 from trailkit.records.history import History
 from trailkit.records.journal import undoable
+from trailkit.records.read import Inventory
 from trailkit.rules.checks import KeyLookup, Report, Verdict, preflight, rank_candidates
 from trailkit.rules.explain import Explanation, explain
 from trailkit.rules.health import Health
@@ -445,6 +446,54 @@ class Runbook:
     def refresh(self) -> None:
         """Forget what was read, so the next read sees AWS as it is now."""
         self.reader.refresh()
+
+    def scan_accounts(
+        self,
+        *,
+        org: bool = False,
+        accounts: Sequence[str] = (),
+        exclude: Sequence[str] = (),
+        regions: Sequence[str] | None = None,
+        progress: Progress | None = None,
+    ) -> Inventory:
+        """One inventory of several accounts (``--org`` / ``--accounts``), through :attr:`access`.
+
+        Parameters
+        ----------
+        org : bool
+            The organization's active accounts (``organizations:ListAccounts``).
+        accounts, exclude : sequence of str
+            Account ids to read (with ``org``: those of the organization) and to leave out.
+        regions : sequence of str, optional
+            Default: :attr:`regions`, else each account's trails from ``ListTrails``.
+        progress : Progress, optional
+            ``progress(done, total)`` after every call.
+
+        Returns
+        -------
+        Inventory
+            As :func:`trailkit.aws.org.scan_accounts` returns it.
+
+        Raises
+        ------
+        InputError
+            No account to read, or an id that is not one
+            (:func:`trailkit.rules.accounts.select_accounts`).
+        AwsError
+            The organization cannot be listed (``org``).
+        ConnectionFailed
+            The caller's credentials expired or were refused.
+        """
+        from trailkit.aws.org import scan_accounts
+
+        chosen = self.access.accounts(org=org, given=accounts, exclude=exclude)
+        return scan_accounts(
+            self.access,
+            chosen,
+            regions if regions is not None else self.regions,
+            workers=self.reader.workers,
+            progress=progress,
+        )
 
     def list_trails(self) -> list[Trail]:
         """Every trail of :attr:`regions`, counted once (shadow trails folded in).

@@ -18,7 +18,7 @@ import botocore.exceptions
 
 from trailkit.arn import arn_partition
 from trailkit.aws.session import Connection
-from trailkit.errors import translate
+from trailkit.errors import AssumeRoleFailed, list_accounts_error
 from trailkit.permissions import requires
 from trailkit.records import Account
 from trailkit.rules.accounts import (
@@ -50,7 +50,15 @@ def list_accounts(conn: Connection) -> list[Account]:
     Raises
     ------
     AwsError
-        The organization cannot be listed (translated by :func:`trailkit.errors.translate`).
+        The caller's account is in no organization (``AWSOrganizationsNotInUseException``).
+    AccessDenied
+        Not the management account nor a delegated administrator, or no
+        ``organizations:ListAccounts`` (``AccessDeniedException``).
+    ConnectionFailed
+        The caller's credentials are expired or invalid.
+
+    The first two name ``--accounts`` as the way on
+    (:func:`trailkit.errors.list_accounts_error`).
     """
     accounts: list[Account] = []
     try:
@@ -71,9 +79,7 @@ def list_accounts(conn: Connection) -> list[Account]:
             if not token:
                 break
     except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
-        raise translate(
-            exc, "ListAccounts", permission="organizations:ListAccounts", region=conn.region
-        ) from None
+        raise list_accounts_error(exc, region=conn.region) from None
     return accounts
 
 
@@ -106,7 +112,8 @@ class AccountAccess:
         self.role_name = check_role_name(role_name)
         self.external_id = check_external_id(external_id)
         self._lock = threading.Lock()
-        self._connections: dict[str, Connection] = {}
+        self._account_locks: dict[str, threading.Lock] = {}
+        self._connections: dict[str, Connection | AssumeRoleFailed] = {}
 
     @property
     def caller(self) -> str:
@@ -143,24 +150,48 @@ class AccountAccess:
         )
 
     def connection(self, account: str | Account) -> Connection:
-        """A connection acting in ``account`` (cached: the role is assumed once per account).
+        """A connection acting in ``account``: the role is assumed once per account.
+
+        The answer is kept, a refusal too: a scan that asks again for the same account (one
+        region after another) gets the same connection, or the same :class:`AssumeRoleFailed`,
+        without another ``AssumeRole``. Threads asking for the same account wait for one
+        ``AssumeRole``; different accounts are assumed in parallel.
 
         Raises
         ------
-        AwsError
-            The role cannot be assumed in that account.
+        AssumeRoleFailed
+            The role cannot be assumed in that account (``.account``, ``.role_arn``, ``.code``;
+            the message says why): one account's failure, the others can go on.
+        ConnectionFailed
+            The caller's own credentials are expired or invalid: every account would fail
+            (:func:`trailkit.errors.caller_expired`). Not kept: asking again tries again.
         """
         account_id = account.account_id if isinstance(account, Account) else account
         arn = self.role_arn(account_id)
         if arn is None:
             return self.conn
         with self._lock:
+            lock = self._account_locks.setdefault(account_id, threading.Lock())
+        with lock:
             known = self._connections.get(account_id)
-        if known is not None:
-            return known
-        made = self.conn.assumed(arn, external_id=self.external_id, session_name=SESSION_NAME)
+            if isinstance(known, AssumeRoleFailed):
+                raise known
+            if known is not None:
+                return known
+            try:
+                made = self.conn.assumed(
+                    arn, external_id=self.external_id, session_name=SESSION_NAME
+                )
+            except AssumeRoleFailed as refused:
+                self._connections[account_id] = refused
+                raise
+            self._connections[account_id] = made
+            return made
+
+    def refused(self) -> dict[str, AssumeRoleFailed]:
+        """The accounts whose role could not be assumed so far, with why."""
         with self._lock:
-            return self._connections.setdefault(account_id, made)
+            return {a: c for a, c in self._connections.items() if isinstance(c, AssumeRoleFailed)}
 
     def describe(self) -> dict[str, Any]:
         """JSON-ready: the role name and whether an external id is used (never its value)."""

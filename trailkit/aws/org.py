@@ -43,26 +43,17 @@ from trailkit.aws.reader import CallCounter, Progress, Reader
 from trailkit.aws.scheduler import Pool, gather, on_pool_thread, run_now, settled, then
 from trailkit.aws.service import error_order, scan_error
 from trailkit.aws.session import Connection, check_workers
-from trailkit.errors import AwsError, ConnectionFailed, TrailkitError
+from trailkit.errors import (
+    AssumeRoleFailed,
+    AwsError,
+    ConnectionFailed,
+    TrailkitError,
+    caller_expired,
+)
 from trailkit.permissions import requires
 from trailkit.records import Account, Inventory, KeyInfo, ScanError, Trail, TrailStatus
 
-__all__ = ["CALLER_CODES", "scan_accounts"]
-
-#: Error codes that mean the caller's own credentials no longer work (expired, or refused):
-#: every later call in every account would fail the same way, so the scan stops once.
-CALLER_CODES = frozenset(
-    {
-        "ExpiredToken",
-        "ExpiredTokenException",
-        "InvalidClientTokenId",
-        "UnrecognizedClientException",
-        "InvalidAccessKeyId",
-        "SignatureDoesNotMatch",
-        "AuthFailure",
-        "RequestExpired",
-    }
-)
+__all__ = ["scan_accounts"]
 
 #: ``AssumeRole`` first: every read of an account waits for it.
 _P_ASSUME = 7
@@ -80,9 +71,7 @@ def _assume_error(err: TrailkitError, account: Account, role_arn: str | None) ->
 
 
 def _stops(err: BaseException) -> bool:
-    return isinstance(err, ConnectionFailed) or (
-        isinstance(err, AwsError) and err.code in CALLER_CODES
-    )
+    return isinstance(err, ConnectionFailed) or caller_expired(err)
 
 
 @requires("sts:AssumeRole", "cloudtrail:ListTrails", "cloudtrail:DescribeTrails")
@@ -199,7 +188,9 @@ def _merge(
                 raise exc
             if not isinstance(exc, TrailkitError):
                 raise exc
-            if isinstance(exc, AwsError) and exc.operation == "AssumeRole":
+            if isinstance(exc, AssumeRoleFailed) or (
+                isinstance(exc, AwsError) and exc.operation == "AssumeRole"
+            ):
                 errors.append(_assume_error(exc, account, access.role_arn(account.account_id)))
             else:
                 errors.append(replace(scan_error(exc, region=None), account=account.account_id))
@@ -208,7 +199,7 @@ def _merge(
         read_regions.update(inv.regions)
         mine: list[ScanError] = []
         for err in inv.errors:
-            if err.code in CALLER_CODES:
+            if caller_expired(err):
                 raise ConnectionFailed(err.message, operation=err.operation)
             mine.append(replace(err, account=account.account_id))
         errors.extend(sorted(mine, key=error_order))

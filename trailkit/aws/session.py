@@ -25,7 +25,7 @@ import botocore.config
 import botocore.exceptions
 
 from trailkit.arn import is_region
-from trailkit.errors import ConnectionFailed, InputError, translate
+from trailkit.errors import ConnectionFailed, InputError, assume_role_error, translate
 from trailkit.i18n import _
 from trailkit.permissions import requires
 from trailkit.records import ConnectionInfo
@@ -422,8 +422,12 @@ class Connection:
 
         Raises
         ------
-        AwsError
-            The role cannot be assumed (translated by :func:`trailkit.errors.translate`).
+        AssumeRoleFailed
+            The role cannot be assumed (:func:`trailkit.errors.assume_role_error`: the account,
+            the role and why).
+        ConnectionFailed
+            The caller's own credentials are expired or invalid, or STS cannot be reached: also
+            raised later, by the call during which botocore refreshes the credentials.
         """
         import botocore.credentials
         import botocore.session
@@ -437,7 +441,15 @@ class Connection:
             request["ExternalId"] = external_id
 
         def fetch() -> tuple[dict[str, str], dict[str, Any]]:
-            answer = self.client("sts").assume_role(**request)
+            try:
+                answer = self.client("sts").assume_role(**request)
+            except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
+                # Also when botocore refreshes the credentials in the middle of a scan: the
+                # caller's expired credentials are then one ConnectionFailed, raised by the
+                # call that needed fresh ones (errors.caller_expired).
+                raise assume_role_error(
+                    exc, role_arn, external_id=external_id is not None, region=self.region
+                ) from None
             creds = answer["Credentials"]
             expiry = creds["Expiration"]
             metadata = {
@@ -448,10 +460,7 @@ class Connection:
             }
             return metadata, answer
 
-        try:
-            metadata, answer = fetch()
-        except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
-            raise translate(exc, "AssumeRole", permission="sts:AssumeRole") from None
+        metadata, answer = fetch()
         credentials = botocore.credentials.RefreshableCredentials.create_from_metadata(
             metadata=metadata,
             refresh_using=lambda: fetch()[0],

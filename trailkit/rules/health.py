@@ -16,7 +16,7 @@ from typing import Any
 
 from trailkit.arn import arn_account, arn_region
 from trailkit.errors import InputError, KeyIdError, sentence
-from trailkit.i18n import N_, _, local_time
+from trailkit.i18n import N_, _, local_time, ngettext
 from trailkit.records import Inventory, KeyInfo, Trail, TrailStatus, utc_iso
 from trailkit.rules.checks import CATALOGUE, Finding, KeyLookup, Severity, preflight
 from trailkit.rules.delivery import delivery_cause
@@ -298,6 +298,71 @@ def _status_reasons(trail: Trail, now: datetime, stale_after: timedelta) -> list
     return out
 
 
+def _member_label(account: str, names: Mapping[str, str | None]) -> str:
+    name = names.get(account)
+    return f"{name} ({account})" if name else account
+
+
+def _member_reasons(
+    trail: Trail, members: Mapping[str, TrailStatus], names: Mapping[str, str | None]
+) -> list[HealthReason]:
+    """An organization trail's statuses in its member accounts as (at most) two reasons: ONE
+    line for the members whose ``GetTrailStatus`` reports a ``LatestDeliveryError`` (AWS: a
+    member's delivery errors show only in that member), one for those where it could not be
+    read."""
+    if not members:
+        return []
+    total = len(members)
+    out: list[HealthReason] = []
+    failing = sorted((a, s) for a, s in members.items() if s.latest_delivery_error)
+    if failing:
+        causes = [
+            (a, delivery_cause(trail, s.latest_delivery_error or "", digest=False))
+            for a, s in failing
+        ]
+        details = "; ".join(
+            _("{account}: {cause}").format(account=_member_label(a, names), cause=c.cause)
+            for a, c in causes
+        )
+        message = ngettext(
+            "Delivery errors in {failed} of {total} member account of the organization: {details}",
+            "Delivery errors in {failed} of {total} member accounts of the organization: {details}",
+            total,
+        ).format(failed=len(failing), total=total, details=details)
+        fixes = list(dict.fromkeys(c.fix for _a, c in causes))
+        out.append(
+            HealthReason(
+                "member-delivery-error",
+                HealthKind.BROKEN,
+                message,
+                "; ".join(fixes),
+            )
+        )
+    unread = sorted(a for a, s in members.items() if s.error)
+    if unread:
+        out.append(
+            HealthReason(
+                "member-status-unreadable",
+                HealthKind.UNVERIFIABLE,
+                ngettext(
+                    "The status of {trail} could not be read in {failed} of {total} member "
+                    "account: {accounts}.",
+                    "The status of {trail} could not be read in {failed} of {total} member "
+                    "accounts: {accounts}.",
+                    total,
+                ).format(
+                    trail=trail.name,
+                    failed=len(unread),
+                    total=total,
+                    accounts=", ".join(_member_label(a, names) for a in unread),
+                ),
+                _("grant cloudtrail:GetTrailStatus to the role trailkit assumes in those accounts"),
+                "cloudtrail:GetTrailStatus",
+            )
+        )
+    return out
+
+
 def health(
     trail: Trail,
     key: KeyInfo | None,
@@ -307,6 +372,8 @@ def health(
     stale_after: timedelta = STALE_AFTER,
     reader_accounts: Sequence[str] = (),
     organization_id: str | None = None,
+    members: Mapping[str, TrailStatus] | None = None,
+    account_names: Mapping[str, str | None] | None = None,
 ) -> Health:
     """The health of ``trail``'s current encryption, with every reason.
 
@@ -377,6 +444,14 @@ def health(
         How old the last delivery of a logging trail may be.
     reader_accounts, organization_id
         As for :func:`~trailkit.rules.checks.preflight`.
+    members
+        An organization trail's status in each member account read (``Inventory.member_status``
+        of a scan of several accounts): the members whose status reports a delivery error are
+        ONE reason, ``member-delivery-error`` (broken: those members' logs do not arrive),
+        naming each member and the cause; those where it could not be read,
+        ``member-status-unreadable`` (unverifiable).
+    account_names
+        Account id -> name, to name the members.
 
     Returns
     -------
@@ -385,6 +460,7 @@ def health(
     """
     now = now or datetime.now(UTC)
     status = _status_reasons(trail, now, stale_after)
+    status += _member_reasons(trail, members or {}, account_names or {})
     if trail.kms_key_id is None:
         report = preflight(
             trail=trail,
@@ -486,11 +562,24 @@ def _sorted(reasons: list[HealthReason]) -> list[HealthReason]:
 def inventory_health(
     inv: Inventory, *, now: datetime | None = None, stale_after: timedelta = STALE_AFTER
 ) -> dict[str, Health]:
-    """The health of every trail of an inventory, by trail ARN (no AWS call)."""
+    """The health of every trail of an inventory, by trail ARN (no AWS call).
+
+    On a scan of several accounts each trail is judged from the account it was read in (its
+    own), and an organization trail with its status in each member account
+    (``Inventory.member_status``, see :func:`health`'s ``members``)."""
     now = now or datetime.now(UTC)
     caller = inv.connection.account
+    names = {a.account_id: a.name for a in inv.accounts}
     return {
-        t.arn: health(t, inv.key_for(t), caller, now=now, stale_after=stale_after)
+        t.arn: health(
+            t,
+            inv.key_for(t),
+            (t.account or caller) if inv.accounts else caller,
+            now=now,
+            stale_after=stale_after,
+            members=inv.member_status.get(t.arn),
+            account_names=names,
+        )
         for t in inv.trails
     }
 

@@ -489,7 +489,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub.required = True
 
     p = sub.add_parser(
-        "inventory", parents=[common], help=_("every trail with its encryption and key")
+        "inventory",
+        parents=[common, fanout, roles],
+        help=_("every trail with its encryption and key"),
     )
     p.add_argument("--format", choices=["table", "json", "csv"], default="table")
     p.add_argument("--regions", type=_regions, help=_("comma-separated regions (default: all)"))
@@ -891,11 +893,35 @@ def cmd_inventory(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from types import MappingProxyType
 
     from trailkit.rules.health import inventory_health
-    from trailkit.ui.progress import scan
-    from trailkit.ui.tables import INVENTORY_COLUMNS, inventory_records, keys_frame
+    from trailkit.ui.progress import progress_bar, scan
+    from trailkit.ui.tables import (
+        INVENTORY_COLUMNS,
+        ORG_INVENTORY_COLUMNS,
+        inventory_records,
+        keys_frame,
+    )
 
     conn = _connect(args)
-    inv = scan(conn, args.regions, progress=err.isatty())
+    several = bool(getattr(args, "org", False) or getattr(args, "accounts", None))
+    if several:
+        # One inventory across the accounts (issue 16), on one bounded pool of calls.
+        from trailkit.aws.org import scan_accounts
+
+        access = _access(args, conn)
+        chosen = access.accounts(
+            org=bool(getattr(args, "org", False)),
+            given=getattr(args, "accounts", None) or (),
+            exclude=getattr(args, "exclude_accounts", None) or (),
+        )
+        with progress_bar(err.isatty()) as report:
+            inv = scan_accounts(access, chosen, args.regions, progress=report)
+    else:
+        if getattr(args, "exclude_accounts", None):
+            raise InputError(
+                _("--exclude-accounts leaves accounts out of a scan of several accounts."),
+                _("add --org or --accounts"),
+            )
+        inv = scan(conn, args.regions, progress=err.isatty())
     now = datetime.now(UTC)
     rows = inventory_records(inv, inventory_health(inv), now=now)
     wanted = getattr(args, "health", None)
@@ -912,14 +938,28 @@ def cmd_inventory(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         from trailkit.ui.terminal import KEY_TABLE, TRAIL_TABLE, key_rows, trail_rows
 
         _print_header(inv.connection, out)
-        _say(
-            out,
-            _("regions scanned: {regions} · trails: {trails}").format(
-                regions=len(inv.regions), trails=len(inv.trails)
+        if several:
+            _say(
+                out,
+                _("accounts: {accounts} · regions: {regions} · trails: {trails}").format(
+                    accounts=len(inv.accounts), regions=len(inv.regions), trails=len(inv.trails)
+                )
+                + "\n",
             )
-            + "\n",
-        )
-        _print_table(trail_rows(rows), out, TRAIL_TABLE)
+        else:
+            _say(
+                out,
+                _("regions scanned: {regions} · trails: {trails}").format(
+                    regions=len(inv.regions), trails=len(inv.trails)
+                )
+                + "\n",
+            )
+        if len(inv.accounts) > 1:
+            from trailkit.ui.terminal import ORG_TRAIL_TABLE
+
+            _print_table(trail_rows(rows), out, ORG_TRAIL_TABLE)
+        else:
+            _print_table(trail_rows(rows), out, TRAIL_TABLE)
         keys = keys_frame(shown, now)
         if len(keys):
             out.write("\n" + _("Keys in use:") + "\n")
@@ -934,9 +974,19 @@ def cmd_inventory(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
                 }
                 for r in rows
             ]
-        write_records(rows, args.format, out, INVENTORY_COLUMNS)
+        columns = ORG_INVENTORY_COLUMNS if several else INVENTORY_COLUMNS
+        write_records(rows, args.format, out, columns)
     for e in inv.errors:
-        err.write(_("warning: {problem}").format(problem=e.message) + "\n")
+        if e.account:
+            name = inv.account_name(e.account)
+            err.write(
+                _("warning: account {account}: {problem}").format(
+                    account=f"{name} ({e.account})" if name else e.account, problem=e.message
+                )
+                + "\n"
+            )
+        else:
+            err.write(_("warning: {problem}").format(problem=e.message) + "\n")
     if getattr(args, "verbose", False):
         _print_calls(conn, err)
     if inv.partial:

@@ -30,6 +30,7 @@ from trailkit.rules.keyfacts import FACT_FIELDS, ROTATION_WORDS, key_facts, pend
 from trailkit.rules.plan import Plan
 
 __all__ = [
+    "ACCOUNT_OPERATIONS",
     "COLUMN_TITLES",
     "ERROR_COLUMNS",
     "FREE_TEXT",
@@ -39,6 +40,7 @@ __all__ = [
     "KEY_COLUMNS",
     "NO_KEY",
     "ONE_LINE",
+    "ORG_INVENTORY_COLUMNS",
     "TRAIL_COLUMNS",
     "WRAPPER_STYLE",
     "TableFrame",
@@ -92,6 +94,17 @@ INVENTORY_COLUMNS = [
     "health_reasons",
     *FACT_FIELDS,
 ]
+
+#: ``trailkit inventory --org|--accounts --format json|csv``: the same, each row also with the
+#: ``account_name`` of its ``account`` (Organizations' name, when listed), and an error row per
+#: account that could not be read (``AssumeRole`` refused, ``ListTrails`` failed).
+ORG_INVENTORY_COLUMNS = [
+    *INVENTORY_COLUMNS[: INVENTORY_COLUMNS.index("account") + 1],
+    "account_name",
+    *INVENTORY_COLUMNS[INVENTORY_COLUMNS.index("account") + 1 :],
+]
+#: The operations whose failure leaves a whole account unread (one error row for the account).
+ACCOUNT_OPERATIONS = ("AssumeRole", "ListTrails")
 
 KEY_COLUMNS = [
     "alias",
@@ -235,10 +248,24 @@ def _error_row(region: str | None, message: str) -> dict[str, Any]:
     return row
 
 
+def _account_row(account: str, message: str) -> dict[str, Any]:
+    """The row of an account that could not be read at all (its role, its ``ListTrails``)."""
+    row: dict[str, Any] = dict.fromkeys(TRAIL_COLUMNS)
+    row.update(
+        {"name": f"(account {account} could not be read)", "account": account, "error": message}
+    )
+    return row
+
+
 def inventory_records(
     inv: Inventory, healths: Mapping[str, Health] | None = None, now: datetime | None = None
 ) -> list[dict[str, Any]]:
     """Trails as records, then one record per region that could not be listed.
+
+    On a scan of several accounts (``inv.accounts``) every record also has ``account_name``,
+    a region's error record its ``account``, and an account that could not be read at all (its
+    role could not be assumed, its ``ListTrails`` failed: :data:`ACCOUNT_OPERATIONS`) is one
+    error record named ``(account ID could not be read)``.
 
     With ``healths`` (:func:`trailkit.rules.health.inventory_health`), each trail record also
     has ``health`` (its kind), ``health_reasons`` (a list of reason dicts) and the times of the
@@ -266,7 +293,12 @@ def inventory_records(
             else:
                 row.update(dict.fromkeys(FACT_FIELDS))
     listed = [e for e in inv.errors if e.operation == "DescribeTrails"]
-    errors = [_error_row(e.region, e.message) for e in listed]
+    errors = [{**_error_row(e.region, e.message), "account": e.account} for e in listed]
+    if inv.accounts:
+        unread = [e for e in inv.errors if e.account and e.operation in ACCOUNT_OPERATIONS]
+        errors += [_account_row(str(e.account), e.message) for e in unread]
+        for row in rows + errors:
+            row["account_name"] = inv.account_name(row["account"]) if row["account"] else None
     for row in errors:
         if healths is not None:
             row["health"], row["health_reasons"] = None, []
@@ -486,6 +518,9 @@ def cell_html(column: str, value: Any, row: Mapping[str, Any]) -> str:
         region = None if _is_missing(row.get("home_region")) else row.get("home_region")
         if value == _error_row(region, "")["name"]:
             return html.escape(_error_name(region))
+        account = row.get("account")
+        if account and value == _account_row(str(account), "")["name"]:
+            return html.escape(_("(account {account} could not be read)").format(account=account))
     if isinstance(value, bool):  # numpy's bool_ too would be shown as True/False
         return html.escape(_(BOOL_TITLES[value]))
     if type(value).__name__ == "bool_":

@@ -923,6 +923,10 @@ TRAIL_TABLE = Columns(
         Col("problems", N_("problems"), free=True, notes=True),
     ),
 )
+#: ``trailkit inventory --org|--accounts`` over more than one account: the trails with an
+#: Account column first (the account's name, else its id).
+_ACCOUNT_COL = Col("account_label", N_("account"))
+ORG_TRAIL_TABLE = Columns((_ACCOUNT_COL, *TRAIL_TABLE), narrow=(_ACCOUNT_COL, *TRAIL_TABLE.narrow))
 #: ``trailkit inventory``: the keys in use.
 KEY_TABLE = Columns(
     (
@@ -1077,7 +1081,11 @@ def trail_rows(records: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
         for reason in reasons:
             # the health's reasons, but not a read error said already
             message = str(reason.get("message") or "")
-            if reason.get("code") in ("delivery-error", "digest-delivery-error"):
+            if reason.get("code") in (
+                "delivery-error",
+                "digest-delivery-error",
+                "member-delivery-error",
+            ):
                 problems.append(
                     _("{message} Fix: {fix}").format(message=message, fix=reason.get("fix"))
                 )
@@ -1089,6 +1097,7 @@ def trail_rows(records: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
             {
                 **r,
                 "name": trail_name_text(r),
+                "account_label": r.get("account_name") or r.get("account"),
                 "key_deletion": _deletion_cell(days),
                 "key_alias": r.get("key_alias") or r.get("key_arn"),
                 "problems": join_problems(problems),
@@ -1279,6 +1288,9 @@ def trail_name_text(row: Mapping[str, Any]) -> str:
         return _("(region {region} could not be read)").format(region=region)
     if name == "(read failed)":
         return _("(read failed)")
+    account = row.get("account")
+    if account and name == f"(account {account} could not be read)":
+        return _("(account {account} could not be read)").format(account=account)
     return str(name)
 
 
