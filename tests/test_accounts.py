@@ -410,3 +410,46 @@ def test_an_assumed_connection_acts_in_the_member_account(
         ]
         mine = conn.client("cloudtrail", "us-east-1").describe_trails()["trailList"]
         assert mine == []  # the trail was made in the member, not in the caller's account
+
+
+def test_a_member_without_the_role_is_one_refused_account(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """An account created with another ``RoleName`` has no OrganizationAccountAccessRole:
+    AssumeRole is refused as AWS refuses it (moto with the demo's ``patch_moto``), and that
+    account alone is refused; the others are reached."""
+    from moto import mock_aws
+
+    from trailkit.demo import patch_moto
+
+    patch_moto()  # idempotent; the same fixes as the demo's server
+
+    for name in ("AWS_ENDPOINT_URL", "AWS_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    with mock_aws():
+        conn = Connection(region="us-east-1", workers=2)
+        org = conn.client("organizations")
+        org.create_organization(FeatureSet="ALL")
+        made = [
+            org.create_account(AccountName=name, Email=f"{name}@example.com", **extra)[
+                "CreateAccountStatus"
+            ]["AccountId"]
+            for name, extra in (("workload-prod", {}), ("sandbox", {"RoleName": "OtherRole"}))
+        ]
+        access = AccountAccess(conn)
+        chosen = access.accounts(org=True)
+        assert [a.account_id for a in chosen] == [access.caller, *made]
+        assert access.connection(chosen[1]).info().account == made[0]
+        with pytest.raises(AssumeRoleFailed) as caught:
+            access.connection(chosen[2])
+        assert access.refused() == {made[1]: caught.value}
+    error = caught.value
+    assert (error.account, error.code) == (made[1], "AccessDenied")
+    assert error.role_arn == f"arn:aws:iam::{made[1]}:role/OrganizationAccountAccessRole"
+    assert error.message.startswith(
+        f"The role {error.role_arn} in account {made[1]} cannot be assumed (AssumeRole, "
+        "AccessDenied): "
+    )
+    assert not caller_expired(error)

@@ -56,6 +56,15 @@ BUCKET_TRAILS = {
     "deleted-bucket-trail": ("us-east-1", "tk-deleted-logs-use1", "us-east-1"),  # deleted
 }
 BUCKET_OWNER = "444455556666"
+#: Trails and keys of the other accounts (pinned in detail in tests/test_demo_org.py).
+OTHER_TRAILS = {"archive-trail", "prod-trail", "dev-trail", "sandbox-trail"}
+OTHER_KEYS = {"alias/shared-logs-key", "alias/prod-logs", "alias/dev-logs"}
+MEMBERS = {
+    "210987654321": "log-archive",
+    "333344445555": "workload-prod",
+    "555566667777": "workload-dev",
+    "666677778888": "sandbox",
+}
 KEYS = {
     # alias: (region, state, key spec, key usage)
     "alias/cloudtrail-good": ("us-east-1", "Enabled", "SYMMETRIC_DEFAULT", "ENCRYPT_DECRYPT"),
@@ -185,25 +194,28 @@ def _port_free(port: int) -> bool:
 
 def test_seeding_is_recorded(estate: DemoEstate) -> None:
     assert estate.seconds > 0  # the time is reported, not asserted (no timed assertions)
-    assert set(estate.trails) == {*MAIN_TRAILS, *BUCKET_TRAILS, "archive-trail"}
-    assert set(estate.keys) == {*KEYS, "alias/shared-logs-key"}
+    assert set(estate.trails) == {*MAIN_TRAILS, *BUCKET_TRAILS, *OTHER_TRAILS}
+    assert set(estate.keys) == {*KEYS, *OTHER_KEYS}
     assert set(estate.replica_keys) == {"alias/multi-region-good"}
     assert estate.buckets == {
         **{bucket: region for _, bucket, region in MAIN_TRAILS.values()},
         "tk-partner-logs-use1": "us-east-1",
         f"tk-archive-logs-{SECOND_ACCOUNT}": "us-east-1",
+        "tk-prod-logs-333344445555": "us-east-1",
+        "tk-dev-logs-555566667777": "eu-west-1",
+        "tk-sandbox-logs-666677778888": "us-west-2",
     }  # the deleted bucket is only in trail_buckets
     assert estate.trail_buckets["deleted-bucket-trail"] == "tk-deleted-logs-use1"
-    assert estate.accounts == {
-        DEMO_ACCOUNT: "management",
-        SECOND_ACCOUNT: "log-archive",
-        BUCKET_OWNER: "bucket-owner",
-    }
+    assert estate.accounts == {DEMO_ACCOUNT: "management", BUCKET_OWNER: "bucket-owner", **MEMBERS}
+    assert set(estate.member_roles) == set(MEMBERS)
+    assert estate.organization is not None and estate.organization.startswith("o-")
     assert estate.regions == DEMO_REGIONS
     assert estate.trail_region("tokyo-trail") == "ap-northeast-1"
     assert estate.trail_buckets["tokyo-trail"] == "tk-tokyo-logs-usw2"
     assert estate.key_id("alias/cloudtrail-good") == estate.keys["alias/cloudtrail-good"][-36:]
-    assert "12 trails" in estate.summary() and "in 3 accounts" in estate.summary()
+    assert "15 trails" in estate.summary() and "in 6 accounts" in estate.summary()
+    assert f"Organization {estate.organization}: " in estate.summary()
+    assert "and 4 member accounts." in estate.summary()
     for alias, (region, *_) in KEYS.items():
         assert estate.keys[alias].startswith(f"arn:aws:kms:{region}:{DEMO_ACCOUNT}:key/"), alias
     assert estate.keys["alias/shared-logs-key"].startswith(
@@ -652,7 +664,7 @@ def test_run_demo_prints_settings_and_stops_on_sigterm(tmp_path: Path) -> None:
         assert "export AWS_DEFAULT_REGION=us-east-1" in text
         assert "export AWS_ACCESS_KEY_ID=trailkit-demo" in text
         assert "export AWS_SECRET_ACCESS_KEY=trailkit-demo" in text
-        assert "12 trails" in text
+        assert "15 trails" in text and "4 member accounts" in text
         names = _trails(Connection(endpoint_url=endpoint), "us-east-1")
         assert {"org-trail", "stale-key-trail"} <= set(names)
 
@@ -689,8 +701,13 @@ def test_seeding_an_unpatched_moto_in_another_process() -> None:
         assert proc.stdout.readline().strip() == b"ready"
         conn = Connection(endpoint_url=f"http://127.0.0.1:{port}", region="us-east-1")
         estate = seed_demo(conn)
-        assert set(estate.keys) == {*KEYS, "alias/shared-logs-key"}
+        assert set(estate.keys) == {*KEYS, *OTHER_KEYS}
         assert set(_all_trails(conn)) == {*MAIN_TRAILS, *BUCKET_TRAILS}
+        # Its account ids are random: the members stay outside the organization, seeded by id.
+        assert estate.organization is not None and estate.member_roles == {}
+        assert set(estate.trails) == {*MAIN_TRAILS, *BUCKET_TRAILS, *OTHER_TRAILS}
+        org = conn.client("organizations")
+        assert [a["Id"] for a in org.list_accounts()["Accounts"]] == [DEMO_ACCOUNT]
         replica = conn.client("kms", "us-west-2").describe_key(KeyId="alias/multi-region-good")
         config = replica["KeyMetadata"]["MultiRegionConfiguration"]
         # Unpatched moto may report the wrong type; the primary's ARN is always right.

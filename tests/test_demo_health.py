@@ -84,19 +84,53 @@ def test_every_demo_trail_health_is_pinned(demo: Any) -> None:
             assert reason["permission"] is None  # nothing in the demo is unreadable by the caller
 
 
-def test_the_second_account_trail_is_sse_s3(demo: Any) -> None:
-    """archive-trail is in the log-archive account: not in the management account's inventory,
-    and ``sse-s3`` from its own account (the same scan and rule as ``trailkit inventory``)."""
+#: The trails each member account sees (its own and the organization trail), by account id:
+#: (health, [(reason code, the reason's health), ...]) read from inside that account.
+MEMBER_HEALTH: dict[str, dict[str, tuple[str, list[tuple[str, str]]]]] = {
+    SECOND_ACCOUNT: {"org-trail": ("sse-s3", []), "archive-trail": ("sse-s3", [])},
+    # workload-prod: its own key, with CloudTrail's key policy for its own trails
+    "333344445555": {"org-trail": ("sse-s3", []), "prod-trail": ("healthy", [])},
+    # workload-dev: its key disabled after set-up; the organization trail's delivery error shows
+    # only there
+    "555566667777": {
+        "org-trail": ("broken", [("delivery-error", "broken")]),
+        "dev-trail": ("broken", [("key-state", "broken")]),
+    },
+    # sandbox: reachable only through AWSControlTowerExecution (see tests/test_demo_org.py)
+    "666677778888": {"org-trail": ("sse-s3", []), "sandbox-trail": ("sse-s3", [])},
+}
+
+
+def _scan_health(endpoint: str, account: str) -> dict[str, tuple[str, list[tuple[str, str]]]]:
+    """What ``trailkit inventory`` finds inside ``account`` (the same scan and rule)."""
     from trailkit.rules.health import inventory_health
     from trailkit.ui.progress import scan
 
-    endpoint, estate = demo
-    assert "archive-trail" not in {r["name"] for r in _inventory(endpoint)}
-    second = as_account(Connection(endpoint_url=endpoint, region="us-east-1"), SECOND_ACCOUNT)
-    inv = scan(second, ["us-east-1"], progress=False)
+    member = as_account(Connection(endpoint_url=endpoint, region="us-east-1"), account)
+    inv = scan(member, ["us-east-1", "eu-west-1", "ap-northeast-1", "us-west-2"], progress=False)
+    assert not inv.errors, inv.errors
     healths = inventory_health(inv)
-    assert {t.name: str(healths[t.arn].kind) for t in inv.trails} == {"archive-trail": "sse-s3"}
-    assert healths[estate.trails["archive-trail"]].reasons == ()
+    return {
+        t.name: (
+            str(healths[t.arn].kind),
+            [(r.code, str(r.health)) for r in healths[t.arn].reasons],
+        )
+        for t in inv.trails
+    }
+
+
+def test_the_second_account_trail_is_sse_s3(demo: Any) -> None:
+    """archive-trail is in the log-archive account: not in the management account's inventory,
+    and ``sse-s3`` from its own account (the same scan and rule as ``trailkit inventory``), where
+    the organization trail is seen too."""
+    endpoint = demo[0]
+    assert "archive-trail" not in {r["name"] for r in _inventory(endpoint)}
+    assert _scan_health(endpoint, SECOND_ACCOUNT) == MEMBER_HEALTH[SECOND_ACCOUNT]
+
+
+@pytest.mark.parametrize("account", sorted(MEMBER_HEALTH))
+def test_every_member_trail_health_is_pinned(demo: Any, account: str) -> None:
+    assert _scan_health(demo[0], account) == MEMBER_HEALTH[account]
 
 
 def test_stripped_policy_trail(demo: Any) -> None:

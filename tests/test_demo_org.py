@@ -7,6 +7,7 @@ does not exist, and the demo organization's accounts, trails, keys and roles.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -245,6 +246,31 @@ def test_assume_role_into_a_role_that_does_not_exist_is_access_denied(
     assert caught.value.response["ResponseMetadata"]["HTTPStatusCode"] == 403
 
 
+def test_create_account_takes_its_id_from_the_demo_tag(small_org: dict[str, Any]) -> None:
+    from trailkit.demo.patches import ACCOUNT_ID_TAG
+
+    endpoint = small_org["endpoint"]
+    org = _client(endpoint, "organizations")
+
+    def create(name: str, tags: list[dict[str, str]]) -> str:
+        made = org.create_account(AccountName=name, Email=f"{name}@example.com", Tags=tags)
+        return str(made["CreateAccountStatus"]["AccountId"])
+
+    fixed = create(
+        "fixed", [{"Key": ACCOUNT_ID_TAG, "Value": "777788889999"}, {"Key": "k", "Value": "v"}]
+    )
+    assert fixed == "777788889999"
+    assert org.list_tags_for_resource(ResourceId=fixed)["Tags"] == [{"Key": "k", "Value": "v"}]
+    # The role is made in that account.
+    make = _assumed(endpoint, f"arn:aws:iam::{fixed}:role/OrganizationAccountAccessRole")
+    assert make("sts").get_caller_identity()["Account"] == fixed
+    # An id already in the organization, or not 12 digits: a random id, as moto gives.
+    for value in ("777788889999", small_org["member"], "12345"):
+        other = create(f"again-{value}", [{"Key": ACCOUNT_ID_TAG, "Value": value}])
+        assert other != value and len(other) == 12 and other.isdigit()
+    assert len(create("plain", [])) == 12
+
+
 def test_a_reset_forgets_the_organization_memberships(small_org: dict[str, Any]) -> None:
     import requests
 
@@ -254,3 +280,156 @@ def test_a_reset_forgets_the_organization_memberships(small_org: dict[str, Any])
     org = _client(endpoint, "organizations", account=member)
     assert org.create_organization(FeatureSet="ALL")["Organization"]["MasterAccountId"] == member
     requests.post(f"{endpoint}/moto-api/reset", timeout=10)
+
+
+# -- the demo organization -------------------------------------------------------------------
+
+ORG_TRAIL = f"arn:aws:cloudtrail:us-east-1:{MANAGEMENT}:trail/org-trail"
+#: The organization's accounts: id -> (name, the role Organizations created in it).
+ORGANIZATION = {
+    MANAGEMENT: ("management", None),
+    "210987654321": ("log-archive", "OrganizationAccountAccessRole"),
+    "333344445555": ("workload-prod", "OrganizationAccountAccessRole"),
+    "555566667777": ("workload-dev", "OrganizationAccountAccessRole"),
+    "666677778888": ("sandbox", "AWSControlTowerExecution"),
+}
+#: Each member's own trail: (ARN, bucket and its region, key alias or None, key state or None).
+MEMBER_TRAILS: dict[str, tuple[str, str, str, str | None, str | None]] = {
+    "210987654321": (
+        "arn:aws:cloudtrail:us-east-1:210987654321:trail/archive-trail",
+        "tk-archive-logs-210987654321",
+        "us-east-1",
+        None,
+        None,
+    ),
+    "333344445555": (
+        "arn:aws:cloudtrail:us-east-1:333344445555:trail/prod-trail",
+        "tk-prod-logs-333344445555",
+        "us-east-1",
+        "alias/prod-logs",
+        "Enabled",
+    ),
+    "555566667777": (
+        "arn:aws:cloudtrail:eu-west-1:555566667777:trail/dev-trail",
+        "tk-dev-logs-555566667777",
+        "eu-west-1",
+        "alias/dev-logs",
+        "Disabled",
+    ),
+    "666677778888": (
+        "arn:aws:cloudtrail:us-west-2:666677778888:trail/sandbox-trail",
+        "tk-sandbox-logs-666677778888",
+        "us-west-2",
+        None,
+        None,
+    ),
+}
+OUTSIDE = ("444455556666", "999988887777")  # bucket-owner, outside
+
+
+def _role(account: str) -> str:
+    return f"arn:aws:iam::{account}:role/{ORGANIZATION[account][1]}"
+
+
+def test_the_demo_is_an_organization_of_five_accounts(demo: Any) -> None:
+    endpoint, estate = demo
+    org = _client(endpoint, "organizations")
+    described = org.describe_organization()["Organization"]
+    assert described["Id"] == estate.organization
+    assert described["MasterAccountId"] == MANAGEMENT
+    accounts = org.list_accounts()["Accounts"]
+    assert {a["Id"]: a["Name"] for a in accounts} == {k: v[0] for k, v in ORGANIZATION.items()}
+    assert {a["Status"] for a in accounts} == {"ACTIVE"}
+    assert estate.member_roles == {k: v[1] for k, v in ORGANIZATION.items() if v[1]}
+    assert not set(OUTSIDE) & {a["Id"] for a in accounts}
+    # Members know their organization too.
+    member = _client(endpoint, "organizations", account="333344445555")
+    assert member.describe_organization()["Organization"]["Id"] == estate.organization
+
+
+@pytest.mark.parametrize("account", sorted(MEMBER_TRAILS))
+def test_each_member_has_its_own_trail_bucket_and_key_and_sees_the_organization_trail(
+    demo: Any, account: str
+) -> None:
+    endpoint, estate = demo
+    arn, bucket, region, alias, state = MEMBER_TRAILS[account]
+    make = _assumed(endpoint, _role(account))
+    assert make("sts").get_caller_identity()["Account"] == account
+    listed = _arns(make("cloudtrail").list_trails(), "Trails")
+    assert listed == {arn: region, ORG_TRAIL: "us-east-1"}
+    name = arn.rsplit("/", 1)[1]
+    assert estate.trails[name] == arn
+    trail = make("cloudtrail", region).get_trail(Name=name)["Trail"]
+    assert trail["S3BucketName"] == bucket == estate.trail_buckets[name]
+    assert bucket in {b["Name"] for b in make("s3").list_buckets()["Buckets"]}
+    assert make("cloudtrail", region).get_trail_status(Name=name)["IsLogging"] is True
+    if alias is None:
+        assert not trail.get("KmsKeyId")
+        return
+    kms = make("kms", region)
+    key = kms.describe_key(KeyId=alias)["KeyMetadata"]
+    assert trail["KmsKeyId"] == key["Arn"] == estate.keys[alias]
+    assert key["Arn"].startswith(f"arn:aws:kms:{region}:{account}:key/")
+    assert key["KeyState"] == state
+    policy = json.loads(kms.get_key_policy(KeyId=key["KeyId"], PolicyName="default")["Policy"])
+    encrypt = next(s for s in policy["Statement"] if s["Sid"] == "Allow CloudTrail to encrypt logs")
+    assert encrypt["Condition"]["StringLike"]["aws:SourceArn"] == (
+        f"arn:aws:cloudtrail:*:{account}:trail/*"
+    )
+
+
+def test_the_organization_trail_has_a_delivery_error_in_workload_dev_only(demo: Any) -> None:
+    endpoint = demo[0]
+    for account in MEMBER_TRAILS:
+        make = _assumed(endpoint, _role(account))
+        for region in ("us-east-1", "ap-northeast-1"):  # multi-Region: seen everywhere
+            status = make("cloudtrail", region).get_trail_status(Name=ORG_TRAIL)
+            assert status["IsLogging"] is True
+            expected = "AccessDenied" if account == "555566667777" else None
+            assert status.get("LatestDeliveryError") == expected, (account, region)
+    assert "LatestDeliveryError" not in _client(endpoint, "cloudtrail").get_trail_status(
+        Name="org-trail"
+    )
+
+
+def test_the_management_account_lists_only_its_own_trails(demo: Any) -> None:
+    endpoint, estate = demo
+    listed = _arns(_client(endpoint, "cloudtrail", "eu-west-1").list_trails(), "Trails")
+    own = {arn for arn in estate.trails.values() if f":{MANAGEMENT}:" in arn}
+    assert set(listed) == own and len(own) == 11
+    assert listed[ORG_TRAIL] == "us-east-1"
+    assert listed[estate.trails["tokyo-trail"]] == "ap-northeast-1"
+
+
+@pytest.mark.parametrize(
+    "role",
+    [
+        "arn:aws:iam::666677778888:role/OrganizationAccountAccessRole",  # sandbox
+        "arn:aws:iam::444455556666:role/OrganizationAccountAccessRole",  # bucket-owner
+        "arn:aws:iam::999988887777:role/OrganizationAccountAccessRole",  # outside
+        "arn:aws:iam::333344445555:role/AWSControlTowerExecution",  # not workload-prod's role
+    ],
+)
+def test_the_roles_that_do_not_exist_cannot_be_assumed(demo: Any, role: str) -> None:
+    with pytest.raises(botocore.exceptions.ClientError) as caught:
+        _assumed(demo[0], role)
+    assert caught.value.response["Error"]["Code"] == "AccessDenied"
+    assert role in caught.value.response["Error"]["Message"]
+
+
+def test_the_summary_names_the_organization_in_english_and_japanese(demo: Any) -> None:
+    from tests.english import assert_japanese
+    from trailkit import i18n
+
+    estate = demo[1]
+    assert estate.summary().endswith(
+        f"Organization {estate.organization}: the management account {MANAGEMENT} and 4 member "
+        "accounts."
+    )
+    i18n.set_language("ja")
+    try:
+        text = estate.summary()
+    finally:
+        i18n.set_language("en")
+    assert estate.organization in text and MANAGEMENT in text
+    assert_japanese(text, [str(estate.organization)], what="demo summary")

@@ -293,10 +293,10 @@ def test_app_output_is_unchanged_in_english(monkeypatch: pytest.MonkeyPatch) -> 
 
 def test_the_demo_estate_summary_in_japanese(demo: Any) -> None:
     _, estate = demo
-    assert estate.summary().startswith("Demo estate: 12 trails, ")
+    assert estate.summary().startswith("Demo estate: 15 trails, ")
     with i18n.speaking("ja"):
         said = estate.summary()
-    assert "証跡 12 件" in said
+    assert "証跡 15 件" in said
     assert_japanese(said, what="the demo estate summary")
 
 

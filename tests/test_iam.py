@@ -13,6 +13,12 @@ actions IAM does not check (``GetBucketEncryption`` as ``s3:ListBucket`` before 
 ``DescribeRegions`` lists only the regions of the caller's partition, as AWS does (moto lists
 cn-* and us-gov-* too, where the IAM user does not exist). The demo's moto fixes
 (``patch_moto``) apply as well.
+
+The estate is an organization (made here when the demo does not make one): the flow lists it
+(``organizations:ListAccounts``), assumes the role in a member account (``sts:AssumeRole``)
+and reads that member's trails with the role's policy set to the generated
+``iam/trailkit-member-read-only.json`` (moto evaluates an assumed role's own policies; it does
+not evaluate trust policies).
 """
 
 from __future__ import annotations
@@ -24,7 +30,7 @@ import os
 import subprocess
 import sys
 import textwrap
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -34,10 +40,14 @@ import pytest
 import requests
 from botocore import xform_name
 
+from trailkit.aws.accounts import AccountAccess
+from trailkit.aws.reader import Reader
 from trailkit.aws.session import Connection
 from trailkit.change.journal import Journal
 from trailkit.demo import seed_demo
-from trailkit.errors import ConnectionFailed
+from trailkit.errors import ConnectionFailed, TrailkitError
+from trailkit.permissions import CALLER_ONLY
+from trailkit.rules.accounts import DEFAULT_ROLE_NAME, role_arn
 from trailkit.ui.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -113,6 +123,7 @@ def _policy(actions: list[str]) -> str:
 class IamServer:
     endpoint: str
     keys: dict[str, tuple[str, str]]  # user -> (access key id, secret)
+    member: str  # a member account whose role has iam/trailkit-member-read-only.json
 
     def admin(self) -> Connection:
         key, secret = self.keys["admin"]
@@ -127,6 +138,9 @@ def _as(endpoint: str, key: str, secret: str) -> Connection:
 
 OPERATOR = json.loads((ROOT / "iam" / "trailkit-operator.json").read_text())
 READ_ONLY = json.loads((ROOT / "iam" / "trailkit-read-only.json").read_text())
+MEMBER_OPERATOR = json.loads((ROOT / "iam" / "trailkit-member-operator.json").read_text())
+MEMBER_READ_ONLY = json.loads((ROOT / "iam" / "trailkit-member-read-only.json").read_text())
+MEMBER_TRUST = json.loads((ROOT / "iam" / "trailkit-member-trust.json").read_text())
 OPERATOR_ACTIONS: list[str] = OPERATOR["Statement"][0]["Action"]
 # sts:GetCallerIdentity needs no permission (AWS and moto allow it even under an explicit Deny),
 # so removing it cannot make anything fail; it stays in the policy to document the call.
@@ -152,6 +166,7 @@ def iam_server() -> Iterator[IamServer]:
         # Enforcement is off until reset-auth: seed the demo and create the users as "root".
         root = Connection(endpoint_url=endpoint, region="us-east-1")
         seed_demo(root)
+        member = _organization(root)
         iam = root.client("iam")
         users = {
             "admin": ["*"],
@@ -180,7 +195,7 @@ def iam_server() -> Iterator[IamServer]:
             keys[user] = (key["AccessKeyId"], key["SecretAccessKey"])
         response = requests.post(f"{endpoint}/moto-api/reset-auth", data=b"0", timeout=10)
         assert response.ok
-        yield IamServer(endpoint, keys)
+        yield IamServer(endpoint, keys, member)
     finally:
         proc.stdin.close()
         try:
@@ -188,6 +203,32 @@ def iam_server() -> Iterator[IamServer]:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+def _organization(root: Connection) -> str:
+    """Make the estate an organization (unless the demo made one) and give the role in one
+    member account the member read-only policy; the member's id."""
+    org = root.client("organizations")
+    try:
+        org.describe_organization()
+    except org.exceptions.AWSOrganizationsNotInUseException:
+        org.create_organization(FeatureSet="ALL")
+        org.create_account(AccountName="member", Email="member@example.com")
+    caller = root.info().account
+    for account in org.list_accounts()["Accounts"]:
+        if account["Id"] == caller or account["Status"] != "ACTIVE":
+            continue
+        try:
+            member = root.assumed(role_arn(account["Id"], DEFAULT_ROLE_NAME))
+        except TrailkitError:
+            continue  # the demo's account whose role cannot be assumed
+        member.client("iam").put_role_policy(
+            RoleName=DEFAULT_ROLE_NAME,
+            PolicyName="trailkit-member-read-only",
+            PolicyDocument=json.dumps(MEMBER_READ_ONLY),
+        )
+        return str(account["Id"])
+    raise AssertionError("no member account whose role can be assumed")
 
 
 # -- the policy documents --------------------------------------------------------------------
@@ -206,6 +247,40 @@ def test_read_only_is_a_subset_of_operator_and_lacks_only_the_writes() -> None:
     assert read < operate
     assert operate - read == {"cloudtrail:UpdateTrail", "kms:PutKeyPolicy"}
     assert all(":" in a and "*" not in a for a in operate)  # no wildcards
+
+
+def test_the_caller_lists_the_organization_and_assumes_roles_the_member_role_does_not() -> None:
+    assert {"organizations:ListAccounts", "sts:AssumeRole"} == CALLER_ONLY
+    read = set(READ_ONLY["Statement"][0]["Action"])
+    operate = set(OPERATOR_ACTIONS)
+    assert read >= CALLER_ONLY
+    member_read = set(MEMBER_READ_ONLY["Statement"][0]["Action"])
+    member_operate = set(MEMBER_OPERATOR["Statement"][0]["Action"])
+    assert member_read == read - CALLER_ONLY
+    assert member_operate == operate - CALLER_ONLY
+    assert member_operate - member_read == {"cloudtrail:UpdateTrail", "kms:PutKeyPolicy"}
+    assert MEMBER_READ_ONLY["Statement"][0]["Sid"] == "TrailkitMemberRead"
+
+
+def test_the_member_trust_policy_names_the_management_account_and_the_external_id() -> None:
+    (statement,) = MEMBER_TRUST["Statement"]
+    assert MEMBER_TRUST["Version"] == "2012-10-17"
+    assert statement["Effect"] == "Allow"
+    assert statement["Action"] == "sts:AssumeRole"
+    assert statement["Principal"] == {"AWS": "arn:aws:iam::MANAGEMENT_ACCOUNT_ID:root"}
+    assert statement["Condition"] == {"StringEquals": {"sts:ExternalId": "EXTERNAL_ID"}}
+
+
+def test_the_member_trust_policy_is_one_iam_accepts(iam_server: IamServer) -> None:
+    """With the placeholders filled in, IAM takes it as a role's trust policy (CreateRole)."""
+    text = (ROOT / "iam" / "trailkit-member-trust.json").read_text()
+    text = text.replace("MANAGEMENT_ACCOUNT_ID", "123456789012").replace("EXTERNAL_ID", "ext-1")
+    iam = iam_server.admin().client("iam")
+    role = iam.create_role(RoleName="TrailkitMemberTrustCheck", AssumeRolePolicyDocument=text)
+    try:
+        assert role["Role"]["Arn"] == "arn:aws:iam::123456789012:role/TrailkitMemberTrustCheck"
+    finally:
+        iam.delete_role(RoleName="TrailkitMemberTrustCheck")
 
 
 # -- every call site is declared -----------------------------------------------------------------
@@ -436,10 +511,27 @@ def test_the_audit_finds_undeclared_calls(tmp_path: Path) -> None:
 # -- the full flow under IAM enforcement ---------------------------------------------------------
 
 
-def _flow(journal: Path) -> list[list[str]]:
+def _accounts(server: IamServer) -> tuple[int, str]:
+    """The organization from the management account: list it, assume the role in a member and
+    read the member's trails there ((exit code, output) as for a command)."""
+    conn = Connection(endpoint_url=server.endpoint, region="us-east-1", workers=8)
+    try:
+        access = AccountAccess(conn)
+        (member,) = access.accounts(org=True, given=(server.member,))
+        Reader(access.connection(member)).trails_in("us-east-1")
+    except TrailkitError as error:
+        return 2, str(error)
+    return 0, ""
+
+
+Step = list[str] | Callable[[IamServer], tuple[int, str]]
+
+
+def _flow(journal: Path) -> list[Step]:
     j = ["--journal", str(journal)]
     return [
         ["inventory"],
+        _accounts,
         ["keys", "--trail", "org-trail"],
         ["check", "--trail", "org-trail", "--key", "alias/cloudtrail-good"],
         ["explain", "--trail", "stale-key-trail"],
@@ -460,14 +552,19 @@ def _run_flow(
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", secret)
     monkeypatch.delenv("AWS_SESSION_TOKEN", raising=False)
     passed: list[str] = []
-    for argv in _flow(journal):
-        out, err = io.StringIO(), io.StringIO()
-        code = main(["--endpoint-url", server.endpoint, *argv], out=out, err=err)
-        text = out.getvalue() + err.getvalue()
+    for step in _flow(journal):
+        if callable(step):
+            code, text = step(server)
+            name = "accounts"
+        else:
+            out, err = io.StringIO(), io.StringIO()
+            code = main(["--endpoint-url", server.endpoint, *step], out=out, err=err)
+            text = out.getvalue() + err.getvalue()
+            name = step[0] if step[0] != "policy" else " ".join(step[:2])
         assert "Traceback" not in text
         if code != 0:
             return passed, code, text
-        passed.append(argv[0] if argv[0] != "policy" else " ".join(argv[:2]))
+        passed.append(name)
     return passed, 0, ""
 
 
@@ -502,7 +599,7 @@ def test_the_read_only_policy_reads_but_cannot_change(
 ) -> None:
     before = _state(iam_server)
     passed, code, text = _run_flow(iam_server, "read-only", tmp_path / "j.jsonl", monkeypatch)
-    assert passed == ["inventory", "keys", "check", "explain"]
+    assert passed == ["inventory", "accounts", "keys", "check", "explain"]
     assert code == 2
     assert "UpdateTrail in us-east-1 was denied: the caller lacks cloudtrail:UpdateTrail" in text
     assert _state(iam_server) == before

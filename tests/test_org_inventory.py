@@ -123,3 +123,61 @@ def test_the_org_inventory_in_japanese(org: Org, clean_moto: str) -> None:
     assert f"(アカウント {org.sandbox} を読み取れませんでした)" in " ".join(out.split())
     assert_japanese(out, names, what="inventory --org table")
     assert_japanese(err, names, what="inventory --org warnings")
+
+
+# -- the acceptance: the demo organization -----------------------------------------------------
+
+DEMO_ACCOUNTS = {
+    "123456789012": "management",
+    "210987654321": "log-archive",
+    "333344445555": "workload-prod",
+    "555566667777": "workload-dev",
+    "666677778888": "sandbox",
+}
+
+
+def test_the_demo_org_inventory_lists_every_accounts_trails_once(demo: tuple[str, object]) -> None:
+    """``trailkit inventory --org --format json`` on the demo: every demo account's trails once,
+    ``account`` on each row, the unassumable account (sandbox) one error row, exit 1."""
+    endpoint = demo[0]
+    code, out, err = _cli(endpoint, "--org", "--format", "json")
+    assert code == 1
+    rows = json.loads(out)
+    trails = [r for r in rows if r["trail_arn"]]
+    arns = [r["trail_arn"] for r in trails]
+    assert len(arns) == len(set(arns))  # each trail once, the organization trail too
+    for row in trails:
+        assert row["account"] == row["trail_arn"].split(":")[4]
+        assert row["account_name"] == DEMO_ACCOUNTS[row["account"]]
+    by_name = {(r["account"], r["name"]): r for r in trails}
+    assert ("210987654321", "archive-trail") in by_name
+    assert by_name[("333344445555", "prod-trail")]["health"] == "healthy"
+    assert by_name[("555566667777", "dev-trail")]["health"] == "broken"
+    org_trail = by_name[("123456789012", "org-trail")]
+    member = [x for x in org_trail["health_reasons"] if x["code"] == "member-delivery-error"]
+    assert len(member) == 1
+    assert "workload-dev (555566667777)" in member[0]["message"]
+    assert not any(r["account"] == "666677778888" for r in trails)
+    unread = [r for r in rows if not r["trail_arn"]]
+    assert [(r["account"], r["account_name"]) for r in unread] == [("666677778888", "sandbox")]
+    assert "AssumeRole" in unread[0]["error"]
+    assert "PARTIAL RESULT" in err
+    # the management account's own inventory is unchanged by the organization around it
+    alone = json.loads(_cli(endpoint, "--format", "json")[1])
+    mine = {r["trail_arn"] for r in alone if r["trail_arn"]}
+    assert mine == {r["trail_arn"] for r in trails if r["account"] == "123456789012"}
+
+
+def test_the_demo_sandbox_is_read_with_its_own_role(demo: tuple[str, object]) -> None:
+    code, out, _err = _cli(
+        demo[0],
+        "--accounts",
+        "666677778888",
+        "--role-name",
+        "AWSControlTowerExecution",
+        "--format",
+        "json",
+    )
+    assert code == 0
+    names = {(r["account"], r["name"]) for r in json.loads(out)}
+    assert ("666677778888", "sandbox-trail") in names

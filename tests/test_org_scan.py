@@ -125,14 +125,26 @@ def test_member_delivery_errors_are_one_health_line_naming_the_member(org: Org) 
 def test_listtrails_replaces_describetrails_in_every_region(org: Org) -> None:
     inv = scan_accounts(org.access, org.accounts)
     calls = inv.calls
-    # one ListTrails per account read; DescribeTrails only where trails live:
-    # management us-east-1; prod eu-west-1 and us-east-1 (the organization trail); dev us-east-1
+    # one ListTrails per account read; DescribeTrails only where the account's own trails live:
+    # management us-east-1, prod eu-west-1, dev none (the organization trail it sees is
+    # described by its owner, read in the same scan: only its status is read in dev)
     assert calls["cloudtrail:ListTrails"] == 3
-    assert calls["cloudtrail:DescribeTrails"] == 4
+    assert calls["cloudtrail:DescribeTrails"] == 2
     assert calls["sts:AssumeRole"] == 3
-    assert calls["ec2:DescribeRegions"] == 1  # once, for the caller: only a fallback
+    assert "ec2:DescribeRegions" not in calls  # ListTrails names the regions that matter
     # each trail's status in each account that sees it
     assert calls["cloudtrail:GetTrailStatus"] == 4
+
+
+def test_without_its_owner_the_organization_trail_is_described_by_a_member(org: Org) -> None:
+    prod = [a for a in org.accounts if a.account_id == org.prod]
+    inv = scan_accounts(org.access, prod)
+    by_arn = {t.arn: t for t in inv.trails}
+    assert set(by_arn) == {org.org_trail, org.prod_trail}
+    assert by_arn[org.org_trail].bucket_name == "org-logs"  # described (DescribeTrails in prod)
+    assert by_arn[org.org_trail].status is None  # prod's status is a member's, kept apart
+    assert set(inv.member_status[org.org_trail]) == {org.prod}
+    assert inv.calls["cloudtrail:DescribeTrails"] == 2  # eu-west-1 and us-east-1
 
 
 def test_with_regions_every_account_is_asked_in_each_region(org: Org) -> None:
@@ -175,13 +187,14 @@ def test_every_account_shares_one_bounded_pool(clean_moto: str) -> None:
     inv = scan_accounts(built.access, built.accounts, workers=3)
     assert inv.trails
     assert state["most"] <= 3
-    # every call of every account ran on the one pool of the scan (none on a reader's own);
-    # only the caller's region list is asked from the calling thread, before the scan starts
+    # every call of every account ran on the one pool of the scan (none on a reader's own,
+    # none in the calling thread)
+    assert "MainThread" not in threads
     pools = {name for name in threads if name.startswith("trailkit")}
     assert pools == {"trailkit-org"}
 
 
-def test_an_account_that_refuses_listtrails_is_read_region_by_region(org: Org) -> None:
+def test_an_account_that_refuses_listtrails_is_one_error_row_naming_it(org: Org) -> None:
     original = org.access.connection
     broken: set[str] = set()
 
@@ -195,8 +208,13 @@ def test_an_account_that_refuses_listtrails_is_read_region_by_region(org: Org) -
 
     org.access.connection = connection  # type: ignore[method-assign]
     inv = scan_accounts(org.access, org.accounts)
-    assert org.prod_trail in {t.arn for t in inv.trails}
-    assert [e.account for e in inv.errors] == [org.sandbox]  # the fallback was complete
+    assert org.prod_trail not in {t.arn for t in inv.trails}
+    assert org.org_trail in {t.arn for t in inv.trails}  # the other accounts are complete
+    rows = {e.account: e for e in inv.errors}
+    assert set(rows) == {org.prod, org.sandbox}
+    assert rows[org.prod].operation == "ListTrails"
+    assert rows[org.prod].permission == "cloudtrail:ListTrails"
+    assert "--regions" in rows[org.prod].message
 
 
 def test_the_callers_expired_credentials_stop_the_scan_once(org: Org) -> None:
@@ -219,7 +237,7 @@ def test_progress_counts_every_call_of_every_account(org: Org) -> None:
     assert done == total  # every task started was reported finished, the last one last
     # at least one report per API call of the accounts (AssumeRole included; a task answered
     # from a cache, e.g. the caller's identity, is counted too)
-    assert total >= sum(inv.calls.values()) - inv.calls["ec2:DescribeRegions"]
+    assert total >= sum(inv.calls.values())
     assert [d for d, _t in seen] == list(range(1, done + 1))
 
 
@@ -283,3 +301,41 @@ def test_every_failing_member_is_named_in_the_one_line() -> None:
     assert "222222222222" in reason.message
     assert "333333333333" not in reason.message
     assert reason.fix
+
+
+def test_the_runbook_scans_the_accounts_it_is_given(org: Org, tmp_path: Any) -> None:
+    from trailkit.change.journal import Journal
+    from trailkit.runbook import Runbook
+
+    book = Runbook(org.conn, Journal(tmp_path / "j.jsonl"), access=org.access)
+    inv = book.scan_accounts(org=True, exclude=(org.sandbox,))
+    assert {a.account_id for a in inv.accounts} == {MANAGEMENT, org.prod, org.dev}
+    assert not inv.errors
+    assert {t.arn for t in inv.trails} == {org.org_trail, org.prod_trail}
+    only = book.scan_accounts(accounts=(org.dev,))
+    assert [a.account_id for a in only.accounts] == [org.dev]
+    assert set(only.member_status[org.org_trail]) == {org.dev}
+
+
+def test_a_key_of_another_account_of_the_scan_is_read_once_by_its_owner(org: Org) -> None:
+    dev = org.access.connection(org.dev)
+    dev.client("s3", "eu-west-1").create_bucket(
+        Bucket="dev-logs", CreateBucketConfiguration={"LocationConstraint": "eu-west-1"}
+    )
+    dev_trail = dev.client("cloudtrail", "eu-west-1").create_trail(
+        Name="dev-trail", S3BucketName="dev-logs", KmsKeyId=org.prod_key
+    )["TrailARN"]
+    org.conn.reset_counts()
+    inv = scan_accounts(org.access, org.accounts)
+    assert {t.arn for t in inv.trails} == {org.org_trail, org.prod_trail, dev_trail}
+    key = inv.keys[org.prod_key]
+    assert key.account == org.prod
+    assert key.policy is not None  # read with its owner's rights, not "another account's key"
+    assert key.policy_error is None
+    # two trails in two accounts use it: described, its policy and rotation read once
+    assert inv.calls["kms:DescribeKey"] == 1
+    assert inv.calls["kms:GetKeyPolicy"] == 1
+    assert inv.calls["kms:GetKeyRotationStatus"] == 1
+    # without its owner in the scan, dev reads it itself (as one account would)
+    alone = scan_accounts(org.access, [a for a in org.accounts if a.account_id == org.dev])
+    assert alone.keys[org.prod_key].policy is None

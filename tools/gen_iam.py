@@ -5,7 +5,13 @@ this script imports every trailkit module (so that every declaration is register
 
 * ``iam/trailkit-read-only.json``: inventory, check, keys, journal --reconcile (role ``read``);
 * ``iam/trailkit-operator.json``: the above plus update, disable, rollback and key-policy repair
-  (role ``operate``).
+  (role ``operate``);
+* ``iam/trailkit-member-read-only.json`` and ``iam/trailkit-member-operator.json``: the same for
+  the role trailkit assumes in each member account (``--role-name``), without
+  ``organizations:ListAccounts`` and ``sts:AssumeRole``, which only the caller needs;
+* ``iam/trailkit-member-trust.json``: that role's trust policy, a template naming
+  ``arn:aws:iam::MANAGEMENT_ACCOUNT_ID:root`` with an ``sts:ExternalId`` condition
+  (``EXTERNAL_ID``; delete the ``Condition`` when no ``--external-id`` is used).
 
 Run ``python tools/gen_iam.py`` after changing a declaration; ``--check`` exits 1 when a file is
 missing or stale (``tests/test_iam.py`` runs the same comparison).
@@ -22,11 +28,15 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 IAM_DIR = ROOT / "iam"
 
-#: file name -> role of :func:`trailkit.permissions.policy_document`
+#: file name -> (role, member) of :func:`trailkit.permissions.policy_document`
 FILES = {
-    "trailkit-read-only.json": "read",
-    "trailkit-operator.json": "operate",
+    "trailkit-read-only.json": ("read", False),
+    "trailkit-operator.json": ("operate", False),
+    "trailkit-member-read-only.json": ("read", True),
+    "trailkit-member-operator.json": ("operate", True),
 }
+#: The member role's trust policy (:func:`trailkit.permissions.member_trust_document`).
+TRUST_FILE = "trailkit-member-trust.json"
 
 
 def load_declarations() -> None:
@@ -40,11 +50,14 @@ def load_declarations() -> None:
 def documents() -> dict[str, str]:
     """File name -> the exact text the file must have."""
     load_declarations()
-    from trailkit.permissions import policy_document
+    from trailkit.permissions import member_trust_document, policy_document
 
-    return {
-        name: json.dumps(policy_document(role), indent=2) + "\n" for name, role in FILES.items()
+    texts = {
+        name: json.dumps(policy_document(role, member=member), indent=2) + "\n"
+        for name, (role, member) in FILES.items()
     }
+    texts[TRUST_FILE] = json.dumps(member_trust_document(), indent=2) + "\n"
+    return texts
 
 
 def main(argv: list[str]) -> int:

@@ -67,7 +67,14 @@ class CloudTrail(ServiceReader):
         TrailkitError
             The call failed.
         """
-        items = self.pages("ListTrails", region, "Trails")
+        try:
+            items = self.pages("ListTrails", region, "Trails")
+        except AccessDenied as err:
+            err.fix = _(
+                "grant cloudtrail:ListTrails, or name the regions with --regions "
+                "(DescribeTrails in each region instead)"
+            )
+            raise
         return [
             (str(t["TrailARN"]), str(t.get("HomeRegion") or region))
             for t in items

@@ -14,14 +14,23 @@ How it is scheduled
   the calls that depend on it), so no pool thread ever waits for another task.
 * **Fewest calls.** Without ``regions``, each account is read from ``ListTrails`` (one call in
   one region names every trail of the account with its home region, organization trails seen
-  from a member included) and ``DescribeTrails`` is asked only in the home regions found,
-  instead of in every region (17 calls per account). The enabled regions are listed once, for
-  the caller, and used only when an account refuses ``ListTrails``. With ``regions``, every
-  account is asked ``DescribeTrails`` in each of those regions (the single-account way).
+  from a member included) and ``DescribeTrails`` is asked only in the home regions of the
+  account's own trails, instead of in every region (17 calls per account). An organization
+  trail a member lists is not described there when its owner is read in the same scan: only
+  ``GetTrailStatus`` by ARN. The regions are not listed at all (no ``DescribeRegions``). An
+  account that refuses ``ListTrails`` is an error row naming ``cloudtrail:ListTrails`` (its fix:
+  grant it, or name the regions). With ``regions``, every account is asked ``DescribeTrails``
+  in each of those regions (the single-account way). Bucket and key reads
+  stay as in one account (once per bucket and key per account); change history is never read.
 * **An organization trail once.** Its owner (the management account) reads it as its own
   (status, bucket, key); every member account in the scan reads only its status there
   (``GetTrailStatus`` by ARN: a member's delivery errors show only in the member), kept in
   :attr:`Inventory.member_status`. Its bucket and key are not read again from each member.
+* **A key shared by accounts is read once, by its owner.** A trail whose key is in another
+  account of the scan (the log-archive account's key, used by every member's trail) has its key
+  read by that account's reader: ``DescribeKey``, ``GetKeyPolicy`` and
+  ``GetKeyRotationStatus`` once for the whole scan, with the owner's rights (its policy is then
+  known, where a member could not read it).
 * **Failures.** An account whose role cannot be assumed is one error row (``AssumeRole``,
   ``ScanError.account``); its other rows are absent and every other account is complete
   (PARTIAL RESULT). The caller's own credentials expiring or refused
@@ -38,7 +47,6 @@ from types import MappingProxyType
 from typing import Any
 
 from trailkit.aws.accounts import AccountAccess
-from trailkit.aws.cloudtrail import list_regions
 from trailkit.aws.reader import CallCounter, Progress, Reader
 from trailkit.aws.scheduler import Pool, gather, on_pool_thread, run_now, settled, then
 from trailkit.aws.service import error_order, scan_error
@@ -93,7 +101,8 @@ def scan_accounts(
         The accounts to read (:meth:`AccountAccess.accounts`), each once, in this order.
     regions : sequence of str, optional
         Ask ``DescribeTrails`` in these regions of every account. Default: each account's
-        ``ListTrails`` (every trail, any region) and ``DescribeTrails`` in the home regions only.
+        ``ListTrails`` (every trail, any region) and ``DescribeTrails`` in the home regions only;
+        the inventory's ``regions`` are then the regions read.
     workers : int, optional
         Calls in flight at most, for all accounts together (default: the connection's).
         ``1`` reads one call at a time in the calling thread.
@@ -125,18 +134,11 @@ def scan_accounts(
     size = check_workers(conn.workers if workers is None else workers)
     caller = conn.info()  # ConnectionFailed here: nothing is worth starting
     wanted = list(dict.fromkeys(accounts))
+    read_ids = frozenset(a.account_id for a in wanted)
     pool = Pool(size, "trailkit-org") if size > 1 else None
     counter = CallCounter(progress) if progress is not None else None
-    fallback: list[str] = []
-    if regions is None:
-        try:
-            fallback = list_regions(conn)
-        except ConnectionFailed:
-            raise
-        except TrailkitError:
-            fallback = []  # only needed when an account refuses ListTrails
-    else:
-        fallback = list(dict.fromkeys(regions))
+    # Without regions, nothing asks for the region list: ListTrails names each account's.
+    asked = list(dict.fromkeys(regions)) if regions is not None else []
 
     def reach(account: Account) -> Connection:
         if counter is not None:
@@ -147,23 +149,34 @@ def scan_accounts(
             if counter is not None:
                 counter.finished()
 
+    readers: dict[str, Future[Reader]] = {a.account_id: Future() for a in wanted}
+
     def read(account: Account, member: Connection) -> Future[Inventory]:
         reader = Reader(member, workers=size, pool=pool)
         reader.stop_on_connection = True
         reader.count_into(counter)
+        reader.key_owner = readers.get
+        readers[account.account_id].set_result(reader)
         if regions is None:
-            return reader.listed_scan_f(fallback, account=account.account_id)
-        return reader.regions_scan_f(fallback, account=account.account_id)
+            return reader.listed_scan_f(account=account.account_id, owners_read=read_ids)
+        return reader.regions_scan_f(asked, account=account.account_id)
 
     def start(account: Account) -> Future[Inventory]:
         if pool is None:
             reached: Future[Connection] = run_now(reach, account)
         else:
             reached = pool.run(_P_ASSUME, reach, account)
+
+        def unreached(done: Future[Connection]) -> None:
+            exc = done.exception()
+            if exc is not None:
+                readers[account.account_id].set_exception(exc)
+
+        reached.add_done_callback(unreached)
         return then(reached, lambda member: read(account, member))
 
     outcomes = gather([settled(start(account)) for account in wanted]).result()
-    return _merge(access, caller, wanted, outcomes, fallback, dict(conn.calls))
+    return _merge(access, caller, wanted, outcomes, asked, dict(conn.calls))
 
 
 def _merge(

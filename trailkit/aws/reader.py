@@ -206,6 +206,10 @@ class Reader:
         #: What failed while reading for the inventory (trails, buckets, keys in use, keys asked
         #: for by name); :meth:`scan` reports these.
         self.errors: list[ScanError] = []
+        #: On a scan of several accounts: account id -> the future of the reader of that
+        #: account in the same scan (None: not read), so that a key of another account that a
+        #: trail uses is read by its owner (:meth:`_key_in_use_f`).
+        self.key_owner: Callable[[str], Future[Reader] | None] | None = None
         #: Raise ``ConnectionFailed`` instead of making it a region's error row (a scan of
         #: several accounts stops once rather than showing one row per account and region).
         self.stop_on_connection = False
@@ -750,6 +754,43 @@ class Reader:
         described = then(self._key_f(ident, None, with_policy=True), self._with_rotation)
         return then_done(described, outcome)
 
+    def _key_in_use_f(self, ident: str, account: str | None) -> Future[KeyInfo]:
+        """A key a trail of ``account`` uses: read by its owner's reader when the scan of several
+        accounts reads that account too (:attr:`key_owner`), so that a key shared by many
+        accounts (the log-archive account's) is described, and its policy read, once and with
+        its owner's rights; else read here (:meth:`_used_key_f`)."""
+        owner = arn_account(ident) if ident.startswith("arn:") else None
+        route = self.key_owner
+        if route is None or account is None or not owner or owner == account:
+            return self._used_key_f(ident)
+        theirs = route(owner)
+        if theirs is None:
+            return self._used_key_f(ident)
+
+        def read(done: Future[Reader]) -> Future[KeyInfo]:
+            if done.exception() is not None:  # its role could not be assumed: read from here
+                return self._used_key_f(ident)
+            other = done.result()
+
+            def noted(key: KeyInfo) -> KeyInfo:
+                if key.error and not key.missing:
+                    # noted here too: the owner's inventory may be complete already
+                    self._note(
+                        ScanError(
+                            operation="DescribeKey",
+                            code="",
+                            message=key.error,
+                            region=key.region,
+                            permission="kms:DescribeKey",
+                            resource=ident,
+                        )
+                    )
+                return key
+
+            return then(other._used_key_f(ident), noted)
+
+        return then_done(theirs, read)
+
     def _with_rotation(self, key: KeyInfo) -> KeyInfo | Future[KeyInfo]:
         """A key in use by a trail with its rotation status (``GetKeyRotationStatus``), read
         once per key, only for customer managed keys not pending deletion (AWS rotates its own
@@ -1105,6 +1146,7 @@ class Reader:
         *,
         candidates: bool = False,
         account: str | None = None,
+        seen: Sequence[Trail] = (),
     ) -> Future[Inventory]:
         """The inventory of what ``region_results`` (``DescribeTrails`` of ``regions``) list.
 
@@ -1112,7 +1154,9 @@ class Reader:
         ``account``: the account read (a scan of several accounts); a trail of another account
         that it sees (an organization trail, seen from a member) is not read again here: only
         its status in ``account`` (``GetTrailStatus`` by ARN), kept as the trail's ``status``,
-        its bucket and key are its owner's to read.
+        its bucket and key are its owner's to read. ``seen``: such trails known from
+        ``ListTrails`` alone (not described here), kept in the inventory's trails with their
+        status.
         """
         info = self._info_f()
         started: set[str] = set()
@@ -1140,7 +1184,9 @@ class Reader:
                         if fresh:
                             used[trail.kms_key_id] = Future()
                     if fresh:
-                        forward(self._used_key_f(trail.kms_key_id), used[trail.kms_key_id])
+                        forward(
+                            self._key_in_use_f(trail.kms_key_id, account), used[trail.kms_key_id]
+                        )
                         waits.append(used[trail.kms_key_id])
                 if candidates and trail.bucket_name:
                     # Not waited for: the inventory does not need them.
@@ -1148,11 +1194,15 @@ class Reader:
             return gather(waits)
 
         waits: list[Future[Any]] = [then(r, found) for r in region_results]
+        if seen:
+            waits.append(cast("Future[Any]", found(list(seen))))
 
         def build(parts: list[Any]) -> Inventory:
             ident = cast("ConnectionInfo", parts[-1])
             results = [r.result() for r in region_results]
             trails, errors = merge_trails(regions, results)
+            listed = {t.arn for t in trails}
+            trails += [enriched.get(t.arn, t) for t in seen if t.arn not in listed]
             trails = [
                 replace(enriched[t.arn], seen_in=t.seen_in) if t.arn in enriched else t
                 for t in trails
@@ -1190,7 +1240,11 @@ class Reader:
 
     @requires("cloudtrail:ListTrails", "cloudtrail:DescribeTrails")
     def listed_scan_f(
-        self, fallback: Sequence[str] = (), *, account: str | None = None
+        self,
+        fallback: Sequence[str] = (),
+        *,
+        account: str | None = None,
+        owners_read: Iterable[str] = (),
     ) -> Future[Inventory]:
         """The inventory of the account from ``ListTrails``: never blocks (for the pool).
 
@@ -1207,6 +1261,10 @@ class Reader:
         account : str, optional
             As for a scan of several accounts: another account's trail seen here (an
             organization trail in a member) gets only its status in this account.
+        owners_read : iterable of str
+            Accounts whose own trails the same scan reads (the management account): a trail of
+            theirs that ``ListTrails`` shows here is not described again (no ``DescribeTrails``
+            in its home region for it): only its status here is read, by ARN.
 
         Returns
         -------
@@ -1219,6 +1277,7 @@ class Reader:
             self.errors.clear()
         self._info_f()
         listed = self._submit(_P_TRAILS, self._cloudtrail.list_trails, self.conn.region)
+        owners = frozenset(owners_read)
 
         def plan(done: Future[list[tuple[str, str]]]) -> Future[Inventory]:
             exc = done.exception()
@@ -1226,10 +1285,18 @@ class Reader:
                 if not isinstance(exc, TrailkitError) or not fallback or self._stops(exc):
                     raise exc
                 regions = list(dict.fromkeys(fallback))
+                seen: list[Trail] = []
             else:
-                regions = sorted({home for _arn, home in done.result()})
+                listed_here = done.result()
+                seen = [
+                    _seen_trail(arn, home)
+                    for arn, home in listed_here
+                    if arn_account(arn) in owners and arn_account(arn) != account
+                ]
+                skipped = {t.arn for t in seen}
+                regions = sorted({home for arn, home in listed_here if arn not in skipped})
             results = [self._trails_f(region) for region in regions]
-            return self._inventory_f(regions, results, account=account)
+            return self._inventory_f(regions, results, account=account, seen=seen)
 
         return then_done(listed, plan)
 
@@ -1255,6 +1322,23 @@ class Reader:
         if not bucket.region:
             return None
         return settled(self._candidates_f(bucket.region))
+
+
+def _seen_trail(arn: str, home: str) -> Trail:
+    """Another account's trail as ``ListTrails`` names it (ARN and home region only): an
+    organization trail seen from a member, whose description its owner reads."""
+    return Trail(
+        name=resource_id(arn),
+        arn=arn,
+        home_region=home,
+        account=arn_account(arn),
+        multi_region=False,
+        organization=True,
+        bucket_name="",
+        s3_prefix=None,
+        kms_key_id=None,
+        log_file_validation=False,
+    )
 
 
 def scan(

@@ -1,11 +1,14 @@
 """The demo: a local AWS (moto) with a seeded CloudTrail/KMS estate, and JupyterLab on top of it.
 
-* :mod:`trailkit.demo.patches`: :func:`patch_moto`, moto fixes applied in this process.
+* :mod:`trailkit.demo.patches`: :func:`patch_moto`, moto fixes applied in this process
+  (among them: organization trails seen in member accounts, ``ListTrails`` account-wide,
+  ``AssumeRole`` refused for a role that does not exist), and :func:`set_member_trail_status`.
 * :mod:`trailkit.demo.server`: :class:`DemoServer` (moto's HTTP server on ``127.0.0.1``),
   :func:`reset`, and :func:`demo_connection`/:func:`as_account`, connections that sign with the
   placeholder credentials and may act as another account of the server.
 * :mod:`trailkit.demo.estate`: :func:`seed_demo` builds the estate described by the data files in
-  ``trailkit/demo/resources/`` from the policy templates (:func:`cloudtrail_key_policy`, ...).
+  ``trailkit/demo/resources/`` from the policy templates (:func:`cloudtrail_key_policy`, ...):
+  an organization of five accounts (:data:`MEMBER_ACCOUNTS`) and two accounts outside it.
 * :mod:`trailkit.demo.lab`: :func:`run_demo` and :func:`run_lab`, what ``trailkit demo`` and
   ``trailkit lab`` run; :mod:`trailkit.demo.app` is ``trailkit app`` (Voila).
 
@@ -17,6 +20,7 @@ from __future__ import annotations
 from trailkit.demo.estate import (
     DEMO_ACCOUNT,
     DEMO_REGIONS,
+    MEMBER_ACCOUNTS,
     OTHER_ACCOUNT,
     SECOND_ACCOUNT,
     DemoEstate,
@@ -34,7 +38,7 @@ from trailkit.demo.lab import (
     start_demo,
     supervise,
 )
-from trailkit.demo.patches import patch_moto
+from trailkit.demo.patches import patch_moto, set_member_trail_status
 from trailkit.demo.server import (
     PLACEHOLDER_CREDENTIAL,
     DemoServer,
@@ -46,6 +50,7 @@ from trailkit.demo.server import (
 __all__ = [
     "DEMO_ACCOUNT",
     "DEMO_REGIONS",
+    "MEMBER_ACCOUNTS",
     "OTHER_ACCOUNT",
     "PLACEHOLDER_CREDENTIAL",
     "SECOND_ACCOUNT",
@@ -64,6 +69,7 @@ __all__ = [
     "run_demo",
     "run_lab",
     "seed_demo",
+    "set_member_trail_status",
     "start_demo",
     "supervise",
 ]

@@ -4,8 +4,24 @@ Which accounts, regions, keys (alias, region, key policy template and its option
 trails (home region, bucket, bucket policy template, default encryption) exist is data:
 ``trailkit/demo/resources/{accounts,keys,trails}.json``, read with :mod:`importlib.resources`
 (see :func:`load_estate_spec`). This module keeps the policy templates and the seeding logic.
-The estate (three accounts, four regions) is built to exercise every pre-check of the product
-and every health of a trail's encryption (``trailkit inventory``'s ``health``)::
+The estate is an AWS Organizations organization (four regions) built to exercise every
+pre-check of the product, every health of a trail's encryption (``trailkit inventory``'s
+``health``) and the reach into member accounts (``trailkit inventory --org``)::
+
+    account        id            in the organization                 role trailkit can assume
+    management     123456789012  management account (moto's default) - (the caller's own)
+    log-archive    210987654321  member                              OrganizationAccountAccessRole
+    workload-prod  333344445555  member                              OrganizationAccountAccessRole
+    workload-dev   555566667777  member                              OrganizationAccountAccessRole
+    sandbox        666677778888  member, created with RoleName       AWSControlTowerExecution only
+                                 AWSControlTowerExecution            (the default role is refused)
+    bucket-owner   444455556666  no (owns one bucket)                -
+    outside        999988887777  no (owns nothing)                   -
+
+The management account makes the organization (``CreateOrganization``) and each member account
+(``CreateAccount``, which creates the member's role trusting the management account; moto's
+random account ids are replaced by the estate's through
+:data:`~trailkit.demo.patches.ACCOUNT_ID_TAG`). The trails of the management account:
 
     trail                 home            bucket (its region)                encryption
     org-trail             us-east-1 (MR)  tk-org-logs-123456789012 (use1)    SSE-S3, organization
@@ -28,8 +44,21 @@ and every health of a trail's encryption (``trailkit inventory``'s ``health``)::
     no-readers-trail      us-east-1       tk-no-readers-logs-use1 (use1)     no-readers: CloudTrail
                                                                              encrypts, nobody may
                                                                              decrypt (at-risk)
-    archive-trail         us-east-1       tk-archive-logs-210987654321 (use1)
-                                                                             SSE-S3 (second account)
+
+and of the other accounts, each with its bucket and key in its own account::
+
+    trail           account        home            bucket (its region)                 encryption
+    archive-trail   log-archive    us-east-1       tk-archive-logs-210987654321 (use1) SSE-S3
+    prod-trail      workload-prod  us-east-1 (MR)  tk-prod-logs-333344445555 (use1)    prod-logs
+    dev-trail       workload-dev   eu-west-1       tk-dev-logs-555566667777 (euw1)     dev-logs,
+                                                                                       disabled
+    sandbox-trail   sandbox        us-west-2       tk-sandbox-logs-666677778888 (usw2) SSE-S3
+
+org-trail is an organization trail: every member sees it (``ListTrails``, ``DescribeTrails``,
+``GetTrail``/``GetTrailStatus`` by ARN, :func:`~trailkit.demo.patches.patch_moto`), and in
+workload-dev its status has ``LatestDeliveryError`` ``AccessDenied`` (as if the log bucket's
+organization write left that account out; moto never delivers, the status is set with
+:func:`~trailkit.demo.patches.set_member_trail_status`). Elsewhere its status is moto's.
 
 What happens to a key after the trails are set up is seeded after them, in this order: a key
 policy replaced (``setup_policy`` then ``policy`` in ``keys.json``), a key disabled or scheduled
@@ -38,7 +67,11 @@ key CloudTrail could use, as in AWS, where ``CreateTrail`` refuses a key it cann
 
 Their health (``tests/test_demo_health.py`` pins it): broken: stale-key-trail, deleted-bucket-trail,
 stripped-policy-trail, retiring-key-trail; at-risk: no-readers-trail; healthy: app-trail,
-pinned-key-trail; sse-s3: the others.
+pinned-key-trail; sse-s3: the others. In the member accounts (``tests/test_demo_org.py`` pins the
+estate): prod-trail healthy (its own key with CloudTrail's key policy); dev-trail broken (its key
+disabled after set-up) and the organization trail's delivery error there; sandbox-trail sse-s3,
+seen only with ``--role-name AWSControlTowerExecution`` (with the default role, sandbox is one
+AssumeRole AccessDenied error); archive-trail sse-s3.
 """
 
 from __future__ import annotations
@@ -58,10 +91,15 @@ import botocore.exceptions
 from trailkit.arn import arn_region, resource_id
 from trailkit.aws.session import Connection
 from trailkit.demo.history import seed_history
-from trailkit.demo.patches import patch_moto
+from trailkit.demo.patches import (
+    ACCOUNT_ID_TAG,
+    name_organization_account,
+    patch_moto,
+    set_member_trail_status,
+)
 from trailkit.demo.server import as_account
 from trailkit.errors import InputError
-from trailkit.i18n import _
+from trailkit.i18n import _, ngettext
 from trailkit.rules.requests import CLOUDTRAIL_SERVICE
 
 __all__ = [
@@ -69,6 +107,7 @@ __all__ = [
     "DEMO_ACCOUNT",
     "DEMO_REGIONS",
     "KEY_POLICIES",
+    "MEMBER_ACCOUNTS",
     "OTHER_ACCOUNT",
     "SECOND_ACCOUNT",
     "DemoEstate",
@@ -175,6 +214,11 @@ class TrailSpec:
     bucket_deleted
         Delete the bucket once the trail exists (CloudTrail then answers
         ``S3BucketDoesNotExistException`` to an update).
+    member_status
+        An organization trail's own ``GetTrailStatus`` fields in member accounts: account role
+        -> fields (e.g. ``{"workload-dev": {"LatestDeliveryError": "AccessDenied"}}``), set with
+        :func:`~trailkit.demo.patches.set_member_trail_status` when moto runs in this process
+        (moto never delivers logs, so it never has a delivery error of its own).
     """
 
     account: str
@@ -192,6 +236,7 @@ class TrailSpec:
     bucket_key_enabled: bool = False
     bucket_account: str | None = None
     bucket_deleted: bool = False
+    member_status: dict[str, dict[str, Any]] | None = None
 
     @property
     def bucket_owner(self) -> str:
@@ -213,12 +258,16 @@ class EstateSpec:
         KMS keys, in creation order.
     trails
         Trails with their buckets, in creation order (bucket names resolved).
+    organization
+        The member accounts of the management account's organization: account role -> the
+        ``RoleName`` its ``CreateAccount`` was given (the role Organizations creates in it).
     """
 
     accounts: dict[str, str]
     regions: tuple[str, ...]
     keys: tuple[KeySpec, ...]
     trails: tuple[TrailSpec, ...]
+    organization: dict[str, str] = field(default_factory=dict)
 
     def account(self, role: str) -> str:
         """The account id of ``role`` (e.g. ``management``)."""
@@ -278,11 +327,20 @@ def load_estate_spec() -> EstateSpec:
             raise ValueError(f"keys.json: unknown state {k.state!r} of {k.alias}")
         if not set(k.extra) <= set(_EXTRA_STATEMENTS):
             raise ValueError(f"keys.json: unknown extra statement in {k}")
+    organization = {str(k): str(v) for k, v in base.get("organization", {}).items()}
+    if not set(organization) <= set(accounts) - {"management"}:
+        raise ValueError("accounts.json: an organization member is not a known account")
     resolved = []
     for t in trails:
         named = {a for a in (t.key, t.bucket_default_key) if a}
         if {t.account, t.bucket_owner} - set(accounts) or t.bucket_policy not in BUCKET_POLICIES:
             raise ValueError(f"trails.json: unknown account or template in {t}")
+        if t.member_status and (
+            not t.organization
+            or t.account != "management"
+            or set(t.member_status) - set(organization)
+        ):
+            raise ValueError(f"trails.json: member_status of a trail that members do not see: {t}")
         if not named <= aliases:
             raise ValueError(f"trails.json: unknown key alias in {t}")
         bucket = t.bucket.format(account=accounts[t.account])
@@ -292,6 +350,7 @@ def load_estate_spec() -> EstateSpec:
         regions=tuple(str(r) for r in base["regions"]),
         keys=tuple(keys),
         trails=tuple(resolved),
+        organization=organization,
     )
 
 
@@ -621,6 +680,11 @@ SECOND_ACCOUNT = load_estate_spec().account("log-archive")
 OTHER_ACCOUNT = load_estate_spec().account("outside")
 #: The regions the demo estate uses.
 DEMO_REGIONS = load_estate_spec().regions
+#: The member accounts of the demo organization: account id -> role name in the estate
+#: (``log-archive``, ``workload-prod``, ``workload-dev``, ``sandbox``).
+MEMBER_ACCOUNTS = {
+    load_estate_spec().account(role): role for role in load_estate_spec().organization
+}
 
 
 # -- the estate ------------------------------------------------------------------------------
@@ -648,8 +712,15 @@ class DemoEstate:
         Bucket name -> bucket region of the buckets that exist (a trail's deleted bucket is only
         in :attr:`trail_buckets`).
     accounts
-        Account id -> role of the accounts that own something (``management``, ``log-archive``,
+        Account id -> role of the accounts that own something or belong to the organization
+        (``management``, ``log-archive``, ``workload-prod``, ``workload-dev``, ``sandbox``,
         ``bucket-owner``).
+    organization
+        The organization's id (``o-...``), or None when it could not be made (a moto server in
+        another process without :func:`~trailkit.demo.patches.patch_moto`).
+    member_roles
+        Member account id -> the role Organizations created in it (``CreateAccount``'s
+        ``RoleName``); empty without an organization.
     regions
         The regions used.
     seconds
@@ -663,6 +734,8 @@ class DemoEstate:
     replica_keys: dict[str, str] = field(default_factory=dict)
     buckets: dict[str, str] = field(default_factory=dict)
     accounts: dict[str, str] = field(default_factory=dict)
+    organization: str | None = None
+    member_roles: dict[str, str] = field(default_factory=dict)
     regions: tuple[str, ...] = DEMO_REGIONS
     seconds: float = 0.0
 
@@ -679,7 +752,7 @@ class DemoEstate:
         if not self.trails and not self.keys:
             return _("Demo estate: empty (not seeded).")
         keys = len(self.keys) + len(self.replica_keys)
-        return _(
+        line = _(
             "Demo estate: {trails} trails, {keys} KMS keys, {buckets} buckets in {accounts} "
             "accounts and {regions} regions (seeded in {seconds} s)."
         ).format(
@@ -690,6 +763,17 @@ class DemoEstate:
             regions=len(self.regions),
             seconds=f"{self.seconds:.1f}",
         )
+        if self.organization is None:
+            return line
+        members = len(self.member_roles)
+        organization = ngettext(
+            "Organization {organization}: the management account {account} and {members} "
+            "member account.",
+            "Organization {organization}: the management account {account} and {members} "
+            "member accounts.",
+            members,
+        ).format(organization=self.organization, account=DEMO_ACCOUNT, members=members)
+        return f"{line} {organization}"
 
 
 def _create_key(
@@ -833,6 +917,43 @@ def _seed_trail(conn: Connection, spec: TrailSpec, keys: Mapping[str, str]) -> s
     return arn
 
 
+def _seed_organization(conn: Connection, estate: EstateSpec) -> tuple[str | None, dict[str, str]]:
+    """Make the management account's organization and its member accounts (``CreateAccount``,
+    which creates each member's role), with the estate's account ids.
+
+    Returns
+    -------
+    tuple
+        The organization id (None without members in the estate) and member account id ->
+        its role name. A moto without :func:`~trailkit.demo.patches.patch_moto` (another
+        process) gives accounts random ids: such an account is removed again and the member
+        accounts stay outside the organization (logged), still seeded by account id.
+    """
+    if not estate.organization:
+        return None, {}
+    org = conn.client("organizations", "us-east-1")
+    org_id = str(org.create_organization(FeatureSet="ALL")["Organization"]["Id"])
+    name_organization_account(DEMO_ACCOUNT, DEMO_ACCOUNT, "management")
+    roles: dict[str, str] = {}
+    for member, role_name in estate.organization.items():
+        wanted = estate.account(member)
+        made = org.create_account(
+            AccountName=member,
+            Email=f"aws+{member}@example.com",
+            RoleName=role_name,
+            Tags=[{"Key": ACCOUNT_ID_TAG, "Value": wanted}],
+        )["CreateAccountStatus"]
+        if made.get("AccountId") != wanted:
+            org.remove_account_from_organization(AccountId=str(made.get("AccountId")))
+            _log.warning(
+                "the demo's moto does not take fixed account ids (patch_moto() not applied?): "
+                "the member accounts stay outside the organization"
+            )
+            break
+        roles[wanted] = role_name
+    return org_id, roles
+
+
 def seed_demo(conn: Connection) -> DemoEstate:
     """Build the demo estate through ``conn`` (see the module docstring for what it contains).
 
@@ -871,9 +992,13 @@ def seed_demo(conn: Connection) -> DemoEstate:
             acting[account] = conn if account == DEMO_ACCOUNT else as_account(conn, account)
         return acting[account]
 
-    # Keys first (bucket default encryption names them), then every bucket in its owner's
+    # The organization and its member accounts first (Organizations makes their roles), then
+    # keys (bucket default encryption names them), then every bucket in its owner's
     # account (a trail needs its bucket to exist), then the trails, then what happened later:
-    # key policies stripped, keys disabled or scheduled for deletion, buckets deleted.
+    # key policies stripped, keys disabled or scheduled for deletion, buckets deleted; and an
+    # organization trail's own status in members.
+    organization, member_roles = _seed_organization(conn, estate)
+    accounts.update({member: MEMBER_ACCOUNTS[member] for member in member_roles})
     for role in estate.accounts:
         for key in (k for k in estate.keys if k.account == role):
             _seed_key(as_role(role), estate, key, keys, replicas)
@@ -892,6 +1017,13 @@ def seed_demo(conn: Connection) -> DemoEstate:
                 Bucket=trail.bucket
             )
             del buckets[trail.bucket]
+    for trail in estate.trails:
+        for member, fields in (trail.member_status or {}).items() if member_roles else ():
+            # Only moto in this process can be given it (not one in another process).
+            try:
+                set_member_trail_status(trails[trail.name], estate.account(member), **fields)
+            except (LookupError, ImportError):
+                _log.warning("%s keeps moto's own status in %s", trail.name, member)
 
     seeded = DemoEstate(
         endpoint=conn.endpoint_url,
@@ -901,6 +1033,8 @@ def seed_demo(conn: Connection) -> DemoEstate:
         replica_keys=replicas,
         buckets=buckets,
         accounts=accounts,
+        organization=organization,
+        member_roles=member_roles,
         regions=estate.regions,
         seconds=time.perf_counter() - started,
     )

@@ -35,12 +35,22 @@ from __future__ import annotations
 import json
 import logging
 import re
+import sys
 import threading
 import uuid
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["patch_moto", "set_member_trail_status"]
+__all__ = [
+    "ACCOUNT_ID_TAG",
+    "name_organization_account",
+    "patch_moto",
+    "set_member_trail_status",
+]
+
+#: A ``CreateAccount`` tag that, after :func:`patch_moto`, gives the new account this id instead
+#: of a random one (the tag itself is not kept). The demo's accounts have fixed ids.
+ACCOUNT_ID_TAG = "trailkit:demo:account-id"
 
 _log = logging.getLogger(__name__)
 
@@ -111,6 +121,9 @@ def patch_moto() -> None:
       policy is not evaluated (moto's, unchanged), so any caller may assume them. An account
       created with Organizations' ``CreateAccount`` has the role it was created with
       (``OrganizationAccountAccessRole`` unless ``RoleName`` says otherwise).
+    * ``CreateAccount`` with the tag :data:`ACCOUNT_ID_TAG` (12 digits, not yet an account of
+      the organization) gives the account that id, and the role it creates is made in that
+      account (moto draws a random id); the tag is dropped.
     * A moto reset (``POST /moto-api/reset``) also forgets which account belongs to which
       organization (moto keeps that map across resets, so an account of a previous organization
       could not join a new one and its organization calls fail).
@@ -133,6 +146,7 @@ def patch_moto() -> None:
         )
         _patch_s3_cross_account()
         _patch_organizations_reset()
+        _patch_organizations_account_ids()
         _patch_cloudtrail_organization()
         _patch_sts_assume_role()
         from trailkit.demo.history import install as install_history
@@ -245,6 +259,72 @@ def _patch_organizations_reset() -> None:
         self.master_accounts.clear()
 
     dict_cls.clear = clear
+
+
+_chosen_id = threading.local()
+_ACCOUNT_ID = re.compile(r"\d{12}")
+
+
+def _patch_organizations_account_ids() -> None:
+    """``CreateAccount`` takes its id from :data:`ACCOUNT_ID_TAG` (see :func:`patch_moto`)."""
+    from moto.organizations import models as _org_models
+    from moto.organizations import utils as _org_utils
+
+    org_models: Any = _org_models
+    org_utils: Any = _org_utils
+    backend_cls: Any = org_models.OrganizationsBackend
+    if not hasattr(org_utils, "make_random_account_id") or not hasattr(
+        backend_cls, "create_account"
+    ):  # pragma: no cover - a moto this module does not know
+        _log.warning("moto's Organizations internals changed; demo account ids are random")
+        return
+    make_random: Callable[[], str] = org_utils.make_random_account_id
+
+    def make_random_account_id() -> str:
+        chosen: str | None = getattr(_chosen_id, "value", None)
+        if chosen is not None:
+            _chosen_id.value = None
+            return chosen
+        return make_random()
+
+    org_utils.make_random_account_id = make_random_account_id
+    original: Callable[..., Any] = backend_cls.create_account
+
+    def create_account(self: Any, **kwargs: Any) -> Any:
+        tags = list(kwargs.get("Tags") or [])
+        wanted = [t.get("Value") for t in tags if t.get("Key") == ACCOUNT_ID_TAG]
+        taken = {a.id for a in self.accounts}
+        chosen = wanted[-1] if wanted else None
+        if chosen is not None and _ACCOUNT_ID.fullmatch(str(chosen)) and chosen not in taken:
+            kwargs["Tags"] = [t for t in tags if t.get("Key") != ACCOUNT_ID_TAG]
+            _chosen_id.value = chosen
+        try:
+            return original(self, **kwargs)
+        finally:
+            _chosen_id.value = None
+
+    backend_cls.create_account = create_account
+
+
+def name_organization_account(management: str, account: str, name: str) -> bool:
+    """Rename ``account`` in the organization of ``management`` (moto in this process only;
+    moto names the management account ``master``).
+
+    Returns
+    -------
+    bool
+        Whether it was renamed (False: no such organization or account in this process).
+    """
+    if "moto" not in sys.modules:
+        return False
+    from moto.organizations.models import organizations_backends
+
+    backend = organizations_backends[management]["aws"]
+    for found in backend.accounts if backend.org is not None else []:
+        if found.id == account:
+            found.name = name
+            return True
+    return False
 
 
 def _management_of(account: str) -> tuple[str, str] | None:

@@ -117,13 +117,19 @@ def as_account(conn: Connection, account: str) -> Connection:
         raise InputError(
             _("Only a demo (moto) endpoint can act as another account."), _("pass --endpoint-url")
         )
-    return demo_connection(
+    made = demo_connection(
         conn.endpoint_url,
         region=conn.region,
         account=account,
         workers=conn.workers,
         retry_mode=conn.retry_mode,
     )
+    # Share botocore's loader, as Connection.assumed does: the service models are read once,
+    # not once per account (the demo seeds seven accounts).
+    core = getattr(getattr(conn, "_session", None), "_session", None)
+    if core is not None:
+        made._session._session.register_component("data_loader", core.get_component("data_loader"))
+    return made
 
 
 def port_is_free(port: int) -> bool:
