@@ -202,6 +202,20 @@ def test_a_member_reads_an_organization_trail_by_arn_with_its_own_status(
         set_member_trail_status(small_org["own_arn"], member, LatestDeliveryError="x")
 
 
+def test_a_member_status_tag_gives_the_status_in_that_member(small_org: dict[str, Any]) -> None:
+    from trailkit.demo.patches import MEMBER_STATUS_TAG
+
+    endpoint, member, arn = small_org["endpoint"], small_org["member"], small_org["euw1_arn"]
+    fields = {"LatestDeliveryError": "NoSuchBucket", "LatestDigestDeliveryError": "NoSuchBucket"}
+    _client(endpoint, "cloudtrail", "eu-west-1").add_tags(
+        ResourceId=arn, TagsList=[{"Key": MEMBER_STATUS_TAG + member, "Value": json.dumps(fields)}]
+    )
+    status = _client(endpoint, "cloudtrail", "eu-west-1", member).get_trail_status(Name=arn)
+    assert {k: status.get(k) for k in fields} == fields
+    other = _client(endpoint, "cloudtrail", "eu-west-1", small_org["other"])
+    assert "LatestDeliveryError" not in other.get_trail_status(Name=arn)
+
+
 def test_a_member_cannot_change_the_organization_trail(small_org: dict[str, Any]) -> None:
     ct = _client(small_org["endpoint"], "cloudtrail", "us-east-1", small_org["member"])
     for call in (ct.stop_logging, ct.start_logging):

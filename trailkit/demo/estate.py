@@ -57,8 +57,8 @@ and of the other accounts, each with its bucket and key in its own account::
 org-trail is an organization trail: every member sees it (``ListTrails``, ``DescribeTrails``,
 ``GetTrail``/``GetTrailStatus`` by ARN, :func:`~trailkit.demo.patches.patch_moto`), and in
 workload-dev its status has ``LatestDeliveryError`` ``AccessDenied`` (as if the log bucket's
-organization write left that account out; moto never delivers, the status is set with
-:func:`~trailkit.demo.patches.set_member_trail_status`). Elsewhere its status is moto's.
+organization write left that account out; moto never delivers: the status is a tag of the
+trail, :data:`~trailkit.demo.patches.MEMBER_STATUS_TAG`). Elsewhere its status is moto's.
 
 What happens to a key after the trails are set up is seeded after them, in this order: a key
 policy replaced (``setup_policy`` then ``policy`` in ``keys.json``), a key disabled or scheduled
@@ -93,9 +93,9 @@ from trailkit.aws.session import Connection
 from trailkit.demo.history import seed_history
 from trailkit.demo.patches import (
     ACCOUNT_ID_TAG,
+    MEMBER_STATUS_TAG,
     name_organization_account,
     patch_moto,
-    set_member_trail_status,
 )
 from trailkit.demo.server import as_account
 from trailkit.errors import InputError
@@ -216,9 +216,9 @@ class TrailSpec:
         ``S3BucketDoesNotExistException`` to an update).
     member_status
         An organization trail's own ``GetTrailStatus`` fields in member accounts: account role
-        -> fields (e.g. ``{"workload-dev": {"LatestDeliveryError": "AccessDenied"}}``), set with
-        :func:`~trailkit.demo.patches.set_member_trail_status` when moto runs in this process
-        (moto never delivers logs, so it never has a delivery error of its own).
+        -> fields (e.g. ``{"workload-dev": {"LatestDeliveryError": "AccessDenied"}}``), given to
+        the trail as :data:`~trailkit.demo.patches.MEMBER_STATUS_TAG` tags (moto never delivers
+        logs, so it never has a delivery error of its own).
     """
 
     account: str
@@ -1018,12 +1018,14 @@ def seed_demo(conn: Connection) -> DemoEstate:
             )
             del buckets[trail.bucket]
     for trail in estate.trails:
-        for member, fields in (trail.member_status or {}).items() if member_roles else ():
-            # Only moto in this process can be given it (not one in another process).
-            try:
-                set_member_trail_status(trails[trail.name], estate.account(member), **fields)
-            except (LookupError, ImportError):
-                _log.warning("%s keeps moto's own status in %s", trail.name, member)
+        if trail.member_status and member_roles:
+            tags = [
+                {"Key": MEMBER_STATUS_TAG + estate.account(member), "Value": json.dumps(fields)}
+                for member, fields in trail.member_status.items()
+            ]
+            as_role(trail.account).client("cloudtrail", trail.region).add_tags(
+                ResourceId=trails[trail.name], TagsList=tags
+            )
 
     seeded = DemoEstate(
         endpoint=conn.endpoint_url,

@@ -43,11 +43,18 @@ from typing import Any
 
 __all__ = [
     "ACCOUNT_ID_TAG",
+    "MEMBER_STATUS_TAG",
     "name_organization_account",
     "patch_moto",
     "set_member_trail_status",
 ]
 
+#: Prefix of an organization trail's tag whose value (a JSON object of ``GetTrailStatus``
+#: fields) is the trail's status in the member account that ends the key, e.g.
+#: ``trailkit:demo:member-status:555566667777`` = ``{"LatestDeliveryError": "AccessDenied"}``
+#: (after :func:`patch_moto`; works with moto in another process, unlike
+#: :func:`set_member_trail_status`).
+MEMBER_STATUS_TAG = "trailkit:demo:member-status:"
 #: A ``CreateAccount`` tag that, after :func:`patch_moto`, gives the new account this id instead
 #: of a random one (the tag itself is not kept). The demo's accounts have fixed ids.
 ACCOUNT_ID_TAG = "trailkit:demo:account-id"
@@ -112,7 +119,8 @@ def patch_moto() -> None:
       when it is multi-Region (without ``includeShadowTrails``, "organization trails in a member
       account ... will not be returned"); ``ListTrails`` lists it; ``GetTrail`` and
       ``GetTrailStatus`` answer for it by ARN (not by name) where it is listed, the status being
-      the one in that member (:func:`set_member_trail_status`). A member cannot change it:
+      the one in that member (its :data:`MEMBER_STATUS_TAG` tag for that member, or
+      :func:`set_member_trail_status`, laid over moto's status). A member cannot change it:
       ``UpdateTrail``, ``StartLogging``, ... still answer ``TrailNotFoundException`` there.
     * ``AssumeRole`` into a role that does not exist in the role's account answers 403
       ``AccessDenied`` "User: CALLER is not authorized to perform: sts:AssumeRole on resource:
@@ -396,6 +404,24 @@ def set_member_trail_status(trail_arn: str, account: str, **fields: Any) -> None
     statuses[account] = dict(fields)
 
 
+def _member_status_tags(trail: Any, account: str) -> dict[str, Any]:
+    """The fields of ``trail``'s :data:`MEMBER_STATUS_TAG` tag for ``account`` (or none)."""
+    from moto.cloudtrail.models import cloudtrail_backends
+
+    backend = cloudtrail_backends[trail.account_id][trail.region_name]
+    tags = backend.tagging_service.list_tags_for_resource(trail.arn).get("TagsList", [])
+    fields: dict[str, Any] = {}
+    for tag in tags:
+        if tag.get("Key") == MEMBER_STATUS_TAG + account:
+            try:
+                value = json.loads(tag.get("Value") or "{}")
+            except ValueError:
+                continue
+            if isinstance(value, dict):
+                fields.update(value)
+    return fields
+
+
 def _patch_cloudtrail_organization() -> None:
     """``ListTrails`` account-wide, organization trails seen in member accounts (see
     :func:`patch_moto`)."""
@@ -458,7 +484,10 @@ def _patch_cloudtrail_organization() -> None:
             if trail is None:
                 raise
             status = trail.status.description()
-            mine = trail.__dict__.get("_trailkit_member_status", {}).get(self.current_account, {})
+            mine = _member_status_tags(trail, self.current_account)
+            mine.update(
+                trail.__dict__.get("_trailkit_member_status", {}).get(self.current_account, {})
+            )
             for name, value in mine.items():
                 if value is None:
                     status.pop(name, None)
