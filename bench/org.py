@@ -479,6 +479,10 @@ def _fmt(value: float | None, spec: str, suffix: str = "") -> str:
     return "-" if value is None else f"{value:{spec}}{suffix}"
 
 
+def _ratio(value: float, bound: float) -> float | None:
+    return value / bound if bound else None
+
+
 def goals(report: dict[str, Any]) -> list[dict[str, Any]]:
     runs = {r["accounts"]: r for r in report["runs"]}
     base = report.get("baseline")
@@ -572,7 +576,8 @@ def print_report(report: dict[str, Any]) -> None:
             f"{name:<30} {r['wall_s']:>7.2f} {r['wall_s'] / r['accounts']:>7.3f} "
             f"{r['api_calls']:>6} {r['clients']:>7} {r['client_cpu_s']:>9.2f} "
             f"{r['server_cpu_s']:>9.2f} {r['peak_rss_mib']:>8.0f} "
-            f"{r['wall_s'] / r['lower_bound_s']:>7.1f}x {r['summary']['errors']:>6} "
+            f"{_fmt(_ratio(r['wall_s'], r['lower_bound_s']), '.1f', 'x'):>8} "
+            f"{r['summary']['errors']:>6} "
             f"{r['load_before']:>5.1f}"
         )
     first = report["runs"][0]
