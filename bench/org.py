@@ -32,14 +32,17 @@ child), the moto server's CPU seconds during the scan, and what was read (trails
 member statuses of the organization trail, errors by code) with a digest to check that the
 sequential and concurrent runs read the same thing.
 
-Measured, in one run: N = ``--sizes`` (default 25, 50, 100) with ``--workers`` (default:
-trailkit's), the sequential baseline (``workers=1``) for N = ``--baseline-accounts`` (25), and
-the lower bound: the longest chain of calls that depend on each other
-(``GetCallerIdentity`` -> ``ListAccounts`` -> ``AssumeRole`` -> [``ListTrails`` ->]
-``DescribeTrails`` -> ``DescribeKey`` -> ``GetKeyPolicy`` -> ``GetKeyRotationStatus``, the
-operations the scan actually made) times the latency. Prints the figures with the goals of
-issue 16 (N = 50 in at most 15 s; at least 50x faster than sequential; wall time no faster than
-linear in N, with the slope; peak RSS at most 1 GiB at N = 100; a projection for 1,000 accounts)
+Measured, in one run: N = ``--sizes`` (default 25, 50, 100; ``--repeat`` runs each, the median
+kept) with ``--workers`` (default: trailkit's); the same for the first size with the regions
+given to ``scan_accounts`` (``DescribeTrails`` in every region of every account instead of
+``ListTrails``; ``--no-every-region`` skips it); the sequential baseline (``workers=1``: the
+same calls one at a time) for N = ``--baseline-accounts`` (25); and the lower bound: the
+longest chain of calls that depend on each other (``GetCallerIdentity`` -> ``ListAccounts`` ->
+``AssumeRole`` -> ``ListTrails`` -> ``DescribeTrails`` -> ``DescribeKey`` -> ``GetKeyPolicy``
+-> ``GetKeyRotationStatus``, limited to the operations the scan made) times the latency.
+Prints the figures with the goals of issue 16 (N = 50 in at most 15 s; at least 50x faster than
+sequential; wall time no faster than linear in N, with the slope; peak RSS at most 1 GiB at
+N = 100; a projection for 1,000 accounts, wall time, calls and peak RSS, from the slopes)
 and writes the same as JSON (``--json``, default ``bench/results/org.json``).
 """
 
@@ -80,7 +83,7 @@ PROJECT_TO = 1000
 CHAIN = (
     "sts:GetCallerIdentity",  # the caller's account: read directly, never through a role
     "organizations:ListAccounts",  # which accounts
-    "ec2:DescribeRegions",  # scan_accounts lists the regions before it starts (a fallback)
+    "ec2:DescribeRegions",  # only if the scan lists the regions before it starts
     "sts:AssumeRole",  # into each
     "cloudtrail:ListTrails",  # every trail of the account with its home region
     "cloudtrail:DescribeTrails",  # the trail names its key
