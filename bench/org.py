@@ -411,6 +411,59 @@ def measure(cfg: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def script_measure(cfg: dict[str, Any]) -> dict[str, Any]:
+    """What a straightforward script does, one call at a time (the single-account baseline of
+    ``bench/inventory.py`` in every account): ``AssumeRole``, then in every region
+    ``DescribeTrails``, ``GetTrailStatus`` per trail, ``ListKeys``, and ``DescribeKey``,
+    ``ListAliases`` and ``GetKeyPolicy`` for every key."""
+    for name in [n for n in os.environ if n.startswith("AWS_")]:
+        del os.environ[name]
+    import contextlib
+
+    import botocore.exceptions
+    from inventory import LatencyServer
+
+    from trailkit.aws.accounts import AccountAccess
+    from trailkit.demo import demo_connection
+
+    control = LatencyServer.__new__(LatencyServer)
+    control.endpoint = cfg["endpoint"]
+    regions = list(cfg["all_regions"])
+    server_before = control.stats()
+    conn = demo_connection(cfg["endpoint"], region="us-east-1", workers=1)
+    started, cpu = time.perf_counter(), time.process_time()
+    access = AccountAccess(conn)
+    trails = keys = 0
+    accounts = access.accounts(org=True, given=list(cfg["ids"]))
+    for account in accounts:
+        member = access.connection(account)
+        for region in regions:
+            cloudtrail = member.client("cloudtrail", region)
+            for trail in cloudtrail.describe_trails(includeShadowTrails=False)["trailList"]:
+                cloudtrail.get_trail_status(Name=trail["TrailARN"])
+                trails += 1
+            kms = member.client("kms", region)
+            for page in kms.get_paginator("list_keys").paginate():
+                for item in page["Keys"]:
+                    kms.describe_key(KeyId=item["KeyArn"])
+                    kms.list_aliases(KeyId=item["KeyId"])
+                    with contextlib.suppress(botocore.exceptions.ClientError):
+                        kms.get_key_policy(KeyId=item["KeyArn"], PolicyName="default")
+                    keys += 1
+    wall, cpu = time.perf_counter() - started, time.process_time() - cpu
+    server_after = control.stats()
+    return {
+        "accounts": len(accounts),
+        "wall_s": wall,
+        "client_cpu_s": cpu,
+        "server_cpu_s": server_after["cpu_s"] - server_before["cpu_s"],
+        "api_calls": sum(conn.calls.values()),
+        "calls_by_operation": dict(sorted(conn.calls.items())),
+        "summary": {"trails": trails, "keys": keys},
+        "load_before": os.getloadavg()[0],
+    }
+
+
 def _median_run(tries: list[dict[str, Any]]) -> dict[str, Any]:
     """The run with the median wall time, with every try's wall time."""
     ordered = sorted(tries, key=lambda r: r["wall_s"])
@@ -421,7 +474,12 @@ def _median_run(tries: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def run_child(
-    server: OrgServer, ids: Sequence[str], workers: int, *, every_region: bool = False
+    server: OrgServer,
+    ids: Sequence[str],
+    workers: int,
+    *,
+    every_region: bool = False,
+    script: bool = False,
 ) -> dict[str, Any]:
     """One measurement in a new process; ``every_region``: pass the regions to
     ``scan_accounts`` (``DescribeTrails`` in every region of every account) instead of letting
@@ -430,7 +488,9 @@ def run_child(
         "endpoint": server.endpoint,
         "ids": list(ids),
         "regions": server.estate["regions"] if every_region else None,
+        "all_regions": server.estate["regions"],
         "workers": workers,
+        "script": script,
     }
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), str(HERE)])}
     done = subprocess.run(
@@ -513,6 +573,25 @@ def goals(report: dict[str, Any]) -> list[dict[str, Any]]:
             f"{base['wall_s']:.1f} s sequential)",
         }
     )
+    script = report.get("script")
+    first = runs[min(runs)] if runs else None
+    projected = (
+        script["wall_s"] / script["accounts"] * first["accounts"] if script and first else None
+    )
+    out.append(
+        {
+            "goal": f"at least {GOAL_SPEEDUP:g}x faster than a straightforward script",
+            "met": None
+            if projected is None or first is None
+            else projected / first["wall_s"] >= GOAL_SPEEDUP,
+            "measured": "-"
+            if projected is None or first is None or script is None
+            else f"{projected / first['wall_s']:.0f}x (N = {first['accounts']}: "
+            f"{first['wall_s']:.1f} s vs {projected:.0f} s, the script's time for "
+            f"{script['accounts']} accounts, {script['wall_s']:.1f} s, x {first['accounts']}"
+            f"/{script['accounts']}: it is sequential, so linear in accounts)",
+        }
+    )
     k = trend["exponent"]
     out.append(
         {
@@ -590,6 +669,15 @@ def print_report(report: dict[str, Any]) -> None:
         f"the pool alone needs calls x latency / workers "
         f"(N = {report['runs'][-1]['accounts']}: {report['runs'][-1]['pool_bound_s']:.2f} s)"
     )
+    script = report.get("script")
+    if script:
+        print(
+            f"a straightforward script, one call at a time (every region's DescribeTrails, every "
+            f"key described), N = {script['accounts']}: {script['wall_s']:.1f} s, "
+            f"{script['api_calls']:,} calls ({script['api_calls'] / script['accounts']:,.0f} "
+            f"per account), {script['client_cpu_s']:.1f} s client CPU, "
+            f"{script['summary']['trails']} trails and {script['summary']['keys']:,} keys read"
+        )
     ops = sorted({op for _, r in rows for op in r["calls_by_operation"]})
     print("\nAPI calls by operation (per account in brackets)")
     head = f"{'operation':<36}" + "".join(f"{name.split(', ')[-1]:>18}" for name, _ in rows)
@@ -651,6 +739,13 @@ def _parser() -> argparse.ArgumentParser:
         action="store_false",
         help="skip the comparison run with DescribeTrails in every region (first size)",
     )
+    p.add_argument(
+        "--script-accounts",
+        type=int,
+        default=2,
+        help="accounts of a straightforward script's run, one call at a time "
+        "(default 2: about 30 s each at 50 ms; 0 skips it)",
+    )
     p.add_argument("--workers", type=int, default=None, help="trailkit's pool (default: its own)")
     p.add_argument(
         "--repeat", type=int, default=1, help="runs per size, the median kept (default 1)"
@@ -668,7 +763,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         serve(OrgSpec(**json.loads(args.serve)))
         return 0
     if args.measure:
-        print(json.dumps(measure(json.loads(args.measure))), flush=True)
+        cfg = json.loads(args.measure)
+        print(json.dumps((script_measure if cfg.get("script") else measure)(cfg)), flush=True)
         return 0
     if args.smoke:
         args.sizes, args.regions, args.keys_per_region = "2,3", 3, 2
@@ -691,6 +787,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     runs: list[dict[str, Any]] = []
     baseline: dict[str, Any] | None = None
     every: dict[str, Any] | None = None
+    script: dict[str, Any] | None = None
     try:
         estate = server.estate
         say(f"seeded in {estate['seconds']:.1f} s")
@@ -711,6 +808,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.baseline_accounts > 0:
             say(f"sequential baseline, N = {args.baseline_accounts} (workers=1) ...")
             baseline = run_child(server, ids[: args.baseline_accounts], 1)
+        if args.script_accounts > 0:
+            say(f"a straightforward script, N = {args.script_accounts} (one call at a time) ...")
+            script = run_child(server, ids[: args.script_accounts], 1, script=True)
     finally:
         server.stop()
 
@@ -750,6 +850,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "runs": runs,
         "baseline": baseline,
         "every_region": every,
+        "script": script,
         "answers_agree": None if not (baseline and same) else baseline["answer"] == same["answer"],
         "fit": trend,
         "calls_fit": calls_fit,

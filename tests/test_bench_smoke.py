@@ -130,6 +130,7 @@ def test_the_org_smoke_run_measures_scan_accounts_and_prints_the_goals(
     assert [g["goal"] for g in report["goals"]] == [
         "N = 50 in at most 15 s",
         "at least 50x faster than the sequential baseline",
+        "at least 50x faster than a straightforward script",
         "wall time growing no faster than linearly in N",
         "peak RSS at most 1024 MiB at N = 100",
         "projection for 1,000 accounts (from the slope)",
@@ -158,3 +159,20 @@ def test_the_org_scan_reads_every_account_once_with_its_calls_counted(
     same = next(r for r in report["runs"] if r["accounts"] == report["baseline"]["accounts"])
     assert report["answers_agree"] is True
     assert same["calls_by_operation"] == report["baseline"]["calls_by_operation"]
+
+
+@pytest.mark.slow
+def test_the_org_script_baseline_reads_every_key_of_every_region_of_each_account(
+    org_smoke: tuple[dict[str, Any], str],
+) -> None:
+    report, stdout = org_smoke
+    estate, script = report["estate"], report["script"]
+    n, regions = script["accounts"], len(estate["regions"])
+    keys = n * regions * estate["keys_per_region"]
+    assert script["summary"]["keys"] == keys
+    calls = script["calls_by_operation"]
+    assert calls["cloudtrail:DescribeTrails"] == calls["kms:ListKeys"] == n * regions
+    assert calls["kms:DescribeKey"] == calls["kms:ListAliases"] == calls["kms:GetKeyPolicy"] == keys
+    assert calls["sts:AssumeRole"] == n - 1
+    assert script["api_calls"] == sum(calls.values())
+    assert "a straightforward script, one call at a time" in stdout
