@@ -429,6 +429,7 @@ def script_measure(cfg: dict[str, Any]) -> dict[str, Any]:
     control = LatencyServer.__new__(LatencyServer)
     control.endpoint = cfg["endpoint"]
     regions = list(cfg["all_regions"])
+    load = os.getloadavg()[0]
     server_before = control.stats()
     conn = demo_connection(cfg["endpoint"], region="us-east-1", workers=1)
     started, cpu = time.perf_counter(), time.process_time()
@@ -460,7 +461,7 @@ def script_measure(cfg: dict[str, Any]) -> dict[str, Any]:
         "api_calls": sum(conn.calls.values()),
         "calls_by_operation": dict(sorted(conn.calls.items())),
         "summary": {"trails": trails, "keys": keys},
-        "load_before": os.getloadavg()[0],
+        "load_before": load,
     }
 
 
