@@ -244,12 +244,19 @@ def serve(spec: OrgSpec) -> None:
     server.serve_forever()
 
 
+def _control(endpoint: str, path: str, method: str = "GET") -> dict[str, Any]:
+    """A control route of ``bench/latency_server.py``'s wrapper (never delayed, never moto)."""
+    import urllib.request
+
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    with opener.open(urllib.request.Request(endpoint + path, method=method), timeout=10) as r:
+        return dict(json.loads(r.read()))
+
+
 class OrgServer:
     """This file's ``--serve`` in a child process (the moto server with latency)."""
 
     def __init__(self, spec: OrgSpec) -> None:
-        from inventory import LatencyServer
-
         env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
         self.proc = subprocess.Popen(
             [sys.executable, __file__, "--serve", json.dumps(asdict(spec))],
@@ -265,15 +272,12 @@ class OrgServer:
         ready = json.loads(line)
         self.endpoint = f"http://127.0.0.1:{ready['port']}"
         self.estate: dict[str, Any] = ready["estate"]
-        # the control routes of bench/latency_server.py
-        self._control = LatencyServer.__new__(LatencyServer)
-        self._control.endpoint = self.endpoint
 
     def set_latency(self, ms: float) -> None:
-        self._control.set_latency(ms)
+        _control(self.endpoint, f"/_bench/latency?ms={ms}", method="POST")
 
     def stats(self) -> dict[str, Any]:
-        return self._control.stats()
+        return _control(self.endpoint, "/_bench/stats")
 
     def stop(self) -> None:
         self.proc.terminate()
@@ -338,28 +342,24 @@ def measure(cfg: dict[str, Any]) -> dict[str, Any]:
 
     Connection.assumed = timed_assumed  # type: ignore[method-assign]
 
-    from inventory import LatencyServer
-
     from trailkit.aws.accounts import AccountAccess
     from trailkit.aws.org import scan_accounts
     from trailkit.demo import demo_connection
     from trailkit.rules.health import inventory_health
 
-    control = LatencyServer.__new__(LatencyServer)
-    control.endpoint = cfg["endpoint"]
     wanted = list(cfg["ids"])
     regions = list(cfg["regions"]) if cfg.get("regions") else None
     workers = int(cfg["workers"])
     load = os.getloadavg()[0]
     rss_before = _rss_mib()
-    server_before = control.stats()
+    server_before = _control(cfg["endpoint"], "/_bench/stats")
     conn = demo_connection(cfg["endpoint"], region="us-east-1", workers=max(workers, 1))
     started, cpu = time.perf_counter(), time.process_time()
     access = AccountAccess(conn)
     accounts = access.accounts(org=True, given=wanted)
     inv = scan_accounts(access, accounts, regions, workers=workers)
     wall, cpu = time.perf_counter() - started, time.process_time() - cpu
-    server_after = control.stats()
+    server_after = _control(cfg["endpoint"], "/_bench/stats")
     judged = time.process_time()
     healths = inventory_health(inv)
     health_cpu = time.process_time() - judged
@@ -421,16 +421,13 @@ def script_measure(cfg: dict[str, Any]) -> dict[str, Any]:
     import contextlib
 
     import botocore.exceptions
-    from inventory import LatencyServer
 
     from trailkit.aws.accounts import AccountAccess
     from trailkit.demo import demo_connection
 
-    control = LatencyServer.__new__(LatencyServer)
-    control.endpoint = cfg["endpoint"]
     regions = list(cfg["all_regions"])
     load = os.getloadavg()[0]
-    server_before = control.stats()
+    server_before = _control(cfg["endpoint"], "/_bench/stats")
     conn = demo_connection(cfg["endpoint"], region="us-east-1", workers=1)
     started, cpu = time.perf_counter(), time.process_time()
     access = AccountAccess(conn)
@@ -452,7 +449,7 @@ def script_measure(cfg: dict[str, Any]) -> dict[str, Any]:
                         kms.get_key_policy(KeyId=item["KeyArn"], PolicyName="default")
                     keys += 1
     wall, cpu = time.perf_counter() - started, time.process_time() - cpu
-    server_after = control.stats()
+    server_after = _control(cfg["endpoint"], "/_bench/stats")
     return {
         "accounts": len(accounts),
         "wall_s": wall,
