@@ -28,7 +28,9 @@ from trailkit.errors import (
     ConnectionFailed,
     assume_role_error,
     caller_expired,
+    credentials_refused,
     list_accounts_error,
+    translate,
 )
 from trailkit.i18n import speaking
 from trailkit.records import Account, ScanError
@@ -234,6 +236,29 @@ def test_assume_role_request_and_the_connection_it_gives() -> None:
     assert frozen.token == "token"
 
 
+def test_a_recorded_role_is_assumed_and_kept_apart_from_the_access_role() -> None:
+    """``role_arn=``: a journal's role for a rollback, whatever --role-name is now."""
+    conn = _conn()
+    access = AccountAccess(conn, role_name="AWSControlTowerExecution")
+    recorded = f"arn:aws:iam::{MEMBER}:role/OrganizationAccountAccessRole"
+    with Stubber(conn.client("sts")) as stub:
+        stub.add_response("assume_role", _assumed(), _request(recorded))
+        stub.add_response(
+            "assume_role",
+            _assumed(),
+            _request(f"arn:aws:iam::{MEMBER}:role/AWSControlTowerExecution"),
+        )
+        by_record = access.connection(MEMBER, role_arn=recorded)
+        assert access.connection(MEMBER, role_arn=recorded) is by_record
+        own = access.connection(MEMBER)
+        assert access.connection(MEMBER, role_arn=access.role_arn(MEMBER)) is own
+        stub.assert_no_pending_responses()
+    assert own is not by_record
+    assert by_record.role_arn == recorded
+    with pytest.raises(ValueError, match="not a role of account"):
+        access.connection(OTHER, role_arn=recorded)
+
+
 def test_access_denied_is_one_account_refused_with_the_reasons_aws_does_not_tell_apart() -> None:
     conn = _conn()
     access = AccountAccess(conn)
@@ -274,6 +299,8 @@ def test_access_denied_is_one_account_refused_with_the_reasons_aws_does_not_tell
     with speaking("ja"):
         assert_japanese(str(error.remake() if error.remake else ""), [ROLE, "AccessDenied"])
         assert error.english() == english
+        assert error.title == "アカウントにアクセスできません"
+    assert error.title == "Cannot reach the account"
 
 
 def test_access_denied_with_an_external_id_names_it() -> None:
@@ -453,3 +480,23 @@ def test_a_member_without_the_role_is_one_refused_account(
         "AccessDenied): "
     )
     assert not caller_expired(error)
+
+
+def test_a_scan_row_of_expired_credentials_becomes_the_one_message_translate_gives() -> None:
+    row = ScanError("DescribeTrails", "ExpiredToken", "expired", "eu-west-1", account=MEMBER)
+    assert caller_expired(row)
+    error = credentials_refused(row.operation, row.code, region=row.region)
+    direct = translate(
+        _client_error("ExpiredToken", "expired", "DescribeTrails"),
+        "DescribeTrails",
+        region="eu-west-1",
+    )
+    assert str(error) == str(direct)
+    assert (error.operation, error.code, error.region) == (
+        "DescribeTrails",
+        "ExpiredToken",
+        "eu-west-1",
+    )
+    assert "aws sso login" in error.fix
+    with speaking("ja"):
+        assert_japanese(str(credentials_refused("DescribeTrails", "ExpiredToken")), [])

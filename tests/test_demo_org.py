@@ -285,6 +285,39 @@ def test_create_account_takes_its_id_from_the_demo_tag(small_org: dict[str, Any]
     assert len(create("plain", [])) == 12
 
 
+def test_a_role_whose_trust_policy_asks_for_an_external_id_needs_it(
+    small_org: dict[str, Any],
+) -> None:
+    endpoint, member = small_org["endpoint"], small_org["member"]
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"AWS": f"arn:aws:iam::{MANAGEMENT}:root"},
+                "Action": "sts:AssumeRole",
+                "Condition": {"StringEquals": {"sts:ExternalId": "trailkit-demo-42"}},
+            }
+        ],
+    }
+    arn = _client(endpoint, "iam", account=member).create_role(
+        RoleName="TrailkitMember", AssumeRolePolicyDocument=json.dumps(trust)
+    )["Role"]["Arn"]
+    sts = _client(endpoint, "sts")
+    for given in ({}, {"ExternalId": "wrong-id"}):
+        with pytest.raises(botocore.exceptions.ClientError) as caught:
+            sts.assume_role(RoleArn=arn, RoleSessionName="trailkit", **given)
+        assert caught.value.response["Error"]["Code"] == "AccessDenied"
+    made = sts.assume_role(RoleArn=arn, RoleSessionName="trailkit", ExternalId="trailkit-demo-42")
+    assert made["AssumedRoleUser"]["Arn"].startswith(f"arn:aws:sts::{member}:assumed-role/")
+    # The roles Organizations made ask for none.
+    sts.assume_role(
+        RoleArn=f"arn:aws:iam::{member}:role/OrganizationAccountAccessRole",
+        RoleSessionName="trailkit",
+        ExternalId="anything",
+    )
+
+
 def test_a_reset_forgets_the_organization_memberships(small_org: dict[str, Any]) -> None:
     import requests
 

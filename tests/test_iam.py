@@ -14,11 +14,11 @@ actions IAM does not check (``GetBucketEncryption`` as ``s3:ListBucket`` before 
 cn-* and us-gov-* too, where the IAM user does not exist). The demo's moto fixes
 (``patch_moto``) apply as well.
 
-The estate is an organization (made here when the demo does not make one): the flow lists it
-(``organizations:ListAccounts``), assumes the role in a member account (``sts:AssumeRole``)
-and reads that member's trails with the role's policy set to the generated
-``iam/trailkit-member-read-only.json`` (moto evaluates an assumed role's own policies; it does
-not evaluate trust policies).
+The estate is an organization (made here when the demo does not make one): the flow's
+``inventory --org --accounts MEMBER`` lists it (``organizations:ListAccounts``), assumes the role
+in a member account (``sts:AssumeRole``) and reads that member's inventory with the role's
+policy set to the generated ``iam/trailkit-member-read-only.json`` (moto evaluates an assumed
+role's own policies; it does not evaluate trust policies).
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ import os
 import subprocess
 import sys
 import textwrap
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -40,8 +40,6 @@ import pytest
 import requests
 from botocore import xform_name
 
-from trailkit.aws.accounts import AccountAccess
-from trailkit.aws.reader import Reader
 from trailkit.aws.session import Connection
 from trailkit.change.journal import Journal
 from trailkit.demo import seed_demo
@@ -136,6 +134,7 @@ def _as(endpoint: str, key: str, secret: str) -> Connection:
     return conn
 
 
+MANAGEMENT = "123456789012"  # the demo's account, where the users are
 OPERATOR = json.loads((ROOT / "iam" / "trailkit-operator.json").read_text())
 READ_ONLY = json.loads((ROOT / "iam" / "trailkit-read-only.json").read_text())
 MEMBER_OPERATOR = json.loads((ROOT / "iam" / "trailkit-member-operator.json").read_text())
@@ -511,27 +510,14 @@ def test_the_audit_finds_undeclared_calls(tmp_path: Path) -> None:
 # -- the full flow under IAM enforcement ---------------------------------------------------------
 
 
-def _accounts(server: IamServer) -> tuple[int, str]:
-    """The organization from the management account: list it, assume the role in a member and
-    read the member's trails there ((exit code, output) as for a command)."""
-    conn = Connection(endpoint_url=server.endpoint, region="us-east-1", workers=8)
-    try:
-        access = AccountAccess(conn)
-        (member,) = access.accounts(org=True, given=(server.member,))
-        Reader(access.connection(member)).trails_in("us-east-1")
-    except TrailkitError as error:
-        return 2, str(error)
-    return 0, ""
-
-
-Step = list[str] | Callable[[IamServer], tuple[int, str]]
-
-
-def _flow(journal: Path) -> list[Step]:
+def _flow(journal: Path, member: str) -> list[list[str]]:
     j = ["--journal", str(journal)]
     return [
         ["inventory"],
-        _accounts,
+        # The organization from the management account: ListAccounts, its own account read
+        # directly, AssumeRole into the member and the member's inventory under
+        # iam/trailkit-member-read-only.json.
+        ["inventory", "--org", "--accounts", f"{MANAGEMENT},{member}"],
         ["keys", "--trail", "org-trail"],
         ["check", "--trail", "org-trail", "--key", "alias/cloudtrail-good"],
         ["explain", "--trail", "stale-key-trail"],
@@ -552,19 +538,15 @@ def _run_flow(
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", secret)
     monkeypatch.delenv("AWS_SESSION_TOKEN", raising=False)
     passed: list[str] = []
-    for step in _flow(journal):
-        if callable(step):
-            code, text = step(server)
-            name = "accounts"
-        else:
-            out, err = io.StringIO(), io.StringIO()
-            code = main(["--endpoint-url", server.endpoint, *step], out=out, err=err)
-            text = out.getvalue() + err.getvalue()
-            name = step[0] if step[0] != "policy" else " ".join(step[:2])
+    for argv in _flow(journal, server.member):
+        out, err = io.StringIO(), io.StringIO()
+        code = main(["--endpoint-url", server.endpoint, *argv], out=out, err=err)
+        text = out.getvalue() + err.getvalue()
         assert "Traceback" not in text
         if code != 0:
             return passed, code, text
-        passed.append(name)
+        two = argv[0] == "policy" or argv[:2] == ["inventory", "--org"]
+        passed.append(" ".join(argv[:2]) if two else argv[0])
     return passed, 0, ""
 
 
@@ -599,7 +581,7 @@ def test_the_read_only_policy_reads_but_cannot_change(
 ) -> None:
     before = _state(iam_server)
     passed, code, text = _run_flow(iam_server, "read-only", tmp_path / "j.jsonl", monkeypatch)
-    assert passed == ["inventory", "accounts", "keys", "check", "explain"]
+    assert passed == ["inventory", "inventory --org", "keys", "check", "explain"]
     assert code == 2
     assert "UpdateTrail in us-east-1 was denied: the caller lacks cloudtrail:UpdateTrail" in text
     assert _state(iam_server) == before

@@ -829,6 +829,7 @@ def test_changes_frame(journal: Journal) -> None:
         "undone_by",
         "caller_arn",
         "account",
+        "role_arn",
         "endpoint",
         "backend",
         "request_id",

@@ -52,6 +52,7 @@ __all__ = [
     "UnverifiableError",
     "assume_role_error",
     "caller_expired",
+    "credentials_refused",
     "list_accounts_error",
     "sentence",
     "translate",
@@ -442,13 +443,9 @@ def _translate(
             "bucket_region": headers.get("x-amz-bucket-region") or None,
         }
         if code in _CREDENTIAL_CODES:
-            return ConnectionFailed(
-                _(
-                    "{call} was refused because the credentials are invalid or expired ({code})."
-                ).format(call=call, code=code),
-                _("refresh your credentials (e.g. `aws sso login`) or choose another --profile"),
-                **kw,
-            )
+            refused = credentials_refused(operation, code, region=region, request_id=request_id)
+            refused.bucket_region = kw["bucket_region"]
+            return refused
         if code in _ACCESS_CODES or (status == 403 and code not in _KNOWN):
             needed = permission or _("the permission for {operation}").format(operation=operation)
             return AccessDenied(
@@ -576,6 +573,41 @@ def _code_of(exc: object) -> str:
     if isinstance(response, dict):
         return str((response.get("Error") or {}).get("Code") or "")
     return type(exc).__name__ if isinstance(exc, BaseException) else ""
+
+
+def credentials_refused(
+    operation: str, code: str, *, region: str | None = None, request_id: str | None = None
+) -> ConnectionFailed:
+    """The caller's credentials refused (expired, invalid): one error for a whole scan.
+
+    What :func:`translate` makes of such a failure; a scan that holds only a
+    :class:`~trailkit.records.ScanError` row (``operation``, ``code``, ``region``) and finds
+    :func:`caller_expired` true raises this instead of showing the row.
+
+    Parameters
+    ----------
+    operation
+        The AWS operation that was refused, e.g. ``DescribeTrails``.
+    code
+        AWS's error code, e.g. ``ExpiredToken``.
+    region
+        The region the call went to, if any.
+    request_id
+        AWS's request id, if known.
+    """
+    call = _("{operation} in {region}").format(operation=operation, region=region)
+    if not region:
+        call = operation
+    return ConnectionFailed(
+        _("{call} was refused because the credentials are invalid or expired ({code}).").format(
+            call=call, code=code
+        ),
+        _("refresh your credentials (e.g. `aws sso login`) or choose another --profile"),
+        operation=operation,
+        code=code,
+        region=region,
+        request_id=request_id,
+    )
 
 
 def caller_expired(exc: object) -> bool:

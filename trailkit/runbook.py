@@ -9,9 +9,11 @@ journal and adds the writes, which go through the one journaled write
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 
+from trailkit.arn import arn_account
 from trailkit.aws.accounts import AccountAccess
 from trailkit.aws.reader import Progress, Reader
 from trailkit.aws.service import scan_error
@@ -41,7 +43,8 @@ from trailkit.records import (
     Trail,
 )
 from trailkit.records.history import History
-from trailkit.records.journal import undoable
+from trailkit.records.journal import same_place, undoable
+from trailkit.records.org import Account
 from trailkit.records.read import Inventory
 from trailkit.rules.checks import KeyLookup, Report, Verdict, preflight, rank_candidates
 from trailkit.rules.explain import Explanation, explain
@@ -401,6 +404,16 @@ class Runbook:
         :class:`~trailkit.aws.accounts.AccountAccess` on ``conn`` with
         ``OrganizationAccountAccessRole``.
 
+    Notes
+    -----
+    A trail given by ARN in another account than the connection's (``check``, ``rank``,
+    ``explain``, ``plan_for``, ``plan_disable``, ``plan_many``, ``apply``, ...) is read and
+    changed through that account's runbook (:meth:`in_account`): the same journal, dry run,
+    reader accounts and access, on a connection that assumed the role there. Its writes go
+    through the same journaled write, and the journal records the account and the role
+    (``role_arn``). Undoing such a change (:meth:`rollback`, :meth:`undo`) assumes the role
+    the change recorded (:meth:`for_change`). A trail given by name is the connection's own.
+
     Raises
     ------
     InputError
@@ -426,6 +439,110 @@ class Runbook:
         self.reader = reader or Reader(conn)
         self.regions = list(regions) if regions else None
         self.dry_run = dry_run
+        self._books: dict[tuple[str, str | None], Runbook] = {}
+        self._books_lock = threading.Lock()
+
+    # -- other accounts (issue 16) ---------------------------------------------------------
+    def in_account(self, account: str | Account, *, role_arn: str | None = None) -> Runbook:
+        """This runbook acting in ``account``: the caller's own account is ``self``, another
+        account's runbook acts through a role (cached: the role is assumed once).
+
+        Parameters
+        ----------
+        account
+            A 12-digit account id, or an :class:`~trailkit.records.org.Account`.
+        role_arn
+            The role to assume there (a change's recorded role, see :meth:`for_change`);
+            None: the role of :attr:`access` (``--role-name``, ``--external-id``).
+
+        Returns
+        -------
+        Runbook
+            Same journal, dry run, reader accounts, regions and access; its own connection
+            and reader (its :meth:`info` is the role's session in that account).
+
+        Raises
+        ------
+        AwsError
+            The role cannot be assumed in that account
+            (:class:`~trailkit.errors.AssumeRoleFailed` once the access layer names it);
+            nothing was read or sent.
+        """
+        account_id = account.account_id if isinstance(account, Account) else account
+        if account_id == self.conn.info().account:
+            return self
+        if role_arn is not None and role_arn == self.access.role_arn(account_id):
+            role_arn = None  # the access's own role: its cached connection
+        key = (account_id, role_arn)
+        with self._books_lock:
+            known = self._books.get(key)
+        if known is not None:
+            return known
+        conn = self.access.connection(account_id, role_arn=role_arn)
+        if conn is self.conn:
+            return self
+        book = Runbook(
+            conn,
+            self.journal,
+            regions=self.regions,
+            dry_run=self.dry_run,
+            reader_accounts=self.reader_accounts,
+            access=self.access,
+        )
+        with self._books_lock:
+            return self._books.setdefault(key, book)
+
+    def for_trail(self, trail: str | Trail) -> Runbook:
+        """The runbook that reads and changes ``trail``: the one of the account in its ARN
+        (:meth:`in_account`); ``self`` for a trail name or a trail of this account.
+
+        Raises
+        ------
+        AwsError
+            The role cannot be assumed in the trail's account.
+        """
+        arn = trail.arn if isinstance(trail, Trail) else trail.strip()
+        account = arn_account(arn)
+        if not account or not account.isdigit() or len(account) != 12:
+            return self
+        return self.in_account(account)
+
+    def for_change(self, change: Change) -> Runbook:
+        """The runbook that undoes ``change``: the one of the account it was made in, through
+        the role it recorded (the current :attr:`access` role only if it recorded none).
+
+        A change made at another endpoint (the demo, real AWS) is left to ``self``, whose
+        undo refuses it by name (:func:`trailkit.change.update.check_undo`): no role is
+        assumed for it.
+
+        Raises
+        ------
+        AwsError
+            The role cannot be assumed in that account.
+        """
+        intent = change.intent
+        info = self.conn.info()
+        if intent.account == info.account or not same_place(intent, None, info.endpoint):
+            return self
+        return self.in_account(intent.account, role_arn=intent.role_arn)
+
+    def rollback_target(self, change_id: str | None = None) -> Change:
+        """The trail change a rollback undoes: ``change_id``, or (None) the newest undoable
+        trail change made here, in this account or in another one through a role
+        (``rollback --last``). Reads only the journal.
+
+        Raises
+        ------
+        InputError
+            ``change_id`` is empty or blank.
+        JournalError
+            No such change, or nothing to roll back (:class:`~trailkit.errors.NothingToUndo`
+            when everything made here is undone already).
+        """
+        named = update.named_change(change_id, "--change")
+        if named is not None:
+            return self.journal.get(named)
+        return update.last_undoable(self.journal, Kind.TRAIL_KEY, self.conn, roles=True)
 
     def _may_write(self) -> None:
         """Refuse every write of a dry run, before the journal or AWS is touched."""
@@ -529,17 +646,21 @@ class Runbook:
         return trails
 
     def find_trail(self, trail: str) -> Trail:
-        """The trail with that name or ARN. Raises :class:`NotFound` when there is none."""
-        return self.reader.find_trail(trail)
+        """The trail with that name or ARN (another account's ARN: read in that account,
+        :meth:`for_trail`). Raises :class:`NotFound` when there is none."""
+        return self.for_trail(trail).reader.find_trail(trail)
 
     def reread(self, trail: Trail) -> Trail:
-        """``trail`` read again from AWS (nothing cached)."""
-        self.reader.refresh()
-        return self.reader.find_trail(trail.arn)
+        """``trail`` read again from AWS (nothing cached), in its own account."""
+        book = self.for_trail(trail)
+        book.reader.refresh()
+        return book.reader.find_trail(trail.arn)
 
     def rank(self, trail: Trail) -> list[Verdict]:
-        """The candidate keys of the trail's bucket region, ranked (see :func:`candidates`)."""
-        return candidates(self.reader, trail, reader_accounts=self.reader_accounts)[1]
+        """The candidate keys of the trail's bucket region, ranked (see :func:`candidates`),
+        listed in the trail's account."""
+        book = self.for_trail(trail)
+        return candidates(book.reader, trail, reader_accounts=self.reader_accounts)[1]
 
     def health(self, trail: Trail) -> Health:
         """The health of ``trail``'s encryption as it is now (:func:`trailkit.rules.health.health`):
@@ -558,6 +679,9 @@ class Runbook:
         Health
             Never raises for a key that cannot be read: that is a reason (``unverifiable``).
         """
+        book = self.for_trail(trail)
+        if book is not self:
+            return book.health(trail)
         key = None
         if trail.kms_key_id:
             key = self.reader.keys([trail.kms_key_id])[trail.kms_key_id]
@@ -596,6 +720,9 @@ class Runbook:
         AwsError
             AWS cannot be reached, or the trail cannot be looked up at all.
         """
+        book = self.for_trail(trail)
+        if book is not self:  # another account's trail: read there, through its role
+            return book.explain(trail, since=since, history=history)
         # An investigation asks about now: nothing cached from an earlier read is used.
         self.reader.refresh()
         found = self.reader.find_trail(trail.arn if isinstance(trail, Trail) else trail)
@@ -636,9 +763,11 @@ class Runbook:
 
         ``key=""`` is the preview of turning SSE-KMS off (the guided notebook's explicit
         choice); the command line refuses an empty ``--key`` (:func:`require_key`) and points
-        to ``trailkit disable --dry-run``.
+        to ``trailkit disable --dry-run``. Another account's trail (by ARN) is checked in
+        that account, through its role (:meth:`for_trail`).
         """
-        return check(self.reader, trail, key, reader_accounts=self.reader_accounts)
+        book = self.for_trail(trail)
+        return check(book.reader, trail, key, reader_accounts=self.reader_accounts)
 
     def changes(self) -> list[Change]:
         """Every recorded change, oldest first (reading the journal makes no AWS call)."""
@@ -647,13 +776,16 @@ class Runbook:
     def undoable(self, trail_arn: str | None = None) -> list[Change]:
         """Trail changes a rollback may target, newest first (of ``trail_arn`` when given).
 
-        Made on this connection's account and endpoint, applied, not undone, not a rollback,
-        and the newest in force on its trail (see :func:`trailkit.records.journal.undoable`).
+        Made on this connection's account and endpoint (or at this endpoint in another
+        account through a role, undone through that role), applied, not undone, not a
+        rollback, and the newest in force on its trail (see
+        :func:`trailkit.records.journal.undoable`).
         """
         info = self.conn.info()
+        changes = self.journal.changes()
         return [
             c
-            for c in undoable(self.journal.changes(), account=info.account, endpoint=info.endpoint)
+            for c in undoable(changes, account=info.account, endpoint=info.endpoint, roles=True)
             if c.intent.kind is Kind.TRAIL_KEY
             and (trail_arn is None or c.intent.target_arn == trail_arn)
         ]
@@ -675,20 +807,44 @@ class Runbook:
         return plan_change(self.check(trail, require_key(key)))
 
     def plan_disable(self, trail: str | Trail) -> Plan:
-        """The plan that returns ``trail`` to SSE-S3 (see :func:`plan_disable`)."""
-        return plan_disable(self.reader, trail, reader_accounts=self.reader_accounts)
+        """The plan that returns ``trail`` to SSE-S3 (see :func:`plan_disable`), made in the
+        trail's account."""
+        book = self.for_trail(trail)
+        return plan_disable(book.reader, trail, reader_accounts=self.reader_accounts)
 
     def plan_rollback(self, change_id: str | None = None) -> Plan:
-        """The plan that undoes a trail change (see :func:`plan_rollback`)."""
+        """The plan that undoes a trail change (see :func:`plan_rollback`), read in the
+        account the change was made in, through the role it recorded (:meth:`for_change`).
+
+        ``change_id`` None: the newest undoable trail change made here, in this account or
+        in another through a role (:meth:`rollback_target`). Send the plan with the runbook
+        of :meth:`for_change` (as :meth:`rollback` does), so that the write assumes the same
+        role.
+        """
+        change = self.rollback_target(change_id)
+        book = self.for_change(change)
         return plan_rollback(
-            self.reader, self.journal, change_id, reader_accounts=self.reader_accounts
+            book.reader, self.journal, change.change_id, reader_accounts=self.reader_accounts
         )
+
+    def for_key(self, key: str, trails: Sequence[str | Trail] = ()) -> Runbook:
+        """The runbook of a key's account: the one in ``key``'s ARN, else the first trail's."""
+        account = arn_account(key.strip()) if isinstance(key, str) else ""
+        if account.isdigit() and len(account) == 12:
+            return self.in_account(account)
+        return self.for_trail(trails[0]) if trails else self
 
     def plan_repair(
         self, trails: Sequence[str | Trail], key: str, *, readers: Sequence[str] = ()
     ) -> Repair:
-        """The add-only repair of ``key``'s policy (see :func:`plan_policy_repair`)."""
-        return plan_policy_repair(self.reader, trails, key, readers=readers)
+        """The add-only repair of ``key``'s policy (see :func:`plan_policy_repair`), read in
+        the key's account (its ARN's, else the first trail's): a key policy is changed only
+        there."""
+        book = self.for_key(key, trails)
+        if book is not self:  # each trail read where it lives, the key in its own account
+            parse_principals(readers)
+            trails = [t if isinstance(t, Trail) else self.find_trail(t) for t in trails]
+        return plan_policy_repair(book.reader, trails, key, readers=readers)
 
     def repair_for(self, report: Report) -> Repair | None:
         """The add-only key policy repair a report calls for, or None when none would help.
@@ -705,12 +861,20 @@ class Runbook:
         self, trails: Sequence[Trail], keys_by_region: Mapping[str, str]
     ) -> list[PlanRow]:
         """Bulk update: one plan per trail (read fresh), with the key chosen for its bucket's
-        region; a trail without a key, or whose plan fails, gets the error instead."""
-        self.reader.refresh()
+        region; a trail without a key, or whose plan fails, gets the error instead.
+
+        A trail of another account is read and planned in that account, through its role
+        (:meth:`for_trail`); an account whose role cannot be assumed is the error of each of
+        its trails."""
+        fresh: set[int] = set()
         rows: list[PlanRow] = []
         for given in trails:
             try:
-                trail = self.reader.find_trail(given.arn)
+                book = self.for_trail(given)
+                if id(book) not in fresh:
+                    book.reader.refresh()
+                    fresh.add(id(book))
+                trail = book.reader.find_trail(given.arn)
             except TrailkitError as err:
                 rows.append((given, err))
                 continue
@@ -741,10 +905,11 @@ class Runbook:
         AwsError
             AWS could not be read again; nothing was sent.
         """
-        self.reader.refresh()
+        book = self.for_trail(plan.trail)
+        book.reader.refresh()
         plan.require_current(
             check(
-                self.reader,
+                book.reader,
                 plan.trail.arn,
                 plan.target_input,
                 reader_accounts=self.reader_accounts,
@@ -757,20 +922,28 @@ class Runbook:
         Once confirmed, and immediately before sending, the plan is checked again from fresh
         reads (:meth:`recheck`): a plan whose verdict would now differ is refused with
         :class:`RefusedError` and nothing is sent or journaled. Rollback and disable plans go
-        through the same.
+        through the same. A trail of another account is sent through that account's
+        connection (:meth:`for_trail`): the journal records the account and the role.
         """
         self._may_write()
+        book = self.for_trail(plan.trail)
         return update.apply(
-            self.conn, plan, self.journal, confirmed=confirmed, recheck=self.recheck
+            book.conn, plan, self.journal, confirmed=confirmed, recheck=self.recheck
         )
 
     def apply_many(self, plans: Sequence[Plan], *, confirmed: bool) -> list[ApplyResult]:
         """Send several plans, one result per trail (:func:`trailkit.change.update.apply_many`);
         each is checked again just before it is sent (:meth:`recheck`), and a stale one is
-        reported :attr:`~trailkit.records.Outcome.REFUSED` while the others still run."""
+        reported :attr:`~trailkit.records.Outcome.REFUSED` while the others still run.
+        Each plan is sent through its trail's account (:meth:`for_trail`)."""
         self._may_write()
         return update.apply_many(
-            self.conn, plans, self.journal, confirmed=confirmed, recheck=self.recheck
+            self.conn,
+            plans,
+            self.journal,
+            confirmed=confirmed,
+            recheck=self.recheck,
+            connection=lambda plan: self.for_trail(plan.trail).conn,
         )
 
     def rollback(
@@ -783,17 +956,24 @@ class Runbook:
         UnverifiableError
             The rollback plan is UNVERIFIABLE and ``accept_unverifiable`` is not True (as
             ``trailkit rollback`` without ``--accept-unverifiable``): nothing is sent.
+
+        A change made in another account is undone there, through the role it recorded
+        (:meth:`for_change`): the read, the guard and the write all go through that role.
         """
-        plan = self.plan_rollback(change_id)
+        change = self.rollback_target(change_id)
+        book = self.for_change(change)
+        plan = book.plan_rollback(change.change_id)
         plan.require_verified(accept_unverifiable is True)
-        return self.apply(plan, confirmed=confirmed)
+        return book.apply(plan, confirmed=confirmed)
 
     def apply_repair(self, repair: Repair, *, confirmed: bool) -> PolicyResult:
-        """Send an add-only key policy repair (``PutKeyPolicy`` through the journaled write)."""
+        """Send an add-only key policy repair (``PutKeyPolicy`` through the journaled write),
+        in the key's account (:meth:`in_account`)."""
         self._may_write()
+        book = self.for_key(repair.key.arn)
         trail_arn = repair.trails[0].arn if len(repair.trails) == 1 else None
         return update.put_key_policy(
-            self.conn,
+            book.conn,
             repair.key.arn,
             repair.original_text,
             repair.policy_text,
@@ -804,18 +984,30 @@ class Runbook:
 
     def plan_restore(self, change_id: str | None = None) -> Restore:
         """What ``trailkit policy --restore`` would put back, with the key's current policy read
-        for the diff (see :func:`trailkit.change.update.plan_policy_restore`); sends nothing."""
-        return update.plan_policy_restore(self.conn, self.journal, change_id)
+        for the diff (see :func:`trailkit.change.update.plan_policy_restore`); sends nothing.
+        A named change made in another account is read there, through the role it recorded;
+        the default (the last) is a change made on this connection's account."""
+        book = self._restorer(change_id)
+        return update.plan_policy_restore(book.conn, self.journal, change_id)
+
+    def _restorer(self, change_id: str | None) -> Runbook:
+        """The runbook that restores a named policy change (:meth:`for_change`), else self."""
+        named = update.named_change(change_id, "--restore")
+        return self.for_change(self.journal.get(named)) if named is not None else self
 
     def apply_restore(self, restore: Restore, *, confirmed: bool) -> PolicyResult:
-        """Send a previewed restore through the journaled write (``PutKeyPolicy``)."""
+        """Send a previewed restore through the journaled write (``PutKeyPolicy``), through
+        the connection the change was made on (:meth:`for_change`)."""
         self._may_write()
-        return update.apply_restore(self.conn, restore, self.journal, confirmed=confirmed)
+        book = self._restorer(restore.change_id)
+        return update.apply_restore(book.conn, restore, self.journal, confirmed=confirmed)
 
     def restore_policy(self, change_id: str | None = None, *, confirmed: bool) -> PolicyResult:
-        """Put back the key policy recorded before a policy change (the last by default)."""
+        """Put back the key policy recorded before a policy change (the last by default; a
+        named change of another account through the role it recorded)."""
         self._may_write()
-        return update.restore_policy(self.conn, self.journal, change_id, confirmed=confirmed)
+        book = self._restorer(change_id)
+        return update.restore_policy(book.conn, self.journal, change_id, confirmed=confirmed)
 
     def preview_undo(self, change_id: str) -> Plan | Restore:
         """What :meth:`undo` would send for ``change_id``, read fresh, nothing sent: the
@@ -840,14 +1032,54 @@ class Runbook:
         )
 
     def verify(self, trail: Trail) -> Delivery:
-        """Delivery status of a trail after a change (``GetTrailStatus``)."""
-        return update.verify_delivery(self.conn, trail)
+        """Delivery status of a trail after a change (``GetTrailStatus``, in its account)."""
+        return update.verify_delivery(self.for_trail(trail).conn, trail)
 
     def reconcile(
         self, on_skip: Callable[[Change, str], None] | None = None
     ) -> list[tuple[Change, Record]]:
         """Settle pending intents by reading the live state (``trailkit journal --reconcile``).
 
-        ``on_skip(change, why)`` is told about each change left pending.
+        ``on_skip(change, why)`` is told about each change left pending, once.
+
+        An intent made at this endpoint in another account through a role (``role_arn``
+        recorded) is read in that account, through that role (:meth:`for_change`); when the
+        role cannot be assumed, that is why the change stays pending.
         """
-        return update.reconcile_journal(self.conn, self.journal, on_skip=on_skip)
+        info = self.conn.info()
+        skipped: dict[str, tuple[Change, str, bool]] = {}
+
+        def skip(book: Runbook) -> Callable[[Change, str], None]:
+            def told(change: Change, why: str) -> None:
+                # The reason given where the change was made wins over "not this account".
+                here = change.intent.account == book.conn.info().account
+                if here or change.change_id not in skipped:
+                    skipped[change.change_id] = (change, why, here)
+
+            return told
+
+        settled = update.reconcile_journal(self.conn, self.journal, on_skip=skip(self))
+        elsewhere: dict[tuple[str, str], Change] = {}
+        for change in self.journal.pending():
+            intent = change.intent
+            role = intent.role_arn
+            if role and intent.account != info.account and same_place(intent, None, info.endpoint):
+                elsewhere.setdefault((intent.account, role), change)
+        for change in elsewhere.values():
+            try:
+                book = self.for_change(change)
+            except TrailkitError as err:
+                for other in self.journal.pending():
+                    if (other.intent.account, other.intent.role_arn) == (
+                        change.intent.account,
+                        change.intent.role_arn,
+                    ):
+                        skipped[other.change_id] = (other, str(err), True)
+                continue
+            settled += update.reconcile_journal(book.conn, self.journal, on_skip=skip(book))
+        done = {change.change_id for change, _record in settled}
+        if on_skip is not None:
+            for change, why, _here in skipped.values():
+                if change.change_id not in done:
+                    on_skip(change, why)
+        return settled

@@ -149,13 +149,22 @@ class AccountAccess:
             partition=self.partition,
         )
 
-    def connection(self, account: str | Account) -> Connection:
+    def connection(self, account: str | Account, *, role_arn: str | None = None) -> Connection:
         """A connection acting in ``account``: the role is assumed once per account.
 
         The answer is kept, a refusal too: a scan that asks again for the same account (one
         region after another) gets the same connection, or the same :class:`AssumeRoleFailed`,
         without another ``AssumeRole``. Threads asking for the same account wait for one
         ``AssumeRole``; different accounts are assumed in parallel.
+
+        Parameters
+        ----------
+        account : str or Account
+            The account id (or record).
+        role_arn : str, optional
+            Another role than :meth:`role_arn` gives (e.g. the role a journal recorded for a
+            change being rolled back), kept the same way. None: the access's own role (none
+            for the caller's account).
 
         Raises
         ------
@@ -165,15 +174,23 @@ class AccountAccess:
         ConnectionFailed
             The caller's own credentials are expired or invalid: every account would fail
             (:func:`trailkit.errors.caller_expired`). Not kept: asking again tries again.
+        ValueError
+            ``role_arn`` is not a role of ``account``.
         """
         account_id = account.account_id if isinstance(account, Account) else account
-        arn = self.role_arn(account_id)
-        if arn is None:
+        own = self.role_arn(account_id)
+        if role_arn is not None and role_arn != own:
+            if role_arn.split(":")[4:5] != [account_id]:
+                raise ValueError(f"{role_arn} is not a role of account {account_id}")
+            arn, key = role_arn, role_arn
+        elif own is None:
             return self.conn
+        else:
+            arn, key = own, account_id
         with self._lock:
-            lock = self._account_locks.setdefault(account_id, threading.Lock())
+            lock = self._account_locks.setdefault(key, threading.Lock())
         with lock:
-            known = self._connections.get(account_id)
+            known = self._connections.get(key)
             if isinstance(known, AssumeRoleFailed):
                 raise known
             if known is not None:
@@ -183,15 +200,19 @@ class AccountAccess:
                     arn, external_id=self.external_id, session_name=SESSION_NAME
                 )
             except AssumeRoleFailed as refused:
-                self._connections[account_id] = refused
+                self._connections[key] = refused
                 raise
-            self._connections[account_id] = made
+            self._connections[key] = made
             return made
 
     def refused(self) -> dict[str, AssumeRoleFailed]:
-        """The accounts whose role could not be assumed so far, with why."""
+        """The accounts whose role (the access's own) could not be assumed so far, with why."""
         with self._lock:
-            return {a: c for a, c in self._connections.items() if isinstance(c, AssumeRoleFailed)}
+            return {
+                key: known
+                for key, known in self._connections.items()
+                if isinstance(known, AssumeRoleFailed) and not key.startswith("arn:")
+            }
 
     def describe(self) -> dict[str, Any]:
         """JSON-ready: the role name and whether an external id is used (never its value)."""

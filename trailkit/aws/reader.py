@@ -42,6 +42,12 @@ A :class:`Reader` asks AWS only what the answer needs, and as early as it can:
   rest of the inventory, then candidate keys, a key's policy before the next key's description so
   that bucket regions complete one after another. ``workers=1`` runs every call in the calling
   thread, one at a time.
+* **Several accounts, one pool.** A scan of several accounts
+  (:func:`trailkit.aws.org.scan_accounts`) gives every account's reader the same pool (the
+  ``pool`` argument), so ``workers`` bounds the calls of all accounts together; each account
+  is read without blocking (:meth:`Reader.listed_scan_f`: ``ListTrails``, then
+  ``DescribeTrails`` only in the home regions of its own trails), and a key of another account
+  of the scan is read by that account's reader (:attr:`Reader.key_owner`).
 * **Throttling slows, never fails.** Retries are botocore's (``standard`` or ``adaptive`` mode,
   see :class:`trailkit.aws.session.Connection`); ``Connection.calls`` counts each API call once by
   ``"service:Operation"``, retries excluded.

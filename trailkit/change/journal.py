@@ -497,10 +497,13 @@ class Journal:
         rollback_of: str | None = None,
         trail_arn: str | None = None,
         note: str | None = None,
+        role_arn: str | None = None,
     ) -> Record:
         """Build an ``INTENT`` record (time = now, a new change id unless given) and append it.
 
-        Call this *before* the AWS call; when it returns the intent is on disk.
+        Call this *before* the AWS call; when it returns the intent is on disk. ``role_arn``:
+        the role assumed to act in ``account`` (another account than the caller's own); the
+        outcome records carry it too.
 
         Returns
         -------
@@ -526,6 +529,7 @@ class Journal:
             note=note,
             host=_HOST,
             pid=os.getpid(),
+            role_arn=role_arn,
         )
         self.append(record)
         _STARTED.append((self.path, record.change_id))

@@ -168,7 +168,8 @@ class WriteSpec:
     describe
         A state in words, for messages.
     who
-        The caller's identity, journaled with the intent.
+        The caller's identity, journaled with the intent: its account, caller ARN, endpoint,
+        backend and, for a connection into another account, the role assumed there.
     trail_arn, rollback_of
         Journaled: the trail a policy change was for; the change this one undoes.
     """
@@ -328,6 +329,7 @@ class _Write:
             account=who.account,
             endpoint=who.endpoint,
             backend=who.backend,
+            role_arn=who.role_arn,
         )
         with in_flight(intent.change_id):
             return self.send(_Intent(intent, current))

@@ -186,6 +186,7 @@ def apply_many(
     *,
     confirmed: bool,
     recheck: Callable[[Plan], None] | None = None,
+    connection: Callable[[Plan], Connection] | None = None,
 ) -> list[ApplyResult]:
     """Apply several plans one after another; one result per trail, never a silent stop.
 
@@ -195,6 +196,11 @@ def apply_many(
         As for :func:`apply` (``recheck`` runs for each plan just before it is sent).
     plans
         The plans, applied in this order.
+    connection
+        The connection a plan is sent through (a trail of another account: that account's,
+        through its role, see :meth:`trailkit.runbook.Runbook.in_account`); default ``conn``
+        for every plan. A connection that cannot be made (the role cannot be assumed) is
+        that plan's failure: nothing is journaled or sent for it.
 
     Returns
     -------
@@ -206,7 +212,8 @@ def apply_many(
     results: list[ApplyResult] = []
     for i, plan in enumerate(plans):
         try:
-            results.append(apply(conn, plan, journal, confirmed=confirmed, recheck=recheck))
+            through = connection(plan) if connection is not None else conn
+            results.append(apply(through, plan, journal, confirmed=confirmed, recheck=recheck))
         except RefusedError as err:
             results.append(ApplyResult(plan, Outcome.REFUSED, str(err), error=err))
         except TrailkitError as err:
@@ -279,9 +286,11 @@ def reconcile_journal(
     return reconcile(journal, read_state, on_skip=on_skip)
 
 
-def last_undoable(journal: Journal, kind: Kind, conn: Connection) -> Change:
+def last_undoable(journal: Journal, kind: Kind, conn: Connection, *, roles: bool = False) -> Change:
     """The change ``--last`` undoes: the newest undoable change of ``kind`` made on this
-    connection's account and endpoint (see :func:`trailkit.records.journal.undoable`).
+    connection's account and endpoint (see :func:`trailkit.records.journal.undoable`); with
+    ``roles``, or made at this endpoint in another account through a role (``role_arn``
+    recorded: the caller reaches it again through that role, issue 16).
 
     Raises
     ------
@@ -294,7 +303,7 @@ def last_undoable(journal: Journal, kind: Kind, conn: Connection) -> Change:
     """
     info = conn.info()
     for changes in journal.tails():  # the newest changes first: --last rarely reads far back
-        for change in undoable(changes, account=info.account, endpoint=info.endpoint):
+        for change in undoable(changes, account=info.account, endpoint=info.endpoint, roles=roles):
             if change.intent.kind is kind:
                 return change
     trail = kind is Kind.TRAIL_KEY
@@ -310,7 +319,7 @@ def last_undoable(journal: Journal, kind: Kind, conn: Connection) -> Change:
     here = [
         c
         for c in journal.changes()
-        if c.intent.kind is kind and same_place(c.intent, info.account, info.endpoint)
+        if c.intent.kind is kind and same_place(c.intent, info.account, info.endpoint, roles=roles)
     ]
     pending = [c for c in here if not c.settled]
     if pending:

@@ -25,9 +25,11 @@ moto quirks the demo handles:
 * moto's ``ListTrails`` answers like ``DescribeTrails`` (the region's trails and the multi-Region
   ones); an organization trail is only a flag, invisible in the member accounts; ``AssumeRole``
   succeeds into any role ARN, existing or not; and a moto reset forgets organizations but not
-  which account belongs to which. :func:`patch_moto` makes the four behave as in AWS (see there),
-  and :func:`set_member_trail_status` gives an organization trail its own status in one member
-  account (e.g. a delivery error that only that member shows).
+  which account belongs to which. :func:`patch_moto` makes the four behave as in AWS (see there).
+  An organization trail's own status in one member account (e.g. a delivery error that only that
+  member shows) comes from a :data:`MEMBER_STATUS_TAG` tag of the trail, or
+  :func:`set_member_trail_status` (moto in this process); ``CreateAccount`` takes the account id
+  given as :data:`ACCOUNT_ID_TAG` (the demo's accounts have fixed ids).
 """
 
 from __future__ import annotations
@@ -126,7 +128,10 @@ def patch_moto() -> None:
       ``AccessDenied`` "User: CALLER is not authorized to perform: sts:AssumeRole on resource:
       ROLE", as AWS does (it does not say whether the role is missing, its trust policy does not
       name the caller, or an SCP refuses). Roles that exist are assumed as before: their trust
-      policy is not evaluated (moto's, unchanged), so any caller may assume them. An account
+      policy is not evaluated (moto's, unchanged), so any caller may assume them, except that a
+      trust policy whose every statement allowing ``sts:AssumeRole`` asks for an
+      ``sts:ExternalId`` (``StringEquals``) refuses a request without one of those ids, with the
+      same ``AccessDenied``. An account
       created with Organizations' ``CreateAccount`` has the role it was created with
       (``OrganizationAccountAccessRole`` unless ``RoleName`` says otherwise).
     * ``CreateAccount`` with the tag :data:`ACCOUNT_ID_TAG` (12 digits, not yet an account of
@@ -506,6 +511,30 @@ def _patch_cloudtrail_organization() -> None:
 _ROLE_ARN = re.compile(r"arn:(aws[a-z-]*):iam::(\d{12}):role/.+")
 
 
+def _external_ids(document: Any) -> set[str] | None:
+    """The ``sts:ExternalId`` values a role's trust policy accepts, or None when one of its
+    statements allowing ``sts:AssumeRole`` asks for none (or the document cannot be read)."""
+    try:
+        policy = json.loads(document) if isinstance(document, str) else document
+        statements = policy["Statement"]
+    except (ValueError, TypeError, KeyError):
+        return None
+    ids: set[str] = set()
+    for statement in statements if isinstance(statements, list) else [statements]:
+        if not isinstance(statement, dict) or statement.get("Effect") != "Allow":
+            continue
+        actions = statement.get("Action", [])
+        actions = [actions] if isinstance(actions, str) else actions
+        if not {"sts:AssumeRole", "sts:*", "*"} & set(actions):
+            continue
+        condition = statement.get("Condition") or {}
+        values = (condition.get("StringEquals") or {}).get("sts:ExternalId")
+        if values is None:
+            return None
+        ids.update([values] if isinstance(values, str) else values)
+    return ids or None
+
+
 def _patch_sts_assume_role() -> None:
     """``AssumeRole`` refused for a role that does not exist (see :func:`patch_moto`)."""
     from moto.core import exceptions as _core_exceptions
@@ -531,7 +560,9 @@ def _patch_sts_assume_role() -> None:
         if match is not None:
             partition, account = match.groups()
             roles = iam_models.iam_backends[account][partition].get_roles()
-            if not any(role.arn == role_arn for role in roles):
+            role = next((r for r in roles if r.arn == role_arn), None)
+            wanted = None if role is None else _external_ids(role.assume_role_policy_document)
+            if role is None or (wanted is not None and self._get_param("ExternalId") not in wanted):
                 caller = self.backend.get_caller_identity(self.get_access_key(), self.region)[1]
                 raise denied(caller, f"sts:AssumeRole on resource: {role_arn}")
         return original(self)

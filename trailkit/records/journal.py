@@ -88,7 +88,7 @@ _REQUIRED_STR = (
     "region",
 )
 _REQUIRED_OPTIONAL = ("before", "after")
-_OPTIONAL = ("request_id", "error", "rollback_of", "trail_arn", "note", "host")
+_OPTIONAL = ("request_id", "error", "rollback_of", "trail_arn", "note", "host", "role_arn")
 # Optional integer fields (written by newer versions; absent in older journals).
 _OPTIONAL_INT = ("pid",)
 _NON_EMPTY = ("change_id", "time")
@@ -158,6 +158,12 @@ class Record:
         The host name and process id of the process that wrote an intent, so that reconcile
         never settles a change whose writer may still be running. Optional: journals written
         before these fields existed still read (both are then None).
+    role_arn
+        The role assumed to act in ``account`` when the change was made in another account
+        than the caller's own (``arn:aws:iam::ACCOUNT:role/NAME``, issue 16); ``caller_arn`` is
+        then that role's session. None (and absent from the line) for a change made with the
+        caller's own credentials, and in journals written before the field existed. A rollback
+        of the change assumes this role again.
 
     Raises
     ------
@@ -185,6 +191,7 @@ class Record:
     note: str | None = None
     host: str | None = None
     pid: int | None = None
+    role_arn: str | None = None
 
     def __post_init__(self) -> None:
         # One pass with exact type checks first: a large journal builds many records.
@@ -238,8 +245,8 @@ class Record:
     def as_dict(self) -> dict[str, str | int | None]:
         """All fields as a JSON-ready mapping (enums as their string values).
 
-        ``host`` and ``pid`` are left out when None, so a record without them is written as
-        older versions wrote it.
+        ``host``, ``pid`` and ``role_arn`` are left out when None, so a record without them is
+        written as older versions wrote it.
         """
         out: dict[str, str | int | None] = {}
         for f in dataclasses.fields(self):
@@ -319,7 +326,7 @@ class Record:
         return record
 
 
-_WRITER_FIELDS = frozenset({"host", "pid"})
+_WRITER_FIELDS = frozenset({"host", "pid", "role_arn"})
 _SLOT_SETTERS = tuple((f.name, Record.__dict__[f.name].__set__) for f in dataclasses.fields(Record))
 _NULLABLE_STR = _REQUIRED_OPTIONAL + _OPTIONAL
 _REQUIRED_KEYS = frozenset(_REQUIRED_STR + _REQUIRED_OPTIONAL)
@@ -335,6 +342,7 @@ _SHARED = (
     "after",
     "trail_arn",
     "host",
+    "role_arn",
 )
 _PHASES: dict[object, Phase] = {p.value: p for p in Phase}
 _KINDS: dict[object, Kind] = {k.value: k for k in Kind}
@@ -575,8 +583,9 @@ def changes_frame(
     Each row has ``change_id, time`` (of the intent), ``kind, status, target_arn, region,
     before, after`` (the outcome's ``after`` when there is one, else the requested value),
     ``rollback_of``, ``undone_by`` (the applied rollback that undoes the change now, else
-    None), ``caller_arn, account, endpoint, backend, request_id`` and ``error`` (the backend,
-    endpoint and account say where the change was made: demo or real AWS). Key policies are
+    None), ``caller_arn, account, role_arn, endpoint, backend, request_id`` and ``error`` (the
+    backend, endpoint and account say where the change was made: demo or real AWS; ``role_arn``
+    the role assumed to make it in another account, else None). Key policies are
     abbreviated to ``"policy (<n> bytes, <m> statements)"``; for a trail, None means SSE-S3.
 
     Parameters
@@ -609,6 +618,7 @@ def changes_frame(
                 "undone_by": by.change_id if by is not None else None,
                 "caller_arn": intent.caller_arn,
                 "account": intent.account,
+                "role_arn": intent.role_arn,
                 "endpoint": intent.endpoint,
                 "backend": intent.backend,
                 "request_id": outcome.request_id if outcome is not None else intent.request_id,
@@ -618,14 +628,19 @@ def changes_frame(
     return rows
 
 
-def same_place(record: Record, account: str | None, endpoint: str | None) -> bool:
+def same_place(
+    record: Record, account: str | None, endpoint: str | None, *, roles: bool = False
+) -> bool:
     """Whether ``record`` was made on this account and endpoint.
 
     ``None`` for either means "any". Endpoints are compared as written, except that every AWS
     default endpoint (``""`` or ``https://*.<region>.amazonaws.com (AWS default)``) is the same
-    place whatever region the connection was opened in.
+    place whatever region the connection was opened in. With ``roles``, a change made in
+    another account through a role (``role_arn`` recorded) counts too: it can be reached again
+    through that role from here (issue 16).
     """
-    if account is not None and record.account != account:
+    elsewhere = account is not None and record.account != account
+    if elsewhere and not (roles and record.role_arn):
         return False
     if endpoint is None:
         return True
@@ -726,6 +741,7 @@ def undoable(
     account: str | None = None,
     endpoint: str | None = None,
     rollbacks: bool = False,
+    roles: bool = False,
 ) -> list[Change]:
     """What a rollback may target, newest first.
 
@@ -742,6 +758,9 @@ def undoable(
         Offer rollbacks too (a view where the operator picks a change by its id). False, for
         ``rollback --last``: a rollback is undone only by naming its change id, so running
         ``--last`` twice never re-applies what the first run undid.
+    roles
+        Offer too the changes made in another account through a role (``role_arn``
+        recorded): they are undone through that role (see :func:`same_place`).
     """
     offered = _offered(changes)
     return [
@@ -750,5 +769,5 @@ def undoable(
         if c.change_id in offered
         and offered[c.change_id] is None
         and (rollbacks or not c.intent.rollback_of)
-        and same_place(c.intent, account, endpoint)
+        and same_place(c.intent, account, endpoint, roles=roles)
     ]

@@ -35,7 +35,8 @@ EXIT_UNVERIFIABLE = 3
 #: ``trailkit journal``: the newest changes shown in the table (rich lays out a few hundred rows
 #: a second; ``--all`` prints every change one line each, ``--format json`` every field).
 JOURNAL_ROWS = 50
-#: ``trailkit journal --all``: the fields of each line.
+#: ``trailkit journal --all``: the fields of each line (``role_arn``: the role assumed to make
+#: a change in another account, ``-`` for the caller's own).
 JOURNAL_COLUMNS = (
     "change_id",
     "time",
@@ -49,6 +50,7 @@ JOURNAL_COLUMNS = (
     "backend",
     "endpoint",
     "account",
+    "role_arn",
 )
 
 
@@ -522,7 +524,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser(
         "check",
-        parents=[common, readers],
+        parents=[common, readers, roles],
         help=_("will this key work for this trail? (changes nothing)"),
         description=_(
             "Pre-flight: every rule AWS applies when the trail is switched to the key. "
@@ -541,7 +543,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser(
         "keys",
-        parents=[common, readers],
+        parents=[common, readers, roles],
         help=_("rank every candidate key for a trail: ready first"),
     )
     p.add_argument("--trail", required=True, help=_("trail name or ARN"))
@@ -550,7 +552,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser(
         "explain",
-        parents=[common, readers],
+        parents=[common, readers, roles],
         help=_("one trail's drill-down: key, health, key policy, delivery, history"),
         description=_(
             "Everything about one trail's encryption as it is now: the trail and its bucket, the "
@@ -600,7 +602,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser(
         "update",
-        parents=[common, change, readers, accept],
+        parents=[common, change, readers, accept, roles],
         help=_("switch a trail to a key (plan, confirm, apply)"),
     )
     p.add_argument(
@@ -613,14 +615,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_update)
 
     p = sub.add_parser(
-        "disable", parents=[common, change, accept], help=_("return a trail to SSE-S3")
+        "disable", parents=[common, change, accept, roles], help=_("return a trail to SSE-S3")
     )
     p.add_argument("--trail", required=True, action="append", help=_("trail name or ARN"))
     p.set_defaults(func=cmd_disable)
 
     p = sub.add_parser(
         "rollback",
-        parents=[common, change, accept],
+        parents=[common, change, accept, roles],
         help=_("restore the state before a recorded change"),
     )
     which = p.add_mutually_exclusive_group(required=True)
@@ -628,7 +630,7 @@ def build_parser() -> argparse.ArgumentParser:
     which.add_argument("--last", action="store_true", help=_("the most recent completed change"))
     p.set_defaults(func=cmd_rollback)
 
-    p = sub.add_parser("journal", parents=[common], help=_("the recorded changes"))
+    p = sub.add_parser("journal", parents=[common, roles], help=_("the recorded changes"))
     p.add_argument("--journal", type=_journal_path, help=_("journal file"))
     p.add_argument(
         "--reconcile",
@@ -647,7 +649,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_journal)
 
     p = sub.add_parser(
-        "policy", parents=[common, change], help=_("add-only repair of a key policy for trails")
+        "policy",
+        parents=[common, change, roles],
+        help=_("add-only repair of a key policy for trails"),
     )
     p.add_argument("--trail", action="append", default=[], help=_("trail name or ARN (repeatable)"))
     p.add_argument("--key", help=_("the key whose policy to repair"))
@@ -1201,12 +1205,20 @@ def _confirm_texts(action: str) -> tuple[str, str, str]:
 
 
 def _confirm(
-    args: argparse.Namespace, conn: Any, action: str, names: list[str], err: TextIO
+    args: argparse.Namespace,
+    conn: Any,
+    action: str,
+    names: list[str],
+    err: TextIO,
+    *,
+    account: str | None = None,
 ) -> bool:
     """--yes, or a question on a terminal; no terminal and no --yes is a usage error.
 
     ``action``: ``apply``, ``apply-unverifiable``, ``replace-policy`` or ``restore-policy``
     (:func:`_confirm_texts`). The answer to type (``yes``, or the names) is not translated.
+    ``account``: the account(s) the change is made in, when not the connection's own (a trail
+    of another account, changed through its role).
     """
     from trailkit.errors import InputError
 
@@ -1220,7 +1232,7 @@ def _confirm(
         err.write(demo_question)
         err.flush()
         return sys.stdin.readline().strip() == "yes"
-    err.write(aws_question.format(account=info.account, names=", ".join(names)))
+    err.write(aws_question.format(account=account or info.account, names=", ".join(names)))
     err.flush()
     return sys.stdin.readline().strip() in (", ".join(names), *names[:1])
 
@@ -1231,20 +1243,27 @@ def _aliases(book: Any, plans: list[Any]) -> dict[str, str]:
     aliases can be listed; a key whose aliases cannot be read keeps its short id."""
     from trailkit.arn import arn_account, arn_region
 
-    caller = book.conn.info().account
     found: dict[str, str] = {}
     for plan in plans:
         arn = plan.before_key
         key = plan.report.key
-        if not arn or (key is not None and key.arn == arn) or arn_account(arn) != caller:
-            continue
         try:
-            names = book.reader.aliases(arn_region(arn)).get(arn.rsplit("/", 1)[-1], ())
+            where = book.for_trail(plan.trail)  # the trail's account lists its own aliases
+            caller = where.conn.info().account
+            if not arn or (key is not None and key.arn == arn) or arn_account(arn) != caller:
+                continue
+            names = where.reader.aliases(arn_region(arn)).get(arn.rsplit("/", 1)[-1], ())
         except TrailkitError:
             continue
         if names:
             found[arn] = names[0]
     return found
+
+
+def _plan_dict(book: Any, plan: Any) -> dict[str, Any]:
+    """A plan as JSON, with ``role_arn``: the role assumed to change a trail of another
+    account (None for the connection's own account)."""
+    return {**plan.as_dict(), "role_arn": book.for_trail(plan.trail).conn.info().role_arn}
 
 
 def _show_plans(plans: list[Any], args: argparse.Namespace, book: Any, out: TextIO) -> None:
@@ -1256,7 +1275,8 @@ def _show_plans(plans: list[Any], args: argparse.Namespace, book: Any, out: Text
     aliases = _aliases(book, plans)
     for number, plan in enumerate(plans, 1):
         out.write("\n")
-        _print(out, plan_view(plan, number=number, of=len(plans), aliases=aliases))
+        role = book.for_trail(plan.trail).conn.info().role_arn
+        _print(out, plan_view(plan, number=number, of=len(plans), aliases=aliases, role_arn=role))
 
 
 def _run_plans(
@@ -1289,7 +1309,7 @@ def _send_plans(
     blocked = [p for p in plans if p.blocked]
     todo = [p for p in plans if not p.blocked and not p.nothing_to_do]
     if args.format == "json" and (args.dry_run or blocked or not todo):
-        _json_out({"plans": [p.as_dict() for p in plans], "results": []}, out, indent=2)
+        _json_out({"plans": [_plan_dict(book, p) for p in plans], "results": []}, out, indent=2)
         out.write("\n")
     for p in blocked:
         err.write(
@@ -1339,14 +1359,18 @@ def _send_plans(
         return EXIT_UNVERIFIABLE
     names = [p.trail.name for p in todo]
     action = "apply-unverifiable" if unverified else "apply"
-    if not _confirm(args, conn, action, names, err):
+    accounts = ", ".join(sorted({p.account for p in todo}))
+    if not _confirm(args, conn, action, names, err, account=accounts):
         err.write(_("Not confirmed: nothing was sent.") + "\n")
         return EXIT_NO
     journal = book.journal
     results = book.apply_many(todo, confirmed=True)
     if args.format == "json":
         _json_out(
-            {"plans": [p.as_dict() for p in plans], "results": [r.as_dict() for r in results]},
+            {
+                "plans": [_plan_dict(book, p) for p in plans],
+                "results": [r.as_dict() for r in results],
+            },
             out,
             indent=2,
         )
@@ -1397,7 +1421,7 @@ def _plan_each(args: argparse.Namespace, book: Any, make: Any, out: TextIO, err:
         return _run_plans(plans, args, book, out, err)
     if args.format == "json":
         payload = {
-            "plans": [p.as_dict() for p in plans],
+            "plans": [_plan_dict(book, p) for p in plans],
             "results": [],
             "errors": [{"trail": t, "message": str(e)} for t, e in failed],
         }
@@ -1468,7 +1492,11 @@ def cmd_rollback(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
     book = _runbook(args)
     try:
-        plan = book.plan_rollback(None if args.last else args.change)
+        change = book.rollback_target(None if args.last else args.change)
+        # A change made in another account is undone there, through the role it recorded:
+        # the header, the plan, the question and the write all name that account.
+        book = book.for_change(change)
+        plan = book.plan_rollback(change.change_id)
     except NothingToUndo as exc:
         _warn_damage(book.journal, err)
         return _nothing_to_undo(exc, args, out)
@@ -1501,7 +1529,8 @@ def cmd_journal(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         from trailkit.runbook import Runbook  # boto3 only when AWS is read (0.3-0.6 s)
 
         skipped: list[str] = []
-        book = Runbook(_connect(args), journal)
+        conn = _connect(args)
+        book = Runbook(conn, journal, access=_access(args, conn))
         settled = book.reconcile(
             on_skip=lambda change, why: skipped.append(
                 _("left pending {change}: {why}").format(change=change.change_id, why=why) + "\n"
@@ -1604,6 +1633,8 @@ def cmd_policy(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     book = _runbook(args)
     conn = book.conn
     repair = book.plan_repair(args.trail, args.key, readers=args.readers)
+    book = book.for_key(repair.key.arn)  # a key of another account is changed there
+    conn = book.conn
     summary = {
         "key_arn": repair.key.arn,
         "trails": [t.arn for t in repair.trails],

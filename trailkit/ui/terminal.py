@@ -696,7 +696,13 @@ def _key_label(plan: Any, arn: str | None, aliases: Mapping[str, str]) -> Text:
 
 
 def plan_view(
-    plan: Any, *, number: int = 1, of: int = 1, aliases: Mapping[str, str] | None = None
+    plan: Any,
+    *,
+    number: int = 1,
+    of: int = 1,
+    aliases: Mapping[str, str] | None = None,
+    role_arn: str | None = None,
+    account_name: str | None = None,
 ) -> RenderableType:
     """A plan as the operator reads it before confirming, top to bottom.
 
@@ -715,12 +721,25 @@ def plan_view(
         Key ARN to alias name, for keys other than the plan's report's (the key the trail
         uses now, which a disable or a rollback leaves): both sides name a key by its alias
         when it is known.
+    role_arn
+        The role assumed to make the change in the trail's account (another account than the
+        caller's, issue 16): shown on its own line, so the operator sees through which role
+        the change is sent before confirming.
+    account_name
+        The name of the trail's account (AWS Organizations), when known: shown with its id.
     """
     heading = _("Plan {number} of {of}:").format(number=number, of=of) if of > 1 else _("Plan:")
     title = Text(heading + " ", style="bold")
     title.append(plan.trail.name, style="bold")
     known = dict(aliases or {})
-    return Group(title, _AtWidth(lambda console, width: _plan_lines(console, plan, width, known)))
+    return Group(
+        title,
+        _AtWidth(
+            lambda console, width: _plan_lines(
+                console, plan, width, known, role_arn=role_arn, account_name=account_name
+            )
+        ),
+    )
 
 
 def plan_verdict(plan: Any) -> Text:
@@ -753,14 +772,27 @@ _PLAN_LABELS = (
     N_("rollback of"),
     N_("encryption"),
     N_("sent to"),
+    N_("through role"),
     N_("verdict"),
     N_("findings"),
     N_("request"),
 )
 
 
-def _plan_lines(console: Console, plan: Any, width: int, aliases: Mapping[str, str]) -> list[Text]:
-    labels = [label for label in _PLAN_LABELS if label != "rollback of" or plan.rollback_of]
+def _plan_lines(
+    console: Console,
+    plan: Any,
+    width: int,
+    aliases: Mapping[str, str],
+    *,
+    role_arn: str | None = None,
+    account_name: str | None = None,
+) -> list[Text]:
+    labels = [
+        label
+        for label in _PLAN_LABELS
+        if (label != "rollback of" or plan.rollback_of) and (label != "through role" or role_arn)
+    ]
     indent = max(cell_len(_(label)) for label in labels) + _GAP
     out: list[Text] = []
 
@@ -782,10 +814,13 @@ def _plan_lines(console: Console, plan: Any, width: int, aliases: Mapping[str, s
         "sent to",
         Text(
             _("UpdateTrail in {region} (account {account})").format(
-                region=plan.region, account=plan.account
+                region=plan.region,
+                account=f"{account_name} ({plan.account})" if account_name else plan.account,
             )
         ),
     )
+    if role_arn:
+        row("through role", Text(role_arn), whole=True)
     row("verdict", plan_verdict(plan))
     findings = [f.as_dict() for f in plan.report.findings]
     if findings:
