@@ -59,6 +59,7 @@ test: lint contracts typecheck pytest
 bench: $(LAB_STAMP)
 	$(BIN)/python bench/startup.py
 	$(BIN)/python bench/inventory.py
+	$(BIN)/python bench/org.py
 
 # Pin what the suite passes with now (run after `make test` passes with newer packages).
 constraints: $(TEST_STAMP)
