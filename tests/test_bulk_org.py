@@ -446,3 +446,91 @@ def test_across_accounts_in_japanese(org: FakeOrg, ja: None) -> None:
     with pytest.raises(InputError) as caught:
         bulk.choose(THREE, {"workload-qa/us-east-1": GOOD})
     assert_japanese(f"{caught.value.message}\n{caught.value.fix}", names, what="entry error")
+
+
+def test_a_plan_that_leaves_a_trail_out_gives_it_a_row_saying_nothing_is_sent(
+    org: FakeOrg,
+) -> None:
+    def plan(trails: Sequence[Trail], keys: Mapping[str, str]) -> list[Any]:
+        return org.plan_many([t for t in trails if t.name != "dev-trail"], keys)
+
+    bulk = BulkUpdate(
+        list(org.trails.values()),
+        rank=org.rank,
+        plan=plan,
+        apply=partial(org.apply_many, confirmed=True),
+    )
+    bulk.choose(THREE, {"us-east-1": GOOD, f"{PROD}/us-east-1": PROD_KEY})
+    (dev,) = [item for t, item in bulk.rows if t.name == "dev-trail"]
+    assert isinstance(dev, TrailkitError) and "nothing will be sent" in str(dev)
+    assert [t.name for t, __ in bulk.rows] == ["org-trail", "prod-trail", "dev-trail"]
+
+
+# -- the notebook glue: notebook.bulk_update ------------------------------------------------
+
+
+def _runbook(tmp_path: Any) -> Any:
+    from trailkit.aws.session import Connection
+    from trailkit.change.journal import Journal
+    from trailkit.runbook import Runbook
+
+    conn = Connection(endpoint_url="http://127.0.0.1:9", region="us-east-1")
+    return Runbook(conn, Journal(tmp_path / "journal.jsonl"))
+
+
+def _org_inventory(org: FakeOrg) -> Any:
+    from trailkit.records.org import Account
+
+    accounts = tuple(
+        Account(a, NAMES[a], "ACTIVE", None if a == ACCOUNT else ROLE.format(account=a))
+        for a in NAMES
+    )
+    return replace(org.estate.inventory(), trails=tuple(org.trails.values()), accounts=accounts)
+
+
+def test_the_glue_chooses_by_account_for_an_inventory_of_several_accounts(
+    org: FakeOrg, tmp_path: Any
+) -> None:
+    from trailkit.ui import notebook
+
+    book = _runbook(tmp_path)
+    bulk = notebook.bulk_update(book, inventory=_org_inventory(org))
+    assert bulk.by_account and bulk.account_label(PROD) == "workload-prod (333344445555)"
+    one = notebook.bulk_update(book, inventory=org.estate.inventory())
+    assert not one.by_account  # the caller's account only: one key per region, as before
+
+
+@pytest.mark.parametrize("given", ["journal", "role_name", "reader_accounts", "external_id"])
+def test_the_glue_refuses_a_runbook_with_settings_of_its_own(
+    org: FakeOrg, tmp_path: Any, given: str
+) -> None:
+    from trailkit.ui import notebook
+
+    book = _runbook(tmp_path)
+    value = book.journal if given == "journal" else "x" * 12
+    with pytest.raises(InputError, match=f"{given}: a runbook was given"):
+        notebook.bulk_update(book, inventory=org.estate.inventory(), **{given: value})
+
+
+def test_a_members_keys_are_listed_in_that_account(
+    org: FakeOrg, tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from trailkit.ui import notebook
+
+    book = _runbook(tmp_path)
+    asked: list[str] = []
+
+    class Member:
+        def candidate_keys(self, region: str) -> tuple[KeyInfo, ...]:
+            return org.candidate_keys(region, PROD)
+
+    def in_account(account: str) -> Member:
+        asked.append(account)
+        return Member()
+
+    monkeypatch.setattr(book, "in_account", in_account)
+    monkeypatch.setattr(book, "candidate_keys", partial(org.candidate_keys, account=ACCOUNT))
+    assert notebook._account_keys(book, "us-east-1", PROD) == (org.key(PROD_KEY),)
+    assert asked == [PROD]
+    own = notebook._account_keys(book, "us-east-1")
+    assert org.key(GOOD) in own and asked == [PROD]

@@ -660,7 +660,7 @@ def bulk_update(
         plan=book.plan_many,
         apply=partial(book.apply_many, confirmed=True),
         demo=book.demo,
-        by_account=True if len(inventory.accounts) > 1 else None,
+        by_account=True if inventory.accounts else None,
         account_names=names,
     )
 
