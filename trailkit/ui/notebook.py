@@ -588,7 +588,7 @@ def check_trails(
 
 
 def bulk_update(
-    source: Runbook | Connection,
+    conn: Runbook | Connection,
     journal: Journal | None = None,
     inventory: Inventory | None = None,
     *,
@@ -598,7 +598,7 @@ def bulk_update(
 ) -> BulkUpdate:
     """Notebook 04: several trails of ``inventory``, one key per bucket region, apply all.
 
-    ``source`` is a connection (then a runbook on it and ``journal``, with
+    ``conn`` is a connection (then a runbook on it and ``journal``, with
     ``reader_accounts``, ``role_name``, ``external_id``) or a runbook (:func:`runbook`: its
     own journal, reader accounts and role; the one :func:`org_inventory` read with, so each
     account's role is assumed once). Trails of other accounts are planned and changed through
@@ -623,7 +623,7 @@ def bulk_update(
         with ``journal``, ``reader_accounts``, ``role_name`` or ``external_id`` (the runbook's
         own are used: say them to :func:`runbook`).
     """
-    if isinstance(source, Runbook):
+    if isinstance(conn, Runbook):
         given = {
             "journal": journal,
             "reader_accounts": reader_accounts,
@@ -638,13 +638,13 @@ def bulk_update(
                 ),
                 _("give them to notebook.runbook(conn, journal, ...), or pass conn instead"),
             )
-        book = source
+        book = conn
     else:
-        _need(source, Connection, "source", _("pass conn = tk.connect(...) or a runbook"))
+        _need(conn, Connection, "conn", _("pass conn = tk.connect(...) or a runbook"))
         _journal(journal)
         assert isinstance(journal, Journal)
         book = runbook(
-            source,
+            conn,
             journal,
             reader_accounts=reader_accounts,
             role_name=role_name,
