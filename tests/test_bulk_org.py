@@ -236,6 +236,7 @@ def _bulk(org: FakeOrg, *, rank: bool = True, **kw: Any) -> BulkUpdate:
         plan=org.plan_many,
         apply=partial(org.apply_many, confirmed=True),
         account_names=NAMES,
+        account_roles={a: None if a == ACCOUNT else ROLE.format(account=a) for a in NAMES},
         **kw,
     )
 
@@ -304,6 +305,10 @@ def test_each_account_is_planned_with_its_own_key_and_every_row_says_its_account
         assert name in table
     rows = re.findall(r"<tr>(.*?)</tr>", table, re.S)[1:]
     assert ["prod-trail" in r and "workload-prod" in r for r in rows] == [False, True, False]
+    # the role each member is changed through; the caller's own account is used directly
+    roles = ["through the role OrganizationAccountAccessRole" in r for r in rows]
+    assert roles == [False, True, True]
+    assert f'title="{ROLE.format(account=PROD)}"' in rows[1]
     step = bulk.apply(True)
     assert step is not None and step.ok
     assert org.trail("prod-trail", PROD).kms_key_id == org.key(PROD_KEY).arn
@@ -443,6 +448,10 @@ def test_across_accounts_in_japanese(org: FakeOrg, ja: None) -> None:
     head = re.search(r"<thead>.*?</thead>", bulk._w_table.value, re.S)
     assert head is not None
     assert_japanese(_text(head.group(0)), names, what="bulk plan table's head")
+    roles = re.findall(r'class="tk-bulk-role"[^>]*>(.*?)</small>', bulk._w_table.value)
+    assert len(roles) == 3 and all("ロール" in r for r in roles)  # prod, dev, sandbox
+    said = "\n".join(html.unescape(r) for r in roles)
+    assert_japanese(said, [*names, "OrganizationAccountAccessRole"], what="the role acted through")
     with pytest.raises(InputError) as caught:
         bulk.choose(THREE, {"workload-qa/us-east-1": GOOD})
     assert_japanese(f"{caught.value.message}\n{caught.value.fix}", names, what="entry error")

@@ -451,6 +451,7 @@ def test_04_with_org_changes_a_member_trail_through_its_role_and_it_rolls_back(
     assert "PARTIAL RESULT" in cell_html(nb, "ConnectionBanner")  # sandbox's role is refused
     plans = cell_html(nb, "bulk.choose(")
     assert ">account</th>" in plans and "workload-prod (333344445555)" in plans
+    assert "through the role OrganizationAccountAccessRole" in plans
     assert "2 of 2 trails changed." in cell_html(nb, "bulk.apply(")
 
     out, err = io.StringIO(), io.StringIO()

@@ -125,16 +125,27 @@ def outcomes_of(
     return out
 
 
-def _account_cell(account: Callable[[str], str] | None, trail: Trail) -> tuple[str, ...]:
-    """The account cell of a row (none when the table is of one account)."""
+#: ``account(id) -> (label, role ARN or None)``: how the account column says an account.
+AccountLabel = Callable[[str], tuple[str, str | None]]
+
+
+def _account_cell(account: AccountLabel | None, trail: Trail) -> tuple[str, ...]:
+    """The account cell of a row (none when the table is of one account): its label and, under
+    it, the role trailkit acts through there (its name; the whole ARN on hover)."""
     if account is None:
         return ()
-    return (f'<span class="tk-bulk-account">{esc(account(trail.account))}</span>',)
+    label, role = account(trail.account)
+    cell = f'<span class="tk-bulk-account" data-account="{esc(trail.account)}">{esc(label)}</span>'
+    if role:
+        said = _("through the role {role}").format(role=role.rpartition(":role/")[2] or role)
+        cell += f'<br><small class="tk-bulk-role" title="{esc(role)}">{esc(said)}</small>'
+    return (cell,)
 
 
-def plans_html(rows: Sequence[PlanRow], *, account: Callable[[str], str] | None = None) -> str:
-    """The plan table of a bulk update; ``account(id) -> label``: a first column naming each
-    trail's account (the trails of several accounts)."""
+def plans_html(rows: Sequence[PlanRow], *, account: AccountLabel | None = None) -> str:
+    """The plan table of a bulk update; ``account(id) -> (label, role ARN or None)``: a first
+    column naming each trail's account and the role acted through (the trails of several
+    accounts)."""
     if not rows:
         hint = (
             _("Choose trails and a key per account and bucket region, then press Plan.")
@@ -225,11 +236,11 @@ def results_html(
     results: Sequence[ApplyResult],
     rows: Sequence[PlanRow] | None = None,
     *,
-    account: Callable[[str], str] | None = None,
+    account: AccountLabel | None = None,
 ) -> str:
     """One row per trail (every planned trail when ``rows`` are given): status, message,
     verified, change id; above it the counts, e.g. ``2 of 3 trails changed, 1 blocked.``
-    ``account(id) -> label``: a first column naming each trail's account."""
+    ``account``: a first column naming each trail's account, as in :func:`plans_html`."""
     outcomes = outcomes_of(rows, results)
     message_head = _("message")
     head = (
@@ -338,6 +349,9 @@ class BulkUpdate:
     account_names
         Account id -> name (Organizations' names, ``Inventory.accounts``), to label accounts
         and to accept a name in ``ACCOUNT/REGION``.
+    account_roles
+        Account id -> the role ARN trailkit acts through there (``Account.role_arn``; None for
+        the caller's own): said on hover over the account in the plan and result tables.
     """
 
     def __init__(
@@ -351,6 +365,7 @@ class BulkUpdate:
         demo: bool = True,
         by_account: bool | None = None,
         account_names: Mapping[str, str | None] | None = None,
+        account_roles: Mapping[str, str | None] | None = None,
     ) -> None:
         need_trails(trails, _("pass inventory.trails"))
         for label, action in (("plan", plan), ("apply", apply)):
@@ -375,14 +390,19 @@ class BulkUpdate:
                 _("pass keys (a region's keys) or rank (a trail's keys, ranked)"),
             )
         demo = parse_flag(demo, "demo")
-        if account_names is not None and not isinstance(account_names, Mapping):
-            raise InputError(
-                _("account_names must be a mapping of account ids to names, not {kind}.").format(
-                    kind=type(account_names).__name__
-                ),
-                _("pass a mapping of account ids to names, or None"),
-            )
+        for label, given_map in (
+            ("account_names", account_names),
+            ("account_roles", account_roles),
+        ):
+            if given_map is not None and not isinstance(given_map, Mapping):
+                raise InputError(
+                    _("{name} must be a mapping of account ids to texts, not {kind}.").format(
+                        name=label, kind=type(given_map).__name__
+                    ),
+                    _("pass a mapping of account ids to texts, or None"),
+                )
         self._names = {a: n for a, n in (account_names or {}).items() if n}
+        self._roles = {a: r for a, r in (account_roles or {}).items() if r}
         several = len({t.account for t in trails}) > 1
         self._by_account = several if by_account is None else parse_flag(by_account, "by_account")
         self._trails = list(trails)
@@ -497,9 +517,11 @@ class BulkUpdate:
         return f"{name} ({account})" if name else account
 
     @property
-    def _column(self) -> Callable[[str], str] | None:
-        """The account column's labels, when the key is chosen by account."""
-        return self.account_label if self._by_account else None
+    def _column(self) -> AccountLabel | None:
+        """The account column's labels and roles, when the key is chosen by account."""
+        if not self._by_account:
+            return None
+        return lambda account: (self.account_label(account), self._roles.get(account))
 
     def _group(self, account: str | None, region: str) -> str:
         return f"{account}/{region}" if self._by_account else region
