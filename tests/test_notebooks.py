@@ -405,6 +405,64 @@ def test_04_bulk_update_applies_the_ready_plans(
     assert "2 of 3 trails changed, 1 blocked" in cell_html(nb, "bulk.apply(")
 
 
+def test_04_with_org_changes_a_member_trail_through_its_role_and_it_rolls_back(
+    demo_rw: Any, kernel_env: str, tmp_path: Path
+) -> None:
+    """Issue 16: notebook 04 with ``-p org True`` offers every readable account's trails; the
+    key is chosen per account and bucket region (``ACCOUNT/REGION``); workload-prod's trail is
+    changed through its role next to the management account's org-trail, the plan and result
+    tables say each trail's account, the journal records the role, and ``trailkit rollback``
+    undoes the member's change through that role."""
+    import io
+    import json
+
+    from trailkit.demo.estate import cloudtrail_key_policy
+    from trailkit.ui.cli import main
+
+    _, estate = demo_rw
+    prod_id = "333344445555"
+    arn = f"arn:aws:cloudtrail:us-east-1:{prod_id}:trail/prod-trail"
+    role = f"arn:aws:iam::{prod_id}:role/OrganizationAccountAccessRole"
+    prod = Connection(endpoint_url=kernel_env, region="us-east-1").assumed(role)
+    before = prod.client("cloudtrail").get_trail(Name=arn)["Trail"]["KmsKeyId"]
+    policy = json.dumps(cloudtrail_key_policy(prod_id, region="us-east-1"))
+    key = prod.client("kms").create_key(Policy=policy)["KeyMetadata"]["Arn"]
+    journal = _journal(tmp_path)
+    nb = run(
+        "04_bulk_update.ipynb",
+        tmp_path,
+        kernel_env,
+        org=True,
+        trails=["org-trail", arn],
+        # the management account's trail: the region's key; workload-prod's: its own key
+        keys_by_region={"us-east-1": GOOD, f"{prod_id}/us-east-1": key},
+        apply=True,
+        journal_path=str(journal),
+        regions=list(DEMO_REGIONS),
+    )
+    conn = Connection(endpoint_url=kernel_env, region="us-east-1")
+    assert read_trail_key(conn, estate.trails["org-trail"], "us-east-1") == estate.keys[GOOD]
+    assert prod.client("cloudtrail").get_trail(Name=arn)["Trail"]["KmsKeyId"] == key
+    changes = {c.intent.target_arn: c for c in Journal(journal).changes()}
+    assert sorted(changes) == sorted([estate.trails["org-trail"], arn])
+    member = changes[arn]
+    assert (member.intent.account, member.intent.role_arn) == (prod_id, role)
+    assert changes[estate.trails["org-trail"]].intent.role_arn is None  # the caller's own
+    assert "PARTIAL RESULT" in cell_html(nb, "ConnectionBanner")  # sandbox's role is refused
+    plans = cell_html(nb, "bulk.choose(")
+    assert ">account</th>" in plans and "workload-prod (333344445555)" in plans
+    assert "through the role OrganizationAccountAccessRole" in plans
+    assert "2 of 2 trails changed." in cell_html(nb, "bulk.apply(")
+
+    out, err = io.StringIO(), io.StringIO()
+    argv = ["--endpoint-url", kernel_env, "rollback", "--change", member.change_id, "--yes"]
+    code = main([*argv, "--journal", str(journal)], out, err)
+    assert code == 0, err.getvalue() + out.getvalue()
+    assert prod.client("cloudtrail").get_trail(Name=arn)["Trail"]["KmsKeyId"] == before
+    undo = [c for c in Journal(journal).changes() if c.intent.rollback_of == member.change_id]
+    assert [(c.status, c.intent.role_arn) for c in undo] == [("done", role)]
+
+
 def test_01_with_org_shows_every_account_of_the_organization(
     demo: Any, kernel_env: str, tmp_path: Path
 ) -> None:

@@ -249,13 +249,14 @@ NOTEBOOKS["04_bulk_update.ipynb"] = [
     (
         "code",
         '# trails and keys below are demo examples\ntrails = ["org-trail", "stale-key-trail", '
-        '"tokyo-trail"]  # names or ARNs\n'
+        '"tokyo-trail"]  # names or ARNs (a trail of another account: its ARN)\n'
         'keys_by_region = {"us-east-1": "alias/cloudtrail-good", '
-        '"us-west-2": "alias/cloudtrail-good-usw2"}  # bucket region to key\n'
+        '"us-west-2": "alias/cloudtrail-good-usw2"}  # bucket region to key; with several '
+        'accounts also "ACCOUNT/REGION" (id or name) for one account\'s trails there\n'
         "apply = False  # send the ready plans\n"
         "accept_unverifiable = False  # also send a plan some of whose checks could not be verified (--accept-unverifiable)\n"
         f"{_READERS}\n"
-        f"{_ROLES}\n"
+        f"{_ACCOUNT_PARAMS}\n"
         f"{_WHERE}\n"
         "regions = None  # where to look for trails; None: every enabled region\n"
         f"{_LANG_PARAM}",
@@ -264,17 +265,23 @@ NOTEBOOKS["04_bulk_update.ipynb"] = [
     ("code", _IMPORTS),
     ("code", _LANG),
     _show("bulk-update.intro"),
-    ("code", _FLAGS.format("apply=apply, accept_unverifiable=accept_unverifiable")),
+    ("code", _FLAGS.format("apply=apply, accept_unverifiable=accept_unverifiable, org=org")),
     ("code", _CONNECT),
     ("code", _JOURNAL),
-    ("code", 'inventory = tk.scan(conn, regions, progress="notebook")'),
-    ("code", "tk.widgets.ConnectionBanner(conn.info(), inventory)"),
-    _show("bulk-update.choose"),
     (
         "code",
-        "bulk = notebook.bulk_update(conn, journal, inventory, reader_accounts=reader_accounts, "
+        "# reads and changes your account directly, every other one through role_name\n"
+        "book = notebook.runbook(conn, journal, reader_accounts=reader_accounts, "
         f"{_ROLE_ARGS})",
     ),
+    (
+        "code",
+        "inventory = notebook.org_inventory(book, regions, org=org, accounts=accounts, "
+        "exclude_accounts=exclude_accounts)",
+    ),
+    ("code", "tk.widgets.ConnectionBanner(conn.info(), inventory)"),
+    _show("bulk-update.choose"),
+    ("code", "bulk = notebook.bulk_update(book, inventory=inventory)"),
     ("code", "bulk"),
     (
         "code",

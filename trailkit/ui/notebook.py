@@ -42,7 +42,7 @@ from trailkit.aws.session import Connection, is_local_endpoint
 from trailkit.change.journal import Journal, default_path
 from trailkit.errors import InputError, TrailkitError
 from trailkit.i18n import _, language, ngettext
-from trailkit.records import Inventory, Trail
+from trailkit.records import Inventory, KeyInfo, Trail
 from trailkit.records.journal import changes_frame
 from trailkit.rules.accounts import (
     DEFAULT_ROLE_NAME,
@@ -588,9 +588,9 @@ def check_trails(
 
 
 def bulk_update(
-    conn: Connection,
-    journal: Journal,
-    inventory: Inventory,
+    conn: Runbook | Connection,
+    journal: Journal | None = None,
+    inventory: Inventory | None = None,
     *,
     reader_accounts: Sequence[str] | str | None = None,
     role_name: str | None = None,
@@ -598,35 +598,85 @@ def bulk_update(
 ) -> BulkUpdate:
     """Notebook 04: several trails of ``inventory``, one key per bucket region, apply all.
 
-    Trails of other accounts are planned and changed through ``role_name`` there (with
-    ``external_id``; see :func:`account_access`).
+    ``conn`` is a connection (then a runbook on it and ``journal``, with
+    ``reader_accounts``, ``role_name``, ``external_id``) or a runbook (:func:`runbook`: its
+    own journal, reader accounts and role; the one :func:`org_inventory` read with, so each
+    account's role is assumed once). Trails of other accounts are planned and changed through
+    the role there (see :func:`account_access`).
 
     Each region's key list is ranked for the selected trails whose bucket is there (ready,
     unverifiable, blocked); after Apply every selected trail has a result.
     ``reader_accounts`` as for :func:`runbook`: every plan's pre-flight and ranking checks them.
 
+    An inventory of several accounts (:func:`org_inventory` with ``org`` or ``accounts``):
+    the key is chosen per account and bucket region (a member's keys are listed in that
+    account, ``Runbook.in_account(account).candidate_keys(region)``), each account's trails
+    are planned through its runbook, and the tables say each trail's account (its name when
+    Organizations gave it). A trail whose account's role cannot be assumed is that trail's
+    error row: nothing is sent for it.
+
     Raises
     ------
     InputError
-        An argument of the wrong kind (``inventory``: what ``tk.scan`` returned;
-        ``reader_accounts``: account ids).
+        An argument of the wrong kind (``inventory``: what ``tk.scan`` or
+        :func:`org_inventory` returned; ``reader_accounts``: account ids), or a runbook given
+        with ``journal``, ``reader_accounts``, ``role_name`` or ``external_id`` (the runbook's
+        own are used: say them to :func:`runbook`).
     """
-    book = runbook(
-        conn,
-        journal,
-        reader_accounts=reader_accounts,
-        role_name=role_name,
-        external_id=external_id,
-    )
+    if isinstance(conn, Runbook):
+        given = {
+            "journal": journal,
+            "reader_accounts": reader_accounts,
+            "role_name": role_name,
+            "external_id": external_id,
+        }
+        extra = [name for name, value in given.items() if value is not None]
+        if extra:
+            raise InputError(
+                _("{names}: a runbook was given, and it has its own.").format(
+                    names=", ".join(extra)
+                ),
+                _("give them to notebook.runbook(conn, journal, ...), or pass conn instead"),
+            )
+        book = conn
+    else:
+        _need(conn, Connection, "conn", _("pass conn = tk.connect(...) or a runbook"))
+        _journal(journal)
+        assert isinstance(journal, Journal)
+        book = runbook(
+            conn,
+            journal,
+            reader_accounts=reader_accounts,
+            role_name=role_name,
+            external_id=external_id,
+        )
     _need(inventory, Inventory, "inventory", _("pass inventory = tk.scan(conn, regions)"))
+    assert isinstance(inventory, Inventory)
+    names = {a.account_id: a.name for a in inventory.accounts}
     return BulkUpdate(
         inventory.trails,
-        keys=book.candidate_keys,
+        keys=partial(_account_keys, book),
         rank=book.rank,
         plan=book.plan_many,
         apply=partial(book.apply_many, confirmed=True),
         demo=book.demo,
+        by_account=True if inventory.accounts else None,
+        account_names=names,
+        account_roles={a.account_id: a.role_arn for a in inventory.accounts},
     )
+
+
+def _account_keys(book: Runbook, region: str, account: str | None = None) -> tuple[KeyInfo, ...]:
+    """The candidate keys of ``region`` in ``account`` (None: the runbook's own account), read
+    through that account's role (:meth:`Runbook.in_account`): what notebook 04 lists for one
+    account and bucket region.
+
+    Raises
+    ------
+    AwsError
+        The role cannot be assumed in that account, or the keys cannot be listed.
+    """
+    return (book.in_account(account) if account else book).candidate_keys(region)
 
 
 def trail_explorer(

@@ -1,4 +1,11 @@
-"""Bulk update: several trails, one target key per bucket region, one plan table, apply all."""
+"""Bulk update: several trails, one target key per bucket region, one plan table, apply all.
+
+With the trails of several accounts (notebook 04 with ``org`` or ``accounts``, issue 16) the
+target key is chosen per account and bucket region: a key ARN names one key of one account and
+region, and an alias is resolved in each trail's own account, so one key per region cannot be
+right for several accounts. Each account's trails are planned together (``plan`` called once
+per account) and every row says the trail's account.
+"""
 
 from __future__ import annotations
 
@@ -118,16 +125,37 @@ def outcomes_of(
     return out
 
 
-def plans_html(rows: Sequence[PlanRow]) -> str:
-    """The plan table of a bulk update."""
+#: ``account(id) -> (label, role ARN or None)``: how the account column says an account.
+AccountLabel = Callable[[str], tuple[str, str | None]]
+
+
+def _account_cell(account: AccountLabel | None, trail: Trail) -> tuple[str, ...]:
+    """The account cell of a row (none when the table is of one account): its label and, under
+    it, the role trailkit acts through there (its name; the whole ARN on hover)."""
+    if account is None:
+        return ()
+    label, role = account(trail.account)
+    cell = f'<span class="tk-bulk-account" data-account="{esc(trail.account)}">{esc(label)}</span>'
+    if role:
+        said = _("through the role {role}").format(role=role.rpartition(":role/")[2] or role)
+        cell += f'<br><small class="tk-bulk-role" title="{esc(role)}">{esc(said)}</small>'
+    return (cell,)
+
+
+def plans_html(rows: Sequence[PlanRow], *, account: AccountLabel | None = None) -> str:
+    """The plan table of a bulk update; ``account(id) -> (label, role ARN or None)``: a first
+    column naming each trail's account and the role acted through (the trails of several
+    accounts)."""
     if not rows:
-        return (
-            '<div class="tk-hint">'
-            + esc(_("Choose trails and a key per region, then press Plan."))
-            + "</div>"
+        hint = (
+            _("Choose trails and a key per account and bucket region, then press Plan.")
+            if account is not None
+            else _("Choose trails and a key per region, then press Plan.")
         )
+        return '<div class="tk-hint">' + esc(hint) + "</div>"
     why_head = _("why")
     head = (
+        *((_("account"),) if account is not None else ()),
         _("trail"),
         _("home region"),
         _("bucket region"),
@@ -164,6 +192,7 @@ def plans_html(rows: Sequence[PlanRow]) -> str:
             before = after = ""
         body.append(
             (
+                *_account_cell(account, trail),
                 f"<b>{esc(trail.name)}</b>",
                 esc(trail.home_region),
                 esc(trail.bucket_region or _("unknown")),
@@ -174,6 +203,15 @@ def plans_html(rows: Sequence[PlanRow]) -> str:
             )
         )
     return wide_table_html(head, body, "tk-bulk-table", text=(why_head,))
+
+
+def _no_row(trail: Trail) -> TrailkitError:
+    return TrailkitError(
+        _("The plan of {trail} was not made: nothing will be sent for it.").format(
+            trail=trail.name
+        ),
+        _("press Plan again"),
+    )
 
 
 _STATUS_BADGE = {
@@ -194,12 +232,25 @@ _COUNT_TEXT = {
 }
 
 
-def results_html(results: Sequence[ApplyResult], rows: Sequence[PlanRow] | None = None) -> str:
+def results_html(
+    results: Sequence[ApplyResult],
+    rows: Sequence[PlanRow] | None = None,
+    *,
+    account: AccountLabel | None = None,
+) -> str:
     """One row per trail (every planned trail when ``rows`` are given): status, message,
-    verified, change id; above it the counts, e.g. ``2 of 3 trails changed, 1 blocked.``"""
+    verified, change id; above it the counts, e.g. ``2 of 3 trails changed, 1 blocked.``
+    ``account``: a first column naming each trail's account, as in :func:`plans_html`."""
     outcomes = outcomes_of(rows, results)
     message_head = _("message")
-    head = (_("trail"), _("status"), message_head, _("verified"), _("change id"))
+    head = (
+        *((_("account"),) if account is not None else ()),
+        _("trail"),
+        _("status"),
+        message_head,
+        _("verified"),
+        _("change id"),
+    )
     body = []
     for o in outcomes:
         r = o.result
@@ -207,6 +258,7 @@ def results_html(results: Sequence[ApplyResult], rows: Sequence[PlanRow] | None 
         change = f"<code>{esc(r.change_id)}</code>" if r is not None and r.change_id else "-"
         body.append(
             (
+                *_account_cell(account, o.trail),
                 f"<b>{esc(o.trail.name)}</b>",
                 badge(kind, _(text)),
                 text_html(o.message),
@@ -267,13 +319,20 @@ class BulkUpdate:
 
     Blocked plans are never sent: Apply sends the ready ones and reports every trail.
 
+    With the trails of several accounts the key is chosen per account and bucket region (a
+    *group*, named ``ACCOUNT/REGION`` in :attr:`keys_by_region` and in :meth:`choose`), each
+    account's trails are planned with one call of ``plan`` (an error of that call, e.g. the
+    account's role that cannot be assumed, is the error row of each of its trails: nothing is
+    sent for them) and the plan and result tables have an account column.
+
     Parameters
     ----------
     trails
         The trails to choose from (with bucket facts, e.g. ``inventory.trails``).
     keys
         ``keys(region) -> keys``: the candidate keys of a bucket region (labelled without a
-        verdict; used when no ``rank`` is given).
+        verdict; used when no ``rank`` is given). With several accounts
+        ``keys(region, account)``: that account's keys of the region.
     rank
         ``rank(trail) -> [Verdict]``: the candidate keys of the trail's bucket region, ranked
         (``Runbook.rank``). Each region's list then says, for the selected trails whose bucket
@@ -284,17 +343,29 @@ class BulkUpdate:
         ``apply(plans) -> [ApplyResult]`` (``trailkit.change.update.apply_many``, confirmed).
     demo
         The demo backend (False: real AWS, where the number of changes must be typed too).
+    by_account
+        Choose the key per account and bucket region; None: when ``trails`` are of more than
+        one account.
+    account_names
+        Account id -> name (Organizations' names, ``Inventory.accounts``), to label accounts
+        and to accept a name in ``ACCOUNT/REGION``.
+    account_roles
+        Account id -> the role ARN trailkit acts through there (``Account.role_arn``; None for
+        the caller's own): said on hover over the account in the plan and result tables.
     """
 
     def __init__(
         self,
         trails: Sequence[Trail],
         *,
-        keys: Callable[[str], Sequence[KeyInfo]] | None = None,
+        keys: Callable[..., Sequence[KeyInfo]] | None = None,
         plan: Callable[[list[Trail], dict[str, str]], list[PlanRow]],
         apply: Callable[[list[Plan]], list[ApplyResult]],
         rank: Callable[[Trail], Sequence[Verdict]] | None = None,
         demo: bool = True,
+        by_account: bool | None = None,
+        account_names: Mapping[str, str | None] | None = None,
+        account_roles: Mapping[str, str | None] | None = None,
     ) -> None:
         need_trails(trails, _("pass inventory.trails"))
         for label, action in (("plan", plan), ("apply", apply)):
@@ -319,6 +390,21 @@ class BulkUpdate:
                 _("pass keys (a region's keys) or rank (a trail's keys, ranked)"),
             )
         demo = parse_flag(demo, "demo")
+        for label, given_map in (
+            ("account_names", account_names),
+            ("account_roles", account_roles),
+        ):
+            if given_map is not None and not isinstance(given_map, Mapping):
+                raise InputError(
+                    _("{name} must be a mapping of account ids to texts, not {kind}.").format(
+                        name=label, kind=type(given_map).__name__
+                    ),
+                    _("pass a mapping of account ids to texts, or None"),
+                )
+        self._names = {a: n for a, n in (account_names or {}).items() if n}
+        self._roles = {a: r for a, r in (account_roles or {}).items() if r}
+        several = len({t.account for t in trails}) > 1
+        self._by_account = several if by_account is None else parse_flag(by_account, "by_account")
         self._trails = list(trails)
         self._keys = keys
         self._rank = rank
@@ -335,6 +421,8 @@ class BulkUpdate:
         self._key_trails: dict[str, tuple[str, ...]] = {}
         self._key_errors: dict[str, str] = {}
         self._key_verdicts: dict[str, dict[str, tuple[VerdictKind, Verdict, str]]] = {}
+        #: group name (``REGION``, or ``ACCOUNT/REGION`` by account) -> (account, region)
+        self._groups: dict[str, tuple[str | None, str]] = {}
         self._w_trails = widgets.SelectMultiple(
             options=[(trail_label(t), t.arn) for t in self._trails],
             value=(),
@@ -352,7 +440,7 @@ class BulkUpdate:
         )
         self._w_plan_button.add_class("tk-bulk-plan")
         self._w_plan_button.on_click(self._do_plan)
-        self._w_table = widgets.HTML(plans_html([]))
+        self._w_table = widgets.HTML(plans_html([], account=self._column))
         self._w_table.add_class("tk-bulk-plans")
         self._confirm = Confirm(
             _("I have reviewed every plan and want to send the ready ones"),
@@ -407,9 +495,36 @@ class BulkUpdate:
         return [t for t in self._trails if t.arn in chosen]
 
     @property
+    def by_account(self) -> bool:
+        """True when the key is chosen per account and bucket region."""
+        return self._by_account
+
+    @property
     def keys_by_region(self) -> dict[str, str]:
-        """The chosen key (ARN or typed identifier) per bucket region."""
+        """The chosen key (ARN or typed identifier) per bucket region; by account, per
+        ``ACCOUNT/REGION`` (the account's id)."""
         return {r: w.value for r, w in self._key_widgets.items() if w.value}
+
+    @property
+    def keys_by_group(self) -> dict[tuple[str | None, str], str]:
+        """The chosen key per (account, bucket region); the account is None when the key is
+        chosen per region only and the region's trails are of several accounts."""
+        return {self._groups[g]: k for g, k in self.keys_by_region.items()}
+
+    def account_label(self, account: str) -> str:
+        """``name (id)`` when the account's name is known, else the id."""
+        name = self._names.get(account)
+        return f"{name} ({account})" if name else account
+
+    @property
+    def _column(self) -> AccountLabel | None:
+        """The account column's labels and roles, when the key is chosen by account."""
+        if not self._by_account:
+            return None
+        return lambda account: (self.account_label(account), self._roles.get(account))
+
+    def _group(self, account: str | None, region: str) -> str:
+        return f"{account}/{region}" if self._by_account else region
 
     @property
     def key_labels(self) -> dict[str, list[str]]:
@@ -475,11 +590,12 @@ class BulkUpdate:
 
     # -- events ----------------------------------------------------------------------------
     def _region_choices(
-        self, region: str, trails: list[Trail]
+        self, region: str, trails: list[Trail], account: str | None = None
     ) -> tuple[list[KeyChoiceLabel], dict[str, tuple[VerdictKind, Verdict, str]]]:
         """The labelled keys of ``region`` for ``trails`` (ranked when ``rank`` was given; a
         trail whose keys cannot be ranked is left out of the labels and its error is said under
-        the region's list)."""
+        the region's list). ``region`` is the group's name; ``account`` (by account) the
+        account whose keys are listed."""
         if self._rank is not None:
             ranked, ok, errors = [], [], []
             for t in trails:
@@ -497,11 +613,29 @@ class BulkUpdate:
                 notes[arn] = (kind, verdict, tail)
             return [c[0] for c in chosen], notes
         assert self._keys is not None
-        return [(k.display_name, k.arn) for k in self._keys(region)], {}
+        bucket_region = self._groups[region][1] if region in self._groups else region
+        keys = (
+            self._keys(bucket_region, account)
+            if self._by_account and account is not None
+            else self._keys(bucket_region)
+        )
+        return [(k.display_name, k.arn) for k in keys], {}
 
     def _trails_changed(self, _change: Any = None) -> None:
         selected = self.selected
-        regions = sorted({t.bucket_region for t in selected if t.bucket_region})
+        groups: dict[str, tuple[str | None, str]] = {}
+        for t in selected:
+            if t.bucket_region:
+                groups.setdefault(
+                    self._group(t.account, t.bucket_region),
+                    (t.account if self._by_account else None, t.bucket_region),
+                )
+        if not self._by_account:  # one account's trails: the group is that account's too
+            for g, (__, r) in list(groups.items()):
+                owners = {t.account for t in selected if t.bucket_region == r}
+                groups[g] = (owners.pop() if len(owners) == 1 else None, r)
+        regions = sorted(groups)
+        self._groups = groups
         for region in list(self._key_widgets):
             if region not in regions:
                 for d in (
@@ -514,18 +648,28 @@ class BulkUpdate:
                     d.pop(region, None)
                 self._key_verdicts.pop(region, None)
         for region in regions:
-            here = [t for t in selected if t.bucket_region == region]
+            account, bucket_region = groups[region]
+            here = [
+                t
+                for t in selected
+                if t.bucket_region == bucket_region
+                and (not self._by_account or t.account == account)
+            ]
             arns = tuple(t.arn for t in here)
             if region in self._key_widgets and (
                 self._rank is None or self._key_trails.get(region) == arns
             ):
                 continue
             self._w_status.value = spinner_html(
-                _("Reading the candidate keys of {region}…").format(region=region)
+                _("Reading the candidate keys of {region}…").format(region=bucket_region)
+                if not self._by_account
+                else _("Reading the candidate keys of {account} in {region}…").format(
+                    account=self.account_label(str(account)), region=bucket_region
+                )
             )
             self._key_errors[region] = ""
             try:
-                choices, verdicts = self._region_choices(region, here)
+                choices, verdicts = self._region_choices(region, here, account)
             except TrailkitError as err:
                 self._key_errors[region] = error_html(err)
                 choices, verdicts = [], {}
@@ -537,12 +681,21 @@ class BulkUpdate:
             w = widgets.Dropdown(
                 options=options,
                 value=keep,
-                description=region,
-                style={"description_width": "120px"},
-                layout=widgets.Layout(width="min(640px, 100%)"),
+                description=(
+                    f"{self.account_label(str(account))} · {bucket_region}"
+                    if self._by_account
+                    else region
+                ),
+                tooltip=region,
+                style={"description_width": "280px" if self._by_account else "120px"},
+                layout=widgets.Layout(
+                    width="min(800px, 100%)" if self._by_account else "min(640px, 100%)"
+                ),
             )
             w.add_class("tk-bulk-key")
-            w.add_class(f"tk-bulk-key-{region}")
+            w.add_class(f"tk-bulk-key-{bucket_region}")
+            if self._by_account:
+                w.add_class(f"tk-bulk-key-{account}")
             w.observe(partial(self._keys_changed, region), names="value")
             note = widgets.HTML()
             note.add_class("tk-bulk-key-reason")
@@ -552,11 +705,25 @@ class BulkUpdate:
             self._key_trails[region] = arns
             self._key_verdicts[region] = verdicts
             self._show_key_note(region)
-        said = ngettext(
-            "{n} trail selected; their buckets are in {regions}: choose one key per region.",
-            "{n} trails selected; their buckets are in {regions}: choose one key per region.",
-            len(selected),
-        ).format(n=len(selected), regions=", ".join(regions) or _("no known region"))
+        if self._by_account:
+            accounts = sorted({t.account for t in selected})
+            said = ngettext(
+                "{n} trail selected, of {accounts}; their buckets are in {regions}: choose one "
+                "key per account and region.",
+                "{n} trails selected, of {accounts}; their buckets are in {regions}: choose one "
+                "key per account and region.",
+                len(selected),
+            ).format(
+                n=len(selected),
+                accounts=", ".join(self.account_label(a) for a in accounts),
+                regions=", ".join(sorted({r for __, r in groups.values()})) or _("no known region"),
+            )
+        else:
+            said = ngettext(
+                "{n} trail selected; their buckets are in {regions}: choose one key per region.",
+                "{n} trails selected; their buckets are in {regions}: choose one key per region.",
+                len(selected),
+            ).format(n=len(selected), regions=", ".join(regions) or _("no known region"))
         self._w_status.value = f'<div class="tk-hint">{esc(said)}</div>'
         self._w_keys.children = [self._key_boxes[r] for r in regions]
         self._clear_plans()
@@ -591,7 +758,7 @@ class BulkUpdate:
     def _clear_plans(self) -> None:
         self._rows = []
         self._results = []
-        self._w_table.value = plans_html([])
+        self._w_table.value = plans_html([], account=self._column)
         self._w_results.value = ""
         self._confirm.reset()
         self._accept.require([])
@@ -618,12 +785,12 @@ class BulkUpdate:
             )
         )
         try:
-            self._rows = self._plan(trails, self.keys_by_region)
+            self._rows = self._plan_all(trails)
         except Exception as err:  # shown to the operator, never as a traceback
             self._rows = []
             self._w_table.value = error_html(err)
         else:
-            self._w_table.value = plans_html(self._rows)
+            self._w_table.value = plans_html(self._rows, account=self._column)
         finally:
             self._w_progress.value = ""
         self._results = []
@@ -631,6 +798,27 @@ class BulkUpdate:
         self._confirm.reset()
         self._accept.require(self.unverified)
         self._refresh()
+
+    def _plan_all(self, trails: list[Trail]) -> list[PlanRow]:
+        """One call of ``plan`` with the keys by region; by account, one call per account with
+        that account's keys (an error of the call is each of its trails' row), the rows in the
+        order of ``trails``."""
+        if not self._by_account:
+            return self._plan(trails, self.keys_by_region)
+        chosen = self.keys_by_group
+        accounts: dict[str, list[Trail]] = {}
+        for t in trails:
+            accounts.setdefault(t.account, []).append(t)
+        by_arn: dict[str, PlanRow] = {}
+        for account, theirs in accounts.items():
+            keys = {r: k for (a, r), k in chosen.items() if a == account}
+            try:
+                rows = self._plan(theirs, keys)
+            except TrailkitError as err:  # e.g. the account's role cannot be assumed
+                rows = [(t, err) for t in theirs]
+            for row in rows:
+                by_arn[row[0].arn] = row
+        return [by_arn.get(t.arn, (t, _no_row(t))) for t in trails]
 
     def _do_apply(self, _button: Any = None) -> None:
         plans = self.ready
@@ -651,7 +839,7 @@ class BulkUpdate:
             self._error = err
             self._w_results.value = error_html(err)
         else:
-            self._w_results.value = results_html(self._results, self._rows)
+            self._w_results.value = results_html(self._results, self._rows, account=self._column)
         finally:
             self._busy = False
             self._w_progress.value = ""
@@ -666,14 +854,24 @@ class BulkUpdate:
         """Select trails (names or ARNs) and a key per bucket region, then press Plan.
 
         One name alone is taken as a one-item list. When a named trail is not among the trails
-        offered (not in the inventory: another region, a typo, an empty account), nothing is
-        selected or planned: the step says which names are unknown and Apply has nothing to
-        send, so a typo never turns into a partial change.
+        offered (not in the inventory: another region, a typo, an empty account), or a name is
+        that of trails in several accounts, nothing is selected or planned: the step says which
+        names are unknown or ambiguous and Apply has nothing to send, so a typo never turns into
+        a partial change.
+
+        ``keys_by_region`` maps a bucket region to its key. With the trails of several
+        accounts an entry ``"ACCOUNT/REGION"`` (the account's id, or its name when the
+        inventory knows it) is the key of that account's trails whose bucket is in that
+        region; a bare ``"REGION"`` is the key of every account's trails there that have no
+        entry of their own (an alias is resolved in each trail's account; a key ARN names one
+        key).
 
         Raises
         ------
         InputError
-            ``trails`` is not a list of names, or ``keys_by_region`` not a mapping of texts.
+            ``trails`` is not a list of names, ``keys_by_region`` not a mapping of texts, a
+            region is blank, a key is empty, or an ``ACCOUNT/REGION`` names an account that is
+            neither a 12-digit id nor a name the inventory knows (or the name of several).
         """
         names = parse_names(trails, "trails")
         chosen_keys = parse_mapping(keys_by_region, "keys_by_region") or {}
@@ -699,16 +897,33 @@ class BulkUpdate:
                         "disable`)"
                     ),
                 )
+        by_group = {self._entry(given): key for given, key in chosen_keys.items()}
         if not names:
             return None
         arns = []
         unknown = []
+        ambiguous = []
         for name in names:
             match = [t for t in self._trails if name in (t.arn, t.name)]
-            if len(match) != 1:
+            if len(match) > 1:
+                ambiguous.append(name)
+            elif not match:
                 unknown.append(name)
             else:
                 arns.append(match[0].arn)
+        if ambiguous and not unknown:
+            self._w_trails.value = ()
+            self._clear_plans()
+            err = InputError(
+                _(
+                    "More than one trail offered has the name {names} (in several accounts): "
+                    "nothing was planned."
+                ).format(names=", ".join(ambiguous)),
+                _("give the trail's ARN, which names its account"),
+            )
+            self._w_table.value = error_html(err)
+            return Step(_("Plans"), False, error_html(err), [])
+        unknown += ambiguous
         if unknown:
             self._w_trails.value = ()
             self._clear_plans()
@@ -723,22 +938,25 @@ class BulkUpdate:
             nothing = note_html("warn", esc(_("Nothing was planned.")))
             return Step(_("Plans"), False, error_html(err) + nothing, [])
         self._w_trails.value = tuple(arns)
-        for region, key in chosen_keys.items():
-            w = self._key_widgets.get(region)
-            if w is None:
+        for group, w in self._key_widgets.items():
+            account, region = self._groups[group]
+            given = by_group.get((account, region)) if account is not None else None
+            if given is None:
+                given = by_group.get((None, region))
+            if given is None:
                 continue
             values = {v for __, v in w.options}
             chosen = next(
-                (k for k in values if k and key in (k, resource_id(k))),
+                (k for k in values if k and given in (k, resource_id(k))),
                 None,
             )
             if chosen is None:
                 chosen = next(
-                    (v for label, v in w.options if v and label.split(" (")[0] == key), None
+                    (v for label, v in w.options if v and label.split(" (")[0] == given), None
                 )
             if chosen is None:  # a key of another account or region: offered as typed
-                w.options = [*w.options, (key, key)]
-                chosen = key
+                w.options = [*w.options, (given, given)]
+                chosen = given
             w.value = chosen
         self._w_plan_button.click()
         ok = bool(self._rows) and all(isinstance(p, Plan) and not p.blocked for __, p in self._rows)
@@ -792,6 +1010,44 @@ class BulkUpdate:
         outcomes = self.outcomes
         ok = bool(outcomes) and all(o.status in ("changed", "unchanged") for o in outcomes)
         return Step(_("Apply"), ok, str(self._w_results.value), self.results)
+
+    def _entry(self, given: str) -> tuple[str | None, str]:
+        """``"REGION"`` -> (None, region); ``"ACCOUNT/REGION"`` -> (account id, region).
+
+        Raises
+        ------
+        InputError
+            A blank region, or an account that is neither a 12-digit id nor one known name.
+        """
+        account, sep, region = given.strip().rpartition("/")
+        example = '{"us-east-1": "alias/cloudtrail"}'
+        if self._by_account:
+            example = '{"111122223333/us-east-1": "alias/cloudtrail"}'
+        if not region.strip():
+            raise InputError(
+                _(
+                    "keys_by_region has a region named {region}: every key is for a bucket region."
+                ).format(region=repr(given)),
+                _("give region names, e.g. {example}").format(example=example),
+            )
+        if not sep:
+            return None, region.strip()
+        account = account.strip()
+        if account.isdigit() and len(account) == 12:
+            return account, region.strip()
+        named = sorted({a for a, n in self._names.items() if n == account})
+        if len(named) != 1:
+            known = ", ".join(self.account_label(a) for a in sorted(self._names)) or _("none")
+            raise InputError(
+                _(
+                    "keys_by_region[{entry}]: {account} is not the id of an account, nor the "
+                    "name of one account of the inventory (names known: {known})."
+                ).format(entry=repr(given), account=repr(account), known=known),
+                _("write the account's 12-digit id, e.g. {example}").format(
+                    example='{"111122223333/us-east-1": "alias/cloudtrail"}'
+                ),
+            )
+        return named[0], region.strip()
 
     def html(self) -> str:
         """Plans and results as HTML."""
