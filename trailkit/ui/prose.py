@@ -137,8 +137,10 @@ SECTIONS: dict[str, Section] = {
     "bulk-update.intro": Section(
         body=N_(
             "Several trails at once: one target key per bucket region (a key must be in the "
-            "region of the trail's S3 bucket), one plan table for all, then apply the ready "
-            "plans. Blocked plans are never sent; every trail gets a result."
+            "region of the trail's S3 bucket; with several accounts, one per account and bucket "
+            "region, a member's keys listed in that account through its role), one plan table "
+            "for all, then apply the ready plans. Blocked plans are never sent; every trail gets "
+            "a result."
         )
     ),
     "bulk-update.choose": Section(
