@@ -103,9 +103,14 @@ def test_the_unassumable_account_is_one_error_row_naming_it(org: Org) -> None:
 def test_the_organization_trail_is_read_once_and_its_member_statuses_kept(org: Org) -> None:
     inv = scan_accounts(org.access, org.accounts)
     members = inv.member_status[org.org_trail]
-    assert set(members) == {org.prod, org.dev}  # sandbox could not be read
+    # sandbox could not be read (its role): its status there is unknown, with why, not absent
+    assert set(members) == {org.prod, org.dev, org.sandbox}
     assert members[org.dev].latest_delivery_error == "AccessDenied"
     assert members[org.prod].latest_delivery_error is None
+    assert members[org.prod].error is None
+    unread = members[org.sandbox]
+    assert unread.error is not None and org.sandbox in unread.error
+    assert unread.latest_delivery_error is None and unread.is_logging is None
     # its bucket is read once, by its owner, not again from each member
     assert inv.calls["s3:HeadBucket"] == 2  # org-logs (management), prod-logs (prod)
 
@@ -116,10 +121,16 @@ def test_member_delivery_errors_are_one_health_line_naming_the_member(org: Org) 
     member = [r for r in health.reasons if r.code == "member-delivery-error"]
     assert len(member) == 1
     assert str(health.kind) == "broken"
-    assert "1 of 2 member accounts" in member[0].message
+    # counted over every member asked for: sandbox, whose role could not be assumed, too
+    assert "1 of 3 member accounts" in member[0].message
     assert f"dev ({org.dev})" in member[0].message
     assert f"prod ({org.prod})" not in member[0].message
     assert member[0].fix
+    (unread,) = [r for r in health.reasons if r.code == "member-status-unreadable"]
+    assert str(unread.health) == "unverifiable"
+    assert "1 of 3 member accounts" in unread.message
+    assert f"sandbox ({org.sandbox})" in unread.message
+    assert org.dev not in unread.message and org.prod not in unread.message
 
 
 def test_listtrails_replaces_describetrails_in_every_region(org: Org) -> None:

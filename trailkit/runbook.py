@@ -441,6 +441,8 @@ class Runbook:
         self.dry_run = dry_run
         self._books: dict[tuple[str, str | None], Runbook] = {}
         self._books_lock = threading.Lock()
+        if self.reader.key_reader is None:  # a key of another account: read by its owner
+            self.reader.key_reader = self._owner_reader
 
     # -- other accounts (issue 16) ---------------------------------------------------------
     def in_account(self, account: str | Account, *, role_arn: str | None = None) -> Runbook:
@@ -489,8 +491,19 @@ class Runbook:
             reader_accounts=self.reader_accounts,
             access=self.access,
         )
+        book.reader.key_reader = self._owner_reader  # this runbook's books, this reader
         with self._books_lock:
             return self._books.setdefault(key, book)
+
+    def _owner_reader(self, account: str) -> Reader | None:
+        """The reader of ``account`` (:meth:`in_account`: this connection for its own account,
+        the role of :attr:`access` for another), for a key that account owns
+        (:attr:`Reader.key_reader`); None when the role cannot be assumed there (the key is
+        then read from the trail's account, as before)."""
+        try:
+            return self.in_account(account).reader
+        except TrailkitError:
+            return None
 
     def for_trail(self, trail: str | Trail) -> Runbook:
         """The runbook that reads and changes ``trail``: the one of the account in its ARN

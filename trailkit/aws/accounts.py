@@ -114,6 +114,8 @@ class AccountAccess:
         self._lock = threading.Lock()
         self._account_locks: dict[str, threading.Lock] = {}
         self._connections: dict[str, Connection | AssumeRoleFailed] = {}
+        #: Account id -> name of every account :meth:`accounts` listed (excluded ones too).
+        self.names: dict[str, str | None] = {}
 
     @property
     def caller(self) -> str:
@@ -142,12 +144,17 @@ class AccountAccess:
         listed = list_accounts(self.conn) if org else None
         return select_accounts(
             self.caller,
-            listed=listed,
+            listed=self._named(listed),
             given=given,
             exclude=exclude,
             role_name=self.role_name,
             partition=self.partition,
         )
+
+    def _named(self, listed: list[Account] | None) -> list[Account] | None:
+        """The organization's listing, its names kept in :attr:`names`."""
+        self.names.update((a.account_id, a.name) for a in listed or ())
+        return listed
 
     def connection(self, account: str | Account, *, role_arn: str | None = None) -> Connection:
         """A connection acting in ``account``: the role is assumed once per account.

@@ -46,6 +46,7 @@ from dataclasses import replace
 from types import MappingProxyType
 from typing import Any
 
+from trailkit.arn import arn_account
 from trailkit.aws.accounts import AccountAccess
 from trailkit.aws.reader import CallCounter, Progress, Reader
 from trailkit.aws.scheduler import Pool, gather, on_pool_thread, run_now, settled, then
@@ -180,6 +181,28 @@ def scan_accounts(
     return _merge(access, caller, wanted, outcomes, asked, dict(conn.calls))
 
 
+#: The reads that list an account's trails: when one failed, an organization trail the account
+#: does not show may still apply to it (its status there is unknown, not absent).
+_LISTING = ("ListTrails", "DescribeTrails")
+
+
+def _unread_members(
+    trails: dict[str, Trail], unlisted: dict[str, str], members: dict[str, dict[str, TrailStatus]]
+) -> None:
+    """Each organization trail's status in the accounts of the scan whose trails could not be
+    listed (role not assumed, ``ListTrails`` refused): not read, with why (``TrailStatus.error``,
+    so :func:`~trailkit.rules.health.health` names them in ``member-status-unreadable`` and
+    counts the members over every account asked for, not only those read). An account read in
+    full that does not list the trail is not one of its members and is left out."""
+    for arn, trail in trails.items():
+        if not trail.organization:
+            continue
+        owner = trail.account or arn_account(arn)
+        for account_id, why in unlisted.items():
+            if account_id != owner and account_id not in members.get(arn, {}):
+                members.setdefault(arn, {})[account_id] = TrailStatus(error=why)
+
+
 def _merge(
     access: AccountAccess,
     caller: Any,
@@ -194,6 +217,7 @@ def _merge(
     members: dict[str, dict[str, TrailStatus]] = {}
     keys: dict[str, KeyInfo] = {}
     errors: list[ScanError] = []
+    unlisted: dict[str, str] = {}  # account -> why its trails could not be (all) listed
     read_regions: set[str] = set()
     for account, done in zip(accounts, outcomes, strict=True):
         exc = done.exception()
@@ -208,6 +232,7 @@ def _merge(
                 errors.append(_assume_error(exc, account, access.role_arn(account.account_id)))
             else:
                 errors.append(replace(scan_error(exc, region=None), account=account.account_id))
+            unlisted[account.account_id] = errors[-1].message
             continue
         inv = done.result()
         read_regions.update(inv.regions)
@@ -216,6 +241,8 @@ def _merge(
             if caller_expired(err):
                 raise credentials_refused(err.operation, err.code, region=err.region)
             mine.append(replace(err, account=account.account_id))
+            if err.operation in _LISTING:
+                unlisted.setdefault(account.account_id, err.message)
         errors.extend(sorted(mine, key=error_order))
         for trail in inv.trails:
             if trail.account and trail.account != account.account_id:
@@ -230,6 +257,7 @@ def _merge(
         if arn not in own:
             # Its owner was not read: the trail as a member sees it, its status being a member's.
             own[arn] = replace(trail, status=None)
+    _unread_members(own, unlisted, members)
     return Inventory(
         connection=caller,
         regions=tuple(regions) if regions else tuple(sorted(read_regions)),
@@ -241,4 +269,5 @@ def _merge(
         member_status=MappingProxyType(
             {arn: MappingProxyType(dict(by)) for arn, by in sorted(members.items())}
         ),
+        account_names=MappingProxyType(dict(access.names)),
     )

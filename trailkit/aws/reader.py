@@ -216,6 +216,11 @@ class Reader:
         #: account in the same scan (None: not read), so that a key of another account that a
         #: trail uses is read by its owner (:meth:`_key_in_use_f`).
         self.key_owner: Callable[[str], Future[Reader] | None] | None = None
+        #: For :meth:`lookup_key` (``trailkit check``): account id -> a reader acting in that
+        #: account, or None when it cannot be reached (its role cannot be assumed). A key ARN of
+        #: another account is then described, and its policy read, by its owner (set by
+        #: :class:`~trailkit.runbook.Runbook`); None: every key is read from here.
+        self.key_reader: Callable[[str], Reader | None] | None = None
         #: Raise ``ConnectionFailed`` instead of making it a region's error row (a scan of
         #: several accounts stops once rather than showing one row per account and region).
         self.stop_on_connection = False
@@ -912,7 +917,10 @@ class Reader:
         Bare ids and alias names resolve in the caller's account and the trail's home region
         (where ``UpdateTrail`` is sent); ARNs in their own account and region
         (:func:`trailkit.rules.keys.resolve_place`). A key of another account is described by
-        ARN, and its policy is reported as unreadable.
+        its owner when :attr:`key_reader` reaches it (the caller's connection for a key of the
+        caller's account, else the role assumed in the key's account), so its policy is known;
+        when it does not, the key is described by ARN from here and its policy is reported as
+        unreadable.
 
         Parameters
         ----------
@@ -936,10 +944,12 @@ class Reader:
             return KeyLookup(ref=ref)
         caller = self.conn.account
         account, region, ident = key_rules.resolve_place(ref, trail, caller)
+        owner = self._key_owner_reader(account, caller)
         try:
-            key = self.key(ident, region)
+            key = owner.key(ident, region)
         except TrailkitError as err:
-            problem = key_rules.lookup_problem(err, account=account, caller=caller)
+            # read by its owner, "no such key" means deleted (or never was), as in one account
+            problem = key_rules.lookup_problem(err, account=account, caller=owner.conn.account)
             if problem is None:
                 raise
             elsewhere = self._elsewhere(ref, trail) if isinstance(err, NotFound) else None
@@ -952,6 +962,13 @@ class Reader:
             )
         elsewhere = self._elsewhere(ref, trail, found_in=key.region)
         return KeyLookup(ref=ref, key=key, resolved_in=(account, region), elsewhere=elsewhere)
+
+    def _key_owner_reader(self, account: str, caller: str) -> Reader:
+        """The reader that describes a key of ``account``: this one for the caller's keys or
+        without :attr:`key_reader`, else the owner's when it can be reached."""
+        if account == caller or self.key_reader is None:
+            return self
+        return self.key_reader(account) or self
 
     def _elsewhere(self, ref: KeyRef, trail: Trail, found_in: str | None = None) -> KeyInfo | None:
         """The same bare identifier in the bucket's region, to suggest its ARN."""

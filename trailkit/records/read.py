@@ -386,13 +386,17 @@ class Inventory:
     member_status: Mapping[str, Mapping[str, TrailStatus]] = field(
         default_factory=lambda: MappingProxyType({})
     )
+    #: Account id -> name of every account the organization's listing named (``--org``), those
+    #: left out of the scan too (``--exclude-accounts``): an organization trail of an excluded
+    #: management account is still listed by its members, under its name.
+    account_names: Mapping[str, str | None] = field(default_factory=lambda: MappingProxyType({}))
 
     def account_name(self, account_id: str) -> str | None:
         """The name of ``account_id`` when the scan knows it (Organizations' account name)."""
         for account in self.accounts:
-            if account.account_id == account_id:
+            if account.account_id == account_id and account.name:
                 return account.name
-        return None
+        return self.account_names.get(account_id)
 
     @property
     def partial(self) -> bool:

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -207,6 +207,9 @@ class DeliveryView:
     problems: tuple[DeliveryProblem, ...] = ()
     unread: str | None = None
     permission: str = ""
+    #: For an organization trail: that its status in the member accounts was not read (a
+    #: member's delivery errors show only in that member), and what reads it; None otherwise.
+    members_unread: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         """JSON form (times UTC ISO)."""
@@ -217,6 +220,7 @@ class DeliveryView:
             "errors": [p.as_dict() for p in self.problems],
             "unread": self.unread,
             "permission": self.permission or None,
+            "members_unread": self.members_unread,
         }
 
 
@@ -462,7 +466,25 @@ def _readers(
     )
 
 
+def _members_unread(trail: Trail) -> str | None:
+    """An organization trail's note: a drill-down reads one account's ``GetTrailStatus``; a
+    member's delivery errors show only in that member (CloudTrail user guide, "Creating a trail
+    for an organization"), so nothing here says the members' logs arrive."""
+    if not trail.organization:
+        return None
+    return _(
+        "{trail} is an organization trail: CloudTrail reports a member account's delivery "
+        "errors only in that member account, and they are not read here. "
+        "`trailkit inventory --org` reads its status in every member account."
+    ).format(trail=trail.name)
+
+
 def _delivery(trail: Trail) -> DeliveryView:
+    view = _account_delivery(trail)
+    return replace(view, members_unread=_members_unread(trail))
+
+
+def _account_delivery(trail: Trail) -> DeliveryView:
     status = trail.status
     if status is None:
         return DeliveryView(

@@ -338,29 +338,46 @@ def _member_reasons(
                 "; ".join(fixes),
             )
         )
-    unread = sorted(a for a, s in members.items() if s.error)
-    if unread:
-        out.append(
-            HealthReason(
-                "member-status-unreadable",
-                HealthKind.UNVERIFIABLE,
-                ngettext(
-                    "The status of {trail} could not be read in {failed} of {total} member "
-                    "account: {accounts}.",
-                    "The status of {trail} could not be read in {failed} of {total} member "
-                    "accounts: {accounts}.",
-                    total,
-                ).format(
-                    trail=trail.name,
-                    failed=len(unread),
-                    total=total,
-                    accounts=", ".join(_member_label(a, names) for a in unread),
-                ),
-                _("grant cloudtrail:GetTrailStatus to the role trailkit assumes in those accounts"),
-                "cloudtrail:GetTrailStatus",
-            )
-        )
+    out.extend(_unread_members(trail, members, names))
     return out
+
+
+def _unread_members(
+    trail: Trail, members: Mapping[str, TrailStatus], names: Mapping[str, str | None]
+) -> list[HealthReason]:
+    """``member-status-unreadable``: the members where the organization trail's status is not
+    known, counted over every member asked for: ``GetTrailStatus`` failed there, or the account
+    itself could not be read (its role not assumed, its trails not listed: the scan gives it a
+    status with that error, :func:`trailkit.aws.org.scan_accounts`). Each account's error row
+    says which."""
+    unread = sorted(a for a, s in members.items() if s.error)
+    if not unread:
+        return []
+    total = len(members)
+    return [
+        HealthReason(
+            "member-status-unreadable",
+            HealthKind.UNVERIFIABLE,
+            ngettext(
+                "The status of {trail} could not be read in {failed} of {total} member "
+                "account: {accounts}.",
+                "The status of {trail} could not be read in {failed} of {total} member "
+                "accounts: {accounts}.",
+                total,
+            ).format(
+                trail=trail.name,
+                failed=len(unread),
+                total=total,
+                accounts=", ".join(_member_label(a, names) for a in unread),
+            ),
+            _(
+                "see each account's error: the role trailkit assumes there could not be "
+                "assumed, the account's trails could not be listed, or the role may not call "
+                "cloudtrail:GetTrailStatus (grant it)"
+            ),
+            "cloudtrail:GetTrailStatus",
+        )
+    ]
 
 
 def health(
@@ -569,7 +586,7 @@ def inventory_health(
     (``Inventory.member_status``, see :func:`health`'s ``members``)."""
     now = now or datetime.now(UTC)
     caller = inv.connection.account
-    names = {a.account_id: a.name for a in inv.accounts}
+    names = {a: inv.account_name(a) for by in inv.member_status.values() for a in by}
     return {
         t.arn: health(
             t,

@@ -296,16 +296,23 @@ def _reader_account(text: str) -> str:
 
 def _account_list(option: str) -> Callable[[str], tuple[str, ...]]:
     """``--accounts`` / ``--exclude-accounts``: ids separated by commas, or ``@FILE`` (a file of
-    ids: separated by commas, spaces or lines, ``#`` starts a comment)."""
+    ids: separated by commas, spaces or lines, ``#`` starts a comment; UTF-8 with or without a
+    BOM). Each option may be given several times: the ids add up (``action="extend"``)."""
 
     def parse(text: str) -> tuple[str, ...]:
         from trailkit.errors import InputError
         from trailkit.rules.accounts import parse_account_text
 
         if text.startswith("@"):
+            if not text[1:].strip():
+                raise InputError(
+                    _("{option}: @ names no file.").format(option=option),
+                    _("give @PATH of a text file of account ids, or the ids themselves"),
+                )
             path = Path(text[1:]).expanduser()
             try:
-                text = path.read_text(encoding="utf-8")
+                # utf-8-sig: a file saved by Notepad or exported from Excel starts with a BOM
+                text = path.read_text(encoding="utf-8-sig")
             except (OSError, UnicodeDecodeError) as exc:
                 raise InputError(
                     _("{option}: the file {path} cannot be read ({error}).").format(
@@ -464,6 +471,7 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument(
         "--accounts",
         type=_account_list("--accounts"),
+        action="extend",
         default=None,
         metavar="ID[,ID]|@FILE",
         help=_("these accounts (12-digit ids separated by commas, or @FILE of ids)"),
@@ -471,6 +479,7 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument(
         "--exclude-accounts",
         type=_account_list("--exclude-accounts"),
+        action="extend",
         default=None,
         metavar="ID[,ID]|@FILE",
         help=_("leave these accounts out"),
@@ -925,13 +934,25 @@ def cmd_inventory(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
                 _("--exclude-accounts leaves accounts out of a scan of several accounts."),
                 _("add --org or --accounts"),
             )
+        for option, dest in (("--role-name", "role_name"), ("--external-id", "external_id")):
+            # taken in silence, the operator who forgot --org would get one account, no word
+            if hasattr(args, dest):
+                raise InputError(
+                    _(
+                        "{option} names how to reach the other accounts of a scan of several "
+                        "accounts; without --org or --accounts, inventory reads only the "
+                        "caller's account."
+                    ).format(option=option),
+                    _("add --org or --accounts"),
+                )
         inv = scan(conn, args.regions, progress=err.isatty())
     now = datetime.now(UTC)
     rows = inventory_records(inv, inventory_health(inv), now=now)
     wanted = getattr(args, "health", None)
     shown = inv
     if wanted is not None:
-        rows = [r for r in rows if r.get("health") in wanted]
+        # an account or region that could not be read (no trail ARN) stays: it may hide any
+        rows = [r for r in rows if r.get("trail_arn") is None or r.get("health") in wanted]
         # the keys table lists the keys of the trails shown, and says which of them use each
         arns = {r["trail_arn"] for r in rows}
         trails = tuple(t for t in inv.trails if t.arn in arns)
@@ -958,7 +979,7 @@ def cmd_inventory(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
                 )
                 + "\n",
             )
-        if len(inv.accounts) > 1:
+        if several:  # one member's scan lists the management's organization trail too
             from trailkit.ui.terminal import ORG_TRAIL_TABLE
 
             _print_table(trail_rows(rows), out, ORG_TRAIL_TABLE)

@@ -1700,7 +1700,7 @@ def _delivery_rows(ex: Any) -> list[tuple[str, Text]]:
         said = _(
             "could not be read ({why}); permission that would let trailkit read it: {permission}"
         ).format(why=d.unread, permission=d.permission)
-        return [(_("status:"), Text(said, style="yellow"))]
+        return _with_members([(_("status:"), Text(said, style="yellow"))], d)
     none = _("(none recorded)")
     rows = [
         (_("logging:"), _flag(d.logging, *FLAG_WORDS["on_off"], bad=False)),
@@ -1715,6 +1715,14 @@ def _delivery_rows(ex: Any) -> list[tuple[str, Text]]:
         rows.append((label, text))
     if not d.problems:
         rows.append((_("delivery errors:"), Text(_("none"))))
+    return _with_members(rows, d)
+
+
+def _with_members(rows: list[tuple[str, Text]], d: Any) -> list[tuple[str, Text]]:
+    """An organization trail's delivery rows end with the note that its member accounts' status
+    was not read (``DeliveryView.members_unread``)."""
+    if d.members_unread is not None:
+        rows.append((_("member accounts:"), Text(d.members_unread, style="yellow")))
     return rows
 
 
@@ -1782,7 +1790,13 @@ def explain_view(ex: Any) -> RenderableType:
     headline.append_text(styled(kind, HEALTH_STYLES, words=HEALTH_WORDS))
     parts += [Text(""), headline]
     reasons = _reason_rows(ex)
-    parts.append(records_table(reasons, REASON_TABLE) if reasons else Text(_("No problem found.")))
+    if reasons:
+        parts.append(records_table(reasons, REASON_TABLE))
+    elif ex.delivery.members_unread is not None:  # an organization trail: members not read
+        unread = _("No problem found in this account; its member accounts were not read.")
+        parts.append(Text(unread))
+    else:
+        parts.append(Text(_("No problem found.")))
     if ex.trail.kms_key_id is not None:
         parts += [Text(""), _section(_("Key policy: what CloudTrail asks of KMS"))]
         if ex.policy.unread is not None:
