@@ -180,3 +180,160 @@ def test_check_reads_a_key_of_another_account_of_the_organization_through_its_ow
     code, out, err = _cli(endpoint, "check", "--trail", PROD_TRAIL, "--key", key.group(0))
     assert "key-unreadable" not in out, out
     assert code == 1, out + err
+
+
+# --- tests added with the fixes ------------------------------------------------------------
+
+
+def _key_of(estate: Any, account: str, region: str = REGION) -> str:
+    """A demo key ARN of ``account`` in ``region`` (any, enabled or not)."""
+    found = [
+        arn for arn in estate.keys.values() if arn.startswith(f"arn:aws:kms:{region}:{account}:")
+    ]
+    assert found, sorted(estate.keys.values())
+    return sorted(found)[0]
+
+
+def test_a_health_filter_keeps_the_rows_of_accounts_that_could_not_be_read(
+    demo: tuple[str, Any],
+) -> None:
+    # `inventory --org --health broken` dropped sandbox's error row (its health is none):
+    # exit 1 with nothing saying which account was not read. The unread account may hide a
+    # broken trail: its row stays, whatever the filter.
+    code, rows, _err = _rows(demo[0], "--org", "--health", "broken")
+    assert code == 1
+    unread = [r for r in rows if r["trail_arn"] is None]
+    assert [r["account"] for r in unread] == [SANDBOX], rows
+    assert unread[0]["account_name"] == "sandbox"
+    assert {r["health"] for r in rows if r["trail_arn"] is not None} == {"broken"}
+    code, out, _err = _cli(demo[0], "inventory", "--org", "--health", "broken")
+    assert code == 1
+    assert f"(account {SANDBOX} could not be read)" in " ".join(out.split())
+
+
+def test_the_unread_members_are_counted_with_the_others(demo: tuple[str, Any]) -> None:
+    # sandbox's role cannot be assumed: the delivery errors are "1 of 4", and the one
+    # member-status-unreadable reason names sandbox only, with a fix that fits a role refused
+    code, rows, _err = _rows(demo[0], "--org")
+    assert code == 1
+    reasons = {h["code"]: h for h in _org_trail(rows)["health_reasons"]}
+    assert "1 of 4 member accounts" in reasons["member-delivery-error"]["message"]
+    unread = reasons["member-status-unreadable"]
+    assert unread["health"] == "unverifiable"
+    assert "1 of 4 member accounts" in unread["message"]
+    assert f"sandbox ({SANDBOX})" in unread["message"]
+    assert DEV not in unread["message"] and PROD not in unread["message"]
+    assert "could not be assumed" in unread["fix"]
+    # a scan that reads every member leaves no such reason
+    code, rows, _err = _rows(demo[0], "--org", "--exclude-accounts", SANDBOX)
+    codes = [h["code"] for h in _org_trail(rows)["health_reasons"]]
+    assert "member-status-unreadable" not in codes, codes
+
+
+def test_an_account_read_in_full_without_the_org_trail_is_no_member() -> None:
+    # pure: the accounts whose trails could not be listed get an unknown status; those read
+    # (in member_status already) keep theirs, and a trail that is not an organization's none
+    from trailkit.aws.org import _unread_members
+    from trailkit.records import TrailStatus
+
+    def trail(arn: str, organization: bool) -> Any:
+        from types import SimpleNamespace
+
+        return SimpleNamespace(organization=organization, account=MANAGEMENT, arn=arn)
+
+    org = f"arn:aws:cloudtrail:{REGION}:{MANAGEMENT}:trail/org-trail"
+    own = f"arn:aws:cloudtrail:{REGION}:{MANAGEMENT}:trail/own"
+    members = {org: {PROD: TrailStatus(is_logging=True)}}
+    _unread_members(
+        {org: trail(org, True), own: trail(own, False)},
+        {MANAGEMENT: "denied", PROD: "ListTrails failed", SANDBOX: "role refused"},
+        members,
+    )
+    assert set(members) == {org}
+    assert members[org][PROD] == TrailStatus(is_logging=True)
+    assert members[org][SANDBOX].error == "role refused"
+    assert MANAGEMENT not in members[org]  # the owner is no member of its own trail
+
+
+def test_explain_of_an_organization_trail_says_its_members_were_not_read(
+    demo: tuple[str, Any],
+) -> None:
+    code, out, err = _cli(demo[0], "explain", "--trail", "org-trail", "--no-history")
+    assert code in (0, 1), err
+    flat = " ".join(out.split())
+    assert "No problem found." not in flat
+    assert "`trailkit inventory --org`" in flat
+    code, out, err = _cli(
+        demo[0], "explain", "--trail", "org-trail", "--no-history", "--format", "json"
+    )
+    note = json.loads(out)["delivery"]["members_unread"]
+    assert note and "trailkit inventory --org" in note
+    code, out, err = _cli(
+        demo[0], "explain", "--trail", PROD_TRAIL, "--no-history", "--format", "json"
+    )
+    assert json.loads(out)["delivery"]["members_unread"] is None, out
+
+
+def test_check_reads_the_callers_own_key_for_a_member_trail(demo: tuple[str, Any]) -> None:
+    # a key of the management account (the caller's) for workload-prod's trail: described by
+    # the caller (its policy known), not "ask the key's owner"
+    key = _key_of(demo[1], MANAGEMENT)
+    _code, out, err = _cli(demo[0], "check", "--trail", PROD_TRAIL, "--key", key)
+    flat = " ".join(out.split())
+    assert "key-unreadable" not in flat and "policy-unverifiable" not in flat, out + err
+    assert key in flat
+
+
+def test_check_with_the_key_of_an_unreachable_account_stays_unverifiable(
+    demo: tuple[str, Any],
+) -> None:
+    # sandbox's role cannot be assumed with the default role: a key ARN there is read from the
+    # trail's account as before (key-unreadable, unverifiable: exit 3), no traceback
+    key = f"arn:aws:kms:{REGION}:{SANDBOX}:key/0b3f5c1e-2d4a-4b6c-8e9f-1a2b3c4d5e6f"
+    code, out, err = _cli(demo[0], "check", "--trail", PROD_TRAIL, "--key", key)
+    assert "Traceback" not in err
+    assert code == 3, out + err
+    assert "key-unreadable" in out, out
+
+
+def test_exclude_accounts_given_twice_add_up(demo: tuple[str, Any]) -> None:
+    code, rows, err = _rows(
+        demo[0], "--org", "--exclude-accounts", SANDBOX, "--exclude-accounts", DEV
+    )
+    assert code == 0, err
+    accounts = {r["account"] for r in rows}
+    assert SANDBOX not in accounts
+    assert DEV not in accounts - {MANAGEMENT}
+
+
+def test_the_fixed_messages_in_japanese(demo: tuple[str, Any], tmp_path: Path) -> None:
+    from tests.english import assert_japanese
+
+    endpoint = demo[0]
+
+    def ja(*argv: str) -> tuple[int, str, str]:
+        out, err = io.StringIO(), io.StringIO()
+        code = main(["--endpoint-url", endpoint, "--lang", "ja", *argv], out, err)
+        return code, out.getvalue(), err.getvalue()
+
+    code, _out, err = ja("inventory", "--accounts", "@")
+    assert code == 2
+    assert_japanese(err, {"--accounts", "@PATH"}, what="--accounts @")
+    code, _out, err = ja("inventory", "--role-name", "AWSControlTowerExecution")
+    assert code == 2
+    assert_japanese(err, {"--role-name", "--org", "--accounts", "inventory"}, what="--role-name")
+    code, out, _err = ja("inventory", "--org", "--format", "json")
+    (org_trail,) = [r for r in json.loads(out) if r["name"] == "org-trail"]
+    (unread,) = [h for h in org_trail["health_reasons"] if h["code"] == "member-status-unreadable"]
+    names = {"org-trail", "sandbox", "cloudtrail:GetTrailStatus", "trailkit"}
+    assert_japanese(unread["message"], names, what="member-status-unreadable")
+    assert_japanese(unread["fix"], names, what="member-status-unreadable fix")
+    code, out, _err = ja("explain", "--trail", "org-trail", "--no-history")
+    flat = " ".join(out.split())
+    assert "メンバーアカウント" in flat and "`trailkit inventory --org`" in flat
+    start = out.index("org-trail は")
+    assert_japanese(
+        " ".join(out[start:].split("\n\n")[0].split()),
+        {"org-trail", "CloudTrail", "trailkit inventory --org"},
+        what="explain's member note",
+    )
