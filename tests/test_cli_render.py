@@ -111,8 +111,10 @@ def test_check_ready_and_unverifiable(
     argv = ["--endpoint-url", endpoint, "check", "--trail", "org-trail", "--key"]
     plain, coloured = _both_ways([*argv, "alias/cloudtrail-good"], width, monkeypatch)
     assert "verdict: READY" in plain and _coloured(coloured, "READY", GREEN)
+    # the log-archive account's key, its owner out of reach (no such role there): unverifiable
+    # (through the default role its owner reads it, policy and all)
     shared = estate.keys["alias/shared-logs-key"]
-    plain, coloured = _both_ways([*argv, shared], width, monkeypatch)
+    plain, coloured = _both_ways([*argv, shared, "--role-name", "NoSuchRole"], width, monkeypatch)
     assert "verdict: UNVERIFIABLE" in plain and _coloured(coloured, "UNVERIFIABLE", YELLOW)
 
 
@@ -448,7 +450,7 @@ def test_an_unverifiable_plan_says_what_its_verdict_means(demo: Any, at80: int) 
     endpoint, estate = demo
     shared = estate.keys["alias/shared-logs-key"]
     argv = ["--endpoint-url", endpoint, "update", "--trail", "org-trail", "--key", shared]
-    code, plain, _ = _run(*argv, "--dry-run")
+    code, plain, _ = _run(*argv, "--dry-run", "--role-name", "NoSuchRole")  # owner out of reach
     assert code == 3
     assert (
         "UNVERIFIABLE (checks that could not be verified: sent only with --accept-unverifiable)"
