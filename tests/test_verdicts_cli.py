@@ -70,8 +70,12 @@ def test_check_exit_codes(demo: Any) -> None:
     base = ("--endpoint-url", endpoint, "check", "--trail", "org-trail", "--key")
     assert _cli(*base, "alias/cloudtrail-good")[0] == 0
     assert _cli(*base, "alias/no-cloudtrail")[0] == 1
-    code, out, _ = _cli(*base, estate.keys["alias/shared-logs-key"])
+    shared = estate.keys["alias/shared-logs-key"]
+    # its owner (log-archive) out of reach: unverifiable; through the role, read by its owner
+    code, out, _ = _cli(*base, shared, "--role-name", "NoSuchRole")
     assert code == 3 and "verdict: UNVERIFIABLE" in out
+    code, out, _ = _cli(*base, shared)
+    assert code == 0 and "verdict: READY" in out
     code, _, err = _cli(*base)  # --key without a value: a usage error
     assert code == 2 and "Traceback" not in err
 
