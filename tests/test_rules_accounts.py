@@ -111,7 +111,7 @@ def test_external_ids_sts_accepts(given: str | None) -> None:
 def test_external_ids_sts_refuses(given: object) -> None:
     with pytest.raises(InputError, match="is not an external id STS accepts") as caught:
         check_external_id(given)
-    assert "leave the option out when the role needs none" in caught.value.fix
+    assert "leave --external-id out when the role needs none" in caught.value.fix
 
 
 # -- role ARNs ------------------------------------------------------------------------------------
