@@ -683,7 +683,9 @@ def assume_role_error(
         The region of the STS endpoint called.
     role_option, exclude_option
         The options the fix names (a notebook's ``role_name`` and ``exclude_accounts``):
-        :meth:`AssumeRoleFailed.named` makes the same error with others.
+        :meth:`AssumeRoleFailed.named` makes the same error with others. An empty
+        ``exclude_option`` (a command about one trail, which has no list of accounts to leave
+        one out of) leaves that advice out.
 
     Returns
     -------
@@ -730,16 +732,24 @@ def assume_role_error(
                 "The role {role} in account {account} cannot be assumed (AssumeRole, {code}): "
                 "{why}."
             ).format(role=role_arn, account=account, code=general.code, why=why),
-            _(
-                "check that the role exists in account {account} and trusts the caller "
-                "(see `iam/trailkit-member-trust.json`), and that the caller may call "
-                "sts:AssumeRole on "
-                "it; name another role with {role_option}, or leave the account out with "
-                "{exclude}"
-            ).format(
-                account=account,
-                role_option=role_option,
-                exclude=option_text(exclude_option, account),
+            (
+                _(
+                    "check that the role exists in account {account} and trusts the caller "
+                    "(see `iam/trailkit-member-trust.json`), and that the caller may call "
+                    "sts:AssumeRole on "
+                    "it; name another role with {role_option}, or leave the account out with "
+                    "{exclude}"
+                ).format(
+                    account=account,
+                    role_option=role_option,
+                    exclude=option_text(exclude_option, account),
+                )
+                if exclude_option
+                else _(
+                    "check that the role exists in account {account} and trusts the caller "
+                    "(see `iam/trailkit-member-trust.json`), and that the caller may call "
+                    "sts:AssumeRole on it; or name another role with {role_option}"
+                ).format(account=account, role_option=role_option)
             ),
             **kw,
         )

@@ -213,7 +213,8 @@ class AccountAccess:
                     arn, external_id=self.external_id, session_name=SESSION_NAME
                 )
             except AssumeRoleFailed as refused:
-                if self.options != CLI_OPTIONS:  # the fix names the notebook's parameters
+                if self.options != CLI_OPTIONS:  # the fix names the notebook's parameters,
+                    # or (no exclude option: a command about one trail) leaves it out
                     refused = refused.named(self.options.role_name, self.options.exclude_accounts)
                 self._connections[key] = refused
                 raise refused from None

@@ -118,7 +118,9 @@ def check_role_name(value: object, option: str = "--role-name") -> str:
     Raises
     ------
     InputError
-        Not a text, empty, a full ARN, or characters IAM does not allow in a role name.
+        Not a text, empty, a full ARN, a ``/`` at the end (``/x/`` is a path, not a role: it is
+        refused rather than read as ``x``; one leading ``/``, as IAM writes a path, is dropped),
+        or characters IAM does not allow in a role name.
     """
     if not isinstance(value, str) or not value.strip():
         raise InputError(
@@ -138,7 +140,9 @@ def check_role_name(value: object, option: str = "--role-name") -> str:
                 "give only the name, e.g. {example}: trailkit builds the ARN for each account"
             ).format(example=option_text(option, "AWSControlTowerExecution")),
         )
-    *path, name = value.strip("/").split("/")
+    # IAM writes a path as /PATH/: one leading / is the path's, a trailing one leaves no name.
+    value = value[1:] if value.startswith("/") else value
+    *path, name = value.split("/")
     if not _ROLE_NAME.fullmatch(name) or not all(_PATH_PART.fullmatch(p) for p in path):
         raise InputError(
             _("{option} {value} is not an IAM role name.").format(
@@ -146,10 +150,10 @@ def check_role_name(value: object, option: str = "--role-name") -> str:
             ),
             _(
                 "a role name is 1 to 64 letters, digits and the characters + = , . @ - _ "
-                "(a path before it is separated by /)"
+                "(a path before it is separated by /, with no / at the end)"
             ),
         )
-    return value.strip("/")
+    return value
 
 
 def check_external_id(value: object, option: str = "--external-id") -> str | None:
@@ -297,6 +301,23 @@ def select_accounts(
         pool = [known[a] for a in given] if given else [a for a in listed if a.status == ACTIVE]
     else:
         pool = [Account(a) for a in given]
+    # A mistyped id to leave out must not pass silently (the account it meant is then read).
+    looked_at = {p.account_id for p in pool}
+    listing = listed is not None and not given
+    unknown = [
+        a
+        for a in dict.fromkeys(exclude)
+        if a not in looked_at and not (listing and a in known)  # an inactive account: fine
+    ]
+    if unknown:
+        raise InputError(
+            _(
+                "{exclude_accounts} names {accounts}, which is not among the accounts to look at."
+            ).format(exclude_accounts=options.exclude_accounts, accounts=", ".join(unknown)),
+            _("check the ids against the organization's accounts (`trailkit inventory --org`)")
+            if listing
+            else _("leave out only ids that {accounts} names").format(accounts=options.accounts),
+        )
     chosen: dict[str, Account] = {}
     for account in pool:
         if account.account_id in excluded or account.account_id in chosen:
