@@ -456,6 +456,7 @@ _NONE_MEANS_NOTHING = frozenset(
         "message",
         "rollback_of",
         "undone_by",
+        "role_arn",  # a change made with the caller's own credentials: no role
         "request_id",
         "before",
         "after",
