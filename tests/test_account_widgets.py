@@ -299,11 +299,15 @@ def test_role_name_and_external_id_none_means_the_default_and_none(conn: Connect
         ("", None, "role_name"),  # empty is never "the default"
         ("   ", None, "role_name"),
         (7, None, "role_name"),
-        ("arn:aws:iam::333344445555:role/Audit", None, "role-name"),
+        (
+            "arn:aws:iam::333344445555:role/Audit",
+            None,
+            "role_name",
+        ),  # the parameter, not --role-name
         ("bad name!", None, "IAM role name"),
         (None, "", "external_id"),  # empty is never "none"
         (None, " ", "external_id"),
-        (None, "x", "external-id"),  # STS: 2 characters at least
+        (None, "x", "external_id"),  # STS: 2 characters at least
         (None, 12, "external_id"),
     ],
 )

@@ -404,74 +404,54 @@ def test_caller_expired(given: object, expected: bool) -> None:
     assert caller_expired(given) is expected
 
 
-# -- a real assumed connection (in-process moto organization) -----------------------------------
+# -- a real assumed connection (the session's moto server, emptied first) ----------------------
+# Not moto's in-process mock_aws: it shares moto's backends with the session's server and, when it
+# stops, empties them under the demo estate other tests read.
 
 
-def test_an_assumed_connection_acts_in_the_member_account(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    from moto import mock_aws
-
-    for name in ("AWS_ENDPOINT_URL", "AWS_PROFILE"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    with mock_aws():
-        conn = Connection(region="us-east-1", workers=2)
-        org = conn.client("organizations")
-        org.create_organization(FeatureSet="ALL")
-        status = org.create_account(AccountName="workload-prod", Email="prod@example.com")
-        member_id = status["CreateAccountStatus"]["AccountId"]
-        access = AccountAccess(conn)
-        chosen = access.accounts(org=True)
-        assert [a.account_id for a in chosen] == [access.caller, member_id]
-        member = access.connection(chosen[1])
-        assert member.info().account == member_id
-        member.client("s3", "us-east-1").create_bucket(Bucket="member-logs")
-        member.client("cloudtrail", "us-east-1").create_trail(
-            Name="member-trail", S3BucketName="member-logs"
-        )
-        trails = member.client("cloudtrail", "us-east-1").describe_trails()["trailList"]
-        assert [t["TrailARN"] for t in trails] == [
-            f"arn:aws:cloudtrail:us-east-1:{member_id}:trail/member-trail"
-        ]
-        mine = conn.client("cloudtrail", "us-east-1").describe_trails()["trailList"]
-        assert mine == []  # the trail was made in the member, not in the caller's account
+def test_an_assumed_connection_acts_in_the_member_account(clean_moto: str) -> None:
+    conn = Connection(endpoint_url=clean_moto, region="us-east-1", workers=2)
+    org = conn.client("organizations")
+    org.create_organization(FeatureSet="ALL")
+    status = org.create_account(AccountName="workload-prod", Email="prod@example.com")
+    member_id = status["CreateAccountStatus"]["AccountId"]
+    access = AccountAccess(conn)
+    chosen = access.accounts(org=True)
+    assert [a.account_id for a in chosen] == [access.caller, member_id]
+    member = access.connection(chosen[1])
+    assert member.info().account == member_id
+    member.client("s3", "us-east-1").create_bucket(Bucket="member-logs")
+    member.client("cloudtrail", "us-east-1").create_trail(
+        Name="member-trail", S3BucketName="member-logs"
+    )
+    trails = member.client("cloudtrail", "us-east-1").describe_trails()["trailList"]
+    assert [t["TrailARN"] for t in trails] == [
+        f"arn:aws:cloudtrail:us-east-1:{member_id}:trail/member-trail"
+    ]
+    mine = conn.client("cloudtrail", "us-east-1").describe_trails()["trailList"]
+    assert mine == []  # the trail was made in the member, not in the caller's account
 
 
-def test_a_member_without_the_role_is_one_refused_account(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+def test_a_member_without_the_role_is_one_refused_account(clean_moto: str) -> None:
     """An account created with another ``RoleName`` has no OrganizationAccountAccessRole:
     AssumeRole is refused as AWS refuses it (moto with the demo's ``patch_moto``), and that
     account alone is refused; the others are reached."""
-    from moto import mock_aws
-
-    from trailkit.demo import patch_moto
-
-    patch_moto()  # idempotent; the same fixes as the demo's server
-
-    for name in ("AWS_ENDPOINT_URL", "AWS_PROFILE"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    with mock_aws():
-        conn = Connection(region="us-east-1", workers=2)
-        org = conn.client("organizations")
-        org.create_organization(FeatureSet="ALL")
-        made = [
-            org.create_account(AccountName=name, Email=f"{name}@example.com", **extra)[
-                "CreateAccountStatus"
-            ]["AccountId"]
-            for name, extra in (("workload-prod", {}), ("sandbox", {"RoleName": "OtherRole"}))
-        ]
-        access = AccountAccess(conn)
-        chosen = access.accounts(org=True)
-        assert [a.account_id for a in chosen] == [access.caller, *made]
-        assert access.connection(chosen[1]).info().account == made[0]
-        with pytest.raises(AssumeRoleFailed) as caught:
-            access.connection(chosen[2])
-        assert access.refused() == {made[1]: caught.value}
+    conn = Connection(endpoint_url=clean_moto, region="us-east-1", workers=2)
+    org = conn.client("organizations")
+    org.create_organization(FeatureSet="ALL")
+    made = [
+        org.create_account(AccountName=name, Email=f"{name}@example.com", **extra)[
+            "CreateAccountStatus"
+        ]["AccountId"]
+        for name, extra in (("workload-prod", {}), ("sandbox", {"RoleName": "OtherRole"}))
+    ]
+    access = AccountAccess(conn)
+    chosen = access.accounts(org=True)
+    assert [a.account_id for a in chosen] == [access.caller, *made]
+    assert access.connection(chosen[1]).info().account == made[0]
+    with pytest.raises(AssumeRoleFailed) as caught:
+        access.connection(chosen[2])
+    assert access.refused() == {made[1]: caught.value}
     error = caught.value
     assert (error.account, error.code) == (made[1], "AccessDenied")
     assert error.role_arn == f"arn:aws:iam::{made[1]}:role/OrganizationAccountAccessRole"

@@ -54,6 +54,7 @@ __all__ = [
     "caller_expired",
     "credentials_refused",
     "list_accounts_error",
+    "option_text",
     "sentence",
     "translate",
 ]
@@ -66,6 +67,17 @@ def sentence(text: str) -> str:
     if not stripped or stripped.endswith((".", "!", "?", "。", "！", "？")):
         return text
     return stripped + "."
+
+
+def option_text(option: str, value: str | None = None) -> str:
+    """``option`` given ``value`` as the front end that names it writes it: a command-line
+    option (``--accounts``) as ``--accounts 111122223333``, a notebook parameter
+    (``accounts``) as ``accounts="111122223333"``; without a value, the flag (``--org`` or
+    ``org=True``). Messages that name an option take the name from their caller, so the one
+    message says the notebook's parameter in a notebook and the option on the command line."""
+    if option.startswith("-"):
+        return option if value is None else f"{option} {value}"
+    return f"{option}=True" if value is None else f'{option}="{value}"'
 
 
 _BACKTICKED = re.compile(r"`([^`]+)`")
@@ -275,6 +287,16 @@ class AssumeRoleFailed(AwsError):
         super().__init__(message, fix, **kw)
         self.account = account
         self.role_arn = role_arn
+
+    #: Makes the same refusal again with other names for the options its fix names
+    #: (``named(role_option, exclude_option)``); set by :func:`assume_role_error`.
+    rename: Callable[[str, str], AssumeRoleFailed] | None = None
+
+    def named(self, role_option: str, exclude_option: str) -> AssumeRoleFailed:
+        """The same refusal, its fix naming ``role_option`` and ``exclude_option`` (a
+        notebook's ``role_name`` and ``exclude_accounts``) instead of the command line's
+        ``--role-name`` and ``--exclude-accounts``; itself when it names no option."""
+        return self if self.rename is None else self.rename(role_option, exclude_option)
 
 
 _ACCESS_CODES = {
@@ -643,6 +665,8 @@ def assume_role_error(
     *,
     external_id: bool = False,
     region: str | None = None,
+    role_option: str = "--role-name",
+    exclude_option: str = "--exclude-accounts",
 ) -> TrailkitError:
     """Translate a failed ``AssumeRole`` of ``role_arn``: what failed, why, what to do.
 
@@ -657,6 +681,11 @@ def assume_role_error(
         ``AccessDenied`` too.
     region
         The region of the STS endpoint called.
+    role_option, exclude_option
+        The options the fix names (a notebook's ``role_name`` and ``exclude_accounts``):
+        :meth:`AssumeRoleFailed.named` makes the same error with others. An empty
+        ``exclude_option`` (a command about one trail, which has no list of accounts to leave
+        one out of) leaves that advice out.
 
     Returns
     -------
@@ -703,13 +732,25 @@ def assume_role_error(
                 "The role {role} in account {account} cannot be assumed (AssumeRole, {code}): "
                 "{why}."
             ).format(role=role_arn, account=account, code=general.code, why=why),
-            _(
-                "check that the role exists in account {account} and trusts the caller "
-                "(see `iam/trailkit-member-trust.json`), and that the caller may call "
-                "sts:AssumeRole on "
-                "it; name another role with --role-name, or leave the account out with "
-                "--exclude-accounts {account}"
-            ).format(account=account),
+            (
+                _(
+                    "check that the role exists in account {account} and trusts the caller "
+                    "(see `iam/trailkit-member-trust.json`), and that the caller may call "
+                    "sts:AssumeRole on "
+                    "it; name another role with {role_option}, or leave the account out with "
+                    "{exclude}"
+                ).format(
+                    account=account,
+                    role_option=role_option,
+                    exclude=option_text(exclude_option, account),
+                )
+                if exclude_option
+                else _(
+                    "check that the role exists in account {account} and trusts the caller "
+                    "(see `iam/trailkit-member-trust.json`), and that the caller may call "
+                    "sts:AssumeRole on it; or name another role with {role_option}"
+                ).format(account=account, role_option=role_option)
+            ),
             **kw,
         )
     elif general.code == "RegionDisabledException":
@@ -733,11 +774,32 @@ def assume_role_error(
             general.fix,
             **kw,
         )
-    error.remake = lambda: assume_role_error(exc, role_arn, external_id=external_id, region=region)
+
+    def again(role: str = role_option, exclude: str = exclude_option) -> AssumeRoleFailed:
+        made = assume_role_error(
+            exc,
+            role_arn,
+            external_id=external_id,
+            region=region,
+            role_option=role,
+            exclude_option=exclude,
+        )
+        assert isinstance(made, AssumeRoleFailed)  # the same answer makes the same error
+        return made
+
+    error.remake = again
+    if isinstance(error, AssumeRoleFailed):
+        error.rename = again
     return error
 
 
-def list_accounts_error(exc: BaseException, *, region: str | None = None) -> TrailkitError:
+def list_accounts_error(
+    exc: BaseException,
+    *,
+    region: str | None = None,
+    org_option: str = "--org",
+    accounts_option: str = "--accounts",
+) -> TrailkitError:
     """Translate a failed ``ListAccounts`` (``--org``): what failed, why, what to do.
 
     Parameters
@@ -746,6 +808,8 @@ def list_accounts_error(exc: BaseException, *, region: str | None = None) -> Tra
         What the ``ListAccounts`` call raised.
     region
         The region the call went to.
+    org_option, accounts_option
+        The options the message and fix name (a notebook's ``org`` and ``accounts``).
 
     Returns
     -------
@@ -769,31 +833,35 @@ def list_accounts_error(exc: BaseException, *, region: str | None = None) -> Tra
     if general.code == "AWSOrganizationsNotInUseException":
         error = AwsError(
             _(
-                "--org cannot list the organization's accounts: the caller's account is not a "
+                "{org} cannot list the organization's accounts: the caller's account is not a "
                 "member of an organization (ListAccounts, {code})."
-            ).format(code=general.code),
+            ).format(org=option_text(org_option), code=general.code),
             _(
-                "name the accounts to look at with --accounts 111122223333,444455556666 (or "
-                "--accounts @FILE), or connect with an account of the organization"
+                "name the accounts to look at with {accounts} (or {file}), or connect with an "
+                "account of the organization"
+            ).format(
+                accounts=option_text(accounts_option, "111122223333,444455556666"),
+                file=option_text(accounts_option, "@FILE"),
             ),
             **kw,
         )
     elif general.code in _ACCESS_CODES:
         error = AccessDenied(
             _(
-                "--org cannot list the organization's accounts (ListAccounts, {code}): only the "
+                "{org} cannot list the organization's accounts (ListAccounts, {code}): only the "
                 "management account or a delegated administrator may, with "
                 "organizations:ListAccounts."
-            ).format(code=general.code),
+            ).format(org=option_text(org_option), code=general.code),
             _(
                 "connect with the management account (or a delegated administrator) and grant "
-                "it organizations:ListAccounts, or name the accounts with --accounts "
-                "111122223333,444455556666"
-            ),
+                "it organizations:ListAccounts, or name the accounts with {accounts}"
+            ).format(accounts=option_text(accounts_option, "111122223333,444455556666")),
             permission="organizations:ListAccounts",
             **kw,
         )
     else:
         return general
-    error.remake = lambda: list_accounts_error(exc, region=region)
+    error.remake = lambda: list_accounts_error(
+        exc, region=region, org_option=org_option, accounts_option=accounts_option
+    )
     return error

@@ -135,6 +135,7 @@ def check(
     """
     reader_accounts = parse_accounts(reader_accounts, "reader_accounts")
     caller = reader.conn.account
+    home = reader.conn.info().via_account  # through a role: commands name the trail by ARN
     if isinstance(trail, Trail):
         found: Trail | None = trail
         trail_input = trail.arn
@@ -155,6 +156,7 @@ def check(
             caller_account=caller,
             key_error=err.message,  # the finding adds its own remedy (no second "Fix:")
             reader_accounts=reader_accounts,
+            home_account=home,
         )
     lookup = reader.lookup_key(ref, found) if found is not None else KeyLookup(ref=ref)
     return preflight(
@@ -164,6 +166,7 @@ def check(
         lookup=lookup,
         caller_account=caller,
         reader_accounts=reader_accounts,
+        home_account=home,
     )
 
 
@@ -998,29 +1001,41 @@ class Runbook:
     def plan_restore(self, change_id: str | None = None) -> Restore:
         """What ``trailkit policy --restore`` would put back, with the key's current policy read
         for the diff (see :func:`trailkit.change.update.plan_policy_restore`); sends nothing.
-        A named change made in another account is read there, through the role it recorded;
-        the default (the last) is a change made on this connection's account."""
-        book = self._restorer(change_id)
-        return update.plan_policy_restore(book.conn, self.journal, change_id)
+        A change made in another account is read there, through the role it recorded; the
+        default (the last) is the newest policy change made from this connection's account,
+        in it or through a role (as ``rollback --last`` finds trail changes)."""
+        book, named = self._restorer(change_id)
+        return update.plan_policy_restore(book.conn, self.journal, named)
 
-    def _restorer(self, change_id: str | None) -> Runbook:
-        """The runbook that restores a named policy change (:meth:`for_change`), else self."""
+    def _restorer(self, change_id: str | None) -> tuple[Runbook, str]:
+        """The policy change to restore (``change_id``, or the last undoable one made from
+        here, through a role too) and the runbook that restores it (:meth:`for_change`).
+
+        Raises
+        ------
+        JournalError
+            No such change, or nothing to restore (:class:`~trailkit.errors.NothingToUndo`).
+        """
         named = update.named_change(change_id, "--restore")
-        return self.for_change(self.journal.get(named)) if named is not None else self
+        if named is not None:
+            change = self.journal.get(named)
+        else:
+            change = update.last_undoable(self.journal, Kind.KEY_POLICY, self.conn, roles=True)
+        return self.for_change(change), change.change_id
 
     def apply_restore(self, restore: Restore, *, confirmed: bool) -> PolicyResult:
         """Send a previewed restore through the journaled write (``PutKeyPolicy``), through
         the connection the change was made on (:meth:`for_change`)."""
         self._may_write()
-        book = self._restorer(restore.change_id)
+        book, _named = self._restorer(restore.change_id)
         return update.apply_restore(book.conn, restore, self.journal, confirmed=confirmed)
 
     def restore_policy(self, change_id: str | None = None, *, confirmed: bool) -> PolicyResult:
         """Put back the key policy recorded before a policy change (the last by default; a
         named change of another account through the role it recorded)."""
         self._may_write()
-        book = self._restorer(change_id)
-        return update.restore_policy(book.conn, self.journal, change_id, confirmed=confirmed)
+        book, named = self._restorer(change_id)
+        return update.restore_policy(book.conn, self.journal, named, confirmed=confirmed)
 
     def preview_undo(self, change_id: str) -> Plan | Restore:
         """What :meth:`undo` would send for ``change_id``, read fresh, nothing sent: the

@@ -22,8 +22,10 @@ from trailkit.errors import AssumeRoleFailed, list_accounts_error
 from trailkit.permissions import requires
 from trailkit.records import Account
 from trailkit.rules.accounts import (
+    CLI_OPTIONS,
     DEFAULT_ROLE_NAME,
     SESSION_NAME,
+    AccountOptions,
     check_external_id,
     check_role_name,
     role_arn,
@@ -34,13 +36,15 @@ __all__ = ["AccountAccess", "list_accounts"]
 
 
 @requires("organizations:ListAccounts")
-def list_accounts(conn: Connection) -> list[Account]:
+def list_accounts(conn: Connection, options: AccountOptions = CLI_OPTIONS) -> list[Account]:
     """Every account of the caller's organization (``ListAccounts``, every page).
 
     Parameters
     ----------
     conn : Connection
         The management account's or a delegated administrator's connection.
+    options : AccountOptions
+        How the errors name ``--org`` and ``--accounts`` (a notebook's ``org``, ``accounts``).
 
     Returns
     -------
@@ -79,7 +83,9 @@ def list_accounts(conn: Connection) -> list[Account]:
             if not token:
                 break
     except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
-        raise list_accounts_error(exc, region=conn.region) from None
+        raise list_accounts_error(
+            exc, region=conn.region, org_option=options.org, accounts_option=options.accounts
+        ) from None
     return accounts
 
 
@@ -94,6 +100,10 @@ class AccountAccess:
         The role assumed in every other account (``--role-name``).
     external_id : str, optional
         ``--external-id``.
+    options : AccountOptions
+        How the messages name the options: the command line's (default) or a notebook's
+        parameters (:data:`~trailkit.rules.accounts.NOTEBOOK_PARAMETERS`), in the role and
+        external id checks, the account list's errors and a refused role's fix.
 
     Raises
     ------
@@ -107,10 +117,12 @@ class AccountAccess:
         *,
         role_name: str = DEFAULT_ROLE_NAME,
         external_id: str | None = None,
+        options: AccountOptions = CLI_OPTIONS,
     ) -> None:
         self.conn = conn
-        self.role_name = check_role_name(role_name)
-        self.external_id = check_external_id(external_id)
+        self.options = options
+        self.role_name = check_role_name(role_name, options.role_name)
+        self.external_id = check_external_id(external_id, options.external_id)
         self._lock = threading.Lock()
         self._account_locks: dict[str, threading.Lock] = {}
         self._connections: dict[str, Connection | AssumeRoleFailed] = {}
@@ -141,7 +153,7 @@ class AccountAccess:
         ``org``: list the organization (``ListAccounts``) and keep its active accounts (or,
         with ``given``, those of them).
         """
-        listed = list_accounts(self.conn) if org else None
+        listed = list_accounts(self.conn, self.options) if org else None
         return select_accounts(
             self.caller,
             listed=self._named(listed),
@@ -149,6 +161,7 @@ class AccountAccess:
             exclude=exclude,
             role_name=self.role_name,
             partition=self.partition,
+            options=self.options,
         )
 
     def _named(self, listed: list[Account] | None) -> list[Account] | None:
@@ -207,8 +220,11 @@ class AccountAccess:
                     arn, external_id=self.external_id, session_name=SESSION_NAME
                 )
             except AssumeRoleFailed as refused:
+                if self.options != CLI_OPTIONS:  # the fix names the notebook's parameters,
+                    # or (no exclude option: a command about one trail) leaves it out
+                    refused = refused.named(self.options.role_name, self.options.exclude_accounts)
                 self._connections[key] = refused
-                raise
+                raise refused from None
             self._connections[key] = made
             return made
 

@@ -493,6 +493,7 @@ class Connection:
             demo=self.demo,
             profile=self.profile,
             role_arn=role_arn,
+            via_account=mine.via_account or mine.account,
         )
         return child
 

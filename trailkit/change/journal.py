@@ -498,12 +498,14 @@ class Journal:
         trail_arn: str | None = None,
         note: str | None = None,
         role_arn: str | None = None,
+        via_account: str | None = None,
     ) -> Record:
         """Build an ``INTENT`` record (time = now, a new change id unless given) and append it.
 
         Call this *before* the AWS call; when it returns the intent is on disk. ``role_arn``:
-        the role assumed to act in ``account`` (another account than the caller's own); the
-        outcome records carry it too.
+        the role assumed to act in ``account`` (another account than the caller's own), and
+        ``via_account`` the caller's own account that assumed it; the outcome records carry
+        both too.
 
         Returns
         -------
@@ -530,6 +532,7 @@ class Journal:
             host=_HOST,
             pid=os.getpid(),
             role_arn=role_arn,
+            via_account=via_account if role_arn is not None else None,
         )
         self.append(record)
         _STARTED.append((self.path, record.change_id))

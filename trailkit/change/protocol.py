@@ -330,6 +330,7 @@ class _Write:
             endpoint=who.endpoint,
             backend=who.backend,
             role_arn=who.role_arn,
+            via_account=who.via_account,
         )
         with in_flight(intent.change_id):
             return self.send(_Intent(intent, current))

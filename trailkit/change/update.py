@@ -368,6 +368,23 @@ def last_undoable(journal: Journal, kind: Kind, conn: Connection, *, roles: bool
             "recorded in {path} is undone already."
         )
     )
+    accounts = sorted({c.intent.account for c in here})
+    if accounts != [info.account]:
+        # Made from this account through a role (issue 16): say where they were made.
+        where["accounts"] = ", ".join(accounts)
+        message = (
+            _(
+                "Nothing to undo: every trail change made at {endpoint} from account {account}, "
+                "in accounts {accounts} (through a role in each account other than {account}), "
+                "recorded in {path} is undone already."
+            )
+            if trail
+            else _(
+                "Nothing to undo: every key policy change made at {endpoint} from account "
+                "{account}, in accounts {accounts} (through a role in each account other than "
+                "{account}), recorded in {path} is undone already."
+            )
+        )
     raise NothingToUndo(
         message.format(**where),
         _("to undo a rollback, name its change id: {command} (see `trailkit journal`)").format(

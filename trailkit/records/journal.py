@@ -88,7 +88,16 @@ _REQUIRED_STR = (
     "region",
 )
 _REQUIRED_OPTIONAL = ("before", "after")
-_OPTIONAL = ("request_id", "error", "rollback_of", "trail_arn", "note", "host", "role_arn")
+_OPTIONAL = (
+    "request_id",
+    "error",
+    "rollback_of",
+    "trail_arn",
+    "note",
+    "host",
+    "role_arn",
+    "via_account",
+)
 # Optional integer fields (written by newer versions; absent in older journals).
 _OPTIONAL_INT = ("pid",)
 _NON_EMPTY = ("change_id", "time")
@@ -163,13 +172,19 @@ class Record:
         than the caller's own (``arn:aws:iam::ACCOUNT:role/NAME``, issue 16); ``caller_arn`` is
         then that role's session. None (and absent from the line) for a change made with the
         caller's own credentials, and in journals written before the field existed. A rollback
-        of the change assumes this role again.
+        of the change assumes this role again. It must be a role of ``account``.
+    via_account
+        With ``role_arn``: the caller's own account, the one that assumed the role (issue 16),
+        so that ``rollback --last`` offers only the role changes made from that account. None
+        (and absent from the line) for a change made with the caller's own credentials, and in
+        journals written before the field existed (their role changes are undone by id only).
 
     Raises
     ------
     JournalError
-        A field has the wrong type, ``phase``/``kind`` is not a known value, or ``change_id`` or
-        ``time`` is empty. Plain strings for ``phase``/``kind`` are converted to the enums.
+        A field has the wrong type, ``phase``/``kind`` is not a known value, ``change_id`` or
+        ``time`` is empty, or ``role_arn`` is not a role of ``account``. Plain strings for
+        ``phase``/``kind`` are converted to the enums.
     """
 
     change_id: str
@@ -192,6 +207,7 @@ class Record:
     host: str | None = None
     pid: int | None = None
     role_arn: str | None = None
+    via_account: str | None = None
 
     def __post_init__(self) -> None:
         # One pass with exact type checks first: a large journal builds many records.
@@ -239,14 +255,20 @@ class Record:
                     value=_short(self.kind), known=known
                 )
             )
+        if self.role_arn is not None and not _role_of(self.role_arn, self.account):
+            raise JournalError(
+                _("field 'role_arn' is not a role of account {account} ({value}).").format(
+                    account=self.account, value=_short(self.role_arn, 80)
+                )
+            )
         object.__setattr__(self, "phase", phase)
         object.__setattr__(self, "kind", kind)
 
     def as_dict(self) -> dict[str, str | int | None]:
         """All fields as a JSON-ready mapping (enums as their string values).
 
-        ``host``, ``pid`` and ``role_arn`` are left out when None, so a record without them is
-        written as older versions wrote it.
+        ``host``, ``pid``, ``role_arn`` and ``via_account`` are left out when None, so a record
+        without them is written as older versions wrote it.
         """
         out: dict[str, str | int | None] = {}
         for f in dataclasses.fields(self):
@@ -326,7 +348,7 @@ class Record:
         return record
 
 
-_WRITER_FIELDS = frozenset({"host", "pid", "role_arn"})
+_WRITER_FIELDS = frozenset({"host", "pid", "role_arn", "via_account"})
 _SLOT_SETTERS = tuple((f.name, Record.__dict__[f.name].__set__) for f in dataclasses.fields(Record))
 _NULLABLE_STR = _REQUIRED_OPTIONAL + _OPTIONAL
 _REQUIRED_KEYS = frozenset(_REQUIRED_STR + _REQUIRED_OPTIONAL)
@@ -343,9 +365,23 @@ _SHARED = (
     "trail_arn",
     "host",
     "role_arn",
+    "via_account",
 )
 _PHASES: dict[object, Phase] = {p.value: p for p in Phase}
 _KINDS: dict[object, Kind] = {k.value: k for k in Kind}
+
+
+def _role_of(role_arn: str, account: str) -> bool:
+    """Whether ``role_arn`` is an IAM role ARN (``arn:PARTITION:iam::ACCOUNT:role/...``) of
+    ``account``: a journal line whose role is another account's cannot be undone through it."""
+    parts = role_arn.split(":", 5)
+    return (
+        len(parts) == 6
+        and parts[0] == "arn"
+        and parts[2] == "iam"
+        and parts[4] == account
+        and parts[5].startswith("role/")
+    )
 
 
 def _reject_constant(name: str) -> Any:
@@ -406,6 +442,8 @@ _SETTERS = tuple(setter for _name, setter in _SLOT_SETTERS)
 _SHARED_AT = tuple(i for i, (name, _) in enumerate(_SLOT_SETTERS) if name in _SHARED)
 _CHANGE_ID_AT = [name for name, _setter in _SLOT_SETTERS].index("change_id")
 _TIME_AT = [name for name, _setter in _SLOT_SETTERS].index("time")
+_ROLE_AT = [name for name, _setter in _SLOT_SETTERS].index("role_arn")
+_ACCOUNT_AT = [name for name, _setter in _SLOT_SETTERS].index("account")
 
 
 def record_from_line(line: bytes | str, shared: dict[str, str] | None = None) -> Record | None:
@@ -440,6 +478,9 @@ def record_from_line(line: bytes | str, shared: dict[str, str] | None = None) ->
     try:
         datetime.fromisoformat(when)
     except ValueError:
+        return None
+    role = values[_ROLE_AT]
+    if role is not None and not _role_of(role, values[_ACCOUNT_AT]):
         return None
     if shared is not None:
         for i in _SHARED_AT:
@@ -636,11 +677,13 @@ def same_place(
     ``None`` for either means "any". Endpoints are compared as written, except that every AWS
     default endpoint (``""`` or ``https://*.<region>.amazonaws.com (AWS default)``) is the same
     place whatever region the connection was opened in. With ``roles``, a change made in
-    another account through a role (``role_arn`` recorded) counts too: it can be reached again
-    through that role from here (issue 16).
+    another account through a role assumed from ``account`` (``role_arn`` and ``via_account``
+    recorded) counts too: it can be reached again through that role from here (issue 16). A
+    role change made from another account (a shared journal), or recorded before
+    ``via_account`` existed, does not.
     """
     elsewhere = account is not None and record.account != account
-    if elsewhere and not (roles and record.role_arn):
+    if elsewhere and not (roles and record.role_arn and record.via_account == account):
         return False
     if endpoint is None:
         return True
@@ -759,8 +802,9 @@ def undoable(
         ``rollback --last``: a rollback is undone only by naming its change id, so running
         ``--last`` twice never re-applies what the first run undid.
     roles
-        Offer too the changes made in another account through a role (``role_arn``
-        recorded): they are undone through that role (see :func:`same_place`).
+        Offer too the changes made in another account through a role assumed from
+        ``account`` (``role_arn`` and ``via_account`` recorded): they are undone through that
+        role (see :func:`same_place`).
     """
     offered = _offered(changes)
     return [

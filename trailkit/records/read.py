@@ -41,6 +41,9 @@ class ConnectionInfo:
     #: connection is another account's, reached through a role (issue 16); None for the
     #: caller's own credentials.
     role_arn: str | None = None
+    #: With ``role_arn``: the caller's own account, the one that assumed the role (recorded
+    #: in the journal so that ``rollback --last`` offers only what was made from there).
+    via_account: str | None = None
 
     @property
     def backend(self) -> str:

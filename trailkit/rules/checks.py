@@ -34,6 +34,7 @@ from trailkit.rules.requests import (
     delivery_requests,
     log_object_arn,
 )
+from trailkit.rules.trails import list_trails_fix
 
 __all__ = [
     "CATALOGUE",
@@ -341,6 +342,16 @@ class VerdictKind(enum.StrEnum):
 # -- the rules ---------------------------------------------------------------------------
 
 
+def trail_option(trail: Trail, home_account: str | None = None) -> str:
+    """How a command trailkit prints names ``trail`` (``--trail``): by name, or by ARN when
+    the trail is in another account than ``home_account`` (the account the operator's
+    commands run from; None: the trail's own), since a bare name is looked up in the caller's
+    account only."""
+    if home_account and trail.account and trail.account != home_account:
+        return trail.arn
+    return trail.name
+
+
 def check_trail(trail: Trail | None, trail_input: str, caller_account: str) -> list[Finding]:
     """trail-not-found, trail-not-owned, bucket-not-found, bucket-unreadable.
 
@@ -354,6 +365,7 @@ def check_trail(trail: Trail | None, trail_input: str, caller_account: str) -> l
             _f(
                 "trail-not-found",
                 _("No trail {trail} is visible to this caller.").format(trail=repr(trail_input)),
+                remedy=list_trails_fix(trail_input),
             )
         ]
     out: list[Finding] = []
@@ -666,9 +678,19 @@ def cloudtrail_answers(
     return bucket_key, answers
 
 
-def check_policy(key: KeyInfo, trail: Trail, organization_id: str | None = None) -> list[Finding]:
+def check_policy(
+    key: KeyInfo,
+    trail: Trail,
+    organization_id: str | None = None,
+    *,
+    home_account: str | None = None,
+) -> list[Finding]:
     """policy-encrypt, policy-describe, policy-deny, policy-bucket-key-decrypt,
     bucket-key-unverified, policy-unverifiable.
+
+    ``home_account``: the account the operator's commands run from, when the trail is read
+    through a role in another account (issue 16); the ``trailkit policy`` command a remedy
+    prints then names the trail by its ARN (see :func:`trail_option`).
 
     The requests carry the encryption context CloudTrail sends, ``aws:s3:arn`` included, built
     from the trail's S3 key prefix and, for an organization trail, the organization path
@@ -765,7 +787,9 @@ def check_policy(key: KeyInfo, trail: Trail, organization_id: str | None = None)
             if misses
             else _("No statement allows it.")
         )
-        command = f"trailkit policy --trail {trail.name} --key {key.arn} --apply"
+        command = (
+            f"trailkit policy --trail {trail_option(trail, home_account)} --key {key.arn} --apply"
+        )
         out.append(
             _f(
                 codes[name],
@@ -819,8 +843,12 @@ def check_readers(
     trail: Trail,
     reader_accounts: Sequence[str] = (),
     organization_id: str | None = None,
+    *,
+    home_account: str | None = None,
 ) -> list[Finding]:
     """policy-readers: who can decrypt the logs, in each account that needs to read them.
+
+    ``home_account``: as for :func:`check_policy` (the trail in the printed command).
 
     The accounts are the trail's, the bucket owner's when known and different, and
     ``reader_accounts`` (:func:`trailkit.rules.readers.reader_accounts`). For each, the key
@@ -851,7 +879,14 @@ def check_readers(
     s3_arns, unknown = reader_s3_arns(trail, key.policy, organization_id)
     return list(
         _readers_finding(
-            key.policy, key.arn, trail.arn, trail.name, accounts, s3_arns, unknown, language()
+            key.policy,
+            key.arn,
+            trail.arn,
+            trail_option(trail, home_account),
+            accounts,
+            s3_arns,
+            unknown,
+            language(),
         )
     )
 
@@ -896,7 +931,7 @@ def _readers_finding(
     policy: str,
     key_arn: str,
     trail_arn: str,
-    trail_name: str,
+    trail_name: str,  # as the printed command names it (see trail_option)
     accounts: tuple[tuple[str, str], ...],
     s3_arns: tuple[str, ...] = (),
     unknown: str = "",
@@ -1270,6 +1305,7 @@ def preflight(
     key_error: str | None = None,
     reader_accounts: Sequence[str] = (),
     organization_id: str | None = None,
+    home_account: str | None = None,
 ) -> Report:
     """Run every rule for one trail and one key identifier.
 
@@ -1292,6 +1328,9 @@ def preflight(
         For an organization trail, its organization id (``o-...``) when the caller knows it
         (``organizations:DescribeOrganization``); without it, a policy whose answer depends on
         the organization path is "cannot verify".
+    home_account
+        The account the operator's commands run from when it is not ``caller_account`` (the
+        trail is read through a role, issue 16): commands in remedies name the trail by ARN.
 
     Returns
     -------
@@ -1332,8 +1371,10 @@ def preflight(
     findings += check_key(lookup, trail)
     key = lookup.key
     if key is not None and not any(f.code == "key-aws-managed" for f in findings):
-        findings += check_policy(key, trail, organization_id)
-        findings += check_readers(key, trail, reader_accounts, organization_id)
+        findings += check_policy(key, trail, organization_id, home_account=home_account)
+        findings += check_readers(
+            key, trail, reader_accounts, organization_id, home_account=home_account
+        )
     target = key.arn if key is not None else _given_key_arn(lookup)
     # a key that could not be resolved is not a disable: without its ARN only the AES256 rule
     findings += (

@@ -25,6 +25,17 @@ What AWS documents, and what it does not (sources, read for this module):
   bucket or KMS key does not have sufficient permissions". AWS documents it as an error of
   ``CreateTrail`` / ``UpdateTrail``, not as a value of these fields; it is mapped because it names
   the key policy.
+* Where an organization trail writes: CloudTrail user guide, "Creating a trail for an
+  organization with the AWS CLI", section "Create or update an Amazon S3 bucket to use to store
+  the log files for an organization trail"
+  (https://docs.aws.amazon.com/awscloudtrail/latest/userguide/cloudtrail-create-and-update-an-organizational-trail-by-using-the-aws-cli.html#org-trail-bucket-policy):
+  the bucket policy's ``s3:PutObject`` statement for the organization covers
+  ``BUCKET/[PREFIX/]AWSLogs/o-organizationID/*``, and each account's files are under
+  ``AWSLogs/o-organizationID/ACCOUNT/`` ("Creating a trail for an organization":
+  ``bucket/[prefix]/AWSLogs/o-exampleorgid/111111111111/``). A member account's delivery error
+  of an organization trail is therefore about that path, not ``AWSLogs/MANAGEMENT-ACCOUNT/``.
+  trailkit does not read the organization id (``organizations:DescribeOrganization``): when it
+  is not given, :data:`ORGANIZATION_ID_PLACEHOLDER` stands in for it.
 * The statements CloudTrail needs: ``docs/cloudtrail-kms.md`` sections 3 and 3a (CloudTrail user
   guide, "Configure AWS KMS key policies for CloudTrail" and "Amazon S3 bucket policy for
   CloudTrail"); the key statement is the one :func:`trailkit.rules.repair.plan_repair` adds
@@ -45,7 +56,14 @@ from trailkit.i18n import _
 from trailkit.records import Trail
 from trailkit.rules.requests import CLOUDTRAIL_SERVICE, log_object_arn
 
-__all__ = ["CAUSES", "UNKNOWN", "DeliveryCause", "delivery_cause", "error_name"]
+__all__ = [
+    "CAUSES",
+    "ORGANIZATION_ID_PLACEHOLDER",
+    "UNKNOWN",
+    "DeliveryCause",
+    "delivery_cause",
+    "error_name",
+]
 
 #: The cause codes, each with the error names (case-insensitive, ``KMS.`` prefix optional) that
 #: map to it. The first match in this order wins.
@@ -59,6 +77,9 @@ CAUSES: dict[str, tuple[str, ...]] = {
 }
 #: The cause of an error AWS does not document as a value of these fields.
 UNKNOWN = "undocumented"
+#: Stands for the organization id (``o-`` and 10 to 32 characters) in an organization trail's
+#: log path when it is not known: trailkit does not read it.
+ORGANIZATION_ID_PLACEHOLDER = "o-ORGANIZATION_ID"
 
 _NAME = re.compile(r"[A-Za-z][A-Za-z0-9.]*")
 
@@ -106,19 +127,25 @@ def _code_of(error: str) -> str:
     return UNKNOWN
 
 
-def _object(trail: Trail, digest: bool) -> str:
+def _object(
+    trail: Trail, digest: bool, member: str | None = None, organization_id: str | None = None
+) -> str:
     """The objects the bucket policy must let CloudTrail write: ``arn:...:s3:::BUCKET/[PREFIX/]
-    AWSLogs/ACCOUNT/*`` (log and digest files alike; an organization trail's member accounts
-    write under ``AWSLogs/ORG-ID/ACCOUNT/``, which the organization's policy must cover too)."""
-    account = arn_account(trail.arn) or trail.account
+    AWSLogs/ACCOUNT/*`` (log and digest files alike). For an organization trail, the account's
+    files under ``AWSLogs/ORG-ID/ACCOUNT/*``: ``member`` is the account whose delivery failed
+    (default: the trail's own), ``organization_id`` the organization's id
+    (:data:`ORGANIZATION_ID_PLACEHOLDER` when not known)."""
+    account = member or arn_account(trail.arn) or trail.account
+    org = (organization_id or ORGANIZATION_ID_PLACEHOLDER) if trail.organization else None
     one = log_object_arn(
         trail_arn=trail.arn,
         bucket_name=trail.bucket_name,
         source_account=account,
         prefix=trail.s3_prefix,
+        organization_id=org,
         digest=digest,
     )
-    marker = f"/AWSLogs/{account}/"
+    marker = f"/AWSLogs/{org}/{account}/" if org else f"/AWSLogs/{account}/"
     return one[: one.index(marker) + len(marker)] + "*" if marker in one else one
 
 
@@ -140,7 +167,14 @@ def _kms_command(verb: str, key: str) -> str:
     return f"aws kms {verb} --key-id {key}" + (f" --region {region}" if region else "")
 
 
-def delivery_cause(trail: Trail, error: str, *, digest: bool = False) -> DeliveryCause:
+def delivery_cause(
+    trail: Trail,
+    error: str,
+    *,
+    digest: bool = False,
+    member: str | None = None,
+    organization_id: str | None = None,
+) -> DeliveryCause:
     """The cause and fix of ``trail``'s ``LatestDeliveryError`` (``digest``:
     ``LatestDigestDeliveryError``).
 
@@ -152,6 +186,14 @@ def delivery_cause(trail: Trail, error: str, *, digest: bool = False) -> Deliver
         The raw text of the field.
     digest
         The error is about digest files.
+    member
+        The member account whose ``GetTrailStatus`` reported ``error``, for an organization
+        trail's status read in a member: the bucket path named is that member's,
+        ``AWSLogs/ORG-ID/MEMBER/`` (CloudTrail user guide, "Creating a trail for an organization
+        with the AWS CLI"; see the module's sources). None: the trail's own account.
+    organization_id
+        The organization's id (``o-...``) for an organization trail's path; None:
+        :data:`ORGANIZATION_ID_PLACEHOLDER`, as trailkit does not read it.
 
     Returns
     -------
@@ -199,7 +241,7 @@ def delivery_cause(trail: Trail, error: str, *, digest: bool = False) -> Deliver
         ).format(key=key, files=files, trail=trail.name, statement=_key_statement(trail))
         fix = _("add the CloudTrail encrypt statement (`trailkit policy --apply`)")
     elif code == "s3-access-denied":
-        obj = _object(trail, digest)
+        obj = _object(trail, digest, member, organization_id)
         if trail.kms_key_id:
             cause = _(
                 "Amazon S3 refused CloudTrail's upload of {files} to bucket {bucket}: the bucket "

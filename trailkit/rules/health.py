@@ -304,12 +304,16 @@ def _member_label(account: str, names: Mapping[str, str | None]) -> str:
 
 
 def _member_reasons(
-    trail: Trail, members: Mapping[str, TrailStatus], names: Mapping[str, str | None]
+    trail: Trail,
+    members: Mapping[str, TrailStatus],
+    names: Mapping[str, str | None],
+    organization_id: str | None = None,
 ) -> list[HealthReason]:
     """An organization trail's statuses in its member accounts as (at most) two reasons: ONE
     line for the members whose ``GetTrailStatus`` reports a ``LatestDeliveryError`` (AWS: a
     member's delivery errors show only in that member), one for those where it could not be
-    read."""
+    read. Each member's cause names that member's path in the bucket
+    (``AWSLogs/ORG-ID/MEMBER/``: :func:`~trailkit.rules.delivery.delivery_cause`'s ``member``)."""
     if not members:
         return []
     total = len(members)
@@ -317,7 +321,16 @@ def _member_reasons(
     failing = sorted((a, s) for a, s in members.items() if s.latest_delivery_error)
     if failing:
         causes = [
-            (a, delivery_cause(trail, s.latest_delivery_error or "", digest=False))
+            (
+                a,
+                delivery_cause(
+                    trail,
+                    s.latest_delivery_error or "",
+                    digest=False,
+                    member=a,
+                    organization_id=organization_id,
+                ),
+            )
             for a, s in failing
         ]
         details = "; ".join(
@@ -477,7 +490,7 @@ def health(
     """
     now = now or datetime.now(UTC)
     status = _status_reasons(trail, now, stale_after)
-    status += _member_reasons(trail, members or {}, account_names or {})
+    status += _member_reasons(trail, members or {}, account_names or {}, organization_id)
     if trail.kms_key_id is None:
         report = preflight(
             trail=trail,

@@ -24,6 +24,7 @@ from trailkit.i18n import N_, _
 from trailkit.records import BucketInfo, KeyInfo, Trail
 from trailkit.rules.checks import UNVERIFIED_CODES, Report, Severity
 from trailkit.rules.keyids import KeyIdKind, parse_key_id
+from trailkit.rules.trails import list_trails_fix
 
 __all__ = ["Plan", "bucket_region_key", "plan_change", "plan_drift", "verdict_basis"]
 
@@ -259,7 +260,8 @@ def plan_change(report: Report, *, rollback_of: str | None = None) -> Plan:
     if trail is None:
         raise RefusedError(
             _("No trail {trail}: there is nothing to plan.").format(trail=repr(report.trail_input)),
-            _("check the trail name with `trailkit inventory`"),
+            list_trails_fix(report.trail_input)
+            or _("check the trail name with `trailkit inventory`"),
         )
     after = None if report.disable else report.key_arn
     if not report.disable and after is None and not report.errors:

@@ -9,12 +9,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 
-from trailkit.arn import arn_region, arn_resource, arn_service
+from trailkit.arn import arn_account, arn_region, arn_resource, arn_service
 from trailkit.errors import InputError, NotFound
 from trailkit.i18n import _
 from trailkit.records import ScanError, Trail
 
-__all__ = ["TrailRef", "merge_trails", "parse_trail_ref", "the_one_trail"]
+__all__ = ["TrailRef", "list_trails_fix", "merge_trails", "parse_trail_ref", "the_one_trail"]
 
 
 @dataclass(frozen=True)
@@ -84,6 +84,20 @@ def parse_trail_ref(name_or_arn: str) -> TrailRef:
     return TrailRef(text, arn_region(text))
 
 
+def list_trails_fix(trail_input: str) -> str | None:
+    """For a trail named by its ARN: the fix that lists the trails of that ARN's account
+    (``trailkit inventory --accounts ACCOUNT``: a plain ``trailkit inventory`` lists only the
+    caller's own account, issue 16). None for a name (or text that is not an ARN).
+    """
+    account = arn_account(trail_input.strip())
+    if not (account.isdigit() and len(account) == 12):
+        return None
+    return _(
+        "list the trails of account {account} with `trailkit inventory --accounts {account}` "
+        "and check the ARN"
+    ).format(account=account)
+
+
 def the_one_trail(ref: TrailRef, found: Iterable[Trail]) -> Trail:
     """The single trail of ``found`` that ``ref`` names.
 
@@ -109,7 +123,8 @@ def the_one_trail(ref: TrailRef, found: Iterable[Trail]) -> Trail:
     if not unique:
         raise NotFound(
             _("No trail named {trail} is visible to this caller.").format(trail=repr(ref.text)),
-            _(
+            list_trails_fix(ref.text)
+            or _(
                 "list trails with `trailkit inventory`; use the trail ARN for trails of "
                 "other regions or accounts"
             ),

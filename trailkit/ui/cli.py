@@ -717,13 +717,18 @@ def _connect(args: argparse.Namespace) -> Any:
 
 def _access(args: argparse.Namespace, conn: Any) -> Any:
     """How other accounts are reached: ``--role-name`` / ``--external-id`` (issue 16)."""
-    from trailkit.aws.accounts import AccountAccess
-    from trailkit.rules.accounts import DEFAULT_ROLE_NAME
+    from dataclasses import replace
 
+    from trailkit.aws.accounts import AccountAccess
+    from trailkit.rules.accounts import CLI_OPTIONS, DEFAULT_ROLE_NAME
+
+    # A command about one trail has no --exclude-accounts: its refusals must not advise it.
+    options = CLI_OPTIONS if hasattr(args, "org") else replace(CLI_OPTIONS, exclude_accounts="")
     return AccountAccess(
         conn,
         role_name=getattr(args, "role_name", DEFAULT_ROLE_NAME),
         external_id=getattr(args, "external_id", None),
+        options=options,
     )
 
 

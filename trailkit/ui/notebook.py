@@ -41,13 +41,12 @@ from trailkit.aws.accounts import AccountAccess
 from trailkit.aws.session import Connection, is_local_endpoint
 from trailkit.change.journal import Journal, default_path
 from trailkit.errors import InputError, TrailkitError
-from trailkit.i18n import _, language, ngettext
+from trailkit.i18n import _, language
 from trailkit.records import Inventory, KeyInfo, Trail
 from trailkit.records.journal import changes_frame
 from trailkit.rules.accounts import (
     DEFAULT_ROLE_NAME,
-    check_external_id,
-    check_role_name,
+    NOTEBOOK_PARAMETERS,
     parse_account_text,
 )
 from trailkit.rules.checks import Report
@@ -67,6 +66,7 @@ from trailkit.ui.widgets import (
     TrailExplorer,
 )
 from trailkit.ui.widgets._common import esc, note_html
+from trailkit.ui.widgets.banner import partial_sentence
 from trailkit.ui.widgets.checklist import checklist_html
 from trailkit.ui.widgets.policy_picker import KeyPolicyView
 
@@ -234,10 +234,12 @@ def account_access(
             ),
             _("give the external id of the role's trust policy, or None when it needs none"),
         )
+    # the notebook's parameters named in every message (role_name, not --role-name)
     return AccountAccess(
         conn,
-        role_name=check_role_name(role_name) if role_name is not None else DEFAULT_ROLE_NAME,
-        external_id=check_external_id(external_id),
+        role_name=role_name if role_name is not None else DEFAULT_ROLE_NAME,
+        external_id=external_id,
+        options=NOTEBOOK_PARAMETERS,
     )
 
 
@@ -717,7 +719,9 @@ def trail_explorer(
         account = trail.account if trail is not None else arn_account(arn)
         return book.in_account(account).explain(arn, history=wanted)
 
-    return TrailExplorer(inventory.trails, explain, healths=inventory_health(inventory))
+    return TrailExplorer(
+        inventory.trails, explain, healths=inventory_health(inventory), accounts=inventory.accounts
+    )
 
 
 def journal_view(
@@ -870,37 +874,9 @@ def partial_banner(inventory: Inventory) -> str | None:
         ``inventory`` is not what ``tk.scan`` returned.
     """
     _need(inventory, Inventory, "inventory", _("pass inventory = tk.scan(conn, regions)"))
-    if not inventory.partial:
+    said = partial_sentence(inventory)
+    if said is None:
         return None
-    regions = ", ".join(sorted({e.region or "?" for e in inventory.errors}))
-    n = len(inventory.errors)
-    accounts = sorted({e.account for e in inventory.errors if e.account})
-    if accounts:  # a scan of several accounts: which accounts, by name when known
-        named = ", ".join(
-            f"{inventory.account_name(a)} ({a})" if inventory.account_name(a) else a
-            for a in accounts
-        )
-        where = ", ".join(sorted({e.region for e in inventory.errors if e.region}))
-        if where:
-            said = ngettext(
-                "PARTIAL RESULT: {n} call failed (accounts: {accounts}; regions: {regions}); "
-                "see the errors table.",
-                "PARTIAL RESULT: {n} calls failed (accounts: {accounts}; regions: {regions}); "
-                "see the errors table.",
-                n,
-            ).format(n=n, accounts=named, regions=where)
-        else:  # an account's role refused: no region to name
-            said = ngettext(
-                "PARTIAL RESULT: {n} call failed (accounts: {accounts}); see the errors table.",
-                "PARTIAL RESULT: {n} calls failed (accounts: {accounts}); see the errors table.",
-                n,
-            ).format(n=n, accounts=named)
-    else:
-        said = ngettext(
-            "PARTIAL RESULT: {n} call failed (regions: {regions}); see the errors table.",
-            "PARTIAL RESULT: {n} calls failed (regions: {regions}); see the errors table.",
-            n,
-        ).format(n=n, regions=regions)
     return (
         f'<div class="tk-banner-partial tk-note tk-note-warn" role="alert" '
         f'style="{PARTIAL_STYLE}">{html.escape(said)}</div>'

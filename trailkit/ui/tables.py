@@ -41,6 +41,7 @@ __all__ = [
     "NO_KEY",
     "ONE_LINE",
     "ORG_INVENTORY_COLUMNS",
+    "ORG_TRAIL_COLUMNS",
     "TRAIL_COLUMNS",
     "WRAPPER_STYLE",
     "TableFrame",
@@ -103,6 +104,13 @@ ORG_INVENTORY_COLUMNS = [
     "account_name",
     *INVENTORY_COLUMNS[INVENTORY_COLUMNS.index("account") + 1 :],
 ]
+#: The trails table of a scan of several accounts (:func:`trails_frame`): ``account_name``
+#: after ``account``, as in :data:`ORG_INVENTORY_COLUMNS`.
+ORG_TRAIL_COLUMNS = [
+    *TRAIL_COLUMNS[: TRAIL_COLUMNS.index("account") + 1],
+    "account_name",
+    *TRAIL_COLUMNS[TRAIL_COLUMNS.index("account") + 1 :],
+]
 #: The operations whose failure leaves a whole account unread (one error row for the account).
 ACCOUNT_OPERATIONS = ("AssumeRole", "ListTrails")
 
@@ -146,6 +154,7 @@ COLUMN_TITLES: dict[str, str] = {
     "multi_region": N_("multi_region"),
     "organization": N_("organization"),
     "account": N_("account"),
+    "account_name": N_("account_name"),
     "latest_delivery_error": N_("latest_delivery_error"),
     "latest_digest_delivery_error": N_("latest_digest_delivery_error"),
     "key_arn": N_("key_arn"),
@@ -309,8 +318,14 @@ def inventory_records(
 
 
 def trails_frame(inv: Inventory) -> pd.DataFrame:
-    """The trails table (one row per trail, plus an error row per unreadable region)."""
-    return TableFrame(inventory_records(inv), columns=TRAIL_COLUMNS)
+    """The trails table (one row per trail, plus an error row per unreadable region).
+
+    Its columns are :data:`TRAIL_COLUMNS`; on a scan of several accounts (``inv.accounts``)
+    :data:`ORG_TRAIL_COLUMNS` (``account_name`` after ``account``, as in the command line's
+    ``inventory --org --format csv``) and an error row per account that could not be read.
+    """
+    columns = ORG_TRAIL_COLUMNS if inv.accounts else TRAIL_COLUMNS
+    return TableFrame(inventory_records(inv), columns=columns)
 
 
 def keys_frame(inv: Inventory, now: datetime | None = None) -> pd.DataFrame:
@@ -441,6 +456,7 @@ _NONE_MEANS_NOTHING = frozenset(
         "message",
         "rollback_of",
         "undone_by",
+        "role_arn",  # a change made with the caller's own credentials: no role
         "request_id",
         "before",
         "after",

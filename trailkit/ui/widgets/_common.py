@@ -32,6 +32,7 @@ __all__ = [
     "AcceptUnverifiable",
     "Confirm",
     "Step",
+    "account_words",
     "badge",
     "codes_html",
     "error_html",
@@ -591,3 +592,23 @@ def rows_html(rows: Iterable[tuple[str, str]]) -> str:
     """A two-column key/value table; values are HTML."""
     body = "".join(f"<tr><th>{esc(k)}</th><td>{v}</td></tr>" for k, v in rows)
     return f'<table class="tk-table">{body}</table>'
+
+
+def account_words(accounts: Iterable[Any], trails: Iterable[Any] = ()) -> dict[str, str] | None:
+    """How each account is named in a view of several accounts: id -> its name when the scan
+    knows it (AWS Organizations' account name), else its id; None when there is one account
+    only (then a view shows no account at all, as before issue 16).
+
+    Parameters
+    ----------
+    accounts : iterable of Account
+        The scan's accounts (``Inventory.accounts``; empty for a scan of one account).
+    trails : iterable of Trail
+        The trails shown: their accounts count too (trails given without ``accounts``).
+    """
+    words: dict[str, str] = {}
+    for account in accounts:
+        words[account.account_id] = account.name or account.account_id
+    for trail in trails:
+        words.setdefault(trail.account, trail.account)
+    return words if len(words) > 1 else None

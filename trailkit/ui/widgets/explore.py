@@ -18,13 +18,14 @@ import ipywidgets as widgets
 
 from trailkit.errors import InputError, TrailkitError
 from trailkit.i18n import N_, _, local_time, ngettext
-from trailkit.records import ScanError, Trail
+from trailkit.records import Account, ScanError, Trail
 from trailkit.rules.checks import Finding, Severity
 from trailkit.rules.explain import REQUIRED_WORDS, Explanation
 from trailkit.rules.health import HEALTH_WORDS, Health, HealthKind
 from trailkit.rules.history import change_detail
 from trailkit.rules.keyfacts import rotation_text
 from trailkit.ui.widgets._common import (
+    account_words,
     badge,
     error_html,
     esc,
@@ -93,8 +94,10 @@ def trail_order(
     return sorted(trails, key=rank)
 
 
-def _label(trail: Trail, found: Health | None) -> str:
+def _label(trail: Trail, found: Health | None, accounts: Mapping[str, str] | None = None) -> str:
     parts = [trail.name, trail.home_region]
+    if accounts is not None:  # several accounts: same-named trails differ by their account
+        parts.insert(1, accounts.get(trail.account, trail.account))
     if found is not None:
         parts.insert(1, _(HEALTH_WORDS[found.kind]))
     return " · ".join(parts)
@@ -367,6 +370,9 @@ class TrailExplorer:
     healths
         Each trail's health by ARN (:func:`trailkit.rules.health.inventory_health`): the order
         and the labels of the picker. None: by name.
+    accounts
+        The scan's accounts (``Inventory.accounts``): with several accounts each label names the
+        trail's account (its name when known, else its id). Empty: the trails' own accounts.
     """
 
     def __init__(
@@ -375,15 +381,19 @@ class TrailExplorer:
         explain: Callable[[str], Explanation],
         *,
         healths: Mapping[str, Health] | None = None,
+        accounts: Sequence[Account] = (),
     ) -> None:
         self._explain = explain
+        self._accounts = account_words(accounts, trails)
         self._healths = dict(healths or {})
         self._trails = trail_order(trails, self._healths)
         self._value: Explanation | None = None
         self._error: TrailkitError | None = None
         first = _("— choose a trail —") if self._trails else _("(no trails found)")
         options: list[tuple[str, str | None]] = [(first, None)]
-        options += [(_label(t, self._healths.get(t.arn)), t.arn) for t in self._trails]
+        options += [
+            (_label(t, self._healths.get(t.arn), self._accounts), t.arn) for t in self._trails
+        ]
         self._w_select = widgets.Dropdown(
             options=options, index=0, layout=widgets.Layout(width="min(640px, 100%)")
         )
@@ -423,12 +433,13 @@ class TrailExplorer:
             named = [t for t in self._trails if name_or_arn in (t.arn, t.name)]
             if len(named) != 1:
                 select_value(self._w_select, None)
-                self._error = InputError(
-                    _("No trail {trail} is offered here.").format(trail=name_or_arn)
-                    if not named
-                    else _("{trail} names trails in several regions.").format(trail=name_or_arn),
-                    _("give one of the trails listed, by name or ARN"),
-                )
+                if not named:
+                    said = _("No trail {trail} is offered here.").format(trail=name_or_arn)
+                elif len({t.account for t in named}) > 1:
+                    said = _("{trail} names trails in several accounts.").format(trail=name_or_arn)
+                else:
+                    said = _("{trail} names trails in several regions.").format(trail=name_or_arn)
+                self._error = InputError(said, _("give one of the trails listed, by name or ARN"))
                 self._w_view.value = error_html(self._error)
                 return None
             arn = named[0].arn

@@ -19,7 +19,7 @@ from trailkit.rules.health import Health, HealthKind, HealthReason, health_count
 from trailkit.rules.keyfacts import days_left, pending_deletion
 from trailkit.rules.repair import REPAIRABLE_CODES
 from trailkit.ui import tables
-from trailkit.ui.widgets._common import esc, id_html, root, show, text_html
+from trailkit.ui.widgets._common import account_words, esc, id_html, root, show, text_html
 
 __all__ = [
     "HEALTH_PALETTE",
@@ -109,25 +109,30 @@ def _deletion_html(key: KeyInfo | None, now: datetime) -> str:
     )
 
 
-def _trail_line(trail: Trail, key: KeyInfo | None) -> str:
-    """``name · home region · encryption key`` of one trail."""
+def _trail_line(trail: Trail, key: KeyInfo | None, account: str | None = None) -> str:
+    """``name · account · home region · encryption key`` of one trail (the account only in a
+    view of several accounts: its name when known, else its id)."""
     if trail.kms_key_id:
         alias = key.alias if key is not None and key.alias else None
         what = esc(alias) if alias else id_html(trail.kms_key_id)
         encryption = f"SSE-KMS <code>{what}</code>"
     else:
         encryption = "SSE-S3"
-    return f"<b>{esc(trail.name)}</b> · {esc(trail.home_region)} · {encryption}"
+    where = f"{esc(account)} · " if account else ""
+    return f"<b>{esc(trail.name)}</b> · {where}{esc(trail.home_region)} · {encryption}"
 
 
-def _card(trail: Trail, found: Health, key: KeyInfo | None, now: datetime) -> str:
+def _card(
+    trail: Trail, found: Health, key: KeyInfo | None, now: datetime, account: str | None = None
+) -> str:
     border = HEALTH_PALETTE[str(found.kind)][2]
     return (
         f'<div class="tk-health-trail tk-health-{esc(found.kind)}" data-trail="{esc(trail.name)}" '
+        f'data-account="{esc(trail.account)}" '
         f'style="margin:6px 0;padding:6px 10px;border-radius:4px;border:1px solid {border};'
         f'border-left:6px solid {border}">'
         f'<div class="tk-health-head">{health_badge(str(found.kind))} '
-        f"{_trail_line(trail, key)}</div>"
+        f"{_trail_line(trail, key, account)}</div>"
         f"{_deletion_html(key, now)}{reasons_html(found.reasons)}</div>"
     )
 
@@ -242,12 +247,17 @@ class HealthSummary:
                 "table)."
             )
             parts.append(f'<div class="tk-hint">{esc(said)}</div>')
+        # several accounts: each trail's account by name when known (same names in two accounts)
+        accounts = account_words(inv.accounts, inv.trails)
         named: dict[str, list[str]] = {}
         for trail, found in self.ordered():
+            account = accounts.get(trail.account, trail.account) if accounts else None
             if found.kind in (HealthKind.HEALTHY, HealthKind.SSE_S3) and not found.reasons:
-                named.setdefault(str(found.kind), []).append(trail.name)
+                named.setdefault(str(found.kind), []).append(
+                    f"{trail.name} ({account})" if account else trail.name
+                )
             else:
-                parts.append(_card(trail, found, inv.key_for(trail), self._now))
+                parts.append(_card(trail, found, inv.key_for(trail), self._now, account))
         for kind, names in named.items():
             parts.append(
                 f'<div class="tk-health-names tk-health-names-{esc(kind)}" style="margin:4px 0">'

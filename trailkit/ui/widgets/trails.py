@@ -8,11 +8,19 @@ from typing import Any
 import ipywidgets as widgets
 import pandas as pd
 
+from trailkit.errors import InputError
 from trailkit.i18n import _
 from trailkit.records import Inventory, Trail
 from trailkit.rules.health import Health, HealthKind, inventory_health
 from trailkit.ui import tables
-from trailkit.ui.widgets._common import esc, root, select_value, set_options, show
+from trailkit.ui.widgets._common import (
+    account_words,
+    esc,
+    root,
+    select_value,
+    set_options,
+    show,
+)
 
 __all__ = ["TrailPicker", "TrailsTable"]
 
@@ -33,12 +41,21 @@ SHOWN_COLUMNS = [
     "error",
 ]
 
+#: The columns shown for a scan of several accounts: the account's name too.
+ORG_SHOWN_COLUMNS = [
+    *SHOWN_COLUMNS[: SHOWN_COLUMNS.index("account") + 1],
+    "account_name",
+    *SHOWN_COLUMNS[SHOWN_COLUMNS.index("account") + 1 :],
+]
+
 #: The widget's frame: every trail field, its health second (a table shows columns in order).
 _COLUMNS = ["name", "health", *(c for c in tables.TRAIL_COLUMNS if c != "name")]
+_ORG_COLUMNS = ["name", "health", *(c for c in tables.ORG_TRAIL_COLUMNS if c != "name")]
 
 
 class TrailsTable:
-    """Every trail once, coloured by its health, filtered by region, encryption and health.
+    """Every trail once, coloured by its health, filtered by region, encryption and health
+    (and by account, with the account's name shown, on a scan of several accounts).
 
     Each trail's health (:mod:`trailkit.rules.health`) is in its own column, in words, and
     colours the row: broken red, at-risk amber, unverifiable blue-grey, healthy green, SSE-S3
@@ -57,10 +74,23 @@ class TrailsTable:
     def __init__(self, inventory: Inventory, healths: Mapping[str, Health] | None = None) -> None:
         self._inventory = inventory
         self._healths = dict(healths if healths is not None else inventory_health(inventory))
+        # several accounts: an account column with its name, and an account filter
+        self._accounts = account_words(inventory.accounts, inventory.trails)
         self._frame = tables.TableFrame(
             tables.inventory_records(inventory, self._healths),
-            columns=_COLUMNS,
+            columns=_ORG_COLUMNS if inventory.accounts else _COLUMNS,
         )
+        self._shown = ORG_SHOWN_COLUMNS if inventory.accounts else SHOWN_COLUMNS
+        listed = dict.fromkeys(str(a) for a in self._frame["account"].dropna())
+        named = {a.account_id: a.label for a in inventory.accounts}
+        self._w_account = widgets.Dropdown(
+            options=[(_("(all)"), _ALL), *((named.get(a, a), a) for a in listed)],
+            value=_ALL,
+            description=_("Account"),
+            style={"description_width": "initial"},
+            layout=widgets.Layout(width="320px"),
+        )
+        self._w_account.add_class("tk-filter-account")
         regions = sorted({str(r) for r in self._frame["home_region"].dropna()})
         self._w_region = widgets.Dropdown(
             options=[(_("(all)"), _ALL), *((r, r) for r in regions)],
@@ -93,12 +123,12 @@ class TrailsTable:
         self._w_count.add_class("tk-trails-count")
         self._w_table = widgets.HTML()
         self._w_table.add_class("tk-trails")
-        for w in (self._w_region, self._w_encryption, self._w_health):
+        filters = [self._w_region, self._w_encryption, self._w_health]
+        if self._accounts is not None:
+            filters.insert(0, self._w_account)
+        for w in filters:
             w.observe(self._render, names="value")
-        self.layout = root(
-            widgets.HBox([self._w_region, self._w_encryption, self._w_health, self._w_count]),
-            self._w_table,
-        )
+        self.layout = root(widgets.HBox([*filters, self._w_count]), self._w_table)
         self.layout.add_class("tk-trails-table")
         self._render()
 
@@ -106,6 +136,8 @@ class TrailsTable:
     def frame(self) -> pd.DataFrame:
         """The rows currently shown (all of :data:`tables.TRAIL_COLUMNS`, and ``health``)."""
         frame = self._frame
+        if self._w_account.value != _ALL:
+            frame = frame[frame["account"] == self._w_account.value]
         if self._w_region.value != _ALL:
             frame = frame[frame["home_region"] == self._w_region.value]
         if self._w_encryption.value != _ALL:
@@ -125,8 +157,23 @@ class TrailsTable:
         region: str | None = None,
         encryption: str | None = None,
         health: str | None = None,
+        account: str | None = None,
     ) -> None:
-        """Set the filters like the operator (None: all); e.g. ``health="broken"``."""
+        """Set the filters like the operator (None: all); e.g. ``health="broken"``;
+        ``account`` is an account id of the inventory (a scan of several accounts).
+
+        Raises
+        ------
+        InputError
+            ``account`` is not an account of the table.
+        """
+        known = [v for _label, v in self._w_account.options if v != _ALL]
+        if account is not None and account not in known:
+            raise InputError(
+                _("No account {account} is in this table.").format(account=account),
+                _("give one of: {accounts}").format(accounts=", ".join(known) or "-"),
+            )
+        self._w_account.value = account or _ALL
         self._w_region.value = region or _ALL
         self._w_encryption.value = encryption or _ALL
         self._w_health.value = health or _ALL
@@ -142,7 +189,7 @@ class TrailsTable:
         :func:`tables.style_trails`): no NaN, one-line cells, short ids with the full value on
         hover, a wrapper that scrolls sideways."""
         rows = self.frame.reset_index(drop=True)  # a filter's row numbers mean nothing
-        return tables.table_html(rows, max_rows=0, style=tables.style_trails, shown=SHOWN_COLUMNS)
+        return tables.table_html(rows, max_rows=0, style=tables.style_trails, shown=self._shown)
 
     def _render(self, _change: Any = None) -> None:
         shown, total = len(self.frame), len(self._frame)
