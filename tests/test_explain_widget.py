@@ -193,3 +193,19 @@ def test_an_unknown_trail_says_so() -> None:
     assert explorer.value is None and explorer.error is not None
     assert "no-such-trail" in explorer.error.message and "no-such-trail" in explorer.html()
     assert len(action.calls) == 1  # nothing read for it
+
+
+def test_an_organization_trail_says_its_member_accounts_were_not_read() -> None:
+    """The explorer explains one account: for an organization trail it says the members were
+    not read (their delivery errors show only there), never a bare "No problem found."."""
+    explorer, __ = _explorer()
+    found = explorer.select("org-trail")
+    assert isinstance(found, Explanation) and found.trail.organization
+    assert found.delivery.members_unread is not None
+    page = explorer.html()
+    assert "its member accounts were not read" in page
+    assert "No problem found.<" not in page
+    assert "inventory --org" in page
+    app = explorer.select("app-trail")
+    assert app is not None and app.delivery.members_unread is None
+    assert "member accounts:" not in explorer.html()

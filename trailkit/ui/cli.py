@@ -300,27 +300,10 @@ def _account_list(option: str) -> Callable[[str], tuple[str, ...]]:
     BOM). Each option may be given several times: the ids add up (``action="extend"``)."""
 
     def parse(text: str) -> tuple[str, ...]:
-        from trailkit.errors import InputError
         from trailkit.rules.accounts import parse_account_text
+        from trailkit.ui.accountfile import account_text
 
-        if text.startswith("@"):
-            if not text[1:].strip():
-                raise InputError(
-                    _("{option}: @ names no file.").format(option=option),
-                    _("give @PATH of a text file of account ids, or the ids themselves"),
-                )
-            path = Path(text[1:]).expanduser()
-            try:
-                # utf-8-sig: a file saved by Notepad or exported from Excel starts with a BOM
-                text = path.read_text(encoding="utf-8-sig")
-            except (OSError, UnicodeDecodeError) as exc:
-                raise InputError(
-                    _("{option}: the file {path} cannot be read ({error}).").format(
-                        option=option, path=str(path), error=exc.__class__.__name__
-                    ),
-                    _("give @PATH of a text file of account ids, or the ids themselves"),
-                ) from None
-        return parse_account_text(text, option)
+        return parse_account_text(account_text(text, option), option)
 
     return parse
 
@@ -474,7 +457,10 @@ def build_parser() -> argparse.ArgumentParser:
         action="extend",
         default=None,
         metavar="ID[,ID]|@FILE",
-        help=_("these accounts (12-digit ids separated by commas, or @FILE of ids)"),
+        help=_(
+            "these accounts (12-digit ids separated by commas, or @FILE of ids; repeatable, the "
+            "ids add up)"
+        ),
     )
     g.add_argument(
         "--exclude-accounts",

@@ -55,6 +55,7 @@ from trailkit.rules.flags import parse_flag, parse_names, parse_text
 from trailkit.rules.health import Health, inventory_health
 from trailkit.rules.principals import parse_accounts
 from trailkit.runbook import Runbook
+from trailkit.ui.accountfile import account_text
 from trailkit.ui.progress import progress_bar, scan
 from trailkit.ui.tables import TableFrame, encryption_by_region
 from trailkit.ui.widgets import (
@@ -282,18 +283,7 @@ def _account_ids(value: object, name: str) -> tuple[str, ...] | None:
         '"@accounts.txt"; None when not wanted'
     ).format(name=name)
     if isinstance(value, str):
-        text = value
-        if text.strip().startswith("@"):
-            path = Path(text.strip()[1:]).expanduser()
-            try:
-                text = path.read_text(encoding="utf-8")
-            except (OSError, UnicodeDecodeError) as exc:
-                raise InputError(
-                    _("{option}: the file {path} cannot be read ({error}).").format(
-                        option=name, path=str(path), error=exc.__class__.__name__
-                    ),
-                    fix,
-                ) from None
+        text = account_text(value, name, fix)
         if not text.replace(",", " ").strip():
             raise InputError(
                 _("{name} is empty; an empty value never means every account or none.").format(

@@ -196,6 +196,9 @@ def _health_html(ex: Explanation) -> str:
         f"{said}</div>"
     )
     if not ex.health.reasons:
+        if ex.delivery.members_unread is not None:  # an organization trail: members not read
+            said = _("No problem found in this account; its member accounts were not read.")
+            return head + f'<div class="tk-hint">{esc(said)}</div>'
         return head + f'<div class="tk-hint">{esc(_("No problem found."))}</div>'
     rows = []
     for r in ex.health.reasons:
@@ -281,6 +284,8 @@ def _delivery_html(ex: Explanation) -> str:
         (_("last delivery"), _time(d.latest_delivery)),
         (_("last digest delivery"), _time(d.latest_digest_delivery)),
     ]
+    if d.members_unread is not None:
+        rows.append((_("member accounts:"), esc(d.members_unread)))
     out += rows_html(rows)
     for p in d.problems:
         label = _("digest delivery error:") if p.digest else _("delivery error:")
