@@ -830,6 +830,7 @@ def test_changes_frame(journal: Journal) -> None:
         "caller_arn",
         "account",
         "role_arn",
+        "via_account",
         "endpoint",
         "backend",
         "request_id",

@@ -333,7 +333,7 @@ def plan_rollback(
         raise RefusedError(
             _(
                 "Change {change_id} is a key policy change; restore it with "
-                "`trailkit policy --restore`."
+                "`trailkit policy --restore {change_id}`."
             ).format(change_id=change.change_id),
             "",
         )
@@ -440,6 +440,7 @@ class Runbook:
         self.conn = conn
         self.journal = journal
         self.reader = reader or Reader(conn)
+        self.reader.reach = self.access.reach()
         self.regions = list(regions) if regions else None
         self.dry_run = dry_run
         self._books: dict[tuple[str, str | None], Runbook] = {}
@@ -857,9 +858,10 @@ class Runbook:
         the key's account (its ARN's, else the first trail's): a key policy is changed only
         there."""
         book = self.for_key(key, trails)
-        if book is not self:  # each trail read where it lives, the key in its own account
-            parse_principals(readers)
-            trails = [t if isinstance(t, Trail) else self.find_trail(t) for t in trails]
+        # Each trail is read where it lives (a member's trail through its role, even for a key
+        # of this account), the key in its own account.
+        parse_principals(readers)
+        trails = [t if isinstance(t, Trail) else self.find_trail(t) for t in trails]
         return plan_policy_repair(book.reader, trails, key, readers=readers)
 
     def repair_for(self, report: Report) -> Repair | None:

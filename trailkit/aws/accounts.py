@@ -237,6 +237,17 @@ class AccountAccess:
                 if isinstance(known, AssumeRoleFailed) and not key.startswith("arn:")
             }
 
+    def reach(self) -> str:
+        """The command-line options that reach the other accounts as this access does
+        (`` --role-name NAME``, `` --external-id EXTERNAL_ID``: the id itself is not printed),
+        to append to a ``trailkit`` command a message prints; empty for the defaults."""
+        words = ""
+        if self.role_name != DEFAULT_ROLE_NAME:
+            words += f" --role-name {self.role_name}"
+        if self.external_id is not None:
+            words += " --external-id EXTERNAL_ID"
+        return words
+
     def describe(self) -> dict[str, Any]:
         """JSON-ready: the role name and whether an external id is used (never its value)."""
         return {"role_name": self.role_name, "external_id": self.external_id is not None}

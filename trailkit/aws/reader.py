@@ -227,6 +227,9 @@ class Reader:
         #: What failed while reading candidate keys (a key that could not be described is left
         #: out of the candidates; a policy that could not be read makes the key unverifiable).
         self.candidate_errors: list[ScanError] = []
+        #: The options that reach another account (`` --role-name NAME``), added to the
+        #: ``trailkit inventory --accounts`` command a "no such trail" error prints.
+        self.reach = ""
 
     def refresh(self) -> None:
         """Forget everything read so far (the next call reads AWS again)."""
@@ -406,7 +409,7 @@ class Reader:
         found = self._cloudtrail.get_trail(ref.text, ref.region or self.conn.region)
         if not ref.is_arn and not any(ref.matches(t) for t in found):
             found = self.scan_trails(regions)[0]
-        return self.enrich([the_one_trail(ref, found)])[0]
+        return self.enrich([the_one_trail(ref, found, self.reach)])[0]
 
     def _trails_f(self, region: str) -> Future[list[Trail] | ScanError]:
         """``DescribeTrails`` of one region; a failure becomes the region's ScanError."""

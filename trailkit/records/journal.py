@@ -660,6 +660,7 @@ def changes_frame(
                 "caller_arn": intent.caller_arn,
                 "account": intent.account,
                 "role_arn": intent.role_arn,
+                "via_account": intent.via_account,
                 "endpoint": intent.endpoint,
                 "backend": intent.backend,
                 "request_id": outcome.request_id if outcome is not None else intent.request_id,

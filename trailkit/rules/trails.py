@@ -84,21 +84,24 @@ def parse_trail_ref(name_or_arn: str) -> TrailRef:
     return TrailRef(text, arn_region(text))
 
 
-def list_trails_fix(trail_input: str) -> str | None:
+def list_trails_fix(trail_input: str, reach: str = "") -> str | None:
     """For a trail named by its ARN: the fix that lists the trails of that ARN's account
     (``trailkit inventory --accounts ACCOUNT``: a plain ``trailkit inventory`` lists only the
     caller's own account, issue 16). None for a name (or text that is not an ARN).
+
+    ``reach``: the options that reached the account (`` --role-name AWSControlTowerExecution``,
+    :meth:`trailkit.aws.accounts.AccountAccess.reach`), so the command works as printed.
     """
     account = arn_account(trail_input.strip())
     if not (account.isdigit() and len(account) == 12):
         return None
     return _(
-        "list the trails of account {account} with `trailkit inventory --accounts {account}` "
-        "and check the ARN"
-    ).format(account=account)
+        "list the trails of account {account} with `trailkit inventory --accounts "
+        "{account}{reach}` and check the ARN"
+    ).format(account=account, reach=reach)
 
 
-def the_one_trail(ref: TrailRef, found: Iterable[Trail]) -> Trail:
+def the_one_trail(ref: TrailRef, found: Iterable[Trail], reach: str = "") -> Trail:
     """The single trail of ``found`` that ``ref`` names.
 
     Parameters
@@ -123,7 +126,7 @@ def the_one_trail(ref: TrailRef, found: Iterable[Trail]) -> Trail:
     if not unique:
         raise NotFound(
             _("No trail named {trail} is visible to this caller.").format(trail=repr(ref.text)),
-            list_trails_fix(ref.text)
+            list_trails_fix(ref.text, reach)
             or _(
                 "list trails with `trailkit inventory`; use the trail ARN for trails of "
                 "other regions or accounts"

@@ -51,6 +51,7 @@ JOURNAL_COLUMNS = (
     "endpoint",
     "account",
     "role_arn",
+    "via_account",
 )
 
 

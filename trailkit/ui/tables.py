@@ -457,6 +457,7 @@ _NONE_MEANS_NOTHING = frozenset(
         "rollback_of",
         "undone_by",
         "role_arn",  # a change made with the caller's own credentials: no role
+        "via_account",
         "request_id",
         "before",
         "after",
