@@ -16,6 +16,7 @@ from typing import Any
 import botocore.client
 import botocore.session
 import pytest
+from english import assert_japanese
 from widget_fakes import (
     BUCKETKEY_KEY,
     GOOD,
@@ -26,8 +27,9 @@ from widget_fakes import (
     FakeRunbook,
 )
 
-from trailkit.errors import InputError, RefusedError
-from trailkit.records import ApplyResult, BucketInfo, Outcome
+from trailkit import i18n
+from trailkit.errors import InputError, RefusedError, TrailkitError
+from trailkit.records import ApplyResult, BucketInfo, Outcome, ScanError
 from trailkit.ui.tables import ONE_LINE, WRAPPER_STYLE
 from trailkit.ui.widgets import BulkUpdate
 from trailkit.ui.widgets.bulk import plural
@@ -316,3 +318,89 @@ def test_a_blank_region_name_is_refused(estate: FakeEstate, book: FakeRunbook) -
     with pytest.raises(InputError, match="keys_by_region has a region named ''"):
         bulk.choose(THREE, {"": GOOD})
     assert not book.called("plan_many")
+
+
+SANDBOX = "666677778888"
+SANDBOX_TRAIL = f"arn:aws:cloudtrail:us-west-2:{SANDBOX}:trail/sandbox-trail"
+SANDBOX_ROLE = f"arn:aws:iam::{SANDBOX}:role/OrganizationAccountAccessRole"
+#: The inventory's one error row of an account whose role could not be assumed.
+ASSUME_FAILED = ScanError(
+    operation="AssumeRole",
+    code="AccessDenied",
+    message="The role OrganizationAccountAccessRole cannot be assumed (fake).",
+    permission="sts:AssumeRole",
+    resource=SANDBOX_ROLE,
+    account=SANDBOX,
+)
+
+
+def test_a_trail_of_an_unread_account_is_an_error_row_and_the_others_are_planned(
+    estate: FakeEstate, book: FakeRunbook
+) -> None:
+    """README (Notebooks): a trail whose account's role cannot be assumed is an error row and
+    nothing is sent for it; the other trails named are planned (found by the second break-it
+    pass: the whole choice was refused as "Not among the trails offered")."""
+    bulk = _bulk(book, estate, errors=[ASSUME_FAILED])
+    step = bulk.choose(["org-trail", SANDBOX_TRAIL], {"us-east-1": GOOD})
+    assert step is not None and not step.ok  # one trail has no plan
+    assert [t.name for t, __ in bulk.rows] == ["org-trail", "sandbox-trail"]
+    assert [p.trail.name for p in bulk.ready] == ["org-trail"]
+    (row,) = [item for t, item in bulk.rows if t.arn == SANDBOX_TRAIL]
+    assert isinstance(row, TrailkitError)
+    assert SANDBOX in str(row) and "AssumeRole" in str(row) and "(fake)" in str(row)
+    assert "Nothing was planned" not in step.html and "Not among" not in step.html
+    assert "sandbox-trail" in step.html and SANDBOX in step.html
+    # only the readable account's trail was planned; nothing is sent for the error row
+    assert [names for names, __ in book.called("plan_many")] == [["org-trail"]]
+    bulk.apply(True)
+    assert [r.plan.trail.name for r in bulk.results] == ["org-trail"]
+    statuses = {o.trail.name: o.status for o in bulk.outcomes}
+    assert statuses == {"org-trail": "changed", "sandbox-trail": "not sent"}
+
+
+def test_a_trail_of_an_unread_account_alone_is_its_error_row_and_nothing_is_planned(
+    estate: FakeEstate, book: FakeRunbook
+) -> None:
+    bulk = _bulk(book, estate, errors=[ASSUME_FAILED])
+    step = bulk.choose([SANDBOX_TRAIL], {"us-east-1": GOOD})
+    assert step is not None and not step.ok
+    assert [t.arn for t, __ in bulk.rows] == [SANDBOX_TRAIL]
+    assert not book.called("plan_many") and bulk.ready == []
+
+
+def test_an_unknown_trail_is_still_refused_whatever_the_errors_of_other_accounts(
+    estate: FakeEstate, book: FakeRunbook
+) -> None:
+    """Only a trail ARN of an account the inventory could not read is an error row: a name, or
+    the ARN of a trail in an account that was read, is unknown and nothing is planned."""
+    other = ScanError(
+        operation="ListTrails", code="AccessDenied", message="no.", region="eu-west-1"
+    )
+    bulk = _bulk(book, estate, errors=[ASSUME_FAILED, other])
+    typo = f"arn:aws:cloudtrail:us-east-1:{SANDBOX[:-1]}9:trail/x"
+    for names in (["org-trail", "sandbox-trail"], ["org-trail", typo]):
+        step = bulk.choose(names, {"us-east-1": GOOD})
+        assert step is not None and not step.ok
+        assert "Not among the trails offered" in step.html and "Nothing was planned" in step.html
+        assert bulk.rows == [] and not book.called("plan_many")
+
+
+def test_errors_must_be_scan_errors(estate: FakeEstate, book: FakeRunbook) -> None:
+    with pytest.raises(InputError, match="errors must be the inventory's errors, not str"):
+        _bulk(book, estate, errors="AssumeRole failed")
+
+
+def test_the_error_row_of_an_unread_account_in_japanese(
+    estate: FakeEstate, book: FakeRunbook
+) -> None:
+    i18n.set_language("ja")
+    try:
+        bulk = _bulk(book, estate, errors=[replace(ASSUME_FAILED, message="拒否されました。")])
+        bulk.choose([SANDBOX_TRAIL], {"us-east-1": GOOD})
+        (row,) = [item for __, item in bulk.rows]
+        assert isinstance(row, TrailkitError)
+        text = f"{row}\n{row.fix}"
+    finally:
+        i18n.set_language(None)
+    assert SANDBOX in text
+    assert_japanese(text, ["sandbox-trail", SANDBOX, "AssumeRole", "role_name", "external_id"])

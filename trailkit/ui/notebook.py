@@ -655,6 +655,7 @@ def bulk_update(
         by_account=True if inventory.accounts else None,
         account_names=names,
         account_roles={a.account_id: a.role_arn for a in inventory.accounts},
+        errors=inventory.errors,
     )
 
 

@@ -16,10 +16,10 @@ from typing import Any
 
 import ipywidgets as widgets
 
-from trailkit.arn import resource_id
+from trailkit.arn import arn_account, arn_region, arn_service, resource_id
 from trailkit.errors import InputError, RefusedError, TrailkitError
 from trailkit.i18n import N_, _, ngettext
-from trailkit.records import ApplyResult, KeyInfo, Outcome, Trail
+from trailkit.records import ApplyResult, KeyInfo, Outcome, ScanError, Trail
 from trailkit.rules.checks import UNVERIFIED_CODES, Severity, Verdict, VerdictKind
 from trailkit.rules.flags import parse_flag, parse_mapping, parse_names
 from trailkit.rules.plan import Plan
@@ -205,6 +205,55 @@ def plans_html(rows: Sequence[PlanRow], *, account: AccountLabel | None = None) 
     return wide_table_html(head, body, "tk-bulk-table", text=(why_head,))
 
 
+def unread_trail(arn: str, errors: Sequence[ScanError]) -> PlanRow | None:
+    """The error row of a trail ARN in an account the inventory could not read, else None.
+
+    ``errors`` are the inventory's (``Inventory.errors``). The ARN's account is unread when an
+    error names it (``ScanError.account``) for the whole account (no region: e.g.
+    ``AssumeRole``, the account's role that cannot be assumed) or for the trail's home region.
+    The row's trail is known only by its ARN (no bucket, no key read); its error names the
+    account and the error's message. Nothing is ever sent for it.
+    """
+    account, region = arn_account(arn), arn_region(arn)
+    if arn_service(arn) != "cloudtrail" or not account:
+        return None
+    theirs = [e for e in errors if e.account == account and e.region in (None, region)]
+    if not theirs:
+        return None
+    error = min(theirs, key=lambda e: e.region is not None)  # the whole account's first
+    trail = Trail(
+        name=resource_id(arn),
+        arn=arn,
+        home_region=region,
+        account=account,
+        multi_region=False,
+        organization=False,
+        bucket_name="",
+        s3_prefix=None,
+        kms_key_id=None,
+        log_file_validation=False,
+    )
+    problem = _(
+        "The trail {trail} is in the account {account}, which the inventory could not read "
+        "({operation}): {reason} Nothing will be sent for it."
+    ).format(
+        trail=trail.name,
+        account=account,
+        operation=error.operation or error.code,
+        reason=error.message,
+    )
+    if error.operation == "AssumeRole":
+        hint = _(
+            "let the caller assume the role in {account} (its trust policy), or pass the "
+            "role_name (and external_id) of a role it has there, then run the inventory again"
+        ).format(account=account)
+    else:
+        hint = _("fix the inventory's error in {account}, then run the inventory again").format(
+            account=account
+        )
+    return trail, TrailkitError(problem, hint)
+
+
 def _no_row(trail: Trail) -> TrailkitError:
     return TrailkitError(
         _("The plan of {trail} was not made: nothing will be sent for it.").format(
@@ -352,6 +401,11 @@ class BulkUpdate:
     account_roles
         Account id -> the role ARN trailkit acts through there (``Account.role_arn``; None for
         the caller's own): said on hover over the account in the plan and result tables.
+    errors
+        The inventory's errors (``Inventory.errors``): in :meth:`choose`, a trail ARN not
+        offered whose account the inventory could not read (an error with that
+        ``ScanError.account``, e.g. its role that cannot be assumed) is an error row naming the
+        account and the error, and the other trails are planned; nothing is sent for it.
     """
 
     def __init__(
@@ -366,6 +420,7 @@ class BulkUpdate:
         by_account: bool | None = None,
         account_names: Mapping[str, str | None] | None = None,
         account_roles: Mapping[str, str | None] | None = None,
+        errors: Sequence[ScanError] | None = None,
     ) -> None:
         need_trails(trails, _("pass inventory.trails"))
         for label, action in (("plan", plan), ("apply", apply)):
@@ -401,6 +456,20 @@ class BulkUpdate:
                     ),
                     _("pass a mapping of account ids to texts, or None"),
                 )
+        if errors is not None and (
+            isinstance(errors, str | bytes)
+            or not isinstance(errors, Sequence)
+            or not all(isinstance(e, ScanError) for e in errors)
+        ):
+            raise InputError(
+                _("errors must be the inventory's errors, not {kind}.").format(
+                    kind=type(errors).__name__
+                ),
+                _("pass inventory.errors, or None"),
+            )
+        self._errors = tuple(errors or ())
+        #: the error rows of trails named in choose() whose accounts were not read
+        self._unread: list[PlanRow] = []
         self._names = {a: n for a, n in (account_names or {}).items() if n}
         self._roles = {a: r for a, r in (account_roles or {}).items() if r}
         several = len({t.account for t in trails}) > 1
@@ -622,6 +691,7 @@ class BulkUpdate:
         return [(k.display_name, k.arn) for k in keys], {}
 
     def _trails_changed(self, _change: Any = None) -> None:
+        self._unread = []
         selected = self.selected
         groups: dict[str, tuple[str | None, str]] = {}
         for t in selected:
@@ -776,7 +846,7 @@ class BulkUpdate:
 
     def _do_plan(self, _button: Any = None) -> None:
         trails = self.selected
-        if not trails:
+        if not trails and not self._unread:
             self._w_table.value = note_html("warn", esc(_("Choose at least one trail.")))
             return
         self._w_progress.value = spinner_html(
@@ -785,7 +855,7 @@ class BulkUpdate:
             )
         )
         try:
-            self._rows = self._plan_all(trails)
+            self._rows = [*(self._plan_all(trails) if trails else []), *self._unread]
         except Exception as err:  # shown to the operator, never as a traceback
             self._rows = []
             self._w_table.value = error_html(err)
@@ -859,6 +929,10 @@ class BulkUpdate:
         names are unknown or ambiguous and Apply has nothing to send, so a typo never turns into
         a partial change.
 
+        A trail ARN whose account the inventory could not read (``errors``: e.g. the account's
+        role that cannot be assumed) is not unknown: it is an error row naming the account and
+        the error (nothing is sent for it), and the other trails are planned as usual.
+
         ``keys_by_region`` maps a bucket region to its key. With the trails of several
         accounts an entry ``"ACCOUNT/REGION"`` (the account's id, or its name when the
         inventory knows it) is the key of that account's trails whose bucket is in that
@@ -903,16 +977,20 @@ class BulkUpdate:
         arns = []
         unknown = []
         ambiguous = []
+        unread: list[PlanRow] = []
         for name in names:
             match = [t for t in self._trails if name in (t.arn, t.name)]
             if len(match) > 1:
                 ambiguous.append(name)
-            elif not match:
-                unknown.append(name)
-            else:
+            elif match:
                 arns.append(match[0].arn)
+            elif (row := unread_trail(name, self._errors)) is not None:
+                unread.append(row)
+            else:
+                unknown.append(name)
         if ambiguous and not unknown:
             self._w_trails.value = ()
+            self._unread = []
             self._clear_plans()
             err = InputError(
                 _(
@@ -926,6 +1004,7 @@ class BulkUpdate:
         unknown += ambiguous
         if unknown:
             self._w_trails.value = ()
+            self._unread = []
             self._clear_plans()
             offered = ", ".join(t.name for t in self._trails) or _("none: the inventory is empty")
             err = InputError(
@@ -938,6 +1017,7 @@ class BulkUpdate:
             nothing = note_html("warn", esc(_("Nothing was planned.")))
             return Step(_("Plans"), False, error_html(err) + nothing, [])
         self._w_trails.value = tuple(arns)
+        self._unread = unread  # after the selection, which clears them
         for group, w in self._key_widgets.items():
             account, region = self._groups[group]
             given = by_group.get((account, region)) if account is not None else None
