@@ -268,6 +268,25 @@ def history_run(
     }
 
 
+def script_region(conn: Connection, region: str) -> tuple[int, int]:
+    """What a straightforward script reads in one region, one call at a time: every trail and
+    its status, every key described with its aliases and policy. Returns (trails, keys)."""
+    trails = keys = 0
+    cloudtrail = conn.client("cloudtrail", region)
+    for trail in cloudtrail.describe_trails(includeShadowTrails=False)["trailList"]:
+        cloudtrail.get_trail_status(Name=trail["TrailARN"])
+        trails += 1
+    kms = conn.client("kms", region)
+    for page in kms.get_paginator("list_keys").paginate():
+        for item in page["Keys"]:
+            kms.describe_key(KeyId=item["KeyArn"])
+            kms.list_aliases(KeyId=item["KeyId"])
+            with contextlib.suppress(botocore.exceptions.ClientError):
+                kms.get_key_policy(KeyId=item["KeyArn"], PolicyName="default")
+            keys += 1
+    return trails, keys
+
+
 def baseline_run(server: LatencyServer, regions: Sequence[str], conn: Connection) -> Run:
     """A straightforward script: every region in turn, one call at a time."""
     before = server.stats()
@@ -275,18 +294,8 @@ def baseline_run(server: LatencyServer, regions: Sequence[str], conn: Connection
     started, cpu = time.perf_counter(), time.process_time()
     trails = keys = 0
     for region in regions:
-        cloudtrail = conn.client("cloudtrail", region)
-        for trail in cloudtrail.describe_trails(includeShadowTrails=False)["trailList"]:
-            cloudtrail.get_trail_status(Name=trail["TrailARN"])
-            trails += 1
-        kms = conn.client("kms", region)
-        for page in kms.get_paginator("list_keys").paginate():
-            for item in page["Keys"]:
-                kms.describe_key(KeyId=item["KeyArn"])
-                kms.list_aliases(KeyId=item["KeyId"])
-                with contextlib.suppress(botocore.exceptions.ClientError):
-                    kms.get_key_policy(KeyId=item["KeyArn"], PolicyName="default")
-                keys += 1
+        found = script_region(conn, region)
+        trails, keys = trails + found[0], keys + found[1]
     wall, cpu = time.perf_counter() - started, time.process_time() - cpu
     after = server.stats()
     return Run(

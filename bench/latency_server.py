@@ -214,12 +214,18 @@ class LatencyApp:
 
 def serve(spec: EstateSpec) -> None:
     """Seed, print ``{"port", "estate"}`` as one JSON line, serve until killed."""
+    serve_seeded(lambda: seed(spec))
+
+
+def serve_seeded(seed_estate: Callable[[], Any]) -> None:
+    """Seed with ``seed_estate()`` (a dataclass), print ``{"port", "estate"}`` as one JSON line,
+    then serve moto behind :class:`LatencyApp` until killed (``bench/org.py`` seeds its own)."""
     from moto.server import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
     from werkzeug.serving import make_server
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     _speed_up_moto()
-    estate = seed(spec)
+    estate = seed_estate()
     app = LatencyApp(DomainDispatcherApplication(create_backend_app))
     server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=MotoRequestHandler)
     server.daemon_threads = True  # type: ignore[attr-defined]

@@ -228,20 +228,9 @@ def seed(spec: OrgSpec) -> OrgEstate:
 
 def serve(spec: OrgSpec) -> None:
     """Seed, print ``{"port", "estate"}`` as one JSON line, serve until killed."""
-    import logging
+    from latency_server import serve_seeded
 
-    from latency_server import LatencyApp, _speed_up_moto
-    from moto.server import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
-    from werkzeug.serving import make_server
-
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    _speed_up_moto()
-    estate = seed(spec)
-    app = LatencyApp(DomainDispatcherApplication(create_backend_app))
-    server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=MotoRequestHandler)
-    server.daemon_threads = True  # type: ignore[attr-defined]
-    print(json.dumps({"port": server.server_address[1], "estate": asdict(estate)}), flush=True)
-    server.serve_forever()
+    serve_seeded(lambda: seed(spec))
 
 
 def _control(endpoint: str, path: str, method: str = "GET") -> dict[str, Any]:
@@ -418,9 +407,7 @@ def script_measure(cfg: dict[str, Any]) -> dict[str, Any]:
     ``ListAliases`` and ``GetKeyPolicy`` for every key."""
     for name in [n for n in os.environ if n.startswith("AWS_")]:
         del os.environ[name]
-    import contextlib
-
-    import botocore.exceptions
+    from inventory import script_region
 
     from trailkit.aws.accounts import AccountAccess
     from trailkit.demo import demo_connection
@@ -436,18 +423,8 @@ def script_measure(cfg: dict[str, Any]) -> dict[str, Any]:
     for account in accounts:
         member = access.connection(account)
         for region in regions:
-            cloudtrail = member.client("cloudtrail", region)
-            for trail in cloudtrail.describe_trails(includeShadowTrails=False)["trailList"]:
-                cloudtrail.get_trail_status(Name=trail["TrailARN"])
-                trails += 1
-            kms = member.client("kms", region)
-            for page in kms.get_paginator("list_keys").paginate():
-                for item in page["Keys"]:
-                    kms.describe_key(KeyId=item["KeyArn"])
-                    kms.list_aliases(KeyId=item["KeyId"])
-                    with contextlib.suppress(botocore.exceptions.ClientError):
-                        kms.get_key_policy(KeyId=item["KeyArn"], PolicyName="default")
-                    keys += 1
+            found = script_region(member, region)
+            trails, keys = trails + found[0], keys + found[1]
     wall, cpu = time.perf_counter() - started, time.process_time() - cpu
     server_after = _control(cfg["endpoint"], "/_bench/stats")
     return {

@@ -405,6 +405,23 @@ def test_04_bulk_update_applies_the_ready_plans(
     assert "2 of 3 trails changed, 1 blocked" in cell_html(nb, "bulk.apply(")
 
 
+def _prod_trail_and_new_key(endpoint: str) -> tuple[str, str, Connection, str, str]:
+    """workload-prod's trail on the demo, reached through its role, and a new key there with
+    CloudTrail's policy: (account, trail ARN, connection, its key before, the new key's ARN)."""
+    import json
+
+    from trailkit.demo.estate import cloudtrail_key_policy
+
+    prod_id = "333344445555"
+    arn = f"arn:aws:cloudtrail:us-east-1:{prod_id}:trail/prod-trail"
+    role = f"arn:aws:iam::{prod_id}:role/OrganizationAccountAccessRole"
+    prod = Connection(endpoint_url=endpoint, region="us-east-1").assumed(role)
+    before = prod.client("cloudtrail").get_trail(Name=arn)["Trail"]["KmsKeyId"]
+    policy = json.dumps(cloudtrail_key_policy(prod_id, region="us-east-1"))
+    key = prod.client("kms").create_key(Policy=policy)["KeyMetadata"]["Arn"]
+    return prod_id, arn, prod, before, key
+
+
 def test_04_with_org_changes_a_member_trail_through_its_role_and_it_rolls_back(
     demo_rw: Any, kernel_env: str, tmp_path: Path
 ) -> None:
@@ -414,19 +431,12 @@ def test_04_with_org_changes_a_member_trail_through_its_role_and_it_rolls_back(
     tables say each trail's account, the journal records the role, and ``trailkit rollback``
     undoes the member's change through that role."""
     import io
-    import json
 
-    from trailkit.demo.estate import cloudtrail_key_policy
     from trailkit.ui.cli import main
 
     _, estate = demo_rw
-    prod_id = "333344445555"
-    arn = f"arn:aws:cloudtrail:us-east-1:{prod_id}:trail/prod-trail"
+    prod_id, arn, prod, before, key = _prod_trail_and_new_key(kernel_env)
     role = f"arn:aws:iam::{prod_id}:role/OrganizationAccountAccessRole"
-    prod = Connection(endpoint_url=kernel_env, region="us-east-1").assumed(role)
-    before = prod.client("cloudtrail").get_trail(Name=arn)["Trail"]["KmsKeyId"]
-    policy = json.dumps(cloudtrail_key_policy(prod_id, region="us-east-1"))
-    key = prod.client("kms").create_key(Policy=policy)["KeyMetadata"]["Arn"]
     journal = _journal(tmp_path)
     nb = run(
         "04_bulk_update.ipynb",
@@ -546,17 +556,9 @@ def test_02_changes_a_member_accounts_trail_through_its_role_and_rolls_it_back(
     """Issue 16: notebook 02 given a member trail's ARN (workload-prod's) and a key of that
     account applies the change through the role (the notebook's ``role_name``, here the
     default given explicitly) and rolls it back the same way."""
-    import json
 
-    from trailkit.demo.estate import cloudtrail_key_policy
-
-    prod_id = "333344445555"
-    arn = f"arn:aws:cloudtrail:us-east-1:{prod_id}:trail/prod-trail"
+    prod_id, arn, prod, before, key = _prod_trail_and_new_key(kernel_env)
     role = f"arn:aws:iam::{prod_id}:role/OrganizationAccountAccessRole"
-    prod = Connection(endpoint_url=kernel_env, region="us-east-1").assumed(role)
-    before = prod.client("cloudtrail").get_trail(Name=arn)["Trail"]["KmsKeyId"]
-    policy = json.dumps(cloudtrail_key_policy(prod_id, region="us-east-1"))
-    key = prod.client("kms").create_key(Policy=policy)["KeyMetadata"]["Arn"]
     journal = _journal(tmp_path)
     nb = run(
         "02_guided_update.ipynb",
