@@ -26,14 +26,27 @@ BUCKET_REGIONS = {"logs-use1": "us-east-1", "logs-euw1": "eu-west-1"}
 # -- helpers -----------------------------------------------------------------------------------
 
 
-def record_calls(conn: Connection) -> list[tuple[str, str, dict[str, Any]]]:
-    """Every API call made through ``conn`` from now on: (operation, region, parameters)."""
+def record_calls(
+    conn: Connection, answered: list[tuple[str, dict[str, Any]]] | None = None
+) -> list[tuple[str, str, dict[str, Any]]]:
+    """Every API call made through ``conn`` from now on: (operation, region, parameters).
+
+    ``answered``, when given, collects (operation, parameters) of the calls AWS answered
+    successfully (HTTP 2xx): a call that failed (a timeout on a loaded machine) is read again
+    by design (the reader forgets failures), so "read once" is about successful reads."""
     calls: list[tuple[str, str, dict[str, Any]]] = []
     lock = threading.Lock()
 
     def handler(model: Any, params: Any, context: Any, **_: Any) -> None:
         with lock:
             calls.append((model.name, context.get("client_region"), dict(params)))
+            context["tk_params"] = dict(params)
+
+    def after(model: Any, http_response: Any, context: Any, **_: Any) -> None:
+        ok = http_response is not None and 200 <= http_response.status_code < 300
+        if answered is not None and ok:
+            with lock:
+                answered.append((model.name, context.get("tk_params", {})))
 
     original = conn.client
 
@@ -41,6 +54,7 @@ def record_calls(conn: Connection) -> list[tuple[str, str, dict[str, Any]]]:
         c = original(service, region)
         if not getattr(c, "_tk_recorded", False):
             c.meta.events.register("before-parameter-build", handler)
+            c.meta.events.register("after-call", after)
             c._tk_recorded = True
         return c
 
@@ -259,17 +273,20 @@ def test_only_used_and_usable_candidate_keys_get_their_policy_read(
 ) -> None:
     endpoint, made = synthetic
     conn = Connection(endpoint_url=endpoint, workers=16)
-    calls = record_calls(conn)
+    answered: list[tuple[str, dict[str, Any]]] = []
+    calls = record_calls(conn, answered)
     run_everything(conn, SYNTHETIC_REGIONS, 16)
 
-    policy_reads = Counter(p["KeyId"] for op, _, p in calls if op == "GetKeyPolicy")
-    described = Counter(p["KeyId"] for op, _, p in calls if op == "DescribeKey")
+    policy_reads = Counter(p["KeyId"] for op, p in answered if op == "GetKeyPolicy")
+    described = Counter(p["KeyId"] for op, p in answered if op == "DescribeKey")
+    attempted = {p["KeyId"] for op, _, p in calls if op == "GetKeyPolicy"}
+    assert attempted == set(policy_reads)  # every key whose policy was asked for was read
     bucket_regions = set(BUCKET_REGIONS.values())
     usable_there = {a for a in made["usable"] if a.split(":")[3] in bucket_regions}
     in_use = made["used"] - {made["missing"]}
     assert set(policy_reads) == usable_there | in_use
     assert not set(policy_reads) & made["unusable"]  # disabled, pending, signing, HMAC: no policy
-    assert set(policy_reads.values()) == {1}  # once per key
+    assert set(policy_reads.values()) == {1}  # read once per key (successfully)
     assert set(described.values()) == {1}  # once per key, whether used, candidate or both
     # Nothing is read in the region without buckets beyond its trails.
     assert {r for op, r, _ in calls if op.startswith(("ListKeys", "DescribeKey"))} <= (
