@@ -25,6 +25,19 @@ if not os.environ.get("AWS_ACCESS_KEY_ID"):
     os.environ["AWS_ACCESS_KEY_ID"] = os.environ["AWS_SECRET_ACCESS_KEY"] = "trailkit-demo"
 
 
+@pytest.fixture(autouse=True)
+def _language_restored() -> Iterator[None]:
+    """Each test starts in the language the one before it started in: a CLI run with
+    ``--lang ja`` chooses Japanese for the process (as it should for a real process), which
+    made a later file's English assertions fail depending on the order the files ran in."""
+    from trailkit import i18n
+
+    current, process = i18n._current.get(), list(i18n._process)
+    yield
+    i18n._current.set(current)
+    i18n._process[:] = process
+
+
 @pytest.fixture(scope="session")
 def moto_endpoint() -> Iterator[str]:
     """A moto server on a free port of 127.0.0.1 for this test session (with the demo's moto
