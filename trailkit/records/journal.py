@@ -543,11 +543,12 @@ STATUS_WORDS: Mapping[str, str] = {
 }
 
 
-#: A change's delivery proof (:attr:`Change.proof`) in words (each code is its own English
-#: word): the journal's Delivery column; tables and JSON keep the code.
+#: A change's delivery proof (:attr:`Change.proof`) in words: the journal's Delivery column;
+#: tables and JSON keep the code. ``pending`` has words of its own: the journal status
+#: "pending" means "no outcome recorded", a pending proof "nothing delivered since yet".
 DELIVERY_WORDS: Mapping[str, str] = {
     "proven": N_("proven"),
-    "pending": N_("pending"),
+    "pending": N_("awaiting delivery"),
     "failed": N_("failed"),
     "unverifiable": N_("unverifiable"),
 }
