@@ -8,7 +8,11 @@ Every change trailkit sends to AWS (a trail's KMS key via ``UpdateTrail``, a key
 
 An intent without an outcome means the process died between the two (or the call's result is
 unknown); :func:`reconcile` reads the live state and settles such changes with a ``reconciled``
-record. The journal is the operator's proof of what was changed and the basis of rollback, so:
+record. After an applied change, ``trailkit verify`` may append any number of ``verified``
+records (:meth:`Journal.record_verification`): proofs that the log files delivered since carry
+the expected encryption. They are never outcomes: they settle, supersede and undo nothing, and
+the newest is shown in the journal's Delivery column. The journal is the operator's proof of
+what was changed and the basis of rollback, so:
 
 * records are only ever appended (``O_APPEND``), each with one ``write`` and an ``fsync``;
 * concurrent writers (threads and processes) are serialised with a process-level lock and an
