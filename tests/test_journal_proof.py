@@ -457,9 +457,9 @@ def test_rollback_last_reads_only_the_newest_records_when_proofs_follow(
 
 
 def render(renderable: Any) -> str:
-    console = Console(file=io.StringIO(), width=160, color_system=None)
-    console.print(renderable)
-    return console.file.getvalue()  # type: ignore[attr-defined]
+    buffer = io.StringIO()
+    Console(file=buffer, width=160, color_system=None).print(renderable)
+    return buffer.getvalue()
 
 
 def _cli(*argv: str, lang: str = "en") -> tuple[int, str, str]:
