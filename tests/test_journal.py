@@ -835,8 +835,11 @@ def test_changes_frame(journal: Journal) -> None:
         "backend",
         "request_id",
         "error",
+        "delivery",  # issue 17: the newest delivery proof (none here)
+        "proof",
     ]
     assert all(list(row) == keys for row in rows)
+    assert all(row["delivery"] is None and row["proof"] is None for row in rows)
     # Where each change was made is in every row.
     assert {(r["backend"], r["endpoint"], r["account"]) for r in rows} == {("demo", "", ACCOUNT)}
     k, p, x = rows

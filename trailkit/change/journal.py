@@ -8,7 +8,11 @@ Every change trailkit sends to AWS (a trail's KMS key via ``UpdateTrail``, a key
 
 An intent without an outcome means the process died between the two (or the call's result is
 unknown); :func:`reconcile` reads the live state and settles such changes with a ``reconciled``
-record. The journal is the operator's proof of what was changed and the basis of rollback, so:
+record. After an applied change, ``trailkit verify`` may append any number of ``verified``
+records (:meth:`Journal.record_verification`): proofs that the log files delivered since carry
+the expected encryption. They are never outcomes: they settle, supersede and undo nothing, and
+the newest is shown in the journal's Delivery column. The journal is the operator's proof of
+what was changed and the basis of rollback, so:
 
 * records are only ever appended (``O_APPEND``), each with one ``write`` and an ``fsync``;
 * concurrent writers (threads and processes) are serialised with a process-level lock and an
@@ -53,9 +57,11 @@ from trailkit.records.journal import (
     NOTE_NOT_APPLIED,
     NOTE_TARGET_GONE,
     OUTCOME_PHASES,
+    PROOF_STATUSES,
     Change,
     Kind,
     Phase,
+    ProofLike,
     ReadResult,
     Record,
     record_from_line,
@@ -621,6 +627,90 @@ class Journal:
             pid=None,
         )
 
+    def record_verification(self, change: Change, proof: ProofLike) -> Record:
+        """Append the delivery proof of an applied change: a ``VERIFIED`` record (issue 17).
+
+        Any number may be written for one change; the newest is
+        :attr:`~trailkit.records.journal.Change.verification`. It is not an outcome: the
+        change's status, :meth:`pending`, :func:`reconcile`, rollback and :meth:`last` do not
+        look at it.
+
+        Parameters
+        ----------
+        change
+            The change proved, as read from this journal; it must be applied (``done`` or
+            ``reconciled-done``).
+        proof
+            The proof (``trailkit.records.proof.Proof``; only the attributes of
+            :class:`~trailkit.records.journal.ProofLike` are read). The record's ``note`` is
+            its status, ``after`` the ``SSEKMSKeyId`` of its log object when that is
+            ``aws:kms`` (else None), ``error`` its reason unless proven, ``log_object`` and
+            ``digest_object`` the S3 keys read, ``time`` its ``checked_at`` (UTC; now when
+            None).
+
+        Returns
+        -------
+        Record
+            The record written.
+
+        Raises
+        ------
+        InputError
+            The change is not applied (failed, pending, reconciled otherwise), the proof is of
+            another change, or its status is not one of
+            :data:`~trailkit.records.journal.PROOF_STATUSES`.
+        JournalError
+            As for :meth:`append`.
+        """
+        record = self.verification_record(change, proof)
+        self.append(record)
+        return record
+
+    def verification_record(self, change: Change, proof: ProofLike) -> Record:
+        """The record :meth:`record_verification` would append, without writing it.
+
+        Raises
+        ------
+        InputError
+            As for :meth:`record_verification`.
+        """
+        if not change.applied:
+            raise InputError(
+                _(
+                    "Cannot record a delivery proof for change {change_id}: it is {status}, "
+                    "not applied."
+                ).format(change_id=change.change_id, status=change.status_text),
+                _("prove the delivery of an applied change (done or reconciled-done)"),
+            )
+        if proof.change_id is not None and proof.change_id != change.change_id:
+            raise InputError(
+                _("The delivery proof is of change {proved}, not of change {change_id}.").format(
+                    proved=proof.change_id, change_id=change.change_id
+                )
+            )
+        status = str(proof.status)
+        if status not in PROOF_STATUSES:
+            raise InputError(
+                _("unknown delivery proof status {value} (expected one of {known}).").format(
+                    value=repr(status), known=", ".join(PROOF_STATUSES)
+                )
+            )
+        log, digest = proof.log, proof.digest
+        key = log.kms_key_id if log is not None and log.encryption == "aws:kms" else None
+        return dataclasses.replace(
+            change.intent,
+            phase=Phase.VERIFIED,
+            time=_utc_text(proof.checked_at) if proof.checked_at is not None else utc_now(),
+            after=key,
+            request_id=None,
+            error=None if status == "proven" else proof.reason,
+            note=status,
+            host=None,
+            pid=None,
+            log_object=log.key if log is not None else None,
+            digest_object=digest.key if digest is not None else None,
+        )
+
     # -- reading -----------------------------------------------------------------------------
 
     @contextmanager
@@ -861,6 +951,14 @@ def _parse(fd: int) -> _Loaded:
     return _Loaded(tuple(records), tuple(changes), tuple(problems + fold_problems))
 
 
+def _utc_text(when: datetime) -> str:
+    """``when`` as a journal time: ISO 8601 UTC with ``Z``, second precision (a naive time is
+    taken to be UTC)."""
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 def _looks_like_journal(fd: int) -> bool:
     """Whether a file may be written to as a journal: empty (or blank), or one of the lines in
     its first 64 KiB is a journal record. Any other file (notes, a config, ``/proc/...``) given
@@ -948,7 +1046,13 @@ def _parses_as_json(text: str) -> bool:
 def _fold(
     records: list[tuple[int, Record]], *, partial: bool = False
 ) -> tuple[list[tuple[Change, int]], list[str]]:
-    """Group records by change id; report outcomes that do not fit an intent.
+    """Group records by change id; report outcomes (and ``verified`` records) that do not fit
+    an intent.
+
+    A ``verified`` record becomes the change's :attr:`~Change.verification` (the last one in the
+    file wins), wherever it lies in the file; it is never an outcome, so it neither
+    settles a change nor counts as a second outcome, and a change's position (the line of its
+    latest record, :meth:`Journal.last`) stays that of its intent or outcome.
 
     ``partial``: the records are a tail of the file, so an outcome whose intent is not among
     them belongs to an earlier change and is left out silently.
@@ -969,6 +1073,7 @@ def _fold(
             continue
         intents[record.change_id] = (number, record)
     outcomes: dict[str, tuple[int, Record]] = {}
+    verified: dict[str, Record] = {}
     for number, record in records:
         if record.phase is Phase.INTENT:
             continue
@@ -991,6 +1096,11 @@ def _fold(
                 ).format(number=number, phase=record.phase.value, change_id=cid)
             )
             continue
+        if record.phase is Phase.VERIFIED:
+            # A delivery proof: never an outcome (it settles and supersedes nothing, and the
+            # change's position stays its outcome's). The one written last wins.
+            verified[cid] = record
+            continue
         if cid in outcomes and _supersedes(record, outcomes[cid][1]):
             # A real outcome written after a reconcile that settled the change too early (its
             # writer was still running) is what happened: it replaces the reconcile record.
@@ -1009,7 +1119,8 @@ def _fold(
     for cid, (number, intent) in intents.items():
         outcome = outcomes.get(cid)
         position = outcome[0] if outcome else number
-        changes.append((Change(cid, intent, outcome[1] if outcome else None), position))
+        change = Change(cid, intent, outcome[1] if outcome else None, verified.get(cid))
+        changes.append((change, position))
     return changes, problems
 
 

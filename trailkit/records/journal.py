@@ -12,7 +12,7 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 import msgspec
 
@@ -20,14 +20,18 @@ from trailkit.errors import JournalError
 from trailkit.i18n import N_, _
 
 __all__ = [
+    "DELIVERY_WORDS",
     "NOTE_APPLIED",
     "NOTE_CHANGED",
     "NOTE_NOT_APPLIED",
     "NOTE_TARGET_GONE",
     "OUTCOME_PHASES",
+    "PROOF_STATUSES",
     "Change",
     "Kind",
     "Phase",
+    "ProofLike",
+    "ProofObject",
     "ReadResult",
     "Record",
     "changes_frame",
@@ -64,9 +68,18 @@ class Phase(enum.StrEnum):
     """The call failed; ``error`` holds the translated message."""
     RECONCILED = "reconciled"
     """The outcome was unknown and was settled later by reading the live state."""
+    VERIFIED = "verified"
+    """A delivery proof of an applied change (``trailkit verify``, issue 17), written after its
+    outcome; any number of them, the newest wins. Never an outcome: it settles, supersedes and
+    undoes nothing."""
 
 
+#: The phases that settle a change (``VERIFIED`` is not one of them).
 OUTCOME_PHASES = frozenset({Phase.DONE, Phase.FAILED, Phase.RECONCILED})
+
+#: The values of a ``VERIFIED`` record's ``note``: a delivery proof's status
+#: (``trailkit.records.proof.ProofStatus``).
+PROOF_STATUSES = ("proven", "pending", "failed", "unverifiable")
 
 #: Notes written by :func:`reconcile` on ``RECONCILED`` records.
 NOTE_APPLIED = "applied"
@@ -97,6 +110,8 @@ _OPTIONAL = (
     "host",
     "role_arn",
     "via_account",
+    "log_object",
+    "digest_object",
 )
 # Optional integer fields (written by newer versions; absent in older journals).
 _OPTIONAL_INT = ("pid",)
@@ -178,6 +193,10 @@ class Record:
         so that ``rollback --last`` offers only the role changes made from that account. None
         (and absent from the line) for a change made with the caller's own credentials, and in
         journals written before the field existed (their role changes are undone by id only).
+    log_object, digest_object
+        For ``VERIFIED``: the S3 keys of the newest log file and digest file whose encryption
+        was read (``HeadObject``) to prove delivery, None when none was found. Absent from
+        every other line, and from journals written before issue 17.
 
     Raises
     ------
@@ -208,6 +227,8 @@ class Record:
     pid: int | None = None
     role_arn: str | None = None
     via_account: str | None = None
+    log_object: str | None = None
+    digest_object: str | None = None
 
     def __post_init__(self) -> None:
         # One pass with exact type checks first: a large journal builds many records.
@@ -267,8 +288,9 @@ class Record:
     def as_dict(self) -> dict[str, str | int | None]:
         """All fields as a JSON-ready mapping (enums as their string values).
 
-        ``host``, ``pid``, ``role_arn`` and ``via_account`` are left out when None, so a record
-        without them is written as older versions wrote it.
+        ``host``, ``pid``, ``role_arn``, ``via_account``, ``log_object`` and ``digest_object``
+        are left out when None, so a record without them is written as older versions wrote
+        it.
         """
         out: dict[str, str | int | None] = {}
         for f in dataclasses.fields(self):
@@ -348,7 +370,9 @@ class Record:
         return record
 
 
-_WRITER_FIELDS = frozenset({"host", "pid", "role_arn", "via_account"})
+_WRITER_FIELDS = frozenset(
+    {"host", "pid", "role_arn", "via_account", "log_object", "digest_object"}
+)
 _SLOT_SETTERS = tuple((f.name, Record.__dict__[f.name].__set__) for f in dataclasses.fields(Record))
 _NULLABLE_STR = _REQUIRED_OPTIONAL + _OPTIONAL
 _REQUIRED_KEYS = frozenset(_REQUIRED_STR + _REQUIRED_OPTIONAL)
@@ -519,6 +543,54 @@ STATUS_WORDS: Mapping[str, str] = {
 }
 
 
+#: A change's delivery proof (:attr:`Change.proof`) in words: the journal's Delivery column;
+#: tables and JSON keep the code. ``pending`` has words of its own: the journal status
+#: "pending" means "no outcome recorded", a pending proof "nothing delivered since yet".
+DELIVERY_WORDS: Mapping[str, str] = {
+    "proven": N_("proven"),
+    "pending": N_("awaiting delivery"),
+    "failed": N_("failed"),
+    "unverifiable": N_("unverifiable"),
+}
+
+
+class ProofObject(Protocol):
+    """What the journal reads of a delivered S3 object
+    (``trailkit.records.proof.DeliveredObject``)."""
+
+    @property
+    def key(self) -> str: ...
+
+    @property
+    def encryption(self) -> str | None: ...
+
+    @property
+    def kms_key_id(self) -> str | None: ...
+
+
+class ProofLike(Protocol):
+    """What :meth:`trailkit.change.journal.Journal.record_verification` reads of a delivery
+    proof (``trailkit.records.proof.Proof``): the journal depends on these attributes only."""
+
+    @property
+    def status(self) -> str: ...  # a ProofStatus: a StrEnum, so its str() is its value
+
+    @property
+    def reason(self) -> str: ...
+
+    @property
+    def log(self) -> ProofObject | None: ...
+
+    @property
+    def digest(self) -> ProofObject | None: ...
+
+    @property
+    def checked_at(self) -> datetime | None: ...
+
+    @property
+    def change_id(self) -> str | None: ...
+
+
 @dataclass(frozen=True, slots=True)
 class Change:
     """The records of one ``change_id`` folded together.
@@ -531,11 +603,21 @@ class Change:
         The record written before the AWS call.
     outcome
         The ``done``/``failed``/``reconciled`` record, or None while the change is pending.
+    verification
+        The newest ``verified`` record (a delivery proof, issue 17), or None when the change's
+        delivery was never proven. It does not settle the change.
     """
 
     change_id: str
     intent: Record
     outcome: Record | None
+    verification: Record | None = None
+
+    @property
+    def proof(self) -> str | None:
+        """The status of the newest delivery proof (``proven``, ``pending``, ``failed`` or
+        ``unverifiable``, :data:`PROOF_STATUSES`), None when there is none."""
+        return self.verification.note if self.verification is not None else None
 
     @property
     def status(self) -> str:
@@ -626,7 +708,10 @@ def changes_frame(
     ``rollback_of``, ``undone_by`` (the applied rollback that undoes the change now, else
     None), ``caller_arn, account, role_arn, endpoint, backend, request_id`` and ``error`` (the
     backend, endpoint and account say where the change was made: demo or real AWS; ``role_arn``
-    the role assumed to make it in another account, else None). Key policies are
+    the role assumed to make it in another account, else None), then ``delivery`` (the status
+    of the newest delivery proof, :attr:`Change.proof`, else None) and ``proof`` (that proof:
+    ``{status, time, reason, log_object, digest_object}``, ``reason`` None when proven; None
+    when there is none). Key policies are
     abbreviated to ``"policy (<n> bytes, <m> statements)"``; for a trail, None means SSE-S3.
 
     Parameters
@@ -665,9 +750,24 @@ def changes_frame(
                 "backend": intent.backend,
                 "request_id": outcome.request_id if outcome is not None else intent.request_id,
                 "error": outcome.error if outcome is not None else None,
+                "delivery": change.proof,
+                "proof": _proof_row(change.verification),
             }
         )
     return rows
+
+
+def _proof_row(record: Record | None) -> dict[str, Any] | None:
+    """A ``verified`` record as the ``proof`` of a :func:`changes_frame` row."""
+    if record is None:
+        return None
+    return {
+        "status": record.note,
+        "time": record.time,
+        "reason": record.error,
+        "log_object": record.log_object,
+        "digest_object": record.digest_object,
+    }
 
 
 def same_place(

@@ -36,7 +36,8 @@ EXIT_UNVERIFIABLE = 3
 #: a second; ``--all`` prints every change one line each, ``--format json`` every field).
 JOURNAL_ROWS = 50
 #: ``trailkit journal --all``: the fields of each line (``role_arn``: the role assumed to make
-#: a change in another account, ``-`` for the caller's own).
+#: a change in another account, ``-`` for the caller's own; ``delivery``: the newest delivery
+#: proof's status, ``-`` when none).
 JOURNAL_COLUMNS = (
     "change_id",
     "time",
@@ -52,6 +53,7 @@ JOURNAL_COLUMNS = (
     "account",
     "role_arn",
     "via_account",
+    "delivery",
 )
 
 

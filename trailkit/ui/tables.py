@@ -24,7 +24,7 @@ from trailkit.arn import short_arn
 from trailkit.i18n import N_, _
 from trailkit.i18n import local_time as i18n_local_time
 from trailkit.records import Inventory, KeyInfo, Trail, utc_iso
-from trailkit.records.journal import STATUS_WORDS
+from trailkit.records.journal import DELIVERY_WORDS, STATUS_WORDS
 from trailkit.rules.health import HEALTH_WORDS, Health
 from trailkit.rules.keyfacts import FACT_FIELDS, ROTATION_WORDS, key_facts, pending_deletion
 from trailkit.rules.plan import Plan
@@ -54,6 +54,7 @@ __all__ = [
     "inventory_records",
     "keys_frame",
     "missing_text",
+    "proof_html",
     "style_frame",
     "style_trails",
     "table_html",
@@ -195,6 +196,8 @@ COLUMN_TITLES: dict[str, str] = {
     "endpoint": N_("endpoint"),
     "backend": N_("backend"),
     "request_id": N_("request_id"),
+    "delivery": N_("delivery"),  # the newest delivery proof's status (issue 17)
+    "proof": N_("delivery proof"),
 }
 #: A yes/no cell (logging, multi_region, ...) as a person reads it; the frame keeps the bool.
 BOOL_TITLES = {True: N_("True"), False: N_("False")}
@@ -461,10 +464,18 @@ _NONE_MEANS_NOTHING = frozenset(
         "request_id",
         "before",
         "after",
+        "delivery",  # a change whose delivery was never proven
+        "proof",
     }
 )
 #: Free text that may wrap, between words only; every other cell stays on one line.
-_TEXT_COLUMNS = ("error", "message", "latest_delivery_error", "latest_digest_delivery_error")
+_TEXT_COLUMNS = (
+    "error",
+    "message",
+    "latest_delivery_error",
+    "latest_digest_delivery_error",
+    "proof",
+)
 #: One line per cell, left-aligned (JupyterLab right-aligns table cells by default).
 ONE_LINE = "white-space:nowrap;word-break:keep-all;overflow-wrap:normal;text-align:left"
 _ONE_LINE = ONE_LINE
@@ -551,11 +562,30 @@ def cell_html(column: str, value: Any, row: Mapping[str, Any]) -> str:
         return html.escape(health_word(text))
     if column == "status" and text in STATUS_WORDS:  # the frame keeps the status itself
         return html.escape(_(STATUS_WORDS[text]))
+    if column == "delivery" and text in DELIVERY_WORDS:
+        return html.escape(_(DELIVERY_WORDS[text]))
+    if column == "proof" and isinstance(value, Mapping):
+        return proof_html(value)
     if text.startswith("arn:"):
         return _abbreviated(text, short_arn(text))
     if column.endswith("request_id") and len(text) > 12:
         return _abbreviated(text, f"{text[:8]}…")
     return html.escape(text)
+
+
+def proof_html(proof: Mapping[str, Any]) -> str:
+    """A journal row's ``proof`` (:func:`trailkit.records.journal.changes_frame`) as HTML: its
+    status in words and its time in the operator's timezone, then why it is not proven (or the
+    log and digest objects read), everything escaped."""
+    status = str(proof.get("status") or "")
+    word = _(DELIVERY_WORDS[status]) if status in DELIVERY_WORDS else status
+    head = _("{status} at {time}").format(status=word, time=local_time(proof.get("time")))
+    if proof.get("reason"):
+        detail = str(proof["reason"])
+    else:
+        objects = [str(proof[k]) for k in ("log_object", "digest_object") if proof.get(k)]
+        detail = ", ".join(objects)
+    return html.escape(head) + (f"<br>{html.escape(detail)}" if detail else "")
 
 
 def display_frame(frame: pd.DataFrame) -> pd.DataFrame:

@@ -40,7 +40,7 @@ from rich.text import Text
 from trailkit.arn import arn_account, arn_region, short_arn
 from trailkit.i18n import N_, _, local_time, ngettext
 from trailkit.records import ConnectionInfo
-from trailkit.records.journal import STATUS_WORDS
+from trailkit.records.journal import DELIVERY_WORDS, STATUS_WORDS
 from trailkit.rules.health import HEALTH_WORDS
 from trailkit.rules.history import change_detail
 from trailkit.rules.keyfacts import ROTATION_WORDS, days_left
@@ -997,9 +997,17 @@ CANDIDATE_TABLE: tuple[Col, ...] = (
     Col("reason", N_("reason"), free=True),
 )
 #: ``trailkit journal``: one change per row (JSON and ``--all`` have every field whole).
+#: A change's newest delivery proof (:attr:`trailkit.records.journal.Change.proof`).
+DELIVERY_STYLES: Mapping[str, str] = {
+    "proven": "green",
+    "pending": _WARN,
+    "failed": _BAD,
+    "unverifiable": "yellow",
+}
 JOURNAL_TABLE: tuple[Col, ...] = (
     Col("change_id", N_("change id / time"), sub="time"),
     Col("status", N_("status"), styles=STATUS_STYLES, words=STATUS_WORDS),
+    Col("delivery", N_("delivery"), styles=DELIVERY_STYLES, words=DELIVERY_WORDS),
     Col("what", N_("what / where"), free=True),
 )
 #: Findings (``check``, the plans): the message with its remedy under it.
@@ -1068,9 +1076,10 @@ def _policy_text(value: str) -> str:
 
 def journal_rows(records: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
     """``changes_frame`` rows with what changed (kind, target, before → after, the change it
-    undoes, the rollback that undid it, why a failed change failed) and where (backend,
-    account, endpoint) in one cell each, ARNs shortened, a trail's missing key shown as
-    SSE-S3, and the time in the operator's timezone (:func:`local_time`)."""
+    undoes, the rollback that undid it, why a failed change failed, why its delivery is not
+    proven) and where (backend, account, endpoint) in one cell each, ARNs shortened, a trail's
+    missing key shown as SSE-S3 and the time in the operator's timezone (:func:`local_time`);
+    ``delivery`` stays the code (``-`` when the change's delivery was never proven)."""
     rows = []
     for r in sse_s3_shown([dict(r) for r in records]):
         before, after = (
@@ -1083,11 +1092,20 @@ def journal_rows(records: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
             what += "\n" + _("undone by {change}").format(change=r["undone_by"])
         if r.get("status") == "failed" and r.get("error"):  # why it failed, wrapped with the rest
             what += "\n" + _("failed: {error}").format(error=r["error"])
+        proof = r.get("proof")
+        if isinstance(proof, Mapping) and proof.get("reason"):  # why delivery is not proven
+            reason = printable(str(proof["reason"]))
+            what += "\n" + _("delivery proof: {reason}").format(reason=reason)
         account = _("account {account}").format(account=r.get("account") or "-")
         endpoint = endpoint_text(r["endpoint"]) if r.get("endpoint") else "-"
         where = f"{r.get('backend') or '-'} · {account} · {endpoint}"
         rows.append(
-            {**r, "time": local_time(r.get("time")), "what": f"{what}\n{where}", "where": where}
+            {
+                **r,
+                "time": local_time(r.get("time")),
+                "what": f"{what}\n{where}",
+                "where": where,
+            }
         )
     return rows
 

@@ -18,7 +18,7 @@ from trailkit.errors import (
 )
 from trailkit.i18n import N_, _, ngettext
 from trailkit.records import ApplyResult, Change, Kind, PolicyResult
-from trailkit.records.journal import changes_frame, undoable
+from trailkit.records.journal import DELIVERY_WORDS, changes_frame, undoable
 from trailkit.rules.flags import parse_flag, parse_text
 from trailkit.rules.plan import Plan
 from trailkit.rules.repair import Restore
@@ -53,6 +53,13 @@ _STATUS_BADGE = {
     "reconciled-changed": "warning",
     "reconciled-target-gone": "warning",
 }
+#: A change's newest delivery proof (``changes_frame``'s ``delivery``) as a badge.
+_DELIVERY_BADGE = {
+    "proven": "done",
+    "pending": "pending",
+    "failed": "failed",
+    "unverifiable": "warning",
+}
 #: How each journal status is said on screen: the code itself in English (the message ids are
 #: the codes), words in other languages; the journal keeps the code.
 _STATUS_TEXT = {
@@ -71,6 +78,7 @@ _HEADINGS = {
     "time": N_("time"),
     "kind": N_("kind"),
     "status": N_("status"),
+    "delivery": N_("delivery"),
     "target": N_("target"),
     "before": N_("before"),
     "after": N_("after"),
@@ -85,6 +93,7 @@ _COLUMNS = [
     "time",
     "kind",
     "status",
+    "delivery",
     "target",
     "before",
     "after",
@@ -129,6 +138,20 @@ def _status(status: str) -> str:
     return _(text) if text is not None else status
 
 
+def _delivery(row: dict[str, Any]) -> str:
+    """The Delivery cell: the newest delivery proof's status as a badge, with when it was
+    checked and why it is not proven (else the log object read) on hover; blank when the
+    change's delivery was never proven."""
+    status, proof = row.get("delivery"), row.get("proof")
+    if not status or not isinstance(proof, dict):
+        return ""
+    word = _(DELIVERY_WORDS[status]) if status in DELIVERY_WORDS else str(status)
+    hover = [_("checked {time}").format(time=local_time(proof.get("time")))]
+    hover += [str(proof[k]) for k in ("reason", "log_object") if proof.get(k)]
+    title = esc(" · ".join(hover))
+    return f'<span title="{title}">{badge(_DELIVERY_BADGE.get(status, "info"), word)}</span>'
+
+
 def _code(value: Any) -> str:
     return f"<code>{esc(value)}</code>" if value else ""
 
@@ -151,6 +174,7 @@ def journal_html(changes: list[Change]) -> str:
             "time": esc(local_time(row["time"])),
             "kind": esc(row["kind"]),
             "status": badge(_STATUS_BADGE.get(row["status"], "info"), _status(row["status"])),
+            "delivery": _delivery(row),
             "target": cell_html("target_arn", row["target_arn"], row),
             "before": cell_html("before", _policy_text(row["before"]), row),
             "after": cell_html("after", _policy_text(row["after"]), row),
