@@ -216,8 +216,10 @@ def _notes(plan: Plan, repair: Repair | None, owners: Sequence[Any], fmt: str) -
     if repair is None:
         notes.append(
             _(
-                "No key policy statements are included: the policy of {key} could not be read "
-                "from here. Run `trailkit policy --trail {trail} --key {key}` in the key's account."
+                "No key policy statements are included: trailkit could not work out a repair of "
+                "the policy of {key} from here (it could not be read, or trailkit will not change "
+                "it). Run `trailkit policy --trail {trail} --key {key}` in the key's account to "
+                "see why."
             ).format(key=key_arn, trail=trail.arn)
         )
     elif not repair.needed:
@@ -231,19 +233,20 @@ def _notes(plan: Plan, repair: Repair | None, owners: Sequence[Any], fmt: str) -
         notes.append(
             {
                 "cloudformation": _(
-                    "KeyPolicy replaces the whole key policy: this one is the current policy of "
+                    "`KeyPolicy` replaces the whole key policy: this one is the current policy of "
                     "{key} with the statements CloudTrail needs appended ({sids}), as `trailkit "
                     "policy` would put it."
                 ),
                 "terraform": _(
-                    "aws_kms_key_policy replaces the whole key policy: source_policy_documents "
-                    "holds the current policy of {key}, the statement blocks are the ones "
-                    "CloudTrail needs ({sids}). If the key's aws_kms_key resource sets policy, "
-                    "use this document there instead (two resources would fight)."
+                    "`aws_kms_key_policy` replaces the whole key policy: "
+                    "`source_policy_documents` holds the current policy of {key}, the "
+                    "`statement` blocks are the ones CloudTrail needs ({sids}). If the key's "
+                    "`aws_kms_key` resource sets `policy`, use this document there instead (two "
+                    "resources would fight)."
                 ),
                 "cdk": _(
-                    "add_to_resource_policy (CDK's addToResourcePolicy) does nothing on a key "
-                    "imported with kms.Key.from_key_arn: call it on the stack's own kms.Key "
+                    "`add_to_resource_policy` (`addToResourcePolicy`) does nothing on a key "
+                    "imported with `kms.Key.from_key_arn`: call it on the stack's own `kms.Key` "
                     "({key}). The statements are the ones CloudTrail needs ({sids})."
                 ),
             }[fmt].format(key=key_arn, sids=sids)
@@ -273,7 +276,8 @@ def _notes(plan: Plan, repair: Repair | None, owners: Sequence[Any], fmt: str) -
     elif fmt == "cdk" and not logging:
         notes.append(
             _(
-                "{trail} is not logging now, but CDK's Trail always turns logging on when deployed."
+                "{trail} is not logging now, but `aws_cloudtrail.Trail` always turns logging on "
+                "when deployed."
             ).format(trail=trail.name)
         )
     return tuple(notes)

@@ -1809,8 +1809,8 @@ def cmd_snippet(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     book = _runbook(args)
     _print_header(book.conn.info(), err)
     made = book.snippet(args.trail, args.key, args.format)
-    for note in made.notes:
-        _say(err, note)
+    for note in made.notes:  # whole lines: a wrap could split a `name` in two
+        err.write(note + "\n")
     out.write(made.text)
     return EXIT_OK
 
