@@ -20,9 +20,9 @@ from typing import Any
 import hcl2
 import pytest
 from cfnlint.api import ManualArgs, lint
+from english import assert_japanese
 from hcl2 import SerializationOptions
 
-from english import assert_japanese
 from trailkit.errors import InputError
 from trailkit.records import BucketInfo, KeyInfo, Trail, TrailStatus
 from trailkit.rules.checks import KeyLookup, preflight
