@@ -677,12 +677,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser(
         "snippet",
         parents=[common, readers, roles],
-        help=_("the change as code: CloudFormation, Terraform or CDK (changes nothing)"),
+        help=_("the change as code for `cloudformation`, `terraform` or `cdk` (changes nothing)"),
         description=_(
             "Prints the change `trailkit update` would make, written for the tool that deploys "
-            "the trail and its key: the trail's key (KMSKeyId, kms_key_id, encryption_key) and "
-            "the key policy statements `trailkit policy` would add, with the same values. The "
-            "code goes to stdout (redirect it to a file), the explanations to stderr. Exit "
+            "the trail and its key: the trail's key (`KMSKeyId`, `kms_key_id`, "
+            "`encryption_key`) and the key policy statements `trailkit policy` would add, with "
+            "the same values. The code goes to stdout (redirect it to a file), the explanations "
+            "to stderr. Exit "
             "status: 0 written, 1 the change is blocked, 2 trailkit could not run."
         ),
     )
@@ -692,7 +693,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--format",
         required=True,
         choices=SNIPPET_FORMATS,
-        help=_("the tool: cloudformation (JSON), terraform (HCL) or cdk (Python)"),
+        help=_("the tool: `cloudformation` (JSON), `terraform` (`HCL`) or `cdk` (`Python`)"),
     )
     p.set_defaults(func=cmd_snippet)
 
