@@ -138,16 +138,14 @@ def _norm(statement: dict[str, Any]) -> dict[str, Any]:
 
 
 # -- CloudFormation ----------------------------------------------------------------------------
-#: cfn-lint rules left out, each for a reason: I3042 ("ARN has a hardcoded partition, region or
-#: account") is informational and the point of the fragment: KMSKeyId must be the exact ARN
-#: trailkit's plan sends (a Ref would name a key this fragment does not create). No error or
-#: warning rule is left out.
-IGNORED_CFN_RULES = ("I3042",)
+#: cfn-lint runs every rule, informational ones included (``include_checks=["I"]``): none is
+#: left out. I3011 (a stateful resource without DeletionPolicy / UpdateReplacePolicy) is why the
+#: key is written with ``Retain``: the key holds the logs' data keys.
 
 
 def _cfn_lint(fragment: dict[str, Any], region: str) -> list[str]:
     template = {"AWSTemplateFormatVersion": "2010-09-09", "Resources": fragment}
-    config = ManualArgs(regions=[region], include_checks=["I"], ignore_checks=IGNORED_CFN_RULES)
+    config = ManualArgs(regions=[region], include_checks=["I"])
     return [f"{m.rule.id}: {m.message}" for m in lint(json.dumps(template), config=config)]
 
 
@@ -182,11 +180,14 @@ def test_cloudformation_fragment_passes_cfn_lint_and_carries_the_plan_and_repair
 
 
 def test_cfn_lint_catches_a_broken_fragment() -> None:
-    """The validation can fail: a trail without its required IsLogging is an error."""
+    """The validation can fail: a trail without its required IsLogging is an error, a key
+    without DeletionPolicy an informational finding (so those rules do run)."""
     plan, repair = _case("root-only")
     fragment = json.loads(snippet(plan, repair, fmt="cloudformation").text)
     del fragment["AuditTrail"]["Properties"]["IsLogging"]
-    assert any(line.startswith("E3003") for line in _cfn_lint(fragment, "us-east-1"))
+    del fragment["AuditLogsKey"]["DeletionPolicy"]
+    found = {line.split(":")[0] for line in _cfn_lint(fragment, "us-east-1")}
+    assert {"E3003", "I3011"} <= found
 
 
 def test_a_trail_that_is_not_logging_stays_off_and_an_unknown_status_is_said() -> None:
