@@ -396,6 +396,34 @@ def test_owner_logical_ids_name_the_resources() -> None:
     assert '"OrgAuditTrail"' in snippet(plan, repair, owners, fmt="cdk").text
 
 
+def test_comments_never_cut_an_arn() -> None:
+    plan, repair = _case("root-only")
+    for fmt in ("terraform", "cdk"):
+        text = snippet(plan, repair, fmt=fmt).text
+        comments = [line for line in text.splitlines() if line.startswith("#")]
+        assert any(KEY_ARN in line for line in comments), comments
+
+
+def test_another_accounts_key_and_an_unverifiable_plan_are_said() -> None:
+    other = "444455556666"
+    arn = KEY_ARN.replace(ACCOUNT, other)
+    key = _key(
+        [{**ROOT, "Principal": {"AWS": f"arn:aws:iam::{other}:root"}}], arn=arn, account=other
+    )
+    trail = _trail()
+    plan = _plan(trail, key)
+    made = snippet(plan, plan_repair(key, [trail]), fmt="cloudformation")
+    assert made.key_arn == arn
+    assert any(f"account {other}" in n for n in made.notes), made.notes
+    # Its policy unread: the plan is UNVERIFIABLE and no statement can be worked out.
+    unread = _plan(trail, replace(key, policy=None, policy_error="AccessDeniedException"))
+    assert unread.report.unverifiable and not unread.blocked
+    made = snippet(unread, None, fmt="terraform")
+    assert made.statements == () and "aws_kms_key_policy" not in made.text
+    assert any("could not check everything" in n for n in made.notes), made.notes
+    assert any("could not work out" in n for n in made.notes), made.notes
+
+
 def test_blocking_leaves_out_only_what_the_statements_fix() -> None:
     plan, repair = _case("root-only")
     assert {f.code for f in plan.report.errors} >= {"policy-encrypt"}

@@ -425,8 +425,13 @@ def _statement_block(statement: dict[str, Any]) -> list[str]:
 
 
 def _comments(notes: Sequence[str], mark: str) -> list[str]:
-    """Each note as comment lines of at most 100 characters (where the text has spaces)."""
-    lines = [f"{mark} {line}" for note in notes for line in textwrap.wrap(note, 98)]
+    """Each note as comment lines of at most 100 characters where the text has spaces (an ARN
+    or a name is never cut)."""
+    lines = [
+        f"{mark} {line}"
+        for note in notes
+        for line in textwrap.wrap(note, 98, break_long_words=False, break_on_hyphens=False)
+    ]
     return [*lines, ""] if lines else []
 
 
