@@ -481,7 +481,8 @@ def _statements(fmt: str, text: str) -> list[dict[str, Any]]:
 
 DEMO_CASES = [
     ("app-trail", "alias/cloudtrail-good-euw1", "eu-west-1"),  # nothing to add
-    ("stripped-policy-trail", "alias/no-cloudtrail", "us-east-1"),  # blocked; the repair fixes it
+    ("org-trail", "alias/no-cloudtrail", "us-east-1"),  # blocked; the repair's statements fix it
+    ("stripped-policy-trail", "alias/no-cloudtrail", "us-east-1"),  # its key's policy stripped
     ("bucketkey-trail", "alias/cloudtrail-good-usw2", "us-west-2"),  # Decrypt for a Bucket Key
 ]
 
@@ -585,3 +586,23 @@ def test_cli_snippet_explains_in_japanese(demo: Any) -> None:
     )
     assert code == 1
     assert_japanese(err, ["org-trail"])
+
+
+# -- the runbook (what the notebooks and the app call) -----------------------------------------
+def test_runbook_snippet_uses_the_plan_and_the_repair(demo: Any, tmp_path: Any) -> None:
+    from trailkit.aws.session import Connection
+    from trailkit.change.journal import Journal
+    from trailkit.runbook import Runbook
+
+    conn = Connection(endpoint_url=demo[0], region="us-east-1", workers=4)
+    book = Runbook(conn, Journal(tmp_path / "j.jsonl"))
+    with pytest.raises(InputError, match="yaml"):
+        book.snippet("org-trail", "alias/no-cloudtrail", "yaml")
+    assert sum(conn.calls.values()) == 0  # refused before anything was read
+    made = book.snippet("org-trail", "alias/no-cloudtrail", "cloudformation")
+    plan = book.plan_for("org-trail", "alias/no-cloudtrail")
+    repair = book.plan_repair(["org-trail"], "alias/no-cloudtrail")
+    assert made.key_arn == plan.request["KmsKeyId"] and made.statements == repair.added
+    assert plan.blocked and repair.needed  # blocked only by what the statements fix
+    with pytest.raises(InputError, match="empty"):
+        book.snippet("org-trail", " ", "cdk")
