@@ -14,6 +14,7 @@ import ast
 import io
 import json
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -23,6 +24,7 @@ from cfnlint.api import ManualArgs, lint
 from english import assert_japanese
 from hcl2 import SerializationOptions
 
+from trailkit import i18n
 from trailkit.errors import InputError
 from trailkit.records import BucketInfo, KeyInfo, Trail, TrailStatus
 from trailkit.rules.checks import KeyLookup, preflight
@@ -551,6 +553,14 @@ def test_cli_bad_or_missing_format_is_a_usage_error(demo: Any, argv: list[str]) 
     assert "--format" in err
 
 
+@pytest.fixture
+def _english_afterwards() -> Iterator[None]:
+    """``--lang ja`` sets the process's language: the next tests read English again."""
+    yield
+    i18n.set_language("en")
+
+
+@pytest.mark.usefixtures("_english_afterwards")
 def test_cli_snippet_explains_in_japanese(demo: Any) -> None:
     endpoint, estate = demo
     code, out, err = _cli(
