@@ -29,7 +29,7 @@ from trailkit.ui.cli import build_parser, main
 GOOD = "alias/cloudtrail-good"
 COMMANDS = ("inventory", "demo", "lab", "check", "keys", "explain", "update", "disable", "rollback")
 COMMANDS += ("journal",)
-COMMANDS += ("policy", "app")
+COMMANDS += ("policy", "snippet", "app")
 
 
 @pytest.fixture(autouse=True)

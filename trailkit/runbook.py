@@ -55,6 +55,7 @@ from trailkit.rules.keyids import parse_key_id
 from trailkit.rules.plan import Plan, bucket_region_key, plan_change
 from trailkit.rules.principals import parse_accounts, parse_principals
 from trailkit.rules.repair import Repair, Restore, plan_repair, repairable
+from trailkit.rules.snippet import FORMATS, Snippet, blocking, snippet
 
 __all__ = [
     "PlanRow",
@@ -874,6 +875,68 @@ class Runbook:
         if report.key is None or report.trail is None or not repairable(report):
             return None
         return self.plan_repair([report.trail], report.key.arn)
+
+    def snippet(self, trail: str | Trail, key: str, fmt: str) -> Snippet:
+        """The change of ``trailkit update --trail T --key K`` as code for the owner's tool.
+
+        The values are trailkit's own: the plan's ``KmsKeyId`` (:meth:`plan_for`) and the
+        statements ``trailkit policy`` would add (:meth:`plan_repair`), written by
+        :func:`trailkit.rules.snippet.snippet`.
+
+        Parameters
+        ----------
+        trail
+            Trail name, trail ARN, or a :class:`Trail` already read.
+        key
+            Key identifier as the operator typed it (never empty: :func:`require_key`).
+        fmt
+            ``cloudformation``, ``terraform`` or ``cdk``
+            (:data:`trailkit.rules.snippet.FORMATS`).
+
+        Returns
+        -------
+        Snippet
+
+        Raises
+        ------
+        InputError
+            ``fmt`` is not a snippet format, or ``key`` is empty (checked before any read).
+        RefusedError
+            The change is blocked by a finding the added key policy statements do not fix
+            (as ``trailkit update`` refuses it), or the trail or key cannot be planned.
+        """
+        if fmt not in FORMATS:
+            raise InputError(
+                _("{format} is not a snippet format.").format(format=repr(fmt)),
+                _("choose one of: {formats}").format(formats=", ".join(FORMATS)),
+            )
+        plan = plan_change(self.check(trail, require_key(key)))
+        report = plan.report
+        repair: Repair | None = None
+        refused: RefusedError | None = None
+        if report.key is not None and report.key.policy is not None:
+            try:
+                repair = self.plan_repair([plan.trail], report.key.arn)
+            except RefusedError as exc:  # e.g. an explicit Deny: reported if it blocks
+                refused = exc
+        left = blocking(plan, repair)
+        if left:
+            raise RefusedError(
+                _(
+                    "The change of {trail} to {key} is blocked by findings that the key policy "
+                    "statements do not fix: {findings}. No code was written."
+                ).format(
+                    trail=plan.trail.name,
+                    key=plan.after_key,
+                    findings="; ".join(f"{f.code}: {f.message}" for f in left),
+                ),
+                left[0].remedy,
+            )
+        if refused is not None and repairable(report):
+            raise refused
+        # Owners: helper "own"'s trailkit.rules.ownership.owners(trail, key, self.owner_tags)
+        # at merge; until then none are known here.
+        return snippet(plan, repair, (), fmt=fmt)
 
     def plan_many(
         self, trails: Sequence[Trail], keys_by_region: Mapping[str, str]

@@ -677,6 +677,29 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_policy)
 
     p = sub.add_parser(
+        "snippet",
+        parents=[common, readers, roles],
+        help=_("the change as code for `cloudformation`, `terraform` or `cdk` (changes nothing)"),
+        description=_(
+            "Prints the change `trailkit update` would make, written for the tool that deploys "
+            "the trail and its key: the trail's key (`KMSKeyId`, `kms_key_id`, "
+            "`encryption_key`) and the key policy statements `trailkit policy` would add, with "
+            "the same values. The code goes to stdout (redirect it to a file), the explanations "
+            "to stderr. Exit "
+            "status: 0 written, 1 the change is blocked, 2 trailkit could not run."
+        ),
+    )
+    p.add_argument("--trail", required=True, help=_("trail name or ARN"))
+    p.add_argument("--key", required=True, help=_("key id, key ARN, alias name or alias ARN"))
+    p.add_argument(
+        "--format",
+        required=True,
+        choices=SNIPPET_FORMATS,
+        help=_("the tool: `cloudformation` (JSON), `terraform` (`HCL`) or `cdk` (`Python`)"),
+    )
+    p.set_defaults(func=cmd_snippet)
+
+    p = sub.add_parser(
         "app",
         help=_("the guided update as a standalone web app (Voila, 127.0.0.1, behind a token)"),
     )
@@ -688,6 +711,8 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+#: ``trailkit snippet --format`` (:data:`trailkit.rules.snippet.FORMATS`; a test keeps them equal).
+SNIPPET_FORMATS = ("cloudformation", "terraform", "cdk")
 #: The sub-commands that change AWS: each has ``--dry-run`` (a test checks the parser).
 WRITE_COMMANDS = ("update", "disable", "rollback", "policy")
 
@@ -1779,6 +1804,18 @@ def _restore_policy(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         _json_out(payload, out, indent=2)
         out.write("\n")
     return code
+
+
+def cmd_snippet(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    """``trailkit snippet``: the code alone on stdout; the connection and the notes on stderr."""
+    _require_key(args.key)
+    book = _runbook(args)
+    _print_header(book.conn.info(), err)
+    made = book.snippet(args.trail, args.key, args.format)
+    for note in made.notes:  # whole lines: a wrap could split a `name` in two
+        err.write(note + "\n")
+    out.write(made.text)
+    return EXIT_OK
 
 
 def cmd_app(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
