@@ -1193,13 +1193,13 @@ class Runbook:
                 progress(proof, left)
             try:
                 sleep(min(pause, left))
-            except KeyboardInterrupt:
+                if cancel is not None and cancel.is_set():
+                    cancelled = True
+                    break
+                proof = look(final=deadline - clock() <= 0)
+            except KeyboardInterrupt:  # Ctrl-C while waiting: a cancel
                 cancelled = True
                 break
-            if cancel is not None and cancel.is_set():
-                cancelled = True
-                break
-            proof = look(final=deadline - clock() <= 0)
         if cancelled:
             proof = replace(
                 proof,
