@@ -462,7 +462,9 @@ def test_cli_japanese(setup: _Setup, monkeypatch: pytest.MonkeyPatch) -> None:
     assert_japanese(out, [TRAIL, BUCKET, *setup.listed()], what="trailkit verify (failed)")
 
 
-def test_update_prints_the_verify_command(demo_rw: Any, tmp_path: Path) -> None:
+def test_update_prints_the_verify_command_which_proves_the_org_trail(
+    demo_rw: Any, tmp_path: Path
+) -> None:
     endpoint, _estate = demo_rw
     j = str(tmp_path / "j.jsonl")
     code, out, err = _cli(
@@ -480,3 +482,33 @@ def test_update_prints_the_verify_command(demo_rw: Any, tmp_path: Path) -> None:
     assert code == 0, err
     assert "next: trailkit verify --trail arn:aws:cloudtrail:" in out
     assert "org-trail --wait 15m" in out
+    # The organization trail's files are under AWSLogs/o-ORGID/ACCOUNT/: nothing there yet.
+    account = "123456789012"
+    base = ["--endpoint-url", endpoint, "--journal", j]
+    code, out, err = _cli("verify", "--trail", "org-trail", *base)
+    assert code == 3 and "PENDING" in out, err
+    conn = Connection(endpoint_url=endpoint, region=REGION)
+    key = conn.client("kms", REGION).describe_key(KeyId="alias/cloudtrail-good")["KeyMetadata"]
+    s3 = conn.client("s3", REGION)
+    now = datetime.now(UTC)
+    names = []
+    for folder, name in (
+        ("CloudTrail", f"{account}_CloudTrail_{REGION}_{now:%Y%m%dT%H%M}Z_x.json.gz"),
+        (
+            "CloudTrail-Digest",
+            f"{account}_CloudTrail-Digest_{REGION}_org-trail_{REGION}_{now:%Y%m%dT%H%M%S}Z.json.gz",
+        ),
+    ):
+        names.append(f"AWSLogs/o-abcdef1234/{account}/{folder}/{REGION}/{now:%Y/%m/%d}/{name}")
+        s3.put_object(
+            Bucket=f"tk-org-logs-{account}",
+            Key=names[-1],
+            Body=b"{}",
+            ServerSideEncryption="aws:kms",
+            SSEKMSKeyId=key["Arn"],
+        )
+    code, out, err = _cli("verify", "--trail", "org-trail", "--format", "json", *base)
+    assert code == 0, out + err
+    proof = json.loads(out)["proof"]
+    assert (proof["log"]["key"], proof["digest"]["key"]) == tuple(names)
+    assert proof["expected_key"] == key["Arn"]
