@@ -36,7 +36,7 @@ from datetime import UTC, date, datetime, timedelta
 
 from trailkit.arn import resource_id
 from trailkit.errors import InputError
-from trailkit.i18n import _, local_time
+from trailkit.i18n import N_, _, local_time
 from trailkit.records import DeliveredObject, Proof, ProofStatus, Trail, TrailStatus
 from trailkit.rules.delivery import delivery_cause
 
@@ -58,6 +58,8 @@ MAX_WAIT = 24 * 3600.0
 #: own (to the minute) and files of a few minutes before the change are stored after it.
 START_AFTER_SLACK = timedelta(hours=1)
 
+#: What ``--wait`` takes (the fix of its errors).
+_WAIT_FIX = N_("give seconds or a duration such as `90s`, `15m`, `1h` or `1h30m` (0: look once)")
 _WAIT = re.compile(r"(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s?)?")
 _KMS = ("aws:kms", "aws:kms:dsse")
 
@@ -93,14 +95,14 @@ def parse_wait(value: str | float | int) -> float:
         if found is None or not any(found.groups()):
             raise InputError(
                 _("--wait {value} is not a duration.").format(value=repr(value)),
-                _("give seconds or a duration such as 90s, 15m, 1h or 1h30m (0: look once)"),
+                _(_WAIT_FIX),
             )
         hours, minutes, secs = (int(g) if g else 0 for g in found.groups())
         seconds = float(hours * 3600 + minutes * 60 + secs)
     if seconds != seconds or seconds < 0 or seconds > MAX_WAIT:  # NaN, negative, too long
         raise InputError(
             _("--wait {value} is outside 0 to 24 hours.").format(value=text),
-            _("give seconds or a duration such as 90s, 15m, 1h or 1h30m (0: look once)"),
+            _(_WAIT_FIX),
         )
     return seconds
 

@@ -656,7 +656,9 @@ def build_parser() -> argparse.ArgumentParser:
         type=_wait,
         default=0.0,
         metavar="DURATION",
-        help=_("keep looking while pending, up to this long: 90s, 15m, 1h (default 0: look once)"),
+        help=_(
+            "keep looking while pending, up to this long: `90s`, `15m`, `1h` (default 0: look once)"
+        ),
     )
     p.add_argument("--journal", type=_journal_path, help=_("journal file"))
     p.add_argument("--format", choices=["table", "json"], default="table")
