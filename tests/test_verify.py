@@ -480,8 +480,8 @@ def test_update_prints_the_verify_command_which_proves_the_org_trail(
         j,
     )
     assert code == 0, err
-    assert "next: trailkit verify --trail arn:aws:cloudtrail:" in out
-    assert "org-trail --wait 15m" in out
+    assert "next: `trailkit verify --trail arn:aws:cloudtrail:" in out
+    assert "org-trail --wait 15m`" in out
     # The organization trail's files are under AWSLogs/o-ORGID/ACCOUNT/: nothing there yet.
     account = "123456789012"
     base = ["--endpoint-url", endpoint, "--journal", j]

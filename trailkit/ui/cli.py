@@ -1255,7 +1255,9 @@ def _next_verify(results: Sequence[Any], out: TextIO) -> None:
     for r in results:
         if r.outcome is Outcome.DONE and r.change_id:
             out.write(
-                _("next: trailkit verify --trail {trail} --wait 15m").format(trail=r.plan.trail.arn)
+                _("next: `trailkit verify --trail {trail} --wait 15m`").format(
+                    trail=r.plan.trail.arn
+                )
                 + "\n"
             )
 
