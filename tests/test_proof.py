@@ -354,3 +354,30 @@ def test_parse_wait_refuses_naming_the_option(text: str) -> None:
     with pytest.raises(InputError) as caught:
         parse_wait(text)
     assert "--wait" in str(caught.value)
+
+
+def test_unknown_bucket_default_after_a_disable_is_unverifiable_not_failed() -> None:
+    t = trail(None)
+    assert t.bucket is not None
+    t = replace(t, bucket=replace(t.bucket, encryption_error="AccessDenied"))
+    proof = judge(
+        t,
+        expected=expected_encryption(t, None),
+        since=SINCE,
+        status=OK_STATUS,
+        log=obj("aws:kms", BUCKET_KEY),
+        digest=None,
+    )
+    assert proof.status is ProofStatus.UNVERIFIABLE
+    assert "s3:GetEncryptionConfiguration" in proof.fix
+    assert (
+        judge(
+            t,
+            expected=expected_encryption(t, None),
+            since=SINCE,
+            status=OK_STATUS,
+            log=obj("AES256"),
+            digest=None,
+        ).status
+        is ProofStatus.PROVEN
+    )

@@ -379,6 +379,26 @@ def judge(
                     "--trail {trail}`"
                 ).format(trail=trail.arn),
             )
+        bucket = trail.bucket
+        if key is None and trail.kms_key_id is None and bucket and bucket.encryption_error:
+            # SSE-S3 expected from a default that could not be read: it may be the default.
+            return proof(
+                ProofStatus.UNVERIFIABLE,
+                _(
+                    "The newest {file} {object} carries {seen}; the default encryption of "
+                    "bucket {bucket} could not be read ({error}), so trailkit cannot tell "
+                    "whether that is the bucket's default."
+                ).format(
+                    file=label,
+                    object=obj.key,
+                    seen=seen,
+                    bucket=bucket.name,
+                    error=bucket.encryption_error,
+                ),
+                _("grant {permission}, then run `trailkit verify` again").format(
+                    permission="s3:GetEncryptionConfiguration"
+                ),
+            )
         return proof(
             ProofStatus.FAILED,
             _("The newest {file} {object} (stored {time}) carries {seen}, not {wanted}.").format(
