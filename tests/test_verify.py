@@ -512,3 +512,22 @@ def test_update_prints_the_verify_command_which_proves_the_org_trail(
     proof = json.loads(out)["proof"]
     assert (proof["log"]["key"], proof["digest"]["key"]) == tuple(names)
     assert proof["expected_key"] == key["Arn"]
+
+
+def test_cli_wait_polls_until_proven_without_a_bar_off_a_terminal(
+    setup: _Setup, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    setup.change(before=None, after=setup.new)
+    clock = _Clock()
+
+    def pause(seconds: float) -> None:
+        clock.sleep(seconds)
+        if len(clock.slept) == 2:
+            setup.deliver()
+
+    monkeypatch.setattr(cli, "_pause", pause)
+    monkeypatch.setattr(cli, "_clock", clock)
+    code, out, err = _verify(setup, "--wait", "1m")
+    assert code == 0 and "PROVEN" in out, err
+    assert clock.slept == [1.0, 1.0]  # the demo's interval
+    assert err == ""  # no progress bar into a pipe
