@@ -71,7 +71,9 @@ def newest_object(
     start_after : str or None
         ``StartAfter``: list only the keys after this one (a file name built from a time).
     after : datetime or None
-        Only objects whose ``LastModified`` is later (UTC); None: any.
+        Only objects whose ``LastModified`` is later (UTC); None: any. ``LastModified`` is
+        whole seconds, as are the journal's times: an object stored in the change's own
+        second is not counted, as it may precede the change.
 
     Returns
     -------
