@@ -490,9 +490,9 @@ def test_update_prints_the_verify_command_which_proves_the_org_trail(
     assert code == 3 and "PENDING" in out, err
     # S3's LastModified and the journal's times are whole seconds; an object of the change's
     # own second is not counted (it may precede the change): deliver in a later second.
-    since = datetime.fromisoformat(
-        Journal(Path(j)).changes()[-1].outcome.time.replace("Z", "+00:00")
-    )  # type: ignore[union-attr]
+    outcome = Journal(Path(j)).changes()[-1].outcome
+    assert outcome is not None
+    since = datetime.fromisoformat(outcome.time.replace("Z", "+00:00"))
     while datetime.now(UTC).replace(microsecond=0) <= since:
         time.sleep(0.05)
     conn = Connection(endpoint_url=endpoint, region=REGION)
