@@ -28,6 +28,7 @@ from trailkit.ui.cli import build_parser, main
 
 GOOD = "alias/cloudtrail-good"
 COMMANDS = ("inventory", "demo", "lab", "check", "keys", "explain", "update", "disable", "rollback")
+COMMANDS += ("verify",)
 COMMANDS += ("journal",)
 COMMANDS += ("policy", "snippet", "app")
 

@@ -300,6 +300,8 @@ _SPECIAL_ACTIONS = {
     ("s3", "GetBucketEncryption"): "s3:GetEncryptionConfiguration",
     ("s3", "HeadBucket"): "s3:ListBucket",
     ("s3", "ListBuckets"): "s3:ListAllMyBuckets",
+    ("s3", "ListObjectsV2"): "s3:ListBucket",
+    ("s3", "HeadObject"): "s3:GetObject",
 }
 _METHODS: dict[str, dict[str, str]] = {}
 

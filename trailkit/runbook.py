@@ -10,10 +10,13 @@ journal and adds the writes, which go through the one journaled write
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 
 from trailkit.arn import arn_account
+from trailkit.aws import delivered, writes
 from trailkit.aws.accounts import AccountAccess
 from trailkit.aws.reader import Progress, Reader
 from trailkit.aws.service import scan_error
@@ -35,10 +38,13 @@ from trailkit.records import (
     ApplyResult,
     Change,
     ConnectionInfo,
+    DeliveredObject,
     Delivery,
     KeyInfo,
     Kind,
     PolicyResult,
+    Proof,
+    ProofStatus,
     Record,
     Trail,
 )
@@ -54,6 +60,14 @@ from trailkit.rules.history import DEFAULT_SINCE
 from trailkit.rules.keyids import parse_key_id
 from trailkit.rules.plan import Plan, bucket_region_key, plan_change
 from trailkit.rules.principals import parse_accounts, parse_principals
+from trailkit.rules.proof import (
+    day_folders,
+    digest_prefix,
+    expected_encryption,
+    judge,
+    log_prefix,
+    log_start_after,
+)
 from trailkit.rules.repair import Repair, Restore, plan_repair, repairable
 from trailkit.rules.snippet import FORMATS, Snippet, blocking, snippet
 
@@ -1128,6 +1142,185 @@ class Runbook:
         """Delivery status of a trail after a change (``GetTrailStatus``, in its account)."""
         return update.verify_delivery(self.for_trail(trail).conn, trail)
 
+    def verify_change(
+        self,
+        trail: str | Trail,
+        *,
+        change_id: str | None = None,
+        wait: float = 0.0,
+        interval: float | None = None,
+        cancel: threading.Event | None = None,
+        progress: Callable[[Proof, float], None] | None = None,
+        record: bool = True,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> Proof:
+        """The proof that what CloudTrail delivers since a change carries its encryption.
+
+        Reads, in the trail's account: the trail and its bucket (default encryption), then on
+        every look ``GetTrailStatus`` and the newest log and digest objects of the home
+        region's day folders since the change (``ListObjectsV2`` with ``StartAfter``,
+        ``HeadObject``; :mod:`trailkit.aws.delivered`), judged by
+        :func:`trailkit.rules.proof.judge`. Looks again every ``interval`` seconds while the
+        proof is ``pending``, until ``wait`` seconds have passed or ``cancel`` is set.
+
+        Parameters
+        ----------
+        trail : str or Trail
+            The trail (name or ARN).
+        change_id : str or None
+            The journal change to prove; None: the newest applied trail change of this trail
+            made from this account and endpoint (or through a role from it, as for
+            ``rollback --last``; rollbacks included). When there is none, the trail's current
+            setting is judged on its newest objects (``since`` None) and nothing is recorded.
+        wait : float
+            Seconds to keep looking while pending (0: look once).
+        interval : float or None
+            Seconds between looks (default: 1 on the demo, 15 on AWS).
+        cancel : threading.Event or None
+            Set to stop waiting: the last proof is returned as ``pending``, its reason says
+            it was cancelled. A ``KeyboardInterrupt`` raised by ``sleep`` (Ctrl-C) is a cancel.
+        progress : callable or None
+            Told ``(proof so far, seconds left)`` after each pending look.
+        record : bool
+            Record the proof in the journal against the change
+            (``Journal.record_verification``, when the journal has it).
+        sleep, clock : callable
+            Injected for tests (default :func:`time.sleep`, :func:`time.monotonic`).
+
+        Returns
+        -------
+        Proof
+            Never ``failed`` for a read trailkit was refused: that is ``unverifiable``, naming
+            the permission.
+
+        Raises
+        ------
+        InputError
+            ``change_id`` is blank, not a trail change, not applied, or of another trail.
+        JournalError
+            No such change.
+        NotFound, AwsError
+            The trail cannot be read.
+        """
+        book = self.for_trail(trail)
+        name = trail.arn if isinstance(trail, Trail) else trail
+        book.reader.refresh()
+        found = book.reader.find_trail(name)
+        change = self._proved_change(found, change_id)
+        since = _change_time(change) if change is not None else None
+        if change is not None:
+            after = change.outcome.after if change.outcome is not None else change.intent.after
+            expected = expected_encryption(found, after or None)
+            previous: tuple[str, str | None] | None = expected_encryption(
+                found, change.intent.before or None
+            )
+            if previous == expected:
+                previous = None
+        else:
+            expected = expected_encryption(found, found.kms_key_id)
+            previous = None
+        pause = interval if interval is not None else (1.0 if book.demo else 15.0)
+        deadline = clock() + max(wait, 0.0)
+        org: list[str | None] = [None]
+
+        def look(final: bool) -> Proof:
+            status = writes.trail_status(book.conn, found.arn, found.home_region)
+            log, digest, unreadable, permission = _delivered(book.conn, found, since, org)
+            return judge(
+                found,
+                expected=expected,
+                since=since,
+                status=status,
+                log=log,
+                digest=digest,
+                previous=previous,
+                unreadable=unreadable,
+                permission=permission,
+                final=final,
+                change_id=change.change_id if change is not None else None,
+                checked_at=datetime.now(UTC),
+                organization_id=org[0],
+            )
+
+        proof = look(final=wait <= 0)
+        cancelled = False
+        while proof.status is ProofStatus.PENDING:
+            left = deadline - clock()
+            if cancel is not None and cancel.is_set():
+                cancelled = True
+                break
+            if left <= 0:
+                break
+            if progress is not None:
+                progress(proof, left)
+            try:
+                sleep(min(pause, left))
+                if cancel is not None and cancel.is_set():
+                    cancelled = True
+                    break
+                proof = look(final=deadline - clock() <= 0)
+            except KeyboardInterrupt:  # Ctrl-C while waiting: a cancel
+                cancelled = True
+                break
+        if cancelled:
+            proof = replace(
+                proof,
+                status=ProofStatus.PENDING,
+                reason=_("Cancelled before the proof was complete. {reason}").format(
+                    reason=proof.reason
+                ),
+                fix=_("run `trailkit verify --trail {trail} --wait 15m` again").format(
+                    trail=found.arn
+                ),
+            )
+        if record and change is not None:
+            recorder = getattr(self.journal, "record_verification", None)
+            if callable(recorder):  # Journal.record_verification (journal helper, issue 17)
+                recorder(change, proof)
+        return proof
+
+    def _proved_change(self, trail: Trail, change_id: str | None) -> Change | None:
+        """The change :meth:`verify_change` proves (see there); None when none is known."""
+        named = update.named_change(change_id, "--change")
+        if named is not None:
+            change = self.journal.get(named)
+            if change.intent.kind is not Kind.TRAIL_KEY:
+                raise InputError(
+                    _(
+                        "Change {change_id} is a key policy change: only a trail change is "
+                        "proved by what CloudTrail delivers."
+                    ).format(change_id=change.change_id),
+                    _("give a change of the trail from `trailkit journal`"),
+                )
+            if change.intent.target_arn != trail.arn:
+                raise InputError(
+                    _("Change {change_id} is a change of {other}, not of {trail}.").format(
+                        change_id=change.change_id,
+                        other=change.intent.target_arn,
+                        trail=trail.arn,
+                    ),
+                    _("give the change's trail with --trail, or leave --change out"),
+                )
+            if not change.applied:
+                raise InputError(
+                    _("Change {change_id} is {status}: there is no delivery to prove.").format(
+                        change_id=change.change_id, status=change.status_text
+                    ),
+                    _("run `trailkit journal --reconcile` first if it is pending"),
+                )
+            return change
+        info = self.conn.info()
+        for change in reversed(self.journal.changes()):
+            if (
+                change.intent.kind is Kind.TRAIL_KEY
+                and change.intent.target_arn == trail.arn
+                and change.applied
+                and same_place(change.intent, info.account, info.endpoint, roles=True)
+            ):
+                return change
+        return None
+
     def reconcile(
         self, on_skip: Callable[[Change, str], None] | None = None
     ) -> list[tuple[Change, Record]]:
@@ -1176,3 +1369,62 @@ class Runbook:
                 if change.change_id not in done:
                     on_skip(change, why)
         return settled
+
+
+def _change_time(change: Change) -> datetime:
+    """When ``change`` took effect: its outcome's time (the intent's when it has none), UTC."""
+    stamp = change.outcome.time if change.outcome is not None else change.intent.time
+    when = datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+    return when if when.tzinfo else when.replace(tzinfo=UTC)
+
+
+def _delivered(
+    conn: Connection, trail: Trail, since: datetime | None, org: list[str | None]
+) -> tuple[DeliveredObject | None, DeliveredObject | None, str | None, str]:
+    """The newest log and digest objects of ``trail``'s home region delivered after ``since``
+    (see :meth:`Runbook.verify_change`), or why they could not be read.
+
+    ``org`` holds the organization trail's ``o-`` folder once found (looked up once, with one
+    ``ListObjectsV2`` call, while it is unknown).
+
+    Returns
+    -------
+    tuple
+        ``(log, digest, unreadable, permission)``: the two
+        :class:`~trailkit.records.DeliveredObject` (None: none found), and on a failed read
+        its translated message and the permission it names.
+    """
+    bucket = trail.bucket_name
+    region = trail.bucket_region or trail.home_region
+    account = arn_account(trail.arn) or trail.account
+    home = trail.home_region
+    log: DeliveredObject | None = None
+    digest: DeliveredObject | None = None
+    try:
+        if trail.organization and org[0] is None:
+            org[0] = delivered.organization_folder(conn, bucket, region, trail.s3_prefix)
+            if org[0] is None:
+                return None, None, None, ""
+        found_log: tuple[str, datetime] | None = None
+        found_digest: tuple[str, datetime] | None = None
+        for day in day_folders(since, datetime.now(UTC)):
+            if found_log is None:
+                prefix = log_prefix(trail, account, home, day, org[0])
+                start = log_start_after(prefix, account, home, since) if since else None
+                found_log = delivered.newest_object(
+                    conn, bucket, region, prefix, start_after=start, after=since
+                )
+            if found_digest is None and trail.log_file_validation:
+                prefix = digest_prefix(trail, account, home, day, org[0])
+                found_digest = delivered.newest_object(conn, bucket, region, prefix, after=since)
+            if found_log is not None and (
+                found_digest is not None or not trail.log_file_validation
+            ):
+                break
+        if found_log is not None:
+            log = delivered.head_object(conn, bucket, region, *found_log)
+        if found_digest is not None:
+            digest = delivered.head_object(conn, bucket, region, *found_digest)
+    except TrailkitError as err:
+        return log, digest, str(err), str(getattr(err, "permission", "") or "")
+    return log, digest, None, ""

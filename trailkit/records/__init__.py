@@ -4,7 +4,8 @@
 * :mod:`trailkit.records.results`: what a change did (:class:`Outcome` and the results);
 * :mod:`trailkit.records.journal`: the change journal's records (:class:`Record`,
   :class:`Change`);
-* :mod:`trailkit.records.org`: the accounts of a scan of several accounts (:class:`Account`).
+* :mod:`trailkit.records.org`: the accounts of a scan of several accounts (:class:`Account`);
+* :mod:`trailkit.records.proof`: the delivery proof of a change (:class:`Proof`).
 
 Import from here (``from trailkit.records import Trail``); nothing in this package imports a
 layer above it.
@@ -24,6 +25,7 @@ from trailkit.records.journal import (
     Record,
 )
 from trailkit.records.org import Account
+from trailkit.records.proof import DeliveredObject, Proof, ProofStatus
 from trailkit.records.read import (
     BucketInfo,
     ConnectionInfo,
@@ -52,6 +54,7 @@ __all__ = [
     "BucketInfo",
     "Change",
     "ConnectionInfo",
+    "DeliveredObject",
     "Delivery",
     "History",
     "HistoryEvent",
@@ -62,6 +65,8 @@ __all__ = [
     "Phase",
     "PlanView",
     "PolicyResult",
+    "Proof",
+    "ProofStatus",
     "ReadResult",
     "Record",
     "ScanError",

@@ -353,6 +353,14 @@ def _journal_path(text: str) -> Path:
     return Path(text)
 
 
+def _wait(text: str) -> float:
+    """``--wait``: seconds (:func:`trailkit.rules.proof.parse_wait`; an InputError naming
+    ``--wait`` is a usage error, exit 2)."""
+    from trailkit.rules.proof import parse_wait
+
+    return parse_wait(text)
+
+
 def _port(text: str) -> int:
     try:
         value = int(text)
@@ -627,6 +635,36 @@ def build_parser() -> argparse.ArgumentParser:
     which.add_argument("--change", help=_("change id from `trailkit journal`"))
     which.add_argument("--last", action="store_true", help=_("the most recent completed change"))
     p.set_defaults(func=cmd_rollback)
+
+    p = sub.add_parser(
+        "verify",
+        parents=[common, roles],
+        help=_("prove that logs delivered since a change carry its encryption"),
+        description=_(
+            "Delivery proof: reads GetTrailStatus and the newest log and digest files CloudTrail "
+            "delivered after the change (ListObjectsV2, HeadObject) and checks their encryption; "
+            "looks again until --wait is over. Ctrl-C stops waiting. Exit status: 0 proven, "
+            "1 failed, 3 pending or unverifiable, 2 trailkit could not run (bad input, unknown "
+            "trail, no connection)."
+        ),
+    )
+    p.add_argument("--trail", required=True, help=_("trail name or ARN"))
+    p.add_argument(
+        "--change",
+        help=_("change id from `trailkit journal` (default: the newest change of the trail)"),
+    )
+    p.add_argument(
+        "--wait",
+        type=_wait,
+        default=0.0,
+        metavar="DURATION",
+        help=_(
+            "keep looking while pending, up to this long: `90s`, `15m`, `1h` (default 0: look once)"
+        ),
+    )
+    p.add_argument("--journal", type=_journal_path, help=_("journal file"))
+    p.add_argument("--format", choices=["table", "json"], default="table")
+    p.set_defaults(func=cmd_verify)
 
     p = sub.add_parser("journal", parents=[common, roles], help=_("the recorded changes"))
     p.add_argument("--journal", type=_journal_path, help=_("journal file"))
@@ -1168,6 +1206,89 @@ def cmd_explain(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return EXIT_OK
 
 
+def _pause(seconds: float) -> None:
+    """How ``trailkit verify`` waits between looks (replaced in tests)."""
+    import time
+
+    time.sleep(seconds)
+
+
+def _clock() -> float:
+    """``trailkit verify``'s clock (replaced in tests)."""
+    import time
+
+    return time.monotonic()
+
+
+def cmd_verify(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    """``trailkit verify``: the delivery proof of a trail's change. Exit 0 proven, 1 failed,
+    3 pending or unverifiable (Ctrl-C while waiting: pending, recorded, no traceback); 2 for
+    trailkit's own errors (usage, unknown trail, no connection)."""
+    from trailkit.records import ProofStatus
+
+    book = _runbook(args)
+    info = book.info()
+    if args.format == "table":
+        _print_header(info, out)  # who and where first, before anything is read
+    bar: Any = None
+    if args.wait > 0 and err.isatty():
+        from tqdm import tqdm
+
+        bar = tqdm(
+            total=int(args.wait),
+            desc=_("waiting for delivery"),
+            bar_format="{desc}: {bar} {n_fmt}/{total_fmt} s",
+            file=err,
+            leave=False,
+        )
+
+    def progress(proof: Any, left: float) -> None:
+        if bar is not None:
+            bar.n = int(max(args.wait - left, 0))
+            bar.refresh()
+
+    try:
+        proof = book.verify_change(
+            args.trail,
+            change_id=args.change,
+            wait=args.wait,
+            progress=progress,
+            sleep=_pause,
+            clock=_clock,
+        )
+    finally:
+        if bar is not None:
+            bar.close()
+    if args.format == "json":
+        _json_out({"connection": info.as_dict(), "proof": proof.as_dict()}, out, indent=2)
+        out.write("\n")
+    else:
+        from trailkit.ui.terminal import proof_view
+
+        _print(out, proof_view(proof))
+    if getattr(args, "verbose", False):
+        _print_calls(book.conn, err)
+    if proof.status is ProofStatus.PROVEN:
+        return EXIT_OK
+    if proof.status is ProofStatus.FAILED:
+        return EXIT_NO
+    return EXIT_UNVERIFIABLE
+
+
+def _next_verify(results: Sequence[Any], out: TextIO) -> None:
+    """After changes were applied: the command that proves each one's delivery."""
+    from trailkit.records import Outcome
+
+    for r in results:
+        if r.outcome is Outcome.DONE and r.change_id:
+            out.write(
+                _("next: `trailkit verify --trail {trail} --wait 15m`").format(
+                    trail=r.plan.trail.arn
+                )
+                + "\n"
+            )
+
+
 def _journal(args: argparse.Namespace) -> Any:
     """``--journal``, else ``$TRAILKIT_JOURNAL``, else the real journal, or on a loopback
     endpoint (the demo) the demo's own journal, so demo changes never mix with real ones."""
@@ -1420,6 +1541,8 @@ def _send_plans(
 
         out.write("\n")
         _print(out, results_view(results, journal.path))
+    # JSON on stdout stays one document: the next step goes to stderr there.
+    _next_verify(results, err if args.format == "json" else out)
     outcomes = {r.outcome for r in results}
     if _report_unjournaled(results, err):
         return EXIT_ERROR

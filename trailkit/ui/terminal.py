@@ -1855,3 +1855,59 @@ def explain_view(ex: Any) -> RenderableType:
         parts += [Text(""), _section(_("What could not be read"))]
         parts.append(_label_rows(_unread_lines(ex.errors)))
     return Group(*parts)
+
+
+# -- trailkit verify -------------------------------------------------------------------------
+
+
+def proof_view(proof: Any) -> RenderableType:
+    """``trailkit verify``: the proof's status, what was expected and seen, the reason and fix.
+
+    Parameters
+    ----------
+    proof : trailkit.records.Proof
+        From :meth:`trailkit.runbook.Runbook.verify_change`.
+    """
+    styles = {"proven": _GOOD, "pending": _WARN, "failed": _BAD, "unverifiable": _WARN}
+    words = {
+        "proven": N_("PROVEN"),
+        "pending": N_("PENDING DELIVERY"),
+        "failed": N_("FAILED"),
+        "unverifiable": N_("UNVERIFIABLE"),
+    }
+
+    def seen(label: str, obj: Any) -> list[tuple[str, Text]]:
+        if obj is None:
+            return [(label, Text(_("none since the change"), style="dim"))]
+        how = f"{obj.encryption or '-'} {obj.kms_key_id}" if obj.kms_key_id else obj.encryption
+        return [
+            (label, Text(obj.key)),
+            (
+                "",
+                Text(
+                    _("stored {time}; {encryption}").format(
+                        time=local_time(obj.last_modified), encryption=how or "-"
+                    )
+                ),
+            ),
+        ]
+
+    expected = proof.expected_encryption
+    if proof.expected_key:
+        expected = f"{expected} {proof.expected_key}"
+    log_label, digest_label = _("log file"), _("digest file")
+    rows: list[tuple[str, Text]] = [
+        (_("delivery proof"), styled(proof.status.value, styles, words=words)),
+        (_("trail"), Text(proof.trail_arn)),
+        (_("change"), Text(proof.change_id or _("none recorded: the current setting"))),
+        (_("since"), Text(local_time(proof.since) if proof.since else "-")),
+        (_("expected"), Text(expected)),
+        *seen(log_label, proof.log),
+    ]
+    if proof.digest_expected or proof.digest is not None:
+        rows += seen(digest_label, proof.digest)
+    rows.append((_("checked"), Text(local_time(proof.checked_at) if proof.checked_at else "-")))
+    rows.append((_("reason"), Text(proof.reason)))
+    if proof.fix:
+        rows.append((_("fix"), Text(proof.fix)))
+    return _facts(rows, whole=(_("trail"), log_label, digest_label))
