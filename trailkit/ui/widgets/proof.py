@@ -175,7 +175,7 @@ class DeliveryProof:
         self._proof: Any = None
         self._error: BaseException | None = None
         self._cancel: threading.Event | None = None
-        self._thread: threading.Thread | None = None
+        self._busy = False
         self._lock = threading.Lock()
 
         self._w_target = widgets.HTML()
@@ -234,9 +234,8 @@ class DeliveryProof:
 
     @property
     def running(self) -> bool:
-        """True while a proof runs in the background."""
-        thread = self._thread
-        return thread is not None and thread.is_alive()
+        """True while a proof runs (in the background, or headless)."""
+        return self._busy
 
     @property
     def wait(self) -> float:
@@ -303,9 +302,6 @@ class DeliveryProof:
                 self.set_wait(wait)
             self._begin()
             thread = threading.Thread(target=self._run, name="trailkit-proof", daemon=True)
-            self._thread = thread
-            self._set_buttons()
-            self._w_cancel.disabled = False
             thread.start()
             return thread
 
@@ -344,6 +340,8 @@ class DeliveryProof:
             )
 
     def _begin(self) -> None:
+        self._busy = True
+        self._set_buttons()
         self._cancel = threading.Event()
         self._proof = None
         self._error = None
@@ -387,7 +385,7 @@ class DeliveryProof:
             self._w_result.value = proof_html(proof)
         finally:
             self._w_status.value = ""
-            self._thread = None if self._thread is threading.current_thread() else self._thread
+            self._busy = False
             self._set_buttons()
         if self._proof is not None and self._on_done is not None:
             self._on_done(self._proof)

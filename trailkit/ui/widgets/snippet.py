@@ -42,6 +42,14 @@ _IDLE = N_("Choose a trail and a key: the change is then written here as code.")
 def snippet_html(snippet: Any) -> str:
     """One snippet: what it sets, and its text in an escaped ``<pre>``."""
     n = len(getattr(snippet, "statements", ()) or ())
+    if not snippet.key_arn:  # turning SSE-KMS off: no key, no key policy statement
+        head = esc(_("Turns SSE-KMS off on the trail: its log files get SSE-S3 (AES256)."))
+        lang = esc(getattr(snippet, "language", ""))
+        return (
+            f'<div class="tk-hint">{head}</div>'
+            f'<pre class="tk-snippet tk-snippet-{lang}" style="{_PRE_STYLE}">'
+            f"<code>{esc(snippet.text)}</code></pre>"
+        )
     said = ngettext(
         "Sets the trail's key to {key} and adds {n} key policy statement for CloudTrail.",
         "Sets the trail's key to {key} and adds {n} key policy statements for CloudTrail.",
