@@ -343,6 +343,25 @@ def test_the_guided_update_has_the_proof_and_code_sections_only_when_the_runbook
     assert without.prove_delivery(5) is None and without.change_as_code() is None
 
 
+def test_choosing_another_trail_cancels_the_running_proof_and_proves_that_one() -> None:
+    estate = FakeEstate()
+    book = ProvingRunbook(estate)
+    verify = Verifier(block=True)
+    guided = GuidedUpdate(book)
+    guided.choose("org-trail", GOOD)
+    assert guided.proof is not None
+    guided.proof.set_target(verify, "org-trail")
+    thread = guided.proof.start()
+    assert thread is not None and verify.started.wait(10)
+    guided.choose("tokyo-trail")
+    thread.join(30)
+    assert not guided.proof.running and verify.calls[0]["cancel"].is_set()
+    assert "tokyo-trail" in guided.proof._w_target.value and guided.proof.value is None
+    assert guided.proof.prove(0) is PROVEN
+    ((trail, __),) = book.called("verify_change")
+    assert trail.name == "tokyo-trail"
+
+
 def test_a_failed_proof_is_shown_not_raised() -> None:
     estate = FakeEstate()
     guided = GuidedUpdate(ProvingRunbook(estate, FAILED))

@@ -121,6 +121,7 @@ class GuidedUpdate:
         self._verify_change = verify_change if callable(verify_change) else None
         self._make_snippet = make_snippet if callable(make_snippet) else None
         self._applied: dict[str, str] = {}  # trail ARN -> the change applied here last
+        self._retarget = False  # the trail changed while a proof ran
 
         info = runbook.info()
         self._demo = info.demo
@@ -297,7 +298,11 @@ class GuidedUpdate:
     def _set_proof_target(self) -> None:
         """Prove the chosen trail's change: the one applied here, else its newest."""
         proof, verify_change, trail = self.proof, self._verify_change, self._trail
-        if proof is None or verify_change is None or proof.running:
+        if proof is None or verify_change is None:
+            return
+        if proof.running:  # another trail was chosen: stop waiting, then prove that one
+            self._retarget = True
+            proof.cancel()
             return
         if trail is None:
             proof.set_target(None)
@@ -312,6 +317,9 @@ class GuidedUpdate:
             self.journal.refresh()
         except TrailkitError as err:
             self._w_status.value = error_html(err)
+        if self._retarget:
+            self._retarget = False
+            self._set_proof_target()
 
     def _set_code_source(self, trail: Trail | None, key: str | None) -> None:
         code, make = self.code, self._make_snippet
