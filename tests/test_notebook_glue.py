@@ -420,3 +420,42 @@ def test_change_as_code_writes_every_format_of_the_runbooks_snippet(
     for trail, key in (("", GOOD), ("org-trail", ""), ("org-trail", None)):
         with pytest.raises(InputError):
             change_as_code(book, trail, key)  # type: ignore[arg-type]
+
+
+def test_prove_applied_proves_each_changed_trail_and_shows_a_failed_one_in_its_place(
+    demo: Any, book: Runbook, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from types import SimpleNamespace
+
+    from trailkit.errors import AccessDenied
+    from trailkit.ui.notebook import bulk_update, prove_applied
+    from trailkit.ui.widgets import BulkUpdate
+
+    inventory = Reader(book.conn).scan(DEMO_REGIONS)
+    bulk = bulk_update(book, inventory=inventory)
+    assert prove_applied(book, bulk, "0") is None  # nothing applied: nothing to prove
+
+    def result(name: str, change_id: str | None, changed: bool = True) -> Any:
+        trail = SimpleNamespace(name=name, arn=f"arn:aws:cloudtrail:us-east-1:1:trail/{name}")
+        return SimpleNamespace(
+            plan=SimpleNamespace(trail=trail), change_id=change_id, changed=changed
+        )
+
+    results = [result("a", "c-a"), result("b", "c-b"), result("c", None, changed=False)]
+    monkeypatch.setattr(BulkUpdate, "results", property(lambda self: results))
+    calls: list[tuple[str, dict[str, Any]]] = []
+
+    def verify_change(self: Runbook, trail: Any, **kwargs: Any) -> Any:
+        calls.append((trail.name, kwargs))
+        if trail.name == "b":
+            raise AccessDenied("s3:ListBucket was denied.", "grant s3:ListBucket")
+        return _Proof()
+
+    monkeypatch.setattr(Runbook, "verify_change", verify_change, raising=False)
+    step = prove_applied(book, bulk, "30s")
+    assert step is not None and not step.ok
+    assert [(name, kw["change_id"]) for name, kw in calls] == [("a", "c-a"), ("b", "c-b")]
+    assert all(0 <= kw["wait"] <= 30 for __, kw in calls)
+    assert "1 of 2 changed trails proven" in step.title
+    assert "tk-proof-proven" in step.html and "s3:ListBucket was denied." in step.html
+    assert isinstance(step.value[1], AccessDenied)

@@ -70,7 +70,7 @@ from trailkit.ui.widgets import (
     Step,
     TrailExplorer,
 )
-from trailkit.ui.widgets._common import esc, note_html
+from trailkit.ui.widgets._common import error_html, esc, note_html
 from trailkit.ui.widgets.banner import partial_sentence
 from trailkit.ui.widgets.checklist import checklist_html
 from trailkit.ui.widgets.policy_picker import KeyPolicyView
@@ -889,7 +889,8 @@ def prove_delivery(
 def prove_applied(book: Runbook, bulk: BulkUpdate, wait: object = None) -> Step | None:
     """Notebook 04: the delivery proof of every trail changed by ``bulk`` (its Apply), one
     after the other within one wait (the first waits longest; later ones have mostly been
-    delivered meanwhile). None when nothing was changed.
+    delivered meanwhile). None when nothing was changed. A trail whose proof could not be
+    made at all shows the error in its place; ``value`` holds each proof (or that error).
 
     Raises
     ------
@@ -908,11 +909,18 @@ def prove_applied(book: Runbook, bulk: BulkUpdate, wait: object = None) -> Step 
     parts, proofs, proven = [], [], 0
     for result in applied:
         left = max(0.0, deadline - time.monotonic())
-        proof = proves.verify_change(result.plan.trail, change_id=result.change_id, wait=left)
+        name = f"<h4>{esc(result.plan.trail.name)}</h4>"
+        try:
+            # the runbook proves a trail of another account in that account (its role)
+            proof = proves.verify_change(result.plan.trail, change_id=result.change_id, wait=left)
+        except TrailkitError as err:  # this trail's proof failed: the others are still proved
+            parts.append(name + error_html(err))
+            proofs.append(err)
+            continue
         proofs.append(proof)
         ok = str(getattr(proof.status, "value", proof.status)) == "proven"
         proven += ok
-        parts.append(f"<h4>{esc(result.plan.trail.name)}</h4>{proof_html(proof)}")
+        parts.append(name + proof_html(proof))
     title = _("Delivery proof: {proven} of {n} changed trails proven").format(
         proven=proven, n=len(applied)
     )
