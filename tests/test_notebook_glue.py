@@ -344,3 +344,118 @@ def test_guided_update_says_when_the_trails_could_not_be_listed(
     assert "tk-error" in guided._w_status.value
     assert "DescribeTrails" in guided._w_status.value
     assert " found in " not in guided._w_status.value
+
+
+# -- issue 17: the delivery proof and the change as code, through the glue ------------------------
+# Runbook.verify_change and Runbook.snippet are stood in for (monkeypatched): these tests are of
+# the glue's wiring and argument checks; the runbook's own tests prove the methods.
+
+
+class _Proof:
+    status = "proven"
+    trail_arn = "arn:aws:cloudtrail:us-east-1:123456789012:trail/org-trail"
+    expected_encryption = "aws:kms"
+    expected_key = None
+    since = None
+    log = None
+    digest = None
+    digest_expected = False
+    reason = "Proven."
+    fix = ""
+    change_id = None
+    checked_at = None
+
+
+def test_prove_delivery_runs_the_runbooks_proof_with_the_wait_read_strictly(
+    demo: Any, book: Runbook, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from trailkit.errors import InputError
+    from trailkit.ui.notebook import prove_applied, prove_delivery
+
+    calls: list[tuple[Any, dict[str, Any]]] = []
+
+    def verify_change(self: Runbook, trail: Any, **kwargs: Any) -> Any:
+        calls.append((trail, kwargs))
+        return _Proof()
+
+    monkeypatch.setattr(Runbook, "verify_change", verify_change, raising=False)
+    view = prove_delivery(book, "org-trail", wait="90s", change_id="c-1")
+    assert isinstance(view.value, _Proof) and "tk-proof-proven" in view.html()
+    ((trail, kwargs),) = calls
+    assert trail == "org-trail" and kwargs["change_id"] == "c-1" and kwargs["wait"] == 90.0
+    assert prove_delivery(book, "org-trail").value is None  # no wait: the button runs it
+    assert view.wait == 90.0 and len(calls) == 1
+    for bad in ({"trail": ""}, {"trail": "org-trail", "wait": "later"}):
+        with pytest.raises(InputError):
+            prove_delivery(book, **bad)
+    with pytest.raises(InputError) as caught:
+        prove_delivery("book", "org-trail")  # type: ignore[arg-type]
+    assert "book" in str(caught.value)
+    with pytest.raises(InputError) as caught:
+        prove_applied(book, "bulk")  # type: ignore[arg-type]
+    assert "bulk" in str(caught.value)
+
+
+def test_change_as_code_writes_every_format_of_the_runbooks_snippet(
+    demo: Any, book: Runbook, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from trailkit.errors import InputError
+    from trailkit.ui.notebook import change_as_code
+
+    calls: list[tuple[Any, ...]] = []
+
+    class Snip:
+        def __init__(self, fmt: str, key: str) -> None:
+            self.format, self.language, self.text = fmt, "json", f"{fmt}: {key}"
+            self.key_arn, self.statements = key, ()
+
+    def snippet(self: Runbook, trail: Any, key: str, fmt: str) -> Any:
+        calls.append((trail, key, fmt))
+        return Snip(fmt, key)
+
+    monkeypatch.setattr(Runbook, "snippet", snippet, raising=False)
+    view = change_as_code(book, "org-trail", GOOD)
+    assert calls == [("org-trail", GOOD, f) for f in ("cloudformation", "terraform", "cdk")]
+    assert view.text("terraform") == f"terraform: {GOOD}"
+    for trail, key in (("", GOOD), ("org-trail", ""), ("org-trail", None)):
+        with pytest.raises(InputError):
+            change_as_code(book, trail, key)  # type: ignore[arg-type]
+
+
+def test_prove_applied_proves_each_changed_trail_and_shows_a_failed_one_in_its_place(
+    demo: Any, book: Runbook, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from types import SimpleNamespace
+
+    from trailkit.errors import AccessDenied
+    from trailkit.ui.notebook import bulk_update, prove_applied
+    from trailkit.ui.widgets import BulkUpdate
+
+    inventory = Reader(book.conn).scan(DEMO_REGIONS)
+    bulk = bulk_update(book, inventory=inventory)
+    assert prove_applied(book, bulk, "0") is None  # nothing applied: nothing to prove
+
+    def result(name: str, change_id: str | None, changed: bool = True) -> Any:
+        trail = SimpleNamespace(name=name, arn=f"arn:aws:cloudtrail:us-east-1:1:trail/{name}")
+        return SimpleNamespace(
+            plan=SimpleNamespace(trail=trail), change_id=change_id, changed=changed
+        )
+
+    results = [result("a", "c-a"), result("b", "c-b"), result("c", None, changed=False)]
+    monkeypatch.setattr(BulkUpdate, "results", property(lambda self: results))
+    calls: list[tuple[str, dict[str, Any]]] = []
+
+    def verify_change(self: Runbook, trail: Any, **kwargs: Any) -> Any:
+        calls.append((trail.name, kwargs))
+        if trail.name == "b":
+            raise AccessDenied("s3:ListBucket was denied.", "grant s3:ListBucket")
+        return _Proof()
+
+    monkeypatch.setattr(Runbook, "verify_change", verify_change, raising=False)
+    step = prove_applied(book, bulk, "30s")
+    assert step is not None and not step.ok
+    assert [(name, kw["change_id"]) for name, kw in calls] == [("a", "c-a"), ("b", "c-b")]
+    assert all(0 <= kw["wait"] <= 30 for __, kw in calls)
+    assert "1 of 2 changed trails proven" in step.title
+    assert "tk-proof-proven" in step.html and "s3:ListBucket was denied." in step.html
+    assert isinstance(step.value[1], AccessDenied)

@@ -255,6 +255,59 @@ def test_02_applies_the_change_and_rolls_it_back(
     assert off < table < rolled_back.index("now uses SSE-S3")
 
 
+def test_02_proves_delivery_with_the_new_key_and_writes_the_change_as_code(
+    demo_rw: Any, kernel_env: str, tmp_path: Path
+) -> None:
+    """Issue 17 on the demo: update, then the proof reads the log (and digest) objects the
+    demo delivered after the change and answers proven with the new key; the proof is
+    recorded against the change; the change as code names the same key in every format."""
+    _, estate = demo_rw
+    journal = _journal(tmp_path)
+    key = estate.keys[GOOD]
+    nb = run(
+        "02_guided_update.ipynb",
+        tmp_path,
+        kernel_env,
+        trail="org-trail",
+        key=GOOD,
+        apply=True,
+        verify_wait="60s",
+        journal_path=str(journal),
+        regions=list(DEMO_REGIONS),
+    )
+    proof = cell_html(nb, "guided.prove_delivery(")
+    assert "tk-proof-proven" in proof and "PROVEN" in proof
+    assert "aws:kms" in proof and key in proof  # SSEKMSKeyId of the delivered objects
+    # the log object's key under the trail's prefix (an organization trail's has the org id)
+    assert re.search(r"AWSLogs/(o-[a-z0-9]+/)?123456789012/CloudTrail/us-east-1/", proof)
+    (change,) = Journal(journal).changes()
+    assert change.proof == "proven"  # Journal.record_verification (API plan, section 2)
+    code = cell_html(nb, "guided.change_as_code(")
+    for title in ("CloudFormation", "Terraform", "CDK (Python)"):
+        assert title in code
+    assert code.count(key) >= 3 and "tk-error" not in code
+
+
+def test_02_refuses_a_wait_that_is_not_a_duration_before_sending(
+    demo: Any, kernel_env: str, tmp_path: Path
+) -> None:
+    journal = _journal(tmp_path)
+    with pytest.raises(papermill.PapermillExecutionError) as caught:
+        run(
+            "02_guided_update.ipynb",
+            tmp_path,
+            kernel_env,
+            trail="org-trail",
+            key=GOOD,
+            apply=True,
+            verify_wait="soon",
+            journal_path=str(journal),
+            regions=list(DEMO_REGIONS),
+        )
+    assert caught.value.ename == "InputError" and "verify_wait" in caught.value.evalue
+    assert not journal.exists()
+
+
 def test_02_then_05_rolls_the_change_back_from_the_journal(
     demo_rw: Any, kernel_env: str, tmp_path: Path
 ) -> None:
@@ -403,6 +456,10 @@ def test_04_bulk_update_applies_the_ready_plans(
     assert "policy-bucket-key-decrypt" in plans and "tk-badge-blocked" in plans
     assert "policy-readers: Nobody in account 444455556666" in plans
     assert "2 of 3 trails changed, 1 blocked" in cell_html(nb, "bulk.apply(")
+    # issue 17: the delivery proof of both changed trails, with the key read from the objects
+    proofs = cell_html(nb, "notebook.prove_applied(")
+    assert "2 of 2 changed trails proven" in proofs and proofs.count("tk-proof-proven") == 2
+    assert estate.keys[GOOD] in proofs
 
 
 def _prod_trail_and_new_key(endpoint: str) -> tuple[str, str, Connection, str, str]:

@@ -75,6 +75,16 @@ _ROLES = (
     "external_id = None  # the external id that role's trust policy asks for; None: none"
 )
 _ROLE_ARGS = "role_name=role_name, external_id=external_id"
+# The delivery proof after apply (issue 17): how long it waits for CloudTrail's first log file
+# after the change (`trailkit verify --wait`); read strictly before anything is sent.
+_VERIFY_WAIT = (
+    'verify_wait = None  # how long the delivery proof waits for a log file after apply: "90s", '
+    '"15m", "1h"; "0" looks once; None: 1m on the demo, 15m on AWS'
+)
+_WAIT = (
+    "# the delivery proof's wait, read strictly before anything is sent\n"
+    "verify_seconds = notebook.wait_seconds(verify_wait)"
+)
 _WHERE = (
     "journal_path = None  # None: $TRAILKIT_JOURNAL, else the user data directory "
     "(the demo: its own demo-journal.jsonl)\n"
@@ -156,6 +166,7 @@ NOTEBOOKS["02_guided_update.ipynb"] = [
         "apply = False  # send the change (refused when the plan is blocked)\n"
         "rollback = False  # undo the change applied here (else the trail's last one)\n"
         "accept_unverifiable = False  # also send a plan some of whose checks could not be verified (--accept-unverifiable)\n"
+        f"{_VERIFY_WAIT}\n"
         f"{_READERS}\n"
         f"{_ROLES}\n"
         f"{_WHERE}\n"
@@ -173,6 +184,7 @@ NOTEBOOKS["02_guided_update.ipynb"] = [
             "accept_unverifiable=accept_unverifiable"
         ),
     ),
+    ("code", _WAIT),
     ("code", _CONNECT),
     ("code", _JOURNAL),
     (
@@ -198,6 +210,18 @@ NOTEBOOKS["02_guided_update.ipynb"] = [
         "accept_unverifiable=True)\nguided.apply(apply, accept_unverifiable)",
     ),
     ("code", "# verify: the trail's key and delivery status, read again\nguided.verify()"),
+    (
+        "code",
+        "# headless: after apply=True, prove that the log and digest files CloudTrail delivers\n"
+        "# from now on carry the new encryption (waits up to verify_wait; recorded in the journal)\n"
+        "guided.prove_delivery(verify_seconds)",
+    ),
+    (
+        "code",
+        "# the change as code for the chosen trail and key, for the stack that owns them\n"
+        "# (CloudFormation, Terraform, CDK): the same values as the plan and the key policy repair\n"
+        "guided.change_as_code()",
+    ),
     (
         "code",
         "# headless: roll back when rollback=True\nguided.rollback(rollback, accept_unverifiable)",
@@ -255,6 +279,7 @@ NOTEBOOKS["04_bulk_update.ipynb"] = [
         'accounts also "ACCOUNT/REGION" (id or name) for one account\'s trails there\n'
         "apply = False  # send the ready plans\n"
         "accept_unverifiable = False  # also send a plan some of whose checks could not be verified (--accept-unverifiable)\n"
+        f"{_VERIFY_WAIT}\n"
         f"{_READERS}\n"
         f"{_ACCOUNT_PARAMS}\n"
         f"{_WHERE}\n"
@@ -266,6 +291,7 @@ NOTEBOOKS["04_bulk_update.ipynb"] = [
     ("code", _LANG),
     _show("bulk-update.intro"),
     ("code", _FLAGS.format("apply=apply, accept_unverifiable=accept_unverifiable, org=org")),
+    ("code", _WAIT),
     ("code", _CONNECT),
     ("code", _JOURNAL),
     (
@@ -290,6 +316,11 @@ NOTEBOOKS["04_bulk_update.ipynb"] = [
     ),
     _show("bulk-update.apply"),
     ("code", "bulk.apply(apply, accept_unverifiable)"),
+    (
+        "code",
+        "# the delivery proof of every trail changed above (recorded in the journal)\n"
+        "notebook.prove_applied(book, bulk, verify_seconds)",
+    ),
 ]
 
 NOTEBOOKS["05_change_journal.ipynb"] = [

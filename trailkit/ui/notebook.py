@@ -25,14 +25,16 @@ naming the parameter (None is the way to say "not given").
 from __future__ import annotations
 
 import html
+import importlib
 import os
 import re
 import sys
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from contextlib import suppress
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, cast
 
 import pandas as pd
 
@@ -60,22 +62,26 @@ from trailkit.ui.progress import progress_bar, scan
 from trailkit.ui.tables import TableFrame, encryption_by_region
 from trailkit.ui.widgets import (
     BulkUpdate,
+    ChangeAsCode,
+    DeliveryProof,
     GuidedUpdate,
     JournalView,
     PolicyPanel,
     Step,
     TrailExplorer,
 )
-from trailkit.ui.widgets._common import esc, note_html
+from trailkit.ui.widgets._common import error_html, esc, note_html
 from trailkit.ui.widgets.banner import partial_sentence
 from trailkit.ui.widgets.checklist import checklist_html
 from trailkit.ui.widgets.policy_picker import KeyPolicyView
+from trailkit.ui.widgets.proof import proof_html
 
 __all__ = [
     "AccountChoice",
     "account_access",
     "account_choice",
     "bulk_update",
+    "change_as_code",
     "changes_table",
     "check_flags",
     "check_trails",
@@ -90,8 +96,11 @@ __all__ = [
     "org_inventory",
     "org_runbook",
     "partial_banner",
+    "prove_applied",
+    "prove_delivery",
     "runbook",
     "trail_explorer",
+    "wait_seconds",
 ]
 
 
@@ -736,6 +745,211 @@ def journal_view(
     return JournalView(
         journal, partial(book.undo, confirmed=True), demo=book.demo, preview=book.preview_undo
     )
+
+
+# -- after the change: the delivery proof and the change as code (issue 17) ---------------------
+
+
+class _Proves(Protocol):
+    """What the proof and the change as code call on the runbook (API plan, issue 17)."""
+
+    def verify_change(
+        self,
+        trail: str | Trail,
+        *,
+        change_id: str | None = None,
+        wait: float = 0.0,
+        interval: float | None = None,
+        cancel: Any = None,
+        progress: Callable[[Any, float], None] | None = None,
+        record: bool = True,
+    ) -> Any:
+        """The delivery proof of a change."""
+        ...
+
+    def snippet(self, trail: str | Trail, key: str, fmt: str) -> Any:
+        """The change as code."""
+        ...
+
+
+def _proves(book: object, name: str = "book") -> _Proves:
+    _need(book, Runbook, name, _("pass book = notebook.runbook(conn, journal)"))
+    return cast(_Proves, book)
+
+
+#: The longest wait for a delivery proof (the ``--wait`` limit), in seconds.
+MAX_WAIT = 24 * 3600.0
+_WAIT_FIX = 'give verify_wait as "90s", "15m", "1h" or "1h30m" ("0": look once), or None'
+
+
+def _parse_wait(text: str) -> float:
+    """``trailkit.rules.proof.parse_wait`` (the ``--wait`` reader); a strict stand-in until it
+    is in this checkout."""
+    try:
+        module = importlib.import_module("trailkit.rules.proof")
+    except ModuleNotFoundError:
+        module = None
+    if module is not None and callable(getattr(module, "parse_wait", None)):
+        return float(module.parse_wait(text))
+    match = re.fullmatch(r"\s*(?:(\d+)h)?\s*(?:(\d+)m)?\s*(?:(\d+)s?)?\s*", text)
+    if not text.strip() or match is None or not any(match.groups()):
+        raise InputError(_("{text} is not a duration.").format(text=repr(text)), "")
+    hours, minutes, seconds = (int(g or 0) for g in match.groups())
+    return float(hours * 3600 + minutes * 60 + seconds)
+
+
+def wait_seconds(verify_wait: object, name: str = "verify_wait") -> float | None:
+    """Read a notebook's wait for the delivery proof strictly, before anything is sent.
+
+    ``None``: the view's own (1 minute on the demo, 15 minutes on AWS). A text is a duration as
+    ``trailkit verify --wait`` reads it (``90``, ``90s``, ``15m``, ``1h``, ``1h30m``; ``0``
+    looks once); a whole number is seconds.
+
+    Raises
+    ------
+    InputError
+        Naming ``name``: an empty or blank text, a negative or unreadable duration, more than
+        24 hours, or a value of another kind (``True``, a list).
+    """
+    fix = _WAIT_FIX.replace("verify_wait", name)
+    if verify_wait is None:
+        return None
+    if isinstance(verify_wait, bool) or not isinstance(verify_wait, str | int | float):
+        raise InputError(
+            _("{name} must be a duration such as 15m, not {kind}.").format(
+                name=name, kind=type(verify_wait).__name__
+            ),
+            fix,
+        )
+    if isinstance(verify_wait, str):
+        try:
+            seconds = _parse_wait(verify_wait)
+        except InputError as err:
+            raise InputError(
+                _("{name} is not a duration from 0 to 24 hours: {value}.").format(
+                    name=name, value=repr(verify_wait)[:40]
+                ),
+                fix,
+            ) from err
+    else:
+        seconds = float(verify_wait)
+    if not 0 <= seconds <= MAX_WAIT:
+        raise InputError(
+            _("{name} is not a duration from 0 to 24 hours: {value}.").format(
+                name=name, value=repr(verify_wait)[:40]
+            ),
+            fix,
+        )
+    return seconds
+
+
+def prove_delivery(
+    book: Runbook,
+    trail: str | Trail,
+    *,
+    wait: object = None,
+    change_id: str | None = None,
+) -> DeliveryProof:
+    """The delivery proof of ``trail``'s change (``trailkit verify --trail T``): do the log and
+    digest files CloudTrail delivered after it carry the new encryption?
+
+    The change proved is ``change_id``, else the trail's newest applied change in the journal
+    (:meth:`Runbook.verify_change`). With ``wait`` (a duration, see :func:`wait_seconds`) the
+    proof runs here and now and the view shows it (``value``: the proof, recorded in the
+    journal); without, the view waits for its Prove delivery button (it runs in the
+    background, with a Cancel button).
+
+    Raises
+    ------
+    InputError
+        ``book`` is not a runbook, ``trail`` is empty, or ``wait`` is not a duration.
+    TrailkitError
+        The trail cannot be found, or the proof could not be made at all.
+    """
+    proves = _proves(book)
+    seconds = wait_seconds(wait, "wait")
+    if isinstance(trail, str):
+        given = parse_text(trail, "trail")
+        if given is None or not given.strip():
+            raise InputError(_("trail must name a trail."), _("pass a trail name or ARN"))
+        name = given
+    else:
+        _need(trail, Trail, "trail", _("pass a trail name or ARN"))
+        name = trail.name
+    view = DeliveryProof(
+        partial(proves.verify_change, trail, change_id=parse_text(change_id, "change_id")),
+        demo=book.demo,
+        target=name,
+    )
+    if seconds is not None:
+        view.prove(seconds)
+    return view
+
+
+def prove_applied(book: Runbook, bulk: BulkUpdate, wait: object = None) -> Step | None:
+    """Notebook 04: the delivery proof of every trail changed by ``bulk`` (its Apply), one
+    after the other within one wait (the first waits longest; later ones have mostly been
+    delivered meanwhile). None when nothing was changed. A trail whose proof could not be
+    made at all shows the error in its place; ``value`` holds each proof (or that error).
+
+    Raises
+    ------
+    InputError
+        ``book`` is not a runbook, ``bulk`` not the bulk view, or ``wait`` not a duration.
+    """
+    proves = _proves(book)
+    _need(bulk, BulkUpdate, "bulk", _("pass bulk = notebook.bulk_update(book, inventory=...)"))
+    seconds = wait_seconds(wait, "verify_wait")
+    if seconds is None:
+        seconds = 60.0 if book.demo else 900.0
+    applied = [r for r in bulk.results if r.changed and r.change_id]
+    if not applied:
+        return None
+    deadline = time.monotonic() + seconds
+    parts, proofs, proven = [], [], 0
+    for result in applied:
+        left = max(0.0, deadline - time.monotonic())
+        name = f"<h4>{esc(result.plan.trail.name)}</h4>"
+        try:
+            # the runbook proves a trail of another account in that account (its role)
+            proof = proves.verify_change(result.plan.trail, change_id=result.change_id, wait=left)
+        except TrailkitError as err:  # this trail's proof failed: the others are still proved
+            parts.append(name + error_html(err))
+            proofs.append(err)
+            continue
+        proofs.append(proof)
+        ok = str(getattr(proof.status, "value", proof.status)) == "proven"
+        proven += ok
+        parts.append(name + proof_html(proof))
+    title = _("Delivery proof: {proven} of {n} changed trails proven").format(
+        proven=proven, n=len(applied)
+    )
+    return Step(title, proven == len(applied), "".join(parts), proofs)
+
+
+def change_as_code(book: Runbook, trail: str | Trail, key: str) -> ChangeAsCode:
+    """The change of ``trail`` to ``key`` as code (``trailkit snippet``): CloudFormation,
+    Terraform and CDK (Python) tabs, every one written (a format that could not be written
+    shows why in its tab).
+
+    Raises
+    ------
+    InputError
+        ``book`` is not a runbook, or ``trail`` or ``key`` is empty.
+    """
+    proves = _proves(book)
+    if isinstance(trail, str):
+        trail = parse_text(trail, "trail") or ""
+        if not trail.strip():
+            raise InputError(_("trail must name a trail."), _("pass a trail name or ARN"))
+    else:
+        _need(trail, Trail, "trail", _("pass a trail name or ARN"))
+    chosen = parse_text(key, "key")
+    if chosen is None or not chosen.strip():
+        raise InputError(
+            _("key must name a KMS key."), _("give an alias, alias ARN, key ARN or key id")
+        )
+    return ChangeAsCode(partial(proves.snippet, trail, chosen))
 
 
 def changes_table(journal: Journal) -> pd.DataFrame:

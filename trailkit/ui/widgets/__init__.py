@@ -20,6 +20,9 @@ GuidedUpdate       the whole runbook for one trail, wired (notebook 02 and the V
 HealthSummary      counts per health; broken and at-risk trails first, with reasons and fixes
 KeyPolicyView      trail and key pickers, the key's pre-flight and the add-only repair (03)
 TrailExplorer      a trail picker (broken, at-risk first) and its drill-down (``explain``)
+DeliveryProof      after a change: do the delivered log and digest files carry the new
+                   encryption? (wait, progress, Cancel, the proof)
+ChangeAsCode       the change as CloudFormation, Terraform and CDK (Python) code, one tab each
 AccountSummary     one row per account of a scan of several accounts: trails, health counts,
                    or why the account could not be read (01 with ``org=True``)
 =================  ==========================================================================
@@ -40,14 +43,18 @@ from trailkit.ui.widgets.journal import JournalView
 from trailkit.ui.widgets.keys import KeyPicker
 from trailkit.ui.widgets.policy import PolicyPanel
 from trailkit.ui.widgets.policy_picker import KeyPolicyView
+from trailkit.ui.widgets.proof import DeliveryProof
+from trailkit.ui.widgets.snippet import ChangeAsCode
 from trailkit.ui.widgets.trails import TrailPicker, TrailsTable
 
 __all__ = [
     "AccountSummary",
     "BulkUpdate",
+    "ChangeAsCode",
     "ChangePanel",
     "Checklist",
     "ConnectionBanner",
+    "DeliveryProof",
     "GuidedUpdate",
     "HealthSummary",
     "JournalView",

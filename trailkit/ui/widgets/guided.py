@@ -1,4 +1,5 @@
-"""The guided update: connection, trail, key, checklist, key policy, plan, apply, verify, rollback.
+"""The guided update: connection, trail, key, checklist, key policy, plan, apply, verify, rollback,
+the delivery proof and the change as code.
 
 One composite for notebook ``02_guided_update`` and the Voila app. It reads and changes AWS only
 through the runbook it is given (:class:`~trailkit.ui.widgets._ports.GuidedRunbook`, in
@@ -47,6 +48,8 @@ from trailkit.ui.widgets.health import REPAIRABLE_HEALTH_CODES, health_warning_h
 from trailkit.ui.widgets.journal import JournalView
 from trailkit.ui.widgets.keys import DISABLE, KeyChoice, KeyPicker, choice_text
 from trailkit.ui.widgets.policy import PolicyPanel, policy_result_html
+from trailkit.ui.widgets.proof import DeliveryProof, proof_html
+from trailkit.ui.widgets.snippet import ChangeAsCode
 from trailkit.ui.widgets.trails import TrailPicker
 
 __all__ = ["GuidedUpdate"]
@@ -71,6 +74,11 @@ class GuidedUpdate:
         notebook glue): when the chosen trail is broken (or at risk) the view warns, says why
         and what to do, and when the fix is the add-only key policy repair, offers it (the same
         repair step as any key: preview, confirmation, journal). None: no warning.
+
+    When the runbook has ``verify_change`` (:meth:`trailkit.runbook.Runbook.verify_change`)
+    the view ends with the delivery proof of the chosen trail's change (the one applied here,
+    else its newest), and when it has ``snippet`` (:meth:`trailkit.runbook.Runbook.snippet`)
+    with the change as code for the chosen trail and key (CloudFormation, Terraform, CDK).
     """
 
     def __init__(
@@ -108,6 +116,12 @@ class GuidedUpdate:
         self._health_of = health
         self._health: Health | None = None
         self._quiet = False
+        verify_change = getattr(runbook, "verify_change", None)
+        make_snippet = getattr(runbook, "snippet", None)
+        self._verify_change = verify_change if callable(verify_change) else None
+        self._make_snippet = make_snippet if callable(make_snippet) else None
+        self._applied: dict[str, str] = {}  # trail ARN -> the change applied here last
+        self._retarget = False  # the trail changed while a proof ran
 
         info = runbook.info()
         self._demo = info.demo
@@ -132,6 +146,14 @@ class GuidedUpdate:
             preview_rollback=preview if callable(preview) else None,
         )
         self.journal = JournalView(runbook.journal, demo=self._demo)
+        self.proof: DeliveryProof | None = (
+            DeliveryProof(demo=self._demo, on_done=self._proof_done)
+            if self._verify_change is not None
+            else None
+        )
+        self.code: ChangeAsCode | None = (
+            ChangeAsCode(eager=False) if self._make_snippet is not None else None
+        )
         self._w_status = widgets.HTML()
         self._w_status.add_class("tk-status")
         self._w_health = widgets.HTML()
@@ -164,12 +186,15 @@ class GuidedUpdate:
         if apply_policy is not None:
             parts += [title(n, _("Key policy (repair if needed)")), self.policy.layout]
             n += 1
-        parts += [
-            title(n, _("Plan, apply, verify, roll back")),
-            self.change.layout,
-            title(n + 1, _("Change journal")),
-            self.journal.layout,
-        ]
+        parts += [title(n, _("Plan, apply, verify, roll back")), self.change.layout]
+        n += 1
+        if self.proof is not None:
+            parts += [title(n, _("Prove delivery")), self.proof.layout]
+            n += 1
+        if self.code is not None:
+            parts += [title(n, _("Change as code")), self.code.layout]
+            n += 1
+        parts += [title(n, _("Change journal")), self.journal.layout]
         self.layout = root(*parts)
         self.layout.add_class("tk-guided")
         self._set_policy_idle()
@@ -267,7 +292,48 @@ class GuidedUpdate:
                 self._trail = trail
                 self.trails.replace(trail)
         self._show_health()
+        self._set_proof_target()
         self.keys.set_trail(self._trail)
+
+    def _set_proof_target(self) -> None:
+        """Prove the chosen trail's change: the one applied here, else its newest."""
+        proof, verify_change, trail = self.proof, self._verify_change, self._trail
+        if proof is None or verify_change is None:
+            return
+        if proof.running:  # another trail was chosen: stop waiting, then prove that one
+            self._retarget = True
+            proof.cancel()
+            return
+        if trail is None:
+            proof.set_target(None)
+            return
+        proof.set_target(
+            partial(verify_change, trail, change_id=self._applied.get(trail.arn)), trail.name
+        )
+
+    def _proof_done(self, proof: Any) -> None:
+        # the proof is recorded against its change: the journal's Delivery column shows it
+        try:
+            self.journal.refresh()
+        except TrailkitError as err:
+            self._w_status.value = error_html(err)
+        if self._retarget:
+            self._retarget = False
+            self._set_proof_target()
+
+    def _set_code_source(self, trail: Trail | None, key: str | None) -> None:
+        code, make = self.code, self._make_snippet
+        if code is None or make is None:
+            return
+        if trail is None or key is None:
+            code.set_source(None)
+            return
+        said = (
+            _("The change of {trail} to SSE-S3, as code.").format(trail=trail.name)
+            if key == DISABLE
+            else _("The change of {trail} to {key}, as code.").format(trail=trail.name, key=key)
+        )
+        code.set_source(partial(make, trail, key), said)
 
     def _show_health(self) -> None:
         """Judge the chosen trail's encryption as it is now, and warn when it is broken."""
@@ -301,6 +367,7 @@ class GuidedUpdate:
         trail = self._trail
         key = choice_text(choice)
         self._report = None
+        self._set_code_source(trail, key)
         if trail is None or key is None:
             self.checklist.show(None)
             self._set_policy_idle()
@@ -406,6 +473,8 @@ class GuidedUpdate:
         self.policy.show_result(result)  # the re-check showed the policy as it is now
 
     def _change_done(self, result: ApplyResult) -> None:
+        if result.change_id and result.changed:
+            self._applied[result.plan.trail.arn] = result.change_id
         self._resync(result.plan.trail)
 
     def _resync(self, written: Trail | None = None) -> None:
@@ -624,6 +693,58 @@ class GuidedUpdate:
             _("Verify {trail}").format(trail=fresh.name), ok, rows_html(rows), (fresh, delivery)
         )
 
+    def prove_delivery(self, wait: float | None = None) -> Step | None:
+        """Prove the change applied here (:meth:`apply`): wait up to ``wait`` seconds (None:
+        the view's choice, 1 minute on the demo, 15 on AWS) for CloudTrail to deliver a log
+        file (and a digest) after it, and read their encryption; the same as pressing Prove
+        delivery, in the kernel's own thread. The proof is recorded in the journal.
+
+        Returns None when no change was applied here (nothing to prove), or when the runbook
+        cannot prove delivery. A proof that is pending or failed is returned, not raised: its
+        card says why and what to do.
+
+        Raises
+        ------
+        InputError
+            ``wait`` is not a number of seconds from 0 to 24 hours.
+        TrailkitError
+            The proof could not be made at all.
+        """
+        if wait is not None and (
+            isinstance(wait, bool)
+            or not isinstance(wait, int | float)
+            or not 0 <= wait <= 24 * 3600
+        ):
+            raise InputError(
+                _("wait must be a number of seconds from 0 to 86400, not {value}.").format(
+                    value=repr(wait)[:40]
+                ),
+                _("pass verify_wait as 90s, 15m or 1h (notebook.wait_seconds)"),
+            )
+        trail, proof = self._trail, self.proof
+        if proof is None or trail is None or trail.arn not in self._applied:
+            return None
+        self._set_proof_target()
+        found = proof.prove(wait)
+        status = str(getattr(found.status, "value", found.status))
+        return Step(
+            _("Delivery proof for {trail}").format(trail=trail.name),
+            status == "proven",
+            proof_html(found),
+            found,
+        )
+
+    def change_as_code(self) -> ChangeAsCode | None:
+        """The change of the chosen trail and key as code, every format written (the Change
+        as code tabs); None when no trail and key are chosen or the runbook cannot write it.
+        A format that could not be written shows why in its tab (:attr:`ChangeAsCode.errors`).
+        """
+        code = self.code
+        if code is None or self._trail is None or choice_text(self.keys.value) is None:
+            return None
+        code.load_all()
+        return code
+
     def rollback(self, confirm: object = False, accept_unverifiable: object = False) -> Step | None:
         """When ``confirm``: roll back the change applied here, or else the last recorded,
         not yet rolled back change of the chosen trail (of any trail when none is chosen),
@@ -678,6 +799,8 @@ class GuidedUpdate:
         if self._report is not None:
             parts.append(checklist_html(self._report))
         parts.append(self.change.html())
+        if self.proof is not None and self.proof.value is not None:
+            parts.append(proof_html(self.proof.value))
         return "".join(parts)
 
     def _ipython_display_(self) -> None:
