@@ -1184,7 +1184,7 @@ class Runbook:
             Told ``(proof so far, seconds left)`` after each pending look.
         record : bool
             Record the proof in the journal against the change
-            (``Journal.record_verification``, when the journal has it).
+            (``Journal.record_verification``).
         sleep, clock : callable
             Injected for tests (default :func:`time.sleep`, :func:`time.monotonic`).
 
@@ -1275,9 +1275,7 @@ class Runbook:
                 ),
             )
         if record and change is not None:
-            recorder = getattr(self.journal, "record_verification", None)
-            if callable(recorder):  # Journal.record_verification (journal helper, issue 17)
-                recorder(change, proof)
+            self.journal.record_verification(change, proof)
         return proof
 
     def _proved_change(self, trail: Trail, change_id: str | None) -> Change | None:

@@ -25,16 +25,15 @@ naming the parameter (None is the way to say "not given").
 from __future__ import annotations
 
 import html
-import importlib
 import os
 import re
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from contextlib import suppress
 from functools import partial
 from pathlib import Path
-from typing import Any, Protocol, cast
+from typing import Any, cast
 
 import pandas as pd
 
@@ -44,7 +43,7 @@ from trailkit.aws.session import Connection, is_local_endpoint
 from trailkit.change.journal import Journal, default_path
 from trailkit.errors import InputError, TrailkitError
 from trailkit.i18n import _, language
-from trailkit.records import Inventory, KeyInfo, Trail
+from trailkit.records import Inventory, KeyInfo, Proof, ProofStatus, Trail
 from trailkit.records.journal import changes_frame
 from trailkit.rules.accounts import (
     DEFAULT_ROLE_NAME,
@@ -56,6 +55,7 @@ from trailkit.rules.explain import Explanation
 from trailkit.rules.flags import parse_flag, parse_names, parse_text
 from trailkit.rules.health import Health, inventory_health
 from trailkit.rules.principals import parse_accounts
+from trailkit.rules.proof import MAX_WAIT, parse_wait
 from trailkit.runbook import Runbook
 from trailkit.ui.accountfile import account_text
 from trailkit.ui.progress import progress_bar, scan
@@ -750,52 +750,12 @@ def journal_view(
 # -- after the change: the delivery proof and the change as code (issue 17) ---------------------
 
 
-class _Proves(Protocol):
-    """What the proof and the change as code call on the runbook (API plan, issue 17)."""
-
-    def verify_change(
-        self,
-        trail: str | Trail,
-        *,
-        change_id: str | None = None,
-        wait: float = 0.0,
-        interval: float | None = None,
-        cancel: Any = None,
-        progress: Callable[[Any, float], None] | None = None,
-        record: bool = True,
-    ) -> Any:
-        """The delivery proof of a change."""
-        ...
-
-    def snippet(self, trail: str | Trail, key: str, fmt: str) -> Any:
-        """The change as code."""
-        ...
-
-
-def _proves(book: object, name: str = "book") -> _Proves:
+def _proves(book: object, name: str = "book") -> Runbook:
     _need(book, Runbook, name, _("pass book = notebook.runbook(conn, journal)"))
-    return cast(_Proves, book)
+    return cast(Runbook, book)
 
 
-#: The longest wait for a delivery proof (the ``--wait`` limit), in seconds.
-MAX_WAIT = 24 * 3600.0
 _WAIT_FIX = 'give verify_wait as "90s", "15m", "1h" or "1h30m" ("0": look once), or None'
-
-
-def _parse_wait(text: str) -> float:
-    """``trailkit.rules.proof.parse_wait`` (the ``--wait`` reader); a strict stand-in until it
-    is in this checkout."""
-    try:
-        module = importlib.import_module("trailkit.rules.proof")
-    except ModuleNotFoundError:
-        module = None
-    if module is not None and callable(getattr(module, "parse_wait", None)):
-        return float(module.parse_wait(text))
-    match = re.fullmatch(r"\s*(?:(\d+)h)?\s*(?:(\d+)m)?\s*(?:(\d+)s?)?\s*", text)
-    if not text.strip() or match is None or not any(match.groups()):
-        raise InputError(_("{text} is not a duration.").format(text=repr(text)), "")
-    hours, minutes, seconds = (int(g or 0) for g in match.groups())
-    return float(hours * 3600 + minutes * 60 + seconds)
 
 
 def wait_seconds(verify_wait: object, name: str = "verify_wait") -> float | None:
@@ -823,7 +783,7 @@ def wait_seconds(verify_wait: object, name: str = "verify_wait") -> float | None
         )
     if isinstance(verify_wait, str):
         try:
-            seconds = _parse_wait(verify_wait)
+            seconds = parse_wait(verify_wait)
         except InputError as err:
             raise InputError(
                 _("{name} is not a duration from 0 to 24 hours: {value}.").format(
@@ -906,7 +866,9 @@ def prove_applied(book: Runbook, bulk: BulkUpdate, wait: object = None) -> Step 
     if not applied:
         return None
     deadline = time.monotonic() + seconds
-    parts, proofs, proven = [], [], 0
+    parts: list[str] = []
+    proofs: list[Proof | TrailkitError] = []
+    proven = 0
     for result in applied:
         left = max(0.0, deadline - time.monotonic())
         name = f"<h4>{esc(result.plan.trail.name)}</h4>"
@@ -918,8 +880,7 @@ def prove_applied(book: Runbook, bulk: BulkUpdate, wait: object = None) -> Step 
             proofs.append(err)
             continue
         proofs.append(proof)
-        ok = str(getattr(proof.status, "value", proof.status)) == "proven"
-        proven += ok
+        proven += proof.status == ProofStatus.PROVEN
         parts.append(name + proof_html(proof))
     title = _("Delivery proof: {proven} of {n} changed trails proven").format(
         proven=proven, n=len(applied)
