@@ -62,6 +62,7 @@ A :class:`Reader` asks AWS only what the answer needs, and as early as it can:
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import threading
 from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
@@ -469,15 +470,17 @@ class Reader:
         trails, errors = merge_trails(regions, results)
         return trails, errors, regions
 
-    def _enrich_f(self, trail: Trail) -> Future[Trail]:
-        """The trail with its status, bucket facts and tags (read concurrently)."""
+    def _enrich_f(self, trail: Trail, tags: Future[_Tags] | None = None) -> Future[Trail]:
+        """The trail with its status, bucket facts and tags (read concurrently; ``tags``: the
+        read of its tags when the caller batches them)."""
         status = self._submit(_P_INVENTORY, self.status, trail)
         bucket: Future[BucketInfo | None] = (
             cast("Future[BucketInfo | None]", self._bucket_f(trail.bucket_name))
             if trail.bucket_name
             else resolved(None)
         )
-        tags = self._trail_tags_f(trail)
+        if tags is None:
+            tags = self._trail_tags_f(trail)
         return then(
             gather([status, bucket, tags]),
             lambda facts: replace(
@@ -491,12 +494,18 @@ class Reader:
 
     @requires("cloudtrail:ListTags")
     def _start_tags(self, trails: Iterable[Trail]) -> dict[str, Future[_Tags]]:
-        """Start reading the tags of ``trails`` not read yet: one ``ListTags`` per home region
-        and 20 trails of the caller's account; another account's trail (an organization trail
-        seen from a member) alone, and a refusal there is its ``tags_error``, not a scan error.
+        """Start reading the tags of ``trails`` not read yet (:meth:`_launch_tags`).
 
         Returns the read (cached, under way or started) of each trail, by ARN.
         """
+        mine, todo = self._tag_slots(trails)
+        self._launch_tags(todo)
+        return mine
+
+    def _tag_slots(
+        self, trails: Iterable[Trail]
+    ) -> tuple[dict[str, Future[_Tags]], list[tuple[Trail, Future[_Tags]]]]:
+        """The cached read of each trail's tags, by ARN, and the new ones (to launch)."""
         lang = language()
         todo: list[tuple[Trail, Future[_Tags]]] = []
         mine: dict[str, Future[_Tags]] = {}
@@ -509,8 +518,15 @@ class Reader:
                     self._trail_tags[slot] = existing
                     todo.append((trail, existing))
                 mine[trail.arn] = existing
+        return mine, todo
+
+    def _launch_tags(self, todo: list[tuple[Trail, Future[_Tags]]]) -> None:
+        """Ask the tags of ``todo``: one ``ListTags`` per home region and 20 trails of the
+        caller's account; another account's trail (an organization trail seen from a member)
+        alone, and a refusal there is its ``tags_error``, not a scan error."""
         if not todo:
-            return mine
+            return
+        lang = language()
 
         def launch(done: Future[str]) -> None:
             exc = done.exception()
@@ -534,7 +550,6 @@ class Reader:
                     self._tags_batch(items[at : at + LIST_TAGS_MAX], region, own=True)
 
         self._account_f().add_done_callback(launch)
-        return mine
 
     def _tags_batch(
         self, items: list[tuple[Trail, Future[_Tags]]], region: str, *, own: bool
@@ -1326,19 +1341,41 @@ class Reader:
         started: set[str] = set()
         enriched: dict[str, Trail] = {}
         used: dict[str, Future[KeyInfo]] = {}
+        # Tags: a trail's are asked with the other trails of its home region once that region
+        # answered (one ListTags per home region and 20 trails); a shadow copy seen first in
+        # another region waits for it, unless its home region is not read.
+        waiting: dict[str, list[tuple[Trail, Future[_Tags]]]] = {}
+        answered: set[str] = set()
 
-        def found(result: list[Trail] | ScanError) -> list[Any] | Future[list[Any]]:
+        def tags_of(trail: Trail) -> Future[_Tags]:
+            mine, todo = self._tag_slots([trail])
+            with self._lock:
+                hold = trail.home_region in regions and trail.home_region not in answered
+                if hold:
+                    waiting.setdefault(trail.home_region, []).extend(todo)
+            if not hold:
+                self._launch_tags(todo)
+            return mine[trail.arn]
+
+        def found(
+            region: str | None, result: list[Trail] | ScanError
+        ) -> list[Any] | Future[list[Any]]:
             """Start the reads a region's trails need, each trail once."""
+            home = [] if isinstance(result, ScanError) or region is None else result
+            _mine, todo = self._tag_slots(
+                t
+                for t in home
+                if t.home_region == region
+                and (account is None or not t.account or t.account == account)
+            )
+            with self._lock:
+                if region is not None:
+                    answered.add(region)
+                    todo += waiting.pop(region, [])
+            self._launch_tags(todo)
             if isinstance(result, ScanError):
                 return []
             waits: list[Future[Any]] = []
-            # the region's own trails' tags in one ListTags (per home region and 20 trails)
-            self._start_tags(
-                t
-                for t in result
-                if t.arn not in started
-                and (account is None or not t.account or t.account == account)
-            )
             for trail in result:
                 with self._lock:
                     if trail.arn in started:
@@ -1348,7 +1385,7 @@ class Reader:
                     status = self._submit(_P_INVENTORY, self.status, trail)
                     waits.append(then(status, self._keep_status(enriched, trail)))
                     continue
-                waits.append(then(self._enrich_f(trail), self._keep(enriched)))
+                waits.append(then(self._enrich_f(trail, tags_of(trail)), self._keep(enriched)))
                 if trail.kms_key_id:
                     with self._lock:
                         fresh = trail.kms_key_id not in used
@@ -1364,9 +1401,21 @@ class Reader:
                     then(self._bucket_f(trail.bucket_name), self._prefetch_candidates)
             return gather(waits)
 
-        waits: list[Future[Any]] = [then(r, found) for r in region_results]
+        def flush(region: str, done: Future[list[Trail] | ScanError]) -> None:
+            if done.exception() is not None:  # the scan stops: ask what waited for it
+                with self._lock:
+                    answered.add(region)
+                    todo = waiting.pop(region, [])
+                self._launch_tags(todo)
+
+        for region, result in zip(regions, region_results, strict=True):
+            result.add_done_callback(functools.partial(flush, region))
+        waits: list[Future[Any]] = [
+            then(r, functools.partial(found, region))
+            for region, r in zip(regions, region_results, strict=True)
+        ]
         if seen:
-            waits.append(cast("Future[Any]", found(list(seen))))
+            waits.append(cast("Future[Any]", found(None, list(seen))))
 
         def build(parts: list[Any]) -> Inventory:
             ident = cast("ConnectionInfo", parts[-1])

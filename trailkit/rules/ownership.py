@@ -377,7 +377,7 @@ def ownership_findings(
                 key=target_key.label if target_key is not None else "", owners=labels
             )
         )
-        consequences = [_consequence(o) for o in every]
+        consequences = list(dict.fromkeys(_consequence(o) for o in every))
         # whole sentences, each translated on its own
         found.append(
             _finding("managed-by", " ".join([what, *consequences]), remedy, consequences)
