@@ -10,8 +10,8 @@ journal and adds the writes, which go through the one journaled write
 from __future__ import annotations
 
 import threading
-from dataclasses import replace
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 
 from trailkit.arn import arn_account
@@ -822,6 +822,7 @@ class Runbook:
             now,
             reader_accounts=self.reader_accounts,
             errors=errors,
+            owner_tags=owner_tag_keys(self.owner_tags),
         )
 
     def candidate_keys(self, region: str) -> tuple[KeyInfo, ...]:

@@ -137,7 +137,6 @@ class CloudTrail(ServiceReader):
         trail = data.get("Trail")
         return [Trail.from_api(trail, seen_in=region)] if trail else []
 
-
     @requires("cloudtrail:ListTags")
     def list_tags(
         self, arns: Sequence[str], region: str, *, note: bool = True

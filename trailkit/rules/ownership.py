@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from trailkit.i18n import _
 from trailkit.records import KeyInfo, Trail
@@ -37,9 +38,12 @@ __all__ = [
     "CONTROL_TOWER_TRAIL",
     "DEFAULT_OWNER_TAG_KEYS",
     "Owner",
+    "Ownership",
     "controltower_trail",
+    "managed_by",
     "owner_tag_keys",
     "owners",
+    "ownership",
     "ownership_findings",
     "snippet_format",
 ]
@@ -379,7 +383,78 @@ def ownership_findings(
         )
         consequences = list(dict.fromkeys(_consequence(o) for o in every))
         # whole sentences, each translated on its own
-        found.append(
-            _finding("managed-by", " ".join([what, *consequences]), remedy, consequences)
-        )
+        found.append(_finding("managed-by", " ".join([what, *consequences]), remedy, consequences))
     return found
+
+
+@dataclass(frozen=True)
+class Ownership:
+    """Who manages a trail and its current key, and what that means for a change of them
+    (``ownership`` of ``trailkit explain``).
+
+    Parameters
+    ----------
+    owners : tuple of Owner
+        The trail's owners, then its key's.
+    findings : tuple of Finding
+        ``managed-by`` / ``controltower-key`` for the trail as it is.
+    trail_tags_error, key_tags_error : str, optional
+        Why the trail's or the key's tags could not be read (the owners may then be incomplete).
+    read : bool
+        False when the trail's tags were not read at all (another account's trail).
+    """
+
+    owners: tuple[Owner, ...]
+    findings: tuple[Finding, ...]
+    trail_tags_error: str | None = None
+    key_tags_error: str | None = None
+    read: bool = True
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        """Each owner's label, once."""
+        return tuple(dict.fromkeys(o.label for o in self.owners))
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return {
+            "owners": [o.as_dict() for o in self.owners],
+            "findings": [f.as_dict() for f in self.findings],
+            "trail_tags_error": self.trail_tags_error,
+            "key_tags_error": self.key_tags_error,
+            "tags_read": self.read,
+        }
+
+
+def ownership(
+    trail: Trail, key: KeyInfo | None, tag_keys: Sequence[str] = DEFAULT_OWNER_TAG_KEYS
+) -> Ownership:
+    """The :class:`Ownership` of ``trail`` and its current ``key`` (pure).
+
+    Parameters
+    ----------
+    trail : Trail
+        With its tags as read.
+    key : KeyInfo, optional
+        The key it uses now, with its tags.
+    tag_keys : sequence of str
+        The convention tag keys (:func:`owner_tag_keys`).
+
+    Returns
+    -------
+    Ownership
+    """
+    return Ownership(
+        owners=owners(trail, key, tag_keys),
+        findings=tuple(ownership_findings(trail, key, key, tag_keys)),
+        trail_tags_error=trail.tags_error,
+        key_tags_error=key.tags_error if key is not None else None,
+        read=trail.tags is not None or trail.tags_error is not None,
+    )
+
+
+def managed_by(
+    trail: Trail, key: KeyInfo | None, tag_keys: Sequence[str] = DEFAULT_OWNER_TAG_KEYS
+) -> str:
+    """The owners in one short text (the inventory's "Managed by" column); "" for none."""
+    return ", ".join(dict.fromkeys(o.label for o in owners(trail, key, tag_keys)))
