@@ -182,7 +182,7 @@ def test_managed_by_names_the_stack_and_says_what_happens() -> None:
 def test_managed_by_for_terraform_says_the_next_apply_reverts_it() -> None:
     trail = _trail(tags=(("ManagedBy", "terraform"),))
     (finding,) = ownership_findings(trail, None, _key("new"))
-    assert "terraform apply reverts the change" in finding.message
+    assert "`terraform apply` reverts the change" in finding.message
     assert "--format terraform" in finding.remedy
 
 

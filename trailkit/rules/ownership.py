@@ -265,12 +265,12 @@ def _consequence(owner: Owner) -> str:
         ).format(owner=owner.label)
     if owner.tool == "terraform":
         return _(
-            "{owner}: the next terraform plan shows a diff, and the next terraform apply "
+            "{owner}: the next `terraform plan` shows a diff, and the next `terraform apply` "
             "reverts the change."
         ).format(owner=owner.label)
     if owner.tool == "cdk":
         return _(
-            "{owner}: the next cdk deploy that touches the property puts the app's value back."
+            "{owner}: the next `cdk deploy` that touches the property puts the app's value back."
         ).format(owner=owner.label)
     return _("{owner}: the next run of that tool may put its own value back.").format(
         owner=owner.label
