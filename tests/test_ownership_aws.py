@@ -164,10 +164,12 @@ def test_control_tower_trail_with_a_multi_region_key_is_blocked(
 
 def test_update_plan_is_blocked_and_sends_nothing(conn: Connection, owned: dict[str, str]) -> None:
     code, out, _err = _cli(
-        conn, "update", "--trail", CONTROL_TOWER_TRAIL, "--key", "alias/mrk", "--dry-run"
+        conn, "update", "--trail", CONTROL_TOWER_TRAIL, "--key", "alias/mrk", "--yes"
     )
     assert code == 1 and "controltower-key" in out
-    assert "Dry run" not in out or "UpdateTrail" not in out
+    ct = conn.client("cloudtrail", REGION)
+    trail = ct.get_trail(Name=CONTROL_TOWER_TRAIL)["Trail"]
+    assert trail["KmsKeyId"] == owned["old"]  # nothing was sent
 
 
 def test_explain_json_has_the_ownership(conn: Connection, owned: dict[str, str]) -> None:
