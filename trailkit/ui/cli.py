@@ -446,8 +446,8 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="KEY",
         help=_(
             "also take this tag key, on a trail or key, to name the tool that manages it "
-            "(repeatable; added to the defaults: ManagedBy, managed-by, terraform, ... and "
-            "CloudFormation's aws:cloudformation:stack-name)"
+            "(repeatable; added to the defaults: `ManagedBy`, `managed-by`, `terraform`, ... "
+            "and CloudFormation's `aws:cloudformation:stack-name`)"
         ),
     )
 

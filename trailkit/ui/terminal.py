@@ -933,7 +933,7 @@ TRAIL_TABLE = Columns(
         Col("key_alias", N_("key"), short=True, sub="key_region"),
         Col("key_state", N_("key state"), styles=KEY_STATE_STYLES),
         Col("bucket", N_("bucket"), sub="bucket_region"),
-        Col("managed_by", N_("managed by")),
+        Col("managed_by", N_("managed by"), free=True),
         Col("problems", N_("problems"), free=True, notes=True),
     ),
     narrow=(
