@@ -187,6 +187,12 @@ def test_explain_json_has_the_ownership(conn: Connection, owned: dict[str, str])
     code, out, err = _cli(conn, "explain", "--trail", "cfn-trail", "--no-history")
     assert code == 0, err
     assert "Managed by" in out and f"CloudFormation stack {STACK}" in out
+    # the notebook's trail explorer shows the same section
+    from trailkit.ui.widgets.explore import explanation_html
+
+    html = explanation_html(Runbook(conn, _journal()).explain("cfn-trail", history=False))
+    assert "Managed by" in html and f"CloudFormation stack {STACK}" in html
+    assert 'class="tk-note tk-note-warn tk-ownership"' in html and "managed-by" in html
 
 
 def test_refused_list_tags_is_the_trails_tags_error_not_a_crash(
