@@ -254,3 +254,21 @@ def test_ownership_summary_and_inventory_text() -> None:
 def test_both_codes_are_in_the_catalogue() -> None:
     assert CATALOGUE["managed-by"].severity is Severity.WARNING
     assert CATALOGUE["controltower-key"].severity is Severity.ERROR
+
+
+def test_trail_and_key_owners_are_said_apart_and_the_trails_tool_writes_the_snippet() -> None:
+    key = _key("new", tags=(("ManagedBy", "terraform"),))
+    (finding,) = ownership_findings(_trail(tags=CFN_TAGS), None, key)
+    assert "prod-trail is managed by CloudFormation stack workload-prod-logging." in (
+        finding.message
+    )
+    assert "The key alias/logs is managed by Terraform (ManagedBy=terraform)." in finding.message
+    assert "--format cloudformation" in finding.remedy
+    assert len(finding.detail) == 2
+
+
+def test_control_tower_told_by_its_trail_name_is_labelled_plainly() -> None:
+    (owner,) = owners(_trail(CONTROL_TOWER_TRAIL), None)
+    assert owner.label == "AWS Control Tower"
+    tagged = _trail(tags=(("ManagedBy", "AWSControlTower"),))
+    assert [o.label for o in owners(tagged, None)] == ["AWS Control Tower (AWSControlTower)"]

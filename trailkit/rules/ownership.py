@@ -126,6 +126,8 @@ class Owner:
         if self.tool == "cloudformation":
             return _("CloudFormation stack {stack}").format(stack=self.name)
         if self.tool == "controltower":
+            if not self.tag and self.resource == "trail":  # its trail, told by its name
+                return _("AWS Control Tower")
             return _("AWS Control Tower ({name})").format(name=self.name)
         if self.tool == "terraform":
             return _("Terraform ({tag}={value})").format(tag=self.tag, value=self.name)
@@ -361,26 +363,33 @@ def ownership_findings(
             )
     every = [*trail_owners, *key_owners]
     if every:
-        labels = ", ".join(dict.fromkeys(o.label for o in every))
         if controltower:
             remedy = _(
                 "change the key in the landing zone settings of AWS Control Tower (it updates "
                 "its trail), not the trail itself"
             )
         else:
-            fmt = snippet_format(every)
+            fmt = snippet_format(trail_owners or key_owners)
             key_arg = key_input or (target_key.arn if target_key is not None else "")
             remedy = _(
                 "change the template or code instead: `trailkit snippet --trail {trail} "
                 "--key {key} --format {format}` writes the change for it"
             ).format(trail=trail.arn, key=key_arg or "KEY", format=fmt)
-        what = (
-            _("{trail} is managed by {owners}.").format(trail=trail.name, owners=labels)
-            if trail_owners
-            else _("The key {key} is managed by {owners}.").format(
-                key=target_key.label if target_key is not None else "", owners=labels
+        said = []
+        if trail_owners:
+            said.append(
+                _("{trail} is managed by {owners}.").format(
+                    trail=trail.name, owners=", ".join(dict.fromkeys(o.label for o in trail_owners))
+                )
             )
-        )
+        if key_owners and target_key is not None:
+            said.append(
+                _("The key {key} is managed by {owners}.").format(
+                    key=target_key.label,
+                    owners=", ".join(dict.fromkeys(o.label for o in key_owners)),
+                )
+            )
+        what = " ".join(said)
         consequences = list(dict.fromkeys(_consequence(o) for o in every))
         # whole sentences, each translated on its own
         found.append(_finding("managed-by", " ".join([what, *consequences]), remedy, consequences))
