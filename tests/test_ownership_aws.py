@@ -351,6 +351,14 @@ def test_real_aws_confirmation_names_the_owner(
     assert cli._confirm(args, _RealAws(), "apply", ["cfn-trail"], err, notes=notes) is True
     said = err.getvalue()
     assert said.index("is managed by CloudFormation stack") < said.index("type the trail name")
+    # in Japanese too (the answer to type is the same)
+    try:
+        i18n.set_language("ja")
+        (note,) = cli._owner_notes([plan], args)
+        assert f"CloudFormation スタック {STACK}" in note
+        assert_japanese(note, ["cfn-trail", STACK], what="confirmation")
+    finally:
+        i18n.set_language("en")
     # the answer to type did not change
     monkeypatch.setattr("sys.stdin", _Tty("yes\n"))
     assert cli._confirm(args, _RealAws(), "apply", ["cfn-trail"], io.StringIO(), notes=notes) is (
