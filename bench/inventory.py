@@ -348,6 +348,12 @@ def trailkit_formula(
         # issue 15's key facts: GetKeyRotationStatus once per customer key a trail uses (not
         # pending deletion)
         calls["kms:GetKeyRotationStatus"] = estate["rotation_keys"]
+    if estate.get("list_tags_calls"):
+        # issue 17's ownership: ListTags once per home region and 20 trails
+        calls["cloudtrail:ListTags"] = estate["list_tags_calls"]
+    if estate.get("tagged_keys"):
+        # ... and ListResourceTags once per key a trail uses
+        calls["kms:ListResourceTags"] = estate["tagged_keys"]
     if cold:
         calls["sts:GetCallerIdentity"] = 1
     return dict(sorted(calls.items()))

@@ -71,6 +71,10 @@ class Estate:
     keys_per_region: int = 0
     #: Keys trails use whose rotation status the inventory reads (not pending deletion).
     rotation_keys: int = 0
+    #: Issue 17's ownership reads: ``ListTags`` once per home region and 20 trails, and
+    #: ``ListResourceTags`` once per (customer) key a trail uses.
+    list_tags_calls: int = 0
+    tagged_keys: int = 0
     seconds: float = 0.0
 
 
@@ -127,6 +131,8 @@ def seed(spec: EstateSpec) -> Estate:
 
     writers: dict[str, list[str]] = {}
     rotation_keys: set[str] = set()
+    used_keys: set[str] = set()
+    homes: dict[str, int] = {}
     for plan in trail_plans(spec):
         key_arn = (
             key_arns[plan.bucket_region][plan.key_index] if plan.key_index is not None else None
@@ -154,7 +160,12 @@ def seed(spec: EstateSpec) -> Estate:
         pending = plan.key_index is not None and key_kind(plan.key_index)[0] == "PendingDeletion"
         if key_arn is not None and not pending:
             rotation_keys.add(key_arn)
+        if key_arn is not None:
+            used_keys.add(key_arn)
+        homes[plan.home] = homes.get(plan.home, 0) + 1
     estate.rotation_keys = len(rotation_keys)
+    estate.tagged_keys = len(used_keys)
+    estate.list_tags_calls = sum(-(-n // 20) for n in homes.values())
     for name, _ in spec.buckets:
         arns = writers.get(name) or [f"arn:aws:cloudtrail:us-east-1:{ACCOUNT}:trail/none"]
         s3.put_bucket_policy(name, json.dumps(bucket_policy(name, arns)).encode())

@@ -161,6 +161,7 @@ def test_inventory_json_lists_every_demo_trail_once(demo_process: str) -> None:
         "key_multi_region",
         "key_primary_arn",
         "key_replica_arns",
+        "managed_by",  # issue 17: who manages the trail or its key
     }
 
 

@@ -294,6 +294,7 @@ JSON_FIELDS = {
     "readers",
     "delivery",
     "history",
+    "ownership",  # issue 17: who manages the trail and its key
     "errors",
     "partial",
 }

@@ -58,6 +58,7 @@ from trailkit.rules.health import Health
 from trailkit.rules.health import health as judge_health
 from trailkit.rules.history import DEFAULT_SINCE
 from trailkit.rules.keyids import parse_key_id
+from trailkit.rules.ownership import owner_tag_keys
 from trailkit.rules.plan import Plan, bucket_region_key, plan_change
 from trailkit.rules.principals import parse_accounts, parse_principals
 from trailkit.rules.proof import (
@@ -119,7 +120,12 @@ def require_key(key: str) -> str:
 
 
 def check(
-    reader: Reader, trail: str | Trail, key: str, *, reader_accounts: Sequence[str] = ()
+    reader: Reader,
+    trail: str | Trail,
+    key: str,
+    *,
+    reader_accounts: Sequence[str] = (),
+    owner_tags: Sequence[str] = (),
 ) -> Report:
     """Pre-flight: will ``key`` work for ``trail``? Every rule, no change made.
 
@@ -135,6 +141,11 @@ def check(
         Accounts, besides the trail's and the bucket owner's, whose principals must be able to
         decrypt the logs (``--reader-account``): 12-digit ids, or one text of ids separated by
         commas.
+    owner_tags
+        Tag keys that name the tool managing a trail or key, added to
+        :data:`~trailkit.rules.ownership.DEFAULT_OWNER_TAG_KEYS` (``--owner-tag``): the
+        ownership rules (``managed-by``, ``controltower-key``) read the trail's, its current
+        key's and the new key's tags (``cloudtrail:ListTags``, ``kms:ListResourceTags``).
 
     Returns
     -------
@@ -174,6 +185,12 @@ def check(
             home_account=home,
         )
     lookup = reader.lookup_key(ref, found) if found is not None else KeyLookup(ref=ref)
+    current = None
+    if found is not None:
+        found = reader.trail_tags(found)
+        current = _current_key(reader, found)
+        if lookup.key is not None:
+            lookup = replace(lookup, key=reader.key_tags(lookup.key))
     return preflight(
         trail=found,
         trail_input=trail_input,
@@ -182,7 +199,21 @@ def check(
         caller_account=caller,
         reader_accounts=reader_accounts,
         home_account=home,
+        current_key=current,
+        owner_tags=owner_tag_keys(owner_tags),
     )
+
+
+def _current_key(reader: Reader, trail: Trail) -> KeyInfo | None:
+    """The key ``trail`` uses now, with its aliases and tags (for the ownership rules); None
+    when it uses none or it cannot be described (the trail's health says why, not this)."""
+    if not trail.kms_key_id:
+        return None
+    try:
+        key = reader.key(trail.kms_key_id, trail.home_region, with_policy=False)
+    except TrailkitError:
+        return None
+    return reader.key_tags(key)
 
 
 def candidates(
@@ -267,7 +298,11 @@ def plan_policy_repair(
 
 
 def plan_disable(
-    reader: Reader, trail: str | Trail, *, reader_accounts: Sequence[str] = ()
+    reader: Reader,
+    trail: str | Trail,
+    *,
+    reader_accounts: Sequence[str] = (),
+    owner_tags: Sequence[str] = (),
 ) -> Plan:
     """The plan that returns a trail to SSE-S3 (``KmsKeyId=""``), with its warning finding.
 
@@ -294,7 +329,9 @@ def plan_disable(
     AwsError
         AWS cannot be reached, or the caller lacks a permission needed to evaluate.
     """
-    return plan_change(check(reader, trail, "", reader_accounts=reader_accounts))
+    return plan_change(
+        check(reader, trail, "", reader_accounts=reader_accounts, owner_tags=owner_tags)
+    )
 
 
 def plan_rollback(
@@ -303,6 +340,7 @@ def plan_rollback(
     change_id: str | None = None,
     *,
     reader_accounts: Sequence[str] = (),
+    owner_tags: Sequence[str] = (),
 ) -> Plan:
     """The plan that restores the state recorded before a trail change (the last by default).
 
@@ -361,7 +399,13 @@ def plan_rollback(
         )
     update.check_undo(journal, change, conn)
     target = change.intent.before or ""
-    report = check(reader, change.intent.target_arn, target, reader_accounts=reader_accounts)
+    report = check(
+        reader,
+        change.intent.target_arn,
+        target,
+        reader_accounts=reader_accounts,
+        owner_tags=owner_tags,
+    )
     left = change.outcome.after if change.outcome is not None else change.intent.after
     now = report.trail.kms_key_id if report.trail is not None else None
     if report.trail is not None and now != left:
@@ -421,6 +465,10 @@ class Runbook:
         account is read and changed through the role this gives (issue 16). Default: an
         :class:`~trailkit.aws.accounts.AccountAccess` on ``conn`` with
         ``OrganizationAccountAccessRole``.
+    owner_tags
+        Tag keys that name the tool managing a trail or key (``--owner-tag``), added to
+        :data:`~trailkit.rules.ownership.DEFAULT_OWNER_TAG_KEYS` by every pre-flight, explain
+        and inventory of this runbook.
 
     Notes
     -----
@@ -449,8 +497,11 @@ class Runbook:
         dry_run: bool = False,
         reader_accounts: Sequence[str] | str | None = None,
         access: AccountAccess | None = None,
+        owner_tags: Sequence[str] = (),
     ) -> None:
         self.reader_accounts = parse_accounts(reader_accounts, "reader_accounts")
+        #: Tag keys added to the ownership rules' defaults (``--owner-tag``).
+        self.owner_tags = tuple(owner_tags)
         self.access = access if access is not None else AccountAccess(conn)
         self.conn = conn
         self.journal = journal
@@ -509,6 +560,7 @@ class Runbook:
             dry_run=self.dry_run,
             reader_accounts=self.reader_accounts,
             access=self.access,
+            owner_tags=self.owner_tags,
         )
         book.reader.key_reader = self._owner_reader  # this runbook's books, this reader
         with self._books_lock:
@@ -784,6 +836,7 @@ class Runbook:
             now,
             reader_accounts=self.reader_accounts,
             errors=errors,
+            owner_tags=owner_tag_keys(self.owner_tags),
         )
 
     def candidate_keys(self, region: str) -> tuple[KeyInfo, ...]:
@@ -799,7 +852,13 @@ class Runbook:
         that account, through its role (:meth:`for_trail`).
         """
         book = self.for_trail(trail)
-        return check(book.reader, trail, key, reader_accounts=self.reader_accounts)
+        return check(
+            book.reader,
+            trail,
+            key,
+            reader_accounts=self.reader_accounts,
+            owner_tags=self.owner_tags,
+        )
 
     def changes(self) -> list[Change]:
         """Every recorded change, oldest first (reading the journal makes no AWS call)."""
@@ -842,7 +901,9 @@ class Runbook:
         """The plan that returns ``trail`` to SSE-S3 (see :func:`plan_disable`), made in the
         trail's account."""
         book = self.for_trail(trail)
-        return plan_disable(book.reader, trail, reader_accounts=self.reader_accounts)
+        return plan_disable(
+            book.reader, trail, reader_accounts=self.reader_accounts, owner_tags=self.owner_tags
+        )
 
     def plan_rollback(self, change_id: str | None = None) -> Plan:
         """The plan that undoes a trail change (see :func:`plan_rollback`), read in the
@@ -856,7 +917,11 @@ class Runbook:
         change = self.rollback_target(change_id)
         book = self.for_change(change)
         return plan_rollback(
-            book.reader, self.journal, change.change_id, reader_accounts=self.reader_accounts
+            book.reader,
+            self.journal,
+            change.change_id,
+            reader_accounts=self.reader_accounts,
+            owner_tags=self.owner_tags,
         )
 
     def for_key(self, key: str, trails: Sequence[str | Trail] = ()) -> Runbook:
@@ -1008,6 +1073,7 @@ class Runbook:
                 plan.trail.arn,
                 plan.target_input,
                 reader_accounts=self.reader_accounts,
+                owner_tags=self.owner_tags,
             )
         )
 

@@ -1,10 +1,13 @@
-"""CloudTrail reads (``ListTrails``, ``DescribeTrails``, ``GetTrailStatus``, ``GetTrail``), regions.
+"""CloudTrail reads (``ListTrails``, ``DescribeTrails``, ``GetTrailStatus``, ``GetTrail``,
+``ListTags``), regions.
 
 Each method makes one call and turns the response into :mod:`trailkit.records`; caching and
 scheduling are :class:`trailkit.aws.reader.Reader`'s.
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 from trailkit.aws.service import ServiceReader
 from trailkit.aws.session import Connection
@@ -13,7 +16,7 @@ from trailkit.i18n import _
 from trailkit.permissions import requires
 from trailkit.records import Trail, TrailStatus
 
-__all__ = ["CloudTrail", "Regions", "list_regions"]
+__all__ = ["LIST_TAGS_MAX", "CloudTrail", "Regions", "list_regions"]
 
 
 class CloudTrail(ServiceReader):
@@ -133,6 +136,57 @@ class CloudTrail(ServiceReader):
             raise
         trail = data.get("Trail")
         return [Trail.from_api(trail, seen_in=region)] if trail else []
+
+    @requires("cloudtrail:ListTags")
+    def list_tags(
+        self, arns: Sequence[str], region: str, *, note: bool = True
+    ) -> dict[str, tuple[tuple[tuple[str, str], ...] | None, str | None]]:
+        """The tags of up to 20 trails of ``region`` (``ListTags``, one call, all pages).
+
+        AWS: ``ResourceIdList`` takes at most 20 ARNs, of trails whose home region is the region
+        asked (CloudTrail API reference, ``ListTags``).
+
+        Parameters
+        ----------
+        arns : sequence of str
+            Trail ARNs, at most 20, all of home region ``region``.
+        region : str
+            Their home region.
+        note : bool
+            Report a failure as a scan error (False for another account's trail: its tags are
+            its owner's to read, and a refusal there is expected).
+
+        Returns
+        -------
+        dict
+            ARN -> (tags, error): the (key, value) pairs (empty when the trail has none), or
+            None and why the call failed (the whole batch then has that error).
+        """
+        if len(arns) > LIST_TAGS_MAX:
+            raise ValueError(f"ListTags takes at most {LIST_TAGS_MAX} ARNs")
+        try:
+            items = self.pages("ListTags", region, "ResourceTagList", ResourceIdList=list(arns))
+        except TrailkitError as err:
+            why = (
+                self.noted(err, region=region, resource=arns[0] if len(arns) == 1 else None)
+                if note
+                else str(err)
+            )
+            return {arn: (None, why) for arn in arns}
+        found: dict[str, tuple[tuple[str, str], ...]] = {}
+        for item in items:
+            pairs = tuple(
+                (str(t.get("Key")), str(t.get("Value") or ""))
+                for t in item.get("TagsList") or []
+                if t.get("Key") is not None
+            )
+            arn = str(item.get("ResourceId") or "")
+            found[arn] = found.get(arn, ()) + pairs
+        return {arn: (found.get(arn, ()), None) for arn in arns}
+
+
+#: ``ListTags`` takes at most 20 ARNs a call.
+LIST_TAGS_MAX = 20
 
 
 class Regions(ServiceReader):

@@ -1,5 +1,5 @@
 """KMS reads: ``ListKeys``, ``ListAliases``, ``DescribeKey``, ``GetKeyPolicy``,
-``GetKeyRotationStatus``.
+``GetKeyRotationStatus``, ``ListResourceTags``.
 
 Each method makes one call (or one paginated listing); which keys are worth reading and how a
 described key becomes a :class:`~trailkit.records.KeyInfo` is decided in
@@ -133,3 +133,32 @@ class Kms(ServiceReader):
         except TrailkitError as err:
             return None, self.noted(err, region=region, resource=arn)
         return bool(data.get("KeyRotationEnabled")), None
+
+    @requires("kms:ListResourceTags")
+    def resource_tags(
+        self, arn: str, region: str
+    ) -> tuple[tuple[tuple[str, str], ...] | None, str | None]:
+        """The tags of the key ``arn`` (``ListResourceTags``, all pages).
+
+        AWS: only the keys of the caller's account can be asked ("You cannot perform this
+        operation on a KMS key in a different Amazon Web Services account", KMS API reference).
+
+        Parameters
+        ----------
+        arn, region : str
+            The key and its region.
+
+        Returns
+        -------
+        tuple
+            (tags, error): the (key, value) pairs, or None and why (the failure is noted).
+        """
+        try:
+            items = self.pages("ListResourceTags", region, "Tags", KeyId=arn)
+        except TrailkitError as err:
+            return None, self.noted(err, region=region, resource=arn)
+        return tuple(
+            (str(t.get("TagKey")), str(t.get("TagValue") or ""))
+            for t in items
+            if t.get("TagKey") is not None
+        ), None

@@ -17,7 +17,10 @@ A :class:`Reader` asks AWS only what the answer needs, and as early as it can:
   (``GetBucketLocation`` only when ``HeadBucket`` gave no region), ``ListBuckets`` once per
   reader, ``ListAliases``/``ListKeys`` once per region, ``DescribeKey`` and ``GetKeyPolicy``
   once per key; ``GetKeyRotationStatus`` once per customer managed key a trail uses (not for
-  candidate keys, nor a key pending deletion). Change history (:meth:`Reader.history`, only
+  candidate keys, nor a key pending deletion). Ownership (:mod:`trailkit.rules.ownership`):
+  ``ListTags`` once per home region and 20 trails of the account (another account's trail
+  alone), ``ListResourceTags`` once per customer managed key of the account that a trail uses
+  (or a check names). Change history (:meth:`Reader.history`, only
   when asked for, never by :meth:`Reader.scan`): ``LookupEvents`` once per Region and event name
   for a window (a later request inside a window already read is answered from it).
   Every read is *single-flight*: a second request for something already being read waits for the
@@ -59,6 +62,7 @@ A :class:`Reader` asks AWS only what the answer needs, and as early as it can:
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import threading
 from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
@@ -69,7 +73,7 @@ from types import MappingProxyType
 from typing import Any, TypeVar, cast
 
 from trailkit.arn import arn_account, arn_region, resource_id
-from trailkit.aws.cloudtrail import CloudTrail, list_regions
+from trailkit.aws.cloudtrail import LIST_TAGS_MAX, CloudTrail, list_regions
 from trailkit.aws.history import EventHistory
 from trailkit.aws.kms import Kms
 from trailkit.aws.s3 import S3, Located, bucket_info, missing_bucket, unlocated_bucket
@@ -114,6 +118,8 @@ _log = logging.getLogger(__name__)
 Progress = Callable[[int, int], None]
 #: What one ``LookupEvents`` lookup found: its events, and why they are incomplete (or None).
 _Found = tuple[list[dict[str, Any]], ScanError | None]
+#: Tags read (key, value pairs), or None and why they could not be read.
+_Tags = tuple[tuple[tuple[str, str], ...] | None, str | None]
 #: A lookup made (or under way): its window, whether it was "until now", and its answer.
 _Looked = tuple[datetime, datetime, bool, Future[_Found]]
 
@@ -206,6 +212,9 @@ class Reader:
         self._buckets: dict[tuple[str, str], Future[BucketInfo]] = {}
         self._owned: dict[tuple[str, str], Future[frozenset[str] | None]] = {}
         self._candidates: dict[tuple[str, str], Future[tuple[KeyInfo, ...]]] = {}
+        #: Trail ARN / key ARN -> (tags, error) (``ListTags``, ``ListResourceTags``).
+        self._trail_tags: dict[tuple[str, str], Future[_Tags]] = {}
+        self._key_tags: dict[tuple[str, str], Future[_Tags]] = {}
         self._events = EventHistory(conn)
         #: (language, region, event name) -> the lookups made or under way.
         self._lookups: dict[tuple[str, str, str], list[_Looked]] = {}
@@ -242,6 +251,8 @@ class Reader:
             self._buckets.clear()
             self._owned.clear()
             self._candidates.clear()
+            self._trail_tags.clear()
+            self._key_tags.clear()
             self._lookups.clear()
             self.errors.clear()
             self.candidate_errors.clear()
@@ -459,21 +470,161 @@ class Reader:
         trails, errors = merge_trails(regions, results)
         return trails, errors, regions
 
-    def _enrich_f(self, trail: Trail) -> Future[Trail]:
-        """The trail with its status and bucket facts (both read concurrently)."""
+    def _enrich_f(self, trail: Trail, tags: Future[_Tags] | None = None) -> Future[Trail]:
+        """The trail with its status, bucket facts and tags (read concurrently; ``tags``: the
+        read of its tags when the caller batches them)."""
         status = self._submit(_P_INVENTORY, self.status, trail)
         bucket: Future[BucketInfo | None] = (
             cast("Future[BucketInfo | None]", self._bucket_f(trail.bucket_name))
             if trail.bucket_name
             else resolved(None)
         )
+        if tags is None:
+            tags = self._trail_tags_f(trail)
         return then(
-            gather([status, bucket]),
-            lambda facts: replace(trail, status=facts[0], bucket=facts[1]),
+            gather([status, bucket, tags]),
+            lambda facts: replace(
+                trail,
+                status=facts[0],
+                bucket=facts[1],
+                tags=facts[2][0],
+                tags_error=facts[2][1],
+            ),
         )
 
+    @requires("cloudtrail:ListTags")
+    def _start_tags(self, trails: Iterable[Trail]) -> dict[str, Future[_Tags]]:
+        """Start reading the tags of ``trails`` not read yet (:meth:`_launch_tags`).
+
+        Returns the read (cached, under way or started) of each trail, by ARN.
+        """
+        mine, todo = self._tag_slots(trails)
+        self._launch_tags(todo)
+        return mine
+
+    def _tag_slots(
+        self, trails: Iterable[Trail]
+    ) -> tuple[dict[str, Future[_Tags]], list[tuple[Trail, Future[_Tags]]]]:
+        """The cached read of each trail's tags, by ARN, and the new ones (to launch)."""
+        lang = language()
+        todo: list[tuple[Trail, Future[_Tags]]] = []
+        mine: dict[str, Future[_Tags]] = {}
+        with self._lock:
+            for trail in trails:
+                slot = (lang, trail.arn)
+                existing = self._trail_tags.get(slot)
+                if existing is None:
+                    existing = Future()
+                    self._trail_tags[slot] = existing
+                    todo.append((trail, existing))
+                mine[trail.arn] = existing
+        return mine, todo
+
+    def _launch_tags(self, todo: list[tuple[Trail, Future[_Tags]]]) -> None:
+        """Ask the tags of ``todo``: one ``ListTags`` per home region and 20 trails of the
+        caller's account; another account's trail (an organization trail seen from a member)
+        alone, and a refusal there is its ``tags_error``, not a scan error."""
+        if not todo:
+            return
+        lang = language()
+
+        def launch(done: Future[str]) -> None:
+            exc = done.exception()
+            if exc is not None:  # who is asking could not be read: asked again next time
+                with self._lock:
+                    for trail, fut in todo:
+                        if self._trail_tags.get((lang, trail.arn)) is fut:
+                            del self._trail_tags[(lang, trail.arn)]
+                for _trail, fut in todo:
+                    fut.set_result((None, str(exc)))
+                return
+            caller = done.result()
+            batches: dict[str, list[tuple[Trail, Future[_Tags]]]] = {}
+            for trail, fut in todo:
+                if trail.account and trail.account != caller:
+                    self._tags_batch([(trail, fut)], trail.home_region, own=False)
+                else:
+                    batches.setdefault(trail.home_region, []).append((trail, fut))
+            for region, items in batches.items():
+                for at in range(0, len(items), LIST_TAGS_MAX):
+                    self._tags_batch(items[at : at + LIST_TAGS_MAX], region, own=True)
+
+        self._account_f().add_done_callback(launch)
+
+    def _tags_batch(
+        self, items: list[tuple[Trail, Future[_Tags]]], region: str, *, own: bool
+    ) -> None:
+        """One ``ListTags`` for ``items`` (trails of home region ``region``); ``own``: trails
+        of the caller's account, whose refusal is a scan error."""
+        arns = [t.arn for t, _fut in items]
+
+        def ask() -> dict[str, _Tags]:
+            return self._cloudtrail.list_tags(arns, region, note=own)
+
+        asked = self._submit(_P_INVENTORY, ask)
+
+        def split(done: Future[dict[str, _Tags]]) -> None:
+            exc = done.exception()
+            for trail, fut in items:
+                if exc is not None:
+                    fut.set_result((None, str(exc)))
+                else:
+                    fut.set_result(done.result().get(trail.arn, (None, None)))
+
+        asked.add_done_callback(split)
+
+    def _trail_tags_f(self, trail: Trail) -> Future[_Tags]:
+        """The tags of ``trail`` (read with others of its region when started together)."""
+        return self._start_tags([trail])[trail.arn]
+
+    @requires("kms:ListResourceTags")
+    def _with_key_tags(self, key: KeyInfo) -> KeyInfo | Future[KeyInfo]:
+        """``key`` with its tags (``ListResourceTags``, once per key): only a customer managed
+        key of the caller's account that could be described (KMS answers only for those)."""
+        if key.tags is not None or key.tags_error is not None or key.error:
+            return key
+        if key.manager == "AWS":
+            return key
+
+        def read(caller: str) -> KeyInfo | Future[KeyInfo]:
+            if key.account != caller:
+                return key
+            tags = self._once(
+                self._key_tags,
+                key.arn,
+                lambda: self._submit(_P_INVENTORY, self._kms.resource_tags, key.arn, key.region),
+            )
+            return then(tags, lambda t: replace(key, tags=t[0], tags_error=t[1]))
+
+        return then(self._account_f(), read)
+
+    @requires("kms:ListResourceTags")
+    def key_tags(self, key: KeyInfo) -> KeyInfo:
+        """``key`` with its tags (see :meth:`_with_key_tags`); cached.
+
+        Parameters
+        ----------
+        key : KeyInfo
+
+        Returns
+        -------
+        KeyInfo
+            With ``tags`` (or ``tags_error``); unchanged for another account's key, an AWS
+            managed key or a key that could not be described.
+        """
+        return self._wait(then(resolved(key), self._with_key_tags))
+
+    @requires("cloudtrail:ListTags")
+    def trail_tags(self, trail: Trail) -> Trail:
+        """``trail`` with its tags (``ListTags``, cached); a refusal is its ``tags_error``."""
+        if trail.tags is not None or trail.tags_error is not None:
+            return trail
+        tags, error = self._wait(self._trail_tags_f(trail))
+        return replace(trail, tags=tags, tags_error=error)
+
     def enrich(self, trails: Sequence[Trail], progress: Progress | None = None) -> list[Trail]:
-        """Add status and bucket facts (each bucket read once) to each trail.
+        """Add status, bucket facts (each bucket read once) and tags (one ``ListTags`` per home
+        region and 20 trails) to each trail.
 
         Parameters
         ----------
@@ -484,9 +635,11 @@ class Reader:
         Returns
         -------
         list of Trail
-            In the order given; a status or bucket that could not be read has ``error``.
+            In the order given; a status or bucket that could not be read has ``error``, tags
+            that could not be read ``tags_error``.
         """
         with self._reporting(progress):
+            self._start_tags(trails)
             return self._wait(gather([self._enrich_f(t) for t in trails]))
 
     # -- buckets -------------------------------------------------------------------------
@@ -766,7 +919,7 @@ class Reader:
             )
 
         described = then(self._key_f(ident, None, with_policy=True), self._with_rotation)
-        return then_done(described, outcome)
+        return then_done(then(described, self._with_key_tags), outcome)
 
     def _key_in_use_f(self, ident: str, account: str | None) -> Future[KeyInfo]:
         """A key a trail of ``account`` uses: read by its owner's reader when the scan of several
@@ -1188,9 +1341,38 @@ class Reader:
         started: set[str] = set()
         enriched: dict[str, Trail] = {}
         used: dict[str, Future[KeyInfo]] = {}
+        # Tags: a trail's are asked with the other trails of its home region once that region
+        # answered (one ListTags per home region and 20 trails); a shadow copy seen first in
+        # another region waits for it, unless its home region is not read.
+        waiting: dict[str, list[tuple[Trail, Future[_Tags]]]] = {}
+        answered: set[str] = set()
 
-        def found(result: list[Trail] | ScanError) -> list[Any] | Future[list[Any]]:
+        def tags_of(trail: Trail) -> Future[_Tags]:
+            mine, todo = self._tag_slots([trail])
+            with self._lock:
+                hold = trail.home_region in regions and trail.home_region not in answered
+                if hold:
+                    waiting.setdefault(trail.home_region, []).extend(todo)
+            if not hold:
+                self._launch_tags(todo)
+            return mine[trail.arn]
+
+        def found(
+            region: str | None, result: list[Trail] | ScanError
+        ) -> list[Any] | Future[list[Any]]:
             """Start the reads a region's trails need, each trail once."""
+            home = [] if isinstance(result, ScanError) or region is None else result
+            _mine, todo = self._tag_slots(
+                t
+                for t in home
+                if t.home_region == region
+                and (account is None or not t.account or t.account == account)
+            )
+            with self._lock:
+                if region is not None:
+                    answered.add(region)
+                    todo += waiting.pop(region, [])
+            self._launch_tags(todo)
             if isinstance(result, ScanError):
                 return []
             waits: list[Future[Any]] = []
@@ -1203,7 +1385,7 @@ class Reader:
                     status = self._submit(_P_INVENTORY, self.status, trail)
                     waits.append(then(status, self._keep_status(enriched, trail)))
                     continue
-                waits.append(then(self._enrich_f(trail), self._keep(enriched)))
+                waits.append(then(self._enrich_f(trail, tags_of(trail)), self._keep(enriched)))
                 if trail.kms_key_id:
                     with self._lock:
                         fresh = trail.kms_key_id not in used
@@ -1219,9 +1401,21 @@ class Reader:
                     then(self._bucket_f(trail.bucket_name), self._prefetch_candidates)
             return gather(waits)
 
-        waits: list[Future[Any]] = [then(r, found) for r in region_results]
+        def flush(region: str, done: Future[list[Trail] | ScanError]) -> None:
+            if done.exception() is not None:  # the scan stops: ask what waited for it
+                with self._lock:
+                    answered.add(region)
+                    todo = waiting.pop(region, [])
+                self._launch_tags(todo)
+
+        for region, result in zip(regions, region_results, strict=True):
+            result.add_done_callback(functools.partial(flush, region))
+        waits: list[Future[Any]] = [
+            then(r, functools.partial(found, region))
+            for region, r in zip(regions, region_results, strict=True)
+        ]
         if seen:
-            waits.append(cast("Future[Any]", found(list(seen))))
+            waits.append(cast("Future[Any]", found(None, list(seen))))
 
         def build(parts: list[Any]) -> Inventory:
             ident = cast("ConnectionInfo", parts[-1])

@@ -213,6 +213,15 @@ class Trail:
     seen_in: tuple[str, ...] = ()
     status: TrailStatus | None = None
     bucket: BucketInfo | None = None
+    #: The trail's tags (``cloudtrail:ListTags``) as (key, value) pairs in AWS's order; None:
+    #: not read (then ``tags_error`` says why when a read was refused).
+    tags: tuple[tuple[str, str], ...] | None = None
+    tags_error: str | None = None
+
+    @property
+    def tag_map(self) -> dict[str, str]:
+        """The tags as a dict (empty when they were not read)."""
+        return dict(self.tags or ())
 
     @property
     def encryption(self) -> str:
@@ -283,6 +292,16 @@ class KeyInfo:
     #: ``DescribeKey`` answered that the key does not exist (deleted, or never was): set only
     #: with ``error``.
     missing: bool = False
+    #: The key's tags (``kms:ListResourceTags``) as (key, value) pairs; None: not read (read
+    #: only for keys of the account being read that a trail uses or a check names), then
+    #: ``tags_error`` says why when the read failed.
+    tags: tuple[tuple[str, str], ...] | None = None
+    tags_error: str | None = None
+
+    @property
+    def tag_map(self) -> dict[str, str]:
+        """The tags as a dict (empty when they were not read)."""
+        return dict(self.tags or ())
 
     # A key's names, computed here once for every view.
     @property

@@ -1306,6 +1306,8 @@ def preflight(
     reader_accounts: Sequence[str] = (),
     organization_id: str | None = None,
     home_account: str | None = None,
+    current_key: KeyInfo | None = None,
+    owner_tags: Sequence[str] | None = None,
 ) -> Report:
     """Run every rule for one trail and one key identifier.
 
@@ -1331,6 +1333,12 @@ def preflight(
     home_account
         The account the operator's commands run from when it is not ``caller_account`` (the
         trail is read through a role, issue 16): commands in remedies name the trail by ARN.
+    current_key
+        The key the trail uses now (with its tags and aliases), for the ownership rules.
+    owner_tags
+        The convention tag keys of the ownership rules
+        (:func:`trailkit.rules.ownership.owner_tag_keys`); None: the ownership rules are not
+        run (``managed-by``, ``controltower-key``: they need the tags read).
 
     Returns
     -------
@@ -1366,6 +1374,7 @@ def preflight(
                 )
             )
             findings += check_bucket_policy(trail, None, organization_id)
+        findings += _ownership(trail, current_key, None, owner_tags, key_input)
         return Report(trail_input, key_input, trail, None, tuple(findings), disable=True)
     findings += check_key_form(lookup, trail, caller_account)
     findings += check_key(lookup, trail)
@@ -1400,7 +1409,24 @@ def preflight(
                 ),
             )
         )
+    if not any(f.code == "already-using-key" for f in findings):
+        findings += _ownership(trail, current_key, key, owner_tags, key_input)
     return Report(trail_input, key_input, trail, key, tuple(_without_moot_unknowns(findings)))
+
+
+def _ownership(
+    trail: Trail,
+    current_key: KeyInfo | None,
+    key: KeyInfo | None,
+    owner_tags: Sequence[str] | None,
+    key_input: str,
+) -> list[Finding]:
+    """``managed-by`` / ``controltower-key`` (:mod:`trailkit.rules.ownership`) when asked."""
+    if owner_tags is None:
+        return []
+    from trailkit.rules.ownership import ownership_findings  # it builds on this module
+
+    return ownership_findings(trail, current_key, key, owner_tags, key_input=key_input)
 
 
 #: A key CloudTrail cannot use at all, whatever its policy says (its state or its type).

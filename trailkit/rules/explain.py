@@ -46,6 +46,7 @@ from trailkit.rules.checks import cloudtrail_answers, reader_s3_arns
 from trailkit.rules.delivery import DeliveryCause, delivery_cause
 from trailkit.rules.health import Health, health
 from trailkit.rules.keyfacts import KeyFacts, key_facts
+from trailkit.rules.ownership import DEFAULT_OWNER_TAG_KEYS, Ownership, ownership
 
 __all__ = [
     "REQUIRED_WORDS",
@@ -239,6 +240,8 @@ class Explanation:
     delivery: DeliveryView
     history: History | None
     errors: tuple[ScanError, ...] = ()
+    #: Who manages the trail and its key (issue 17, :mod:`trailkit.rules.ownership`).
+    ownership: Ownership | None = None
 
     @property
     def events(self) -> tuple[HistoryEvent, ...]:
@@ -322,6 +325,7 @@ class Explanation:
             "history": None
             if self.history is None
             else {**self.history.as_dict(), "events": [e.as_dict() for e in self.events]},
+            "ownership": self.ownership.as_dict() if self.ownership is not None else None,
             "errors": [e.as_dict() for e in self.errors],
             "partial": self.partial,
         }
@@ -521,6 +525,7 @@ def explain(
     reader_accounts: Sequence[str] = (),
     organization_id: str | None = None,
     errors: Sequence[ScanError] = (),
+    owner_tags: Sequence[str] = DEFAULT_OWNER_TAG_KEYS,
 ) -> Explanation:
     """The drill-down of ``trail`` from what was read; no AWS call.
 
@@ -544,6 +549,9 @@ def explain(
         An organization trail's organization id, when known.
     errors
         The reads that failed (trail status, bucket, key, rotation).
+    owner_tags
+        The convention tag keys of the ownership rules
+        (:func:`trailkit.rules.ownership.owner_tag_keys`).
 
     Returns
     -------
@@ -571,4 +579,5 @@ def explain(
         delivery=_delivery(trail),
         history=history,
         errors=tuple(errors),
+        ownership=ownership(trail, key, owner_tags),
     )

@@ -297,6 +297,20 @@ def _reader_account(text: str) -> str:
     return parse_account(text, "--reader-account")
 
 
+def _owner_tag(text: str) -> str:
+    """``--owner-tag``: a tag key (1 to 128 characters, as AWS allows), spaces around it
+    dropped."""
+    from trailkit.errors import InputError
+
+    key = text.strip()
+    if not key or len(key) > 128:
+        raise InputError(
+            _("{value} is not a tag key for --owner-tag.").format(value=repr(text)),
+            _("give a tag key of 1 to 128 characters, e.g. --owner-tag ManagedBy"),
+        )
+    return key
+
+
 def _account_list(option: str) -> Callable[[str], tuple[str, ...]]:
     """``--accounts`` / ``--exclude-accounts``: ids separated by commas, or ``@FILE`` (a file of
     ids: separated by commas, spaces or lines, ``#`` starts a comment; UTF-8 with or without a
@@ -431,6 +445,22 @@ def build_parser() -> argparse.ArgumentParser:
         ),
     )
 
+    # Who manages a trail or key (issue 17): tag keys added to the ownership rules' defaults.
+    owners = _Parser(add_help=False)
+    owners.add_argument(
+        "--owner-tag",
+        dest="owner_tags",
+        action="append",
+        default=[],
+        type=_owner_tag,
+        metavar="KEY",
+        help=_(
+            "also take this tag key, on a trail or key, to name the tool that manages it "
+            "(repeatable; added to the defaults: `ManagedBy`, `managed-by`, `terraform`, ... "
+            "and CloudFormation's `aws:cloudformation:stack-name`)"
+        ),
+    )
+
     # The role trailkit assumes in another account (issue 16): every command that reads or
     # changes a trail of another account, and the scans of several accounts.
     roles = _Parser(add_help=False)
@@ -498,7 +528,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser(
         "inventory",
-        parents=[common, fanout, roles],
+        parents=[common, fanout, roles, owners],
         help=_("every trail with its encryption and key"),
     )
     p.add_argument("--format", choices=["table", "json", "csv"], default="table")
@@ -530,7 +560,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser(
         "check",
-        parents=[common, readers, roles],
+        parents=[common, readers, roles, owners],
         help=_("will this key work for this trail? (changes nothing)"),
         description=_(
             "Pre-flight: every rule AWS applies when the trail is switched to the key. "
@@ -558,7 +588,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser(
         "explain",
-        parents=[common, readers, roles],
+        parents=[common, readers, roles, owners],
         help=_("one trail's drill-down: key, health, key policy, delivery, history"),
         description=_(
             "Everything about one trail's encryption as it is now: the trail and its bucket, the "
@@ -608,7 +638,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser(
         "update",
-        parents=[common, change, readers, accept, roles],
+        parents=[common, change, readers, accept, roles, owners],
         help=_("switch a trail to a key (plan, confirm, apply)"),
     )
     p.add_argument(
@@ -621,14 +651,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_update)
 
     p = sub.add_parser(
-        "disable", parents=[common, change, accept, roles], help=_("return a trail to SSE-S3")
+        "disable",
+        parents=[common, change, accept, roles, owners],
+        help=_("return a trail to SSE-S3"),
     )
     p.add_argument("--trail", required=True, action="append", help=_("trail name or ARN"))
     p.set_defaults(func=cmd_disable)
 
     p = sub.add_parser(
         "rollback",
-        parents=[common, change, accept, roles],
+        parents=[common, change, accept, roles, owners],
         help=_("restore the state before a recorded change"),
     )
     which = p.add_mutually_exclusive_group(required=True)
@@ -796,6 +828,7 @@ def _runbook(args: argparse.Namespace) -> Any:
         dry_run=bool(getattr(args, "dry_run", False)),
         reader_accounts=getattr(args, "reader_accounts", None),
         access=_access(args, conn),
+        owner_tags=getattr(args, "owner_tags", None) or (),
     )
 
 
@@ -963,6 +996,7 @@ def cmd_inventory(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from types import MappingProxyType
 
     from trailkit.rules.health import inventory_health
+    from trailkit.rules.ownership import owner_tag_keys
     from trailkit.ui.progress import progress_bar, scan
     from trailkit.ui.tables import (
         INVENTORY_COLUMNS,
@@ -1004,7 +1038,8 @@ def cmd_inventory(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
                 )
         inv = scan(conn, args.regions, progress=err.isatty())
     now = datetime.now(UTC)
-    rows = inventory_records(inv, inventory_health(inv), now=now)
+    tag_keys = owner_tag_keys(getattr(args, "owner_tags", None) or ())
+    rows = inventory_records(inv, inventory_health(inv), now=now, owner_tags=tag_keys)
     wanted = getattr(args, "health", None)
     shown = inv
     if wanted is not None:
@@ -1373,13 +1408,15 @@ def _confirm(
     err: TextIO,
     *,
     account: str | None = None,
+    notes: Sequence[str] = (),
 ) -> bool:
     """--yes, or a question on a terminal; no terminal and no --yes is a usage error.
 
     ``action``: ``apply``, ``apply-unverifiable``, ``replace-policy`` or ``restore-policy``
     (:func:`_confirm_texts`). The answer to type (``yes``, or the names) is not translated.
     ``account``: the account(s) the change is made in, when not the connection's own (a trail
-    of another account, changed through its role).
+    of another account, changed through its role). ``notes``: sentences said before the real
+    AWS question (who manages the trail, :func:`_owner_notes`); the answer does not change.
     """
     from trailkit.errors import InputError
 
@@ -1393,9 +1430,32 @@ def _confirm(
         err.write(demo_question)
         err.flush()
         return sys.stdin.readline().strip() == "yes"
+    for note in notes:
+        err.write(note + "\n")
     err.write(aws_question.format(account=account or info.account, names=", ".join(names)))
     err.flush()
     return sys.stdin.readline().strip() in (", ".join(names), *names[:1])
+
+
+def _owner_notes(plans: Sequence[Any], args: argparse.Namespace) -> list[str]:
+    """One sentence per planned trail that a tool manages (its tags, Control Tower's name), for
+    the real AWS confirmation: the change may not last (:mod:`trailkit.rules.ownership`)."""
+    from trailkit.rules.ownership import owner_tag_keys, owners
+
+    tag_keys = owner_tag_keys(getattr(args, "owner_tags", None) or ())
+    notes = []
+    for plan in plans:
+        trail = plan.report.trail or plan.trail
+        found = owners(trail, plan.report.key, tag_keys)
+        if not found:
+            continue
+        labels = ", ".join(dict.fromkeys(o.label for o in found))
+        notes.append(
+            _("{trail} is managed by {owners}; the next deployment may put it back.").format(
+                trail=trail.name, owners=labels
+            )
+        )
+    return notes
 
 
 def _aliases(book: Any, plans: list[Any]) -> dict[str, str]:
@@ -1521,7 +1581,8 @@ def _send_plans(
     names = [p.trail.name for p in todo]
     action = "apply-unverifiable" if unverified else "apply"
     accounts = ", ".join(sorted({p.account for p in todo}))
-    if not _confirm(args, conn, action, names, err, account=accounts):
+    notes = _owner_notes(todo, args)
+    if not _confirm(args, conn, action, names, err, account=accounts, notes=notes):
         err.write(_("Not confirmed: nothing was sent.") + "\n")
         return EXIT_NO
     journal = book.journal

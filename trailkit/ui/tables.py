@@ -27,6 +27,7 @@ from trailkit.records import Inventory, KeyInfo, Trail, utc_iso
 from trailkit.records.journal import DELIVERY_WORDS, STATUS_WORDS
 from trailkit.rules.health import HEALTH_WORDS, Health
 from trailkit.rules.keyfacts import FACT_FIELDS, ROTATION_WORDS, key_facts, pending_deletion
+from trailkit.rules.ownership import CONTROL_TOWER_TRAIL, DEFAULT_OWNER_TAG_KEYS, managed_by
 from trailkit.rules.plan import Plan
 
 __all__ = [
@@ -95,6 +96,7 @@ INVENTORY_COLUMNS = [
     "health",
     "health_reasons",
     *FACT_FIELDS,
+    "managed_by",
 ]
 
 #: ``trailkit inventory --org|--accounts --format json|csv``: the same, each row also with the
@@ -163,6 +165,7 @@ COLUMN_TITLES: dict[str, str] = {
     "error": N_("error"),
     "health": N_("health"),
     "health_reasons": N_("health_reasons"),
+    "managed_by": N_("managed_by"),
     "alias": N_("alias"),
     "region": N_("region"),
     "state": N_("state"),
@@ -270,7 +273,10 @@ def _account_row(account: str, message: str) -> dict[str, Any]:
 
 
 def inventory_records(
-    inv: Inventory, healths: Mapping[str, Health] | None = None, now: datetime | None = None
+    inv: Inventory,
+    healths: Mapping[str, Health] | None = None,
+    now: datetime | None = None,
+    owner_tags: Sequence[str] = DEFAULT_OWNER_TAG_KEYS,
 ) -> list[dict[str, Any]]:
     """Trails as records, then one record per region that could not be listed.
 
@@ -285,8 +291,16 @@ def inventory_records(
     a region's error record has ``health`` None, no reasons and no times. With ``now``, each
     record also has the facts of its key (:data:`~trailkit.rules.keyfacts.FACT_FIELDS`, days
     left counted from ``now``; None for a trail without a described key).
+
+    Each trail record has ``managed_by``: who manages the trail or its key, as their tags (and
+    Control Tower's trail name) tell (:func:`trailkit.rules.ownership.managed_by` with
+    ``owner_tags``): "" for nobody, None when the trail's tags were not read (another
+    account's trail, or ``ListTags`` refused: its ``tags_error``).
     """
     rows = [trail_record(t, inv.key_for(t)) for t in inv.trails]
+    for row, trail in zip(rows, inv.trails, strict=True):
+        told = trail.tags is not None or trail.name == CONTROL_TOWER_TRAIL
+        row["managed_by"] = managed_by(trail, inv.key_for(trail), owner_tags) if told else None
     if healths is not None:
         for row, trail in zip(rows, inv.trails, strict=True):
             found = healths.get(trail.arn)
@@ -312,6 +326,7 @@ def inventory_records(
         for row in rows + errors:
             row["account_name"] = inv.account_name(row["account"]) if row["account"] else None
     for row in errors:
+        row["managed_by"] = None
         if healths is not None:
             row["health"], row["health_reasons"] = None, []
             row["latest_delivery_time"] = row["latest_digest_delivery_time"] = None

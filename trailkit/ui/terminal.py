@@ -933,6 +933,7 @@ TRAIL_TABLE = Columns(
         Col("key_alias", N_("key"), short=True, sub="key_region"),
         Col("key_state", N_("key state"), styles=KEY_STATE_STYLES),
         Col("bucket", N_("bucket"), sub="bucket_region"),
+        Col("managed_by", N_("managed by"), free=True),
         Col("problems", N_("problems"), free=True, notes=True),
     ),
     narrow=(
@@ -954,7 +955,7 @@ TRAIL_TABLE = Columns(
                 (Col("key_region"), Col("key_state", styles=KEY_STATE_STYLES)),
             ),
         ),
-        Col("bucket", N_("bucket"), sub="bucket_region"),
+        Col("bucket", N_("bucket"), sub="bucket_region", lines=((Col("managed_by"),),)),
         Col("problems", N_("problems"), free=True, notes=True),
     ),
 )
@@ -1736,6 +1737,28 @@ def _delivery_rows(ex: Any) -> list[tuple[str, Text]]:
     return _with_members(rows, d)
 
 
+def _ownership_rows(ex: Any) -> list[tuple[str, Text]]:
+    """Who manages the trail and its key (issue 17), and the ownership findings."""
+    own = getattr(ex, "ownership", None)
+    if own is None:
+        return []
+    rows: list[tuple[str, Text]] = []
+    for owner in own.owners:
+        label = _("trail:") if owner.resource == "trail" else _("key:")
+        rows.append((label, Text(owner.label)))
+    if not own.owners:
+        said = _("no owner told by the tags") if own.read else _("tags not read")
+        rows.append((_("owner:"), Text(said, style="dim")))
+    for error in (own.trail_tags_error, own.key_tags_error):
+        if error:
+            rows.append((_("tags could not be read:"), Text(error, style="yellow")))
+    for finding in own.findings:
+        text = Text(finding.message, style=_BAD if finding.blocking else "yellow")
+        text.append("\n→ " + finding.remedy)
+        rows.append((finding.code, text))
+    return rows
+
+
 def _with_members(rows: list[tuple[str, Text]], d: Any) -> list[tuple[str, Text]]:
     """An organization trail's delivery rows end with the note that its member accounts' status
     was not read (``DeliveryView.members_unread``)."""
@@ -1835,6 +1858,9 @@ def explain_view(ex: Any) -> RenderableType:
         else:
             parts.append(Text(_("cannot be told: the key policy was not read")))
     parts += [Text(""), _section(_("Delivery")), _label_rows(_delivery_rows(ex))]
+    owned = _ownership_rows(ex)
+    if owned:
+        parts += [Text(""), _section(_("Managed by")), _label_rows(owned)]
     parts += [Text(""), _section(_("Change history"))]
     history = ex.history
     if history is None:

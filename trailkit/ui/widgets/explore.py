@@ -351,12 +351,37 @@ def _history_html(ex: Explanation) -> str:
     return out + _unread_html(history.errors)
 
 
+def _ownership_html(ex: Explanation) -> str:
+    """Who manages the trail and its key (issue 17), and the ownership findings."""
+    own = ex.ownership
+    if own is None:
+        return ""
+    out = section_title(None, _("Managed by"))
+    rows = [(_("trail:") if o.resource == "trail" else _("key:"), esc(o.label)) for o in own.owners]
+    if not own.owners:
+        said = _("no owner told by the tags") if own.read else _("tags not read")
+        rows.append((_("owner:"), esc(said)))
+    out += rows_html(rows)
+    for error in (own.trail_tags_error, own.key_tags_error):
+        if error:
+            out += note_html("warn", esc(_("tags could not be read:")) + " " + esc(error))
+    for finding in own.findings:
+        fix = esc(_("What to do:"))
+        out += note_html(
+            "bad" if finding.blocking else "warn",
+            f"<b>{esc(finding.code)}</b> {text_html(finding.message)}"
+            f"<div><b>{fix}</b> {text_html(finding.remedy)}</div>",
+            "tk-ownership",
+        )
+    return out
+
+
 def explanation_html(ex: Explanation) -> str:
     """The drill-down of one trail as HTML (the sections of ``trailkit explain``)."""
     parts = [_health_html(ex), _trail_html(ex), _key_html(ex)]
     if ex.trail.kms_key_id is not None:
         parts += [_policy_html(ex), _readers_html(ex)]
-    parts += [_delivery_html(ex), _history_html(ex)]
+    parts += [_delivery_html(ex), _ownership_html(ex), _history_html(ex)]
     if ex.errors:
         parts += [section_title(None, _("What could not be read")), _unread_html(ex.errors)]
     return f'<div class="tk-explain" data-trail="{esc(ex.trail.arn)}">{"".join(parts)}</div>'
