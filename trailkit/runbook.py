@@ -58,7 +58,7 @@ from trailkit.rules.health import Health
 from trailkit.rules.health import health as judge_health
 from trailkit.rules.history import DEFAULT_SINCE
 from trailkit.rules.keyids import parse_key_id
-from trailkit.rules.ownership import owner_tag_keys
+from trailkit.rules.ownership import owner_tag_keys, owners
 from trailkit.rules.plan import Plan, bucket_region_key, plan_change
 from trailkit.rules.principals import parse_accounts, parse_principals
 from trailkit.rules.proof import (
@@ -1013,9 +1013,8 @@ class Runbook:
             )
         if refused is not None and repairable(report):
             raise refused
-        # Owners: helper "own"'s trailkit.rules.ownership.owners(trail, key, self.owner_tags)
-        # at merge; until then none are known here.
-        return snippet(plan, repair, (), fmt=fmt)
+        found = owners(plan.trail, report.key, owner_tag_keys(self.owner_tags))
+        return snippet(plan, repair, found, fmt=fmt)
 
     def plan_many(
         self, trails: Sequence[Trail], keys_by_region: Mapping[str, str]

@@ -748,7 +748,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser(
         "snippet",
-        parents=[common, readers, roles],
+        parents=[common, readers, roles, owners],
         help=_("the change as code for `cloudformation`, `terraform` or `cdk` (changes nothing)"),
         description=_(
             "Prints the change `trailkit update` would make, written for the tool that deploys "
