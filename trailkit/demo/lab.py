@@ -30,6 +30,7 @@ import platformdirs
 
 from trailkit.aws.session import Connection, credentials_configured
 from trailkit.change.journal import JOURNAL_ENV, demo_path
+from trailkit.demo.delivery import default_interval
 from trailkit.demo.estate import DemoEstate, seed_demo
 from trailkit.demo.server import (
     HOST,
@@ -60,8 +61,12 @@ _PROXY_ENV = ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy")
 LANG_ENV = "TRAILKIT_LANG"
 
 
-def start_demo(port: int = 0, seed: bool = True) -> tuple[DemoServer, DemoEstate]:
-    """Start a :class:`DemoServer` and (by default) seed it.
+def start_demo(
+    port: int = 0, seed: bool = True, *, delivery_interval: float | None = None
+) -> tuple[DemoServer, DemoEstate]:
+    """Start a :class:`DemoServer`, (by default) seed it, and start its periodic simulated
+    delivery (:mod:`trailkit.demo.delivery`): ``trailkit demo``, ``lab`` and ``app`` start
+    here.
 
     Parameters
     ----------
@@ -69,6 +74,10 @@ def start_demo(port: int = 0, seed: bool = True) -> tuple[DemoServer, DemoEstate
         Port on ``127.0.0.1``; ``0`` picks a free one.
     seed
         Build the demo estate; otherwise the returned estate is empty.
+    delivery_interval
+        Seconds between two deliveries for every logging trail; default
+        :func:`~trailkit.demo.delivery.default_interval` (60 s, or the environment variable
+        ``TRAILKIT_DEMO_DELIVERY_INTERVAL``); 0: no periodic delivery.
 
     Returns
     -------
@@ -76,13 +85,15 @@ def start_demo(port: int = 0, seed: bool = True) -> tuple[DemoServer, DemoEstate
         The running server (stop it when done) and what was seeded.
     """
     server = DemoServer(port).start()
-    if not seed:
-        return server, DemoEstate(endpoint=server.endpoint)
+    interval = default_interval() if delivery_interval is None else delivery_interval
     try:
-        return server, seed_demo(server.connection())
+        estate = seed_demo(server.connection()) if seed else DemoEstate(endpoint=server.endpoint)
+        if interval > 0:
+            server.start_delivery(interval)
     except BaseException:
         server.stop()
         raise
+    return server, estate
 
 
 @contextlib.contextmanager

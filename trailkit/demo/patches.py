@@ -165,6 +165,9 @@ def patch_moto() -> None:
         from trailkit.demo.history import install as install_history
 
         install_history()  # LookupEvents, and the changes made through the demo recorded
+        from trailkit.demo.delivery import install as install_delivery
+
+        install_delivery()  # simulated CloudTrail delivery (trailkit.demo.delivery)
         if not all(needed):  # pragma: no cover - a moto this module does not know
             _log.warning("moto's KMS internals changed; the demo runs without its fixes")
             _patched = True
@@ -451,6 +454,7 @@ def _patch_cloudtrail_organization() -> None:
     original_describe: Callable[..., str] = response_cls.describe_trails
     original_get: Callable[..., str] = response_cls.get_trail
     original_status: Callable[..., str] = response_cls.get_trail_status
+    from trailkit.demo.delivery import status_overlay
 
     def list_trails(self: Any) -> str:
         own = [
@@ -483,7 +487,7 @@ def _patch_cloudtrail_organization() -> None:
 
     def get_trail_status(self: Any) -> str:
         try:
-            return original_status(self)
+            answer = original_status(self)
         except not_found:
             trail = _member_trail(self.current_account, self.region, self._get_param("Name"))
             if trail is None:
@@ -499,6 +503,16 @@ def _patch_cloudtrail_organization() -> None:
                 else:
                     status[name] = value
             return json.dumps(status)
+        own = status_overlay(self.cloudtrail_backend.get_trail(self._get_param("Name")))
+        if own is None:
+            return answer
+        status = json.loads(answer)
+        for name, value in own.items():
+            if value is None:
+                status.pop(name, None)
+            else:
+                status[name] = value
+        return json.dumps(status)
 
     response_cls.list_trails = list_trails
     response_cls.describe_trails = describe_trails

@@ -15,6 +15,7 @@ from types import TracebackType
 from typing import Any
 
 from trailkit.aws.session import LOCAL_PLACEHOLDER_CREDENTIAL, Connection
+from trailkit.demo.delivery import PeriodicDelivery, default_interval
 from trailkit.demo.patches import patch_moto
 from trailkit.errors import InputError
 from trailkit.i18n import _
@@ -179,6 +180,7 @@ class DemoServer:
         self._requested_port = port
         self._moto: Any = None
         self._port: int | None = None
+        self._delivery: PeriodicDelivery | None = None
 
     def start(self) -> DemoServer:
         """Start the server (no-op when running) and return ``self``.
@@ -262,8 +264,36 @@ class DemoServer:
         """
         return demo_connection(self.endpoint, region=region, account=account)
 
+    def start_delivery(self, interval: float | None = None) -> PeriodicDelivery:
+        """Deliver logs for every logging trail every ``interval`` seconds until :meth:`stop`
+        (:class:`~trailkit.demo.delivery.PeriodicDelivery`; no-op when already delivering).
+
+        Parameters
+        ----------
+        interval
+            Seconds between deliveries; default
+            :func:`~trailkit.demo.delivery.default_interval` (60 s, or
+            ``TRAILKIT_DEMO_DELIVERY_INTERVAL``).
+        """
+        if self._delivery is None or not self._delivery.running:
+            self._delivery = PeriodicDelivery(interval or default_interval()).start()
+        return self._delivery
+
+    @property
+    def delivering(self) -> bool:
+        """Whether periodic delivery runs."""
+        return self._delivery is not None and self._delivery.running
+
+    def stop_delivery(self) -> None:
+        """Stop periodic delivery (no-op when not delivering)."""
+        periodic, self._delivery = self._delivery, None
+        if periodic is not None:
+            periodic.stop()
+
     def stop(self) -> None:
-        """Stop the server and release its port (no-op when not running)."""
+        """Stop periodic delivery and the server and release its port (no-op when not
+        running)."""
+        self.stop_delivery()
         server, self._moto, self._port = self._moto, None, None
         if server is None:
             return
