@@ -87,6 +87,7 @@ __all__ = [
     "install",
     "local_trails",
     "paused",
+    "pending",
     "schedule",
     "set_delivery_delay",
     "status_overlay",
@@ -172,6 +173,12 @@ def paused() -> Iterator[None]:
     finally:
         with _lock:
             _paused -= 1
+
+
+def pending() -> int:
+    """How many scheduled deliveries have not run yet."""
+    with _lock:
+        return len(_timers)
 
 
 def cancel_pending() -> int:
