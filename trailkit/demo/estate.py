@@ -50,15 +50,39 @@ and of the other accounts, each with its bucket and key in its own account::
     trail           account        home            bucket (its region)                 encryption
     archive-trail   log-archive    us-east-1       tk-archive-logs-210987654321 (use1) SSE-S3
     prod-trail      workload-prod  us-east-1 (MR)  tk-prod-logs-333344445555 (use1)    prod-logs
+                                                                                       (both in a
+                                                                                       stack, *)
     dev-trail       workload-dev   eu-west-1       tk-dev-logs-555566667777 (euw1)     dev-logs,
                                                                                        disabled
     sandbox-trail   sandbox        us-west-2       tk-sandbox-logs-666677778888 (usw2) SSE-S3
+    aws-controltower-BaselineCloudTrail (**)
+                    sandbox        us-east-1 (MR)  aws-controltower-logs-666677778888- aws-control
+                                                   us-east-1 (use1)                    tower-mrk
+
+(*) prod-trail and its key ``alias/prod-logs`` carry the tags CloudFormation puts on what a
+stack creates: ``aws:cloudformation:stack-name`` ``workload-prod-logging``, ``stack-id`` (the
+stack's ARN) and ``logical-id`` ``Trail`` / ``TrailKey`` (``managed-by`` names that stack).
+(**) A Control Tower-style trail: multi-Region, log file validation on, its key
+``alias/aws-controltower-mrk`` a multi-Region (``mrk-``) key whose policy lets CloudTrail use
+it (the key works: ``healthy``; Control Tower does not support multi-Region keys, which
+``controltower-key`` reports), tagged like a StackSet's stack
+(``StackSet-AWSControlTowerBP-BASELINE-CLOUDTRAIL-...``).
 
 org-trail is an organization trail: every member sees it (``ListTrails``, ``DescribeTrails``,
 ``GetTrail``/``GetTrailStatus`` by ARN, :func:`~trailkit.demo.patches.patch_moto`), and in
 workload-dev its status has ``LatestDeliveryError`` ``AccessDenied`` (as if the log bucket's
-organization write left that account out; moto never delivers: the status is a tag of the
-trail, :data:`~trailkit.demo.patches.MEMBER_STATUS_TAG`). Elsewhere its status is moto's.
+organization write left that account out; the status is a tag of the trail,
+:data:`~trailkit.demo.patches.MEMBER_STATUS_TAG`: the simulated delivery delivers the
+management account's files only). Elsewhere its status is moto's, or the simulation's.
+
+Delivery (:mod:`trailkit.demo.delivery`): nothing is scheduled while seeding; at its end, every
+logging trail whose delivery CloudTrail could make gets one log file (and a digest file with log
+file validation on) in its bucket and a ``LatestDeliveryTime``. The trails whose delivery would
+fail (stripped-policy-trail, retiring-key-trail, deleted-bucket-trail, dev-trail) are left as
+moto reports them, without a delivery error, so their documented health below does not change
+(a delivery error would add a ``delivery-error`` reason). From then on every change
+(``UpdateTrail``, ``StartLogging``, ``DisableKey``, ...) and the demo server's periodic round
+deliver, and a failing delivery shows as ``LatestDeliveryError``.
 
 What happens to a key after the trails are set up is seeded after them, in this order: a key
 policy replaced (``setup_policy`` then ``policy`` in ``keys.json``), a key disabled or scheduled
@@ -69,9 +93,10 @@ Their health (``tests/test_demo_health.py`` pins it): broken: stale-key-trail, d
 stripped-policy-trail, retiring-key-trail; at-risk: no-readers-trail; healthy: app-trail,
 pinned-key-trail; sse-s3: the others. In the member accounts (``tests/test_demo_org.py`` pins the
 estate): prod-trail healthy (its own key with CloudTrail's key policy); dev-trail broken (its key
-disabled after set-up) and the organization trail's delivery error there; sandbox-trail sse-s3,
-seen only with ``--role-name AWSControlTowerExecution`` (with the default role, sandbox is one
-AssumeRole AccessDenied error); archive-trail sse-s3.
+disabled after set-up) and the organization trail's delivery error there; sandbox-trail sse-s3
+and aws-controltower-BaselineCloudTrail healthy, seen only with ``--role-name
+AWSControlTowerExecution`` (with the default role, sandbox is one AssumeRole AccessDenied
+error); archive-trail sse-s3.
 """
 
 from __future__ import annotations

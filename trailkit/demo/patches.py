@@ -30,6 +30,10 @@ moto quirks the demo handles:
   member shows) comes from a :data:`MEMBER_STATUS_TAG` tag of the trail, or
   :func:`set_member_trail_status` (moto in this process); ``CreateAccount`` takes the account id
   given as :data:`ACCOUNT_ID_TAG` (the demo's accounts have fixed ids).
+* moto never delivers a log file and reports "now" as every logging trail's
+  ``LatestDeliveryTime``: :mod:`trailkit.demo.delivery` (installed by :func:`patch_moto`)
+  simulates CloudTrail's deliveries, and ``GetTrailStatus`` reports the simulated status of a
+  trail from its first simulated delivery on (see :func:`patch_moto`).
 """
 
 from __future__ import annotations
@@ -140,6 +144,11 @@ def patch_moto() -> None:
     * A moto reset (``POST /moto-api/reset``) also forgets which account belongs to which
       organization (moto keeps that map across resets, so an account of a previous organization
       could not join a new one and its organization calls fail).
+    * Simulated delivery (:mod:`trailkit.demo.delivery`): ``CreateTrail``, ``UpdateTrail``,
+      ``StartLogging``, ``DisableKey`` and ``ScheduleKeyDeletion`` trigger deliveries, and
+      ``GetTrailStatus`` of a trail lays the simulated status (``LatestDeliveryTime``,
+      ``LatestDeliveryError``, ``LatestDigestDeliveryTime``, ...) over moto's once the trail has
+      had a delivery attempted or scheduled; before that, moto's status is unchanged.
     """
     global _patched
     with _patch_lock:
