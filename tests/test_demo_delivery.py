@@ -21,8 +21,11 @@ from typing import Any
 import boto3
 import pytest
 
+from tests.english import assert_japanese
+from trailkit import i18n
 from trailkit.aws.session import Connection
 from trailkit.demo import delivery, reset, seed_demo, start_demo
+from trailkit.demo.lab import delivery_line
 from trailkit.demo.patches import set_member_trail_status
 
 MGMT = "123456789012"
@@ -507,6 +510,30 @@ def test_periodic_delivery_delivers_for_every_logging_trail_until_stopped(demo_r
     assert {bucket: len(_logs(endpoint, bucket)) for bucket in counts} == stopped
     with pytest.raises(ValueError):
         delivery.PeriodicDelivery(interval=0)
+
+
+def test_the_demo_says_how_it_delivers() -> None:
+    """``trailkit demo`` / ``lab`` / ``app`` print one sentence on the simulated delivery, in
+    English and in Japanese."""
+    server, _estate = start_demo(seed=False, delivery_interval=90)
+    try:
+        assert delivery_line(server) == (
+            "Simulated CloudTrail delivery: 0 s after each change, and every 90 s for every "
+            "logging trail."
+        )
+        i18n.set_language("ja")
+        try:
+            text = delivery_line(server)
+            server.stop_delivery()
+            alone = delivery_line(server)
+        finally:
+            i18n.set_language("en")
+        assert "90" in text and "0 秒後" in text
+        assert_japanese(text, what="delivery line")
+        assert_japanese(alone, what="delivery line without periodic delivery")
+        assert delivery_line(server) == "Simulated CloudTrail delivery: 0 s after each change."
+    finally:
+        server.stop()
 
 
 def test_the_demo_server_starts_and_stops_periodic_delivery() -> None:

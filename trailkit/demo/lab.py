@@ -30,7 +30,7 @@ import platformdirs
 
 from trailkit.aws.session import Connection, credentials_configured
 from trailkit.change.journal import JOURNAL_ENV, demo_path
-from trailkit.demo.delivery import default_interval
+from trailkit.demo.delivery import default_interval, delivery_delay
 from trailkit.demo.estate import DemoEstate, seed_demo
 from trailkit.demo.server import (
     HOST,
@@ -46,6 +46,7 @@ from trailkit.i18n import _, language
 __all__ = [
     "LAB_CONFIG_DIR",
     "default_copies_dir",
+    "delivery_line",
     "lab_command",
     "lab_environment",
     "run_demo",
@@ -94,6 +95,19 @@ def start_demo(
         server.stop()
         raise
     return server, estate
+
+
+def delivery_line(server: DemoServer) -> str:
+    """One sentence on the demo's simulated CloudTrail delivery (:mod:`trailkit.demo.delivery`):
+    the delay after a change, and the periodic interval when ``server`` delivers periodically."""
+    delay = f"{delivery_delay():g}"
+    interval = server.delivery_interval
+    if interval is None:
+        return _("Simulated CloudTrail delivery: {delay} s after each change.").format(delay=delay)
+    return _(
+        "Simulated CloudTrail delivery: {delay} s after each change, and every {interval} s for "
+        "every logging trail."
+    ).format(delay=delay, interval=f"{interval:g}")
 
 
 @contextlib.contextmanager
@@ -151,6 +165,7 @@ def run_demo(port: int = 0, *, out: TextIO = sys.stdout) -> int:
             _say(out, f"  export AWS_ACCESS_KEY_ID={PLACEHOLDER_CREDENTIAL}")
             _say(out, f"  export AWS_SECRET_ACCESS_KEY={PLACEHOLDER_CREDENTIAL}")
             _say(out, estate.summary())
+            _say(out, delivery_line(server))
             _say(out, _("Press Ctrl-C (or send SIGTERM) to stop."))
             while not stop.wait(0.5):
                 pass
@@ -564,6 +579,7 @@ def backend(
                     ),
                 )
                 _say(out, estate.summary())
+                _say(out, delivery_line(server))
             yield Backend(env, port, stop)
         finally:
             if server is not None:

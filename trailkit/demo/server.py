@@ -284,6 +284,11 @@ class DemoServer:
         """Whether periodic delivery runs."""
         return self._delivery is not None and self._delivery.running
 
+    @property
+    def delivery_interval(self) -> float | None:
+        """Seconds between periodic deliveries, or None when not delivering."""
+        return self._delivery.interval if self.delivering and self._delivery else None
+
     def stop_delivery(self) -> None:
         """Stop periodic delivery (no-op when not delivering)."""
         periodic, self._delivery = self._delivery, None
