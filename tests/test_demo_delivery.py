@@ -27,6 +27,7 @@ from trailkit.aws.session import Connection
 from trailkit.demo import delivery, reset, seed_demo, start_demo
 from trailkit.demo.lab import delivery_line
 from trailkit.demo.patches import set_member_trail_status
+from trailkit.demo.server import with_header
 
 MGMT = "123456789012"
 PROD = "333344445555"
@@ -466,6 +467,21 @@ def test_nothing_is_scheduled_while_paused(demo_rw: Any) -> None:
     with delivery.paused():
         _update(endpoint, estate, "pinned-key-trail", "")
     assert _logs(endpoint, "tk-pinned-logs-use1") == written and delivery.pending() == 0
+
+
+def test_requests_with_the_seeding_header_trigger_nothing(demo_rw: Any) -> None:
+    """The seeding's requests carry SEEDING_HEADER, so a patched moto in another process (whose
+    pause this process cannot set) schedules nothing for them either."""
+    endpoint, estate = demo_rw
+    written = _logs(endpoint, "tk-pinned-logs-use1")
+    conn = with_header(
+        Connection(endpoint_url=endpoint, region="us-east-1"), delivery.SEEDING_HEADER, "1"
+    )
+    conn.client("cloudtrail").update_trail(Name=estate.trails["pinned-key-trail"], KmsKeyId="")
+    assert _logs(endpoint, "tk-pinned-logs-use1") == written and delivery.pending() == 0
+    # Without the header, the same request delivers.
+    _update(endpoint, estate, "pinned-key-trail", "")
+    assert len(_logs(endpoint, "tk-pinned-logs-use1")) == len(written) + 1
 
 
 def test_the_delay_setting(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -45,8 +45,9 @@ returns, which tests use); after ``DisableKey`` and ``ScheduleKeyDeletion``, an 
 logging trail that uses the key (it fails: the key was changed after the trail); and every
 ``interval`` seconds for every logging trail while a :class:`PeriodicDelivery` runs (started by
 :func:`~trailkit.demo.lab.start_demo` for ``trailkit demo``, ``lab`` and ``app``; not by the test
-fixture). Inside :func:`paused` (the estate's seeding) nothing is scheduled; a timer whose trail
-was deleted or forgotten by a moto reset does nothing.
+fixture). Inside :func:`paused` (the estate's seeding in this process) nothing is scheduled, nor
+for a request that carries :data:`SEEDING_HEADER` (the estate's seeding, wherever moto runs); a
+timer whose trail was deleted or forgotten by a moto reset does nothing.
 """
 
 from __future__ import annotations
@@ -76,6 +77,7 @@ __all__ = [
     "DEFAULT_INTERVAL",
     "DELAY_ENV",
     "INTERVAL_ENV",
+    "SEEDING_HEADER",
     "Delivery",
     "PeriodicDelivery",
     "cancel_pending",
@@ -101,6 +103,11 @@ DEFAULT_INTERVAL = 60.0
 #: Environment variables that override :data:`DEFAULT_DELAY` / :data:`DEFAULT_INTERVAL`.
 DELAY_ENV = "TRAILKIT_DEMO_DELIVERY_DELAY"
 INTERVAL_ENV = "TRAILKIT_DEMO_DELIVERY_INTERVAL"
+
+#: A request header that tells the triggers to leave the request alone: the estate's seeding
+#: sends it, so that seeding a moto server in another process (patched, with its own delay)
+#: schedules no delivery either.
+SEEDING_HEADER = "x-trailkit-demo-seeding"
 
 _STATUS_ATTR = "_trailkit_delivery_status"
 _MEMBER_ATTR = "_trailkit_member_status"  # shared with trailkit.demo.patches
@@ -754,9 +761,20 @@ class PeriodicDelivery:
 # -- triggers ----------------------------------------------------------------------------------
 
 
+def _seeding(response: Any) -> bool:
+    """Whether the request carries :data:`SEEDING_HEADER` (the estate's seeding)."""
+    headers = getattr(response, "headers", None) or {}
+    try:
+        return bool(headers.get(SEEDING_HEADER))
+    except AttributeError:  # pragma: no cover - not a mapping
+        return False
+
+
 def _after(original: Callable[..., Any], then: Callable[[Any], None]) -> Callable[..., Any]:
     def wrapped(self: Any, *args: Any, **kwargs: Any) -> Any:
         answer = original(self, *args, **kwargs)
+        if _seeding(self):
+            return answer
         try:
             then(self)
         except Exception:  # the request itself succeeded: never fail it

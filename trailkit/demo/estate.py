@@ -123,7 +123,7 @@ from trailkit.demo.patches import (
     name_organization_account,
     patch_moto,
 )
-from trailkit.demo.server import as_account
+from trailkit.demo.server import as_account, with_header
 from trailkit.errors import InputError
 from trailkit.i18n import _, ngettext
 from trailkit.rules.requests import CLOUDTRAIL_SERVICE
@@ -1037,7 +1037,9 @@ def seed_demo(conn: Connection, *, initial_delivery: bool = True) -> DemoEstate:
         account = estate.account(role)
         accounts[account] = role
         if account not in acting:
-            acting[account] = conn if account == DEMO_ACCOUNT else as_account(conn, account)
+            made = conn if account == DEMO_ACCOUNT else as_account(conn, account)
+            # A patched moto in another process schedules no delivery for these requests.
+            acting[account] = with_header(made, delivery.SEEDING_HEADER, "1")
         return acting[account]
 
     before = delivery.local_trails()  # moto in this process (the test's or the demo's)
@@ -1048,7 +1050,7 @@ def seed_demo(conn: Connection, *, initial_delivery: bool = True) -> DemoEstate:
         # account (a trail needs its bucket to exist), then the trails, then what happened later:
         # key policies stripped, keys disabled or scheduled for deletion, buckets deleted; and an
         # organization trail's own status in members.
-        organization, member_roles = _seed_organization(conn, estate)
+        organization, member_roles = _seed_organization(as_role("management"), estate)
         accounts.update({member: MEMBER_ACCOUNTS[member] for member in member_roles})
         for role in estate.accounts:
             for key in (k for k in estate.keys if k.account == role):

@@ -8,8 +8,10 @@ header. Nothing here is used against real AWS.
 
 from __future__ import annotations
 
+import copy
 import logging
 import socket
+import threading
 import urllib.request
 from types import TracebackType
 from typing import Any
@@ -30,6 +32,7 @@ __all__ = [
     "free_port",
     "port_is_free",
     "reset",
+    "with_header",
 ]
 
 #: Access key id and secret of the demo: not secret, only something to sign requests with.
@@ -130,6 +133,29 @@ def as_account(conn: Connection, account: str) -> Connection:
     core = getattr(getattr(conn, "_session", None), "_session", None)
     if core is not None:
         made._session._session.register_component("data_loader", core.get_component("data_loader"))
+    return made
+
+
+def with_header(conn: Connection, name: str, value: str) -> Connection:
+    """A copy of ``conn`` whose requests also carry the HTTP header ``name: value`` (its own
+    clients; endpoint, credentials, hooks and call counts shared), e.g. the demo's
+    :data:`~trailkit.demo.delivery.SEEDING_HEADER`.
+
+    Parameters
+    ----------
+    conn
+        The connection to copy.
+    name, value
+        The header.
+    """
+
+    def _header(request: Any, **kwargs: Any) -> None:
+        request.headers[name] = value
+
+    made = copy.copy(conn)
+    made._hooks = (*conn._hooks, ("before-send", _header))
+    made._clients = {}
+    made._lock = threading.Lock()
     return made
 
 
