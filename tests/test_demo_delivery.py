@@ -585,3 +585,27 @@ def test_seeding_leaves_no_delivery_pending(demo_rw: Any) -> None:
     seed_demo(Connection(endpoint_url=endpoint, region="us-east-1"), initial_delivery=False)
     assert _objects(endpoint, "tk-pinned-logs-use1") == [] and delivery.pending() == 0
     assert estate.trails  # reseeded afterwards by demo_rw
+
+
+# -- what trailkit reads of it ---------------------------------------------------------------
+
+
+def test_the_inventory_reads_a_simulated_delivery_error_with_its_cause(demo_rw: Any) -> None:
+    """A key disabled after the trail switched to it: trailkit's inventory shows the delivery
+    error the simulation set, with the cause trailkit.rules.delivery gives it."""
+    from io import StringIO
+
+    from trailkit.ui.cli import main
+
+    endpoint, estate = demo_rw
+    key = _key_arn(endpoint, "alias/cloudtrail-good-usw2", "us-west-2")
+    _update(endpoint, estate, "tokyo-trail", key)
+    _client(endpoint, "kms", "us-west-2").disable_key(KeyId=key.rsplit("/", 1)[1])
+    out, err = StringIO(), StringIO()
+    code = main(["inventory", "--format", "json", "--endpoint-url", endpoint], out=out, err=err)
+    assert code == 0, err.getvalue()
+    row = next(r for r in json.loads(out.getvalue()) if r["name"] == "tokyo-trail")
+    assert row["latest_delivery_error"] == "KMS.DisabledException"
+    reasons = {r["code"]: r for r in row["health_reasons"]}
+    assert row["health"] == "broken" and {"key-state", "delivery-error"} <= set(reasons)
+    assert reasons["delivery-error"]["delivery"]["cause"] == "kms-disabled"
