@@ -57,8 +57,19 @@ BUCKET_TRAILS = {
 }
 BUCKET_OWNER = "444455556666"
 #: Trails and keys of the other accounts (pinned in detail in tests/test_demo_org.py).
-OTHER_TRAILS = {"archive-trail", "prod-trail", "dev-trail", "sandbox-trail"}
-OTHER_KEYS = {"alias/shared-logs-key", "alias/prod-logs", "alias/dev-logs"}
+OTHER_TRAILS = {
+    "archive-trail",
+    "prod-trail",
+    "dev-trail",
+    "sandbox-trail",
+    "aws-controltower-BaselineCloudTrail",
+}
+OTHER_KEYS = {
+    "alias/shared-logs-key",
+    "alias/prod-logs",
+    "alias/dev-logs",
+    "alias/aws-controltower-mrk",
+}
 MEMBERS = {
     "210987654321": "log-archive",
     "333344445555": "workload-prod",
@@ -204,6 +215,7 @@ def test_seeding_is_recorded(estate: DemoEstate) -> None:
         "tk-prod-logs-333344445555": "us-east-1",
         "tk-dev-logs-555566667777": "eu-west-1",
         "tk-sandbox-logs-666677778888": "us-west-2",
+        "aws-controltower-logs-666677778888-us-east-1": "us-east-1",
     }  # the deleted bucket is only in trail_buckets
     assert estate.trail_buckets["deleted-bucket-trail"] == "tk-deleted-logs-use1"
     assert estate.accounts == {DEMO_ACCOUNT: "management", BUCKET_OWNER: "bucket-owner", **MEMBERS}
@@ -213,7 +225,7 @@ def test_seeding_is_recorded(estate: DemoEstate) -> None:
     assert estate.trail_region("tokyo-trail") == "ap-northeast-1"
     assert estate.trail_buckets["tokyo-trail"] == "tk-tokyo-logs-usw2"
     assert estate.key_id("alias/cloudtrail-good") == estate.keys["alias/cloudtrail-good"][-36:]
-    assert "15 trails" in estate.summary() and "in 6 accounts" in estate.summary()
+    assert "16 trails" in estate.summary() and "in 6 accounts" in estate.summary()
     assert f"Organization {estate.organization}: " in estate.summary()
     assert "and 4 member accounts." in estate.summary()
     for alias, (region, *_) in KEYS.items():
@@ -664,7 +676,7 @@ def test_run_demo_prints_settings_and_stops_on_sigterm(tmp_path: Path) -> None:
         assert "export AWS_DEFAULT_REGION=us-east-1" in text
         assert "export AWS_ACCESS_KEY_ID=trailkit-demo" in text
         assert "export AWS_SECRET_ACCESS_KEY=trailkit-demo" in text
-        assert "15 trails" in text and "4 member accounts" in text
+        assert "16 trails" in text and "4 member accounts" in text
         names = _trails(Connection(endpoint_url=endpoint), "us-east-1")
         assert {"org-trail", "stale-key-trail"} <= set(names)
 

@@ -332,6 +332,7 @@ def test_a_reset_forgets_the_organization_memberships(small_org: dict[str, Any])
 # -- the demo organization -------------------------------------------------------------------
 
 ORG_TRAIL = f"arn:aws:cloudtrail:us-east-1:{MANAGEMENT}:trail/org-trail"
+SANDBOX = "666677778888"
 #: The organization's accounts: id -> (name, the role Organizations created in it).
 ORGANIZATION = {
     MANAGEMENT: ("management", None),
@@ -372,6 +373,15 @@ MEMBER_TRAILS: dict[str, tuple[str, str, str, str | None, str | None]] = {
     ),
 }
 OUTSIDE = ("444455556666", "999988887777")  # bucket-owner, outside
+#: Control Tower's trail in sandbox (besides sandbox-trail): its ARN and home region.
+CONTROL_TOWER_TRAIL = (
+    "arn:aws:cloudtrail:us-east-1:666677778888:trail/aws-controltower-BaselineCloudTrail"
+)
+#: Every member's trails as ListTrails lists them inside the member: ARN -> home region.
+OWN_TRAILS = {
+    account: {arn: region, **({CONTROL_TOWER_TRAIL: "us-east-1"} if account == SANDBOX else {})}
+    for account, (arn, _bucket, region, _alias, _state) in MEMBER_TRAILS.items()
+}
 
 
 def _role(account: str) -> str:
@@ -403,7 +413,7 @@ def test_each_member_has_its_own_trail_bucket_and_key_and_sees_the_organization_
     make = _assumed(endpoint, _role(account))
     assert make("sts").get_caller_identity()["Account"] == account
     listed = _arns(make("cloudtrail").list_trails(), "Trails")
-    assert listed == {arn: region, ORG_TRAIL: "us-east-1"}
+    assert listed == {**OWN_TRAILS[account], ORG_TRAIL: "us-east-1"}
     name = arn.rsplit("/", 1)[1]
     assert estate.trails[name] == arn
     trail = make("cloudtrail", region).get_trail(Name=name)["Trail"]
@@ -480,3 +490,71 @@ def test_the_summary_names_the_organization_in_english_and_japanese(demo: Any) -
         i18n.set_language("en")
     assert estate.organization in text and MANAGEMENT in text
     assert_japanese(text, [str(estate.organization)], what="demo summary")
+
+
+# -- who owns what: CloudFormation and Control Tower (issue 17) -------------------------------
+
+PROD_STACK_ID = (
+    "arn:aws:cloudformation:us-east-1:333344445555:stack/workload-prod-logging/"
+    "4f6e0a10-8c3b-11ef-9a4e-0affd3c1b2a5"
+)
+
+
+def _trail_tags(make: Callable[..., Any], arn: str, region: str) -> dict[str, str]:
+    answer = make("cloudtrail", region).list_tags(ResourceIdList=[arn])["ResourceTagList"]
+    assert [t["ResourceId"] for t in answer] == [arn]
+    return {t["Key"]: t["Value"] for t in answer[0]["TagsList"]}
+
+
+def test_prod_trail_and_its_key_carry_the_tags_of_their_cloudformation_stack(demo: Any) -> None:
+    """As CloudFormation tags what a stack creates: stack name, stack id, logical id."""
+    endpoint, estate = demo
+    make = _assumed(endpoint, _role("333344445555"))
+    tags = _trail_tags(make, estate.trails["prod-trail"], "us-east-1")
+    assert tags["aws:cloudformation:stack-name"] == "workload-prod-logging"
+    assert tags["aws:cloudformation:stack-id"] == PROD_STACK_ID
+    assert tags["aws:cloudformation:logical-id"] == "Trail"
+    kms = make("kms", "us-east-1")
+    listed = kms.list_resource_tags(KeyId=estate.keys["alias/prod-logs"])["Tags"]
+    key_tags = {t["TagKey"]: t["TagValue"] for t in listed}
+    assert key_tags["aws:cloudformation:stack-name"] == "workload-prod-logging"
+    assert key_tags["aws:cloudformation:stack-id"] == PROD_STACK_ID
+    assert key_tags["aws:cloudformation:logical-id"] == "TrailKey"
+    # The management account's trails claim no stack.
+    mgmt = _client(endpoint, "cloudtrail", "us-east-1")
+    listed_mgmt = mgmt.list_tags(ResourceIdList=[estate.trails["pinned-key-trail"]])
+    pinned = {t["Key"] for t in listed_mgmt["ResourceTagList"][0]["TagsList"]}
+    assert pinned and not any(k.startswith("aws:cloudformation:") for k in pinned)
+
+
+def test_sandbox_has_a_control_tower_trail_on_a_multi_region_key(demo: Any) -> None:
+    """aws-controltower-BaselineCloudTrail: multi-Region, log file validation on, its own bucket,
+    a multi-Region (mrk-) key whose policy lets CloudTrail use it, tagged like a StackSet's."""
+    endpoint, estate = demo
+    make = _assumed(endpoint, _role(SANDBOX))
+    assert estate.trails["aws-controltower-BaselineCloudTrail"] == CONTROL_TOWER_TRAIL
+    trail = make("cloudtrail", "us-east-1").get_trail(Name="aws-controltower-BaselineCloudTrail")[
+        "Trail"
+    ]
+    assert trail["IsMultiRegionTrail"] is True and trail["LogFileValidationEnabled"] is True
+    assert trail["S3BucketName"] == "aws-controltower-logs-666677778888-us-east-1"
+    assert trail["IsOrganizationTrail"] is False
+    key = make("kms", "us-east-1").describe_key(KeyId="alias/aws-controltower-mrk")["KeyMetadata"]
+    assert trail["KmsKeyId"] == key["Arn"] == estate.keys["alias/aws-controltower-mrk"]
+    assert key["KeyId"].startswith("mrk-") and key["MultiRegion"] is True
+    assert (key["KeySpec"], key["KeyUsage"], key["KeyState"]) == (
+        "SYMMETRIC_DEFAULT",
+        "ENCRYPT_DECRYPT",
+        "Enabled",
+    )
+    policy = json.loads(
+        make("kms", "us-east-1").get_key_policy(KeyId=key["KeyId"], PolicyName="default")["Policy"]
+    )
+    encrypt = next(s for s in policy["Statement"] if s["Sid"] == "Allow CloudTrail to encrypt logs")
+    assert encrypt["Principal"] == {"Service": "cloudtrail.amazonaws.com"}
+    tags = _trail_tags(make, CONTROL_TOWER_TRAIL, "us-east-1")
+    stack = tags["aws:cloudformation:stack-name"]
+    assert stack.startswith("StackSet-AWSControlTowerBP-BASELINE-CLOUDTRAIL-")
+    assert tags["aws:cloudformation:stack-id"].startswith(
+        f"arn:aws:cloudformation:us-east-1:{SANDBOX}:stack/{stack}/"
+    )

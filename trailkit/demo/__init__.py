@@ -9,6 +9,9 @@
 * :mod:`trailkit.demo.estate`: :func:`seed_demo` builds the estate described by the data files in
   ``trailkit/demo/resources/`` from the policy templates (:func:`cloudtrail_key_policy`, ...):
   an organization of five accounts (:data:`MEMBER_ACCOUNTS`) and two accounts outside it.
+* :mod:`trailkit.demo.delivery`: simulated CloudTrail delivery (log and digest files written
+  into the trail's bucket with its current encryption, the trail's status updated), triggered by
+  changes and periodically by the demo server; :func:`set_delivery_delay` (0 in tests: at once).
 * :mod:`trailkit.demo.lab`: :func:`run_demo` and :func:`run_lab`, what ``trailkit demo`` and
   ``trailkit lab`` run; :mod:`trailkit.demo.app` is ``trailkit app`` (Voila).
 
@@ -17,6 +20,7 @@ This module only re-exports the names used elsewhere.
 
 from __future__ import annotations
 
+from trailkit.demo.delivery import deliver, set_delivery_delay
 from trailkit.demo.estate import (
     DEMO_ACCOUNT,
     DEMO_REGIONS,
@@ -59,6 +63,7 @@ __all__ = [
     "as_account",
     "cloudtrail_bucket_policy",
     "cloudtrail_key_policy",
+    "deliver",
     "demo_connection",
     "lab_environment",
     "load_estate_spec",
@@ -69,6 +74,7 @@ __all__ = [
     "run_demo",
     "run_lab",
     "seed_demo",
+    "set_delivery_delay",
     "set_member_trail_status",
     "start_demo",
     "supervise",

@@ -50,15 +50,39 @@ and of the other accounts, each with its bucket and key in its own account::
     trail           account        home            bucket (its region)                 encryption
     archive-trail   log-archive    us-east-1       tk-archive-logs-210987654321 (use1) SSE-S3
     prod-trail      workload-prod  us-east-1 (MR)  tk-prod-logs-333344445555 (use1)    prod-logs
+                                                                                       (both in a
+                                                                                       stack, *)
     dev-trail       workload-dev   eu-west-1       tk-dev-logs-555566667777 (euw1)     dev-logs,
                                                                                        disabled
     sandbox-trail   sandbox        us-west-2       tk-sandbox-logs-666677778888 (usw2) SSE-S3
+    aws-controltower-BaselineCloudTrail (**)
+                    sandbox        us-east-1 (MR)  aws-controltower-logs-666677778888- aws-control
+                                                   us-east-1 (use1)                    tower-mrk
+
+(*) prod-trail and its key ``alias/prod-logs`` carry the tags CloudFormation puts on what a
+stack creates: ``aws:cloudformation:stack-name`` ``workload-prod-logging``, ``stack-id`` (the
+stack's ARN) and ``logical-id`` ``Trail`` / ``TrailKey`` (``managed-by`` names that stack).
+(**) A Control Tower-style trail: multi-Region, log file validation on, its key
+``alias/aws-controltower-mrk`` a multi-Region (``mrk-``) key whose policy lets CloudTrail use
+it (the key works: ``healthy``; Control Tower does not support multi-Region keys, which
+``controltower-key`` reports), tagged like a StackSet's stack
+(``StackSet-AWSControlTowerBP-BASELINE-CLOUDTRAIL-...``).
 
 org-trail is an organization trail: every member sees it (``ListTrails``, ``DescribeTrails``,
 ``GetTrail``/``GetTrailStatus`` by ARN, :func:`~trailkit.demo.patches.patch_moto`), and in
 workload-dev its status has ``LatestDeliveryError`` ``AccessDenied`` (as if the log bucket's
-organization write left that account out; moto never delivers: the status is a tag of the
-trail, :data:`~trailkit.demo.patches.MEMBER_STATUS_TAG`). Elsewhere its status is moto's.
+organization write left that account out; the status is a tag of the trail,
+:data:`~trailkit.demo.patches.MEMBER_STATUS_TAG`: the simulated delivery delivers the
+management account's files only). Elsewhere its status is moto's, or the simulation's.
+
+Delivery (:mod:`trailkit.demo.delivery`): nothing is scheduled while seeding; at its end, every
+logging trail whose delivery CloudTrail could make gets one log file (and a digest file with log
+file validation on) in its bucket and a ``LatestDeliveryTime``. The trails whose delivery would
+fail (stripped-policy-trail, retiring-key-trail, deleted-bucket-trail, dev-trail) are left as
+moto reports them, without a delivery error, so their documented health below does not change
+(a delivery error would add a ``delivery-error`` reason). From then on every change
+(``UpdateTrail``, ``StartLogging``, ``DisableKey``, ...) and the demo server's periodic round
+deliver, and a failing delivery shows as ``LatestDeliveryError``.
 
 What happens to a key after the trails are set up is seeded after them, in this order: a key
 policy replaced (``setup_policy`` then ``policy`` in ``keys.json``), a key disabled or scheduled
@@ -69,9 +93,10 @@ Their health (``tests/test_demo_health.py`` pins it): broken: stale-key-trail, d
 stripped-policy-trail, retiring-key-trail; at-risk: no-readers-trail; healthy: app-trail,
 pinned-key-trail; sse-s3: the others. In the member accounts (``tests/test_demo_org.py`` pins the
 estate): prod-trail healthy (its own key with CloudTrail's key policy); dev-trail broken (its key
-disabled after set-up) and the organization trail's delivery error there; sandbox-trail sse-s3,
-seen only with ``--role-name AWSControlTowerExecution`` (with the default role, sandbox is one
-AssumeRole AccessDenied error); archive-trail sse-s3.
+disabled after set-up) and the organization trail's delivery error there; sandbox-trail sse-s3
+and aws-controltower-BaselineCloudTrail healthy, seen only with ``--role-name
+AWSControlTowerExecution`` (with the default role, sandbox is one AssumeRole AccessDenied
+error); archive-trail sse-s3.
 """
 
 from __future__ import annotations
@@ -90,6 +115,7 @@ import botocore.exceptions
 
 from trailkit.arn import arn_region, resource_id
 from trailkit.aws.session import Connection
+from trailkit.demo import delivery
 from trailkit.demo.history import seed_history
 from trailkit.demo.patches import (
     ACCOUNT_ID_TAG,
@@ -97,7 +123,7 @@ from trailkit.demo.patches import (
     name_organization_account,
     patch_moto,
 )
-from trailkit.demo.server import as_account
+from trailkit.demo.server import as_account, with_header
 from trailkit.errors import InputError
 from trailkit.i18n import _, ngettext
 from trailkit.rules.requests import CLOUDTRAIL_SERVICE
@@ -166,6 +192,9 @@ class KeySpec:
         A multi-Region primary key.
     replicas
         Regions of its replicas (same template for the replica's region, same alias).
+    tags
+        Tags the key is created with (``CreateKey``), e.g. CloudFormation's
+        ``aws:cloudformation:stack-name`` / ``stack-id`` / ``logical-id``.
     """
 
     account: str
@@ -181,6 +210,7 @@ class KeySpec:
     key_usage: str = "ENCRYPT_DECRYPT"
     multi_region: bool = False
     replicas: tuple[str, ...] = ()
+    tags: dict[str, str] | None = None
 
 
 @dataclass(frozen=True)
@@ -217,8 +247,11 @@ class TrailSpec:
     member_status
         An organization trail's own ``GetTrailStatus`` fields in member accounts: account role
         -> fields (e.g. ``{"workload-dev": {"LatestDeliveryError": "AccessDenied"}}``), given to
-        the trail as :data:`~trailkit.demo.patches.MEMBER_STATUS_TAG` tags (moto never delivers
-        logs, so it never has a delivery error of its own).
+        the trail as :data:`~trailkit.demo.patches.MEMBER_STATUS_TAG` tags (the simulated
+        delivery, :mod:`trailkit.demo.delivery`, delivers the trail's own account's files only).
+    tags
+        Tags the trail is created with (``CreateTrail`` ``TagsList``), e.g. CloudFormation's
+        ``aws:cloudformation:stack-name`` / ``stack-id`` / ``logical-id``.
     """
 
     account: str
@@ -237,6 +270,7 @@ class TrailSpec:
     bucket_account: str | None = None
     bucket_deleted: bool = False
     member_status: dict[str, dict[str, Any]] | None = None
+    tags: dict[str, str] | None = None
 
     @property
     def bucket_owner(self) -> str:
@@ -785,8 +819,10 @@ def _create_key(
     key_spec: str = "SYMMETRIC_DEFAULT",
     key_usage: str = "ENCRYPT_DECRYPT",
     multi_region: bool = False,
+    tags: Mapping[str, str] | None = None,
 ) -> tuple[str, str]:
-    """Create a key with ``alias``; returns (key id, key ARN)."""
+    """Create a key with ``alias`` (and ``tags`` besides the demo's own); returns (key id, key
+    ARN)."""
     kms = conn.client("kms", region)
     meta = kms.create_key(
         Policy=json.dumps(policy),
@@ -794,7 +830,10 @@ def _create_key(
         KeyUsage=key_usage,
         KeySpec=key_spec,
         MultiRegion=multi_region,
-        Tags=[{"TagKey": _DEMO_TAG, "TagValue": "true"}],
+        Tags=[
+            {"TagKey": _DEMO_TAG, "TagValue": "true"},
+            *({"TagKey": k, "TagValue": v} for k, v in (tags or {}).items()),
+        ],
     )["KeyMetadata"]
     kms.create_alias(AliasName=alias, TargetKeyId=meta["KeyId"])
     return str(meta["KeyId"]), str(meta["Arn"])
@@ -818,6 +857,7 @@ def _seed_key(
         key_spec=spec.key_spec,
         key_usage=spec.key_usage,
         multi_region=spec.multi_region,
+        tags=spec.tags,
     )
     kms = conn.client("kms", spec.region)
     for region in spec.replicas:
@@ -906,7 +946,10 @@ def _seed_trail(conn: Connection, spec: TrailSpec, keys: Mapping[str, str]) -> s
         "EnableLogFileValidation": spec.validation,
         "IsOrganizationTrail": spec.organization,
         "IncludeGlobalServiceEvents": True,
-        "TagsList": [{"Key": _DEMO_TAG, "Value": "true"}],
+        "TagsList": [
+            {"Key": _DEMO_TAG, "Value": "true"},
+            *({"Key": k, "Value": v} for k, v in (spec.tags or {}).items()),
+        ],
     }
     if spec.key:
         kwargs["KmsKeyId"] = keys[spec.key]  # moto stores it as sent: send the ARN
@@ -954,7 +997,7 @@ def _seed_organization(conn: Connection, estate: EstateSpec) -> tuple[str | None
     return org_id, roles
 
 
-def seed_demo(conn: Connection) -> DemoEstate:
+def seed_demo(conn: Connection, *, initial_delivery: bool = True) -> DemoEstate:
     """Build the demo estate through ``conn`` (see the module docstring for what it contains).
 
     Parameters
@@ -966,6 +1009,11 @@ def seed_demo(conn: Connection) -> DemoEstate:
         this process (e.g. a ``ThreadedMotoServer`` started by a test),
         :func:`~trailkit.demo.patches.patch_moto` is applied first, so an in-process server gets
         the same fixes as :class:`~trailkit.demo.server.DemoServer`.
+    initial_delivery
+        With moto in this process: once seeded, deliver one log file (and digest file) for
+        every logging trail whose delivery would succeed (:mod:`trailkit.demo.delivery`);
+        trails whose delivery would fail are left as moto reports them. No delivery is
+        scheduled while seeding, and pending ones (of an earlier estate) are cancelled.
 
     Returns
     -------
@@ -989,43 +1037,53 @@ def seed_demo(conn: Connection) -> DemoEstate:
         account = estate.account(role)
         accounts[account] = role
         if account not in acting:
-            acting[account] = conn if account == DEMO_ACCOUNT else as_account(conn, account)
+            made = conn if account == DEMO_ACCOUNT else as_account(conn, account)
+            # A patched moto in another process schedules no delivery for these requests.
+            acting[account] = with_header(made, delivery.SEEDING_HEADER, "1")
         return acting[account]
 
-    # The organization and its member accounts first (Organizations makes their roles), then
-    # keys (bucket default encryption names them), then every bucket in its owner's
-    # account (a trail needs its bucket to exist), then the trails, then what happened later:
-    # key policies stripped, keys disabled or scheduled for deletion, buckets deleted; and an
-    # organization trail's own status in members.
-    organization, member_roles = _seed_organization(conn, estate)
-    accounts.update({member: MEMBER_ACCOUNTS[member] for member in member_roles})
-    for role in estate.accounts:
-        for key in (k for k in estate.keys if k.account == role):
-            _seed_key(as_role(role), estate, key, keys, replicas)
-    for trail in estate.trails:
-        _seed_bucket(as_role(trail.bucket_owner), estate.account(trail.account), trail, keys)
-        buckets[trail.bucket] = trail.bucket_region
-    for trail in estate.trails:
-        trails[trail.name] = _seed_trail(as_role(trail.account), trail, keys)
-        trail_buckets[trail.name] = trail.bucket
-    for role in estate.accounts:
-        for key in (k for k in estate.keys if k.account == role):
-            _finish_key(as_role(role), estate, key, keys)
-    for trail in estate.trails:
-        if trail.bucket_deleted:
-            as_role(trail.bucket_owner).client("s3", trail.bucket_region).delete_bucket(
-                Bucket=trail.bucket
-            )
-            del buckets[trail.bucket]
-    for trail in estate.trails:
-        if trail.member_status and member_roles:
-            tags = [
-                {"Key": MEMBER_STATUS_TAG + estate.account(member), "Value": json.dumps(fields)}
-                for member, fields in trail.member_status.items()
-            ]
-            as_role(trail.account).client("cloudtrail", trail.region).add_tags(
-                ResourceId=trails[trail.name], TagsList=tags
-            )
+    before = delivery.local_trails()  # moto in this process (the test's or the demo's)
+    delivery.cancel_pending()
+    with delivery.paused():  # the story is told first; no delivery scheduled meanwhile
+        # The organization and its member accounts first (Organizations makes their roles), then
+        # keys (bucket default encryption names them), then every bucket in its owner's
+        # account (a trail needs its bucket to exist), then the trails, then what happened later:
+        # key policies stripped, keys disabled or scheduled for deletion, buckets deleted; and an
+        # organization trail's own status in members.
+        organization, member_roles = _seed_organization(as_role("management"), estate)
+        accounts.update({member: MEMBER_ACCOUNTS[member] for member in member_roles})
+        for role in estate.accounts:
+            for key in (k for k in estate.keys if k.account == role):
+                _seed_key(as_role(role), estate, key, keys, replicas)
+        for trail in estate.trails:
+            _seed_bucket(as_role(trail.bucket_owner), estate.account(trail.account), trail, keys)
+            buckets[trail.bucket] = trail.bucket_region
+        for trail in estate.trails:
+            trails[trail.name] = _seed_trail(as_role(trail.account), trail, keys)
+            trail_buckets[trail.name] = trail.bucket
+        for role in estate.accounts:
+            for key in (k for k in estate.keys if k.account == role):
+                _finish_key(as_role(role), estate, key, keys)
+        for trail in estate.trails:
+            if trail.bucket_deleted:
+                as_role(trail.bucket_owner).client("s3", trail.bucket_region).delete_bucket(
+                    Bucket=trail.bucket
+                )
+                del buckets[trail.bucket]
+        for trail in estate.trails:
+            if trail.member_status and member_roles:
+                tags = [
+                    {"Key": MEMBER_STATUS_TAG + estate.account(member), "Value": json.dumps(fields)}
+                    for member, fields in trail.member_status.items()
+                ]
+                as_role(trail.account).client("cloudtrail", trail.region).add_tags(
+                    ResourceId=trails[trail.name], TagsList=tags
+                )
+    if initial_delivery:
+        # One delivery per logging trail that CloudTrail could deliver for now, so the buckets
+        # and statuses look lived-in; a trail whose delivery would fail keeps moto's status
+        # (the estate's documented health: a delivery error would add a reason).
+        delivery.deliver_trails(trails.values(), only_successful=True, skip=before)
 
     seeded = DemoEstate(
         endpoint=conn.endpoint_url,

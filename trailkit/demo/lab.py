@@ -30,6 +30,7 @@ import platformdirs
 
 from trailkit.aws.session import Connection, credentials_configured
 from trailkit.change.journal import JOURNAL_ENV, demo_path
+from trailkit.demo.delivery import default_interval, delivery_delay
 from trailkit.demo.estate import DemoEstate, seed_demo
 from trailkit.demo.server import (
     HOST,
@@ -45,6 +46,7 @@ from trailkit.i18n import _, language
 __all__ = [
     "LAB_CONFIG_DIR",
     "default_copies_dir",
+    "delivery_line",
     "lab_command",
     "lab_environment",
     "run_demo",
@@ -60,8 +62,12 @@ _PROXY_ENV = ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy")
 LANG_ENV = "TRAILKIT_LANG"
 
 
-def start_demo(port: int = 0, seed: bool = True) -> tuple[DemoServer, DemoEstate]:
-    """Start a :class:`DemoServer` and (by default) seed it.
+def start_demo(
+    port: int = 0, seed: bool = True, *, delivery_interval: float | None = None
+) -> tuple[DemoServer, DemoEstate]:
+    """Start a :class:`DemoServer`, (by default) seed it, and start its periodic simulated
+    delivery (:mod:`trailkit.demo.delivery`): ``trailkit demo``, ``lab`` and ``app`` start
+    here.
 
     Parameters
     ----------
@@ -69,6 +75,10 @@ def start_demo(port: int = 0, seed: bool = True) -> tuple[DemoServer, DemoEstate
         Port on ``127.0.0.1``; ``0`` picks a free one.
     seed
         Build the demo estate; otherwise the returned estate is empty.
+    delivery_interval
+        Seconds between two deliveries for every logging trail; default
+        :func:`~trailkit.demo.delivery.default_interval` (60 s, or the environment variable
+        ``TRAILKIT_DEMO_DELIVERY_INTERVAL``); 0: no periodic delivery.
 
     Returns
     -------
@@ -76,13 +86,28 @@ def start_demo(port: int = 0, seed: bool = True) -> tuple[DemoServer, DemoEstate
         The running server (stop it when done) and what was seeded.
     """
     server = DemoServer(port).start()
-    if not seed:
-        return server, DemoEstate(endpoint=server.endpoint)
+    interval = default_interval() if delivery_interval is None else delivery_interval
     try:
-        return server, seed_demo(server.connection())
+        estate = seed_demo(server.connection()) if seed else DemoEstate(endpoint=server.endpoint)
+        if interval > 0:
+            server.start_delivery(interval)
     except BaseException:
         server.stop()
         raise
+    return server, estate
+
+
+def delivery_line(server: DemoServer) -> str:
+    """One sentence on the demo's simulated CloudTrail delivery (:mod:`trailkit.demo.delivery`):
+    the delay after a change, and the periodic interval when ``server`` delivers periodically."""
+    delay = f"{delivery_delay():g}"
+    interval = server.delivery_interval
+    if interval is None:
+        return _("Simulated CloudTrail delivery: {delay} s after each change.").format(delay=delay)
+    return _(
+        "Simulated CloudTrail delivery: {delay} s after each change, and every {interval} s for "
+        "every logging trail."
+    ).format(delay=delay, interval=f"{interval:g}")
 
 
 @contextlib.contextmanager
@@ -140,6 +165,7 @@ def run_demo(port: int = 0, *, out: TextIO = sys.stdout) -> int:
             _say(out, f"  export AWS_ACCESS_KEY_ID={PLACEHOLDER_CREDENTIAL}")
             _say(out, f"  export AWS_SECRET_ACCESS_KEY={PLACEHOLDER_CREDENTIAL}")
             _say(out, estate.summary())
+            _say(out, delivery_line(server))
             _say(out, _("Press Ctrl-C (or send SIGTERM) to stop."))
             while not stop.wait(0.5):
                 pass
@@ -553,6 +579,7 @@ def backend(
                     ),
                 )
                 _say(out, estate.summary())
+                _say(out, delivery_line(server))
             yield Backend(env, port, stop)
         finally:
             if server is not None:

@@ -30,6 +30,10 @@ moto quirks the demo handles:
   member shows) comes from a :data:`MEMBER_STATUS_TAG` tag of the trail, or
   :func:`set_member_trail_status` (moto in this process); ``CreateAccount`` takes the account id
   given as :data:`ACCOUNT_ID_TAG` (the demo's accounts have fixed ids).
+* moto never delivers a log file and reports "now" as every logging trail's
+  ``LatestDeliveryTime``: :mod:`trailkit.demo.delivery` (installed by :func:`patch_moto`)
+  simulates CloudTrail's deliveries, and ``GetTrailStatus`` reports the simulated status of a
+  trail from its first simulated delivery on (see :func:`patch_moto`).
 """
 
 from __future__ import annotations
@@ -140,6 +144,11 @@ def patch_moto() -> None:
     * A moto reset (``POST /moto-api/reset``) also forgets which account belongs to which
       organization (moto keeps that map across resets, so an account of a previous organization
       could not join a new one and its organization calls fail).
+    * Simulated delivery (:mod:`trailkit.demo.delivery`): ``CreateTrail``, ``UpdateTrail``,
+      ``StartLogging``, ``DisableKey`` and ``ScheduleKeyDeletion`` trigger deliveries, and
+      ``GetTrailStatus`` of a trail lays the simulated status (``LatestDeliveryTime``,
+      ``LatestDeliveryError``, ``LatestDigestDeliveryTime``, ...) over moto's once the trail has
+      had a delivery attempted or scheduled; before that, moto's status is unchanged.
     """
     global _patched
     with _patch_lock:
@@ -165,6 +174,9 @@ def patch_moto() -> None:
         from trailkit.demo.history import install as install_history
 
         install_history()  # LookupEvents, and the changes made through the demo recorded
+        from trailkit.demo.delivery import install as install_delivery
+
+        install_delivery()  # simulated CloudTrail delivery (trailkit.demo.delivery)
         if not all(needed):  # pragma: no cover - a moto this module does not know
             _log.warning("moto's KMS internals changed; the demo runs without its fixes")
             _patched = True
@@ -451,6 +463,7 @@ def _patch_cloudtrail_organization() -> None:
     original_describe: Callable[..., str] = response_cls.describe_trails
     original_get: Callable[..., str] = response_cls.get_trail
     original_status: Callable[..., str] = response_cls.get_trail_status
+    from trailkit.demo.delivery import status_overlay
 
     def list_trails(self: Any) -> str:
         own = [
@@ -483,7 +496,7 @@ def _patch_cloudtrail_organization() -> None:
 
     def get_trail_status(self: Any) -> str:
         try:
-            return original_status(self)
+            answer = original_status(self)
         except not_found:
             trail = _member_trail(self.current_account, self.region, self._get_param("Name"))
             if trail is None:
@@ -499,6 +512,16 @@ def _patch_cloudtrail_organization() -> None:
                 else:
                     status[name] = value
             return json.dumps(status)
+        own = status_overlay(self.cloudtrail_backend.get_trail(self._get_param("Name")))
+        if own is None:
+            return answer
+        status = json.loads(answer)
+        for name, value in own.items():
+            if value is None:
+                status.pop(name, None)
+            else:
+                status[name] = value
+        return json.dumps(status)
 
     response_cls.list_trails = list_trails
     response_cls.describe_trails = describe_trails

@@ -8,13 +8,16 @@ header. Nothing here is used against real AWS.
 
 from __future__ import annotations
 
+import copy
 import logging
 import socket
+import threading
 import urllib.request
 from types import TracebackType
 from typing import Any
 
 from trailkit.aws.session import LOCAL_PLACEHOLDER_CREDENTIAL, Connection
+from trailkit.demo.delivery import PeriodicDelivery, default_interval
 from trailkit.demo.patches import patch_moto
 from trailkit.errors import InputError
 from trailkit.i18n import _
@@ -29,6 +32,7 @@ __all__ = [
     "free_port",
     "port_is_free",
     "reset",
+    "with_header",
 ]
 
 #: Access key id and secret of the demo: not secret, only something to sign requests with.
@@ -132,6 +136,29 @@ def as_account(conn: Connection, account: str) -> Connection:
     return made
 
 
+def with_header(conn: Connection, name: str, value: str) -> Connection:
+    """A copy of ``conn`` whose requests also carry the HTTP header ``name: value`` (its own
+    clients; endpoint, credentials, hooks and call counts shared), e.g. the demo's
+    :data:`~trailkit.demo.delivery.SEEDING_HEADER`.
+
+    Parameters
+    ----------
+    conn
+        The connection to copy.
+    name, value
+        The header.
+    """
+
+    def _header(request: Any, **kwargs: Any) -> None:
+        request.headers[name] = value
+
+    made = copy.copy(conn)
+    made._hooks = (*conn._hooks, ("before-send", _header))
+    made._clients = {}
+    made._lock = threading.Lock()
+    return made
+
+
 def port_is_free(port: int) -> bool:
     """Whether TCP ``port`` on ``127.0.0.1`` can be bound now.
 
@@ -179,6 +206,7 @@ class DemoServer:
         self._requested_port = port
         self._moto: Any = None
         self._port: int | None = None
+        self._delivery: PeriodicDelivery | None = None
 
     def start(self) -> DemoServer:
         """Start the server (no-op when running) and return ``self``.
@@ -262,8 +290,41 @@ class DemoServer:
         """
         return demo_connection(self.endpoint, region=region, account=account)
 
+    def start_delivery(self, interval: float | None = None) -> PeriodicDelivery:
+        """Deliver logs for every logging trail every ``interval`` seconds until :meth:`stop`
+        (:class:`~trailkit.demo.delivery.PeriodicDelivery`; no-op when already delivering).
+
+        Parameters
+        ----------
+        interval
+            Seconds between deliveries; default
+            :func:`~trailkit.demo.delivery.default_interval` (60 s, or
+            ``TRAILKIT_DEMO_DELIVERY_INTERVAL``).
+        """
+        if self._delivery is None or not self._delivery.running:
+            self._delivery = PeriodicDelivery(interval or default_interval()).start()
+        return self._delivery
+
+    @property
+    def delivering(self) -> bool:
+        """Whether periodic delivery runs."""
+        return self._delivery is not None and self._delivery.running
+
+    @property
+    def delivery_interval(self) -> float | None:
+        """Seconds between periodic deliveries, or None when not delivering."""
+        return self._delivery.interval if self.delivering and self._delivery else None
+
+    def stop_delivery(self) -> None:
+        """Stop periodic delivery (no-op when not delivering)."""
+        periodic, self._delivery = self._delivery, None
+        if periodic is not None:
+            periodic.stop()
+
     def stop(self) -> None:
-        """Stop the server and release its port (no-op when not running)."""
+        """Stop periodic delivery and the server and release its port (no-op when not
+        running)."""
+        self.stop_delivery()
         server, self._moto, self._port = self._moto, None, None
         if server is None:
             return
