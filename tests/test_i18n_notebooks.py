@@ -293,7 +293,7 @@ def test_app_output_is_unchanged_in_english(monkeypatch: pytest.MonkeyPatch) -> 
 
 def test_the_demo_estate_summary_in_japanese(demo: Any) -> None:
     _, estate = demo
-    assert estate.summary().startswith("Demo estate: 15 trails, ")
+    assert estate.summary().startswith("Demo estate: 16 trails, ")
     with i18n.speaking("ja"):
         said = estate.summary()
     assert "証跡 15 件" in said

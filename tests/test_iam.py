@@ -536,6 +536,9 @@ def _flow(journal: Path, member: str, new_key: str) -> list[list[str]]:
         ["check", "--trail", "org-trail", "--key", "alias/cloudtrail-good"],
         ["explain", "--trail", "stale-key-trail"],
         ["update", "--trail", "org-trail", "--key", "alias/cloudtrail-good", "--yes", *j],
+        # The delivery proof: GetTrailStatus, ListObjectsV2 (s3:ListBucket) and HeadObject
+        # (s3:GetObject) of the log and digest files the demo delivers after the change.
+        ["verify", "--trail", "org-trail", "--wait", "60s", *j],
         ["rollback", "--last", "--yes", *j],
         # A member's trail changed and put back through its role, under
         # iam/trailkit-member-operator.json.
