@@ -79,6 +79,7 @@ _SERVER = textwrap.dedent(
         "s3:ListBuckets": "s3:ListAllMyBuckets",
         "s3:ListObjects": "s3:ListBucket",
         "s3:ListObjectsV2": "s3:ListBucket",
+        "s3:HeadObject": "s3:GetObject",
     }
     _s3_init = access_control.S3IAMRequest.__init__
 
@@ -524,8 +525,12 @@ def test_the_audit_finds_undeclared_calls(tmp_path: Path) -> None:
 # -- the full flow under IAM enforcement ---------------------------------------------------------
 
 
-def _flow(journal: Path, member: str, new_key: str) -> list[list[str]]:
+def _flow(journal: Path, member: str, new_key: str, *, verify: bool = True) -> list[list[str]]:
     j = ["--journal", str(journal)]
+    # The delivery proof of the rollback (placed after it, so that a flow stopped by a missing
+    # permission leaves the state as it found it): GetTrailStatus, ListObjectsV2 (s3:ListBucket)
+    # and HeadObject (s3:GetObject) of the files the demo delivers after the change.
+    proof = [["verify", "--trail", "org-trail", "--wait", "60s", *j]] if verify else []
     return [
         ["inventory"],
         # The organization from the management account: ListAccounts, its own account read
@@ -536,10 +541,8 @@ def _flow(journal: Path, member: str, new_key: str) -> list[list[str]]:
         ["check", "--trail", "org-trail", "--key", "alias/cloudtrail-good"],
         ["explain", "--trail", "stale-key-trail"],
         ["update", "--trail", "org-trail", "--key", "alias/cloudtrail-good", "--yes", *j],
-        # The delivery proof: GetTrailStatus, ListObjectsV2 (s3:ListBucket) and HeadObject
-        # (s3:GetObject) of the log and digest files the demo delivers after the change.
-        ["verify", "--trail", "org-trail", "--wait", "60s", *j],
         ["rollback", "--last", "--yes", *j],
+        *proof,
         # A member's trail changed and put back through its role, under
         # iam/trailkit-member-operator.json.
         ["update", "--trail", PROD_TRAIL, "--key", new_key, "--yes", *j],
@@ -551,7 +554,12 @@ def _flow(journal: Path, member: str, new_key: str) -> list[list[str]]:
 
 
 def _run_flow(
-    server: IamServer, user: str, journal: Path, monkeypatch: pytest.MonkeyPatch
+    server: IamServer,
+    user: str,
+    journal: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    *,
+    verify: bool = True,
 ) -> tuple[list[str], int, str]:
     """Run the flow as ``user`` up to the first failure: (steps passed, exit code, output)."""
     key, secret = server.keys[user]
@@ -559,7 +567,7 @@ def _run_flow(
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", secret)
     monkeypatch.delenv("AWS_SESSION_TOKEN", raising=False)
     passed: list[str] = []
-    for argv in _flow(journal, server.member, server.new_key):
+    for argv in _flow(journal, server.member, server.new_key, verify=verify):
         out, err = io.StringIO(), io.StringIO()
         code = main(["--endpoint-url", server.endpoint, *argv], out=out, err=err)
         text = out.getvalue() + err.getvalue()
@@ -640,11 +648,27 @@ def test_either_region_permission_stands_in_for_the_other(
     iam_server: IamServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, action: str
 ) -> None:
     """Without s3:ListBucket, HeadBucket is denied (moto's 403 has no x-amz-bucket-region) and
-    GetBucketLocation names the region; without s3:GetBucketLocation it is never asked."""
+    GetBucketLocation names the region; without s3:GetBucketLocation it is never asked. (The
+    delivery proof lists the log bucket's objects: it needs s3:ListBucket whatever the region
+    permissions, see the next test.)"""
     before = _state(iam_server)
     user = f"minus-{action.replace(':', '-')}"
-    passed, code, text = _run_flow(iam_server, user, tmp_path / "j.jsonl", monkeypatch)
+    passed, code, text = _run_flow(
+        iam_server, user, tmp_path / "j.jsonl", monkeypatch, verify=False
+    )
     assert code == 0, f"failed after {passed} without {action}: {text}"
+    assert _state(iam_server) == before
+
+
+def test_the_delivery_proof_needs_list_bucket_and_says_so(
+    iam_server: IamServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    before = _state(iam_server)
+    passed, code, text = _run_flow(
+        iam_server, "minus-s3-ListBucket", tmp_path / "j.jsonl", monkeypatch
+    )
+    assert passed[-1] == "rollback" and code == 3, f"after {passed}, exit {code}: {text}"
+    assert "UNVERIFIABLE" in text and "s3:ListBucket" in text
     assert _state(iam_server) == before
 
 
