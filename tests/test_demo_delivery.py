@@ -18,10 +18,10 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import boto3
 import pytest
 
 from tests.english import assert_japanese
+from tests.test_demo_org import _client
 from trailkit import i18n
 from trailkit.aws.session import Connection
 from trailkit.demo import delivery, reset, seed_demo, start_demo
@@ -50,25 +50,6 @@ def _synchronous() -> Iterator[None]:
     yield
     delivery.cancel_pending()
     delivery.set_delivery_delay(None)
-
-
-def _client(
-    endpoint: str, service: str, region: str = "us-east-1", account: str | None = None
-) -> Any:
-    client = boto3.client(
-        service,
-        region_name=region,
-        endpoint_url=endpoint,
-        aws_access_key_id="trailkit-demo",
-        aws_secret_access_key="trailkit-demo",
-    )
-    if account is not None:
-
-        def header(request: Any, **kwargs: Any) -> None:
-            request.headers["x-moto-account-id"] = account
-
-        client.meta.events.register("before-send", header)
-    return client
 
 
 def _objects(endpoint: str, bucket: str, account: str = MGMT) -> list[dict[str, Any]]:
