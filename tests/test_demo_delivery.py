@@ -64,6 +64,14 @@ def _logs(endpoint: str, bucket: str, account: str = MGMT) -> list[str]:
     return [o["Key"] for o in _objects(endpoint, bucket, account) if "/CloudTrail/" in o["Key"]]
 
 
+def _new_log(endpoint: str, bucket: str, before: list[str], account: str = MGMT) -> str:
+    """The one log file written since ``before`` was listed. (Files stored in the same second
+    list in no particular order: S3's ``LastModified`` here is whole seconds, and CloudTrail's
+    file names carry only the minute and a random part.)"""
+    (new,) = set(_logs(endpoint, bucket, account)) - set(before)
+    return new
+
+
 def _digests(endpoint: str, bucket: str, account: str = MGMT) -> list[str]:
     return [
         o["Key"] for o in _objects(endpoint, bucket, account) if "CloudTrail-Digest" in o["Key"]
@@ -173,11 +181,11 @@ def test_update_trail_delivers_with_the_new_key_before_the_response_returns(
     key = _key_arn(endpoint, "alias/cloudtrail-good-usw2", "us-west-2")
     changed = datetime.now(UTC)
     _update(endpoint, estate, "tokyo-trail", key)
-    logs = _logs(endpoint, bucket)
-    assert len(logs) == 2 and logs[0] == before[0]
-    head = _head(endpoint, bucket, logs[-1])
+    new = _new_log(endpoint, bucket, before)
+    assert len(_logs(endpoint, bucket)) == 2
+    head = _head(endpoint, bucket, new)
     assert (head["ServerSideEncryption"], head["SSEKMSKeyId"]) == ("aws:kms", key)
-    assert LOG_NAME.fullmatch(logs[-1])["region"] == "ap-northeast-1"  # type: ignore[index]
+    assert LOG_NAME.fullmatch(new)["region"] == "ap-northeast-1"  # type: ignore[index]
     status = _status(endpoint, estate.trails["tokyo-trail"])
     assert "LatestDeliveryError" not in status
     assert status["LatestDeliveryTime"] >= changed - timedelta(milliseconds=1)
@@ -187,8 +195,9 @@ def test_a_disable_delivers_with_the_bucket_default_encryption(demo_rw: Any) -> 
     """``KmsKeyId=""``: SSE-S3 from now on (the bucket's default, AES256 here); the pinned-key
     bucket policy denies only other KMS keys, so the upload passes."""
     endpoint, estate = demo_rw
+    before = _logs(endpoint, "tk-pinned-logs-use1")
     _update(endpoint, estate, "pinned-key-trail", "")
-    newest = _logs(endpoint, "tk-pinned-logs-use1")[-1]
+    newest = _new_log(endpoint, "tk-pinned-logs-use1", before)
     head = _head(endpoint, "tk-pinned-logs-use1", newest)
     assert head["ServerSideEncryption"] == "AES256" and "SSEKMSKeyId" not in head
     assert "LatestDeliveryError" not in _status(endpoint, estate.trails["pinned-key-trail"])
@@ -426,7 +435,9 @@ def test_with_a_delay_the_delivery_comes_later_and_can_be_cancelled(demo_rw: Any
     _update(endpoint, estate, "tokyo-trail", "")
     _wait_until(lambda: len(_logs(endpoint, bucket)) == len(written) + 1, "the delayed delivery")
     assert delivery.pending() == 0
-    assert _head(endpoint, bucket, _logs(endpoint, bucket)[-1])["ServerSideEncryption"] == "AES256"
+    assert _head(endpoint, bucket, _new_log(endpoint, bucket, written))["ServerSideEncryption"] == (
+        "AES256"
+    )
 
 
 def test_a_delayed_delivery_of_a_deleted_trail_does_nothing(demo_rw: Any) -> None:
