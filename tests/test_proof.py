@@ -264,9 +264,22 @@ def test_delivery_error_attempt_after_the_change_fails_even_after_a_success() ->
     assert BUCKET in proof.reason
 
 
-def test_old_delivery_error_before_a_success_since_the_change_is_ignored() -> None:
-    status = TrailStatus(latest_delivery_error="AccessDenied", latest_delivery_time=AFTER)
+def test_old_delivery_error_attempted_before_the_change_is_ignored() -> None:
+    status = TrailStatus(
+        latest_delivery_error="AccessDenied",
+        latest_delivery_time=AFTER,
+        latest_delivery_attempt_time=SINCE - timedelta(minutes=5),
+    )
     assert run(trail(), status=status, log=KMS_NEW).status is ProofStatus.PROVEN
+
+
+def test_an_error_of_unknown_time_is_never_proven_over() -> None:
+    """A file delivered with the new key after the change, then the key disabled: CloudTrail
+    reports the error and nothing says when it happened; the proof must not say proven."""
+    status = TrailStatus(latest_delivery_error="KMS.DisabledException", latest_delivery_time=AFTER)
+    proof = run(trail(), status=status, log=KMS_NEW)
+    assert proof.status is ProofStatus.FAILED
+    assert NEW in proof.reason and "disabled" in proof.reason
 
 
 def test_digest_delivery_error_counts_only_with_validation() -> None:

@@ -226,14 +226,19 @@ def _error_counts(
     attempt: datetime | None,
     since: datetime | None,
 ) -> bool:
-    """Whether a delivery error is the change's: an attempt after it, or no success since."""
+    """Whether a reported delivery error counts against the change.
+
+    ``GetTrailStatus`` does not say when the error happened: only the deprecated
+    ``LatestDeliveryAttemptTime`` (when CloudTrail still sends it) orders it against the change.
+    With it, an error counts when that attempt came after the change, or when nothing was
+    delivered since. Without it, a reported error always counts: a file delivered after the
+    change does not show that the latest attempt worked (the key may have been disabled since),
+    and a proof must never say "proven" while CloudTrail reports an error."""
     if not error:
         return False
-    if since is None:
+    if since is None or attempt is None:
         return True
-    if attempt is not None and attempt > since:
-        return True
-    return delivered is None or delivered <= since
+    return attempt > since or delivered is None or delivered <= since
 
 
 def judge(
