@@ -372,7 +372,11 @@ def _key_error(trail: Any, bucket: Any, record: Trail, org: str | None) -> tuple
         return "KMS.DisabledException", key
     if key.key_state != "Enabled":
         return "KMS.KMSInvalidStateException", key
-    if key.key_spec != "SYMMETRIC_DEFAULT" or key.key_usage != "ENCRYPT_DECRYPT":
+    # moto keeps KeySpec/KeyUsage unset unless given at creation; AWS's defaults are
+    # SYMMETRIC_DEFAULT and ENCRYPT_DECRYPT (KMS API reference, CreateKey).
+    spec = key.key_spec or "SYMMETRIC_DEFAULT"
+    usage = key.key_usage or "ENCRYPT_DECRYPT"
+    if spec != "SYMMETRIC_DEFAULT" or usage != "ENCRYPT_DECRYPT":
         return "KMS.InvalidKeyUsageException", key
     parsed = pol.parse_policy(key.policy)
     if isinstance(parsed, str):  # unreadable: KMS would not have stored it; not judged

@@ -54,7 +54,7 @@ AWS_WAIT = 900.0
 #: Badge kind and word of each proof status (``ProofStatus`` values).
 _STATUS: dict[str, tuple[str, str, str]] = {
     "proven": ("pass", N_("PROVEN"), "ok"),
-    "pending": ("pending", N_("PENDING"), "warn"),
+    "pending": ("pending", N_("PENDING DELIVERY"), "warn"),
     "failed": ("failed", N_("FAILED"), "bad"),
     "unverifiable": ("unverifiable", N_("UNVERIFIABLE"), "warn"),
 }
