@@ -98,3 +98,24 @@ def test_a_key_disabled_after_the_change_fails_the_proof_naming_the_key(
     code, out, _ = _cli(endpoint, journal, "journal", "--format", "json")
     (row,) = json.loads(out)
     assert row["proof"]["status"] == "failed"
+
+
+def test_enabling_the_key_again_is_proven_by_the_next_delivery(
+    demo_rw: Any, tmp_path: Path
+) -> None:
+    """The demo delivers after a repair (EnableKey) as after a change, so the proof does not stay
+    failed on the old error until the periodic round."""
+    endpoint, _ = demo_rw
+    journal = tmp_path / "j.jsonl"
+    key = _key_arn(endpoint, "alias/cloudtrail-good")
+    code, _, err = _cli(
+        endpoint, journal, "update", "--trail", ORG_TRAIL, "--key", "alias/cloudtrail-good", "--yes"
+    )
+    assert code == 0, err
+    kms = Connection(endpoint_url=endpoint, region=REGION).client("kms", REGION)
+    kms.disable_key(KeyId=key.rsplit("/", 1)[-1])
+    assert _verify(endpoint, journal)[1]["status"] == "failed"
+    kms.enable_key(KeyId=key.rsplit("/", 1)[-1])
+    code, proof, err = _verify(endpoint, journal)
+    assert code == 0 and proof["status"] == "proven", (proof, err)
+    assert proof["log"]["kms_key_id"] == key

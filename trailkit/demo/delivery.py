@@ -42,7 +42,9 @@ after ``CreateTrail``, ``UpdateTrail`` and ``StartLogging`` of a logging trail, 
 :func:`delivery_delay` seconds (2 s by default, the environment variable
 ``TRAILKIT_DEMO_DELIVERY_DELAY`` or :func:`set_delivery_delay`; 0 delivers before the response
 returns, which tests use); after ``DisableKey`` and ``ScheduleKeyDeletion``, an attempt for every
-logging trail that uses the key (it fails: the key was changed after the trail); and every
+logging trail that uses the key (it fails: the key was changed after the trail), and after
+``EnableKey``, ``CancelKeyDeletion`` and ``PutKeyPolicy`` too (so a repair shows in the next
+delivery, as on AWS, instead of the old error staying until the periodic round); and every
 ``interval`` seconds for every logging trail while a :class:`PeriodicDelivery` runs (started by
 :func:`~trailkit.demo.lab.start_demo` for ``trailkit demo``, ``lab`` and ``app``; not by the test
 fixture). Inside :func:`paused` (the estate's seeding in this process) nothing is scheduled, nor
@@ -826,6 +828,10 @@ def install() -> None:
             (trail_cls, "start_logging", _trail_changed),
             (key_cls, "disable_key", _key_changed),
             (key_cls, "schedule_key_deletion", _key_changed),
+            # ... and after what repairs a key: the next delivery shows the repair works.
+            (key_cls, "enable_key", _key_changed),
+            (key_cls, "cancel_key_deletion", _key_changed),
+            (key_cls, "put_key_policy", _key_changed),
         ]
         if not all(hasattr(cls, name) for cls, name, _then in hooks):  # pragma: no cover
             _log.warning("moto's CloudTrail/KMS responses changed; the demo delivers no logs")
