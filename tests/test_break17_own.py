@@ -261,3 +261,38 @@ def test_policy_replace_confirmation_names_the_key_owner(
     (asked,) = seen
     assert asked["action"] == "replace-policy"
     assert any("keys-stack" in n for n in asked.get("notes", ())), asked
+
+
+def test_managed_by_remedy_does_not_send_a_pulumi_trail_to_cloudformation(
+    conn: Connection,
+) -> None:
+    """Did: a trail tagged `ManagedBy=pulumi` (named "managed by pulumi (ManagedBy=pulumi)"), and
+    `trailkit check --trail pulumi-trail --key alias/new --format json`.
+    Happened: the `managed-by` remedy says "change the template or code instead: `trailkit
+    snippet ... --format cloudformation` writes the change for it" -- `snippet_format` falls back
+    to CloudFormation for any tool that is not Terraform or CDK, so a Pulumi (or Ansible, ...)
+    operator is told to write a CloudFormation template for a trail no stack owns.
+    Expected: for a tool trailkit writes no code for, the remedy says to change that tool's code
+    (the statements and key ARN from `trailkit policy` / the plan), without pointing at a
+    CloudFormation snippet."""
+    _key(conn, "alias/new")
+    bucket = "pulumi-trail-logs"
+    arn = f"arn:aws:cloudtrail:{REGION}:{ACCOUNT}:trail/pulumi-trail"
+    from trailkit.demo.estate import cloudtrail_bucket_policy
+
+    s3 = conn.client("s3", REGION)
+    s3.create_bucket(Bucket=bucket)
+    s3.put_bucket_policy(
+        Bucket=bucket, Policy=json.dumps(cloudtrail_bucket_policy(bucket, ACCOUNT, arn))
+    )
+    conn.client("cloudtrail", REGION).create_trail(
+        Name="pulumi-trail", S3BucketName=bucket, TagsList=[{"Key": "ManagedBy", "Value": "pulumi"}]
+    )
+    _code, out, err = _cli(
+        "--endpoint-url", conn.endpoint_url or "", "check", "--trail", "pulumi-trail", "--key",
+        "alias/new", "--format", "json",
+    )  # fmt: skip
+    found = {f["code"]: f for f in json.loads(out)["findings"]}
+    assert "managed-by" in found, (out, err)
+    assert "pulumi" in found["managed-by"]["message"].lower()
+    assert "--format cloudformation" not in found["managed-by"]["remedy"], found["managed-by"]
