@@ -155,13 +155,18 @@ def test_extra_tag_keys_add_to_the_defaults() -> None:
 @pytest.mark.parametrize(
     ("tools", "fmt"),
     [
-        ((), "cloudformation"),
+        # no owner, or only tools trailkit writes no code for: no snippet format (a Pulumi
+        # trail was sent to a CloudFormation snippet)
+        ((), None),
+        (("pulumi",), None),
+        (("ansible",), None),
         (("cloudformation",), "cloudformation"),
+        (("pulumi", "cloudformation"), "cloudformation"),
         (("terraform",), "terraform"),
         (("cloudformation", "cdk"), "cdk"),
     ],
 )
-def test_snippet_format_follows_the_owner(tools: tuple[str, ...], fmt: str) -> None:
+def test_snippet_format_follows_the_owner(tools: tuple[str, ...], fmt: str | None) -> None:
     tags = [("ManagedBy", t) for t in tools]
     found = [o for t in tags for o in owners(_trail(tags=[t]), None)]
     assert snippet_format(found) == fmt
