@@ -296,3 +296,57 @@ def test_managed_by_remedy_does_not_send_a_pulumi_trail_to_cloudformation(
     assert "managed-by" in found, (out, err)
     assert "pulumi" in found["managed-by"]["message"].lower()
     assert "--format cloudformation" not in found["managed-by"]["remedy"], found["managed-by"]
+
+
+# -- Japanese ------------------------------------------------------------------------------------
+def test_japanese_snippet_owner_notes(demo: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The snippet's owner notes name the owner by its label, in Japanese in ``--lang ja``."""
+    from english import assert_japanese
+
+    from trailkit import i18n
+
+    monkeypatch.setenv("COLUMNS", "400")
+    endpoint, _estate = demo
+    try:
+        code, _out, err = _cli(
+            "--lang", "ja", "--endpoint-url", endpoint, "snippet", "--trail", PROD_TRAIL,
+            "--key", "alias/prod-logs", "--format", "terraform",
+        )  # fmt: skip
+        assert code == 0, err
+        notes = err.split("\n", 2)[2]  # after the connection header's two lines
+        assert "CloudFormation スタック workload-prod-logging" in notes
+        assert_japanese(notes, ["workload-prod-logging", "alias/prod-logs", PROD_TRAIL])
+    finally:
+        i18n.set_language("en")
+
+
+def test_japanese_key_owner_note_and_remedy(conn: Connection, tmp_path: Any) -> None:
+    """The key's owner before the real AWS question, and the remedy for a tool trailkit writes
+    no code for, are Japanese in ``--lang ja``."""
+    from dataclasses import replace
+
+    from english import assert_japanese
+
+    from trailkit import i18n
+    from trailkit.rules.ownership import ownership_findings
+
+    _plain_trail(conn, "plain-trail")
+    _key(conn, "alias/tf", tags=[("ManagedBy", "terraform")])
+    plan = Runbook(conn, _journal(tmp_path)).plan_for("plain-trail", "alias/tf")
+    try:
+        i18n.set_language("ja")
+        (note,) = cli._owner_notes([plan], argparse.Namespace(yes=False, owner_tags=[]))
+        assert note.startswith("KMS キー alias/tf"), note
+        assert_japanese(
+            note, ["alias/tf", "ManagedBy", "terraform", "Terraform"], what="confirmation"
+        )
+        pulumi = replace(plan.trail, tags=(("ManagedBy", "pulumi"),))
+        (finding,) = ownership_findings(pulumi, None, None)
+        assert "pulumi" in finding.remedy and "--format" not in finding.remedy
+        assert_japanese(
+            finding.remedy,
+            ["pulumi", "cloudformation", "terraform", "cdk", plan.trail.arn, "KEY"],
+            what="remedy",
+        )
+    finally:
+        i18n.set_language("en")
