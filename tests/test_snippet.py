@@ -203,6 +203,30 @@ def test_a_trail_that_is_not_logging_stays_off_and_an_unknown_status_is_said() -
     assert any("could not be read" in n for n in made.notes)
 
 
+@pytest.mark.parametrize(
+    ("role", "kind", "extra"),
+    [
+        # a stack declares a replica as AWS::KMS::ReplicaKey: written as AWS::KMS::Key,
+        # CloudFormation would replace it with a new single-Region key
+        ("REPLICA", "AWS::KMS::ReplicaKey", {"PrimaryKeyArn": "PRIMARY"}),
+        ("PRIMARY", "AWS::KMS::Key", {"MultiRegion": True}),
+    ],
+)
+def test_cloudformation_declares_a_multi_region_key_as_its_own_kind(
+    role: str, kind: str, extra: dict[str, Any]
+) -> None:
+    plan, repair = _case("root-only")
+    primary = f"arn:aws:kms:us-west-2:{ACCOUNT}:key/mrk-1"
+    key = replace(repair.key, multi_region=True, multi_region_role=role, primary_arn=primary)
+    made = snippet(plan, replace(repair, key=key), fmt="cloudformation")
+    fragment = json.loads(made.text)
+    (resource,) = [r for r in fragment.values() if r["Type"].startswith("AWS::KMS::")]
+    assert resource["Type"] == kind
+    want = {k: primary if v == "PRIMARY" else v for k, v in extra.items()}
+    assert resource["Properties"] == {**want, "KeyPolicy": repair.repaired}
+    assert _cfn_lint(fragment, "us-east-1") == []
+
+
 # -- Terraform ---------------------------------------------------------------------------------
 def _hcl(text: str) -> dict[str, Any]:
     options = SerializationOptions(

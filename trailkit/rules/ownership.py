@@ -499,8 +499,44 @@ def ownership(
     )
 
 
+def _distinct_labels(found: Sequence[Owner]) -> tuple[str, ...]:
+    """Each owner's label once, and AWS Control Tower once (its trail's StackSet and its key's
+    alias are the same owner: the inventory showed "AWS Control Tower (StackSet-...), AWS
+    Control Tower (alias/aws-controltower-mrk)")."""
+    labels: dict[str, None] = {}
+    controltower = False
+    for owner in found:
+        if owner.tool == "controltower":
+            if controltower:
+                continue
+            controltower = True
+        labels[owner.label] = None
+    return tuple(labels)
+
+
 def managed_by(
     trail: Trail, key: KeyInfo | None, tag_keys: Sequence[str] = DEFAULT_OWNER_TAG_KEYS
-) -> str:
-    """The owners in one short text (the inventory's "Managed by" column); "" for none."""
-    return ", ".join(dict.fromkeys(o.label for o in owners(trail, key, tag_keys)))
+) -> str | None:
+    """The owners in one short text (the inventory's "Managed by" column).
+
+    Parameters
+    ----------
+    trail : Trail
+        With its tags as read.
+    key : KeyInfo, optional
+        The key it uses now, with its tags.
+    tag_keys : sequence of str
+        The convention tag keys (:func:`owner_tag_keys`).
+
+    Returns
+    -------
+    str or None
+        The owners' labels (each once, AWS Control Tower once), comma separated; ``""`` when
+        the trail's tags were read and nothing tells an owner; None when the trail's tags were
+        not read (another account's trail, or ``ListTags`` refused: ``Trail.tags_error``) and
+        nothing else tells (Control Tower's trail is told by its name, a key by its tags).
+    """
+    found = owners(trail, key, tag_keys)
+    if not found and trail.tags is None:
+        return None
+    return ", ".join(_distinct_labels(found))
