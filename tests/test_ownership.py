@@ -155,13 +155,18 @@ def test_extra_tag_keys_add_to_the_defaults() -> None:
 @pytest.mark.parametrize(
     ("tools", "fmt"),
     [
-        ((), "cloudformation"),
+        # no owner, or only tools trailkit writes no code for: no snippet format (a Pulumi
+        # trail was sent to a CloudFormation snippet)
+        ((), None),
+        (("pulumi",), None),
+        (("ansible",), None),
         (("cloudformation",), "cloudformation"),
+        (("pulumi", "cloudformation"), "cloudformation"),
         (("terraform",), "terraform"),
         (("cloudformation", "cdk"), "cdk"),
     ],
 )
-def test_snippet_format_follows_the_owner(tools: tuple[str, ...], fmt: str) -> None:
+def test_snippet_format_follows_the_owner(tools: tuple[str, ...], fmt: str | None) -> None:
     tags = [("ManagedBy", t) for t in tools]
     found = [o for t in tags for o in owners(_trail(tags=[t]), None)]
     assert snippet_format(found) == fmt
@@ -246,7 +251,11 @@ def test_ownership_summary_and_inventory_text() -> None:
     assert [f["code"] for f in data["findings"]] == ["managed-by"]
     assert data["tags_read"] is True
     assert managed_by(trail, None) == "CloudFormation stack workload-prod-logging"
-    assert managed_by(_trail(), None) == ""
+    assert managed_by(_trail(), None) == ""  # read, nobody
+    assert managed_by(_trail(tags=None), None) is None  # not read: not "" (it was both)
+    assert managed_by(_trail(tags=None), _key(tags=(("ManagedBy", "terraform"),))) == (
+        "Terraform (ManagedBy=terraform)"  # the key's tags tell even so
+    )
     unread = ownership(_trail(tags=None), None)
     assert unread.as_dict()["tags_read"] is False and unread.owners == ()
 
@@ -272,3 +281,18 @@ def test_control_tower_told_by_its_trail_name_is_labelled_plainly() -> None:
     assert owner.label == "AWS Control Tower"
     tagged = _trail(tags=(("ManagedBy", "AWSControlTower"),))
     assert [o.label for o in owners(tagged, None)] == ["AWS Control Tower (AWSControlTower)"]
+
+
+def test_controltower_trail_and_key_name_control_tower_once() -> None:
+    """Control Tower's trail (its StackSet's tags) on Control Tower's key (its alias): one
+    owner in the inventory column, and one consequence in `managed-by`, each owner named once."""
+    stack = "StackSet-AWSControlTowerBP-BASELINE-CLOUDTRAIL-1234"
+    trail = _trail(CONTROL_TOWER_TRAIL, tags=(("aws:cloudformation:stack-name", stack),))
+    key = _key("mrk", multi_region=True, aliases=("alias/aws-controltower-mrk",))
+    assert managed_by(trail, key) == f"AWS Control Tower ({stack})"
+    found = {f.code: f for f in ownership_findings(trail, key, key)}
+    assert set(found) == {"controltower-key", "managed-by"}
+    message = found["managed-by"].message
+    assert message.count("Control Tower reports drift") == 1
+    assert message.count("AWS Control Tower (alias/aws-controltower-mrk)") == 1
+    assert message.count(f"AWS Control Tower ({stack})") == 2  # the trail's owner, its consequence

@@ -203,6 +203,30 @@ def test_a_trail_that_is_not_logging_stays_off_and_an_unknown_status_is_said() -
     assert any("could not be read" in n for n in made.notes)
 
 
+@pytest.mark.parametrize(
+    ("role", "kind", "extra"),
+    [
+        # a stack declares a replica as AWS::KMS::ReplicaKey: written as AWS::KMS::Key,
+        # CloudFormation would replace it with a new single-Region key
+        ("REPLICA", "AWS::KMS::ReplicaKey", {"PrimaryKeyArn": "PRIMARY"}),
+        ("PRIMARY", "AWS::KMS::Key", {"MultiRegion": True}),
+    ],
+)
+def test_cloudformation_declares_a_multi_region_key_as_its_own_kind(
+    role: str, kind: str, extra: dict[str, Any]
+) -> None:
+    plan, repair = _case("root-only")
+    primary = f"arn:aws:kms:us-west-2:{ACCOUNT}:key/mrk-1"
+    key = replace(repair.key, multi_region=True, multi_region_role=role, primary_arn=primary)
+    made = snippet(plan, replace(repair, key=key), fmt="cloudformation")
+    fragment = json.loads(made.text)
+    (resource,) = [r for r in fragment.values() if r["Type"].startswith("AWS::KMS::")]
+    assert resource["Type"] == kind
+    want = {k: primary if v == "PRIMARY" else v for k, v in extra.items()}
+    assert resource["Properties"] == {**want, "KeyPolicy": repair.repaired}
+    assert _cfn_lint(fragment, "us-east-1") == []
+
+
 # -- Terraform ---------------------------------------------------------------------------------
 def _hcl(text: str) -> dict[str, Any]:
     options = SerializationOptions(
@@ -366,7 +390,7 @@ def test_nothing_to_add_writes_only_the_trail(fmt: str) -> None:
     made = snippet(plan, repair, fmt=fmt)
     assert made.statements == () and made.language == LANGUAGES[fmt]
     assert "aws_kms_key_policy" not in made.text and "add_to_resource_policy" not in made.text
-    assert "AWS::KMS::Key" not in made.text
+    assert "AWS::KMS::" not in made.text
     assert any("nothing to add" in n for n in made.notes)
     unread = snippet(plan, None, fmt=fmt)
     assert any("could not work out" in n for n in unread.notes)
@@ -463,7 +487,8 @@ def _added(endpoint: str, trail: str, key: str) -> list[dict[str, Any]]:
 
 def _statements(fmt: str, text: str) -> list[dict[str, Any]]:
     if fmt == "cloudformation":
-        keys = [r for r in json.loads(text).values() if r["Type"] == "AWS::KMS::Key"]
+        kinds = ("AWS::KMS::Key", "AWS::KMS::ReplicaKey")  # a multi-Region replica is its own type
+        keys = [r for r in json.loads(text).values() if r["Type"] in kinds]
         if not keys:
             return []
         (key,) = keys

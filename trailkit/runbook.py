@@ -1007,7 +1007,9 @@ class Runbook:
                 ).format(
                     trail=plan.trail.name,
                     key=plan.after_key,
-                    findings="; ".join(f"{f.code}: {f.message}" for f in left),
+                    findings="; ".join(
+                        f"{f.code}: {f.message.rstrip().rstrip('.。')}" for f in left
+                    ),
                 ),
                 left[0].remedy,
             )

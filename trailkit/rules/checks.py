@@ -1409,8 +1409,9 @@ def preflight(
                 ),
             )
         )
-    if not any(f.code == "already-using-key" for f in findings):
-        findings += _ownership(trail, current_key, key, owner_tags, key_input)
+    # also when the trail already uses the key: Control Tower's trail on a multi-Region key is
+    # as wrong now as after a change, and the owner still reverts a hand-made repair
+    findings += _ownership(trail, current_key, key, owner_tags, key_input)
     return Report(trail_input, key_input, trail, key, tuple(_without_moot_unknowns(findings)))
 
 

@@ -37,6 +37,7 @@ __all__ = [
     "CONTROL_TOWER_STACK_PREFIX",
     "CONTROL_TOWER_TRAIL",
     "DEFAULT_OWNER_TAG_KEYS",
+    "SNIPPET_TOOLS",
     "Owner",
     "Ownership",
     "controltower_trail",
@@ -245,12 +246,24 @@ def controltower_trail(trail: Trail, current_key: KeyInfo | None, tag_keys: Sequ
     return any(o.tool == "controltower" for o in owners(trail, current_key, tag_keys))
 
 
-def snippet_format(found: Sequence[Owner]) -> str:
-    """The ``trailkit snippet --format`` for these owners (``cloudformation`` by default)."""
+#: The tools ``trailkit snippet`` writes code for (its ``--format`` values).
+SNIPPET_TOOLS = ("cloudformation", "terraform", "cdk")
+
+
+def snippet_format(found: Sequence[Owner]) -> str | None:
+    """The ``trailkit snippet --format`` for these owners.
+
+    Terraform or CDK when one of them tells (a CDK app's resources carry CloudFormation's tags
+    too), else ``cloudformation`` for a CloudFormation stack; None when no owner is a tool
+    trailkit writes code for (Pulumi, Ansible, ...: writing a CloudFormation template for a
+    trail no stack owns would mislead).
+    """
     for owner in found:
         if owner.tool in ("terraform", "cdk"):
             return owner.tool
-    return "cloudformation"
+    if any(owner.tool == "cloudformation" for owner in found):
+        return "cloudformation"
+    return None
 
 
 def _consequence(owner: Owner) -> str:
@@ -333,18 +346,27 @@ def ownership_findings(
     """
     found: list[Finding] = []
     trail_owners = [o for o in owners(trail, current_key, tag_keys) if o.resource == "trail"]
-    if current_key is not None:
-        trail_owners += [
-            o
-            for o in owners(trail, current_key, tag_keys)
-            if o.resource == "key" and o.tool == "controltower"
-        ]
     key_owners = (
         [o for o in owners(trail, target_key, tag_keys) if o.resource == "key"]
         if target_key is not None
         else []
     )
-    controltower = any(o.tool == "controltower" for o in trail_owners)
+    if current_key is not None and not any(o.tool == "controltower" for o in trail_owners):
+        # the trail's current key can tell Control Tower's trail (its alias); named once, on
+        # the key's sentence when the change keeps that key
+        key_labels = {o.label for o in key_owners}
+        trail_owners += [
+            o
+            for o in owners(trail, current_key, tag_keys)
+            if o.resource == "key" and o.tool == "controltower" and o.label not in key_labels
+        ]
+    controltower = any(o.tool == "controltower" for o in trail_owners) or (
+        current_key is not None
+        and any(
+            o.tool == "controltower" and o.resource == "key"
+            for o in owners(trail, current_key, tag_keys)
+        )
+    )
     if controltower and target_key is not None:
         problems = _key_problems(target_key)
         if problems:
@@ -371,10 +393,22 @@ def ownership_findings(
         else:
             fmt = snippet_format(trail_owners or key_owners)
             key_arg = key_input or (target_key.arn if target_key is not None else "")
-            remedy = _(
-                "change the template or code instead: `trailkit snippet --trail {trail} "
-                "--key {key} --format {format}` writes the change for it"
-            ).format(trail=trail.arn, key=key_arg or "KEY", format=fmt)
+            if fmt is not None:
+                remedy = _(
+                    "change the template or code instead: `trailkit snippet --trail {trail} "
+                    "--key {key} --format {format}` writes the change for it"
+                ).format(trail=trail.arn, key=key_arg or "KEY", format=fmt)
+            else:
+                remedy = _(
+                    "change it in the code of {owners} instead: trailkit writes code only for "
+                    "{formats}; take the key ARN and the key policy statements from `trailkit "
+                    "policy --trail {trail} --key {key}`"
+                ).format(
+                    owners=", ".join(dict.fromkeys(o.tool for o in trail_owners or key_owners)),
+                    trail=trail.arn,
+                    key=key_arg or "KEY",
+                    formats=", ".join(SNIPPET_TOOLS),
+                )
         said = []
         if trail_owners:
             said.append(
@@ -390,7 +424,10 @@ def ownership_findings(
                 )
             )
         what = " ".join(said)
-        consequences = list(dict.fromkeys(_consequence(o) for o in every))
+        # one consequence per tool (Control Tower's trail and key say the same thing), named
+        # by that tool's first owner
+        first = {o.tool: o for o in reversed(every)}
+        consequences = list(dict.fromkeys(_consequence(first[o.tool]) for o in every))
         # whole sentences, each translated on its own
         found.append(_finding("managed-by", " ".join([what, *consequences]), remedy, consequences))
     return found
@@ -462,8 +499,44 @@ def ownership(
     )
 
 
+def _distinct_labels(found: Sequence[Owner]) -> tuple[str, ...]:
+    """Each owner's label once, and AWS Control Tower once (its trail's StackSet and its key's
+    alias are the same owner: the inventory showed "AWS Control Tower (StackSet-...), AWS
+    Control Tower (alias/aws-controltower-mrk)")."""
+    labels: dict[str, None] = {}
+    controltower = False
+    for owner in found:
+        if owner.tool == "controltower":
+            if controltower:
+                continue
+            controltower = True
+        labels[owner.label] = None
+    return tuple(labels)
+
+
 def managed_by(
     trail: Trail, key: KeyInfo | None, tag_keys: Sequence[str] = DEFAULT_OWNER_TAG_KEYS
-) -> str:
-    """The owners in one short text (the inventory's "Managed by" column); "" for none."""
-    return ", ".join(dict.fromkeys(o.label for o in owners(trail, key, tag_keys)))
+) -> str | None:
+    """The owners in one short text (the inventory's "Managed by" column).
+
+    Parameters
+    ----------
+    trail : Trail
+        With its tags as read.
+    key : KeyInfo, optional
+        The key it uses now, with its tags.
+    tag_keys : sequence of str
+        The convention tag keys (:func:`owner_tag_keys`).
+
+    Returns
+    -------
+    str or None
+        The owners' labels (each once, AWS Control Tower once), comma separated; ``""`` when
+        the trail's tags were read and nothing tells an owner; None when the trail's tags were
+        not read (another account's trail, or ``ListTags`` refused: ``Trail.tags_error``) and
+        nothing else tells (Control Tower's trail is told by its name, a key by its tags).
+    """
+    found = owners(trail, key, tag_keys)
+    if not found and trail.tags is None:
+        return None
+    return ", ".join(_distinct_labels(found))

@@ -7,8 +7,10 @@ never written a second time here) in the form the trail's owner deploys:
 
 - ``cloudformation``: a JSON fragment of a template's ``Resources``: the trail
   (``AWS::CloudTrail::Trail``, ``KMSKeyId``) and, when statements are added, the key
-  (``AWS::KMS::Key``) whose ``KeyPolicy`` is the key's current policy plus the added statements
-  (``KeyPolicy`` replaces the whole policy; the resource's ``Metadata`` says so);
+  (``AWS::KMS::Key``; ``AWS::KMS::ReplicaKey`` with ``PrimaryKeyArn`` for a multi-Region
+  replica, ``MultiRegion: true`` for a multi-Region primary) whose ``KeyPolicy`` is the key's
+  current policy plus the added statements (``KeyPolicy`` replaces the whole policy; the
+  resource's ``Metadata`` says so);
 - ``terraform``: ``aws_cloudtrail`` (``kms_key_id``), a ``data "aws_iam_policy_document"`` with
   one ``statement`` block per added statement and the current policy in
   ``source_policy_documents``, and an ``aws_kms_key_policy`` using it;
@@ -17,8 +19,9 @@ never written a second time here) in the form the trail's owner deploys:
   go on the stack's own ``kms.Key``) and the ``aws_cloudtrail.Trail`` with ``encryption_key``
   (CDK's ``encryptionKey``).
 
-AWS sources: AWS CloudFormation User Guide, ``AWS::CloudTrail::Trail`` and ``AWS::KMS::Key``
-(``KeyPolicy``); Terraform AWS provider, ``aws_cloudtrail``, ``aws_iam_policy_document``,
+AWS sources: AWS CloudFormation User Guide, ``AWS::CloudTrail::Trail``, ``AWS::KMS::Key``
+(``KeyPolicy``, ``MultiRegion``) and ``AWS::KMS::ReplicaKey`` (``PrimaryKeyArn``,
+``KeyPolicy``); Terraform AWS provider, ``aws_cloudtrail``, ``aws_iam_policy_document``,
 ``aws_kms_key_policy``; AWS CDK v2 API reference, ``aws_cloudtrail.Trail``,
 ``aws_kms.Key.add_to_resource_policy``.
 
@@ -39,7 +42,7 @@ from typing import Any
 
 from trailkit.errors import InputError
 from trailkit.i18n import _
-from trailkit.records import Trail
+from trailkit.records import KeyInfo, Trail
 from trailkit.rules.checks import UNVERIFIED_CODES, Finding
 from trailkit.rules.plan import Plan
 from trailkit.rules.repair import Repair
@@ -97,9 +100,12 @@ def blocking(plan: Plan, repair: Repair | None) -> tuple[Finding, ...]:
     -------
     tuple of Finding
         Empty when the change can be written as code: nothing blocks it, or only what the
-        repair's statements fix (:attr:`Repair.fixes`).
+        repair's statements fix (:attr:`Repair.fixes`). A trail that already uses the key is
+        judged the same way (code that deploys a Disabled key, or a multi-Region key on
+        Control Tower's trail, is refused as ``trailkit check`` blocks it), although
+        :attr:`Plan.blocked` is False for it (``update`` would send nothing).
     """
-    if not plan.blocked:
+    if not plan.report.errors:
         return ()
     fixed = set(repair.fixes) if repair is not None and repair.needed else set()
     return tuple(f for f in plan.report.errors if f.code not in fixed)
@@ -195,24 +201,37 @@ class _Names:
         return cls(str(trail), str(key))
 
 
+def _label(owner: Any) -> str:
+    """The owner as every view names it (:attr:`trailkit.rules.ownership.Owner.label`,
+    translated), e.g. "CloudFormation stack workload-prod-logging"; ``tool (name)`` for an
+    object without a label."""
+    label = getattr(owner, "label", None)
+    if isinstance(label, str) and label:
+        return label
+    return "{tool} ({name})".format(
+        tool=getattr(owner, "tool", ""), name=getattr(owner, "name", "")
+    )
+
+
 # -- notes -----------------------------------------------------------------------------------
 def _notes(plan: Plan, repair: Repair | None, owners: Sequence[Any], fmt: str) -> tuple[str, ...]:
     trail, key_arn = plan.trail, plan.request["KmsKeyId"]
     notes: list[str] = []
-    for owner in owners:
-        resource = getattr(owner, "resource", "trail")
+    for label, resource in dict.fromkeys(
+        (_label(owner), getattr(owner, "resource", "trail")) for owner in owners
+    ):
         said = (
             _(
-                "The key is deployed by {tool} ({name}): change it there, or its next "
-                "deployment reverts the key policy."
+                "The key is deployed by {owner}: change it there, or its next deployment "
+                "reverts the key policy."
             )
             if resource == "key"
             else _(
-                "The trail is deployed by {tool} ({name}): change it there, or its next "
-                "deployment reverts the trail's key."
+                "The trail is deployed by {owner}: change it there, or its next deployment "
+                "reverts the trail's key."
             )
         )
-        notes.append(said.format(tool=getattr(owner, "tool", ""), name=getattr(owner, "name", "")))
+        notes.append(said.format(owner=label))
     if repair is None:
         notes.append(
             _(
@@ -312,7 +331,7 @@ def _cloudformation(
     }
     if repair is not None and repair.needed:
         resources[names.key] = {
-            "Type": "AWS::KMS::Key",
+            "Type": _key_type(repair.key),
             # The key holds the logs' data keys: never delete it with the stack.
             "DeletionPolicy": "Retain",
             "UpdateReplacePolicy": "Retain",
@@ -322,9 +341,32 @@ def _cloudformation(
                     "added_sids": [s.get("Sid") for s in repair.added],
                 }
             },
-            "Properties": {"KeyPolicy": repair.repaired},
+            "Properties": _key_properties(repair),
         }
     return json.dumps(resources, indent=2, ensure_ascii=False) + "\n"
+
+
+def _replica(key: KeyInfo) -> bool:
+    return key.multi_region and key.multi_region_role == "REPLICA" and bool(key.primary_arn)
+
+
+def _key_type(key: KeyInfo) -> str:
+    """``AWS::KMS::ReplicaKey`` for a multi-Region replica (a stack declares a replica as its
+    own resource type: writing it as ``AWS::KMS::Key`` would make CloudFormation replace it with
+    a new key), else ``AWS::KMS::Key``."""
+    return "AWS::KMS::ReplicaKey" if _replica(key) else "AWS::KMS::Key"
+
+
+def _key_properties(repair: Repair) -> dict[str, Any]:
+    """The key resource's properties: ``KeyPolicy``, plus ``PrimaryKeyArn`` for a replica
+    (``AWS::KMS::ReplicaKey``) or ``MultiRegion: true`` for a multi-Region primary (without it,
+    ``AWS::KMS::Key`` declares a single-Region key)."""
+    key = repair.key
+    if _replica(key):
+        return {"PrimaryKeyArn": key.primary_arn, "KeyPolicy": repair.repaired}
+    if key.multi_region:
+        return {"MultiRegion": True, "KeyPolicy": repair.repaired}
+    return {"KeyPolicy": repair.repaired}
 
 
 # -- Terraform -------------------------------------------------------------------------------

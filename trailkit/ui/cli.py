@@ -1438,24 +1438,68 @@ def _confirm(
 
 
 def _owner_notes(plans: Sequence[Any], args: argparse.Namespace) -> list[str]:
-    """One sentence per planned trail that a tool manages (its tags, Control Tower's name), for
-    the real AWS confirmation: the change may not last (:mod:`trailkit.rules.ownership`)."""
+    """Who manages each planned trail and its target key (tags, Control Tower's name), one
+    sentence per resource, for the real AWS confirmation: the change may not last
+    (:mod:`trailkit.rules.ownership`). A trail is said to be managed only for its own owners;
+    the target key's owners are said of the key, as ``trailkit check`` does."""
+    from trailkit.rules.ownership import owner_tag_keys
+
+    tag_keys = owner_tag_keys(getattr(args, "owner_tags", None) or ())
+    notes: list[str] = []
+    for plan in plans:
+        trail = plan.report.trail or plan.trail
+        notes += _resource_owner_notes(trail, plan.report.key, tag_keys)
+    return list(dict.fromkeys(notes))
+
+
+def _resource_owner_notes(trail: Any, key: Any, tag_keys: Sequence[str]) -> list[str]:
+    """ "T is managed by ..." for the trail's owners, "The key K is managed by ..." for the
+    key's (``key`` None: the trail's only)."""
+    from trailkit.rules.ownership import owners
+
+    found = owners(trail, key, tag_keys) if trail is not None else ()
+    notes = []
+    on_trail = list(dict.fromkeys(o.label for o in found if o.resource == "trail"))
+    if on_trail:
+        notes.append(
+            _("{trail} is managed by {owners}; the next deployment may put it back.").format(
+                trail=trail.name, owners=", ".join(on_trail)
+            )
+        )
+    on_key = list(dict.fromkeys(o.label for o in found if o.resource == "key"))
+    if key is not None and on_key:
+        notes.append(
+            _(
+                "The key {key} is managed by {owners}; its next deployment may put its key "
+                "policy back."
+            ).format(key=key.label, owners=", ".join(on_key))
+        )
+    return notes
+
+
+def _key_owner_notes(book: Any, repair: Any, args: argparse.Namespace) -> list[str]:
+    """Who manages the key whose policy ``policy --apply`` replaces (its tags, read in the
+    key's account by ``book``), for the real AWS confirmation: a stack that owns the key puts
+    its own policy back, or a policy it deploys drops CloudTrail's statements (issue 17's
+    motivating incident). A key whose tags cannot be read names no owner."""
     from trailkit.rules.ownership import owner_tag_keys, owners
 
     tag_keys = owner_tag_keys(getattr(args, "owner_tags", None) or ())
-    notes = []
-    for plan in plans:
-        trail = plan.report.trail or plan.trail
-        found = owners(trail, plan.report.key, tag_keys)
-        if not found:
-            continue
-        labels = ", ".join(dict.fromkeys(o.label for o in found))
-        notes.append(
-            _("{trail} is managed by {owners}; the next deployment may put it back.").format(
-                trail=trail.name, owners=labels
-            )
-        )
-    return notes
+    try:
+        key = book.reader.key_tags(repair.key)
+    except TrailkitError:
+        key = repair.key
+    if not repair.trails:
+        return []
+    found = owners(repair.trails[0], key, tag_keys)
+    on_key = list(dict.fromkeys(o.label for o in found if o.resource == "key"))
+    if not on_key:
+        return []
+    return [
+        _(
+            "The key {key} is managed by {owners}; its next deployment may put its key policy back."
+        ).format(key=key.label, owners=", ".join(on_key))
+    ]
 
 
 def _aliases(book: Any, plans: list[Any]) -> dict[str, str]:
@@ -1887,7 +1931,8 @@ def cmd_policy(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
                 + "\n"
             )
         return EXIT_OK
-    if not _confirm(args, conn, "replace-policy", [repair.key.label], err):
+    notes = [] if args.yes else _key_owner_notes(book, repair, args)
+    if not _confirm(args, conn, "replace-policy", [repair.key.label], err, notes=notes):
         err.write(_("Not confirmed: nothing was sent.") + "\n")
         return EXIT_NO
     result = book.apply_repair(repair, confirmed=True)

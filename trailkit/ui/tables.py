@@ -27,7 +27,7 @@ from trailkit.records import Inventory, KeyInfo, Trail, utc_iso
 from trailkit.records.journal import DELIVERY_WORDS, STATUS_WORDS
 from trailkit.rules.health import HEALTH_WORDS, Health
 from trailkit.rules.keyfacts import FACT_FIELDS, ROTATION_WORDS, key_facts, pending_deletion
-from trailkit.rules.ownership import CONTROL_TOWER_TRAIL, DEFAULT_OWNER_TAG_KEYS, managed_by
+from trailkit.rules.ownership import DEFAULT_OWNER_TAG_KEYS, managed_by
 from trailkit.rules.plan import Plan
 
 __all__ = [
@@ -294,13 +294,13 @@ def inventory_records(
 
     Each trail record has ``managed_by``: who manages the trail or its key, as their tags (and
     Control Tower's trail name) tell (:func:`trailkit.rules.ownership.managed_by` with
-    ``owner_tags``): "" for nobody, None when the trail's tags were not read (another
-    account's trail, or ``ListTags`` refused: its ``tags_error``).
+    ``owner_tags``): the owners' labels; "" when the trail's tags were read and name nobody;
+    None when they were not read (another account's trail, or ``ListTags`` refused: its
+    ``tags_error``) and nothing else tells (an error row's is None too).
     """
     rows = [trail_record(t, inv.key_for(t)) for t in inv.trails]
     for row, trail in zip(rows, inv.trails, strict=True):
-        told = trail.tags is not None or trail.name == CONTROL_TOWER_TRAIL
-        row["managed_by"] = managed_by(trail, inv.key_for(trail), owner_tags) if told else None
+        row["managed_by"] = managed_by(trail, inv.key_for(trail), owner_tags)
     if healths is not None:
         for row, trail in zip(rows, inv.trails, strict=True):
             found = healths.get(trail.arn)
