@@ -148,7 +148,7 @@ def test_a_proven_card_names_the_objects_read_and_their_encryption() -> None:
 @pytest.mark.parametrize(
     ("proof", "note", "badge", "says"),
     [
-        (PENDING, "tk-note-warn", "PENDING", "none delivered since the change"),
+        (PENDING, "tk-note-warn", "PENDING DELIVERY", "none delivered since the change"),
         (FAILED, "tk-note-bad", "FAILED", "AES256"),
         (UNVERIFIABLE, "tk-note-warn", "UNVERIFIABLE", "not expected: log file validation is off"),
     ],
