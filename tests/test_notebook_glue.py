@@ -8,6 +8,7 @@ Tests that change the estate use ``demo_rw`` (reseeded afterwards).
 from __future__ import annotations
 
 import json
+import threading
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -452,10 +453,16 @@ def test_prove_applied_proves_each_changed_trail_and_shows_a_failed_one_in_its_p
         return _Proof()
 
     monkeypatch.setattr(Runbook, "verify_change", verify_change, raising=False)
-    step = prove_applied(book, bulk, "30s")
+    view = prove_applied(book, bulk, "30s")
+    assert view is not None and not view.running
+    step = view.value  # the Step of every proof, the view's result
     assert step is not None and not step.ok
     assert [(name, kw["change_id"]) for name, kw in calls] == [("a", "c-a"), ("b", "c-b")]
     assert all(0 <= kw["wait"] <= 30 for __, kw in calls)
     assert "1 of 2 changed trails proven" in step.title
     assert "tk-proof-proven" in step.html and "s3:ListBucket was denied." in step.html
     assert isinstance(step.value[1], AccessDenied)
+    # each proof follows the view's wait and can be cancelled from it (issue 17)
+    assert all(isinstance(kw["cancel"], threading.Event) for __, kw in calls)
+    assert all(kw["progress"] == view._progress for __, kw in calls)
+    assert "1 of 2 changed trails proven" in view.html() and view._w_bar.max == 30

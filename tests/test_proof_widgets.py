@@ -23,6 +23,7 @@ from widget_fakes import GOOD, FakeEstate, FakeRunbook
 
 from trailkit import i18n
 from trailkit.errors import AccessDenied, InputError
+from trailkit.records import Kind
 from trailkit.ui.notebook import wait_seconds
 from trailkit.ui.widgets import DeliveryProof, GuidedUpdate
 from trailkit.ui.widgets.proof import proof_html, wait_label
@@ -346,6 +347,8 @@ def test_the_guided_update_has_the_proof_and_code_sections_only_when_the_runbook
 def test_choosing_another_trail_cancels_the_running_proof_and_proves_that_one() -> None:
     estate = FakeEstate()
     book = ProvingRunbook(estate)
+    tokyo = next(t for t in estate.trails.values() if t.name == "tokyo-trail")
+    tokyo_change = book.journal.record(Kind.TRAIL_KEY, tokyo.arn, None, KEY)  # an earlier change
     verify = Verifier(block=True)
     guided = GuidedUpdate(book)
     guided.choose("org-trail", GOOD)
@@ -358,8 +361,8 @@ def test_choosing_another_trail_cancels_the_running_proof_and_proves_that_one() 
     assert not guided.proof.running and verify.calls[0]["cancel"].is_set()
     assert "tokyo-trail" in guided.proof._w_target.value and guided.proof.value is None
     assert guided.proof.prove(0) is PROVEN
-    ((trail, __),) = book.called("verify_change")
-    assert trail.name == "tokyo-trail"
+    ((trail, kwargs),) = book.called("verify_change")
+    assert trail.name == "tokyo-trail" and kwargs["change_id"] == tokyo_change
 
 
 def test_a_failed_proof_is_shown_not_raised() -> None:
