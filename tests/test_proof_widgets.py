@@ -23,7 +23,7 @@ from widget_fakes import GOOD, FakeEstate, FakeRunbook
 
 from trailkit import i18n
 from trailkit.errors import AccessDenied, InputError
-from trailkit.records import Kind
+from trailkit.records import Kind, Phase
 from trailkit.ui.notebook import wait_seconds
 from trailkit.ui.widgets import DeliveryProof, GuidedUpdate
 from trailkit.ui.widgets.proof import proof_html, wait_label
@@ -378,6 +378,62 @@ def test_prove_delivery_refuses_a_wait_that_is_not_seconds() -> None:
     guided = GuidedUpdate(ProvingRunbook(FakeEstate()))
     with pytest.raises(InputError):
         guided.prove_delivery("15m")  # type: ignore[arg-type]
+
+
+def test_the_wait_is_a_duration_too_and_an_error_ends_the_run_for_on_done() -> None:
+    ended: list[Any] = []
+
+    def denied(**kwargs: Any) -> Any:
+        raise AccessDenied("s3:ListBucket was denied on trail-bucket.", "grant s3:ListBucket")
+
+    view = DeliveryProof(denied, demo=True, on_done=ended.append)
+    with pytest.raises(AccessDenied):
+        view.prove("15m")  # as `trailkit verify --wait` reads it
+    assert view.wait == 900.0 and isinstance(ended[0], AccessDenied) and not view.running
+
+
+def _guided_without_a_proved_change(outcome: Phase | None) -> tuple[ProvingRunbook, GuidedUpdate]:
+    book = ProvingRunbook(FakeEstate())
+    guided = GuidedUpdate(book)
+    guided.choose("org-trail", GOOD)
+    assert guided.trail is not None
+    if outcome is not None:  # an earlier change applied, then the newest one not
+        book.journal.record(Kind.TRAIL_KEY, guided.trail.arn, None, KEY)
+        book.journal.record(Kind.TRAIL_KEY, guided.trail.arn, None, KEY, outcome=outcome)
+    return book, guided
+
+
+@pytest.mark.parametrize(
+    ("outcome", "said"),
+    [
+        (None, "No change of org-trail is recorded"),
+        (Phase.FAILED, "is failed: there is no applied change to prove"),
+    ],
+)
+def test_the_guided_proof_without_an_applied_newest_change_says_so_and_reads_nothing(
+    outcome: Phase | None, said: str
+) -> None:
+    book, guided = _guided_without_a_proved_change(outcome)
+    assert guided.proof is not None
+    with pytest.raises(InputError) as caught:
+        guided.proof.prove(0)
+    assert said in str(caught.value) and book.called("verify_change") == []
+    assert guided.proof.value is None and said in _text(guided.proof._w_result.value)
+    thread = guided.proof.start()  # the button: the same, as its error card
+    assert thread is not None
+    thread.join(30)
+    assert said in _text(guided.proof._w_result.value) and book.called("verify_change") == []
+
+
+def test_the_guided_proof_refusal_speaks_japanese(japanese: None) -> None:
+    __, guided = _guided_without_a_proved_change(Phase.FAILED)
+    assert guided.proof is not None
+    with pytest.raises(InputError):
+        guided.proof.prove(0)
+    assert guided.trail is not None
+    (change,) = [c for c in guided._runbook.journal.changes() if not c.applied]
+    names = ["org-trail", change.change_id, "trailkit journal --reconcile"]
+    assert_japanese(_text(guided.proof._w_result.value), names)
 
 
 # -- Japanese ----------------------------------------------------------------------------------
