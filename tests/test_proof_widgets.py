@@ -462,3 +462,13 @@ def test_the_card_and_the_view_speak_japanese(proof: FakeProof) -> None:
         + [label for label, __ in view._w_wait.options]
     )
     assert_japanese(text + "\n" + labels, names)
+
+
+@pytest.mark.usefixtures("japanese")
+def test_a_bad_wait_is_refused_in_japanese() -> None:
+    with pytest.raises(InputError) as caught:
+        wait_seconds("soon")
+    with pytest.raises(InputError) as widget:
+        DeliveryProof(Verifier(), demo=True).prove("25h")
+    names = ["verify_wait", "soon", "25h", "90s", "15m", "1h", "1h30m", "None", "90s", "86400"]
+    assert_japanese(f"{caught.value}\n{widget.value}", names)

@@ -756,9 +756,6 @@ def _proves(book: object, name: str = "book") -> Runbook:
     return cast(Runbook, book)
 
 
-_WAIT_FIX = 'give verify_wait as "90s", "15m", "1h" or "1h30m" ("0": look once), or None'
-
-
 def wait_seconds(verify_wait: object, name: str = "verify_wait") -> float | None:
     """Read a notebook's wait for the delivery proof strictly, before anything is sent.
 
@@ -772,7 +769,9 @@ def wait_seconds(verify_wait: object, name: str = "verify_wait") -> float | None
         Naming ``name``: an empty or blank text, a negative or unreadable duration, more than
         24 hours, or a value of another kind (``True``, a list).
     """
-    fix = _WAIT_FIX.replace("verify_wait", name)
+    fix = _('give {name} as "90s", "15m", "1h" or "1h30m" ("0": look once), or None').format(
+        name=name
+    )
     if verify_wait is None:
         return None
     if isinstance(verify_wait, bool) or not isinstance(verify_wait, str | int | float):
