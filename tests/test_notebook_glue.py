@@ -8,6 +8,7 @@ Tests that change the estate use ``demo_rw`` (reseeded afterwards).
 from __future__ import annotations
 
 import json
+import threading
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -396,6 +397,50 @@ def test_prove_delivery_runs_the_runbooks_proof_with_the_wait_read_strictly(
     assert "bulk" in str(caught.value)
 
 
+def test_prove_applied_button_runs_in_the_background_and_cancel_stops_every_wait(
+    demo: Any, book: Runbook, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Notebook 04's proof view: Prove delivery runs in the background; Cancel stops the
+    wait of the trail being proved, and the trails left are looked at once (wait 0)."""
+    from types import SimpleNamespace
+
+    from trailkit.ui.notebook import bulk_update, prove_applied
+    from trailkit.ui.widgets import BulkUpdate
+
+    def result(name: str) -> Any:
+        trail = SimpleNamespace(name=name, arn=f"arn:aws:cloudtrail:us-east-1:1:trail/{name}")
+        return SimpleNamespace(
+            plan=SimpleNamespace(trail=trail), change_id=f"c-{name}", changed=True
+        )
+
+    results = [result("a"), result("b")]
+    monkeypatch.setattr(BulkUpdate, "results", property(lambda self: results))
+    started = threading.Event()
+    calls: list[tuple[str, dict[str, Any]]] = []
+
+    def verify_change(self: Runbook, trail: Any, **kwargs: Any) -> Any:
+        calls.append((trail.name, kwargs))
+        if kwargs["wait"] > 0:  # a proof that waits: until cancelled
+            kwargs["progress"](_Proof(), kwargs["wait"])
+            started.set()
+            assert kwargs["cancel"].wait(30), "Cancel never reached the running proof"
+        return _Proof()
+
+    monkeypatch.setattr(Runbook, "verify_change", verify_change, raising=False)
+    view = prove_applied(book, bulk_update(book, inventory=Reader(book.conn).scan(DEMO_REGIONS)), 0)
+    assert view is not None and [n for n, __ in calls] == ["a", "b"]
+    calls.clear()
+    view.set_wait(600)
+    thread = view.start()
+    assert thread is not None and started.wait(10) and view.running
+    assert not view._w_cancel.disabled and view._w_bar.max == 600
+    view._w_cancel.click()
+    thread.join(30)
+    assert not thread.is_alive() and not view.running
+    assert [(n, kw["wait"]) for n, kw in calls][1] == ("b", 0.0)  # not waited for after Cancel
+    assert "2 of 2 changed trails proven" in view.html()
+
+
 def test_change_as_code_writes_every_format_of_the_runbooks_snippet(
     demo: Any, book: Runbook, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -452,10 +497,16 @@ def test_prove_applied_proves_each_changed_trail_and_shows_a_failed_one_in_its_p
         return _Proof()
 
     monkeypatch.setattr(Runbook, "verify_change", verify_change, raising=False)
-    step = prove_applied(book, bulk, "30s")
+    view = prove_applied(book, bulk, "30s")
+    assert view is not None and not view.running
+    step = view.value  # the Step of every proof, the view's result
     assert step is not None and not step.ok
     assert [(name, kw["change_id"]) for name, kw in calls] == [("a", "c-a"), ("b", "c-b")]
     assert all(0 <= kw["wait"] <= 30 for __, kw in calls)
     assert "1 of 2 changed trails proven" in step.title
     assert "tk-proof-proven" in step.html and "s3:ListBucket was denied." in step.html
     assert isinstance(step.value[1], AccessDenied)
+    # each proof follows the view's wait and can be cancelled from it (issue 17)
+    assert all(isinstance(kw["cancel"], threading.Event) for __, kw in calls)
+    assert all(kw["progress"] == view._progress for __, kw in calls)
+    assert "1 of 2 changed trails proven" in view.html() and view._w_bar.max == 30

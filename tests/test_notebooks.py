@@ -456,9 +456,12 @@ def test_04_bulk_update_applies_the_ready_plans(
     assert "policy-bucket-key-decrypt" in plans and "tk-badge-blocked" in plans
     assert "policy-readers: Nobody in account 444455556666" in plans
     assert "2 of 3 trails changed, 1 blocked" in cell_html(nb, "bulk.apply(")
-    # issue 17: the delivery proof of both changed trails, with the key read from the objects
+    # issue 17: the delivery proof of both changed trails, with the key read from the objects;
+    # stale-key-trail is stopped (IsLogging false): pending at once, the fix is to start logging
     proofs = cell_html(nb, "notebook.prove_applied(")
-    assert "2 of 2 changed trails proven" in proofs and proofs.count("tk-proof-proven") == 2
+    assert "1 of 2 changed trails proven" in proofs and proofs.count("tk-proof-proven") == 1
+    assert proofs.count("tk-proof-pending") == 1 and "The trail is not logging" in proofs
+    assert f"start-logging --name {estate.trails['stale-key-trail']}" in proofs
     assert estate.keys[GOOD] in proofs
 
 

@@ -394,3 +394,51 @@ def test_unknown_bucket_default_after_a_disable_is_unverifiable_not_failed() -> 
         ).status
         is ProofStatus.PROVEN
     )
+
+
+# -- a trail that is not logging -------------------------------------------------------------
+STOPPED = TrailStatus(is_logging=False, latest_delivery_time=SINCE - timedelta(days=3))
+
+
+@pytest.mark.parametrize(
+    ("trail_kw", "judge_kw"),
+    [
+        ({}, {}),  # nothing delivered since the change
+        ({}, {"since": None}),  # no recorded change: nothing in the last two days
+        ({"validation": True}, {"log": KMS_NEW}),  # the log came, the digest never will
+        ({}, {"log": obj("AES256"), "previous": ("AES256", None), "final": False}),
+    ],
+    ids=["nothing", "no change", "no digest", "old encryption"],
+)
+def test_a_stopped_trail_is_pending_because_it_is_not_logging_not_to_wait_again(
+    trail_kw: dict[str, object], judge_kw: dict[str, object]
+) -> None:
+    proof = run(trail(**trail_kw), status=STOPPED, **judge_kw)  # type: ignore[arg-type]
+    assert proof.status is ProofStatus.PENDING  # nothing failed: the trail is just stopped
+    assert "not logging" in proof.reason and "IsLogging" in proof.reason
+    assert f"aws cloudtrail start-logging --name {TRAIL_ARN}" in proof.fix
+    assert "again" not in proof.fix and "CloudTrail console" in proof.fix
+
+
+def test_a_stopped_trail_is_still_proven_or_failed_by_what_it_delivered() -> None:
+    assert run(trail(), status=STOPPED, log=KMS_NEW).status is ProofStatus.PROVEN
+    failed = run(trail(), status=STOPPED, log=obj("aws:kms", THIRD))
+    assert failed.status is ProofStatus.FAILED and "not logging" not in failed.reason
+    unknown = run(trail(), status=TrailStatus(is_logging=None))  # not said: wait as usual
+    assert unknown.status is ProofStatus.PENDING and "again" in unknown.fix
+
+
+def test_a_stopped_trail_speaks_japanese() -> None:
+    from english import assert_japanese
+
+    from trailkit import i18n
+
+    i18n.set_language("ja")
+    try:
+        proof = run(trail(), status=STOPPED)
+    finally:
+        i18n.set_language("en")
+    # IsLogging false: the API field and value stay as AWS writes them
+    assert_japanese(
+        proof.reason + "\n" + proof.fix, [TRAIL_ARN, "IsLogging", "false", "GetTrailStatus"]
+    )

@@ -23,6 +23,7 @@ from widget_fakes import GOOD, FakeEstate, FakeRunbook
 
 from trailkit import i18n
 from trailkit.errors import AccessDenied, InputError
+from trailkit.records import Kind, Phase
 from trailkit.ui.notebook import wait_seconds
 from trailkit.ui.widgets import DeliveryProof, GuidedUpdate
 from trailkit.ui.widgets.proof import proof_html, wait_label
@@ -346,6 +347,8 @@ def test_the_guided_update_has_the_proof_and_code_sections_only_when_the_runbook
 def test_choosing_another_trail_cancels_the_running_proof_and_proves_that_one() -> None:
     estate = FakeEstate()
     book = ProvingRunbook(estate)
+    tokyo = next(t for t in estate.trails.values() if t.name == "tokyo-trail")
+    tokyo_change = book.journal.record(Kind.TRAIL_KEY, tokyo.arn, None, KEY)  # an earlier change
     verify = Verifier(block=True)
     guided = GuidedUpdate(book)
     guided.choose("org-trail", GOOD)
@@ -358,8 +361,8 @@ def test_choosing_another_trail_cancels_the_running_proof_and_proves_that_one() 
     assert not guided.proof.running and verify.calls[0]["cancel"].is_set()
     assert "tokyo-trail" in guided.proof._w_target.value and guided.proof.value is None
     assert guided.proof.prove(0) is PROVEN
-    ((trail, __),) = book.called("verify_change")
-    assert trail.name == "tokyo-trail"
+    ((trail, kwargs),) = book.called("verify_change")
+    assert trail.name == "tokyo-trail" and kwargs["change_id"] == tokyo_change
 
 
 def test_a_failed_proof_is_shown_not_raised() -> None:
@@ -375,6 +378,62 @@ def test_prove_delivery_refuses_a_wait_that_is_not_seconds() -> None:
     guided = GuidedUpdate(ProvingRunbook(FakeEstate()))
     with pytest.raises(InputError):
         guided.prove_delivery("15m")  # type: ignore[arg-type]
+
+
+def test_the_wait_is_a_duration_too_and_an_error_ends_the_run_for_on_done() -> None:
+    ended: list[Any] = []
+
+    def denied(**kwargs: Any) -> Any:
+        raise AccessDenied("s3:ListBucket was denied on trail-bucket.", "grant s3:ListBucket")
+
+    view = DeliveryProof(denied, demo=True, on_done=ended.append)
+    with pytest.raises(AccessDenied):
+        view.prove("15m")  # as `trailkit verify --wait` reads it
+    assert view.wait == 900.0 and isinstance(ended[0], AccessDenied) and not view.running
+
+
+def _guided_without_a_proved_change(outcome: Phase | None) -> tuple[ProvingRunbook, GuidedUpdate]:
+    book = ProvingRunbook(FakeEstate())
+    guided = GuidedUpdate(book)
+    guided.choose("org-trail", GOOD)
+    assert guided.trail is not None
+    if outcome is not None:  # an earlier change applied, then the newest one not
+        book.journal.record(Kind.TRAIL_KEY, guided.trail.arn, None, KEY)
+        book.journal.record(Kind.TRAIL_KEY, guided.trail.arn, None, KEY, outcome=outcome)
+    return book, guided
+
+
+@pytest.mark.parametrize(
+    ("outcome", "said"),
+    [
+        (None, "No change of org-trail is recorded"),
+        (Phase.FAILED, "is failed: there is no applied change to prove"),
+    ],
+)
+def test_the_guided_proof_without_an_applied_newest_change_says_so_and_reads_nothing(
+    outcome: Phase | None, said: str
+) -> None:
+    book, guided = _guided_without_a_proved_change(outcome)
+    assert guided.proof is not None
+    with pytest.raises(InputError) as caught:
+        guided.proof.prove(0)
+    assert said in str(caught.value) and book.called("verify_change") == []
+    assert guided.proof.value is None and said in _text(guided.proof._w_result.value)
+    thread = guided.proof.start()  # the button: the same, as its error card
+    assert thread is not None
+    thread.join(30)
+    assert said in _text(guided.proof._w_result.value) and book.called("verify_change") == []
+
+
+def test_the_guided_proof_refusal_speaks_japanese(japanese: None) -> None:
+    __, guided = _guided_without_a_proved_change(Phase.FAILED)
+    assert guided.proof is not None
+    with pytest.raises(InputError):
+        guided.proof.prove(0)
+    assert guided.trail is not None
+    (change,) = [c for c in guided._runbook.journal.changes() if not c.applied]
+    names = ["org-trail", change.change_id, "trailkit journal --reconcile"]
+    assert_japanese(_text(guided.proof._w_result.value), names)
 
 
 # -- Japanese ----------------------------------------------------------------------------------
@@ -403,3 +462,13 @@ def test_the_card_and_the_view_speak_japanese(proof: FakeProof) -> None:
         + [label for label, __ in view._w_wait.options]
     )
     assert_japanese(text + "\n" + labels, names)
+
+
+@pytest.mark.usefixtures("japanese")
+def test_a_bad_wait_is_refused_in_japanese() -> None:
+    with pytest.raises(InputError) as caught:
+        wait_seconds("soon")
+    with pytest.raises(InputError) as widget:
+        DeliveryProof(Verifier(), demo=True).prove("25h")
+    names = ["verify_wait", "soon", "25h", "90s", "15m", "1h", "1h30m", "None", "90s", "86400"]
+    assert_japanese(f"{caught.value}\n{widget.value}", names)

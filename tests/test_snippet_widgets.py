@@ -86,6 +86,21 @@ def test_an_error_is_the_error_card_in_its_tab_and_the_others_are_written() -> N
     assert "tk-error" in view.html()
 
 
+@pytest.mark.parametrize(
+    ("statements", "said"),
+    [
+        ((), "adds no key policy statement for CloudTrail"),
+        (({"Sid": "a"},), "adds 1 key policy statement for CloudTrail"),
+    ],
+)
+def test_the_statements_added_are_counted_in_words(
+    statements: tuple[dict[str, str], ...], said: str
+) -> None:
+    view = ChangeAsCode(lambda fmt: SnippetStandIn(fmt, "json", "{}", KEY, statements))
+    shown = " ".join(_text(view._w_html["cloudformation"].value).split())
+    assert said in shown and "adds 0" not in shown
+
+
 def test_turning_sse_kms_off_is_said_so() -> None:
     view = ChangeAsCode(lambda fmt: SnippetStandIn(fmt, "hcl", "kms_key_id = null", "", ()))
     said = _text(view._w_html["terraform"].value)

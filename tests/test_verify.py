@@ -62,6 +62,10 @@ class _Setup:
             Name=TRAIL, S3BucketName=BUCKET, KmsKeyId=self.new, EnableLogFileValidation=validation
         )
         self.arn = made["TrailARN"]
+        from trailkit.demo.delivery import paused
+
+        with paused():  # logging, as a trail that delivers is; the test delivers by hand
+            conn.client("cloudtrail", REGION).start_logging(Name=TRAIL)
         self.account = conn.info().account
         self.path = tmp_path / "journal.jsonl"
         self.journal = Journal(self.path)

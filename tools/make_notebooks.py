@@ -318,7 +318,9 @@ NOTEBOOKS["04_bulk_update.ipynb"] = [
     ("code", "bulk.apply(apply, accept_unverifiable)"),
     (
         "code",
-        "# the delivery proof of every trail changed above (recorded in the journal)\n"
+        "# the delivery proof of every trail changed above (recorded in the journal); its bar\n"
+        "# follows the wait (interrupt the kernel to stop waiting); its Prove delivery button\n"
+        "# proves them again in the background, with a Cancel button\n"
         "notebook.prove_applied(book, bulk, verify_seconds)",
     ),
 ]

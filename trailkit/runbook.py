@@ -1229,7 +1229,9 @@ class Runbook:
         region's day folders since the change (``ListObjectsV2`` with ``StartAfter``,
         ``HeadObject``; :mod:`trailkit.aws.delivered`), judged by
         :func:`trailkit.rules.proof.judge`. Looks again every ``interval`` seconds while the
-        proof is ``pending``, until ``wait`` seconds have passed or ``cancel`` is set.
+        proof is ``pending``, until ``wait`` seconds have passed or ``cancel`` is set; a trail
+        that is not logging (``IsLogging`` false) is answered at once (``pending``, the fix is
+        to start logging: waiting cannot help).
 
         Parameters
         ----------
@@ -1290,9 +1292,11 @@ class Runbook:
         pause = interval if interval is not None else (1.0 if book.demo else 15.0)
         deadline = clock() + max(wait, 0.0)
         org: list[str | None] = [None]
+        stopped = [False]  # the last look's GetTrailStatus said IsLogging false
 
         def look(final: bool) -> Proof:
             status = writes.trail_status(book.conn, found.arn, found.home_region)
+            stopped[0] = status.is_logging is False
             log, digest, unreadable, permission = _delivered(book.conn, found, since, org)
             return judge(
                 found,
@@ -1312,7 +1316,8 @@ class Runbook:
 
         proof = look(final=wait <= 0)
         cancelled = False
-        while proof.status is ProofStatus.PENDING:
+        # a trail that is not logging delivers nothing: its pending proof is the answer at once
+        while proof.status is ProofStatus.PENDING and not stopped[0]:
             left = deadline - clock()
             if cancel is not None and cancel.is_set():
                 cancelled = True

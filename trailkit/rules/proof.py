@@ -23,6 +23,10 @@ Sources:
   (``docs/cloudtrail-kms.md`` section 5). CloudTrail delivers a digest file about once an hour
   (CloudTrail user guide, "CloudTrail digest file structure": "every hour"), so a proof that
   needs one may wait up to an hour.
+* A stopped trail: ``GetTrailStatus`` ``IsLogging`` false means CloudTrail records and delivers
+  nothing until ``StartLogging`` (CloudTrail API reference, ``GetTrailStatus`` and
+  ``StopLogging``), so a proof that still needs a file is ``pending`` at once: waiting cannot
+  help, starting logging does.
 * Delivery errors: ``GetTrailStatus`` ``LatestDeliveryError`` / ``LatestDigestDeliveryError``
   carry no time; an error counts against the change when the latest delivery attempt is after
   the change, or when no delivery succeeded since the change (:func:`trailkit.rules.delivery.
@@ -290,8 +294,10 @@ def judge(
     Proof
         ``failed`` for a delivery error after the change (its cause and fix) or an object after
         the change with another encryption; ``unverifiable`` when the objects or the status
-        could not be read; ``pending`` while nothing (or no digest) arrived since the change;
-        else ``proven``. Never raises.
+        could not be read; ``pending`` while nothing (or no digest) arrived since the change
+        (when ``status`` says the trail is not logging, ``IsLogging`` false, the reason says
+        so and the fix is to start logging: no file will come however long one waits); else
+        ``proven``. Never raises.
     """
     encryption, key = expected
     wants_digest = trail.log_file_validation
@@ -336,6 +342,21 @@ def judge(
                     trail, error, digest=is_digest, organization_id=organization_id
                 )
                 return proof(ProofStatus.FAILED, cause.cause, cause.fix)
+    if status is not None and status.is_logging is False:
+        stopped: Proof | None = proof(
+            ProofStatus.PENDING,
+            _(
+                "The trail is not logging (GetTrailStatus IsLogging is false): CloudTrail "
+                "delivers nothing until logging is started, so no file will come."
+            ),
+            _(
+                "start logging with `aws cloudtrail start-logging --name {trail}` (or Start "
+                "logging on the trail's page in the CloudTrail console), then run `trailkit "
+                "verify --trail {trail} --wait 15m`"
+            ).format(trail=trail.arn),
+        )
+    else:
+        stopped = None
     if unreadable is not None:
         fix = (
             _("grant {permission} on bucket {bucket}, then run `trailkit verify` again").format(
@@ -416,7 +437,7 @@ def judge(
             explain.format(trail=trail.arn),
         )
     if waiting:
-        return proof(ProofStatus.PENDING, " ".join(waiting), again)
+        return stopped or proof(ProofStatus.PENDING, " ".join(waiting), again)
     if log is None:
         if status is not None and status.error:
             return proof(
@@ -429,6 +450,8 @@ def judge(
                     permission="cloudtrail:GetTrailStatus"
                 ),
             )
+        if stopped is not None:
+            return stopped
         if since is None:
             reason = _("No log file of the trail was found in the last two days.")
         else:
@@ -438,7 +461,7 @@ def judge(
             ).format(time=local_time(since))
         return proof(ProofStatus.PENDING, reason, again)
     if wants_digest and digest is None:
-        return proof(
+        return stopped or proof(
             ProofStatus.PENDING,
             _(
                 "The newest log file {object} carries {wanted}; log file validation is on, and no "

@@ -28,8 +28,9 @@ import html
 import os
 import re
 import sys
+import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextlib import suppress
 from functools import partial
 from pathlib import Path
@@ -70,7 +71,7 @@ from trailkit.ui.widgets import (
     Step,
     TrailExplorer,
 )
-from trailkit.ui.widgets._common import error_html, esc, note_html
+from trailkit.ui.widgets._common import error_html, esc, note_html, section_title
 from trailkit.ui.widgets.banner import partial_sentence
 from trailkit.ui.widgets.checklist import checklist_html
 from trailkit.ui.widgets.policy_picker import KeyPolicyView
@@ -755,9 +756,6 @@ def _proves(book: object, name: str = "book") -> Runbook:
     return cast(Runbook, book)
 
 
-_WAIT_FIX = 'give verify_wait as "90s", "15m", "1h" or "1h30m" ("0": look once), or None'
-
-
 def wait_seconds(verify_wait: object, name: str = "verify_wait") -> float | None:
     """Read a notebook's wait for the delivery proof strictly, before anything is sent.
 
@@ -771,7 +769,9 @@ def wait_seconds(verify_wait: object, name: str = "verify_wait") -> float | None
         Naming ``name``: an empty or blank text, a negative or unreadable duration, more than
         24 hours, or a value of another kind (``True``, a list).
     """
-    fix = _WAIT_FIX.replace("verify_wait", name)
+    fix = _('give {name} as "90s", "15m", "1h" or "1h30m" ("0": look once), or None').format(
+        name=name
+    )
     if verify_wait is None:
         return None
     if isinstance(verify_wait, bool) or not isinstance(verify_wait, str | int | float):
@@ -846,11 +846,18 @@ def prove_delivery(
     return view
 
 
-def prove_applied(book: Runbook, bulk: BulkUpdate, wait: object = None) -> Step | None:
+def prove_applied(book: Runbook, bulk: BulkUpdate, wait: object = None) -> DeliveryProof | None:
     """Notebook 04: the delivery proof of every trail changed by ``bulk`` (its Apply), one
     after the other within one wait (the first waits longest; later ones have mostly been
-    delivered meanwhile). None when nothing was changed. A trail whose proof could not be
-    made at all shows the error in its place; ``value`` holds each proof (or that error).
+    delivered meanwhile). None when nothing was changed.
+
+    The proofs run here and now (up to ``wait``; None: 1 minute on the demo, 15 on AWS) in a
+    :class:`~trailkit.ui.widgets.DeliveryProof` view: its bar follows the wait, and each
+    ``verify_change`` is given the view's cancel event and progress callback. Interrupting
+    the kernel cancels the wait of the trail being proved (recorded, pending); afterwards the
+    view's Prove delivery button proves them again in the background, with a Cancel button.
+    ``value``: a :class:`~trailkit.ui.widgets._common.Step` whose ``value`` holds each proof
+    (or the error of a trail whose proof could not be made at all, shown in its place).
 
     Raises
     ------
@@ -860,21 +867,49 @@ def prove_applied(book: Runbook, bulk: BulkUpdate, wait: object = None) -> Step 
     proves = _proves(book)
     _need(bulk, BulkUpdate, "bulk", _("pass bulk = notebook.bulk_update(book, inventory=...)"))
     seconds = wait_seconds(wait, "verify_wait")
-    if seconds is None:
-        seconds = 60.0 if book.demo else 900.0
     applied = [r for r in bulk.results if r.changed and r.change_id]
     if not applied:
         return None
-    deadline = time.monotonic() + seconds
+    view = DeliveryProof(
+        partial(_prove_each, proves, applied),
+        demo=book.demo,
+        target=", ".join(r.plan.trail.name for r in applied),
+        card=_step_card,
+    )
+    view.prove(seconds)
+    return view
+
+
+def _step_card(step: Step) -> str:
+    return section_title(None, step.title) + step.html
+
+
+def _prove_each(
+    proves: Runbook,
+    applied: list[Any],
+    *,
+    wait: float,
+    cancel: threading.Event,
+    progress: Callable[[Proof, float], None],
+) -> Step:
+    """The proofs of :func:`prove_applied`, within one ``wait``; once ``cancel`` is set (the
+    Cancel button) the trails left are looked at once, not waited for."""
+    deadline = time.monotonic() + wait
     parts: list[str] = []
     proofs: list[Proof | TrailkitError] = []
     proven = 0
     for result in applied:
-        left = max(0.0, deadline - time.monotonic())
+        left = 0.0 if cancel.is_set() else max(0.0, deadline - time.monotonic())
         name = f"<h4>{esc(result.plan.trail.name)}</h4>"
         try:
             # the runbook proves a trail of another account in that account (its role)
-            proof = proves.verify_change(result.plan.trail, change_id=result.change_id, wait=left)
+            proof = proves.verify_change(
+                result.plan.trail,
+                change_id=result.change_id,
+                wait=left,
+                cancel=cancel,
+                progress=progress,
+            )
         except TrailkitError as err:  # this trail's proof failed: the others are still proved
             parts.append(name + error_html(err))
             proofs.append(err)

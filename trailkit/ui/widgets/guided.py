@@ -20,7 +20,8 @@ import ipywidgets as widgets
 from trailkit.arn import resource_id
 from trailkit.errors import InputError, JournalError, RefusedError, TrailkitError
 from trailkit.i18n import _, ngettext
-from trailkit.records import ApplyResult, PolicyResult, Trail
+from trailkit.records import ApplyResult, Kind, PolicyResult, Trail
+from trailkit.records.journal import same_place
 from trailkit.rules.checks import UNVERIFIED_CODES, Report
 from trailkit.rules.flags import parse_flag, parse_text
 from trailkit.rules.health import Health, HealthKind
@@ -76,9 +77,12 @@ class GuidedUpdate:
         repair step as any key: preview, confirmation, journal). None: no warning.
 
     When the runbook has ``verify_change`` (:meth:`trailkit.runbook.Runbook.verify_change`)
-    the view ends with the delivery proof of the chosen trail's change (the one applied here,
-    else its newest), and when it has ``snippet`` (:meth:`trailkit.runbook.Runbook.snippet`)
-    with the change as code for the chosen trail and key (CloudFormation, Terraform, CDK).
+    the view ends with the delivery proof of the chosen trail's change: its newest change in the
+    journal made from here (the one applied here, or an earlier one), which must be applied (a
+    failed or pending change, or none, leaves nothing to prove: the step says so and does not
+    judge the trail's current setting), and when it has ``snippet``
+    (:meth:`trailkit.runbook.Runbook.snippet`) with the change as code for the chosen trail
+    and key (CloudFormation, Terraform, CDK).
     """
 
     def __init__(
@@ -124,6 +128,7 @@ class GuidedUpdate:
         self._retarget = False  # the trail changed while a proof ran
 
         info = runbook.info()
+        self._info = info
         self._demo = info.demo
         self.banner = ConnectionBanner(info)
         self.trails = TrailPicker([], on_change=self._trail_chosen)
@@ -296,7 +301,7 @@ class GuidedUpdate:
         self.keys.set_trail(self._trail)
 
     def _set_proof_target(self) -> None:
-        """Prove the chosen trail's change: the one applied here, else its newest."""
+        """Prove the chosen trail's change (see :meth:`_proved_change`)."""
         proof, verify_change, trail = self.proof, self._verify_change, self._trail
         if proof is None or verify_change is None:
             return
@@ -307,17 +312,65 @@ class GuidedUpdate:
         if trail is None:
             proof.set_target(None)
             return
-        proof.set_target(
-            partial(verify_change, trail, change_id=self._applied.get(trail.arn)), trail.name
-        )
+        proof.set_target(partial(self._prove, verify_change, trail), trail.name)
 
-    def _proof_done(self, proof: Any) -> None:
+    def _prove(self, verify_change: Callable[..., Any], trail: Trail, **how: Any) -> Any:
+        """The proof of ``trail``'s change (``how``: the wait, cancel and progress of the
+        Prove delivery step); the change is looked up when the proof starts."""
+        return verify_change(trail, change_id=self._proved_change(trail), **how)
+
+    def _proved_change(self, trail: Trail) -> str:
+        """The id of the change Prove delivery proves: the trail's newest trail change in the
+        journal made from this account and endpoint (through a role from it too, as
+        ``rollback --last`` finds them), the one applied here included.
+
+        Raises
+        ------
+        InputError
+            There is no such change, or the newest one is not applied (failed, or pending):
+            there is no applied change to prove, and nothing is recorded. The trail's current
+            setting is not judged as if it were a change (``trailkit verify`` without a
+            recorded change does that, saying so).
+        JournalError
+            The journal cannot be read.
+        """
+        info = self._info
+        for change in reversed(self._runbook.journal.changes()):
+            if (
+                change.intent.kind is Kind.TRAIL_KEY
+                and change.intent.target_arn == trail.arn
+                and same_place(change.intent, info.account, info.endpoint, roles=True)
+            ):
+                break
+        else:
+            raise InputError(
+                _(
+                    "No change of {trail} is recorded in the journal: there is no applied "
+                    "change to prove."
+                ).format(trail=trail.name),
+                _("apply a change of the trail first, then prove it"),
+            )
+        if not change.applied:
+            raise InputError(
+                _(
+                    "The last change of {trail}, {change_id}, is {status}: there is no applied "
+                    "change to prove."
+                ).format(trail=trail.name, change_id=change.change_id, status=change.status_text),
+                _(
+                    "fix what stopped it and apply the change again, then prove it (a pending "
+                    "change is settled by `trailkit journal --reconcile`)"
+                ),
+            )
+        return change.change_id
+
+    def _proof_done(self, result: Any) -> None:
+        """A proof run ended (``result``: its proof, or the error that stopped it)."""
         # the proof is recorded against its change: the journal's Delivery column shows it
         try:
             self.journal.refresh()
         except TrailkitError as err:
             self._w_status.value = error_html(err)
-        if self._retarget:
+        if self._retarget:  # the trail changed while it ran (proof or error alike)
             self._retarget = False
             self._set_proof_target()
 
@@ -706,7 +759,10 @@ class GuidedUpdate:
         Raises
         ------
         InputError
-            ``wait`` is not a number of seconds from 0 to 24 hours.
+            ``wait`` is not a number of seconds from 0 to 24 hours; a proof started with the
+            Prove delivery button still runs (it is not cancelled: wait for it, or press
+            Cancel); or the trail's newest change is not applied (failed or pending): there is
+            no applied change to prove.
         TrailkitError
             The proof could not be made at all.
         """
@@ -724,6 +780,13 @@ class GuidedUpdate:
         trail, proof = self._trail, self.proof
         if proof is None or trail is None or trail.arn not in self._applied:
             return None
+        if proof.running:  # the button's proof: never cancelled from here
+            raise InputError(
+                _("A delivery proof of {trail} is running (Prove delivery).").format(
+                    trail=proof.target or trail.name
+                ),
+                _("wait for it to end, or press Cancel, then run this cell again"),
+            )
         self._set_proof_target()
         found = proof.prove(wait)
         status = str(getattr(found.status, "value", found.status))

@@ -23,6 +23,7 @@ import ipywidgets as widgets
 
 from trailkit.errors import InputError
 from trailkit.i18n import N_, _, local_time, ngettext
+from trailkit.rules.proof import parse_wait
 from trailkit.ui.widgets._common import (
     badge,
     error_html,
@@ -153,7 +154,12 @@ class DeliveryProof:
     waits
         The waits offered, in seconds.
     on_done
-        Called with each proof once it is shown.
+        Called once each run has ended, with its proof once it is shown, or with the error
+        that stopped it (also shown).
+    card
+        How a result is shown (default :func:`proof_html`). A result with an ``ok``
+        attribute (notebook 04's :class:`~trailkit.ui.widgets._common.Step` of several
+        proofs) colors the bar by it, else the proof's ``status`` does.
     """
 
     def __init__(
@@ -164,6 +170,7 @@ class DeliveryProof:
         target: str = "",
         waits: Sequence[float] = WAITS,
         on_done: Callable[[Any], None] | None = None,
+        card: Callable[[Any], str] | None = None,
     ) -> None:
         if verify is not None and not callable(verify):
             raise InputError(_("verify must be a function or None."), "")
@@ -172,6 +179,7 @@ class DeliveryProof:
         self._verify = verify
         self._target = target
         self._on_done = on_done
+        self._card = card or proof_html
         self._proof: Any = None
         self._error: BaseException | None = None
         self._cancel: threading.Event | None = None
@@ -238,18 +246,58 @@ class DeliveryProof:
         return self._busy
 
     @property
+    def target(self) -> str:
+        """What is proved, as shown (e.g. the trail's name; "" when not said)."""
+        return self._target
+
+    @property
     def wait(self) -> float:
         """The chosen wait, in seconds."""
         return float(self._w_wait.value)
 
-    def set_wait(self, seconds: float) -> None:
-        """Choose the wait (offered if it was not)."""
-        seconds = float(seconds)
+    def set_wait(self, seconds: float | str) -> None:
+        """Choose the wait (offered if it was not).
+
+        Parameters
+        ----------
+        seconds : float or str
+            Seconds (0: look once), or a duration as ``trailkit verify --wait`` reads it
+            (``90s``, ``15m``, ``1h30m``); at most 24 hours
+            (:func:`trailkit.rules.proof.parse_wait`).
+
+        Raises
+        ------
+        InputError
+            Not a duration from 0 to 24 hours (negative, NaN, ``True``, ``"abc"``, ``""``,
+            ``"25h"``); naming the wait. Nothing is changed.
+        """
+        seconds = self._read_wait(seconds)
         values = [v for __, v in self._w_wait.options]
         if seconds not in values:
             values = sorted({*values, seconds})
             self._w_wait.options = [(wait_label(w), w) for w in values]
         self._w_wait.value = seconds
+
+    @staticmethod
+    def _read_wait(value: object) -> float:
+        """``value`` as seconds, read strictly (see :meth:`set_wait`)."""
+        fix = _("give seconds from 0 to 86400, or a duration such as 90s, 15m or 1h")
+        if isinstance(value, bool) or not isinstance(value, str | int | float):
+            raise InputError(
+                _("The wait must be a duration such as 15m, not {kind}.").format(
+                    kind=type(value).__name__
+                ),
+                fix,
+            )
+        try:
+            return parse_wait(value)
+        except InputError as err:
+            raise InputError(
+                _("The wait {value} is not a duration from 0 to 24 hours.").format(
+                    value=repr(value)[:40]
+                ),
+                fix,
+            ) from err
 
     def set_target(self, verify: Callable[..., Any] | None, target: str = "") -> None:
         """Prove something else from now on (None: nothing to prove); the last result goes.
@@ -292,9 +340,17 @@ class DeliveryProof:
         self._w_cancel.disabled = not busy
 
     # -- running ---------------------------------------------------------------------------
-    def start(self, wait: float | None = None) -> threading.Thread | None:
+    def start(self, wait: float | str | None = None) -> threading.Thread | None:
         """Start the proof in a background thread (what the button does); returns the thread,
-        or None when there is nothing to prove or a proof already runs."""
+        or None when there is nothing to prove or a proof already runs.
+
+        Raises
+        ------
+        InputError
+            ``wait`` is not a duration from 0 to 24 hours (see :meth:`set_wait`).
+        """
+        if wait is not None:
+            wait = self._read_wait(wait)
         with self._lock:
             if self._verify is None or self.running:
                 return None
@@ -305,26 +361,33 @@ class DeliveryProof:
             thread.start()
             return thread
 
-    def prove(self, wait: float | None = None) -> Any:
+    def prove(self, wait: float | str | None = None) -> Any:
         """Run the proof here and now (headless; the kernel waits) and return it.
 
         Raises
         ------
         InputError
-            There is nothing to prove, or a proof runs already.
+            ``wait`` is not a duration from 0 to 24 hours (see :meth:`set_wait`), there is
+            nothing to prove, or a proof runs already.
         TrailkitError
             The proof could not be made (it is shown as well).
         """
+        if wait is not None:
+            wait = self._read_wait(wait)
         if self._verify is None:
             raise InputError(
                 _("There is nothing to prove: choose a trail first."),
                 _("pass the trail parameter (name or ARN)"),
             )
-        if self.running:
-            raise InputError(_("A delivery proof is still running."), _("press Cancel first"))
-        if wait is not None:
-            self.set_wait(wait)
-        self._begin()
+        with self._lock:
+            if self.running:
+                raise InputError(
+                    _("A delivery proof is still running."),
+                    _("wait for it to end, or press Cancel, then prove again"),
+                )
+            if wait is not None:
+                self.set_wait(wait)
+            self._begin()
         self._run()
         if self._error is not None:
             raise self._error
@@ -379,22 +442,23 @@ class DeliveryProof:
             self._w_bar.bar_style = "danger"
         else:
             self._proof = proof
-            status = _status(proof)
+            ok = getattr(proof, "ok", None)
+            status = ("proven" if ok else "") if isinstance(ok, bool) else _status(proof)
             self._w_bar.value = self._w_bar.max
             self._w_bar.bar_style = {"proven": "success", "failed": "danger"}.get(status, "warning")
-            self._w_result.value = proof_html(proof)
+            self._w_result.value = self._card(proof)
         finally:
             self._w_status.value = ""
             self._busy = False
             self._set_buttons()
-        if self._proof is not None and self._on_done is not None:
-            self._on_done(self._proof)
+        if self._on_done is not None:  # after a proof or an error: the run is over either way
+            self._on_done(self._proof if self._proof is not None else self._error)
 
     # -- display ---------------------------------------------------------------------------
     def html(self) -> str:
         """A static summary (for notebooks saved without widget state)."""
         if self._proof is not None:
-            return proof_html(self._proof)
+            return self._card(self._proof)
         if self._error is not None:
             return error_html(self._error)
         return str(self._w_target.value)

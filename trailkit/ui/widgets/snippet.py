@@ -50,11 +50,14 @@ def snippet_html(snippet: Any) -> str:
             f'<pre class="tk-snippet tk-snippet-{lang}" style="{_PRE_STYLE}">'
             f"<code>{esc(snippet.text)}</code></pre>"
         )
-    said = ngettext(
-        "Sets the trail's key to {key} and adds {n} key policy statement for CloudTrail.",
-        "Sets the trail's key to {key} and adds {n} key policy statements for CloudTrail.",
-        n,
-    )
+    if n:
+        said = ngettext(
+            "Sets the trail's key to {key} and adds {n} key policy statement for CloudTrail.",
+            "Sets the trail's key to {key} and adds {n} key policy statements for CloudTrail.",
+            n,
+        )
+    else:  # `trailkit policy` would add nothing: not "adds 0 statements"
+        said = _("Sets the trail's key to {key} and adds no key policy statement for CloudTrail.")
     head = esc(said).format(key=id_html(snippet.key_arn), n=n)
     lang = esc(getattr(snippet, "language", ""))
     return (
