@@ -26,6 +26,11 @@ KEPT = frozenset(
         "aws:kms",
         "CloudTrail",
         "IAM",
+        # infrastructure-as-code tools and languages (tab titles of the change as code)
+        "CloudFormation",
+        "Terraform",
+        "CDK",
+        "Python",
         "ARN",
         "ARNs",
         "ID",

@@ -112,7 +112,8 @@ def test_update_and_rollback_last_act_through_the_members_role(org: Org, tmp_pat
     code, out, err = _cli(org, "journal", "--all", "--journal", str(journal))
     assert code == 0, err
     (line,) = [row for row in out.splitlines() if row.startswith("chg-")]
-    assert line.split()[-3:-1] == [org.member, org.role_arn]  # then via_account
+    # ... account, role_arn, via_account, delivery (no proof yet: "-")
+    assert line.split()[-4:-2] == [org.member, org.role_arn] and line.split()[-1] == "-"
 
     code, out, err = _cli(org, "rollback", "--last", "--yes", "--journal", str(journal))
     assert code == 0, err + out

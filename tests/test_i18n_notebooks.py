@@ -296,7 +296,7 @@ def test_the_demo_estate_summary_in_japanese(demo: Any) -> None:
     assert estate.summary().startswith("Demo estate: 16 trails, ")
     with i18n.speaking("ja"):
         said = estate.summary()
-    assert "証跡 15 件" in said
+    assert "証跡 16 件" in said
     assert_japanese(said, what="the demo estate summary")
 
 

@@ -1835,7 +1835,11 @@ def cmd_journal(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         _say(out, _("journal: {path}").format(path=journal.path))
         shown = changes[-JOURNAL_ROWS:]
         rows = changes_frame(shown, undone_by(changes))
-        _print_table(journal_rows(rows), out, JOURNAL_TABLE)
+        # The delivery column only once some change shown has a delivery proof: a journal
+        # without any keeps its width for what changed.
+        proved = any(change.verification is not None for change in shown)
+        columns = tuple(c for c in JOURNAL_TABLE if proved or c.field != "delivery")
+        _print_table(journal_rows(rows), out, columns)
         left_out = changes[: len(changes) - len(shown)]
         if left_out:
             unsettled = sum(1 for c in left_out if not c.settled)
