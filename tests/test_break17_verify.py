@@ -1,0 +1,252 @@
+"""Issue 17, breaking ``trailkit verify`` (delivery proof) and the demo's simulated delivery.
+
+Each test is a defect found by trying the feature as an operator would, on the demo estate.
+Delivery is made synchronous here (``set_delivery_delay(0)``) and, where a proof needs an
+object of a later second than the change (S3's LastModified and the journal's times are whole
+seconds), the next delivery is made with ``trailkit.demo.delivery.deliver`` once the clock has
+passed the change's second (a state is waited for, nothing is asserted about durations).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from trailkit.change.journal import Journal
+from trailkit.demo import delivery
+from trailkit.errors import InputError
+from trailkit.rules.proof import parse_wait
+from trailkit.ui import cli
+from trailkit.ui.cli import main
+
+MGMT = "123456789012"
+
+
+@pytest.fixture(autouse=True)
+def _synchronous() -> Iterator[None]:
+    delivery.set_delivery_delay(0)
+    yield
+    delivery.cancel_pending()
+    delivery.set_delivery_delay(None)
+
+
+def _cli(*argv: str) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    return main(list(argv), out=out, err=err), out.getvalue(), err.getvalue()
+
+
+def _after_second_of(journal: Path, change_id: str) -> None:
+    """Let the clock pass the whole second of the change's outcome (a state, not a duration)."""
+    change = Journal(journal).get(change_id)
+    assert change.outcome is not None
+    since = datetime.fromisoformat(change.outcome.time.replace("Z", "+00:00"))
+    while datetime.now(UTC).replace(microsecond=0) <= since:
+        time.sleep(0.05)
+
+
+def _newest_change(journal: Path) -> str:
+    return Journal(journal).changes()[-1].change_id
+
+
+def test_verify_of_a_rolled_back_change_records_a_false_failure(
+    demo_rw: Any, tmp_path: Path
+) -> None:
+    """What I did: ``update --trail org-trail --key alias/cloudtrail-good`` (change A), a
+    delivery, ``verify`` (proven, recorded against A), then ``rollback --change A`` (change B,
+    back to SSE-S3), a delivery, and ``verify --change A``.
+
+    What happened: the newest log file (written with AES256 because of the rollback B) is
+    judged against A's key: exit 1, ``failed``, reason "still carries the encryption from
+    before the change, AES256", fix "run `trailkit verify ... --wait 15m` again" (waiting
+    cannot help), and ``failed`` is recorded in the journal against A, overwriting its true
+    ``proven``: ``trailkit journal`` then shows A's delivery as failed although A's delivery
+    was proven and A was undone on purpose.
+
+    What should happen: a change undone by a rollback (``undone_by`` set) is not judged on
+    files delivered after its rollback: refuse (exit 2, naming the rollback change to verify
+    instead) or judge only files delivered before the rollback; never record a ``failed``
+    against it that is not true.
+    """
+    endpoint, _estate = demo_rw
+    j = tmp_path / "j.jsonl"
+    base = ["--endpoint-url", endpoint, "--journal", str(j)]
+    arn = f"arn:aws:cloudtrail:us-east-1:{MGMT}:trail/org-trail"
+    code, out, err = _cli(
+        "update", "--trail", "org-trail", "--key", "alias/cloudtrail-good", "--yes", *base
+    )
+    assert code == 0, out + err
+    first = _newest_change(j)
+    _after_second_of(j, first)
+    assert delivery.deliver(MGMT, arn).ok
+    code, out, err = _cli("verify", "--trail", "org-trail", *base)
+    assert code == 0 and "PROVEN" in out, out + err
+    assert Journal(j).get(first).proof == "proven"
+
+    code, out, err = _cli("rollback", "--change", first, "--yes", *base)
+    assert code == 0, out + err
+    undo = _newest_change(j)
+    assert undo != first
+    _after_second_of(j, undo)
+    assert delivery.deliver(MGMT, arn).ok
+
+    code, out, err = _cli(
+        "verify", "--trail", "org-trail", "--change", first, "--format", "json", *base
+    )
+    # The change's delivery was proven; it was then rolled back on purpose.
+    if code != 2:
+        proof = json.loads(out)["proof"]
+        assert "from before the change" not in proof["reason"], proof
+        assert proof["status"] != "failed", proof
+    assert code != 1, out + err
+    assert Journal(j).get(first).proof != "failed"
+
+
+def test_verify_of_a_change_superseded_by_a_later_update_records_a_false_failure(
+    demo_rw: Any, tmp_path: Path
+) -> None:
+    """What I did: ``update --trail org-trail --key alias/cloudtrail-good`` (change A), then
+    ``update --trail org-trail --key alias/multi-region-good`` (change B), a delivery, then
+    ``verify --change A``.
+
+    What happened: the newest file (B's key) is judged against A's key: ``failed`` (exit 1),
+    "still carries the encryption from before the change" (it carries the encryption of a
+    later change, not from before A), recorded as ``failed`` against A.
+
+    What should happen: a change that a later change of the same trail replaced cannot be
+    proved by files delivered after the later change: refuse naming the later change (exit 2),
+    or judge only files from before it; never record a ``failed`` that is not true.
+    """
+    endpoint, _estate = demo_rw
+    j = tmp_path / "j.jsonl"
+    base = ["--endpoint-url", endpoint, "--journal", str(j)]
+    arn = f"arn:aws:cloudtrail:us-east-1:{MGMT}:trail/org-trail"
+    code, out, err = _cli(
+        "update", "--trail", "org-trail", "--key", "alias/cloudtrail-good", "--yes", *base
+    )
+    assert code == 0, out + err
+    first = _newest_change(j)
+    code, out, err = _cli(
+        "update", "--trail", "org-trail", "--key", "alias/multi-region-good", "--yes", *base
+    )
+    assert code == 0, out + err
+    second = _newest_change(j)
+    assert second != first
+    _after_second_of(j, second)
+    assert delivery.deliver(MGMT, arn).ok
+
+    code, out, err = _cli(
+        "verify", "--trail", "org-trail", "--change", first, "--format", "json", *base
+    )
+    if code != 2:
+        proof = json.loads(out)["proof"]
+        assert "from before the change" not in proof["reason"], proof
+        assert proof["status"] != "failed", proof
+    assert code != 1, out + err
+    assert Journal(j).get(first).proof != "failed"
+
+
+def test_verify_of_a_trail_that_is_not_logging_never_says_so(
+    demo_rw: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What I did: ``update --trail stale-key-trail --key alias/cloudtrail-good`` (the demo's
+    trail whose logging is off; the update is accepted), then ``verify --trail
+    stale-key-trail --wait 60s``.
+
+    What happened: it waits the whole minute and answers ``pending`` (exit 3): "No log file
+    was delivered since the change ... yet; CloudTrail delivers about every 5 minutes", fix
+    "run `trailkit verify ... --wait 15m` again". Nothing will ever be delivered: the trail
+    is not logging (``GetTrailStatus`` ``IsLogging`` false, read on every look), and neither
+    the reason nor the fix says so; waiting longer, as advised, cannot help. (The journal
+    view then shows the change "awaiting delivery" for ever.)
+
+    What should happen: the proof says the trail is not logging (so nothing is delivered)
+    and the fix is to start logging (``aws cloudtrail start-logging``), rather than advising
+    to wait again.
+    """
+    endpoint, _estate = demo_rw
+    j = tmp_path / "j.jsonl"
+    base = ["--endpoint-url", endpoint, "--journal", str(j)]
+    code, out, err = _cli(
+        "update", "--trail", "stale-key-trail", "--key", "alias/cloudtrail-good", "--yes", *base
+    )
+    assert code == 0, out + err
+    now = [0.0]
+
+    def pause(seconds: float) -> None:
+        now[0] += seconds
+
+    monkeypatch.setattr(cli, "_pause", pause)
+    monkeypatch.setattr(cli, "_clock", lambda: now[0])
+    code, out, err = _cli(
+        "verify", "--trail", "stale-key-trail", "--wait", "60s", "--format", "json", *base
+    )
+    proof = json.loads(out)["proof"]
+    told = (proof["reason"] + " " + proof["fix"]).lower()
+    assert "logging" in told, proof
+    assert "--wait 15m` again" not in proof["fix"], proof
+
+
+@pytest.mark.parametrize("text", ["٣s", "１０m", "٣"])
+def test_wait_accepts_non_ascii_digits(text: str) -> None:
+    """What I did: ``trailkit verify --trail org-trail --wait ٣s`` (an Arabic-Indic digit; a
+    full-width ``１０m`` is as easily typed with a Japanese input method).
+
+    What happened: accepted as 3 s (``parse_wait("١٠m") == 600``): the regular expression's
+    ``\\d`` and ``int()`` take any Unicode digit, while ``1.5m``, ``1e3`` and ``0x10`` are
+    refused as "not a duration".
+
+    What should happen: only ASCII digits, as the help and the error's examples (`90s`,
+    `15m`, `1h`, `1h30m`) say; anything else is an InputError naming --wait.
+    """
+    with pytest.raises(InputError, match="--wait"):
+        parse_wait(text)
+
+
+def test_ctrl_c_during_the_first_look_is_not_a_cancel(
+    demo_rw: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What I did: ``update --trail org-trail --key alias/cloudtrail-good``, then ``verify
+    --trail org-trail --wait 15m`` and Ctrl-C while it was reading the bucket for the first
+    time (the first ``ListObjectsV2``/``HeadObject`` round; on a real bucket with many files
+    that is the slow part, and the first thing a user sees hang). Simulated here by a
+    KeyboardInterrupt raised from the first read of the delivered objects.
+
+    What happened: ``trailkit: interrupted``, exit 130; nothing is recorded in the journal.
+    Only an interrupt inside the later sleeps/looks is the documented cancel.
+
+    What should happen (API17: "Ctrl-C = cancel (recorded as pending, exit 3, no
+    traceback)"): a cancel wherever it comes during verify's waiting: the proof so far
+    (``pending``, reason "Cancelled ..."), exit 3, recorded against the change.
+    """
+    import trailkit.runbook as runbook_module
+
+    endpoint, _estate = demo_rw
+    j = tmp_path / "j.jsonl"
+    base = ["--endpoint-url", endpoint, "--journal", str(j)]
+    code, out, err = _cli(
+        "update", "--trail", "org-trail", "--key", "alias/cloudtrail-good", "--yes", *base
+    )
+    assert code == 0, out + err
+    change = _newest_change(j)
+    real = runbook_module._delivered
+    calls = [0]
+
+    def interrupted_first(*args: Any, **kwargs: Any) -> Any:
+        calls[0] += 1
+        if calls[0] == 1:
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(runbook_module, "_delivered", interrupted_first)
+    monkeypatch.setattr(cli, "_pause", lambda seconds: None)
+    code, out, err = _cli("verify", "--trail", "org-trail", "--wait", "15m", *base)
+    assert "Traceback" not in err
+    assert code == 3, out + err
+    assert Journal(j).get(change).proof == "pending"
