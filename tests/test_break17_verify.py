@@ -250,3 +250,98 @@ def test_ctrl_c_during_the_first_look_is_not_a_cancel(
     assert "Traceback" not in err
     assert code == 3, out + err
     assert Journal(j).get(change).proof == "pending"
+
+
+def _kms_as(endpoint: str, region: str, role_arn: str | None = None) -> Any:
+    import boto3
+
+    if role_arn is None:
+        return boto3.client("kms", endpoint_url=endpoint, region_name=region)
+    sts = boto3.client("sts", endpoint_url=endpoint, region_name="us-east-1")
+    creds = sts.assume_role(RoleArn=role_arn, RoleSessionName="break17")["Credentials"]
+    return boto3.client(
+        "kms",
+        endpoint_url=endpoint,
+        region_name=region,
+        aws_access_key_id=creds["AccessKeyId"],
+        aws_secret_access_key=creds["SecretAccessKey"],
+        aws_session_token=creds["SessionToken"],
+    )
+
+
+def test_demo_delivery_refuses_a_key_created_without_key_usage(
+    demo_rw: Any, tmp_path: Path
+) -> None:
+    """What I did: on the demo, ``aws kms create-key`` (no ``--key-usage``, as most people
+    create a key; AWS's default is ENCRYPT_DECRYPT / SYMMETRIC_DEFAULT), ``trailkit policy
+    --trail org-trail --key KEY --apply``, ``trailkit update --trail org-trail --key KEY``
+    (check says ready, the update is DONE), then ``trailkit verify``.
+
+    What happened: the simulated delivery refuses the key: ``GetTrailStatus`` has
+    ``LatestDeliveryError`` ``KMS.InvalidKeyUsageException``, no file is written, and verify
+    answers ``failed`` ("CloudTrail reports KMS.InvalidKeyUsageException ... a problem with
+    the destination bucket"). moto stores such a key with ``KeyUsage`` None (DescribeKey
+    shows no KeyUsage) and ``trailkit.demo.delivery._key_error`` requires the literal
+    "ENCRYPT_DECRYPT".
+
+    What should happen: a symmetric key created with the defaults is usable; the delivery
+    succeeds with it and verify proves the change (as trailkit's own check predicted).
+    """
+    endpoint, _estate = demo_rw
+    j = tmp_path / "j.jsonl"
+    base = ["--endpoint-url", endpoint, "--journal", str(j)]
+    key = _kms_as(endpoint, "us-east-1").create_key()["KeyMetadata"]["Arn"]
+    code, out, err = _cli("policy", "--trail", "org-trail", "--key", key, "--apply", "--yes", *base)
+    assert code == 0, out + err
+    code, out, err = _cli("update", "--trail", "org-trail", "--key", key, "--yes", *base)
+    assert code == 0, out + err
+    arn = f"arn:aws:cloudtrail:us-east-1:{MGMT}:trail/org-trail"
+    change = _newest_change(j)
+    _after_second_of(j, change)
+    made = delivery.deliver(MGMT, arn)
+    assert made.log_error is None, made
+    code, out, err = _cli("verify", "--trail", "org-trail", "--format", "json", *base)
+    assert json.loads(out)["proof"]["status"] == "proven", out + err
+
+
+def test_next_verify_command_after_an_update_through_a_named_role_fails_when_run(
+    demo_rw: Any, tmp_path: Path
+) -> None:
+    """What I did: ``trailkit update --trail arn:...:666677778888:trail/sandbox-trail --key K
+    --role-name AWSControlTowerExecution --yes`` (sandbox is only reachable through that
+    role; K a key made there and repaired with ``trailkit policy ... --role-name
+    AWSControlTowerExecution``), then ran the command the update printed: ``next: `trailkit
+    verify --trail arn:...:sandbox-trail --wait 15m```.
+
+    What happened: the printed command leaves out ``--role-name AWSControlTowerExecution``;
+    run as printed it stops at once: "The role arn:aws:iam::666677778888:role/
+    OrganizationAccountAccessRole ... cannot be assumed (AssumeRole, AccessDenied)", exit 2.
+    (The same holds for ``--external-id`` and ``--journal``: with ``--journal J`` the printed
+    command reads another journal, finds no change and records nothing.)
+
+    What should happen: the printed verify command proves the change when run as printed: it
+    carries the options the change was made with (``--role-name``, ``--external-id``,
+    ``--journal`` when given).
+    """
+    endpoint, _estate = demo_rw
+    j = tmp_path / "j.jsonl"
+    role = ["--role-name", "AWSControlTowerExecution"]
+    base = ["--endpoint-url", endpoint, "--journal", str(j)]
+    trail = "arn:aws:cloudtrail:us-west-2:666677778888:trail/sandbox-trail"
+    kms = _kms_as(endpoint, "us-west-2", "arn:aws:iam::666677778888:role/AWSControlTowerExecution")
+    key = kms.create_key(KeyUsage="ENCRYPT_DECRYPT", KeySpec="SYMMETRIC_DEFAULT")["KeyMetadata"][
+        "Arn"
+    ]
+    code, out, err = _cli(
+        "policy", "--trail", trail, "--key", key, "--apply", "--yes", *role, *base
+    )
+    assert code == 0, out + err
+    code, out, err = _cli("update", "--trail", trail, "--key", key, "--yes", *role, *base)
+    assert code == 0, out + err
+    printed = [line for line in out.splitlines() if line.startswith("next: `trailkit verify")]
+    assert printed, out
+    command = printed[0].split("`")[1].split()[1:]  # drop "trailkit"
+    code, out, err = _cli(*command, "--endpoint-url", endpoint)
+    assert "cannot be assumed" not in err, err
+    assert code in (0, 1, 3), out + err
+    assert Journal(j).get(_newest_change(j)).proof is not None
