@@ -345,3 +345,64 @@ def test_next_verify_command_after_an_update_through_a_named_role_fails_when_run
     assert "cannot be assumed" not in err, err
     assert code in (0, 1, 3), out + err
     assert Journal(j).get(_newest_change(j)).proof is not None
+
+
+def test_partner_bucket_proof_blames_the_callers_permissions_and_states_the_fix_twice(
+    demo: Any, tmp_path: Path
+) -> None:
+    """What I did: ``trailkit verify --trail partner-bucket-trail`` (its bucket belongs to
+    another account, which does not let this caller read it; ``trailkit inventory`` says
+    exactly that: "the bucket belongs to another account, which does not let this caller
+    read it").
+
+    What happened: ``unverifiable`` with the reason "ListObjectsV2 in us-west-2 was denied:
+    the caller lacks s3:ListBucket. Fix: grant s3:ListBucket to the caller (see the
+    read-only policy in iam/)" and then the fix "grant s3:ListBucket on bucket
+    tk-partner-logs-use1, then run `trailkit verify` again": the reason blames the caller's
+    own IAM policy (the caller has s3:ListBucket; the bucket owner's policy refuses), and
+    it carries a "Fix:" of its own, so the table shows two different fixes (in Japanese
+    "対処" twice).
+
+    What should happen: the reason says the bucket is another account's and its owner does
+    not let this caller list it (as the inventory does), with one fix: ask the bucket's
+    owner (its bucket policy) or verify from the bucket's account; the reason holds no
+    "Fix:".
+    """
+    endpoint, _estate = demo
+    base = ["--endpoint-url", endpoint, "--journal", str(tmp_path / "j.jsonl")]
+    code, out, err = _cli("verify", "--trail", "partner-bucket-trail", "--format", "json", *base)
+    assert code == 3, out + err
+    proof = json.loads(out)["proof"]
+    assert proof["status"] == "unverifiable"
+    assert "Fix:" not in proof["reason"], proof["reason"]
+    assert "another account" in proof["reason"], proof["reason"]
+
+
+def test_journal_view_in_japanese_shows_the_proof_reason_in_english(
+    demo_rw: Any, tmp_path: Path
+) -> None:
+    """What I did: ``update --trail org-trail --key alias/cloudtrail-good``, ``verify`` (run in
+    English, pending), then ``trailkit --lang ja journal``.
+
+    What happened: the Japanese journal view shows "配信証明: No log file was delivered since
+    the change ... CloudTrail delivers about every 5 minutes." -- the proof's reason is
+    stored in the journal as the translated sentence of the run that recorded it and shown
+    as stored, so the view mixes languages (and an English view of a proof recorded by a
+    Japanese run shows Japanese).
+
+    What should happen: the journal view shows the proof in the language of the view (e.g.
+    the reason rebuilt from what was recorded: status, objects, error code), like every
+    other line of that view.
+    """
+    endpoint, _estate = demo_rw
+    j = tmp_path / "j.jsonl"
+    base = ["--endpoint-url", endpoint, "--journal", str(j)]
+    code, out, err = _cli(
+        "update", "--trail", "org-trail", "--key", "alias/cloudtrail-good", "--yes", *base
+    )
+    assert code == 0, out + err
+    code, out, err = _cli("verify", "--trail", "org-trail", *base)
+    assert code == 3 and "PENDING" in out, out + err
+    code, out, err = _cli("--lang", "ja", "journal", "--journal", str(j))
+    assert code == 0, out + err
+    assert "No log file was delivered" not in out, out
