@@ -406,3 +406,24 @@ def test_journal_view_in_japanese_shows_the_proof_reason_in_english(
     code, out, err = _cli("--lang", "ja", "journal", "--journal", str(j))
     assert code == 0, out + err
     assert "No log file was delivered" not in out, out
+
+
+def test_verify_empty_change_advises_a_last_option_verify_does_not_have(
+    demo: Any, tmp_path: Path
+) -> None:
+    """What I did: ``trailkit verify --trail org-trail --change ""`` (an empty shell variable),
+    then followed the fix it printed.
+
+    What happened: "--change '' is empty ... Fix: give --change CHANGE_ID, or --last for the
+    newest change made here" (the text shared with ``rollback``); ``trailkit verify --trail
+    org-trail --last`` is then a usage error ("unrecognized arguments: --last", exit 2):
+    verify has no --last (leaving --change out is its way to the newest change).
+
+    What should happen: the fix names what verify accepts: give --change CHANGE_ID, or leave
+    --change out for the trail's newest change.
+    """
+    endpoint, _estate = demo
+    base = ["--endpoint-url", endpoint, "--journal", str(tmp_path / "j.jsonl")]
+    code, out, err = _cli("verify", "--trail", "org-trail", "--change", "", *base)
+    assert code == 2, out + err
+    assert "--last" not in err, err
