@@ -1904,7 +1904,9 @@ def proof_view(proof: Any) -> RenderableType:
 
     def seen(label: str, obj: Any) -> list[tuple[str, Text]]:
         if obj is None:
-            return [(label, Text(_("none since the change"), style="dim"))]
+            # Without a recorded change (since None) the newest files were looked for.
+            none = _("none since the change") if proof.since is not None else _("none found")
+            return [(label, Text(none, style="dim"))]
         how = f"{obj.encryption or '-'} {obj.kms_key_id}" if obj.kms_key_id else obj.encryption
         return [
             (label, Text(obj.key)),
