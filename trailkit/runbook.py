@@ -1372,7 +1372,7 @@ class Runbook:
         except KeyboardInterrupt:  # Ctrl-C during the first look (a slow listing): a cancel
             proof = unread()
             cancelled = True
-        while proof.status is ProofStatus.PENDING:
+        while not cancelled and proof.status is ProofStatus.PENDING:
             left = deadline - clock()
             if cancel is not None and cancel.is_set():
                 cancelled = True
