@@ -361,12 +361,46 @@ def test_parse_wait(text: str, seconds: float) -> None:
 
 
 @pytest.mark.parametrize(
-    "text", ["", " ", "-5", "-1m", "15x", "m", "1.5h", "25h", "24h1s", "abc", -1]
+    "text",
+    ["", " ", "-5", "-1m", "15x", "m", "1.5h", "25h", "24h1s", "abc", -1, "٣s", "１０m", "1٠"],
 )
 def test_parse_wait_refuses_naming_the_option(text: str) -> None:
     with pytest.raises(InputError) as caught:
         parse_wait(text)
     assert "--wait" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("owner", "error"),
+    [
+        ("999988887777", None),
+        (
+            None,
+            "HeadBucket: 403 (the bucket belongs to another account, which does not let "
+            "this caller read it)",
+        ),
+    ],
+)
+def test_a_bucket_of_another_account_is_blamed_not_the_callers_iam(
+    owner: str | None, error: str | None
+) -> None:
+    t = trail()
+    assert t.bucket is not None
+    t = replace(t, bucket=replace(t.bucket, owner_account=owner, error=error))
+    proof = run(t, unreadable="ListObjectsV2 was denied.", permission="s3:ListBucket")
+    assert proof.status is ProofStatus.UNVERIFIABLE
+    assert "another account" in proof.reason and "Fix:" not in proof.reason
+    assert (owner or "another account") in proof.reason
+    assert "bucket policy" in proof.fix and "trailkit verify" in proof.fix
+
+
+def test_a_bucket_of_the_trails_own_account_names_the_callers_permission() -> None:
+    t = trail()
+    assert t.bucket is not None
+    t = replace(t, bucket=replace(t.bucket, owner_account=ACCOUNT))
+    proof = run(t, unreadable="ListObjectsV2 was denied.", permission="s3:ListBucket")
+    assert "another account" not in proof.reason
+    assert "grant s3:ListBucket" in proof.fix
 
 
 def test_unknown_bucket_default_after_a_disable_is_unverifiable_not_failed() -> None:

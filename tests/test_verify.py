@@ -485,7 +485,8 @@ def test_update_prints_the_verify_command_which_proves_the_org_trail(
     )
     assert code == 0, err
     assert "next: `trailkit verify --trail arn:aws:cloudtrail:" in out
-    assert "org-trail --wait 15m`" in out
+    # run as printed: the journal it was given is named
+    assert f"org-trail --journal {j} --wait 15m`" in out
     # The demo delivers 2 s after the change: the organization trail's files are under
     # AWSLogs/o-ORGID/ACCOUNT/, the proof finds the organization's folder itself.
     base = ["--endpoint-url", endpoint, "--journal", j]

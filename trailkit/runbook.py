@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
+from typing import Any
 
 from trailkit.arn import arn_account
 from trailkit.aws import delivered, writes
@@ -32,8 +33,9 @@ from trailkit.errors import (
     RefusedError,
     TrailkitError,
     UnverifiableError,
+    translate,
 )
-from trailkit.i18n import _
+from trailkit.i18n import _, speaking
 from trailkit.records import (
     ApplyResult,
     Change,
@@ -47,9 +49,10 @@ from trailkit.records import (
     ProofStatus,
     Record,
     Trail,
+    TrailStatus,
 )
 from trailkit.records.history import History
-from trailkit.records.journal import same_place, undoable
+from trailkit.records.journal import same_place, undoable, undone_by
 from trailkit.records.org import Account
 from trailkit.records.read import Inventory
 from trailkit.rules.checks import KeyLookup, Report, Verdict, preflight, rank_candidates
@@ -623,7 +626,11 @@ class Runbook:
             No such change, or nothing to roll back (:class:`~trailkit.errors.NothingToUndo`
             when everything made here is undone already).
         """
-        named = update.named_change(change_id, "--change")
+        named = update.named_change(
+            change_id,
+            "--change",
+            fix=_("give {option} CHANGE_ID, or leave {option} out for the trail's newest change"),
+        )
         if named is not None:
             return self.journal.get(named)
         return update.last_undoable(self.journal, Kind.TRAIL_KEY, self.conn, roles=True)
@@ -1248,12 +1255,14 @@ class Runbook:
             Seconds between looks (default: 1 on the demo, 15 on AWS).
         cancel : threading.Event or None
             Set to stop waiting: the last proof is returned as ``pending``, its reason says
-            it was cancelled. A ``KeyboardInterrupt`` raised by ``sleep`` (Ctrl-C) is a cancel.
+            it was cancelled. A ``KeyboardInterrupt`` (Ctrl-C) during a look or a wait is a
+            cancel too.
         progress : callable or None
             Told ``(proof so far, seconds left)`` after each pending look.
         record : bool
             Record the proof in the journal against the change
-            (``Journal.record_verification``).
+            (``Journal.record_verification``), judged again in English (journal records are
+            English; the proof returned is in the operator's language).
         sleep, clock : callable
             Injected for tests (default :func:`time.sleep`, :func:`time.monotonic`).
 
@@ -1292,12 +1301,18 @@ class Runbook:
         pause = interval if interval is not None else (1.0 if book.demo else 15.0)
         deadline = clock() + max(wait, 0.0)
         org: list[str | None] = [None]
-        stopped = [False]  # the last look's GetTrailStatus said IsLogging false
+        idle = [False]  # the last look's GetTrailStatus said IsLogging false
+        # What the last look read: judged again in English for the journal (records are English).
+        last: dict[str, Any] = {}
 
-        def look(final: bool) -> Proof:
-            status = writes.trail_status(book.conn, found.arn, found.home_region)
-            stopped[0] = status.is_logging is False
-            log, digest, unreadable, permission = _delivered(book.conn, found, since, org)
+        def judged(
+            status: TrailStatus | None,
+            log: DeliveredObject | None,
+            digest: DeliveredObject | None,
+            failure: TrailkitError | None,
+            final: bool,
+            checked_at: datetime,
+        ) -> Proof:
             return judge(
                 found,
                 expected=expected,
@@ -1306,18 +1321,65 @@ class Runbook:
                 log=log,
                 digest=digest,
                 previous=previous,
-                unreadable=unreadable,
-                permission=permission,
+                unreadable=_message(failure) if failure is not None else None,
+                permission=str(getattr(failure, "permission", "") or ""),
                 final=final,
                 change_id=change.change_id if change is not None else None,
-                checked_at=datetime.now(UTC),
+                checked_at=checked_at,
                 organization_id=org[0],
             )
 
-        proof = look(final=wait <= 0)
+        def look(final: bool) -> Proof:
+            status = writes.trail_status(book.conn, found.arn, found.home_region)
+            idle[0] = status.is_logging is False
+            log, digest, failure = _delivered(book.conn, found, since, org)
+            last.clear()
+            last.update(
+                status=status,
+                log=log,
+                digest=digest,
+                failure=failure,
+                final=final,
+                checked_at=datetime.now(UTC),
+            )
+            return judged(**last)
+
+        def unread() -> Proof:
+            """The proof of a look cancelled before anything was read."""
+            return Proof(
+                status=ProofStatus.PENDING,
+                trail_arn=found.arn,
+                expected_encryption=expected[0],
+                expected_key=expected[1],
+                since=since,
+                log=None,
+                digest=None,
+                digest_expected=found.log_file_validation,
+                reason=_("Nothing was read from the bucket yet."),
+                change_id=change.change_id if change is not None else None,
+                checked_at=datetime.now(UTC),
+            )
+
+        def stopped(proof: Proof) -> Proof:
+            return replace(
+                proof,
+                status=ProofStatus.PENDING,
+                reason=_("Cancelled before the proof was complete. {reason}").format(
+                    reason=proof.reason
+                ),
+                fix=_("run `trailkit verify --trail {trail} --wait 15m` again").format(
+                    trail=found.arn
+                ),
+            )
+
         cancelled = False
+        try:
+            proof = look(final=wait <= 0)
+        except KeyboardInterrupt:  # Ctrl-C during the first look (a slow listing): a cancel
+            proof = unread()
+            cancelled = True
         # a trail that is not logging delivers nothing: its pending proof is the answer at once
-        while proof.status is ProofStatus.PENDING and not stopped[0]:
+        while not cancelled and proof.status is ProofStatus.PENDING and not idle[0]:
             left = deadline - clock()
             if cancel is not None and cancel.is_set():
                 cancelled = True
@@ -1336,23 +1398,22 @@ class Runbook:
                 cancelled = True
                 break
         if cancelled:
-            proof = replace(
-                proof,
-                status=ProofStatus.PENDING,
-                reason=_("Cancelled before the proof was complete. {reason}").format(
-                    reason=proof.reason
-                ),
-                fix=_("run `trailkit verify --trail {trail} --wait 15m` again").format(
-                    trail=found.arn
-                ),
-            )
+            proof = stopped(proof)
         if record and change is not None:
-            self.journal.record_verification(change, proof)
+            with speaking("en"):  # the journal keeps English; the operator reads their language
+                english = judged(**last) if last else unread()
+                if cancelled:
+                    english = stopped(english)
+            self.journal.record_verification(change, english)
         return proof
 
     def _proved_change(self, trail: Trail, change_id: str | None) -> Change | None:
         """The change :meth:`verify_change` proves (see there); None when none is known."""
-        named = update.named_change(change_id, "--change")
+        named = update.named_change(
+            change_id,
+            "--change",
+            fix=_("give {option} CHANGE_ID, or leave {option} out for the trail's newest change"),
+        )
         if named is not None:
             change = self.journal.get(named)
             if change.intent.kind is not Kind.TRAIL_KEY:
@@ -1378,6 +1439,29 @@ class Runbook:
                         change_id=change.change_id, status=change.status_text
                     ),
                     _("run `trailkit journal --reconcile` first if it is pending"),
+                )
+            later = _later_change(self.journal.changes(), change)
+            if later is not None:
+                # Files delivered now carry the later change's setting: judging them against
+                # this change's would record a "failed" that is not true.
+                undone = undone_by(self.journal.changes()).get(change.change_id)
+                message = (
+                    _(
+                        "Change {change_id} was rolled back by change {later}: what CloudTrail "
+                        "delivers now proves {later}, not {change_id}."
+                    )
+                    if undone is not None
+                    else _(
+                        "Change {change_id} was replaced by a later change of the trail, "
+                        "{later}: what CloudTrail delivers now proves {later}, not {change_id}."
+                    )
+                )
+                raise InputError(
+                    message.format(change_id=change.change_id, later=later.change_id),
+                    _(
+                        "verify the later change: `trailkit verify --trail {trail} --change "
+                        "{later}` (`trailkit verify --trail {trail}` proves the newest change)"
+                    ).format(trail=trail.arn, later=later.change_id),
                 )
             return change
         info = self.conn.info()
@@ -1441,6 +1525,27 @@ class Runbook:
         return settled
 
 
+def _later_change(changes: Sequence[Change], change: Change) -> Change | None:
+    """The newest applied trail change of ``change``'s trail made after it at the same place
+    (account and endpoint), a rollback included; None when there is none."""
+    intent = change.intent
+    found = False
+    later: Change | None = None
+    for other in changes:
+        if other.change_id == change.change_id:
+            found = True
+            continue
+        if (
+            found
+            and other.applied
+            and other.intent.kind is Kind.TRAIL_KEY
+            and other.intent.target_arn == intent.target_arn
+            and same_place(other.intent, intent.account, intent.endpoint)
+        ):
+            later = other
+    return later
+
+
 def _change_time(change: Change) -> datetime:
     """When ``change`` took effect: its outcome's time (the intent's when it has none), UTC."""
     stamp = change.outcome.time if change.outcome is not None else change.intent.time
@@ -1448,9 +1553,20 @@ def _change_time(change: Change) -> datetime:
     return when if when.tzinfo else when.replace(tzinfo=UTC)
 
 
+def _message(err: TrailkitError) -> str:
+    """``err``'s message (without its fix) in the language spoken now: an error made by
+    :func:`~trailkit.errors.translate` (or with a ``remake``) is made again."""
+    if err.remake is not None:
+        return err.remake().message
+    if err.source is not None:
+        exc, operation, permission, region = err.source
+        return translate(exc, operation, permission=permission, region=region).message
+    return err.message
+
+
 def _delivered(
     conn: Connection, trail: Trail, since: datetime | None, org: list[str | None]
-) -> tuple[DeliveredObject | None, DeliveredObject | None, str | None, str]:
+) -> tuple[DeliveredObject | None, DeliveredObject | None, TrailkitError | None]:
     """The newest log and digest objects of ``trail``'s home region delivered after ``since``
     (see :meth:`Runbook.verify_change`), or why they could not be read.
 
@@ -1460,9 +1576,8 @@ def _delivered(
     Returns
     -------
     tuple
-        ``(log, digest, unreadable, permission)``: the two
-        :class:`~trailkit.records.DeliveredObject` (None: none found), and on a failed read
-        its translated message and the permission it names.
+        ``(log, digest, failure)``: the two :class:`~trailkit.records.DeliveredObject`
+        (None: none found), and the error of a failed read (None: read).
     """
     bucket = trail.bucket_name
     region = trail.bucket_region or trail.home_region
@@ -1474,7 +1589,7 @@ def _delivered(
         if trail.organization and org[0] is None:
             org[0] = delivered.organization_folder(conn, bucket, region, trail.s3_prefix)
             if org[0] is None:
-                return None, None, None, ""
+                return None, None, None
         found_log: tuple[str, datetime] | None = None
         found_digest: tuple[str, datetime] | None = None
         for day in day_folders(since, datetime.now(UTC)):
@@ -1496,5 +1611,5 @@ def _delivered(
         if found_digest is not None:
             digest = delivered.head_object(conn, bucket, region, *found_digest)
     except TrailkitError as err:
-        return log, digest, str(err), str(getattr(err, "permission", "") or "")
-    return log, digest, None, ""
+        return log, digest, err
+    return log, digest, None

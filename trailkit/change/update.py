@@ -582,8 +582,11 @@ def put_key_policy(
     return PolicyResult.from_write(key_arn, journaled_write(spec, journal, confirmed=confirmed))
 
 
-def named_change(change_id: str | None, option: str) -> str | None:
+def named_change(change_id: str | None, option: str, *, fix: str | None = None) -> str | None:
     """``change_id`` when one is named, None when none is (then the last one is meant).
+
+    ``fix`` replaces the advice of the error (translated, formatted with ``{option}``): the
+    default names ``--last``, which ``rollback`` has and ``verify`` has not.
 
     Raises
     ------
@@ -594,11 +597,12 @@ def named_change(change_id: str | None, option: str) -> str | None:
     if change_id is None:
         return None
     if not isinstance(change_id, str) or not change_id.strip():
-        fix = (
-            _("give {option} CHANGE_ID, or --restore alone for the newest change made here")
-            if option == "--restore"
-            else _("give {option} CHANGE_ID, or --last for the newest change made here")
-        )
+        if fix is None:
+            fix = (
+                _("give {option} CHANGE_ID, or --restore alone for the newest change made here")
+                if option == "--restore"
+                else _("give {option} CHANGE_ID, or --last for the newest change made here")
+            )
         raise InputError(
             _("{option} {value} is empty: name a change id from `trailkit journal`.").format(
                 option=option, value=repr(change_id)

@@ -17,7 +17,7 @@ from typing import Any, Protocol
 import msgspec
 
 from trailkit.errors import JournalError
-from trailkit.i18n import N_, _
+from trailkit.i18n import N_, _, language
 
 __all__ = [
     "DELIVERY_WORDS",
@@ -36,6 +36,7 @@ __all__ = [
     "Record",
     "changes_frame",
     "newer_change",
+    "proof_reason",
     "same_place",
     "undoable",
     "undone_by",
@@ -916,3 +917,19 @@ def undoable(
         and (rollbacks or not c.intent.rollback_of)
         and same_place(c.intent, account, endpoint, roles=roles)
     ]
+
+
+def proof_reason(proof: Mapping[str, Any]) -> str:
+    """Why a recorded delivery proof is not proven, for a journal view in the operator's
+    language. The journal keeps the reason in English (journal records are English, as a failed
+    change's error is); a view in another language names the status in its words and where the
+    recorded reason is, rather than mixing languages. Empty when there is no reason."""
+    reason = str(proof.get("reason") or "")
+    if not reason or language() == "en":
+        return reason
+    status = str(proof.get("status") or "")
+    word = _(DELIVERY_WORDS[status]) if status in DELIVERY_WORDS else status
+    return _(
+        "{status}; the reason recorded (in English) is in `trailkit journal --format json`, and "
+        "`trailkit verify` says it again"
+    ).format(status=word)

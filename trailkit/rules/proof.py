@@ -38,7 +38,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, date, datetime, timedelta
 
-from trailkit.arn import resource_id
+from trailkit.arn import arn_account, resource_id
 from trailkit.errors import InputError
 from trailkit.i18n import N_, _, local_time
 from trailkit.records import DeliveredObject, Proof, ProofStatus, Trail, TrailStatus
@@ -64,7 +64,8 @@ START_AFTER_SLACK = timedelta(hours=1)
 
 #: What ``--wait`` takes (the fix of its errors).
 _WAIT_FIX = N_("give seconds or a duration such as `90s`, `15m`, `1h` or `1h30m` (0: look once)")
-_WAIT = re.compile(r"(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s?)?")
+#: ASCII digits only: ``\d`` (and ``int()``) would take any Unicode digit (``٣``, ``１０``).
+_WAIT = re.compile(r"(?:([0-9]+)h)?(?:([0-9]+)m)?(?:([0-9]+)s?)?", re.ASCII)
 _KMS = ("aws:kms", "aws:kms:dsse")
 
 
@@ -245,6 +246,26 @@ def _error_counts(
     return attempt > since or delivered is None or delivered <= since
 
 
+#: What the reader says of a bucket of another account that refuses this caller (the text of
+#: ``trailkit.aws.s3.FOREIGN_REFUSAL``, found in ``BucketInfo.error``).
+_FOREIGN_REFUSAL = N_(
+    "the bucket belongs to another account, which does not let this caller read it"
+)
+
+
+def _foreign(trail: Trail) -> bool:
+    """Whether the trail's bucket belongs to another account: its owner is known and is not
+    the trail's account, or the bucket's reads said so (``BucketInfo.error``)."""
+    bucket = trail.bucket
+    if bucket is None:
+        return False
+    account = arn_account(trail.arn) or trail.account
+    if bucket.owner_account:
+        return bucket.owner_account != account
+    error = bucket.error or ""
+    return _FOREIGN_REFUSAL in error or _(_FOREIGN_REFUSAL) in error
+
+
 def judge(
     trail: Trail,
     *,
@@ -280,8 +301,10 @@ def judge(
         The encryption before the change: an object after the change that still carries it
         was begun before the change; it keeps the proof ``pending`` until ``final``.
     unreadable : str or None
-        Why the objects could not be listed or read (a translated sentence); ``permission``
-        the IAM action that was refused, if that was the reason.
+        Why the objects could not be listed or read (a translated sentence, no fix of its
+        own); ``permission`` the IAM action that was refused, if that was the reason. A refusal
+        by a bucket of another account (owner known to differ, or ``BucketInfo.error`` says so)
+        is said as such, with the bucket's account's fix, not the caller's IAM.
     final : bool
         The last look (the wait is over, or it was cancelled): an object after the change
         that still carries the old encryption is then ``failed``.
@@ -357,6 +380,31 @@ def judge(
         )
     else:
         stopped = None
+    if unreadable is not None and permission and _foreign(trail):
+        # The caller may hold the permission: the bucket's owner (another account) refuses it.
+        bucket = trail.bucket
+        owner = bucket.owner_account if bucket is not None else None
+        return proof(
+            ProofStatus.UNVERIFIABLE,
+            (
+                _(
+                    "The objects in bucket {bucket} could not be read ({permission} was denied): "
+                    "the bucket belongs to another account, {owner}, which does not let this "
+                    "caller read it."
+                ).format(bucket=trail.bucket_name, permission=permission, owner=owner)
+                if owner
+                else _(
+                    "The objects in bucket {bucket} could not be read ({permission} was denied): "
+                    "the bucket belongs to another account, which does not let this caller "
+                    "read it."
+                ).format(bucket=trail.bucket_name, permission=permission)
+            ),
+            _(
+                "the bucket's account must allow this caller s3:ListBucket and s3:GetObject in "
+                "its bucket policy; or run `trailkit verify` as an identity of the bucket's "
+                "account"
+            ),
+        )
     if unreadable is not None:
         fix = (
             _("grant {permission} on bucket {bucket}, then run `trailkit verify` again").format(

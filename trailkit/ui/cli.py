@@ -1310,18 +1310,34 @@ def cmd_verify(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return EXIT_UNVERIFIABLE
 
 
-def _next_verify(results: Sequence[Any], out: TextIO) -> None:
-    """After changes were applied: the command that proves each one's delivery."""
+def _next_verify(
+    results: Sequence[Any], out: TextIO, args: argparse.Namespace, journal: Any
+) -> None:
+    """After changes were applied: the command that proves each one's delivery, one line, as
+    it must be run: with the role (``--role-name`` given, or the role a change of another
+    account was made through, when not the default), ``--external-id`` and ``--journal`` when
+    given."""
+    import shlex
+
     from trailkit.records import Outcome
+    from trailkit.rules.accounts import DEFAULT_ROLE_NAME
 
     for r in results:
         if r.outcome is Outcome.DONE and r.change_id:
-            out.write(
-                _("next: `trailkit verify --trail {trail} --wait 15m`").format(
-                    trail=r.plan.trail.arn
-                )
-                + "\n"
-            )
+            words = ["trailkit", "verify", "--trail", r.plan.trail.arn]
+            role = getattr(args, "role_name", None)
+            if role is None:
+                with contextlib.suppress(TrailkitError):
+                    role_arn = journal.get(r.change_id).intent.role_arn
+                    role = role_arn.split(":role/", 1)[1] if role_arn else None
+            if role and role != DEFAULT_ROLE_NAME:
+                words += ["--role-name", role]
+            if getattr(args, "external_id", None):
+                words += ["--external-id", args.external_id]
+            if getattr(args, "journal", None) is not None:
+                words += ["--journal", str(args.journal)]
+            words += ["--wait", "15m"]
+            out.write(_("next: `{command}`").format(command=shlex.join(words)) + "\n")
 
 
 def _journal(args: argparse.Namespace) -> Any:
@@ -1647,7 +1663,7 @@ def _send_plans(
         out.write("\n")
         _print(out, results_view(results, journal.path))
     # JSON on stdout stays one document: the next step goes to stderr there.
-    _next_verify(results, err if args.format == "json" else out)
+    _next_verify(results, err if args.format == "json" else out, args, book.journal)
     outcomes = {r.outcome for r in results}
     if _report_unjournaled(results, err):
         return EXIT_ERROR

@@ -24,7 +24,7 @@ from trailkit.arn import short_arn
 from trailkit.i18n import N_, _
 from trailkit.i18n import local_time as i18n_local_time
 from trailkit.records import Inventory, KeyInfo, Trail, utc_iso
-from trailkit.records.journal import DELIVERY_WORDS, STATUS_WORDS
+from trailkit.records.journal import DELIVERY_WORDS, STATUS_WORDS, proof_reason
 from trailkit.rules.health import HEALTH_WORDS, Health
 from trailkit.rules.keyfacts import FACT_FIELDS, ROTATION_WORDS, key_facts, pending_deletion
 from trailkit.rules.ownership import DEFAULT_OWNER_TAG_KEYS, managed_by
@@ -596,7 +596,7 @@ def proof_html(proof: Mapping[str, Any]) -> str:
     word = _(DELIVERY_WORDS[status]) if status in DELIVERY_WORDS else status
     head = _("{status} at {time}").format(status=word, time=local_time(proof.get("time")))
     if proof.get("reason"):
-        detail = str(proof["reason"])
+        detail = proof_reason(proof)
     else:
         objects = [str(proof[k]) for k in ("log_object", "digest_object") if proof.get(k)]
         detail = ", ".join(objects)

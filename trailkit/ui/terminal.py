@@ -40,7 +40,7 @@ from rich.text import Text
 from trailkit.arn import arn_account, arn_region, short_arn
 from trailkit.i18n import N_, _, local_time, ngettext
 from trailkit.records import ConnectionInfo
-from trailkit.records.journal import DELIVERY_WORDS, STATUS_WORDS
+from trailkit.records.journal import DELIVERY_WORDS, STATUS_WORDS, proof_reason
 from trailkit.rules.health import HEALTH_WORDS
 from trailkit.rules.history import change_detail
 from trailkit.rules.keyfacts import ROTATION_WORDS, days_left
@@ -1095,7 +1095,7 @@ def journal_rows(records: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
             what += "\n" + _("failed: {error}").format(error=r["error"])
         proof = r.get("proof")
         if isinstance(proof, Mapping) and proof.get("reason"):  # why delivery is not proven
-            reason = printable(str(proof["reason"]))
+            reason = printable(proof_reason(proof))
             what += "\n" + _("delivery proof: {reason}").format(reason=reason)
         account = _("account {account}").format(account=r.get("account") or "-")
         endpoint = endpoint_text(r["endpoint"]) if r.get("endpoint") else "-"
@@ -1904,7 +1904,9 @@ def proof_view(proof: Any) -> RenderableType:
 
     def seen(label: str, obj: Any) -> list[tuple[str, Text]]:
         if obj is None:
-            return [(label, Text(_("none since the change"), style="dim"))]
+            # Without a recorded change (since None) the newest files were looked for.
+            none = _("none since the change") if proof.since is not None else _("none found")
+            return [(label, Text(none, style="dim"))]
         how = f"{obj.encryption or '-'} {obj.kms_key_id}" if obj.kms_key_id else obj.encryption
         return [
             (label, Text(obj.key)),
