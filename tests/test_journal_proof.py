@@ -543,19 +543,20 @@ def test_the_journal_views_in_japanese(tmp_path: Path, monkeypatch: pytest.Monke
     good = _applied(journal, change_id="chg-good")
     bad = _applied(journal, change_id="chg-bad", target_arn=TRAIL + "-b")
     journal.record_verification(good, proven())
-    # The reason is written in the language of whoever ran verify, as a failure's error is.
-    journal.record_verification(bad, failed("KMS キーが無効なため配信できません。"))
+    # The reason is recorded in English (journal records are English); a Japanese view names
+    # the status in Japanese and points to the recorded reason instead of mixing languages.
+    journal.record_verification(bad, failed("The KMS key is disabled: delivery failed."))
     names = [str(path), "chg-good", "chg-bad", ENDPOINT, ACCOUNT, "main", "main-b"]
     code, out, err = _cli("journal", "--journal", str(path), lang="ja")
     assert code == 0, err
     assert_japanese(out + err, names, what="journal")
-    assert "証明済み" in out and "配信証明: KMS キーが無効なため配信できません。" in " ".join(
-        out.split()
-    )
+    flat = " ".join(out.split())
+    assert "証明済み" in out and "配信証明: 失敗。記録された理由 (英語) は" in flat
+    assert "The KMS key is disabled" not in out
     # A pending proof is "awaiting delivery", never the journal status "pending" (結果未記録:
     # no outcome recorded), which would say the change itself is unsettled.
     wait = _applied(journal, change_id="chg-wait", target_arn=TRAIL + "-c")
-    journal.record_verification(wait, FakeProof(Status.PENDING, "まだ配信されていません。"))
+    journal.record_verification(wait, FakeProof(Status.PENDING, "Nothing delivered yet."))
     with speaking("ja"):
         rows = journal_rows(changes_frame(journal.changes()))
         table = render(records_table(rows, JOURNAL_TABLE))
