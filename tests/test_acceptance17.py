@@ -29,6 +29,13 @@ def _key_arn(endpoint: str, alias: str) -> str:
     return str(kms.describe_key(KeyId=alias)["KeyMetadata"]["Arn"])
 
 
+def _update_org_trail(endpoint: str, journal: Path) -> None:
+    code, _, err = _cli(
+        endpoint, journal, "update", "--trail", ORG_TRAIL, "--key", "alias/cloudtrail-good", "--yes"
+    )
+    assert code == 0, err
+
+
 def _verify(endpoint: str, journal: Path) -> tuple[int, dict[str, Any], str]:
     code, out, err = _cli(
         endpoint, journal, "verify", "--trail", ORG_TRAIL, "--wait", "60s", "--format", "json"
@@ -42,10 +49,7 @@ def test_update_then_verify_is_proven_with_the_new_key_in_log_and_digest(
     endpoint, _ = demo_rw
     journal = tmp_path / "j.jsonl"
     key = _key_arn(endpoint, "alias/cloudtrail-good")
-    code, _, err = _cli(
-        endpoint, journal, "update", "--trail", ORG_TRAIL, "--key", "alias/cloudtrail-good", "--yes"
-    )
-    assert code == 0, err
+    _update_org_trail(endpoint, journal)
     code, proof, err = _verify(endpoint, journal)
     assert code == 0 and proof["status"] == "proven", (proof, err)
     for part in ("log", "digest"):
@@ -61,10 +65,7 @@ def test_update_then_verify_is_proven_with_the_new_key_in_log_and_digest(
 def test_disable_then_verify_is_proven_with_aes256(demo_rw: Any, tmp_path: Path) -> None:
     endpoint, _ = demo_rw
     journal = tmp_path / "j.jsonl"
-    code, _, err = _cli(
-        endpoint, journal, "update", "--trail", ORG_TRAIL, "--key", "alias/cloudtrail-good", "--yes"
-    )
-    assert code == 0, err
+    _update_org_trail(endpoint, journal)
     code, _, err = _cli(endpoint, journal, "disable", "--trail", ORG_TRAIL, "--yes")
     assert code == 0, err
     code, proof, err = _verify(endpoint, journal)
@@ -83,10 +84,7 @@ def test_a_key_disabled_after_the_change_fails_the_proof_naming_the_key(
     endpoint, _ = demo_rw
     journal = tmp_path / "j.jsonl"
     key = _key_arn(endpoint, "alias/cloudtrail-good")
-    code, _, err = _cli(
-        endpoint, journal, "update", "--trail", ORG_TRAIL, "--key", "alias/cloudtrail-good", "--yes"
-    )
-    assert code == 0, err
+    _update_org_trail(endpoint, journal)
     kms = Connection(endpoint_url=endpoint, region=REGION).client("kms", REGION)
     kms.disable_key(KeyId=key.rsplit("/", 1)[-1])
     code, proof, err = _verify(endpoint, journal)
@@ -109,10 +107,7 @@ def test_enabling_the_key_again_is_proven_by_the_next_delivery(
     endpoint, _ = demo_rw
     journal = tmp_path / "j.jsonl"
     key = _key_arn(endpoint, "alias/cloudtrail-good")
-    code, _, err = _cli(
-        endpoint, journal, "update", "--trail", ORG_TRAIL, "--key", "alias/cloudtrail-good", "--yes"
-    )
-    assert code == 0, err
+    _update_org_trail(endpoint, journal)
     kms = Connection(endpoint_url=endpoint, region=REGION).client("kms", REGION)
     kms.disable_key(KeyId=key.rsplit("/", 1)[-1])
     assert _verify(endpoint, journal)[1]["status"] == "failed"
